@@ -1,0 +1,110 @@
+# mailroom - GNU Makefile.
+#   make            build/mailroom (optimised, with debug symbols)
+#   make deps       install the Debian packages for building and testing
+#   make check      unit tests and integration tests, built with ASan and UBSan
+#   make run        development instance under ./run on the 25xx ports
+#   make fuzz       each libFuzzer harness for FUZZ_SECONDS (not part of check)
+#   make install    PREFIX=/usr/local
+
+PREFIX ?= /usr/local
+CC ?= cc
+FUZZ_SECONDS ?= 60
+PY ?= /usr/bin/python3
+
+LIBS_PKG := libevent libevent_openssl libevent_pthreads libunbound sqlite3 inih openssl
+PKG_CFLAGS = $(shell pkg-config --cflags $(LIBS_PKG) 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs $(LIBS_PKG) 2>/dev/null) -lcrypt -lpthread
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	-Wpointer-arith -Wno-unused-parameter -Wformat=2 -Wvla
+BASE_CFLAGS := -std=c17 -D_GNU_SOURCE -Isrc $(WARN) -MMD -MP
+CFLAGS ?= -O2 -g
+SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=undefined
+
+SRCS := $(shell find src -name '*.c' | sort)
+LIB_SRCS := $(filter-out src/main.c,$(SRCS))
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+
+OBJ_REL := $(SRCS:%.c=build/obj/%.o)
+OBJ_SAN := $(SRCS:%.c=build/san/%.o)
+LIB_SAN := $(LIB_SRCS:%.c=build/san/%.o)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=build/san/tests/%)
+
+.PHONY: all deps deps-build deps-all check unit integration run fuzz install clean
+
+all: deps-build build/mailroom
+
+deps:
+	scripts/deps.sh all
+
+deps-build:
+	@scripts/deps.sh build
+
+deps-all:
+	@scripts/deps.sh all
+
+build/mailroom: $(OBJ_REL)
+	$(CC) $(CFLAGS) -o $@ $(OBJ_REL) $(PKG_LIBS)
+
+build/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
+
+build/san/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(SAN_FLAGS) $(PKG_CFLAGS) -c -o $@ $<
+
+build/san/mailroom: $(OBJ_SAN)
+	$(CC) $(SAN_FLAGS) -o $@ $(OBJ_SAN) $(PKG_LIBS)
+
+build/san/libmailroom.a: $(LIB_SAN)
+	@rm -f $@
+	ar rcs $@ $(LIB_SAN)
+
+build/san/tests/%: tests/unit/%.c build/san/libmailroom.a
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(SAN_FLAGS) $(PKG_CFLAGS) -o $@ $< build/san/libmailroom.a \
+		$(PKG_LIBS) -lcmocka
+
+# The tests run the sanitized binary; a sanitizer report anywhere fails them.
+check: deps-all build/mailroom build/san/mailroom $(UNIT_BINS)
+	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
+	MAILROOM_BIN=$(CURDIR)/build/san/mailroom $(PY) -m pytest -q -x tests/integration
+
+unit: deps-all $(UNIT_BINS)
+	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
+
+integration: deps-all build/san/mailroom
+	MAILROOM_BIN=$(CURDIR)/build/san/mailroom $(PY) -m pytest -q tests/integration $(PYTEST_ARGS)
+
+run: deps-all build/mailroom
+	scripts/run-dev.sh
+
+# libFuzzer needs clang; each harness links the parsers it exercises.
+FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
+build/fuzz/%: tests/fuzz/%.c $(LIB_SRCS)
+	@mkdir -p $(dir $@)
+	clang $(BASE_CFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined $(PKG_CFLAGS) \
+		-o $@ $< $(LIB_SRCS) $(PKG_LIBS)
+
+fuzz: deps-all $(FUZZ_BINS)
+	@set -e; for f in $(FUZZ_BINS); do n=$$(basename $$f); \
+		mkdir -p build/fuzz/corpus/$$n; \
+		echo "== $$n ($(FUZZ_SECONDS)s)"; \
+		$$f -max_total_time=$(FUZZ_SECONDS) -max_len=4096 build/fuzz/corpus/$$n tests/fuzz/corpus/$$n; \
+	done
+
+install: build/mailroom
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/man/man8 \
+		$(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/doc/mailroom
+	install -m 755 build/mailroom $(DESTDIR)$(PREFIX)/sbin/mailroom
+	install -m 644 docs/mailroom.8 $(DESTDIR)$(PREFIX)/share/man/man8/mailroom.8
+	install -m 644 docs/mailroom.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/mailroom.conf.5
+	install -m 644 docs/mailroom.conf.example $(DESTDIR)$(PREFIX)/share/doc/mailroom/mailroom.conf.example
+
+clean:
+	rm -rf build
+
+-include $(OBJ_REL:.o=.d) $(OBJ_SAN:.o=.d)

@@ -1,0 +1,39 @@
+#!/bin/sh
+# deps.sh - install the Debian packages mailroom needs to build (and to test).
+#   scripts/deps.sh build|all [--check]
+# With --check it only reports (exit 1) when something is missing.
+set -eu
+build_pkgs="build-essential pkg-config libevent-dev libssl-dev libunbound-dev
+ libsqlite3-dev libcrypt-dev libinih-dev"
+test_pkgs="libcmocka-dev clang libclang-rt-14-dev python3 python3-pytest
+ python3-aiosmtpd swaks libnet-ssleay-perl msmtp s-nail fetchmail getmail6
+ dnsmasq-base openssl sqlite3 postfix dovecot-pop3d valgrind procps"
+
+case "${1:-all}" in
+build) pkgs=$build_pkgs ;;
+all) pkgs="$build_pkgs $test_pkgs" ;;
+*) echo "usage: deps.sh build|all [--check]" >&2; exit 2 ;;
+esac
+
+missing=""
+for p in $pkgs; do
+	st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+	case "$st" in
+	*" installed") ;;
+	*) missing="$missing $p" ;;
+	esac
+done
+[ -z "$missing" ] && exit 0
+if [ "${2:-}" = "--check" ]; then
+	echo "missing:$missing"
+	exit 1
+fi
+if [ "$(id -u)" -ne 0 ]; then
+	echo "mailroom: packages missing:$missing (run 'make deps' as root)" >&2
+	exit 1
+fi
+echo "installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+# postfix and dovecot are only test peers: keep the packages from starting system daemons.
+apt-get install -y -q --no-install-recommends $missing

@@ -1,0 +1,110 @@
+/*
+ * accounts.h - hosted domains, users and aliases, and address resolution.
+ * One interface with SQLite (WAL) behind it, so the CLI can change accounts while
+ * the server runs and every process sees the change at its next lookup.
+ */
+#ifndef MAILROOM_ACCOUNTS_H
+#define MAILROOM_ACCOUNTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "address.h"
+
+struct accounts;
+
+/* A list of strings owned by the list. */
+struct strlist {
+	char **v;
+	size_t n, cap;
+};
+int strlist_add(struct strlist *l, const char *s); /* 0 or -1 (out of memory) */
+bool strlist_has(const struct strlist *l, const char *s);
+void strlist_free(struct strlist *l);
+
+/* Where a resolved address goes. */
+enum target_kind {
+	TARGET_LOCAL,  /* a mailbox: addr is the user's canonical "user@domain" */
+	TARGET_REMOTE, /* another domain: addr as written in the alias (forwarding) */
+};
+
+struct target {
+	enum target_kind kind;
+	char addr[ADDR_MAX + 1];
+};
+
+struct target_list {
+	struct target *v;
+	size_t n, cap;
+};
+void target_list_free(struct target_list *l);
+
+enum resolve_status {
+	RESOLVE_OK,           /* out holds at least one target (deduplicated) */
+	RESOLVE_NO_SUCH_USER, /* local domain, no user, alias or catch-all: 550 5.1.1 */
+	RESOLVE_NOT_LOCAL,    /* not a hosted domain: relaying rules apply */
+	RESOLVE_TEMPFAIL,     /* database trouble or an alias loop too deep: 451 */
+};
+
+/*
+ * accounts_open - open <data_dir>/accounts.db; with create, make the schema when
+ * missing. Returns NULL with a reason in err.
+ */
+struct accounts *accounts_open(const char *data_dir, bool create, char *err, size_t errlen);
+void accounts_close(struct accounts *a);
+
+/*
+ * Admin operations. Each returns 0, or -1 with one line in err ("no such domain:
+ * x", "user exists: a@b", "malformed address: ..."). Addresses and domains are
+ * stored in their canonical (lower-case) form.
+ */
+int accounts_domain_add(struct accounts *a, const char *domain, char *err, size_t errlen);
+int accounts_domain_del(struct accounts *a, const char *domain, char *err, size_t errlen);
+int accounts_domain_list(struct accounts *a, struct strlist *out, char *err, size_t errlen);
+
+/* quota 0: unlimited. password is plain text; it is stored as a yescrypt hash. */
+int accounts_user_add(struct accounts *a, const char *address, const char *password,
+    uint64_t quota, char *err, size_t errlen);
+int accounts_user_passwd(struct accounts *a, const char *address, const char *password,
+    char *err, size_t errlen);
+int accounts_user_del(struct accounts *a, const char *address, char *err, size_t errlen);
+/* One line per user: "address quota" (quota in bytes, 0 unlimited). domain may be NULL. */
+int accounts_user_list(struct accounts *a, const char *domain, struct strlist *out,
+    char *err, size_t errlen);
+
+/* source: "local@domain" or "@domain" (catch-all) of a hosted domain. */
+int accounts_alias_add(struct accounts *a, const char *source, const char *const *targets,
+    size_t ntargets, char *err, size_t errlen);
+int accounts_alias_del(struct accounts *a, const char *source, char *err, size_t errlen);
+/* One line per alias: "source target[,target...]". */
+int accounts_alias_list(struct accounts *a, struct strlist *out, char *err, size_t errlen);
+
+bool accounts_domain_is_local(struct accounts *a, const char *domain);
+
+/*
+ * accounts_resolve - where mail for address goes. Order for a hosted domain: an
+ * alias for the exact address, a user, then the same two for the address without
+ * its "+tag", then the "@domain" catch-all. Alias targets are expanded in turn
+ * (bounded depth); an alias naming itself, or a user, ends at that mailbox.
+ * Matching is case-insensitive. Targets are appended to out, without duplicates.
+ */
+enum resolve_status accounts_resolve(struct accounts *a, const char *address,
+    struct target_list *out);
+
+/*
+ * accounts_password_hash - the stored crypt(3) hash of a user into hash (at least
+ * 256 octets). Returns 1 found, 0 no such user, -1 database error.
+ */
+int accounts_password_hash(struct accounts *a, const char *address, char *hash, size_t hashlen);
+
+/* accounts_user_quota - the quota of a user in bytes (0 unlimited); -1 no such user. */
+int64_t accounts_user_quota(struct accounts *a, const char *address);
+
+/*
+ * accounts_owns_address - whether the user (canonical address) may send as
+ * address: its own address (with or without +tag), or an alias that resolves to it.
+ */
+bool accounts_owns_address(struct accounts *a, const char *user, const char *address);
+
+#endif

@@ -1,0 +1,22 @@
+/* cli.h - the admin commands of the command line, one function per command group. */
+#ifndef MAILROOM_CLI_H
+#define MAILROOM_CLI_H
+
+#include "config.h"
+
+/*
+ * Each takes the arguments after its own name (argv[0] is the first argument)
+ * and returns the exit status: 0 success, 1 failure (after printing one line
+ * "mailroom: <what went wrong>" on stderr), 2 usage error.
+ */
+int cli_init(int argc, char **argv);
+int cli_config(const char *path, int argc, char **argv);
+int cli_domain(struct config *cfg, int argc, char **argv);
+int cli_user(struct config *cfg, int argc, char **argv);
+int cli_alias(struct config *cfg, int argc, char **argv);
+int cli_queue(struct config *cfg, int argc, char **argv);
+
+/* cli_fail - print "mailroom: <message>" on stderr and return 1. */
+int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

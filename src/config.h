@@ -1,0 +1,100 @@
+/* config.h - the typed configuration of INTERFACE.md, loaded from an INI file. */
+#ifndef MAILROOM_CONFIG_H
+#define MAILROOM_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#define CONFIG_DEFAULT_PATH "/etc/mailroom/mailroom.conf"
+
+/* One address a listener binds: "0.0.0.0:25" or "[::]:25". */
+struct listen_addr {
+	struct sockaddr_storage ss;
+	socklen_t sslen;
+	char text[80]; /* as written in the config, for logs */
+};
+
+struct listen_list {
+	struct listen_addr *v;
+	size_t n; /* 0: the service is off */
+};
+
+/* A network of trusted_networks: family AF_INET or AF_INET6, prefix in bits. */
+struct netmask {
+	int family;
+	uint8_t addr[16];
+	unsigned prefix;
+};
+
+/* The services, in the order listeners are kept in struct config. */
+enum service {
+	SVC_SMTP,
+	SVC_SUBMISSION,
+	SVC_SUBMISSIONS,
+	SVC_POP3,
+	SVC_POP3S,
+	SVC_COUNT
+};
+
+struct config {
+	char *path; /* the file it was read from */
+
+	/* [server] */
+	char *hostname;
+	char *data_dir;
+	char *user;
+	bool log_syslog; /* [server] log = stderr | syslog (extension) */
+
+	/* [tls] */
+	char *tls_cert; /* NULL: no TLS */
+	char *tls_key;
+
+	/* [listen] */
+	struct listen_list listen[SVC_COUNT];
+
+	/* [relay] */
+	struct netmask *trusted;
+	size_t ntrusted;
+	char *relayhost; /* "host:port" or NULL */
+	char *relayhost_password_file; /* extension: "user password" on one line, or NULL */
+
+	/* [delivery] */
+	char *resolver; /* NULL: system resolver; else "ip" or "ip:port" */
+	uint16_t remote_port;
+	uint64_t retry_min; /* seconds */
+	uint64_t retry_max;
+	uint64_t max_queue_lifetime;
+	unsigned concurrency;
+
+	/* [limits] */
+	uint64_t max_message_size; /* bytes */
+	unsigned max_recipients;
+	unsigned max_connections;
+	unsigned max_connections_per_ip;
+	uint64_t command_timeout; /* seconds */
+	unsigned max_auth_failures;
+};
+
+/*
+ * config_load - read and validate path into cfg (defaults first, then the file).
+ * On failure returns -1 and writes "FILE:LINE: reason" (or "FILE: reason") into err.
+ */
+int config_load(const char *path, struct config *cfg, char *err, size_t errlen);
+
+/* config_defaults - cfg filled with every default, as if from an empty file. */
+void config_defaults(struct config *cfg);
+
+void config_free(struct config *cfg);
+
+/* config_path - -c argument, else $MAILROOM_CONFIG, else the default path. */
+const char *config_path(const char *arg);
+
+/* config_is_trusted - whether sa is inside trusted_networks. */
+bool config_is_trusted(const struct config *cfg, const struct sockaddr *sa);
+
+/* The name of a service as used in [listen] ("smtp", "pop3s", ...). */
+const char *service_name(enum service svc);
+
+#endif
