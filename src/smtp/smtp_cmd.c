@@ -216,6 +216,8 @@ mail_param(const char *p, size_t plen, struct mail_params *params, unsigned *see
 	if (*seen & bit)
 		return fail(err, 501, "5.5.4", "Duplicate parameter");
 	*seen |= bit;
+	if (val != NULL && vlen == 0)
+		return fail(err, 501, "5.5.4", "Malformed parameter"); /* esmtp-value is 1* */
 
 	switch (bit) {
 	case SEEN_SIZE:
