@@ -1,0 +1,225 @@
+/*
+ * bounce.c - delivery status notifications: a multipart/report (RFC 3462/6522)
+ * with a message/delivery-status part (RFC 3464) naming each failed recipient
+ * once, and the headers of the original message, queued from <> to its sender.
+ */
+#include "deliver/bounce.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "accounts.h"
+#include "queue/queued.h"
+#include "util/buf.h"
+#include "util/log.h"
+
+#define HEADERS_MAX (64 * 1024) /* of the original message, quoted in the report */
+
+/* rfc5322_date - "Fri, 27 Nov 2026 22:13:34 +0000". */
+static void
+rfc5322_date(char *out, size_t len, time_t t)
+{
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(out, len, "%a, %d %b %Y %H:%M:%S +0000", &tm);
+}
+
+/*
+ * status_of - the enhanced status code in a reply text like "550 5.1.1 ...", or
+ * a fallback by reply class.
+ */
+static void
+status_of(const char *text, char *out, size_t len)
+{
+	const char *p = text;
+	while (*p && isdigit((unsigned char)*p))
+		p++;
+	while (*p == ' ' || *p == '-')
+		p++;
+	if ((p[0] == '4' || p[0] == '5') && p[1] == '.' && isdigit((unsigned char)p[2])) {
+		size_t n = strspn(p, "0123456789.");
+		if (n < len) {
+			memcpy(out, p, n);
+			out[n] = '\0';
+			/* A temporary failure that timed out in the queue is final now. */
+			if (out[0] == '4')
+				out[0] = '5';
+			return;
+		}
+	}
+	snprintf(out, len, "%s", text[0] == '4' ? "4.4.7" : "5.0.0");
+	if (out[0] == '4')
+		out[0] = '5';
+}
+
+/* original_headers - the header section of the queued message (LF line ends). */
+static int
+original_headers(struct queued *q, const struct envelope *env, struct buf *out)
+{
+	char path[4096];
+	snprintf(path, sizeof path, "%s/msg/%s", q->queue_dir, env->id);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	size_t want = env->body_size < HEADERS_MAX ? (size_t)env->body_size : HEADERS_MAX;
+	if (buf_reserve(out, want) < 0) {
+		close(fd);
+		return -1;
+	}
+	ssize_t n = pread(fd, out->data, want, (off_t)env->body_offset);
+	close(fd);
+	if (n < 0)
+		return -1;
+	out->len = (size_t)n;
+	out->data[out->len] = '\0';
+	char *end = strstr(out->data, "\n\n");
+	if (end != NULL)
+		out->len = (size_t)(end - out->data) + 1;
+	return 0;
+}
+
+static int
+compose(struct queued *q, const struct envelope *env, const char *id, struct buf *msg)
+{
+	const char *host = q->cfg->hostname;
+	char date[64], arrival[64], status[32];
+	struct buf hdrs = { 0 };
+	int rc = 0;
+
+	rfc5322_date(date, sizeof date, time(NULL));
+	rfc5322_date(arrival, sizeof arrival, env->arrival);
+	rc |= buf_printf(msg,
+	    "Received: by %s (mailroom) id %s; %s\n"
+	    "From: Mail Delivery System <MAILER-DAEMON@%s>\n"
+	    "To: <%s>\n"
+	    "Subject: Undelivered Mail Returned to Sender\n"
+	    "Date: %s\n"
+	    "Message-ID: <%s.bounce@%s>\n"
+	    "Auto-Submitted: auto-replied\n"
+	    "MIME-Version: 1.0\n"
+	    "Content-Type: multipart/report; report-type=delivery-status;\n"
+	    "\tboundary=\"%s/%s\"\n"
+	    "\n"
+	    "This is a MIME-encapsulated message.\n"
+	    "\n"
+	    "--%s/%s\n"
+	    "Content-Description: Notification\n"
+	    "Content-Type: text/plain; charset=utf-8\n"
+	    "\n"
+	    "This is the mail system at host %s.\n"
+	    "\n"
+	    "Your message could not be delivered to one or more recipients.\n"
+	    "The addresses and the reasons are below.\n"
+	    "\n",
+	    host, id, date, host, env->sender, date, id, host, id, host, id, host, host);
+	for (size_t i = 0; i < env->nrcpts; i++) {
+		const struct spool_rcpt *r = &env->rcpts[i];
+		if (r->dsn_due)
+			rc |= buf_printf(msg, "<%s>: %s\n", r->addr, r->error ? r->error : "failed");
+	}
+	rc |= buf_printf(msg,
+	    "\n--%s/%s\n"
+	    "Content-Description: Delivery report\n"
+	    "Content-Type: message/delivery-status\n"
+	    "\n"
+	    "Reporting-MTA: dns; %s\n"
+	    "X-Mailroom-Queue-ID: %s\n"
+	    "Arrival-Date: %s\n",
+	    id, host, host, env->id, arrival);
+	for (size_t i = 0; i < env->nrcpts; i++) {
+		const struct spool_rcpt *r = &env->rcpts[i];
+		if (!r->dsn_due)
+			continue;
+		const char *err = r->error ? r->error : "554 5.0.0 failed";
+		status_of(err, status, sizeof status);
+		/* A reply from the remote server is an smtp diagnostic; anything else is ours. */
+		bool smtp = isdigit((unsigned char)err[0]) && r->kind == TARGET_REMOTE;
+		rc |= buf_printf(msg,
+		    "\nFinal-Recipient: rfc822; %s\n"
+		    "Original-Recipient: rfc822; %s\n"
+		    "Action: failed\n"
+		    "Status: %s\n"
+		    "Diagnostic-Code: %s; %s\n",
+		    r->addr, r->orig, status, smtp ? "smtp" : "x-mailroom", err);
+	}
+	if (original_headers(q, env, &hdrs) == 0) {
+		rc |= buf_printf(msg,
+		    "\n--%s/%s\n"
+		    "Content-Description: Undelivered Message Headers\n"
+		    "Content-Type: text/rfc822-headers\n"
+		    "\n",
+		    id, host);
+		rc |= buf_append(msg, hdrs.data, hdrs.len);
+	}
+	rc |= buf_printf(msg, "\n--%s/%s--\n", id, host);
+	buf_free(&hdrs);
+	return rc ? -1 : 0;
+}
+
+int
+bounce_write(struct queued *q, const struct envelope *env, char id[QUEUE_ID_LEN + 1])
+{
+	struct envelope b = { 0 };
+	struct target_list targets = { 0 };
+	struct buf msg = { 0 };
+	struct spool_writer w;
+	int rc = -1;
+
+	switch (accounts_resolve(q->acct, env->sender, &targets)) {
+	case RESOLVE_OK:
+		break;
+	case RESOLVE_NOT_LOCAL:
+		targets.v = calloc(1, sizeof *targets.v);
+		if (targets.v == NULL)
+			goto out;
+		targets.n = targets.cap = 1;
+		targets.v[0].kind = TARGET_REMOTE;
+		snprintf(targets.v[0].addr, sizeof targets.v[0].addr, "%s", env->sender);
+		break;
+	case RESOLVE_NO_SUCH_USER:
+		/* Nobody to tell: the sender's own (local) address does not exist. */
+		log_warn("%s: bounce to <%s> dropped: no such user", env->id, env->sender);
+		rc = 0;
+		id[0] = '\0';
+		goto out;
+	case RESOLVE_TEMPFAIL:
+		goto out;
+	}
+	spool_new_id(b.id);
+	b.arrival = time(NULL);
+	b.sender = strdup("");
+	b.client = strdup("local");
+	b.helo = strdup(q->cfg->hostname);
+	b.is_bounce = true;
+	b.body = BODY_8BITMIME;
+	if (!b.sender || !b.client || !b.helo)
+		goto out;
+	for (size_t i = 0; i < targets.n; i++)
+		if (envelope_add_rcpt(&b, targets.v[i].kind, targets.v[i].addr, env->sender) < 0)
+			goto out;
+	if (compose(q, env, b.id, &msg) < 0)
+		goto out;
+	if (spool_writer_open(&w, q->queue_dir, &b) < 0)
+		goto out;
+	if (spool_writer_write(&w, msg.data, msg.len) < 0) {
+		spool_writer_abort(&w);
+		goto out;
+	}
+	if (spool_writer_finish(&w, q->queue_dir, b.id) < 0)
+		goto out;
+	memcpy(id, b.id, QUEUE_ID_LEN + 1);
+	rc = 0;
+out:
+	if (rc < 0)
+		log_err("%s: cannot write bounce: %s", env->id, strerror(errno));
+	buf_free(&msg);
+	target_list_free(&targets);
+	envelope_free(&b);
+	return rc;
+}
