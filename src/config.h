@@ -88,6 +88,12 @@ void config_defaults(struct config *cfg);
 
 void config_free(struct config *cfg);
 
+/*
+ * config_default - the default of a key as the config file would spell it ("25M"),
+ * "" for an empty default, NULL for a computed one (hostname) or an unknown key.
+ */
+const char *config_default(const char *section, const char *key);
+
 /* config_path - -c argument, else $MAILROOM_CONFIG, else the default path. */
 const char *config_path(const char *arg);
 

@@ -1,0 +1,1030 @@
+/*
+ * config.c - the typed configuration of INTERFACE.md: one table of keys (section,
+ * name, default, setter, limits) that both config_defaults() and the parser use,
+ * INI syntax read by inih, errors reported as "FILE:LINE: reason".
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <ini.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "address.h"
+#include "util/units.h"
+
+#define MINUTE ((uint64_t)60)
+#define HOUR (60 * MINUTE)
+#define DAY (24 * HOUR)
+#define KIB ((uint64_t)1024)
+#define GIB (1024 * 1024 * KIB)
+
+/* Larger than any line of a sane config; the reader reports longer lines. */
+#define CONFIG_MAX_FILE (1024 * 1024)
+
+struct option;
+
+/*
+ * A setter parses value into the field of cfg that o names. Returns 0, or -1 with
+ * an optional hint (without the "bad value" part) in why.
+ */
+typedef int (*setter_fn)(struct config *cfg, const struct option *o, const char *value,
+    char *why, size_t whylen);
+
+struct option {
+	const char *section;
+	const char *key;
+	const char *def; /* NULL: computed (the system hostname) */
+	setter_fn set;
+	size_t offset;   /* of the field in struct config */
+	uint64_t min, max; /* for numbers */
+};
+
+static int set_hostname(struct config *, const struct option *, const char *, char *, size_t);
+static int set_abspath(struct config *, const struct option *, const char *, char *, size_t);
+static int set_optpath(struct config *, const struct option *, const char *, char *, size_t);
+static int set_username(struct config *, const struct option *, const char *, char *, size_t);
+static int set_log(struct config *, const struct option *, const char *, char *, size_t);
+static int set_listen(struct config *, const struct option *, const char *, char *, size_t);
+static int set_netmasks(struct config *, const struct option *, const char *, char *, size_t);
+static int set_relayhost(struct config *, const struct option *, const char *, char *, size_t);
+static int set_resolver(struct config *, const struct option *, const char *, char *, size_t);
+static int set_port(struct config *, const struct option *, const char *, char *, size_t);
+static int set_size(struct config *, const struct option *, const char *, char *, size_t);
+static int set_duration(struct config *, const struct option *, const char *, char *, size_t);
+static int set_unsigned(struct config *, const struct option *, const char *, char *, size_t);
+
+#define OFF(field) offsetof(struct config, field)
+
+/* Every key and its default: the one place to change a default or a limit. */
+static const struct option options[] = {
+	{ "server", "hostname", NULL, set_hostname, OFF(hostname), 0, 0 },
+	{ "server", "data_dir", "/var/lib/mailroom", set_abspath, OFF(data_dir), 0, 0 },
+	{ "server", "user", "mailroom", set_username, OFF(user), 0, 0 },
+	{ "server", "log", "stderr", set_log, OFF(log_syslog), 0, 0 },
+
+	{ "tls", "cert", "", set_optpath, OFF(tls_cert), 0, 0 },
+	{ "tls", "key", "", set_optpath, OFF(tls_key), 0, 0 },
+
+	{ "listen", "smtp", "", set_listen, OFF(listen[SVC_SMTP]), 0, 0 },
+	{ "listen", "submission", "", set_listen, OFF(listen[SVC_SUBMISSION]), 0, 0 },
+	{ "listen", "submissions", "", set_listen, OFF(listen[SVC_SUBMISSIONS]), 0, 0 },
+	{ "listen", "pop3", "", set_listen, OFF(listen[SVC_POP3]), 0, 0 },
+	{ "listen", "pop3s", "", set_listen, OFF(listen[SVC_POP3S]), 0, 0 },
+
+	{ "relay", "trusted_networks", "127.0.0.0/8, ::1/128", set_netmasks, OFF(trusted), 0, 0 },
+	{ "relay", "relayhost", "", set_relayhost, OFF(relayhost), 0, 0 },
+	{ "relay", "relayhost_password_file", "", set_optpath, OFF(relayhost_password_file),
+	    0, 0 },
+
+	{ "delivery", "resolver", "system", set_resolver, OFF(resolver), 0, 0 },
+	{ "delivery", "remote_port", "25", set_port, OFF(remote_port), 1, 65535 },
+	{ "delivery", "retry_min", "5m", set_duration, OFF(retry_min), 1, 30 * DAY },
+	{ "delivery", "retry_max", "1h", set_duration, OFF(retry_max), 1, 30 * DAY },
+	{ "delivery", "max_queue_lifetime", "5d", set_duration, OFF(max_queue_lifetime),
+	    1, 365 * DAY },
+	{ "delivery", "concurrency", "20", set_unsigned, OFF(concurrency), 1, 10000 },
+
+	{ "limits", "max_message_size", "25M", set_size, OFF(max_message_size),
+	    KIB, 16 * GIB },
+	{ "limits", "max_recipients", "100", set_unsigned, OFF(max_recipients), 1, 100000 },
+	{ "limits", "max_connections", "1000", set_unsigned, OFF(max_connections),
+	    1, 1000000 },
+	{ "limits", "max_connections_per_ip", "20", set_unsigned,
+	    OFF(max_connections_per_ip), 1, 1000000 },
+	{ "limits", "command_timeout", "5m", set_duration, OFF(command_timeout), 1, DAY },
+	{ "limits", "max_auth_failures", "3", set_unsigned, OFF(max_auth_failures), 1, 1000 },
+};
+
+#define NOPTIONS (sizeof options / sizeof options[0])
+
+static const char *const service_names[SVC_COUNT] = {
+	[SVC_SMTP] = "smtp",
+	[SVC_SUBMISSION] = "submission",
+	[SVC_SUBMISSIONS] = "submissions",
+	[SVC_POP3] = "pop3",
+	[SVC_POP3S] = "pop3s",
+};
+
+const char *
+service_name(enum service svc)
+{
+	if ((unsigned)svc >= SVC_COUNT)
+		return "?";
+	return service_names[svc];
+}
+
+static void *
+field(struct config *cfg, const struct option *o)
+{
+	return (char *)cfg + o->offset;
+}
+
+/* replace_string - store a copy of s (NULL for none) in *slot. */
+static int
+replace_string(char **slot, const char *s)
+{
+	char *copy = NULL;
+
+	if (s != NULL && (copy = strdup(s)) == NULL)
+		return -1;
+	free(*slot);
+	*slot = copy;
+	return 0;
+}
+
+/* fmt_duration - seconds as the largest unit that divides them ("5m", "1h", "90s"). */
+static void
+fmt_duration(uint64_t secs, char *out, size_t outlen)
+{
+	if (secs != 0 && secs % DAY == 0)
+		snprintf(out, outlen, "%" PRIu64 "d", secs / DAY);
+	else if (secs != 0 && secs % HOUR == 0)
+		snprintf(out, outlen, "%" PRIu64 "h", secs / HOUR);
+	else if (secs != 0 && secs % MINUTE == 0)
+		snprintf(out, outlen, "%" PRIu64 "m", secs / MINUTE);
+	else
+		snprintf(out, outlen, "%" PRIu64 "s", secs);
+}
+
+static void
+fmt_size(uint64_t n, char *out, size_t outlen)
+{
+	if (n != 0 && n % GIB == 0)
+		snprintf(out, outlen, "%" PRIu64 "G", n / GIB);
+	else if (n != 0 && n % (1024 * KIB) == 0)
+		snprintf(out, outlen, "%" PRIu64 "M", n / (1024 * KIB));
+	else if (n != 0 && n % KIB == 0)
+		snprintf(out, outlen, "%" PRIu64 "K", n / KIB);
+	else
+		snprintf(out, outlen, "%" PRIu64, n);
+}
+
+/* ---- setters ---- */
+
+static int
+set_hostname(struct config *cfg, const struct option *o, const char *v, char *why,
+    size_t whylen)
+{
+	if (!domain_valid(v)) {
+		snprintf(why, whylen, "not a domain name");
+		return -1;
+	}
+	char name[ADDR_DOMAIN_MAX + 1];
+	size_t i;
+	for (i = 0; v[i] != '\0' && i < ADDR_DOMAIN_MAX; i++)
+		name[i] = (char)tolower((unsigned char)v[i]);
+	name[i] = '\0';
+	return replace_string(field(cfg, o), name);
+}
+
+static int
+set_abspath(struct config *cfg, const struct option *o, const char *v, char *why,
+    size_t whylen)
+{
+	/* Services chdir and drop privileges: a relative path would change meaning. */
+	if (v[0] != '/') {
+		snprintf(why, whylen, "not an absolute path");
+		return -1;
+	}
+	return replace_string(field(cfg, o), v);
+}
+
+/* An absolute path, or empty for none. */
+static int
+set_optpath(struct config *cfg, const struct option *o, const char *v, char *why,
+    size_t whylen)
+{
+	if (v[0] == '\0')
+		return replace_string(field(cfg, o), NULL);
+	return set_abspath(cfg, o, v, why, whylen);
+}
+
+static int
+set_username(struct config *cfg, const struct option *o, const char *v, char *why,
+    size_t whylen)
+{
+	/* The portable user name set of POSIX, as useradd accepts it. */
+	if (v[0] == '\0' || v[0] == '-' || strlen(v) > 32)
+		return -1;
+	for (const char *p = v; *p != '\0'; p++) {
+		if (!isalnum((unsigned char)*p) && strchr("._-", *p) == NULL)
+			return -1;
+	}
+	return replace_string(field(cfg, o), v);
+}
+
+static int
+set_log(struct config *cfg, const struct option *o, const char *v, char *why, size_t whylen)
+{
+	bool *b = field(cfg, o);
+
+	if (strcmp(v, "stderr") == 0)
+		*b = false;
+	else if (strcmp(v, "syslog") == 0)
+		*b = true;
+	else {
+		snprintf(why, whylen, "stderr or syslog");
+		return -1;
+	}
+	return 0;
+}
+
+/* parse_port - all of s (digits only) as a port 1..65535. */
+static int
+parse_port(const char *s, uint16_t *out)
+{
+	unsigned long v = 0;
+
+	if (*s == '\0')
+		return -1;
+	for (; *s != '\0'; s++) {
+		if (!isdigit((unsigned char)*s))
+			return -1;
+		v = v * 10 + (unsigned long)(*s - '0');
+		if (v > 65535)
+			return -1;
+	}
+	if (v == 0)
+		return -1;
+	*out = (uint16_t)v;
+	return 0;
+}
+
+/*
+ * split_list - the next comma-separated item of *p into item (trimmed). Returns 1
+ * with an item, 0 at the end, -1 for an empty or overlong item.
+ */
+static int
+split_list(const char **p, char *item, size_t itemlen)
+{
+	const char *s = *p;
+
+	if (*s == '\0')
+		return 0;
+	const char *end = strchr(s, ',');
+	if (end == NULL)
+		end = s + strlen(s);
+	*p = *end == ',' ? end + 1 : end;
+	while (s < end && isspace((unsigned char)*s))
+		s++;
+	const char *e = end;
+	while (e > s && isspace((unsigned char)e[-1]))
+		e--;
+	size_t n = (size_t)(e - s);
+	if (n == 0 || n >= itemlen)
+		return -1;
+	memcpy(item, s, n);
+	item[n] = '\0';
+	/* "a," has an empty last item */
+	if (*end == ',' && (*p)[strspn(*p, " \t")] == '\0')
+		return -1;
+	return 1;
+}
+
+/* all_blank - whether s holds only whitespace (an empty list). */
+static bool
+all_blank(const char *s)
+{
+	return s[strspn(s, " \t")] == '\0';
+}
+
+/* parse_listen_addr - "a.b.c.d:port" or "[v6]:port" into la. */
+static int
+parse_listen_addr(const char *item, struct listen_addr *la)
+{
+	char host[INET6_ADDRSTRLEN + 1];
+	const char *colon;
+	uint16_t port;
+
+	memset(la, 0, sizeof *la);
+	if (item[0] == '[') {
+		const char *close = strchr(item, ']');
+		if (close == NULL || close[1] != ':')
+			return -1;
+		size_t n = (size_t)(close - item - 1);
+		if (n == 0 || n >= sizeof host)
+			return -1;
+		memcpy(host, item + 1, n);
+		host[n] = '\0';
+		colon = close + 1;
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&la->ss;
+		if (parse_port(colon + 1, &port) < 0 ||
+		    inet_pton(AF_INET6, host, &sin6->sin6_addr) != 1)
+			return -1;
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(port);
+		la->sslen = sizeof *sin6;
+	} else {
+		colon = strrchr(item, ':');
+		if (colon == NULL)
+			return -1;
+		size_t n = (size_t)(colon - item);
+		if (n == 0 || n >= sizeof host)
+			return -1;
+		memcpy(host, item, n);
+		host[n] = '\0';
+		struct sockaddr_in *sin = (struct sockaddr_in *)&la->ss;
+		if (parse_port(colon + 1, &port) < 0 ||
+		    inet_pton(AF_INET, host, &sin->sin_addr) != 1)
+			return -1;
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(port);
+		la->sslen = sizeof *sin;
+	}
+	snprintf(la->text, sizeof la->text, "%s", item);
+	return 0;
+}
+
+static int
+set_listen(struct config *cfg, const struct option *o, const char *v, char *why,
+    size_t whylen)
+{
+	struct listen_list *ll = field(cfg, o);
+	struct listen_list nl = { 0 };
+	char item[sizeof nl.v->text];
+	const char *p = v;
+	int r;
+
+	while ((r = split_list(&p, item, sizeof item)) == 1) {
+		struct listen_addr la;
+		if (parse_listen_addr(item, &la) < 0) {
+			snprintf(why, whylen, "'%s' is not ip:port or [ipv6]:port", item);
+			free(nl.v);
+			return -1;
+		}
+		struct listen_addr *nv = realloc(nl.v, (nl.n + 1) * sizeof *nv);
+		if (nv == NULL) {
+			free(nl.v);
+			return -1;
+		}
+		nl.v = nv;
+		nl.v[nl.n++] = la;
+	}
+	if (r < 0 && !all_blank(v)) {
+		snprintf(why, whylen, "empty item in the list");
+		free(nl.v);
+		return -1;
+	}
+	free(ll->v);
+	*ll = nl;
+	return 0;
+}
+
+/* parse_netmask - "ip" or "ip/prefix", host bits cleared. */
+static int
+parse_netmask(const char *item, struct netmask *nm)
+{
+	char host[INET6_ADDRSTRLEN + 1];
+	const char *slash = strchr(item, '/');
+	size_t n = slash ? (size_t)(slash - item) : strlen(item);
+
+	memset(nm, 0, sizeof *nm);
+	if (n == 0 || n >= sizeof host)
+		return -1;
+	memcpy(host, item, n);
+	host[n] = '\0';
+	unsigned maxbits;
+	if (inet_pton(AF_INET, host, nm->addr) == 1) {
+		nm->family = AF_INET;
+		maxbits = 32;
+	} else if (inet_pton(AF_INET6, host, nm->addr) == 1) {
+		nm->family = AF_INET6;
+		maxbits = 128;
+	} else {
+		return -1;
+	}
+	nm->prefix = maxbits;
+	if (slash != NULL) {
+		const char *d = slash + 1;
+		unsigned v = 0;
+		if (*d == '\0' || strlen(d) > 3)
+			return -1;
+		for (; *d != '\0'; d++) {
+			if (!isdigit((unsigned char)*d))
+				return -1;
+			v = v * 10 + (unsigned)(*d - '0');
+		}
+		if (v > maxbits)
+			return -1;
+		nm->prefix = v;
+	}
+	for (unsigned bit = nm->prefix; bit < maxbits; bit++)
+		nm->addr[bit / 8] &= (uint8_t)~(0x80u >> (bit % 8));
+	return 0;
+}
+
+static int
+set_netmasks(struct config *cfg, const struct option *o, const char *v, char *why,
+    size_t whylen)
+{
+	struct netmask *list = NULL;
+	size_t n = 0;
+	char item[INET6_ADDRSTRLEN + 8];
+	const char *p = v;
+	int r;
+
+	while ((r = split_list(&p, item, sizeof item)) == 1) {
+		struct netmask nm;
+		if (parse_netmask(item, &nm) < 0) {
+			snprintf(why, whylen, "'%s' is not an address or CIDR network", item);
+			free(list);
+			return -1;
+		}
+		struct netmask *nl = realloc(list, (n + 1) * sizeof *nl);
+		if (nl == NULL) {
+			free(list);
+			return -1;
+		}
+		list = nl;
+		list[n++] = nm;
+	}
+	if (r < 0 && !all_blank(v)) {
+		snprintf(why, whylen, "empty or overlong item in the list");
+		free(list);
+		return -1;
+	}
+	free(cfg->trusted);
+	cfg->trusted = list;
+	cfg->ntrusted = n;
+	return 0;
+}
+
+/*
+ * split_hostport - "host", "host:port", "[host]" or "[host]:port" into host
+ * (brackets removed) and port (0 when absent). Returns 0 or -1.
+ */
+static int
+split_hostport(const char *v, char *host, size_t hostlen, bool *bracketed, uint16_t *port)
+{
+	const char *end, *rest;
+
+	*port = 0;
+	*bracketed = v[0] == '[';
+	if (*bracketed) {
+		end = strchr(v, ']');
+		if (end == NULL)
+			return -1;
+		v++;
+		rest = end + 1;
+	} else {
+		end = strchr(v, ':');
+		if (end != NULL && strchr(end + 1, ':') != NULL)
+			return -1; /* a bare IPv6 address: needs brackets with a port */
+		if (end == NULL)
+			end = v + strlen(v);
+		rest = end;
+	}
+	size_t n = (size_t)(end - v);
+	if (n == 0 || n >= hostlen)
+		return -1;
+	memcpy(host, v, n);
+	host[n] = '\0';
+	if (*rest == '\0')
+		return 0;
+	if (*rest != ':')
+		return -1;
+	return parse_port(rest + 1, port);
+}
+
+static bool
+is_ip(const char *s, int family)
+{
+	unsigned char bin[16];
+
+	return inet_pton(family, s, bin) == 1;
+}
+
+/*
+ * relayhost: "host:port", "[host]:port" (Postfix's form: no MX lookup) or either
+ * without the port. Stored with the port always present (25 when left out).
+ */
+static int
+set_relayhost(struct config *cfg, const struct option *o, const char *v, char *why,
+    size_t whylen)
+{
+	char host[ADDR_DOMAIN_MAX + 1], out[ADDR_DOMAIN_MAX + 16];
+	bool br;
+	uint16_t port;
+
+	if (v[0] == '\0')
+		return replace_string(field(cfg, o), NULL);
+	if (split_hostport(v, host, sizeof host, &br, &port) < 0)
+		return -1;
+	bool v6 = is_ip(host, AF_INET6);
+	if (!domain_valid(host) && !is_ip(host, AF_INET) && !(br && v6)) {
+		snprintf(why, whylen, "expected host:port");
+		return -1;
+	}
+	snprintf(out, sizeof out, "%s%s%s:%u", br ? "[" : "", host, br ? "]" : "",
+	    port ? port : 25u);
+	return replace_string(field(cfg, o), out);
+}
+
+/* resolver: "system" (NULL), or an IP address with an optional port, kept as written. */
+static int
+set_resolver(struct config *cfg, const struct option *o, const char *v, char *why,
+    size_t whylen)
+{
+	char host[INET6_ADDRSTRLEN + 1];
+	bool br;
+	uint16_t port;
+
+	if (strcmp(v, "system") == 0)
+		return replace_string(field(cfg, o), NULL);
+	if (is_ip(v, AF_INET6) || (split_hostport(v, host, sizeof host, &br, &port) == 0 &&
+	    is_ip(host, br ? AF_INET6 : AF_INET)))
+		return replace_string(field(cfg, o), v);
+	snprintf(why, whylen, "expected system, ip, ip:port or [ipv6]:port");
+	return -1;
+}
+
+static int
+set_port(struct config *cfg, const struct option *o, const char *v, char *why, size_t whylen)
+{
+	return parse_port(v, (uint16_t *)field(cfg, o));
+}
+
+/* check_range - whether n is inside the option's limits, with the limits in why when not. */
+static bool
+check_range(const struct option *o, uint64_t n, void (*fmt)(uint64_t, char *, size_t),
+    char *why, size_t whylen)
+{
+	char lo[32], hi[32];
+
+	if (n >= o->min && n <= o->max)
+		return true;
+	fmt(o->min, lo, sizeof lo);
+	fmt(o->max, hi, sizeof hi);
+	snprintf(why, whylen, "must be between %s and %s", lo, hi);
+	return false;
+}
+
+static void
+fmt_plain(uint64_t n, char *out, size_t outlen)
+{
+	snprintf(out, outlen, "%" PRIu64, n);
+}
+
+static int
+set_size(struct config *cfg, const struct option *o, const char *v, char *why, size_t whylen)
+{
+	uint64_t n;
+
+	if (parse_size(v, &n) < 0 || !check_range(o, n, fmt_size, why, whylen))
+		return -1;
+	*(uint64_t *)field(cfg, o) = n;
+	return 0;
+}
+
+static int
+set_duration(struct config *cfg, const struct option *o, const char *v, char *why,
+    size_t whylen)
+{
+	uint64_t n;
+
+	if (parse_duration(v, &n) < 0 || !check_range(o, n, fmt_duration, why, whylen))
+		return -1;
+	*(uint64_t *)field(cfg, o) = n;
+	return 0;
+}
+
+static int
+set_unsigned(struct config *cfg, const struct option *o, const char *v, char *why,
+    size_t whylen)
+{
+	uint64_t n = 0;
+
+	if (*v == '\0')
+		return -1;
+	for (const char *p = v; *p != '\0'; p++) {
+		if (!isdigit((unsigned char)*p) || __builtin_mul_overflow(n, 10, &n) ||
+		    __builtin_add_overflow(n, (uint64_t)(*p - '0'), &n))
+			return -1;
+	}
+	if (!check_range(o, n, fmt_plain, why, whylen))
+		return -1;
+	*(unsigned *)field(cfg, o) = (unsigned)n;
+	return 0;
+}
+
+/* ---- defaults ---- */
+
+/* system_hostname - the FQDN of this host when it has one, else its name, lower-cased. */
+static char *
+system_hostname(void)
+{
+	char name[ADDR_DOMAIN_MAX + 1];
+
+	if (gethostname(name, sizeof name) != 0)
+		name[0] = '\0';
+	name[sizeof name - 1] = '\0';
+	if (name[0] != '\0' && strchr(name, '.') == NULL) {
+		struct addrinfo hints = { .ai_flags = AI_CANONNAME, .ai_socktype = SOCK_STREAM };
+		struct addrinfo *res;
+		if (getaddrinfo(name, NULL, &hints, &res) == 0) {
+			const char *c = res->ai_canonname;
+			if (c != NULL && strchr(c, '.') != NULL && domain_valid(c))
+				snprintf(name, sizeof name, "%s", c);
+			freeaddrinfo(res);
+		}
+	}
+	if (!domain_valid(name))
+		snprintf(name, sizeof name, "localhost");
+	for (char *p = name; *p != '\0'; p++)
+		*p = (char)tolower((unsigned char)*p);
+	return strdup(name);
+}
+
+/* option_index - the index of section/key in options[], NOPTIONS when unknown. */
+static size_t
+option_index(const char *section, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < NOPTIONS; i++) {
+		if (strcmp(options[i].section, section) == 0 && strcmp(options[i].key, key) == 0)
+			break;
+	}
+	return i;
+}
+
+const char *
+config_default(const char *section, const char *key)
+{
+	size_t i = option_index(section, key);
+
+	return i < NOPTIONS ? options[i].def : NULL;
+}
+
+/* apply_defaults - every default of the table; computed ones only when compute. */
+static void
+apply_defaults(struct config *cfg, bool compute)
+{
+	char why[128];
+
+	for (size_t i = 0; i < NOPTIONS; i++) {
+		const struct option *o = &options[i];
+		if (o->def == NULL) {
+			if (compute)
+				*(char **)field(cfg, o) = system_hostname();
+			continue;
+		}
+		/* The table is ours: a default that does not parse is a bug caught by the tests. */
+		if (o->set(cfg, o, o->def, why, sizeof why) < 0)
+			abort();
+	}
+}
+
+void
+config_defaults(struct config *cfg)
+{
+	memset(cfg, 0, sizeof *cfg);
+	apply_defaults(cfg, true);
+}
+
+void
+config_free(struct config *cfg)
+{
+	free(cfg->path);
+	free(cfg->hostname);
+	free(cfg->data_dir);
+	free(cfg->user);
+	free(cfg->tls_cert);
+	free(cfg->tls_key);
+	for (int i = 0; i < SVC_COUNT; i++)
+		free(cfg->listen[i].v);
+	free(cfg->trusted);
+	free(cfg->relayhost);
+	free(cfg->relayhost_password_file);
+	free(cfg->resolver);
+	memset(cfg, 0, sizeof *cfg);
+}
+
+const char *
+config_path(const char *arg)
+{
+	const char *env;
+
+	if (arg != NULL && arg[0] != '\0')
+		return arg;
+	env = getenv("MAILROOM_CONFIG");
+	if (env != NULL && env[0] != '\0')
+		return env;
+	return CONFIG_DEFAULT_PATH;
+}
+
+/* ---- the parser ---- */
+
+struct parse {
+	struct config *cfg;
+	const char *path;
+	const char *text; /* the whole file */
+	size_t len, pos;
+	int line;         /* of the line last handed to inih */
+	int seen[NOPTIONS]; /* line where each key was set, 0: not set */
+	bool failed;      /* err holds the first error found by us */
+	int err_line;     /* its line, 0: the file as a whole */
+	char err[512];
+};
+
+static void
+parse_error(struct parse *p, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+parse_error(struct parse *p, int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (p->failed)
+		return; /* the first problem is the one to report */
+	p->failed = true;
+	p->err_line = line;
+	va_start(ap, fmt);
+	vsnprintf(p->err, sizeof p->err, fmt, ap);
+	va_end(ap);
+}
+
+static bool
+section_known(const char *name)
+{
+	for (size_t i = 0; i < NOPTIONS; i++) {
+		if (strcmp(options[i].section, name) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * reader - hand inih one line at a time, like fgets, so we know the line number,
+ * see section headers (inih does not report empty sections) and catch lines that
+ * are too long for inih's buffer instead of having them split. Leading blanks are
+ * removed, so an indented line is never taken as a continuation of the previous
+ * value, and inline comments ("; ..." or "# ..." after a blank) are cut off.
+ */
+static char *
+reader(char *str, int num, void *stream)
+{
+	struct parse *p = stream;
+
+	if (p->pos >= p->len)
+		return NULL;
+	const char *s = p->text + p->pos;
+	const char *nl = memchr(s, '\n', p->len - p->pos);
+	size_t n = nl ? (size_t)(nl - s) : p->len - p->pos;
+	p->pos += n + (nl != NULL);
+	p->line++;
+
+	while (n > 0 && (*s == ' ' || *s == '\t')) {
+		s++;
+		n--;
+	}
+	if (n > 0 && *s != ';' && *s != '#') {
+		for (size_t i = 1; i < n; i++) {
+			if ((s[i] == ';' || s[i] == '#') && (s[i - 1] == ' ' || s[i - 1] == '\t')) {
+				n = i;
+				break;
+			}
+		}
+	}
+	if (memchr(s, '\0', n) != NULL) {
+		parse_error(p, p->line, "NUL octet in the line");
+		n = 0;
+	}
+	/* room for the newline and the NUL that inih expects */
+	if (n + 2 > (size_t)num) {
+		parse_error(p, p->line, "line too long (at most %d octets without comments)",
+		    num - 2);
+		n = 0;
+	}
+	if (n > 0 && *s == '[') {
+		const char *close = memchr(s, ']', n);
+		if (close != NULL) {
+			char name[64];
+			size_t k = (size_t)(close - s - 1);
+			snprintf(name, sizeof name, "%.*s", (int)(k < 63 ? k : 63), s + 1);
+			if (!section_known(name))
+				parse_error(p, p->line, "unknown section [%s]", name);
+		}
+	}
+	memcpy(str, s, n);
+	str[n] = '\n';
+	str[n + 1] = '\0';
+	return str;
+}
+
+static int
+handler(void *user, const char *section, const char *name, const char *value)
+{
+	struct parse *p = user;
+	char why[160] = "";
+
+	if (section[0] == '\0') {
+		parse_error(p, p->line, "key '%s' outside of any [section]", name);
+		return 0;
+	}
+	if (!section_known(section)) {
+		parse_error(p, p->line, "unknown section [%s]", section);
+		return 0;
+	}
+	size_t i = option_index(section, name);
+	if (i == NOPTIONS) {
+		parse_error(p, p->line, "unknown key '%s' in [%s]", name, section);
+		return 0;
+	}
+	if (p->seen[i] != 0) {
+		parse_error(p, p->line, "duplicate key '%s' in [%s] (first on line %d)", name,
+		    section, p->seen[i]);
+		return 0;
+	}
+	p->seen[i] = p->line;
+	if (options[i].set(p->cfg, &options[i], value, why, sizeof why) < 0) {
+		parse_error(p, p->line, "bad value for %s: '%s'%s%s%s", name, value,
+		    why[0] ? " (" : "", why, why[0] ? ")" : "");
+		return 0;
+	}
+	return 1;
+}
+
+static int
+seen_line(const struct parse *p, const char *section, const char *key)
+{
+	size_t i = option_index(section, key);
+
+	return i < NOPTIONS ? p->seen[i] : 0;
+}
+
+static int
+max_line(int a, int b)
+{
+	return a > b ? a : b;
+}
+
+/* cross_check - rules that involve more than one key. */
+static void
+cross_check(struct parse *p)
+{
+	const struct config *cfg = p->cfg;
+
+	if ((cfg->tls_cert == NULL) != (cfg->tls_key == NULL))
+		parse_error(p, max_line(seen_line(p, "tls", "cert"), seen_line(p, "tls", "key")),
+		    "[tls] cert and key must be set together");
+	if (cfg->retry_min > cfg->retry_max) {
+		char lo[32], hi[32];
+		fmt_duration(cfg->retry_min, lo, sizeof lo);
+		fmt_duration(cfg->retry_max, hi, sizeof hi);
+		parse_error(p, max_line(seen_line(p, "delivery", "retry_min"),
+		    seen_line(p, "delivery", "retry_max")),
+		    "retry_min (%s) is greater than retry_max (%s)", lo, hi);
+	}
+	static const enum service implicit_tls[] = { SVC_SUBMISSIONS, SVC_POP3S };
+	for (size_t i = 0; i < sizeof implicit_tls / sizeof implicit_tls[0]; i++) {
+		enum service s = implicit_tls[i];
+		if (cfg->listen[s].n > 0 && cfg->tls_cert == NULL)
+			parse_error(p, seen_line(p, "listen", service_name(s)),
+			    "[listen] %s needs [tls] cert and key", service_name(s));
+	}
+}
+
+/* read_file - the whole of path, NUL-terminated. Returns NULL with errno set. */
+static char *
+read_file(const char *path, size_t *lenp)
+{
+	FILE *f = fopen(path, "r");
+	struct stat st;
+
+	if (f == NULL)
+		return NULL;
+	if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+		fclose(f);
+		errno = EISDIR;
+		return NULL;
+	}
+	char *text = malloc(CONFIG_MAX_FILE + 1);
+	if (text == NULL) {
+		fclose(f);
+		errno = ENOMEM;
+		return NULL;
+	}
+	size_t n = fread(text, 1, CONFIG_MAX_FILE + 1, f);
+	int bad = ferror(f);
+	fclose(f);
+	if (bad || n > CONFIG_MAX_FILE) {
+		free(text);
+		errno = bad ? EIO : EFBIG;
+		return NULL;
+	}
+	text[n] = '\0';
+	*lenp = n;
+	return text;
+}
+
+int
+config_load(const char *path, struct config *cfg, char *err, size_t errlen)
+{
+	struct parse p = { .cfg = cfg, .path = path };
+	char dummy[1];
+
+	if (err == NULL || errlen == 0) {
+		err = dummy;
+		errlen = sizeof dummy;
+	}
+	memset(cfg, 0, sizeof *cfg);
+	char *text = read_file(path, &p.len);
+	if (text == NULL) {
+		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		return -1;
+	}
+	p.text = text;
+	apply_defaults(cfg, false);
+	int r = ini_parse_stream(reader, &p, handler, &p);
+	free(text);
+	if (r < 0) {
+		config_free(cfg);
+		snprintf(err, errlen, "%s: %s", path, strerror(ENOMEM));
+		return -1;
+	}
+	/* inih's own complaints (no '=', no ']') carry only a line number */
+	if (r > 0 && (!p.failed || r < p.err_line)) {
+		p.failed = true;
+		p.err_line = r;
+		snprintf(p.err, sizeof p.err, "syntax error (expected [section] or key = value)");
+	}
+	if (!p.failed)
+		cross_check(&p);
+	if (!p.failed && cfg->hostname == NULL && (cfg->hostname = system_hostname()) == NULL) {
+		config_free(cfg);
+		snprintf(err, errlen, "%s: %s", path, strerror(ENOMEM));
+		return -1;
+	}
+	if (p.failed) {
+		if (p.err_line > 0)
+			snprintf(err, errlen, "%s:%d: %s", path, p.err_line, p.err);
+		else
+			snprintf(err, errlen, "%s: %s", path, p.err);
+		config_free(cfg);
+		return -1;
+	}
+	if ((cfg->path = strdup(path)) == NULL) {
+		config_free(cfg);
+		snprintf(err, errlen, "%s: %s", path, strerror(ENOMEM));
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- trusted networks ---- */
+
+static bool
+prefix_match(const uint8_t *net, const uint8_t *addr, unsigned prefix)
+{
+	unsigned full = prefix / 8, rest = prefix % 8;
+
+	if (memcmp(net, addr, full) != 0)
+		return false;
+	if (rest == 0)
+		return true;
+	uint8_t mask = (uint8_t)(0xff00u >> rest);
+	return (net[full] & mask) == (addr[full] & mask);
+}
+
+bool
+config_is_trusted(const struct config *cfg, const struct sockaddr *sa)
+{
+	uint8_t v4[4], v6[16];
+	bool has4 = false, has6 = false;
+
+	if (sa == NULL)
+		return false;
+	if (sa->sa_family == AF_INET) {
+		memcpy(v4, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
+		has4 = true;
+	} else if (sa->sa_family == AF_INET6) {
+		const struct in6_addr *a = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+		memcpy(v6, a, 16);
+		has6 = true;
+		/* A dual-stack listener sees IPv4 clients as ::ffff:a.b.c.d. */
+		if (IN6_IS_ADDR_V4MAPPED(a)) {
+			memcpy(v4, v6 + 12, 4);
+			has4 = true;
+		}
+	}
+	for (size_t i = 0; i < cfg->ntrusted; i++) {
+		const struct netmask *nm = &cfg->trusted[i];
+		if (nm->family == AF_INET && has4 && prefix_match(nm->addr, v4, nm->prefix))
+			return true;
+		if (nm->family == AF_INET6 && has6 && prefix_match(nm->addr, v6, nm->prefix))
+			return true;
+	}
+	return false;
+}
