@@ -1,0 +1,166 @@
+/* selfsigned.c - make a key and a self-signed X.509 v3 certificate with OpenSSL 3. */
+#include "net/selfsigned.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/bn.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#define VALID_DAYS 3650
+
+static int
+ssl_fail(char *err, size_t errlen, const char *what)
+{
+	unsigned long e = ERR_get_error();
+	char msg[256] = "unknown error";
+
+	if (e != 0)
+		ERR_error_string_n(e, msg, sizeof msg);
+	ERR_clear_error();
+	snprintf(err, errlen, "%s: %s", what, msg);
+	return -1;
+}
+
+/* add_ext - one extension in OpenSSL's config syntax ("critical,CA:FALSE"). */
+static int
+add_ext(X509 *x, X509V3_CTX *ctx, int nid, const char *value)
+{
+	X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, ctx, nid, value);
+	if (ext == NULL)
+		return -1;
+	int ok = X509_add_ext(x, ext, -1);
+	X509_EXTENSION_free(ext);
+	return ok ? 0 : -1;
+}
+
+/* random_serial - a positive 127-bit serial, as RFC 5280 wants it unique. */
+static int
+random_serial(X509 *x)
+{
+	BIGNUM *bn = BN_new();
+	int ok = bn != NULL && BN_rand(bn, 127, BN_RAND_TOP_ANY, BN_RAND_BOTTOM_ANY) &&
+	    BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) != NULL;
+	BN_free(bn);
+	return ok ? 0 : -1;
+}
+
+static X509 *
+make_cert(EVP_PKEY *pkey, const char *hostname)
+{
+	X509 *x = X509_new();
+	char san[512];
+	X509V3_CTX ctx;
+
+	if (x == NULL)
+		return NULL;
+	X509_NAME *name = X509_get_subject_name(x);
+	snprintf(san, sizeof san, "DNS:%s,IP:127.0.0.1,IP:::1", hostname);
+	if (!X509_set_version(x, X509_VERSION_3) || random_serial(x) < 0 ||
+	    X509_gmtime_adj(X509_getm_notBefore(x), 0) == NULL ||
+	    X509_time_adj_ex(X509_getm_notAfter(x), VALID_DAYS, 0, NULL) == NULL ||
+	    !X509_set_pubkey(x, pkey) ||
+	    !X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
+	    (const unsigned char *)hostname, -1, -1, 0) ||
+	    !X509_set_issuer_name(x, name))
+		goto fail;
+	X509V3_set_ctx(&ctx, x, x, NULL, NULL, 0);
+	if (add_ext(x, &ctx, NID_basic_constraints, "critical,CA:FALSE") < 0 ||
+	    add_ext(x, &ctx, NID_key_usage, "critical,digitalSignature") < 0 ||
+	    add_ext(x, &ctx, NID_ext_key_usage, "serverAuth") < 0 ||
+	    add_ext(x, &ctx, NID_subject_key_identifier, "hash") < 0 ||
+	    add_ext(x, &ctx, NID_subject_alt_name, san) < 0)
+		goto fail;
+	if (X509_sign(x, pkey, EVP_sha256()) == 0)
+		goto fail;
+	return x;
+fail:
+	X509_free(x);
+	return NULL;
+}
+
+/* open_new - fopen for writing a file that must not exist yet, with mode. */
+static FILE *
+open_new(const char *path, mode_t mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+	if (fd < 0)
+		return NULL;
+	FILE *f = fdopen(fd, "w");
+	if (f == NULL)
+		close(fd);
+	return f;
+}
+
+/* finish - flush, sync and close f; whether all of it reached the disk. */
+static bool
+finish(FILE *f)
+{
+	bool ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
+	return fclose(f) == 0 && ok;
+}
+
+int
+selfsigned_create(const char *cert_path, const char *key_path, const char *hostname,
+    char *err, size_t errlen)
+{
+	EVP_PKEY *pkey = NULL;
+	X509 *x = NULL;
+	FILE *f;
+	int rc = -1;
+	bool key_written = false;
+
+	if ((pkey = EVP_EC_gen("P-256")) == NULL) {
+		ssl_fail(err, errlen, "cannot generate a key");
+		goto out;
+	}
+	if ((x = make_cert(pkey, hostname)) == NULL) {
+		ssl_fail(err, errlen, "cannot make the certificate");
+		goto out;
+	}
+	if ((f = open_new(key_path, 0600)) == NULL) {
+		snprintf(err, errlen, "%s: %s", key_path, strerror(errno));
+		goto out;
+	}
+	key_written = true;
+	if (!PEM_write_PrivateKey(f, pkey, NULL, NULL, 0, NULL, NULL)) {
+		fclose(f);
+		ssl_fail(err, errlen, key_path);
+		goto out;
+	}
+	if (!finish(f)) {
+		snprintf(err, errlen, "%s: %s", key_path, strerror(errno));
+		goto out;
+	}
+	if ((f = open_new(cert_path, 0644)) == NULL) {
+		snprintf(err, errlen, "%s: %s", cert_path, strerror(errno));
+		goto out;
+	}
+	if (!PEM_write_X509(f, x)) {
+		fclose(f);
+		unlink(cert_path);
+		ssl_fail(err, errlen, cert_path);
+		goto out;
+	}
+	if (!finish(f)) {
+		snprintf(err, errlen, "%s: %s", cert_path, strerror(errno));
+		unlink(cert_path);
+		goto out;
+	}
+	rc = 0;
+out:
+	/* no half-made pair left behind */
+	if (rc < 0 && key_written)
+		unlink(key_path);
+	X509_free(x);
+	EVP_PKEY_free(pkey);
+	return rc;
+}
