@@ -1,0 +1,600 @@
+/* test_config.c - unit tests for config.c: every key, defaults, errors with file:line, trust. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+
+static char tmpdir[64];
+static char conf_path[128];
+
+static int
+setup(void **state)
+{
+	snprintf(tmpdir, sizeof tmpdir, "/tmp/test_config.XXXXXX");
+	if (mkdtemp(tmpdir) == NULL)
+		return -1;
+	snprintf(conf_path, sizeof conf_path, "%s/mailroom.conf", tmpdir);
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	unlink(conf_path);
+	rmdir(tmpdir);
+	return 0;
+}
+
+static void
+write_conf(const char *text)
+{
+	FILE *f = fopen(conf_path, "w");
+	assert_non_null(f);
+	assert_int_equal(fputs(text, f) >= 0, 1);
+	assert_int_equal(fclose(f), 0);
+}
+
+/* load_ok - text must load; cfg is filled. */
+static void
+load_ok(const char *text, struct config *cfg)
+{
+	char err[512] = "";
+
+	write_conf(text);
+	if (config_load(conf_path, cfg, err, sizeof err) != 0)
+		fail_msg("expected the config to load, got: %s", err);
+	assert_string_equal(cfg->path, conf_path);
+}
+
+/* load_err - text must fail with "<path>:<line>: <msg>" exactly. */
+static void
+load_err(const char *text, int line, const char *msg)
+{
+	struct config cfg;
+	char err[512] = "", want[512];
+
+	write_conf(text);
+	if (config_load(conf_path, &cfg, err, sizeof err) == 0) {
+		config_free(&cfg);
+		fail_msg("expected an error for:\n%s", text);
+	}
+	if (line > 0)
+		snprintf(want, sizeof want, "%s:%d: %s", conf_path, line, msg);
+	else
+		snprintf(want, sizeof want, "%s: %s", conf_path, msg);
+	assert_string_equal(err, want);
+	config_free(&cfg); /* the struct is left empty: freeing it again is harmless */
+}
+
+/* bad_value - [section] key = value must be refused as a bad value, on line 2. */
+static void
+bad_value(const char *section, const char *key, const char *value)
+{
+	char text[512], want[256];
+	struct config cfg;
+	char err[512] = "";
+
+	snprintf(text, sizeof text, "[%s]\n%s = %s\n", section, key, value);
+	write_conf(text);
+	if (config_load(conf_path, &cfg, err, sizeof err) == 0) {
+		config_free(&cfg);
+		fail_msg("expected %s = %s to be refused", key, value);
+	}
+	snprintf(want, sizeof want, "%s:2: bad value for %s: '%s'", conf_path, key, value);
+	if (strncmp(err, want, strlen(want)) != 0)
+		fail_msg("for %s = %s: got \"%s\", want \"%s...\"", key, value, err, want);
+}
+
+static void
+check_defaults(const struct config *c)
+{
+	assert_non_null(c->hostname);
+	assert_true(c->hostname[0] != '\0');
+	assert_string_equal(c->data_dir, "/var/lib/mailroom");
+	assert_string_equal(c->user, "mailroom");
+	assert_false(c->log_syslog);
+	assert_null(c->tls_cert);
+	assert_null(c->tls_key);
+	for (int i = 0; i < SVC_COUNT; i++) {
+		assert_int_equal(c->listen[i].n, 0);
+		assert_null(c->listen[i].v);
+	}
+	assert_int_equal(c->ntrusted, 2);
+	assert_int_equal(c->trusted[0].family, AF_INET);
+	assert_int_equal(c->trusted[0].prefix, 8);
+	assert_int_equal(c->trusted[0].addr[0], 127);
+	assert_int_equal(c->trusted[1].family, AF_INET6);
+	assert_int_equal(c->trusted[1].prefix, 128);
+	assert_int_equal(c->trusted[1].addr[15], 1);
+	assert_null(c->relayhost);
+	assert_null(c->relayhost_password_file);
+	assert_null(c->resolver);
+	assert_int_equal(c->remote_port, 25);
+	assert_int_equal(c->retry_min, 300);
+	assert_int_equal(c->retry_max, 3600);
+	assert_int_equal(c->max_queue_lifetime, 5 * 86400);
+	assert_int_equal(c->concurrency, 20);
+	assert_int_equal(c->max_message_size, 25 * 1024 * 1024);
+	assert_int_equal(c->max_recipients, 100);
+	assert_int_equal(c->max_connections, 1000);
+	assert_int_equal(c->max_connections_per_ip, 20);
+	assert_int_equal(c->command_timeout, 300);
+	assert_int_equal(c->max_auth_failures, 3);
+}
+
+static void
+test_defaults(void **state)
+{
+	struct config c;
+
+	config_defaults(&c);
+	check_defaults(&c);
+	assert_null(c.path);
+	config_free(&c);
+	config_free(&c);
+}
+
+static void
+test_empty_file_is_defaults(void **state)
+{
+	struct config c;
+
+	load_ok("", &c);
+	check_defaults(&c);
+	config_free(&c);
+	/* sections without keys are fine too */
+	load_ok("[server]\n[tls]\n[listen]\n[relay]\n[delivery]\n[limits]\n", &c);
+	check_defaults(&c);
+	config_free(&c);
+}
+
+static void
+test_default_strings(void **state)
+{
+	assert_string_equal(config_default("limits", "max_message_size"), "25M");
+	assert_string_equal(config_default("delivery", "retry_min"), "5m");
+	assert_string_equal(config_default("relay", "trusted_networks"), "127.0.0.0/8, ::1/128");
+	assert_string_equal(config_default("listen", "smtp"), "");
+	assert_null(config_default("server", "hostname")); /* computed */
+	assert_null(config_default("server", "nosuchkey"));
+}
+
+static const char full_config[] =
+    "; every key, none at its default\n"
+    "[server]\n"
+    "hostname = MX.Example.TEST\n"
+    "data_dir = /srv/mail/data\n"
+    "user = mail_user\n"
+    "log = syslog\n"
+    "\n"
+    "[tls]\n"
+    "cert = /etc/mr/cert.pem\n"
+    "key = /etc/mr/key.pem\n"
+    "\n"
+    "[listen]\n"
+    "smtp = 0.0.0.0:25, [::]:25\n"
+    "submission = 127.0.0.1:587\n"
+    "submissions = [::1]:465\n"
+    "pop3 = 10.0.0.1:110\n"
+    "pop3s = 10.0.0.1:995\n"
+    "\n"
+    "[relay]\n"
+    "trusted_networks = 10.0.0.0/8\n"
+    "relayhost = smarthost.example.net:2525\n"
+    "relayhost_password_file = /etc/mr/relay-password\n"
+    "\n"
+    "[delivery]\n"
+    "resolver = 127.0.0.1:5353\n"
+    "remote_port = 2526\n"
+    "retry_min = 30s\n"
+    "retry_max = 2h\n"
+    "max_queue_lifetime = 3d\n"
+    "concurrency = 7\n"
+    "\n"
+    "[limits]\n"
+    "max_message_size = 10M\n"
+    "max_recipients = 50\n"
+    "max_connections = 99\n"
+    "max_connections_per_ip = 5\n"
+    "command_timeout = 45s\n"
+    "max_auth_failures = 2\n";
+
+static void
+test_every_key(void **state)
+{
+	struct config c;
+
+	load_ok(full_config, &c);
+	assert_string_equal(c.hostname, "mx.example.test");
+	assert_string_equal(c.data_dir, "/srv/mail/data");
+	assert_string_equal(c.user, "mail_user");
+	assert_true(c.log_syslog);
+	assert_string_equal(c.tls_cert, "/etc/mr/cert.pem");
+	assert_string_equal(c.tls_key, "/etc/mr/key.pem");
+	assert_int_equal(c.listen[SVC_SMTP].n, 2);
+	assert_int_equal(c.listen[SVC_SUBMISSION].n, 1);
+	assert_int_equal(c.listen[SVC_SUBMISSIONS].n, 1);
+	assert_int_equal(c.listen[SVC_POP3].n, 1);
+	assert_int_equal(c.listen[SVC_POP3S].n, 1);
+	assert_string_equal(c.listen[SVC_POP3S].v[0].text, "10.0.0.1:995");
+	assert_int_equal(c.ntrusted, 1);
+	assert_string_equal(c.relayhost, "smarthost.example.net:2525");
+	assert_string_equal(c.relayhost_password_file, "/etc/mr/relay-password");
+	assert_string_equal(c.resolver, "127.0.0.1:5353");
+	assert_int_equal(c.remote_port, 2526);
+	assert_int_equal(c.retry_min, 30);
+	assert_int_equal(c.retry_max, 7200);
+	assert_int_equal(c.max_queue_lifetime, 3 * 86400);
+	assert_int_equal(c.concurrency, 7);
+	assert_int_equal(c.max_message_size, 10 * 1024 * 1024);
+	assert_int_equal(c.max_recipients, 50);
+	assert_int_equal(c.max_connections, 99);
+	assert_int_equal(c.max_connections_per_ip, 5);
+	assert_int_equal(c.command_timeout, 45);
+	assert_int_equal(c.max_auth_failures, 2);
+	config_free(&c);
+	config_free(&c);
+}
+
+static void
+test_listen_lists(void **state)
+{
+	struct config c;
+
+	load_ok("[listen]\nsmtp = [::1]:2525, 127.0.0.1:2525 ,[2001:db8::1]:25\n"
+	    "pop3 =\n", &c);
+	const struct listen_list *l = &c.listen[SVC_SMTP];
+	assert_int_equal(l->n, 3);
+
+	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)&l->v[0].ss;
+	assert_int_equal(s6->sin6_family, AF_INET6);
+	assert_int_equal(ntohs(s6->sin6_port), 2525);
+	assert_true(IN6_IS_ADDR_LOOPBACK(&s6->sin6_addr));
+	assert_int_equal(l->v[0].sslen, sizeof(struct sockaddr_in6));
+	assert_string_equal(l->v[0].text, "[::1]:2525");
+
+	const struct sockaddr_in *s4 = (const struct sockaddr_in *)&l->v[1].ss;
+	assert_int_equal(s4->sin_family, AF_INET);
+	assert_int_equal(ntohs(s4->sin_port), 2525);
+	assert_int_equal(ntohl(s4->sin_addr.s_addr), 0x7f000001);
+	assert_int_equal(l->v[1].sslen, sizeof(struct sockaddr_in));
+	assert_string_equal(l->v[1].text, "127.0.0.1:2525");
+
+	s6 = (const struct sockaddr_in6 *)&l->v[2].ss;
+	assert_int_equal(s6->sin6_addr.s6_addr[0], 0x20);
+	assert_int_equal(s6->sin6_addr.s6_addr[15], 1);
+	assert_int_equal(ntohs(s6->sin6_port), 25);
+
+	assert_int_equal(c.listen[SVC_POP3].n, 0); /* empty: off */
+	assert_int_equal(c.listen[SVC_SUBMISSION].n, 0); /* absent: off */
+	config_free(&c);
+}
+
+static void
+test_unknown_and_syntax(void **state)
+{
+	load_err("[server]\nhostname = mx.example.test\nfoo = 1\n", 3,
+	    "unknown key 'foo' in [server]");
+	load_err("[limits]\n\nmax_message_sizes = 1M\n", 3,
+	    "unknown key 'max_message_sizes' in [limits]");
+	load_err("[server]\n[bogus]\n", 2, "unknown section [bogus]");
+	load_err("[bogus]\nfoo = 1\n", 1, "unknown section [bogus]");
+	load_err("hostname = mx.example.test\n", 1, "key 'hostname' outside of any [section]");
+	load_err("[server]\nhostname\n", 2,
+	    "syntax error (expected [section] or key = value)");
+	load_err("[server\n", 1, "syntax error (expected [section] or key = value)");
+	load_err("[limits]\nmax_recipients = 5\nmax_recipients = 6\n", 3,
+	    "duplicate key 'max_recipients' in [limits] (first on line 2)");
+	/* the first problem is reported, not a later one */
+	load_err("[limits]\nmax_recipients = x\nfoo = 1\n", 2, "bad value for max_recipients: 'x'");
+}
+
+static void
+test_missing_file(void **state)
+{
+	struct config c;
+	char err[512], want[512], path[256];
+
+	snprintf(path, sizeof path, "%s/nope.conf", tmpdir);
+	snprintf(want, sizeof want, "%s: cannot open: No such file or directory", path);
+	assert_int_equal(config_load(path, &c, err, sizeof err), -1);
+	assert_string_equal(err, want);
+	config_free(&c);
+}
+
+static void
+test_bad_values(void **state)
+{
+	bad_value("server", "hostname", "bad_host!");
+	bad_value("server", "hostname", "-x.example");
+	bad_value("server", "data_dir", "relative/path");
+	bad_value("server", "data_dir", "");
+	bad_value("server", "user", "two words");
+	bad_value("server", "user", "-rf");
+	bad_value("server", "log", "file");
+	bad_value("tls", "cert", "cert.pem");
+
+	bad_value("listen", "smtp", "1.2.3.4");
+	bad_value("listen", "smtp", "1.2.3.4:0");
+	bad_value("listen", "smtp", "1.2.3.4:65536");
+	bad_value("listen", "smtp", "1.2.3.4:25x");
+	bad_value("listen", "smtp", "localhost:25");
+	bad_value("listen", "smtp", "[::1]25");
+	bad_value("listen", "smtp", "::1:25");
+	bad_value("listen", "smtp", "[1.2.3.4]:25");
+	bad_value("listen", "smtp", "1.2.3.4:25,");
+	bad_value("listen", "smtp", "1.2.3.4:25,,[::]:25");
+	bad_value("listen", "smtp", "1.2.3.999:25");
+
+	bad_value("relay", "trusted_networks", "10.0.0.0/33");
+	bad_value("relay", "trusted_networks", "::1/129");
+	bad_value("relay", "trusted_networks", "10.0.0.0/");
+	bad_value("relay", "trusted_networks", "10.0.0.0/8x");
+	bad_value("relay", "trusted_networks", "example.com");
+	bad_value("relay", "trusted_networks", "10.0.0.0/8,");
+	bad_value("relay", "relayhost", "a:b:c");
+	bad_value("relay", "relayhost", "smart_host:25");
+	bad_value("relay", "relayhost", "smarthost:0");
+	bad_value("relay", "relayhost", "[smarthost:25");
+
+	bad_value("delivery", "resolver", "dns.example.net");
+	bad_value("delivery", "resolver", "127.0.0.1:0");
+	bad_value("delivery", "resolver", "");
+	bad_value("delivery", "remote_port", "0");
+	bad_value("delivery", "remote_port", "65536");
+	bad_value("delivery", "remote_port", "-1");
+	bad_value("delivery", "retry_min", "5x");
+	bad_value("delivery", "retry_min", "0");
+	bad_value("delivery", "retry_max", "");
+	bad_value("delivery", "max_queue_lifetime", "366d");
+	bad_value("delivery", "concurrency", "0");
+	bad_value("delivery", "concurrency", "2.5");
+
+	bad_value("limits", "max_message_size", "x");
+	bad_value("limits", "max_message_size", "1T");
+	bad_value("limits", "max_message_size", "100"); /* below 1K */
+	bad_value("limits", "max_message_size", "17G");
+	bad_value("limits", "max_recipients", "0");
+	bad_value("limits", "max_recipients", "-1");
+	bad_value("limits", "max_recipients", "100001");
+	bad_value("limits", "max_recipients", "99999999999999999999999");
+	bad_value("limits", "max_connections", "lots");
+	bad_value("limits", "max_connections_per_ip", "1K");
+	bad_value("limits", "command_timeout", "2d");
+	bad_value("limits", "max_auth_failures", "");
+}
+
+static void
+test_range_message(void **state)
+{
+	load_err("[limits]\nmax_recipients = 0\n", 2,
+	    "bad value for max_recipients: '0' (must be between 1 and 100000)");
+	load_err("[limits]\nmax_message_size = 17G\n", 2,
+	    "bad value for max_message_size: '17G' (must be between 1K and 16G)");
+	load_err("[limits]\ncommand_timeout = 2d\n", 2,
+	    "bad value for command_timeout: '2d' (must be between 1s and 1d)");
+}
+
+static void
+test_cross_checks(void **state)
+{
+	load_err("[delivery]\nretry_min = 2h\n", 2, "retry_min (2h) is greater than retry_max (1h)");
+	load_err("[delivery]\nretry_max = 1m\n\n", 2,
+	    "retry_min (5m) is greater than retry_max (1m)");
+	load_err("[delivery]\nretry_max = 1m\nretry_min = 90s\n", 3,
+	    "retry_min (90s) is greater than retry_max (1m)");
+	load_err("[tls]\ncert = /a/cert.pem\n", 2, "[tls] cert and key must be set together");
+	load_err("[tls]\nkey = /a/key.pem\ncert =\n", 3, "[tls] cert and key must be set together");
+	load_err("[listen]\nsubmissions = 0.0.0.0:465\n", 2,
+	    "[listen] submissions needs [tls] cert and key");
+	load_err("[listen]\n\npop3s = 0.0.0.0:995\n", 3, "[listen] pop3s needs [tls] cert and key");
+
+	struct config c;
+	load_ok("[delivery]\nretry_min = 1h\nretry_max = 60m\n", &c);
+	assert_int_equal(c.retry_min, c.retry_max);
+	config_free(&c);
+	load_ok("[tls]\ncert = /a/c.pem\nkey = /a/k.pem\n[listen]\nsubmissions = 0.0.0.0:465\n",
+	    &c);
+	config_free(&c);
+}
+
+static void
+test_comments(void **state)
+{
+	struct config c;
+
+	load_ok("; a comment\n"
+	    "# another\n"
+	    "   ; indented comment\n"
+	    "[limits]                 ; a section with a comment\n"
+	    "max_recipients = 50      ; inline after blanks\n"
+	    "max_connections = 60\t# hash comment after a tab\n"
+	    "   max_auth_failures = 4\n"
+	    "                         ; a continuation comment, not a value\n"
+	    "[relay]\n"
+	    "relayhost =              ; empty: none\n"
+	    "trusted_networks = 10.0.0.0/8, ::1 ; two networks\n", &c);
+	assert_int_equal(c.max_recipients, 50);
+	assert_int_equal(c.max_connections, 60);
+	assert_int_equal(c.max_auth_failures, 4);
+	assert_null(c.relayhost);
+	assert_int_equal(c.ntrusted, 2);
+	config_free(&c);
+
+	/* without a blank before it, ';' is part of the value (as inih has it) */
+	load_err("[limits]\nmax_recipients = 50;x\n", 2, "bad value for max_recipients: '50;x'");
+	load_err("[limits]\nmax_recipients = 50#x\n", 2, "bad value for max_recipients: '50#x'");
+}
+
+static void
+test_crlf_and_long_lines(void **state)
+{
+	struct config c;
+
+	load_ok("[limits]\r\nmax_recipients = 42\r\n", &c);
+	assert_int_equal(c.max_recipients, 42);
+	config_free(&c);
+
+	char text[600];
+	memset(text, 0, sizeof text);
+	strcpy(text, "[server]\nhostname = ");
+	memset(text + strlen(text), 'a', 300);
+	strcat(text, "\n");
+	load_err(text, 2, "line too long (at most 198 octets without comments)");
+
+	/* long comments do not count */
+	strcpy(text, "[limits]\nmax_recipients = 7 ;");
+	memset(text + strlen(text), 'c', 400);
+	strcat(text, "\n");
+	load_ok(text, &c);
+	assert_int_equal(c.max_recipients, 7);
+	config_free(&c);
+}
+
+static void
+test_relayhost_and_resolver(void **state)
+{
+	struct config c;
+
+	load_ok("[relay]\nrelayhost = smtp.example.net\n[delivery]\nresolver = ::1\n", &c);
+	assert_string_equal(c.relayhost, "smtp.example.net:25");
+	assert_string_equal(c.resolver, "::1");
+	config_free(&c);
+	load_ok("[relay]\nrelayhost = [10.0.0.1]:2525\n[delivery]\nresolver = [::1]:53\n", &c);
+	assert_string_equal(c.relayhost, "[10.0.0.1]:2525");
+	assert_string_equal(c.resolver, "[::1]:53");
+	config_free(&c);
+	load_ok("[relay]\nrelayhost = [2001:db8::1]:587\n[delivery]\nresolver = 10.1.1.1\n", &c);
+	assert_string_equal(c.relayhost, "[2001:db8::1]:587");
+	assert_string_equal(c.resolver, "10.1.1.1");
+	config_free(&c);
+	load_ok("[delivery]\nresolver = system\n", &c);
+	assert_null(c.resolver);
+	config_free(&c);
+}
+
+static bool
+trusted4(const struct config *c, const char *ip)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	assert_int_equal(inet_pton(AF_INET, ip, &sin.sin_addr), 1);
+	return config_is_trusted(c, (struct sockaddr *)&sin);
+}
+
+static bool
+trusted6(const struct config *c, const char *ip)
+{
+	struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6 };
+	assert_int_equal(inet_pton(AF_INET6, ip, &sin6.sin6_addr), 1);
+	return config_is_trusted(c, (struct sockaddr *)&sin6);
+}
+
+static void
+test_trusted_networks(void **state)
+{
+	struct config c;
+
+	load_ok("[relay]\ntrusted_networks = 10.1.2.3/8, 192.168.1.7, 172.16.0.0/20,"
+	    " 2001:db8::/32, ::1\n", &c);
+	assert_int_equal(c.ntrusted, 5);
+	assert_true(trusted4(&c, "10.0.0.1"));
+	assert_true(trusted4(&c, "10.255.255.255"));
+	assert_false(trusted4(&c, "11.0.0.1"));
+	assert_false(trusted4(&c, "9.255.255.255"));
+	assert_true(trusted4(&c, "192.168.1.7"));
+	assert_false(trusted4(&c, "192.168.1.8"));
+	assert_true(trusted4(&c, "172.16.15.255"));
+	assert_false(trusted4(&c, "172.16.16.0"));
+	assert_false(trusted4(&c, "127.0.0.1"));
+	assert_true(trusted6(&c, "2001:db8:1::5"));
+	assert_true(trusted6(&c, "2001:db8:ffff:ffff::1"));
+	assert_false(trusted6(&c, "2001:db9::1"));
+	assert_true(trusted6(&c, "::1"));
+	assert_false(trusted6(&c, "::2"));
+	/* IPv4 clients of a dual-stack listener */
+	assert_true(trusted6(&c, "::ffff:10.9.9.9"));
+	assert_false(trusted6(&c, "::ffff:11.0.0.1"));
+	assert_false(config_is_trusted(&c, NULL));
+	config_free(&c);
+
+	load_ok("[relay]\ntrusted_networks =\n", &c);
+	assert_int_equal(c.ntrusted, 0);
+	assert_false(trusted4(&c, "127.0.0.1"));
+	assert_false(trusted6(&c, "::1"));
+	config_free(&c);
+
+	load_ok("[relay]\ntrusted_networks = 0.0.0.0/0\n", &c);
+	assert_true(trusted4(&c, "203.0.113.9"));
+	assert_true(trusted6(&c, "::ffff:203.0.113.9"));
+	assert_false(trusted6(&c, "2001:db8::1"));
+	config_free(&c);
+
+	/* the defaults: loopback of both families */
+	config_defaults(&c);
+	assert_true(trusted4(&c, "127.0.0.1"));
+	assert_true(trusted4(&c, "127.1.2.3"));
+	assert_false(trusted4(&c, "128.0.0.1"));
+	assert_true(trusted6(&c, "::1"));
+	assert_true(trusted6(&c, "::ffff:127.0.0.1"));
+	assert_false(trusted6(&c, "fe80::1"));
+	config_free(&c);
+}
+
+static void
+test_config_path(void **state)
+{
+	unsetenv("MAILROOM_CONFIG");
+	assert_string_equal(config_path(NULL), CONFIG_DEFAULT_PATH);
+	assert_string_equal(config_path("/x.conf"), "/x.conf");
+	setenv("MAILROOM_CONFIG", "/env.conf", 1);
+	assert_string_equal(config_path(NULL), "/env.conf");
+	assert_string_equal(config_path("/x.conf"), "/x.conf");
+	setenv("MAILROOM_CONFIG", "", 1);
+	assert_string_equal(config_path(NULL), CONFIG_DEFAULT_PATH);
+	unsetenv("MAILROOM_CONFIG");
+}
+
+static void
+test_service_names(void **state)
+{
+	assert_string_equal(service_name(SVC_SMTP), "smtp");
+	assert_string_equal(service_name(SVC_SUBMISSION), "submission");
+	assert_string_equal(service_name(SVC_SUBMISSIONS), "submissions");
+	assert_string_equal(service_name(SVC_POP3), "pop3");
+	assert_string_equal(service_name(SVC_POP3S), "pop3s");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_empty_file_is_defaults),
+		cmocka_unit_test(test_default_strings),
+		cmocka_unit_test(test_every_key),
+		cmocka_unit_test(test_listen_lists),
+		cmocka_unit_test(test_unknown_and_syntax),
+		cmocka_unit_test(test_missing_file),
+		cmocka_unit_test(test_bad_values),
+		cmocka_unit_test(test_range_message),
+		cmocka_unit_test(test_cross_checks),
+		cmocka_unit_test(test_comments),
+		cmocka_unit_test(test_crlf_and_long_lines),
+		cmocka_unit_test(test_relayhost_and_resolver),
+		cmocka_unit_test(test_trusted_networks),
+		cmocka_unit_test(test_config_path),
+		cmocka_unit_test(test_service_names),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
