@@ -16,7 +16,8 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(LIBS_PKG) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(LIBS_PKG) 2>/dev/null) -lcrypt -lpthread
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
-	-Wpointer-arith -Wno-unused-parameter -Wformat=2 -Wvla
+	-Wpointer-arith -Wno-unused-parameter -Wformat=2 -Wvla \
+	-Wno-format-truncation
 BASE_CFLAGS := -std=c17 -D_GNU_SOURCE -Isrc $(WARN) -MMD -MP
 CFLAGS ?= -O2 -g
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \

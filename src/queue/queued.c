@@ -19,8 +19,10 @@
 #include "deliver/bounce.h"
 #include "deliver/local.h"
 #include "deliver/remote.h"
+#include "net/ctl.h"
 #include "queue/commit.h"
 #include "queue/notify.h"
+#include "role.h"
 #include "util/log.h"
 
 #define ROUND_MAX 256        /* messages started per loop turn */
@@ -395,25 +397,36 @@ on_notify(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
+on_reload(void *arg, const struct tls_pem *pem)
+{
+	struct queued *q = arg;
+	struct config *ncfg = calloc(1, sizeof *ncfg);
+	char err[512] = "out of memory";
+
+	if (ncfg && config_load(q->cfg->path, ncfg, err, sizeof err) == 0) {
+		/* Nothing keeps pointers into the config: everyone reads q->cfg. */
+		config_free(q->cfg);
+		free(q->cfg);
+		q->cfg = ncfg;
+		log_info("configuration reloaded");
+	} else {
+		log_err("reload failed, keeping the old configuration: %s", err);
+		free(ncfg);
+	}
+}
+
+static void
+on_gone(void *arg)
+{
+	struct queued *q = arg;
+	log_info("supervisor gone, stopping");
+	event_base_loopexit(q->base, NULL);
+}
+
+static void
 on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	struct queued *q = arg;
-
-	if (sig == SIGHUP) {
-		struct config *ncfg = calloc(1, sizeof *ncfg);
-		char err[512] = "out of memory";
-		if (ncfg && config_load(q->cfg->path, ncfg, err, sizeof err) == 0) {
-			/* Nothing keeps pointers into the config: everyone reads q->cfg. */
-			config_free(q->cfg);
-			free(q->cfg);
-			q->cfg = ncfg;
-			log_info("configuration reloaded");
-		} else {
-			log_err("reload failed, keeping the old configuration: %s", err);
-			free(ncfg);
-		}
-		return;
-	}
 	log_info("stopping");
 	event_base_loopexit(q->base, NULL);
 }
@@ -427,11 +440,13 @@ free_msg(const char *key, void *value, void *arg)
 }
 
 int
-queued_main(struct config *cfg)
+queued_main(const struct role_env *env)
 {
 	struct queued q = { 0 };
-	struct event *sigs[3] = { 0 };
-	static const int signums[3] = { SIGTERM, SIGINT, SIGHUP };
+	struct event *sigs[2] = { 0 };
+	static const int signums[2] = { SIGTERM, SIGINT };
+	struct config *cfg = env->cfg;
+	struct ctl *ctl = NULL;
 	char err[512];
 	int rc = 1, nfd = -1;
 
@@ -459,11 +474,15 @@ queued_main(struct config *cfg)
 	q.work_ev = event_new(q.base, -1, 0, on_work, &q);
 	if (!q.notify_ev || !q.wake_ev || !q.work_ev || event_add(q.notify_ev, NULL) < 0)
 		goto out;
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < 2; i++) {
 		sigs[i] = evsignal_new(q.base, signums[i], on_signal, &q);
 		if (sigs[i] == NULL || event_add(sigs[i], NULL) < 0)
 			goto out;
 	}
+	signal(SIGHUP, SIG_IGN); /* reloads come through the control channel */
+	signal(SIGPIPE, SIG_IGN);
+	if ((ctl = ctl_new(q.base, env->ctl_fd, on_reload, on_gone, &q)) == NULL)
+		goto out;
 	if ((q.remote = remote_new(&q)) == NULL)
 		goto out;
 	scan_spool(&q, true);
@@ -474,7 +493,8 @@ queued_main(struct config *cfg)
 out:
 	remote_free(q.remote);
 	committer_free(q.committer);
-	for (int i = 0; i < 3; i++)
+	ctl_free(ctl);
+	for (int i = 0; i < 2; i++)
 		if (sigs[i])
 			event_free(sigs[i]);
 	if (q.notify_ev)
@@ -490,9 +510,7 @@ out:
 	accounts_close(q.acct);
 	if (q.base)
 		event_base_free(q.base);
-	if (q.cfg != cfg) {
-		config_free(q.cfg);
-		free(q.cfg);
-	}
+	config_free(q.cfg);
+	free(q.cfg);
 	return rc;
 }

@@ -53,8 +53,6 @@ struct queued {
 	time_t wake_at;           /* when wake_ev fires */
 };
 
-/* queued_main - run the role until SIGTERM. */
-int queued_main(struct config *cfg);
 
 /*
  * queued_rcpt_result - record the outcome of one recipient: code 2xx delivered,

@@ -1,0 +1,162 @@
+/*
+ * cli_queue.c - `mailroom queue list|show|delete|flush`: reads the spool directly
+ * (so it works with or without a running server) and tells a running queued
+ * through its notification socket.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "cli/cli_util.h"
+#include "queue/notify.h"
+#include "queue/spool.h"
+
+/* fmt_age - "45s", "12m", "3h05m", "2d04h". */
+static void
+fmt_age(char *out, size_t len, time_t secs)
+{
+	if (secs < 0)
+		secs = 0;
+	if (secs < 60)
+		snprintf(out, len, "%llds", (long long)secs);
+	else if (secs < 3600)
+		snprintf(out, len, "%lldm", (long long)secs / 60);
+	else if (secs < 86400)
+		snprintf(out, len, "%lldh%02lldm", (long long)secs / 3600, (long long)secs % 3600 / 60);
+	else
+		snprintf(out, len, "%lldd%02lldh", (long long)secs / 86400, (long long)secs % 86400 / 3600);
+}
+
+static const char *
+status_name(enum rcpt_status st)
+{
+	return st == RCPT_DELIVERED ? "delivered" : st == RCPT_BOUNCED ? "bounced" : "pending";
+}
+
+static int
+queue_list(const char *queue_dir)
+{
+	struct strlist ids = { 0 };
+	time_t now = time(NULL);
+
+	if (spool_list(queue_dir, &ids) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		return cli_fail("cannot read the queue %s: %s", queue_dir, strerror(errno));
+	}
+	for (size_t i = 0; i < ids.n; i++) {
+		struct envelope env;
+		char age[32];
+		if (spool_load(queue_dir, ids.v[i], &env) < 0)
+			continue; /* delivered meanwhile, or still being written */
+		fmt_age(age, sizeof age, now - env.arrival);
+		printf("%s %s %llu <%s> ", env.id, age, (unsigned long long)env.body_size, env.sender);
+		const char *err = NULL;
+		int shown = 0;
+		for (size_t j = 0; j < env.nrcpts; j++) {
+			const struct spool_rcpt *r = &env.rcpts[j];
+			if (r->status != RCPT_PENDING)
+				continue;
+			printf("%s%s", shown++ ? "," : "", r->addr);
+			if (r->error)
+				err = r->error;
+		}
+		printf(" %s\n", err ? err : "-");
+		envelope_free(&env);
+	}
+	strlist_free(&ids);
+	return fflush(stdout) == 0 ? 0 : 1;
+}
+
+static int
+queue_show(const char *queue_dir, const char *id)
+{
+	struct envelope env;
+	char path[4096], when[64];
+
+	if (spool_load(queue_dir, id, &env) < 0)
+		return cli_fail("no such message in the queue: %s", id);
+	struct tm tm;
+	gmtime_r(&env.arrival, &tm);
+	strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", &tm);
+	printf("id: %s\narrival: %s\nsender: <%s>\nclient: %s\nhelo: %s\n", env.id, when,
+	    env.sender, env.client ? env.client : "-", env.helo ? env.helo : "-");
+	if (env.auth)
+		printf("login: %s\n", env.auth);
+	printf("size: %llu\n", (unsigned long long)env.body_size);
+	for (size_t j = 0; j < env.nrcpts; j++) {
+		const struct spool_rcpt *r = &env.rcpts[j];
+		printf("recipient: %s (for %s) %s attempts=%u%s%s\n", r->addr, r->orig,
+		    status_name(r->status), r->attempts, r->error ? " last error: " : "",
+		    r->error ? r->error : "");
+	}
+	printf("\n");
+	fflush(stdout);
+	snprintf(path, sizeof path, "%s/msg/%s", queue_dir, id);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		char buf[65536];
+		off_t off = (off_t)env.body_offset;
+		ssize_t n;
+		while ((n = pread(fd, buf, sizeof buf, off)) > 0) {
+			if (fwrite(buf, 1, (size_t)n, stdout) != (size_t)n)
+				break;
+			off += n;
+		}
+		close(fd);
+	}
+	envelope_free(&env);
+	return fflush(stdout) == 0 ? 0 : 1;
+}
+
+static void
+tell_queued(const char *data_dir, const char *msg)
+{
+	struct notifier n;
+	if (notifier_open(&n, data_dir) == 0) {
+		notifier_send(&n, msg);
+		notifier_close(&n);
+	}
+}
+
+int
+cli_queue(struct config *cfg, int argc, char **argv)
+{
+	char queue_dir[4096];
+	static const char usage[] = "queue list | queue show ID | queue delete ID | queue flush";
+
+	snprintf(queue_dir, sizeof queue_dir, "%s/queue", cfg->data_dir);
+	if (argc == 1 && strcmp(argv[0], "list") == 0)
+		return queue_list(queue_dir);
+	if (argc == 1 && strcmp(argv[0], "flush") == 0) {
+		struct notifier n;
+		int rc = notifier_open(&n, cfg->data_dir) == 0 ? notifier_send(&n, "flush") : -1;
+		notifier_close(&n);
+		if (rc < 0)
+			printf("mailroom is not running: deferred messages are retried when it starts\n");
+		else
+			printf("flush requested\n");
+		return 0;
+	}
+	if (argc == 2 && (strcmp(argv[0], "show") == 0 || strcmp(argv[0], "delete") == 0)) {
+		if (!spool_id_valid(argv[1]))
+			return cli_fail("malformed queue id: %s", argv[1]);
+		if (argv[0][0] == 's')
+			return queue_show(queue_dir, argv[1]);
+		char path[4096], msg[64];
+		snprintf(path, sizeof path, "%s/msg/%s", queue_dir, argv[1]);
+		if (access(path, F_OK) < 0)
+			return cli_fail("no such message in the queue: %s", argv[1]);
+		spool_remove(queue_dir, argv[1]);
+		snprintf(msg, sizeof msg, "delete %s", argv[1]);
+		tell_queued(cfg->data_dir, msg);
+		printf("deleted %s\n", argv[1]);
+		return 0;
+	}
+	return cli_usage_error(usage);
+}

@@ -1,0 +1,142 @@
+/* tls.c - OpenSSL server and client contexts built from PEM bytes in memory. */
+#include "net/tls.h"
+
+#include <errno.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PEM_MAX (1024 * 1024)
+
+static char *
+read_file(const char *path, size_t *len, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "re");
+	if (f == NULL) {
+		snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	char *data = malloc(PEM_MAX + 1);
+	size_t n = data ? fread(data, 1, PEM_MAX + 1, f) : 0;
+	bool bad = data == NULL || ferror(f) || n > PEM_MAX;
+	fclose(f);
+	if (bad) {
+		snprintf(err, errlen, "cannot read %s: too large or unreadable", path);
+		free(data);
+		return NULL;
+	}
+	data[n] = '\0';
+	*len = n;
+	return data;
+}
+
+int
+tls_pem_load(struct tls_pem *p, const char *cert_path, const char *key_path, char *err,
+    size_t errlen)
+{
+	memset(p, 0, sizeof *p);
+	if ((p->cert = read_file(cert_path, &p->certlen, err, errlen)) == NULL)
+		return -1;
+	if ((p->key = read_file(key_path, &p->keylen, err, errlen)) == NULL) {
+		tls_pem_free(p);
+		return -1;
+	}
+	return 0;
+}
+
+void
+tls_pem_free(struct tls_pem *p)
+{
+	if (p->key)
+		OPENSSL_cleanse(p->key, p->keylen);
+	free(p->key);
+	free(p->cert);
+	memset(p, 0, sizeof *p);
+}
+
+void
+tls_last_error(char *out, size_t outlen)
+{
+	unsigned long e = ERR_get_error();
+	if (e == 0)
+		snprintf(out, outlen, "unknown TLS error");
+	else
+		ERR_error_string_n(e, out, outlen);
+	ERR_clear_error();
+}
+
+SSL_CTX *
+tls_server_ctx(const struct tls_pem *p, char *err, size_t errlen)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+	BIO *bio = NULL;
+	X509 *x = NULL;
+	EVP_PKEY *key = NULL;
+	char why[256];
+
+	if (ctx == NULL)
+		goto fail;
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+	/* Sessions are short and many: no server-side cache to grow. */
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+
+	if ((bio = BIO_new_mem_buf(p->cert, (int)p->certlen)) == NULL)
+		goto fail;
+	if ((x = PEM_read_bio_X509_AUX(bio, NULL, NULL, NULL)) == NULL ||
+	    SSL_CTX_use_certificate(ctx, x) != 1)
+		goto fail;
+	X509_free(x);
+	x = NULL;
+	SSL_CTX_clear_chain_certs(ctx);
+	X509 *ca;
+	while ((ca = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
+		if (SSL_CTX_add0_chain_cert(ctx, ca) != 1) {
+			X509_free(ca);
+			goto fail;
+		}
+	}
+	ERR_clear_error(); /* the end of the chain reads as an error */
+	BIO_free(bio);
+	if ((bio = BIO_new_mem_buf(p->key, (int)p->keylen)) == NULL)
+		goto fail;
+	if ((key = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL)) == NULL ||
+	    SSL_CTX_use_PrivateKey(ctx, key) != 1 || SSL_CTX_check_private_key(ctx) != 1)
+		goto fail;
+	EVP_PKEY_free(key);
+	BIO_free(bio);
+	return ctx;
+fail:
+	tls_last_error(why, sizeof why);
+	snprintf(err, errlen, "TLS certificate or key: %s", why);
+	X509_free(x);
+	EVP_PKEY_free(key);
+	BIO_free(bio);
+	SSL_CTX_free(ctx);
+	return NULL;
+}
+
+SSL_CTX *
+tls_client_ctx(char *err, size_t errlen)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	if (ctx == NULL) {
+		char why[256];
+		tls_last_error(why, sizeof why);
+		snprintf(err, errlen, "TLS client context: %s", why);
+		return NULL;
+	}
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+	return ctx;
+}
+
+void
+tls_describe(SSL *ssl, char *out, size_t outlen)
+{
+	snprintf(out, outlen, "%s %s", SSL_get_version(ssl), SSL_get_cipher_name(ssl));
+}

@@ -1,0 +1,41 @@
+/*
+ * tls.h - OpenSSL contexts. The supervisor reads the certificate and key files
+ * (as root) into memory; the roles build their server context from those bytes,
+ * at start and at each reload, so the key file never has to be readable by the
+ * unprivileged user.
+ */
+#ifndef MAILROOM_TLS_H
+#define MAILROOM_TLS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <openssl/ssl.h>
+
+struct tls_pem {
+	char *cert; /* PEM: the leaf, then the chain */
+	size_t certlen;
+	char *key;
+	size_t keylen;
+};
+
+/* tls_pem_load - read both files. Returns 0, or -1 with a reason in err. */
+int tls_pem_load(struct tls_pem *p, const char *cert_path, const char *key_path, char *err,
+    size_t errlen);
+void tls_pem_free(struct tls_pem *p); /* wipes the key */
+
+/*
+ * tls_server_ctx - a server context (TLS 1.2 at least) from PEM bytes, its key
+ * checked against the certificate. Returns NULL with a reason in err.
+ */
+SSL_CTX *tls_server_ctx(const struct tls_pem *p, char *err, size_t errlen);
+
+/* tls_client_ctx - a client context for opportunistic STARTTLS (no verification). */
+SSL_CTX *tls_client_ctx(char *err, size_t errlen);
+
+/* tls_describe - "TLSv1.3 TLS_AES_256_GCM_SHA384" for the log. */
+void tls_describe(SSL *ssl, char *out, size_t outlen);
+
+/* tls_last_error - the OpenSSL error queue as one line (and cleared). */
+void tls_last_error(char *out, size_t outlen);
+
+#endif

@@ -1,0 +1,130 @@
+/*
+ * smtp_session_int.h - the SMTP session's state, shared by the files that make up
+ * the session: smtp_session.c (I/O, dispatch, replies), smtp_txn.c (MAIL, RCPT,
+ * DATA, BDAT), smtp_tls.c (TLS, STARTTLS) and smtp_auth.c (AUTH).
+ */
+#ifndef MAILROOM_SMTP_SESSION_INT_H
+#define MAILROOM_SMTP_SESSION_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "net/sockaddr.h"
+#include "queue/spool.h"
+#include "smtp/data_reader.h"
+#include "smtp/smtp_cmd.h"
+#include "smtp/smtp_session.h"
+#include "util/buf.h"
+
+struct bufferevent;
+struct evbuffer;
+struct event;
+
+enum smtp_state {
+	S_CONNECTED, /* greeted; no HELO/EHLO yet (also after STARTTLS) */
+	S_READY,     /* HELO/EHLO done, no transaction */
+	S_MAIL,      /* MAIL accepted */
+	S_RCPT,      /* at least one RCPT accepted */
+	S_DATA,      /* reading DATA text */
+	S_BDAT,      /* reading a BDAT chunk */
+	S_COMMIT,    /* the message is being made durable; replies wait */
+	S_CLOSING,   /* last reply being flushed */
+};
+
+enum auth_step {
+	AUTH_NONE,
+	AUTH_PLAIN_RESPONSE,   /* "334 " sent, waiting for the PLAIN response */
+	AUTH_LOGIN_USER,       /* "334 VXNlcm5hbWU6" sent */
+	AUTH_LOGIN_PASSWORD,   /* "334 UGFzc3dvcmQ6" sent */
+};
+
+/* The mail transaction: from MAIL to the end of the message. */
+struct smtp_txn {
+	struct envelope env;   /* id, sender, recipients (resolved targets) */
+	unsigned nrcpt;        /* RCPT commands accepted, for max_recipients */
+	char first_rcpt[ADDR_MAX + 1]; /* for the Received header's "for" clause */
+	bool smtputf8;
+	bool data_started;     /* DATA or the first BDAT seen */
+	bool bdat;             /* the message is coming in BDAT chunks */
+	bool too_big;
+	bool failed;           /* a write failed: refuse at the end */
+	bool discard;          /* this BDAT chunk is read only to stay in sync */
+	const char *discard_reply; /* the reply after a discarded chunk */
+	enum smtp_state resume_state; /* the state to go back to after it */
+	uint64_t bdat_left;    /* octets of the current chunk still to read */
+	bool bdat_last;
+	struct data_reader dr;
+	struct buf out;        /* stored form not yet written to the spool */
+	bool writer_open;
+	struct spool_writer w;
+};
+
+struct smtp_session {
+	struct smtpd *srv;
+	struct smtp_session *prev, *next; /* in srv->sessions */
+	struct bufferevent *bev;
+	enum service svc;
+	enum smtp_state state;
+	char ip[SOCKADDR_TEXT_MAX];
+	bool trusted;      /* the client is in trusted_networks */
+	bool tls;          /* the connection is encrypted */
+	bool esmtp;        /* EHLO, not HELO */
+	bool skip_line;    /* discarding the rest of an over-long command line */
+	bool closing;      /* session_close done: nothing more may happen */
+	unsigned busy;     /* asynchronous operations (commit, password check) holding s */
+	const char *close_reason;
+	char *helo;
+	unsigned errors;
+	unsigned messages;
+
+	/* AUTH */
+	char *auth_user;   /* the authenticated login (canonical address), or NULL */
+	enum auth_step auth_step;
+	char auth_login_user[ADDR_MAX + 1]; /* LOGIN: the user name, between the steps */
+	unsigned auth_failures;
+	bool auth_waiting; /* a password check is under way: replies wait */
+	struct event *auth_delay;
+
+	struct smtp_txn *txn; /* NULL outside a transaction */
+};
+
+/* smtp_session.c */
+void session_reply(struct smtp_session *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void session_error(struct smtp_session *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void session_enter(struct smtp_session *s, enum smtp_state st);
+void session_close(struct smtp_session *s, const char *reason);
+void session_close_after_flush(struct smtp_session *s, const char *reason);
+void session_process(struct smtp_session *s);
+void session_on_event(struct bufferevent *bev, short what, void *arg);
+void session_set_bev(struct smtp_session *s);
+void session_greet(struct smtp_session *s);
+/* session_release - an asynchronous operation on s is over; frees a closed session. */
+void session_release(struct smtp_session *s);
+
+/* smtp_txn.c */
+void txn_mail(struct smtp_session *s, const struct smtp_cmd *cmd);
+void txn_rcpt(struct smtp_session *s, const struct smtp_cmd *cmd);
+void txn_data(struct smtp_session *s, const struct smtp_cmd *cmd);
+void txn_bdat(struct smtp_session *s, const struct smtp_cmd *cmd);
+/* txn_read_data - consume message text; false when more input is needed. */
+bool txn_read_data(struct smtp_session *s, struct evbuffer *in);
+void txn_reset(struct smtp_session *s);
+void txn_free(struct smtp_session *s);
+
+/* smtp_tls.c */
+int session_start_io(struct smtp_session *s, int fd);
+bool session_starttls_offered(const struct smtp_session *s);
+void session_starttls(struct smtp_session *s, const struct smtp_cmd *cmd);
+void session_tls_established(struct smtp_session *s);
+void session_tls_log_error(struct smtp_session *s);
+
+/* smtp_auth.c */
+bool session_auth_offered(const struct smtp_session *s);
+void session_auth(struct smtp_session *s, const struct smtp_cmd *cmd);
+void session_auth_continue(struct smtp_session *s, const char *line, size_t len);
+
+#endif

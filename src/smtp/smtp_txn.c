@@ -1,0 +1,491 @@
+/*
+ * smtp_txn.c - the mail transaction of an SMTP session: MAIL (sender policy),
+ * RCPT (recipient lookup and relay control), DATA and BDAT (the message text,
+ * written to the spool as it arrives), and the commit that precedes the 250.
+ */
+#include "smtp/smtp_session_int.h"
+
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "accounts.h"
+#include "queue/commit.h"
+#include "smtp/smtpd.h"
+#include "util/log.h"
+
+#define SPOOL_FLUSH_AT (128 * 1024) /* write the stored form in pieces of this size */
+
+static bool
+submission(const struct smtp_session *s)
+{
+	return s->svc == SVC_SUBMISSION || s->svc == SVC_SUBMISSIONS;
+}
+
+void
+txn_free(struct smtp_session *s)
+{
+	struct smtp_txn *t = s->txn;
+	if (t == NULL)
+		return;
+	if (t->writer_open)
+		spool_writer_abort(&t->w);
+	envelope_free(&t->env);
+	buf_free(&t->out);
+	free(t);
+	s->txn = NULL;
+}
+
+void
+txn_reset(struct smtp_session *s)
+{
+	txn_free(s);
+	if (s->state == S_MAIL || s->state == S_RCPT)
+		session_enter(s, S_READY);
+}
+
+void
+txn_mail(struct smtp_session *s, const struct smtp_cmd *cmd)
+{
+	struct mailbox from;
+	struct mail_params params;
+	struct smtp_error err;
+	bool null_sender;
+	const struct config *cfg = s->srv->cfg;
+
+	if (s->state == S_CONNECTED) {
+		session_error(s, "503 5.5.1 Error: send HELO/EHLO first");
+		return;
+	}
+	if (s->txn != NULL) {
+		session_error(s, "503 5.5.1 Error: nested MAIL command");
+		return;
+	}
+	if (submission(s) && s->auth_user == NULL) {
+		session_error(s, "530 5.7.0 Authentication required");
+		return;
+	}
+	if (smtp_parse_mail(cmd->args, cmd->argslen, &from, &null_sender, &params, &err) < 0) {
+		session_error(s, "%d %s %s", err.code, err.status, err.text);
+		return;
+	}
+	if (params.body == BODY_BINARYMIME) {
+		session_error(s, "504 5.5.4 BODY=BINARYMIME is not supported");
+		return;
+	}
+	if (params.has_size && params.size > cfg->max_message_size) {
+		session_error(s, "552 5.3.4 Message size exceeds fixed limit");
+		return;
+	}
+	char sender[ADDR_MAX + 1] = "";
+	if (!null_sender)
+		address_format(&from, sender, sizeof sender);
+	if (s->auth_user != NULL && !null_sender &&
+	    !accounts_owns_address(s->srv->acct, s->auth_user, sender)) {
+		log_info("sender <%s> refused for login %s from %s", sender, s->auth_user, s->ip);
+		session_error(s, "553 5.7.1 <%s>: Sender address rejected: not owned by user %s",
+		    sender, s->auth_user);
+		return;
+	}
+	struct smtp_txn *t = calloc(1, sizeof *t);
+	if (t == NULL || (t->env.sender = strdup(sender)) == NULL) {
+		free(t);
+		session_reply(s, "451 4.3.0 Error: out of memory");
+		return;
+	}
+	t->env.body = params.body;
+	t->env.smtputf8 = t->smtputf8 = params.smtputf8;
+	s->txn = t;
+	session_enter(s, S_MAIL);
+	session_reply(s, "250 2.1.0 Ok");
+}
+
+/* add_target - a resolved target, once per transaction. */
+static int
+add_target(struct smtp_txn *t, enum target_kind kind, const char *addr, const char *orig)
+{
+	for (size_t i = 0; i < t->env.nrcpts; i++)
+		if (t->env.rcpts[i].kind == kind && strcmp(t->env.rcpts[i].addr, addr) == 0)
+			return 0;
+	return envelope_add_rcpt(&t->env, kind, addr, orig);
+}
+
+void
+txn_rcpt(struct smtp_session *s, const struct smtp_cmd *cmd)
+{
+	struct mailbox to;
+	struct smtp_error err;
+	struct target_list targets = { 0 };
+	char addr[ADDR_MAX + 1];
+	struct smtp_txn *t = s->txn;
+	const struct config *cfg = s->srv->cfg;
+
+	if (t == NULL || (s->state != S_MAIL && s->state != S_RCPT)) {
+		session_error(s, "503 5.5.1 Error: need MAIL command");
+		return;
+	}
+	if (smtp_parse_rcpt(cmd->args, cmd->argslen, &to, t->smtputf8, &err) < 0) {
+		session_error(s, "%d %s %s", err.code, err.status, err.text);
+		return;
+	}
+	if (t->nrcpt >= cfg->max_recipients) {
+		session_reply(s, "452 4.5.3 Error: too many recipients");
+		return;
+	}
+	if (to.domain[0] == '\0') /* "<postmaster>": the postmaster of this host */
+		snprintf(addr, sizeof addr, "%s@%s", to.local, cfg->hostname);
+	else
+		address_format(&to, addr, sizeof addr);
+
+	switch (accounts_resolve(s->srv->acct, addr, &targets)) {
+	case RESOLVE_OK:
+		break;
+	case RESOLVE_NO_SUCH_USER:
+		log_info("reject RCPT <%s> from %s: user unknown", addr, s->ip);
+		session_error(s, "550 5.1.1 <%s>: Recipient address rejected: User unknown", addr);
+		return;
+	case RESOLVE_TEMPFAIL:
+		session_reply(s, "451 4.3.0 <%s>: Temporary lookup failure", addr);
+		return;
+	case RESOLVE_NOT_LOCAL:
+		/* Relaying: never without a login, but from trusted networks on port 25. */
+		if (s->auth_user == NULL && !(s->svc == SVC_SMTP && s->trusted)) {
+			log_info("reject RCPT <%s> from %s: relay access denied", addr, s->ip);
+			session_error(s, "554 5.7.1 <%s>: Relay access denied", addr);
+			return;
+		}
+		if ((targets.v = calloc(1, sizeof *targets.v)) == NULL)
+			break;
+		targets.n = targets.cap = 1;
+		targets.v[0].kind = TARGET_REMOTE;
+		snprintf(targets.v[0].addr, sizeof targets.v[0].addr, "%s", addr);
+		break;
+	}
+	for (size_t i = 0; i < targets.n; i++) {
+		if (add_target(t, targets.v[i].kind, targets.v[i].addr, addr) < 0) {
+			target_list_free(&targets);
+			session_reply(s, "451 4.3.0 Error: out of memory");
+			return;
+		}
+	}
+	target_list_free(&targets);
+	if (t->nrcpt++ == 0)
+		snprintf(t->first_rcpt, sizeof t->first_rcpt, "%s", addr);
+	session_enter(s, S_RCPT);
+	session_reply(s, "250 2.1.5 Ok");
+}
+
+/* rfc5322_date - "Fri, 27 Nov 2026 22:13:34 +0000". */
+static void
+rfc5322_date(char *out, size_t len)
+{
+	time_t now = time(NULL);
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	strftime(out, len, "%a, %d %b %Y %H:%M:%S +0000", &tm);
+}
+
+/*
+ * write_prefix - open the queue file and write the headers mailroom adds at the
+ * top: Received, and on submission a missing Date or Message-ID.
+ */
+static int
+write_prefix(struct smtp_session *s)
+{
+	struct smtp_txn *t = s->txn;
+	const struct config *cfg = s->srv->cfg;
+	struct buf h = { 0 };
+	char date[64];
+	const char *proto;
+
+	rfc5322_date(date, sizeof date);
+	if (!s->esmtp)
+		proto = s->tls ? "SMTPS" : "SMTP";
+	else if (s->auth_user)
+		proto = s->tls ? "ESMTPSA" : "ESMTPA";
+	else
+		proto = s->tls ? "ESMTPS" : "ESMTP";
+	int rc = buf_printf(&h, "Received: from %s ([%s])\n", s->helo ? s->helo : "unknown", s->ip);
+	if (s->auth_user)
+		rc |= buf_printf(&h, "\t(authenticated sender: %s)\n", s->auth_user);
+	rc |= buf_printf(&h, "\tby %s (mailroom) with %s id %s", cfg->hostname, proto, t->env.id);
+	if (t->nrcpt == 1)
+		rc |= buf_printf(&h, "\n\tfor <%s>", t->first_rcpt);
+	rc |= buf_printf(&h, "; %s\n", date);
+	if (submission(s) && !(t->dr.header_flags & DATA_HDR_DATE))
+		rc |= buf_printf(&h, "Date: %s\n", date);
+	if (submission(s) && !(t->dr.header_flags & DATA_HDR_MESSAGE_ID))
+		rc |= buf_printf(&h, "Message-ID: <%s@%s>\n", t->env.id, cfg->hostname);
+
+	if (rc == 0 && spool_writer_open(&t->w, s->srv->queue_dir, &t->env) == 0) {
+		t->writer_open = true;
+		rc = spool_writer_write(&t->w, h.data, h.len);
+	} else {
+		rc = -1;
+	}
+	buf_free(&h);
+	return rc;
+}
+
+/* flush_out - write the stored form gathered so far to the queue file. */
+static void
+flush_out(struct smtp_session *s)
+{
+	struct smtp_txn *t = s->txn;
+
+	if (t->failed || t->too_big)
+		return;
+	if (!t->writer_open && write_prefix(s) < 0) {
+		log_err("%s: cannot write queue file: %s", t->env.id, strerror(errno));
+		t->failed = true;
+		return;
+	}
+	if (t->out.len > 0 && spool_writer_write(&t->w, t->out.data, t->out.len) < 0) {
+		log_err("%s: cannot write queue file: %s", t->env.id, strerror(errno));
+		t->failed = true;
+	}
+	buf_reset(&t->out);
+}
+
+static void
+start_message(struct smtp_session *s, enum data_mode mode)
+{
+	struct smtp_txn *t = s->txn;
+	const struct config *cfg = s->srv->cfg;
+
+	spool_new_id(t->env.id);
+	t->env.arrival = time(NULL);
+	t->env.client = strdup(s->ip);
+	t->env.helo = strdup(s->helo ? s->helo : "");
+	t->env.auth = s->auth_user ? strdup(s->auth_user) : NULL;
+	if (t->env.client == NULL || t->env.helo == NULL)
+		t->failed = true;
+	t->data_started = true;
+	t->bdat = mode == DATA_MODE_CHUNK;
+	data_reader_init(&t->dr, mode);
+	(void)cfg;
+}
+
+static void
+commit_done(void *arg, int error)
+{
+	struct smtp_session *s = arg;
+	struct smtp_txn *t = s->txn;
+	char msg[64];
+
+	if (error != 0) {
+		log_err("%s: queue file not made durable: %s", t->env.id, strerror(error));
+		spool_remove(s->srv->queue_dir, t->env.id);
+	} else {
+		snprintf(msg, sizeof msg, "new %s", t->env.id);
+		notifier_send(&s->srv->notify, msg);
+		struct buf to = { 0 };
+		for (size_t i = 0; i < t->env.nrcpts; i++)
+			buf_printf(&to, "%s%s", i ? "," : "", t->env.rcpts[i].addr);
+		log_info("%s: accepted client=%s helo=%s%s%s from=<%s> size=%llu nrcpt=%zu to=%s",
+		    t->env.id, s->ip, t->env.helo, s->auth_user ? " login=" : "",
+		    s->auth_user ? s->auth_user : "", t->env.sender,
+		    (unsigned long long)t->w.written, t->env.nrcpts, to.data ? to.data : "");
+		buf_free(&to);
+		s->messages++;
+	}
+	if (!s->closing) {
+		if (error != 0)
+			session_reply(s, "451 4.3.0 Error: queue file write error");
+		else
+			session_reply(s, "250 2.0.0 Ok: queued as %s", t->env.id);
+		txn_free(s);
+		session_enter(s, S_READY);
+	}
+	bool closing = s->closing;
+	session_release(s);
+	if (!closing)
+		session_process(s);
+}
+
+/* end_message - the whole message is in: refuse it, or commit it and reply later. */
+static void
+end_message(struct smtp_session *s)
+{
+	struct smtp_txn *t = s->txn;
+
+	if (t->bdat && data_reader_finish(&t->dr, t->too_big ? NULL : &t->out) < 0)
+		t->failed = true;
+	if (!t->too_big)
+		flush_out(s);
+	if (t->too_big) {
+		log_info("%s: refused from %s: message too big", t->env.id, s->ip);
+		session_error(s, "552 5.3.4 Error: message too large");
+	} else if (t->failed) {
+		session_reply(s, "451 4.3.0 Error: queue file write error");
+	} else if (spool_writer_finish(&t->w, s->srv->queue_dir, t->env.id) < 0) {
+		t->writer_open = false;
+		log_err("%s: cannot finish queue file: %s", t->env.id, strerror(errno));
+		session_reply(s, "451 4.3.0 Error: queue file write error");
+	} else {
+		t->writer_open = false;
+		session_enter(s, S_COMMIT);
+		s->busy++;
+		if (committer_submit(s->srv->committer, commit_done, s) < 0)
+			commit_done(s, ENOMEM);
+		return;
+	}
+	txn_free(s);
+	session_enter(s, S_READY);
+}
+
+void
+txn_data(struct smtp_session *s, const struct smtp_cmd *cmd)
+{
+	struct smtp_txn *t = s->txn;
+
+	if (cmd->argslen > 0) {
+		session_error(s, "501 5.5.4 Syntax: DATA");
+		return;
+	}
+	if (t != NULL && t->bdat) {
+		session_error(s, "503 5.5.1 Error: DATA after BDAT");
+		return;
+	}
+	if (t == NULL || s->state == S_READY || s->state == S_CONNECTED) {
+		session_error(s, "503 5.5.1 Error: need RCPT command");
+		return;
+	}
+	if (s->state == S_MAIL) {
+		session_error(s, "554 5.5.1 Error: no valid recipients");
+		return;
+	}
+	start_message(s, DATA_MODE_DOT);
+	session_enter(s, S_DATA);
+	session_reply(s, "354 End data with <CR><LF>.<CR><LF>");
+}
+
+void
+txn_bdat(struct smtp_session *s, const struct smtp_cmd *cmd)
+{
+	struct smtp_txn *t = s->txn;
+	struct smtp_error err;
+	uint64_t size;
+	bool last;
+
+	if (smtp_parse_bdat(cmd->args, cmd->argslen, &size, &last, &err) < 0) {
+		/* Without a size we cannot tell text from commands: hang up. */
+		session_reply(s, "%d %s %s", err.code, err.status, err.text);
+		session_close_after_flush(s, "bad BDAT");
+		return;
+	}
+	if (t == NULL || s->state != S_RCPT) {
+		/* The chunk still follows the command: read it, then refuse. */
+		if (t == NULL) {
+			if ((t = calloc(1, sizeof *t)) == NULL) {
+				session_close(s, "out of memory");
+				return;
+			}
+			s->txn = t;
+		}
+		t->discard = true;
+		t->discard_reply = s->state == S_MAIL ? "554 5.5.1 Error: no valid recipients" :
+		    "503 5.5.1 Error: need RCPT command";
+		t->resume_state = s->state;
+		t->bdat_left = size;
+		t->bdat_last = last;
+		session_enter(s, S_BDAT);
+		return;
+	}
+	if (!t->data_started)
+		start_message(s, DATA_MODE_CHUNK);
+	t->bdat_left = size;
+	t->bdat_last = last;
+	if (t->dr.raw_octets + size > s->srv->cfg->max_message_size)
+		t->too_big = true;
+	session_enter(s, S_BDAT);
+}
+
+/* bdat_chunk_done - the current chunk has been read. */
+static void
+bdat_chunk_done(struct smtp_session *s)
+{
+	struct smtp_txn *t = s->txn;
+
+	if (t->discard) {
+		/* A refused chunk leaves the session as it was before the BDAT. */
+		t->discard = false;
+		session_enter(s, t->resume_state);
+		if (t->env.sender == NULL)
+			txn_free(s);
+		session_error(s, "%s", t->discard_reply);
+		return;
+	}
+	if (t->bdat_last) {
+		end_message(s);
+		return;
+	}
+	if (t->too_big) {
+		/* Refuse now; the client may go on sending chunks, which get the same. */
+		session_error(s, "552 5.3.4 Error: message too large");
+	} else {
+		if (t->out.len >= SPOOL_FLUSH_AT)
+			flush_out(s);
+		session_reply(s, "250 2.0.0 %llu octets received",
+		    (unsigned long long)t->dr.raw_octets);
+	}
+	session_enter(s, S_RCPT);
+}
+
+bool
+txn_read_data(struct smtp_session *s, struct evbuffer *in)
+{
+	struct smtp_txn *t = s->txn;
+	uint64_t max = s->srv->cfg->max_message_size;
+	struct evbuffer_iovec vec[8];
+	size_t used = 0;
+	bool done = false;
+
+	if (s->state == S_BDAT && t->bdat_left == 0) {
+		bdat_chunk_done(s);
+		return true;
+	}
+	size_t avail = evbuffer_get_length(in);
+	if (avail == 0)
+		return false;
+	ssize_t want = s->state == S_BDAT ? (ssize_t)(t->bdat_left < avail ? t->bdat_left : avail) : -1;
+	int n = evbuffer_peek(in, want, NULL, vec, 8);
+	if (n > 8)
+		n = 8;
+	for (int i = 0; i < n && !done; i++) {
+		size_t len = vec[i].iov_len;
+		if (s->state == S_BDAT && used + len > t->bdat_left)
+			len = (size_t)(t->bdat_left - used);
+		if (t->discard) {
+			used += len;
+			continue;
+		}
+		struct buf *out = (t->too_big || t->failed) ? NULL : &t->out;
+		size_t c = data_reader_feed(&t->dr, vec[i].iov_base, len, out, &done);
+		if (c == (size_t)-1) {
+			t->failed = true;
+			c = data_reader_feed(&t->dr, vec[i].iov_base, len, NULL, &done);
+		}
+		used += c;
+		if (t->dr.raw_octets > max)
+			t->too_big = true;
+	}
+	evbuffer_drain(in, used);
+	if (s->state == S_BDAT)
+		t->bdat_left -= used;
+	if (t->out.len >= SPOOL_FLUSH_AT && s->state == S_DATA)
+		flush_out(s);
+	if (s->state == S_DATA && done) {
+		end_message(s);
+		return true;
+	}
+	if (s->state == S_BDAT && t->bdat_left == 0) {
+		bdat_chunk_done(s);
+		return true;
+	}
+	return used > 0;
+}

@@ -1,0 +1,206 @@
+/*
+ * smtpd.c - the SMTP role: accepts connections on the smtp, submission and
+ * submissions listeners (with the connection limits), owns what the sessions
+ * share (accounts, spool committer, TLS context, password workers), reloads on
+ * the supervisor's word, and stops on SIGTERM.
+ */
+#include "smtp/smtpd.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "accounts.h"
+#include "net/ctl.h"
+#include "net/sockaddr.h"
+#include "password.h"
+#include "queue/commit.h"
+#include "role.h"
+#include "smtp/smtp_session.h"
+#include "util/log.h"
+#include "util/workpool.h"
+
+#define AUTH_THREADS 2
+
+struct listen_ctx {
+	struct smtpd *srv;
+	enum service svc;
+};
+
+static void
+on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
+    void *arg)
+{
+	struct listen_ctx *lc = arg;
+	struct smtpd *srv = lc->srv;
+	const struct config *cfg = srv->cfg;
+	char ip[SOCKADDR_TEXT_MAX];
+
+	sockaddr_ip(sa, ip, sizeof ip, NULL);
+	if (!conn_limit_enter(&srv->conns, ip, cfg->max_connections, cfg->max_connections_per_ip)) {
+		char msg[512];
+		int n = snprintf(msg, sizeof msg, "421 4.7.0 %s Error: too many connections\r\n",
+		    cfg->hostname);
+		ssize_t w = send(fd, msg, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
+		(void)w;
+		close(fd);
+		log_info("refused connection from %s on %s: too many connections", ip,
+		    service_name(lc->svc));
+		return;
+	}
+	smtp_session_new(srv, fd, sa, lc->svc, ip);
+}
+
+static void
+on_reload(void *arg, const struct tls_pem *pem)
+{
+	struct smtpd *srv = arg;
+	char err[512] = "out of memory";
+	struct config *ncfg = calloc(1, sizeof *ncfg);
+
+	if (ncfg && config_load(srv->cfg->path, ncfg, err, sizeof err) == 0) {
+		/* Sessions read srv->cfg afresh at each use: the old one can go. */
+		config_free(srv->cfg);
+		free(srv->cfg);
+		srv->cfg = ncfg;
+		log_info("configuration reloaded");
+	} else {
+		free(ncfg);
+		log_err("reload failed, keeping the old configuration: %s", err);
+	}
+	if (pem->cert != NULL) {
+		SSL_CTX *ctx = tls_server_ctx(pem, err, sizeof err);
+		if (ctx == NULL) {
+			log_err("TLS reload failed, keeping the old certificate: %s", err);
+		} else {
+			/* Live sessions hold their own reference to the old context. */
+			SSL_CTX_free(srv->tls_ctx);
+			srv->tls_ctx = ctx;
+			log_info("TLS certificate reloaded");
+		}
+	}
+}
+
+static void
+on_gone(void *arg)
+{
+	struct smtpd *srv = arg;
+	log_info("supervisor gone, stopping");
+	event_base_loopexit(srv->base, NULL);
+}
+
+static void
+on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct smtpd *srv = arg;
+	log_info("stopping");
+	event_base_loopexit(srv->base, NULL);
+}
+
+/* make_dummy_hash - a hash of a random password, checked when the user is unknown. */
+static void
+make_dummy_hash(struct smtpd *srv)
+{
+	unsigned char rnd[16];
+	char pw[40];
+
+	if (getrandom(rnd, sizeof rnd, 0) != sizeof rnd)
+		memset(rnd, 0x5a, sizeof rnd);
+	for (size_t i = 0; i < sizeof rnd; i++)
+		snprintf(pw + 2 * i, 3, "%02x", rnd[i]);
+	if (password_hash(pw, srv->dummy_hash, sizeof srv->dummy_hash) < 0)
+		snprintf(srv->dummy_hash, sizeof srv->dummy_hash, "*");
+}
+
+int
+smtpd_main(const struct role_env *env)
+{
+	struct smtpd srv = { 0 };
+	struct listen_ctx *lctx = NULL;
+	struct event *sigs[2] = { 0 };
+	struct ctl *ctl = NULL;
+	char err[512];
+	int rc = 1;
+
+	log_init("smtpd", env->cfg->log_syslog);
+	signal(SIGPIPE, SIG_IGN);
+	srv.cfg = env->cfg;
+	srv.notify.fd = -1;
+	snprintf(srv.queue_dir, sizeof srv.queue_dir, "%s/queue", srv.cfg->data_dir);
+	if ((srv.base = event_base_new()) == NULL)
+		goto out;
+	if ((srv.acct = accounts_open(srv.cfg->data_dir, false, err, sizeof err)) == NULL) {
+		log_err("%s", err);
+		goto out;
+	}
+	if ((srv.committer = committer_new(srv.base, srv.queue_dir)) == NULL) {
+		log_err("cannot start the commit thread: %s", strerror(errno));
+		goto out;
+	}
+	if (notifier_open(&srv.notify, srv.cfg->data_dir) < 0)
+		log_warn("cannot open the queue notification socket: %s", strerror(errno));
+	if (env->pem->cert != NULL &&
+	    (srv.tls_ctx = tls_server_ctx(env->pem, err, sizeof err)) == NULL) {
+		log_err("%s", err);
+		goto out;
+	}
+	make_dummy_hash(&srv);
+	if ((srv.auth = workpool_new(srv.base, AUTH_THREADS)) == NULL)
+		goto out;
+	if ((ctl = ctl_new(srv.base, env->ctl_fd, on_reload, on_gone, &srv)) == NULL)
+		goto out;
+	lctx = calloc(env->nfds, sizeof *lctx);
+	srv.listeners = calloc(env->nfds, sizeof *srv.listeners);
+	if (lctx == NULL || srv.listeners == NULL)
+		goto out;
+	for (size_t i = 0; i < env->nfds; i++) {
+		lctx[i].srv = &srv;
+		lctx[i].svc = env->fds[i].svc;
+		evutil_make_socket_nonblocking(env->fds[i].fd);
+		srv.listeners[i] = evconnlistener_new(srv.base, on_accept, &lctx[i],
+		    LEV_OPT_CLOSE_ON_FREE, -1, env->fds[i].fd);
+		if (srv.listeners[i] == NULL)
+			goto out;
+		srv.nlisteners++;
+	}
+	static const int signums[2] = { SIGTERM, SIGINT };
+	for (int i = 0; i < 2; i++) {
+		sigs[i] = evsignal_new(srv.base, signums[i], on_signal, &srv);
+		if (sigs[i] == NULL || event_add(sigs[i], NULL) < 0)
+			goto out;
+	}
+	signal(SIGHUP, SIG_IGN); /* reloads come through the control channel */
+	log_info("started");
+	event_base_dispatch(srv.base);
+	rc = 0;
+out:
+	for (size_t i = 0; i < srv.nlisteners; i++)
+		evconnlistener_free(srv.listeners[i]);
+	free(srv.listeners);
+	free(lctx);
+	/* Finish what threads still hold (their callbacks touch sessions), then the sessions. */
+	committer_free(srv.committer);
+	workpool_free(srv.auth);
+	while (srv.sessions)
+		smtp_session_destroy(srv.sessions);
+	ctl_free(ctl);
+	for (int i = 0; i < 2; i++)
+		if (sigs[i])
+			event_free(sigs[i]);
+	SSL_CTX_free(srv.tls_ctx);
+	notifier_close(&srv.notify);
+	conn_limit_free(&srv.conns);
+	accounts_close(srv.acct);
+	if (srv.base)
+		event_base_free(srv.base);
+	config_free(srv.cfg);
+	free(srv.cfg);
+	return rc;
+}

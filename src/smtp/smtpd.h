@@ -1,0 +1,38 @@
+/* smtpd.h - the SMTP server role: listeners, limits shared by its sessions, the spool. */
+#ifndef MAILROOM_SMTPD_H
+#define MAILROOM_SMTPD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config.h"
+#include "net/conn_limit.h"
+#include "queue/notify.h"
+
+typedef struct ssl_ctx_st SSL_CTX;
+
+struct event_base;
+struct evconnlistener;
+struct accounts;
+struct committer;
+struct workpool;
+struct smtp_session;
+
+struct smtpd {
+	struct event_base *base;
+	struct config *cfg; /* read afresh at each use: SIGHUP replaces it */
+	struct accounts *acct;
+	struct committer *committer;
+	struct notifier notify;
+	char queue_dir[4096];
+	struct conn_limit conns; /* per client address, across every SMTP listener */
+	SSL_CTX *tls_ctx;        /* NULL: no [tls] configured; replaced on reload */
+	struct workpool *auth;   /* password checks off the loop */
+	char dummy_hash[256];    /* checked for unknown users, so they take as long */
+	struct evconnlistener **listeners;
+	size_t nlisteners;
+	struct smtp_session *sessions; /* every open session, for the shutdown */
+};
+
+
+#endif
