@@ -22,7 +22,7 @@
 
 #define SCHEMA_VERSION 1
 #define BUSY_TIMEOUT_MS 5000
-/* Aliases may point at aliases this deep; deeper is taken as a misconfiguration. */
+/* Aliases expanded in a row at most; more is taken as a misconfiguration (451). */
 #define ALIAS_DEPTH_MAX 8
 /* Lookups for one address, so a wide alias tree cannot stall a server. */
 #define RESOLVE_LOOKUPS_MAX 1000
@@ -863,12 +863,9 @@ emit(struct expansion *e, enum target_kind kind, const char *addr)
 	return 0;
 }
 
-/*
- * loop_end - an alias target that is already being expanded: the chain ends at
- * its mailbox when it is a user (exactly or without the +tag), else nowhere.
- */
+/* user_mailbox - emit the mailbox of addr (exactly, or without its +tag) if it is a user. */
 static int
-loop_end(struct expansion *e, const char *addr)
+user_mailbox(struct expansion *e, const char *addr)
 {
 	char base[ADDR_MAX + 1];
 	int r = user_exists(e->a, addr);
@@ -880,6 +877,27 @@ loop_end(struct expansion *e, const char *addr)
 	r = user_exists(e->a, base);
 	if (r != 0)
 		return r < 0 ? -1 : emit(e, TARGET_LOCAL, base);
+	return 0;
+}
+
+/*
+ * loop_end - an alias target that is already being expanded closes a loop. The
+ * loop ends at the mailboxes of the users on it (an alias naming itself: that
+ * user), or nowhere when none is a user. Taking every user of the loop, not just
+ * the one where it closed, gives the same result whichever address of the loop
+ * the mail was sent to.
+ */
+static int
+loop_end(struct expansion *e, const char *addr)
+{
+	size_t k = 0;
+
+	while (k < e->path.n && strcmp(e->path.v[k], addr) != 0)
+		k++;
+	for (; k < e->path.n; k++) {
+		if (user_mailbox(e, e->path.v[k]) < 0)
+			return -1;
+	}
 	return 0;
 }
 
@@ -905,6 +923,12 @@ expand(struct expansion *e, const char *addr, unsigned depth)
 	case FOUND_ALIAS:
 		break;
 	}
+	if (depth >= ALIAS_DEPTH_MAX) {
+		log_warn("alias expansion: aliases nested deeper than %d at %s", ALIAS_DEPTH_MAX,
+		    addr);
+		strlist_free(&targets);
+		return -1;
+	}
 	if (strlist_add(&e->path, addr) < 0) {
 		strlist_free(&targets);
 		return -1;
@@ -923,14 +947,11 @@ expand(struct expansion *e, const char *addr, unsigned depth)
 			rc = loop_end(e, tc);
 		} else if (strlist_has(&e->done, tc)) {
 			/* reached before by another branch: its targets are in out already */
-		} else if (depth + 1 >= ALIAS_DEPTH_MAX) {
-			log_warn("alias %s: nested deeper than %d at %s", addr, ALIAS_DEPTH_MAX, tc);
-			rc = -1;
 		} else {
 			size_t before = e->produced;
 			rc = expand(e, tc, depth + 1);
 			if (rc == 0 && e->produced == before)
-				log_warn("alias %s: target %s has no mailbox", addr, tc);
+				log_warn("alias %s: target %s leads to no mailbox", addr, tc);
 		}
 	}
 	strlist_free(&targets);
