@@ -1,0 +1,259 @@
+"""conftest.py - run a real `mailroom serve` on free loopback ports for each test.
+
+An Instance is made with `mailroom init` in its own directory (world-traversable,
+so the unprivileged mail user can reach it), its listeners moved to free ports on
+127.0.0.1, and the user demo@example.test created. Tests start it, talk to it with
+real clients, and stop it; a sanitizer report in its log fails the test.
+"""
+import os
+import re
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BIN = os.environ.get("MAILROOM_BIN", os.path.join(ROOT, "build", "san", "mailroom"))
+DOMAIN = "example.test"
+HOSTNAME = "mx.example.test"
+DEMO = "demo@example.test"
+DEMO_PASSWORD = "demo-password-1"
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
+                   "SUMMARY: UndefinedBehaviorSanitizer")
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, timeout=20.0, host="127.0.0.1"):
+    """Wait until something accepts connections on host:port (bounded)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((host, port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on {host}:{port} after {timeout}s")
+
+
+def set_key(text, section, key, value):
+    """Set key in [section] of an INI text (replacing or adding the line)."""
+    lines = text.split("\n")
+    out, cur, done = [], None, False
+    for line in lines:
+        m = re.match(r"\s*\[([^\]]+)\]", line)
+        if m:
+            if cur == section and not done:
+                out.append(f"{key} = {value}")
+                done = True
+            cur = m.group(1).strip()
+        elif cur == section and re.match(rf"\s*{re.escape(key)}\s*=", line):
+            if not done:
+                out.append(f"{key} = {value}")
+                done = True
+            continue
+        out.append(line)
+    if not done:
+        if cur != section:
+            out.append(f"[{section}]")
+        out.append(f"{key} = {value}")
+    return "\n".join(out)
+
+
+class Instance:
+    """One mailroom: its directory, config, ports, process and helpers."""
+
+    SERVICES = ("smtp", "submission", "submissions", "pop3", "pop3s")
+
+    def __init__(self, settings=None):
+        self.dir = tempfile.mkdtemp(prefix="mrtest-", dir="/tmp")
+        os.chmod(self.dir, 0o755)
+        self.conf = os.path.join(self.dir, "mailroom.conf")
+        self.data = os.path.join(self.dir, "data")
+        self.cert = os.path.join(self.dir, "cert.pem")
+        self.logpath = os.path.join(self.dir, "serve.log")
+        self.proc = None
+        self.ports = {s: free_port() for s in self.SERVICES}
+        self.run_cli("init", self.dir, "--domain", DOMAIN, "--hostname", HOSTNAME, config=False)
+        text = open(self.conf).read()
+        for svc in self.SERVICES:
+            text = set_key(text, "listen", svc, f"127.0.0.1:{self.ports[svc]}")
+        # Short retries so that tests of deferral finish quickly.
+        text = set_key(text, "delivery", "retry_min", "1s")
+        text = set_key(text, "delivery", "retry_max", "2s")
+        for (section, key), value in (settings or {}).items():
+            text = set_key(text, section, key, value)
+        with open(self.conf, "w") as f:
+            f.write(text + "\n")
+        self.run_cli("user", "add", DEMO, input=DEMO_PASSWORD + "\n")
+
+    # -- the command line --
+    def run_cli(self, *args, input=None, check=True, config=True):
+        cmd = [BIN] + (["-c", self.conf] if config else []) + list(args)
+        p = subprocess.run(cmd, input=input, capture_output=True, text=True, timeout=60)
+        if check and p.returncode != 0:
+            raise AssertionError(f"{' '.join(cmd)} exited {p.returncode}: {p.stderr}")
+        return p
+
+    def set(self, section, key, value):
+        text = open(self.conf).read()
+        with open(self.conf, "w") as f:
+            f.write(set_key(text, section, key, value) + "\n")
+
+    def add_user(self, address, password):
+        self.run_cli("user", "add", address, input=password + "\n")
+
+    # -- the server --
+    def start(self, wait=True):
+        log = open(self.logpath, "ab")
+        env = dict(os.environ)
+        env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0")
+        env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1")
+        self.proc = subprocess.Popen([BIN, "-c", self.conf, "serve"], stdout=log, stderr=log,
+                                     start_new_session=True, env=env)
+        log.close()
+        if wait:
+            for svc in ("smtp", "submission", "pop3"):
+                wait_port(self.ports[svc])
+            self.wait_log("queued: started", timeout=20)
+        return self
+
+    def stop(self, timeout=12):
+        """SIGTERM; the server must exit 0 within the contract's 10 s."""
+        if self.proc is None:
+            return None
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill9()
+            raise AssertionError("serve did not stop within %ss" % timeout)
+        self.proc = None
+        return rc
+
+    def kill9(self):
+        """kill -9 of every mailroom process of this instance."""
+        if self.proc is None:
+            return
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.proc.wait(timeout=10)
+        self.proc = None
+        # The roles die with their supervisor (PDEATHSIG); wait until the ports are free.
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            out = subprocess.run(["pgrep", "-f", self.conf], capture_output=True, text=True)
+            if not out.stdout.strip():
+                break
+            time.sleep(0.05)
+
+    def reload(self):
+        self.proc.send_signal(signal.SIGHUP)
+
+    def log(self):
+        try:
+            with open(self.logpath, errors="replace") as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def wait_log(self, pattern, timeout=20.0, count=1):
+        """Wait until the log holds pattern (a regex) count times; return the log."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            text = self.log()
+            if len(re.findall(pattern, text)) >= count:
+                return text
+            if self.proc is not None and self.proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        raise AssertionError(f"log lacks {pattern!r} x{count}:\n{self.log()[-4000:]}")
+
+    def sanitizer_reports(self):
+        text = self.log()
+        return [line for line in text.splitlines() if any(m in line for m in SANITIZER_MARKS)]
+
+    # -- mailboxes --
+    def maildir(self, address):
+        local, domain = address.lower().split("@")
+        return os.path.join(self.data, "mail", domain, local)
+
+    def messages(self, address):
+        """Contents of every message in the Maildir (new and cur), oldest name first."""
+        out = []
+        md = self.maildir(address)
+        for sub in ("new", "cur"):
+            d = os.path.join(md, sub)
+            if not os.path.isdir(d):
+                continue
+            for name in sorted(os.listdir(d)):
+                with open(os.path.join(d, name), "rb") as f:
+                    out.append(f.read())
+        return out
+
+    def wait_messages(self, address, n, timeout=20.0):
+        """Wait until address has at least n messages; return them."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            msgs = self.messages(address)
+            if len(msgs) >= n:
+                return msgs
+            time.sleep(0.05)
+        raise AssertionError(f"{address} has {len(self.messages(address))} messages, "
+                             f"wanted {n}; log:\n{self.log()[-4000:]}")
+
+    def ssl_context(self):
+        """A client context that trusts this instance's self-signed certificate."""
+        ctx = ssl.create_default_context(cafile=self.cert)
+        ctx.check_hostname = False
+        return ctx
+
+    def cleanup(self):
+        if self.proc is not None:
+            self.kill9()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@pytest.fixture
+def make_instance():
+    """Factory: make_instance(settings) -> a started Instance, stopped and checked after."""
+    made = []
+
+    def make(settings=None, start=True):
+        inst = Instance(settings)
+        made.append(inst)
+        if start:
+            inst.start()
+        return inst
+
+    yield make
+    problems = []
+    for inst in made:
+        if inst.proc is not None:
+            rc = inst.stop()
+            if rc != 0:
+                problems.append(f"serve exited {rc}")
+        reports = inst.sanitizer_reports()
+        if reports:
+            problems.append("sanitizer reports:\n" + "\n".join(reports[:20]) +
+                            "\n" + inst.log()[-6000:])
+        inst.cleanup()
+    assert not problems, "\n".join(problems)
+
+
+@pytest.fixture
+def instance(make_instance):
+    """A started instance with the default test settings."""
+    return make_instance()
