@@ -382,10 +382,13 @@ address_canonical(const char *in, char *out, size_t outlen, bool strip_tag)
 		memcpy(local, mb.local, sizeof local);
 	for (char *p = local; *p != '\0'; p++)
 		*p = (char)to_lower((unsigned char)*p);
-	/* The tag is what follows the first '+', never the whole local part. */
+	/*
+	 * The tag is what follows the first '+', never the whole local part, and
+	 * what is left must still be a local part ("a.+b" keeps its tag).
+	 */
 	if (strip_tag && !quoted) {
 		char *plus = strchr(local + 1, '+');
-		if (plus != NULL)
+		if (plus != NULL && plus[-1] != '.')
 			*plus = '\0';
 	}
 	int n = snprintf(out, outlen, "%s@%s", local, mb.domain);

@@ -344,6 +344,8 @@ test_canonical(void **state)
 	expect_canon("user+@x", true, "user@x");
 	expect_canon("+tag@x", true, "+tag@x");
 	expect_canon("+tag+more@x", true, "+tag@x");
+	expect_canon("a.+b@x", true, "a.+b@x");
+	expect_canon("a.b+c@x", true, "a.b@x");
 	expect_canon("\"User\"@X", true, "user@x");
 	expect_canon("\"u+t\"@x", true, "u@x");
 	expect_canon("\"a b+c\"@x", true, "\"a b+c\"@x");
