@@ -785,6 +785,11 @@ reader(char *str, int num, void *stream)
 	p->pos += n + (nl != NULL);
 	p->line++;
 
+	/* a UTF-8 byte order mark some editors write */
+	if (p->line == 1 && n >= 3 && memcmp(s, "\xef\xbb\xbf", 3) == 0) {
+		s += 3;
+		n -= 3;
+	}
 	while (n > 0 && (*s == ' ' || *s == '\t')) {
 		s++;
 		n--;

@@ -290,6 +290,7 @@ test_unknown_and_syntax(void **state)
 	    "unknown key 'max_message_sizes' in [limits]");
 	load_err("[server]\n[bogus]\n", 2, "unknown section [bogus]");
 	load_err("[bogus]\nfoo = 1\n", 1, "unknown section [bogus]");
+	load_err("\xef\xbb\xbf[bogus]\n", 1, "unknown section [bogus]");
 	load_err("hostname = mx.example.test\n", 1, "key 'hostname' outside of any [section]");
 	load_err("[server]\nhostname\n", 2,
 	    "syntax error (expected [section] or key = value)");
@@ -442,7 +443,7 @@ test_crlf_and_long_lines(void **state)
 {
 	struct config c;
 
-	load_ok("[limits]\r\nmax_recipients = 42\r\n", &c);
+	load_ok("\xef\xbb\xbf[limits]\r\nmax_recipients = 42\r\n", &c);
 	assert_int_equal(c.max_recipients, 42);
 	config_free(&c);
 
