@@ -84,7 +84,8 @@ role_wants(enum role_id id, enum service svc)
 static int
 bind_one(const struct listen_addr *a, char *err, size_t errlen)
 {
-	int fd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	/* Non-blocking: a role that accepts in a loop must not hang in accept(). */
+	int fd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	int one = 1;
 
 	if (fd < 0)
