@@ -24,7 +24,8 @@ base64_decode(const char *in, size_t len, char *out, size_t outlen)
 {
 	size_t o = 0;
 
-	if (len % 4 != 0)
+	/* No room for the NUL (an empty input still writes one): refuse, write nothing. */
+	if (len % 4 != 0 || outlen == 0)
 		return -1;
 	for (size_t i = 0; i < len; i += 4) {
 		int v[4], pad = 0;
