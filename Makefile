@@ -51,11 +51,13 @@ build/mailroom: $(OBJ_REL)
 
 build/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
+	@echo "CC $<"
+	@$(CC) $(BASE_CFLAGS) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
 
 build/san/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE_CFLAGS) $(SAN_FLAGS) $(PKG_CFLAGS) -c -o $@ $<
+	@echo "CC (san) $<"
+	@$(CC) $(BASE_CFLAGS) $(SAN_FLAGS) $(PKG_CFLAGS) -c -o $@ $<
 
 build/san/mailroom: $(OBJ_SAN)
 	$(CC) $(SAN_FLAGS) -o $@ $(OBJ_SAN) $(PKG_LIBS)

@@ -1,0 +1,368 @@
+/*
+ * dns.c - libunbound in the event loop: MX lookups, and A plus AAAA lookups joined
+ * into one answer. Lookups are tracked so the owner can cancel them.
+ */
+#include "deliver/dns.h"
+
+#include <arpa/inet.h>
+#include <event2/event.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unbound.h>
+
+#include "util/log.h"
+
+#define RR_A 1
+#define RR_MX 15
+#define RR_AAAA 28
+#define RCODE_NXDOMAIN 3
+
+struct dns_query {
+	struct dns_query *prev, *next;
+	struct dns *d;
+	void *arg;
+	int ids[2];      /* ub async ids (MX: one; addresses: A and AAAA) */
+	bool pending[2];
+	dns_mx_fn mx_fn;
+	dns_addr_fn addr_fn;
+	/* address lookups: the joined answer */
+	struct addr_list addrs;
+	struct addr_list v6;
+	enum dns_status st[2];
+	char why[128];
+};
+
+struct dns {
+	struct ub_ctx *ub;
+	struct event *ev;
+	struct dns_query *queries;
+};
+
+static void
+on_ub_fd(evutil_socket_t fd, short what, void *arg)
+{
+	struct dns *d = arg;
+	ub_process(d->ub);
+}
+
+/* to_unbound_addr - "ip:port" / "[ip6]:port" / "ip" -> "ip@port" as unbound wants. */
+static int
+to_unbound_addr(const char *in, char *out, size_t outlen)
+{
+	unsigned char bin[16];
+	char host[INET6_ADDRSTRLEN + 1];
+	const char *port = NULL;
+
+	if (inet_pton(AF_INET6, in, bin) == 1 || inet_pton(AF_INET, in, bin) == 1) {
+		snprintf(out, outlen, "%s", in);
+		return 0;
+	}
+	if (in[0] == '[') {
+		const char *close = strchr(in, ']');
+		if (close == NULL || (size_t)(close - in - 1) >= sizeof host)
+			return -1;
+		memcpy(host, in + 1, (size_t)(close - in - 1));
+		host[close - in - 1] = '\0';
+		port = close[1] == ':' ? close + 2 : NULL;
+	} else {
+		const char *colon = strrchr(in, ':');
+		if (colon == NULL || (size_t)(colon - in) >= sizeof host)
+			return -1;
+		memcpy(host, in, (size_t)(colon - in));
+		host[colon - in] = '\0';
+		port = colon + 1;
+	}
+	if (port)
+		snprintf(out, outlen, "%s@%s", host, port);
+	else
+		snprintf(out, outlen, "%s", host);
+	return 0;
+}
+
+struct dns *
+dns_new(struct event_base *base, const char *resolver, char *err, size_t errlen)
+{
+	struct dns *d = calloc(1, sizeof *d);
+	int rc;
+
+	if (d == NULL || (d->ub = ub_ctx_create()) == NULL) {
+		snprintf(err, errlen, "cannot create the DNS resolver");
+		free(d);
+		return NULL;
+	}
+	if ((rc = ub_ctx_async(d->ub, 1)) != 0)
+		goto fail;
+	if (resolver != NULL) {
+		char fwd[128];
+		/* The configured server may be on loopback (tests, a local cache)... */
+		if (to_unbound_addr(resolver, fwd, sizeof fwd) < 0) {
+			snprintf(err, errlen, "bad resolver address: %s", resolver);
+			goto fail_msg;
+		}
+		if ((rc = ub_ctx_set_option(d->ub, "do-not-query-localhost:", "no")) != 0 ||
+		    (rc = ub_ctx_set_fwd(d->ub, fwd)) != 0)
+			goto fail;
+		/* ...and is asked about every name: no locally answered special-use zones. */
+		static const char *const zones[] = { "localhost.", "test.", "invalid.", "onion.",
+			"home.arpa.", "local." };
+		for (size_t i = 0; i < sizeof zones / sizeof zones[0]; i++) {
+			char opt[64];
+			snprintf(opt, sizeof opt, "%s nodefault", zones[i]);
+			ub_ctx_set_option(d->ub, "local-zone:", opt);
+			ub_ctx_zone_remove(d->ub, zones[i]);
+		}
+	} else {
+		if ((rc = ub_ctx_resolvconf(d->ub, NULL)) != 0)
+			goto fail;
+		ub_ctx_hosts(d->ub, NULL);
+	}
+	d->ev = event_new(base, ub_fd(d->ub), EV_READ | EV_PERSIST, on_ub_fd, d);
+	if (d->ev == NULL || event_add(d->ev, NULL) < 0) {
+		snprintf(err, errlen, "cannot watch the DNS resolver");
+		goto fail_msg;
+	}
+	return d;
+fail:
+	snprintf(err, errlen, "DNS resolver setup: %s", ub_strerror(rc));
+fail_msg:
+	if (d->ev)
+		event_free(d->ev);
+	ub_ctx_delete(d->ub);
+	free(d);
+	return NULL;
+}
+
+static void
+query_unlink(struct dns_query *q)
+{
+	if (q->prev)
+		q->prev->next = q->next;
+	else
+		q->d->queries = q->next;
+	if (q->next)
+		q->next->prev = q->prev;
+}
+
+static struct dns_query *
+query_new(struct dns *d, void *arg)
+{
+	struct dns_query *q = calloc(1, sizeof *q);
+	if (q == NULL)
+		return NULL;
+	q->d = d;
+	q->arg = arg;
+	q->next = d->queries;
+	if (q->next)
+		q->next->prev = q;
+	d->queries = q;
+	return q;
+}
+
+static void
+query_cancel(struct dns_query *q)
+{
+	for (int i = 0; i < 2; i++)
+		if (q->pending[i])
+			ub_cancel(q->d->ub, q->ids[i]);
+	query_unlink(q);
+	free(q);
+}
+
+void
+dns_free(struct dns *d)
+{
+	if (d == NULL)
+		return;
+	while (d->queries)
+		query_cancel(d->queries);
+	event_free(d->ev);
+	ub_ctx_delete(d->ub);
+	free(d);
+}
+
+void
+dns_cancel_arg(struct dns *d, void *arg)
+{
+	struct dns_query *q = d->queries, *next;
+	for (; q; q = next) {
+		next = q->next;
+		if (q->arg == arg)
+			query_cancel(q);
+	}
+}
+
+/* status_of - how a finished lookup went; why holds the reason for failures. */
+static enum dns_status
+status_of(int err, const struct ub_result *r, char *why, size_t whylen)
+{
+	if (err != 0) {
+		snprintf(why, whylen, "DNS lookup failed: %s", ub_strerror(err));
+		return DNS_TEMPFAIL;
+	}
+	if (r->nxdomain || r->rcode == RCODE_NXDOMAIN) {
+		snprintf(why, whylen, "host or domain name not found (NXDOMAIN for %s)", r->qname);
+		return DNS_NXDOMAIN;
+	}
+	if (r->rcode != 0) {
+		snprintf(why, whylen, "DNS lookup of %s failed (rcode %d)", r->qname, r->rcode);
+		return DNS_TEMPFAIL;
+	}
+	if (!r->havedata)
+		return DNS_NODATA;
+	return DNS_OK;
+}
+
+static unsigned
+random_bits(void)
+{
+	unsigned v = 0;
+	if (getrandom(&v, sizeof v, GRND_NONBLOCK) != sizeof v)
+		v = (unsigned)rand();
+	return v;
+}
+
+static void
+on_mx(void *arg, int err, struct ub_result *r)
+{
+	struct dns_query *q = arg;
+	struct mx_list l = { 0 };
+	char why[128] = "";
+
+	q->pending[0] = false;
+	enum dns_status st = status_of(err, r, why, sizeof why);
+	if (st == DNS_OK) {
+		size_t n = 0;
+		while (r->data[n])
+			n++;
+		l.v = calloc(n ? n : 1, sizeof *l.v);
+		for (size_t i = 0; l.v && i < n; i++)
+			if (dns_parse_mx((const uint8_t *)r->data[i], (size_t)r->len[i], &l.v[l.n]) == 0)
+				l.n++;
+		if (l.v == NULL || l.n == 0) {
+			st = DNS_TEMPFAIL;
+			snprintf(why, sizeof why, "malformed MX records for %s", r->qname);
+		} else {
+			mx_list_finish(&l, random_bits);
+		}
+	}
+	if (r)
+		ub_resolve_free(r);
+	dns_mx_fn fn = q->mx_fn;
+	void *fa = q->arg;
+	query_unlink(q);
+	free(q);
+	fn(fa, st, &l, why);
+	free(l.v);
+}
+
+int
+dns_mx(struct dns *d, const char *domain, dns_mx_fn fn, void *arg)
+{
+	struct dns_query *q = query_new(d, arg);
+	if (q == NULL)
+		return -1;
+	q->mx_fn = fn;
+	q->pending[0] = true;
+	if (ub_resolve_async(d->ub, domain, RR_MX, 1, q, on_mx, &q->ids[0]) != 0) {
+		query_unlink(q);
+		free(q);
+		return -1;
+	}
+	return 0;
+}
+
+/* addr_done - one of the two lookups ended; when both have, answer. */
+static void
+addr_done(struct dns_query *q)
+{
+	if (q->pending[0] || q->pending[1])
+		return;
+	for (size_t i = 0; i < q->v6.n && q->addrs.n < 16; i++)
+		q->addrs.v[q->addrs.n++] = q->v6.v[i];
+	enum dns_status st;
+	if (q->addrs.n > 0)
+		st = DNS_OK;
+	else if (q->st[0] == DNS_TEMPFAIL || q->st[1] == DNS_TEMPFAIL)
+		st = DNS_TEMPFAIL;
+	else if (q->st[0] == DNS_NXDOMAIN && q->st[1] == DNS_NXDOMAIN)
+		st = DNS_NXDOMAIN;
+	else
+		st = DNS_NODATA;
+	dns_addr_fn fn = q->addr_fn;
+	void *fa = q->arg;
+	struct addr_list addrs = q->addrs;
+	char why[128];
+	snprintf(why, sizeof why, "%s", q->why);
+	query_unlink(q);
+	free(q);
+	fn(fa, st, &addrs, why);
+}
+
+static void
+on_addr(void *arg, int err, struct ub_result *r, int which)
+{
+	struct dns_query *q = arg;
+	char why[128] = "";
+
+	q->pending[which] = false;
+	q->st[which] = status_of(err, r, why, sizeof why);
+	if (why[0] && q->why[0] == '\0')
+		snprintf(q->why, sizeof q->why, "%s", why);
+	if (q->st[which] == DNS_OK) {
+		struct addr_list *l = which == 0 ? &q->addrs : &q->v6;
+		for (size_t i = 0; r->data[i] && l->n < 8; i++) {
+			struct sockaddr_storage *ss = &l->v[l->n];
+			memset(ss, 0, sizeof *ss);
+			if (which == 0 && r->len[i] == 4) {
+				struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+				s4->sin_family = AF_INET;
+				memcpy(&s4->sin_addr, r->data[i], 4);
+				l->n++;
+			} else if (which == 1 && r->len[i] == 16) {
+				struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+				s6->sin6_family = AF_INET6;
+				memcpy(&s6->sin6_addr, r->data[i], 16);
+				l->n++;
+			}
+		}
+	}
+	if (r)
+		ub_resolve_free(r);
+	addr_done(q);
+}
+
+static void
+on_a(void *arg, int err, struct ub_result *r)
+{
+	on_addr(arg, err, r, 0);
+}
+
+static void
+on_aaaa(void *arg, int err, struct ub_result *r)
+{
+	on_addr(arg, err, r, 1);
+}
+
+int
+dns_addr(struct dns *d, const char *host, dns_addr_fn fn, void *arg)
+{
+	struct dns_query *q = query_new(d, arg);
+	if (q == NULL)
+		return -1;
+	q->addr_fn = fn;
+	q->pending[0] = q->pending[1] = true;
+	if (ub_resolve_async(d->ub, host, RR_A, 1, q, on_a, &q->ids[0]) != 0) {
+		query_unlink(q);
+		free(q);
+		return -1;
+	}
+	if (ub_resolve_async(d->ub, host, RR_AAAA, 1, q, on_aaaa, &q->ids[1]) != 0) {
+		q->pending[1] = false;
+		q->st[1] = DNS_TEMPFAIL;
+	}
+	return 0;
+}

@@ -1,0 +1,47 @@
+/*
+ * dns.h - asynchronous MX and address lookups through libunbound, inside the
+ * libevent loop (one fd). With `resolver` set, every name is asked of that server,
+ * loopback and special-use names such as .test included.
+ */
+#ifndef MAILROOM_DNS_H
+#define MAILROOM_DNS_H
+
+#include <stddef.h>
+#include <sys/socket.h>
+
+#include "deliver/dns_parse.h"
+
+struct event_base;
+struct dns;
+
+enum dns_status {
+	DNS_OK,       /* records found */
+	DNS_NXDOMAIN, /* the name does not exist: a permanent failure */
+	DNS_NODATA,   /* the name exists without records of the type */
+	DNS_TEMPFAIL, /* SERVFAIL, timeout, no answer: try later */
+};
+
+struct addr_list {
+	struct sockaddr_storage v[16];
+	size_t n;
+};
+
+typedef void (*dns_mx_fn)(void *arg, enum dns_status st, struct mx_list *mx, const char *why);
+typedef void (*dns_addr_fn)(void *arg, enum dns_status st, const struct addr_list *addrs,
+    const char *why);
+
+/* dns_new - resolver is NULL (the system's, from resolv.conf) or "ip", "ip:port", "[ip6]:port". */
+struct dns *dns_new(struct event_base *base, const char *resolver, char *err, size_t errlen);
+/* dns_free - cancels every lookup still under way (their callbacks are not called). */
+void dns_free(struct dns *d);
+
+/* dns_mx - the MX records of domain, finished by mx_list_finish. Returns 0, or -1 (fn not called). */
+int dns_mx(struct dns *d, const char *domain, dns_mx_fn fn, void *arg);
+
+/* dns_addr - IPv4 and IPv6 addresses of host (A first, then AAAA), port 0. */
+int dns_addr(struct dns *d, const char *host, dns_addr_fn fn, void *arg);
+
+/* dns_cancel_arg - cancel every lookup started with arg (its owner is going away). */
+void dns_cancel_arg(struct dns *d, void *arg);
+
+#endif

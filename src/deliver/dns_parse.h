@@ -1,0 +1,40 @@
+/* dns_parse.h - DNS data as libunbound returns it: names and MX records (pure). */
+#ifndef MAILROOM_DNS_PARSE_H
+#define MAILROOM_DNS_PARSE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define DNS_NAME_MAX 256
+
+struct mx {
+	uint16_t pref;
+	char host[DNS_NAME_MAX]; /* without the trailing dot; "" for the root (null MX) */
+};
+
+struct mx_list {
+	struct mx *v;
+	size_t n;
+	bool null_mx; /* RFC 7505: the domain accepts no mail */
+};
+
+/*
+ * dns_name_from_wire - an uncompressed domain name in wire format (length-prefixed
+ * labels ending with the zero label) into dotted text, lower-cased, without the
+ * final dot ("" for the root). Labels with '.' or octets outside 0x21-0x7e are
+ * refused. Returns the octets used, or -1.
+ */
+long dns_name_from_wire(const uint8_t *p, size_t len, char *out, size_t outlen);
+
+/* dns_parse_mx - one MX rdata: preference, then the exchange name. Returns 0 or -1. */
+int dns_parse_mx(const uint8_t *rdata, size_t len, struct mx *out);
+
+/*
+ * mx_list_finish - order by preference, shuffling equal preferences with rnd
+ * (a function returning random bits), and apply RFC 7505: a root exchange is a
+ * null MX only when it is the domain's only record; among others it is dropped.
+ */
+void mx_list_finish(struct mx_list *l, unsigned (*rnd)(void));
+
+#endif

@@ -1,0 +1,666 @@
+/*
+ * smtp_client.c - the outbound SMTP conversation as a state machine over a
+ * bufferevent: each reply moves it on; the message text is converted to the wire
+ * form (CRLF, dot-stuffed) in chunks as the socket drains.
+ */
+#include "deliver/smtp_client.h"
+
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "net/sockaddr.h"
+#include "net/tls.h"
+#include "smtp/sasl.h"
+#include "smtp/smtp_reply.h"
+#include "util/log.h"
+
+/* RFC 5321 4.5.3.2 timeouts, seconds. */
+#define T_CONNECT 30
+#define T_GREETING 300
+#define T_COMMAND 300
+#define T_DATA_INIT 120
+#define T_DATA_BLOCK 180
+#define T_DATA_END 600
+
+#define REPLY_LINE_MAX 4096
+#define BODY_CHUNK (64 * 1024)
+#define OUT_HIGH (256 * 1024)
+
+enum cstate {
+	C_CONNECTING, C_GREETING, C_EHLO, C_HELO, C_STARTTLS, C_TLS, C_AUTH, C_MAIL, C_RCPT,
+	C_DATA, C_BODY, C_DOT, C_QUIT,
+};
+
+static const char *const cstate_names[] = {
+	"connecting", "greeting", "EHLO", "HELO", "STARTTLS", "TLS handshake", "AUTH", "MAIL FROM",
+	"RCPT TO", "DATA", "message text", "end of data", "QUIT",
+};
+
+struct smtp_client {
+	struct client_params p;
+	client_done_fn done;
+	void *arg;
+	struct bufferevent *bev;
+	enum cstate state;
+	bool tls;
+	bool finished;
+	struct ehlo_caps caps;
+	struct smtp_reply reply;
+	char peer[SOCKADDR_TEXT_MAX + 300]; /* host[ip]:port for logs */
+	size_t rcpt_sent;      /* RCPT commands sent (pipelining: all at once) */
+	size_t rcpt_replied;   /* RCPT replies read */
+	size_t rcpt_ok;        /* recipients the server accepted */
+	bool pipelined;        /* MAIL, RCPTs and DATA went out together */
+	/* the message file */
+	int fd;
+	uint64_t sent;         /* octets of the stored form sent */
+	bool at_line_start;
+	struct client_result res;
+};
+
+static void client_finish(struct smtp_client *c);
+static void smtp_client_attach(struct smtp_client *c);
+
+static void
+set_timeout(struct smtp_client *c, int secs)
+{
+	struct timeval tv = { secs, 0 };
+	bufferevent_set_timeouts(c->bev, &tv, &tv);
+}
+
+static void
+send_line(struct smtp_client *c, const char *fmt, ...)
+{
+	va_list ap;
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	va_start(ap, fmt);
+	evbuffer_add_vprintf(out, fmt, ap);
+	va_end(ap);
+	evbuffer_add(out, "\r\n", 2);
+}
+
+/* try_next - no transaction began here: the caller tries the next address. */
+static void
+try_next(struct smtp_client *c, enum client_outcome how, int code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	c->res.outcome = how;
+	c->res.code = code;
+	vsnprintf(c->res.text, sizeof c->res.text, fmt, ap);
+	va_end(ap);
+	client_finish(c);
+}
+
+/* fail_pending - every recipient without a result gets code and text. */
+static void
+fail_pending(struct smtp_client *c, int code, const char *text)
+{
+	for (size_t i = 0; i < c->p.nrcpts; i++) {
+		if (c->res.rcpt_code[i] == 0 || c->res.rcpt_code[i] == -1) {
+			c->res.rcpt_code[i] = code;
+			snprintf(c->res.rcpt_text[i], CLIENT_TEXT_MAX, "%s", text);
+		}
+	}
+	c->res.outcome = CLIENT_DONE;
+}
+
+/* server_text - "host[ip] said: 550 5.1.1 ..." for results. */
+static void
+server_text(struct smtp_client *c, char *out, size_t outlen)
+{
+	char line[CLIENT_TEXT_MAX];
+	smtp_reply_oneline(&c->reply, line, sizeof line);
+	snprintf(out, outlen, "%s (%s said)", line, c->p.host);
+}
+
+static void
+quit(struct smtp_client *c)
+{
+	c->state = C_QUIT;
+	send_line(c, "QUIT");
+	set_timeout(c, 10);
+}
+
+static void
+client_finish(struct smtp_client *c)
+{
+	if (c->finished)
+		return;
+	c->finished = true;
+	if (c->bev) {
+		bufferevent_free(c->bev);
+		c->bev = NULL;
+	}
+	if (c->fd >= 0) {
+		close(c->fd);
+		c->fd = -1;
+	}
+	c->done(c->arg, &c->res);
+	free(c->res.rcpt_code);
+	free(c->res.rcpt_text);
+	free(c);
+}
+
+static void
+send_ehlo(struct smtp_client *c)
+{
+	c->state = C_EHLO;
+	send_line(c, "EHLO %s", c->p.helo);
+	set_timeout(c, T_COMMAND);
+}
+
+/* check_message - whether this server can take this message at all. */
+static bool
+check_message(struct smtp_client *c)
+{
+	const struct envelope *env = c->p.env;
+	char text[CLIENT_TEXT_MAX];
+
+	if (c->caps.size > 0 && env->body_size > c->caps.size) {
+		snprintf(text, sizeof text,
+		    "552 5.3.4 message size %llu exceeds the size limit %llu of %s",
+		    (unsigned long long)env->body_size, (unsigned long long)c->caps.size, c->p.host);
+		fail_pending(c, 552, text);
+		return false;
+	}
+	if (env->smtputf8 && !c->caps.smtputf8) {
+		snprintf(text, sizeof text,
+		    "553 5.6.7 the message needs SMTPUTF8, which %s does not support", c->p.host);
+		fail_pending(c, 553, text);
+		return false;
+	}
+	if (env->body == BODY_8BITMIME && !c->caps.eightbitmime && c->state != C_HELO) {
+		snprintf(text, sizeof text,
+		    "554 5.6.3 the message needs 8BITMIME, which %s does not support", c->p.host);
+		fail_pending(c, 554, text);
+		return false;
+	}
+	return true;
+}
+
+static void
+send_envelope(struct smtp_client *c)
+{
+	const struct envelope *env = c->p.env;
+	bool esmtp = c->state != C_HELO;
+	char params[128] = "";
+
+	if (esmtp) {
+		size_t o = 0;
+		if (c->caps.size > 0)
+			o += (size_t)snprintf(params + o, sizeof params - o, " SIZE=%llu",
+			    (unsigned long long)env->body_size);
+		if (env->body == BODY_8BITMIME && c->caps.eightbitmime)
+			o += (size_t)snprintf(params + o, sizeof params - o, " BODY=8BITMIME");
+		if (env->smtputf8 && c->caps.smtputf8)
+			snprintf(params + o, sizeof params - o, " SMTPUTF8");
+	}
+	c->pipelined = esmtp && c->caps.pipelining;
+	c->state = C_MAIL;
+	send_line(c, "MAIL FROM:<%s>%s", env->sender, params);
+	if (c->pipelined) {
+		for (; c->rcpt_sent < c->p.nrcpts; c->rcpt_sent++)
+			send_line(c, "RCPT TO:<%s>", c->p.rcpts[c->rcpt_sent]);
+		send_line(c, "DATA");
+	}
+	set_timeout(c, T_COMMAND);
+}
+
+/* after_ehlo - the capabilities are known: TLS, then AUTH, then the transaction. */
+static void
+after_ehlo(struct smtp_client *c)
+{
+	if (!c->tls && c->caps.starttls && c->p.tls && !c->p.no_tls) {
+		c->state = C_STARTTLS;
+		send_line(c, "STARTTLS");
+		set_timeout(c, T_COMMAND);
+		return;
+	}
+	if (c->p.auth_user != NULL) {
+		char raw[3 * SASL_FIELD_MAX], b64[4 * SASL_FIELD_MAX + 8];
+		if (!c->tls) {
+			fail_pending(c, 454, "454 4.7.0 the relayhost offers no TLS: refusing to send the password in clear");
+			quit(c);
+			return;
+		}
+		int n = snprintf(raw, sizeof raw, "%c%s%c%s", 0, c->p.auth_user, 0, c->p.auth_pass);
+		if (n < 0 || (size_t)n >= sizeof raw || base64_encode(raw, (size_t)n, b64, sizeof b64) < 0) {
+			fail_pending(c, 454, "454 4.7.0 relayhost credentials too long");
+			quit(c);
+			return;
+		}
+		explicit_bzero(raw, sizeof raw);
+		c->state = C_AUTH;
+		send_line(c, "AUTH PLAIN %s", b64);
+		explicit_bzero(b64, sizeof b64);
+		set_timeout(c, T_COMMAND);
+		return;
+	}
+	if (!check_message(c)) {
+		quit(c);
+		return;
+	}
+	send_envelope(c);
+}
+
+static void
+start_tls(struct smtp_client *c)
+{
+	SSL *ssl = SSL_new(c->p.tls);
+	if (ssl == NULL) {
+		try_next(c, CLIENT_TLS_FAILED, 0, "cannot start TLS with %s", c->peer);
+		return;
+	}
+	SSL_set_tlsext_host_name(ssl, c->p.host);
+	/* Nothing the server sent before the handshake may count. */
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+	evbuffer_drain(in, evbuffer_get_length(in));
+	struct bufferevent *tls = bufferevent_openssl_filter_new(bufferevent_get_base(c->bev),
+	    c->bev, ssl, BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE);
+	if (tls == NULL) {
+		SSL_free(ssl);
+		try_next(c, CLIENT_TLS_FAILED, 0, "cannot start TLS with %s", c->peer);
+		return;
+	}
+	c->bev = tls;
+	c->state = C_TLS;
+	bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
+	smtp_client_attach(c);
+	set_timeout(c, T_COMMAND);
+}
+
+/* fill_body - convert the next chunk of the stored message into the output. */
+static void
+fill_body(struct smtp_client *c)
+{
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	char in[BODY_CHUNK];
+	char conv[2 * BODY_CHUNK + 8];
+
+	while (evbuffer_get_length(out) < OUT_HIGH && c->sent < c->p.env->body_size) {
+		uint64_t left = c->p.env->body_size - c->sent;
+		size_t want = left < sizeof in ? (size_t)left : sizeof in;
+		ssize_t n = pread(c->fd, in, want, (off_t)(c->p.env->body_offset + c->sent));
+		if (n <= 0) {
+			char text[CLIENT_TEXT_MAX];
+			snprintf(text, sizeof text, "451 4.3.0 cannot read the queue file: %s",
+			    n < 0 ? strerror(errno) : "short file");
+			fail_pending(c, 451, text);
+			client_finish(c);
+			return;
+		}
+		size_t o = 0;
+		for (ssize_t i = 0; i < n; i++) {
+			char ch = in[i];
+			if (c->at_line_start && ch == '.')
+				conv[o++] = '.';
+			if (ch == '\n') {
+				conv[o++] = '\r';
+				conv[o++] = '\n';
+				c->at_line_start = true;
+			} else {
+				conv[o++] = ch;
+				c->at_line_start = false;
+			}
+		}
+		evbuffer_add(out, conv, o);
+		c->sent += (uint64_t)n;
+	}
+	if (c->sent == c->p.env->body_size && c->state == C_BODY) {
+		if (!c->at_line_start)
+			evbuffer_add(out, "\r\n", 2);
+		evbuffer_add(out, ".\r\n", 3);
+		c->state = C_DOT;
+		set_timeout(c, T_DATA_END);
+	}
+}
+
+static void
+on_write(struct bufferevent *bev, void *arg)
+{
+	struct smtp_client *c = arg;
+	if (c->state == C_BODY)
+		fill_body(c);
+}
+
+static void
+start_body(struct smtp_client *c)
+{
+	char path[4096];
+	snprintf(path, sizeof path, "%s/msg/%s", c->p.queue_dir, c->p.env->id);
+	c->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (c->fd < 0) {
+		char text[CLIENT_TEXT_MAX];
+		snprintf(text, sizeof text, "451 4.3.0 cannot open the queue file: %s", strerror(errno));
+		fail_pending(c, 451, text);
+		client_finish(c);
+		return;
+	}
+	c->state = C_BODY;
+	c->at_line_start = true;
+	/* The server is silent while the text goes out: only writes are timed. */
+	struct timeval tv = { T_DATA_BLOCK, 0 };
+	bufferevent_set_timeouts(c->bev, NULL, &tv);
+	bufferevent_setwatermark(c->bev, EV_WRITE, OUT_HIGH / 2, 0);
+	fill_body(c);
+}
+
+/* on_rcpt_reply - the reply to RCPT number c->rcpt_replied. */
+static void
+on_rcpt_reply(struct smtp_client *c)
+{
+	size_t i = c->rcpt_replied++;
+	c->res.rcpt_code[i] = c->reply.code;
+	server_text(c, c->res.rcpt_text[i], CLIENT_TEXT_MAX);
+	if (c->reply.code / 100 == 2) {
+		c->res.rcpt_code[i] = -1; /* accepted: the final reply decides */
+		c->rcpt_ok++;
+	}
+	if (!c->pipelined && c->rcpt_sent < c->p.nrcpts) {
+		send_line(c, "RCPT TO:<%s>", c->p.rcpts[c->rcpt_sent++]);
+		return;
+	}
+	if (c->rcpt_replied < c->p.nrcpts)
+		return;
+	c->state = C_DATA;
+	if (!c->pipelined) {
+		if (c->rcpt_ok == 0) {
+			c->res.outcome = CLIENT_DONE;
+			quit(c);
+			return;
+		}
+		send_line(c, "DATA");
+		set_timeout(c, T_DATA_INIT);
+	}
+}
+
+static void
+handle_reply(struct smtp_client *c)
+{
+	int code = c->reply.code;
+	char text[CLIENT_TEXT_MAX];
+
+	switch (c->state) {
+	case C_GREETING:
+		if (code != 220) {
+			server_text(c, text, sizeof text);
+			try_next(c, CLIENT_TRY_NEXT, code, "%s", text);
+			return;
+		}
+		send_ehlo(c);
+		break;
+	case C_EHLO:
+		if (code / 100 == 2) {
+			ehlo_parse(&c->reply, &c->caps);
+			after_ehlo(c);
+		} else if (code / 100 == 5 && !c->tls) {
+			c->state = C_HELO;
+			send_line(c, "HELO %s", c->p.helo);
+		} else {
+			server_text(c, text, sizeof text);
+			try_next(c, CLIENT_TRY_NEXT, code, "%s", text);
+		}
+		break;
+	case C_HELO:
+		if (code / 100 != 2) {
+			server_text(c, text, sizeof text);
+			try_next(c, CLIENT_TRY_NEXT, code, "%s", text);
+			return;
+		}
+		memset(&c->caps, 0, sizeof c->caps);
+		if (!check_message(c)) {
+			quit(c);
+			return;
+		}
+		send_envelope(c);
+		break;
+	case C_STARTTLS:
+		if (code != 220) {
+			/* Opportunistic: carry on in clear. */
+			c->caps.starttls = false;
+			after_ehlo(c);
+			return;
+		}
+		start_tls(c);
+		break;
+	case C_AUTH:
+		if (code != 235) {
+			server_text(c, text, sizeof text);
+			char t2[CLIENT_TEXT_MAX];
+			snprintf(t2, sizeof t2, "454 4.7.0 authentication at the relayhost failed: %s", text);
+			fail_pending(c, 454, t2);
+			quit(c);
+			return;
+		}
+		if (!check_message(c)) {
+			quit(c);
+			return;
+		}
+		send_envelope(c);
+		break;
+	case C_MAIL:
+		if (code / 100 != 2) {
+			server_text(c, text, sizeof text);
+			fail_pending(c, code, text);
+			/* Pipelined RCPT and DATA replies may follow: any reply now ends it. */
+			quit(c);
+			return;
+		}
+		c->state = C_RCPT;
+		if (!c->pipelined)
+			send_line(c, "RCPT TO:<%s>", c->p.rcpts[c->rcpt_sent++]);
+		break;
+	case C_RCPT:
+		on_rcpt_reply(c);
+		break;
+	case C_DATA:
+		if (code == 354 && c->rcpt_ok > 0) {
+			start_body(c);
+			return;
+		}
+		if (code == 354) { /* accepted DATA without recipients: end it empty */
+			evbuffer_add(bufferevent_get_output(c->bev), ".\r\n", 3);
+			c->state = C_DOT;
+			return;
+		}
+		server_text(c, text, sizeof text);
+		/* Recipients the server accepted still need an answer. */
+		for (size_t i = 0; i < c->p.nrcpts; i++) {
+			if (c->res.rcpt_code[i] == -1) {
+				c->res.rcpt_code[i] = code;
+				snprintf(c->res.rcpt_text[i], CLIENT_TEXT_MAX, "%s", text);
+			}
+		}
+		c->res.outcome = CLIENT_DONE;
+		quit(c);
+		break;
+	case C_DOT:
+		server_text(c, text, sizeof text);
+		for (size_t i = 0; i < c->p.nrcpts; i++) {
+			if (c->res.rcpt_code[i] == -1) {
+				c->res.rcpt_code[i] = code;
+				snprintf(c->res.rcpt_text[i], CLIENT_TEXT_MAX, "%s", text);
+			}
+		}
+		c->res.outcome = CLIENT_DONE;
+		quit(c);
+		break;
+	case C_QUIT:
+		client_finish(c);
+		break;
+	default:
+		break;
+	}
+}
+
+static void
+on_read(struct bufferevent *bev, void *arg)
+{
+	struct smtp_client *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	char line[REPLY_LINE_MAX];
+
+	/* Bounded by what is buffered; each line either completes a reply or not. */
+	while (!c->finished && c->bev == bev) {
+		size_t eol_len;
+		struct evbuffer_ptr p = evbuffer_search_eol(in, NULL, &eol_len, EVBUFFER_EOL_CRLF);
+		if (p.pos < 0) {
+			if (evbuffer_get_length(in) > REPLY_LINE_MAX) {
+				fail_pending(c, 0, "451 4.4.2 reply line too long");
+				try_next(c, c->state <= C_EHLO ? CLIENT_TRY_NEXT : CLIENT_DONE, 0,
+				    "reply line too long from %s", c->peer);
+			}
+			return;
+		}
+		size_t n = (size_t)p.pos < sizeof line ? (size_t)p.pos : sizeof line - 1;
+		evbuffer_remove(in, line, n);
+		evbuffer_drain(in, (size_t)p.pos - n + eol_len);
+		int r = smtp_reply_feed(&c->reply, line, n);
+		if (r < 0) {
+			if (c->state <= C_TLS) {
+				try_next(c, CLIENT_TRY_NEXT, 0, "malformed reply from %s", c->peer);
+			} else {
+				fail_pending(c, 0, "451 4.5.0 malformed SMTP reply");
+				client_finish(c);
+			}
+			return;
+		}
+		if (r == 1) {
+			handle_reply(c);
+			if (c->finished || c->bev != bev)
+				return;
+			smtp_reply_init(&c->reply);
+		}
+	}
+}
+
+static void
+on_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct smtp_client *c = arg;
+	char text[CLIENT_TEXT_MAX];
+
+	if (what & BEV_EVENT_CONNECTED) {
+		if (c->state == C_CONNECTING) {
+			c->state = C_GREETING;
+			set_timeout(c, T_GREETING);
+		} else if (c->state == C_TLS) {
+			char desc[128];
+			SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+			if (ssl)
+				tls_describe(ssl, desc, sizeof desc);
+			log_info("%s: TLS with %s: %s", c->p.env->id, c->peer, ssl ? desc : "?");
+			c->tls = true;
+			send_ehlo(c);
+		}
+		return;
+	}
+	if (c->state == C_QUIT) {
+		client_finish(c);
+		return;
+	}
+	const char *why = (what & BEV_EVENT_TIMEOUT) ? "timeout" :
+	    (what & BEV_EVENT_EOF) ? "lost connection" : "connection error";
+	if (c->state == C_CONNECTING && (what & BEV_EVENT_ERROR))
+		why = strerror(EVUTIL_SOCKET_ERROR() ? EVUTIL_SOCKET_ERROR() : ECONNREFUSED);
+	if (c->state == C_TLS) {
+		unsigned long e = bufferevent_get_openssl_error(bev);
+		char ebuf[256] = "handshake failed";
+		if (e)
+			ERR_error_string_n(e, ebuf, sizeof ebuf);
+		try_next(c, CLIENT_TLS_FAILED, 0, "TLS with %s failed: %s", c->peer, ebuf);
+		return;
+	}
+	if (c->state <= C_STARTTLS) {
+		try_next(c, CLIENT_TRY_NEXT, 0, "%s with %s while in %s", why, c->peer,
+		    cstate_names[c->state]);
+		return;
+	}
+	snprintf(text, sizeof text, "451 4.4.2 %s with %s while sending %s", why, c->peer,
+	    cstate_names[c->state]);
+	fail_pending(c, 451, text);
+	client_finish(c);
+}
+
+static void
+smtp_client_attach(struct smtp_client *c)
+{
+	bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+}
+
+static void
+finish_later(evutil_socket_t fd, short what, void *arg)
+{
+	client_finish(arg);
+}
+
+struct smtp_client *
+smtp_client_start(const struct client_params *p, client_done_fn done, void *arg)
+{
+	struct smtp_client *c = calloc(1, sizeof *c);
+	char ip[SOCKADDR_TEXT_MAX];
+	unsigned port;
+
+	if (c == NULL)
+		return NULL;
+	c->p = *p;
+	c->done = done;
+	c->arg = arg;
+	c->fd = -1;
+	c->res.rcpt_code = calloc(p->nrcpts, sizeof *c->res.rcpt_code);
+	c->res.rcpt_text = calloc(p->nrcpts, sizeof *c->res.rcpt_text);
+	sockaddr_ip((const struct sockaddr *)&p->addr, ip, sizeof ip, &port);
+	snprintf(c->peer, sizeof c->peer, "%s[%s]:%u", p->host, ip, port);
+	smtp_reply_init(&c->reply);
+	c->bev = bufferevent_socket_new(p->base, -1, BEV_OPT_CLOSE_ON_FREE);
+	if (c->res.rcpt_code == NULL || c->res.rcpt_text == NULL || c->bev == NULL)
+		goto fail;
+	smtp_client_attach(c);
+	set_timeout(c, T_CONNECT);
+	c->state = C_CONNECTING;
+	socklen_t len = p->addr.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
+	    sizeof(struct sockaddr_in);
+	if (bufferevent_socket_connect(c->bev, (const struct sockaddr *)&p->addr, (int)len) < 0) {
+		/* Refused at once: report it on the next loop turn, as for any failure. */
+		c->res.outcome = CLIENT_TRY_NEXT;
+		snprintf(c->res.text, sizeof c->res.text, "cannot connect to %s: %s", c->peer,
+		    strerror(errno));
+		struct timeval zero = { 0, 0 };
+		bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+		if (event_base_once(p->base, -1, EV_TIMEOUT, finish_later, c, &zero) < 0)
+			goto fail;
+	}
+	return c;
+fail:
+	if (c->bev)
+		bufferevent_free(c->bev);
+	free(c->res.rcpt_code);
+	free(c->res.rcpt_text);
+	free(c);
+	return NULL;
+}
+
+void
+smtp_client_abort(struct smtp_client *c)
+{
+	if (c->bev)
+		bufferevent_free(c->bev);
+	if (c->fd >= 0)
+		close(c->fd);
+	free(c->res.rcpt_code);
+	free(c->res.rcpt_text);
+	free(c);
+}
