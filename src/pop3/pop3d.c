@@ -1,54 +1,195 @@
 /*
- * pop3d.c - the POP3 role. Interim: it holds the pop3 and pop3s sockets and
- * answers every connection with -ERR until the POP3 server lands.
+ * pop3d.c - the POP3 role: accepts connections on the pop3 and pop3s listeners
+ * (with the connection limits, counted in this process across both), owns what
+ * the sessions share (accounts, TLS context, the workers that check passwords
+ * and list maildrops), reloads on the supervisor's word, and stops on SIGTERM
+ * or when the supervisor is gone.
  */
+#include "pop3/pop3d.h"
+
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "accounts.h"
+#include "net/ctl.h"
+#include "net/sockaddr.h"
+#include "password.h"
+#include "pop3/pop3_session.h"
 #include "role.h"
 #include "util/log.h"
+#include "util/workpool.h"
+
+#define WORK_THREADS 2
+
+struct listen_ctx {
+	struct pop3d *srv;
+	enum service svc;
+};
 
 static void
-on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int len, void *arg)
+on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
+    void *arg)
 {
-	static const char msg[] = "-ERR POP3 is not available in this version\r\n";
-	ssize_t w = send(fd, msg, sizeof msg - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
-	(void)w;
-	close(fd);
+	struct listen_ctx *lc = arg;
+	struct pop3d *srv = lc->srv;
+	const struct config *cfg = srv->cfg;
+	char ip[SOCKADDR_TEXT_MAX];
+
+	sockaddr_ip(sa, ip, sizeof ip, NULL);
+	if (!conn_limit_enter(&srv->conns, ip, cfg->max_connections, cfg->max_connections_per_ip)) {
+		/* Said in the clear even on pop3s: the client learns why, or sees a failed handshake. */
+		static const char msg[] = "-ERR [SYS/TEMP] Too many connections, try again later\r\n";
+		ssize_t w = send(fd, msg, sizeof msg - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+		(void)w;
+		close(fd);
+		log_info("refused connection from %s on %s: too many connections", ip,
+		    service_name(lc->svc));
+		return;
+	}
+	pop3_session_new(srv, fd, sa, lc->svc, ip);
+}
+
+static void
+on_reload(void *arg, const struct tls_pem *pem)
+{
+	struct pop3d *srv = arg;
+	char err[512] = "out of memory";
+	struct config *ncfg = calloc(1, sizeof *ncfg);
+
+	if (ncfg && config_load(srv->cfg->path, ncfg, err, sizeof err) == 0) {
+		/* Sessions read srv->cfg afresh at each use: the old one can go. */
+		config_free(srv->cfg);
+		free(srv->cfg);
+		srv->cfg = ncfg;
+		log_info("configuration reloaded");
+	} else {
+		free(ncfg);
+		log_err("reload failed, keeping the old configuration: %s", err);
+	}
+	if (pem->cert != NULL) {
+		SSL_CTX *ctx = tls_server_ctx(pem, err, sizeof err);
+		if (ctx == NULL) {
+			log_err("TLS reload failed, keeping the old certificate: %s", err);
+		} else {
+			/* Live sessions hold their own reference to the old context. */
+			SSL_CTX_free(srv->tls_ctx);
+			srv->tls_ctx = ctx;
+			log_info("TLS certificate reloaded");
+		}
+	}
+}
+
+static void
+on_gone(void *arg)
+{
+	struct pop3d *srv = arg;
+	log_info("supervisor gone, stopping");
+	event_base_loopexit(srv->base, NULL);
 }
 
 static void
 on_signal(evutil_socket_t sig, short what, void *arg)
 {
-	event_base_loopexit(arg, NULL);
+	struct pop3d *srv = arg;
+	log_info("stopping");
+	event_base_loopexit(srv->base, NULL);
+}
+
+/* make_dummy_hash - a hash of a random password, checked when the user is unknown. */
+static void
+make_dummy_hash(struct pop3d *srv)
+{
+	unsigned char rnd[16];
+	char pw[40];
+
+	if (getrandom(rnd, sizeof rnd, 0) != sizeof rnd)
+		memset(rnd, 0x5a, sizeof rnd);
+	for (size_t i = 0; i < sizeof rnd; i++)
+		snprintf(pw + 2 * i, 3, "%02x", rnd[i]);
+	if (password_hash(pw, srv->dummy_hash, sizeof srv->dummy_hash) < 0)
+		snprintf(srv->dummy_hash, sizeof srv->dummy_hash, "*");
 }
 
 int
 pop3d_main(const struct role_env *env)
 {
-	struct event_base *base = event_base_new();
-	struct evconnlistener **ls = calloc(env->nfds + 1, sizeof *ls);
-	struct event *ev = base ? evsignal_new(base, SIGTERM, on_signal, base) : NULL;
+	struct pop3d srv = { 0 };
+	struct listen_ctx *lctx = NULL;
+	struct event *sigs[2] = { 0 };
+	struct ctl *ctl = NULL;
+	char err[512];
+	int rc = 1;
 
 	log_init("pop3d", env->cfg->log_syslog);
-	if (base == NULL || ls == NULL || ev == NULL)
-		return 1;
-	event_add(ev, NULL);
-	for (size_t i = 0; i < env->nfds; i++)
-		ls[i] = evconnlistener_new(base, on_accept, NULL, LEV_OPT_CLOSE_ON_FREE, -1, env->fds[i].fd);
-	event_base_dispatch(base);
-	for (size_t i = 0; i < env->nfds; i++)
-		if (ls[i])
-			evconnlistener_free(ls[i]);
-	free(ls);
-	event_free(ev);
-	event_base_free(base);
-	config_free(env->cfg);
-	free(env->cfg);
-	close(env->ctl_fd);
-	return 0;
+	signal(SIGPIPE, SIG_IGN);
+	srv.cfg = env->cfg;
+	snprintf(srv.mail_dir, sizeof srv.mail_dir, "%s/mail", srv.cfg->data_dir);
+	if ((srv.base = event_base_new()) == NULL)
+		goto out;
+	if ((srv.acct = accounts_open(srv.cfg->data_dir, false, err, sizeof err)) == NULL) {
+		log_err("%s", err);
+		goto out;
+	}
+	if (env->pem->cert != NULL &&
+	    (srv.tls_ctx = tls_server_ctx(env->pem, err, sizeof err)) == NULL) {
+		log_err("%s", err);
+		goto out;
+	}
+	make_dummy_hash(&srv);
+	if ((srv.work = workpool_new(srv.base, WORK_THREADS)) == NULL)
+		goto out;
+	if ((ctl = ctl_new(srv.base, env->ctl_fd, on_reload, on_gone, &srv)) == NULL)
+		goto out;
+	lctx = calloc(env->nfds ? env->nfds : 1, sizeof *lctx);
+	srv.listeners = calloc(env->nfds ? env->nfds : 1, sizeof *srv.listeners);
+	if (lctx == NULL || srv.listeners == NULL)
+		goto out;
+	for (size_t i = 0; i < env->nfds; i++) {
+		lctx[i].srv = &srv;
+		lctx[i].svc = env->fds[i].svc;
+		evutil_make_socket_nonblocking(env->fds[i].fd);
+		srv.listeners[i] = evconnlistener_new(srv.base, on_accept, &lctx[i],
+		    LEV_OPT_CLOSE_ON_FREE, -1, env->fds[i].fd);
+		if (srv.listeners[i] == NULL)
+			goto out;
+		srv.nlisteners++;
+	}
+	static const int signums[2] = { SIGTERM, SIGINT };
+	for (int i = 0; i < 2; i++) {
+		sigs[i] = evsignal_new(srv.base, signums[i], on_signal, &srv);
+		if (sigs[i] == NULL || event_add(sigs[i], NULL) < 0)
+			goto out;
+	}
+	signal(SIGHUP, SIG_IGN); /* reloads come through the control channel */
+	log_info("started");
+	event_base_dispatch(srv.base);
+	rc = 0;
+out:
+	for (size_t i = 0; i < srv.nlisteners; i++)
+		evconnlistener_free(srv.listeners[i]);
+	free(srv.listeners);
+	free(lctx);
+	/* Finish what the workers hold (their completions touch sessions), then the sessions. */
+	workpool_free(srv.work);
+	while (srv.sessions)
+		pop3_session_destroy(srv.sessions);
+	ctl_free(ctl);
+	for (int i = 0; i < 2; i++)
+		if (sigs[i])
+			event_free(sigs[i]);
+	SSL_CTX_free(srv.tls_ctx);
+	conn_limit_free(&srv.conns);
+	accounts_close(srv.acct);
+	if (srv.base)
+		event_base_free(srv.base);
+	config_free(srv.cfg);
+	free(srv.cfg);
+	return rc;
 }

@@ -1,0 +1,112 @@
+/*
+ * pop3_session_int.h - the POP3 session's state, shared by the files that make
+ * up the session: pop3_session.c (I/O, dispatch, replies, the end of a session),
+ * pop3_auth.c (USER, PASS, AUTH), pop3_trans.c (the TRANSACTION and UPDATE
+ * states, streaming replies) and pop3_tls.c (implicit TLS, STLS).
+ */
+#ifndef MAILROOM_POP3_SESSION_INT_H
+#define MAILROOM_POP3_SESSION_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "address.h"
+#include "config.h"
+#include "net/sockaddr.h"
+#include "pop3/maildrop.h"
+#include "pop3/pop3_cmd.h"
+#include "pop3/pop3_session.h"
+#include "pop3/pop3_xfer.h"
+
+struct bufferevent;
+struct event;
+
+enum pop3_state {
+	P_AUTHORIZATION, /* RFC 1939: greeted, not logged in */
+	P_TRANSACTION,   /* logged in, the maildrop locked and listed */
+	P_CLOSING,       /* last reply being flushed */
+};
+
+/* A multi-line reply produced as the client reads it (RETR, TOP, LIST, UIDL). */
+enum out_kind {
+	OUT_NONE,
+	OUT_FILE,  /* RETR or TOP: fd through xfer */
+	OUT_LIST,  /* "n size" lines from next */
+	OUT_UIDL,  /* "n uidl" lines from next */
+};
+
+struct pop3_out {
+	enum out_kind kind;
+	int fd;
+	struct pop3_xfer xfer;
+	size_t next; /* LIST/UIDL: the next message index */
+	size_t msg;  /* OUT_FILE: the message (for the log) */
+};
+
+struct pop3_session {
+	struct pop3d *srv;
+	struct pop3_session *prev, *next; /* in srv->sessions */
+	struct bufferevent *bev;
+	enum service svc;
+	enum pop3_state state;
+	char ip[SOCKADDR_TEXT_MAX];
+	bool trusted;     /* the client is in trusted_networks */
+	bool tls;         /* the connection is encrypted */
+	bool skip_line;   /* discarding the rest of an over-long command line */
+	bool closing;     /* pop3_close done: nothing more may happen */
+	unsigned busy;    /* asynchronous operations (login job, failure delay) holding s */
+	const char *close_reason;
+	unsigned errors;
+
+	/* AUTHORIZATION */
+	char user[ADDR_MAX + 1]; /* the name USER gave, awaiting PASS; "" when none */
+	bool sasl_wait;   /* "+ " sent for AUTH PLAIN, the response line is next */
+	bool waiting;     /* a login is being checked or refused: commands wait */
+	unsigned auth_failures;
+	struct event *auth_delay;
+
+	/* TRANSACTION */
+	char *login;      /* the authenticated user (canonical address) */
+	struct maildrop *md;
+	unsigned retrieved;
+	struct pop3_out out;
+};
+
+/* pop3_session.c */
+void pop3_reply(struct pop3_session *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void pop3_error(struct pop3_session *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void pop3_close(struct pop3_session *s, const char *reason);
+void pop3_close_after_flush(struct pop3_session *s, const char *reason);
+void pop3_process(struct pop3_session *s);
+void pop3_on_event(struct bufferevent *bev, short what, void *arg);
+void pop3_set_bev(struct pop3_session *s);
+void pop3_greet(struct pop3_session *s);
+/* pop3_release - an asynchronous operation on s is over; frees a closed session. */
+void pop3_release(struct pop3_session *s);
+/* pop3_timeouts - the read and write timeouts for the state s is in. */
+void pop3_timeouts(struct pop3_session *s);
+
+/* pop3_auth.c */
+bool pop3_login_allowed(const struct pop3_session *s);
+void pop3_user(struct pop3_session *s, const struct pop3_cmd *cmd);
+void pop3_pass(struct pop3_session *s, const struct pop3_cmd *cmd);
+void pop3_auth(struct pop3_session *s, const struct pop3_cmd *cmd);
+void pop3_sasl_response(struct pop3_session *s, const char *line, size_t len);
+
+/* pop3_trans.c */
+void pop3_trans_command(struct pop3_session *s, const struct pop3_cmd *cmd);
+/* pop3_trans_pump - add to a streaming reply; true when none is left under way. */
+bool pop3_trans_pump(struct pop3_session *s);
+void pop3_trans_free(struct pop3_session *s);
+
+/* pop3_tls.c */
+int pop3_start_io(struct pop3_session *s, int fd);
+bool pop3_stls_offered(const struct pop3_session *s);
+void pop3_stls(struct pop3_session *s);
+void pop3_tls_established(struct pop3_session *s);
+void pop3_tls_log_error(struct pop3_session *s);
+
+#endif

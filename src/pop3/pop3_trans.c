@@ -1,0 +1,263 @@
+/*
+ * pop3_trans.c - the TRANSACTION and UPDATE states of RFC 1939 over the
+ * session's maildrop: STAT, LIST, UIDL, RETR, TOP, DELE, NOOP, RSET and QUIT.
+ * Multi-line replies are produced as the client reads them: the bufferevent's
+ * write low-water mark calls pop3_trans_pump, which reads the next chunk of the file
+ * (or the next listing lines) until the output holds OUTPUT_HIGH octets again,
+ * so a 25 MB message never sits in memory.
+ */
+#include "pop3/pop3_session_int.h"
+
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pop3/pop3d.h"
+#include "util/log.h"
+
+#define READ_CHUNK (32 * 1024)
+#define OUTPUT_HIGH (256 * 1024)
+#define LIST_BATCH 256 /* listing lines added per round */
+
+void
+pop3_trans_free(struct pop3_session *s)
+{
+	if (s->out.fd >= 0)
+		close(s->out.fd);
+	s->out.fd = -1;
+	s->out.kind = OUT_NONE;
+	if (s->md != NULL) {
+		maildrop_close(s->md); /* unlocks; deletes nothing */
+		free(s->md);
+		s->md = NULL;
+	}
+}
+
+/* msg_index - message number n as an index, or reply -ERR and return false. */
+static bool
+msg_index(struct pop3_session *s, uint64_t n, size_t *idx)
+{
+	if (n == 0 || n > s->md->n) {
+		pop3_error(s, "-ERR No such message");
+		return false;
+	}
+	if (s->md->msgs[n - 1].deleted) {
+		pop3_error(s, "-ERR Message %" PRIu64 " is deleted", n);
+		return false;
+	}
+	*idx = (size_t)(n - 1);
+	return true;
+}
+
+/* out_done - the streaming reply is complete; commands may be read again. */
+static void
+out_done(struct pop3_session *s)
+{
+	if (s->out.fd >= 0)
+		close(s->out.fd);
+	s->out.fd = -1;
+	s->out.kind = OUT_NONE;
+	pop3_timeouts(s);
+}
+
+/* pump_file - one chunk of the message; false when it failed (the session is closed). */
+static bool
+pump_file(struct pop3_session *s, struct evbuffer *out)
+{
+	char chunk[READ_CHUNK];
+	struct evbuffer_iovec vec;
+	ssize_t r;
+
+	/* When TOP has its lines, the rest of the file is not read. */
+	r = 0;
+	while (!s->out.xfer.done && (r = read(s->out.fd, chunk, sizeof chunk)) < 0 &&
+	    errno == EINTR)
+		continue;
+	if (r < 0) {
+		/* The +OK is out: only a cut connection tells the client it is incomplete. */
+		log_err("cannot read message %zu of %s: %s", s->out.msg + 1, s->login, strerror(errno));
+		pop3_close(s, "read error");
+		return false;
+	}
+	if (r == 0) {
+		char end[8];
+		evbuffer_add(out, end, pop3_xfer_finish(&s->out.xfer, end));
+		out_done(s);
+		return true;
+	}
+	if (evbuffer_reserve_space(out, 2 * (ev_ssize_t)r, &vec, 1) < 1) {
+		pop3_close(s, "out of memory");
+		return false;
+	}
+	vec.iov_len = pop3_xfer_feed(&s->out.xfer, chunk, (size_t)r, vec.iov_base);
+	evbuffer_commit_space(out, &vec, 1);
+	return true;
+}
+
+static void
+pump_listing(struct pop3_session *s, struct evbuffer *out)
+{
+	const struct maildrop *md = s->md;
+
+	for (unsigned k = 0; k < LIST_BATCH && s->out.next < md->n; s->out.next++) {
+		size_t i = s->out.next;
+		if (md->msgs[i].deleted)
+			continue;
+		if (s->out.kind == OUT_LIST)
+			evbuffer_add_printf(out, "%zu %" PRIu64 "\r\n", i + 1, md->msgs[i].size);
+		else
+			evbuffer_add_printf(out, "%zu %s\r\n", i + 1, maildrop_uidl(md, i));
+		k++;
+	}
+	if (s->out.next == md->n) {
+		evbuffer_add(out, ".\r\n", 3);
+		out_done(s);
+	}
+}
+
+bool
+pop3_trans_pump(struct pop3_session *s)
+{
+	struct evbuffer *out = bufferevent_get_output(s->bev);
+
+	while (s->out.kind != OUT_NONE && evbuffer_get_length(out) < OUTPUT_HIGH) {
+		if (s->out.kind == OUT_FILE) {
+			if (!pump_file(s, out))
+				return false;
+		} else {
+			pump_listing(s, out);
+		}
+	}
+	return s->out.kind == OUT_NONE;
+}
+
+/* start_out - begin a streaming reply; the first part goes out at once. */
+static void
+start_out(struct pop3_session *s, enum out_kind kind)
+{
+	s->out.kind = kind;
+	s->out.next = 0;
+	pop3_timeouts(s);
+	pop3_trans_pump(s);
+}
+
+static void
+cmd_list(struct pop3_session *s, const struct pop3_cmd *cmd, bool uidl)
+{
+	size_t i;
+	const struct maildrop *md = s->md;
+
+	if (cmd->has_msg) {
+		if (!msg_index(s, cmd->msg, &i))
+			return;
+		if (uidl)
+			pop3_reply(s, "+OK %zu %s", i + 1, maildrop_uidl(md, i));
+		else
+			pop3_reply(s, "+OK %zu %" PRIu64, i + 1, md->msgs[i].size);
+		return;
+	}
+	if (uidl)
+		pop3_reply(s, "+OK Unique-ID listing follows");
+	else
+		pop3_reply(s, "+OK %zu messages (%" PRIu64 " octets)", md->n - md->ndeleted,
+		    md->total_size - md->deleted_size);
+	start_out(s, uidl ? OUT_UIDL : OUT_LIST);
+}
+
+static void
+cmd_retr(struct pop3_session *s, const struct pop3_cmd *cmd, bool top)
+{
+	size_t i;
+
+	if (!msg_index(s, cmd->msg, &i))
+		return;
+	int fd = maildrop_open_msg(s->md, i);
+	if (fd < 0) {
+		if (errno == ENOENT) {
+			pop3_reply(s, "-ERR Message %zu was removed by another program", i + 1);
+		} else {
+			log_err("cannot open message %zu of %s: %s", i + 1, s->login, strerror(errno));
+			pop3_reply(s, "-ERR [SYS/TEMP] Cannot read message %zu", i + 1);
+		}
+		return;
+	}
+	if (top) {
+		pop3_reply(s, "+OK Top of message follows");
+	} else {
+		pop3_reply(s, "+OK %" PRIu64 " octets", s->md->msgs[i].size);
+		s->retrieved++;
+	}
+	s->out.fd = fd;
+	s->out.msg = i;
+	pop3_xfer_init(&s->out.xfer, top, cmd->lines);
+	start_out(s, OUT_FILE);
+}
+
+/* cmd_quit - the UPDATE state: the deletions happen now, and only now. */
+static void
+cmd_quit(struct pop3_session *s)
+{
+	struct maildrop *md = s->md;
+	size_t ndel = md->ndeleted;
+	size_t failed = ndel > 0 ? maildrop_commit(md) : 0;
+
+	if (failed > 0) {
+		log_err("could not remove %zu of %zu deleted messages of %s", failed, ndel, s->login);
+		pop3_reply(s, "-ERR [SYS/TEMP] Some deleted messages were not removed");
+	} else {
+		pop3_reply(s, "+OK Bye, %zu messages deleted, %zu left", ndel, md->n - ndel);
+	}
+	log_info("update: user=%s client=%s deleted=%zu left=%zu", s->login, s->ip, ndel - failed,
+	    md->n - ndel + failed);
+	pop3_close_after_flush(s, "quit");
+}
+
+void
+pop3_trans_command(struct pop3_session *s, const struct pop3_cmd *cmd)
+{
+	struct maildrop *md = s->md;
+	size_t i;
+
+	switch (cmd->verb) {
+	case POP3_CMD_STAT:
+		pop3_reply(s, "+OK %zu %" PRIu64, md->n - md->ndeleted,
+		    md->total_size - md->deleted_size);
+		break;
+	case POP3_CMD_LIST:
+		cmd_list(s, cmd, false);
+		break;
+	case POP3_CMD_UIDL:
+		cmd_list(s, cmd, true);
+		break;
+	case POP3_CMD_RETR:
+		cmd_retr(s, cmd, false);
+		break;
+	case POP3_CMD_TOP:
+		cmd_retr(s, cmd, true);
+		break;
+	case POP3_CMD_DELE:
+		if (!msg_index(s, cmd->msg, &i))
+			return;
+		maildrop_dele(md, i);
+		pop3_reply(s, "+OK Message %zu deleted", i + 1);
+		break;
+	case POP3_CMD_NOOP:
+		pop3_reply(s, "+OK");
+		break;
+	case POP3_CMD_RSET:
+		maildrop_rset(md);
+		pop3_reply(s, "+OK %zu messages (%" PRIu64 " octets)", md->n, md->total_size);
+		break;
+	case POP3_CMD_QUIT:
+		cmd_quit(s);
+		break;
+	default:
+		pop3_error(s, "-ERR Command not valid in this state");
+		break;
+	}
+}
