@@ -193,7 +193,7 @@ data_reader_feed(struct data_reader *r, const char *in, size_t len, struct buf *
 	struct sink k;
 
 	if (r->state == ST_DONE)
-		goto out;
+		goto counted;
 	/* The stored form is never longer than the input, plus a pending CR's newline. */
 	if (out != NULL && buf_reserve(out, len + 1) < 0)
 		return (size_t)-1;
@@ -270,7 +270,7 @@ data_reader_feed(struct data_reader *r, const char *in, size_t len, struct buf *
 	}
 done:
 	sink_close(&k, r, out);
-out:
+counted:
 	r->raw_octets += i;
 	if (done != NULL)
 		*done = r->state == ST_DONE;
