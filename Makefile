@@ -89,7 +89,7 @@ run: deps-all build/mailroom
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
 build/fuzz/%: tests/fuzz/%.c $(LIB_SRCS)
 	@mkdir -p $(dir $@)
-	clang $(BASE_CFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined $(PKG_CFLAGS) \
+	clang $(BASE_CFLAGS) -Wno-unknown-warning-option -g -O1 -fsanitize=fuzzer,address,undefined $(PKG_CFLAGS) \
 		-o $@ $< $(LIB_SRCS) $(PKG_LIBS)
 
 fuzz: deps-all $(FUZZ_BINS)

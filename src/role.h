@@ -18,6 +18,9 @@ struct role_env {
 	const struct listener_fd *fds;   /* this role's listening sockets */
 	size_t nfds;
 	int ctl_fd;                      /* control channel from the supervisor */
+	int queue_fd;                    /* smtpd: writes "new <id>\n" lines to queued,
+					  * which reads them; a stream the supervisor keeps
+					  * open, so it survives a restart of either */
 	const struct tls_pem *pem;       /* certificate and key, or cert NULL */
 };
 

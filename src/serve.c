@@ -60,6 +60,7 @@ struct supervisor {
 	struct role roles[ROLE_COUNT];
 	bool stopping;
 	struct event *kill_ev;
+	int queue_pair[2];   /* smtpd -> queued: ids of newly committed messages */
 	uid_t uid;
 	gid_t gid;
 	bool drop;
@@ -246,7 +247,11 @@ child_run(struct supervisor *sv, enum role_id id, int ctl_fd, pid_t parent)
 	if (cfg == NULL)
 		_exit(1);
 	*cfg = *sv->cfg;
-	struct role_env env = { cfg, mine, n, ctl_fd, &sv->pem };
+	int qfd = id == ROLE_SMTPD ? sv->queue_pair[0] : id == ROLE_QUEUED ? sv->queue_pair[1] : -1;
+	for (int i = 0; i < 2; i++)
+		if (sv->queue_pair[i] != qfd)
+			close(sv->queue_pair[i]);
+	struct role_env env = { cfg, mine, n, ctl_fd, qfd, &sv->pem };
 	int rc = sv->roles[id].main(&env);
 	/* The role freed the config; what remains of the supervisor is reachable. */
 	sv->cfg = NULL;
@@ -436,6 +441,7 @@ serve_main(struct config *cfg)
 	the_supervisor = &sv;
 	memset(&sv, 0, sizeof sv);
 	sv.cfg = cfg;
+	sv.queue_pair[0] = sv.queue_pair[1] = -1;
 	log_init("serve", cfg->log_syslog);
 	static const char *const names[ROLE_COUNT] = { "smtpd", "queued", "pop3d" };
 	int (*const mains[ROLE_COUNT])(const struct role_env *) = { smtpd_main, queued_main,
@@ -456,6 +462,10 @@ serve_main(struct config *cfg)
 	}
 	if (prepare_data_dir(&sv, err, sizeof err) < 0 || bind_all(&sv, err, sizeof err) < 0)
 		goto fail;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv.queue_pair) < 0) {
+		snprintf(err, sizeof err, "socketpair: %s", strerror(errno));
+		goto fail;
+	}
 	for (size_t i = 0; i < sv.nfds; i++) {
 		sv.roles[ROLE_SMTPD].wanted |= role_wants(ROLE_SMTPD, sv.fds[i].svc);
 		sv.roles[ROLE_POP3D].wanted |= role_wants(ROLE_POP3D, sv.fds[i].svc);
@@ -507,6 +517,9 @@ out:
 			event_free(evs[i]);
 	for (size_t i = 0; i < sv.nfds; i++)
 		close(sv.fds[i].fd);
+	for (int i = 0; i < 2; i++)
+		if (sv.queue_pair[i] >= 0)
+			close(sv.queue_pair[i]);
 	free(sv.fds);
 	tls_pem_free(&sv.pem);
 	if (sv.base)

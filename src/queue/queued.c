@@ -6,6 +6,8 @@
 #include "queue/queued.h"
 
 #include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <signal.h>
 #include <stdio.h>
@@ -368,6 +370,44 @@ on_wake(evutil_socket_t fd, short what, void *arg)
 	reschedule(q, false);
 }
 
+/* on_new_ids - smtpd's lines "new <id>": messages just committed. */
+static void
+on_new_ids(struct bufferevent *bev, void *arg)
+{
+	struct queued *q = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	char line[64];
+	size_t eol_len;
+
+	for (;;) {
+		struct evbuffer_ptr p = evbuffer_search_eol(in, NULL, &eol_len, EVBUFFER_EOL_LF);
+		if (p.pos < 0) {
+			/* No line this long is ours: resynchronise on the next newline. */
+			if (evbuffer_get_length(in) > sizeof line)
+				evbuffer_drain(in, evbuffer_get_length(in));
+			return;
+		}
+		size_t n = (size_t)p.pos < sizeof line ? (size_t)p.pos : sizeof line - 1;
+		evbuffer_remove(in, line, n);
+		line[n] = '\0';
+		evbuffer_drain(in, (size_t)p.pos - n + eol_len);
+		if (strncmp(line, "new ", 4) == 0 && spool_id_valid(line + 4)) {
+			struct qmsg *m = msg_add(q, line + 4, false);
+			if (m)
+				ready_push(q, m);
+		}
+	}
+}
+
+static void
+on_queue_event(struct bufferevent *bev, short what, void *arg)
+{
+	/* smtpd's end is held by the supervisor too: EOF only when it is gone. */
+	struct queued *q = arg;
+	log_warn("the channel from smtpd closed");
+	bufferevent_disable(q->queue_bev, EV_READ);
+}
+
 static void
 on_notify(evutil_socket_t fd, short what, void *arg)
 {
@@ -474,6 +514,13 @@ queued_main(const struct role_env *env)
 	q.work_ev = event_new(q.base, -1, 0, on_work, &q);
 	if (!q.notify_ev || !q.wake_ev || !q.work_ev || event_add(q.notify_ev, NULL) < 0)
 		goto out;
+	if (env->queue_fd >= 0) {
+		q.queue_bev = bufferevent_socket_new(q.base, env->queue_fd, BEV_OPT_CLOSE_ON_FREE);
+		if (q.queue_bev == NULL)
+			goto out;
+		bufferevent_setcb(q.queue_bev, on_new_ids, NULL, on_queue_event, &q);
+		bufferevent_enable(q.queue_bev, EV_READ);
+	}
 	for (int i = 0; i < 2; i++) {
 		sigs[i] = evsignal_new(q.base, signums[i], on_signal, &q);
 		if (sigs[i] == NULL || event_add(sigs[i], NULL) < 0)
@@ -493,6 +540,8 @@ queued_main(const struct role_env *env)
 out:
 	remote_free(q.remote);
 	committer_free(q.committer);
+	if (q.queue_bev)
+		bufferevent_free(q.queue_bev);
 	ctl_free(ctl);
 	for (int i = 0; i < 2; i++)
 		if (sigs[i])

@@ -15,6 +15,7 @@
 
 struct event_base;
 struct event;
+struct bufferevent;
 struct accounts;
 struct committer;
 struct remote;
@@ -42,7 +43,8 @@ struct queued {
 	char queue_dir[4096];
 	char mail_dir[4096];
 	struct committer *committer;
-	struct event *notify_ev;
+	struct event *notify_ev;  /* the CLI's datagrams: flush, delete */
+	struct bufferevent *queue_bev; /* smtpd's "new <id>" lines */
 	struct event *wake_ev;   /* the earliest retry, and the rescan */
 	struct event *work_ev;   /* run the ready list on the next loop turn */
 	struct strmap msgs;      /* id -> struct qmsg */

@@ -275,14 +275,13 @@ commit_done(void *arg, int error)
 {
 	struct smtp_session *s = arg;
 	struct smtp_txn *t = s->txn;
-	char msg[64];
-
 	if (error != 0) {
 		log_err("%s: queue file not made durable: %s", t->env.id, strerror(error));
 		spool_remove(s->srv->queue_dir, t->env.id);
 	} else {
-		snprintf(msg, sizeof msg, "new %s", t->env.id);
-		notifier_send(&s->srv->notify, msg);
+		if (s->srv->queue_bev)
+			evbuffer_add_printf(bufferevent_get_output(s->srv->queue_bev), "new %s\n",
+			    t->env.id);
 		struct buf to = { 0 };
 		for (size_t i = 0; i < t->env.nrcpts; i++)
 			buf_printf(&to, "%s%s", i ? "," : "", t->env.rcpts[i].addr);

@@ -7,6 +7,7 @@
 #include "smtp/smtpd.h"
 
 #include <errno.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <signal.h>
@@ -132,7 +133,6 @@ smtpd_main(const struct role_env *env)
 	log_init("smtpd", env->cfg->log_syslog);
 	signal(SIGPIPE, SIG_IGN);
 	srv.cfg = env->cfg;
-	srv.notify.fd = -1;
 	snprintf(srv.queue_dir, sizeof srv.queue_dir, "%s/queue", srv.cfg->data_dir);
 	if ((srv.base = event_base_new()) == NULL)
 		goto out;
@@ -144,8 +144,11 @@ smtpd_main(const struct role_env *env)
 		log_err("cannot start the commit thread: %s", strerror(errno));
 		goto out;
 	}
-	if (notifier_open(&srv.notify, srv.cfg->data_dir) < 0)
-		log_warn("cannot open the queue notification socket: %s", strerror(errno));
+	/* queued reads the ids as it can; they wait in our buffer meanwhile (a lost
+	 * one is found by queued's rescan of the spool). */
+	if (env->queue_fd >= 0 &&
+	    (srv.queue_bev = bufferevent_socket_new(srv.base, env->queue_fd, BEV_OPT_CLOSE_ON_FREE)) != NULL)
+		bufferevent_enable(srv.queue_bev, EV_WRITE);
 	if (env->pem->cert != NULL &&
 	    (srv.tls_ctx = tls_server_ctx(env->pem, err, sizeof err)) == NULL) {
 		log_err("%s", err);
@@ -195,7 +198,8 @@ out:
 		if (sigs[i])
 			event_free(sigs[i]);
 	SSL_CTX_free(srv.tls_ctx);
-	notifier_close(&srv.notify);
+	if (srv.queue_bev)
+		bufferevent_free(srv.queue_bev);
 	conn_limit_free(&srv.conns);
 	accounts_close(srv.acct);
 	if (srv.base)

@@ -7,11 +7,11 @@
 
 #include "config.h"
 #include "net/conn_limit.h"
-#include "queue/notify.h"
 
 typedef struct ssl_ctx_st SSL_CTX;
 
 struct event_base;
+struct bufferevent;
 struct evconnlistener;
 struct accounts;
 struct committer;
@@ -23,7 +23,7 @@ struct smtpd {
 	struct config *cfg; /* read afresh at each use: SIGHUP replaces it */
 	struct accounts *acct;
 	struct committer *committer;
-	struct notifier notify;
+	struct bufferevent *queue_bev; /* "new <id>" lines to queued */
 	char queue_dir[4096];
 	struct conn_limit conns; /* per client address, across every SMTP listener */
 	SSL_CTX *tls_ctx;        /* NULL: no [tls] configured; replaced on reload */

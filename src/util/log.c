@@ -20,6 +20,9 @@ log_init(const char *role, bool use_syslog)
 	log_syslog = use_syslog;
 }
 
+static void log_emit(int prio, const char *level, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+
 static void
 log_emit(int prio, const char *level, const char *fmt, va_list ap)
 {
