@@ -215,7 +215,8 @@ cmd_simple(struct smtp_session *s, const struct smtp_cmd *cmd)
 		session_close_after_flush(s, "quit");
 		break;
 	default:
-		session_error(s, "502 5.5.2 Error: command not recognized");
+		/* RFC 5321 4.2.4: 500 for an unrecognized command, 502 only for a known one. */
+		session_error(s, "500 5.5.2 Error: command not recognized");
 		break;
 	}
 }
