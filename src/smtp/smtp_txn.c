@@ -412,11 +412,12 @@ bdat_chunk_done(struct smtp_session *s)
 
 	if (t->discard) {
 		/* A refused chunk leaves the session as it was before the BDAT. */
+		const char *reply = t->discard_reply; /* static; t may go just below */
 		t->discard = false;
 		session_enter(s, t->resume_state);
 		if (t->env.sender == NULL)
 			txn_free(s);
-		session_error(s, "%s", t->discard_reply);
+		session_error(s, "%s", reply);
 		return;
 	}
 	if (t->bdat_last) {
