@@ -60,12 +60,11 @@ mx_list_finish(struct mx_list *l, unsigned (*rnd)(void))
 {
 	size_t o = 0;
 
-	l->null_mx = l->n == 1 && l->v[0].host[0] == '\0';
-	if (l->null_mx)
-		return;
 	for (size_t i = 0; i < l->n; i++)
 		if (l->v[i].host[0] != '\0')
 			l->v[o++] = l->v[i];
+	/* Only root exchanges (one, or a misconfigured several): no mail server at all. */
+	l->null_mx = l->n > 0 && o == 0;
 	l->n = o;
 	if (l->n == 0)
 		return;

@@ -32,8 +32,9 @@ int dns_parse_mx(const uint8_t *rdata, size_t len, struct mx *out);
 
 /*
  * mx_list_finish - order by preference, shuffling equal preferences with rnd
- * (a function returning random bits), and apply RFC 7505: a root exchange is a
- * null MX only when it is the domain's only record; among others it is dropped.
+ * (a function returning random bits), and apply RFC 7505: when every exchange is
+ * the root (normally the one record "0 ."), the domain has a null MX; a root
+ * exchange among real ones is dropped.
  */
 void mx_list_finish(struct mx_list *l, unsigned (*rnd)(void));
 
