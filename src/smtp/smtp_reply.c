@@ -28,10 +28,15 @@ smtp_reply_feed(struct smtp_reply *r, const char *line, size_t len)
 	if (r->lines > 0 && code != r->code)
 		return -1;
 	r->code = code;
-	/* Keep as much text as fits; control octets become spaces. */
-	if (r->lines > 0 && r->len + 1 < sizeof r->text)
+	/*
+	 * Keep as much text as fits; control octets become spaces. The first line may
+	 * be cut short, later lines are kept whole or not at all: a cut EHLO line
+	 * would read as another keyword or a smaller SIZE.
+	 */
+	bool keep = r->lines == 0 || r->len + 1 + len < sizeof r->text;
+	if (r->lines > 0 && keep)
 		r->text[r->len++] = '\n';
-	for (size_t i = 0; i < len && r->len + 1 < sizeof r->text; i++) {
+	for (size_t i = 0; keep && i < len && r->len + 1 < sizeof r->text; i++) {
 		unsigned char c = (unsigned char)line[i];
 		r->text[r->len++] = (c < 0x20 || c == 0x7f) ? ' ' : (char)c;
 	}
@@ -48,13 +53,15 @@ smtp_reply_oneline(const struct smtp_reply *r, char *out, size_t outlen)
 
 	if (outlen == 0)
 		return;
+	/* The code once, then the text of every line after its "ddd-" or "ddd ". */
+	for (size_t i = 0; i < 3 && p[i] && o + 1 < outlen; i++)
+		out[o++] = p[i];
 	for (unsigned l = 0; l < r->lines && *p; l++) {
 		const char *nl = strchr(p, '\n');
 		size_t n = nl ? (size_t)(nl - p) : strlen(p);
-		/* The first line whole; later lines without their code. */
-		const char *s = l == 0 ? p : (n > 4 ? p + 4 : p + n);
+		const char *s = n > 4 ? p + 4 : p + n;
 		size_t sl = (size_t)(p + n - s);
-		if (l > 0 && sl > 0 && o + 1 < outlen)
+		if (sl > 0 && o + 1 < outlen)
 			out[o++] = ' ';
 		for (size_t i = 0; i < sl && o + 1 < outlen; i++)
 			out[o++] = s[i];
