@@ -71,6 +71,10 @@ struct smtp_client {
 
 static void client_finish(struct smtp_client *c);
 static void smtp_client_attach(struct smtp_client *c);
+static void send_line(struct smtp_client *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void try_next(struct smtp_client *c, enum client_outcome how, int code, const char *fmt,
+    ...) __attribute__((format(printf, 4, 5)));
 
 static void
 set_timeout(struct smtp_client *c, int secs)
