@@ -23,6 +23,8 @@
 #define INPUT_HIGH_WATER (64 * 1024)
 /* A streaming reply is refilled when the client has read it down to this. */
 #define OUTPUT_LOW_WATER (64 * 1024)
+#define DRAIN_POLL_USEC 10000     /* closing after STLS: how often to look at the socket */
+#define DRAIN_POLLS 1000          /* for at most 10 s */
 
 static const char *const state_names[] = {
 	[P_AUTHORIZATION] = "authorization",
@@ -74,11 +76,15 @@ pop3_session_destroy(struct pop3_session *s)
 		bufferevent_free(s->bev);
 	if (s->auth_delay)
 		event_free(s->auth_delay);
+	if (s->drain_ev)
+		event_free(s->drain_ev);
 	pop3_trans_free(s);
 	free(s->login);
 	explicit_bzero(s, sizeof *s);
 	free(s);
 }
+
+static void on_drain_timer(evutil_socket_t fd, short what, void *arg);
 
 static void
 free_later(evutil_socket_t fd, short what, void *arg)
@@ -105,6 +111,10 @@ pop3_close(struct pop3_session *s, const char *reason)
 		bufferevent_free(s->bev);
 		s->bev = NULL;
 	}
+	if (s->drain_ev) {
+		event_free(s->drain_ev);
+		s->drain_ev = NULL;
+	}
 	conn_limit_leave(&s->srv->conns, s->ip);
 	pop3_trans_free(s);
 	if (s->auth_delay) {
@@ -128,11 +138,37 @@ pop3_release(struct pop3_session *s)
 	}
 }
 
+/*
+ * drained - the last reply has left s->bev. After STLS that is a filter whose
+ * underlying socket bufferevent may still hold the encrypted octets: freeing now
+ * would cut them off, so look again shortly (bounded by DRAIN_POLLS).
+ */
+static void
+drained(struct pop3_session *s)
+{
+	struct bufferevent *u = bufferevent_get_underlying(s->bev);
+
+	if (u != NULL && evbuffer_get_length(bufferevent_get_output(u)) > 0 &&
+	    s->drain_polls++ < DRAIN_POLLS) {
+		if (s->drain_ev == NULL)
+			s->drain_ev = evtimer_new(s->srv->base, on_drain_timer, s);
+		struct timeval tv = { 0, DRAIN_POLL_USEC };
+		if (s->drain_ev != NULL && evtimer_add(s->drain_ev, &tv) == 0)
+			return;
+	}
+	pop3_close(s, s->close_reason);
+}
+
+static void
+on_drain_timer(evutil_socket_t fd, short what, void *arg)
+{
+	drained(arg);
+}
+
 static void
 on_drained(struct bufferevent *bev, void *arg)
 {
-	struct pop3_session *s = arg;
-	pop3_close(s, s->close_reason);
+	drained(arg);
 }
 
 void
@@ -149,7 +185,7 @@ pop3_close_after_flush(struct pop3_session *s, const char *reason)
 	bufferevent_setcb(s->bev, NULL, on_drained, pop3_on_event, s);
 	bufferevent_setwatermark(s->bev, EV_WRITE, 0, 0);
 	if (evbuffer_get_length(bufferevent_get_output(s->bev)) == 0)
-		pop3_close(s, reason);
+		drained(s);
 }
 
 static void

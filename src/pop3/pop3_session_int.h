@@ -57,6 +57,8 @@ struct pop3_session {
 	bool closing;     /* pop3_close done: nothing more may happen */
 	unsigned busy;    /* asynchronous operations (login job, failure delay) holding s */
 	const char *close_reason;
+	struct event *drain_ev; /* closing after STLS: waiting for the socket to drain */
+	unsigned drain_polls;
 	unsigned errors;
 
 	/* AUTHORIZATION */
