@@ -163,7 +163,8 @@ compose(struct queued *q, const struct envelope *env, const char *id, struct buf
 }
 
 int
-bounce_write(struct queued *q, const struct envelope *env, char id[QUEUE_ID_LEN + 1])
+bounce_write(struct queued *q, const struct envelope *env, char id[QUEUE_ID_LEN + 1],
+    int *fd)
 {
 	struct envelope b = { 0 };
 	struct target_list targets = { 0 };
@@ -171,6 +172,7 @@ bounce_write(struct queued *q, const struct envelope *env, char id[QUEUE_ID_LEN 
 	struct spool_writer w;
 	int rc = -1;
 
+	*fd = -1;
 	switch (accounts_resolve(q->acct, env->sender, &targets)) {
 	case RESOLVE_OK:
 		break;
@@ -211,7 +213,7 @@ bounce_write(struct queued *q, const struct envelope *env, char id[QUEUE_ID_LEN 
 		spool_writer_abort(&w);
 		goto out;
 	}
-	if (spool_writer_finish(&w, q->queue_dir, b.id) < 0)
+	if (spool_writer_finish(&w, q->queue_dir, b.id, fd) < 0)
 		goto out;
 	memcpy(id, b.id, QUEUE_ID_LEN + 1);
 	rc = 0;

@@ -18,62 +18,11 @@
 
 #include "accounts.h"
 #include "deliver/maildir.h"
+#include "deliver/maildir_batch.h"
 #include "queue/commit.h"
 #include "queue/queued.h"
 #include "util/buf.h"
 #include "util/log.h"
-
-struct local_file {
-	struct qmsg *m;
-	size_t idx;
-	char *tmp; /* tmp/<name> */
-	char *dst; /* new/<name> */
-};
-
-struct local_batch {
-	struct queued *q;
-	struct local_file *files;
-	size_t nfiles, cap;
-	struct qmsg **msgs;
-	size_t nmsgs;
-};
-
-static void
-batch_free(struct local_batch *b)
-{
-	for (size_t i = 0; i < b->nfiles; i++) {
-		free(b->files[i].tmp);
-		free(b->files[i].dst);
-	}
-	free(b->files);
-	free(b->msgs);
-	free(b);
-}
-
-static int
-batch_add(struct local_batch *b, struct qmsg *m, size_t idx, const char *tmp, const char *dst)
-{
-	if (b->nfiles == b->cap) {
-		size_t cap = b->cap ? b->cap * 2 : 16;
-		struct local_file *f = realloc(b->files, cap * sizeof *f);
-		if (f == NULL)
-			return -1;
-		b->files = f;
-		b->cap = cap;
-	}
-	struct local_file *f = &b->files[b->nfiles];
-	f->m = m;
-	f->idx = idx;
-	f->tmp = strdup(tmp);
-	f->dst = strdup(dst);
-	if (f->tmp == NULL || f->dst == NULL) {
-		free(f->tmp);
-		free(f->dst);
-		return -1;
-	}
-	b->nfiles++;
-	return 0;
-}
 
 /* read_body - the message text of m from its queue file. */
 static int
@@ -153,89 +102,50 @@ maildir_usage(const char *path)
 	return total;
 }
 
-static int
-write_all(int fd, const struct iovec *iov, int n)
-{
-	struct iovec v[4];
-	memcpy(v, iov, (size_t)n * sizeof *v);
-	struct iovec *p = v;
-	while (n > 0) {
-		ssize_t w = writev(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		while (n > 0 && (size_t)w >= p->iov_len) {
-			w -= (ssize_t)p->iov_len;
-			p++;
-			n--;
-		}
-		if (n > 0) {
-			p->iov_base = (char *)p->iov_base + w;
-			p->iov_len -= (size_t)w;
-		}
-	}
-	return 0;
-}
-
 /*
- * write_rcpt - write recipient idx of m into its Maildir's tmp/. Returns 1 when a
- * file was written (and added to the batch), 0 when the result is already
- * recorded (delivered before a crash, or failed).
+ * write_rcpt - write recipient idx of m into its Maildir's tmp/ as part of batch b,
+ * or record its result at once (delivered before a crash, no such user, full, error).
  */
-static int
-write_rcpt(struct local_batch *b, struct qmsg *m, size_t idx, const struct buf *body,
-    uint64_t body_lines)
+static void
+write_rcpt(struct queued *q, struct md_batch *b, struct qmsg *m, size_t idx,
+    const struct buf *body, uint64_t body_lines)
 {
-	struct queued *q = b->q;
 	struct spool_rcpt *r = &m->env.rcpts[idx];
-	char dir[4096], name[1024], tmp[8192], dst[8192], text[512];
+	char dir[4096], name[1024], text[512];
 	struct buf hdr = { 0 };
 
 	int64_t quota = accounts_user_quota(q->acct, r->addr);
 	if (quota < 0) {
 		queued_rcpt_result(q, m, idx, 550, "local",
 		    "550 5.1.1 mailbox unavailable: no such user here");
-		return 0;
+		return;
 	}
-	if (maildir_path(q->mail_dir, r->addr, dir, sizeof dir) < 0 || maildir_create(dir) < 0) {
-		snprintf(text, sizeof text, "451 4.3.0 cannot create mailbox: %s", strerror(errno));
-		queued_rcpt_result(q, m, idx, 451, "local", text);
-		return 0;
+	if (maildir_path(q->mail_dir, r->addr, dir, sizeof dir) < 0) {
+		queued_rcpt_result(q, m, idx, 550, "local", "550 5.1.1 mailbox name not usable");
+		return;
 	}
-	buf_printf(&hdr, "Return-Path: <%s>\nDelivered-To: %s\n", m->env.sender, r->addr);
+	if (buf_printf(&hdr, "Return-Path: <%s>\nDelivered-To: %s\n", m->env.sender, r->addr) < 0) {
+		queued_rcpt_result(q, m, idx, 451, "local", "451 4.3.0 out of memory");
+		return;
+	}
 	uint64_t size = hdr.len + body->len, vsize = size + body_lines + 2;
 	if (quota > 0 && maildir_usage(dir) + size > (uint64_t)quota) {
 		buf_free(&hdr);
 		queued_rcpt_result(q, m, idx, 452, "local", "452 4.2.2 mailbox full");
-		return 0;
+		return;
 	}
 	maildir_name(name, sizeof name, m->env.arrival, m->id, idx, q->cfg->hostname, size, vsize);
 	if (m->recovering && maildir_has(dir, name)) {
 		buf_free(&hdr);
 		queued_rcpt_result(q, m, idx, 250, "local", "250 already in the mailbox (recovered)");
-		return 0;
+		return;
 	}
-	snprintf(tmp, sizeof tmp, "%s/tmp/%s", dir, name);
-	snprintf(dst, sizeof dst, "%s/new/%s", dir, name);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	struct iovec iov[2] = { { hdr.data, hdr.len }, { body->data, body->len } };
-	if (fd < 0 || write_all(fd, iov, 2) < 0 || close(fd) < 0) {
-		int e = errno;
-		if (fd >= 0)
-			unlink(tmp);
-		snprintf(text, sizeof text, "451 4.3.0 cannot write mailbox: %s", strerror(e));
-		buf_free(&hdr);
+	if (md_batch_add(b, dir, name, iov, 2, m, idx) < 0) {
+		snprintf(text, sizeof text, "451 4.3.0 cannot write mailbox: %s", strerror(errno));
 		queued_rcpt_result(q, m, idx, 451, "local", text);
-		return 0;
 	}
 	buf_free(&hdr);
-	if (batch_add(b, m, idx, tmp, dst) < 0) {
-		unlink(tmp);
-		queued_rcpt_result(q, m, idx, 451, "local", "451 4.3.0 out of memory");
-		return 0;
-	}
-	return 1;
 }
 
 /* part_done - this message's local part of the round is over. */
@@ -246,58 +156,51 @@ part_done(struct queued *q, struct qmsg *m)
 		queued_settle(q, m);
 }
 
+struct local_round {
+	struct queued *q;
+	struct qmsg **msgs;
+	size_t n;
+};
+
 static void
-on_renames_synced(void *arg, int error)
+on_committed(struct md_batch *b, int error, void *arg)
 {
-	struct local_batch *b = arg;
+	struct local_round *lr = arg;
 
 	for (size_t i = 0; i < b->nfiles; i++) {
-		struct local_file *f = &b->files[i];
-		if (error == 0) {
-			queued_rcpt_result(b->q, f->m, f->idx, 250, "local", "250 delivered to maildir");
+		struct md_file *f = &b->files[i];
+		struct qmsg *m = f->owner;
+		if (!f->failed) {
+			queued_rcpt_result(lr->q, m, f->idx, 250, "local", "250 delivered to maildir");
 		} else {
-			/* The file may or may not be in new/: the retry finds it if it is. */
-			f->m->recovering = true;
-			queued_rcpt_result(b->q, f->m, f->idx, 451, "local", "451 4.3.0 sync failed");
+			/* It may be in new/ all the same: the retry looks before it writes. */
+			m->recovering = true;
+			queued_rcpt_result(lr->q, m, f->idx, 451, "local",
+			    "451 4.3.0 cannot make the mailbox file durable");
 		}
 	}
-	for (size_t i = 0; i < b->nmsgs; i++)
-		part_done(b->q, b->msgs[i]);
-	batch_free(b);
-}
-
-static void
-on_files_synced(void *arg, int error)
-{
-	struct local_batch *b = arg;
-
-	for (size_t i = 0; i < b->nfiles; i++) {
-		struct local_file *f = &b->files[i];
-		if (error == 0 && rename(f->tmp, f->dst) == 0)
-			continue;
-		char text[256];
-		snprintf(text, sizeof text, "451 4.3.0 cannot deliver into mailbox: %s",
-		    strerror(error ? error : errno));
-		unlink(f->tmp);
-		queued_rcpt_result(b->q, f->m, f->idx, 451, "local", text);
-		/* Drop it from the batch: it is not in new/. */
-		free(f->tmp);
-		free(f->dst);
-		b->files[i--] = b->files[--b->nfiles];
-	}
-	if (committer_submit(b->q->committer, on_renames_synced, b) < 0)
-		on_renames_synced(b, ENOMEM);
+	md_batch_free(b);
+	for (size_t i = 0; i < lr->n; i++)
+		part_done(lr->q, lr->msgs[i]);
+	free(lr->msgs);
+	free(lr);
 }
 
 void
 local_deliver(struct queued *q, struct qmsg **msgs, size_t n)
 {
-	struct local_batch *b = calloc(1, sizeof *b);
+	struct md_batch *b = calloc(1, sizeof *b);
+	struct local_round *lr = calloc(1, sizeof *lr);
 	time_t now = time(NULL);
 	struct buf body = { 0 };
 
-	if (b == NULL || (b->msgs = calloc(n, sizeof *b->msgs)) == NULL) {
+	if (lr)
+		lr->msgs = calloc(n, sizeof *lr->msgs);
+	if (b == NULL || lr == NULL || lr->msgs == NULL) {
 		free(b);
+		if (lr)
+			free(lr->msgs);
+		free(lr);
 		for (size_t i = 0; i < n; i++) {
 			for (size_t j = 0; j < msgs[i]->env.nrcpts; j++) {
 				struct spool_rcpt *r = &msgs[i]->env.rcpts[j];
@@ -308,10 +211,10 @@ local_deliver(struct queued *q, struct qmsg **msgs, size_t n)
 		}
 		return;
 	}
-	b->q = q;
+	lr->q = q;
 	for (size_t i = 0; i < n; i++) {
 		struct qmsg *m = msgs[i];
-		b->msgs[b->nmsgs++] = m;
+		lr->msgs[lr->n++] = m;
 		buf_reset(&body);
 		bool have_body = read_body(q, m, &body) == 0;
 		uint64_t lines = have_body ? count_lines(body.data, body.len) : 0;
@@ -323,14 +226,9 @@ local_deliver(struct queued *q, struct qmsg **msgs, size_t n)
 				queued_rcpt_result(q, m, j, 451, "local", "451 4.3.0 cannot read queue file");
 				continue;
 			}
-			write_rcpt(b, m, j, &body, lines);
+			write_rcpt(q, b, m, j, &body, lines);
 		}
 	}
 	buf_free(&body);
-	if (b->nfiles == 0) {
-		on_renames_synced(b, 0);
-		return;
-	}
-	if (committer_submit(q->committer, on_files_synced, b) < 0)
-		on_files_synced(b, ENOMEM);
+	md_batch_commit(b, q->committer, on_committed, lr);
 }

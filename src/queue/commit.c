@@ -1,11 +1,15 @@
-/* commit.c - group commit on a thread: one syncfs() for every file written meanwhile. */
+/*
+ * commit.c - group commit on a thread: the files of every request that arrived
+ * meanwhile are flushed, then each directory once, then the callbacks run on the
+ * loop (woken through an eventfd).
+ */
 #include "queue/commit.h"
 
 #include <errno.h>
-#include <stdbool.h>
 #include <event2/event.h>
-#include <fcntl.h>
 #include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -17,6 +21,8 @@ struct commit_req {
 	commit_done_fn fn;
 	void *arg;
 	int error;
+	int *fds;   /* files, then directories: one allocation */
+	size_t nfds, ndirs;
 };
 
 struct req_list {
@@ -25,8 +31,7 @@ struct req_list {
 };
 
 struct committer {
-	int dirfd;
-	int efd; /* the thread tells the loop that requests are done */
+	int efd;
 	struct event *ev;
 	pthread_t thread;
 	pthread_mutex_t mu;
@@ -50,6 +55,42 @@ list_push(struct req_list *l, struct commit_req r)
 	return 0;
 }
 
+/* flush_batch - every file, then every distinct directory, of the batch. */
+static void
+flush_batch(struct req_list *work)
+{
+	int dirs[64];
+	int dir_err[64];
+	size_t ndirs = 0;
+
+	for (size_t i = 0; i < work->n; i++) {
+		struct commit_req *r = &work->v[i];
+		for (size_t k = 0; k < r->nfds && r->error == 0; k++)
+			if (fdatasync(r->fds[k]) < 0)
+				r->error = errno;
+	}
+	for (size_t i = 0; i < work->n; i++) {
+		struct commit_req *r = &work->v[i];
+		for (size_t k = 0; k < r->ndirs; k++) {
+			int d = r->fds[r->nfds + k];
+			size_t j;
+			for (j = 0; j < ndirs && dirs[j] != d; j++)
+				;
+			if (j == ndirs && ndirs < sizeof dirs / sizeof dirs[0]) {
+				dirs[ndirs] = d;
+				dir_err[ndirs++] = fsync(d) < 0 ? errno : 0;
+			} else if (j == ndirs) {
+				/* More directories than the table holds: flush this one now. */
+				if (fsync(d) < 0 && r->error == 0)
+					r->error = errno;
+				continue;
+			}
+			if (dir_err[j] != 0 && r->error == 0)
+				r->error = dir_err[j];
+		}
+	}
+}
+
 static void *
 commit_thread(void *arg)
 {
@@ -62,20 +103,19 @@ commit_thread(void *arg)
 			pthread_cond_wait(&c->cv, &c->mu);
 		if (c->pending.n == 0 && c->stop)
 			break;
-		/* Take the whole batch: everything written before this sync is covered by it. */
+		/* Take the whole batch: one flush serves everything written before it. */
 		struct req_list t = work;
 		work = c->pending;
 		c->pending = t;
 		c->pending.n = 0;
 		pthread_mutex_unlock(&c->mu);
 
-		int err = syncfs(c->dirfd) < 0 ? errno : 0;
-		if (err)
-			log_err("syncfs: %s", strerror(err));
+		flush_batch(&work);
 
 		pthread_mutex_lock(&c->mu);
 		for (size_t i = 0; i < work.n; i++) {
-			work.v[i].error = err;
+			if (work.v[i].error)
+				log_err("flush to stable storage failed: %s", strerror(work.v[i].error));
 			if (list_push(&c->done, work.v[i]) < 0)
 				abort(); /* cannot report a commit: better to die than to lose it */
 		}
@@ -99,8 +139,10 @@ run_done(struct committer *c)
 	done = c->done;
 	memset(&c->done, 0, sizeof c->done);
 	pthread_mutex_unlock(&c->mu);
-	for (size_t i = 0; i < done.n; i++)
+	for (size_t i = 0; i < done.n; i++) {
+		free(done.v[i].fds);
 		done.v[i].fn(done.v[i].arg, done.v[i].error);
+	}
 	free(done.v);
 }
 
@@ -114,14 +156,13 @@ on_efd(evutil_socket_t fd, short what, void *arg)
 }
 
 struct committer *
-committer_new(struct event_base *base, const char *dir)
+committer_new(struct event_base *base)
 {
 	struct committer *c = calloc(1, sizeof *c);
 	if (c == NULL)
 		return NULL;
-	c->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	c->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (c->dirfd < 0 || c->efd < 0)
+	if (c->efd < 0)
 		goto fail;
 	c->ev = event_new(base, c->efd, EV_READ | EV_PERSIST, on_efd, c);
 	if (c->ev == NULL || event_add(c->ev, NULL) < 0)
@@ -137,8 +178,6 @@ committer_new(struct event_base *base, const char *dir)
 fail:
 	if (c->ev)
 		event_free(c->ev);
-	if (c->dirfd >= 0)
-		close(c->dirfd);
 	if (c->efd >= 0)
 		close(c->efd);
 	free(c);
@@ -146,13 +185,26 @@ fail:
 }
 
 int
-committer_submit(struct committer *c, commit_done_fn fn, void *arg)
+committer_submit(struct committer *c, const int *fds, size_t nfds, const int *dirfds,
+    size_t ndirs, commit_done_fn fn, void *arg)
 {
-	struct commit_req r = { fn, arg, 0 };
+	struct commit_req r = { fn, arg, 0, NULL, nfds, ndirs };
+
+	if (nfds + ndirs > 0) {
+		r.fds = malloc((nfds + ndirs) * sizeof *r.fds);
+		if (r.fds == NULL)
+			return -1;
+		if (nfds)
+			memcpy(r.fds, fds, nfds * sizeof *fds);
+		if (ndirs)
+			memcpy(r.fds + nfds, dirfds, ndirs * sizeof *dirfds);
+	}
 	pthread_mutex_lock(&c->mu);
 	int rc = list_push(&c->pending, r);
 	pthread_cond_signal(&c->cv);
 	pthread_mutex_unlock(&c->mu);
+	if (rc < 0)
+		free(r.fds);
 	return rc;
 }
 
@@ -166,12 +218,28 @@ committer_free(struct committer *c)
 	pthread_cond_signal(&c->cv);
 	pthread_mutex_unlock(&c->mu);
 	pthread_join(c->thread, NULL);
+	/*
+	 * Callbacks may submit follow-up flushes (a Maildir batch renames, then
+	 * flushes its directories): do those here, on this thread, until none is left.
+	 * Each batch submits at most one follow-up, so this ends.
+	 */
 	run_done(c);
+	while (c->pending.n > 0) {
+		struct req_list work = c->pending;
+		memset(&c->pending, 0, sizeof c->pending);
+		flush_batch(&work);
+		for (size_t i = 0; i < work.n; i++)
+			if (list_push(&c->done, work.v[i]) < 0)
+				abort();
+		free(work.v);
+		run_done(c);
+	}
 	event_free(c->ev);
 	close(c->efd);
-	close(c->dirfd);
 	pthread_mutex_destroy(&c->mu);
 	pthread_cond_destroy(&c->cv);
+	for (size_t i = 0; i < c->pending.n; i++)
+		free(c->pending.v[i].fds);
 	free(c->pending.v);
 	free(c->done.v);
 	free(c);

@@ -1,24 +1,31 @@
 /*
- * commit.h - group commit: make written files durable with one syncfs() shared by
- * every request that arrived meanwhile, on a thread, so the event loop never waits.
- * A request's callback runs on the loop once its data is on stable storage.
+ * commit.h - group commit on a thread, so the event loop never waits for the disk.
+ * A request names files to flush (fdatasync) and directories to flush (fsync,
+ * for the renames in them); its callback runs on the loop once all of them are on
+ * stable storage. Requests that arrive while a flush runs are flushed together in
+ * the next one, each directory once.
  */
 #ifndef MAILROOM_COMMIT_H
 #define MAILROOM_COMMIT_H
 
+#include <stddef.h>
+
 struct event_base;
 struct committer;
 
-/* error is 0, or the errno of the failed sync: the files must then not be acknowledged. */
+/* error is 0, or the errno of a failed flush: the files must then not be acknowledged. */
 typedef void (*commit_done_fn)(void *arg, int error);
 
-/* committer_new - syncs the file system holding dir. Returns NULL with errno set. */
-struct committer *committer_new(struct event_base *base, const char *dir);
+struct committer *committer_new(struct event_base *base);
 
-/* committer_submit - fn(arg, error) runs on the loop after the next sync that starts after now. */
-int committer_submit(struct committer *c, commit_done_fn fn, void *arg);
+/*
+ * committer_submit - flush fds[0..nfds) and dirfds[0..ndirs) (the caller keeps them
+ * open until fn runs), then fn(arg, error) on the loop. Returns 0 or -1.
+ */
+int committer_submit(struct committer *c, const int *fds, size_t nfds, const int *dirfds,
+    size_t ndirs, commit_done_fn fn, void *arg);
 
-/* committer_free - finish the sync under way, run every callback, stop the thread. */
+/* committer_free - finish the flush under way, run every callback, stop the thread. */
 void committer_free(struct committer *c);
 
 #endif

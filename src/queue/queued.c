@@ -6,6 +6,7 @@
 #include "queue/queued.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
@@ -86,6 +87,7 @@ msg_add(struct queued *q, const char *id, bool recovering)
 	if ((m = calloc(1, sizeof *m)) == NULL)
 		return NULL;
 	m->q = q;
+	m->dsn_fd = -1;
 	snprintf(m->id, sizeof m->id, "%s", id);
 	m->recovering = recovering;
 	if (strmap_put(&q->msgs, id, m) < 0) {
@@ -166,6 +168,9 @@ settle_after_dsn(void *arg, int error)
 	struct qmsg *m = arg;
 	struct queued *q = m->q;
 
+	if (m->dsn_fd >= 0)
+		close(m->dsn_fd);
+	m->dsn_fd = -1;
 	if (error != 0)
 		log_err("%s: the bounce could not be made durable; will retry", m->id);
 	for (size_t i = 0; i < m->env.nrcpts; i++) {
@@ -201,7 +206,7 @@ queued_settle(struct queued *q, struct qmsg *m)
 	}
 	if (dsn) {
 		char bid[QUEUE_ID_LEN + 1];
-		if (bounce_write(q, &m->env, bid) == 0) {
+		if (bounce_write(q, &m->env, bid, &m->dsn_fd) == 0) {
 			if (bid[0] != '\0') {
 				struct qmsg *b = msg_add(q, bid, false);
 				log_info("%s: sender non-delivery notification: %s", m->id, bid);
@@ -209,7 +214,10 @@ queued_settle(struct queued *q, struct qmsg *m)
 					ready_push(q, b);
 			}
 			m->busy = true;
-			committer_submit(q->committer, settle_after_dsn, m);
+			int nfd = m->dsn_fd >= 0 ? 1 : 0;
+			if (committer_submit(q->committer, &m->dsn_fd, (size_t)nfd, &q->msgdir_fd, 1,
+			    settle_after_dsn, m) < 0)
+				settle_after_dsn(m, ENOMEM);
 			return;
 		}
 		log_err("%s: cannot write a bounce; will retry", m->id);
@@ -501,7 +509,13 @@ queued_main(const struct role_env *env)
 		log_err("%s", err);
 		goto out;
 	}
-	if ((q.committer = committer_new(q.base, q.queue_dir)) == NULL) {
+	char msgdir[4200];
+	snprintf(msgdir, sizeof msgdir, "%s/msg", q.queue_dir);
+	if ((q.msgdir_fd = open(msgdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		log_err("cannot open %s: %s", msgdir, strerror(errno));
+		goto out;
+	}
+	if ((q.committer = committer_new(q.base)) == NULL) {
 		log_err("cannot start the commit thread: %s", strerror(errno));
 		goto out;
 	}
@@ -540,6 +554,8 @@ queued_main(const struct role_env *env)
 out:
 	remote_free(q.remote);
 	committer_free(q.committer);
+	if (q.msgdir_fd > 0)
+		close(q.msgdir_fd);
 	if (q.queue_bev)
 		bufferevent_free(q.queue_bev);
 	ctl_free(ctl);

@@ -32,6 +32,7 @@ struct qmsg {
 	unsigned parts;  /* deliveries of this round still under way */
 	bool dirty;      /* state changed since the last write */
 	bool deleted;    /* "queue delete" while busy: forget it when the round ends */
+	int dsn_fd;      /* the bounce being flushed, or -1 */
 	struct qmsg *ready_next;
 };
 
@@ -43,6 +44,7 @@ struct queued {
 	char queue_dir[4096];
 	char mail_dir[4096];
 	struct committer *committer;
+	int msgdir_fd;           /* queue/msg, flushed after new files appear in it */
 	struct event *notify_ev;  /* the CLI's datagrams: flush, delete */
 	struct bufferevent *queue_bev; /* smtpd's "new <id>" lines */
 	struct event *wake_ev;   /* the earliest retry, and the rescan */

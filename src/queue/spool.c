@@ -515,7 +515,8 @@ spool_writer_write(struct spool_writer *w, const void *p, size_t n)
 }
 
 int
-spool_writer_finish(struct spool_writer *w, const char *queue_dir, const char *id)
+spool_writer_finish(struct spool_writer *w, const char *queue_dir, const char *id,
+    int *keep_fd)
 {
 	char digits[SIZE_DIGITS + 1], dst[4096];
 
@@ -524,11 +525,19 @@ spool_writer_finish(struct spool_writer *w, const char *queue_dir, const char *i
 		spool_writer_abort(w);
 		return -1;
 	}
-	int rc = close(w->fd);
-	w->fd = -1;
 	snprintf(dst, sizeof dst, "%s/msg/%s", queue_dir, id);
-	if (rc < 0 || rename(w->path, dst) < 0) {
-		unlink(w->path);
+	if (rename(w->path, dst) < 0) {
+		spool_writer_abort(w);
+		return -1;
+	}
+	int fd = w->fd;
+	w->fd = -1;
+	if (keep_fd) {
+		*keep_fd = fd;
+		return 0;
+	}
+	if (close(fd) < 0) {
+		unlink(dst);
 		return -1;
 	}
 	return 0;

@@ -93,8 +93,9 @@ int spool_list(const char *queue_dir, struct strlist *out);
 
 /*
  * The writer: smtpd opens tmp/<id> with the envelope, writes the message as it
- * arrives, then finishes: size patched in, closed, renamed into msg/. Not synced:
- * the caller groups that (commit.h).
+ * arrives, then finishes: size patched in, renamed into msg/. Not flushed: the
+ * caller groups that (commit.h). A crash before the flush can leave a file whose
+ * length disagrees with its size line: never acknowledged, and discarded.
  */
 struct spool_writer {
 	int fd;
@@ -106,7 +107,12 @@ struct spool_writer {
 
 int spool_writer_open(struct spool_writer *w, const char *queue_dir, const struct envelope *env);
 int spool_writer_write(struct spool_writer *w, const void *p, size_t n);
-int spool_writer_finish(struct spool_writer *w, const char *queue_dir, const char *id);
+/*
+ * spool_writer_finish - patch the size in, rename into msg/. With keep_fd, the
+ * file stays open and its fd is stored there (for the caller's flush); else closed.
+ */
+int spool_writer_finish(struct spool_writer *w, const char *queue_dir, const char *id,
+    int *keep_fd);
 void spool_writer_abort(struct spool_writer *w);
 
 #endif

@@ -20,6 +20,7 @@
 
 struct bufferevent;
 struct evbuffer;
+struct evbuffer_cb_entry;
 struct event;
 
 enum smtp_state {
@@ -59,6 +60,10 @@ struct smtp_txn {
 	struct buf out;        /* stored form not yet written to the spool */
 	bool writer_open;
 	struct spool_writer w;
+	int commit_fd;         /* the queue file being flushed, or -1 */
+	bool direct;           /* every recipient a local mailbox without quota: deliver
+				* straight into the Maildirs (one durable write, not two) */
+	struct md_batch *md;   /* the direct delivery being committed */
 };
 
 struct smtp_session {
@@ -75,6 +80,7 @@ struct smtp_session {
 	bool closing;      /* session_close done: nothing more may happen */
 	unsigned busy;     /* asynchronous operations (commit, password check) holding s */
 	const char *close_reason;
+	struct evbuffer_cb_entry *drain_cb; /* closing after STARTTLS: waits for the socket's buffer */
 	char *helo;
 	unsigned errors;
 	unsigned messages;

@@ -12,13 +12,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "accounts.h"
+#include "deliver/maildir.h"
+#include "deliver/maildir_batch.h"
 #include "queue/commit.h"
 #include "smtp/smtpd.h"
 #include "util/log.h"
 
 #define SPOOL_FLUSH_AT (128 * 1024) /* write the stored form in pieces of this size */
+#define DIRECT_MAX (4 * 1024 * 1024) /* larger messages for local mailboxes go through the queue */
 
 static bool
 submission(const struct smtp_session *s)
@@ -34,6 +38,9 @@ txn_free(struct smtp_session *s)
 		return;
 	if (t->writer_open)
 		spool_writer_abort(&t->w);
+	if (t->commit_fd >= 0)
+		close(t->commit_fd);
+	md_batch_free(t->md);
 	envelope_free(&t->env);
 	buf_free(&t->out);
 	free(t);
@@ -97,6 +104,7 @@ txn_mail(struct smtp_session *s, const struct smtp_cmd *cmd)
 		session_reply(s, "451 4.3.0 Error: out of memory");
 		return;
 	}
+	t->commit_fd = -1;
 	t->env.body = params.body;
 	t->env.smtputf8 = t->smtputf8 = params.smtputf8;
 	s->txn = t;
@@ -190,15 +198,14 @@ rfc5322_date(char *out, size_t len)
 }
 
 /*
- * write_prefix - open the queue file and write the headers mailroom adds at the
- * top: Received, and on submission a missing Date or Message-ID.
+ * build_prefix - the headers mailroom adds at the top: Received, and on
+ * submission a missing Date or Message-ID.
  */
 static int
-write_prefix(struct smtp_session *s)
+build_prefix(struct smtp_session *s, struct buf *h)
 {
 	struct smtp_txn *t = s->txn;
 	const struct config *cfg = s->srv->cfg;
-	struct buf h = { 0 };
 	char date[64];
 	const char *proto;
 
@@ -209,17 +216,27 @@ write_prefix(struct smtp_session *s)
 		proto = s->tls ? "ESMTPSA" : "ESMTPA";
 	else
 		proto = s->tls ? "ESMTPS" : "ESMTP";
-	int rc = buf_printf(&h, "Received: from %s ([%s])\n", s->helo ? s->helo : "unknown", s->ip);
+	int rc = buf_printf(h, "Received: from %s ([%s])\n", s->helo ? s->helo : "unknown", s->ip);
 	if (s->auth_user)
-		rc |= buf_printf(&h, "\t(authenticated sender: %s)\n", s->auth_user);
-	rc |= buf_printf(&h, "\tby %s (mailroom) with %s id %s", cfg->hostname, proto, t->env.id);
+		rc |= buf_printf(h, "\t(authenticated sender: %s)\n", s->auth_user);
+	rc |= buf_printf(h, "\tby %s (mailroom) with %s id %s", cfg->hostname, proto, t->env.id);
 	if (t->nrcpt == 1)
-		rc |= buf_printf(&h, "\n\tfor <%s>", t->first_rcpt);
-	rc |= buf_printf(&h, "; %s\n", date);
+		rc |= buf_printf(h, "\n\tfor <%s>", t->first_rcpt);
+	rc |= buf_printf(h, "; %s\n", date);
 	if (submission(s) && !(t->dr.header_flags & DATA_HDR_DATE))
-		rc |= buf_printf(&h, "Date: %s\n", date);
+		rc |= buf_printf(h, "Date: %s\n", date);
 	if (submission(s) && !(t->dr.header_flags & DATA_HDR_MESSAGE_ID))
-		rc |= buf_printf(&h, "Message-ID: <%s@%s>\n", t->env.id, cfg->hostname);
+		rc |= buf_printf(h, "Message-ID: <%s@%s>\n", t->env.id, cfg->hostname);
+	return rc ? -1 : 0;
+}
+
+/* write_prefix - open the queue file and write the added headers. */
+static int
+write_prefix(struct smtp_session *s)
+{
+	struct smtp_txn *t = s->txn;
+	struct buf h = { 0 };
+	int rc = build_prefix(s, &h);
 
 	if (rc == 0 && spool_writer_open(&t->w, s->srv->queue_dir, &t->env) == 0) {
 		t->writer_open = true;
@@ -267,7 +284,37 @@ start_message(struct smtp_session *s, enum data_mode mode)
 	t->data_started = true;
 	t->bdat = mode == DATA_MODE_CHUNK;
 	data_reader_init(&t->dr, mode);
+	/* Mail only for local mailboxes without a quota skips the queue. */
+	t->direct = t->env.nrcpts > 0;
+	for (size_t i = 0; i < t->env.nrcpts && t->direct; i++)
+		t->direct = t->env.rcpts[i].kind == TARGET_LOCAL &&
+		    accounts_user_quota(s->srv->acct, t->env.rcpts[i].addr) == 0;
 	(void)cfg;
+}
+
+/* keep_in_memory - whether the text gathered so far can wait for the end. */
+static bool
+keep_in_memory(struct smtp_txn *t)
+{
+	if (t->direct && t->out.len > DIRECT_MAX)
+		t->direct = false;
+	return t->direct || t->out.len < SPOOL_FLUSH_AT;
+}
+
+/* log_accepted - the log line of an accepted message (INTERFACE.md "Logs"). */
+static void
+log_accepted(struct smtp_session *s, uint64_t size)
+{
+	struct smtp_txn *t = s->txn;
+	struct buf to = { 0 };
+
+	for (size_t i = 0; i < t->env.nrcpts; i++)
+		buf_printf(&to, "%s%s", i ? "," : "", t->env.rcpts[i].addr);
+	log_info("%s: accepted client=%s helo=%s%s%s from=<%s> size=%llu nrcpt=%zu to=%s",
+	    t->env.id, s->ip, t->env.helo, s->auth_user ? " login=" : "",
+	    s->auth_user ? s->auth_user : "", t->env.sender, (unsigned long long)size,
+	    t->env.nrcpts, to.data ? to.data : "");
+	buf_free(&to);
 }
 
 static void
@@ -275,6 +322,10 @@ commit_done(void *arg, int error)
 {
 	struct smtp_session *s = arg;
 	struct smtp_txn *t = s->txn;
+
+	if (t->commit_fd >= 0)
+		close(t->commit_fd);
+	t->commit_fd = -1;
 	if (error != 0) {
 		log_err("%s: queue file not made durable: %s", t->env.id, strerror(error));
 		spool_remove(s->srv->queue_dir, t->env.id);
@@ -282,14 +333,7 @@ commit_done(void *arg, int error)
 		if (s->srv->queue_bev)
 			evbuffer_add_printf(bufferevent_get_output(s->srv->queue_bev), "new %s\n",
 			    t->env.id);
-		struct buf to = { 0 };
-		for (size_t i = 0; i < t->env.nrcpts; i++)
-			buf_printf(&to, "%s%s", i ? "," : "", t->env.rcpts[i].addr);
-		log_info("%s: accepted client=%s helo=%s%s%s from=<%s> size=%llu nrcpt=%zu to=%s",
-		    t->env.id, s->ip, t->env.helo, s->auth_user ? " login=" : "",
-		    s->auth_user ? s->auth_user : "", t->env.sender,
-		    (unsigned long long)t->w.written, t->env.nrcpts, to.data ? to.data : "");
-		buf_free(&to);
+		log_accepted(s, t->w.written);
 		s->messages++;
 	}
 	if (!s->closing) {
@@ -306,6 +350,96 @@ commit_done(void *arg, int error)
 		session_process(s);
 }
 
+static uint64_t
+count_lf(const char *p, size_t n)
+{
+	uint64_t lines = 0;
+	const char *end = p + n;
+	while ((p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		lines++;
+		p++;
+	}
+	return lines;
+}
+
+static void
+direct_done(struct md_batch *b, int error, void *arg)
+{
+	struct smtp_session *s = arg;
+	struct smtp_txn *t = s->txn;
+
+	if (error == 0) {
+		log_accepted(s, t->out.len);
+		for (size_t i = 0; i < b->nfiles; i++)
+			log_info("%s: to=<%s> orig_to=<%s> relay=local status=sent (250 delivered to maildir)",
+			    t->env.id, t->env.rcpts[b->files[i].idx].addr,
+			    t->env.rcpts[b->files[i].idx].orig);
+		s->messages++;
+	} else {
+		log_err("%s: mailbox files not made durable: %s", t->env.id, strerror(error));
+	}
+	if (!s->closing) {
+		if (error != 0)
+			session_reply(s, "451 4.3.0 Error: mailbox write error");
+		else
+			session_reply(s, "250 2.0.0 Ok: queued as %s", t->env.id);
+		txn_free(s);
+		session_enter(s, S_READY);
+	}
+	bool closing = s->closing;
+	session_release(s);
+	if (!closing)
+		session_process(s);
+}
+
+/*
+ * direct_deliver - write the message into each recipient's Maildir and commit
+ * them together; the 250 waits for that. Returns -1 (nothing left behind) when
+ * the queue must take the message instead.
+ */
+static int
+direct_deliver(struct smtp_session *s)
+{
+	struct smtp_txn *t = s->txn;
+	struct buf prefix = { 0 }, hdr = { 0 };
+	char dir[4096], name[1024];
+	struct md_batch *b = calloc(1, sizeof *b);
+
+	if (b == NULL || build_prefix(s, &prefix) < 0)
+		goto fail;
+	uint64_t lines = count_lf(prefix.data, prefix.len) + t->dr.out_lines;
+	for (size_t i = 0; i < t->env.nrcpts; i++) {
+		const struct spool_rcpt *r = &t->env.rcpts[i];
+		buf_reset(&hdr);
+		if (buf_printf(&hdr, "Return-Path: <%s>\nDelivered-To: %s\n", t->env.sender, r->addr) < 0 ||
+		    maildir_path(s->srv->mail_dir, r->addr, dir, sizeof dir) < 0)
+			goto fail;
+		uint64_t size = hdr.len + prefix.len + t->out.len;
+		maildir_name(name, sizeof name, t->env.arrival, t->env.id, i, s->srv->cfg->hostname,
+		    size, size + lines + 2);
+		struct iovec iov[3] = { { hdr.data, hdr.len }, { prefix.data, prefix.len },
+			{ t->out.data, t->out.len } };
+		if (md_batch_add(b, dir, name, iov, 3, s, i) < 0) {
+			log_warn("%s: direct delivery to %s failed (%s); queueing", t->env.id, r->addr,
+			    strerror(errno));
+			goto fail;
+		}
+	}
+	buf_free(&prefix);
+	buf_free(&hdr);
+	t->md = b;
+	session_enter(s, S_COMMIT);
+	s->busy++;
+	md_batch_commit(b, s->srv->committer, direct_done, s);
+	return 0;
+fail:
+	md_batch_abort(b);
+	buf_free(&prefix);
+	buf_free(&hdr);
+	t->direct = false;
+	return -1;
+}
+
 /* end_message - the whole message is in: refuse it, or commit it and reply later. */
 static void
 end_message(struct smtp_session *s)
@@ -314,6 +448,8 @@ end_message(struct smtp_session *s)
 
 	if (t->bdat && data_reader_finish(&t->dr, t->too_big ? NULL : &t->out) < 0)
 		t->failed = true;
+	if (!t->too_big && !t->failed && t->direct && !t->writer_open && direct_deliver(s) == 0)
+		return;
 	if (!t->too_big)
 		flush_out(s);
 	if (t->too_big) {
@@ -321,7 +457,7 @@ end_message(struct smtp_session *s)
 		session_error(s, "552 5.3.4 Error: message too large");
 	} else if (t->failed) {
 		session_reply(s, "451 4.3.0 Error: queue file write error");
-	} else if (spool_writer_finish(&t->w, s->srv->queue_dir, t->env.id) < 0) {
+	} else if (spool_writer_finish(&t->w, s->srv->queue_dir, t->env.id, &t->commit_fd) < 0) {
 		t->writer_open = false;
 		log_err("%s: cannot finish queue file: %s", t->env.id, strerror(errno));
 		session_reply(s, "451 4.3.0 Error: queue file write error");
@@ -329,7 +465,8 @@ end_message(struct smtp_session *s)
 		t->writer_open = false;
 		session_enter(s, S_COMMIT);
 		s->busy++;
-		if (committer_submit(s->srv->committer, commit_done, s) < 0)
+		if (committer_submit(s->srv->committer, &t->commit_fd, 1, &s->srv->msgdir_fd, 1,
+		    commit_done, s) < 0)
 			commit_done(s, ENOMEM);
 		return;
 	}
@@ -428,7 +565,7 @@ bdat_chunk_done(struct smtp_session *s)
 		/* Refuse now; the client may go on sending chunks, which get the same. */
 		session_error(s, "552 5.3.4 Error: message too large");
 	} else {
-		if (t->out.len >= SPOOL_FLUSH_AT)
+		if (!keep_in_memory(t))
 			flush_out(s);
 		session_reply(s, "250 2.0.0 %llu octets received",
 		    (unsigned long long)t->dr.raw_octets);
@@ -477,7 +614,7 @@ txn_read_data(struct smtp_session *s, struct evbuffer *in)
 	evbuffer_drain(in, used);
 	if (s->state == S_BDAT)
 		t->bdat_left -= used;
-	if (t->out.len >= SPOOL_FLUSH_AT && s->state == S_DATA)
+	if (s->state == S_DATA && !keep_in_memory(t))
 		flush_out(s);
 	if (s->state == S_DATA && done) {
 		end_message(s);

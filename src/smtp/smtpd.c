@@ -7,6 +7,7 @@
 #include "smtp/smtpd.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/listener.h>
@@ -123,7 +124,7 @@ make_dummy_hash(struct smtpd *srv)
 int
 smtpd_main(const struct role_env *env)
 {
-	struct smtpd srv = { 0 };
+	struct smtpd srv = { .msgdir_fd = -1 };
 	struct listen_ctx *lctx = NULL;
 	struct event *sigs[2] = { 0 };
 	struct ctl *ctl = NULL;
@@ -140,7 +141,14 @@ smtpd_main(const struct role_env *env)
 		log_err("%s", err);
 		goto out;
 	}
-	if ((srv.committer = committer_new(srv.base, srv.queue_dir)) == NULL) {
+	snprintf(srv.mail_dir, sizeof srv.mail_dir, "%s/mail", srv.cfg->data_dir);
+	char msgdir[4200];
+	snprintf(msgdir, sizeof msgdir, "%s/msg", srv.queue_dir);
+	if ((srv.msgdir_fd = open(msgdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		log_err("cannot open %s: %s", msgdir, strerror(errno));
+		goto out;
+	}
+	if ((srv.committer = committer_new(srv.base)) == NULL) {
 		log_err("cannot start the commit thread: %s", strerror(errno));
 		goto out;
 	}
@@ -198,6 +206,8 @@ out:
 		if (sigs[i])
 			event_free(sigs[i]);
 	SSL_CTX_free(srv.tls_ctx);
+	if (srv.msgdir_fd >= 0)
+		close(srv.msgdir_fd);
 	if (srv.queue_bev)
 		bufferevent_free(srv.queue_bev);
 	conn_limit_free(&srv.conns);
