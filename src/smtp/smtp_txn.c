@@ -374,6 +374,8 @@ direct_done(struct md_batch *b, int error, void *arg)
 			log_info("%s: to=<%s> orig_to=<%s> relay=local status=sent (250 delivered to maildir)",
 			    t->env.id, t->env.rcpts[b->files[i].idx].addr,
 			    t->env.rcpts[b->files[i].idx].orig);
+		/* The same last word as queued's, whichever path the message took. */
+		log_info("%s: removed (delivered at once)", t->env.id);
 		s->messages++;
 	} else {
 		log_err("%s: mailbox files not made durable: %s", t->env.id, strerror(error));
