@@ -122,6 +122,43 @@ add_target(struct smtp_txn *t, enum target_kind kind, const char *addr, const ch
 	return envelope_add_rcpt(&t->env, kind, addr, orig);
 }
 
+/*
+ * postmaster_address - where "<postmaster>" (no domain, RFC 5321 4.5.1) goes: the
+ * postmaster of the host name's domain when it is hosted, else of the first
+ * hosted domain that has one.
+ */
+static void
+postmaster_address(struct smtp_session *s, char *out, size_t outlen)
+{
+	struct strlist domains = { 0 };
+	struct target_list tl = { 0 };
+	char err[256];
+	const char *host = s->srv->cfg->hostname;
+
+	snprintf(out, outlen, "postmaster@%s", host);
+	if (accounts_resolve(s->srv->acct, out, &tl) == RESOLVE_OK)
+		goto out;
+	const char *dot = strchr(host, '.');
+	if (dot && dot[1]) {
+		snprintf(out, outlen, "postmaster@%s", dot + 1);
+		target_list_free(&tl);
+		if (accounts_resolve(s->srv->acct, out, &tl) == RESOLVE_OK)
+			goto out;
+	}
+	if (accounts_domain_list(s->srv->acct, &domains, err, sizeof err) == 0) {
+		for (size_t i = 0; i < domains.n; i++) {
+			snprintf(out, outlen, "postmaster@%s", domains.v[i]);
+			target_list_free(&tl);
+			if (accounts_resolve(s->srv->acct, out, &tl) == RESOLVE_OK)
+				goto out;
+		}
+	}
+	snprintf(out, outlen, "postmaster@%s", host);
+out:
+	target_list_free(&tl);
+	strlist_free(&domains);
+}
+
 void
 txn_rcpt(struct smtp_session *s, const struct smtp_cmd *cmd)
 {
@@ -144,8 +181,8 @@ txn_rcpt(struct smtp_session *s, const struct smtp_cmd *cmd)
 		session_reply(s, "452 4.5.3 Error: too many recipients");
 		return;
 	}
-	if (to.domain[0] == '\0') /* "<postmaster>": the postmaster of this host */
-		snprintf(addr, sizeof addr, "%s@%s", to.local, cfg->hostname);
+	if (to.domain[0] == '\0')
+		postmaster_address(s, addr, sizeof addr);
 	else
 		address_format(&to, addr, sizeof addr);
 
