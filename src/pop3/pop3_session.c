@@ -104,9 +104,11 @@ pop3_close(struct pop3_session *s, const char *reason)
 	if (s->closing)
 		return;
 	s->closing = true;
-	log_info("disconnect from %s reason=%s state=%s%s%s retrieved=%u deleted=%zu", s->ip,
-	    reason, state_names[s->state], s->login ? " user=" : "", s->login ? s->login : "",
-	    s->retrieved, s->md ? s->md->ndeleted : 0);
+	/* The state the session ended in, not the flushing of its last reply. */
+	enum pop3_state st = s->state == P_CLOSING ? s->closed_from : s->state;
+	log_info("disconnect from %s reason=%s state=%s%s%s retrieved=%u deleted=%u", s->ip,
+	    reason, state_names[st], s->login ? " user=" : "", s->login ? s->login : "",
+	    s->retrieved, s->deleted);
 	if (s->bev) {
 		bufferevent_free(s->bev);
 		s->bev = NULL;
@@ -176,6 +178,7 @@ pop3_close_after_flush(struct pop3_session *s, const char *reason)
 {
 	if (s->closing || s->state == P_CLOSING)
 		return;
+	s->closed_from = s->state;
 	s->state = P_CLOSING;
 	s->close_reason = reason;
 	bufferevent_disable(s->bev, EV_READ);

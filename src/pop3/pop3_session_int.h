@@ -50,6 +50,7 @@ struct pop3_session {
 	struct bufferevent *bev;
 	enum service svc;
 	enum pop3_state state;
+	enum pop3_state closed_from; /* the state before P_CLOSING */
 	char ip[SOCKADDR_TEXT_MAX];
 	bool trusted;     /* the client is in trusted_networks */
 	bool tls;         /* the connection is encrypted */
@@ -72,6 +73,7 @@ struct pop3_session {
 	char *login;      /* the authenticated user (canonical address) */
 	struct maildrop *md;
 	unsigned retrieved;
+	unsigned deleted; /* removed at QUIT */
 	struct pop3_out out;
 };
 

@@ -212,6 +212,7 @@ cmd_quit(struct pop3_session *s)
 	} else {
 		pop3_reply(s, "+OK Bye, %zu messages deleted, %zu left", ndel, md->n - ndel);
 	}
+	s->deleted = (unsigned)(ndel - failed);
 	log_info("update: user=%s client=%s deleted=%zu left=%zu", s->login, s->ip, ndel - failed,
 	    md->n - ndel + failed);
 	pop3_close_after_flush(s, "quit");
