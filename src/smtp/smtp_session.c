@@ -102,6 +102,7 @@ session_close(struct smtp_session *s, const char *reason)
 	s->closing = true;
 	log_info("disconnect from %s reason=%s state=%s messages=%u", s->ip, reason,
 	    state_names[s->state], s->messages);
+	s->drain_cb = NULL; /* freed with the bufferevents */
 	if (s->bev) {
 		bufferevent_free(s->bev);
 		s->bev = NULL;
@@ -129,10 +130,51 @@ session_release(struct smtp_session *s)
 }
 
 static void
+close_now(evutil_socket_t fd, short what, void *arg)
+{
+	struct smtp_session *s = arg;
+
+	if (!s->closing)
+		session_close(s, s->close_reason);
+	session_release(s);
+}
+
+/*
+ * under_drained - after STARTTLS the session's bufferevent is a TLS filter whose
+ * output drains into the socket's bufferevent; the last reply is on the wire only
+ * when that one is empty too. Close on the next loop turn, not inside its callback.
+ */
+static void
+under_drained(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+{
+	struct smtp_session *s = arg;
+	struct timeval zero = { 0, 0 };
+
+	if (evbuffer_get_length(buf) > 0 || s->drain_cb == NULL)
+		return;
+	evbuffer_remove_cb_entry(buf, s->drain_cb);
+	s->drain_cb = NULL;
+	s->busy++;
+	if (event_base_once(s->srv->base, -1, EV_TIMEOUT, close_now, s, &zero) < 0) {
+		s->busy--;
+		session_close(s, s->close_reason);
+	}
+}
+
+static void
 on_drained(struct bufferevent *bev, void *arg)
 {
 	struct smtp_session *s = arg;
-	session_close(s, s->close_reason);
+	struct bufferevent *under = bufferevent_get_underlying(bev);
+
+	if (under != NULL && s->drain_cb == NULL &&
+	    evbuffer_get_length(bufferevent_get_output(under)) > 0) {
+		s->drain_cb = evbuffer_add_cb(bufferevent_get_output(under), under_drained, s);
+		if (s->drain_cb != NULL)
+			return;
+	}
+	if (s->drain_cb == NULL)
+		session_close(s, s->close_reason);
 }
 
 void
@@ -149,7 +191,7 @@ session_close_after_flush(struct smtp_session *s, const char *reason)
 	bufferevent_setcb(s->bev, NULL, on_drained, session_on_event, s);
 	bufferevent_setwatermark(s->bev, EV_WRITE, 0, 0);
 	if (evbuffer_get_length(bufferevent_get_output(s->bev)) == 0)
-		session_close(s, reason);
+		on_drained(s->bev, s);
 }
 
 /* ---- commands other than the mail transaction ---- */
