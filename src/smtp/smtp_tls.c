@@ -109,6 +109,10 @@ session_starttls(struct smtp_session *s, const struct smtp_cmd *cmd)
 	free(s->helo);
 	s->helo = NULL;
 	s->esmtp = false;
+	/* A login made in cleartext (trusted networks may) is knowledge from before, too. */
+	free(s->auth_user);
+	s->auth_user = NULL;
+	s->auth_step = AUTH_NONE;
 	session_enter(s, S_CONNECTED);
 	session_set_bev(s);
 	set_handshake_timeout(s);
