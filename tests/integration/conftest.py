@@ -46,6 +46,13 @@ def wait_port(port, timeout=20.0, host="127.0.0.1"):
     raise TimeoutError(f"nothing listens on {host}:{port} after {timeout}s")
 
 
+def deferring_settings():
+    """Settings under which remote mail stays deferred in the queue, and no traffic
+    leaves loopback: the relayhost and the DNS resolver are closed loopback ports."""
+    return {("relay", "relayhost"): f"127.0.0.1:{free_port()}",
+            ("delivery", "resolver"): f"127.0.0.1:{free_port()}"}
+
+
 def set_key(text, section, key, value):
     """Set key in [section] of an INI text (replacing or adding the line)."""
     lines = text.split("\n")
@@ -169,12 +176,17 @@ class Instance:
         except FileNotFoundError:
             return ""
 
-    def wait_log(self, pattern, timeout=20.0, count=1):
-        """Wait until the log holds pattern (a regex) count times; return the log."""
+    def log_mark(self):
+        """The log's length now: pass it as since= to wait_log to look only at what follows."""
+        return len(self.log())
+
+    def wait_log(self, pattern, timeout=20.0, count=1, since=0):
+        """Wait until the log (from offset since) holds pattern (a regex) count times;
+        return the log."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             text = self.log()
-            if len(re.findall(pattern, text)) >= count:
+            if len(re.findall(pattern, text[since:])) >= count:
                 return text
             if self.proc is not None and self.proc.poll() is not None:
                 break
@@ -214,6 +226,49 @@ class Instance:
         raise AssertionError(f"{address} has {len(self.messages(address))} messages, "
                              f"wanted {n}; log:\n{self.log()[-4000:]}")
 
+    def messages_with(self, address, token):
+        """The messages of address that contain token (bytes or str)."""
+        if isinstance(token, str):
+            token = token.encode()
+        return [m for m in self.messages(address) if token in m]
+
+    def wait_token(self, address, token, n=1, timeout=20.0):
+        """Wait until n messages of address contain token; return them."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            msgs = self.messages_with(address, token)
+            if len(msgs) >= n:
+                return msgs
+            time.sleep(0.05)
+        raise AssertionError(f"{address}: {len(self.messages_with(address, token))} messages "
+                             f"with {token!r}, wanted {n}; log:\n{self.log()[-4000:]}")
+
+    def wait_removed(self, qid, timeout=20.0):
+        """Wait until message qid has left the queue (every recipient final): the log
+        says "<qid>: removed", or `queue list` no longer shows it."""
+        deadline = time.monotonic() + timeout
+        pattern = re.compile(rf"{re.escape(qid)}: removed")
+        next_cli = 0.0
+        while time.monotonic() < deadline:
+            if pattern.search(self.log()):
+                return
+            if time.monotonic() >= next_cli:
+                if qid not in self.queue_ids():
+                    return
+                next_cli = time.monotonic() + 0.5
+            time.sleep(0.05)
+        raise AssertionError(f"{qid} still queued after {timeout}s:\n{self.log()[-4000:]}")
+
+    def queue_ids(self):
+        """Queue ids that `queue list` shows."""
+        out = self.run_cli("queue", "list").stdout
+        return [line.split()[0] for line in out.splitlines() if line.strip()]
+
+    def pids(self):
+        """Process ids of this instance's mailroom processes (supervisor and roles)."""
+        out = subprocess.run(["pgrep", "-f", self.conf], capture_output=True, text=True)
+        return [int(p) for p in out.stdout.split()]
+
     def ssl_context(self):
         """A client context that trusts this instance's self-signed certificate."""
         ctx = ssl.create_default_context(cafile=self.cert)
@@ -226,9 +281,8 @@ class Instance:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-@pytest.fixture
-def make_instance():
-    """Factory: make_instance(settings) -> a started Instance, stopped and checked after."""
+def _instances():
+    """Generator behind the instance factories: make, then stop and check every one."""
     made = []
 
     def make(settings=None, start=True):
@@ -251,6 +305,18 @@ def make_instance():
                             "\n" + inst.log()[-6000:])
         inst.cleanup()
     assert not problems, "\n".join(problems)
+
+
+@pytest.fixture
+def make_instance():
+    """Factory: make_instance(settings) -> a started Instance, stopped and checked after."""
+    yield from _instances()
+
+
+@pytest.fixture(scope="module")
+def make_module_instance():
+    """As make_instance, for instances that several tests of a module share."""
+    yield from _instances()
 
 
 @pytest.fixture
