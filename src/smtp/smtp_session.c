@@ -9,7 +9,9 @@
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
+#include <openssl/ssl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -166,7 +168,12 @@ on_drained(struct bufferevent *bev, void *arg)
 {
 	struct smtp_session *s = arg;
 	struct bufferevent *under = bufferevent_get_underlying(bev);
+	SSL *ssl = s->tls ? bufferevent_openssl_get_ssl(bev) : NULL;
 
+	/* RFC 8446 6.1: close_notify before closing (once; after the last reply). */
+	if (ssl != NULL && s->drain_cb == NULL && !(SSL_get_shutdown(ssl) & SSL_SENT_SHUTDOWN) &&
+	    SSL_is_init_finished(ssl))
+		SSL_shutdown(ssl);
 	if (under != NULL && s->drain_cb == NULL &&
 	    evbuffer_get_length(bufferevent_get_output(under)) > 0) {
 		s->drain_cb = evbuffer_add_cb(bufferevent_get_output(under), under_drained, s);
