@@ -21,8 +21,6 @@
 
 #define ERRORS_MAX 20             /* bad commands before we hang up */
 #define INPUT_HIGH_WATER (64 * 1024)
-/* A streaming reply is refilled when the client has read it down to this. */
-#define OUTPUT_LOW_WATER (64 * 1024)
 #define DRAIN_POLL_USEC 10000     /* closing after STLS: how often to look at the socket */
 #define DRAIN_POLLS 1000          /* for at most 10 s */
 
@@ -353,6 +351,8 @@ pop3_process(struct pop3_session *s)
 	/* Bounded: a pipelining client's buffered input is finite (INPUT_HIGH_WATER). */
 	while (!s->closing && s->state != P_CLOSING && !s->waiting && s->out.kind == OUT_NONE) {
 		struct evbuffer *in = bufferevent_get_input(s->bev);
+		if (evbuffer_get_length(bufferevent_get_output(s->bev)) >= POP3_OUTPUT_HIGH)
+			break; /* on_write goes on when the client has read some */
 		if (evbuffer_get_length(in) == 0 || !read_command(s, in))
 			break;
 	}
@@ -369,7 +369,9 @@ on_write(struct bufferevent *bev, void *arg)
 {
 	struct pop3_session *s = arg;
 
-	if (s->out.kind != OUT_NONE && pop3_trans_pump(s) && !s->closing)
+	if (s->out.kind != OUT_NONE && !pop3_trans_pump(s))
+		return;
+	if (!s->closing)
 		pop3_process(s);
 }
 
@@ -420,7 +422,7 @@ pop3_set_bev(struct pop3_session *s)
 	bufferevent_setcb(s->bev, on_read, on_write, pop3_on_event, s);
 	pop3_timeouts(s);
 	bufferevent_setwatermark(s->bev, EV_READ, 0, INPUT_HIGH_WATER);
-	bufferevent_setwatermark(s->bev, EV_WRITE, OUTPUT_LOW_WATER, 0);
+	bufferevent_setwatermark(s->bev, EV_WRITE, POP3_OUTPUT_LOW, 0);
 	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
 }
 

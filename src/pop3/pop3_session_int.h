@@ -22,6 +22,15 @@
 struct bufferevent;
 struct event;
 
+/*
+ * Output pacing: replies are produced while the output holds less than
+ * POP3_OUTPUT_HIGH octets, and again once the client has read it down to
+ * POP3_OUTPUT_LOW (the bufferevent's write low-water mark). A client that
+ * pipelines without reading therefore stalls itself, in bounded memory.
+ */
+#define POP3_OUTPUT_HIGH (256 * 1024)
+#define POP3_OUTPUT_LOW (64 * 1024)
+
 enum pop3_state {
 	P_AUTHORIZATION, /* RFC 1939: greeted, not logged in */
 	P_TRANSACTION,   /* logged in, the maildrop locked and listed */

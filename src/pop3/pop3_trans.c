@@ -3,7 +3,7 @@
  * session's maildrop: STAT, LIST, UIDL, RETR, TOP, DELE, NOOP, RSET and QUIT.
  * Multi-line replies are produced as the client reads them: the bufferevent's
  * write low-water mark calls pop3_trans_pump, which reads the next chunk of the file
- * (or the next listing lines) until the output holds OUTPUT_HIGH octets again,
+ * (or the next listing lines) until the output holds POP3_OUTPUT_HIGH octets again,
  * so a 25 MB message never sits in memory.
  */
 #include "pop3/pop3_session_int.h"
@@ -21,7 +21,6 @@
 #include "util/log.h"
 
 #define READ_CHUNK (32 * 1024)
-#define OUTPUT_HIGH (256 * 1024)
 #define LIST_BATCH 256 /* listing lines added per round */
 
 void
@@ -125,7 +124,7 @@ pop3_trans_pump(struct pop3_session *s)
 {
 	struct evbuffer *out = bufferevent_get_output(s->bev);
 
-	while (s->out.kind != OUT_NONE && evbuffer_get_length(out) < OUTPUT_HIGH) {
+	while (s->out.kind != OUT_NONE && evbuffer_get_length(out) < POP3_OUTPUT_HIGH) {
 		if (s->out.kind == OUT_FILE) {
 			if (!pump_file(s, out))
 				return false;

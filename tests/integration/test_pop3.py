@@ -736,3 +736,22 @@ def test_ten_thousand_messages(srv):
     assert r.cmd("DELE 10000").startswith(b"+OK")
     assert r.cmd("QUIT").startswith(b"+OK")
     assert len(os.listdir(os.path.join(srv.maildir(addr), "cur"))) == n - 1
+
+
+def test_pipelined_retrs_read_late(srv):
+    """Many RETRs sent at once, the replies read only afterwards: the server paces its
+    output by what the client reads, and every reply arrives whole and in order."""
+    addr, pw = new_user(srv)
+    body = b"".join(b"line %05d of a message that is read many times\r\n" % i for i in range(4000))
+    stored = deliver(srv, addr, [body])[0]
+    r = Raw(srv)
+    r.login(addr, pw)
+    n = 40
+    r.send(b"RETR 1\r\n" * n + b"UIDL 1\r\nQUIT\r\n")
+    time.sleep(1)  # let the server fill what it may; nothing here depends on how long
+    for _ in range(n):
+        assert r.line().startswith(b"+OK %d octets" % len(as_wire(stored)))
+        assert b"\r\n".join(r.multi()) + b"\r\n" == as_wire(stored)
+    assert r.line().startswith(b"+OK 1 ")
+    assert r.line().startswith(b"+OK")
+    assert r.read_eof() == b""
