@@ -189,7 +189,7 @@ on_committed(struct md_batch *b, int error, void *arg)
 void
 local_deliver(struct queued *q, struct qmsg **msgs, size_t n)
 {
-	struct md_batch *b = calloc(1, sizeof *b);
+	struct md_batch *b = md_batch_new();
 	struct local_round *lr = calloc(1, sizeof *lr);
 	time_t now = time(NULL);
 	struct buf body = { 0 };

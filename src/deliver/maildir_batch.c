@@ -1,4 +1,7 @@
-/* maildir_batch.c - write to tmp/, flush, rename into new/, flush new/: for many files at once. */
+/*
+ * maildir_batch.c - write unnamed files (or tmp/ files), flush them, link them into
+ * new/, flush new/: for many files at once.
+ */
 #include "deliver/maildir_batch.h"
 
 #include <errno.h>
@@ -10,6 +13,12 @@
 
 #include "deliver/maildir.h"
 #include "queue/commit.h"
+
+struct md_batch *
+md_batch_new(void)
+{
+	return calloc(1, sizeof(struct md_batch));
+}
 
 static int
 write_iov(int fd, const struct iovec *iov, int n)
@@ -38,25 +47,36 @@ write_iov(int fd, const struct iovec *iov, int n)
 	return 0;
 }
 
-/* dir_index - the batch's entry for <maildir>/new, opened once. */
+/* open_newdir - <maildir>/new, creating the Maildir when missing. */
+static int
+open_newdir(const char *maildir)
+{
+	char path[4096];
+
+	snprintf(path, sizeof path, "%s/new", maildir);
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT && maildir_create(maildir) == 0)
+		fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	return fd;
+}
+
+/* dir_index - the batch's entry for <maildir>/new: each mailbox once per batch. */
 static long
 dir_index(struct md_batch *b, const char *maildir)
 {
 	for (size_t i = 0; i < b->ndirs; i++)
 		if (strcmp(b->dirpaths[i], maildir) == 0)
 			return (long)i;
-	char path[4096];
-	snprintf(path, sizeof path, "%s/new", maildir);
-	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd = open_newdir(maildir);
 	if (fd < 0)
 		return -1;
 	int *fds = realloc(b->dirfds, (b->ndirs + 1) * sizeof *fds);
-	char **paths = fds ? realloc(b->dirpaths, (b->ndirs + 1) * sizeof *paths) : NULL;
-	char *copy = paths ? strdup(maildir) : NULL;
 	if (fds)
 		b->dirfds = fds;
+	char **paths = fds ? realloc(b->dirpaths, (b->ndirs + 1) * sizeof *paths) : NULL;
 	if (paths)
 		b->dirpaths = paths;
+	char *copy = paths ? strdup(maildir) : NULL;
 	if (copy == NULL) {
 		close(fd);
 		return errno = ENOMEM, -1;
@@ -70,11 +90,9 @@ int
 md_batch_add(struct md_batch *b, const char *maildir, const char *name,
     const struct iovec *iov, int iovcnt, void *owner, size_t idx)
 {
-	char tmp[4096], dst[4096];
+	char tmp[4096];
+	char *tmpcopy = NULL;
 
-	if (snprintf(tmp, sizeof tmp, "%s/tmp/%s", maildir, name) >= (int)sizeof tmp ||
-	    snprintf(dst, sizeof dst, "%s/new/%s", maildir, name) >= (int)sizeof dst)
-		return errno = ENAMETOOLONG, -1;
 	if (b->nfiles == b->cap) {
 		size_t cap = b->cap ? b->cap * 2 : 16;
 		struct md_file *f = realloc(b->files, cap * sizeof *f);
@@ -83,22 +101,33 @@ md_batch_add(struct md_batch *b, const char *maildir, const char *name,
 		b->files = f;
 		b->cap = cap;
 	}
-	/* Most deliveries go to an existing mailbox: try first, create when missing. */
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0 && errno == ENOENT && maildir_create(maildir) == 0)
+	long d = dir_index(b, maildir);
+	if (d < 0)
+		return -1;
+	/* An unnamed file in new/ becomes visible only when linked, after its flush. */
+	int fd = openat(b->dirfds[d], ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+	if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
+		if (snprintf(tmp, sizeof tmp, "%s/tmp/%s", maildir, name) >= (int)sizeof tmp)
+			return errno = ENAMETOOLONG, -1;
 		fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		if (fd >= 0 && (tmpcopy = strdup(tmp)) == NULL) {
+			close(fd);
+			unlink(tmp);
+			return errno = ENOMEM, -1;
+		}
+	}
 	if (fd < 0)
 		return -1;
-	long d = write_iov(fd, iov, iovcnt) < 0 ? -1 : dir_index(b, maildir);
 	struct md_file *f = &b->files[b->nfiles];
-	if (d < 0 || (f->tmp = strdup(tmp)) == NULL || (f->dst = strdup(dst)) == NULL) {
-		int e = errno;
-		if (d >= 0)
-			free(f->tmp);
+	if (write_iov(fd, iov, iovcnt) < 0 || (f->name = strdup(name)) == NULL) {
+		int e = errno ? errno : ENOMEM;
 		close(fd);
-		unlink(tmp);
+		if (tmpcopy)
+			unlink(tmpcopy);
+		free(tmpcopy);
 		return errno = e, -1;
 	}
+	f->tmp = tmpcopy;
 	f->fd = fd;
 	f->dir = (size_t)d;
 	f->failed = false;
@@ -124,6 +153,24 @@ on_dirs_flushed(void *arg, int error)
 	b->done(b, error, b->arg);
 }
 
+/* publish - put a flushed file into new/ under its name. */
+static int
+publish(struct md_batch *b, struct md_file *f)
+{
+	int dfd = b->dirfds[f->dir];
+
+	if (f->tmp != NULL) {
+		if (renameat(AT_FDCWD, f->tmp, dfd, f->name) < 0) {
+			unlink(f->tmp);
+			return -1;
+		}
+		return 0;
+	}
+	char proc[64];
+	snprintf(proc, sizeof proc, "/proc/self/fd/%d", f->fd);
+	return linkat(AT_FDCWD, proc, dfd, f->name, AT_SYMLINK_FOLLOW);
+}
+
 static void
 on_files_flushed(void *arg, int error)
 {
@@ -131,18 +178,15 @@ on_files_flushed(void *arg, int error)
 
 	if (error) {
 		for (size_t i = 0; i < b->nfiles; i++)
-			unlink(b->files[i].tmp);
+			if (b->files[i].tmp)
+				unlink(b->files[i].tmp);
 		fail_all(b);
 		b->done(b, error, b->arg);
 		return;
 	}
-	for (size_t i = 0; i < b->nfiles; i++) {
-		struct md_file *f = &b->files[i];
-		if (rename(f->tmp, f->dst) < 0) {
-			unlink(f->tmp);
-			f->failed = true;
-		}
-	}
+	for (size_t i = 0; i < b->nfiles; i++)
+		if (publish(b, &b->files[i]) < 0)
+			b->files[i].failed = true;
 	if (committer_submit(b->committer, NULL, 0, b->dirfds, b->ndirs, on_dirs_flushed, b) < 0)
 		on_dirs_flushed(b, ENOMEM);
 }
@@ -174,7 +218,8 @@ void
 md_batch_abort(struct md_batch *b)
 {
 	for (size_t i = 0; b && i < b->nfiles; i++)
-		unlink(b->files[i].tmp);
+		if (b->files[i].tmp)
+			unlink(b->files[i].tmp);
 	md_batch_free(b);
 }
 
@@ -186,7 +231,7 @@ md_batch_free(struct md_batch *b)
 	for (size_t i = 0; i < b->nfiles; i++) {
 		close(b->files[i].fd);
 		free(b->files[i].tmp);
-		free(b->files[i].dst);
+		free(b->files[i].name);
 	}
 	for (size_t i = 0; i < b->ndirs; i++) {
 		close(b->dirfds[i]);

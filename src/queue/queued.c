@@ -26,6 +26,7 @@
 #include "queue/commit.h"
 #include "queue/notify.h"
 #include "role.h"
+#include "util/evbase.h"
 #include "util/log.h"
 
 #define ROUND_MAX 256        /* messages started per loop turn */
@@ -503,7 +504,7 @@ queued_main(const struct role_env *env)
 	snprintf(q.data_dir, sizeof q.data_dir, "%s", cfg->data_dir);
 	snprintf(q.queue_dir, sizeof q.queue_dir, "%s/queue", cfg->data_dir);
 	snprintf(q.mail_dir, sizeof q.mail_dir, "%s/mail", cfg->data_dir);
-	if ((q.base = event_base_new()) == NULL)
+	if ((q.base = evbase_new()) == NULL)
 		goto out;
 	if ((q.acct = accounts_open(cfg->data_dir, false, err, sizeof err)) == NULL) {
 		log_err("%s", err);

@@ -442,7 +442,7 @@ direct_deliver(struct smtp_session *s)
 	struct smtp_txn *t = s->txn;
 	struct buf prefix = { 0 }, hdr = { 0 };
 	char dir[4096], name[1024];
-	struct md_batch *b = calloc(1, sizeof *b);
+	struct md_batch *b = md_batch_new();
 
 	if (b == NULL || build_prefix(s, &prefix) < 0)
 		goto fail;

@@ -26,6 +26,7 @@
 #include "queue/commit.h"
 #include "role.h"
 #include "smtp/smtp_session.h"
+#include "util/evbase.h"
 #include "util/log.h"
 #include "util/workpool.h"
 
@@ -135,7 +136,7 @@ smtpd_main(const struct role_env *env)
 	signal(SIGPIPE, SIG_IGN);
 	srv.cfg = env->cfg;
 	snprintf(srv.queue_dir, sizeof srv.queue_dir, "%s/queue", srv.cfg->data_dir);
-	if ((srv.base = event_base_new()) == NULL)
+	if ((srv.base = evbase_new()) == NULL)
 		goto out;
 	if ((srv.acct = accounts_open(srv.cfg->data_dir, false, err, sizeof err)) == NULL) {
 		log_err("%s", err);

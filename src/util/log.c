@@ -10,11 +10,13 @@
 
 static const char *log_role = "mailroom";
 static bool log_syslog;
+static int log_pid; /* set by log_init, which each process calls after its fork */
 
 void
 log_init(const char *role, bool use_syslog)
 {
 	log_role = role;
+	log_pid = (int)getpid();
 	if (use_syslog && !log_syslog)
 		openlog("mailroom", LOG_PID | LOG_NDELAY, LOG_MAIL);
 	log_syslog = use_syslog;
@@ -42,7 +44,7 @@ log_emit(int prio, const char *level, const char *fmt, va_list ap)
 	/* One write per line so lines from several processes do not interleave. */
 	char line[2200];
 	int n = snprintf(line, sizeof line, "%s.%03ldZ mailroom[%d] %s: %s%s\n", when,
-	    ts.tv_nsec / 1000000, (int)getpid(), log_role, level, msg);
+	    ts.tv_nsec / 1000000, log_pid ? log_pid : (int)getpid(), log_role, level, msg);
 	if (n > (int)sizeof line - 1)
 		n = sizeof line - 1, line[n - 1] = '\n';
 	ssize_t w = write(STDERR_FILENO, line, (size_t)n);
