@@ -55,6 +55,7 @@ struct smtp_client {
 	enum cstate state;
 	bool tls;
 	bool finished;
+	unsigned reading;      /* inside on_read: client_finish leaves the free to it */
 	struct ehlo_caps caps;
 	struct smtp_reply reply;
 	char peer[SOCKADDR_TEXT_MAX + 300]; /* host[ip]:port for logs */
@@ -138,6 +139,19 @@ quit(struct smtp_client *c)
 }
 
 static void
+client_free(struct smtp_client *c)
+{
+	free(c->res.rcpt_code);
+	free(c->res.rcpt_text);
+	free(c);
+}
+
+/*
+ * client_finish - close, report once through done, and free c; inside on_read
+ * (a reply handler ended the conversation) the free waits until on_read is done
+ * looking at c.
+ */
+static void
 client_finish(struct smtp_client *c)
 {
 	if (c->finished)
@@ -152,9 +166,8 @@ client_finish(struct smtp_client *c)
 		c->fd = -1;
 	}
 	c->done(c->arg, &c->res);
-	free(c->res.rcpt_code);
-	free(c->res.rcpt_text);
-	free(c);
+	if (c->reading == 0)
+		client_free(c);
 }
 
 static void
@@ -509,10 +522,10 @@ handle_reply(struct smtp_client *c)
 	}
 }
 
+/* read_replies - handle every complete reply line buffered on bev. */
 static void
-on_read(struct bufferevent *bev, void *arg)
+read_replies(struct smtp_client *c, struct bufferevent *bev)
 {
-	struct smtp_client *c = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
 	char line[REPLY_LINE_MAX];
 
@@ -548,6 +561,19 @@ on_read(struct bufferevent *bev, void *arg)
 			smtp_reply_init(&c->reply);
 		}
 	}
+}
+
+static void
+on_read(struct bufferevent *bev, void *arg)
+{
+	struct smtp_client *c = arg;
+
+	/* A reply may end the conversation (client_finish): c stays until we are done. */
+	c->reading++;
+	read_replies(c, bev);
+	c->reading--;
+	if (c->finished && c->reading == 0)
+		client_free(c);
 }
 
 static void
@@ -664,7 +690,5 @@ smtp_client_abort(struct smtp_client *c)
 		bufferevent_free(c->bev);
 	if (c->fd >= 0)
 		close(c->fd);
-	free(c->res.rcpt_code);
-	free(c->res.rcpt_text);
-	free(c);
+	client_free(c);
 }
