@@ -556,9 +556,10 @@ read_replies(struct smtp_client *c, struct bufferevent *bev)
 		}
 		if (r == 1) {
 			handle_reply(c);
+			/* Also when STARTTLS moved on to a new bev: the next reply starts afresh. */
+			smtp_reply_init(&c->reply);
 			if (c->finished || c->bev != bev)
 				return;
-			smtp_reply_init(&c->reply);
 		}
 	}
 }
