@@ -181,7 +181,10 @@ delivery_new(struct remote *r, struct qmsg *m, const char *domain)
 	if (cfg->relayhost != NULL) {
 		bool br;
 		split_hostport(cfg->relayhost, d->name, sizeof d->name, &d->port, &br);
-		d->use_mx = !br;
+		/* An address has no MX records: only a name without brackets is looked up. */
+		unsigned char bin[16];
+		d->use_mx = !br && inet_pton(AF_INET, d->name, bin) != 1 &&
+		    inet_pton(AF_INET6, d->name, bin) != 1;
 		d->relayhost = true;
 	} else {
 		snprintf(d->name, sizeof d->name, "%s", domain);
