@@ -647,7 +647,11 @@ txn_read_data(struct smtp_session *s, struct evbuffer *in)
 			c = data_reader_feed(&t->dr, vec[i].iov_base, len, NULL, &done);
 		}
 		used += c;
-		if (t->dr.raw_octets > max)
+		/* RFC 1870: the size is of the message with CR LF line ends, without the
+		 * doubled dots and the final "." of DATA. */
+		uint64_t size = s->state == S_DATA ? t->dr.out_octets + t->dr.out_lines :
+		    t->dr.raw_octets;
+		if (size > max)
 			t->too_big = true;
 	}
 	evbuffer_drain(in, used);
