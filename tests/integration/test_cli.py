@@ -6,7 +6,6 @@ import re
 import shutil
 import smtplib
 import subprocess
-import tempfile
 
 import pytest
 

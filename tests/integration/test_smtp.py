@@ -6,14 +6,17 @@ deferred); each message carries a unique token, so tests only look at their own.
 Tests of limits run on instances of their own.
 """
 import os
+import random
 import smtplib
 import socket
+import ssl
+import subprocess
 import time
 import uuid
 
 import pytest
 
-from conftest import DEMO, HOSTNAME, deferring_settings
+from conftest import DEMO, DEMO_PASSWORD, HOSTNAME, deferring_settings
 from smtpraw import Closed, Raw, dot_stuff, queue_id
 
 U2 = "u2@example.test"
@@ -328,6 +331,45 @@ def test_max_message_size(limited):
     limited.wait_removed(queue_id(r))
     assert len(limited.messages_with(DEMO, small)) == 1
     assert limited.messages_with(DEMO, big) == []
+
+
+def sized_message(n, tok):
+    """A message of exactly n octets (CRLF line ends) with lines that need dot-stuffing."""
+    head = f"Subject: {tok}\r\n\r\n.dot line\r\n..two\r\n".encode()
+    return head + b"x" * (n - len(head) - 2) + b"\r\n"
+
+
+def test_max_message_size_boundary(limited):
+    # RFC 1870: the size counts CRLF line ends, not DATA's doubled dots or final dot.
+    fits, over = token(), token()
+    with Raw(limited.ports["smtp"]) as c:
+        c.ehlo()
+        assert c.cmd("MAIL FROM:<a@remote.test> SIZE=10240").code == 250
+        assert c.cmd(f"RCPT TO:<{DEMO}>").code == 250
+        assert c.cmd("DATA").code == 354
+        c.send(dot_stuff(sized_message(10240, fits)) + b".\r\n")
+        r1 = c.reply()
+        assert r1.code == 250, r1
+        assert c.cmd("MAIL FROM:<a@remote.test>").code == 250
+        assert c.cmd(f"RCPT TO:<{DEMO}>").code == 250
+        text = sized_message(10240, fits)
+        c.send(f"BDAT {len(text)} LAST\r\n".encode() + text)
+        r2 = c.reply()
+        assert r2.code == 250, r2
+        assert c.cmd("MAIL FROM:<a@remote.test>").code == 250
+        assert c.cmd(f"RCPT TO:<{DEMO}>").code == 250
+        assert c.cmd("DATA").code == 354
+        c.send(dot_stuff(sized_message(10241, over)) + b".\r\n")
+        assert c.reply().startswith("552 5.3.4")
+        assert c.cmd("MAIL FROM:<a@remote.test>").code == 250
+        assert c.cmd(f"RCPT TO:<{DEMO}>").code == 250
+        text = sized_message(10241, over)
+        c.send(f"BDAT {len(text)} LAST\r\n".encode() + text)
+        assert c.reply().startswith("552 5.3.4")
+    limited.wait_removed(queue_id(r1))
+    limited.wait_removed(queue_id(r2))
+    assert len(limited.messages_with(DEMO, fits)) == 2
+    assert limited.messages_with(DEMO, over) == []
 
 
 def test_long_command_line(limited):
@@ -802,3 +844,80 @@ def test_admin_changes_apply_at_once(inst, untrusted):
         untrusted.run_cli("user", "del", "x@new-domain.test")
         untrusted.run_cli("domain", "del", "new-domain.test")
         assert c.cmd("RCPT TO:<x@new-domain.test>").startswith("554 5.7.1")
+
+
+# ---- big messages and reloads ----
+
+def test_large_message_intact(inst):
+    rnd = random.Random(7)
+    lines = []
+    for n in range(20000):
+        k = rnd.choice((0, 1, 5, 76, 200, 998))
+        line = "".join(rnd.choice("abcdefghij .,:;!?-=") for _ in range(k))
+        if n % 97 == 0:
+            line = "." + line
+        lines.append(line)
+    for mode in ("DATA", "BDAT"):
+        t = token()
+        body = f"Subject: {t}\r\n\r\n" + "\r\n".join(lines) + "\r\n"
+        raw = body.encode()
+        with Raw(inst.ports["smtp"], timeout=60) as c:
+            c.ehlo()
+            assert c.cmd("MAIL FROM:<big@remote.test>").code == 250
+            assert c.cmd(f"RCPT TO:<{DEMO}>").code == 250
+            if mode == "DATA":
+                assert c.cmd("DATA").code == 354
+                c.send(dot_stuff(raw) + b".\r\n")
+                r = c.reply(timeout=60)
+            else:
+                step = 65536
+                for off in range(0, len(raw), step):
+                    piece = raw[off:off + step]
+                    last = off + step >= len(raw)
+                    c.send(f"BDAT {len(piece)}{' LAST' if last else ''}\r\n".encode() + piece)
+                    r = c.reply(timeout=60)
+                    assert r.code == 250, r
+            assert r.code == 250, r
+        inst.wait_removed(queue_id(r), timeout=60)
+        (msg,) = inst.messages_with(DEMO, t)
+        assert msg.endswith(raw.replace(b"\r\n", b"\n")), mode
+
+
+def served_cert(port):
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        with ctx.wrap_socket(s) as tls:
+            return tls.getpeercert(binary_form=True)
+
+
+def test_sighup_reloads_config_and_certificate(make_instance):
+    i = make_instance()
+    with Raw(i.ports["smtp"]) as c:
+        assert c.keywords(c.ehlo())["SIZE"] == str(25 * 1024 * 1024)
+    old_cert = served_cert(i.ports["submissions"])
+    i.set("limits", "max_message_size", "1M")
+    key = os.path.join(i.dir, "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-nodes", "-keyout", key + ".new", "-out",
+                    i.cert + ".new", "-days", "2", "-subj", "/CN=mx.example.test",
+                    "-addext", "subjectAltName=DNS:mx.example.test,IP:127.0.0.1"],
+                   check=True, capture_output=True, timeout=60)
+    os.chmod(key + ".new", 0o644)
+    os.rename(key + ".new", key)
+    os.rename(i.cert + ".new", i.cert)
+    i.reload()
+    deadline = time.monotonic() + 15
+    while True:
+        with Raw(i.ports["smtp"]) as c:
+            size = c.keywords(c.ehlo())["SIZE"]
+        new_cert = served_cert(i.ports["submissions"])
+        if size == "1048576" and new_cert != old_cert:
+            break
+        assert time.monotonic() < deadline, (size, new_cert == old_cert, i.log()[-3000:])
+        time.sleep(0.2)
+    # The new certificate is the one on disk, over STARTTLS too, and sessions work.
+    with smtplib.SMTP("127.0.0.1", i.ports["submission"], timeout=10) as s:
+        s.starttls(context=i.ssl_context())
+        s.login(DEMO, DEMO_PASSWORD)

@@ -15,7 +15,7 @@ import uuid
 import pytest
 
 from conftest import DEMO, DEMO_PASSWORD, HOSTNAME, deferring_settings
-from smtpraw import Closed, Raw, queue_id
+from smtpraw import Raw, queue_id
 
 U2 = "u2@example.test"
 U2_PASSWORD = "u2-password-1"
