@@ -49,6 +49,7 @@ static const char *const cstate_names[] = {
 
 struct smtp_client {
 	struct client_params p;
+	char helo[256];        /* p.helo points here: a reload frees the config's copy */
 	client_done_fn done;
 	void *arg;
 	struct bufferevent *bev;
@@ -648,6 +649,8 @@ smtp_client_start(const struct client_params *p, client_done_fn done, void *arg)
 	if (c == NULL)
 		return NULL;
 	c->p = *p;
+	snprintf(c->helo, sizeof c->helo, "%s", p->helo);
+	c->p.helo = c->helo;
 	c->done = done;
 	c->arg = arg;
 	c->fd = -1;

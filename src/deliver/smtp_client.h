@@ -38,7 +38,7 @@ struct client_params {
 	struct event_base *base;
 	SSL_CTX *tls;                /* NULL or no_tls: never STARTTLS */
 	bool no_tls;
-	const char *helo;            /* our name */
+	const char *helo;            /* our name (copied: the config may be reloaded) */
 	const char *host;            /* the server's name, for logs and SNI */
 	struct sockaddr_storage addr; /* with the port set */
 	const char *queue_dir;
