@@ -455,6 +455,18 @@ def test_large_message_streams(srv):
     _, lines, octets = p.retr(1)
     assert b"\r\n".join(lines) + b"\r\n" == as_wire(stored)
     p.quit()
+    # The same through TLS, implicit and after STLS.
+    p = poplib.POP3_SSL("127.0.0.1", srv.ports["pop3s"], timeout=20, context=srv.ssl_context())
+    p.user(addr)
+    p.pass_(pw)
+    assert b"\r\n".join(p.retr(1)[1]) + b"\r\n" == as_wire(stored)
+    p.quit()
+    p = pop(srv)
+    p.stls(srv.ssl_context())
+    p.user(addr)
+    p.pass_(pw)
+    assert b"\r\n".join(p.retr(1)[1]) + b"\r\n" == as_wire(stored)
+    p.quit()
 
 
 def test_pipelining(srv):
