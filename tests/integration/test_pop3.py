@@ -13,7 +13,6 @@ import poplib
 import re
 import smtplib
 import socket
-import ssl
 import time
 
 import pytest
