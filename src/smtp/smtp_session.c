@@ -382,6 +382,14 @@ session_on_event(struct bufferevent *bev, short what, void *arg)
 			session_close(s, s->close_reason);
 			return;
 		}
+		SSL *ssl = s->tls ? bufferevent_openssl_get_ssl(s->bev) : NULL;
+		if (ssl != NULL && !SSL_is_init_finished(ssl)) {
+			/* No reply can reach a client that never finished the handshake, and
+			 * a reply waiting for it would keep the connection open for ever. */
+			log_info("timeout from %s state=tls-handshake", s->ip);
+			session_close(s, "timeout");
+			return;
+		}
 		log_info("timeout from %s state=%s", s->ip, state_names[s->state]);
 		session_reply(s, "421 4.4.2 %s Error: timeout exceeded", s->srv->cfg->hostname);
 		session_close_after_flush(s, "timeout");
