@@ -277,12 +277,13 @@ dispatch(struct smtp_session *s, const char *line, size_t len)
 	struct smtp_cmd cmd;
 	struct smtp_error err;
 
-	if (smtp_cmd_parse(line, len, &cmd, &err) < 0) {
-		session_error(s, "%d %s %s", err.code, err.status, err.text);
+	if (s->auth_step != AUTH_NONE) {
+		/* An AUTH response, not a command: whatever it holds ends the exchange. */
+		session_auth_continue(s, line, len);
 		return;
 	}
-	if (s->auth_step != AUTH_NONE) {
-		session_auth_continue(s, line, len);
+	if (smtp_cmd_parse(line, len, &cmd, &err) < 0) {
+		session_error(s, "%d %s %s", err.code, err.status, err.text);
 		return;
 	}
 	switch (cmd.verb) {
