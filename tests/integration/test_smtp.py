@@ -164,6 +164,11 @@ def test_noop_help_vrfy_rset_quit(inst):
         assert c.cmd(f"RCPT TO:<{DEMO}>").code == 503
         assert c.cmd("DATA").code == 503
         assert c.cmd("MAIL FROM:<a@remote.test>").code == 250
+        assert c.cmd(f"RCPT TO:<{DEMO}>").code == 250
+        # EHLO resets the transaction too (RFC 5321 4.1.4).
+        assert c.cmd("EHLO client.example").code == 250
+        assert c.cmd("DATA").code == 503
+        assert c.cmd("MAIL FROM:<a@remote.test>").code == 250
         assert c.cmd("QUIT").code == 221
         assert c.expect_closed() == b""
 
@@ -413,6 +418,14 @@ def test_command_timeout(make_instance):
     # Also after STARTTLS on the encrypted side, and on submissions before a word.
     with Raw(i.ports["submissions"], tls_context=i.ssl_context(), timeout=15) as c:
         assert c.reply(timeout=15).startswith("421 4.4.2")
+    # Connected to submissions without ever starting the TLS handshake, or silent
+    # after the 220 to STARTTLS: closed too (no reply can reach such a client).
+    with socket.create_connection(("127.0.0.1", i.ports["submissions"]), timeout=30) as s:
+        assert s.recv(100) == b""
+    with Raw(i.ports["smtp"], timeout=30) as c:
+        c.ehlo()
+        assert c.cmd("STARTTLS").code == 220
+        assert c.expect_closed(timeout=30) == b""
     # A working session is not affected, and the half message never arrives.
     r = send(i, [DEMO], "Subject: after\r\n\r\nok\r\n")
     assert r.code == 250

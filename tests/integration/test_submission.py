@@ -217,6 +217,32 @@ def test_auth_plain_forms(untrusted):
         assert c.cmd("NOOP").code == 250
 
 
+def test_auth_pipelined(untrusted):
+    # RFC 4954 4: AUTH with an initial response may be pipelined with what follows.
+    with tls_session(untrusted, "submissions") as c:
+        c.send("AUTH PLAIN " + b64(f"\0{DEMO}\0{DEMO_PASSWORD}") + "\r\n"
+               f"MAIL FROM:<{DEMO}>\r\nRCPT TO:<{U2}>\r\nNOOP\r\n")
+        assert [r.code for r in c.replies(4)] == [235, 250, 250, 250]
+    with tls_session(untrusted, "submissions") as c:
+        c.send("AUTH PLAIN " + b64(f"\0{DEMO}\0wrong") + "\r\n"
+               f"MAIL FROM:<{DEMO}>\r\nNOOP\r\n")
+        rs = c.replies(3)
+        assert rs[0].startswith("535 5.7.8") and rs[1].startswith("530 5.7.0"), rs
+        assert rs[2].code == 250
+
+
+def test_auth_response_is_not_a_command(untrusted):
+    with tls_session(untrusted) as c:
+        assert c.cmd("AUTH PLAIN").code == 334
+        # Not base64 (control octets): the exchange ends with 501, and the next line
+        # is a command again.
+        assert c.cmd(b"\x01\x02 junk").code == 501
+        assert c.cmd("NOOP").code == 250
+        assert c.cmd("AUTH LOGIN").code == 334
+        assert c.cmd("HELP me").code == 501  # inside AUTH, a command is a bad response
+        assert c.cmd("NOOP").code == 250
+
+
 def test_auth_login(untrusted):
     with tls_session(untrusted) as c:
         r = c.cmd("AUTH LOGIN")
