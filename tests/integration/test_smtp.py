@@ -7,6 +7,7 @@ Tests of limits run on instances of their own.
 """
 import os
 import random
+import re
 import smtplib
 import socket
 import ssl
@@ -153,6 +154,9 @@ def test_noop_help_vrfy_rset_quit(inst):
         c.ehlo()
         assert c.cmd("NOOP").code == 250
         assert c.cmd("noop with an argument").code == 250
+        assert c.cmd("mail from:<lower@remote.test>").code == 250  # verbs in any case
+        assert c.cmd(f"rcpt to:<{DEMO}>").code == 250
+        assert c.cmd("rset").code == 250
         assert c.cmd("HELP").code in (211, 214)
         r = c.cmd(f"VRFY {DEMO}")
         assert r.code == 252, r
@@ -674,6 +678,26 @@ def test_trace_headers(inst):
     deliver(inst, [DEMO], f"Subject: {t}\r\n\r\nbounce-like\r\n", sender="")
     (msg,) = inst.messages_with(DEMO, t)
     assert msg.split(b"\n")[0] == b"Return-Path: <>"
+
+
+def test_log_lines(inst):
+    """INTERFACE.md "Logs": one line an event, with the queue id where there is one."""
+    mark = inst.log_mark()
+    t = token()
+    qid = deliver(inst, [DEMO], f"Subject: {t}\r\n\r\nlogged\r\n", sender="logme@remote.test")
+    r = send(inst, [FRIEND], f"Subject: {t}\r\n\r\nfor later\r\n", sender="logme@remote.test")
+    rid = queue_id(r)
+    text = inst.wait_log(rf"{rid}.*{re.escape(FRIEND)}.*status=deferred", since=mark,
+                         timeout=60)[mark:]
+    lines = text.splitlines()
+    # The connection, the accepted message (id, client, sender, size, recipients),
+    # and each delivery attempt (id, recipient, relay, status, reason).
+    assert any("127.0.0.1" in line and "connect" in line for line in lines)
+    accepted = [line for line in lines if qid in line and "logme@remote.test" in line]
+    assert any("127.0.0.1" in line and DEMO in line and re.search(r"\b\d{3,}\b", line)
+               for line in accepted), accepted
+    assert any(qid in line and DEMO in line and "status=sent" in line for line in lines), lines
+    assert any(rid in line and FRIEND in line and "status=deferred" in line for line in lines)
 
 
 # ---- addresses: aliases, +tags, case ----

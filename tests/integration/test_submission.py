@@ -157,6 +157,10 @@ def test_bad_credentials(untrusted):
         assert c.auth_plain(DEMO, DEMO_PASSWORD).startswith("235")
     log = untrusted.log()
     assert DEMO_PASSWORD not in log and "wrong-password" not in log
+    # Every login failure is logged with the address and the client.
+    fails = [line for line in log.splitlines()
+             if "nosuch@example.test" in line and "127.0.0.1" in line]
+    assert fails, log[-3000:]
 
 
 def test_max_auth_failures(untrusted):
