@@ -23,6 +23,7 @@
 #include "password.h"
 #include "pop3/pop3_session.h"
 #include "role.h"
+#include "util/evbase.h"
 #include "util/log.h"
 #include "util/workpool.h"
 
@@ -131,7 +132,7 @@ pop3d_main(const struct role_env *env)
 	signal(SIGPIPE, SIG_IGN);
 	srv.cfg = env->cfg;
 	snprintf(srv.mail_dir, sizeof srv.mail_dir, "%s/mail", srv.cfg->data_dir);
-	if ((srv.base = event_base_new()) == NULL)
+	if ((srv.base = evbase_new()) == NULL)
 		goto out;
 	if ((srv.acct = accounts_open(srv.cfg->data_dir, false, err, sizeof err)) == NULL) {
 		log_err("%s", err);
