@@ -52,7 +52,7 @@ def client(port, tokens, acked, lock, use_bdat):
                         acked.add(tok)
                 else:
                     return
-    except (OSError, TimeoutError, AssertionError, Exception):  # noqa: B902 - killed server
+    except Exception:  # the server was killed: connection reset, closed, half a reply
         return
 
 
@@ -91,8 +91,8 @@ def burst(inst, ntokens, kill_after, kill, rnd):
     threads = []
     for k in range(CLIENTS):
         share = tokens[k::CLIENTS]
-        port = inst.ports["smtp"] if k % 2 == 0 else inst.ports["smtp"]
-        th = threading.Thread(target=client, args=(port, share, acked, lock, k == CLIENTS - 1),
+        th = threading.Thread(target=client,
+                              args=(inst.ports["smtp"], share, acked, lock, k == CLIENTS - 1),
                               daemon=True)
         threads.append(th)
         th.start()
