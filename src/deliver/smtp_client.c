@@ -494,6 +494,13 @@ handle_reply(struct smtp_client *c)
 			return;
 		}
 		server_text(c, text, sizeof text);
+		if (code / 100 < 4) {
+			/* Not 354 and not a failure: the text never went; nothing was delivered. */
+			char t2[CLIENT_TEXT_MAX];
+			snprintf(t2, sizeof t2, "451 4.5.0 unexpected reply to DATA: %s", text);
+			snprintf(text, sizeof text, "%s", t2);
+			code = 451;
+		}
 		/* Recipients the server accepted still need an answer. */
 		for (size_t i = 0; i < c->p.nrcpts; i++) {
 			if (c->res.rcpt_code[i] == -1) {
