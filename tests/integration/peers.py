@@ -168,9 +168,10 @@ class Dns:
 
 class ServfailDns:
     """A DNS server that answers every query at once with SERVFAIL (rcode 2): a
-    resolver in trouble, as the instance sees it."""
+    resolver in trouble, as the instance sees it; or, silent, never answers."""
 
-    def __init__(self):
+    def __init__(self, silent=False):
+        self.silent = silent
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind(("127.0.0.1", 0))
         self.sock.settimeout(0.2)
@@ -196,6 +197,8 @@ class ServfailDns:
             if end < 0 or end + 5 > len(q):
                 continue
             self.queries += 1
+            if self.silent:
+                continue
             # Same id and question; QR, RD, RA; rcode 2; one question, nothing else.
             reply = q[:2] + b"\x81\x82\x00\x01\x00\x00\x00\x00\x00\x00" + q[12:end + 5]
             try:
@@ -398,12 +401,15 @@ class Sink:
 class RawPeer:
     """A hand-scripted SMTP server for what aiosmtpd cannot do (a held back or odd
     greeting, odd replies): per connection it waits for `release` (if hold), sends
-    greeting, then answers each command line with answer(line) (None: close).
-    Every line it reads is kept in lines."""
+    greeting, then answers each command line with answer(line) (None: close; with
+    tls, a 220 to STARTTLS is followed by the handshake). Every line it reads is
+    kept in lines."""
 
     def __init__(self, port=None, host="127.0.0.1", greeting="220 raw.test ESMTP",
-                 answer=None, hold=False):
+                 answer=None, hold=False, tls=None):
         self.port = port or free_port(host)
+        self.tls = tls              # an ssl server context: a 220 to STARTTLS starts TLS
+        self.tls_sessions = 0
         self.greeting = greeting
         self.answer = answer or (lambda line: "250 ok" if not line.upper().startswith(
             "QUIT") else None)
@@ -451,7 +457,12 @@ class RawPeer:
                 if reply is None:
                     c.sendall(b"221 bye\r\n")
                     return
-                c.sendall(reply.encode() + b"\r\n")
+                if reply != "":  # "": no reply to this line (message text)
+                    c.sendall(reply.encode() + b"\r\n")
+                if self.tls and text.upper() == "STARTTLS" and reply.startswith("220"):
+                    c = self.tls.wrap_socket(c, server_side=True)
+                    self.tls_sessions += 1
+                    buf = b""
         except OSError:
             pass
         finally:
@@ -462,6 +473,42 @@ class RawPeer:
         self.release.set()
         self.thread.join(timeout=5)
         self.sock.close()
+
+
+class Script:
+    """answer() for a RawPeer: a small SMTP server whose replies the test picks.
+
+    ehlo:     the whole EHLO reply ("250-raw.test\r\n250 STARTTLS")
+    replies:  {"STARTTLS": "454 4.7.0 no TLS today", "DATA": "250 odd", "MAIL": ...,
+               "RCPT": ..., ".": reply to the end of the text}
+    Messages received whole are in messages (lists of lines)."""
+
+    def __init__(self, ehlo="250 raw.test", replies=None):
+        self.ehlo = ehlo
+        self.replies = dict(replies or {})
+        self.in_data = False
+        self.lines = []
+        self.messages = []
+
+    def __call__(self, line):
+        if self.in_data:
+            if line == ".":
+                self.in_data = False
+                self.messages.append(self.lines)
+                self.lines = []
+                return self.replies.get(".", "250 2.0.0 queued")
+            self.lines.append(line)
+            return ""
+        verb = line.split(" ", 1)[0].split(":", 1)[0].upper()
+        if verb == "QUIT":
+            return None
+        if verb == "EHLO":
+            return self.ehlo
+        if verb == "DATA":
+            reply = self.replies.get("DATA", "354 go ahead")
+            self.in_data = reply.startswith("354")
+            return reply
+        return self.replies.get(verb, "250 ok")
 
 
 # ---------------------------------------------------------------- Postfix

@@ -16,7 +16,7 @@ import uuid
 import pytest
 
 from conftest import DEMO, DEMO_PASSWORD, HOSTNAME
-from peers import (Dns, Dsn, RawPeer, ServfailDns, Sink, dsns, make_message, server_tls_context,
+from peers import (Dns, Dsn, RawPeer, Script, ServfailDns, Sink, dsns, make_message, server_tls_context,
                    submit, wait_dsn, wait_until)
 
 LIVE = "127.0.0.1"     # where the main sink listens
@@ -602,6 +602,63 @@ def test_failed_tls_handshake_falls_back_to_clear(dns, peers, make_instance):
     assert len(sink.with_token(tok)) == 1
 
 
+def test_starttls_refused_carries_on_in_clear(dns, peers, make_instance):
+    script = Script(ehlo="250-raw.test\r\n250 STARTTLS",
+                    replies={"STARTTLS": "454 4.7.0 TLS not available now"})
+    raw = peers.raw(answer=script)
+    inst = make_instance(settings(dns, raw.port))
+    tok, qid = send(inst, ["clear@remote.test"])
+    log = removed(inst, qid)
+    assert re.search(rf"{qid}: to=<clear@remote.test>.*status=sent", log)
+    assert [line.split()[0].upper() for line in raw.lines[:3]] == ["EHLO", "STARTTLS", "MAIL"]
+    assert any(f"token {tok}" in line for line in script.messages[0])
+
+
+def test_plaintext_after_the_220_to_starttls_is_ignored(dns, peers, make_instance):
+    """Lines the server (or a man in the middle) sends after "220" to STARTTLS and
+    before the handshake are not replies in the TLS session (CVE-2011-0411's kind)."""
+    script = Script(ehlo="250-raw.test\r\n250 STARTTLS",
+                    replies={"STARTTLS": "220 2.0.0 go ahead\r\n554 5.7.1 injected reply"})
+    raw = peers.raw(answer=script, tls=server_tls_context())
+    inst = make_instance(settings(dns, raw.port))
+    tok, qid = send(inst, ["inject@remote.test"])
+    log = removed(inst, qid)
+    assert re.search(rf"{qid}: to=<inject@remote.test>.*status=sent", log), log[-2000:]
+    assert raw.tls_sessions == 1
+    verbs = [line.split()[0].upper() for line in raw.lines[:4]]
+    assert verbs == ["EHLO", "STARTTLS", "EHLO", "MAIL"]
+    assert any(f"token {tok}" in line for line in script.messages[0])
+
+
+def test_data_answered_without_354_is_not_a_delivery(dns, peers, make_instance):
+    """A server that answers DATA with 250 never got the text: the message must not
+    count as sent (it would be lost)."""
+    script = Script(replies={"DATA": "250 2.0.0 thanks, I guess"})
+    raw = peers.raw(answer=script)
+    inst = make_instance(settings(dns, raw.port))
+    tok, qid = send(inst, ["odd@remote.test"])
+    log = inst.wait_log(rf"{qid}: to=<odd@remote.test>.*status=(sent|deferred|bounced)")
+    assert not re.search(rf"{qid}: to=<odd@remote.test>.*status=sent", log), log[-2000:]
+    assert re.search(rf"{qid}: to=<odd@remote.test>.*status=deferred", log)
+    assert script.messages == []
+
+
+def test_8bit_message_to_a_peer_without_8bitmime_bounces(dns, peers, make_instance):
+    """RFC 6152: no 8-bit text to a server that did not offer 8BITMIME."""
+    script = Script(ehlo="250-raw.test\r\n250 SIZE 1000000")
+    raw = peers.raw(answer=script)
+    inst = make_instance(settings(dns, raw.port))
+    tok = token()
+    msg = make_message("8bit", tok, body="caf\u00e9\n",
+                       headers=["MIME-Version: 1.0", "Content-Type: text/plain; charset=utf-8",
+                                "Content-Transfer-Encoding: 8bit"])
+    _, qid = send(inst, ["eight@remote.test"], tok=tok, msg=msg, mail_options=["BODY=8BITMIME"])
+    d = wait_dsn(inst, DEMO, tok)
+    assert str(d.recipient("eight@remote.test")["Status"]).strip() == "5.6.3"
+    removed(inst, qid)
+    assert not any(line.upper().startswith("MAIL") for line in raw.lines)
+
+
 def test_size_exceeded_bounces(dns, peers, make_instance):
     sink = peers(size=2000)
     inst = make_instance(settings(dns, sink.port))
@@ -686,6 +743,15 @@ def test_relayhost_ip_without_brackets(dns, peers, make_instance):
     inst.wait_removed(qid)
 
 
+def test_relayhost_ipv6(dns, peers, make_instance):
+    sink = peers(hosts=["::1"])
+    inst = relay_instance(make_instance, dns, sink, f"[::1]:{sink.port}")
+    tok, qid = send(inst, ["v6relay@nowhere.test"])
+    t = sink.wait_token(tok)[0]
+    assert t.peer[0] == "::1"
+    removed(inst, qid)
+
+
 def test_relayhost_by_name_uses_its_mx(dns, peers, make_instance):
     """relayhost = name:port without brackets: the name's MX (Postfix's meaning)."""
     sink = peers()
@@ -753,6 +819,22 @@ def test_sigterm_during_delivery_then_restart(dns, peers, make_instance):
     removed(inst, qid, timeout=30)
     time.sleep(1.5)
     assert len(sink.with_token(tok)) == 1
+
+
+def test_sigterm_while_a_dns_lookup_hangs(peers, make_instance):
+    """A lookup that never ends does not hold up a clean stop (and leaks nothing:
+    the sanitizer checks at the end of the test)."""
+    silent = ServfailDns(silent=True)
+    try:
+        sink = peers()
+        inst = make_instance({("delivery", "resolver"): silent.resolver,
+                              ("delivery", "remote_port"): str(sink.port)})
+        tok, qid = send(inst, ["hang@remote.test"])
+        wait_until(lambda: silent.queries > 0, 20, "a query at the silent DNS server")
+        assert inst.stop() == 0
+        assert qid in inst.queue_ids()
+    finally:
+        silent.stop()
 
 
 def test_reload_while_connecting(dns, peers, make_instance):
