@@ -16,8 +16,8 @@ import uuid
 import pytest
 
 from conftest import DEMO, DEMO_PASSWORD, HOSTNAME
-from peers import (Dns, Dsn, RawPeer, Script, ServfailDns, Sink, dsns, make_message, server_tls_context,
-                   submit, wait_dsn, wait_until)
+from peers import (Dns, Dsn, RawPeer, Script, ServfailDns, Sink, dsns, make_message,
+                   server_tls_context, submit, wait_dsn, wait_until)
 
 LIVE = "127.0.0.1"     # where the main sink listens
 OTHER = "127.0.0.3"    # a second sink, same port
