@@ -287,9 +287,10 @@ class _Handler:
             sink.in_data += 1
             sink.max_in_data = max(sink.max_in_data, sink.in_data)
         try:
-            # Bounded: the delay is a number of seconds the test chose.
+            # Bounded: the delay is a number of seconds the test chose (its value
+            # when the text arrived: a change applies to the next transaction).
             end = time.monotonic() + sink.data_delay
-            while time.monotonic() < end and sink.data_delay > 0:
+            while time.monotonic() < end:
                 await asyncio.sleep(0.05)
         finally:
             with sink.lock:

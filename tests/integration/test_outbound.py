@@ -794,6 +794,8 @@ def test_kill9_during_delivery_then_restart(dns, peers, make_instance):
     tok, qid = send(inst, ["crash@remote.test"])
     wait_until(lambda: sink.data_started, 20, "the message text at the sink")
     inst.kill9()
+    # The sink notices the lost connection (its DATA handler is cancelled, no reply).
+    wait_until(lambda: sink.in_data == 0, 20, "the sink to see the connection go")
     sink.data_delay = 0
     assert sink.with_token(tok) == []
     inst.start()
@@ -813,7 +815,9 @@ def test_sigterm_during_delivery_then_restart(dns, peers, make_instance):
     tok, qid = send(inst, ["term@remote.test"])
     wait_until(lambda: sink.data_started, 20, "the message text at the sink")
     assert inst.stop() == 0
+    wait_until(lambda: sink.in_data == 0, 20, "the sink to see the connection go")
     sink.data_delay = 0
+    assert sink.with_token(tok) == []
     inst.start()
     sink.wait_token(tok, timeout=30)
     removed(inst, qid, timeout=30)
