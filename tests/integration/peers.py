@@ -27,6 +27,7 @@ import subprocess
 import tempfile
 import threading
 import time
+import warnings
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
@@ -86,8 +87,10 @@ def server_tls_context(cn="mx.remote.test", max_version=None):
     if max_version is not None:
         # Old protocol versions need the lowest security level in OpenSSL 3.
         ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
-        ctx.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
-        ctx.maximum_version = max_version
+        with warnings.catch_warnings():  # the old versions are deprecated: that is the point
+            warnings.simplefilter("ignore", DeprecationWarning)
+            ctx.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
+            ctx.maximum_version = max_version
     return ctx
 
 
