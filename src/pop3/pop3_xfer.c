@@ -36,6 +36,40 @@ end_of_line(struct pop3_xfer *x)
 	return x->lines_sent >= x->body_lines;
 }
 
+/*
+ * feed_retr - RETR's conversion a line at a time: memchr finds each LF and the
+ * octets between are copied whole (TOP's line counting is not needed here).
+ */
+static size_t
+feed_retr(struct pop3_xfer *x, const char *in, size_t len, char *out)
+{
+	const char *p = in, *end = in + len;
+	size_t o = 0;
+
+	while (p < end) {
+		if (x->line_start) {
+			x->line_start = false;
+			if (*p == '.')
+				out[o++] = '.';
+		}
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t run = (size_t)((nl ? nl : end) - p);
+		memcpy(out + o, p, run);
+		o += run;
+		if (run > 0)
+			x->prev_cr = p[run - 1] == '\r';
+		if (nl == NULL)
+			break;
+		if (!x->prev_cr)
+			out[o++] = '\r';
+		out[o++] = '\n';
+		x->prev_cr = false;
+		x->line_start = true;
+		p = nl + 1;
+	}
+	return o;
+}
+
 size_t
 pop3_xfer_feed(struct pop3_xfer *x, const char *in, size_t len, char *out)
 {
@@ -43,6 +77,8 @@ pop3_xfer_feed(struct pop3_xfer *x, const char *in, size_t len, char *out)
 
 	if (x->done)
 		return 0;
+	if (!x->top)
+		return feed_retr(x, in, len, out);
 	for (size_t i = 0; i < len; i++) {
 		char c = in[i];
 		if (x->line_start) {
