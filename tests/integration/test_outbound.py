@@ -559,6 +559,19 @@ def test_message_text_on_the_wire(dns, peers, make_instance):
     assert msg.split(b"\r\n\r\n", 1)[0] in t.data
 
 
+def test_local_and_remote_recipients_of_one_message(dns, peers, make_instance):
+    sink = peers()
+    other = peers(host=OTHER, port=sink.port)
+    inst = make_instance(settings(dns, sink.port, delivery__concurrency="1"))
+    tok, qid = send(inst, [DEMO, "far1@remote.test", "far2@other.test"])
+    sink.wait_token(tok)
+    other.wait_token(tok)
+    local = inst.wait_messages(DEMO, 1)
+    assert any(f"token {tok}".encode() in m for m in local)
+    log = removed(inst, qid)
+    assert len(re.findall(rf"{qid}: to=<[^>]+>.*status=sent", log)) == 3
+
+
 @pytest.mark.parametrize("concurrency,limit", [("2", 2), ("20", 4)])
 def test_connection_limits(dns, peers, make_instance, concurrency, limit):
     """concurrency caps the connections at once; one destination (whatever the case
