@@ -3,8 +3,11 @@
  * are grouped by destination (their domain, or the relayhost); each group is one
  * delivery: find the servers (MX by preference, else the domain's own address;
  * a null MX bounces), try them in order until one answers, carry every recipient
- * of the group in one SMTP transaction, and record a result per recipient. At
- * most `concurrency` deliveries run at once, and a few per destination.
+ * of the group in one SMTP transaction, and record a result per recipient. When a
+ * message has recipients in several domains, their MX records are looked up first
+ * and domains served by the same hosts are merged into one delivery: one
+ * connection per host for the message. At most `concurrency` deliveries run at
+ * once, and a few per destination.
  */
 #include "deliver/remote.h"
 
@@ -32,10 +35,17 @@ struct dest {
 	unsigned active;
 };
 
+struct mx_set;
+
 struct delivery {
 	struct remote *r;
 	struct qmsg *m;
 	struct dest *dest;
+	struct mx_set *set;         /* its MX lookup is part of the message's merge */
+	bool started;               /* in the active list (counted against the limits) */
+	bool resolved;              /* mx holds its servers already */
+	int pre_code;               /* the lookup ended it: this result for every recipient */
+	char *pre_text;
 	struct delivery *next;      /* in the waiting list, or the active list */
 	struct delivery *prev;
 	char name[DNS_NAME_MAX + 2]; /* the destination: a domain, or the relayhost */
@@ -59,8 +69,17 @@ struct delivery {
 	char auth_user[256], auth_pass[256];
 };
 
+/* The domains of one message whose MX lookups run before they are merged. */
+struct mx_set {
+	struct remote *r;
+	struct mx_set *prev, *next; /* in remote->sets */
+	struct delivery **v;
+	size_t n, pending;
+};
+
 struct remote {
 	struct queued *q;
+	struct mx_set *sets;        /* lookups under way, for the shutdown */
 	struct dns *dns;
 	SSL_CTX *tls;
 	struct strmap dests;        /* destination name -> struct dest */
@@ -71,6 +90,8 @@ struct remote {
 };
 
 static void dispatch(struct remote *r);
+static size_t resolve_together(struct remote *r, struct delivery **groups, size_t ngroups,
+    bool *taken);
 
 static void
 kick(struct remote *r)
@@ -111,6 +132,7 @@ remote_new(struct queued *q)
 static void
 delivery_free(struct delivery *d)
 {
+	free(d->pre_text);
 	free(d->idx);
 	free(d->rcpts);
 	free(d->mx.v);
@@ -140,6 +162,14 @@ remote_free(struct remote *r)
 		struct delivery *d = r->wait_head;
 		r->wait_head = d->next;
 		delivery_free(d);
+	}
+	while (r->sets) {
+		struct mx_set *s = r->sets;
+		r->sets = s->next;
+		for (size_t i = 0; i < s->n; i++)
+			delivery_free(s->v[i]);
+		free(s->v);
+		free(s);
 	}
 	dns_free(r->dns);
 	SSL_CTX_free(r->tls);
@@ -271,14 +301,27 @@ remote_start(struct queued *q, struct qmsg *m, time_t now)
 		if (delivery_add_rcpt(d, i) < 0)
 			queued_rcpt_result(q, m, i, 451, "none", "451 4.3.0 out of memory");
 	}
+	size_t kept = 0;
 	for (size_t g = 0; g < ngroups; g++) {
-		if (groups[g]->n == 0) {
+		if (groups[g]->n == 0)
 			delivery_free(groups[g]);
-			continue;
-		}
-		wait_push(r, groups[g]);
-		started++;
+		else
+			groups[kept++] = groups[g];
 	}
+	ngroups = kept;
+	size_t nmx = 0;
+	for (size_t g = 0; g < ngroups; g++)
+		if (groups[g]->use_mx && !groups[g]->relayhost && groups[g]->name[0] != '[')
+			nmx++;
+	bool *taken = calloc(ngroups ? ngroups : 1, sizeof *taken);
+	/* Every group is a round part now; merging later gives parts back. */
+	started = (unsigned)ngroups;
+	if (nmx >= 2 && taken != NULL)
+		resolve_together(r, groups, ngroups, taken);
+	for (size_t g = 0; g < ngroups; g++)
+		if (taken == NULL || !taken[g])
+			wait_push(r, groups[g]);
+	free(taken);
 	free(groups);
 	if (started > 0)
 		kick(r);
@@ -294,14 +337,16 @@ finish(struct delivery *d, int code, const char *text)
 
 	for (size_t i = 0; i < d->n; i++)
 		queued_rcpt_result(r->q, m, d->idx[i], code, d->relay[0] ? d->relay : d->name, text);
-	if (d->prev)
-		d->prev->next = d->next;
-	else
-		r->active = d->next;
-	if (d->next)
-		d->next->prev = d->prev;
-	r->nactive--;
-	d->dest->active--;
+	if (d->started) {
+		if (d->prev)
+			d->prev->next = d->next;
+		else
+			r->active = d->next;
+		if (d->next)
+			d->next->prev = d->prev;
+		r->nactive--;
+		d->dest->active--;
+	}
 	dns_cancel_arg(r->dns, d);
 	delivery_free(d);
 	if (--m->parts == 0)
@@ -467,44 +512,201 @@ set_single_host(struct delivery *d, const char *host)
 	return 0;
 }
 
+/*
+ * take_mx - the outcome of d's MX lookup: its servers in d->mx and 0, or the
+ * code of the result every recipient gets, with its text.
+ */
+static int
+take_mx(struct delivery *d, enum dns_status st, struct mx_list *mx, const char *why,
+    char *text, size_t textlen)
+{
+	switch (st) {
+	case DNS_OK:
+		if (mx->null_mx) {
+			snprintf(text, textlen,
+			    "556 5.1.10 %s does not accept mail (null MX, RFC 7505)", d->name);
+			return 556;
+		}
+		free(d->mx.v);
+		d->mx = *mx;
+		mx->v = NULL; /* ours now */
+		mx->n = 0;
+		d->mx_next = 0;
+		return 0;
+	case DNS_NODATA:
+		/* RFC 5321 5.1: no MX, so the domain itself is the mail server. */
+		d->implicit_mx = true;
+		if (set_single_host(d, d->name) < 0) {
+			snprintf(text, textlen, "451 4.3.0 out of memory");
+			return 451;
+		}
+		return 0;
+	case DNS_NXDOMAIN:
+		snprintf(text, textlen, "550 5.4.4 %s: %s", d->name, why);
+		return 550;
+	case DNS_TEMPFAIL:
+		break;
+	}
+	snprintf(text, textlen, "451 4.4.3 %s: %s", d->name, why);
+	return 451;
+}
+
 static void
 on_mx(void *arg, enum dns_status st, struct mx_list *mx, const char *why)
 {
 	struct delivery *d = arg;
 	char text[CLIENT_TEXT_MAX + 64];
 
-	switch (st) {
-	case DNS_OK:
-		if (mx->null_mx) {
-			snprintf(text, sizeof text,
-			    "556 5.1.10 %s does not accept mail (null MX, RFC 7505)", d->name);
-			finish(d, 556, text);
-			return;
-		}
-		d->mx = *mx;
-		mx->v = NULL; /* ours now */
-		mx->n = 0;
-		d->mx_next = 0;
-		next_host(d);
-		return;
-	case DNS_NODATA:
-		/* RFC 5321 5.1: no MX, so the domain itself is the mail server. */
-		d->implicit_mx = true;
-		if (set_single_host(d, d->name) < 0) {
-			finish(d, 451, "451 4.3.0 out of memory");
-			return;
-		}
-		next_host(d);
-		return;
-	case DNS_NXDOMAIN:
-		snprintf(text, sizeof text, "550 5.4.4 %s: %s", d->name, why);
-		finish(d, 550, text);
-		return;
-	case DNS_TEMPFAIL:
-		snprintf(text, sizeof text, "451 4.4.3 %s: %s", d->name, why);
-		finish(d, 451, text);
+	int code = take_mx(d, st, mx, why, text, sizeof text);
+	if (code != 0) {
+		finish(d, code, text);
 		return;
 	}
+	next_host(d);
+}
+
+static int
+cmp_mx(const void *a, const void *b)
+{
+	const struct mx *x = a, *y = b;
+	if (x->pref != y->pref)
+		return (int)x->pref - (int)y->pref;
+	return strcmp(x->host, y->host);
+}
+
+/* same_servers - whether two domains are served by the same MX hosts and preferences. */
+static bool
+same_servers(const struct delivery *a, const struct delivery *b)
+{
+	if (a->mx.n != b->mx.n || a->mx.n == 0)
+		return false;
+	struct mx *x = malloc(a->mx.n * sizeof *x), *y = malloc(b->mx.n * sizeof *y);
+	bool same = x && y;
+	if (same) {
+		memcpy(x, a->mx.v, a->mx.n * sizeof *x);
+		memcpy(y, b->mx.v, b->mx.n * sizeof *y);
+		qsort(x, a->mx.n, sizeof *x, cmp_mx);
+		qsort(y, b->mx.n, sizeof *y, cmp_mx);
+		for (size_t i = 0; i < a->mx.n && same; i++)
+			same = x[i].pref == y[i].pref && strcmp(x[i].host, y[i].host) == 0;
+	}
+	free(x);
+	free(y);
+	return same;
+}
+
+/* set_done - every lookup of the set is in: merge domains with the same servers, queue them. */
+static void
+set_done(struct remote *r, struct mx_set *s)
+{
+	struct delivery **kept = calloc(s->n, sizeof *kept);
+	size_t nkept = 0;
+
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		r->sets = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	for (size_t i = 0; i < s->n; i++) {
+		struct delivery *d = s->v[i];
+		d->set = NULL;
+		if (d->pre_code != 0) {
+			finish(d, d->pre_code, d->pre_text ? d->pre_text : "451 4.3.0 lookup failed");
+			continue;
+		}
+		struct delivery *into = NULL;
+		for (size_t k = 0; kept && k < nkept && into == NULL; k++)
+			if (same_servers(kept[k], d))
+				into = kept[k];
+		size_t moved = 0;
+		for (; into && moved < d->n; moved++)
+			if (delivery_add_rcpt(into, d->idx[moved]) < 0)
+				break;
+		if (into && moved == d->n) {
+			/* Its recipients ride along in the other delivery: one part fewer. */
+			d->m->parts--;
+			delivery_free(d);
+			continue;
+		}
+		d->resolved = true;
+		if (kept)
+			kept[nkept++] = d;
+		wait_push(r, d);
+	}
+	free(kept);
+	free(s->v);
+	free(s);
+	kick(r);
+}
+
+static void
+set_done_later(evutil_socket_t fd, short what, void *arg)
+{
+	struct mx_set *s = arg;
+	set_done(s->r, s);
+}
+
+static void
+on_set_mx(void *arg, enum dns_status st, struct mx_list *mx, const char *why)
+{
+	struct delivery *d = arg;
+	struct mx_set *s = d->set;
+	char text[CLIENT_TEXT_MAX + 64];
+
+	d->pre_code = take_mx(d, st, mx, why, text, sizeof text);
+	if (d->pre_code != 0)
+		d->pre_text = strdup(text);
+	if (--s->pending == 0)
+		set_done(d->r, s);
+}
+
+/*
+ * resolve_together - look up the MX records of several domains of one message at
+ * once (groups[i] with use_mx), so that set_done can merge those with the same
+ * servers. Returns how many were taken; the rest go to the waiting list.
+ */
+static size_t
+resolve_together(struct remote *r, struct delivery **groups, size_t ngroups, bool *taken)
+{
+	struct mx_set *s = calloc(1, sizeof *s);
+	size_t n = 0;
+
+	if (s == NULL || (s->v = calloc(ngroups, sizeof *s->v)) == NULL) {
+		free(s);
+		return 0;
+	}
+	for (size_t g = 0; g < ngroups; g++) {
+		struct delivery *d = groups[g];
+		if (!d->use_mx || d->relayhost || d->name[0] == '[')
+			continue;
+		d->set = s;
+		s->v[s->n++] = d;
+		taken[g] = true;
+		n++;
+	}
+	s->next = r->sets;
+	if (s->next)
+		s->next->prev = s;
+	r->sets = s;
+	s->pending = s->n;
+	for (size_t i = 0; i < s->n; i++) {
+		struct delivery *d = s->v[i];
+		if (dns_mx(r->dns, d->name, on_set_mx, d) < 0) {
+			d->pre_code = 451;
+			d->pre_text = strdup("451 4.3.0 cannot start a DNS lookup");
+			/*
+			 * Counted as answered now. If none is left to answer, finish on
+			 * the next loop turn: the caller has not counted the parts yet.
+			 */
+			if (--s->pending == 0) {
+				struct timeval zero = { 0, 0 };
+				s->r = r;
+				event_base_once(r->q->base, -1, EV_TIMEOUT, set_done_later, s, &zero);
+			}
+		}
+	}
+	return n;
 }
 
 /* read_auth - the relayhost's "user password" line. */
@@ -538,8 +740,14 @@ begin(struct delivery *d)
 	r->active = d;
 	r->nactive++;
 	d->dest->active++;
+	d->started = true;
 	if (d->relayhost && cfg->relayhost_password_file)
 		read_auth(d, cfg->relayhost_password_file);
+	if (d->resolved) {
+		d->mx_next = 0;
+		next_host(d);
+		return;
+	}
 	if (d->name[0] == '[') {
 		/* An address literal: no DNS. */
 		char lit[DNS_NAME_MAX];

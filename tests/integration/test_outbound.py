@@ -516,9 +516,6 @@ def test_many_recipients_pipelined_in_one_transaction(dns, peers, make_instance)
     inst.wait_removed(qid)
 
 
-@pytest.mark.xfail(strict=True, reason="remote.c groups recipients by domain, not by MX host: "
-                   "two domains with the same MX get two connections (INTERFACE.md: one "
-                   "connection for all recipients of a message for the same host)")
 def test_one_connection_per_host_across_domains(dns, peers, make_instance):
     sink = peers()
     inst = make_instance(settings(dns, sink.port))
@@ -526,6 +523,20 @@ def test_one_connection_per_host_across_domains(dns, peers, make_instance):
     inst.wait_removed(qid)
     assert sink.connections == 1
     assert len(sink.with_token(tok)) == 1
+
+
+def test_domains_with_other_hosts_are_not_merged(dns, peers, make_instance):
+    """Domains with different MX hosts keep their own connections; a failing one fails alone."""
+    sink = peers()
+    inst = make_instance(settings(dns, sink.port))
+    tok, qid = send(inst, ["x@shared1.test", "y@shared2.test", "z@remote.test",
+                           "n@nullmx.test"])
+    inst.wait_removed(qid)
+    assert sink.connections == 2
+    rcpts = sorted(r for t in sink.with_token(tok) for r in t.rcpt_tos)
+    assert rcpts == ["x@shared1.test", "y@shared2.test", "z@remote.test"]
+    d = wait_dsn(inst, DEMO, tok)
+    assert d.final_recipients() == ["n@nullmx.test"]
 
 
 def test_pipelining_peer(dns, peers, make_instance):
