@@ -67,6 +67,7 @@ struct smtp_client {
 	/* the message file */
 	int fd;
 	uint64_t sent;         /* octets of the stored form sent */
+	uint64_t wire_size;    /* the size with CRLF line ends, once counted */
 	bool at_line_start;
 	struct client_result res;
 };
@@ -179,6 +180,37 @@ send_ehlo(struct smtp_client *c)
 	set_timeout(c, T_COMMAND);
 }
 
+/*
+ * wire_size - the message's size as sent, with CRLF line ends (what SIZE means,
+ * RFC 1870): the stored size plus one octet per line. Counted once per conversation.
+ */
+static uint64_t
+wire_size(struct smtp_client *c)
+{
+	char path[4096], buf[65536];
+	const struct envelope *env = c->p.env;
+
+	if (c->wire_size != 0)
+		return c->wire_size;
+	c->wire_size = env->body_size;
+	snprintf(path, sizeof path, "%s/msg/%s", c->p.queue_dir, env->id);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return c->wire_size;
+	for (uint64_t off = 0; off < env->body_size;) {
+		uint64_t left = env->body_size - off;
+		ssize_t n = pread(fd, buf, left < sizeof buf ? (size_t)left : sizeof buf,
+		    (off_t)(env->body_offset + off));
+		if (n <= 0)
+			break;
+		for (const char *p = buf, *end = buf + n; (p = memchr(p, '\n', (size_t)(end - p))); p++)
+			c->wire_size++;
+		off += (uint64_t)n;
+	}
+	close(fd);
+	return c->wire_size;
+}
+
 /* check_message - whether this server can take this message at all. */
 static bool
 check_message(struct smtp_client *c)
@@ -186,10 +218,10 @@ check_message(struct smtp_client *c)
 	const struct envelope *env = c->p.env;
 	char text[CLIENT_TEXT_MAX];
 
-	if (c->caps.size > 0 && env->body_size > c->caps.size) {
+	if (c->caps.size > 0 && wire_size(c) > c->caps.size) {
 		snprintf(text, sizeof text,
 		    "552 5.3.4 message size %llu exceeds the size limit %llu of %s",
-		    (unsigned long long)env->body_size, (unsigned long long)c->caps.size, c->p.host);
+		    (unsigned long long)wire_size(c), (unsigned long long)c->caps.size, c->p.host);
 		fail_pending(c, 552, text);
 		return false;
 	}
@@ -219,7 +251,7 @@ send_envelope(struct smtp_client *c)
 		size_t o = 0;
 		if (c->caps.size > 0)
 			o += (size_t)snprintf(params + o, sizeof params - o, " SIZE=%llu",
-			    (unsigned long long)env->body_size);
+			    (unsigned long long)wire_size(c));
 		if (env->body == BODY_8BITMIME && c->caps.eightbitmime)
 			o += (size_t)snprintf(params + o, sizeof params - o, " BODY=8BITMIME");
 		if (env->smtputf8 && c->caps.smtputf8)

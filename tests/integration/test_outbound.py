@@ -941,3 +941,19 @@ def test_submission_from_customer_reaches_remote_mx(dns, peers, make_instance):
     log = removed(inst, qid)
     assert re.search(rf"{qid}: to=<user@remote.test>.*relay=mx.remote.test\[127.0.0.1\]:"
                      rf"{sink.port} status=sent", log)
+
+
+def test_size_parameter_counts_crlf(dns, peers, make_instance):
+    """MAIL's SIZE= is the size on the wire (CRLF line ends), at least the octets sent."""
+    sink = peers(size=10 * 1024 * 1024)
+    inst = make_instance(settings(dns, sink.port))
+    tok = token()
+    msg = make_message("sized", tok, body=("v" * 60 + "\n") * 200)
+    _, qid = send(inst, ["sized@remote.test"], tok=tok, msg=msg)
+    t = sink.wait_token(tok)[0]
+    inst.wait_removed(qid)
+    sizes = [int(o.split("=", 1)[1]) for o in t.mail_options if o.upper().startswith("SIZE=")]
+    assert len(sizes) == 1
+    # aiosmtpd hands over the text without the final CRLF . CRLF and dot-stuffing.
+    assert sizes[0] >= len(t.data) - 2
+    assert sizes[0] <= len(t.data) + 16
