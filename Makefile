@@ -111,3 +111,9 @@ clean:
 	rm -rf build
 
 -include $(OBJ_REL:.o=.d) $(OBJ_SAN:.o=.d)
+
+# Benchmarks against Postfix, OpenSMTPD and Dovecot on this machine (as root; 10 to
+# 20 minutes): writes bench/RESULTS.md. BENCH_ARGS=--quick for a short run.
+.PHONY: bench
+bench: deps-all build/mailroom
+	$(PY) bench/run.py $(BENCH_ARGS)

@@ -1,0 +1,1392 @@
+#!/usr/bin/python3
+"""bench/run.py - mailroom against Postfix, OpenSMTPD and Dovecot, one machine, one run.
+
+    /usr/bin/python3 bench/run.py [--quick] [--only PARTS] [--out FILE] [--keep]
+
+(`make bench` builds build/mailroom and runs this.) It must run as root: it starts
+private instances of every server on free loopback ports, under a work directory in
+/tmp, and stops them at the end, whatever happens.
+
+Parts, in order (--only takes a comma-separated subset):
+  fsync      the disk's limit: write+fsync+rename+directory-fsync, 1 and 8 writers
+  smtp       5,000 x 10 KiB at 1, 10, 50 sessions and 1,000 x 1 MiB at 10 sessions,
+             into one Maildir; acceptance and end-to-end rates, medians of 3,
+             runs of the three servers interleaved
+  memory     PSS per idle SMTP connection (1,000 open) and per POP3 session (100)
+  pop3       login + LIST + RETR of 5,000 messages, mailroom pop3d against Dovecot
+  callgrind  instructions per received message in mailroom (valgrind)
+
+Figures are printed as they come and written to bench/RESULTS.md (or --out).
+Nothing here asserts on time: the targets are reported, not enforced.
+"""
+import argparse
+import datetime
+import glob
+import os
+import platform
+import pwd
+import re
+import resource
+import shutil
+import signal
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BENCH = os.path.join(ROOT, "bench")
+MAILROOM = os.path.join(ROOT, "build", "mailroom")
+SMTP_SOURCE = "/usr/sbin/smtp-source"
+DOMAIN = "example.test"
+RCPT = "demo@" + DOMAIN
+PASSWORD = "bench-password-1"
+MAIL_USER = "mailroom"          # mailroom drops to it; the other servers deliver as it too
+CLK = os.sysconf("SC_CLK_TCK")
+
+FULL = dict(small_n=5000, small_size=10240, sessions=(1, 10, 50), big_n=1000,
+            big_size=1 << 20, big_sessions=10, reps=3, fsync_ops=5000,
+            pop_msgs=5000, idle_smtp=1000, idle_pop=100, pop_box_msgs=10,
+            cg_small=50, cg_large=250)
+QUICK = dict(small_n=500, small_size=10240, sessions=(1, 10, 50), big_n=50,
+             big_size=1 << 20, big_sessions=10, reps=3, fsync_ops=500,
+             pop_msgs=1000, idle_smtp=200, idle_pop=20, pop_box_msgs=10,
+             cg_small=20, cg_large=60)
+PARTS = ("fsync", "smtp", "memory", "pop3", "callgrind")
+
+
+# ---------------------------------------------------------------- small helpers
+
+def say(*args):
+    print(*args, flush=True)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=2):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {timeout:.0f}s")
+
+
+def wait_until(pred, timeout, interval=0.1, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return True
+        time.sleep(interval)
+    raise RuntimeError(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+def sh(cmd, timeout=120, check=True, **kw):
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, **kw)
+    if check and p.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} exited {p.returncode}: {p.stderr.strip()[-800:]}")
+    return p
+
+
+def set_key(text, section, key, value):
+    """Set key in [section] of an INI text, replacing the line or adding one."""
+    out, cur, done = [], None, False
+    for line in text.split("\n"):
+        m = re.match(r"\s*\[([^\]]+)\]", line)
+        if m:
+            if cur == section and not done:
+                out.append(f"{key} = {value}")
+                done = True
+            cur = m.group(1).strip()
+        elif cur == section and re.match(rf"\s*{re.escape(key)}\s*=", line):
+            if not done:
+                out.append(f"{key} = {value}")
+                done = True
+            continue
+        out.append(line)
+    if not done:
+        if cur != section:
+            out.append(f"[{section}]")
+        out.append(f"{key} = {value}")
+    return "\n".join(out)
+
+
+def stats(values):
+    v = sorted(values)
+    return {"med": statistics.median(v), "min": v[0], "max": v[-1], "n": len(v)}
+
+
+def pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+
+
+def read_pidfile(path):
+    try:
+        with open(path) as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+# ---------------------------------------------------------------- /proc
+
+def process_tree(roots):
+    """Every live pid under the given roots (the roots included)."""
+    children = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                s = f.read()
+        except OSError:
+            continue
+        ppid = int(s[s.rindex(")") + 2:].split()[1])
+        children.setdefault(ppid, []).append(int(d))
+    out, todo = [], [r for r in roots if r and pid_alive(r)]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo.extend(children.get(p, []))
+    return out
+
+
+def pss_kib(pids):
+    total = 0
+    for p in pids:
+        try:
+            with open(f"/proc/{p}/smaps_rollup") as f:
+                for line in f:
+                    if line.startswith("Pss:"):
+                        total += int(line.split()[1])
+                        break
+        except OSError:
+            pass
+    return total
+
+
+def cpu_seconds(pids):
+    """utime+stime of the processes plus what they reaped of their children."""
+    total = 0
+    for p in pids:
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                s = f.read()
+        except OSError:
+            continue
+        fields = s[s.rindex(")") + 2:].split()
+        total += sum(int(x) for x in fields[11:15])
+    return total / CLK
+
+
+def children_cpu():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+# ---------------------------------------------------------------- Maildirs
+
+def copy_messages(src_new, names, dst, uid, gid):
+    """Copy the named files of a new/ directory into the Maildir dst (its new/)."""
+    for sub in ("tmp", "new", "cur"):
+        os.makedirs(os.path.join(dst, sub), exist_ok=True)
+    for n in names:
+        shutil.copyfile(os.path.join(src_new, n), os.path.join(dst, "new", n))
+    chown_tree(dst, uid, gid)
+
+
+def chown_tree(path, uid, gid):
+    os.chown(path, uid, gid)
+    for dirpath, dirs, files in os.walk(path):
+        for n in dirs + files:
+            os.lchown(os.path.join(dirpath, n), uid, gid)
+
+
+def make_maildir(path, uid, gid):
+    for sub in ("tmp", "new", "cur"):
+        os.makedirs(os.path.join(path, sub), exist_ok=True)
+    chown_tree(path, uid, gid)
+
+
+def count_new(path):
+    try:
+        return len(os.listdir(os.path.join(path, "new")))
+    except FileNotFoundError:
+        return 0
+
+
+def clear_maildir(path):
+    for sub in ("new", "cur", "tmp"):
+        d = os.path.join(path, sub)
+        if os.path.isdir(d):
+            for n in os.listdir(d):
+                try:
+                    os.unlink(os.path.join(d, n))
+                except OSError:
+                    pass
+
+
+# ---------------------------------------------------------------- servers
+
+class Server:
+    name = "?"
+    smtp_port = None
+    pop3_port = None
+    maildir = None           # the Maildir that RCPT's mail lands in
+    version = "?"
+
+    def roots(self):
+        return []
+
+    def tree(self):
+        return process_tree(self.roots())
+
+    def queue_empty(self):
+        return True
+
+
+class Mailroom(Server):
+    """mailroom from build/mailroom: init, loopback ports, demo user, serve."""
+    name = "mailroom"
+
+    def __init__(self, work, with_pop3=True, prefix=None):
+        self.dir = os.path.join(work, "mailroom")
+        self.conf = os.path.join(self.dir, "mailroom.conf")
+        self.data = os.path.join(self.dir, "data")
+        self.log = os.path.join(work, "mailroom.log")
+        self.proc = None
+        self.prefix = prefix or []
+        self.smtp_port = free_port()
+        self.pop3_port = free_port() if with_pop3 else None
+        sh([MAILROOM, "init", self.dir, "--domain", DOMAIN, "--hostname", "mx.example.test"])
+        text = open(self.conf).read()
+        for key, val in (("smtp", f"127.0.0.1:{self.smtp_port}"), ("submission", ""),
+                         ("submissions", ""), ("pop3s", ""),
+                         ("pop3", f"127.0.0.1:{self.pop3_port}" if with_pop3 else "")):
+            text = set_key(text, "listen", key, val)
+        # The benchmark opens 1,000 connections from 127.0.0.1.
+        text = set_key(text, "limits", "max_connections", "5000")
+        text = set_key(text, "limits", "max_connections_per_ip", "5000")
+        with open(self.conf, "w") as f:
+            f.write(text + "\n")
+        sh([MAILROOM, "-c", self.conf, "config", "check"])
+        self.add_user(RCPT)
+        self.maildir = os.path.join(self.data, "mail", DOMAIN, "demo")
+        self.version = sh([MAILROOM, "version"], check=False).stdout.strip()
+
+    def add_user(self, address):
+        sh([MAILROOM, "-c", self.conf, "user", "add", address], input=PASSWORD + "\n")
+
+    def user_hash(self, address):
+        db = sqlite3.connect(f"file:{self.data}/accounts.db?mode=ro", uri=True)
+        try:
+            return db.execute("SELECT hash FROM users WHERE address = ?", (address,)).fetchone()[0]
+        finally:
+            db.close()
+
+    def mailbox(self, local):
+        return os.path.join(self.data, "mail", DOMAIN, local)
+
+    def start(self, timeout=30):
+        with open(self.log, "ab") as log:
+            offset = log.tell()
+            self.proc = subprocess.Popen(self.prefix + [MAILROOM, "-c", self.conf, "serve"],
+                                         stdout=log, stderr=log, start_new_session=True)
+
+        def started():
+            with open(self.log, errors="replace") as f:
+                f.seek(offset)
+                return "queued: started" in f.read()
+        wait_port(self.smtp_port, timeout)
+        if self.pop3_port:
+            wait_port(self.pop3_port, timeout)
+        wait_until(started, timeout, what="mailroom queued")
+
+    def stop(self, timeout=30):
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                say(f"  mailroom did not stop within {timeout}s: SIGKILL")
+                try:
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                self.proc.wait(timeout=10)
+        self.proc = None
+
+    def roots(self):
+        return [self.proc.pid] if self.proc else []
+
+    def queue_empty(self):
+        p = sh([MAILROOM, "-c", self.conf, "queue", "list"], check=False)
+        return p.returncode == 0 and p.stdout.strip() == ""
+
+
+class Postfix(Server):
+    """A private Postfix instance: own config, queue and data directories, a loopback
+    smtpd, the Debian daemons, virtual(8) delivery into a Maildir; default durability."""
+    name = "Postfix"
+
+    def __init__(self, work, max_smtpd):
+        self.dir = os.path.join(work, "postfix")
+        self.etc = os.path.join(self.dir, "etc")
+        self.queue = os.path.join(self.dir, "queue")
+        self.datad = os.path.join(self.dir, "data")
+        self.base = os.path.join(self.dir, "mail")
+        for d in (self.etc, self.queue, self.datad, self.base):
+            os.makedirs(d, exist_ok=True)
+        self.smtp_port = free_port()
+        pw = pwd.getpwnam(MAIL_USER)
+        with open(os.path.join(self.etc, "vmailbox"), "w") as f:
+            f.write(f"{RCPT} {DOMAIN}/demo/\n")
+        main_cf = f"""# private benchmark instance (bench/run.py)
+compatibility_level = 3.6
+queue_directory = {self.queue}
+data_directory = {self.datad}
+mail_owner = postfix
+setgid_group = postdrop
+myhostname = mx-postfix.example.test
+mydomain = example.test
+myorigin = $myhostname
+mydestination =
+inet_interfaces = loopback-only
+inet_protocols = ipv4
+mynetworks = 127.0.0.0/8
+relay_domains =
+relayhost =
+alias_maps =
+alias_database =
+local_recipient_maps =
+biff = no
+message_size_limit = 52428800
+virtual_mailbox_domains = {DOMAIN}
+virtual_mailbox_base = {self.base}
+virtual_mailbox_maps = texthash:{self.etc}/vmailbox
+virtual_uid_maps = static:{pw.pw_uid}
+virtual_gid_maps = static:{pw.pw_gid}
+virtual_minimum_uid = 1
+virtual_mailbox_limit = 0
+maillog_file = {self.dir}/postfix.log
+maillog_file_prefixes = {self.dir}
+smtpd_banner = $myhostname ESMTP
+"""
+        # The Debian master.cf services, chroot off (a private instance has no chroot
+        # tree), the smtpd on our port with room for the idle-connection test.
+        master_cf = f"""127.0.0.1:{self.smtp_port} inet n - n - {max_smtpd} smtpd
+pickup    unix  n       -       n       60      1       pickup
+cleanup   unix  n       -       n       -       0       cleanup
+qmgr      unix  n       -       n       300     1       qmgr
+tlsmgr    unix  -       -       n       1000?   1       tlsmgr
+rewrite   unix  -       -       n       -       -       trivial-rewrite
+bounce    unix  -       -       n       -       0       bounce
+defer     unix  -       -       n       -       0       bounce
+trace     unix  -       -       n       -       0       bounce
+verify    unix  -       -       n       -       1       verify
+flush     unix  n       -       n       1000?   0       flush
+proxymap  unix  -       -       n       -       -       proxymap
+proxywrite unix -       -       n       -       1       proxymap
+smtp      unix  -       -       n       -       -       smtp
+relay     unix  -       -       n       -       -       smtp
+showq     unix  n       -       n       -       -       showq
+error     unix  -       -       n       -       -       error
+retry     unix  -       -       n       -       -       error
+discard   unix  -       -       n       -       -       discard
+local     unix  -       n       n       -       -       local
+virtual   unix  -       n       n       -       -       virtual
+lmtp      unix  -       -       n       -       -       lmtp
+anvil     unix  -       -       n       -       1       anvil
+scache    unix  -       -       n       -       1       scache
+postlog   unix-dgram n  -       n       -       1       postlogd
+"""
+        with open(os.path.join(self.etc, "main.cf"), "w") as f:
+            f.write(main_cf)
+        with open(os.path.join(self.etc, "master.cf"), "w") as f:
+            f.write(master_cf)
+        pf = pwd.getpwnam("postfix")
+        os.chown(self.datad, pf.pw_uid, pf.pw_gid)
+        os.chmod(self.datad, 0o700)
+        self.maildir = os.path.join(self.base, DOMAIN, "demo")
+        make_maildir(self.maildir, pw.pw_uid, pw.pw_gid)
+        chown_tree(self.base, pw.pw_uid, pw.pw_gid)
+        self.version = sh(["postconf", "-c", self.etc, "-h", "mail_version"]).stdout.strip()
+
+    def start(self, timeout=30):
+        sh(["postfix", "-c", self.etc, "check"], check=False)
+        p = sh(["postfix", "-c", self.etc, "start"], timeout=60, check=False)
+        if p.returncode != 0:
+            # postfix(1) writes its fatal errors to stderr only when it is a terminal.
+            why = sh(["script", "-qc", f"postfix -c {self.etc} start", "/dev/null"],
+                     check=False, timeout=60).stdout.strip()
+            raise RuntimeError(f"postfix start failed: {why[-500:]}")
+        wait_port(self.smtp_port, timeout)
+
+    def master_pid(self):
+        return read_pidfile(os.path.join(self.queue, "pid", "master.pid"))
+
+    def stop(self, timeout=30):
+        pid = self.master_pid()
+        sh(["postfix", "-c", self.etc, "stop"], check=False, timeout=60)
+        if pid:
+            try:
+                wait_until(lambda: not pid_alive(pid), timeout, what="postfix master exit")
+            except RuntimeError:
+                os.kill(pid, signal.SIGKILL)
+        # Children of a stopped master exit on their own; wait for them briefly.
+        time.sleep(0.5)
+
+    def roots(self):
+        return [self.master_pid()]
+
+    def queue_empty(self):
+        for sub in ("incoming", "active", "deferred", "maildrop"):
+            d = os.path.join(self.queue, sub)
+            for _, _, files in os.walk(d):
+                if files:
+                    return False
+        return True
+
+
+class OpenSMTPD(Server):
+    """OpenSMTPD from Debian's package, unpacked (it conflicts with postfix) and run in
+    the foreground in a private mount namespace, where its compiled-in paths
+    (/var/spool/smtpd, /usr/libexec/opensmtpd, /var/lib/opensmtpd/empty, /run) are
+    directories of the work dir bound over the system ones."""
+    name = "OpenSMTPD"
+
+    def __init__(self, work):
+        self.dir = os.path.join(work, "opensmtpd")
+        os.makedirs(self.dir, exist_ok=True)
+        debs = glob.glob(os.path.join(self.dir, "opensmtpd_*.deb"))
+        if not debs:
+            sh(["apt-get", "download", "opensmtpd"], cwd=self.dir, timeout=300)
+            debs = glob.glob(os.path.join(self.dir, "opensmtpd_*.deb"))
+        self.deb = debs[0]
+        self.version = os.path.basename(self.deb).split("_")[1]
+        self.x = os.path.join(self.dir, "x")
+        sh(["dpkg", "-x", self.deb, self.x])
+        missing = [l for l in sh(["ldd", os.path.join(self.x, "usr/sbin/smtpd")]).stdout.splitlines()
+                   if "not found" in l]
+        if missing:
+            raise RuntimeError("OpenSMTPD needs libraries: " + "; ".join(missing))
+        # The package's users, made as its postinst makes them.
+        for user in ("opensmtpd", "opensmtpq"):
+            try:
+                pwd.getpwnam(user)
+            except KeyError:
+                sh(["addgroup", "--system", user], check=False)
+                sh(["adduser", "--system", "--home", "/var/lib/opensmtpd/empty",
+                    "--no-create-home", "--disabled-password", "--ingroup", user, user])
+        self.spool = os.path.join(self.dir, "ns", "spool")       # -> /var/spool
+        self.varlib = os.path.join(self.dir, "ns", "varlib")     # -> /var/lib
+        self.run = os.path.join(self.dir, "ns", "run")           # -> /run
+        os.makedirs(os.path.join(self.spool, "smtpd"), exist_ok=True)
+        os.makedirs(os.path.join(self.varlib, "opensmtpd", "empty"), exist_ok=True)
+        os.makedirs(self.run, exist_ok=True)
+        os.chmod(os.path.join(self.spool, "smtpd"), 0o711)
+        self.smtp_port = free_port()
+        pw = pwd.getpwnam(MAIL_USER)
+        self.maildir = os.path.join(self.dir, "mail", DOMAIN, "demo")
+        make_maildir(self.maildir, pw.pw_uid, pw.pw_gid)
+        chown_tree(os.path.join(self.dir, "mail"), pw.pw_uid, pw.pw_gid)
+        self.conf = os.path.join(self.dir, "smtpd.conf")
+        with open(self.conf, "w") as f:
+            f.write(f"""# private benchmark instance (bench/run.py)
+table vusers {{ "{RCPT}" = "{MAIL_USER}" }}
+smtp limit max-mails 1000000
+smtp max-message-size 50M
+listen on 127.0.0.1 port {self.smtp_port} hostname mx-opensmtpd.example.test
+action "local" maildir "{self.maildir}" virtual <vusers>
+match from any for domain "{DOMAIN}" action "local"
+""")
+        os.chmod(self.conf, 0o644)
+        # Its resolver (libasr) asks DNS before /etc/hosts unless told otherwise; the
+        # reverse lookup of 127.0.0.1 then waits on the network before each greeting.
+        # Postfix and mailroom go through nsswitch ("files dns"): the same order here.
+        self.resolv = os.path.join(self.dir, "resolv.conf")
+        with open("/etc/resolv.conf") as f, open(self.resolv, "w") as g:
+            g.write(f.read() + "\nlookup file bind\n")
+        self.log = os.path.join(work, "opensmtpd.log")
+        self.proc = None
+
+    def start(self, timeout=30):
+        smtpd = os.path.join(self.x, "usr/sbin/smtpd")
+        script = (f"set -e; mount --bind {self.x}/usr/libexec /usr/libexec; "
+                  f"mount --bind {self.spool} /var/spool; mount --bind {self.varlib} /var/lib; "
+                  f"mount --bind {self.run} /run; mount --bind {self.resolv} /etc/resolv.conf; "
+                  f"exec {smtpd} -d -f {self.conf}")
+        with open(self.log, "ab") as log:
+            self.proc = subprocess.Popen(["unshare", "--mount", "--propagation", "private",
+                                          "sh", "-c", script], stdout=log, stderr=log,
+                                         start_new_session=True)
+        wait_port(self.smtp_port, timeout)
+
+    def stop(self, timeout=30):
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=10)
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)   # stray mda children, if any
+        except ProcessLookupError:
+            pass
+        self.proc = None
+
+    def roots(self):
+        return [self.proc.pid] if self.proc else []
+
+    def queue_empty(self):
+        for sub in ("incoming", "queue"):
+            for _, _, files in os.walk(os.path.join(self.spool, "smtpd", sub)):
+                if files:
+                    return False
+        return True
+
+
+class Dovecot(Server):
+    """A private Dovecot (pop3 only): own base_dir, passwd-file with the same crypt(3)
+    hashes as mailroom's accounts, Maildirs owned by the mail user, no TLS."""
+    name = "Dovecot"
+
+    def __init__(self, work):
+        self.dir = os.path.join(work, "dovecot")
+        self.base = os.path.join(self.dir, "run")
+        self.mail = os.path.join(self.dir, "mail")
+        for d in (self.base, self.mail, os.path.join(self.dir, "state")):
+            os.makedirs(d, exist_ok=True)
+        self.pop3_port = free_port()
+        self.users = os.path.join(self.dir, "users")
+        open(self.users, "w").close()
+        self.conf = os.path.join(self.dir, "dovecot.conf")
+        with open(self.conf, "w") as f:
+            f.write(f"""# private benchmark instance (bench/run.py)
+base_dir = {self.base}
+state_dir = {self.dir}/state
+instance_name = mailroom-bench-dovecot
+log_path = {self.dir}/dovecot.log
+protocols = pop3
+listen = 127.0.0.1
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain
+first_valid_uid = 1
+mail_location = maildir:~
+default_process_limit = 1000
+passdb {{
+  driver = passwd-file
+  args = scheme=CRYPT {self.users}
+}}
+userdb {{
+  driver = passwd-file
+  args = {self.users}
+}}
+service pop3-login {{
+  inet_listener pop3 {{
+    address = 127.0.0.1
+    port = {self.pop3_port}
+  }}
+  process_limit = 1000
+}}
+service pop3 {{
+  process_limit = 1000
+}}
+""")
+        self.version = sh(["dovecot", "--version"]).stdout.strip()
+
+    def add_user(self, address, crypt_hash):
+        pw = pwd.getpwnam(MAIL_USER)
+        home = self.mailbox(address.split("@")[0])
+        with open(self.users, "a") as f:
+            f.write(f"{address}:{{CRYPT}}{crypt_hash}:{pw.pw_uid}:{pw.pw_gid}::{home}::\n")
+        return home
+
+    def mailbox(self, local):
+        return os.path.join(self.mail, local)
+
+    def start(self, timeout=30):
+        # Output to a file: the daemon keeps the descriptors it was given open.
+        with open(os.path.join(self.dir, "dovecot.out"), "ab") as out:
+            rc = subprocess.run(["dovecot", "-c", self.conf], stdin=subprocess.DEVNULL,
+                                stdout=out, stderr=out, timeout=60).returncode
+        if rc != 0:
+            raise RuntimeError(f"dovecot exited {rc}: see {self.dir}/dovecot.out")
+        wait_port(self.pop3_port, timeout)
+
+    def stop(self, timeout=30):
+        pid = read_pidfile(os.path.join(self.base, "master.pid"))
+        with open(os.path.join(self.dir, "dovecot.out"), "ab") as out:
+            subprocess.run(["doveadm", "-c", self.conf, "stop"], stdin=subprocess.DEVNULL,
+                           stdout=out, stderr=out, timeout=60)
+        if pid:
+            try:
+                wait_until(lambda: not pid_alive(pid), timeout, what="dovecot exit")
+            except RuntimeError:
+                os.kill(pid, signal.SIGKILL)
+
+    def roots(self):
+        return [read_pidfile(os.path.join(self.base, "master.pid"))]
+
+
+# ---------------------------------------------------------------- the bench
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.cfg = QUICK if args.quick else FULL
+        self.parts = args.only.split(",") if args.only else list(PARTS)
+        for p in self.parts:
+            if p not in PARTS:
+                sys.exit(f"bench: unknown part {p!r} (parts: {', '.join(PARTS)})")
+        self.work = tempfile.mkdtemp(prefix="mailroom-bench-", dir="/tmp")
+        os.chmod(self.work, 0o755)
+        self.bin = os.path.join(self.work, "bin")
+        os.makedirs(self.bin)
+        self.servers = []
+        self.results = {}
+        self.notes = []
+        self.started = datetime.datetime.now(datetime.timezone.utc)
+        self.load_start = " ".join(open("/proc/loadavg").read().split()[:3])
+        self.t0 = time.monotonic()
+
+    # -- set-up and tear-down --
+    def snapshot_mailroom(self):
+        """Copy build/mailroom into the work dir and use the copy throughout: others
+        may rebuild build/mailroom while the benchmark runs."""
+        global MAILROOM
+        dst = os.path.join(self.bin, "mailroom")
+        for attempt in range(30):
+            try:
+                shutil.copy2(MAILROOM, dst)
+                if sh([dst, "version"], check=False).returncode == 0:
+                    break
+            except OSError:
+                pass
+            time.sleep(1)
+        else:
+            raise RuntimeError(f"cannot take a working copy of {MAILROOM}")
+        self.mailroom_sha = sh(["sha256sum", dst]).stdout.split()[0][:16]
+        commit = sh(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], check=False).stdout.strip()
+        dirty = sh(["git", "-C", ROOT, "status", "--porcelain", "--untracked-files=no", "src"],
+                   check=False).stdout.strip()
+        self.mailroom_rev = commit + (" + uncommitted changes in src/" if dirty else "")
+        MAILROOM = dst
+
+    def compile_tools(self):
+        for tool in ("fsyncbench", "pop3load"):
+            sh(["cc", "-std=c17", "-D_GNU_SOURCE", "-O2", "-Wall", "-Wextra", "-o",
+                os.path.join(self.bin, tool), os.path.join(BENCH, tool + ".c"), "-lpthread"])
+
+    def stop_all(self):
+        for s in reversed(self.servers):
+            try:
+                s.stop()
+            except Exception as e:  # keep stopping the others
+                say(f"  stopping {s.name}: {e}")
+        self.servers = []
+
+    def start(self, server):
+        self.servers.append(server)
+        server.start()
+        return server
+
+    # -- machine facts --
+    def facts(self):
+        cpu = "?"
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+        fs = sh(["findmnt", "-n", "-o", "FSTYPE,SOURCE,OPTIONS", "-T", self.work],
+                check=False).stdout.strip()
+        mem = "?"
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemTotal"):
+                    mem = f"{int(line.split()[1]) // 1024} MiB"
+
+        def pkg(name):
+            p = sh(["dpkg-query", "-W", "-f=${Version}", name], check=False)
+            return p.stdout.strip() if p.returncode == 0 else "not installed"
+
+        osrel = "?"
+        try:
+            with open("/etc/os-release") as f:
+                osrel = re.search(r'PRETTY_NAME="([^"]+)"', f.read()).group(1)
+        except (OSError, AttributeError):
+            pass
+        return {
+            "date": self.started.strftime("%Y-%m-%d %H:%M UTC"),
+            "cpu": cpu, "cores": os.cpu_count(), "memory": mem,
+            "kernel": platform.release(), "os": osrel,
+            "filesystem": fs, "work dir": self.work,
+            "loadavg at start": self.load_start,
+            "mailroom": f"{getattr(self, 'mailroom_rev', '?')} (build/mailroom, sha256"
+                        f" {getattr(self, 'mailroom_sha', '?')}...)",
+            "postfix": pkg("postfix"), "opensmtpd": getattr(self, "osd_version", "?"),
+            "dovecot-pop3d": pkg("dovecot-pop3d"), "valgrind": pkg("valgrind"),
+            "libevent": pkg("libevent-2.1-7"), "cc": sh(["cc", "--version"]).stdout.splitlines()[0],
+        }
+
+    # -- fsync --
+    def part_fsync(self):
+        say("== fsync: write+fsync+rename+fsync(new/), 10 KiB files")
+        d = os.path.join(self.work, "fsync")
+        os.makedirs(d)
+        res = {}
+        for writers in (1, 8):
+            runs = []
+            for rep in range(self.cfg["reps"]):
+                os.sync()
+                out = sh([os.path.join(self.bin, "fsyncbench"), d, str(writers),
+                          str(self.cfg["fsync_ops"]), "10240"], timeout=600).stdout
+                rate = float(re.search(r"ops_per_s=([\d.]+)", out).group(1))
+                runs.append(rate)
+                say(f"  {writers} writer(s), run {rep + 1}: {rate:.0f} ops/s")
+            res[writers] = stats(runs)
+        self.results["fsync"] = res
+
+    # -- SMTP --
+    def smtp_servers(self):
+        if getattr(self, "_smtp_servers", None) is None:
+            idle = self.cfg["idle_smtp"]
+            mr = self.mailroom()
+            pf = self.start(Postfix(self.work, max_smtpd=idle + 100))
+            say(f"  Postfix {pf.version} on 127.0.0.1:{pf.smtp_port}")
+            try:
+                osd = OpenSMTPD(self.work)
+                self.osd_version = osd.version
+                self.start(osd)
+                say(f"  OpenSMTPD {osd.version} on 127.0.0.1:{osd.smtp_port}")
+            except Exception as e:
+                self.notes.append(f"OpenSMTPD could not be run: {e}")
+                say(f"  OpenSMTPD could not be run: {e}")
+                osd = None
+            self._smtp_servers = [s for s in (mr, pf, osd) if s]
+        return self._smtp_servers
+
+    def mailroom(self):
+        if getattr(self, "_mailroom", None) is None:
+            self._mailroom = self.start(Mailroom(self.work))
+            say(f"  mailroom ({self._mailroom.version}) on 127.0.0.1:{self._mailroom.smtp_port},"
+                f" pop3 {self._mailroom.pop3_port}")
+        return self._mailroom
+
+    def smtp_run(self, server, n, size, sessions):
+        """One run: smtp-source sends n messages over `sessions` connections; returns
+        the acceptance and end-to-end rates and the CPU time spent."""
+        md = server.maildir
+        clear_maildir(md)
+        try:
+            wait_until(server.queue_empty, 120, 0.5, f"{server.name}'s queue to empty")
+        except RuntimeError as e:
+            return {"error": str(e)}
+        os.sync()
+        time.sleep(0.3)
+        cpu0 = cpu_seconds(server.tree())
+        ccpu0 = children_cpu()
+        timeout = 300 + n * size / 1e6
+        cmd = [SMTP_SOURCE, "-d", "-s", str(sessions), "-m", str(n), "-l", str(size),
+               "-f", "bench@client.test", "-t", RCPT, "-M", "client.test",
+               f"127.0.0.1:{server.smtp_port}"]
+        t0_wall = time.time()
+        t0 = time.monotonic()
+        try:
+            p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return {"error": f"smtp-source did not finish in {timeout:.0f}s"}
+        t_accept = time.monotonic() - t0
+        client_cpu = children_cpu() - ccpu0
+        if p.returncode != 0:
+            return {"error": f"smtp-source exited {p.returncode}: {p.stderr.strip()[-300:]}"}
+        deadline = time.monotonic() + timeout
+        while count_new(md) < n and time.monotonic() < deadline:
+            time.sleep(0.05)
+        got = count_new(md)
+        if got < n:
+            return {"error": f"only {got} of {n} messages in the Maildir after {timeout:.0f}s"}
+        # The last arrival is new/'s mtime; the run ends when smtp-source has also quit.
+        t_e2e = max(os.stat(os.path.join(md, "new")).st_mtime - t0_wall, t_accept)
+        server_cpu = cpu_seconds(server.tree()) - cpu0
+        res = {"accept": n / t_accept, "e2e": n / t_e2e, "t_accept": t_accept, "t_e2e": t_e2e,
+               "cpu_ms": 1000 * server_cpu / n, "client_cpu_ms": 1000 * client_cpu / n}
+        if got != n:
+            res["warning"] = f"{got} messages delivered for {n} sent"
+        return res
+
+    def part_smtp(self):
+        say("== SMTP: smtp-source -d into one Maildir")
+        servers = self.smtp_servers()
+        c = self.cfg
+        workloads = [(f"{c['small_n']} x 10 KiB, {s} session{'s' if s > 1 else ''}",
+                      c["small_n"], c["small_size"], s) for s in c["sessions"]]
+        workloads.append((f"{c['big_n']} x 1 MiB, {c['big_sessions']} sessions",
+                          c["big_n"], c["big_size"], c["big_sessions"]))
+        # A short warm-up per server (page cache, lazily started daemons).
+        for s in servers:
+            r = self.smtp_run(s, 50, c["small_size"], 2)
+            if "error" in r:
+                say(f"  warm-up {s.name}: {r['error']}")
+        out = self.results["smtp"] = {}
+        for title, n, size, sessions in workloads:
+            say(f"-- {title}")
+            runs = {s.name: [] for s in servers}
+            failed = {}
+            out[title] = {"n": n, "size": size, "sessions": sessions, "runs": runs,
+                          "failed": failed}
+            for rep in range(c["reps"]):
+                for s in servers:
+                    if s.name in failed:
+                        continue
+                    r = self.smtp_run(s, n, size, sessions)
+                    if "error" in r:
+                        failed[s.name] = r["error"]
+                        say(f"  {s.name:9} run {rep + 1}: FAILED: {r['error']}")
+                        continue
+                    runs[s.name].append(r)
+                    say(f"  {s.name:9} run {rep + 1}: accept {r['accept']:7.1f} msg/s"
+                        f"  end-to-end {r['e2e']:7.1f} msg/s  server CPU {r['cpu_ms']:.2f} ms/msg"
+                        f"  client CPU {r['client_cpu_ms']:.2f} ms/msg")
+
+    # -- memory --
+    def hold_connections(self, port, n, login=None, timeout=20):
+        """Open n connections that read the greeting (and log in with login(i)),
+        then stay idle. Returns the sockets (fewer than n on failure) and an error."""
+        socks = []
+        try:
+            for i in range(n):
+                s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+                socks.append(s)
+                f = s.makefile("rb")
+                greet = f.readline()
+                if not greet or greet[:1] not in (b"2", b"+"):
+                    return socks, f"connection {i + 1}: greeting {greet!r}"
+                if login:
+                    user = login(i)
+                    s.sendall(f"USER {user}\r\n".encode())
+                    if not f.readline().startswith(b"+OK"):
+                        return socks, f"connection {i + 1}: USER refused"
+                    s.sendall(f"PASS {PASSWORD}\r\n".encode())
+                    r = f.readline()
+                    if not r.startswith(b"+OK"):
+                        return socks, f"connection {i + 1}: PASS: {r!r}"
+        except OSError as e:
+            return socks, f"connection {len(socks) + 1}: {e}"
+        return socks, None
+
+    def measure_idle(self, server, port, n, login=None):
+        time.sleep(1)
+        before_pids = server.tree()
+        before = pss_kib(before_pids)
+        t0 = time.monotonic()
+        socks, err = self.hold_connections(port, n, login)
+        t_open = time.monotonic() - t0
+        time.sleep(2)
+        after_pids = server.tree()
+        after = pss_kib(after_pids)
+        opened = len(socks) if err is None else len(socks) - 1
+        for s in socks:
+            try:
+                s.close()
+            except OSError:
+                pass
+        res = {"before_kib": before, "after_kib": after, "n": opened, "procs_before":
+               len(before_pids), "procs_after": len(after_pids), "open_s": t_open}
+        if opened > 0:
+            res["per_conn_kib"] = (after - before) / opened
+        if err:
+            res["error"] = err
+        # Let the servers notice the closes before the next measurement.
+        time.sleep(3)
+        return res
+
+    def part_memory(self):
+        say("== memory: PSS of the server's processes, before and after")
+        out = {"smtp": {}, "pop3": {}}
+        n = self.cfg["idle_smtp"]
+        servers = self.smtp_servers()
+        # Fresh processes: no heap left free by earlier runs, no idle Postfix smtpds.
+        t = time.monotonic()
+        for s in self.servers:
+            s.stop()
+            s.start()
+        say(f"  servers restarted in {time.monotonic() - t:.0f} s")
+        for s in servers:
+            r = self.measure_idle(s, s.smtp_port, n)
+            out["smtp"][s.name] = r
+            say(f"  SMTP {s.name:9}: {r['n']} idle connections, PSS {r['before_kib']} -> "
+                f"{r['after_kib']} KiB ({r['procs_before']} -> {r['procs_after']} processes): "
+                f"{r.get('per_conn_kib', float('nan')):.1f} KiB per connection"
+                f" (opened in {r['open_s']:.0f} s)"
+                + (f"  ERROR {r['error']}" if "error" in r else ""))
+        npop = self.cfg["idle_pop"]
+        for s in self.pop3_servers():
+            r = self.measure_idle(s, s.pop3_port, npop,
+                                  login=lambda i: f"pop{i + 1}@{DOMAIN}")
+            out["pop3"][s.name] = r
+            say(f"  POP3 {s.name:9}: {r['n']} sessions logged in, PSS {r['before_kib']} -> "
+                f"{r['after_kib']} KiB ({r['procs_before']} -> {r['procs_after']} processes): "
+                f"{r.get('per_conn_kib', float('nan')):.1f} KiB per session"
+                f" (opened in {r['open_s']:.0f} s)"
+                + (f"  ERROR {r['error']}" if "error" in r else ""))
+        self.results["memory"] = out
+
+    # -- POP3 --
+    def pop3_servers(self):
+        """mailroom and Dovecot with the same mailboxes: popbench (pop_msgs x 10 KiB)
+        and pop1..popN (pop_box_msgs each) for the session-memory test."""
+        if getattr(self, "_pop3_servers", None) is not None:
+            return self._pop3_servers
+        if getattr(self, "_pop3_failed", None):
+            raise RuntimeError(f"POP3 set-up failed before: {self._pop3_failed}")
+        self._pop3_failed = "interrupted"
+        say("  preparing POP3 mailboxes")
+        t = time.monotonic()
+        mr = self.mailroom()
+        dc = Dovecot(self.work)
+        pw = pwd.getpwnam(MAIL_USER)
+        locals_ = ["popbench"] + [f"pop{i + 1}" for i in range(self.cfg["idle_pop"])]
+        for local in locals_:
+            addr = f"{local}@{DOMAIN}"
+            mr.add_user(addr)
+            dc.add_user(addr, mr.user_hash(addr))
+        # The mail is delivered by mailroom itself (its file names carry S= and W=,
+        # which both pop3ds use), then the same files are copied for Dovecot and for
+        # the small mailboxes of the session-memory test.
+        n = self.cfg["pop_msgs"]
+        box = mr.mailbox("popbench")
+        sh([SMTP_SOURCE, "-d", "-s", "10", "-m", str(n), "-l", "10240", "-f",
+            "bench@client.test", "-t", f"popbench@{DOMAIN}", "-M", "client.test",
+            f"127.0.0.1:{mr.smtp_port}"], timeout=600)
+        wait_until(lambda: count_new(box) >= n, 300, 0.2, "POP3 mailbox delivery")
+        src = os.path.join(box, "new")
+        names = sorted(os.listdir(src))
+        copy_messages(src, names, dc.mailbox("popbench"), pw.pw_uid, pw.pw_gid)
+        for local in locals_[1:]:
+            few = names[:self.cfg["pop_box_msgs"]]
+            copy_messages(src, few, mr.mailbox(local), pw.pw_uid, pw.pw_gid)
+            copy_messages(src, few, dc.mailbox(local), pw.pw_uid, pw.pw_gid)
+        chown_tree(dc.mail, pw.pw_uid, pw.pw_gid)
+        self.start(dc)
+        say(f"  Dovecot {dc.version} on 127.0.0.1:{dc.pop3_port}"
+            f" (mailboxes ready in {time.monotonic() - t:.0f} s)")
+        self._pop3_servers = [mr, dc]
+        self._pop3_failed = None
+        return self._pop3_servers
+
+    def pop3_run(self, server):
+        cmd = [os.path.join(self.bin, "pop3load"), "127.0.0.1", str(server.pop3_port),
+               f"popbench@{DOMAIN}", PASSWORD]
+        cpu0 = cpu_seconds(server.tree())
+        ccpu0 = children_cpu()
+        p = sh(cmd, check=False, timeout=600)
+        if p.returncode != 0:
+            return {"error": p.stderr.strip()[-300:] or f"exit {p.returncode}"}
+        kv = dict(x.split("=") for x in p.stdout.split())
+        n = int(kv["msgs"])
+        if n != self.cfg["pop_msgs"]:
+            return {"error": f"LIST gave {n} messages, not {self.cfg['pop_msgs']}"}
+        total = float(kv["total_s"])
+        return {"rate": n / total, "mbps": int(kv["bytes"]) / total / 1e6,
+                "login_ms": 1000 * float(kv["login_s"]), "list_ms": 1000 * float(kv["list_s"]),
+                "cpu_ms": 1000 * (cpu_seconds(server.tree()) - cpu0) / n,
+                "client_cpu_ms": 1000 * (children_cpu() - ccpu0) / n}
+
+    def part_pop3(self):
+        say(f"== POP3: login, LIST, RETR x {self.cfg['pop_msgs']} (10 KiB), pipelined, "
+            "one session (bench/pop3load.c)")
+        servers = self.pop3_servers()
+        for s in servers:   # warm-up: new/ -> cur/, indexes, page cache
+            r = self.pop3_run(s)
+            say(f"  warm-up {s.name}: " + (r["error"] if "error" in r else f"{r['rate']:.0f} msg/s"))
+        runs = {s.name: [] for s in servers}
+        failed = {}
+        for rep in range(self.cfg["reps"]):
+            for s in servers:
+                if s.name in failed:
+                    continue
+                r = self.pop3_run(s)
+                if "error" in r:
+                    failed[s.name] = r["error"]
+                    say(f"  {s.name:9} run {rep + 1}: FAILED: {r['error']}")
+                    continue
+                runs[s.name].append(r)
+                say(f"  {s.name:9} run {rep + 1}: {r['rate']:7.0f} msg/s {r['mbps']:6.1f} MB/s"
+                    f"  login {r['login_ms']:.1f} ms  LIST {r['list_ms']:.1f} ms"
+                    f"  server CPU {r['cpu_ms'] * 1000:.0f} us/msg"
+                    f"  client CPU {r['client_cpu_ms'] * 1000:.0f} us/msg")
+        self.results["pop3"] = {"runs": runs, "failed": failed}
+
+    # -- callgrind --
+    def part_callgrind(self):
+        n1, n2 = self.cfg["cg_small"], self.cfg["cg_large"]
+        say(f"== callgrind: mailroom under valgrind, {n1} and {n2} messages of 10 KiB, 1 session")
+        out = {"n1": n1, "n2": n2, "runs": {}}
+        for n in (n1, n2):
+            w = os.path.join(self.work, f"cg{n}")
+            os.makedirs(w)
+            os.chmod(w, 0o755)
+            odir = os.path.join(w, "out")
+            os.makedirs(odir)
+            os.chmod(odir, 0o1777)
+            prefix = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={odir}/callgrind.out.%p"]
+            out["command"] = ("valgrind --tool=callgrind --callgrind-out-file=OUT/callgrind.out.%p"
+                              " build/mailroom -c CONF serve")
+            mr = Mailroom(w, with_pop3=False, prefix=prefix)
+            self.servers.append(mr)
+            mr.start(timeout=180)
+            cmd = [SMTP_SOURCE, "-d", "-s", "1", "-m", str(n), "-l", "10240",
+                   "-f", "bench@client.test", "-t", RCPT, "-M", "client.test",
+                   f"127.0.0.1:{mr.smtp_port}"]
+            out["load"] = " ".join(cmd[:-1]) + " 127.0.0.1:PORT"
+            sh(cmd, timeout=900)
+            wait_until(lambda: count_new(mr.maildir) >= n, 600, 0.2, "callgrind deliveries")
+            wait_until(mr.queue_empty, 120, 0.5, "callgrind queue to empty")
+            mr.stop(timeout=120)
+            self.servers.remove(mr)
+            roles = {}
+            for line in open(mr.log, errors="replace"):
+                m = re.search(r"serve: started (\w+) \(pid (\d+)\)", line)
+                if m:
+                    roles[int(m.group(2))] = m.group(1)
+            per_role = {}
+            for fn in glob.glob(os.path.join(odir, "callgrind.out.*")):
+                pid = int(fn.rsplit(".", 1)[1])
+                ir = None
+                for line in open(fn, errors="replace"):
+                    if line.startswith(("summary:", "totals:")):
+                        ir = int(line.split()[1])
+                role = roles.get(pid, "serve")
+                per_role[role] = per_role.get(role, 0) + (ir or 0)
+            out["runs"][n] = per_role
+            say(f"  {n} messages: " + ", ".join(f"{k} {v:,} Ir" for k, v in sorted(per_role.items())))
+        a, b = out["runs"][n1], out["runs"][n2]
+        roles = sorted(set(a) | set(b))
+        out["per_msg"] = {r: (b.get(r, 0) - a.get(r, 0)) / (n2 - n1) for r in roles}
+        out["per_msg_total"] = sum(out["per_msg"].values())
+        say("  per received message: " + ", ".join(f"{r} {v:,.0f}" for r, v in out["per_msg"].items())
+            + f"; total {out['per_msg_total']:,.0f} instructions")
+        self.results["callgrind"] = out
+
+    # -- the report --
+    def report(self, path):
+        facts = self.facts()
+        facts["loadavg at end"] = " ".join(open("/proc/loadavg").read().split()[:3])
+        facts["duration"] = f"{(time.monotonic() - self.t0) / 60:.1f} min"
+        L = []
+        L.append("# mailroom benchmark results\n")
+        L.append("Written by `make bench` (bench/run.py"
+                 + (" --quick" if self.args.quick else "")
+                 + (f" --only {self.args.only}" if self.args.only else "")
+                 + "): every figure below comes from one run on one machine, the servers"
+                 " measured side by side. Rates are medians of "
+                 f"{self.cfg['reps']} runs with (min-max); ratios are ratios of medians.\n")
+        if self.notes:
+            L.append("**Parts of this run failed; see the notes at the end.**\n")
+        L.append("## Machine\n")
+        L.append("| | |\n|---|---|")
+        for k, v in facts.items():
+            L.append(f"| {k} | {v} |")
+        L.append("")
+        L.extend(self.report_targets())
+        if "fsync" in self.results:
+            L.append("## Disk: the fsync limit\n")
+            L.append("10 KiB files: create in tmp/, write, fsync, close, rename into new/, fsync"
+                     " new/ (`bench/fsyncbench.c`), "
+                     f"{self.cfg['fsync_ops']} operations a run.\n")
+            L.append("| writers | ops/s median | min | max |\n|---|---|---|---|")
+            for w, st in self.results["fsync"].items():
+                L.append(f"| {w} | {st['med']:.0f} | {st['min']:.0f} | {st['max']:.0f} |")
+            L.append("")
+        if "smtp" in self.results:
+            L.extend(self.report_smtp())
+        if "pop3" in self.results:
+            L.extend(self.report_pop3())
+        if "memory" in self.results:
+            L.extend(self.report_memory())
+        if "callgrind" in self.results:
+            L.extend(self.report_callgrind())
+        L.append("## How the servers were set up\n")
+        L.append(SETUP_TEXT)
+        if self.notes:
+            L.append("## Notes from this run\n")
+            for n in self.notes:
+                L.append(f"- {n}")
+            L.append("")
+        with open(path, "w") as f:
+            f.write("\n".join(L) + "\n")
+        say(f"results written to {path}")
+
+    def smtp_med(self, title, name, key):
+        w = self.results.get("smtp", {}).get(title)
+        if not w or not w["runs"].get(name):
+            return None
+        return statistics.median(r[key] for r in w["runs"][name])
+
+    def report_targets(self):
+        L = ["## Targets (issue 6), as ratios from this run\n",
+             "| target | figure | met |", "|---|---|---|"]
+
+        def row(what, val, goal, fmt, higher=True):
+            if val is None:
+                L.append(f"| {what} | not measured | |")
+                return
+            ok = val >= goal if higher else val <= goal
+            L.append(f"| {what} | {fmt.format(val)} | {'yes' if ok else 'no'} |")
+
+        c = self.cfg
+        for s, goal in ((10, 3.0), (50, 3.0), (1, 2.0)):
+            title = f"{c['small_n']} x 10 KiB, {s} session{'s' if s > 1 else ''}"
+            a, b = self.smtp_med(title, "mailroom", "e2e"), self.smtp_med(title, "Postfix", "e2e")
+            row(f"end-to-end, {s} session(s): mailroom/Postfix >= {goal:g}",
+                a / b if a and b else None, goal, "{:.2f}x")
+        p = self.results.get("pop3", {}).get("runs", {})
+        if p.get("mailroom") and p.get("Dovecot"):
+            ratio = (statistics.median(r["rate"] for r in p["mailroom"])
+                     / statistics.median(r["rate"] for r in p["Dovecot"]))
+        else:
+            ratio = None
+        row("POP3 retrieval: mailroom/Dovecot >= 1.5", ratio, 1.5, "{:.2f}x")
+        m = self.results.get("memory", {}).get("smtp", {})
+        row("idle SMTP connection <= 32 KiB (PSS)", m.get("mailroom", {}).get("per_conn_kib"),
+            32, "{:.1f} KiB", higher=False)
+        L.append("")
+        return L
+
+    def report_smtp(self):
+        L = ["## SMTP: acceptance and end-to-end\n",
+             "`smtp-source -d -s SESSIONS -m N -l SIZE -f bench@client.test -t demo@example.test`"
+             " (Postfix's load generator; one connection per session, many messages per"
+             " connection, no pipelining) to one local mailbox. Acceptance: messages / time"
+             " until smtp-source has had its last 250 and has quit. End-to-end: messages / time"
+             " until, in addition, the last message is in the Maildir's new/ (taken from the"
+             " directory's mtime once every message has arrived). Server CPU: user+system"
+             " time of the server's processes (children included) per message; client CPU: smtp-source's. The servers' runs"
+             " are interleaved (mailroom, Postfix, OpenSMTPD, mailroom, ...) so that a noisy"
+             " neighbour hurts all of them alike.\n"]
+        for title, w in self.results["smtp"].items():
+            L.append(f"### {title}\n")
+            L.append("| server | end-to-end msg/s (min-max) | acceptance msg/s (min-max) |"
+                     " server CPU ms/msg | client CPU ms/msg |")
+            L.append("|---|---|---|---|---|")
+            for name, runs in w["runs"].items():
+                if not runs:
+                    L.append(f"| {name} | failed: {w['failed'].get(name, '?')} | | | |")
+                    continue
+                e, a = stats([r["e2e"] for r in runs]), stats([r["accept"] for r in runs])
+                cpu = statistics.median(r["cpu_ms"] for r in runs)
+                ccpu = statistics.median(r["client_cpu_ms"] for r in runs)
+                extra = ""
+                if w["size"] >= 1 << 20:
+                    extra = f" = {e['med'] * w['size'] / 1e6:.0f} MB/s"
+                fail = f" ({len(runs)} runs; then failed: {w['failed'][name]})" if name in w["failed"] else ""
+                L.append(f"| {name} | {e['med']:.1f} ({e['min']:.1f}-{e['max']:.1f}){extra}{fail} |"
+                         f" {a['med']:.1f} ({a['min']:.1f}-{a['max']:.1f}) | {cpu:.2f} | {ccpu:.2f} |")
+            L.append("")
+            for name, runs in w["runs"].items():
+                if runs:
+                    L.append(f"- {name}, each run (end-to-end / acceptance msg/s): "
+                             + ", ".join(f"{r['e2e']:.1f} / {r['accept']:.1f}" for r in runs))
+            mr = w["runs"].get("mailroom")
+            for other in ("Postfix", "OpenSMTPD"):
+                o = w["runs"].get(other)
+                if mr and o:
+                    re_ = statistics.median(r["e2e"] for r in mr) / statistics.median(r["e2e"] for r in o)
+                    ra = statistics.median(r["accept"] for r in mr) / statistics.median(r["accept"] for r in o)
+                    L.append(f"- mailroom/{other}: end-to-end **{re_:.2f}x**, acceptance {ra:.2f}x")
+            L.append("")
+        return L
+
+    def report_pop3(self):
+        p = self.results["pop3"]
+        L = ["## POP3 retrieval\n",
+             f"One session: USER/PASS (the same yescrypt hash in both: mailroom's accounts.db,"
+             f" Dovecot's passwd-file with `{{CRYPT}}`), LIST, RETR of all {self.cfg['pop_msgs']}"
+             " messages of 10 KiB (LF line ends on disk), 32 RETR commands in flight, QUIT;"
+             " nothing deleted. The client is `bench/pop3load.c`. Each server has its own copy"
+             " of the same Maildir; one warm-up run each first (new/ -> cur/, Dovecot's"
+             " index).\n",
+             "| server | msg/s (min-max) | MB/s | login ms | LIST ms | server CPU us/msg |"
+             " client CPU us/msg |", "|---|---|---|---|---|---|---|"]
+        for name, runs in p["runs"].items():
+            if not runs:
+                L.append(f"| {name} | failed: {p['failed'].get(name, '?')} | | | | | |")
+                continue
+            r = stats([x["rate"] for x in runs])
+            med = lambda k: statistics.median(x[k] for x in runs)
+            L.append(f"| {name} | {r['med']:.0f} ({r['min']:.0f}-{r['max']:.0f}) | {med('mbps'):.1f} |"
+                     f" {med('login_ms'):.1f} | {med('list_ms'):.1f} | {med('cpu_ms') * 1000:.0f} |"
+                     f" {med('client_cpu_ms') * 1000:.0f} |")
+        L.append("")
+        if p["runs"].get("mailroom") and p["runs"].get("Dovecot"):
+            ratio = (statistics.median(x["rate"] for x in p["runs"]["mailroom"])
+                     / statistics.median(x["rate"] for x in p["runs"]["Dovecot"]))
+            L.append(f"- mailroom/Dovecot: **{ratio:.2f}x**\n")
+        return L
+
+    def report_memory(self):
+        m = self.results["memory"]
+        L = ["## Memory\n",
+             "PSS (`/proc/PID/smaps_rollup`) summed over the server's processes, before and"
+             f" after opening the connections, divided by their number. SMTP: {self.cfg['idle_smtp']}"
+             " connections, each idle after reading the greeting. POP3: "
+             f"{self.cfg['idle_pop']} sessions, each logged in to its own mailbox of"
+             f" {self.cfg['pop_box_msgs']} messages (mailroom refuses a second session on one"
+             " mailbox).\n",
+             "| protocol | server | connections | PSS before KiB | after KiB | processes before -> after |"
+             " per connection KiB |", "|---|---|---|---|---|---|---|"]
+        for proto in ("smtp", "pop3"):
+            for name, r in m[proto].items():
+                per = f"{r['per_conn_kib']:.1f}" if "per_conn_kib" in r else "-"
+                err = f" ({r['error']})" if "error" in r else ""
+                L.append(f"| {proto.upper()} | {name} | {r['n']}{err} | {r['before_kib']} |"
+                         f" {r['after_kib']} | {r['procs_before']} -> {r['procs_after']} | {per} |")
+        L.append("")
+        s = m["smtp"]
+        if "per_conn_kib" in s.get("mailroom", {}):
+            for other in ("Postfix", "OpenSMTPD"):
+                if "per_conn_kib" in s.get(other, {}) and s["mailroom"]["per_conn_kib"] > 0:
+                    L.append(f"- idle SMTP connections per MiB: mailroom"
+                             f" {1024 / s['mailroom']['per_conn_kib']:.0f}, {other}"
+                             f" {1024 / s[other]['per_conn_kib']:.1f}"
+                             f" ({s[other]['per_conn_kib'] / s['mailroom']['per_conn_kib']:.1f}x)")
+        L.append("")
+        return L
+
+    def report_callgrind(self):
+        c = self.results["callgrind"]
+        L = ["## Instructions per received message (callgrind)\n",
+             "mailroom (build/mailroom, the optimised build) runs under callgrind twice, with"
+             f" {c['n1']} and then {c['n2']} messages of 10 KiB sent over one session; the"
+             " figure is the difference in instructions (Ir) divided by the difference in"
+             " messages, so that start-up and shutdown cancel out. It counts instructions,"
+             " not time, and so shows regressions on a noisy machine. Received = accepted"
+             " over SMTP and delivered into the Maildir.\n",
+             f"    {c['command']}",
+             f"    {c['load']}\n",
+             "| process | Ir per message | Ir total, " + f"{c['n1']} msgs | Ir total, {c['n2']} msgs |",
+             "|---|---|---|---|"]
+        for role, v in c["per_msg"].items():
+            L.append(f"| {role} | {v:,.0f} | {c['runs'][c['n1']].get(role, 0):,} |"
+                     f" {c['runs'][c['n2']].get(role, 0):,} |")
+        L.append(f"| **all** | **{c['per_msg_total']:,.0f}** | | |")
+        L.append("")
+        return L
+
+    def run(self):
+        say(f"bench: work dir {self.work}; parts: {', '.join(self.parts)}"
+            + ("; QUICK mode" if self.args.quick else ""))
+        self.snapshot_mailroom()
+        self.compile_tools()
+        for part in PARTS:
+            if part not in self.parts:
+                continue
+            t = time.monotonic()
+            try:
+                getattr(self, "part_" + part)()
+            except Exception as e:
+                self.notes.append(f"part {part} failed: {e}")
+                say(f"== {part} FAILED: {e}")
+            say(f"   ({part}: {time.monotonic() - t:.0f} s)")
+
+
+SETUP_TEXT = """- **mailroom**: `build/mailroom init DIR --domain example.test`, listeners moved to
+  free loopback ports (smtp, pop3; the others off), `max_connections` and
+  `max_connections_per_ip` raised to 5000 for the idle-connection test, otherwise the
+  defaults (`serve` as root, dropping to the `mailroom` user; logs to a file).
+- **Postfix** (Debian `postfix`): a private instance (`postfix -c DIR start`) with its
+  own config, queue and data directories; master.cf holds the Debian services with
+  chroot off and one smtpd on a loopback port (process limit raised for the
+  idle-connection test); delivery by virtual(8) into a Maildir
+  (`virtual_mailbox_maps` demo@example.test -> example.test/demo/, static uid/gid);
+  default durability (cleanup fsyncs the queue file before the 250, virtual fsyncs the
+  Maildir file); logs to a file through postlogd.
+- **OpenSMTPD** (Debian `opensmtpd`, which conflicts with postfix as a package):
+  `apt-get download` + `dpkg -x` into the work dir, run in the foreground (`smtpd -d
+  -f FILE`) in a private mount namespace (`unshare --mount`) where the work dir's
+  directories are bound over its compiled-in paths (/var/spool, /usr/libexec, /var/lib,
+  /run); `listen on 127.0.0.1 port N`, `action maildir PATH virtual <table>` mapping
+  demo@example.test to the `mailroom` user, `smtp limit max-mails 1000000` (the default
+  100 per session would cut smtp-source's sessions short), and a resolv.conf with
+  `lookup file bind` so that, like Postfix and mailroom, it finds 127.0.0.1 in
+  /etc/hosts before asking DNS (otherwise a slow DNS server delays each greeting). Its
+  queue commits a message without fsync before the 250; its Maildir delivery
+  (mail.maildir) fsyncs. smtp-source does not pipeline, so OpenSMTPD (which refuses
+  pipelining) needs no other client.
+- **Dovecot** (Debian `dovecot-pop3d`): a private instance (`dovecot -c FILE`, stopped
+  with `doveadm -c FILE stop`), pop3 only on a loopback port, `ssl = no`,
+  `disable_plaintext_auth = no`, passwd-file with the users' yescrypt hashes copied
+  from mailroom's accounts.db, `mail_location = maildir:~`; otherwise the defaults.
+- All on 127.0.0.1 and the same ext4 file system; the load generators run on the same
+  two cores as the servers.
+"""
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="fewer messages, for development")
+    ap.add_argument("--only", help="comma-separated parts: " + ",".join(PARTS))
+    ap.add_argument("--out", default=None, help="results file [bench/RESULTS.md, "
+                    "or bench/RESULTS-quick.md with --quick]")
+    ap.add_argument("--keep", action="store_true", help="keep the work dir")
+    args = ap.parse_args()
+    if os.geteuid() != 0:
+        sys.exit("bench: run as root (it starts private Postfix, OpenSMTPD and Dovecot instances)")
+    if not os.access(MAILROOM, os.X_OK):
+        sys.exit(f"bench: {MAILROOM} is missing; run `make bench` (or `make` first)")
+    for tool in (SMTP_SOURCE, "/usr/sbin/postfix", "/usr/sbin/dovecot", "/usr/bin/valgrind"):
+        if not os.access(tool, os.X_OK):
+            sys.exit(f"bench: {tool} is missing; run `make deps`")
+    # 1,000 idle connections: the client and the servers (which inherit it) need fds.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = 20000 if hard == resource.RLIM_INFINITY else max(soft, min(hard, 20000))
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (max(want, 20000), max(want, 20000)))
+    except ValueError:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+    out = args.out or os.path.join(BENCH, "RESULTS-quick.md" if args.quick else "RESULTS.md")
+    b = Bench(args)
+
+    def on_signal(signum, frame):
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        b.run()
+    except KeyboardInterrupt:
+        say("bench: interrupted")
+        b.stop_all()
+        sys.exit(130)
+    finally:
+        b.stop_all()
+    b.report(out)
+    if not args.keep:
+        shutil.rmtree(b.work, ignore_errors=True)
+    else:
+        say(f"work dir kept: {b.work}")
+
+
+if __name__ == "__main__":
+    main()
