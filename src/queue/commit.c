@@ -1,7 +1,8 @@
 /*
- * commit.c - group commit on a thread: the files of every request that arrived
- * meanwhile are flushed, then each directory once, then the callbacks run on the
- * loop (woken through an eventfd).
+ * commit.c - group commit on a few threads: an idle thread takes every request
+ * waiting, flushes their files, then each directory once, and the callbacks run
+ * on the loop (woken through an eventfd). Several threads let a new batch start
+ * while the disk still works on the last one, instead of waiting behind it.
  */
 #include "queue/commit.h"
 
@@ -16,6 +17,8 @@
 #include <unistd.h>
 
 #include "util/log.h"
+
+#define COMMIT_THREADS 4
 
 struct commit_req {
 	commit_done_fn fn;
@@ -33,7 +36,8 @@ struct req_list {
 struct committer {
 	int efd;
 	struct event *ev;
-	pthread_t thread;
+	pthread_t threads[COMMIT_THREADS];
+	unsigned nthreads;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	struct req_list pending, done;
@@ -169,7 +173,10 @@ committer_new(struct event_base *base)
 		goto fail;
 	pthread_mutex_init(&c->mu, NULL);
 	pthread_cond_init(&c->cv, NULL);
-	if (pthread_create(&c->thread, NULL, commit_thread, c) != 0) {
+	for (; c->nthreads < COMMIT_THREADS; c->nthreads++)
+		if (pthread_create(&c->threads[c->nthreads], NULL, commit_thread, c) != 0)
+			break;
+	if (c->nthreads == 0) {
 		pthread_mutex_destroy(&c->mu);
 		pthread_cond_destroy(&c->cv);
 		goto fail;
@@ -215,9 +222,10 @@ committer_free(struct committer *c)
 		return;
 	pthread_mutex_lock(&c->mu);
 	c->stop = true;
-	pthread_cond_signal(&c->cv);
+	pthread_cond_broadcast(&c->cv);
 	pthread_mutex_unlock(&c->mu);
-	pthread_join(c->thread, NULL);
+	for (unsigned i = 0; i < c->nthreads; i++)
+		pthread_join(c->threads[i], NULL);
 	/*
 	 * Callbacks may submit follow-up flushes (a Maildir batch renames, then
 	 * flushes its directories): do those here, on this thread, until none is left.
