@@ -137,22 +137,6 @@ md_batch_add(struct md_batch *b, const char *maildir, const char *name,
 	return 0;
 }
 
-static void
-fail_all(struct md_batch *b)
-{
-	for (size_t i = 0; i < b->nfiles; i++)
-		b->files[i].failed = true;
-}
-
-static void
-on_dirs_flushed(void *arg, int error)
-{
-	struct md_batch *b = arg;
-	if (error)
-		fail_all(b);
-	b->done(b, error, b->arg);
-}
-
 /* publish - put a flushed file into new/ under its name. */
 static int
 publish(struct md_batch *b, struct md_file *f)
@@ -171,24 +155,32 @@ publish(struct md_batch *b, struct md_file *f)
 	return linkat(AT_FDCWD, proc, dfd, f->name, AT_SYMLINK_FOLLOW);
 }
 
+/* publish_all - on the commit thread, between the files' flush and the directories'. */
 static void
-on_files_flushed(void *arg, int error)
+publish_all(void *arg)
+{
+	struct md_batch *b = arg;
+
+	for (size_t i = 0; i < b->nfiles; i++)
+		if (publish(b, &b->files[i]) < 0)
+			b->files[i].failed = true;
+	b->published = true;
+}
+
+static void
+on_committed(void *arg, int error)
 {
 	struct md_batch *b = arg;
 
 	if (error) {
-		for (size_t i = 0; i < b->nfiles; i++)
-			if (b->files[i].tmp)
+		/* Not published when the files' flush failed: nothing may reach new/. */
+		for (size_t i = 0; i < b->nfiles; i++) {
+			if (!b->published && b->files[i].tmp)
 				unlink(b->files[i].tmp);
-		fail_all(b);
-		b->done(b, error, b->arg);
-		return;
-	}
-	for (size_t i = 0; i < b->nfiles; i++)
-		if (publish(b, &b->files[i]) < 0)
 			b->files[i].failed = true;
-	if (committer_submit(b->committer, NULL, 0, b->dirfds, b->ndirs, on_dirs_flushed, b) < 0)
-		on_dirs_flushed(b, ENOMEM);
+		}
+	}
+	b->done(b, error, b->arg);
 }
 
 void
@@ -203,15 +195,16 @@ md_batch_commit(struct md_batch *b, struct committer *c, md_done_fn done, void *
 	}
 	int *fds = malloc(b->nfiles * sizeof *fds);
 	if (fds == NULL) {
-		on_files_flushed(b, ENOMEM);
+		on_committed(b, ENOMEM);
 		return;
 	}
 	for (size_t i = 0; i < b->nfiles; i++)
 		fds[i] = b->files[i].fd;
-	int rc = committer_submit(c, fds, b->nfiles, NULL, 0, on_files_flushed, b);
+	int rc = committer_submit_then(c, fds, b->nfiles, publish_all, b->dirfds, b->ndirs,
+	    on_committed, b);
 	free(fds);
 	if (rc < 0)
-		on_files_flushed(b, ENOMEM);
+		on_committed(b, ENOMEM);
 }
 
 void

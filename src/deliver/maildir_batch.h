@@ -34,6 +34,7 @@ struct md_batch {
 	int *dirfds;          /* new/ of each mailbox in the batch */
 	char **dirpaths;
 	size_t ndirs;
+	bool published;       /* the files were linked into new/ (on the commit thread) */
 	struct committer *committer;
 	md_done_fn done;
 	void *arg;

@@ -22,6 +22,7 @@
 
 struct commit_req {
 	commit_done_fn fn;
+	void (*between)(void *arg);
 	void *arg;
 	int error;
 	int *fds;   /* files, then directories: one allocation */
@@ -73,6 +74,9 @@ flush_batch(struct req_list *work)
 			if (fdatasync(r->fds[k]) < 0)
 				r->error = errno;
 	}
+	for (size_t i = 0; i < work->n; i++)
+		if (work->v[i].between != NULL && work->v[i].error == 0)
+			work->v[i].between(work->v[i].arg);
 	for (size_t i = 0; i < work->n; i++) {
 		struct commit_req *r = &work->v[i];
 		for (size_t k = 0; k < r->ndirs; k++) {
@@ -195,7 +199,14 @@ int
 committer_submit(struct committer *c, const int *fds, size_t nfds, const int *dirfds,
     size_t ndirs, commit_done_fn fn, void *arg)
 {
-	struct commit_req r = { fn, arg, 0, NULL, nfds, ndirs };
+	return committer_submit_then(c, fds, nfds, NULL, dirfds, ndirs, fn, arg);
+}
+
+int
+committer_submit_then(struct committer *c, const int *fds, size_t nfds,
+    void (*between)(void *arg), const int *dirfds, size_t ndirs, commit_done_fn fn, void *arg)
+{
+	struct commit_req r = { fn, between, arg, 0, NULL, nfds, ndirs };
 
 	if (nfds + ndirs > 0) {
 		r.fds = malloc((nfds + ndirs) * sizeof *r.fds);

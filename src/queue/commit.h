@@ -25,6 +25,15 @@ struct committer *committer_new(struct event_base *base);
 int committer_submit(struct committer *c, const int *fds, size_t nfds, const int *dirfds,
     size_t ndirs, commit_done_fn fn, void *arg);
 
+/*
+ * committer_submit_then - the same, with between(arg) run on the commit thread
+ * after the files are flushed (and only if they all were) and before the
+ * directories are: for the renames and links that must follow the files' flush,
+ * without a round trip through the loop. between touches only what arg owns.
+ */
+int committer_submit_then(struct committer *c, const int *fds, size_t nfds,
+    void (*between)(void *arg), const int *dirfds, size_t ndirs, commit_done_fn fn, void *arg);
+
 /* committer_free - finish the flush under way, run every callback, stop the thread. */
 void committer_free(struct committer *c);
 
