@@ -24,6 +24,22 @@ struct role_env {
 	const struct tls_pem *pem;       /* certificate and key, or cert NULL */
 };
 
+/* What the roles share: */
+
+/* role_reload_config - read *cfg's file again; on success replace *cfg (else keep it, logged). */
+void role_reload_config(struct config **cfg);
+
+/* role_reload_tls - when pem holds a certificate, a new context replacing *ctx (else keep it). */
+void role_reload_tls(SSL_CTX **ctx, const struct tls_pem *pem);
+
+/* role_dummy_hash - a hash of a random password: checked for unknown users, so they take as long. */
+void role_dummy_hash(char *out, size_t outlen);
+
+struct event_base;
+struct event;
+/* role_signals - SIGTERM and SIGINT stop base (sigs receives their events); SIGHUP and SIGPIPE ignored. */
+int role_signals(struct event_base *base, struct event *sigs[2]);
+
 int smtpd_main(const struct role_env *env);
 int queued_main(const struct role_env *env);
 int pop3d_main(const struct role_env *env);

@@ -23,6 +23,7 @@
 #include "queue/queued.h"
 #include "util/buf.h"
 #include "util/log.h"
+#include "util/text.h"
 
 /* read_body - the message text of m from its queue file. */
 static int
@@ -55,18 +56,6 @@ read_body(struct queued *q, struct qmsg *m, struct buf *body)
 	body->len = got;
 	body->data[got] = '\0';
 	return 0;
-}
-
-static uint64_t
-count_lines(const char *p, size_t n)
-{
-	uint64_t lines = 0;
-	const char *end = p + n;
-	while ((p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
-		lines++;
-		p++;
-	}
-	return lines;
 }
 
 /* maildir_usage - octets in new/ and cur/, from the S= of the file names. */
@@ -217,7 +206,7 @@ local_deliver(struct queued *q, struct qmsg **msgs, size_t n)
 		lr->msgs[lr->n++] = m;
 		buf_reset(&body);
 		bool have_body = read_body(q, m, &body) == 0;
-		uint64_t lines = have_body ? count_lines(body.data, body.len) : 0;
+		uint64_t lines = have_body ? count_lf(body.data, body.len) : 0;
 		for (size_t j = 0; j < m->env.nrcpts; j++) {
 			struct spool_rcpt *r = &m->env.rcpts[j];
 			if (r->kind != TARGET_LOCAL || r->status != RCPT_PENDING || r->next_try > now)

@@ -24,6 +24,7 @@
 #include "smtp/sasl.h"
 #include "smtp/smtp_reply.h"
 #include "util/log.h"
+#include "util/text.h"
 
 /* RFC 5321 4.5.3.2 timeouts, seconds. */
 #define T_CONNECT 30
@@ -203,8 +204,7 @@ wire_size(struct smtp_client *c)
 		    (off_t)(env->body_offset + off));
 		if (n <= 0)
 			break;
-		for (const char *p = buf, *end = buf + n; (p = memchr(p, '\n', (size_t)(end - p))); p++)
-			c->wire_size++;
+		c->wire_size += count_lf(buf, (size_t)n);
 		off += (uint64_t)n;
 	}
 	close(fd);

@@ -449,19 +449,7 @@ static void
 on_reload(void *arg, const struct tls_pem *pem)
 {
 	struct queued *q = arg;
-	struct config *ncfg = calloc(1, sizeof *ncfg);
-	char err[512] = "out of memory";
-
-	if (ncfg && config_load(q->cfg->path, ncfg, err, sizeof err) == 0) {
-		/* Nothing keeps pointers into the config: everyone reads q->cfg. */
-		config_free(q->cfg);
-		free(q->cfg);
-		q->cfg = ncfg;
-		log_info("configuration reloaded");
-	} else {
-		log_err("reload failed, keeping the old configuration: %s", err);
-		free(ncfg);
-	}
+	role_reload_config(&q->cfg);
 }
 
 static void
@@ -469,14 +457,6 @@ on_gone(void *arg)
 {
 	struct queued *q = arg;
 	log_info("supervisor gone, stopping");
-	event_base_loopexit(q->base, NULL);
-}
-
-static void
-on_signal(evutil_socket_t sig, short what, void *arg)
-{
-	struct queued *q = arg;
-	log_info("stopping");
 	event_base_loopexit(q->base, NULL);
 }
 
@@ -493,7 +473,6 @@ queued_main(const struct role_env *env)
 {
 	struct queued q = { 0 };
 	struct event *sigs[2] = { 0 };
-	static const int signums[2] = { SIGTERM, SIGINT };
 	struct config *cfg = env->cfg;
 	struct ctl *ctl = NULL;
 	char err[512];
@@ -536,13 +515,8 @@ queued_main(const struct role_env *env)
 		bufferevent_setcb(q.queue_bev, on_new_ids, NULL, on_queue_event, &q);
 		bufferevent_enable(q.queue_bev, EV_READ);
 	}
-	for (int i = 0; i < 2; i++) {
-		sigs[i] = evsignal_new(q.base, signums[i], on_signal, &q);
-		if (sigs[i] == NULL || event_add(sigs[i], NULL) < 0)
-			goto out;
-	}
-	signal(SIGHUP, SIG_IGN); /* reloads come through the control channel */
-	signal(SIGPIPE, SIG_IGN);
+	if (role_signals(q.base, sigs) < 0)
+		goto out;
 	if ((ctl = ctl_new(q.base, env->ctl_fd, on_reload, on_gone, &q)) == NULL)
 		goto out;
 	if ((q.remote = remote_new(&q)) == NULL)

@@ -20,6 +20,7 @@
 #include "queue/commit.h"
 #include "smtp/smtpd.h"
 #include "util/log.h"
+#include "util/text.h"
 
 #define SPOOL_FLUSH_AT (128 * 1024) /* write the stored form in pieces of this size */
 #define DIRECT_MAX (4 * 1024 * 1024) /* larger messages for local mailboxes go through the queue */
@@ -385,18 +386,6 @@ commit_done(void *arg, int error)
 	session_release(s);
 	if (!closing)
 		session_process(s);
-}
-
-static uint64_t
-count_lf(const char *p, size_t n)
-{
-	uint64_t lines = 0;
-	const char *end = p + n;
-	while ((p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
-		lines++;
-		p++;
-	}
-	return lines;
 }
 
 static void

@@ -15,14 +15,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "accounts.h"
 #include "net/ctl.h"
 #include "net/sockaddr.h"
-#include "password.h"
 #include "queue/commit.h"
 #include "role.h"
 #include "smtp/smtp_session.h"
@@ -65,30 +63,10 @@ static void
 on_reload(void *arg, const struct tls_pem *pem)
 {
 	struct smtpd *srv = arg;
-	char err[512] = "out of memory";
-	struct config *ncfg = calloc(1, sizeof *ncfg);
 
-	if (ncfg && config_load(srv->cfg->path, ncfg, err, sizeof err) == 0) {
-		/* Sessions read srv->cfg afresh at each use: the old one can go. */
-		config_free(srv->cfg);
-		free(srv->cfg);
-		srv->cfg = ncfg;
-		log_info("configuration reloaded");
-	} else {
-		free(ncfg);
-		log_err("reload failed, keeping the old configuration: %s", err);
-	}
-	if (pem->cert != NULL) {
-		SSL_CTX *ctx = tls_server_ctx(pem, err, sizeof err);
-		if (ctx == NULL) {
-			log_err("TLS reload failed, keeping the old certificate: %s", err);
-		} else {
-			/* Live sessions hold their own reference to the old context. */
-			SSL_CTX_free(srv->tls_ctx);
-			srv->tls_ctx = ctx;
-			log_info("TLS certificate reloaded");
-		}
-	}
+	/* Sessions read srv->cfg afresh at each use. */
+	role_reload_config(&srv->cfg);
+	role_reload_tls(&srv->tls_ctx, pem);
 }
 
 static void
@@ -97,29 +75,6 @@ on_gone(void *arg)
 	struct smtpd *srv = arg;
 	log_info("supervisor gone, stopping");
 	event_base_loopexit(srv->base, NULL);
-}
-
-static void
-on_signal(evutil_socket_t sig, short what, void *arg)
-{
-	struct smtpd *srv = arg;
-	log_info("stopping");
-	event_base_loopexit(srv->base, NULL);
-}
-
-/* make_dummy_hash - a hash of a random password, checked when the user is unknown. */
-static void
-make_dummy_hash(struct smtpd *srv)
-{
-	unsigned char rnd[16];
-	char pw[40];
-
-	if (getrandom(rnd, sizeof rnd, 0) != sizeof rnd)
-		memset(rnd, 0x5a, sizeof rnd);
-	for (size_t i = 0; i < sizeof rnd; i++)
-		snprintf(pw + 2 * i, 3, "%02x", rnd[i]);
-	if (password_hash(pw, srv->dummy_hash, sizeof srv->dummy_hash) < 0)
-		snprintf(srv->dummy_hash, sizeof srv->dummy_hash, "*");
 }
 
 int
@@ -133,7 +88,6 @@ smtpd_main(const struct role_env *env)
 	int rc = 1;
 
 	log_init("smtpd", env->cfg->log_syslog);
-	signal(SIGPIPE, SIG_IGN);
 	srv.cfg = env->cfg;
 	snprintf(srv.queue_dir, sizeof srv.queue_dir, "%s/queue", srv.cfg->data_dir);
 	if ((srv.base = evbase_new()) == NULL)
@@ -163,7 +117,7 @@ smtpd_main(const struct role_env *env)
 		log_err("%s", err);
 		goto out;
 	}
-	make_dummy_hash(&srv);
+	role_dummy_hash(srv.dummy_hash, sizeof srv.dummy_hash);
 	if ((srv.auth = workpool_new(srv.base, AUTH_THREADS)) == NULL)
 		goto out;
 	if ((ctl = ctl_new(srv.base, env->ctl_fd, on_reload, on_gone, &srv)) == NULL)
@@ -182,13 +136,8 @@ smtpd_main(const struct role_env *env)
 			goto out;
 		srv.nlisteners++;
 	}
-	static const int signums[2] = { SIGTERM, SIGINT };
-	for (int i = 0; i < 2; i++) {
-		sigs[i] = evsignal_new(srv.base, signums[i], on_signal, &srv);
-		if (sigs[i] == NULL || event_add(sigs[i], NULL) < 0)
-			goto out;
-	}
-	signal(SIGHUP, SIG_IGN); /* reloads come through the control channel */
+	if (role_signals(srv.base, sigs) < 0)
+		goto out;
 	log_info("started");
 	event_base_dispatch(srv.base);
 	rc = 0;

@@ -1,0 +1,85 @@
+/* role.c - what the role processes (smtpd, queued, pop3d) do alike: reloads, signals. */
+#include "role.h"
+
+#include <event2/event.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "password.h"
+#include "util/log.h"
+
+void
+role_reload_config(struct config **cfg)
+{
+	char err[512] = "out of memory";
+	struct config *ncfg = calloc(1, sizeof *ncfg);
+
+	if (ncfg && config_load((*cfg)->path, ncfg, err, sizeof err) == 0) {
+		/* Nothing keeps pointers into the config across a callback: the old one can go. */
+		config_free(*cfg);
+		free(*cfg);
+		*cfg = ncfg;
+		log_info("configuration reloaded");
+	} else {
+		free(ncfg);
+		log_err("reload failed, keeping the old configuration: %s", err);
+	}
+}
+
+void
+role_reload_tls(SSL_CTX **ctx, const struct tls_pem *pem)
+{
+	char err[512];
+
+	if (pem->cert == NULL)
+		return;
+	SSL_CTX *n = tls_server_ctx(pem, err, sizeof err);
+	if (n == NULL) {
+		log_err("TLS reload failed, keeping the old certificate: %s", err);
+		return;
+	}
+	/* Live sessions hold their own reference to the old context. */
+	SSL_CTX_free(*ctx);
+	*ctx = n;
+	log_info("TLS certificate reloaded");
+}
+
+void
+role_dummy_hash(char *out, size_t outlen)
+{
+	unsigned char rnd[16];
+	char pw[40];
+
+	if (getrandom(rnd, sizeof rnd, 0) != sizeof rnd)
+		memset(rnd, 0x5a, sizeof rnd);
+	for (size_t i = 0; i < sizeof rnd; i++)
+		snprintf(pw + 2 * i, 3, "%02x", rnd[i]);
+	if (password_hash(pw, out, outlen) < 0)
+		snprintf(out, outlen, "*");
+}
+
+static void
+on_stop(evutil_socket_t sig, short what, void *arg)
+{
+	log_info("stopping");
+	event_base_loopexit(arg, NULL);
+}
+
+int
+role_signals(struct event_base *base, struct event *sigs[2])
+{
+	static const int signums[2] = { SIGTERM, SIGINT };
+
+	/* Reloads come through the control channel, not SIGHUP. */
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+	for (int i = 0; i < 2; i++) {
+		sigs[i] = evsignal_new(base, signums[i], on_stop, base);
+		if (sigs[i] == NULL || event_add(sigs[i], NULL) < 0)
+			return -1;
+	}
+	return 0;
+}
