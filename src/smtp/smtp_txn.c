@@ -355,6 +355,27 @@ log_accepted(struct smtp_session *s, uint64_t size)
 	buf_free(&to);
 }
 
+/*
+ * reply_committed - the end of a message's commit, by either path: the final
+ * reply (unless the client has gone), then on to what the client pipelined.
+ */
+static void
+reply_committed(struct smtp_session *s, int error)
+{
+	if (!s->closing) {
+		if (error != 0)
+			session_reply(s, "451 4.3.0 Error: cannot store the message; try again later");
+		else
+			session_reply(s, "250 2.0.0 Ok: queued as %s", s->txn->env.id);
+		txn_free(s);
+		session_enter(s, S_READY);
+	}
+	bool closing = s->closing;
+	session_release(s);
+	if (!closing)
+		session_process(s);
+}
+
 static void
 commit_done(void *arg, int error)
 {
@@ -374,18 +395,7 @@ commit_done(void *arg, int error)
 		log_accepted(s, t->w.written);
 		s->messages++;
 	}
-	if (!s->closing) {
-		if (error != 0)
-			session_reply(s, "451 4.3.0 Error: queue file write error");
-		else
-			session_reply(s, "250 2.0.0 Ok: queued as %s", t->env.id);
-		txn_free(s);
-		session_enter(s, S_READY);
-	}
-	bool closing = s->closing;
-	session_release(s);
-	if (!closing)
-		session_process(s);
+	reply_committed(s, error);
 }
 
 static void
@@ -406,18 +416,7 @@ direct_done(struct md_batch *b, int error, void *arg)
 	} else {
 		log_err("%s: mailbox files not made durable: %s", t->env.id, strerror(error));
 	}
-	if (!s->closing) {
-		if (error != 0)
-			session_reply(s, "451 4.3.0 Error: mailbox write error");
-		else
-			session_reply(s, "250 2.0.0 Ok: queued as %s", t->env.id);
-		txn_free(s);
-		session_enter(s, S_READY);
-	}
-	bool closing = s->closing;
-	session_release(s);
-	if (!closing)
-		session_process(s);
+	reply_committed(s, error);
 }
 
 /*
