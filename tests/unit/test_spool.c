@@ -1,0 +1,207 @@
+/*
+ * test_spool.c - unit tests for the queue file format (spool.c) and the Maildir
+ * names and paths (maildir.c): round trips, escaping, incomplete and corrupt
+ * files, state files, and the fixed names crash recovery relies on.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "deliver/maildir.h"
+#include "queue/spool.h"
+
+static void
+make_env(struct envelope *env)
+{
+	memset(env, 0, sizeof *env);
+	snprintf(env->id, sizeof env->id, "0123456789ABCDEF");
+	env->arrival = 1795818897;
+	env->sender = strdup("we ird%sender@example.test");
+	env->client = strdup("192.0.2.7");
+	env->helo = strdup("-");
+	env->auth = strdup("demo@example.test");
+	env->body = BODY_8BITMIME;
+	env->smtputf8 = true;
+	env->body_size = 5;
+	assert_int_equal(envelope_add_rcpt(env, TARGET_LOCAL, "demo@example.test", "Demo+x@Example.test"), 0);
+	assert_int_equal(envelope_add_rcpt(env, TARGET_REMOTE, "\"a b\"@remote.test", ""), 0);
+}
+
+static void
+test_header_round_trip(void **state)
+{
+	struct envelope env, back;
+	struct buf b = { 0 };
+	char err[128];
+
+	make_env(&env);
+	assert_int_equal(spool_format_header(&env, &b), 0);
+	size_t hlen = b.len;
+	assert_int_equal(buf_append(&b, "hello", 5), 0);
+	assert_int_equal(spool_parse_header(b.data, b.len, true, &back, err, sizeof err), 0);
+	assert_string_equal(back.id, env.id);
+	assert_int_equal(back.arrival, env.arrival);
+	assert_string_equal(back.sender, env.sender);
+	assert_string_equal(back.client, env.client);
+	assert_string_equal(back.helo, "-"); /* a lone dash survives its escaping */
+	assert_string_equal(back.auth, env.auth);
+	assert_int_equal(back.body, BODY_8BITMIME);
+	assert_true(back.smtputf8);
+	assert_int_equal(back.nrcpts, 2);
+	assert_int_equal(back.rcpts[0].kind, TARGET_LOCAL);
+	assert_string_equal(back.rcpts[0].orig, "Demo+x@Example.test");
+	assert_int_equal(back.rcpts[1].kind, TARGET_REMOTE);
+	assert_string_equal(back.rcpts[1].addr, "\"a b\"@remote.test");
+	assert_string_equal(back.rcpts[1].orig, ""); /* empty stays empty, through its escape */
+	assert_int_equal(back.body_offset, hlen);
+	assert_int_equal(back.body_size, 5);
+	envelope_free(&back);
+	envelope_free(&env);
+	buf_free(&b);
+}
+
+static void
+test_incomplete_and_corrupt(void **state)
+{
+	struct envelope env, back;
+	struct buf b = { 0 };
+	char err[128];
+
+	make_env(&env);
+	assert_int_equal(spool_format_header(&env, &b), 0);
+	assert_int_equal(buf_append(&b, "hel", 3), 0); /* two octets short: a crash before the flush */
+	assert_int_equal(spool_parse_header(b.data, b.len, true, &back, err, sizeof err), -1);
+	assert_non_null(strstr(err, "incomplete"));
+	/* Without the length check the header alone parses. */
+	assert_int_equal(spool_parse_header(b.data, b.len, false, &back, err, sizeof err), 0);
+	envelope_free(&back);
+	/* Every truncation of the header is refused, never read past. */
+	for (size_t n = 0; n < b.len - 3; n++) {
+		char *copy = malloc(n ? n : 1);
+		memcpy(copy, b.data, n);
+		assert_int_equal(spool_parse_header(copy, n, false, &back, err, sizeof err), -1);
+		free(copy);
+	}
+	const char *bad[] = {
+		"not a queue file\n",
+		"mailroom-queue 1\nid 0123\nsender -\nrcpt L a@b a@b\nsize 00000000000000000000\n\n",
+		"mailroom-queue 1\nid 0123456789ABCDEF\nsender -\nsize 00000000000000000000\n\n",
+		"mailroom-queue 1\nid 0123456789ABCDEF\nsender -\nrcpt X a@b a@b\nsize 00000000000000000000\n\n",
+		"mailroom-queue 1\nid 0123456789ABCDEF\nsender %zz\nrcpt L a@b a@b\nsize 00000000000000000000\n\n",
+		"mailroom-queue 1\nid 0123456789ABCDEF\nsender %00\nrcpt L a@b a@b\nsize 00000000000000000000\n\n",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		assert_int_equal(spool_parse_header(bad[i], strlen(bad[i]), false, &back, err, sizeof err), -1);
+	envelope_free(&env);
+	buf_free(&b);
+}
+
+static void
+test_ids(void **state)
+{
+	char a[QUEUE_ID_LEN + 1], b[QUEUE_ID_LEN + 1];
+
+	spool_new_id(a);
+	usleep(2000);
+	spool_new_id(b);
+	assert_true(spool_id_valid(a));
+	assert_true(strcmp(a, b) < 0); /* ids sort by arrival */
+	assert_false(spool_id_valid("0123456789abcdef"));
+	assert_false(spool_id_valid("0123456789ABCDE"));
+	assert_false(spool_id_valid("0123456789ABCDEF0"));
+	assert_false(spool_id_valid("../../etc/passwd"));
+}
+
+/* A message written, its state recorded and read back through the files. */
+static void
+test_files_and_state(void **state)
+{
+	char dir[] = "/tmp/test_spool_XXXXXX";
+	struct envelope env, back;
+	struct spool_writer w;
+	struct strlist ids = { 0 };
+
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(spool_init(dir), 0);
+	char queue[512];
+	snprintf(queue, sizeof queue, "%s/queue", dir);
+	make_env(&env);
+	assert_int_equal(spool_writer_open(&w, queue, &env), 0);
+	assert_int_equal(spool_writer_write(&w, "Subject: x\n\nbody\n", 17), 0);
+	assert_int_equal(spool_writer_finish(&w, queue, env.id, NULL), 0);
+	assert_int_equal(spool_list(queue, &ids), 0);
+	assert_int_equal(ids.n, 1);
+	assert_string_equal(ids.v[0], env.id);
+	assert_int_equal(spool_load(queue, env.id, &back), 0);
+	assert_int_equal(back.body_size, 17);
+	assert_int_equal(back.rcpts[0].status, RCPT_PENDING);
+	back.rcpts[0].status = RCPT_DELIVERED;
+	back.rcpts[1].attempts = 3;
+	back.rcpts[1].next_try = 1795819999;
+	back.rcpts[1].error = strdup("451 4.4.1 no answer from mx.remote.test");
+	assert_int_equal(spool_write_state(queue, &back), 0);
+	envelope_free(&back);
+	assert_int_equal(spool_load(queue, env.id, &back), 0);
+	assert_int_equal(back.rcpts[0].status, RCPT_DELIVERED);
+	assert_int_equal(back.rcpts[1].status, RCPT_PENDING);
+	assert_int_equal(back.rcpts[1].attempts, 3);
+	assert_int_equal(back.rcpts[1].next_try, 1795819999);
+	assert_string_equal(back.rcpts[1].error, "451 4.4.1 no answer from mx.remote.test");
+	envelope_free(&back);
+	spool_remove(queue, env.id);
+	assert_int_equal(spool_load(queue, env.id, &back), -1);
+	strlist_free(&ids);
+	envelope_free(&env);
+	char cmd[600];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+static void
+test_maildir_names(void **state)
+{
+	char name[512], path[512];
+	uint64_t s, w;
+
+	maildir_name(name, sizeof name, 1795818897, "0123456789ABCDEF", 2, "mx.ex/am:ple", 458, 473);
+	assert_string_equal(name, "1795818897.Q0123456789ABCDEF_2.mx.ex\\057am\\072ple,S=458,W=473");
+	maildir_parse_sizes(name, &s, &w);
+	assert_int_equal(s, 458);
+	assert_int_equal(w, 473);
+	maildir_parse_sizes("1.M2P3.host,S=12:2,S", &s, &w);
+	assert_int_equal(s, 12);
+	assert_int_equal(w, 0);
+	maildir_parse_sizes("1.M2P3.host:2,W=99", &s, &w); /* after ':' are flags, not sizes */
+	assert_int_equal(s, 0);
+	assert_int_equal(w, 0);
+	assert_int_equal(maildir_path("/d/mail", "demo@example.test", path, sizeof path), 0);
+	assert_string_equal(path, "/d/mail/example.test/demo");
+	/* Whatever a local part holds, it stays one path component below the domain. */
+	assert_int_equal(maildir_path("/d/mail", "../x@example.test", path, sizeof path), 0);
+	assert_string_equal(path, "/d/mail/example.test/%2E.%2Fx");
+	assert_int_equal(maildir_path("/d/mail", ".hidden@example.test", path, sizeof path), 0);
+	assert_string_equal(path, "/d/mail/example.test/%2Ehidden");
+	assert_int_equal(maildir_path("/d/mail", "no-at-sign", path, sizeof path), -1);
+	assert_int_equal(maildir_path("/d/mail", "a@b", path, 8), -1);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_header_round_trip),
+		cmocka_unit_test(test_incomplete_and_corrupt),
+		cmocka_unit_test(test_ids),
+		cmocka_unit_test(test_files_and_state),
+		cmocka_unit_test(test_maildir_names),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
