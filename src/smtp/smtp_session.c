@@ -257,7 +257,7 @@ cmd_simple(struct smtp_session *s, const struct smtp_cmd *cmd)
 		session_reply(s, "252 2.5.2 Cannot VRFY user, but will accept message and attempt delivery");
 		break;
 	case SMTP_CMD_EXPN:
-		session_error(s, "502 5.5.1 Error: command not implemented");
+		session_error(s, "502 5.5.1 Error: EXPN is not supported");
 		break;
 	case SMTP_CMD_QUIT:
 		session_reply(s, "221 2.0.0 Bye");

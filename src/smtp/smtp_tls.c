@@ -79,7 +79,7 @@ session_starttls(struct smtp_session *s, const struct smtp_cmd *cmd)
 		return;
 	}
 	if (!session_starttls_offered(s)) {
-		session_error(s, "502 5.5.1 Error: command not implemented");
+		session_error(s, "502 5.5.1 Error: STARTTLS is not available here");
 		return;
 	}
 	SSL *ssl = SSL_new(s->srv->tls_ctx);

@@ -21,7 +21,7 @@ struct job {
 struct workpool {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	struct job *todo_head, *todo_tail;
+	struct job *queue_head, *queue_tail;
 	struct job *done_list;
 	bool stop;
 	int efd;
@@ -37,14 +37,14 @@ worker(void *arg)
 
 	pthread_mutex_lock(&p->mu);
 	for (;;) {
-		while (p->todo_head == NULL && !p->stop)
+		while (p->queue_head == NULL && !p->stop)
 			pthread_cond_wait(&p->cv, &p->mu);
-		struct job *j = p->todo_head;
+		struct job *j = p->queue_head;
 		if (j == NULL)
 			break;
-		p->todo_head = j->next;
-		if (p->todo_head == NULL)
-			p->todo_tail = NULL;
+		p->queue_head = j->next;
+		if (p->queue_head == NULL)
+			p->queue_tail = NULL;
 		pthread_mutex_unlock(&p->mu);
 		j->work(j->arg);
 		pthread_mutex_lock(&p->mu);
@@ -135,11 +135,11 @@ workpool_submit(struct workpool *p, void (*work)(void *), void (*done)(void *), 
 	j->done = done;
 	j->arg = arg;
 	pthread_mutex_lock(&p->mu);
-	if (p->todo_tail)
-		p->todo_tail->next = j;
+	if (p->queue_tail)
+		p->queue_tail->next = j;
 	else
-		p->todo_head = j;
-	p->todo_tail = j;
+		p->queue_head = j;
+	p->queue_tail = j;
 	pthread_cond_signal(&p->cv);
 	pthread_mutex_unlock(&p->mu);
 	return 0;
