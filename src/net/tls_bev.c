@@ -1,0 +1,82 @@
+/* tls_bev.c - server-side TLS bufferevents shared by the SMTP and POP3 sessions. */
+#include "net/tls_bev.h"
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <openssl/err.h>
+
+#include "net/tls.h"
+#include "util/log.h"
+
+#define TLS_HANDSHAKE_TIMEOUT 30 /* seconds, or command_timeout if shorter */
+
+struct bufferevent *
+tls_bev_accept(struct event_base *base, int fd, SSL_CTX *ctx)
+{
+	SSL *ssl = ctx ? SSL_new(ctx) : NULL;
+	if (ssl == NULL)
+		return NULL;
+	struct bufferevent *bev = bufferevent_openssl_socket_new(base, fd, ssl,
+	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+	if (bev == NULL) {
+		SSL_free(ssl);
+		return NULL;
+	}
+	/* A client that just closes the socket has ended the session: not an error. */
+	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	return bev;
+}
+
+struct bufferevent *
+tls_bev_upgrade(struct event_base *base, struct bufferevent *bev, SSL_CTX *ctx,
+    size_t *dropped)
+{
+	SSL *ssl = ctx ? SSL_new(ctx) : NULL;
+	if (ssl == NULL)
+		return NULL;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	*dropped = evbuffer_get_length(in);
+	evbuffer_drain(in, *dropped);
+	struct bufferevent *tls = bufferevent_openssl_filter_new(base, bev, ssl,
+	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+	if (tls == NULL) {
+		SSL_free(ssl);
+		return NULL;
+	}
+	bufferevent_openssl_set_allow_dirty_shutdown(tls, 1);
+	return tls;
+}
+
+void
+tls_bev_handshake_timeouts(struct bufferevent *bev, uint64_t command_timeout)
+{
+	uint64_t secs = command_timeout < TLS_HANDSHAKE_TIMEOUT ? command_timeout :
+	    TLS_HANDSHAKE_TIMEOUT;
+	struct timeval tv = { (time_t)secs, 0 };
+	bufferevent_set_timeouts(bev, &tv, &tv);
+}
+
+void
+tls_bev_log_established(struct bufferevent *bev, const char *ip)
+{
+	char desc[128];
+	SSL *ssl = bufferevent_openssl_get_ssl(bev);
+
+	if (ssl == NULL)
+		return;
+	tls_describe(ssl, desc, sizeof desc);
+	log_info("TLS established with %s: %s", ip, desc);
+}
+
+void
+tls_bev_log_errors(struct bufferevent *bev, const char *ip)
+{
+	unsigned long e;
+	char buf[256];
+
+	while ((e = bufferevent_get_openssl_error(bev)) != 0) {
+		ERR_error_string_n(e, buf, sizeof buf);
+		log_info("TLS error with %s: %s", ip, buf);
+	}
+}
