@@ -2,12 +2,17 @@
 #include "role.h"
 
 #include <event2/event.h>
+#include <event2/listener.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include "net/conn_limit.h"
+#include "net/sockaddr.h"
 #include "password.h"
 #include "util/log.h"
 
@@ -82,4 +87,60 @@ role_signals(struct event_base *base, struct event *sigs[2])
 			return -1;
 	}
 	return 0;
+}
+
+static void
+on_accept(struct evconnlistener *el, evutil_socket_t fd, struct sockaddr *sa, int salen,
+    void *arg)
+{
+	struct role_listen_ctx *lc = arg;
+	struct role_listeners *l = lc->l;
+	const struct config *cfg = *l->cfg;
+	char ip[SOCKADDR_TEXT_MAX], line[512];
+
+	sockaddr_ip(sa, ip, sizeof ip, NULL);
+	if (!conn_limit_enter(l->conns, ip, cfg->max_connections, cfg->max_connections_per_ip)) {
+		/* Said in the clear even on an implicit-TLS port: a client learns why, or fails its handshake. */
+		l->refusal(l->srv, line, sizeof line);
+		ssize_t w = send(fd, line, strlen(line), MSG_DONTWAIT | MSG_NOSIGNAL);
+		(void)w;
+		close(fd);
+		log_info("refused connection from %s on %s: too many connections", ip,
+		    service_name(lc->svc));
+		return;
+	}
+	l->accept(l->srv, fd, sa, lc->svc, ip);
+}
+
+int
+role_listen(struct role_listeners *l, struct event_base *base, const struct role_env *env)
+{
+	l->n = 0;
+	l->ctx = calloc(env->nfds ? env->nfds : 1, sizeof *l->ctx);
+	l->v = calloc(env->nfds ? env->nfds : 1, sizeof *l->v);
+	if (l->ctx == NULL || l->v == NULL)
+		return -1;
+	for (size_t i = 0; i < env->nfds; i++) {
+		l->ctx[i].l = l;
+		l->ctx[i].svc = env->fds[i].svc;
+		evutil_make_socket_nonblocking(env->fds[i].fd);
+		l->v[i] = evconnlistener_new(base, on_accept, &l->ctx[i], LEV_OPT_CLOSE_ON_FREE, -1,
+		    env->fds[i].fd);
+		if (l->v[i] == NULL)
+			return -1;
+		l->n++;
+	}
+	return 0;
+}
+
+void
+role_listeners_free(struct role_listeners *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		evconnlistener_free(l->v[i]);
+	free(l->v);
+	free(l->ctx);
+	l->v = NULL;
+	l->ctx = NULL;
+	l->n = 0;
 }

@@ -40,6 +40,36 @@ struct event;
 /* role_signals - SIGTERM and SIGINT stop base (sigs receives their events); SIGHUP and SIGPIPE ignored. */
 int role_signals(struct event_base *base, struct event *sigs[2]);
 
+struct evconnlistener;
+struct conn_limit;
+struct role_listeners;
+
+/* The listening sockets of a serving role, admitting clients through its connection limits. */
+struct role_listen_ctx {
+	struct role_listeners *l;
+	enum service svc;
+};
+
+struct role_listeners {
+	/* set by the role */
+	void *srv;
+	struct config **cfg;       /* the role's current config (limits, hostname) */
+	struct conn_limit *conns;
+	/* the line a client over the limits gets before the close */
+	void (*refusal)(void *srv, char *line, size_t len);
+	/* an admitted client: the role now owns fd and must leave conns when it ends */
+	void (*accept)(void *srv, int fd, const struct sockaddr *sa, enum service svc,
+	    const char *ip);
+	/* kept by role_listen */
+	struct evconnlistener **v;
+	struct role_listen_ctx *ctx;
+	size_t n;
+};
+
+/* role_listen - listen on every socket of env. Returns 0 or -1. */
+int role_listen(struct role_listeners *l, struct event_base *base, const struct role_env *env);
+void role_listeners_free(struct role_listeners *l);
+
 int smtpd_main(const struct role_env *env);
 int queued_main(const struct role_env *env);
 int pop3d_main(const struct role_env *env);

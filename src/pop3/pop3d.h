@@ -5,6 +5,7 @@
 #include <stddef.h>
 
 #include "config.h"
+#include "role.h"
 #include "net/conn_limit.h"
 
 typedef struct ssl_ctx_st SSL_CTX;
@@ -24,8 +25,7 @@ struct pop3d {
 	SSL_CTX *tls_ctx;        /* NULL: no [tls] configured; replaced on reload */
 	struct workpool *work;   /* password checks and maildrop snapshots, off the loop */
 	char dummy_hash[256];    /* checked for unknown users, so they take as long */
-	struct evconnlistener **listeners;
-	size_t nlisteners;
+	struct role_listeners listeners;
 	struct pop3_session *sessions; /* every open session, for the shutdown */
 };
 

@@ -30,33 +30,17 @@
 
 #define AUTH_THREADS 2
 
-struct listen_ctx {
-	struct smtpd *srv;
-	enum service svc;
-};
+static void
+refusal(void *arg, char *line, size_t len)
+{
+	struct smtpd *srv = arg;
+	snprintf(line, len, "421 4.7.0 %s Error: too many connections\r\n", srv->cfg->hostname);
+}
 
 static void
-on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
-    void *arg)
+admit(void *arg, int fd, const struct sockaddr *sa, enum service svc, const char *ip)
 {
-	struct listen_ctx *lc = arg;
-	struct smtpd *srv = lc->srv;
-	const struct config *cfg = srv->cfg;
-	char ip[SOCKADDR_TEXT_MAX];
-
-	sockaddr_ip(sa, ip, sizeof ip, NULL);
-	if (!conn_limit_enter(&srv->conns, ip, cfg->max_connections, cfg->max_connections_per_ip)) {
-		char msg[512];
-		int n = snprintf(msg, sizeof msg, "421 4.7.0 %s Error: too many connections\r\n",
-		    cfg->hostname);
-		ssize_t w = send(fd, msg, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
-		(void)w;
-		close(fd);
-		log_info("refused connection from %s on %s: too many connections", ip,
-		    service_name(lc->svc));
-		return;
-	}
-	smtp_session_new(srv, fd, sa, lc->svc, ip);
+	smtp_session_new(arg, fd, sa, svc, ip);
 }
 
 static void
@@ -81,7 +65,6 @@ int
 smtpd_main(const struct role_env *env)
 {
 	struct smtpd srv = { .msgdir_fd = -1 };
-	struct listen_ctx *lctx = NULL;
 	struct event *sigs[2] = { 0 };
 	struct ctl *ctl = NULL;
 	char err[512];
@@ -122,30 +105,17 @@ smtpd_main(const struct role_env *env)
 		goto out;
 	if ((ctl = ctl_new(srv.base, env->ctl_fd, on_reload, on_gone, &srv)) == NULL)
 		goto out;
-	lctx = calloc(env->nfds, sizeof *lctx);
-	srv.listeners = calloc(env->nfds, sizeof *srv.listeners);
-	if (lctx == NULL || srv.listeners == NULL)
+	srv.listeners = (struct role_listeners){ .srv = &srv, .cfg = &srv.cfg,
+		.conns = &srv.conns, .refusal = refusal, .accept = admit };
+	if (role_listen(&srv.listeners, srv.base, env) < 0)
 		goto out;
-	for (size_t i = 0; i < env->nfds; i++) {
-		lctx[i].srv = &srv;
-		lctx[i].svc = env->fds[i].svc;
-		evutil_make_socket_nonblocking(env->fds[i].fd);
-		srv.listeners[i] = evconnlistener_new(srv.base, on_accept, &lctx[i],
-		    LEV_OPT_CLOSE_ON_FREE, -1, env->fds[i].fd);
-		if (srv.listeners[i] == NULL)
-			goto out;
-		srv.nlisteners++;
-	}
 	if (role_signals(srv.base, sigs) < 0)
 		goto out;
 	log_info("started");
 	event_base_dispatch(srv.base);
 	rc = 0;
 out:
-	for (size_t i = 0; i < srv.nlisteners; i++)
-		evconnlistener_free(srv.listeners[i]);
-	free(srv.listeners);
-	free(lctx);
+	role_listeners_free(&srv.listeners);
 	/* Finish what threads still hold (their callbacks touch sessions), then the sessions. */
 	committer_free(srv.committer);
 	workpool_free(srv.auth);

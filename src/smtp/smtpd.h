@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include "config.h"
+#include "role.h"
 #include "net/conn_limit.h"
 
 typedef struct ssl_ctx_st SSL_CTX;
@@ -31,8 +32,7 @@ struct smtpd {
 	SSL_CTX *tls_ctx;        /* NULL: no [tls] configured; replaced on reload */
 	struct workpool *auth;   /* password checks off the loop */
 	char dummy_hash[256];    /* checked for unknown users, so they take as long */
-	struct evconnlistener **listeners;
-	size_t nlisteners;
+	struct role_listeners listeners;
 	struct smtp_session *sessions; /* every open session, for the shutdown */
 };
 
