@@ -11,7 +11,7 @@ CC ?= cc
 FUZZ_SECONDS ?= 60
 PY ?= /usr/bin/python3
 
-LIBS_PKG := libevent libevent_openssl libevent_pthreads libunbound sqlite3 inih openssl
+LIBS_PKG := libevent libevent_openssl libevent_pthreads libunbound sqlite3 inih openssl libseccomp
 PKG_CFLAGS = $(shell pkg-config --cflags $(LIBS_PKG) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(LIBS_PKG) 2>/dev/null) -lcrypt -lpthread
 
@@ -20,7 +20,7 @@ WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes 
 	-Wno-format-truncation
 BASE_CFLAGS := -std=c17 -D_GNU_SOURCE -Isrc $(WARN) -MMD -MP
 CFLAGS ?= -O2 -g
-SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
+SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -DMAILROOM_WALL_PROBE \
 	-fno-sanitize-recover=undefined
 
 SRCS := $(shell find src -name '*.c' | sort)

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lookup/lookup_client.h"
 #include "password.h"
 #include "util/buf.h"
 #include "util/log.h"
@@ -89,6 +90,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 };
 
 struct accounts {
+	struct lookup_client *remote; /* set: every query goes to lookupd (the roles) */
 	sqlite3 *db;
 	char *path;
 	sqlite3_stmt *st[ST_COUNT]; /* prepared on first use, kept: resolve runs per RCPT */
@@ -330,11 +332,37 @@ accounts_open(const char *data_dir, bool create, char *err, size_t errlen)
 	return a;
 }
 
+struct accounts *
+accounts_open_remote(const char *data_dir, char *err, size_t errlen)
+{
+	struct accounts *a = calloc(1, sizeof *a);
+	if (a == NULL || (a->remote = calloc(1, sizeof *a->remote)) == NULL) {
+		free(a);
+		set_err(err, errlen, "out of memory");
+		return NULL;
+	}
+	lookup_client_init(a->remote, data_dir);
+	return a;
+}
+
+enum lookup_verdict
+accounts_verify(struct accounts *a, const char *user, const char *password,
+    const char *client_ip, const char *service)
+{
+	if (a->remote == NULL)
+		return VERDICT_TEMPFAIL; /* only lookupd checks passwords */
+	return lookup_verify(a->remote, user, password, client_ip, service);
+}
+
 void
 accounts_close(struct accounts *a)
 {
 	if (a == NULL)
 		return;
+	if (a->remote != NULL) {
+		lookup_client_close(a->remote);
+		free(a->remote);
+	}
 	for (int i = 0; i < ST_COUNT; i++)
 		sqlite3_finalize(a->st[i]);
 	sqlite3_close(a->db);
@@ -517,6 +545,12 @@ list_rows(struct accounts *a, sqlite3_stmt *s, struct strlist *out, char *err, s
 int
 accounts_domain_list(struct accounts *a, struct strlist *out, char *err, size_t errlen)
 {
+	if (a->remote != NULL) {
+		if (lookup_domains(a->remote, out) == 0)
+			return 0;
+		set_err(err, errlen, "lookupd did not answer");
+		return -1;
+	}
 	sqlite3_stmt *s = stmt(a, ST_DOMAIN_LIST);
 
 	if (s == NULL)
@@ -651,6 +685,8 @@ accounts_password_hash(struct accounts *a, const char *address, char *hash, size
 {
 	char addr[ADDR_MAX + 1];
 
+	if (a->remote != NULL)
+		return -1; /* hashes stay in lookupd */
 	if (address_canonical(address, addr, sizeof addr, false) < 0)
 		return 0;
 	sqlite3_stmt *s = stmt(a, ST_USER_GET);
@@ -677,6 +713,8 @@ accounts_user_quota(struct accounts *a, const char *address)
 	char addr[ADDR_MAX + 1];
 	sqlite3_stmt *s;
 
+	if (a->remote != NULL)
+		return lookup_quota(a->remote, address);
 	if (address_canonical(address, addr, sizeof addr, false) < 0 ||
 	    (s = stmt(a, ST_USER_GET)) == NULL || bind_text(s, 1, addr) < 0)
 		return -1;
@@ -968,6 +1006,8 @@ accounts_resolve(struct accounts *a, const char *address, struct target_list *ou
 {
 	char addr[ADDR_MAX + 1];
 
+	if (a->remote != NULL)
+		return lookup_resolve(a->remote, address, out);
 	if (address_canonical(address, addr, sizeof addr, false) < 0)
 		return RESOLVE_NO_SUCH_USER;
 	int local = domain_lookup(a, address_domain(addr));
@@ -994,6 +1034,8 @@ accounts_owns_address(struct accounts *a, const char *user, const char *address)
 	char u[ADDR_MAX + 1], base[ADDR_MAX + 1];
 	struct target_list tl = { 0 };
 
+	if (a->remote != NULL)
+		return lookup_owns(a->remote, user, address) == 1;
 	if (address_canonical(user, u, sizeof u, false) < 0)
 		return false;
 	/* Its own address, with or without a +tag, even when an alias forwards it elsewhere. */

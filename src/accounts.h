@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "address.h"
+#include "lookup/lookup_proto.h"
 
 struct accounts;
 
@@ -53,6 +54,21 @@ enum resolve_status {
  */
 struct accounts *accounts_open(const char *data_dir, bool create, char *err, size_t errlen);
 void accounts_close(struct accounts *a);
+
+/*
+ * accounts_open_remote - the same queries answered by lookupd, for the roles of
+ * `serve`, which never open the store themselves. Admin operations and
+ * accounts_password_hash fail on such a handle; logins go through accounts_verify.
+ */
+struct accounts *accounts_open_remote(const char *data_dir, char *err, size_t errlen);
+
+/*
+ * accounts_verify - a login checked by lookupd (password, failure limits). Blocks
+ * until the check is done: call it from a worker thread. Thread-safe (a connection
+ * of its own per call).
+ */
+enum lookup_verdict accounts_verify(struct accounts *a, const char *user, const char *password,
+    const char *client_ip, const char *service);
 
 /*
  * Admin operations. Each returns 0, or -1 with one line in err ("no such domain:

@@ -103,6 +103,13 @@ static const struct option options[] = {
 	    OFF(max_connections_per_ip), 1, 1000000 },
 	{ "limits", "command_timeout", "5m", set_duration, OFF(command_timeout), 1, DAY },
 	{ "limits", "max_auth_failures", "3", set_unsigned, OFF(max_auth_failures), 1, 1000 },
+	/* across connections and services, counted by lookupd (extensions) */
+	{ "limits", "login_failures_per_client", "10", set_unsigned,
+	    OFF(login_failures_per_client), 1, 1000000 },
+	{ "limits", "login_failures_per_account", "10", set_unsigned,
+	    OFF(login_failures_per_account), 1, 1000000 },
+	{ "limits", "login_block_time", "15m", set_duration, OFF(login_block_time), 1, 30 * DAY },
+	{ "limits", "login_queue", "64", set_unsigned, OFF(login_queue), 1, 100000 },
 };
 
 #define NOPTIONS (sizeof options / sizeof options[0])
@@ -1032,4 +1039,20 @@ config_is_trusted(const struct config *cfg, const struct sockaddr *sa)
 			return true;
 	}
 	return false;
+}
+
+bool
+config_is_trusted_text(const struct config *cfg, const char *ip)
+{
+	struct sockaddr_storage ss = { 0 };
+	struct sockaddr_in *in4 = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+
+	if (inet_pton(AF_INET, ip, &in4->sin_addr) == 1)
+		in4->sin_family = AF_INET;
+	else if (inet_pton(AF_INET6, ip, &in6->sin6_addr) == 1)
+		in6->sin6_family = AF_INET6;
+	else
+		return false;
+	return config_is_trusted(cfg, (const struct sockaddr *)&ss);
 }

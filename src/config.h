@@ -75,6 +75,10 @@ struct config {
 	unsigned max_connections_per_ip;
 	uint64_t command_timeout; /* seconds */
 	unsigned max_auth_failures;
+	unsigned login_failures_per_client;  /* failed logins from one network, then blocked */
+	unsigned login_failures_per_account; /* failed logins for one account, then blocked */
+	uint64_t login_block_time;           /* seconds: the window and the block */
+	unsigned login_queue;                /* logins waiting for a check at once, per process */
 };
 
 /*
@@ -99,6 +103,8 @@ const char *config_path(const char *arg);
 
 /* config_is_trusted - whether sa is inside trusted_networks. */
 bool config_is_trusted(const struct config *cfg, const struct sockaddr *sa);
+/* config_is_trusted_text - the same for an address in numeric text; false when malformed. */
+bool config_is_trusted_text(const struct config *cfg, const char *ip);
 
 /* The name of a service as used in [listen] ("smtp", "pop3s", ...). */
 const char *service_name(enum service svc);

@@ -3,6 +3,7 @@
 #define MAILROOM_ROLE_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "config.h"
 #include "net/tls.h"
@@ -21,7 +22,9 @@ struct role_env {
 	int queue_fd;                    /* smtpd: writes "new <id>\n" lines to queued,
 					  * which reads them; a stream the supervisor keeps
 					  * open, so it survives a restart of either */
-	const struct tls_pem *pem;       /* certificate and key, or cert NULL */
+	const struct tls_pem *pem;       /* certificate and key, or cert NULL (roles without TLS) */
+	int lookup_fd;                   /* lookupd: its listening socket; else -1 */
+	gid_t mail_gid;                  /* the group of the mail roles (lookupd admits it) */
 };
 
 /* What the roles share: */
@@ -70,6 +73,7 @@ struct role_listeners {
 int role_listen(struct role_listeners *l, struct event_base *base, const struct role_env *env);
 void role_listeners_free(struct role_listeners *l);
 
+int lookupd_main(const struct role_env *env);
 int smtpd_main(const struct role_env *env);
 int queued_main(const struct role_env *env);
 int pop3d_main(const struct role_env *env);

@@ -1,9 +1,13 @@
 /*
  * serve.c - the supervisor of `mailroom serve`: prepares the data dir, reads the
  * TLS certificate and binds every listener (as root where needed), forks one
- * process per role (each dropping to the configured user before it reads from
- * the network), restarts a role that dies with a backoff, passes reloads on
- * SIGHUP, and stops everything on SIGTERM or SIGINT.
+ * process per role, each under a uid of its own (lookupd alone owns the account
+ * store; smtpd, pop3d and queued share the mail group for the queue and the
+ * mailboxes; only smtpd and pop3d are given the TLS key), restarts a role that
+ * dies with a backoff, passes reloads on SIGHUP, and stops everything on SIGTERM
+ * or SIGINT. As root it opens nothing in a directory another user can write:
+ * the data dir is walked with openat(O_NOFOLLOW), and the queue and mailboxes
+ * are prepared by a child that has dropped to the mail user first.
  */
 #include "serve.h"
 
@@ -26,19 +30,27 @@
 #include <unistd.h>
 #include <dirent.h>
 
-#include "accounts.h"
+#include "lookup/lookup_client.h"
 #include "net/ctl.h"
 #include "net/tls.h"
 #include "queue/spool.h"
 #include "role.h"
 #include "util/log.h"
+#include "util/sysuser.h"
 
 #define LISTEN_BACKLOG 4096
 #define STOP_GRACE 8        /* seconds before SIGKILL on stop */
 #define RESTART_MAX 30      /* seconds of backoff at most */
 #define STABLE_AFTER 60     /* a role up this long restarts at once when it dies */
 
-enum role_id { ROLE_SMTPD, ROLE_QUEUED, ROLE_POP3D, ROLE_COUNT };
+/* lookupd first: the others ask it from their start. */
+enum role_id { ROLE_LOOKUPD, ROLE_SMTPD, ROLE_QUEUED, ROLE_POP3D, ROLE_COUNT };
+
+/* Who a role runs as. */
+struct cred {
+	uid_t uid;
+	gid_t gid;
+};
 
 struct role {
 	const char *name;
@@ -47,6 +59,8 @@ struct role {
 	pid_t pid;
 	int ctl;             /* the supervisor's end of the control channel */
 	time_t started;
+	struct cred cred;
+	bool tls;            /* terminates TLS: given the key */
 	unsigned backoff;    /* seconds before the next restart */
 	struct event *restart_ev;
 };
@@ -61,9 +75,11 @@ struct supervisor {
 	bool stopping;
 	struct event *kill_ev;
 	int queue_pair[2];   /* smtpd -> queued: ids of newly committed messages */
-	uid_t uid;
-	gid_t gid;
+	int lookup_fd;       /* lookupd's listening socket, kept across its restarts */
+	struct cred mail;    /* the mail user: owns queue/ and mail/; its group is the roles' */
+	struct cred store;   /* lookupd's user: owns the data dir and the account store */
 	bool drop;
+	bool regroup;        /* queue/ and mail/ were private to the mail user: open them to the group */
 };
 
 /* The supervisor is reachable from here in every child, so LeakSanitizer sees it as live. */
@@ -132,36 +148,129 @@ bind_all(struct supervisor *sv, char *err, size_t errlen)
 	return 0;
 }
 
-static int chown_uid, chown_gid;
+/*
+ * hand_over - give the entry name of the directory dfd to cred with mode, unless it is
+ * not a plain file or directory of its own (a symlink, a FIFO, a hard link that
+ * someone planted while the mail user could write here): those are refused.
+ */
+static int
+hand_over(int dfd, const char *name, const struct cred *c, mode_t mode, bool dir,
+    bool *changed, char *err, size_t errlen)
+{
+	struct stat st;
+	int fd = openat(dfd, name, (dir ? O_DIRECTORY : 0) | O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC);
+
+	if (fd < 0) {
+		if (errno == ENOENT && !dir)
+			return 0;
+		if (errno == ELOOP || errno == ENOTDIR)
+			snprintf(err, errlen, "data dir: %s is a symbolic link or not a directory: "
+			    "refusing it", name);
+		else
+			snprintf(err, errlen, "data dir: %s: %s", name, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) < 0 || (dir ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode) ||
+	    st.st_nlink != 1)) {
+		snprintf(err, errlen, "data dir: %s is not a plain %s: refusing it", name,
+		    dir ? "directory" : "file");
+		close(fd);
+		return -1;
+	}
+	if (changed != NULL)
+		*changed = (st.st_mode & 07777) != mode || st.st_uid != c->uid || st.st_gid != c->gid;
+	if ((st.st_uid != c->uid || st.st_gid != c->gid) && fchown(fd, c->uid, c->gid) < 0)
+		goto fail;
+	if ((st.st_mode & 07777) != mode && fchmod(fd, mode) < 0)
+		goto fail;
+	close(fd);
+	return 0;
+fail:
+	snprintf(err, errlen, "data dir: cannot give %s to uid %ld: %s", name, (long)c->uid,
+	    strerror(errno));
+	close(fd);
+	return -1;
+}
+
+/*
+ * prepare_owners - as root: the data dir and the account store to lookupd's user,
+ * queue/ and mail/ to the mail user and group. Only through descriptors opened
+ * without following links, so no link in the tree can turn this on another file.
+ */
+static int
+prepare_owners(struct supervisor *sv, char *err, size_t errlen)
+{
+	const struct config *cfg = sv->cfg;
+	static const char *const store_files[] = { "accounts.db", "accounts.db-wal",
+		"accounts.db-shm", "accounts.db-journal" };
+	struct cred top = { sv->store.uid, sv->mail.gid };
+	bool changed = false;
+
+	int dfd = open(cfg->data_dir, O_DIRECTORY | O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0) {
+		snprintf(err, errlen, "data dir %s: %s", cfg->data_dir, strerror(errno));
+		return -1;
+	}
+	int rc = -1;
+	if (hand_over(dfd, ".", &top, 0750, true, NULL, err, errlen) < 0)
+		goto out;
+	for (int i = 0; i < 2; i++) {
+		const char *sub = i == 0 ? "queue" : "mail";
+		if (mkdirat(dfd, sub, 0770) < 0 && errno != EEXIST) {
+			snprintf(err, errlen, "data dir: %s: %s", sub, strerror(errno));
+			goto out;
+		}
+		if (hand_over(dfd, sub, &sv->mail, 0770, true, &changed, err, errlen) < 0)
+			goto out;
+		sv->regroup |= changed;
+	}
+	for (size_t i = 0; i < sizeof store_files / sizeof store_files[0]; i++)
+		if (hand_over(dfd, store_files[i], &sv->store, 0600, false, NULL, err, errlen) < 0)
+			goto out;
+	rc = 0;
+out:
+	close(dfd);
+	return rc;
+}
 
 static int
-chown_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+regroup_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
-	if (lchown(path, (uid_t)chown_uid, (gid_t)chown_gid) < 0)
-		log_warn("cannot give %s to the mail user: %s", path, strerror(errno));
+	const struct cred *c = &the_supervisor->mail;
+	mode_t want = S_ISDIR(st->st_mode) ? (st->st_mode & 07777) | 0070 :
+	    (st->st_mode & 07777) | 0060;
+
+	if (S_ISLNK(st->st_mode) || st->st_uid != c->uid)
+		return 0;
+	if (st->st_gid != c->gid && lchown(path, (uid_t)-1, c->gid) < 0)
+		log_warn("cannot give %s to the mail group: %s", path, strerror(errno));
+	if ((st->st_mode & 07777) != want && chmod(path, want) < 0)
+		log_warn("cannot open %s to the mail group: %s", path, strerror(errno));
 	return 0;
 }
 
-/* prepare_data_dir - the directories every role expects, owned by the mail user. */
-static int
-prepare_data_dir(struct supervisor *sv, char *err, size_t errlen)
+/*
+ * prepare_spool - in a child that runs as the mail user: the queue's directories,
+ * half-received messages dropped (never acknowledged), and once, when the queue and
+ * mailboxes were the mail user's alone, their entries opened to the mail group.
+ */
+static void
+prepare_spool(struct supervisor *sv)
 {
 	const struct config *cfg = sv->cfg;
 	char path[4096];
-	struct stat st;
 
-	if (mkdir(cfg->data_dir, 0750) < 0 && errno != EEXIST)
-		goto fail;
-	if (spool_init(cfg->data_dir) < 0)
-		goto fail;
+	umask(007);
+	if (spool_init(cfg->data_dir) < 0) {
+		log_err("data dir %s: cannot make the queue: %s", cfg->data_dir, strerror(errno));
+		_exit(1);
+	}
 	snprintf(path, sizeof path, "%s/mail", cfg->data_dir);
-	if (mkdir(path, 0700) < 0 && errno != EEXIST)
-		goto fail;
-	struct accounts *a = accounts_open(cfg->data_dir, true, err, errlen);
-	if (a == NULL)
-		return -1;
-	accounts_close(a);
-	/* Messages half received when we last stopped: never acknowledged, so dropped. */
+	if (mkdir(path, 0770) < 0 && errno != EEXIST) {
+		log_err("%s: %s", path, strerror(errno));
+		_exit(1);
+	}
 	snprintf(path, sizeof path, "%s/queue/tmp", cfg->data_dir);
 	DIR *d = opendir(path);
 	if (d != NULL) {
@@ -171,37 +280,59 @@ prepare_data_dir(struct supervisor *sv, char *err, size_t errlen)
 				unlinkat(dirfd(d), de->d_name, 0);
 		closedir(d);
 	}
-	if (sv->drop) {
-		if (stat(cfg->data_dir, &st) < 0)
-			goto fail;
-		chown_uid = (int)sv->uid;
-		chown_gid = (int)sv->gid;
-		if (st.st_uid != sv->uid) {
-			nftw(cfg->data_dir, chown_entry, 32, FTW_PHYS);
-		} else {
-			/* Files the CLI (as root) may have made since: the database and its journal. */
-			static const char *const top[] = { "accounts.db", "accounts.db-wal",
-				"accounts.db-shm", "queue", "queue/msg", "queue/tmp", "queue/state", "mail" };
-			for (size_t i = 0; i < sizeof top / sizeof top[0]; i++) {
-				snprintf(path, sizeof path, "%s/%s", cfg->data_dir, top[i]);
-				if (lchown(path, sv->uid, sv->gid) < 0 && errno != ENOENT)
-					log_warn("cannot give %s to the mail user: %s", path, strerror(errno));
-			}
+	if (sv->regroup) {
+		for (int i = 0; i < 2; i++) {
+			snprintf(path, sizeof path, "%s/%s", cfg->data_dir, i == 0 ? "queue" : "mail");
+			nftw(path, regroup_entry, 32, FTW_PHYS);
 		}
+		log_info("opened the queue and mailboxes to the mail group");
+	}
+	_exit(0);
+}
+
+static void drop_to(const struct cred *c, const char *name);
+
+/* prepare_data_dir - the directories every role expects, each owned as the roles need. */
+static int
+prepare_data_dir(struct supervisor *sv, char *err, size_t errlen)
+{
+	const struct config *cfg = sv->cfg;
+	int status;
+
+	if (mkdir(cfg->data_dir, 0750) < 0 && errno != EEXIST) {
+		snprintf(err, errlen, "data dir %s: %s", cfg->data_dir, strerror(errno));
+		return -1;
+	}
+	if (sv->drop && prepare_owners(sv, err, errlen) < 0)
+		return -1;
+	pid_t pid = fork();
+	if (pid < 0) {
+		snprintf(err, errlen, "fork: %s", strerror(errno));
+		return -1;
+	}
+	if (pid == 0) {
+		if (sv->drop)
+			drop_to(&sv->mail, cfg->user);
+		prepare_spool(sv);
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR) {
+			snprintf(err, errlen, "waitpid: %s", strerror(errno));
+			return -1;
+		}
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		snprintf(err, errlen, "data dir %s: cannot prepare the queue (see above)",
+		    cfg->data_dir);
+		return -1;
 	}
 	return 0;
-fail:
-	snprintf(err, errlen, "data dir %s: %s", cfg->data_dir, strerror(errno));
-	return -1;
 }
 
 static void
-drop_privileges(struct supervisor *sv)
+drop_to(const struct cred *c, const char *name)
 {
-	if (!sv->drop)
-		return;
-	if (setgroups(1, &sv->gid) < 0 || setgid(sv->gid) < 0 || setuid(sv->uid) < 0) {
-		log_err("cannot drop privileges to %s: %s", sv->cfg->user, strerror(errno));
+	if (setgroups(1, &c->gid) < 0 || setgid(c->gid) < 0 || setuid(c->uid) < 0) {
+		log_err("cannot drop privileges to %s: %s", name, strerror(errno));
 		_exit(1);
 	}
 	if (setuid(0) == 0) {
@@ -241,7 +372,16 @@ child_run(struct supervisor *sv, enum role_id id, int ctl_fd, pid_t parent)
 	for (int r = 0; r < ROLE_COUNT; r++)
 		if (sv->roles[r].ctl >= 0)
 			close(sv->roles[r].ctl);
-	drop_privileges(sv);
+	int lookup_fd = id == ROLE_LOOKUPD ? sv->lookup_fd : -1;
+	if (id != ROLE_LOOKUPD && sv->lookup_fd >= 0)
+		close(sv->lookup_fd);
+	if (sv->drop)
+		drop_to(&sv->roles[id].cred, sv->roles[id].name);
+	/* The account store is lookupd's alone; what the others make, the mail group shares. */
+	umask(id == ROLE_LOOKUPD ? 077 : 007);
+	/* The key only where TLS ends: the other roles get none. */
+	if (!sv->roles[id].tls)
+		tls_pem_free(&sv->pem);
 	/* The role owns its config (and replaces it on reload): give it a heap copy. */
 	struct config *cfg = malloc(sizeof *cfg);
 	if (cfg == NULL)
@@ -251,7 +391,7 @@ child_run(struct supervisor *sv, enum role_id id, int ctl_fd, pid_t parent)
 	for (int i = 0; i < 2; i++)
 		if (sv->queue_pair[i] != qfd)
 			close(sv->queue_pair[i]);
-	struct role_env env = { cfg, mine, n, ctl_fd, qfd, &sv->pem };
+	struct role_env env = { cfg, mine, n, ctl_fd, qfd, &sv->pem, lookup_fd, sv->mail.gid };
 	int rc = sv->roles[id].main(&env);
 	/* The role freed the config; what remains of the supervisor is reachable. */
 	sv->cfg = NULL;
@@ -405,28 +545,84 @@ on_reload(evutil_socket_t sig, short what, void *arg)
 	tls_pem_free(&sv->pem);
 	sv->pem = pem;
 	for (int i = 0; i < ROLE_COUNT; i++)
-		if (sv->roles[i].pid > 0 && ctl_send_reload(sv->roles[i].ctl, &sv->pem) < 0)
+		if (sv->roles[i].pid > 0 &&
+		    ctl_send_reload(sv->roles[i].ctl, sv->roles[i].tls ? &sv->pem : NULL) < 0)
 			log_warn("cannot tell %s to reload: %s", sv->roles[i].name, strerror(errno));
 	log_info("reloaded configuration%s", sv->pem.cert ? " and TLS certificate" : "");
 }
 
+/*
+ * resolve_users - as root: the mail user (queued; the group of the mail roles),
+ * and a user for each other role, made when missing: <user>-smtpd and
+ * <user>-pop3d in the mail group, <user>-lookup in a group of its own.
+ */
 static int
-resolve_user(struct supervisor *sv, char *err, size_t errlen)
+resolve_users(struct supervisor *sv, char *err, size_t errlen)
 {
+	const char *user = sv->cfg->user;
+	struct group *gr;
+	char name[64], group[64];
+	bool created;
+
 	if (geteuid() != 0)
 		return 0; /* "started as another user, this key is ignored" */
-	struct passwd *pw = getpwnam(sv->cfg->user);
+	struct passwd *pw = getpwnam(user);
 	if (pw == NULL) {
-		snprintf(err, errlen, "no such system user: %s", sv->cfg->user);
+		snprintf(err, errlen, "no such system user: %s", user);
 		return -1;
 	}
 	if (pw->pw_uid == 0) {
-		snprintf(err, errlen, "user %s is root: refusing to run roles as root", sv->cfg->user);
+		snprintf(err, errlen, "user %s is root: refusing to run roles as root", user);
 		return -1;
 	}
-	sv->uid = pw->pw_uid;
-	sv->gid = pw->pw_gid;
+	sv->mail = (struct cred){ pw->pw_uid, pw->pw_gid };
+	if ((gr = getgrgid(pw->pw_gid)) == NULL) {
+		snprintf(err, errlen, "user %s: its group %ld does not exist", user, (long)pw->pw_gid);
+		return -1;
+	}
+	snprintf(group, sizeof group, "%s", gr->gr_name);
+	static const char *const suffix[ROLE_COUNT] = { "lookup", "smtpd", NULL, "pop3d" };
+	for (int i = 0; i < ROLE_COUNT; i++) {
+		struct cred *c = &sv->roles[i].cred;
+		if (suffix[i] == NULL) {
+			*c = sv->mail;
+			continue;
+		}
+		snprintf(name, sizeof name, "%s-%s", user, suffix[i]);
+		if (sysuser_ensure(name, i == ROLE_LOOKUPD ? NULL : group, &c->uid, &c->gid,
+		    &created, err, errlen) < 0)
+			return -1;
+		if (created)
+			log_info("created system user %s for %s", name, sv->roles[i].name);
+		if (i != ROLE_LOOKUPD && c->gid != sv->mail.gid) {
+			snprintf(err, errlen, "user %s must have %s's group %s", name, user, group);
+			return -1;
+		}
+		if (i == ROLE_LOOKUPD && (c->gid == sv->mail.gid || c->uid == sv->mail.uid)) {
+			snprintf(err, errlen, "user %s must not share %s's user or group", name, user);
+			return -1;
+		}
+	}
+	sv->store = sv->roles[ROLE_LOOKUPD].cred;
 	sv->drop = true;
+	return 0;
+}
+
+/* bind_lookup - lookupd's socket; bound here so it outlives lookupd's restarts. */
+static int
+bind_lookup(struct supervisor *sv, char *err, size_t errlen)
+{
+	struct sockaddr_un sun;
+	socklen_t len;
+
+	lookup_socket_name(sv->cfg->data_dir, &sun, &len);
+	sv->lookup_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (sv->lookup_fd < 0 || bind(sv->lookup_fd, (struct sockaddr *)&sun, len) < 0 ||
+	    listen(sv->lookup_fd, LISTEN_BACKLOG) < 0) {
+		snprintf(err, errlen, "cannot make the lookup socket: %s%s", strerror(errno),
+		    errno == EADDRINUSE ? " (is another mailroom serving this data dir?)" : "");
+		return -1;
+	}
 	return 0;
 }
 
@@ -442,16 +638,18 @@ serve_main(struct config *cfg)
 	memset(&sv, 0, sizeof sv);
 	sv.cfg = cfg;
 	sv.queue_pair[0] = sv.queue_pair[1] = -1;
+	sv.lookup_fd = -1;
 	log_init("serve", cfg->log_syslog);
-	static const char *const names[ROLE_COUNT] = { "smtpd", "queued", "pop3d" };
-	int (*const mains[ROLE_COUNT])(const struct role_env *) = { smtpd_main, queued_main,
-		pop3d_main };
+	static const char *const names[ROLE_COUNT] = { "lookupd", "smtpd", "queued", "pop3d" };
+	int (*const mains[ROLE_COUNT])(const struct role_env *) = { lookupd_main, smtpd_main,
+		queued_main, pop3d_main };
 	for (int i = 0; i < ROLE_COUNT; i++) {
 		sv.roles[i].name = names[i];
 		sv.roles[i].main = mains[i];
 		sv.roles[i].ctl = -1;
+		sv.roles[i].tls = i == ROLE_SMTPD || i == ROLE_POP3D;
 	}
-	if (resolve_user(&sv, err, sizeof err) < 0)
+	if (resolve_users(&sv, err, sizeof err) < 0)
 		goto fail;
 	if (cfg->tls_cert != NULL) {
 		SSL_CTX *check;
@@ -460,7 +658,8 @@ serve_main(struct config *cfg)
 			goto fail;
 		SSL_CTX_free(check);
 	}
-	if (prepare_data_dir(&sv, err, sizeof err) < 0 || bind_all(&sv, err, sizeof err) < 0)
+	if (prepare_data_dir(&sv, err, sizeof err) < 0 || bind_all(&sv, err, sizeof err) < 0 ||
+	    bind_lookup(&sv, err, sizeof err) < 0)
 		goto fail;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv.queue_pair) < 0) {
 		snprintf(err, sizeof err, "socketpair: %s", strerror(errno));
@@ -471,6 +670,7 @@ serve_main(struct config *cfg)
 		sv.roles[ROLE_POP3D].wanted |= role_wants(ROLE_POP3D, sv.fds[i].svc);
 	}
 	sv.roles[ROLE_QUEUED].wanted = true;
+	sv.roles[ROLE_LOOKUPD].wanted = true;
 
 	signal(SIGPIPE, SIG_IGN);
 	if ((sv.base = event_base_new()) == NULL)
@@ -520,6 +720,8 @@ out:
 	for (int i = 0; i < 2; i++)
 		if (sv.queue_pair[i] >= 0)
 			close(sv.queue_pair[i]);
+	if (sv.lookup_fd >= 0)
+		close(sv.lookup_fd);
 	free(sv.fds);
 	tls_pem_free(&sv.pem);
 	if (sv.base)

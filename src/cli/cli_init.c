@@ -6,6 +6,7 @@
  */
 #include "cli/cli.h"
 #include "cli/cli_util.h"
+#include "util/sysuser.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -124,58 +125,6 @@ refuse_existing(const char *dir)
 		if (lstat(p, &st) == 0)
 			return cli_fail("%s exists: not overwriting", p);
 	}
-	return 0;
-}
-
-/* run - argv[0] (an absolute path) with its output discarded; 0 when it exits 0. */
-static int
-run(const char *const argv[], int *status)
-{
-	pid_t pid = fork();
-
-	if (pid < 0)
-		return -1;
-	if (pid == 0) {
-		int fd = open("/dev/null", O_RDWR);
-		if (fd >= 0) {
-			dup2(fd, STDIN_FILENO);
-			dup2(fd, STDOUT_FILENO);
-			dup2(fd, STDERR_FILENO);
-		}
-		execv(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	while (waitpid(pid, status, 0) < 0) {
-		if (errno != EINTR)
-			return -1;
-	}
-	return WIFEXITED(*status) && WEXITSTATUS(*status) == 0 ? 0 : -1;
-}
-
-/* system_user - the passwd entry of name, created as a system user when missing. */
-static int
-system_user(const char *name, uid_t *uid, gid_t *gid, bool *created)
-{
-	struct passwd *pw = getpwnam(name);
-
-	*created = false;
-	if (pw == NULL) {
-		const char *const argv[] = { "/usr/sbin/useradd", "--system", "--home-dir",
-			"/nonexistent", "--no-create-home", "--shell", "/usr/sbin/nologin",
-			name, NULL };
-		int status = 0;
-		if (run(argv, &status) < 0) {
-			if (WIFEXITED(status))
-				return cli_fail("cannot create system user %s: useradd exited with %d",
-				    name, WEXITSTATUS(status));
-			return cli_fail("cannot create system user %s: cannot run useradd", name);
-		}
-		*created = true;
-		if ((pw = getpwnam(name)) == NULL)
-			return cli_fail("system user %s still missing after useradd", name);
-	}
-	*uid = pw->pw_uid;
-	*gid = pw->pw_gid;
 	return 0;
 }
 
@@ -378,14 +327,14 @@ steps(struct init *in)
 	if (geteuid() == 0) {
 		uid_t uid = 0;
 		gid_t gid = 0;
-		if (system_user(in->def.user, &uid, &gid, &user_created) != 0)
-			return 1;
+		if (sysuser_ensure(in->def.user, NULL, &uid, &gid, &user_created, err,
+		    sizeof err) != 0)
+			return cli_fail("%s", err);
 		/*
-		 * The services run as this user: the data dir is theirs, and so are the
-		 * key and certificate (still 0600), for whichever process loads them.
+		 * The data dir goes to the mail user (serve hands the account store on to
+		 * lookupd's user). The key stays root's: serve reads it before it forks.
 		 */
-		if (chown_tree(in->data, uid, gid) < 0 || lchown(in->key, uid, gid) < 0 ||
-		    lchown(in->cert, uid, gid) < 0)
+		if (chown_tree(in->data, uid, gid) < 0)
 			return cli_fail("cannot give %s to %s: %s", in->data, in->def.user,
 			    strerror(errno));
 	}

@@ -57,12 +57,12 @@ mkdir_p(char *path)
 		if (*p != '/')
 			continue;
 		*p = '\0';
-		int rc = mkdir(path, 0700);
+		int rc = mkdir(path, 0770);
 		*p = '/';
 		if (rc < 0 && errno != EEXIST)
 			return -1;
 	}
-	return mkdir(path, 0700) < 0 && errno != EEXIST ? -1 : 0;
+	return mkdir(path, 0770) < 0 && errno != EEXIST ? -1 : 0;
 }
 
 int

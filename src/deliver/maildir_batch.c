@@ -105,11 +105,11 @@ md_batch_add(struct md_batch *b, const char *maildir, const char *name,
 	if (d < 0)
 		return -1;
 	/* An unnamed file in new/ becomes visible only when linked, after its flush. */
-	int fd = openat(b->dirfds[d], ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+	int fd = openat(b->dirfds[d], ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0660);
 	if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
 		if (snprintf(tmp, sizeof tmp, "%s/tmp/%s", maildir, name) >= (int)sizeof tmp)
 			return errno = ENAMETOOLONG, -1;
-		fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0660);
 		if (fd >= 0 && (tmpcopy = strdup(tmp)) == NULL) {
 			close(fd);
 			unlink(tmp);

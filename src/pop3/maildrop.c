@@ -249,7 +249,7 @@ maildrop_open(struct maildrop *md, const char *path, char *err, size_t errlen)
 		goto fail;
 	}
 	snprintf(p, sizeof p, "%s/" MAILDROP_LOCK_NAME, path);
-	md->lock_fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	md->lock_fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0660);
 	if (md->lock_fd < 0) {
 		set_err(err, errlen, "cannot open the lock file", errno);
 		goto fail;

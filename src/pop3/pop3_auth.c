@@ -1,9 +1,11 @@
 /*
  * pop3_auth.c - the AUTHORIZATION state: USER/PASS (RFC 1939) and AUTH PLAIN
  * (RFC 5034), refused in the clear outside trusted_networks (RFC 2595). The
- * password check and the maildrop snapshot run together on a worker thread
- * (yescrypt costs milliseconds, a large Maildir as many); a refusal comes after
- * a delay, and max_auth_failures end the connection.
+ * login (checked by lookupd, which alone sees password hashes and counts
+ * failures across connections) and the maildrop snapshot run together on a
+ * worker thread (yescrypt costs milliseconds, a large Maildir as many); a
+ * refusal comes after a delay, and max_auth_failures, or a block by lookupd,
+ * end the connection.
  */
 #include "pop3/pop3_session_int.h"
 
@@ -15,7 +17,6 @@
 
 #include "accounts.h"
 #include "deliver/maildir.h"
-#include "password.h"
 #include "pop3/pop3d.h"
 #include "smtp/sasl.h"
 #include "util/log.h"
@@ -26,10 +27,13 @@
 struct login_job {
 	struct pop3_session *s;
 	const char *method;
+	struct accounts *acct;
 	char user[ADDR_MAX + 1];
-	char hash[256];
 	char password[SASL_FIELD_MAX];
+	char ip[64];
+	const char *service;
 	char path[4096];
+	enum lookup_verdict verdict;
 	bool ok;                 /* the password matched */
 	enum maildrop_status st; /* the maildrop, when it did */
 	char err[256];
@@ -47,7 +51,8 @@ login_work(void *arg)
 {
 	struct login_job *j = arg;
 
-	j->ok = password_verify(j->password, j->hash);
+	j->verdict = accounts_verify(j->acct, j->user, j->password, j->ip, j->service);
+	j->ok = j->verdict == VERDICT_OK;
 	explicit_bzero(j->password, sizeof j->password);
 	if (j->ok)
 		j->st = maildrop_open(&j->md, j->path, j->err, sizeof j->err);
@@ -61,7 +66,10 @@ fail_reply(evutil_socket_t fd, short what, void *arg)
 	event_free(s->auth_delay);
 	s->auth_delay = NULL;
 	s->waiting = false;
-	if (s->auth_failures >= s->srv->cfg->max_auth_failures) {
+	if (s->auth_blocked) {
+		pop3_reply(s, "-ERR [AUTH] Too many failed logins, try again later");
+		pop3_close_after_flush(s, "login blocked");
+	} else if (s->auth_failures >= s->srv->cfg->max_auth_failures) {
 		pop3_reply(s, "-ERR [AUTH] Authentication failed; too many failures, closing");
 		pop3_close_after_flush(s, "too many authentication failures");
 	} else {
@@ -74,13 +82,14 @@ fail_reply(evutil_socket_t fd, short what, void *arg)
 
 /* auth_failed - count it, then answer after a delay; s->busy is held until then. */
 static void
-auth_failed(struct pop3_session *s, const char *user)
+auth_failed(struct pop3_session *s, const char *user, bool blocked)
 {
 	char esc[ADDR_MAX * 4 + 8];
 
 	s->auth_failures++;
-	log_info("login failed: user=%s client=%s", log_escape(esc, sizeof esc, user, strlen(user)),
-	    s->ip);
+	s->auth_blocked = blocked;
+	log_info("login failed: user=%s client=%s%s",
+	    log_escape(esc, sizeof esc, user, strlen(user)), s->ip, blocked ? " (blocked)" : "");
 	s->waiting = true;
 	s->busy++;
 	struct timeval tv = { AUTH_FAIL_DELAY, 0 };
@@ -102,13 +111,20 @@ login_done(void *arg)
 	struct pop3_session *s = j->s;
 
 	s->waiting = false;
+	s->srv->login_pending--;
 	if (s->closing) {
 		if (j->ok && j->st == MAILDROP_OK)
 			maildrop_close(&j->md);
 		goto out;
 	}
+	if (j->verdict == VERDICT_BUSY || j->verdict == VERDICT_TEMPFAIL) {
+		log_warn("login of %s from %s not checked: %s", j->user, s->ip,
+		    j->verdict == VERDICT_BUSY ? "too many logins waiting" : "lookupd not answering");
+		pop3_reply(s, "-ERR [SYS/TEMP] Temporary authentication failure, try again later");
+		goto out;
+	}
 	if (!j->ok) {
-		auth_failed(s, j->user);
+		auth_failed(s, j->user, j->verdict == VERDICT_BLOCKED);
 		goto out;
 	}
 	if (j->st == MAILDROP_IN_USE) {
@@ -169,22 +185,26 @@ start_login(struct pop3_session *s, const char *method, const char *authzid,
 		ok = false;
 	if (!ok) {
 		snprintf(j->user, sizeof j->user, "%.*s", ADDR_MAX, authcid);
-		auth_failed(s, j->user);
+		auth_failed(s, j->user, false);
 		free(j);
 		return;
 	}
-	int found = accounts_password_hash(s->srv->acct, j->user, j->hash, sizeof j->hash);
-	if (found < 0) {
+	if (s->srv->login_pending >= s->srv->cfg->login_queue) {
+		log_warn("login of %s from %s refused: %u checks already waiting", j->user, s->ip,
+		    s->srv->login_pending);
 		free(j);
-		pop3_reply(s, "-ERR [SYS/TEMP] Temporary authentication failure");
+		pop3_reply(s, "-ERR [SYS/TEMP] Temporary authentication failure, try again later");
 		return;
 	}
-	if (found == 0) /* the same work for an unknown user: no user enumeration by timing */
-		snprintf(j->hash, sizeof j->hash, "%s", s->srv->dummy_hash);
+	j->acct = s->srv->acct;
+	snprintf(j->ip, sizeof j->ip, "%s", s->ip);
+	j->service = service_name(s->svc);
 	snprintf(j->password, sizeof j->password, "%s", password);
 	s->busy++;
 	s->waiting = true;
+	s->srv->login_pending++;
 	if (workpool_submit(s->srv->work, login_work, login_done, j) < 0) {
+		s->srv->login_pending--;
 		s->busy--;
 		s->waiting = false;
 		explicit_bzero(j, sizeof *j);
@@ -231,7 +251,7 @@ pop3_pass(struct pop3_session *s, const struct pop3_cmd *cmd)
 		return;
 	}
 	if (cmd->arglen >= sizeof pw) {
-		auth_failed(s, s->user);
+		auth_failed(s, s->user, false);
 		s->user[0] = '\0';
 		return;
 	}

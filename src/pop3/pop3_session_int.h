@@ -76,6 +76,7 @@ struct pop3_session {
 	bool sasl_wait;   /* "+ " sent for AUTH PLAIN, the response line is next */
 	bool waiting;     /* a login is being checked or refused: commands wait */
 	unsigned auth_failures;
+	bool auth_blocked; /* lookupd blocked this client or account: close after the delay */
 	struct event *auth_delay;
 
 	/* TRANSACTION */

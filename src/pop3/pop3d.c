@@ -21,6 +21,7 @@
 #include "net/sockaddr.h"
 #include "pop3/pop3_session.h"
 #include "role.h"
+#include "sandbox/sandbox.h"
 #include "util/evbase.h"
 #include "util/log.h"
 #include "util/workpool.h"
@@ -71,7 +72,7 @@ pop3d_main(const struct role_env *env)
 	snprintf(srv.mail_dir, sizeof srv.mail_dir, "%s/mail", srv.cfg->data_dir);
 	if ((srv.base = evbase_new()) == NULL)
 		goto out;
-	if ((srv.acct = accounts_open(srv.cfg->data_dir, false, err, sizeof err)) == NULL) {
+	if ((srv.acct = accounts_open_remote(srv.cfg->data_dir, err, sizeof err)) == NULL) {
 		log_err("%s", err);
 		goto out;
 	}
@@ -80,7 +81,6 @@ pop3d_main(const struct role_env *env)
 		log_err("%s", err);
 		goto out;
 	}
-	role_dummy_hash(srv.dummy_hash, sizeof srv.dummy_hash);
 	if ((srv.work = workpool_new(srv.base, WORK_THREADS)) == NULL)
 		goto out;
 	if ((ctl = ctl_new(srv.base, env->ctl_fd, on_reload, on_gone, &srv)) == NULL)
@@ -91,6 +91,8 @@ pop3d_main(const struct role_env *env)
 		goto out;
 	if (role_signals(srv.base, sigs) < 0)
 		goto out;
+	sandbox_enter(SANDBOX_POP3D, srv.cfg);
+	sandbox_probe("pop3d", srv.cfg);
 	log_info("started");
 	event_base_dispatch(srv.base);
 	rc = 0;

@@ -23,8 +23,8 @@ struct pop3d {
 	char mail_dir[4096];     /* <data_dir>/mail */
 	struct conn_limit conns; /* per client address, across pop3 and pop3s */
 	SSL_CTX *tls_ctx;        /* NULL: no [tls] configured; replaced on reload */
-	struct workpool *work;   /* password checks and maildrop snapshots, off the loop */
-	char dummy_hash[256];    /* checked for unknown users, so they take as long */
+	struct workpool *work;
+	unsigned login_pending;  /* logins submitted and not done: at most login_queue */   /* password checks and maildrop snapshots, off the loop */
 	struct role_listeners listeners;
 	struct pop3_session *sessions; /* every open session, for the shutdown */
 };

@@ -26,6 +26,7 @@
 #include "queue/commit.h"
 #include "queue/notify.h"
 #include "role.h"
+#include "sandbox/sandbox.h"
 #include "util/evbase.h"
 #include "util/log.h"
 
@@ -485,7 +486,7 @@ queued_main(const struct role_env *env)
 	snprintf(q.mail_dir, sizeof q.mail_dir, "%s/mail", cfg->data_dir);
 	if ((q.base = evbase_new()) == NULL)
 		goto out;
-	if ((q.acct = accounts_open(cfg->data_dir, false, err, sizeof err)) == NULL) {
+	if ((q.acct = accounts_open_remote(cfg->data_dir, err, sizeof err)) == NULL) {
 		log_err("%s", err);
 		goto out;
 	}
@@ -521,6 +522,8 @@ queued_main(const struct role_env *env)
 		goto out;
 	if ((q.remote = remote_new(&q)) == NULL)
 		goto out;
+	sandbox_enter(SANDBOX_QUEUED, q.cfg);
+	sandbox_probe("queued", q.cfg);
 	scan_spool(&q, true);
 	reschedule(&q, false);
 	log_info("started, %zu messages in the queue", q.msgs.n);

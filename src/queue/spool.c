@@ -89,7 +89,7 @@ spool_init(const char *data_dir)
 
 	for (size_t i = 0; i < sizeof sub / sizeof sub[0]; i++) {
 		snprintf(path, sizeof path, "%s/%s", data_dir, sub[i]);
-		if (mkdir(path, 0700) < 0 && errno != EEXIST)
+		if (mkdir(path, 0770) < 0 && errno != EEXIST)
 			return -1;
 	}
 	return 0;
@@ -426,7 +426,7 @@ spool_write_state(const char *queue_dir, const struct envelope *env)
 	}
 	snprintf(path, sizeof path, "%s/state/%s", queue_dir, env->id);
 	snprintf(tmp, sizeof tmp, "%s/state/.%s.tmp", queue_dir, env->id);
-	int fd = rc ? -1 : open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int fd = rc ? -1 : open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0660);
 	if (fd < 0 || write_all(fd, b.data, b.len) < 0) {
 		if (fd >= 0)
 			close(fd);
@@ -488,7 +488,7 @@ spool_writer_open(struct spool_writer *w, const char *queue_dir, const struct en
 	if (spool_format_header(env, &hdr) < 0)
 		goto fail;
 	snprintf(w->path, sizeof w->path, "%s/tmp/%s", queue_dir, env->id);
-	w->fd = open(w->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	w->fd = open(w->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0660);
 	if (w->fd < 0)
 		goto fail;
 	w->header_len = hdr.len;

@@ -97,8 +97,9 @@ sasl_plain_decode(const char *b64, size_t len, struct sasl_plain *out)
 		return -1;
 	size_t lz = (size_t)(nul1 - raw), lc = (size_t)(nul2 - nul1 - 1),
 	       lp = (size_t)(end - nul2 - 1);
-	/* A third NUL would sit inside the password. */
-	if (lc == 0 || lp == 0 || memchr(nul2 + 1, '\0', lp) != NULL || lz >= SASL_FIELD_MAX ||
+	/* A third NUL would sit inside the password. An empty password is well-formed:
+	 * it is refused as a wrong one (535), not as a syntax error. */
+	if (lc == 0 || memchr(nul2 + 1, '\0', lp) != NULL || lz >= SASL_FIELD_MAX ||
 	    lc >= SASL_FIELD_MAX || lp >= SASL_FIELD_MAX) {
 		memset(raw, 0, sizeof raw);
 		return -1;

@@ -1,8 +1,9 @@
 /*
  * smtp_auth.c - SMTP AUTH (RFC 4954) with PLAIN (RFC 4616) and LOGIN on the
- * submission listeners: only over TLS or from trusted networks, the password
- * checked on a worker thread (yescrypt costs milliseconds), a delay before each
- * refusal, and a hang-up after max_auth_failures.
+ * submission listeners: only over TLS or from trusted networks, the login
+ * checked by lookupd (which alone sees password hashes and counts failures
+ * across connections) from a worker thread, a delay before each refusal, and a
+ * hang-up after max_auth_failures or when lookupd blocks the client or account.
  */
 #include "smtp/smtp_session_int.h"
 
@@ -12,7 +13,6 @@
 #include <string.h>
 
 #include "accounts.h"
-#include "password.h"
 #include "smtp/sasl.h"
 #include "smtp/smtpd.h"
 #include "util/log.h"
@@ -22,10 +22,12 @@
 
 struct auth_job {
 	struct smtp_session *s;
+	struct accounts *acct;
 	char user[ADDR_MAX + 1];
-	char hash[256];
 	char password[SASL_FIELD_MAX];
-	bool ok;
+	char ip[64];
+	const char *service;
+	enum lookup_verdict verdict;
 };
 
 bool
@@ -39,7 +41,7 @@ static void
 verify_work(void *arg)
 {
 	struct auth_job *j = arg;
-	j->ok = password_verify(j->password, j->hash);
+	j->verdict = accounts_verify(j->acct, j->user, j->password, j->ip, j->service);
 	explicit_bzero(j->password, sizeof j->password);
 }
 
@@ -51,8 +53,14 @@ fail_reply(evutil_socket_t fd, short what, void *arg)
 	event_free(s->auth_delay);
 	s->auth_delay = NULL;
 	s->auth_waiting = false;
-	session_reply(s, "535 5.7.8 Error: authentication failed");
-	if (s->auth_failures >= s->srv->cfg->max_auth_failures) {
+	if (s->auth_blocked) {
+		session_reply(s, "421 4.7.0 %s Error: too many failed logins, try again later",
+		    s->srv->cfg->hostname);
+		session_close_after_flush(s, "login blocked");
+	} else {
+		session_reply(s, "535 5.7.8 Error: authentication failed");
+	}
+	if (!s->closing && s->auth_failures >= s->srv->cfg->max_auth_failures) {
 		session_reply(s, "421 4.7.0 %s Error: too many authentication failures",
 		    s->srv->cfg->hostname);
 		session_close_after_flush(s, "too many authentication failures");
@@ -64,13 +72,14 @@ fail_reply(evutil_socket_t fd, short what, void *arg)
 
 /* auth_failed - count it, then answer after a delay; s->busy is held until then. */
 static void
-auth_failed(struct smtp_session *s, const char *user)
+auth_failed(struct smtp_session *s, const char *user, bool blocked)
 {
 	char esc[ADDR_MAX * 4 + 8];
 
 	s->auth_failures++;
-	log_info("login failed: user=%s client=%s", log_escape(esc, sizeof esc, user, strlen(user)),
-	    s->ip);
+	s->auth_blocked = blocked;
+	log_info("login failed: user=%s client=%s%s",
+	    log_escape(esc, sizeof esc, user, strlen(user)), s->ip, blocked ? " (blocked)" : "");
 	s->auth_waiting = true;
 	s->busy++;
 	struct timeval tv = { AUTH_FAIL_DELAY, 0 };
@@ -91,12 +100,23 @@ verify_done(void *arg)
 	struct auth_job *j = arg;
 	struct smtp_session *s = j->s;
 
+	s->srv->auth_pending--;
 	if (s->closing) {
 		session_release(s);
 		free(j);
 		return;
 	}
-	if (j->ok && (s->auth_user = strdup(j->user)) != NULL) {
+	if (j->verdict == VERDICT_BUSY || j->verdict == VERDICT_TEMPFAIL) {
+		s->auth_waiting = false;
+		log_warn("login of %s from %s not checked: %s", j->user, s->ip,
+		    j->verdict == VERDICT_BUSY ? "too many logins waiting" : "lookupd not answering");
+		session_reply(s, "454 4.7.0 Temporary authentication failure, try again later");
+		session_release(s);
+		free(j);
+		session_process(s);
+		return;
+	}
+	if (j->verdict == VERDICT_OK && (s->auth_user = strdup(j->user)) != NULL) {
 		log_info("login: user=%s client=%s method=%s", j->user, s->ip, s->tls ? "tls" : "plain");
 		session_reply(s, "235 2.7.0 Authentication successful");
 		s->auth_waiting = false;
@@ -106,7 +126,7 @@ verify_done(void *arg)
 		return;
 	}
 	s->auth_waiting = false;
-	auth_failed(s, j->user);
+	auth_failed(s, j->user, j->verdict == VERDICT_BLOCKED);
 	session_release(s);
 	free(j);
 }
@@ -131,22 +151,26 @@ start_verify(struct smtp_session *s, const char *authzid, const char *authcid,
 		    strcmp(zid, j->user) == 0;
 	if (!ok) {
 		snprintf(j->user, sizeof j->user, "%.*s", ADDR_MAX, authcid);
-		auth_failed(s, j->user);
+		auth_failed(s, j->user, false);
 		free(j);
 		return;
 	}
-	int found = accounts_password_hash(s->srv->acct, j->user, j->hash, sizeof j->hash);
-	if (found < 0) {
+	if (s->srv->auth_pending >= s->srv->cfg->login_queue) {
+		log_warn("login of %s from %s refused: %u checks already waiting", j->user, s->ip,
+		    s->srv->auth_pending);
 		free(j);
-		session_reply(s, "454 4.7.0 Temporary authentication failure");
+		session_reply(s, "454 4.7.0 Temporary authentication failure, try again later");
 		return;
 	}
-	if (found == 0) /* the same work for an unknown user: no user enumeration by timing */
-		snprintf(j->hash, sizeof j->hash, "%s", s->srv->dummy_hash);
+	j->acct = s->srv->acct;
+	snprintf(j->ip, sizeof j->ip, "%s", s->ip);
+	j->service = service_name(s->svc);
 	snprintf(j->password, sizeof j->password, "%s", password);
 	s->busy++;
 	s->auth_waiting = true;
+	s->srv->auth_pending++;
 	if (workpool_submit(s->srv->auth, verify_work, verify_done, j) < 0) {
+		s->srv->auth_pending--;
 		s->busy--;
 		s->auth_waiting = false;
 		explicit_bzero(j, sizeof *j);
@@ -171,9 +195,10 @@ plain_response(struct smtp_session *s, const char *b64, size_t len)
 static void
 login_password(struct smtp_session *s, const char *b64, size_t len)
 {
-	char pw[SASL_FIELD_MAX];
+	char pw[SASL_FIELD_MAX] = "";
 
-	if (sasl_login_decode(b64, len, pw, sizeof pw) < 0) {
+	/* An empty response is an empty password: refused as a wrong one. */
+	if (len > 0 && sasl_login_decode(b64, len, pw, sizeof pw) < 0) {
 		session_error(s, "501 5.5.2 Error: cannot decode the LOGIN response");
 		return;
 	}

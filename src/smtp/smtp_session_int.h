@@ -91,6 +91,7 @@ struct smtp_session {
 	char auth_login_user[ADDR_MAX + 1]; /* LOGIN: the user name, between the steps */
 	unsigned auth_failures;
 	bool auth_waiting; /* a password check is under way: replies wait */
+	bool auth_blocked; /* lookupd blocked this client or account: 421 after the delay */
 	struct event *auth_delay;
 
 	struct smtp_txn *txn; /* NULL outside a transaction */

@@ -23,6 +23,7 @@
 #include "net/sockaddr.h"
 #include "queue/commit.h"
 #include "role.h"
+#include "sandbox/sandbox.h"
 #include "smtp/smtp_session.h"
 #include "util/evbase.h"
 #include "util/log.h"
@@ -75,7 +76,7 @@ smtpd_main(const struct role_env *env)
 	snprintf(srv.queue_dir, sizeof srv.queue_dir, "%s/queue", srv.cfg->data_dir);
 	if ((srv.base = evbase_new()) == NULL)
 		goto out;
-	if ((srv.acct = accounts_open(srv.cfg->data_dir, false, err, sizeof err)) == NULL) {
+	if ((srv.acct = accounts_open_remote(srv.cfg->data_dir, err, sizeof err)) == NULL) {
 		log_err("%s", err);
 		goto out;
 	}
@@ -100,7 +101,6 @@ smtpd_main(const struct role_env *env)
 		log_err("%s", err);
 		goto out;
 	}
-	role_dummy_hash(srv.dummy_hash, sizeof srv.dummy_hash);
 	if ((srv.auth = workpool_new(srv.base, AUTH_THREADS)) == NULL)
 		goto out;
 	if ((ctl = ctl_new(srv.base, env->ctl_fd, on_reload, on_gone, &srv)) == NULL)
@@ -111,6 +111,8 @@ smtpd_main(const struct role_env *env)
 		goto out;
 	if (role_signals(srv.base, sigs) < 0)
 		goto out;
+	sandbox_enter(SANDBOX_SMTPD, srv.cfg);
+	sandbox_probe("smtpd", srv.cfg);
 	log_info("started");
 	event_base_dispatch(srv.base);
 	rc = 0;

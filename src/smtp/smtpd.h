@@ -31,7 +31,7 @@ struct smtpd {
 	struct conn_limit conns; /* per client address, across every SMTP listener */
 	SSL_CTX *tls_ctx;        /* NULL: no [tls] configured; replaced on reload */
 	struct workpool *auth;   /* password checks off the loop */
-	char dummy_hash[256];    /* checked for unknown users, so they take as long */
+	unsigned auth_pending;   /* checks submitted and not done: at most login_queue */
 	struct role_listeners listeners;
 	struct smtp_session *sessions; /* every open session, for the shutdown */
 };

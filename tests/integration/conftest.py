@@ -90,6 +90,7 @@ class Instance:
         self.cert = os.path.join(self.dir, "cert.pem")
         self.logpath = os.path.join(self.dir, "serve.log")
         self.proc = None
+        self.extra_env = {}  # more environment for serve (MAILROOM_WALL_PROBE)
         self.ports = {s: free_port() for s in self.SERVICES}
         self.run_cli("init", self.dir, "--domain", DOMAIN, "--hostname", HOSTNAME, config=False)
         text = open(self.conf).read()
@@ -126,6 +127,7 @@ class Instance:
         env = dict(os.environ)
         env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0")
         env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1")
+        env.update(self.extra_env)
         self.proc = subprocess.Popen([BIN, "-c", self.conf, "serve"], stdout=log, stderr=log,
                                      start_new_session=True, env=env)
         log.close()

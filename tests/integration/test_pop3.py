@@ -46,23 +46,27 @@ def deliver(inst, addr, bodies):
 
 
 def owner_of(inst):
-    st = os.stat(inst.data)
+    st = os.stat(os.path.join(inst.data, "mail"))
     return st.st_uid, st.st_gid
 
 
 def put_file(inst, addr, sub, name, content):
-    """A message file written straight into the Maildir, owned as mailroom's own are."""
+    """A message file written straight into the Maildir, owned as mailroom's own are:
+    the mail user and group, open to the group (as Dovecot, which takes the mode of
+    the mailbox directory, would write it)."""
     md = inst.maildir(addr)
     uid, gid = owner_of(inst)
     for d in (os.path.dirname(os.path.dirname(md)), os.path.dirname(md), md,
               os.path.join(md, "tmp"), os.path.join(md, "new"), os.path.join(md, "cur")):
         if not os.path.isdir(d):
-            os.mkdir(d, 0o700)
+            os.mkdir(d)
             os.chown(d, uid, gid)
+            os.chmod(d, 0o770)
     path = os.path.join(md, sub, name)
     with open(path, "wb") as f:
         f.write(content)
     os.chown(path, uid, gid)
+    os.chmod(path, 0o660)
     return path
 
 

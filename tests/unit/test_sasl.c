@@ -222,12 +222,15 @@ test_plain_bad(void **state)
 	assert_int_equal(plain_raw("\0timtanstaaf", 12, &p), -1);  /* one NUL */
 	assert_int_equal(plain_raw("tim\0tanstaaf", 12, &p), -1);  /* one NUL */
 	assert_int_equal(plain_raw("\0\0tanstaaf", 10, &p), -1);   /* empty authcid */
-	assert_int_equal(plain_raw("\0tim\0", 5, &p), -1);         /* empty password */
+	/* An empty password decodes (and is refused later, as any wrong one). */
+	assert_int_equal(plain_raw("\0tim\0", 5, &p), 0);
+	assert_string_equal(p.authcid, "tim");
+	assert_string_equal(p.password, "");
 	assert_int_equal(plain_raw("\0\0", 2, &p), -1);
 	assert_int_equal(plain_raw("\0tim\0tan\0staaf", 14, &p), -1); /* NUL in the password */
 	assert_int_equal(plain_raw("\0tim\0\0", 6, &p), -1);
 	/* A refusal leaves no field behind. */
-	assert_int_equal(plain_raw("zid\0tim\0", 8, &p), -1);
+	assert_int_equal(plain_raw("zid\0\0pw", 7, &p), -1);
 	assert_string_equal(p.authzid, "");
 	assert_string_equal(p.authcid, "");
 	assert_string_equal(p.password, "");

@@ -1,0 +1,281 @@
+/* lookup_client.c - blocking calls from the roles to lookupd (see lookup_client.h). */
+#include "lookup/lookup_client.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ipc/frame.h"
+#include "util/log.h"
+
+#define QUERY_TIMEOUT_MS 5000
+#define VERIFY_TIMEOUT_MS 30000
+
+void
+lookup_socket_name(const char *data_dir, struct sockaddr_un *sun, socklen_t *len)
+{
+	char real[PATH_MAX];
+	uint64_t h = 1469598103934665603ull;
+
+	if (realpath(data_dir, real) == NULL)
+		snprintf(real, sizeof real, "%s", data_dir);
+	for (const char *p = real; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ull;
+	memset(sun, 0, sizeof *sun);
+	sun->sun_family = AF_UNIX;
+	int n = snprintf(sun->sun_path + 1, sizeof sun->sun_path - 1, "mailroom-lookupd-%016llx",
+	    (unsigned long long)h);
+	*len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n);
+}
+
+void
+lookup_client_init(struct lookup_client *c, const char *data_dir)
+{
+	lookup_socket_name(data_dir, &c->addr, &c->addrlen);
+	c->fd = -1;
+}
+
+void
+lookup_client_close(struct lookup_client *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+}
+
+/* server_trusted - the listening socket was made by root (the supervisor) or by us. */
+static bool
+server_trusted(int fd, long *uid)
+{
+	struct ucred cr;
+	socklen_t len = sizeof cr;
+
+	*uid = -1;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0)
+		return false;
+	*uid = (long)cr.uid;
+	return cr.uid == 0 || cr.uid == geteuid();
+}
+
+static int
+dial(const struct lookup_client *c)
+{
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (connect(fd, (const struct sockaddr *)&c->addr, c->addrlen) < 0) {
+		close(fd);
+		return -1;
+	}
+	long uid;
+	if (!server_trusted(fd, &uid)) {
+		log_err("lookupd socket is held by another user (uid %ld): refusing it", uid);
+		close(fd);
+		errno = EPERM;
+		return -1;
+	}
+	return fd;
+}
+
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* exchange - one request and its reply on fd. 0, -1 (broken: may retry), -2 (timeout). */
+static int
+exchange(int fd, const struct frame *req, struct frame *rep, int timeout_ms)
+{
+	static_assert(FRAME_MAX <= 65536, "frames fit the receive buffer below");
+	uint8_t in[FRAME_MAX + 1];
+	uint16_t type;
+
+	if (send(fd, req->buf, req->len, MSG_NOSIGNAL) != (ssize_t)req->len)
+		return -1;
+	long long deadline = now_ms() + timeout_ms;
+	for (;;) {
+		long long left = deadline - now_ms();
+		if (left <= 0)
+			return -2;
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		int r = poll(&p, 1, (int)left);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return r == 0 ? -2 : -1;
+		ssize_t n = recv(fd, in, sizeof in, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0 || (size_t)n > FRAME_MAX)
+			return -1;
+		if (frame_parse(rep, in, (size_t)n, &type) < 0 || type != LK_REPLY)
+			return -2; /* not retried: the same request would be refused again */
+		return 0;
+	}
+}
+
+int
+lookup_call(struct lookup_client *c, const struct frame *req, struct frame *rep, int timeout_ms)
+{
+	if (req->bad)
+		return -1;
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if (c->fd < 0 && (c->fd = dial(c)) < 0)
+			break;
+		int r = exchange(c->fd, req, rep, timeout_ms);
+		if (r == 0)
+			return 0;
+		/* A late reply must never answer the next request: start afresh. */
+		lookup_client_close(c);
+		if (r == -2)
+			break;
+	}
+	log_warn("lookupd did not answer: %s", errno ? strerror(errno) : "no reply");
+	return -1;
+}
+
+enum resolve_status
+lookup_resolve(struct lookup_client *c, const char *address, struct target_list *out)
+{
+	struct frame *req = malloc(sizeof *req), *rep = malloc(sizeof *rep);
+	enum resolve_status st = RESOLVE_TEMPFAIL;
+	uint64_t status, n, kind;
+
+	if (req == NULL || rep == NULL)
+		goto out;
+	frame_init(req, LK_RESOLVE);
+	frame_put_str(req, address);
+	if (lookup_call(c, req, rep, QUERY_TIMEOUT_MS) < 0 || !frame_get_u64(rep, &status) ||
+	    !frame_get_u64(rep, &n) || status > RESOLVE_TEMPFAIL)
+		goto out;
+	for (uint64_t i = 0; i < n; i++) {
+		if (out->n == out->cap) {
+			size_t cap = out->cap ? out->cap * 2 : 4;
+			struct target *v = reallocarray(out->v, cap, sizeof *v);
+			if (v == NULL)
+				goto out;
+			out->v = v;
+			out->cap = cap;
+		}
+		struct target *t = &out->v[out->n];
+		if (!frame_get_u64(rep, &kind) || kind > TARGET_REMOTE ||
+		    !frame_get_str(rep, t->addr, sizeof t->addr))
+			goto out;
+		t->kind = (enum target_kind)kind;
+		out->n++;
+	}
+	if (frame_end(rep))
+		st = (enum resolve_status)status;
+out:
+	if (st == RESOLVE_TEMPFAIL)
+		out->n = 0;
+	free(req);
+	free(rep);
+	return st;
+}
+
+/* query_u64 - a request of string arguments whose reply is one integer. */
+static int
+query_u64(struct lookup_client *c, enum lookup_type type, const char *a1, const char *a2,
+    uint64_t *v)
+{
+	struct frame *req = malloc(sizeof *req), *rep = malloc(sizeof *rep);
+	int rc = -1;
+
+	if (req == NULL || rep == NULL)
+		goto out;
+	frame_init(req, (uint16_t)type);
+	frame_put_str(req, a1);
+	if (a2 != NULL)
+		frame_put_str(req, a2);
+	if (lookup_call(c, req, rep, QUERY_TIMEOUT_MS) == 0 && frame_get_u64(rep, v) &&
+	    frame_end(rep))
+		rc = 0;
+out:
+	free(req);
+	free(rep);
+	return rc;
+}
+
+int
+lookup_owns(struct lookup_client *c, const char *user, const char *address)
+{
+	uint64_t v;
+	if (query_u64(c, LK_OWNS, user, address, &v) < 0)
+		return -1;
+	return v == 1;
+}
+
+int64_t
+lookup_quota(struct lookup_client *c, const char *address)
+{
+	uint64_t v;
+	if (query_u64(c, LK_QUOTA, address, NULL, &v) < 0)
+		return -2;
+	return (int64_t)v;
+}
+
+int
+lookup_domains(struct lookup_client *c, struct strlist *out)
+{
+	struct frame *req = malloc(sizeof *req), *rep = malloc(sizeof *rep);
+	char name[256];
+	uint64_t n;
+	int rc = -1;
+
+	if (req == NULL || rep == NULL)
+		goto out;
+	frame_init(req, LK_DOMAINS);
+	if (lookup_call(c, req, rep, QUERY_TIMEOUT_MS) < 0 || !frame_get_u64(rep, &n))
+		goto out;
+	for (uint64_t i = 0; i < n; i++)
+		if (!frame_get_str(rep, name, sizeof name) || strlist_add(out, name) < 0)
+			goto out;
+	if (frame_end(rep))
+		rc = 0;
+out:
+	free(req);
+	free(rep);
+	return rc;
+}
+
+enum lookup_verdict
+lookup_verify(const struct lookup_client *c, const char *user, const char *password,
+    const char *client_ip, const char *service)
+{
+	struct lookup_client own;
+	struct frame *req = malloc(sizeof *req), *rep = malloc(sizeof *rep);
+	enum lookup_verdict v = VERDICT_TEMPFAIL;
+	uint64_t r;
+
+	/* Only the address, never c->fd: the loop thread may be using it right now. */
+	memcpy(&own.addr, &c->addr, sizeof own.addr);
+	own.addrlen = c->addrlen;
+	own.fd = -1;
+	if (req == NULL || rep == NULL)
+		goto out;
+	frame_init(req, LK_VERIFY);
+	frame_put_str(req, user);
+	frame_put_str(req, password);
+	frame_put_str(req, client_ip);
+	frame_put_str(req, service);
+	if (lookup_call(&own, req, rep, VERIFY_TIMEOUT_MS) == 0 && frame_get_u64(rep, &r) &&
+	    frame_end(rep) && r <= VERDICT_TEMPFAIL)
+		v = (enum lookup_verdict)r;
+	lookup_client_close(&own);
+out:
+	if (req != NULL)
+		explicit_bzero(req->buf, req->len);
+	free(req);
+	free(rep);
+	return v;
+}

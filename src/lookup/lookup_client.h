@@ -1,0 +1,53 @@
+/*
+ * lookup_client.h - the roles' side of lookupd: blocking request/reply calls over
+ * a SOCK_SEQPACKET connection to the abstract socket that the supervisor binds
+ * for the data dir. The server's credentials are checked (root, or our own uid
+ * when serve runs unprivileged), so no other local user can pose as lookupd.
+ */
+#ifndef MAILROOM_LOOKUP_CLIENT_H
+#define MAILROOM_LOOKUP_CLIENT_H
+
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include "accounts.h"
+#include "lookup/lookup_proto.h"
+
+struct frame;
+
+struct lookup_client {
+	struct sockaddr_un addr;
+	socklen_t addrlen;
+	int fd; /* -1: connect at the next call */
+};
+
+/* lookup_socket_name - the abstract address of the data dir's lookupd. */
+void lookup_socket_name(const char *data_dir, struct sockaddr_un *sun, socklen_t *len);
+
+void lookup_client_init(struct lookup_client *c, const char *data_dir);
+void lookup_client_close(struct lookup_client *c);
+
+/*
+ * lookup_call - send req and wait (at most timeout_ms) for the reply into rep.
+ * A connection found broken is made again once. Returns 0 with rep parsed
+ * (LK_REPLY), or -1 (not reachable, timed out, refused).
+ */
+int lookup_call(struct lookup_client *c, const struct frame *req, struct frame *rep,
+    int timeout_ms);
+
+/* The account queries, as accounts.h defines them, answered by lookupd. */
+enum resolve_status lookup_resolve(struct lookup_client *c, const char *address,
+    struct target_list *out);
+int lookup_owns(struct lookup_client *c, const char *user, const char *address); /* 1, 0, -1 */
+int lookup_domains(struct lookup_client *c, struct strlist *out);
+int64_t lookup_quota(struct lookup_client *c, const char *address);
+
+/*
+ * lookup_verify - check a login on a connection of its own (so any thread may call
+ * it while another uses c); blocks until lookupd has checked the password.
+ */
+enum lookup_verdict lookup_verify(const struct lookup_client *c, const char *user,
+    const char *password, const char *client_ip, const char *service);
+
+#endif

@@ -1,0 +1,34 @@
+/*
+ * lookup_proto.h - the requests that the roles make of lookupd, the one process
+ * that opens the account store, and the shape of each reply (ipc/frame.h fields,
+ * in this order). Replies are LK_REPLY frames; LK_ERROR answers a malformed request.
+ *
+ *   LK_RESOLVE  str address           -> u64 resolve_status, u64 n, n x (u64 kind, str addr)
+ *   LK_OWNS     str user, str address -> u64 0|1
+ *   LK_DOMAINS                        -> u64 n, n x str (as many as fit in one frame)
+ *   LK_QUOTA    str address           -> u64 (an int64: bytes, 0 unlimited, <0 no such user or error)
+ *   LK_VERIFY   str user, str password, str client ip, str service -> u64 lookup_verdict
+ */
+#ifndef MAILROOM_LOOKUP_PROTO_H
+#define MAILROOM_LOOKUP_PROTO_H
+
+enum lookup_type {
+	LK_RESOLVE = 1,
+	LK_OWNS = 2,
+	LK_DOMAINS = 3,
+	LK_QUOTA = 4,
+	LK_VERIFY = 5,
+	LK_REPLY = 100,
+	LK_ERROR = 101,
+};
+
+/* What lookupd says of a login. */
+enum lookup_verdict {
+	VERDICT_OK = 0,       /* the password is right */
+	VERDICT_FAIL = 1,     /* wrong password, unknown user, or no password at all */
+	VERDICT_BLOCKED = 2,  /* too many failures from this client network or for this account */
+	VERDICT_BUSY = 3,     /* the verification queue is full: try again later */
+	VERDICT_TEMPFAIL = 4, /* the store or lookupd is not answering */
+};
+
+#endif

@@ -1,0 +1,474 @@
+/*
+ * lookupd.c - the lookup role: the only process of `serve` that opens the
+ * account store. It answers the other roles' queries (resolve a recipient, may
+ * this user send as that address, quota, hosted domains) and checks logins:
+ * the password hash never leaves this process, verifications wait in a bounded
+ * queue for a few worker threads, and failures are counted per client network
+ * and per account across every connection and service (authlimit.h).
+ * Clients are accepted only from root, our own uid or the mail group (SO_PEERCRED).
+ */
+#include <errno.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "accounts.h"
+#include "ipc/frame.h"
+#include "lookup/authlimit.h"
+#include "lookup/lookup_proto.h"
+#include "net/ctl.h"
+#include "password.h"
+#include "role.h"
+#include "sandbox/sandbox.h"
+#include "util/evbase.h"
+#include "util/log.h"
+#include "util/workpool.h"
+
+#define VERIFY_THREADS 2
+#define PASSWORD_MAX 512
+#define SWEEP_INTERVAL 60
+
+struct lk_conn;
+
+struct lookupd {
+	struct event_base *base;
+	struct config *cfg;
+	struct accounts *acct;
+	struct workpool *work;
+	unsigned pending;        /* verifications submitted and not done */
+	struct authlimit limits;
+	char dummy_hash[PASSWORD_HASH_MAX];
+	struct evconnlistener *listener;
+	struct lk_conn *conns;
+	struct frame in, out;    /* the loop handles one request at a time */
+	struct event *sweep;
+	gid_t mail_gid;
+};
+
+struct lk_conn {
+	struct lookupd *d;
+	int fd;
+	struct event *ev;
+	unsigned refs;           /* the connection, and each verification under way */
+	bool dead;
+	struct lk_conn *prev, *next;
+};
+
+struct verify_job {
+	struct lk_conn *c;
+	char user[ADDR_MAX + 1];
+	char password[PASSWORD_MAX];
+	char ip[64];
+	char service[16];
+	char hash[PASSWORD_HASH_MAX];
+	bool counts;             /* a real check: a failure is counted */
+	bool blocked;            /* blocked before the check: the answer is "blocked" whatever it finds */
+	bool ok;
+};
+
+static void
+conn_unref(struct lk_conn *c)
+{
+	if (--c->refs > 0)
+		return;
+	struct lookupd *d = c->d;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		d->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	free(c);
+}
+
+static void
+conn_close(struct lk_conn *c)
+{
+	if (c->dead)
+		return;
+	c->dead = true;
+	event_free(c->ev);
+	close(c->fd);
+	conn_unref(c);
+}
+
+static void
+send_frame(struct lk_conn *c, const struct frame *f)
+{
+	if (c->dead)
+		return;
+	if (f->bad || send(c->fd, f->buf, f->len, MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t)f->len)
+		conn_close(c); /* a client that cannot take its answer starts afresh */
+}
+
+static void
+reply_u64(struct lk_conn *c, uint64_t v)
+{
+	struct frame *f = &c->d->out;
+	frame_init(f, LK_REPLY);
+	frame_put_u64(f, v);
+	send_frame(c, f);
+}
+
+static void
+do_resolve(struct lookupd *d, struct lk_conn *c, struct frame *in)
+{
+	char addr[ADDR_MAX + 1];
+	struct target_list tl = { 0 };
+	struct frame *f = &d->out;
+
+	if (!frame_get_str(in, addr, sizeof addr) || !frame_end(in)) {
+		conn_close(c);
+		return;
+	}
+	enum resolve_status st = accounts_resolve(d->acct, addr, &tl);
+	frame_init(f, LK_REPLY);
+	frame_put_u64(f, st);
+	frame_put_u64(f, st == RESOLVE_OK ? tl.n : 0);
+	for (size_t i = 0; st == RESOLVE_OK && i < tl.n; i++) {
+		frame_put_u64(f, tl.v[i].kind);
+		frame_put_str(f, tl.v[i].addr);
+	}
+	if (f->bad) { /* more targets than a frame holds: say so rather than cut the list */
+		log_err("resolve %s: too many targets for one answer", addr);
+		frame_init(f, LK_REPLY);
+		frame_put_u64(f, RESOLVE_TEMPFAIL);
+		frame_put_u64(f, 0);
+	}
+	target_list_free(&tl);
+	send_frame(c, f);
+}
+
+static void
+do_owns(struct lookupd *d, struct lk_conn *c, struct frame *in)
+{
+	char user[ADDR_MAX + 1], addr[ADDR_MAX + 1];
+
+	if (!frame_get_str(in, user, sizeof user) || !frame_get_str(in, addr, sizeof addr) ||
+	    !frame_end(in)) {
+		conn_close(c);
+		return;
+	}
+	reply_u64(c, accounts_owns_address(d->acct, user, addr) ? 1 : 0);
+}
+
+static void
+do_quota(struct lookupd *d, struct lk_conn *c, struct frame *in)
+{
+	char addr[ADDR_MAX + 1];
+
+	if (!frame_get_str(in, addr, sizeof addr) || !frame_end(in)) {
+		conn_close(c);
+		return;
+	}
+	reply_u64(c, (uint64_t)accounts_user_quota(d->acct, addr));
+}
+
+static void
+do_domains(struct lookupd *d, struct lk_conn *c, struct frame *in)
+{
+	struct strlist l = { 0 };
+	char err[256];
+	struct frame *f = &d->out;
+
+	if (!frame_end(in)) {
+		conn_close(c);
+		return;
+	}
+	if (accounts_domain_list(d->acct, &l, err, sizeof err) < 0)
+		log_err("domain list: %s", err);
+	size_t n = 0, room = FRAME_MAX - 32;
+	while (n < l.n && strlen(l.v[n]) + 5 <= room)
+		room -= strlen(l.v[n++]) + 5;
+	frame_init(f, LK_REPLY);
+	frame_put_u64(f, n);
+	for (size_t i = 0; i < n; i++)
+		frame_put_str(f, l.v[i]);
+	strlist_free(&l);
+	send_frame(c, f);
+}
+
+static void
+verify_work(void *arg)
+{
+	struct verify_job *j = arg;
+	j->ok = password_verify(j->password, j->hash);
+	explicit_bzero(j->password, sizeof j->password);
+}
+
+static void
+verify_done(void *arg)
+{
+	struct verify_job *j = arg;
+	struct lookupd *d = j->c->d;
+	const struct config *cfg = d->cfg;
+	char net[96], acct[ADDR_MAX + 8];
+	time_t now = time(NULL), window = (time_t)cfg->login_block_time;
+	enum lookup_verdict v;
+	bool trusted_client = config_is_trusted_text(cfg, j->ip);
+
+	d->pending--;
+	authlimit_client_key(j->ip, net, sizeof net);
+	snprintf(acct, sizeof acct, "user:%s", j->user);
+	if (j->blocked) {
+		v = VERDICT_BLOCKED;
+	} else if (j->ok && j->counts) {
+		v = VERDICT_OK;
+		authlimit_reset(&d->limits, acct);
+	} else {
+		v = VERDICT_FAIL;
+		bool by_net = !trusted_client &&
+		    authlimit_failed(&d->limits, net, now, cfg->login_failures_per_client, window);
+		bool by_acct = authlimit_failed(&d->limits, acct, now,
+		    cfg->login_failures_per_account, window);
+		if (by_net || by_acct) {
+			log_warn("login blocked for %llu s: %s%s%s after repeated failures (service=%s)",
+			    (unsigned long long)window, by_net ? "client " : "", by_net ? j->ip : "",
+			    by_acct ? (by_net ? " and this account" : "this account") : "", j->service);
+			v = VERDICT_BLOCKED;
+		}
+	}
+	reply_u64(j->c, v);
+	conn_unref(j->c);
+	explicit_bzero(j, sizeof *j);
+	free(j);
+}
+
+static void
+do_verify(struct lookupd *d, struct lk_conn *c, struct frame *in)
+{
+	struct verify_job *j = calloc(1, sizeof *j);
+	char net[96], acct[ADDR_MAX + 8];
+	time_t now = time(NULL);
+
+	if (j == NULL) {
+		reply_u64(c, VERDICT_TEMPFAIL);
+		return;
+	}
+	if (!frame_get_str(in, j->user, sizeof j->user) ||
+	    !frame_get_str(in, j->password, sizeof j->password) ||
+	    !frame_get_str(in, j->ip, sizeof j->ip) ||
+	    !frame_get_str(in, j->service, sizeof j->service) || !frame_end(in)) {
+		explicit_bzero(j, sizeof *j);
+		free(j);
+		conn_close(c);
+		return;
+	}
+	if (d->pending >= d->cfg->login_queue) {
+		log_warn("login of %s from %s refused: %u checks already waiting", j->user, j->ip,
+		    d->pending);
+		explicit_bzero(j, sizeof *j);
+		free(j);
+		reply_u64(c, VERDICT_BUSY);
+		return;
+	}
+	authlimit_client_key(j->ip, net, sizeof net);
+	snprintf(acct, sizeof acct, "user:%s", j->user);
+	j->blocked = (!config_is_trusted_text(d->cfg, j->ip) && authlimit_blocked(&d->limits, net, now)) ||
+	    authlimit_blocked(&d->limits, acct, now);
+	int found = accounts_password_hash(d->acct, j->user, j->hash, sizeof j->hash);
+	if (found < 0) {
+		explicit_bzero(j, sizeof *j);
+		free(j);
+		reply_u64(c, VERDICT_TEMPFAIL);
+		return;
+	}
+	/* Unknown, blocked or passwordless: the same work as a real check, so timing tells nothing. */
+	j->counts = found == 1 && j->password[0] != '\0';
+	if (!j->counts || j->blocked)
+		snprintf(j->hash, sizeof j->hash, "%s", d->dummy_hash);
+	j->c = c;
+	c->refs++;
+	d->pending++;
+	if (workpool_submit(d->work, verify_work, verify_done, j) < 0) {
+		d->pending--;
+		c->refs--;
+		explicit_bzero(j, sizeof *j);
+		free(j);
+		reply_u64(c, VERDICT_TEMPFAIL);
+	}
+}
+
+static void
+on_request(evutil_socket_t fd, short what, void *arg)
+{
+	struct lk_conn *c = arg;
+	struct lookupd *d = c->d;
+	uint8_t buf[FRAME_MAX + 1];
+	uint16_t type;
+
+	ssize_t n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0 || (size_t)n > FRAME_MAX || frame_parse(&d->in, buf, (size_t)n, &type) < 0) {
+		conn_close(c);
+		return;
+	}
+	explicit_bzero(buf, (size_t)n);
+	switch (type) {
+	case LK_RESOLVE:
+		do_resolve(d, c, &d->in);
+		break;
+	case LK_OWNS:
+		do_owns(d, c, &d->in);
+		break;
+	case LK_QUOTA:
+		do_quota(d, c, &d->in);
+		break;
+	case LK_DOMAINS:
+		do_domains(d, c, &d->in);
+		break;
+	case LK_VERIFY:
+		do_verify(d, c, &d->in);
+		break;
+	default:
+		log_warn("unknown request type %u: closing the connection", type);
+		conn_close(c);
+	}
+	explicit_bzero(d->in.buf, d->in.len);
+}
+
+/* peer_allowed - root, our own uid, or a role in the mail group. */
+static bool
+peer_allowed(int fd, gid_t mail_gid, uid_t *uid)
+{
+	struct ucred cr;
+	socklen_t len = sizeof cr;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0)
+		return false;
+	*uid = cr.uid;
+	return cr.uid == 0 || cr.uid == geteuid() || cr.gid == mail_gid;
+}
+
+static void
+on_accept(struct evconnlistener *el, evutil_socket_t fd, struct sockaddr *sa, int salen,
+    void *arg)
+{
+	struct lookupd *d = arg;
+	uid_t uid = (uid_t)-1;
+
+	if (!peer_allowed(fd, d->mail_gid, &uid)) {
+		log_warn("refused a lookup connection from uid %ld", (long)uid);
+		close(fd);
+		return;
+	}
+	struct lk_conn *c = calloc(1, sizeof *c);
+	if (c == NULL) {
+		close(fd);
+		return;
+	}
+	c->d = d;
+	c->fd = fd;
+	c->refs = 1;
+	c->ev = event_new(d->base, fd, EV_READ | EV_PERSIST, on_request, c);
+	if (c->ev == NULL || event_add(c->ev, NULL) < 0) {
+		if (c->ev)
+			event_free(c->ev);
+		close(fd);
+		free(c);
+		return;
+	}
+	c->next = d->conns;
+	if (d->conns)
+		d->conns->prev = c;
+	d->conns = c;
+}
+
+static void
+on_sweep(evutil_socket_t fd, short what, void *arg)
+{
+	struct lookupd *d = arg;
+	authlimit_expire(&d->limits, time(NULL), (time_t)d->cfg->login_block_time);
+}
+
+static void
+on_reload(void *arg, const struct tls_pem *pem)
+{
+	struct lookupd *d = arg;
+	role_reload_config(&d->cfg);
+}
+
+static void
+on_gone(void *arg)
+{
+	struct lookupd *d = arg;
+	log_info("supervisor gone, stopping");
+	event_base_loopexit(d->base, NULL);
+}
+
+int
+lookupd_main(const struct role_env *env)
+{
+	struct lookupd *d = calloc(1, sizeof *d);
+	struct event *sigs[2] = { 0 };
+	struct ctl *ctl = NULL;
+	char err[512];
+	int rc = 1;
+
+	log_init("lookupd", env->cfg->log_syslog);
+	if (d == NULL)
+		return 1;
+	d->cfg = env->cfg;
+	d->mail_gid = env->mail_gid;
+	if ((d->base = evbase_new()) == NULL)
+		goto out;
+	if ((d->acct = accounts_open(d->cfg->data_dir, true, err, sizeof err)) == NULL) {
+		log_err("%s", err);
+		goto out;
+	}
+	role_dummy_hash(d->dummy_hash, sizeof d->dummy_hash);
+	if ((d->work = workpool_new(d->base, VERIFY_THREADS)) == NULL)
+		goto out;
+	if ((ctl = ctl_new(d->base, env->ctl_fd, on_reload, on_gone, d)) == NULL)
+		goto out;
+	evutil_make_socket_nonblocking(env->lookup_fd);
+	/* Backlog 0: already listening. Listening again would make lookupd, not root,
+	 * the credentials that clients check. */
+	d->listener = evconnlistener_new(d->base, on_accept, d, LEV_OPT_CLOSE_ON_FREE, 0,
+	    env->lookup_fd);
+	if (d->listener == NULL)
+		goto out;
+	struct timeval tv = { SWEEP_INTERVAL, 0 };
+	if ((d->sweep = event_new(d->base, -1, EV_PERSIST, on_sweep, d)) == NULL ||
+	    event_add(d->sweep, &tv) < 0)
+		goto out;
+	if (role_signals(d->base, sigs) < 0)
+		goto out;
+	sandbox_enter(SANDBOX_LOOKUPD, d->cfg);
+	sandbox_probe("lookupd", d->cfg);
+	log_info("started");
+	event_base_dispatch(d->base);
+	rc = 0;
+out:
+	if (d->listener)
+		evconnlistener_free(d->listener);
+	workpool_free(d->work); /* runs the last completions, which still use connections */
+	while (d->conns) {
+		struct lk_conn *c = d->conns;
+		c->refs = 1;
+		if (c->dead) {
+			conn_unref(c);
+		} else {
+			conn_close(c);
+		}
+	}
+	if (d->sweep)
+		event_free(d->sweep);
+	ctl_free(ctl);
+	for (int i = 0; i < 2; i++)
+		if (sigs[i])
+			event_free(sigs[i]);
+	authlimit_free(&d->limits);
+	accounts_close(d->acct);
+	if (d->base)
+		event_base_free(d->base);
+	config_free(d->cfg);
+	free(d->cfg);
+	free(d);
+	return rc;
+}

@@ -1,0 +1,35 @@
+/*
+ * sandbox.h - the walls each role puts up around itself once it holds what it
+ * needs: no_new_privs, a seccomp filter (libseccomp) that refuses exec, ptrace,
+ * mounts, module loading, namespaces and uid changes, and Landlock (where the
+ * kernel has it) limiting the files the role may touch to its own directories
+ * and, for roles that never use TCP, refusing TCP bind and connect.
+ */
+#ifndef MAILROOM_SANDBOX_H
+#define MAILROOM_SANDBOX_H
+
+#include "config.h"
+
+enum sandbox_profile {
+	SANDBOX_SMTPD,   /* queue/ and mail/ */
+	SANDBOX_POP3D,   /* mail/ */
+	SANDBOX_QUEUED,  /* queue/ and mail/, TCP out, DNS, CA certificates */
+	SANDBOX_LOOKUPD, /* the account store in data_dir */
+};
+
+/*
+ * sandbox_enter - put up the walls for profile; the process cannot take them
+ * down again. A kernel without Landlock is logged and skipped; a failure to set
+ * no_new_privs or seccomp ends the process (exit 1) rather than run unwalled.
+ */
+void sandbox_enter(enum sandbox_profile profile, const struct config *cfg);
+
+/*
+ * sandbox_probe - with MAILROOM_WALL_PROBE set in the environment of a test
+ * build, try what the walls must stop (read the account store and the TLS key,
+ * exec /bin/sh, connect over TCP) and log each result as
+ * "wall probe: <what>: refused|ALLOWED (...)". Does nothing otherwise.
+ */
+void sandbox_probe(const char *role, const struct config *cfg);
+
+#endif
