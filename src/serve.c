@@ -405,7 +405,7 @@ start_role(struct supervisor *sv, enum role_id id)
 	struct role *r = &sv->roles[id];
 	int pair[2];
 
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0) {
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0) {
 		log_err("socketpair: %s", strerror(errno));
 		return -1;
 	}

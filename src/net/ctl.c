@@ -2,72 +2,67 @@
 #include "net/ctl.h"
 
 #include <errno.h>
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
-#define FRAME_MAX (2 * 1024 * 1024 + 64)
+#include "ipc/frame.h"
+#include "util/log.h"
 
 struct ctl {
-	struct bufferevent *bev;
+	struct event *ev;
+	int fd;
 	ctl_reload_fn reload;
 	ctl_gone_fn gone;
 	void *arg;
+	struct frame f;
 };
 
-static void
-on_read(struct bufferevent *bev, void *arg)
+/* pem_field - the next string of f into a new buffer; NULL when absent or empty. */
+static char *
+pem_field(struct frame *f, size_t *len)
 {
-	struct ctl *c = arg;
-	struct evbuffer *in = bufferevent_get_input(bev);
-
-	for (;;) {
-		size_t eol_len;
-		struct evbuffer_ptr p = evbuffer_search_eol(in, NULL, &eol_len, EVBUFFER_EOL_LF);
-		if (p.pos < 0 || p.pos > 64)
-			return;
-		char head[72];
-		evbuffer_copyout(in, head, (size_t)p.pos);
-		head[p.pos] = '\0';
-		unsigned long certlen, keylen;
-		if (sscanf(head, "reload %lu %lu", &certlen, &keylen) != 2 ||
-		    certlen + keylen > FRAME_MAX) {
-			evbuffer_drain(in, (size_t)p.pos + eol_len);
-			continue;
-		}
-		if (evbuffer_get_length(in) < (size_t)p.pos + eol_len + certlen + keylen)
-			return;
-		evbuffer_drain(in, (size_t)p.pos + eol_len);
-		struct tls_pem pem = { 0 };
-		if (certlen > 0) {
-			pem.cert = malloc(certlen + 1);
-			pem.key = malloc(keylen + 1);
-			if (pem.cert == NULL || pem.key == NULL) {
-				tls_pem_free(&pem);
-				evbuffer_drain(in, certlen + keylen);
-				continue;
-			}
-			evbuffer_remove(in, pem.cert, certlen);
-			evbuffer_remove(in, pem.key, keylen);
-			pem.cert[certlen] = pem.key[keylen] = '\0';
-			pem.certlen = certlen;
-			pem.keylen = keylen;
-		}
-		c->reload(c->arg, &pem);
-		tls_pem_free(&pem);
+	char *s = malloc(FRAME_MAX);
+	if (s == NULL || !frame_get_str(f, s, FRAME_MAX) || s[0] == '\0') {
+		free(s);
+		*len = 0;
+		return NULL;
 	}
+	*len = strlen(s);
+	return s;
 }
 
 static void
-on_event(struct bufferevent *bev, short what, void *arg)
+on_read(evutil_socket_t fd, short what, void *arg)
 {
 	struct ctl *c = arg;
-	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
+	uint16_t type;
+
+	ssize_t n = recv(fd, c->f.buf, sizeof c->f.buf, MSG_DONTWAIT | MSG_TRUNC);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
 		c->gone(c->arg);
+		return;
+	}
+	if ((size_t)n > sizeof c->f.buf || frame_parse(&c->f, c->f.buf, (size_t)n, &type) < 0 ||
+	    type != CTL_RELOAD) {
+		log_warn("control channel: malformed frame ignored");
+		return;
+	}
+	struct tls_pem pem = { 0 };
+	pem.cert = pem_field(&c->f, &pem.certlen);
+	pem.key = pem_field(&c->f, &pem.keylen);
+	if (!frame_end(&c->f) || (pem.cert == NULL) != (pem.key == NULL)) {
+		log_warn("control channel: malformed reload frame ignored");
+	} else {
+		c->reload(c->arg, &pem);
+	}
+	tls_pem_free(&pem);
+	OPENSSL_cleanse(c->f.buf, (size_t)n);
 }
 
 struct ctl *
@@ -77,16 +72,17 @@ ctl_new(struct event_base *base, int fd, ctl_reload_fn reload, ctl_gone_fn gone,
 	if (c == NULL)
 		return NULL;
 	evutil_make_socket_nonblocking(fd);
-	c->bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (c->bev == NULL) {
-		free(c);
-		return NULL;
-	}
+	c->fd = fd;
 	c->reload = reload;
 	c->gone = gone;
 	c->arg = arg;
-	bufferevent_setcb(c->bev, on_read, NULL, on_event, c);
-	bufferevent_enable(c->bev, EV_READ);
+	c->ev = event_new(base, fd, EV_READ | EV_PERSIST, on_read, c);
+	if (c->ev == NULL || event_add(c->ev, NULL) < 0) {
+		if (c->ev)
+			event_free(c->ev);
+		free(c);
+		return NULL;
+	}
 	return c;
 }
 
@@ -95,34 +91,34 @@ ctl_free(struct ctl *c)
 {
 	if (c == NULL)
 		return;
-	bufferevent_free(c->bev);
+	event_free(c->ev);
+	close(c->fd);
 	free(c);
-}
-
-static int
-write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
 }
 
 int
 ctl_send_reload(int fd, const struct tls_pem *pem)
 {
-	char head[64];
-	size_t cl = pem && pem->cert ? pem->certlen : 0, kl = pem && pem->cert ? pem->keylen : 0;
-	int n = snprintf(head, sizeof head, "reload %zu %zu\n", cl, kl);
-	if (write_all(fd, head, (size_t)n) < 0)
+	struct frame *f = malloc(sizeof *f);
+	int rc = -1;
+
+	if (f == NULL)
 		return -1;
-	if (cl > 0 && (write_all(fd, pem->cert, cl) < 0 || write_all(fd, pem->key, kl) < 0))
-		return -1;
-	return 0;
+	frame_init(f, CTL_RELOAD);
+	frame_put_str(f, pem && pem->cert ? pem->cert : "");
+	frame_put_str(f, pem && pem->cert ? pem->key : "");
+	if (f->bad) {
+		log_err("the certificate and key are too large for the control channel (%d octets)",
+		    FRAME_MAX);
+		errno = EMSGSIZE;
+	} else {
+		ssize_t w;
+		do
+			w = send(fd, f->buf, f->len, MSG_NOSIGNAL);
+		while (w < 0 && errno == EINTR);
+		rc = w == (ssize_t)f->len ? 0 : -1;
+	}
+	OPENSSL_cleanse(f->buf, f->len);
+	free(f);
+	return rc;
 }

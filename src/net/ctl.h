@@ -1,9 +1,10 @@
 /*
- * ctl.h - the supervisor's control channel to each role (a socketpair). The
- * supervisor sends "reload", with the TLS certificate and key it read as root;
- * a role that sees the channel close knows the supervisor is gone and stops.
+ * ctl.h - the supervisor's control channel to each role (a SOCK_SEQPACKET
+ * socketpair carrying ipc/frame.h frames). The supervisor sends CTL_RELOAD, with
+ * the TLS certificate and key it read as root (empty for roles that terminate no
+ * TLS); a role that sees the channel close knows the supervisor is gone and stops.
  *
- * Frame: "reload <certlen> <keylen>\n" then the cert and key octets.
+ *   CTL_RELOAD  str cert, str key  ("" and "": no TLS for this role)
  */
 #ifndef MAILROOM_CTL_H
 #define MAILROOM_CTL_H
@@ -13,7 +14,9 @@
 struct event_base;
 struct ctl;
 
-/* Called on the loop with the new PEM (cert NULL when TLS is not configured). */
+enum ctl_type { CTL_RELOAD = 1 };
+
+/* Called on the loop with the new PEM (cert NULL when the role gets no TLS). */
 typedef void (*ctl_reload_fn)(void *arg, const struct tls_pem *pem);
 /* Called when the supervisor is gone. */
 typedef void (*ctl_gone_fn)(void *arg);
@@ -22,7 +25,7 @@ struct ctl *ctl_new(struct event_base *base, int fd, ctl_reload_fn reload, ctl_g
     void *arg);
 void ctl_free(struct ctl *c);
 
-/* ctl_send_reload - supervisor side; blocking write of one frame. Returns 0 or -1. */
+/* ctl_send_reload - supervisor side; one frame (pem NULL: none). Returns 0 or -1. */
 int ctl_send_reload(int fd, const struct tls_pem *pem);
 
 #endif
