@@ -238,6 +238,14 @@ write_config(FILE *f, const struct init *in)
 	    "durations take s, m, h, d");
 	kv(f, "max_auth_failures", dflt("limits", "max_auth_failures"),
 	    "per connection, then 421 and close");
+	kv(f, "login_failures_per_client", dflt("limits", "login_failures_per_client"),
+	    "failed logins from one address (IPv6: /64), any service, then blocked");
+	kv(f, "login_failures_per_account", dflt("limits", "login_failures_per_account"),
+	    "failed logins for one account, then blocked");
+	kv(f, "login_block_time", dflt("limits", "login_block_time"),
+	    "the window of those counts, and how long a block lasts");
+	kv(f, "login_queue", dflt("limits", "login_queue"),
+	    "logins waiting for a password check; more: 454, try later");
 }
 
 /* write_new - path created (must not exist), written by fn, synced. */
