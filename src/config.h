@@ -67,6 +67,7 @@ struct config {
 	uint64_t retry_max;
 	uint64_t max_queue_lifetime;
 	unsigned concurrency;
+	unsigned mx_address_limit; /* server addresses tried per delivery; 0: no limit */
 
 	/* [limits] */
 	uint64_t max_message_size; /* bytes */
@@ -75,6 +76,7 @@ struct config {
 	unsigned max_connections_per_ip;
 	uint64_t command_timeout; /* seconds */
 	unsigned max_auth_failures;
+	unsigned max_hops; /* Received headers a message may carry */
 };
 
 /*

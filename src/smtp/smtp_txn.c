@@ -475,13 +475,21 @@ end_message(struct smtp_session *s)
 
 	if (t->bdat && data_reader_finish(&t->dr, t->too_big ? NULL : &t->out) < 0)
 		t->failed = true;
-	if (!t->too_big && !t->failed && t->direct && !t->writer_open && direct_deliver(s) == 0)
+	/* More hops than max_hops: a mail loop somewhere (RFC 5321 6.3). */
+	bool loop = t->dr.received > s->srv->cfg->max_hops;
+	if (!t->too_big && !loop && !t->failed && t->direct && !t->writer_open &&
+	    direct_deliver(s) == 0)
 		return;
-	if (!t->too_big)
+	if (!t->too_big && !loop)
 		flush_out(s);
 	if (t->too_big) {
 		log_info("%s: refused from %s: message too big", t->env.id, s->ip);
 		session_error(s, "552 5.3.4 Error: message too large");
+	} else if (loop) {
+		log_info("%s: refused from %s: too many hops (%u Received headers, max_hops %u)",
+		    t->env.id, s->ip, (unsigned)t->dr.received, s->srv->cfg->max_hops);
+		session_error(s, "554 5.4.6 Error: too many hops (%u Received headers): mail loop?",
+		    (unsigned)t->dr.received);
 	} else if (t->failed) {
 		session_reply(s, "451 4.3.0 Error: queue file write error");
 	} else if (spool_writer_finish(&t->w, s->srv->queue_dir, t->env.id, &t->commit_fd) < 0) {
