@@ -158,9 +158,8 @@ queued_rcpt_result(struct queued *q, struct qmsg *m, size_t idx, int code, const
 		status = "deferred";
 	}
 	m->dirty = true;
-	char esc[1024];
 	log_info("%s: to=<%s> orig_to=<%s> relay=%s status=%s (%s)", m->id, r->addr, r->orig,
-	    relay, status, log_escape(esc, sizeof esc, text, strlen(text)));
+	    relay, status, text);
 }
 
 /* settle_after_dsn - the bounce is on stable storage: now the original may go. */

@@ -66,11 +66,8 @@ fail_reply(evutil_socket_t fd, short what, void *arg)
 static void
 auth_failed(struct smtp_session *s, const char *user)
 {
-	char esc[ADDR_MAX * 4 + 8];
-
 	s->auth_failures++;
-	log_info("login failed: user=%s client=%s", log_escape(esc, sizeof esc, user, strlen(user)),
-	    s->ip);
+	log_info("login failed: user=%s client=%s", user, s->ip);
 	s->auth_waiting = true;
 	s->busy++;
 	struct timeval tv = { AUTH_FAIL_DELAY, 0 };
