@@ -406,6 +406,14 @@ address_domain(const char *addr)
 }
 
 bool
+address_literal_valid(const char *s)
+{
+	char out[ADDR_DOMAIN_MAX + 1];
+
+	return parse_address_literal((const unsigned char *)s, strlen(s), out);
+}
+
+bool
 domain_valid(const char *s)
 {
 	return parse_domain_name((const unsigned char *)s, strlen(s), NULL, 0);

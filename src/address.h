@@ -47,6 +47,9 @@ int address_canonical(const char *in, char *out, size_t outlen, bool strip_tag);
 /* address_domain - pointer to the domain part of "local@domain" (after the last '@'), or NULL. */
 const char *address_domain(const char *addr);
 
+/* address_literal_valid - whether s is "[IPv4]" or "[IPv6:...]" (RFC 5321 4.1.3). */
+bool address_literal_valid(const char *s);
+
 /* domain_valid - whether s is a syntactically valid domain name (the config and CLI use it). */
 bool domain_valid(const char *s);
 

@@ -93,6 +93,7 @@ static const struct option options[] = {
 	{ "delivery", "max_queue_lifetime", "5d", set_duration, OFF(max_queue_lifetime),
 	    1, 365 * DAY },
 	{ "delivery", "concurrency", "20", set_unsigned, OFF(concurrency), 1, 10000 },
+	{ "delivery", "mx_address_limit", "5", set_unsigned, OFF(mx_address_limit), 0, 1000 },
 
 	{ "limits", "max_message_size", "25M", set_size, OFF(max_message_size),
 	    KIB, 16 * GIB },
@@ -110,6 +111,7 @@ static const struct option options[] = {
 	    OFF(login_failures_per_account), 1, 1000000 },
 	{ "limits", "login_block_time", "15m", set_duration, OFF(login_block_time), 1, 30 * DAY },
 	{ "limits", "login_queue", "64", set_unsigned, OFF(login_queue), 1, 100000 },
+	{ "limits", "max_hops", "50", set_unsigned, OFF(max_hops), 1, 1000 },
 };
 
 #define NOPTIONS (sizeof options / sizeof options[0])

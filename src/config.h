@@ -67,6 +67,7 @@ struct config {
 	uint64_t retry_max;
 	uint64_t max_queue_lifetime;
 	unsigned concurrency;
+	unsigned mx_address_limit; /* server addresses tried per delivery; 0: no limit */
 
 	/* [limits] */
 	uint64_t max_message_size; /* bytes */
@@ -79,6 +80,7 @@ struct config {
 	unsigned login_failures_per_account; /* failed logins for one account, then blocked */
 	uint64_t login_block_time;           /* seconds: the window and the block */
 	unsigned login_queue;                /* logins waiting for a check at once, per process */
+	unsigned max_hops; /* Received headers a message may carry */
 };
 
 /*

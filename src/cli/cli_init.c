@@ -227,6 +227,8 @@ write_config(FILE *f, const struct init *in)
 	kv(f, "retry_max", dflt("delivery", "retry_max"), NULL);
 	kv(f, "max_queue_lifetime", dflt("delivery", "max_queue_lifetime"), "then bounce");
 	kv(f, "concurrency", dflt("delivery", "concurrency"), "outbound connections at once");
+	kv(f, "mx_address_limit", dflt("delivery", "mx_address_limit"),
+	    "server addresses tried per delivery; 0: no limit");
 
 	fprintf(f, "\n[limits]\n");
 	kv(f, "max_message_size", dflt("limits", "max_message_size"), "sizes take K, M, G");
@@ -246,6 +248,8 @@ write_config(FILE *f, const struct init *in)
 	    "the window of those counts, and how long a block lasts");
 	kv(f, "login_queue", dflt("limits", "login_queue"),
 	    "logins waiting for a password check; more: 454, try later");
+	kv(f, "max_hops", dflt("limits", "max_hops"),
+	    "Received headers; more: 554 5.4.6 (mail loop)");
 }
 
 /* write_new - path created (must not exist), written by fn, synced. */

@@ -17,9 +17,18 @@
 #include "accounts.h"
 #include "queue/queued.h"
 #include "util/buf.h"
+#include "util/escape.h"
 #include "util/log.h"
 
 #define HEADERS_MAX (64 * 1024) /* of the original message, quoted in the report */
+#define TEXT_MAX 1024 /* a reason as the report shows it */
+
+/* esc - s escaped for a header or a line of the report: it came from the network. */
+static const char *
+esc(char *buf, size_t len, const char *s)
+{
+	return esc_text(buf, len, s, strlen(s), 0);
+}
 
 /* rfc5322_date - "Fri, 27 Nov 2026 22:13:34 +0000". */
 static void
@@ -89,6 +98,7 @@ compose(struct queued *q, const struct envelope *env, const char *id, struct buf
 {
 	const char *host = q->cfg->hostname;
 	char date[64], arrival[64], status[32];
+	char e1[ESC_SIZE(ADDR_MAX)], e2[ESC_SIZE(ADDR_MAX)], e3[ESC_SIZE(TEXT_MAX)];
 	struct buf hdrs = { 0 };
 	int rc = 0;
 
@@ -117,11 +127,13 @@ compose(struct queued *q, const struct envelope *env, const char *id, struct buf
 	    "Your message could not be delivered to one or more recipients.\n"
 	    "The addresses and the reasons are below.\n"
 	    "\n",
-	    host, id, date, host, env->sender, date, id, host, id, host, id, host, host);
+	    host, id, date, host, esc(e1, sizeof e1, env->sender), date, id, host, id, host, id,
+	    host, host);
 	for (size_t i = 0; i < env->nrcpts; i++) {
 		const struct spool_rcpt *r = &env->rcpts[i];
 		if (r->dsn_due)
-			rc |= buf_printf(msg, "<%s>: %s\n", r->addr, r->error ? r->error : "failed");
+			rc |= buf_printf(msg, "<%s>: %s\n", esc(e1, sizeof e1, r->addr),
+			    esc(e3, sizeof e3, r->error ? r->error : "failed"));
 	}
 	rc |= buf_printf(msg,
 	    "\n--%s/%s\n"
@@ -146,7 +158,8 @@ compose(struct queued *q, const struct envelope *env, const char *id, struct buf
 		    "Action: failed\n"
 		    "Status: %s\n"
 		    "Diagnostic-Code: %s; %s\n",
-		    r->addr, r->orig, status, smtp ? "smtp" : "x-mailroom", err);
+		    esc(e1, sizeof e1, r->addr), esc(e2, sizeof e2, r->orig), status,
+		    smtp ? "smtp" : "x-mailroom", esc(e3, sizeof e3, err));
 	}
 	if (original_headers(q, env, &hdrs) == 0) {
 		rc |= buf_printf(msg,

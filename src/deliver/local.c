@@ -113,7 +113,7 @@ write_rcpt(struct queued *q, struct md_batch *b, struct qmsg *m, size_t idx,
 		queued_rcpt_result(q, m, idx, 550, "local", "550 5.1.1 mailbox name not usable");
 		return;
 	}
-	if (buf_printf(&hdr, "Return-Path: <%s>\nDelivered-To: %s\n", m->env.sender, r->addr) < 0) {
+	if (maildir_trace_headers(&hdr, m->env.sender, r->addr) < 0) {
 		queued_rcpt_result(q, m, idx, 451, "local", "451 4.3.0 out of memory");
 		return;
 	}

@@ -1,4 +1,7 @@
-/* maildir.c - Maildir paths and the fixed file names of mailroom's deliveries. */
+/*
+ * maildir.c - Maildir paths, the fixed file names of mailroom's deliveries, and
+ * the trace headers written on top of each delivered message.
+ */
 #include "deliver/maildir.h"
 
 #include <dirent.h>
@@ -9,6 +12,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "address.h"
+#include "util/escape.h"
 
 /* put_component - one path component, unsafe octets as %XX. */
 static bool
@@ -144,4 +150,14 @@ maildir_parse_sizes(const char *name, uint64_t *size, uint64_t *vsize)
 		if (q > p + 3)
 			*dst = v;
 	}
+}
+
+int
+maildir_trace_headers(struct buf *h, const char *sender, const char *mailbox)
+{
+	char s[ESC_SIZE(ADDR_MAX)], m[ESC_SIZE(ADDR_MAX)];
+
+	return buf_printf(h, "Return-Path: <%s>\nDelivered-To: %s\n",
+	    esc_text(s, sizeof s, sender, strlen(sender), 0),
+	    esc_text(m, sizeof m, mailbox, strlen(mailbox), 0)) < 0 ? -1 : 0;
 }

@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "util/buf.h"
+
 /*
  * maildir_path - the Maildir of a canonical "local@domain" under mail_dir. Octets
  * that are unsafe in a path ('/', a leading '.', control octets, '%') are written
@@ -36,5 +38,12 @@ bool maildir_has(const char *path, const char *base);
  * The base name ends at the first ':'.
  */
 void maildir_parse_sizes(const char *name, uint64_t *size, uint64_t *vsize);
+
+/*
+ * maildir_trace_headers - what local delivery prepends (INTERFACE.md): Return-Path
+ * with the envelope sender and Delivered-To with the mailbox address, both escaped
+ * (util/escape.h: they come from the network). Appended to h; returns 0 or -1.
+ */
+int maildir_trace_headers(struct buf *h, const char *sender, const char *mailbox);
 
 #endif

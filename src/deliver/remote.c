@@ -7,7 +7,10 @@
  * message has recipients in several domains, their MX records are looked up first
  * and domains served by the same hosts are merged into one delivery: one
  * connection per host for the message. At most `concurrency` deliveries run at
- * once, and a few per destination.
+ * once, and a few per destination; a delivery tries at most `mx_address_limit`
+ * server addresses. A server that is ourselves (our hostname, or an address and
+ * port we listen on) is a loop: it and the worse MX hosts are dropped (RFC 5321
+ * 5.1), and when nothing better was left the recipients bounce with 5.4.6.
  */
 #include "deliver/remote.h"
 
@@ -23,6 +26,7 @@
 
 #include "deliver/dns.h"
 #include "deliver/smtp_client.h"
+#include "net/self_addr.h"
 #include "net/sockaddr.h"
 #include "net/tls.h"
 #include "queue/queued.h"
@@ -30,6 +34,7 @@
 #include "util/strmap.h"
 
 #define PER_DEST_MAX 4 /* connections to one destination at once */
+#define LOCAL_ADDRS_TTL 60 /* seconds the interface addresses are cached */
 
 struct dest {
 	unsigned active;
@@ -60,6 +65,7 @@ struct delivery {
 	const char *host;           /* the server being tried */
 	struct addr_list addrs;
 	size_t addr_next;
+	unsigned tried;             /* server addresses tried, for mx_address_limit */
 	bool no_tls;
 	bool implicit_mx;           /* no MX records: the domain's own address */
 	struct smtp_client *client;
@@ -87,6 +93,8 @@ struct remote {
 	struct delivery *active;    /* running deliveries, for the shutdown */
 	unsigned nactive;
 	struct event *dispatch_ev;
+	struct local_addrs local;   /* this host's addresses, for wildcard listeners */
+	time_t local_at;            /* when local was read; 0: never */
 };
 
 static void dispatch(struct remote *r);
@@ -177,6 +185,7 @@ remote_free(struct remote *r)
 		event_free(r->dispatch_ev);
 	strmap_each(&r->dests, free_dest, NULL);
 	strmap_free(&r->dests);
+	local_addrs_free(&r->local);
 	free(r);
 }
 
@@ -357,6 +366,93 @@ finish(struct delivery *d, int code, const char *text)
 static void next_host(struct delivery *d);
 static void next_addr(struct delivery *d);
 
+/* give_up - every server failed (or the address limit was reached): try again later. */
+static void
+give_up(struct delivery *d)
+{
+	char text[CLIENT_TEXT_MAX + 64];
+
+	snprintf(text, sizeof text, "451 4.4.1 %s: %s", d->name,
+	    d->last_error[0] ? d->last_error : "no server answered");
+	d->relay[0] = '\0';
+	finish(d, 451, text);
+}
+
+/* limit_reached - whether d has tried as many addresses as mx_address_limit allows. */
+static bool
+limit_reached(struct delivery *d)
+{
+	unsigned limit = d->r->q->cfg->mx_address_limit;
+
+	if (limit == 0 || d->tried < limit)
+		return false;
+	log_info("%s: %s: tried %u server addresses (mx_address_limit), trying again later",
+	    d->m->id, d->name, d->tried);
+	return true;
+}
+
+/* is_self - whether a connection to ss on port would reach one of our own listeners. */
+static bool
+is_self(struct remote *r, const struct sockaddr_storage *ss, uint16_t port)
+{
+	const struct config *cfg = r->q->cfg;
+	time_t now = time(NULL);
+
+	if (self_addrs_any_wildcard(cfg->listen, SVC_COUNT) &&
+	    (r->local_at == 0 || now - r->local_at >= LOCAL_ADDRS_TTL)) {
+		local_addrs_free(&r->local);
+		if (local_addrs_load(&r->local) < 0)
+			log_warn("cannot list the interface addresses: %s", strerror(errno));
+		r->local_at = now;
+	}
+	return self_addr_match(cfg->listen, SVC_COUNT, (const struct sockaddr *)ss, port,
+	    &r->local);
+}
+
+/*
+ * self_found - the server d->host is ourselves (at the address ip, or by name when
+ * ip is NULL). RFC 5321 5.1: it and every MX host of the same or a worse preference
+ * are dropped. If better ones came before (they failed), try them again later; if
+ * not, the mail would only loop: bounce.
+ */
+static void
+self_found(struct delivery *d, const char *ip)
+{
+	char text[CLIENT_TEXT_MAX + 64];
+	const struct mx *cur = &d->mx.v[d->mx_next - 1];
+
+	if (ip != NULL)
+		snprintf(d->relay, sizeof d->relay, "%s[%s]:%u", d->host, ip, d->port);
+	if (d->mx.v[0].pref < cur->pref) {
+		log_info("%s: %s (MX %u of %s) is this host: MX hosts from there on are not tried",
+		    d->m->id, d->host, cur->pref, d->name);
+		d->mx_next = d->mx.n;
+		give_up(d);
+		return;
+	}
+	bool at = ip != NULL && strcmp(ip, d->host) != 0;
+	log_info("%s: %s%s%s is this host: mail for %s would loop", d->m->id, d->host,
+	    at ? " at " : "", at ? ip : "", d->name);
+	snprintf(text, sizeof text, "554 5.4.6 mail for %s loops back to myself (%s)",
+	    d->name, d->host);
+	finish(d, 554, text);
+}
+
+/* check_self - whether one of d's addresses for d->host is ourselves; if so, handled. */
+static bool
+check_self(struct delivery *d)
+{
+	for (size_t i = 0; i < d->addrs.n; i++) {
+		if (is_self(d->r, &d->addrs.v[i], d->port)) {
+			char ip[SOCKADDR_TEXT_MAX];
+			sockaddr_ip((const struct sockaddr *)&d->addrs.v[i], ip, sizeof ip, NULL);
+			self_found(d, ip);
+			return true;
+		}
+	}
+	return false;
+}
+
 static void
 on_client(void *arg, const struct client_result *res)
 {
@@ -369,6 +465,7 @@ on_client(void *arg, const struct client_result *res)
 		log_info("%s: %s; trying again without TLS", d->m->id, res->text);
 		d->no_tls = true;
 		d->addr_next--;
+		d->tried--; /* the same address once more */
 		next_addr(d);
 		return;
 	case CLIENT_TRY_NEXT:
@@ -404,6 +501,11 @@ next_addr(struct delivery *d)
 		next_host(d);
 		return;
 	}
+	if (limit_reached(d)) {
+		give_up(d);
+		return;
+	}
+	d->tried++;
 	struct sockaddr_storage ss = d->addrs.v[d->addr_next++];
 	if (ss.ss_family == AF_INET)
 		((struct sockaddr_in *)&ss)->sin_port = htons(d->port);
@@ -441,7 +543,8 @@ on_addrs(void *arg, enum dns_status st, const struct addr_list *addrs, const cha
 	if (st == DNS_OK) {
 		d->addrs = *addrs;
 		d->addr_next = 0;
-		next_addr(d);
+		if (!check_self(d))
+			next_addr(d);
 		return;
 	}
 	d->last_code = st == DNS_TEMPFAIL ? 451 : 0;
@@ -462,22 +565,16 @@ static void
 next_host(struct delivery *d)
 {
 	struct remote *r = d->r;
-	char text[CLIENT_TEXT_MAX + 64];
 
-	if (d->mx_next >= d->mx.n) {
+	if (d->mx_next >= d->mx.n || limit_reached(d)) {
 		/* Every server failed: try again later, with the last reason. */
-		snprintf(text, sizeof text, "451 4.4.1 %s: %s", d->name,
-		    d->last_error[0] ? d->last_error : "no server answered");
-		d->relay[0] = '\0';
-		finish(d, 451, text);
+		give_up(d);
 		return;
 	}
 	d->host = d->mx.v[d->mx_next++].host;
 	d->no_tls = false;
 	if (strcasecmp(d->host, r->q->cfg->hostname) == 0 && !d->relayhost) {
-		snprintf(text, sizeof text, "554 5.4.6 mail for %s loops back to myself (%s)",
-		    d->name, d->host);
-		finish(d, 554, text);
+		self_found(d, NULL);
 		return;
 	}
 	struct sockaddr_storage ss = { 0 };
@@ -492,7 +589,8 @@ next_host(struct delivery *d)
 		d->addrs.n = 1;
 		d->addrs.v[0] = ss;
 		d->addr_next = 0;
-		next_addr(d);
+		if (!check_self(d))
+			next_addr(d);
 		return;
 	}
 	if (dns_addr(r->dns, d->host, on_addrs, d) < 0)

@@ -84,12 +84,9 @@ fail_reply(evutil_socket_t fd, short what, void *arg)
 static void
 auth_failed(struct pop3_session *s, const char *user, bool blocked)
 {
-	char esc[ADDR_MAX * 4 + 8];
-
 	s->auth_failures++;
 	s->auth_blocked = blocked;
-	log_info("login failed: user=%s client=%s%s",
-	    log_escape(esc, sizeof esc, user, strlen(user)), s->ip, blocked ? " (blocked)" : "");
+	log_info("login failed: user=%s client=%s%s", user, s->ip, blocked ? " (blocked)" : "");
 	s->waiting = true;
 	s->busy++;
 	struct timeval tv = { AUTH_FAIL_DELAY, 0 };

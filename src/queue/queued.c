@@ -24,6 +24,7 @@
 #include "deliver/remote.h"
 #include "net/ctl.h"
 #include "queue/commit.h"
+#include "queue/hops.h"
 #include "queue/notify.h"
 #include "role.h"
 #include "sandbox/sandbox.h"
@@ -158,9 +159,8 @@ queued_rcpt_result(struct queued *q, struct qmsg *m, size_t idx, int code, const
 		status = "deferred";
 	}
 	m->dirty = true;
-	char esc[1024];
 	log_info("%s: to=<%s> orig_to=<%s> relay=%s status=%s (%s)", m->id, r->addr, r->orig,
-	    relay, status, log_escape(esc, sizeof esc, text, strlen(text)));
+	    relay, status, text);
 }
 
 /* settle_after_dsn - the bounce is on stable storage: now the original may go. */
@@ -246,6 +246,34 @@ queued_settle(struct queued *q, struct qmsg *m)
 	arm_wake(q, earliest);
 }
 
+/*
+ * too_many_hops - whether m carries more Received: fields than max_hops allows (it
+ * came by a path that did not check, or under an older limit); if so, every pending
+ * recipient is bounced with 5.4.6 instead of delivered. smtpd took at most max_hops
+ * and added its own on top, so one more is allowed here.
+ */
+static bool
+too_many_hops(struct queued *q, struct qmsg *m)
+{
+	char text[128];
+
+	if (!m->hops_known) {
+		if (queue_hops(q->queue_dir, &m->env, &m->hops) < 0) {
+			log_err("%s: cannot count the Received headers: %s", m->id, strerror(errno));
+			return false; /* delivery reads the file too, and fails as it should */
+		}
+		m->hops_known = true;
+	}
+	if (m->hops <= q->cfg->max_hops + 1)
+		return false;
+	snprintf(text, sizeof text, "554 5.4.6 too many hops (%u Received headers): mail loop",
+	    m->hops);
+	for (size_t i = 0; i < m->env.nrcpts; i++)
+		if (m->env.rcpts[i].status == RCPT_PENDING)
+			queued_rcpt_result(q, m, i, 554, "none", text);
+	return true;
+}
+
 /* round_start - begin delivering the due recipients of m. */
 static void
 round_start(struct queued *q, struct qmsg *m, time_t now, struct qmsg **local, size_t *nlocal)
@@ -268,6 +296,10 @@ round_start(struct queued *q, struct qmsg *m, time_t now, struct qmsg **local, s
 	bool any_local = false;
 	m->busy = true;
 	m->parts = 0;
+	if (too_many_hops(q, m)) {
+		queued_settle(q, m);
+		return;
+	}
 	for (size_t i = 0; i < m->env.nrcpts; i++) {
 		const struct spool_rcpt *r = &m->env.rcpts[i];
 		if (r->status == RCPT_PENDING && r->next_try <= now && r->kind == TARGET_LOCAL)

@@ -33,6 +33,8 @@ struct qmsg {
 	bool dirty;      /* state changed since the last write */
 	bool deleted;    /* "queue delete" while busy: forget it when the round ends */
 	int dsn_fd;      /* the bounce being flushed, or -1 */
+	bool hops_known;
+	unsigned hops;   /* Received: fields of the message, once known */
 	struct qmsg *ready_next;
 };
 

@@ -54,6 +54,8 @@ header_name_done(struct data_reader *r)
 		r->header_flags |= DATA_HDR_DATE;
 	else if (n == 10 && strncasecmp(r->name, "Message-ID", 10) == 0)
 		r->header_flags |= DATA_HDR_MESSAGE_ID;
+	else if (n == 8 && strncasecmp(r->name, "Received", 8) == 0 && r->received < UINT32_MAX)
+		r->received++;
 }
 
 /* track_header - watch stored text (no newlines in it) for the fields we care about. */

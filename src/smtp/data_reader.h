@@ -35,6 +35,7 @@ struct data_reader {
 	uint64_t out_lines;    /* LFs appended to out: out_octets + out_lines = size with CRLF */
 	bool in_header;        /* still in the header section */
 	unsigned header_flags; /* DATA_HDR_* seen in the header section */
+	uint32_t received;     /* Received: fields in the header section (hops, for max_hops) */
 	char name[16];         /* internal: start of the current header line */
 	size_t namelen;
 	bool line_start;       /* internal: out is at the start of a line */

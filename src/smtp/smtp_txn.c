@@ -18,6 +18,7 @@
 #include "deliver/maildir.h"
 #include "deliver/maildir_batch.h"
 #include "queue/commit.h"
+#include "smtp/received.h"
 #include "smtp/smtpd.h"
 #include "util/log.h"
 #include "util/text.h"
@@ -254,13 +255,17 @@ build_prefix(struct smtp_session *s, struct buf *h)
 		proto = s->tls ? "ESMTPSA" : "ESMTPA";
 	else
 		proto = s->tls ? "ESMTPS" : "ESMTP";
-	int rc = buf_printf(h, "Received: from %s ([%s])\n", s->helo ? s->helo : "unknown", s->ip);
-	if (s->auth_user)
-		rc |= buf_printf(h, "\t(authenticated sender: %s)\n", s->auth_user);
-	rc |= buf_printf(h, "\tby %s (mailroom) with %s id %s", cfg->hostname, proto, t->env.id);
-	if (t->nrcpt == 1)
-		rc |= buf_printf(h, "\n\tfor <%s>", t->first_rcpt);
-	rc |= buf_printf(h, "; %s\n", date);
+	struct received_info ri = {
+		.helo = s->helo,
+		.ip = s->ip,
+		.login = s->auth_user,
+		.host = cfg->hostname,
+		.proto = proto,
+		.id = t->env.id,
+		.rcpt = t->nrcpt == 1 ? t->first_rcpt : NULL,
+		.date = date,
+	};
+	int rc = received_format(h, &ri);
 	if (submission(s) && !(t->dr.header_flags & DATA_HDR_DATE))
 		rc |= buf_printf(h, "Date: %s\n", date);
 	if (submission(s) && !(t->dr.header_flags & DATA_HDR_MESSAGE_ID))
@@ -438,7 +443,7 @@ direct_deliver(struct smtp_session *s)
 	for (size_t i = 0; i < t->env.nrcpts; i++) {
 		const struct spool_rcpt *r = &t->env.rcpts[i];
 		buf_reset(&hdr);
-		if (buf_printf(&hdr, "Return-Path: <%s>\nDelivered-To: %s\n", t->env.sender, r->addr) < 0 ||
+		if (maildir_trace_headers(&hdr, t->env.sender, r->addr) < 0 ||
 		    maildir_path(s->srv->mail_dir, r->addr, dir, sizeof dir) < 0)
 			goto fail;
 		uint64_t size = hdr.len + prefix.len + t->out.len;
@@ -475,13 +480,21 @@ end_message(struct smtp_session *s)
 
 	if (t->bdat && data_reader_finish(&t->dr, t->too_big ? NULL : &t->out) < 0)
 		t->failed = true;
-	if (!t->too_big && !t->failed && t->direct && !t->writer_open && direct_deliver(s) == 0)
+	/* More hops than max_hops: a mail loop somewhere (RFC 5321 6.3). */
+	bool loop = t->dr.received > s->srv->cfg->max_hops;
+	if (!t->too_big && !loop && !t->failed && t->direct && !t->writer_open &&
+	    direct_deliver(s) == 0)
 		return;
-	if (!t->too_big)
+	if (!t->too_big && !loop)
 		flush_out(s);
 	if (t->too_big) {
 		log_info("%s: refused from %s: message too big", t->env.id, s->ip);
 		session_error(s, "552 5.3.4 Error: message too large");
+	} else if (loop) {
+		log_info("%s: refused from %s: too many hops (%u Received headers, max_hops %u)",
+		    t->env.id, s->ip, (unsigned)t->dr.received, s->srv->cfg->max_hops);
+		session_error(s, "554 5.4.6 Error: too many hops (%u Received headers): mail loop?",
+		    (unsigned)t->dr.received);
 	} else if (t->failed) {
 		session_reply(s, "451 4.3.0 Error: queue file write error");
 	} else if (spool_writer_finish(&t->w, s->srv->queue_dir, t->env.id, &t->commit_fd) < 0) {

@@ -1,4 +1,8 @@
-/* log.c - one line per event, on stderr (with a timestamp) or syslog. */
+/*
+ * log.c - one line per event, on stderr (with a timestamp) or syslog. Every line is
+ * escaped as a whole (util/escape.c): whatever text from the network a caller puts
+ * in it, a log line cannot be split, recoloured or reordered by it.
+ */
 #include "util/log.h"
 
 #include <stdarg.h>
@@ -7,6 +11,8 @@
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "util/escape.h"
 
 static const char *log_role = "mailroom";
 static bool log_syslog;
@@ -28,9 +34,14 @@ static void log_emit(int prio, const char *level, const char *fmt, va_list ap)
 static void
 log_emit(int prio, const char *level, const char *fmt, va_list ap)
 {
-	char msg[2048];
+	char raw[2048], msg[2048];
 
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	int len = vsnprintf(raw, sizeof raw, fmt, ap);
+	if (len < 0)
+		len = 0;
+	/* Backslashes doubled: an escape in the line is always ours. */
+	esc_text(msg, sizeof msg, raw, (size_t)len < sizeof raw ? (size_t)len : sizeof raw - 1,
+	    ESC_BACKSLASH);
 	if (log_syslog) {
 		syslog(prio, "%s: %s%s", log_role, level, msg);
 		return;
@@ -76,36 +87,4 @@ log_err(const char *fmt, ...)
 	va_start(ap, fmt);
 	log_emit(LOG_ERR, "error: ", fmt, ap);
 	va_end(ap);
-}
-
-char *
-log_escape(char *dst, size_t dstlen, const char *src, size_t srclen)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t o = 0;
-
-	if (dstlen == 0)
-		return dst;
-	for (size_t i = 0; i < srclen; i++) {
-		unsigned char c = (unsigned char)src[i];
-		size_t need = (c >= 0x20 && c < 0x7f && c != '\\') ? 1 : 4;
-		if (o + need + 4 > dstlen) {
-			if (dstlen >= 4) {
-				o = o + 4 > dstlen ? dstlen - 4 : o;
-				memcpy(dst + o, "...", 3);
-				o += 3;
-			}
-			break;
-		}
-		if (need == 1) {
-			dst[o++] = (char)c;
-		} else {
-			dst[o++] = '\\';
-			dst[o++] = 'x';
-			dst[o++] = hex[c >> 4];
-			dst[o++] = hex[c & 15];
-		}
-	}
-	dst[o] = '\0';
-	return dst;
 }

@@ -1,4 +1,8 @@
-/* log.h - one line per event, on stderr or syslog. */
+/*
+ * log.h - one line per event, on stderr or syslog. Lines are escaped (control
+ * characters, C1 controls, bidirectional overrides, malformed UTF-8, backslashes:
+ * util/escape.h), so callers may put text from the network in them as it is.
+ */
 #ifndef MAILROOM_LOG_H
 #define MAILROOM_LOG_H
 
@@ -11,12 +15,5 @@ void log_init(const char *role, bool use_syslog);
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-/*
- * log_escape - copy untrusted bytes into dst for logging: printable ASCII stays,
- * everything else becomes \xNN; the result is always NUL-terminated and truncated
- * with "..." when dst is too small. Returns dst.
- */
-char *log_escape(char *dst, size_t dstlen, const char *src, size_t srclen);
 
 #endif

@@ -391,6 +391,17 @@ test_domain(void **state)
 	assert_false(domain_valid(buf));
 	free(a63);
 	free(a64);
+
+	assert_true(address_literal_valid("[192.0.2.1]"));
+	assert_true(address_literal_valid("[IPv6:2001:db8::1]"));
+	assert_true(address_literal_valid("[ipv6:::1]"));
+	assert_true(address_literal_valid("[IPv6:::ffff:192.0.2.1]"));
+	const char *bad_lit[] = { "", "[]", "192.0.2.1", "[192.0.2.1", "[999.0.0.1]",
+		"[2001:db8::1]", "[IPv6:192.0.2.1]", "[tag:content]", "[192.0.2.1] ", "[ 192.0.2.1]" };
+	for (size_t i = 0; i < sizeof bad_lit / sizeof bad_lit[0]; i++) {
+		if (address_literal_valid(bad_lit[i]))
+			fail_msg("expected literal \"%s\" to be invalid", bad_lit[i]);
+	}
 }
 
 int

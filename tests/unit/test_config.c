@@ -125,12 +125,14 @@ check_defaults(const struct config *c)
 	assert_int_equal(c->retry_max, 3600);
 	assert_int_equal(c->max_queue_lifetime, 5 * 86400);
 	assert_int_equal(c->concurrency, 20);
+	assert_int_equal(c->mx_address_limit, 5);
 	assert_int_equal(c->max_message_size, 25 * 1024 * 1024);
 	assert_int_equal(c->max_recipients, 100);
 	assert_int_equal(c->max_connections, 1000);
 	assert_int_equal(c->max_connections_per_ip, 20);
 	assert_int_equal(c->command_timeout, 300);
 	assert_int_equal(c->max_auth_failures, 3);
+	assert_int_equal(c->max_hops, 50);
 }
 
 static void
@@ -201,6 +203,7 @@ static const char full_config[] =
     "retry_max = 2h\n"
     "max_queue_lifetime = 3d\n"
     "concurrency = 7\n"
+    "mx_address_limit = 0\n"
     "\n"
     "[limits]\n"
     "max_message_size = 10M\n"
@@ -208,7 +211,8 @@ static const char full_config[] =
     "max_connections = 99\n"
     "max_connections_per_ip = 5\n"
     "command_timeout = 45s\n"
-    "max_auth_failures = 2\n";
+    "max_auth_failures = 2\n"
+    "max_hops = 30\n";
 
 static void
 test_every_key(void **state)
@@ -237,12 +241,14 @@ test_every_key(void **state)
 	assert_int_equal(c.retry_max, 7200);
 	assert_int_equal(c.max_queue_lifetime, 3 * 86400);
 	assert_int_equal(c.concurrency, 7);
+	assert_int_equal(c.mx_address_limit, 0);
 	assert_int_equal(c.max_message_size, 10 * 1024 * 1024);
 	assert_int_equal(c.max_recipients, 50);
 	assert_int_equal(c.max_connections, 99);
 	assert_int_equal(c.max_connections_per_ip, 5);
 	assert_int_equal(c.command_timeout, 45);
 	assert_int_equal(c.max_auth_failures, 2);
+	assert_int_equal(c.max_hops, 30);
 	config_free(&c);
 	config_free(&c);
 }
@@ -361,6 +367,8 @@ test_bad_values(void **state)
 	bad_value("delivery", "max_queue_lifetime", "366d");
 	bad_value("delivery", "concurrency", "0");
 	bad_value("delivery", "concurrency", "2.5");
+	bad_value("delivery", "mx_address_limit", "1001");
+	bad_value("delivery", "mx_address_limit", "-1");
 
 	bad_value("limits", "max_message_size", "x");
 	bad_value("limits", "max_message_size", "1T");
@@ -374,6 +382,8 @@ test_bad_values(void **state)
 	bad_value("limits", "max_connections_per_ip", "1K");
 	bad_value("limits", "command_timeout", "2d");
 	bad_value("limits", "max_auth_failures", "");
+	bad_value("limits", "max_hops", "0");
+	bad_value("limits", "max_hops", "1001");
 }
 
 static void

@@ -108,6 +108,7 @@ assert_same(const struct result *a, const struct result *b, bool compare_out)
 	assert_int_equal(a->r.out_lines, b->r.out_lines);
 	assert_int_equal(a->r.in_header, b->r.in_header);
 	assert_int_equal(a->r.header_flags, b->r.header_flags);
+	assert_int_equal(a->r.received, b->r.received);
 }
 
 /* check_counters - the counters agree with the stored octets. */
@@ -172,14 +173,18 @@ reference(enum data_mode mode, const char *in, size_t len, struct buf *out, size
 		assert_int_equal(buf_putc(out, '\n'), 0);
 }
 
-/* reference_headers - the DATA_HDR_* flags and in_header of a stored message. */
+/*
+ * reference_headers - the DATA_HDR_* flags, the Received: fields and in_header of
+ * a stored message.
+ */
 static unsigned
-reference_headers(const char *s, size_t len, bool *in_header)
+reference_headers(const char *s, size_t len, bool *in_header, unsigned *received)
 {
 	unsigned flags = 0;
 	size_t i = 0;
 
 	*in_header = true;
+	*received = 0;
 	while (i < len) {
 		const char *nl = memchr(s + i, '\n', len - i);
 		size_t end = nl ? (size_t)(nl - s) : len;
@@ -197,6 +202,8 @@ reference_headers(const char *s, size_t len, bool *in_header)
 					flags |= DATA_HDR_DATE;
 				if (n == 10 && strncasecmp(s + i, "message-id", 10) == 0)
 					flags |= DATA_HDR_MESSAGE_ID;
+				if (n == 8 && strncasecmp(s + i, "received", 8) == 0)
+					(*received)++;
 			}
 		}
 		if (nl == NULL)
@@ -244,8 +251,11 @@ check_all_ways(enum data_mode mode, const char *in, size_t len)
 	if (ref.len)
 		assert_memory_equal(ref.data, whole.out.data, ref.len);
 	bool in_header;
-	assert_int_equal(reference_headers(ref.data, ref.len, &in_header), whole.r.header_flags);
+	unsigned received;
+	assert_int_equal(reference_headers(ref.data, ref.len, &in_header, &received),
+	    whole.r.header_flags);
 	assert_int_equal(in_header, whole.r.in_header);
+	assert_int_equal(received, whole.r.received);
 	buf_free(&ref);
 
 	/* DATA ends exactly after the first CR LF "." CR LF, or ".\r\n" at the very start */
@@ -586,6 +596,52 @@ test_headers(void **state)
 	buf_free(&out);
 }
 
+static unsigned
+received_of(enum data_mode mode, const char *in)
+{
+	struct result res;
+
+	run(mode, in, &res);
+	unsigned n = res.r.received;
+	result_free(&res);
+	return n;
+}
+
+/* Received: fields are counted in the header section only (the hops of max_hops). */
+static void
+test_received(void **state)
+{
+	(void)state;
+	assert_int_equal(received_of(DATA_MODE_DOT, "Subject: s\r\n\r\nbody\r\n.\r\n"), 0);
+	assert_int_equal(received_of(DATA_MODE_DOT,
+	    "Received: from a\r\n\tby b; date\r\nreceived:x\r\nRECEIVED : y\r\n"
+	    "Subject: s\r\n\r\nReceived: in the body\r\n.\r\n"), 3);
+	/* not Received: other names, a continuation line, a name inside a value */
+	assert_int_equal(received_of(DATA_MODE_DOT,
+	    "X-Received: a\r\nReceived-SPF: b\r\nReceive: c\r\nSubject: x\r\n"
+	    " Received: d\r\nComment: Received: e\r\n\r\n.\r\n"), 0);
+	/* dot-stuffed and bare newlines: the stored form counts */
+	assert_int_equal(received_of(DATA_MODE_DOT, ".Received: a\r\nReceived: b\nReceived: c\r"
+	    "Received: d\r\n\r\n.\r\n"), 4);
+	assert_int_equal(received_of(DATA_MODE_CHUNK, "Received: a\nReceived: b\n\nReceived: c\n"),
+	    2);
+	/* a header section that never ends still counts */
+	assert_int_equal(received_of(DATA_MODE_CHUNK, "Received: a\r\nReceived: b"), 2);
+
+	/* split anywhere, stored or not: the same count */
+	char msg[4096];
+	size_t n = 0;
+	for (int i = 0; i < 51; i++)
+		n += (size_t)snprintf(msg + n, sizeof msg - n, "Received: from h%d by r%d\r\n", i, i);
+	n += (size_t)snprintf(msg + n, sizeof msg - n, "\r\nReceived: body\r\n.\r\n");
+	struct result res;
+	for (size_t step = 1; step < 40; step += 7) {
+		feed_pieces(DATA_MODE_DOT, msg, n, step, true, step % 2 == 0, &res);
+		assert_int_equal(res.r.received, 51);
+		result_free(&res);
+	}
+}
+
 static void
 test_counters(void **state)
 {
@@ -756,6 +812,7 @@ main(void)
 		cmocka_unit_test(test_split_crlf),
 		cmocka_unit_test(test_split_anywhere),
 		cmocka_unit_test(test_headers),
+		cmocka_unit_test(test_received),
 		cmocka_unit_test(test_counters),
 		cmocka_unit_test(test_chunk),
 		cmocka_unit_test(test_finish),
