@@ -417,16 +417,35 @@ on_queue_event(struct bufferevent *bev, short what, void *arg)
 	bufferevent_disable(q->queue_bev, EV_READ);
 }
 
+/*
+ * control_sender_ok - whether queued obeys a datagram from cred: root, its own uid,
+ * or a process in its group (the roles' shared mail group). Anyone else on the host
+ * can reach the abstract socket too.
+ */
+static bool
+control_sender_ok(const struct ucred *cred)
+{
+	if (cred->uid == (uid_t)-1)
+		return false;
+	return cred->uid == 0 || cred->uid == getuid() || cred->gid == getgid();
+}
+
 static void
 on_notify(evutil_socket_t fd, short what, void *arg)
 {
 	struct queued *q = arg;
 	char msg[128];
+	struct ucred cred;
 	ssize_t n;
 
 	/* Bounded: at most this many datagrams per callback, the rest next turn. */
-	for (int i = 0; i < 1024 && (n = recv(fd, msg, sizeof msg - 1, 0)) > 0; i++) {
-		msg[n] = '\0';
+	for (int i = 0; i < 1024 && (n = notifier_recv(fd, msg, sizeof msg, &cred)) >= 0; i++) {
+		if (!control_sender_ok(&cred)) {
+			log_warn("control datagram from uid %ld gid %ld pid %ld ignored: only root and "
+			    "the mail user may control the queue", cred.uid == (uid_t)-1 ? -1L :
+			    (long)cred.uid, cred.gid == (gid_t)-1 ? -1L : (long)cred.gid, (long)cred.pid);
+			continue;
+		}
 		if (strncmp(msg, "new ", 4) == 0 && spool_id_valid(msg + 4)) {
 			struct qmsg *m = msg_add(q, msg + 4, false);
 			if (m)
