@@ -78,37 +78,6 @@ path_join(char *out, const char *dir, const char *name)
 	return n < 0 || n >= PATH_MAX ? -1 : 0;
 }
 
-/* mkdir_p - dir and its missing parents. */
-static int
-mkdir_p(const char *dir, mode_t mode)
-{
-	char tmp[PATH_MAX];
-	int n = snprintf(tmp, sizeof tmp, "%s", dir);
-
-	if (n < 0 || n >= (int)sizeof tmp) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	for (char *p = tmp + 1; *p != '\0'; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
-			return -1;
-		*p = '/';
-	}
-	if (mkdir(tmp, mode) < 0 && errno != EEXIST)
-		return -1;
-	struct stat st;
-	if (stat(tmp, &st) < 0)
-		return -1;
-	if (!S_ISDIR(st.st_mode)) {
-		errno = ENOTDIR;
-		return -1;
-	}
-	return 0;
-}
-
 /* refuse_existing - fail when any file init would write is there already. */
 static int
 refuse_existing(const char *dir)
@@ -433,7 +402,7 @@ cli_init(int argc, char **argv)
 		return cli_fail("malformed hostname: %s", in.hostname_arg);
 	if (refuse_existing(in.dir_arg) != 0)
 		return 1;
-	if (mkdir_p(in.dir_arg, 0755) < 0)
+	if (cli_mkdir_p(in.dir_arg, 0755) < 0)
 		return cli_fail("%s: %s", in.dir_arg, strerror(errno));
 	/* The config names absolute paths: services chdir and change user. */
 	if (realpath(in.dir_arg, in.dir) == NULL)
