@@ -247,6 +247,11 @@ write_config(FILE *f, const struct init *in)
 	kv(f, "retry_max", dflt("delivery", "retry_max"), NULL);
 	kv(f, "max_queue_lifetime", dflt("delivery", "max_queue_lifetime"), "then bounce");
 	kv(f, "concurrency", dflt("delivery", "concurrency"), "outbound connections at once");
+	kv(f, "relayhost_tls", dflt("delivery", "relayhost_tls"),
+	    "the relayhost's certificate must chain to a trusted CA");
+	more(f, "and name it (else deferred); may: opportunistic");
+	kv(f, "tls_ca_file", dflt("delivery", "tls_ca_file"),
+	    "PEM of the CAs to trust instead of the system's [none]");
 
 	fprintf(f, "\n[limits]\n");
 	kv(f, "max_message_size", dflt("limits", "max_message_size"), "sizes take K, M, G");
