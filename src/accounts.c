@@ -707,22 +707,29 @@ accounts_password_hash(struct accounts *a, const char *address, char *hash, size
 	return r;
 }
 
-int64_t
-accounts_user_quota(struct accounts *a, const char *address)
+int
+accounts_user_quota(struct accounts *a, const char *address, uint64_t *quota)
 {
 	char addr[ADDR_MAX + 1];
 	sqlite3_stmt *s;
 
+	*quota = 0;
 	if (a->remote != NULL)
-		return lookup_quota(a->remote, address);
-	if (address_canonical(address, addr, sizeof addr, false) < 0 ||
-	    (s = stmt(a, ST_USER_GET)) == NULL || bind_text(s, 1, addr) < 0)
+		return lookup_quota(a->remote, address, quota);
+	if (address_canonical(address, addr, sizeof addr, false) < 0)
+		return 0;
+	if ((s = stmt(a, ST_USER_GET)) == NULL || bind_text(s, 1, addr) < 0)
 		return -1;
-	int64_t q = -1;
-	if (sqlite3_step(s) == SQLITE_ROW)
-		q = sqlite3_column_int64(s, 1);
+	int rc = sqlite3_step(s), r = -1;
+	if (rc == SQLITE_ROW) {
+		int64_t q = sqlite3_column_int64(s, 1);
+		*quota = q > 0 ? (uint64_t)q : 0;
+		r = 1;
+	} else if (rc == SQLITE_DONE) {
+		r = 0;
+	}
 	done(s);
-	return q;
+	return r;
 }
 
 /* ---- aliases ---- */
@@ -1028,24 +1035,34 @@ accounts_resolve(struct accounts *a, const char *address, struct target_list *ou
 	return e.produced > 0 ? RESOLVE_OK : RESOLVE_NO_SUCH_USER;
 }
 
-bool
+int
 accounts_owns_address(struct accounts *a, const char *user, const char *address)
 {
 	char u[ADDR_MAX + 1], base[ADDR_MAX + 1];
 	struct target_list tl = { 0 };
 
 	if (a->remote != NULL)
-		return lookup_owns(a->remote, user, address) == 1;
+		return lookup_owns(a->remote, user, address);
 	if (address_canonical(user, u, sizeof u, false) < 0)
-		return false;
+		return 0;
 	/* Its own address, with or without a +tag, even when an alias forwards it elsewhere. */
-	if (address_canonical(address, base, sizeof base, true) == 0 && strcmp(base, u) == 0 &&
-	    user_exists(a, u) == 1)
-		return true;
-	bool owns = false;
-	if (accounts_resolve(a, address, &tl) == RESOLVE_OK) {
+	if (address_canonical(address, base, sizeof base, true) == 0 && strcmp(base, u) == 0) {
+		int r = user_exists(a, u);
+		if (r != 0)
+			return r;
+	}
+	int owns = 0;
+	switch (accounts_resolve(a, address, &tl)) {
+	case RESOLVE_OK:
 		for (size_t i = 0; i < tl.n && !owns; i++)
 			owns = tl.v[i].kind == TARGET_LOCAL && strcmp(tl.v[i].addr, u) == 0;
+		break;
+	case RESOLVE_TEMPFAIL:
+		owns = -1;
+		break;
+	case RESOLVE_NO_SUCH_USER:
+	case RESOLVE_NOT_LOCAL:
+		break;
 	}
 	target_list_free(&tl);
 	return owns;

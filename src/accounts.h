@@ -114,13 +114,18 @@ enum resolve_status accounts_resolve(struct accounts *a, const char *address,
  */
 int accounts_password_hash(struct accounts *a, const char *address, char *hash, size_t hashlen);
 
-/* accounts_user_quota - the quota of a user in bytes (0 unlimited); -1 no such user. */
-int64_t accounts_user_quota(struct accounts *a, const char *address);
+/*
+ * accounts_user_quota - the quota of a user in bytes (0 unlimited) into *quota.
+ * Returns 1 found, 0 no such user, -1 database error (a temporary failure: never
+ * to be taken for "no such user").
+ */
+int accounts_user_quota(struct accounts *a, const char *address, uint64_t *quota);
 
 /*
  * accounts_owns_address - whether the user (canonical address) may send as
  * address: its own address (with or without +tag), or an alias that resolves to it.
+ * Returns 1 yes, 0 no, -1 database error (a temporary failure).
  */
-bool accounts_owns_address(struct accounts *a, const char *user, const char *address);
+int accounts_owns_address(struct accounts *a, const char *user, const char *address);
 
 #endif

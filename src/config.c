@@ -58,6 +58,7 @@ static int set_listen(struct config *, const struct option *, const char *, char
 static int set_netmasks(struct config *, const struct option *, const char *, char *, size_t);
 static int set_relayhost(struct config *, const struct option *, const char *, char *, size_t);
 static int set_resolver(struct config *, const struct option *, const char *, char *, size_t);
+static int set_relay_tls(struct config *, const struct option *, const char *, char *, size_t);
 static int set_port(struct config *, const struct option *, const char *, char *, size_t);
 static int set_size(struct config *, const struct option *, const char *, char *, size_t);
 static int set_duration(struct config *, const struct option *, const char *, char *, size_t);
@@ -94,6 +95,8 @@ static const struct option options[] = {
 	    1, 365 * DAY },
 	{ "delivery", "concurrency", "20", set_unsigned, OFF(concurrency), 1, 10000 },
 	{ "delivery", "mx_address_limit", "5", set_unsigned, OFF(mx_address_limit), 0, 1000 },
+	{ "delivery", "relayhost_tls", "verify", set_relay_tls, OFF(relayhost_tls), 0, 0 },
+	{ "delivery", "tls_ca_file", "", set_optpath, OFF(tls_ca_file), 0, 0 },
 
 	{ "limits", "max_message_size", "25M", set_size, OFF(max_message_size),
 	    KIB, 16 * GIB },
@@ -558,6 +561,23 @@ set_resolver(struct config *cfg, const struct option *o, const char *v, char *wh
 }
 
 static int
+set_relay_tls(struct config *cfg, const struct option *o, const char *v, char *why,
+    size_t whylen)
+{
+	enum relay_tls *t = field(cfg, o);
+
+	if (strcmp(v, "verify") == 0)
+		*t = RELAY_TLS_VERIFY;
+	else if (strcmp(v, "may") == 0)
+		*t = RELAY_TLS_MAY;
+	else {
+		snprintf(why, whylen, "verify or may");
+		return -1;
+	}
+	return 0;
+}
+
+static int
 set_port(struct config *cfg, const struct option *o, const char *v, char *why, size_t whylen)
 {
 	return parse_port(v, (uint16_t *)field(cfg, o));
@@ -716,6 +736,7 @@ config_free(struct config *cfg)
 	free(cfg->relayhost);
 	free(cfg->relayhost_password_file);
 	free(cfg->resolver);
+	free(cfg->tls_ca_file);
 	memset(cfg, 0, sizeof *cfg);
 }
 

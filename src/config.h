@@ -38,6 +38,12 @@ enum service {
 	SVC_COUNT
 };
 
+/* [delivery] relayhost_tls: how the relayhost's TLS is checked. */
+enum relay_tls {
+	RELAY_TLS_VERIFY, /* STARTTLS required; the certificate chains to a trusted CA and names it */
+	RELAY_TLS_MAY,    /* opportunistic: STARTTLS when offered, the certificate unchecked */
+};
+
 struct config {
 	char *path; /* the file it was read from */
 
@@ -68,6 +74,8 @@ struct config {
 	uint64_t max_queue_lifetime;
 	unsigned concurrency;
 	unsigned mx_address_limit; /* server addresses tried per delivery; 0: no limit */
+	enum relay_tls relayhost_tls;
+	char *tls_ca_file; /* extension: PEM of the CAs to trust; NULL: the system's */
 
 	/* [limits] */
 	uint64_t max_message_size; /* bytes */

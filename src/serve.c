@@ -36,6 +36,7 @@
 #include "queue/spool.h"
 #include "role.h"
 #include "util/log.h"
+#include "util/mkdir_p.h"
 #include "util/sysuser.h"
 
 #define LISTEN_BACKLOG 4096
@@ -299,7 +300,7 @@ prepare_data_dir(struct supervisor *sv, char *err, size_t errlen)
 	const struct config *cfg = sv->cfg;
 	int status;
 
-	if (mkdir(cfg->data_dir, 0750) < 0 && errno != EEXIST) {
+	if (mkdir_p(cfg->data_dir, 0750) < 0) {
 		snprintf(err, errlen, "data dir %s: %s", cfg->data_dir, strerror(errno));
 		return -1;
 	}

@@ -2,10 +2,14 @@
 #include "cli/cli.h"
 #include "cli/cli_util.h"
 
+#include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "deliver/maildir_retire.h"
 #include "password.h"
 #include "util/units.h"
 
@@ -33,6 +37,38 @@ list(struct accounts *a, int r, struct strlist *l, const char *err)
 	return rc;
 }
 
+/*
+ * domain_del - the domain must have no users or aliases left; mailboxes still under
+ * mail/<domain>/ (with no user behind them) are moved aside, so that the domain's
+ * users, should it come back, start empty.
+ */
+static int
+domain_del(struct config *cfg, const char *domain)
+{
+	char err[1024];
+	struct accounts *a = cli_open_accounts(cfg);
+
+	if (a == NULL)
+		return 1;
+	if (accounts_domain_del(a, domain, err, sizeof err) < 0)
+		return finish(a, -1, err);
+	accounts_close(a);
+	char d[ADDR_DOMAIN_MAX + 1];
+	size_t i;
+	for (i = 0; domain[i] != '\0' && i < ADDR_DOMAIN_MAX; i++)
+		d[i] = (char)tolower((unsigned char)domain[i]);
+	d[i] = '\0';
+	int n = maildir_retire_domain(cfg->data_dir, d, time(NULL));
+	if (n < 0)
+		return cli_fail("deleted domain %s, but cannot move its mailboxes to %s/deleted/%s: "
+		    "%s; move %s/mail/%s away before the domain is added again", d, cfg->data_dir, d,
+		    strerror(errno), cfg->data_dir, d);
+	if (n > 0)
+		printf("moved %d mailbox%s to %s/deleted/%s/\n", n, n == 1 ? "" : "es",
+		    cfg->data_dir, d);
+	return 0;
+}
+
 int
 cli_domain(struct config *cfg, int argc, char **argv)
 {
@@ -45,11 +81,8 @@ cli_domain(struct config *cfg, int argc, char **argv)
 			return 1;
 		return finish(a, accounts_domain_add(a, argv[1], err, sizeof err), err);
 	}
-	if (argc == 2 && strcmp(argv[0], "del") == 0) {
-		if ((a = cli_open_accounts(cfg)) == NULL)
-			return 1;
-		return finish(a, accounts_domain_del(a, argv[1], err, sizeof err), err);
-	}
+	if (argc == 2 && strcmp(argv[0], "del") == 0)
+		return domain_del(cfg, argv[1]);
 	if (argc == 1 && strcmp(argv[0], "list") == 0) {
 		if ((a = cli_open_accounts(cfg)) == NULL)
 			return 1;
@@ -124,6 +157,34 @@ user_passwd(struct config *cfg, const char *address)
 	return finish(a, r, err);
 }
 
+/*
+ * user_del - the user goes first, then its Maildir is moved aside: mail that arrives
+ * in between is refused as for any unknown user, and a later user of the address
+ * never sees the old mail.
+ */
+static int
+user_del(struct config *cfg, const char *address)
+{
+	char err[1024], canon[ADDR_MAX + 1], moved[8192];
+	struct accounts *a = cli_open_accounts(cfg);
+
+	if (a == NULL)
+		return 1;
+	if (accounts_user_del(a, address, err, sizeof err) < 0)
+		return finish(a, -1, err);
+	accounts_close(a);
+	if (address_canonical(address, canon, sizeof canon, false) < 0)
+		return cli_fail("malformed address: %s", address);
+	int r = maildir_retire_user(cfg->data_dir, canon, time(NULL), moved, sizeof moved);
+	if (r < 0)
+		return cli_fail("deleted user %s, but cannot move its mailbox to %s/deleted/: %s; "
+		    "move it away before the address is used again", canon, cfg->data_dir,
+		    strerror(errno));
+	if (r > 0)
+		printf("moved the mailbox of %s to %s\n", canon, moved);
+	return 0;
+}
+
 int
 cli_user(struct config *cfg, int argc, char **argv)
 {
@@ -135,11 +196,8 @@ cli_user(struct config *cfg, int argc, char **argv)
 		return user_add(cfg, argc - 1, argv + 1);
 	if (argc == 2 && strcmp(argv[0], "passwd") == 0)
 		return user_passwd(cfg, argv[1]);
-	if (argc == 2 && strcmp(argv[0], "del") == 0) {
-		if ((a = cli_open_accounts(cfg)) == NULL)
-			return 1;
-		return finish(a, accounts_user_del(a, argv[1], err, sizeof err), err);
-	}
+	if (argc == 2 && strcmp(argv[0], "del") == 0)
+		return user_del(cfg, argv[1]);
 	if ((argc == 1 || argc == 2) && strcmp(argv[0], "list") == 0) {
 		if ((a = cli_open_accounts(cfg)) == NULL)
 			return 1;

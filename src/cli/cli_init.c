@@ -6,6 +6,7 @@
  */
 #include "cli/cli.h"
 #include "cli/cli_util.h"
+#include "util/mkdir_p.h"
 #include "util/sysuser.h"
 
 #include <ctype.h>
@@ -77,37 +78,6 @@ path_join(char *out, const char *dir, const char *name)
 {
 	int n = snprintf(out, PATH_MAX, "%s/%s", dir, name);
 	return n < 0 || n >= PATH_MAX ? -1 : 0;
-}
-
-/* mkdir_p - dir and its missing parents. */
-static int
-mkdir_p(const char *dir, mode_t mode)
-{
-	char tmp[PATH_MAX];
-	int n = snprintf(tmp, sizeof tmp, "%s", dir);
-
-	if (n < 0 || n >= (int)sizeof tmp) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	for (char *p = tmp + 1; *p != '\0'; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
-			return -1;
-		*p = '/';
-	}
-	if (mkdir(tmp, mode) < 0 && errno != EEXIST)
-		return -1;
-	struct stat st;
-	if (stat(tmp, &st) < 0)
-		return -1;
-	if (!S_ISDIR(st.st_mode)) {
-		errno = ENOTDIR;
-		return -1;
-	}
-	return 0;
 }
 
 /* refuse_existing - fail when any file init would write is there already. */
@@ -229,6 +199,11 @@ write_config(FILE *f, const struct init *in)
 	kv(f, "concurrency", dflt("delivery", "concurrency"), "outbound connections at once");
 	kv(f, "mx_address_limit", dflt("delivery", "mx_address_limit"),
 	    "server addresses tried per delivery; 0: no limit");
+	kv(f, "relayhost_tls", dflt("delivery", "relayhost_tls"),
+	    "the relayhost's certificate must chain to a trusted CA");
+	more(f, "and name it (else deferred); may: opportunistic");
+	kv(f, "tls_ca_file", dflt("delivery", "tls_ca_file"),
+	    "PEM of the CAs to trust instead of the system's [none]");
 
 	fprintf(f, "\n[limits]\n");
 	kv(f, "max_message_size", dflt("limits", "max_message_size"), "sizes take K, M, G");

@@ -115,11 +115,11 @@ queue_show(const char *queue_dir, const char *id)
 }
 
 static void
-tell_queued(const char *data_dir, const char *msg)
+tell_queued(const char *data_dir, enum queue_note type, const char *id)
 {
 	struct notifier n;
 	if (notifier_open(&n, data_dir) == 0) {
-		notifier_send(&n, msg);
+		notifier_send(&n, type, id);
 		notifier_close(&n);
 	}
 }
@@ -135,7 +135,7 @@ cli_queue(struct config *cfg, int argc, char **argv)
 		return queue_list(queue_dir);
 	if (argc == 1 && strcmp(argv[0], "flush") == 0) {
 		struct notifier n;
-		int rc = notifier_open(&n, cfg->data_dir) == 0 ? notifier_send(&n, "flush") : -1;
+		int rc = notifier_open(&n, cfg->data_dir) == 0 ? notifier_send(&n, QN_FLUSH, NULL) : -1;
 		notifier_close(&n);
 		if (rc < 0)
 			printf("mailroom is not running: deferred messages are retried when it starts\n");
@@ -148,13 +148,12 @@ cli_queue(struct config *cfg, int argc, char **argv)
 			return cli_fail("malformed queue id: %s", argv[1]);
 		if (argv[0][0] == 's')
 			return queue_show(queue_dir, argv[1]);
-		char path[4096], msg[64];
+		char path[4096];
 		snprintf(path, sizeof path, "%s/msg/%s", queue_dir, argv[1]);
 		if (access(path, F_OK) < 0)
 			return cli_fail("no such message in the queue: %s", argv[1]);
 		spool_remove(queue_dir, argv[1]);
-		snprintf(msg, sizeof msg, "delete %s", argv[1]);
-		tell_queued(cfg->data_dir, msg);
+		tell_queued(cfg->data_dir, QN_DELETE, argv[1]);
 		printf("deleted %s\n", argv[1]);
 		return 0;
 	}

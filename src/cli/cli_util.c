@@ -1,11 +1,16 @@
 /* cli_util.c - failure and usage messages, password input and other helpers of the CLI. */
 #include "cli/cli.h"
 #include "cli/cli_util.h"
+#include "util/mkdir_p.h"
 
+#include <errno.h>
+#include <limits.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -82,14 +87,55 @@ out:
 	return rc;
 }
 
+
+/* give_to_user - as root, hand what this command created to the configured user. */
+static void
+give_to_user(const struct config *cfg, bool dir, bool db)
+{
+	static const char *const files[] = { "accounts.db", "accounts.db-wal", "accounts.db-shm" };
+	struct passwd *pw;
+	char path[PATH_MAX];
+
+	if (geteuid() != 0 || cfg->user == NULL || (pw = getpwnam(cfg->user)) == NULL ||
+	    pw->pw_uid == 0)
+		return; /* serve says what is wrong with the user; it also fixes owners */
+	if (dir)
+		(void)chown(cfg->data_dir, pw->pw_uid, pw->pw_gid);
+	for (size_t i = 0; db && i < sizeof files / sizeof files[0]; i++) {
+		snprintf(path, sizeof path, "%s/%s", cfg->data_dir, files[i]);
+		(void)lchown(path, pw->pw_uid, pw->pw_gid);
+	}
+}
+
 struct accounts *
 cli_open_accounts(const struct config *cfg)
 {
-	char err[1024];
-	struct accounts *a = accounts_open(cfg->data_dir, false, err, sizeof err);
+	char err[1024], db[PATH_MAX];
+	struct stat st;
+	bool made_dir = false;
 
-	if (a == NULL)
+	/* INTERFACE.md: a hand-written config works from the first command. */
+	if (stat(cfg->data_dir, &st) < 0) {
+		if (errno != ENOENT || mkdir_p(cfg->data_dir, 0750) < 0) {
+			cli_fail("data dir %s: %s", cfg->data_dir, strerror(errno));
+			return NULL;
+		}
+		made_dir = true;
+	}
+	int n = snprintf(db, sizeof db, "%s/accounts.db", cfg->data_dir);
+	if (n < 0 || n >= (int)sizeof db) {
+		cli_fail("data dir %s: path too long", cfg->data_dir);
+		return NULL;
+	}
+	/* Only a missing database gets the schema: an existing one is never rewritten. */
+	bool create = access(db, F_OK) < 0 && errno == ENOENT;
+	struct accounts *a = accounts_open(cfg->data_dir, create, err, sizeof err);
+	if (a == NULL) {
 		cli_fail("%s", err);
+		return NULL;
+	}
+	if (made_dir || create)
+		give_to_user(cfg, made_dir, create);
 	return a;
 }
 

@@ -3,6 +3,7 @@
 #define MAILROOM_CLI_UTIL_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "accounts.h"
 #include "config.h"
@@ -20,7 +21,12 @@ int cli_usage_error(const char *usage);
  */
 int cli_read_password(char *out, size_t outlen);
 
-/* cli_open_accounts - the accounts database of cfg, or NULL after printing why. */
+
+/*
+ * cli_open_accounts - the accounts database of cfg, or NULL after printing why. A
+ * missing data dir (0750) and database (0600, with its schema) are created, and
+ * given to the configured user when run as root, as `init` would have.
+ */
 struct accounts *cli_open_accounts(const struct config *cfg);
 
 /* cli_print_list - each line of l on standard output; returns 0, or 1 on a write error. */

@@ -103,8 +103,15 @@ write_rcpt(struct queued *q, struct md_batch *b, struct qmsg *m, size_t idx,
 	char dir[4096], name[1024], text[512];
 	struct buf hdr = { 0 };
 
-	int64_t quota = accounts_user_quota(q->acct, r->addr);
-	if (quota < 0) {
+	uint64_t quota;
+	int found = accounts_user_quota(q->acct, r->addr, &quota);
+	if (found < 0) {
+		/* The database is busy or broken for now: never a reason to bounce. */
+		queued_rcpt_result(q, m, idx, 451, "local",
+		    "451 4.3.0 temporary failure looking up the mailbox");
+		return;
+	}
+	if (found == 0) {
 		queued_rcpt_result(q, m, idx, 550, "local",
 		    "550 5.1.1 mailbox unavailable: no such user here");
 		return;
@@ -118,7 +125,7 @@ write_rcpt(struct queued *q, struct md_batch *b, struct qmsg *m, size_t idx,
 		return;
 	}
 	uint64_t size = hdr.len + body->len, vsize = size + body_lines + 2;
-	if (quota > 0 && maildir_usage(dir) + size > (uint64_t)quota) {
+	if (quota > 0 && maildir_usage(dir) + size > quota) {
 		buf_free(&hdr);
 		queued_rcpt_result(q, m, idx, 452, "local", "452 4.2.2 mailbox full");
 		return;

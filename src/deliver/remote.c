@@ -87,7 +87,9 @@ struct remote {
 	struct queued *q;
 	struct mx_set *sets;        /* lookups under way, for the shutdown */
 	struct dns *dns;
-	SSL_CTX *tls;
+	SSL_CTX *tls;               /* opportunistic STARTTLS */
+	SSL_CTX *tls_verify;        /* relayhost_tls = verify: built when first needed */
+	char *tls_verify_ca;        /* the tls_ca_file it was built from (NULL: the system's) */
 	struct strmap dests;        /* destination name -> struct dest */
 	struct delivery *wait_head, *wait_tail;
 	struct delivery *active;    /* running deliveries, for the shutdown */
@@ -181,6 +183,8 @@ remote_free(struct remote *r)
 	}
 	dns_free(r->dns);
 	SSL_CTX_free(r->tls);
+	SSL_CTX_free(r->tls_verify);
+	free(r->tls_verify_ca);
 	if (r->dispatch_ev)
 		event_free(r->dispatch_ev);
 	strmap_each(&r->dests, free_dest, NULL);
@@ -491,6 +495,36 @@ on_client(void *arg, const struct client_result *res)
 	finish(d, 0, "");
 }
 
+/*
+ * verify_ctx - the verifying client context for the configured tls_ca_file, made
+ * again when a reload changed the path (SSL objects keep the old one alive).
+ */
+static SSL_CTX *
+verify_ctx(struct remote *r, char *err, size_t errlen)
+{
+	const char *ca = r->q->cfg->tls_ca_file;
+	bool same = ca == NULL ? r->tls_verify_ca == NULL :
+	    r->tls_verify_ca != NULL && strcmp(ca, r->tls_verify_ca) == 0;
+
+	if (r->tls_verify != NULL && same)
+		return r->tls_verify;
+	char *copy = NULL;
+	if (ca != NULL && (copy = strdup(ca)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	SSL_CTX *n = tls_client_verify_ctx(ca, err, errlen);
+	if (n == NULL) {
+		free(copy);
+		return NULL;
+	}
+	SSL_CTX_free(r->tls_verify);
+	free(r->tls_verify_ca);
+	r->tls_verify = n;
+	r->tls_verify_ca = copy;
+	return n;
+}
+
 static void
 next_addr(struct delivery *d)
 {
@@ -528,6 +562,19 @@ next_addr(struct delivery *d)
 		.auth_user = d->auth_user[0] ? d->auth_user : NULL,
 		.auth_pass = d->auth_pass,
 	};
+	if (d->relayhost && cfg->relayhost_tls == RELAY_TLS_VERIFY) {
+		/* The name as configured, not an MX host name that DNS could forge. */
+		char err[512];
+		if ((p.tls = verify_ctx(r, err, sizeof err)) == NULL) {
+			char text[CLIENT_TEXT_MAX];
+			log_err("%s", err);
+			snprintf(text, sizeof text, "451 4.7.5 %s", err);
+			finish(d, 451, text);
+			return;
+		}
+		p.verify_name = d->name;
+		p.no_tls = false;
+	}
 	d->client = smtp_client_start(&p, on_client, d);
 	if (d->client == NULL) {
 		finish(d, 451, "451 4.3.0 cannot start an SMTP connection");

@@ -5,6 +5,7 @@
  */
 #include "deliver/smtp_client.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -13,6 +14,7 @@
 #include <fcntl.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -139,6 +141,27 @@ quit(struct smtp_client *c)
 	c->state = C_QUIT;
 	send_line(c, "QUIT");
 	set_timeout(c, 10);
+}
+
+/*
+ * tls_required_fail - TLS is required (verify_name) and cannot be had: every
+ * recipient is deferred with a 4.7.x text, before anything else is sent.
+ */
+static void
+tls_required_fail(struct smtp_client *c, const char *status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+tls_required_fail(struct smtp_client *c, const char *status, const char *fmt, ...)
+{
+	char why[CLIENT_TEXT_MAX / 2], text[CLIENT_TEXT_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof why, fmt, ap);
+	va_end(ap);
+	snprintf(text, sizeof text, "451 %s %s", status, why);
+	fail_pending(c, 451, text);
 }
 
 static void
@@ -278,6 +301,12 @@ after_ehlo(struct smtp_client *c)
 		set_timeout(c, T_COMMAND);
 		return;
 	}
+	if (!c->tls && c->p.verify_name != NULL) {
+		tls_required_fail(c, "4.7.4", "TLS is required, but %s does not offer STARTTLS",
+		    c->peer);
+		quit(c);
+		return;
+	}
 	if (c->p.auth_user != NULL) {
 		char raw[3 * SASL_FIELD_MAX], b64[4 * SASL_FIELD_MAX + 8];
 		if (!c->tls) {
@@ -305,6 +334,14 @@ after_ehlo(struct smtp_client *c)
 	send_envelope(c);
 }
 
+/* is_address - whether host is an IP address literal (no SNI for those, RFC 6066 3). */
+static bool
+is_address(const char *host)
+{
+	unsigned char bin[16];
+	return inet_pton(AF_INET, host, bin) == 1 || inet_pton(AF_INET6, host, bin) == 1;
+}
+
 static void
 start_tls(struct smtp_client *c)
 {
@@ -313,7 +350,17 @@ start_tls(struct smtp_client *c)
 		try_next(c, CLIENT_TLS_FAILED, 0, "cannot start TLS with %s", c->peer);
 		return;
 	}
-	SSL_set_tlsext_host_name(ssl, c->p.host);
+	if (c->p.verify_name != NULL) {
+		if (tls_client_verify_name(ssl, c->p.verify_name) < 0) {
+			SSL_free(ssl);
+			tls_required_fail(c, "4.7.5", "cannot check the certificate of %s for %s",
+			    c->peer, c->p.verify_name);
+			client_finish(c);
+			return;
+		}
+	} else if (!is_address(c->p.host)) {
+		SSL_set_tlsext_host_name(ssl, c->p.host);
+	}
 	/* Nothing the server sent before the handshake may count. */
 	struct evbuffer *in = bufferevent_get_input(c->bev);
 	evbuffer_drain(in, evbuffer_get_length(in));
@@ -470,6 +517,12 @@ handle_reply(struct smtp_client *c)
 			return;
 		}
 		memset(&c->caps, 0, sizeof c->caps);
+		if (c->p.verify_name != NULL) {
+			tls_required_fail(c, "4.7.4", "TLS is required, but %s does not speak ESMTP",
+			    c->peer);
+			quit(c);
+			return;
+		}
 		if (!check_message(c)) {
 			quit(c);
 			return;
@@ -477,6 +530,12 @@ handle_reply(struct smtp_client *c)
 		send_envelope(c);
 		break;
 	case C_STARTTLS:
+		if (code != 220 && c->p.verify_name != NULL) {
+			server_text(c, text, sizeof text);
+			tls_required_fail(c, "4.7.4", "TLS is required, but STARTTLS failed: %s", text);
+			quit(c);
+			return;
+		}
 		if (code != 220) {
 			/* Opportunistic: carry on in clear. */
 			c->caps.starttls = false;
@@ -632,7 +691,18 @@ on_event(struct bufferevent *bev, short what, void *arg)
 			SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
 			if (ssl)
 				tls_describe(ssl, desc, sizeof desc);
-			log_info("%s: TLS with %s: %s", c->p.env->id, c->peer, ssl ? desc : "?");
+			if (c->p.verify_name != NULL && (ssl == NULL ||
+			    SSL_get_verify_result(ssl) != X509_V_OK ||
+			    SSL_get0_peer_certificate(ssl) == NULL)) {
+				/* Not reached with SSL_VERIFY_PEER; never send AUTH on a doubt. */
+				tls_required_fail(c, "4.7.5", "the certificate of %s is not verified",
+				    c->peer);
+				client_finish(c);
+				return;
+			}
+			log_info("%s: TLS with %s: %s%s%s", c->p.env->id, c->peer, ssl ? desc : "?",
+			    c->p.verify_name ? ", certificate verified for " : "",
+			    c->p.verify_name ? c->p.verify_name : "");
 			c->tls = true;
 			send_ehlo(c);
 		}
@@ -651,6 +721,17 @@ on_event(struct bufferevent *bev, short what, void *arg)
 		char ebuf[256] = "handshake failed";
 		if (e)
 			ERR_error_string_n(e, ebuf, sizeof ebuf);
+		if (c->p.verify_name != NULL) {
+			/* Required TLS: no second try in clear. Say why the check failed. */
+			SSL *ssl = bufferevent_openssl_get_ssl(bev);
+			long vr = ssl ? SSL_get_verify_result(ssl) : X509_V_OK;
+			if (vr != X509_V_OK)
+				snprintf(ebuf, sizeof ebuf, "certificate not verified for %s: %s",
+				    c->p.verify_name, X509_verify_cert_error_string(vr));
+			tls_required_fail(c, "4.7.5", "TLS with %s failed: %s", c->peer, ebuf);
+			client_finish(c);
+			return;
+		}
 		try_next(c, CLIENT_TLS_FAILED, 0, "TLS with %s failed: %s", c->peer, ebuf);
 		return;
 	}

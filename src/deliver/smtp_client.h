@@ -1,8 +1,9 @@
 /*
  * smtp_client.h - one outbound SMTP conversation with one server address: EHLO
- * (HELO fallback), opportunistic STARTTLS, optional AUTH PLAIN, PIPELINING when
- * offered, the message streamed with CRLF line ends and dot-stuffing, a result per
- * recipient, and the timeouts of RFC 5321 4.5.3.2.
+ * (HELO fallback), STARTTLS (opportunistic, or required with the certificate
+ * verified), optional AUTH PLAIN, PIPELINING when offered, the message streamed
+ * with CRLF line ends and dot-stuffing, a result per recipient, and the timeouts
+ * of RFC 5321 4.5.3.2.
  */
 #ifndef MAILROOM_SMTP_CLIENT_H
 #define MAILROOM_SMTP_CLIENT_H
@@ -38,6 +39,12 @@ struct client_params {
 	struct event_base *base;
 	SSL_CTX *tls;                /* NULL or no_tls: never STARTTLS */
 	bool no_tls;
+	/*
+	 * Non-NULL: TLS is required and tls is a verifying context (tls_client_verify_ctx);
+	 * the certificate must name this host or address. No STARTTLS, or a failed
+	 * handshake or check, defers every recipient (4.7.4 / 4.7.5) before any AUTH.
+	 */
+	const char *verify_name;
 	const char *helo;            /* our name (copied: the config may be reloaded) */
 	const char *host;            /* the server's name, for logs and SNI */
 	struct sockaddr_storage addr; /* with the port set */

@@ -66,7 +66,8 @@ frame_parse(struct frame *f, const void *data, size_t len, uint16_t *type)
 {
 	if (len < HEADER_LEN || len > FRAME_MAX)
 		return -1;
-	memcpy(f->buf, data, len);
+	if (data != f->buf) /* the caller may have received straight into f */
+		memcpy(f->buf, data, len);
 	f->len = len;
 	f->pos = HEADER_LEN;
 	f->bad = false;

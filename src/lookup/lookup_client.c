@@ -183,10 +183,10 @@ out:
 	return st;
 }
 
-/* query_u64 - a request of string arguments whose reply is one integer. */
+/* query - a request of string arguments whose reply is one or two integers. */
 static int
-query_u64(struct lookup_client *c, enum lookup_type type, const char *a1, const char *a2,
-    uint64_t *v)
+query(struct lookup_client *c, enum lookup_type type, const char *a1, const char *a2,
+    uint64_t *v1, uint64_t *v2)
 {
 	struct frame *req = malloc(sizeof *req), *rep = malloc(sizeof *rep);
 	int rc = -1;
@@ -197,8 +197,8 @@ query_u64(struct lookup_client *c, enum lookup_type type, const char *a1, const 
 	frame_put_str(req, a1);
 	if (a2 != NULL)
 		frame_put_str(req, a2);
-	if (lookup_call(c, req, rep, QUERY_TIMEOUT_MS) == 0 && frame_get_u64(rep, v) &&
-	    frame_end(rep))
+	if (lookup_call(c, req, rep, QUERY_TIMEOUT_MS) == 0 && frame_get_u64(rep, v1) &&
+	    (v2 == NULL || frame_get_u64(rep, v2)) && frame_end(rep))
 		rc = 0;
 out:
 	free(req);
@@ -206,22 +206,32 @@ out:
 	return rc;
 }
 
+/* answer - lookupd's 1 / 0 / 2 (store failed) as 1 / 0 / -1. */
+static int
+answer(uint64_t v)
+{
+	return v == 1 ? 1 : v == 0 ? 0 : -1;
+}
+
 int
 lookup_owns(struct lookup_client *c, const char *user, const char *address)
 {
 	uint64_t v;
-	if (query_u64(c, LK_OWNS, user, address, &v) < 0)
+	if (query(c, LK_OWNS, user, address, &v, NULL) < 0)
 		return -1;
-	return v == 1;
+	return answer(v);
 }
 
-int64_t
-lookup_quota(struct lookup_client *c, const char *address)
+int
+lookup_quota(struct lookup_client *c, const char *address, uint64_t *quota)
 {
-	uint64_t v;
-	if (query_u64(c, LK_QUOTA, address, NULL, &v) < 0)
-		return -2;
-	return (int64_t)v;
+	uint64_t v, q;
+	*quota = 0;
+	if (query(c, LK_QUOTA, address, NULL, &v, &q) < 0)
+		return -1;
+	if (answer(v) == 1)
+		*quota = q;
+	return answer(v);
 }
 
 int

@@ -39,9 +39,10 @@ int lookup_call(struct lookup_client *c, const struct frame *req, struct frame *
 /* The account queries, as accounts.h defines them, answered by lookupd. */
 enum resolve_status lookup_resolve(struct lookup_client *c, const char *address,
     struct target_list *out);
-int lookup_owns(struct lookup_client *c, const char *user, const char *address); /* 1, 0, -1 */
+/* lookup_owns, lookup_quota: 1 yes / found, 0 no / no such user, -1 store or lookupd failed. */
+int lookup_owns(struct lookup_client *c, const char *user, const char *address);
+int lookup_quota(struct lookup_client *c, const char *address, uint64_t *quota);
 int lookup_domains(struct lookup_client *c, struct strlist *out);
-int64_t lookup_quota(struct lookup_client *c, const char *address);
 
 /*
  * lookup_verify - check a login on a connection of its own (so any thread may call

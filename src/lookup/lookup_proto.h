@@ -4,9 +4,10 @@
  * in this order). Replies are LK_REPLY frames; LK_ERROR answers a malformed request.
  *
  *   LK_RESOLVE  str address           -> u64 resolve_status, u64 n, n x (u64 kind, str addr)
- *   LK_OWNS     str user, str address -> u64 0|1
+ *   LK_OWNS     str user, str address -> u64 1 yes, 0 no, 2 the store failed
  *   LK_DOMAINS                        -> u64 n, n x str (as many as fit in one frame)
- *   LK_QUOTA    str address           -> u64 (an int64: bytes, 0 unlimited, <0 no such user or error)
+ *   LK_QUOTA    str address           -> u64 1 found, 0 no such user, 2 the store failed;
+ *                                        u64 quota in bytes (0 unlimited)
  *   LK_VERIFY   str user, str password, str client ip, str service -> u64 lookup_verdict
  */
 #ifndef MAILROOM_LOOKUP_PROTO_H

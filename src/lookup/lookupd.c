@@ -153,7 +153,8 @@ do_owns(struct lookupd *d, struct lk_conn *c, struct frame *in)
 		conn_close(c);
 		return;
 	}
-	reply_u64(c, accounts_owns_address(d->acct, user, addr) ? 1 : 0);
+	int r = accounts_owns_address(d->acct, user, addr);
+	reply_u64(c, r < 0 ? 2 : (uint64_t)r);
 }
 
 static void
@@ -165,7 +166,13 @@ do_quota(struct lookupd *d, struct lk_conn *c, struct frame *in)
 		conn_close(c);
 		return;
 	}
-	reply_u64(c, (uint64_t)accounts_user_quota(d->acct, addr));
+	uint64_t quota = 0;
+	int r = accounts_user_quota(d->acct, addr, &quota);
+	struct frame *f = &d->out;
+	frame_init(f, LK_REPLY);
+	frame_put_u64(f, r < 0 ? 2 : (uint64_t)r);
+	frame_put_u64(f, quota);
+	send_frame(c, f);
 }
 
 static void

@@ -1,9 +1,14 @@
-/* tls.c - OpenSSL server and client contexts built from PEM bytes in memory. */
+/*
+ * tls.c - OpenSSL server contexts built from PEM bytes in memory, and client
+ * contexts: opportunistic, or verifying the server against trusted CAs and a name.
+ */
 #include "net/tls.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/x509v3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,6 +138,43 @@ tls_client_ctx(char *err, size_t errlen)
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
 	return ctx;
+}
+
+SSL_CTX *
+tls_client_verify_ctx(const char *ca_file, char *err, size_t errlen)
+{
+	char why[256];
+	SSL_CTX *ctx = tls_client_ctx(err, errlen);
+
+	if (ctx == NULL)
+		return NULL;
+	/* The name to match is set on each connection (tls_client_verify_name). */
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	int ok = ca_file != NULL ? SSL_CTX_load_verify_file(ctx, ca_file) :
+	    SSL_CTX_set_default_verify_paths(ctx);
+	if (ok != 1) {
+		tls_last_error(why, sizeof why);
+		snprintf(err, errlen, "cannot load the trusted CAs from %s: %s",
+		    ca_file ? ca_file : "the system store", why);
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	return ctx;
+}
+
+int
+tls_client_verify_name(SSL *ssl, const char *name)
+{
+	X509_VERIFY_PARAM *vp = SSL_get0_param(ssl);
+	unsigned char bin[16];
+
+	if (inet_pton(AF_INET, name, bin) == 1 || inet_pton(AF_INET6, name, bin) == 1)
+		return X509_VERIFY_PARAM_set1_ip_asc(vp, name) == 1 ? 0 : -1;
+	X509_VERIFY_PARAM_set_hostflags(vp, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+	if (X509_VERIFY_PARAM_set1_host(vp, name, 0) != 1)
+		return -1;
+	/* SNI carries names only (RFC 6066 3): never an address literal. */
+	return SSL_set_tlsext_host_name(ssl, name) == 1 ? 0 : -1;
 }
 
 void

@@ -32,6 +32,20 @@ SSL_CTX *tls_server_ctx(const struct tls_pem *p, char *err, size_t errlen);
 /* tls_client_ctx - a client context for opportunistic STARTTLS (no verification). */
 SSL_CTX *tls_client_ctx(char *err, size_t errlen);
 
+/*
+ * tls_client_verify_ctx - a client context that verifies the server's certificate
+ * chain against the CAs in ca_file (PEM), or the system's store when NULL. Returns
+ * NULL with a reason in err.
+ */
+SSL_CTX *tls_client_verify_ctx(const char *ca_file, char *err, size_t errlen);
+
+/*
+ * tls_client_verify_name - ssl (of a verifying context) accepts only a certificate
+ * for name: a DNS name (wildcards only as a whole leftmost label), or an IP address
+ * matched against the IP SANs. Also sets SNI for a name. Returns 0 or -1.
+ */
+int tls_client_verify_name(SSL *ssl, const char *name);
+
 /* tls_describe - "TLSv1.3 TLS_AES_256_GCM_SHA384" for the log. */
 void tls_describe(SSL *ssl, char *out, size_t outlen);
 

@@ -25,6 +25,8 @@
 #include "net/ctl.h"
 #include "queue/commit.h"
 #include "queue/hops.h"
+#include "ipc/frame.h"
+#include "ipc/frame_stream.h"
 #include "queue/notify.h"
 #include "role.h"
 #include "sandbox/sandbox.h"
@@ -412,33 +414,35 @@ on_wake(evutil_socket_t fd, short what, void *arg)
 	reschedule(q, false);
 }
 
-/* on_new_ids - smtpd's lines "new <id>": messages just committed. */
+/* note_id - the queue id of a QN_NEW or QN_DELETE frame; NULL when malformed. */
+static const char *
+note_id(struct frame *f, char id[QUEUE_ID_LEN + 1])
+{
+	if (!frame_get_str(f, id, QUEUE_ID_LEN + 1) || !frame_end(f) || !spool_id_valid(id))
+		return NULL;
+	return id;
+}
+
+/* on_new_ids - smtpd's QN_NEW frames: messages just committed. */
 static void
 on_new_ids(struct bufferevent *bev, void *arg)
 {
 	struct queued *q = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
-	char line[64];
-	size_t eol_len;
+	char id[QUEUE_ID_LEN + 1];
+	uint16_t type;
+	int r;
 
-	for (;;) {
-		struct evbuffer_ptr p = evbuffer_search_eol(in, NULL, &eol_len, EVBUFFER_EOL_LF);
-		if (p.pos < 0) {
-			/* No line this long is ours: resynchronise on the next newline. */
-			if (evbuffer_get_length(in) > sizeof line)
-				evbuffer_drain(in, evbuffer_get_length(in));
-			return;
-		}
-		size_t n = (size_t)p.pos < sizeof line ? (size_t)p.pos : sizeof line - 1;
-		evbuffer_remove(in, line, n);
-		line[n] = '\0';
-		evbuffer_drain(in, (size_t)p.pos - n + eol_len);
-		if (strncmp(line, "new ", 4) == 0 && spool_id_valid(line + 4)) {
-			struct qmsg *m = msg_add(q, line + 4, false);
+	while ((r = frame_stream_get(in, &q->note, &type)) == 1) {
+		if (type == QN_NEW && note_id(&q->note, id) != NULL) {
+			struct qmsg *m = msg_add(q, id, false);
 			if (m)
 				ready_push(q, m);
 		}
 	}
+	/* A stream out of step is dropped; the rescan finds what it carried. */
+	if (r < 0)
+		log_warn("malformed notice from smtpd: dropped what was buffered");
 }
 
 static void
@@ -450,30 +454,56 @@ on_queue_event(struct bufferevent *bev, short what, void *arg)
 	bufferevent_disable(q->queue_bev, EV_READ);
 }
 
+/*
+ * control_sender_ok - whether queued obeys a datagram from cred: root, its own uid,
+ * or a process in its group (the roles' shared mail group). Anyone else on the host
+ * can reach the abstract socket too.
+ */
+static bool
+control_sender_ok(const struct ucred *cred)
+{
+	if (cred->uid == (uid_t)-1)
+		return false;
+	return cred->uid == 0 || cred->uid == getuid() || cred->gid == getgid();
+}
+
 static void
 on_notify(evutil_socket_t fd, short what, void *arg)
 {
 	struct queued *q = arg;
-	char msg[128];
-	ssize_t n;
+	char id[QUEUE_ID_LEN + 1];
+	struct ucred cred;
+	uint16_t type;
+	int r;
 
 	/* Bounded: at most this many datagrams per callback, the rest next turn. */
-	for (int i = 0; i < 1024 && (n = recv(fd, msg, sizeof msg - 1, 0)) > 0; i++) {
-		msg[n] = '\0';
-		if (strncmp(msg, "new ", 4) == 0 && spool_id_valid(msg + 4)) {
-			struct qmsg *m = msg_add(q, msg + 4, false);
+	for (int i = 0; i < 1024 && (r = notifier_recv(fd, &q->note, &type, &cred)) >= 0; i++) {
+		if (!control_sender_ok(&cred)) {
+			log_warn("control datagram from uid %ld gid %ld pid %ld ignored: only root and "
+			    "the mail user may control the queue", cred.uid == (uid_t)-1 ? -1L :
+			    (long)cred.uid, cred.gid == (gid_t)-1 ? -1L : (long)cred.gid, (long)cred.pid);
+			continue;
+		}
+		if (r == 0) {
+			log_warn("malformed control datagram from uid %ld ignored", (long)cred.uid);
+			continue;
+		}
+		if (type == QN_NEW && note_id(&q->note, id) != NULL) {
+			struct qmsg *m = msg_add(q, id, false);
 			if (m)
 				ready_push(q, m);
-		} else if (strcmp(msg, "flush") == 0) {
+		} else if (type == QN_FLUSH && frame_end(&q->note)) {
 			log_info("queue flush requested");
 			scan_spool(q, false);
 			reschedule(q, true);
-		} else if (strncmp(msg, "delete ", 7) == 0 && spool_id_valid(msg + 7)) {
-			struct qmsg *m = strmap_get(&q->msgs, msg + 7);
+		} else if (type == QN_DELETE && note_id(&q->note, id) != NULL) {
+			struct qmsg *m = strmap_get(&q->msgs, id);
 			if (m && m->busy)
 				m->deleted = true;
 			else if (m)
 				msg_forget(q, m);
+		} else {
+			log_warn("malformed control datagram (type %u) ignored", type);
 		}
 	}
 }

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "config.h"
+#include "ipc/frame.h"
 #include "queue/spool.h"
 #include "util/strmap.h"
 
@@ -48,7 +49,8 @@ struct queued {
 	struct committer *committer;
 	int msgdir_fd;           /* queue/msg, flushed after new files appear in it */
 	struct event *notify_ev;  /* the CLI's datagrams: flush, delete */
-	struct bufferevent *queue_bev; /* smtpd's "new <id>" lines */
+	struct bufferevent *queue_bev; /* smtpd's QN_NEW frames */
+	struct frame note;             /* the notice being read (one at a time, on the loop) */
 	struct event *wake_ev;   /* the earliest retry, and the rescan */
 	struct event *work_ev;   /* run the ready list on the next loop turn */
 	struct strmap msgs;      /* id -> struct qmsg */

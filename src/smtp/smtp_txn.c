@@ -17,7 +17,9 @@
 #include "accounts.h"
 #include "deliver/maildir.h"
 #include "deliver/maildir_batch.h"
+#include "ipc/frame_stream.h"
 #include "queue/commit.h"
+#include "queue/notify.h"
 #include "smtp/received.h"
 #include "smtp/smtpd.h"
 #include "util/log.h"
@@ -93,8 +95,15 @@ txn_mail(struct smtp_session *s, const struct smtp_cmd *cmd)
 	char sender[ADDR_MAX + 1] = "";
 	if (!null_sender)
 		address_format(&from, sender, sizeof sender);
-	if (s->auth_user != NULL && !null_sender &&
-	    !accounts_owns_address(s->srv->acct, s->auth_user, sender)) {
+	int owns = s->auth_user != NULL && !null_sender ?
+	    accounts_owns_address(s->srv->acct, s->auth_user, sender) : 1;
+	if (owns < 0) {
+		log_warn("sender <%s> of login %s from %s: accounts lookup failed", sender,
+		    s->auth_user, s->ip);
+		session_reply(s, "451 4.3.0 <%s>: Temporary lookup failure", sender);
+		return;
+	}
+	if (owns == 0) {
 		log_info("sender <%s> refused for login %s from %s", sender, s->auth_user, s->ip);
 		session_error(s, "553 5.7.1 <%s>: Sender address rejected: not owned by user %s",
 		    sender, s->auth_user);
@@ -328,10 +337,12 @@ start_message(struct smtp_session *s, enum data_mode mode)
 	t->bdat = mode == DATA_MODE_CHUNK;
 	data_reader_init(&t->dr, mode);
 	/* Mail only for local mailboxes without a quota skips the queue. */
+	uint64_t quota;
 	t->direct = t->env.nrcpts > 0;
 	for (size_t i = 0; i < t->env.nrcpts && t->direct; i++)
 		t->direct = t->env.rcpts[i].kind == TARGET_LOCAL &&
-		    accounts_user_quota(s->srv->acct, t->env.rcpts[i].addr) == 0;
+		    accounts_user_quota(s->srv->acct, t->env.rcpts[i].addr, &quota) == 1 &&
+		    quota == 0;
 	(void)cfg;
 }
 
@@ -394,9 +405,10 @@ commit_done(void *arg, int error)
 		log_err("%s: queue file not made durable: %s", t->env.id, strerror(error));
 		spool_remove(s->srv->queue_dir, t->env.id);
 	} else {
-		if (s->srv->queue_bev)
-			evbuffer_add_printf(bufferevent_get_output(s->srv->queue_bev), "new %s\n",
-			    t->env.id);
+		if (s->srv->queue_bev) {
+			queue_note_frame(&s->srv->note, QN_NEW, t->env.id);
+			frame_stream_put(bufferevent_get_output(s->srv->queue_bev), &s->srv->note);
+		}
 		log_accepted(s, t->w.written);
 		s->messages++;
 	}

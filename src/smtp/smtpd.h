@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include "config.h"
+#include "ipc/frame.h"
 #include "role.h"
 #include "net/conn_limit.h"
 
@@ -24,7 +25,8 @@ struct smtpd {
 	struct config *cfg; /* read afresh at each use: SIGHUP replaces it */
 	struct accounts *acct;
 	struct committer *committer;
-	struct bufferevent *queue_bev; /* "new <id>" lines to queued */
+	struct bufferevent *queue_bev; /* QN_NEW frames to queued (queue/notify.h) */
+	struct frame note;             /* the notice being written */
 	char queue_dir[4096];
 	char mail_dir[4096];
 	int msgdir_fd;           /* queue/msg: flushed after new files appear in it */

@@ -6,6 +6,8 @@ Sink:     an aiosmtpd server recording every connection and transaction, able to
           answer with scripted codes (per recipient, per DATA in turn), with
           optional STARTTLS, AUTH, PIPELINING, SIZE and SMTPUTF8, and a delay
           before the reply to DATA.
+LocalCA:  a certificate authority of the test's own (openssl) that issues server
+          certificates for names and IP addresses; point [delivery] tls_ca_file at it.
 Postfix:  a private Postfix instance (its own config directory and queue) whose
           smtpd receives on a loopback port and delivers into one Maildir.
 and helpers: submit() a message and get its queue id, parse_dsn() a bounce.
@@ -92,6 +94,59 @@ def server_tls_context(cn="mx.remote.test", max_version=None):
             ctx.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
             ctx.maximum_version = max_version
     return ctx
+
+
+class LocalCA:
+    """A CA made with openssl for one test run: ca.pem (world-readable, for the
+    instance's unprivileged queued) and server certificates that chain to it."""
+
+    def __init__(self, cn="mailroom test CA"):
+        self.dir = tempfile.mkdtemp(prefix="testca-", dir="/tmp")
+        os.chmod(self.dir, 0o755)
+        self.cert = os.path.join(self.dir, "ca.pem")
+        self.key = os.path.join(self.dir, "ca-key.pem")
+        self._n = 0
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2",
+                        "-subj", f"/CN={cn}", "-keyout", self.key, "-out", self.cert,
+                        "-addext", "basicConstraints=critical,CA:TRUE",
+                        "-addext", "keyUsage=critical,keyCertSign,cRLSign"],
+                       check=True, capture_output=True, timeout=30)
+        os.chmod(self.cert, 0o644)
+
+    def issue(self, *names):
+        """A certificate and key (paths) for names: DNS names or IP addresses (SANs),
+        the first also as the CN."""
+        self._n += 1
+        base = os.path.join(self.dir, f"leaf{self._n}")
+        key, csr, cert, ext = (base + s for s in ("-key.pem", ".csr", ".pem", ".ext"))
+        sans = []
+        for n in names:
+            try:
+                socket.inet_pton(socket.AF_INET6 if ":" in n else socket.AF_INET, n)
+                sans.append(f"IP:{n}")
+            except OSError:
+                sans.append(f"DNS:{n}")
+        with open(ext, "w") as f:
+            f.write(f"subjectAltName={','.join(sans)}\nbasicConstraints=CA:FALSE\n"
+                    "extendedKeyUsage=serverAuth\n")
+        subprocess.run(["openssl", "req", "-new", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:prime256v1", "-nodes", "-subj", f"/CN={names[0]}",
+                        "-keyout", key, "-out", csr], check=True, capture_output=True, timeout=30)
+        subprocess.run(["openssl", "x509", "-req", "-in", csr, "-CA", self.cert, "-CAkey",
+                        self.key, "-CAcreateserial", "-days", "2", "-extfile", ext,
+                        "-out", cert], check=True, capture_output=True, timeout=30)
+        return cert, key
+
+    def server_context(self, *names):
+        """A server context (for Sink(tls=...)) with a certificate for names."""
+        cert, key = self.issue(*names)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(cert, key)
+        return ctx
+
+    def cleanup(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 # ---------------------------------------------------------------- DNS

@@ -16,8 +16,8 @@ import uuid
 import pytest
 
 from conftest import DEMO, DEMO_PASSWORD, HOSTNAME
-from peers import (Dns, Dsn, RawPeer, Script, ServfailDns, Sink, dsns, make_message,
-                   server_tls_context, submit, wait_dsn, wait_until)
+from peers import (Dns, Dsn, LocalCA, RawPeer, Script, ServfailDns, Sink, dsns,
+                   make_message, server_tls_context, submit, wait_dsn, wait_until)
 
 LIVE = "127.0.0.1"     # where the main sink listens
 OTHER = "127.0.0.3"    # a second sink, same port
@@ -51,6 +51,7 @@ RECORDS = dict(
         "amx.test": LIVE,          # no MX: the A record is the mail server
         "v6.test": "::1",          # no MX, only AAAA
         "mx.dual.test": [DEAD, "::1"],  # the A address is dead, the AAAA one lives
+        "relay.test": LIVE,        # a relayhost by name, for certificate checks
     },
     null_mx=["nullmx.test"],
 )
@@ -732,8 +733,9 @@ def write_password_file(inst, line):
     return path
 
 
-def relay_instance(make_instance, dns, sink, relayhost, password_line=None):
-    inst = make_instance(settings(dns, sink.port, relay__relayhost=relayhost), start=False)
+def relay_instance(make_instance, dns, sink, relayhost, password_line=None, **extra):
+    inst = make_instance(settings(dns, sink.port, relay__relayhost=relayhost, **extra),
+                         start=False)
     if password_line is not None:
         inst.set("relay", "relayhost_password_file", write_password_file(inst, password_line))
     inst.start()
@@ -741,10 +743,11 @@ def relay_instance(make_instance, dns, sink, relayhost, password_line=None):
 
 
 def test_relayhost_gets_all_remote_mail_with_auth_over_tls(dns, peers, make_instance):
+    """relayhost_tls = may: opportunistic, so the sink's self-signed certificate does."""
     sink = peers(tls=True, auth={"relayuser": "s3cret"}, name="smarthost.test")
     other = peers(host=OTHER, port=sink.port)
     inst = relay_instance(make_instance, dns, sink, f"[127.0.0.1]:{sink.port}",
-                          "relayuser s3cret")
+                          "relayuser s3cret", delivery__relayhost_tls="may")
     tok, qid = send(inst, ["u1@nowhere.test", "u2@remote.test", "u3@other.test"])
     t = sink.wait_token(tok)[0]
     assert t.tls
@@ -761,7 +764,8 @@ def test_relayhost_gets_all_remote_mail_with_auth_over_tls(dns, peers, make_inst
 def test_relayhost_ip_without_brackets(dns, peers, make_instance):
     """relayhost = 127.0.0.1:PORT: an address, so no MX lookup of "127.0.0.1"."""
     sink = peers()
-    inst = relay_instance(make_instance, dns, sink, f"127.0.0.1:{sink.port}")
+    inst = relay_instance(make_instance, dns, sink, f"127.0.0.1:{sink.port}",
+                          delivery__relayhost_tls="may")
     tok, qid = send(inst, ["v1@nowhere.test"])
     sink.wait_token(tok)
     inst.wait_removed(qid)
@@ -769,7 +773,8 @@ def test_relayhost_ip_without_brackets(dns, peers, make_instance):
 
 def test_relayhost_ipv6(dns, peers, make_instance):
     sink = peers(hosts=["::1"])
-    inst = relay_instance(make_instance, dns, sink, f"[::1]:{sink.port}")
+    inst = relay_instance(make_instance, dns, sink, f"[::1]:{sink.port}",
+                          delivery__relayhost_tls="may")
     tok, qid = send(inst, ["v6relay@nowhere.test"])
     t = sink.wait_token(tok)[0]
     assert t.peer[0] == "::1"
@@ -779,7 +784,8 @@ def test_relayhost_ipv6(dns, peers, make_instance):
 def test_relayhost_by_name_uses_its_mx(dns, peers, make_instance):
     """relayhost = name:port without brackets: the name's MX (Postfix's meaning)."""
     sink = peers()
-    inst = relay_instance(make_instance, dns, sink, f"smarthost-mx.test:{sink.port}")
+    inst = relay_instance(make_instance, dns, sink, f"smarthost-mx.test:{sink.port}",
+                          delivery__relayhost_tls="may")
     tok, qid = send(inst, ["w1@nowhere.test"])
     sink.wait_token(tok)
     log = removed(inst, qid)
@@ -789,7 +795,7 @@ def test_relayhost_by_name_uses_its_mx(dns, peers, make_instance):
 def test_relayhost_refusing_the_password_defers(dns, peers, make_instance):
     sink = peers(tls=True, auth={"relayuser": "right"})
     inst = relay_instance(make_instance, dns, sink, f"[127.0.0.1]:{sink.port}",
-                          "relayuser wrong")
+                          "relayuser wrong", delivery__relayhost_tls="may")
     tok, qid = send(inst, ["a1@nowhere.test"])
     log = inst.wait_log(rf"{qid}: to=<a1@nowhere.test>.*status=deferred")
     assert re.search(rf"{qid}: to=<a1@nowhere.test>.*status=deferred \(454 4\.7\.0 "
@@ -799,14 +805,101 @@ def test_relayhost_refusing_the_password_defers(dns, peers, make_instance):
 
 
 def test_relayhost_without_tls_gets_no_password(dns, peers, make_instance):
+    """Even when TLS is only opportunistic, the password never goes in clear."""
     sink = peers(auth={"relayuser": "s3cret"}, auth_require_tls=False)
     inst = relay_instance(make_instance, dns, sink, f"[127.0.0.1]:{sink.port}",
-                          "relayuser s3cret")
+                          "relayuser s3cret", delivery__relayhost_tls="may")
     tok, qid = send(inst, ["z1@nowhere.test"])
     log = inst.wait_log(rf"{qid}: to=<z1@nowhere.test>.*status=deferred")
     assert re.search(r"refusing to send the password in clear", log)
     assert sink.auth_attempts == [] and sink.mails == []
     assert qid in inst.queue_ids()
+
+
+# ------------------------------------------------- relayhost_tls = verify (the default)
+
+@pytest.fixture(scope="module")
+def ca():
+    c = LocalCA()
+    yield c
+    c.cleanup()
+
+
+@pytest.mark.parametrize("relayhost,names", [
+    ("[127.0.0.1]", ("127.0.0.1",)),          # an address matches an IP SAN
+    ("127.0.0.1", ("127.0.0.1",)),
+    ("[relay.test]", ("relay.test",)),        # a name matches a DNS SAN
+    ("relay.test", ("other.name.test", "relay.test")),
+])
+def test_relayhost_verified_certificate_delivers(dns, peers, make_instance, ca, relayhost,
+                                                 names):
+    sink = peers(tls=ca.server_context(*names), auth={"relayuser": "s3cret"})
+    inst = relay_instance(make_instance, dns, sink, f"{relayhost}:{sink.port}",
+                          "relayuser s3cret", delivery__tls_ca_file=ca.cert)
+    tok, qid = send(inst, ["verified@nowhere.test"])
+    t = sink.wait_token(tok)[0]
+    assert t.tls and t.auth is not None
+    removed(inst, qid)
+
+
+def untrusted_sinks(peers, ca):
+    return {
+        "self-signed": lambda: peers(tls=True, auth={"relayuser": "s3cret"}, name="relay.test"),
+        "wrong name": lambda: peers(tls=ca.server_context("elsewhere.test"),
+                                    auth={"relayuser": "s3cret"}),
+        "name, not the address": lambda: peers(tls=ca.server_context("relay.test"),
+                                               auth={"relayuser": "s3cret"}),
+    }
+
+
+@pytest.mark.parametrize("kind,relayhost,ca_file", [
+    ("self-signed", "[relay.test]", True),
+    ("self-signed", "[relay.test]", False),    # the system's CAs do not know it either
+    ("wrong name", "[relay.test]", True),
+    ("wrong name", "[127.0.0.1]", True),
+    ("name, not the address", "[127.0.0.1]", True),
+])
+def test_relayhost_unverified_certificate_defers_without_auth(dns, peers, make_instance, ca,
+                                                              kind, relayhost, ca_file):
+    sink = untrusted_sinks(peers, ca)[kind]()
+    extra = {"delivery__tls_ca_file": ca.cert} if ca_file else {}
+    inst = relay_instance(make_instance, dns, sink, f"{relayhost}:{sink.port}",
+                          "relayuser s3cret", **extra)
+    tok, qid = send(inst, ["unverified@nowhere.test"])
+    log = inst.wait_log(rf"{qid}: to=<unverified@nowhere.test>.*status=deferred")
+    assert re.search(rf"{qid}: to=<unverified@nowhere.test>.*status=deferred \(451 4\.7\.5 ",
+                     log), log[-3000:]
+    # No second try in clear, no password, no mail.
+    time.sleep(1)
+    assert sink.auth_attempts == [] and sink.mails == [] and sink.transactions == []
+    assert qid in inst.queue_ids()
+    assert "s3cret" not in inst.log()
+
+
+def test_relayhost_tls_may_accepts_an_unverified_certificate(dns, peers, make_instance, ca):
+    sink = peers(tls=ca.server_context("elsewhere.test"), auth={"relayuser": "s3cret"})
+    inst = relay_instance(make_instance, dns, sink, f"[relay.test]:{sink.port}",
+                          "relayuser s3cret", delivery__tls_ca_file=ca.cert,
+                          delivery__relayhost_tls="may")
+    tok, qid = send(inst, ["maybe@nowhere.test"])
+    t = sink.wait_token(tok)[0]
+    assert t.tls and t.auth is not None
+    removed(inst, qid)
+
+
+def test_relayhost_verify_needs_starttls(dns, peers, make_instance, ca):
+    """verify: a relayhost without STARTTLS gets nothing, with or without a password."""
+    sink = peers(auth={"relayuser": "s3cret"}, auth_require_tls=False)
+    inst = relay_instance(make_instance, dns, sink, f"[127.0.0.1]:{sink.port}",
+                          "relayuser s3cret", delivery__tls_ca_file=ca.cert)
+    inst2 = relay_instance(make_instance, dns, sink, f"[127.0.0.1]:{sink.port}",
+                           delivery__tls_ca_file=ca.cert)
+    for i, rcpt in ((inst, "nostarttls1@nowhere.test"), (inst2, "nostarttls2@nowhere.test")):
+        tok, qid = send(i, [rcpt])
+        log = i.wait_log(rf"{qid}: to=<{rcpt}>.*status=deferred")
+        assert re.search(rf"{qid}: to=<{rcpt}>.*status=deferred \(451 4\.7\.4 ", log), \
+            log[-3000:]
+    assert sink.auth_attempts == [] and sink.mails == []
 
 
 # ---------------------------------------------------------------- crash and the queue

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "accounts.h"
 #include "password.h"
@@ -225,9 +226,13 @@ test_users(void **state)
 	fails(accounts_user_list(a, "nowhere.test", &l, ERR), "no such domain: nowhere.test");
 	assert_int_equal(l.n, 0);
 
-	assert_int_equal(accounts_user_quota(a, "BOB@example.test"), 5242880);
-	assert_int_equal(accounts_user_quota(a, "alice@example.test"), 0);
-	assert_int_equal(accounts_user_quota(a, "nobody@example.test"), -1);
+	uint64_t quota = 1;
+	assert_int_equal(accounts_user_quota(a, "BOB@example.test", &quota), 1);
+	assert_int_equal(quota, 5242880);
+	assert_int_equal(accounts_user_quota(a, "alice@example.test", &quota), 1);
+	assert_int_equal(quota, 0);
+	assert_int_equal(accounts_user_quota(a, "nobody@example.test", &quota), 0);
+	assert_int_equal(accounts_user_quota(a, "garbage", &quota), 0);
 
 	assert_int_equal(accounts_password_hash(a, "alice@EXAMPLE.test", hash, sizeof hash), 1);
 	assert_true(strncmp(hash, "$y$", 3) == 0);
@@ -246,7 +251,7 @@ test_users(void **state)
 
 	ok(accounts_user_del(a, "BOB@EXAMPLE.TEST", ERR));
 	fails(accounts_user_del(a, "bob@example.test", ERR), "no such user: bob@example.test");
-	assert_int_equal(accounts_user_quota(a, "bob@example.test"), -1);
+	assert_int_equal(accounts_user_quota(a, "bob@example.test", &quota), 0);
 }
 
 /* ---- aliases ---- */
@@ -480,26 +485,58 @@ test_owns_address(void **state)
 	add_alias(a, "carol@example.test", "carol@remote.test", NULL, NULL);
 	add_alias(a, "fwd@example.test", "carol@example.test", NULL, NULL);
 
-	assert_true(accounts_owns_address(a, "alice@example.test", "alice@example.test"));
-	assert_true(accounts_owns_address(a, "alice@example.test", "Alice@EXAMPLE.test"));
-	assert_true(accounts_owns_address(a, "alice@example.test", "alice+tag@example.test"));
-	assert_true(accounts_owns_address(a, "alice@example.test", "team@example.test"));
-	assert_true(accounts_owns_address(a, "bob@example.test", "team@example.test"));
-	assert_true(accounts_owns_address(a, "alice@example.test", "whoever@other.test"));
-	assert_false(accounts_owns_address(a, "alice@example.test", "sales@example.test"));
-	assert_false(accounts_owns_address(a, "alice@example.test", "bob@example.test"));
-	assert_false(accounts_owns_address(a, "bob@example.test", "alice@example.test"));
-	assert_false(accounts_owns_address(a, "alice@example.test", "alice@remote.test"));
-	assert_false(accounts_owns_address(a, "alice@example.test", "nobody@example.test"));
-	assert_true(accounts_owns_address(a, "bob@example.test", "sales@example.test"));
+	assert_int_equal(accounts_owns_address(a, "alice@example.test", "alice@example.test"), 1);
+	assert_int_equal(accounts_owns_address(a, "alice@example.test", "Alice@EXAMPLE.test"), 1);
+	assert_int_equal(accounts_owns_address(a, "alice@example.test", "alice+tag@example.test"), 1);
+	assert_int_equal(accounts_owns_address(a, "alice@example.test", "team@example.test"), 1);
+	assert_int_equal(accounts_owns_address(a, "bob@example.test", "team@example.test"), 1);
+	assert_int_equal(accounts_owns_address(a, "alice@example.test", "whoever@other.test"), 1);
+	assert_int_equal(accounts_owns_address(a, "alice@example.test", "sales@example.test"), 0);
+	assert_int_equal(accounts_owns_address(a, "alice@example.test", "bob@example.test"), 0);
+	assert_int_equal(accounts_owns_address(a, "bob@example.test", "alice@example.test"), 0);
+	assert_int_equal(accounts_owns_address(a, "alice@example.test", "alice@remote.test"), 0);
+	assert_int_equal(accounts_owns_address(a, "alice@example.test", "nobody@example.test"), 0);
+	assert_int_equal(accounts_owns_address(a, "bob@example.test", "sales@example.test"), 1);
 	/* its own address even while an alias forwards it elsewhere... */
-	assert_true(accounts_owns_address(a, "carol@example.test", "carol@example.test"));
-	assert_true(accounts_owns_address(a, "carol@example.test", "carol+x@example.test"));
+	assert_int_equal(accounts_owns_address(a, "carol@example.test", "carol@example.test"), 1);
+	assert_int_equal(accounts_owns_address(a, "carol@example.test", "carol+x@example.test"), 1);
 	/* ...but not an alias whose mail never reaches its mailbox */
-	assert_false(accounts_owns_address(a, "carol@example.test", "fwd@example.test"));
+	assert_int_equal(accounts_owns_address(a, "carol@example.test", "fwd@example.test"), 0);
 	/* no user, no address */
-	assert_false(accounts_owns_address(a, "ghost@example.test", "ghost@example.test"));
-	assert_false(accounts_owns_address(a, "garbage", "alice@example.test"));
+	assert_int_equal(accounts_owns_address(a, "ghost@example.test", "ghost@example.test"), 0);
+	assert_int_equal(accounts_owns_address(a, "garbage", "alice@example.test"), 0);
+}
+
+/*
+ * A database that fails (here: a table gone under a live handle) is a temporary
+ * failure for every lookup that mail handling relies on, never "no such user".
+ */
+static void
+test_database_errors_are_temporary(void **state)
+{
+	struct fixture *f = *state;
+	struct accounts *a = f->a;
+	char path[128];
+	sqlite3 *db = NULL;
+	uint64_t quota;
+
+	domain_setup(a);
+	add_user(a, "alice@example.test");
+	assert_int_equal(accounts_user_quota(a, "alice@example.test", &quota), 1);
+	snprintf(path, sizeof path, "%s/accounts.db", f->dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "DROP TABLE users", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+
+	assert_int_equal(accounts_user_quota(a, "alice@example.test", &quota), -1);
+	assert_int_equal(accounts_owns_address(a, "alice@example.test", "alice@example.test"), -1);
+	assert_int_equal(accounts_owns_address(a, "alice@example.test", "alias@example.test"), -1);
+	char hash[PASSWORD_HASH_MAX];
+	assert_int_equal(accounts_password_hash(a, "alice@example.test", hash, sizeof hash), -1);
+	struct target_list tl = { 0 };
+	assert_int_equal(accounts_resolve(a, "alice@example.test", &tl), RESOLVE_TEMPFAIL);
+	assert_int_equal(tl.n, 0);
+	target_list_free(&tl);
 }
 
 /* Another process (here another handle) sees committed changes at its next call. */
@@ -582,6 +619,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_resolve_dedupe, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_owns_address, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_second_handle_sees_changes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_database_errors_are_temporary, setup, teardown),
 		cmocka_unit_test(test_password),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -204,6 +204,8 @@ static const char full_config[] =
     "max_queue_lifetime = 3d\n"
     "concurrency = 7\n"
     "mx_address_limit = 0\n"
+    "relayhost_tls = may\n"
+    "tls_ca_file = /etc/mr/ca.pem\n"
     "\n"
     "[limits]\n"
     "max_message_size = 10M\n"
@@ -242,6 +244,8 @@ test_every_key(void **state)
 	assert_int_equal(c.max_queue_lifetime, 3 * 86400);
 	assert_int_equal(c.concurrency, 7);
 	assert_int_equal(c.mx_address_limit, 0);
+	assert_int_equal(c.relayhost_tls, RELAY_TLS_MAY);
+	assert_string_equal(c.tls_ca_file, "/etc/mr/ca.pem");
 	assert_int_equal(c.max_message_size, 10 * 1024 * 1024);
 	assert_int_equal(c.max_recipients, 50);
 	assert_int_equal(c.max_connections, 99);
@@ -355,6 +359,10 @@ test_bad_values(void **state)
 	bad_value("relay", "relayhost", "smarthost:0");
 	bad_value("relay", "relayhost", "[smarthost:25");
 
+	bad_value("delivery", "relayhost_tls", "yes");
+	bad_value("delivery", "relayhost_tls", "");
+	bad_value("delivery", "relayhost_tls", "VERIFY");
+	bad_value("delivery", "tls_ca_file", "ca.pem");
 	bad_value("delivery", "resolver", "dns.example.net");
 	bad_value("delivery", "resolver", "127.0.0.1:0");
 	bad_value("delivery", "resolver", "");
