@@ -73,7 +73,8 @@ struct config {
 	unsigned max_recipients;
 	unsigned max_connections;
 	unsigned max_connections_per_ip;
-	uint64_t command_timeout; /* seconds */
+	uint64_t command_timeout; /* seconds: a whole command line, or TLS handshake (<= 30 s) */
+	unsigned min_data_rate;   /* octets a second that DATA/BDAT text must keep up */
 	unsigned max_auth_failures;
 };
 

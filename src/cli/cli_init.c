@@ -286,7 +286,9 @@ write_config(FILE *f, const struct init *in)
 	kv(f, "max_connections_per_ip", dflt("limits", "max_connections_per_ip"),
 	    "counted across all SMTP listeners");
 	kv(f, "command_timeout", dflt("limits", "command_timeout"),
-	    "durations take s, m, h, d");
+	    "a whole command line; durations take s, m, h, d");
+	kv(f, "min_data_rate", dflt("limits", "min_data_rate"),
+	    "octets/s that DATA and BDAT text must keep up");
 	kv(f, "max_auth_failures", dflt("limits", "max_auth_failures"),
 	    "per connection, then 421 and close");
 }

@@ -13,6 +13,7 @@
 
 #include "address.h"
 #include "config.h"
+#include "net/deadline.h"
 #include "net/sockaddr.h"
 #include "pop3/maildrop.h"
 #include "pop3/pop3_cmd.h"
@@ -70,6 +71,8 @@ struct pop3_session {
 	struct event *drain_ev; /* closing after STLS: waiting for the socket to drain */
 	unsigned drain_polls;
 	unsigned errors;
+	struct deadline dl; /* for the command line or handshake awaited now */
+	bool dl_restart;    /* a command was taken: the next one gets a new deadline */
 
 	/* AUTHORIZATION */
 	char user[ADDR_MAX + 1]; /* the name USER gave, awaiting PASS; "" when none */
@@ -99,7 +102,7 @@ void pop3_set_bev(struct pop3_session *s);
 void pop3_greet(struct pop3_session *s);
 /* pop3_release - an asynchronous operation on s is over; frees a closed session. */
 void pop3_release(struct pop3_session *s);
-/* pop3_timeouts - the read and write timeouts for the state s is in. */
+/* pop3_timeouts - the write timeout and the deadline for the state s is in. */
 void pop3_timeouts(struct pop3_session *s);
 
 /* pop3_auth.c */

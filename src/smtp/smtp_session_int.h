@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "net/deadline.h"
 #include "net/sockaddr.h"
 #include "queue/spool.h"
 #include "smtp/data_reader.h"
@@ -81,6 +82,8 @@ struct smtp_session {
 	unsigned busy;     /* asynchronous operations (commit, password check) holding s */
 	const char *close_reason;
 	struct evbuffer_cb_entry *drain_cb; /* closing after STARTTLS: waits for the socket's buffer */
+	struct deadline dl; /* for the command line, handshake or text awaited now */
+	bool dl_restart;    /* a command was taken: the next one gets a new deadline */
 	char *helo;
 	unsigned errors;
 	unsigned messages;
@@ -108,6 +111,8 @@ void session_process(struct smtp_session *s);
 void session_on_event(struct bufferevent *bev, short what, void *arg);
 void session_set_bev(struct smtp_session *s);
 void session_greet(struct smtp_session *s);
+/* session_deadline - the time limit for what s waits for now (restarted when that changed). */
+void session_deadline(struct smtp_session *s);
 /* session_release - an asynchronous operation on s is over; frees a closed session. */
 void session_release(struct smtp_session *s);
 

@@ -643,6 +643,7 @@ txn_read_data(struct smtp_session *s, struct evbuffer *in)
 			t->too_big = true;
 	}
 	evbuffer_drain(in, used);
+	deadline_progress(&s->dl, used);
 	if (s->state == S_BDAT)
 		t->bdat_left -= used;
 	if (s->state == S_DATA && !keep_in_memory(t))

@@ -130,6 +130,7 @@ check_defaults(const struct config *c)
 	assert_int_equal(c->max_connections, 1000);
 	assert_int_equal(c->max_connections_per_ip, 20);
 	assert_int_equal(c->command_timeout, 300);
+	assert_int_equal(c->min_data_rate, 500);
 	assert_int_equal(c->max_auth_failures, 3);
 }
 
@@ -208,6 +209,7 @@ static const char full_config[] =
     "max_connections = 99\n"
     "max_connections_per_ip = 5\n"
     "command_timeout = 45s\n"
+    "min_data_rate = 1000\n"
     "max_auth_failures = 2\n";
 
 static void
@@ -242,6 +244,7 @@ test_every_key(void **state)
 	assert_int_equal(c.max_connections, 99);
 	assert_int_equal(c.max_connections_per_ip, 5);
 	assert_int_equal(c.command_timeout, 45);
+	assert_int_equal(c.min_data_rate, 1000);
 	assert_int_equal(c.max_auth_failures, 2);
 	config_free(&c);
 	config_free(&c);
@@ -373,6 +376,7 @@ test_bad_values(void **state)
 	bad_value("limits", "max_connections", "lots");
 	bad_value("limits", "max_connections_per_ip", "1K");
 	bad_value("limits", "command_timeout", "2d");
+	bad_value("limits", "min_data_rate", "0");
 	bad_value("limits", "max_auth_failures", "");
 }
 

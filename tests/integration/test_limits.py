@@ -1,0 +1,208 @@
+"""test_limits.py - slow clients, floods and memory.
+
+Deadlines that bytes do not reset (Postfix's smtpd_per_request_deadline and
+smtpd_min_data_rate): a command line, a TLS handshake, DATA or BDAT text trickled
+a byte at a time is cut off at its deadline, where the old idle timers were reset
+by every byte and held such a client for ever.
+"""
+import select
+import socket
+import ssl
+import time
+
+import pytest
+
+from conftest import DEMO
+
+TIMEOUT = 3  # command_timeout of these instances, seconds
+SLACK = 3    # how much later than the deadline the cut may come (loaded machine, ASan)
+
+
+@pytest.fixture(scope="module")
+def inst(make_module_instance):
+    return make_module_instance({("limits", "command_timeout"): f"{TIMEOUT}s"})
+
+
+def connect(port, host="127.0.0.1", source=None):
+    return socket.create_connection((host, port), timeout=10,
+                                    source_address=(source, 0) if source else None)
+
+
+def read_until(sock, token, timeout=10.0):
+    """Read until token is in what arrived (or the server closes); return it all."""
+    deadline = time.monotonic() + timeout
+    got = b""
+    while token not in got:
+        left = deadline - time.monotonic()
+        assert left > 0, f"no {token!r} within {timeout}s; have {got!r}"
+        sock.settimeout(left)
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        got += chunk
+    return got
+
+
+def trickle(sock, data, interval, limit):
+    """Send data in pieces (bytes, or a list of pieces), one every interval seconds,
+    until the server closes the connection or limit seconds pass. Returns (seconds
+    until the close, or None when still open at the limit; what the server sent)."""
+    pieces = [data[i:i + 1] for i in range(len(data))] if isinstance(data, bytes) else data
+    start = time.monotonic()
+    got = b""
+    i = 0
+    while time.monotonic() - start < limit:
+        if i < len(pieces):
+            try:
+                sock.sendall(pieces[i])
+            except (BrokenPipeError, ConnectionResetError):
+                return time.monotonic() - start, got
+            i += 1
+        end = time.monotonic() + interval
+        while True:
+            left = end - time.monotonic()
+            if left <= 0:
+                break
+            r, _, _ = select.select([sock], [], [], left)
+            if not r:
+                continue
+            try:
+                chunk = sock.recv(65536)
+            except ConnectionResetError:
+                chunk = b""
+            if not chunk:
+                return time.monotonic() - start, got
+            got += chunk
+    return None, got
+
+
+def assert_cut(elapsed, limit=TIMEOUT):
+    assert elapsed is not None, "the trickling client was never cut off"
+    assert limit - 0.5 <= elapsed <= limit + SLACK, f"cut off after {elapsed:.1f}s"
+
+
+def client_hello():
+    """The first flight of a TLS client: what it sends before it hears anything."""
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    obj = ctx.wrap_bio(incoming, outgoing, server_hostname="mx.example.test")
+    with pytest.raises(ssl.SSLWantReadError):
+        obj.do_handshake()
+    hello = outgoing.read()
+    assert len(hello) > 100
+    return hello
+
+
+def smtp_to_data(sock, bdat=None):
+    """Greeting, EHLO, MAIL, RCPT and DATA (or the BDAT command line) pipelined."""
+    read_until(sock, b"\r\n")
+    last = f"BDAT {bdat} LAST\r\n" if bdat else "DATA\r\n"
+    sock.sendall(f"EHLO c.example\r\nMAIL FROM:<a@remote.test>\r\nRCPT TO:<{DEMO}>\r\n"
+                 f"{last}".encode())
+    if bdat:
+        read_until(sock, b"250 2.1.5")
+    else:
+        read_until(sock, b"354 ")
+
+
+# ---- deadlines ----
+
+def test_command_line_trickle_smtp(inst):
+    """A byte a second never completes a line: cut at command_timeout from the
+    greeting, with the usual 421 4.4.2 and log line."""
+    mark = inst.log_mark()
+    with connect(inst.ports["smtp"]) as s:
+        read_until(s, b"220 ")
+        elapsed, got = trickle(s, b"NOOP" + b"x" * 40, 1.0, TIMEOUT + 10)
+    assert_cut(elapsed)
+    assert b"421 4.4.2" in got, got
+    inst.wait_log(r"timeout from 127\.0\.0\.1 state=connected", since=mark)
+
+
+def test_command_line_deadline_counts_from_last_reply(inst):
+    """Each complete line starts a new deadline: a client that answers in time is
+    never cut, however long the session lasts."""
+    with connect(inst.ports["smtp"]) as s:
+        read_until(s, b"220 ")
+        start = time.monotonic()
+        for _ in range(4):
+            s.sendall(b"NO")
+            time.sleep(TIMEOUT / 2)
+            s.sendall(b"OP\r\n")
+            read_until(s, b"250 ")
+        assert time.monotonic() - start > TIMEOUT + 1
+        s.sendall(b"QUIT\r\n")
+        assert b"221 " in read_until(s, b"221 ")
+
+
+def test_command_line_trickle_pop3(inst):
+    mark = inst.log_mark()
+    with connect(inst.ports["pop3"]) as s:
+        read_until(s, b"+OK")
+        elapsed, got = trickle(s, b"USER " + b"x" * 40, 1.0, TIMEOUT + 10)
+    assert_cut(elapsed)
+    assert got.startswith(b"-ERR"), got
+    inst.wait_log(r"pop3d: timeout from 127\.0\.0\.1 state=authorization", since=mark)
+
+
+@pytest.mark.parametrize("how", ["submissions", "starttls", "pop3s", "stls"])
+def test_tls_handshake_trickle(inst, how):
+    """A ClientHello sent a byte every 0.3 s: the handshake has command_timeout (at
+    most 30 s) in all, not per byte; no reply can reach such a client."""
+    hello = client_hello()
+    mark = inst.log_mark()
+    port = {"submissions": "submissions", "starttls": "smtp", "pop3s": "pop3s",
+            "stls": "pop3"}[how]
+    with connect(inst.ports[port]) as s:
+        if how == "starttls":
+            read_until(s, b"220 ")
+            s.sendall(b"EHLO c.example\r\nSTARTTLS\r\n")
+            read_until(s, b"220 2.0.0")
+        elif how == "stls":
+            read_until(s, b"+OK")
+            s.sendall(b"STLS\r\n")
+            read_until(s, b"+OK Begin")
+        elapsed, got = trickle(s, hello, 0.3, TIMEOUT + 10)
+    assert_cut(elapsed)
+    assert b"421" not in got and b"-ERR" not in got
+    inst.wait_log(r"timeout from 127\.0\.0\.1 state=tls-handshake", since=mark)
+
+
+def test_data_below_min_rate(inst):
+    """DATA at 40 octets/s, far below min_data_rate (500): cut with 421 4.4.2 soon
+    after command_timeout, though bytes arrive every half second."""
+    mark = inst.log_mark()
+    with connect(inst.ports["smtp"]) as s:
+        smtp_to_data(s)
+        elapsed, got = trickle(s, [b"y" * 19 + b"\n"] * 100, 0.5, TIMEOUT + 12)
+    assert elapsed is not None, "the slow DATA was never cut off"
+    assert TIMEOUT - 0.5 <= elapsed <= TIMEOUT * 1.2 + SLACK, f"cut off after {elapsed:.1f}s"
+    assert b"421 4.4.2" in got, got
+    inst.wait_log(r"timeout from 127\.0\.0\.1 state=data", since=mark)
+
+
+def test_bdat_below_min_rate(inst):
+    mark = inst.log_mark()
+    with connect(inst.ports["smtp"]) as s:
+        smtp_to_data(s, bdat=100000)
+        elapsed, got = trickle(s, [b"z" * 20] * 100, 0.5, TIMEOUT + 12)
+    assert elapsed is not None, "the slow BDAT was never cut off"
+    assert TIMEOUT - 0.5 <= elapsed <= TIMEOUT * 1.2 + SLACK, f"cut off after {elapsed:.1f}s"
+    assert b"421 4.4.2" in got, got
+    inst.wait_log(r"timeout from 127\.0\.0\.1 state=bdat", since=mark)
+
+
+def test_data_at_min_rate_is_not_cut(inst):
+    """DATA at twice min_data_rate for longer than command_timeout is accepted: the
+    deadline grows with what arrives."""
+    with connect(inst.ports["smtp"]) as s:
+        smtp_to_data(s)
+        start = time.monotonic()
+        while time.monotonic() - start < TIMEOUT + 2:
+            s.sendall(b"w" * 249 + b"\n")
+            time.sleep(0.25)
+        s.sendall(b"\r\n.\r\n")
+        got = read_until(s, b"\r\n")
+        assert got.startswith(b"250 "), got
