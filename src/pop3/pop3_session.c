@@ -69,8 +69,7 @@ pop3_session_destroy(struct pop3_session *s)
 		s->srv->sessions = s->next;
 	if (s->next)
 		s->next->prev = s->prev;
-	if (!s->closing)
-		conn_limit_leave(&s->srv->conns, s->ip);
+	conn_slot_leave(&s->slot);
 	if (s->bev)
 		bufferevent_free(s->bev);
 	if (s->auth_delay)
@@ -119,7 +118,7 @@ pop3_close(struct pop3_session *s, const char *reason)
 		event_free(s->drain_ev);
 		s->drain_ev = NULL;
 	}
-	conn_limit_leave(&s->srv->conns, s->ip);
+	conn_slot_leave(&s->slot);
 	pop3_trans_free(s);
 	if (s->auth_delay) {
 		/* The pending refusal will not be sent: drop the reference it held. */
@@ -490,12 +489,12 @@ pop3_greet(struct pop3_session *s)
 
 struct pop3_session *
 pop3_session_new(struct pop3d *srv, int fd, const struct sockaddr *sa, enum service svc,
-    const char *ip)
+    const char *ip, struct conn_slot *slot)
 {
 	struct pop3_session *s = calloc(1, sizeof *s);
 	if (s == NULL) {
 		close(fd);
-		conn_limit_leave(&srv->conns, ip);
+		conn_slot_leave(slot);
 		return NULL;
 	}
 	s->srv = srv;
@@ -506,6 +505,7 @@ pop3_session_new(struct pop3d *srv, int fd, const struct sockaddr *sa, enum serv
 	s->svc = svc;
 	s->out.fd = -1;
 	snprintf(s->ip, sizeof s->ip, "%s", ip);
+	s->slot = *slot;
 	s->trusted = config_is_trusted(srv->cfg, sa);
 	log_info("connect from %s on %s%s", ip, service_name(svc), s->trusted ? " (trusted)" : "");
 	if (deadline_init(&s->dl, srv->base, on_deadline, s) < 0 || pop3_start_io(s, fd) < 0) {

@@ -62,6 +62,7 @@ struct pop3_session {
 	enum pop3_state state;
 	enum pop3_state closed_from; /* the state before P_CLOSING */
 	char ip[SOCKADDR_TEXT_MAX];
+	struct conn_slot slot; /* the place in the listener's pool */
 	bool trusted;     /* the client is in trusted_networks */
 	bool tls;         /* the connection is encrypted */
 	bool skip_line;   /* discarding the rest of an over-long command line */

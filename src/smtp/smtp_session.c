@@ -75,8 +75,7 @@ smtp_session_destroy(struct smtp_session *s)
 		s->srv->sessions = s->next;
 	if (s->next)
 		s->next->prev = s->prev;
-	if (!s->closing)
-		conn_limit_leave(&s->srv->conns, s->ip);
+	conn_slot_leave(&s->slot);
 	if (s->bev)
 		bufferevent_free(s->bev);
 	if (s->auth_delay)
@@ -112,7 +111,7 @@ session_close(struct smtp_session *s, const char *reason)
 		bufferevent_free(s->bev);
 		s->bev = NULL;
 	}
-	conn_limit_leave(&s->srv->conns, s->ip);
+	conn_slot_leave(&s->slot);
 	if (s->auth_delay) {
 		/* The pending 535 will not be sent: drop the reference it held. */
 		event_free(s->auth_delay);
@@ -479,12 +478,12 @@ session_greet(struct smtp_session *s)
 
 struct smtp_session *
 smtp_session_new(struct smtpd *srv, int fd, const struct sockaddr *sa, enum service svc,
-    const char *ip)
+    const char *ip, struct conn_slot *slot)
 {
 	struct smtp_session *s = calloc(1, sizeof *s);
 	if (s == NULL) {
 		close(fd);
-		conn_limit_leave(&srv->conns, ip);
+		conn_slot_leave(slot);
 		return NULL;
 	}
 	(void)sa;
@@ -495,6 +494,7 @@ smtp_session_new(struct smtpd *srv, int fd, const struct sockaddr *sa, enum serv
 	srv->sessions = s;
 	s->svc = svc;
 	snprintf(s->ip, sizeof s->ip, "%s", ip);
+	s->slot = *slot;
 	s->trusted = config_is_trusted(srv->cfg, sa);
 	log_info("connect from %s on %s%s", ip, service_name(svc), s->trusted ? " (trusted)" : "");
 	if (deadline_init(&s->dl, srv->base, on_deadline, s) < 0 || session_start_io(s, fd) < 0) {

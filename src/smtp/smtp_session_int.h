@@ -74,6 +74,7 @@ struct smtp_session {
 	enum service svc;
 	enum smtp_state state;
 	char ip[SOCKADDR_TEXT_MAX];
+	struct conn_slot slot; /* the place in the listener's pool */
 	bool trusted;      /* the client is in trusted_networks */
 	bool tls;          /* the connection is encrypted */
 	bool esmtp;        /* EHLO, not HELO */

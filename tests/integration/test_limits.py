@@ -4,15 +4,22 @@ Deadlines that bytes do not reset (Postfix's smtpd_per_request_deadline and
 smtpd_min_data_rate): a command line, a TLS handshake, DATA or BDAT text trickled
 a byte at a time is cut off at its deadline, where the old idle timers were reset
 by every byte and held such a client for ever.
+
+Connection limits per client network (IPv4 /32 and IPv6 /64 by default, so one
+host cannot take a whole pool with the addresses of its /64) and per listener, so
+a flood on smtp does not lock customers out of submission.
 """
+import poplib
 import select
+import smtplib
 import socket
 import ssl
 import time
 
 import pytest
 
-from conftest import DEMO
+from conftest import DEMO, DEMO_PASSWORD
+from smtpraw import Raw
 
 TIMEOUT = 3  # command_timeout of these instances, seconds
 SLACK = 3    # how much later than the deadline the cut may come (loaded machine, ASan)
@@ -206,3 +213,79 @@ def test_data_at_min_rate_is_not_cut(inst):
         s.sendall(b"\r\n.\r\n")
         got = read_until(s, b"\r\n")
         assert got.startswith(b"250 "), got
+
+
+# ---- connection limits ----
+
+def test_limit_per_client_network(make_instance):
+    """connection_prefix_v4 = 24: 127.0.0.2 and 127.0.0.3 are one client network, and
+    with max_connections_per_ip = 2 a third address of it is refused. (IPv6 /64s,
+    the default, are counted alike: tests/unit/test_conn_limit.c; this machine has
+    one IPv6 loopback address only.)"""
+    i = make_instance({("limits", "max_connections_per_ip"): "2",
+                       ("limits", "connection_prefix_v4"): "24"})
+    mark = i.log_mark()
+    a = Raw(i.ports["smtp"], source="127.0.0.2")
+    b = Raw(i.ports["smtp"], source="127.0.0.3")
+    try:
+        assert a.banner.code == 220 and b.banner.code == 220
+        with Raw(i.ports["smtp"], source="127.0.0.4", greet=False) as c:
+            r = c.reply()
+            assert r.startswith("421 4.7.0"), r
+            c.expect_closed()
+        i.wait_log(r"refused connection from 127\.0\.0\.4 on smtp: too many connections",
+                   since=mark)
+        # Another /24 is another client.
+        with Raw(i.ports["smtp"], source="127.0.1.2") as d:
+            assert d.banner.code == 220
+            assert d.cmd("QUIT").code == 221
+        # A place freed in the network is free for any of its addresses.
+        assert a.cmd("QUIT").code == 221
+        a.expect_closed()
+        deadline = time.monotonic() + 10
+        while True:
+            with Raw(i.ports["smtp"], source="127.0.0.4", greet=False) as c:
+                if c.reply().code == 220:
+                    break
+            assert time.monotonic() < deadline, "the place was not freed"
+            time.sleep(0.1)
+    finally:
+        a.close()
+        b.close()
+
+
+def test_flood_on_smtp_does_not_lock_out_submission(make_instance):
+    """Each listener has its own pool: smtp full (in all and for 127.0.0.1), a
+    customer still logs in and sends on submission; pop3 full, pop3s still works."""
+    i = make_instance({("limits", "max_connections"): "3",
+                       ("limits", "max_connections_per_ip"): "3"})
+    flood = [Raw(i.ports["smtp"]) for _ in range(3)]
+    pops = []
+    try:
+        with Raw(i.ports["smtp"], greet=False) as c:
+            r = c.reply()
+            assert r.startswith("421 4.7.0"), r
+        with smtplib.SMTP("127.0.0.1", i.ports["submission"], timeout=10) as s:
+            s.ehlo()
+            s.login(DEMO, DEMO_PASSWORD)
+            s.sendmail(DEMO, [DEMO], f"From: {DEMO}\r\nSubject: flood-ok\r\n\r\nhi\r\n")
+        i.wait_token(DEMO, "flood-ok")
+        for _ in range(3):
+            p = connect(i.ports["pop3"])
+            pops.append(p)
+            assert read_until(p, b"\r\n").startswith(b"+OK")
+        with connect(i.ports["pop3"]) as p:
+            assert read_until(p, b"\r\n").startswith(b"-ERR")
+        p = poplib.POP3_SSL("127.0.0.1", i.ports["pop3s"], timeout=10,
+                            context=i.ssl_context())
+        p.user(DEMO)
+        p.pass_(DEMO_PASSWORD)
+        assert p.stat()[0] >= 1
+        p.quit()
+        # The flood's sessions are untouched.
+        assert all(c.cmd("NOOP").code == 250 for c in flood)
+    finally:
+        for c in flood:
+            c.close()
+        for p in pops:
+            p.close()

@@ -129,6 +129,8 @@ check_defaults(const struct config *c)
 	assert_int_equal(c->max_recipients, 100);
 	assert_int_equal(c->max_connections, 1000);
 	assert_int_equal(c->max_connections_per_ip, 20);
+	assert_int_equal(c->connection_prefix_v4, 32);
+	assert_int_equal(c->connection_prefix_v6, 64);
 	assert_int_equal(c->command_timeout, 300);
 	assert_int_equal(c->min_data_rate, 500);
 	assert_int_equal(c->max_auth_failures, 3);
@@ -208,6 +210,8 @@ static const char full_config[] =
     "max_recipients = 50\n"
     "max_connections = 99\n"
     "max_connections_per_ip = 5\n"
+    "connection_prefix_v4 = 24\n"
+    "connection_prefix_v6 = 48\n"
     "command_timeout = 45s\n"
     "min_data_rate = 1000\n"
     "max_auth_failures = 2\n";
@@ -243,6 +247,8 @@ test_every_key(void **state)
 	assert_int_equal(c.max_recipients, 50);
 	assert_int_equal(c.max_connections, 99);
 	assert_int_equal(c.max_connections_per_ip, 5);
+	assert_int_equal(c.connection_prefix_v4, 24);
+	assert_int_equal(c.connection_prefix_v6, 48);
 	assert_int_equal(c.command_timeout, 45);
 	assert_int_equal(c.min_data_rate, 1000);
 	assert_int_equal(c.max_auth_failures, 2);
@@ -377,6 +383,8 @@ test_bad_values(void **state)
 	bad_value("limits", "max_connections_per_ip", "1K");
 	bad_value("limits", "command_timeout", "2d");
 	bad_value("limits", "min_data_rate", "0");
+	bad_value("limits", "connection_prefix_v4", "33");
+	bad_value("limits", "connection_prefix_v6", "129");
 	bad_value("limits", "max_auth_failures", "");
 }
 
