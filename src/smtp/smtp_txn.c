@@ -48,6 +48,17 @@ txn_free(struct smtp_session *s)
 	s->txn = NULL;
 }
 
+/* txn_new - an empty transaction (no files open). */
+static struct smtp_txn *
+txn_new(void)
+{
+	struct smtp_txn *t = calloc(1, sizeof *t);
+
+	if (t != NULL)
+		t->commit_fd = -1;
+	return t;
+}
+
 void
 txn_reset(struct smtp_session *s)
 {
@@ -99,13 +110,12 @@ txn_mail(struct smtp_session *s, const struct smtp_cmd *cmd)
 		    sender, s->auth_user);
 		return;
 	}
-	struct smtp_txn *t = calloc(1, sizeof *t);
+	struct smtp_txn *t = txn_new();
 	if (t == NULL || (t->env.sender = strdup(sender)) == NULL) {
 		free(t);
 		session_reply(s, "451 4.3.0 Error: out of memory");
 		return;
 	}
-	t->commit_fd = -1;
 	t->env.body = params.body;
 	t->env.smtputf8 = t->smtputf8 = params.smtputf8;
 	s->txn = t;
@@ -544,7 +554,7 @@ txn_bdat(struct smtp_session *s, const struct smtp_cmd *cmd)
 	if (t == NULL || s->state != S_RCPT) {
 		/* The chunk still follows the command: read it, then refuse. */
 		if (t == NULL) {
-			if ((t = calloc(1, sizeof *t)) == NULL) {
+			if ((t = txn_new()) == NULL) {
 				session_close(s, "out of memory");
 				return;
 			}

@@ -604,6 +604,31 @@ def test_bdat_pipelined(inst):
     assert msg.endswith(b"\n\nchunk a chunk b\n"), msg
 
 
+def test_refused_bdat_leaves_other_files_alone(make_instance):
+    """A BDAT refused before MAIL is read and discarded; the empty transaction made
+    for it used to close descriptor 0 when freed, and so, once that number was
+    reused, another client's connection."""
+    i = make_instance()
+    with Raw(i.ports["smtp"]) as a:
+        a.ehlo()
+        a.send(b"BDAT 5 LAST\r\nhello")
+        r = a.reply()
+        assert r.startswith("503 5.5.1"), r
+        others = [Raw(i.ports["smtp"]) for _ in range(3)]
+        try:
+            for o in others:
+                o.ehlo()
+            for _ in range(3):
+                a.send(b"BDAT 5 LAST\r\nhello")
+                assert a.reply().startswith("503 5.5.1")
+            for o in others:
+                assert o.cmd("NOOP").code == 250
+                assert o.cmd("QUIT").code == 221
+        finally:
+            for o in others:
+                o.close()
+
+
 SMUGGLING_PROBES = {
     "lf-dot-lf": b"\n.\n",
     "cr-dot-cr": b"\r.\r",
