@@ -58,7 +58,9 @@ struct smtp_txn {
 	uint64_t bdat_left;    /* octets of the current chunk still to read */
 	bool bdat_last;
 	struct data_reader dr;
-	struct buf out;        /* stored form not yet written to the spool */
+	struct buf out;        /* stored form not yet written out (at most about OUT_MAX) */
+	int spill_fd;          /* direct delivery: the stored form so far, or -1 */
+	uint64_t spill_len;    /* octets in it */
 	bool writer_open;
 	struct spool_writer w;
 	int commit_fd;         /* the queue file being flushed, or -1 */
