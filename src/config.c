@@ -105,7 +105,10 @@ static const struct option options[] = {
 	    1, 1000000 },
 	{ "limits", "max_connections_per_ip", "20", set_unsigned,
 	    OFF(max_connections_per_ip), 1, 1000000 },
+	{ "limits", "connection_prefix_v4", "32", set_unsigned, OFF(connection_prefix_v4), 0, 32 },
+	{ "limits", "connection_prefix_v6", "64", set_unsigned, OFF(connection_prefix_v6), 0, 128 },
 	{ "limits", "command_timeout", "5m", set_duration, OFF(command_timeout), 1, DAY },
+	{ "limits", "min_data_rate", "500", set_unsigned, OFF(min_data_rate), 1, 1000000000 },
 	{ "limits", "max_auth_failures", "3", set_unsigned, OFF(max_auth_failures), 1, 1000 },
 	/* across connections and services, counted by lookupd (extensions) */
 	{ "limits", "login_failures_per_client", "10", set_unsigned,

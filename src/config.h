@@ -80,9 +80,12 @@ struct config {
 	/* [limits] */
 	uint64_t max_message_size; /* bytes */
 	unsigned max_recipients;
-	unsigned max_connections;
-	unsigned max_connections_per_ip;
-	uint64_t command_timeout; /* seconds */
+	unsigned max_connections;        /* per listener (service) */
+	unsigned max_connections_per_ip; /* per client network, per listener */
+	unsigned connection_prefix_v4;   /* bits of a client network: 32 (one address) */
+	unsigned connection_prefix_v6;   /* 64: a /64 is one client */
+	uint64_t command_timeout; /* seconds: a whole command line, or TLS handshake (<= 30 s) */
+	unsigned min_data_rate;   /* octets a second that DATA/BDAT text must keep up */
 	unsigned max_auth_failures;
 	unsigned login_failures_per_client;  /* failed logins from one network, then blocked */
 	unsigned login_failures_per_account; /* failed logins for one account, then blocked */

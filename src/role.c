@@ -96,10 +96,13 @@ on_accept(struct evconnlistener *el, evutil_socket_t fd, struct sockaddr *sa, in
 	struct role_listen_ctx *lc = arg;
 	struct role_listeners *l = lc->l;
 	const struct config *cfg = *l->cfg;
-	char ip[SOCKADDR_TEXT_MAX], line[512];
+	char ip[SOCKADDR_TEXT_MAX], key[CONN_KEY_MAX], line[512];
+	struct conn_slot slot;
 
 	sockaddr_ip(sa, ip, sizeof ip, NULL);
-	if (!conn_limit_enter(l->conns, ip, cfg->max_connections, cfg->max_connections_per_ip)) {
+	conn_limit_key(sa, cfg->connection_prefix_v4, cfg->connection_prefix_v6, key, sizeof key);
+	if (!conn_limit_enter(&l->pools[lc->svc], key, cfg->max_connections,
+	    cfg->max_connections_per_ip, &slot)) {
 		/* Said in the clear even on an implicit-TLS port: a client learns why, or fails its handshake. */
 		l->refusal(l->srv, line, sizeof line);
 		ssize_t w = send(fd, line, strlen(line), MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -109,7 +112,7 @@ on_accept(struct evconnlistener *el, evutil_socket_t fd, struct sockaddr *sa, in
 		    service_name(lc->svc));
 		return;
 	}
-	l->accept(l->srv, fd, sa, lc->svc, ip);
+	l->accept(l->srv, fd, sa, lc->svc, ip, &slot);
 }
 
 int
@@ -143,4 +146,11 @@ role_listeners_free(struct role_listeners *l)
 	l->v = NULL;
 	l->ctx = NULL;
 	l->n = 0;
+}
+
+void
+role_pools_free(struct role_listeners *l)
+{
+	for (int i = 0; i < SVC_COUNT; i++)
+		conn_limit_free(&l->pools[i]);
 }

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include "config.h"
+#include "net/conn_limit.h"
 #include "net/tls.h"
 
 /* A socket the supervisor bound, and the service it is for. */
@@ -44,10 +45,13 @@ struct event;
 int role_signals(struct event_base *base, struct event *sigs[2]);
 
 struct evconnlistener;
-struct conn_limit;
 struct role_listeners;
 
-/* The listening sockets of a serving role, admitting clients through its connection limits. */
+/*
+ * The listening sockets of a serving role, admitting clients through its
+ * connection limits: a pool for each service (max_connections and
+ * max_connections_per_ip apply per listener), counted by client network.
+ */
 struct role_listen_ctx {
 	struct role_listeners *l;
 	enum service svc;
@@ -57,13 +61,14 @@ struct role_listeners {
 	/* set by the role */
 	void *srv;
 	struct config **cfg;       /* the role's current config (limits, hostname) */
-	struct conn_limit *conns;
 	/* the line a client over the limits gets before the close */
 	void (*refusal)(void *srv, char *line, size_t len);
-	/* an admitted client: the role now owns fd and must leave conns when it ends */
+	/* an admitted client: the role now owns fd and the place in slot, which it
+	 * gives back (conn_slot_leave) when the session ends */
 	void (*accept)(void *srv, int fd, const struct sockaddr *sa, enum service svc,
-	    const char *ip);
+	    const char *ip, struct conn_slot *slot);
 	/* kept by role_listen */
+	struct conn_limit pools[SVC_COUNT];
 	struct evconnlistener **v;
 	struct role_listen_ctx *ctx;
 	size_t n;
@@ -71,7 +76,10 @@ struct role_listeners {
 
 /* role_listen - listen on every socket of env. Returns 0 or -1. */
 int role_listen(struct role_listeners *l, struct event_base *base, const struct role_env *env);
+/* role_listeners_free - stop listening (the pools stay for the sessions still open). */
 void role_listeners_free(struct role_listeners *l);
+/* role_pools_free - after the last session. */
+void role_pools_free(struct role_listeners *l);
 
 int lookupd_main(const struct role_env *env);
 int smtpd_main(const struct role_env *env);

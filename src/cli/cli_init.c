@@ -208,11 +208,18 @@ write_config(FILE *f, const struct init *in)
 	fprintf(f, "\n[limits]\n");
 	kv(f, "max_message_size", dflt("limits", "max_message_size"), "sizes take K, M, G");
 	kv(f, "max_recipients", dflt("limits", "max_recipients"), "per message");
-	kv(f, "max_connections", dflt("limits", "max_connections"), "SMTP clients at once");
+	kv(f, "max_connections", dflt("limits", "max_connections"),
+	    "clients at once, on each listener");
 	kv(f, "max_connections_per_ip", dflt("limits", "max_connections_per_ip"),
-	    "counted across all SMTP listeners");
+	    "from one client network, on each listener");
+	kv(f, "connection_prefix_v4", dflt("limits", "connection_prefix_v4"),
+	    "a client network: an IPv4 /32 ...");
+	kv(f, "connection_prefix_v6", dflt("limits", "connection_prefix_v6"),
+	    "... and an IPv6 /64");
 	kv(f, "command_timeout", dflt("limits", "command_timeout"),
-	    "durations take s, m, h, d");
+	    "a whole command line; durations take s, m, h, d");
+	kv(f, "min_data_rate", dflt("limits", "min_data_rate"),
+	    "octets/s that DATA and BDAT text must keep up");
 	kv(f, "max_auth_failures", dflt("limits", "max_auth_failures"),
 	    "per connection, then 421 and close");
 	kv(f, "login_failures_per_client", dflt("limits", "login_failures_per_client"),

@@ -137,7 +137,7 @@ write_rcpt(struct queued *q, struct md_batch *b, struct qmsg *m, size_t idx,
 		return;
 	}
 	struct iovec iov[2] = { { hdr.data, hdr.len }, { body->data, body->len } };
-	if (md_batch_add(b, dir, name, iov, 2, m, idx) < 0) {
+	if (md_batch_add(b, dir, name, iov, 2, -1, 0, m, idx) < 0) {
 		snprintf(text, sizeof text, "451 4.3.0 cannot write mailbox: %s", strerror(errno));
 		queued_rcpt_result(q, m, idx, 451, "local", text);
 	}

@@ -13,6 +13,7 @@
 
 #include "deliver/maildir.h"
 #include "queue/commit.h"
+#include "util/fdio.h"
 
 struct md_batch *
 md_batch_new(void)
@@ -88,7 +89,7 @@ dir_index(struct md_batch *b, const char *maildir)
 
 int
 md_batch_add(struct md_batch *b, const char *maildir, const char *name,
-    const struct iovec *iov, int iovcnt, void *owner, size_t idx)
+    const struct iovec *iov, int iovcnt, int src, uint64_t srclen, void *owner, size_t idx)
 {
 	char tmp[4096];
 	char *tmpcopy = NULL;
@@ -119,7 +120,8 @@ md_batch_add(struct md_batch *b, const char *maildir, const char *name,
 	if (fd < 0)
 		return -1;
 	struct md_file *f = &b->files[b->nfiles];
-	if (write_iov(fd, iov, iovcnt) < 0 || (f->name = strdup(name)) == NULL) {
+	if (write_iov(fd, iov, iovcnt) < 0 || (src >= 0 && fd_copy(src, srclen, fd) < 0) ||
+	    (f->name = strdup(name)) == NULL) {
 		int e = errno ? errno : ENOMEM;
 		close(fd);
 		if (tmpcopy)

@@ -48,13 +48,18 @@ tls_bev_upgrade(struct event_base *base, struct bufferevent *bev, SSL_CTX *ctx,
 	return tls;
 }
 
-void
-tls_bev_handshake_timeouts(struct bufferevent *bev, uint64_t command_timeout)
+uint64_t
+tls_bev_handshake_limit(uint64_t command_timeout)
 {
-	uint64_t secs = command_timeout < TLS_HANDSHAKE_TIMEOUT ? command_timeout :
-	    TLS_HANDSHAKE_TIMEOUT;
-	struct timeval tv = { (time_t)secs, 0 };
-	bufferevent_set_timeouts(bev, &tv, &tv);
+	return command_timeout < TLS_HANDSHAKE_TIMEOUT ? command_timeout : TLS_HANDSHAKE_TIMEOUT;
+}
+
+bool
+tls_bev_handshaking(struct bufferevent *bev)
+{
+	SSL *ssl = bev ? bufferevent_openssl_get_ssl(bev) : NULL;
+
+	return ssl != NULL && !SSL_is_init_finished(ssl);
 }
 
 void

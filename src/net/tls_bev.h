@@ -6,6 +6,7 @@
 #ifndef MAILROOM_TLS_BEV_H
 #define MAILROOM_TLS_BEV_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <openssl/ssl.h>
@@ -25,8 +26,14 @@ struct bufferevent *tls_bev_accept(struct event_base *base, int fd, SSL_CTX *ctx
 struct bufferevent *tls_bev_upgrade(struct event_base *base, struct bufferevent *bev,
     SSL_CTX *ctx, size_t *dropped);
 
-/* tls_bev_handshake_timeouts - the handshake gets command_timeout, at most 30 s. */
-void tls_bev_handshake_timeouts(struct bufferevent *bev, uint64_t command_timeout);
+/*
+ * tls_bev_handshake_limit - the seconds a whole handshake may take: command_timeout,
+ * at most 30 (counted from its start, not reset by each record: net/deadline.h).
+ */
+uint64_t tls_bev_handshake_limit(uint64_t command_timeout);
+
+/* tls_bev_handshaking - whether bev is a TLS bufferevent whose handshake is not done. */
+bool tls_bev_handshaking(struct bufferevent *bev);
 
 /* tls_bev_log_established - "TLS established with IP: version cipher". */
 void tls_bev_log_established(struct bufferevent *bev, const char *ip);

@@ -16,6 +16,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "net/tls_bev.h"
 #include "pop3/pop3d.h"
 #include "util/log.h"
 
@@ -68,14 +69,14 @@ pop3_session_destroy(struct pop3_session *s)
 		s->srv->sessions = s->next;
 	if (s->next)
 		s->next->prev = s->prev;
-	if (!s->closing)
-		conn_limit_leave(&s->srv->conns, s->ip);
+	conn_slot_leave(&s->slot);
 	if (s->bev)
 		bufferevent_free(s->bev);
 	if (s->auth_delay)
 		event_free(s->auth_delay);
 	if (s->drain_ev)
 		event_free(s->drain_ev);
+	deadline_free(&s->dl);
 	pop3_trans_free(s);
 	free(s->login);
 	explicit_bzero(s, sizeof *s);
@@ -83,6 +84,7 @@ pop3_session_destroy(struct pop3_session *s)
 }
 
 static void on_drain_timer(evutil_socket_t fd, short what, void *arg);
+static void pop3_deadline(struct pop3_session *s);
 
 static void
 free_later(evutil_socket_t fd, short what, void *arg)
@@ -107,6 +109,7 @@ pop3_close(struct pop3_session *s, const char *reason)
 	log_info("disconnect from %s reason=%s state=%s%s%s retrieved=%u deleted=%u", s->ip,
 	    reason, state_names[st], s->login ? " user=" : "", s->login ? s->login : "",
 	    s->retrieved, s->deleted);
+	deadline_stop(&s->dl);
 	if (s->bev) {
 		bufferevent_free(s->bev);
 		s->bev = NULL;
@@ -115,7 +118,7 @@ pop3_close(struct pop3_session *s, const char *reason)
 		event_free(s->drain_ev);
 		s->drain_ev = NULL;
 	}
-	conn_limit_leave(&s->srv->conns, s->ip);
+	conn_slot_leave(&s->slot);
 	pop3_trans_free(s);
 	if (s->auth_delay) {
 		/* The pending refusal will not be sent: drop the reference it held. */
@@ -179,6 +182,7 @@ pop3_close_after_flush(struct pop3_session *s, const char *reason)
 	s->closed_from = s->state;
 	s->state = P_CLOSING;
 	s->close_reason = reason;
+	deadline_stop(&s->dl);
 	bufferevent_disable(s->bev, EV_READ);
 	/* A client that does not read its last reply: give it a few seconds. */
 	struct timeval tv = { 10, 0 };
@@ -333,12 +337,14 @@ read_command(struct pop3_session *s, struct evbuffer *in)
 		evbuffer_drain(in, len + eol_len);
 		s->skip_line = false;
 		s->sasl_wait = false;
+		s->dl_restart = true;
 		pop3_error(s, "-ERR Line too long");
 		return true;
 	}
 	char line[POP3_SASL_LINE_MAX];
 	evbuffer_remove(in, line, len);
 	evbuffer_drain(in, eol_len);
+	s->dl_restart = true;
 	dispatch(s, line, len);
 	explicit_bzero(line, len); /* it may have held a password */
 	return true;
@@ -356,6 +362,32 @@ pop3_process(struct pop3_session *s)
 		if (evbuffer_get_length(in) == 0 || !read_command(s, in))
 			break;
 	}
+	pop3_deadline(s);
+}
+
+/* pop3_deadline - the time limit for what s waits for now (restarted when that changed). */
+static void
+pop3_deadline(struct pop3_session *s)
+{
+	enum deadline_kind want;
+	uint64_t limit = s->srv->cfg->command_timeout;
+
+	/* A login being checked, or a reply the client is reading: no command is due. */
+	if (s->closing || s->state == P_CLOSING || s->waiting || s->out.kind != OUT_NONE)
+		want = DEADLINE_NONE;
+	else if (s->tls && tls_bev_handshaking(s->bev))
+		want = DEADLINE_HANDSHAKE;
+	else
+		want = DEADLINE_REQUEST;
+	if (want == s->dl.kind && !s->dl_restart)
+		return;
+	s->dl_restart = false;
+	if (want == DEADLINE_HANDSHAKE)
+		limit = tls_bev_handshake_limit(limit);
+	if (want == DEADLINE_NONE)
+		deadline_stop(&s->dl);
+	else
+		deadline_start(&s->dl, want, limit, 0);
 }
 
 static void
@@ -375,24 +407,45 @@ on_write(struct bufferevent *bev, void *arg)
 		pop3_process(s);
 }
 
+/* pop3_timeout - a deadline passed, or a client stopped reading its replies. */
+static void
+pop3_timeout(struct pop3_session *s)
+{
+	if (s->closing)
+		return;
+	if (s->state == P_CLOSING) {
+		pop3_close(s, s->close_reason);
+		return;
+	}
+	if (s->tls && tls_bev_handshaking(s->bev)) {
+		/* No reply can reach a client that never finished the handshake. */
+		log_info("timeout from %s state=tls-handshake", s->ip);
+		pop3_close(s, "timeout");
+		return;
+	}
+	log_info("timeout from %s state=%s", s->ip, state_names[s->state]);
+	if (s->out.kind != OUT_NONE) {
+		/* The client stopped reading in the middle of a reply: nothing more to say. */
+		pop3_close(s, "timeout");
+		return;
+	}
+	pop3_reply(s, "-ERR Disconnected for inactivity");
+	pop3_close_after_flush(s, "timeout");
+}
+
+static void
+on_deadline(void *arg)
+{
+	pop3_timeout(arg);
+}
+
 void
 pop3_on_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct pop3_session *s = arg;
 
 	if (what & BEV_EVENT_TIMEOUT) {
-		if (s->state == P_CLOSING) {
-			pop3_close(s, s->close_reason);
-			return;
-		}
-		log_info("timeout from %s state=%s", s->ip, state_names[s->state]);
-		if (s->out.kind != OUT_NONE) {
-			/* The client stopped reading in the middle of a reply: nothing more to say. */
-			pop3_close(s, "timeout");
-			return;
-		}
-		pop3_reply(s, "-ERR Disconnected for inactivity");
-		pop3_close_after_flush(s, "timeout");
+		pop3_timeout(s);
 		return;
 	}
 	if (what & BEV_EVENT_CONNECTED) {
@@ -411,8 +464,10 @@ pop3_timeouts(struct pop3_session *s)
 {
 	struct timeval tv = { (time_t)s->srv->cfg->command_timeout, 0 };
 
-	/* While a reply streams, the client is reading, not writing: only writes count. */
-	bufferevent_set_timeouts(s->bev, s->out.kind == OUT_NONE ? &tv : NULL, &tv);
+	/* Reading is timed by s->dl, which bytes do not reset (none while a reply
+	 * streams: the client is reading then, and only the write timeout counts). */
+	bufferevent_set_timeouts(s->bev, NULL, &tv);
+	pop3_deadline(s);
 }
 
 /* pop3_set_bev - (re)attach the callbacks and limits to s->bev (new, or after STLS). */
@@ -434,12 +489,12 @@ pop3_greet(struct pop3_session *s)
 
 struct pop3_session *
 pop3_session_new(struct pop3d *srv, int fd, const struct sockaddr *sa, enum service svc,
-    const char *ip)
+    const char *ip, struct conn_slot *slot)
 {
 	struct pop3_session *s = calloc(1, sizeof *s);
 	if (s == NULL) {
 		close(fd);
-		conn_limit_leave(&srv->conns, ip);
+		conn_slot_leave(slot);
 		return NULL;
 	}
 	s->srv = srv;
@@ -450,9 +505,10 @@ pop3_session_new(struct pop3d *srv, int fd, const struct sockaddr *sa, enum serv
 	s->svc = svc;
 	s->out.fd = -1;
 	snprintf(s->ip, sizeof s->ip, "%s", ip);
+	s->slot = *slot;
 	s->trusted = config_is_trusted(srv->cfg, sa);
 	log_info("connect from %s on %s%s", ip, service_name(svc), s->trusted ? " (trusted)" : "");
-	if (pop3_start_io(s, fd) < 0) {
+	if (deadline_init(&s->dl, srv->base, on_deadline, s) < 0 || pop3_start_io(s, fd) < 0) {
 		log_err("cannot set up the connection from %s", ip);
 		if (s->bev == NULL)
 			close(fd);

@@ -13,6 +13,7 @@
 
 #include "address.h"
 #include "config.h"
+#include "net/deadline.h"
 #include "net/sockaddr.h"
 #include "pop3/maildrop.h"
 #include "pop3/pop3_cmd.h"
@@ -61,6 +62,7 @@ struct pop3_session {
 	enum pop3_state state;
 	enum pop3_state closed_from; /* the state before P_CLOSING */
 	char ip[SOCKADDR_TEXT_MAX];
+	struct conn_slot slot; /* the place in the listener's pool */
 	bool trusted;     /* the client is in trusted_networks */
 	bool tls;         /* the connection is encrypted */
 	bool skip_line;   /* discarding the rest of an over-long command line */
@@ -70,6 +72,8 @@ struct pop3_session {
 	struct event *drain_ev; /* closing after STLS: waiting for the socket to drain */
 	unsigned drain_polls;
 	unsigned errors;
+	struct deadline dl; /* for the command line or handshake awaited now */
+	bool dl_restart;    /* a command was taken: the next one gets a new deadline */
 
 	/* AUTHORIZATION */
 	char user[ADDR_MAX + 1]; /* the name USER gave, awaiting PASS; "" when none */
@@ -100,7 +104,7 @@ void pop3_set_bev(struct pop3_session *s);
 void pop3_greet(struct pop3_session *s);
 /* pop3_release - an asynchronous operation on s is over; frees a closed session. */
 void pop3_release(struct pop3_session *s);
-/* pop3_timeouts - the read and write timeouts for the state s is in. */
+/* pop3_timeouts - the write timeout and the deadline for the state s is in. */
 void pop3_timeouts(struct pop3_session *s);
 
 /* pop3_auth.c */

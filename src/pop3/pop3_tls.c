@@ -22,7 +22,6 @@ pop3_start_io(struct pop3_session *s, int fd)
 			return -1;
 		s->tls = true;
 		pop3_set_bev(s);
-		tls_bev_handshake_timeouts(s->bev, s->srv->cfg->command_timeout);
 		/* The greeting waits in the buffer until the handshake is done. */
 		pop3_greet(s);
 		return 0;
@@ -66,8 +65,7 @@ pop3_stls(struct pop3_session *s)
 	s->tls = true;
 	s->user[0] = '\0';
 	s->sasl_wait = false;
-	pop3_set_bev(s);
-	tls_bev_handshake_timeouts(s->bev, s->srv->cfg->command_timeout);
+	pop3_set_bev(s); /* and the handshake's deadline */
 }
 
 void

@@ -1,6 +1,6 @@
 /*
  * pop3d.c - the POP3 role: accepts connections on the pop3 and pop3s listeners
- * (with the connection limits, counted in this process across both), owns what
+ * (with the connection limits, a pool for each listener), owns what
  * the sessions share (accounts, TLS context, the workers that check passwords
  * and list maildrops), reloads on the supervisor's word, and stops on SIGTERM
  * or when the supervisor is gone.
@@ -35,9 +35,10 @@ refusal(void *arg, char *line, size_t len)
 }
 
 static void
-admit(void *arg, int fd, const struct sockaddr *sa, enum service svc, const char *ip)
+admit(void *arg, int fd, const struct sockaddr *sa, enum service svc, const char *ip,
+    struct conn_slot *slot)
 {
-	pop3_session_new(arg, fd, sa, svc, ip);
+	pop3_session_new(arg, fd, sa, svc, ip, slot);
 }
 
 static void
@@ -86,7 +87,7 @@ pop3d_main(const struct role_env *env)
 	if ((ctl = ctl_new(srv.base, env->ctl_fd, on_reload, on_gone, &srv)) == NULL)
 		goto out;
 	srv.listeners = (struct role_listeners){ .srv = &srv, .cfg = &srv.cfg,
-		.conns = &srv.conns, .refusal = refusal, .accept = admit };
+		.refusal = refusal, .accept = admit };
 	if (role_listen(&srv.listeners, srv.base, env) < 0)
 		goto out;
 	if (role_signals(srv.base, sigs) < 0)
@@ -107,7 +108,7 @@ out:
 		if (sigs[i])
 			event_free(sigs[i]);
 	SSL_CTX_free(srv.tls_ctx);
-	conn_limit_free(&srv.conns);
+	role_pools_free(&srv.listeners);
 	accounts_close(srv.acct);
 	if (srv.base)
 		event_base_free(srv.base);

@@ -21,7 +21,6 @@ struct pop3d {
 	struct config *cfg;      /* read afresh at each use: a reload replaces it */
 	struct accounts *acct;
 	char mail_dir[4096];     /* <data_dir>/mail */
-	struct conn_limit conns; /* per client address, across pop3 and pop3s */
 	SSL_CTX *tls_ctx;        /* NULL: no [tls] configured; replaced on reload */
 	struct workpool *work;
 	unsigned login_pending;  /* logins submitted and not done: at most login_queue */   /* password checks and maildrop snapshots, off the loop */

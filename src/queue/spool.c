@@ -13,6 +13,8 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "util/fdio.h"
+
 #define SPOOL_MAGIC "mailroom-queue 1\n"
 #define SIZE_DIGITS 20
 #define HEADER_MAX (1024 * 1024) /* an envelope of many recipients, with room */
@@ -512,6 +514,31 @@ spool_writer_write(struct spool_writer *w, const void *p, size_t n)
 		return -1;
 	w->written += n;
 	return 0;
+}
+
+int
+spool_writer_copy(struct spool_writer *w, int src, uint64_t len)
+{
+	if (fd_copy(src, len, w->fd) < 0)
+		return -1;
+	w->written += len;
+	return 0;
+}
+
+int
+spool_spill_open(const char *queue_dir, const char *id)
+{
+	char path[4200];
+
+	snprintf(path, sizeof path, "%s/tmp", queue_dir);
+	int fd = open(path, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL))
+		return fd;
+	snprintf(path, sizeof path, "%s/tmp/%s.spill", queue_dir, id);
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		unlink(path);
+	return fd;
 }
 
 int

@@ -115,4 +115,16 @@ int spool_writer_finish(struct spool_writer *w, const char *queue_dir, const cha
     int *keep_fd);
 void spool_writer_abort(struct spool_writer *w);
 
+/* spool_writer_copy - append the first len octets of the file src (spool_spill_open's). */
+int spool_writer_copy(struct spool_writer *w, int src, uint64_t len);
+
+/*
+ * spool_spill_open - a file for message text that is not kept in memory while it
+ * arrives (mail written straight into Maildirs): unnamed in tmp/ (O_TMPFILE), or
+ * where the file system lacks that, tmp/<id>.spill unlinked at once (a crash in
+ * between leaves it to the emptying of tmp/ at the next start). Read and write.
+ * Returns the fd or -1 (errno).
+ */
+int spool_spill_open(const char *queue_dir, const char *id);
+
 #endif

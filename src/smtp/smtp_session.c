@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "net/tls_bev.h"
 #include "smtp/smtpd.h"
 #include "util/log.h"
 
@@ -74,12 +75,12 @@ smtp_session_destroy(struct smtp_session *s)
 		s->srv->sessions = s->next;
 	if (s->next)
 		s->next->prev = s->prev;
-	if (!s->closing)
-		conn_limit_leave(&s->srv->conns, s->ip);
+	conn_slot_leave(&s->slot);
 	if (s->bev)
 		bufferevent_free(s->bev);
 	if (s->auth_delay)
 		event_free(s->auth_delay);
+	deadline_free(&s->dl);
 	txn_free(s);
 	free(s->helo);
 	free(s->auth_user);
@@ -105,11 +106,12 @@ session_close(struct smtp_session *s, const char *reason)
 	log_info("disconnect from %s reason=%s state=%s messages=%u", s->ip, reason,
 	    state_names[s->state], s->messages);
 	s->drain_cb = NULL; /* freed with the bufferevents */
+	deadline_stop(&s->dl);
 	if (s->bev) {
 		bufferevent_free(s->bev);
 		s->bev = NULL;
 	}
-	conn_limit_leave(&s->srv->conns, s->ip);
+	conn_slot_leave(&s->slot);
 	if (s->auth_delay) {
 		/* The pending 535 will not be sent: drop the reference it held. */
 		event_free(s->auth_delay);
@@ -191,6 +193,7 @@ session_close_after_flush(struct smtp_session *s, const char *reason)
 		return;
 	session_enter(s, S_CLOSING);
 	s->close_reason = reason;
+	deadline_stop(&s->dl);
 	bufferevent_disable(s->bev, EV_READ);
 	/* A client that does not read its last reply: give it a few seconds. */
 	struct timeval tv = { 10, 0 };
@@ -340,12 +343,14 @@ read_command(struct smtp_session *s, struct evbuffer *in)
 	if (s->skip_line || len + 2 > SMTP_LINE_MAX) {
 		evbuffer_drain(in, len + eol_len);
 		s->skip_line = false;
+		s->dl_restart = true;
 		session_error(s, "500 5.5.2 Error: line too long");
 		return true;
 	}
 	char line[SMTP_LINE_MAX];
 	evbuffer_remove(in, line, len);
 	evbuffer_drain(in, eol_len);
+	s->dl_restart = true;
 	dispatch(s, line, len);
 	return true;
 }
@@ -365,6 +370,34 @@ session_process(struct smtp_session *s)
 		if (evbuffer_get_length(in) == 0 || !read_command(s, in))
 			break;
 	}
+	session_deadline(s);
+}
+
+void
+session_deadline(struct smtp_session *s)
+{
+	const struct config *cfg = s->srv->cfg;
+	enum deadline_kind want;
+	uint64_t limit = cfg->command_timeout;
+
+	/* While the server works (a commit, a password check) the client is not late. */
+	if (s->closing || s->state == S_CLOSING || s->state == S_COMMIT || s->auth_waiting)
+		want = DEADLINE_NONE;
+	else if (s->tls && tls_bev_handshaking(s->bev))
+		want = DEADLINE_HANDSHAKE;
+	else if (s->state == S_DATA || s->state == S_BDAT)
+		want = DEADLINE_DATA;
+	else
+		want = DEADLINE_REQUEST;
+	if (want == s->dl.kind && !s->dl_restart)
+		return;
+	s->dl_restart = false;
+	if (want == DEADLINE_HANDSHAKE)
+		limit = tls_bev_handshake_limit(limit);
+	if (want == DEADLINE_NONE)
+		deadline_stop(&s->dl);
+	else
+		deadline_start(&s->dl, want, limit, cfg->min_data_rate);
 }
 
 static void
@@ -373,27 +406,41 @@ on_read(struct bufferevent *bev, void *arg)
 	session_process(arg);
 }
 
+/* session_timeout - a deadline passed, or a client stopped reading its replies. */
+static void
+session_timeout(struct smtp_session *s)
+{
+	if (s->closing)
+		return;
+	if (s->state == S_CLOSING) {
+		session_close(s, s->close_reason);
+		return;
+	}
+	if (s->tls && tls_bev_handshaking(s->bev)) {
+		/* No reply can reach a client that never finished the handshake, and
+		 * a reply waiting for it would keep the connection open for ever. */
+		log_info("timeout from %s state=tls-handshake", s->ip);
+		session_close(s, "timeout");
+		return;
+	}
+	log_info("timeout from %s state=%s", s->ip, state_names[s->state]);
+	session_reply(s, "421 4.4.2 %s Error: timeout exceeded", s->srv->cfg->hostname);
+	session_close_after_flush(s, "timeout");
+}
+
+static void
+on_deadline(void *arg)
+{
+	session_timeout(arg);
+}
+
 void
 session_on_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct smtp_session *s = arg;
 
 	if (what & BEV_EVENT_TIMEOUT) {
-		if (s->state == S_CLOSING) {
-			session_close(s, s->close_reason);
-			return;
-		}
-		SSL *ssl = s->tls ? bufferevent_openssl_get_ssl(s->bev) : NULL;
-		if (ssl != NULL && !SSL_is_init_finished(ssl)) {
-			/* No reply can reach a client that never finished the handshake, and
-			 * a reply waiting for it would keep the connection open for ever. */
-			log_info("timeout from %s state=tls-handshake", s->ip);
-			session_close(s, "timeout");
-			return;
-		}
-		log_info("timeout from %s state=%s", s->ip, state_names[s->state]);
-		session_reply(s, "421 4.4.2 %s Error: timeout exceeded", s->srv->cfg->hostname);
-		session_close_after_flush(s, "timeout");
+		session_timeout(s);
 		return;
 	}
 	if (what & BEV_EVENT_CONNECTED) {
@@ -407,14 +454,18 @@ session_on_event(struct bufferevent *bev, short what, void *arg)
 	}
 }
 
-/* session_set_bev - (re)attach the callbacks and limits to s->bev (new, or after STARTTLS). */
+/*
+ * session_set_bev - (re)attach the callbacks and limits to s->bev (new, or after
+ * STARTTLS). Reading is timed by s->dl, which bytes do not reset; the write
+ * timeout catches a client that stops reading its replies.
+ */
 void
 session_set_bev(struct smtp_session *s)
 {
 	struct timeval tv = { (time_t)s->srv->cfg->command_timeout, 0 };
 
 	bufferevent_setcb(s->bev, on_read, NULL, session_on_event, s);
-	bufferevent_set_timeouts(s->bev, &tv, &tv);
+	bufferevent_set_timeouts(s->bev, NULL, &tv);
 	bufferevent_setwatermark(s->bev, EV_READ, 0, INPUT_HIGH_WATER);
 	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
 }
@@ -427,12 +478,12 @@ session_greet(struct smtp_session *s)
 
 struct smtp_session *
 smtp_session_new(struct smtpd *srv, int fd, const struct sockaddr *sa, enum service svc,
-    const char *ip)
+    const char *ip, struct conn_slot *slot)
 {
 	struct smtp_session *s = calloc(1, sizeof *s);
 	if (s == NULL) {
 		close(fd);
-		conn_limit_leave(&srv->conns, ip);
+		conn_slot_leave(slot);
 		return NULL;
 	}
 	(void)sa;
@@ -443,9 +494,10 @@ smtp_session_new(struct smtpd *srv, int fd, const struct sockaddr *sa, enum serv
 	srv->sessions = s;
 	s->svc = svc;
 	snprintf(s->ip, sizeof s->ip, "%s", ip);
+	s->slot = *slot;
 	s->trusted = config_is_trusted(srv->cfg, sa);
 	log_info("connect from %s on %s%s", ip, service_name(svc), s->trusted ? " (trusted)" : "");
-	if (session_start_io(s, fd) < 0) {
+	if (deadline_init(&s->dl, srv->base, on_deadline, s) < 0 || session_start_io(s, fd) < 0) {
 		log_err("cannot set up the connection from %s", ip);
 		if (s->bev == NULL)
 			close(fd);
@@ -453,5 +505,6 @@ smtp_session_new(struct smtpd *srv, int fd, const struct sockaddr *sa, enum serv
 		session_close(s, "setup failed");
 		return NULL;
 	}
+	session_deadline(s);
 	return s;
 }

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 
 #include "config.h"
+#include "net/conn_limit.h"
 #include "net/sockaddr.h"
 
 struct smtpd;
@@ -14,10 +15,11 @@ struct smtp_session;
 
 /*
  * smtp_session_new - take over the accepted socket fd (already admitted by the
- * connection limits, which the session leaves when it ends) and greet the client.
+ * connection limits: the session takes over the place in slot and gives it back when
+ * it ends) and greet the client.
  */
 struct smtp_session *smtp_session_new(struct smtpd *srv, int fd, const struct sockaddr *sa,
-    enum service svc, const char *ip);
+    enum service svc, const char *ip, struct conn_slot *slot);
 
 /* smtp_session_destroy - free at once, whatever state (the role is stopping). */
 void smtp_session_destroy(struct smtp_session *s);

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "net/deadline.h"
 #include "net/sockaddr.h"
 #include "queue/spool.h"
 #include "smtp/data_reader.h"
@@ -57,7 +58,9 @@ struct smtp_txn {
 	uint64_t bdat_left;    /* octets of the current chunk still to read */
 	bool bdat_last;
 	struct data_reader dr;
-	struct buf out;        /* stored form not yet written to the spool */
+	struct buf out;        /* stored form not yet written out (at most about OUT_MAX) */
+	int spill_fd;          /* direct delivery: the stored form so far, or -1 */
+	uint64_t spill_len;    /* octets in it */
 	bool writer_open;
 	struct spool_writer w;
 	int commit_fd;         /* the queue file being flushed, or -1 */
@@ -73,6 +76,7 @@ struct smtp_session {
 	enum service svc;
 	enum smtp_state state;
 	char ip[SOCKADDR_TEXT_MAX];
+	struct conn_slot slot; /* the place in the listener's pool */
 	bool trusted;      /* the client is in trusted_networks */
 	bool tls;          /* the connection is encrypted */
 	bool esmtp;        /* EHLO, not HELO */
@@ -81,6 +85,8 @@ struct smtp_session {
 	unsigned busy;     /* asynchronous operations (commit, password check) holding s */
 	const char *close_reason;
 	struct evbuffer_cb_entry *drain_cb; /* closing after STARTTLS: waits for the socket's buffer */
+	struct deadline dl; /* for the command line, handshake or text awaited now */
+	bool dl_restart;    /* a command was taken: the next one gets a new deadline */
 	char *helo;
 	unsigned errors;
 	unsigned messages;
@@ -109,6 +115,8 @@ void session_process(struct smtp_session *s);
 void session_on_event(struct bufferevent *bev, short what, void *arg);
 void session_set_bev(struct smtp_session *s);
 void session_greet(struct smtp_session *s);
+/* session_deadline - the time limit for what s waits for now (restarted when that changed). */
+void session_deadline(struct smtp_session *s);
 /* session_release - an asynchronous operation on s is over; frees a closed session. */
 void session_release(struct smtp_session *s);
 

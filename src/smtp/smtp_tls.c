@@ -24,7 +24,6 @@ session_start_io(struct smtp_session *s, int fd)
 			return -1;
 		s->tls = true;
 		session_set_bev(s);
-		tls_bev_handshake_timeouts(s->bev, s->srv->cfg->command_timeout);
 		/* The greeting waits in the buffer until the handshake is done. */
 		session_greet(s);
 		return 0;
@@ -81,15 +80,14 @@ session_starttls(struct smtp_session *s, const struct smtp_cmd *cmd)
 	s->auth_step = AUTH_NONE;
 	session_enter(s, S_CONNECTED);
 	session_set_bev(s);
-	tls_bev_handshake_timeouts(s->bev, s->srv->cfg->command_timeout);
+	session_deadline(s); /* the handshake's */
 }
 
 void
 session_tls_established(struct smtp_session *s)
 {
 	tls_bev_log_established(s->bev, s->ip);
-	struct timeval tv = { (time_t)s->srv->cfg->command_timeout, 0 };
-	bufferevent_set_timeouts(s->bev, &tv, &tv);
+	session_deadline(s); /* now the first command's */
 }
 
 void

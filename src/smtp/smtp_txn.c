@@ -22,10 +22,16 @@
 #include "queue/notify.h"
 #include "smtp/received.h"
 #include "smtp/smtpd.h"
+#include "util/fdio.h"
 #include "util/log.h"
 #include "util/text.h"
 
-#define SPOOL_FLUSH_AT (128 * 1024) /* write the stored form in pieces of this size */
+/*
+ * The stored form held in memory before it is written out: to the queue file, or
+ * for direct delivery to the spill file (copied into each Maildir file at the end),
+ * so a session holds about this much whatever the size of its message.
+ */
+#define OUT_MAX (64 * 1024)
 #define DIRECT_MAX (4 * 1024 * 1024) /* larger messages for local mailboxes go through the queue */
 
 static bool
@@ -44,11 +50,26 @@ txn_free(struct smtp_session *s)
 		spool_writer_abort(&t->w);
 	if (t->commit_fd >= 0)
 		close(t->commit_fd);
+	if (t->spill_fd >= 0)
+		close(t->spill_fd);
 	md_batch_free(t->md);
 	envelope_free(&t->env);
 	buf_free(&t->out);
 	free(t);
 	s->txn = NULL;
+}
+
+/* txn_new - an empty transaction (no files open). */
+static struct smtp_txn *
+txn_new(void)
+{
+	struct smtp_txn *t = calloc(1, sizeof *t);
+
+	if (t != NULL) {
+		t->commit_fd = -1;
+		t->spill_fd = -1;
+	}
+	return t;
 }
 
 void
@@ -109,13 +130,12 @@ txn_mail(struct smtp_session *s, const struct smtp_cmd *cmd)
 		    sender, s->auth_user);
 		return;
 	}
-	struct smtp_txn *t = calloc(1, sizeof *t);
+	struct smtp_txn *t = txn_new();
 	if (t == NULL || (t->env.sender = strdup(sender)) == NULL) {
 		free(t);
 		session_reply(s, "451 4.3.0 Error: out of memory");
 		return;
 	}
-	t->commit_fd = -1;
 	t->env.body = params.body;
 	t->env.smtputf8 = t->smtputf8 = params.smtputf8;
 	s->txn = t;
@@ -300,7 +320,35 @@ write_prefix(struct smtp_session *s)
 	return rc;
 }
 
-/* flush_out - write the stored form gathered so far to the queue file. */
+/* stored_len - the stored form so far: spilled, and still in memory. */
+static uint64_t
+stored_len(const struct smtp_txn *t)
+{
+	return t->spill_len + t->out.len;
+}
+
+/* spill_out - direct delivery: the stored form gathered so far to the spill file. */
+static int
+spill_out(struct smtp_session *s)
+{
+	struct smtp_txn *t = s->txn;
+
+	if (t->out.len == 0)
+		return 0;
+	if (t->spill_fd < 0 && (t->spill_fd = spool_spill_open(s->srv->queue_dir, t->env.id)) < 0)
+		return -1;
+	if (fd_write_all(t->spill_fd, t->out.data, t->out.len) < 0)
+		return -1;
+	t->spill_len += t->out.len;
+	buf_reset(&t->out);
+	return 0;
+}
+
+/*
+ * flush_out - write the stored form gathered so far out of memory: to the spill
+ * file while the message may still go straight into the Maildirs, else to the
+ * queue file (after what was spilled, when it had to change course).
+ */
 static void
 flush_out(struct smtp_session *s)
 {
@@ -308,10 +356,28 @@ flush_out(struct smtp_session *s)
 
 	if (t->failed || t->too_big)
 		return;
+	if (t->direct) {
+		if (spill_out(s) < 0) {
+			log_err("%s: cannot write spill file: %s", t->env.id, strerror(errno));
+			t->failed = true;
+		}
+		return;
+	}
 	if (!t->writer_open && write_prefix(s) < 0) {
 		log_err("%s: cannot write queue file: %s", t->env.id, strerror(errno));
 		t->failed = true;
 		return;
+	}
+	if (t->spill_fd >= 0) {
+		int rc = spool_writer_copy(&t->w, t->spill_fd, t->spill_len);
+		close(t->spill_fd);
+		t->spill_fd = -1;
+		t->spill_len = 0;
+		if (rc < 0) {
+			log_err("%s: cannot write queue file: %s", t->env.id, strerror(errno));
+			t->failed = true;
+			return;
+		}
 	}
 	if (t->out.len > 0 && spool_writer_write(&t->w, t->out.data, t->out.len) < 0) {
 		log_err("%s: cannot write queue file: %s", t->env.id, strerror(errno));
@@ -346,13 +412,13 @@ start_message(struct smtp_session *s, enum data_mode mode)
 	(void)cfg;
 }
 
-/* keep_in_memory - whether the text gathered so far can wait for the end. */
+/* out_full - whether the text gathered in memory must be written out now. */
 static bool
-keep_in_memory(struct smtp_txn *t)
+out_full(struct smtp_txn *t)
 {
-	if (t->direct && t->out.len > DIRECT_MAX)
-		t->direct = false;
-	return t->direct || t->out.len < SPOOL_FLUSH_AT;
+	if (t->direct && stored_len(t) > DIRECT_MAX)
+		t->direct = false; /* flush_out moves what was spilled into the queue file */
+	return t->out.len >= OUT_MAX;
 }
 
 /* log_accepted - the log line of an accepted message (INTERFACE.md "Logs"). */
@@ -422,7 +488,7 @@ direct_done(struct md_batch *b, int error, void *arg)
 	struct smtp_txn *t = s->txn;
 
 	if (error == 0) {
-		log_accepted(s, t->out.len);
+		log_accepted(s, stored_len(t));
 		for (size_t i = 0; i < b->nfiles; i++)
 			log_info("%s: to=<%s> orig_to=<%s> relay=local status=sent (250 delivered to maildir)",
 			    t->env.id, t->env.rcpts[b->files[i].idx].addr,
@@ -451,6 +517,9 @@ direct_deliver(struct smtp_session *s)
 
 	if (b == NULL || build_prefix(s, &prefix) < 0)
 		goto fail;
+	/* Spilled: all of it goes to the file, each Maildir copy is made from there. */
+	if (t->spill_fd >= 0 && spill_out(s) < 0)
+		goto fail;
 	uint64_t lines = count_lf(prefix.data, prefix.len) + t->dr.out_lines;
 	for (size_t i = 0; i < t->env.nrcpts; i++) {
 		const struct spool_rcpt *r = &t->env.rcpts[i];
@@ -458,12 +527,12 @@ direct_deliver(struct smtp_session *s)
 		if (maildir_trace_headers(&hdr, t->env.sender, r->addr) < 0 ||
 		    maildir_path(s->srv->mail_dir, r->addr, dir, sizeof dir) < 0)
 			goto fail;
-		uint64_t size = hdr.len + prefix.len + t->out.len;
+		uint64_t size = hdr.len + prefix.len + stored_len(t);
 		maildir_name(name, sizeof name, t->env.arrival, t->env.id, i, s->srv->cfg->hostname,
 		    size, size + lines + 2);
 		struct iovec iov[3] = { { hdr.data, hdr.len }, { prefix.data, prefix.len },
 			{ t->out.data, t->out.len } };
-		if (md_batch_add(b, dir, name, iov, 3, s, i) < 0) {
+		if (md_batch_add(b, dir, name, iov, 3, t->spill_fd, t->spill_len, s, i) < 0) {
 			log_warn("%s: direct delivery to %s failed (%s); queueing", t->env.id, r->addr,
 			    strerror(errno));
 			goto fail;
@@ -569,7 +638,7 @@ txn_bdat(struct smtp_session *s, const struct smtp_cmd *cmd)
 	if (t == NULL || s->state != S_RCPT) {
 		/* The chunk still follows the command: read it, then refuse. */
 		if (t == NULL) {
-			if ((t = calloc(1, sizeof *t)) == NULL) {
+			if ((t = txn_new()) == NULL) {
 				session_close(s, "out of memory");
 				return;
 			}
@@ -617,7 +686,7 @@ bdat_chunk_done(struct smtp_session *s)
 		/* Refuse now; the client may go on sending chunks, which get the same. */
 		session_error(s, "552 5.3.4 Error: message too large");
 	} else {
-		if (!keep_in_memory(t))
+		if (out_full(t))
 			flush_out(s);
 		session_reply(s, "250 2.0.0 %llu octets received",
 		    (unsigned long long)t->dr.raw_octets);
@@ -666,12 +735,14 @@ txn_read_data(struct smtp_session *s, struct evbuffer *in)
 		    t->dr.raw_octets;
 		if (size > max)
 			t->too_big = true;
+		/* Piece by piece, DATA and BDAT alike: a 25 MB chunk is never held whole. */
+		if (out_full(t))
+			flush_out(s);
 	}
 	evbuffer_drain(in, used);
+	deadline_progress(&s->dl, used);
 	if (s->state == S_BDAT)
 		t->bdat_left -= used;
-	if (s->state == S_DATA && !keep_in_memory(t))
-		flush_out(s);
 	if (s->state == S_DATA && done) {
 		end_message(s);
 		return true;

@@ -39,9 +39,10 @@ refusal(void *arg, char *line, size_t len)
 }
 
 static void
-admit(void *arg, int fd, const struct sockaddr *sa, enum service svc, const char *ip)
+admit(void *arg, int fd, const struct sockaddr *sa, enum service svc, const char *ip,
+    struct conn_slot *slot)
 {
-	smtp_session_new(arg, fd, sa, svc, ip);
+	smtp_session_new(arg, fd, sa, svc, ip, slot);
 }
 
 static void
@@ -106,7 +107,7 @@ smtpd_main(const struct role_env *env)
 	if ((ctl = ctl_new(srv.base, env->ctl_fd, on_reload, on_gone, &srv)) == NULL)
 		goto out;
 	srv.listeners = (struct role_listeners){ .srv = &srv, .cfg = &srv.cfg,
-		.conns = &srv.conns, .refusal = refusal, .accept = admit };
+		.refusal = refusal, .accept = admit };
 	if (role_listen(&srv.listeners, srv.base, env) < 0)
 		goto out;
 	if (role_signals(srv.base, sigs) < 0)
@@ -132,7 +133,7 @@ out:
 		close(srv.msgdir_fd);
 	if (srv.queue_bev)
 		bufferevent_free(srv.queue_bev);
-	conn_limit_free(&srv.conns);
+	role_pools_free(&srv.listeners);
 	accounts_close(srv.acct);
 	if (srv.base)
 		event_base_free(srv.base);

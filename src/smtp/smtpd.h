@@ -30,7 +30,6 @@ struct smtpd {
 	char queue_dir[4096];
 	char mail_dir[4096];
 	int msgdir_fd;           /* queue/msg: flushed after new files appear in it */
-	struct conn_limit conns; /* per client address, across every SMTP listener */
 	SSL_CTX *tls_ctx;        /* NULL: no [tls] configured; replaced on reload */
 	struct workpool *auth;   /* password checks off the loop */
 	unsigned auth_pending;   /* checks submitted and not done: at most login_queue */

@@ -25,6 +25,8 @@ QUOTA_USER = "quota@example.test"   # a quota makes delivery go through the queu
 CLIENTS = 4
 ROUNDS = 3
 PER_ROUND = 200
+SPILLED_LINES = 4000
+SPILLED = "spilled filler line\r\n" * SPILLED_LINES  # 84 KB
 
 
 def client(port, tokens, acked, lock, use_bdat):
@@ -34,8 +36,10 @@ def client(port, tokens, acked, lock, use_bdat):
         with Raw(port, timeout=15) as c:
             c.ehlo()
             for i, (tok, rcpt) in enumerate(tokens):
+                # Every tenth is over 64 KiB: held in a spill file, not in memory.
+                filler = SPILLED if i % 10 == 9 else "filler line\r\n" * (i % 20)
                 body = (f"Message-ID: <{tok}@crash.test>\r\nSubject: crash {tok}\r\n\r\n"
-                        f"{tok}\r\n" + "filler line\r\n" * (i % 20)).encode()
+                        f"{tok}\r\n" + filler).encode()
                 if c.cmd("MAIL FROM:<crash@remote.test>").code != 250:
                     return
                 if c.cmd(f"RCPT TO:<{rcpt}>").code != 250:
@@ -63,6 +67,8 @@ def mailbox_counts(inst):
         for msg in inst.messages(addr):
             m = re.search(rb"Message-ID: <([0-9a-f]{32})@crash\.test>", msg)
             if m:
+                if b"spilled filler line" in msg:  # never half a message
+                    assert msg.count(b"spilled filler line\n") == SPILLED_LINES, m.group(1)
                 tok = m.group(1).decode()
                 counts[tok] = counts.get(tok, 0) + 1
     return counts

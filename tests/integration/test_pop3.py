@@ -705,10 +705,14 @@ def test_command_timeout(make_instance):
 
 def test_connection_limit_per_ip(make_instance):
     inst = make_instance({("limits", "max_connections_per_ip"): "2"})
-    a, b = Raw(inst), Raw(inst, tls=True)
+    a, b = Raw(inst), Raw(inst)
     assert a.greeting.startswith(b"+OK") and b.greeting.startswith(b"+OK")
     c = Raw(inst, greet=False)
     assert c.read_eof().startswith(b"-ERR")
+    # pop3s is another listener, with a pool of its own.
+    e = Raw(inst, tls=True)
+    assert e.greeting.startswith(b"+OK")
+    e.cmd("QUIT")
     a.cmd("QUIT")
     a.read_eof()
     inst.wait_log(r"disconnect from 127\.0\.0\.1 reason=quit")

@@ -130,7 +130,10 @@ check_defaults(const struct config *c)
 	assert_int_equal(c->max_recipients, 100);
 	assert_int_equal(c->max_connections, 1000);
 	assert_int_equal(c->max_connections_per_ip, 20);
+	assert_int_equal(c->connection_prefix_v4, 32);
+	assert_int_equal(c->connection_prefix_v6, 64);
 	assert_int_equal(c->command_timeout, 300);
+	assert_int_equal(c->min_data_rate, 500);
 	assert_int_equal(c->max_auth_failures, 3);
 	assert_int_equal(c->max_hops, 50);
 }
@@ -212,7 +215,10 @@ static const char full_config[] =
     "max_recipients = 50\n"
     "max_connections = 99\n"
     "max_connections_per_ip = 5\n"
+    "connection_prefix_v4 = 24\n"
+    "connection_prefix_v6 = 48\n"
     "command_timeout = 45s\n"
+    "min_data_rate = 1000\n"
     "max_auth_failures = 2\n"
     "max_hops = 30\n";
 
@@ -250,7 +256,10 @@ test_every_key(void **state)
 	assert_int_equal(c.max_recipients, 50);
 	assert_int_equal(c.max_connections, 99);
 	assert_int_equal(c.max_connections_per_ip, 5);
+	assert_int_equal(c.connection_prefix_v4, 24);
+	assert_int_equal(c.connection_prefix_v6, 48);
 	assert_int_equal(c.command_timeout, 45);
+	assert_int_equal(c.min_data_rate, 1000);
 	assert_int_equal(c.max_auth_failures, 2);
 	assert_int_equal(c.max_hops, 30);
 	config_free(&c);
@@ -389,6 +398,9 @@ test_bad_values(void **state)
 	bad_value("limits", "max_connections", "lots");
 	bad_value("limits", "max_connections_per_ip", "1K");
 	bad_value("limits", "command_timeout", "2d");
+	bad_value("limits", "min_data_rate", "0");
+	bad_value("limits", "connection_prefix_v4", "33");
+	bad_value("limits", "connection_prefix_v6", "129");
 	bad_value("limits", "max_auth_failures", "");
 	bad_value("limits", "max_hops", "0");
 	bad_value("limits", "max_hops", "1001");

@@ -1,0 +1,66 @@
+/* fdio.c - whole writes and file-to-file copies on file descriptors. */
+#include "util/fdio.h"
+
+#include <errno.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#define COPY_BUF (16 * 1024)
+
+int
+fd_write_all(int fd, const void *p, size_t n)
+{
+	const char *c = p;
+
+	while (n > 0) {
+		ssize_t w = write(fd, c, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -1;
+		c += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* copy_buffered - the rest of the copy from offset off, through user space. */
+static int
+copy_buffered(int src, off_t off, uint64_t left, int dst)
+{
+	char buf[COPY_BUF];
+
+	while (left > 0) {
+		size_t want = left < sizeof buf ? (size_t)left : sizeof buf;
+		ssize_t r = pread(src, buf, want, off);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			return errno = EIO, -1;
+		if (fd_write_all(dst, buf, (size_t)r) < 0)
+			return -1;
+		off += r;
+		left -= (uint64_t)r;
+	}
+	return 0;
+}
+
+int
+fd_copy(int src, uint64_t len, int dst)
+{
+	off_t off = 0;
+	uint64_t left = len;
+
+	while (left > 0) {
+		size_t want = left < (1u << 30) ? (size_t)left : (1u << 30);
+		ssize_t n = copy_file_range(src, &off, dst, NULL, want, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break; /* not supported here (EXDEV, EINVAL, ENOSYS...), or short: buffered */
+		left -= (uint64_t)n;
+	}
+	return left > 0 ? copy_buffered(src, off, left, dst) : 0;
+}
