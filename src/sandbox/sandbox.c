@@ -188,8 +188,11 @@ landlock_install(enum sandbox_profile p, const struct config *cfg)
 	case SANDBOX_QUEUED:
 		allow_sub(&r, cfg->data_dir, "queue", rw);
 		allow_sub(&r, cfg->data_dir, "mail", rw);
+		/* Files named at start only: a new path after a reload needs a restart. */
 		if (cfg->relayhost_password_file)
 			allow(&r, cfg->relayhost_password_file, FS_READ);
+		if (cfg->tls_ca_file)
+			allow(&r, cfg->tls_ca_file, FS_READ);
 		break;
 	case SANDBOX_LOOKUPD:
 		allow(&r, cfg->data_dir, rw); /* accounts.db and its -wal and -shm */
