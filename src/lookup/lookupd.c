@@ -31,6 +31,7 @@
 #define VERIFY_THREADS 2
 #define PASSWORD_MAX 512
 #define SWEEP_INTERVAL 60
+#define CONNS_MAX 512          /* a role holds one, plus one per login being checked */
 
 struct lk_conn;
 
@@ -44,6 +45,7 @@ struct lookupd {
 	char dummy_hash[PASSWORD_HASH_MAX];
 	struct evconnlistener *listener;
 	struct lk_conn *conns;
+	unsigned nconns;
 	struct frame in, out;    /* the loop handles one request at a time */
 	struct event *sweep;
 	gid_t mail_gid;
@@ -80,6 +82,7 @@ conn_unref(struct lk_conn *c)
 		c->prev->next = c->next;
 	else
 		d->conns = c->next;
+	d->nconns--;
 	if (c->next)
 		c->next->prev = c->prev;
 	free(c);
@@ -364,6 +367,11 @@ on_accept(struct evconnlistener *el, evutil_socket_t fd, struct sockaddr *sa, in
 		close(fd);
 		return;
 	}
+	if (d->nconns >= CONNS_MAX) {
+		log_warn("refused a lookup connection from uid %ld: %u open", (long)uid, d->nconns);
+		close(fd);
+		return;
+	}
 	struct lk_conn *c = calloc(1, sizeof *c);
 	if (c == NULL) {
 		close(fd);
@@ -384,6 +392,7 @@ on_accept(struct evconnlistener *el, evutil_socket_t fd, struct sockaddr *sa, in
 	if (d->conns)
 		d->conns->prev = c;
 	d->conns = c;
+	d->nconns++;
 }
 
 static void
