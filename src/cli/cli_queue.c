@@ -33,9 +33,11 @@ fmt_age(char *out, size_t len, time_t secs)
 }
 
 static const char *
-status_name(enum rcpt_status st)
+status_name(const struct spool_rcpt *r)
 {
-	return st == RCPT_DELIVERED ? "delivered" : st == RCPT_BOUNCED ? "bounced" : "pending";
+	if (r->status == RCPT_BOUNCED)
+		return r->dsn_due ? "bounced (bounce not yet sent)" : "bounced";
+	return r->status == RCPT_DELIVERED ? "delivered" : "pending";
 }
 
 static int
@@ -60,7 +62,7 @@ queue_list(const char *queue_dir)
 		int shown = 0;
 		for (size_t j = 0; j < env.nrcpts; j++) {
 			const struct spool_rcpt *r = &env.rcpts[j];
-			if (r->status != RCPT_PENDING)
+			if (r->status != RCPT_PENDING && !r->dsn_due)
 				continue;
 			printf("%s%s", shown++ ? "," : "", r->addr);
 			if (r->error)
@@ -92,7 +94,7 @@ queue_show(const char *queue_dir, const char *id)
 	for (size_t j = 0; j < env.nrcpts; j++) {
 		const struct spool_rcpt *r = &env.rcpts[j];
 		printf("recipient: %s (for %s) %s attempts=%u%s%s\n", r->addr, r->orig,
-		    status_name(r->status), r->attempts, r->error ? " last error: " : "",
+		    status_name(r), r->attempts, r->error ? " last error: " : "",
 		    r->error ? r->error : "");
 	}
 	printf("\n");

@@ -165,47 +165,92 @@ queued_rcpt_result(struct queued *q, struct qmsg *m, size_t idx, int code, const
 	    relay, status, text);
 }
 
-/* settle_after_dsn - the bounce is on stable storage: now the original may go. */
+/* waiting - whether r still keeps its message in the queue: a delivery or a bounce to make. */
+static bool
+waiting(const struct spool_rcpt *r)
+{
+	return r->status == RCPT_PENDING || r->dsn_due;
+}
+
+/*
+ * settle_state - after a round and its bounce: remove the message when nothing is
+ * left to do for it, else record its state and wake for the earliest retry.
+ */
+static void
+settle_state(struct queued *q, struct qmsg *m)
+{
+	bool all_final = true;
+
+	m->busy = false;
+	m->recovering = false;
+	for (size_t i = 0; i < m->env.nrcpts; i++)
+		all_final &= !waiting(&m->env.rcpts[i]);
+	if (all_final) {
+		spool_remove(q->queue_dir, m->id);
+		log_info("%s: removed", m->id);
+		msg_forget(q, m);
+		return;
+	}
+	if (m->dirty && spool_write_state(q->queue_dir, &m->env) < 0)
+		log_err("%s: cannot write queue state: %s", m->id, strerror(errno));
+	m->dirty = false;
+	time_t earliest = 0;
+	for (size_t i = 0; i < m->env.nrcpts; i++) {
+		const struct spool_rcpt *r = &m->env.rcpts[i];
+		if (waiting(r) && (earliest == 0 || r->next_try < earliest))
+			earliest = r->next_try;
+	}
+	arm_wake(q, earliest);
+}
+
+/*
+ * settle_after_dsn - the bounce is on stable storage (error 0): now the original may
+ * go. Else the recipients stay bounced, and the bounce is what is tried again.
+ */
 static void
 settle_after_dsn(void *arg, int error)
 {
 	struct qmsg *m = arg;
 	struct queued *q = m->q;
+	time_t retry = time(NULL) + retry_delay(q->cfg, 1);
 
 	if (m->dsn_fd >= 0)
 		close(m->dsn_fd);
 	m->dsn_fd = -1;
+	if (m->deleted) {
+		msg_forget(q, m);
+		return;
+	}
 	if (error != 0)
 		log_err("%s: the bounce could not be made durable; will retry", m->id);
 	for (size_t i = 0; i < m->env.nrcpts; i++) {
 		struct spool_rcpt *r = &m->env.rcpts[i];
-		if (r->dsn_due && error != 0) {
-			r->status = RCPT_PENDING;
-			r->next_try = time(NULL) + retry_delay(q->cfg, 1);
-		}
-		r->dsn_due = false;
+		if (r->dsn_due && error != 0)
+			r->next_try = retry;
+		else
+			r->dsn_due = false;
 	}
-	queued_settle(q, m);
+	m->dirty = true;
+	settle_state(q, m);
 }
 
 void
 queued_settle(struct queued *q, struct qmsg *m)
 {
-	bool all_final = true, dsn = false;
+	bool dsn = false;
 
 	if (m->deleted) {
 		msg_forget(q, m);
 		return;
 	}
-	for (size_t i = 0; i < m->env.nrcpts; i++) {
-		all_final &= m->env.rcpts[i].status != RCPT_PENDING;
+	for (size_t i = 0; i < m->env.nrcpts; i++)
 		dsn |= m->env.rcpts[i].dsn_due;
-	}
 	if (dsn && (m->env.sender[0] == '\0' || m->env.is_bounce)) {
 		/* RFC 5321 6.1: never bounce a bounce. */
 		for (size_t i = 0; i < m->env.nrcpts; i++)
 			m->env.rcpts[i].dsn_due = false;
 		log_info("%s: no bounce for the null sender", m->id);
+		m->dirty = true;
 		dsn = false;
 	}
 	if (dsn) {
@@ -228,24 +273,7 @@ queued_settle(struct queued *q, struct qmsg *m)
 		settle_after_dsn(m, EIO);
 		return;
 	}
-	m->busy = false;
-	m->recovering = false;
-	if (all_final) {
-		spool_remove(q->queue_dir, m->id);
-		log_info("%s: removed", m->id);
-		msg_forget(q, m);
-		return;
-	}
-	if (m->dirty && spool_write_state(q->queue_dir, &m->env) < 0)
-		log_err("%s: cannot write queue state: %s", m->id, strerror(errno));
-	m->dirty = false;
-	time_t earliest = 0;
-	for (size_t i = 0; i < m->env.nrcpts; i++) {
-		const struct spool_rcpt *r = &m->env.rcpts[i];
-		if (r->status == RCPT_PENDING && (earliest == 0 || r->next_try < earliest))
-			earliest = r->next_try;
-	}
-	arm_wake(q, earliest);
+	settle_state(q, m);
 }
 
 /*
@@ -378,7 +406,7 @@ check_due(const char *key, void *value, void *arg)
 	}
 	for (size_t i = 0; i < m->env.nrcpts; i++) {
 		struct spool_rcpt *r = &m->env.rcpts[i];
-		if (r->status != RCPT_PENDING)
+		if (!waiting(r))
 			continue;
 		if (d->flush)
 			r->next_try = 0;

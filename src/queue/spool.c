@@ -353,7 +353,9 @@ apply_state(const char *queue_dir, struct envelope *env)
 		if (idx >= env->nrcpts)
 			continue;
 		struct spool_rcpt *r = &env->rcpts[idx];
-		r->status = st == 'D' ? RCPT_DELIVERED : st == 'B' ? RCPT_BOUNCED : RCPT_PENDING;
+		r->status = st == 'D' ? RCPT_DELIVERED : st == 'B' || st == 'N' ? RCPT_BOUNCED :
+		    RCPT_PENDING;
+		r->dsn_due = st == 'N';
 		r->attempts = attempts;
 		r->next_try = (time_t)next;
 		free(r->error);
@@ -421,7 +423,8 @@ spool_write_state(const char *queue_dir, const struct envelope *env)
 
 	for (size_t i = 0; i < env->nrcpts; i++) {
 		const struct spool_rcpt *r = &env->rcpts[i];
-		char st = r->status == RCPT_DELIVERED ? 'D' : r->status == RCPT_BOUNCED ? 'B' : 'P';
+		char st = r->status == RCPT_DELIVERED ? 'D' : r->status != RCPT_BOUNCED ? 'P' :
+		    r->dsn_due ? 'N' : 'B';
 		rc |= buf_printf(&b, "r %zu %c %u %lld ", i, st, r->attempts, (long long)r->next_try);
 		rc |= put_escaped(&b, r->error);
 		rc |= buf_putc(&b, '\n');

@@ -30,7 +30,9 @@ struct spool_rcpt {
 	unsigned attempts;
 	time_t next_try; /* 0: now */
 	char *error;     /* the last failure, or NULL */
-	bool dsn_due;    /* bounced in this run, not yet in a bounce message (not stored) */
+	bool dsn_due;    /* bounced, and no bounce message made durable for it yet: the
+			  * bounce is retried (at next_try after a failure), never the
+			  * delivery; stored as 'N' in state/<id> */
 };
 
 struct envelope {

@@ -151,10 +151,19 @@ test_files_and_state(void **state)
 	envelope_free(&back);
 	assert_int_equal(spool_load(queue, env.id, &back), 0);
 	assert_int_equal(back.rcpts[0].status, RCPT_DELIVERED);
+	assert_false(back.rcpts[0].dsn_due);
 	assert_int_equal(back.rcpts[1].status, RCPT_PENDING);
 	assert_int_equal(back.rcpts[1].attempts, 3);
 	assert_int_equal(back.rcpts[1].next_try, 1795819999);
 	assert_string_equal(back.rcpts[1].error, "451 4.4.1 no answer from mx.remote.test");
+	/* A bounce still owed is kept with the recipient's final status. */
+	back.rcpts[1].status = RCPT_BOUNCED;
+	back.rcpts[1].dsn_due = true;
+	assert_int_equal(spool_write_state(queue, &back), 0);
+	envelope_free(&back);
+	assert_int_equal(spool_load(queue, env.id, &back), 0);
+	assert_int_equal(back.rcpts[1].status, RCPT_BOUNCED);
+	assert_true(back.rcpts[1].dsn_due);
 	envelope_free(&back);
 	spool_remove(queue, env.id);
 	assert_int_equal(spool_load(queue, env.id, &back), -1);
