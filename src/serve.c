@@ -33,7 +33,7 @@
 #include "lookup/lookup_client.h"
 #include "net/ctl.h"
 #include "net/tls.h"
-#include "queue/spool.h"
+#include "store/spool.h"
 #include "role.h"
 #include "util/log.h"
 #include "util/mkdir_p.h"

@@ -14,7 +14,7 @@
 #include "cli/cli.h"
 #include "cli/cli_util.h"
 #include "queue/notify.h"
-#include "queue/spool.h"
+#include "store/spool.h"
 
 /* fmt_age - "45s", "12m", "3h05m", "2d04h". */
 static void

@@ -17,9 +17,9 @@
 #include <unistd.h>
 
 #include "accounts.h"
-#include "deliver/maildir.h"
-#include "deliver/maildir_batch.h"
-#include "queue/commit.h"
+#include "store/maildir.h"
+#include "store/maildir_batch.h"
+#include "store/commit.h"
 #include "queue/queued.h"
 #include "util/buf.h"
 #include "util/log.h"

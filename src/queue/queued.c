@@ -23,7 +23,7 @@
 #include "deliver/local.h"
 #include "deliver/remote.h"
 #include "net/ctl.h"
-#include "queue/commit.h"
+#include "store/commit.h"
 #include "queue/hops.h"
 #include "ipc/frame.h"
 #include "ipc/frame_stream.h"

@@ -11,7 +11,7 @@
 
 #include "config.h"
 #include "ipc/frame.h"
-#include "queue/spool.h"
+#include "store/spool.h"
 #include "util/strmap.h"
 
 struct event_base;

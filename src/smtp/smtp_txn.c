@@ -15,10 +15,10 @@
 #include <unistd.h>
 
 #include "accounts.h"
-#include "deliver/maildir.h"
-#include "deliver/maildir_batch.h"
+#include "store/maildir.h"
+#include "store/maildir_batch.h"
 #include "ipc/frame_stream.h"
-#include "queue/commit.h"
+#include "store/commit.h"
 #include "queue/notify.h"
 #include "smtp/received.h"
 #include "smtp/smtpd.h"

@@ -21,7 +21,7 @@
 #include "accounts.h"
 #include "net/ctl.h"
 #include "net/sockaddr.h"
-#include "queue/commit.h"
+#include "store/commit.h"
 #include "role.h"
 #include "sandbox/sandbox.h"
 #include "smtp/smtp_session.h"

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "queue/spool.h"
+#include "store/spool.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -15,8 +15,8 @@
 
 #include <cmocka.h>
 
-#include "deliver/maildir.h"
-#include "queue/spool.h"
+#include "store/maildir.h"
+#include "store/spool.h"
 
 static void
 make_env(struct envelope *env)

@@ -1,5 +1,5 @@
 /* spool.c - queue files: ids, envelope header format and parser, state files, writer. */
-#include "queue/spool.h"
+#include "store/spool.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -2,7 +2,7 @@
  * maildir_batch.c - write unnamed files (or tmp/ files), flush them, link them into
  * new/, flush new/: for many files at once.
  */
-#include "deliver/maildir_batch.h"
+#include "store/maildir_batch.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -11,8 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "deliver/maildir.h"
-#include "queue/commit.h"
+#include "store/maildir.h"
+#include "store/commit.h"
 #include "util/fdio.h"
 
 struct md_batch *

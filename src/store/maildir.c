@@ -2,7 +2,7 @@
  * maildir.c - Maildir paths, the fixed file names of mailroom's deliveries, and
  * the trace headers written on top of each delivered message.
  */
-#include "deliver/maildir.h"
+#include "store/maildir.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -4,7 +4,7 @@
  * on the loop (woken through an eventfd). Several threads let a new batch start
  * while the disk still works on the last one, instead of waiting behind it.
  */
-#include "queue/commit.h"
+#include "store/commit.h"
 
 #include <errno.h>
 #include <event2/event.h>
