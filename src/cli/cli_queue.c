@@ -43,7 +43,7 @@ status_name(const struct spool_rcpt *r)
 static int
 queue_list(const char *queue_dir)
 {
-	struct strlist ids = { 0 };
+	struct spool_ids ids = { 0 };
 	time_t now = time(NULL);
 
 	if (spool_list(queue_dir, &ids) < 0) {
@@ -71,7 +71,7 @@ queue_list(const char *queue_dir)
 		printf(" %s\n", err ? err : "-");
 		envelope_free(&env);
 	}
-	strlist_free(&ids);
+	spool_ids_free(&ids);
 	return fflush(stdout) == 0 ? 0 : 1;
 }
 

@@ -16,6 +16,7 @@
 
 #include "accounts.h"
 #include "queue/queued.h"
+#include "store/spool_writer.h"
 #include "util/buf.h"
 #include "util/escape.h"
 #include "util/log.h"

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "address.h"
 #include "deliver/dns.h"
 #include "deliver/smtp_client.h"
 #include "net/self_addr.h"

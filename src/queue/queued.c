@@ -369,7 +369,7 @@ on_work(evutil_socket_t fd, short what, void *arg)
 static void
 scan_spool(struct queued *q, bool recovering)
 {
-	struct strlist ids = { 0 };
+	struct spool_ids ids = { 0 };
 
 	if (spool_list(q->queue_dir, &ids) < 0) {
 		log_err("cannot list the queue: %s", strerror(errno));
@@ -382,7 +382,7 @@ scan_spool(struct queued *q, bool recovering)
 				ready_push(q, m);
 		}
 	}
-	strlist_free(&ids);
+	spool_ids_free(&ids);
 	q->last_scan = time(NULL);
 }
 

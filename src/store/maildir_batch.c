@@ -120,7 +120,7 @@ md_batch_add(struct md_batch *b, const char *maildir, const char *name,
 	if (fd < 0)
 		return -1;
 	struct md_file *f = &b->files[b->nfiles];
-	if (write_iov(fd, iov, iovcnt) < 0 || (src >= 0 && fd_copy(src, srclen, fd) < 0) ||
+	if (write_iov(fd, iov, iovcnt) < 0 || (src >= 0 && fd_copy(src, 0, srclen, fd) < 0) ||
 	    (f->name = strdup(name)) == NULL) {
 		int e = errno ? errno : ENOMEM;
 		close(fd);
