@@ -23,7 +23,7 @@
 #include "queue/queued.h"
 #include "util/buf.h"
 #include "util/log.h"
-#include "util/text.h"
+#include "store/wire.h"
 
 /* read_body - the message text of m from its queue file. */
 static int

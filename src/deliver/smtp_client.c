@@ -11,7 +11,6 @@
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
-#include <fcntl.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -26,7 +25,8 @@
 #include "smtp/sasl.h"
 #include "smtp/smtp_reply.h"
 #include "util/log.h"
-#include "util/text.h"
+#include "store/msg_reader.h"
+#include "store/wire.h"
 
 /* RFC 5321 4.5.3.2 timeouts, seconds. */
 #define T_CONNECT 30
@@ -67,11 +67,9 @@ struct smtp_client {
 	size_t rcpt_replied;   /* RCPT replies read */
 	size_t rcpt_ok;        /* recipients the server accepted */
 	bool pipelined;        /* MAIL, RCPTs and DATA went out together */
-	/* the message file */
-	int fd;
-	uint64_t sent;         /* octets of the stored form sent */
+	struct msg_reader msg; /* the message text, while it is sent */
+	struct wire_enc enc;
 	uint64_t wire_size;    /* the size with CRLF line ends, once counted */
-	bool at_line_start;
 	struct client_result res;
 };
 
@@ -187,10 +185,7 @@ client_finish(struct smtp_client *c)
 		bufferevent_free(c->bev);
 		c->bev = NULL;
 	}
-	if (c->fd >= 0) {
-		close(c->fd);
-		c->fd = -1;
-	}
+	msg_close(&c->msg);
 	c->done(c->arg, &c->res);
 	if (c->reading == 0)
 		client_free(c);
@@ -211,26 +206,15 @@ send_ehlo(struct smtp_client *c)
 static uint64_t
 wire_size(struct smtp_client *c)
 {
-	char path[4096], buf[65536];
-	const struct envelope *env = c->p.env;
+	struct msg_reader r;
+	uint64_t lines = 0;
 
 	if (c->wire_size != 0)
 		return c->wire_size;
-	c->wire_size = env->body_size;
-	snprintf(path, sizeof path, "%s/msg/%s", c->p.queue_dir, env->id);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return c->wire_size;
-	for (uint64_t off = 0; off < env->body_size;) {
-		uint64_t left = env->body_size - off;
-		ssize_t n = pread(fd, buf, left < sizeof buf ? (size_t)left : sizeof buf,
-		    (off_t)(env->body_offset + off));
-		if (n <= 0)
-			break;
-		c->wire_size += count_lf(buf, (size_t)n);
-		off += (uint64_t)n;
-	}
-	close(fd);
+	c->wire_size = c->p.env->body_size;
+	if (msg_open(&r, c->p.queue_dir, c->p.env) == 0 && msg_count_lf(&r, &lines) == 0)
+		c->wire_size += lines;
+	msg_close(&r);
 	return c->wire_size;
 }
 
@@ -378,47 +362,42 @@ start_tls(struct smtp_client *c)
 	set_timeout(c, T_COMMAND);
 }
 
-/* fill_body - convert the next chunk of the stored message into the output. */
+/* body_failed - the text cannot be sent: every recipient is deferred. */
+static void
+body_failed(struct smtp_client *c, const char *what)
+{
+	char text[CLIENT_TEXT_MAX];
+
+	snprintf(text, sizeof text, "451 4.3.0 cannot %s the queue file: %s", what, strerror(errno));
+	fail_pending(c, 451, text);
+	client_finish(c);
+}
+
+/* fill_body - the next chunks of the stored text, in the wire form, into the output. */
 static void
 fill_body(struct smtp_client *c)
 {
 	struct evbuffer *out = bufferevent_get_output(c->bev);
 	char in[BODY_CHUNK];
-	char conv[2 * BODY_CHUNK + 8];
+	struct evbuffer_iovec vec;
 
-	while (evbuffer_get_length(out) < OUT_HIGH && c->sent < c->p.env->body_size) {
-		uint64_t left = c->p.env->body_size - c->sent;
-		size_t want = left < sizeof in ? (size_t)left : sizeof in;
-		ssize_t n = pread(c->fd, in, want, (off_t)(c->p.env->body_offset + c->sent));
+	while (evbuffer_get_length(out) < OUT_HIGH && c->msg.pos < c->msg.size) {
+		ssize_t n = msg_read(&c->msg, in, sizeof in);
 		if (n <= 0) {
-			char text[CLIENT_TEXT_MAX];
-			snprintf(text, sizeof text, "451 4.3.0 cannot read the queue file: %s",
-			    n < 0 ? strerror(errno) : "short file");
-			fail_pending(c, 451, text);
-			client_finish(c);
+			body_failed(c, "read");
 			return;
 		}
-		size_t o = 0;
-		for (ssize_t i = 0; i < n; i++) {
-			char ch = in[i];
-			if (c->at_line_start && ch == '.')
-				conv[o++] = '.';
-			if (ch == '\n') {
-				conv[o++] = '\r';
-				conv[o++] = '\n';
-				c->at_line_start = true;
-			} else {
-				conv[o++] = ch;
-				c->at_line_start = false;
-			}
+		if (evbuffer_reserve_space(out, 2 * n, &vec, 1) < 1) {
+			errno = ENOMEM;
+			body_failed(c, "send");
+			return;
 		}
-		evbuffer_add(out, conv, o);
-		c->sent += (uint64_t)n;
+		vec.iov_len = wire_encode(&c->enc, in, (size_t)n, vec.iov_base);
+		evbuffer_commit_space(out, &vec, 1);
 	}
-	if (c->sent == c->p.env->body_size && c->state == C_BODY) {
-		if (!c->at_line_start)
-			evbuffer_add(out, "\r\n", 2);
-		evbuffer_add(out, ".\r\n", 3);
+	if (c->msg.pos == c->msg.size && c->state == C_BODY) {
+		char end[8];
+		evbuffer_add(out, end, wire_end(&c->enc, end));
 		c->state = C_DOT;
 		set_timeout(c, T_DATA_END);
 	}
@@ -435,18 +414,12 @@ on_write(struct bufferevent *bev, void *arg)
 static void
 start_body(struct smtp_client *c)
 {
-	char path[4096];
-	snprintf(path, sizeof path, "%s/msg/%s", c->p.queue_dir, c->p.env->id);
-	c->fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (c->fd < 0) {
-		char text[CLIENT_TEXT_MAX];
-		snprintf(text, sizeof text, "451 4.3.0 cannot open the queue file: %s", strerror(errno));
-		fail_pending(c, 451, text);
-		client_finish(c);
+	if (msg_open(&c->msg, c->p.queue_dir, c->p.env) < 0) {
+		body_failed(c, "open");
 		return;
 	}
 	c->state = C_BODY;
-	c->at_line_start = true;
+	wire_init(&c->enc, false);
 	/* The server is silent while the text goes out: only writes are timed. */
 	struct timeval tv = { T_DATA_BLOCK, 0 };
 	bufferevent_set_timeouts(c->bev, NULL, &tv);
@@ -773,7 +746,7 @@ smtp_client_start(const struct client_params *p, client_done_fn done, void *arg)
 	c->p.helo = c->helo;
 	c->done = done;
 	c->arg = arg;
-	c->fd = -1;
+	c->msg.fd = -1;
 	c->res.rcpt_code = calloc(p->nrcpts, sizeof *c->res.rcpt_code);
 	c->res.rcpt_text = calloc(p->nrcpts, sizeof *c->res.rcpt_text);
 	sockaddr_ip((const struct sockaddr *)&p->addr, ip, sizeof ip, &port);
@@ -812,7 +785,6 @@ smtp_client_abort(struct smtp_client *c)
 {
 	if (c->bev)
 		bufferevent_free(c->bev);
-	if (c->fd >= 0)
-		close(c->fd);
+	msg_close(&c->msg);
 	client_free(c);
 }

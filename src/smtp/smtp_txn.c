@@ -24,7 +24,7 @@
 #include "smtp/smtpd.h"
 #include "util/fdio.h"
 #include "util/log.h"
-#include "util/text.h"
+#include "store/wire.h"
 
 /*
  * The stored form held in memory before it is written out: to the queue file, or
