@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "accounts.h"
-#include "store/maildir.h"
+#include "store/deliver_local.h"
 #include "store/maildir_batch.h"
 #include "ipc/frame_stream.h"
 #include "store/commit.h"
@@ -511,8 +511,7 @@ static int
 direct_deliver(struct smtp_session *s)
 {
 	struct smtp_txn *t = s->txn;
-	struct buf prefix = { 0 }, hdr = { 0 };
-	char dir[4096], name[1024];
+	struct buf prefix = { 0 };
 	struct md_batch *b = md_batch_new();
 
 	if (b == NULL || build_prefix(s, &prefix) < 0)
@@ -520,26 +519,19 @@ direct_deliver(struct smtp_session *s)
 	/* Spilled: all of it goes to the file, each Maildir copy is made from there. */
 	if (t->spill_fd >= 0 && spill_out(s) < 0)
 		goto fail;
-	uint64_t lines = count_lf(prefix.data, prefix.len) + t->dr.out_lines;
+	struct iovec mem[2] = { { prefix.data, prefix.len }, { t->out.data, t->out.len } };
+	struct local_text text = { mem, 2, t->spill_fd, 0, t->spill_len,
+		count_lf(prefix.data, prefix.len) + t->dr.out_lines };
 	for (size_t i = 0; i < t->env.nrcpts; i++) {
-		const struct spool_rcpt *r = &t->env.rcpts[i];
-		buf_reset(&hdr);
-		if (maildir_trace_headers(&hdr, t->env.sender, r->addr) < 0 ||
-		    maildir_path(s->srv->mail_dir, r->addr, dir, sizeof dir) < 0)
-			goto fail;
-		uint64_t size = hdr.len + prefix.len + stored_len(t);
-		maildir_name(name, sizeof name, t->env.arrival, t->env.id, i, s->srv->cfg->hostname,
-		    size, size + lines + 2);
-		struct iovec iov[3] = { { hdr.data, hdr.len }, { prefix.data, prefix.len },
-			{ t->out.data, t->out.len } };
-		if (md_batch_add(b, dir, name, iov, 3, t->spill_fd, t->spill_len, s, i) < 0) {
-			log_warn("%s: direct delivery to %s failed (%s); queueing", t->env.id, r->addr,
-			    strerror(errno));
+		struct local_rcpt rcpt = { t->env.rcpts[i].addr, i, 0, false, s };
+		if (store_deliver_local(b, s->srv->mail_dir, s->srv->cfg->hostname, &t->env, &text,
+		    &rcpt) != LOCAL_ADDED) {
+			log_warn("%s: direct delivery to %s failed (%s); queueing", t->env.id,
+			    t->env.rcpts[i].addr, strerror(errno));
 			goto fail;
 		}
 	}
 	buf_free(&prefix);
-	buf_free(&hdr);
 	t->md = b;
 	session_enter(s, S_COMMIT);
 	s->busy++;
@@ -548,7 +540,6 @@ direct_deliver(struct smtp_session *s)
 fail:
 	md_batch_abort(b);
 	buf_free(&prefix);
-	buf_free(&hdr);
 	t->direct = false;
 	return -1;
 }

@@ -40,6 +40,12 @@ bool maildir_has(const char *path, const char *base);
 void maildir_parse_sizes(const char *name, uint64_t *size, uint64_t *vsize);
 
 /*
+ * maildir_usage - the octets in new/ and cur/ of the Maildir at path, from the S=
+ * of the file names (a file without one is stat'ed): what a quota is checked against.
+ */
+uint64_t maildir_usage(const char *path);
+
+/*
  * maildir_trace_headers - what local delivery prepends (INTERFACE.md): Return-Path
  * with the envelope sender and Delivered-To with the mailbox address, both escaped
  * (util/escape.h: they come from the network). Appended to h; returns 0 or -1.
