@@ -186,10 +186,50 @@ spool_remove(const char *queue_dir, const char *id)
 {
 	char path[4096];
 
-	if (spool_path(path, sizeof path, queue_dir, SPOOL_STATE, id) == 0)
-		unlink(path);
 	if (spool_path(path, sizeof path, queue_dir, SPOOL_MSG, id) == 0)
 		unlink(path);
+	if (spool_path(path, sizeof path, queue_dir, SPOOL_STATE, id) == 0)
+		unlink(path);
+}
+
+/* orphan - whether entry name of the area's directory d is left over from a crash. */
+static bool
+orphan(const char *queue_dir, enum spool_area area, const char *name)
+{
+	char path[4096];
+
+	if (name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0')))
+		return false;
+	if (area == SPOOL_TMP)
+		return true;
+	if (name[0] == '.')
+		return strlen(name) > 4 && strcmp(name + strlen(name) - 4, ".tmp") == 0;
+	return spool_id_valid(name) &&
+	    spool_path(path, sizeof path, queue_dir, SPOOL_MSG, name) == 0 &&
+	    access(path, F_OK) < 0 && errno == ENOENT;
+}
+
+unsigned
+spool_recover(const char *queue_dir)
+{
+	static const enum spool_area areas[] = { SPOOL_TMP, SPOOL_STATE };
+	char path[4096];
+	unsigned removed = 0;
+
+	for (size_t i = 0; i < sizeof areas / sizeof areas[0]; i++) {
+		if (spool_path(path, sizeof path, queue_dir, areas[i], NULL) < 0)
+			continue;
+		DIR *d = opendir(path);
+		if (d == NULL)
+			continue;
+		struct dirent *de;
+		while ((de = readdir(d)) != NULL)
+			if (orphan(queue_dir, areas[i], de->d_name) &&
+			    unlinkat(dirfd(d), de->d_name, 0) == 0)
+				removed++;
+		closedir(d);
+	}
+	return removed;
 }
 
 static int

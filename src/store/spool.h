@@ -34,6 +34,14 @@ int spool_path(char *out, size_t outlen, const char *queue_dir, enum spool_area 
 int spool_init(const char *data_dir);
 
 /*
+ * spool_recover - before any role runs: what a crash can leave that nobody will
+ * finish goes (docs/spool.md): every file in tmp/ (never acknowledged), state files
+ * half written (state/.<id>.tmp), and state/<id> whose msg/<id> is gone. Returns how
+ * many were removed.
+ */
+unsigned spool_recover(const char *queue_dir);
+
+/*
  * spool_load - read msg/<id> (header only) and apply state/<id> when present.
  * Returns 0, -1 with errno ENOENT when gone, or -1 with EINVAL when the file is
  * incomplete or corrupt.
@@ -43,7 +51,11 @@ int spool_load(const char *queue_dir, const char *id, struct envelope *env);
 /* spool_write_state - write state/<id> atomically (tmp + rename, not synced). */
 int spool_write_state(const char *queue_dir, const struct envelope *env);
 
-/* spool_remove - unlink msg/<id> and state/<id>. */
+/*
+ * spool_remove - unlink msg/<id>, then state/<id> (a crash between leaves a state
+ * file without its message, which spool_recover removes; the other order would
+ * leave a message whose finished recipients look pending).
+ */
 void spool_remove(const char *queue_dir, const char *id);
 
 /* Queue ids, as spool_list finds them. */

@@ -236,6 +236,21 @@ test_files_and_state(void **state)
 	assert_int_equal(back.rcpts[1].status, RCPT_BOUNCED);
 	assert_true(back.rcpts[1].dsn_due);
 	envelope_free(&back);
+	/* What a crash leaves goes at the next start; the message and its state stay. */
+	const char *left[] = { "tmp/0123456789ABCDEE", "tmp/x.spill", "state/.0123456789ABCDEF.tmp",
+		"state/0123456789ABCDE0" };
+	char path[700];
+	for (size_t i = 0; i < 4; i++) {
+		snprintf(path, sizeof path, "%s/%s", queue, left[i]);
+		FILE *lf = fopen(path, "w");
+		assert_non_null(lf);
+		fclose(lf);
+	}
+	assert_int_equal(spool_recover(queue), 4);
+	assert_int_equal(spool_recover(queue), 0);
+	assert_int_equal(spool_load(queue, env.id, &back), 0);
+	assert_true(back.rcpts[1].dsn_due);
+	envelope_free(&back);
 	spool_remove(queue, env.id);
 	assert_int_equal(spool_load(queue, env.id, &back), -1);
 	spool_ids_free(&ids);
