@@ -20,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "deliver/client_reply.h"
 #include "net/sockaddr.h"
 #include "net/tls.h"
 #include "smtp/sasl.h"
@@ -40,23 +41,13 @@
 #define BODY_CHUNK (64 * 1024)
 #define OUT_HIGH (256 * 1024)
 
-enum cstate {
-	C_CONNECTING, C_GREETING, C_EHLO, C_HELO, C_STARTTLS, C_TLS, C_AUTH, C_MAIL, C_RCPT,
-	C_DATA, C_BODY, C_DOT, C_QUIT,
-};
-
-static const char *const cstate_names[] = {
-	"connecting", "greeting", "EHLO", "HELO", "STARTTLS", "TLS handshake", "AUTH", "MAIL FROM",
-	"RCPT TO", "DATA", "message text", "end of data", "QUIT",
-};
-
 struct smtp_client {
 	struct client_params p;
 	char helo[256];        /* p.helo points here: a reload frees the config's copy */
 	client_done_fn done;
 	void *arg;
 	struct bufferevent *bev;
-	enum cstate state;
+	enum client_stage state;
 	bool tls;
 	bool finished;
 	unsigned reading;      /* inside on_read: client_finish leaves the free to it */
@@ -136,7 +127,7 @@ server_text(struct smtp_client *c, char *out, size_t outlen)
 static void
 quit(struct smtp_client *c)
 {
-	c->state = C_QUIT;
+	c->state = STAGE_QUIT;
 	send_line(c, "QUIT");
 	set_timeout(c, 10);
 }
@@ -194,7 +185,7 @@ client_finish(struct smtp_client *c)
 static void
 send_ehlo(struct smtp_client *c)
 {
-	c->state = C_EHLO;
+	c->state = STAGE_EHLO;
 	send_line(c, "EHLO %s", c->p.helo);
 	set_timeout(c, T_COMMAND);
 }
@@ -238,7 +229,7 @@ check_message(struct smtp_client *c)
 		fail_pending(c, 553, text);
 		return false;
 	}
-	if (env->body == BODY_8BITMIME && !c->caps.eightbitmime && c->state != C_HELO) {
+	if (env->body == BODY_8BITMIME && !c->caps.eightbitmime && c->state != STAGE_HELO) {
 		snprintf(text, sizeof text,
 		    "554 5.6.3 the message needs 8BITMIME, which %s does not support", c->p.host);
 		fail_pending(c, 554, text);
@@ -251,7 +242,7 @@ static void
 send_envelope(struct smtp_client *c)
 {
 	const struct envelope *env = c->p.env;
-	bool esmtp = c->state != C_HELO;
+	bool esmtp = c->state != STAGE_HELO;
 	char params[128] = "";
 
 	if (esmtp) {
@@ -265,7 +256,7 @@ send_envelope(struct smtp_client *c)
 			snprintf(params + o, sizeof params - o, " SMTPUTF8");
 	}
 	c->pipelined = esmtp && c->caps.pipelining;
-	c->state = C_MAIL;
+	c->state = STAGE_MAIL;
 	send_line(c, "MAIL FROM:<%s>%s", env->sender, params);
 	if (c->pipelined) {
 		for (; c->rcpt_sent < c->p.nrcpts; c->rcpt_sent++)
@@ -280,7 +271,7 @@ static void
 after_ehlo(struct smtp_client *c)
 {
 	if (!c->tls && c->caps.starttls && c->p.tls && !c->p.no_tls) {
-		c->state = C_STARTTLS;
+		c->state = STAGE_STARTTLS;
 		send_line(c, "STARTTLS");
 		set_timeout(c, T_COMMAND);
 		return;
@@ -305,7 +296,7 @@ after_ehlo(struct smtp_client *c)
 			return;
 		}
 		explicit_bzero(raw, sizeof raw);
-		c->state = C_AUTH;
+		c->state = STAGE_AUTH;
 		send_line(c, "AUTH PLAIN %s", b64);
 		explicit_bzero(b64, sizeof b64);
 		set_timeout(c, T_COMMAND);
@@ -356,7 +347,7 @@ start_tls(struct smtp_client *c)
 		return;
 	}
 	c->bev = tls;
-	c->state = C_TLS;
+	c->state = STAGE_TLS;
 	bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
 	smtp_client_attach(c);
 	set_timeout(c, T_COMMAND);
@@ -395,10 +386,10 @@ fill_body(struct smtp_client *c)
 		vec.iov_len = wire_encode(&c->enc, in, (size_t)n, vec.iov_base);
 		evbuffer_commit_space(out, &vec, 1);
 	}
-	if (c->msg.pos == c->msg.size && c->state == C_BODY) {
+	if (c->msg.pos == c->msg.size && c->state == STAGE_BODY) {
 		char end[8];
 		evbuffer_add(out, end, wire_end(&c->enc, end));
-		c->state = C_DOT;
+		c->state = STAGE_DOT;
 		set_timeout(c, T_DATA_END);
 	}
 }
@@ -407,7 +398,7 @@ static void
 on_write(struct bufferevent *bev, void *arg)
 {
 	struct smtp_client *c = arg;
-	if (c->state == C_BODY)
+	if (c->state == STAGE_BODY)
 		fill_body(c);
 }
 
@@ -418,7 +409,7 @@ start_body(struct smtp_client *c)
 		body_failed(c, "open");
 		return;
 	}
-	c->state = C_BODY;
+	c->state = STAGE_BODY;
 	wire_init(&c->enc, false);
 	/* The server is silent while the text goes out: only writes are timed. */
 	struct timeval tv = { T_DATA_BLOCK, 0 };
@@ -427,15 +418,15 @@ start_body(struct smtp_client *c)
 	fill_body(c);
 }
 
-/* on_rcpt_reply - the reply to RCPT number c->rcpt_replied. */
+/* on_rcpt_reply - the reply to RCPT number c->rcpt_replied: accepted, or its result. */
 static void
-on_rcpt_reply(struct smtp_client *c)
+on_rcpt_reply(struct smtp_client *c, bool accepted)
 {
 	size_t i = c->rcpt_replied++;
 	c->res.rcpt_code[i] = c->reply.code;
 	server_text(c, c->res.rcpt_text[i], CLIENT_TEXT_MAX);
-	if (c->reply.code / 100 == 2) {
-		c->res.rcpt_code[i] = -1; /* accepted: the final reply decides */
+	if (accepted) {
+		c->res.rcpt_code[i] = -1; /* the final reply decides */
 		c->rcpt_ok++;
 	}
 	if (!c->pipelined && c->rcpt_sent < c->p.nrcpts) {
@@ -444,7 +435,7 @@ on_rcpt_reply(struct smtp_client *c)
 	}
 	if (c->rcpt_replied < c->p.nrcpts)
 		return;
-	c->state = C_DATA;
+	c->state = STAGE_DATA;
 	if (!c->pipelined) {
 		if (c->rcpt_ok == 0) {
 			c->res.outcome = CLIENT_DONE;
@@ -456,39 +447,33 @@ on_rcpt_reply(struct smtp_client *c)
 	}
 }
 
+/* answer_accepted - every recipient the server accepted gets code and text; then QUIT. */
 static void
-handle_reply(struct smtp_client *c)
+answer_accepted(struct smtp_client *c, int code, const char *text)
 {
-	int code = c->reply.code;
-	char text[CLIENT_TEXT_MAX];
+	for (size_t i = 0; i < c->p.nrcpts; i++) {
+		if (c->res.rcpt_code[i] == -1) {
+			c->res.rcpt_code[i] = code;
+			snprintf(c->res.rcpt_text[i], CLIENT_TEXT_MAX, "%s", text);
+		}
+	}
+	c->res.outcome = CLIENT_DONE;
+	quit(c);
+}
 
+/* proceed - the stage succeeded: the next step of the conversation. */
+static void
+proceed(struct smtp_client *c)
+{
 	switch (c->state) {
-	case C_GREETING:
-		if (code != 220) {
-			server_text(c, text, sizeof text);
-			try_next(c, CLIENT_TRY_NEXT, code, "%s", text);
-			return;
-		}
+	case STAGE_GREETING:
 		send_ehlo(c);
-		break;
-	case C_EHLO:
-		if (code / 100 == 2) {
-			ehlo_parse(&c->reply, &c->caps);
-			after_ehlo(c);
-		} else if (code / 100 == 5 && !c->tls) {
-			c->state = C_HELO;
-			send_line(c, "HELO %s", c->p.helo);
-		} else {
-			server_text(c, text, sizeof text);
-			try_next(c, CLIENT_TRY_NEXT, code, "%s", text);
-		}
-		break;
-	case C_HELO:
-		if (code / 100 != 2) {
-			server_text(c, text, sizeof text);
-			try_next(c, CLIENT_TRY_NEXT, code, "%s", text);
-			return;
-		}
+		return;
+	case STAGE_EHLO:
+		ehlo_parse(&c->reply, &c->caps);
+		after_ehlo(c);
+		return;
+	case STAGE_HELO:
 		memset(&c->caps, 0, sizeof c->caps);
 		if (c->p.verify_name != NULL) {
 			tls_required_fail(c, "4.7.4", "TLS is required, but %s does not speak ESMTP",
@@ -496,100 +481,99 @@ handle_reply(struct smtp_client *c)
 			quit(c);
 			return;
 		}
-		if (!check_message(c)) {
-			quit(c);
-			return;
-		}
-		send_envelope(c);
 		break;
-	case C_STARTTLS:
-		if (code != 220 && c->p.verify_name != NULL) {
-			server_text(c, text, sizeof text);
-			tls_required_fail(c, "4.7.4", "TLS is required, but STARTTLS failed: %s", text);
-			quit(c);
-			return;
-		}
-		if (code != 220) {
-			/* Opportunistic: carry on in clear. */
-			c->caps.starttls = false;
-			after_ehlo(c);
-			return;
-		}
+	case STAGE_STARTTLS:
 		start_tls(c);
+		return;
+	case STAGE_AUTH:
 		break;
-	case C_AUTH:
-		if (code != 235) {
-			server_text(c, text, sizeof text);
-			char t2[CLIENT_TEXT_MAX];
-			snprintf(t2, sizeof t2, "454 4.7.0 authentication at the relayhost failed: %s", text);
-			fail_pending(c, 454, t2);
-			quit(c);
-			return;
-		}
-		if (!check_message(c)) {
-			quit(c);
-			return;
-		}
-		send_envelope(c);
-		break;
-	case C_MAIL:
-		if (code / 100 != 2) {
-			server_text(c, text, sizeof text);
-			fail_pending(c, code, text);
-			/* Pipelined RCPT and DATA replies may follow: any reply now ends it. */
-			quit(c);
-			return;
-		}
-		c->state = C_RCPT;
+	case STAGE_MAIL:
+		c->state = STAGE_RCPT;
 		if (!c->pipelined)
 			send_line(c, "RCPT TO:<%s>", c->p.rcpts[c->rcpt_sent++]);
+		return;
+	default:
+		return;
+	}
+	/* After HELO, or AUTH: the transaction, if this server can take the message. */
+	if (!check_message(c)) {
+		quit(c);
+		return;
+	}
+	send_envelope(c);
+}
+
+/* handle_reply - the action of the reply table (deliver/client_reply.h), carried out. */
+static void
+handle_reply(struct smtp_client *c)
+{
+	int code = c->reply.code;
+	char text[CLIENT_TEXT_MAX], t2[CLIENT_TEXT_MAX];
+	struct reply_ctx ctx = { c->tls, c->p.verify_name != NULL, c->rcpt_ok };
+	enum client_action act = client_reply_action(c->state, code, &ctx);
+
+	switch (act) {
+	case ACT_PROCEED:
+		proceed(c);
 		break;
-	case C_RCPT:
-		on_rcpt_reply(c);
-		break;
-	case C_DATA:
-		if (code == 354 && c->rcpt_ok > 0) {
-			start_body(c);
-			return;
-		}
-		if (code == 354) { /* accepted DATA without recipients: end it empty */
-			evbuffer_add(bufferevent_get_output(c->bev), ".\r\n", 3);
-			c->state = C_DOT;
-			return;
-		}
+	case ACT_TRY_NEXT:
 		server_text(c, text, sizeof text);
-		if (code / 100 < 4) {
-			/* Not 354 and not a failure: the text never went; nothing was delivered. */
-			char t2[CLIENT_TEXT_MAX];
-			snprintf(t2, sizeof t2, "451 4.5.0 unexpected reply to DATA: %s", text);
-			snprintf(text, sizeof text, "%s", t2);
-			code = 451;
-		}
-		/* Recipients the server accepted still need an answer. */
-		for (size_t i = 0; i < c->p.nrcpts; i++) {
-			if (c->res.rcpt_code[i] == -1) {
-				c->res.rcpt_code[i] = code;
-				snprintf(c->res.rcpt_text[i], CLIENT_TEXT_MAX, "%s", text);
-			}
-		}
-		c->res.outcome = CLIENT_DONE;
+		try_next(c, CLIENT_TRY_NEXT, code, "%s", text);
+		break;
+	case ACT_HELO:
+		c->state = STAGE_HELO;
+		send_line(c, "HELO %s", c->p.helo);
+		break;
+	case ACT_CLEAR:
+		/* Opportunistic: carry on in clear. */
+		c->caps.starttls = false;
+		after_ehlo(c);
+		break;
+	case ACT_TLS_REQUIRED:
+		server_text(c, text, sizeof text);
+		tls_required_fail(c, "4.7.4", "TLS is required, but STARTTLS failed: %s", text);
 		quit(c);
 		break;
-	case C_DOT:
+	case ACT_AUTH_FAILED:
 		server_text(c, text, sizeof text);
-		for (size_t i = 0; i < c->p.nrcpts; i++) {
-			if (c->res.rcpt_code[i] == -1) {
-				c->res.rcpt_code[i] = code;
-				snprintf(c->res.rcpt_text[i], CLIENT_TEXT_MAX, "%s", text);
-			}
-		}
-		c->res.outcome = CLIENT_DONE;
+		snprintf(t2, sizeof t2, "454 4.7.0 authentication at the relayhost failed: %s", text);
+		fail_pending(c, 454, t2);
 		quit(c);
 		break;
-	case C_QUIT:
+	case ACT_FAIL_ALL:
+		server_text(c, text, sizeof text);
+		fail_pending(c, code, text);
+		/* Pipelined RCPT and DATA replies may follow: any reply now ends it. */
+		quit(c);
+		break;
+	case ACT_RCPT_ACCEPTED:
+	case ACT_RCPT_REFUSED:
+		on_rcpt_reply(c, act == ACT_RCPT_ACCEPTED);
+		break;
+	case ACT_SEND_TEXT:
+		start_body(c);
+		break;
+	case ACT_EMPTY_TEXT:
+		/* DATA accepted without recipients (pipelined): end it empty. */
+		evbuffer_add(bufferevent_get_output(c->bev), ".\r\n", 3);
+		c->state = STAGE_DOT;
+		break;
+	case ACT_DATA_ODD:
+		/* Not 354 and not a failure: the text never went; nothing was delivered. */
+		server_text(c, text, sizeof text);
+		snprintf(t2, sizeof t2, "451 4.5.0 unexpected reply to DATA: %s", text);
+		answer_accepted(c, 451, t2);
+		break;
+	case ACT_ANSWER_ACCEPTED:
+		server_text(c, text, sizeof text);
+		answer_accepted(c, code, text);
+		break;
+	case ACT_CLOSE:
 		client_finish(c);
 		break;
-	default:
+	case ACT_TLS_RETRY:
+	case ACT_DEFER_ALL:
+	case ACT_IGNORE:
 		break;
 	}
 }
@@ -608,7 +592,7 @@ read_replies(struct smtp_client *c, struct bufferevent *bev)
 		if (p.pos < 0) {
 			if (evbuffer_get_length(in) > REPLY_LINE_MAX) {
 				fail_pending(c, 0, "451 4.4.2 reply line too long");
-				try_next(c, c->state <= C_EHLO ? CLIENT_TRY_NEXT : CLIENT_DONE, 0,
+				try_next(c, c->state <= STAGE_EHLO ? CLIENT_TRY_NEXT : CLIENT_DONE, 0,
 				    "reply line too long from %s", c->peer);
 			}
 			return;
@@ -618,7 +602,7 @@ read_replies(struct smtp_client *c, struct bufferevent *bev)
 		evbuffer_drain(in, (size_t)p.pos - n + eol_len);
 		int r = smtp_reply_feed(&c->reply, line, n);
 		if (r < 0) {
-			if (c->state <= C_TLS) {
+			if (c->state <= STAGE_TLS) {
 				try_next(c, CLIENT_TRY_NEXT, 0, "malformed reply from %s", c->peer);
 			} else {
 				fail_pending(c, 0, "451 4.5.0 malformed SMTP reply");
@@ -656,10 +640,10 @@ on_event(struct bufferevent *bev, short what, void *arg)
 	char text[CLIENT_TEXT_MAX];
 
 	if (what & BEV_EVENT_CONNECTED) {
-		if (c->state == C_CONNECTING) {
-			c->state = C_GREETING;
+		if (c->state == STAGE_CONNECTING) {
+			c->state = STAGE_GREETING;
 			set_timeout(c, T_GREETING);
-		} else if (c->state == C_TLS) {
+		} else if (c->state == STAGE_TLS) {
 			char desc[128];
 			SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
 			if (ssl)
@@ -681,41 +665,41 @@ on_event(struct bufferevent *bev, short what, void *arg)
 		}
 		return;
 	}
-	if (c->state == C_QUIT) {
-		client_finish(c);
-		return;
-	}
 	const char *why = (what & BEV_EVENT_TIMEOUT) ? "timeout" :
 	    (what & BEV_EVENT_EOF) ? "lost connection" : "connection error";
-	if (c->state == C_CONNECTING && (what & BEV_EVENT_ERROR))
+	if (c->state == STAGE_CONNECTING && (what & BEV_EVENT_ERROR))
 		why = strerror(EVUTIL_SOCKET_ERROR() ? EVUTIL_SOCKET_ERROR() : ECONNREFUSED);
-	if (c->state == C_TLS) {
+	struct reply_ctx ctx = { c->tls, c->p.verify_name != NULL, c->rcpt_ok };
+	enum client_action act = client_lost_action(c->state, &ctx);
+	if (act == ACT_TLS_RETRY || act == ACT_TLS_REQUIRED) {
 		unsigned long e = bufferevent_get_openssl_error(bev);
 		char ebuf[256] = "handshake failed";
 		if (e)
 			ERR_error_string_n(e, ebuf, sizeof ebuf);
-		if (c->p.verify_name != NULL) {
-			/* Required TLS: no second try in clear. Say why the check failed. */
-			SSL *ssl = bufferevent_openssl_get_ssl(bev);
-			long vr = ssl ? SSL_get_verify_result(ssl) : X509_V_OK;
-			if (vr != X509_V_OK)
-				snprintf(ebuf, sizeof ebuf, "certificate not verified for %s: %s",
-				    c->p.verify_name, X509_verify_cert_error_string(vr));
-			tls_required_fail(c, "4.7.5", "TLS with %s failed: %s", c->peer, ebuf);
-			client_finish(c);
+		if (act == ACT_TLS_RETRY) {
+			try_next(c, CLIENT_TLS_FAILED, 0, "TLS with %s failed: %s", c->peer, ebuf);
 			return;
 		}
-		try_next(c, CLIENT_TLS_FAILED, 0, "TLS with %s failed: %s", c->peer, ebuf);
+		/* Required TLS: no second try in clear. Say why the check failed. */
+		SSL *ssl = bufferevent_openssl_get_ssl(bev);
+		long vr = ssl ? SSL_get_verify_result(ssl) : X509_V_OK;
+		if (vr != X509_V_OK)
+			snprintf(ebuf, sizeof ebuf, "certificate not verified for %s: %s",
+			    c->p.verify_name, X509_verify_cert_error_string(vr));
+		tls_required_fail(c, "4.7.5", "TLS with %s failed: %s", c->peer, ebuf);
+		client_finish(c);
 		return;
 	}
-	if (c->state <= C_STARTTLS) {
+	if (act == ACT_TRY_NEXT) {
 		try_next(c, CLIENT_TRY_NEXT, 0, "%s with %s while in %s", why, c->peer,
-		    cstate_names[c->state]);
+		    client_stage_name(c->state));
 		return;
 	}
-	snprintf(text, sizeof text, "451 4.4.2 %s with %s while sending %s", why, c->peer,
-	    cstate_names[c->state]);
-	fail_pending(c, 451, text);
+	if (act == ACT_DEFER_ALL) {
+		snprintf(text, sizeof text, "451 4.4.2 %s with %s while sending %s", why, c->peer,
+		    client_stage_name(c->state));
+		fail_pending(c, 451, text);
+	}
 	client_finish(c);
 }
 
@@ -757,7 +741,7 @@ smtp_client_start(const struct client_params *p, client_done_fn done, void *arg)
 		goto fail;
 	smtp_client_attach(c);
 	set_timeout(c, T_CONNECT);
-	c->state = C_CONNECTING;
+	c->state = STAGE_CONNECTING;
 	socklen_t len = p->addr.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
 	    sizeof(struct sockaddr_in);
 	if (bufferevent_socket_connect(c->bev, (const struct sockaddr *)&p->addr, (int)len) < 0) {
