@@ -51,9 +51,7 @@ copy_buffered(int src, off_t off, uint64_t left, int dst)
 
 	while (left > 0) {
 		size_t want = left < sizeof buf ? (size_t)left : sizeof buf;
-		ssize_t r = pread(src, buf, want, off);
-		if (r < 0 && errno == EINTR)
-			continue;
+		ssize_t r = fd_pread_full(src, buf, want, (uint64_t)off);
 		if (r < 0)
 			return -1;
 		if (r == 0)
