@@ -71,7 +71,7 @@ status_of(const char *text, char *out, size_t len)
 static int
 original_headers(struct queued *q, const struct envelope *env, struct buf *out)
 {
-	if (msg_read_head(q->queue_dir, env, HEADERS_MAX, out) < 0)
+	if (msg_read_head(q->store.queue_dir, env, HEADERS_MAX, out) < 0)
 		return -1;
 	char *end = strstr(out->data, "\n\n");
 	if (end != NULL)
@@ -206,13 +206,13 @@ bounce_write(struct queued *q, const struct envelope *env, char id[QUEUE_ID_LEN 
 			goto out;
 	if (compose(q, env, b.id, &msg) < 0)
 		goto out;
-	if (spool_writer_open(&w, q->queue_dir, &b) < 0)
+	if (spool_writer_open(&w, q->store.queue_dir, &b) < 0)
 		goto out;
 	if (spool_writer_write(&w, msg.data, msg.len) < 0) {
 		spool_writer_abort(&w);
 		goto out;
 	}
-	if (spool_writer_finish(&w, q->queue_dir, b.id, fd) < 0)
+	if (spool_writer_finish(&w, q->store.queue_dir, b.id, fd) < 0)
 		goto out;
 	memcpy(id, b.id, QUEUE_ID_LEN + 1);
 	rc = 0;

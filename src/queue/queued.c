@@ -20,7 +20,6 @@
 
 #include "accounts.h"
 #include "net/ctl.h"
-#include "store/commit.h"
 #include "ipc/frame.h"
 #include "ipc/frame_stream.h"
 #include "queue/notify.h"
@@ -134,7 +133,7 @@ scan_spool(struct queued *q, bool recovering)
 {
 	struct spool_ids ids = { 0 };
 
-	if (spool_list(q->queue_dir, &ids) < 0) {
+	if (spool_list(q->store.queue_dir, &ids) < 0) {
 		log_err("cannot list the queue: %s", strerror(errno));
 		return;
 	}
@@ -335,22 +334,15 @@ queued_main(const struct role_env *env)
 	log_init("queued", cfg->log_syslog);
 	q.cfg = cfg;
 	snprintf(q.data_dir, sizeof q.data_dir, "%s", cfg->data_dir);
-	snprintf(q.queue_dir, sizeof q.queue_dir, "%s/queue", cfg->data_dir);
-	snprintf(q.mail_dir, sizeof q.mail_dir, "%s/mail", cfg->data_dir);
+	q.store.msgdir_fd = -1;
 	if ((q.base = evbase_new()) == NULL)
 		goto out;
 	if ((q.acct = accounts_open_remote(cfg->data_dir, err, sizeof err)) == NULL) {
 		log_err("%s", err);
 		goto out;
 	}
-	char msgdir[4200];
-	snprintf(msgdir, sizeof msgdir, "%s/msg", q.queue_dir);
-	if ((q.msgdir_fd = open(msgdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
-		log_err("cannot open %s: %s", msgdir, strerror(errno));
-		goto out;
-	}
-	if ((q.committer = committer_new(q.base)) == NULL) {
-		log_err("cannot start the commit thread: %s", strerror(errno));
+	if (store_open(&q.store, cfg->data_dir, q.base, err, sizeof err) < 0) {
+		log_err("%s", err);
 		goto out;
 	}
 	if ((nfd = notifier_bind(cfg->data_dir)) < 0) {
@@ -373,7 +365,8 @@ queued_main(const struct role_env *env)
 		goto out;
 	if ((ctl = ctl_new(q.base, env->ctl_fd, on_reload, on_gone, &q)) == NULL)
 		goto out;
-	q.aenv = (struct agent_env){ q.base, &q.cfg, q.acct, q.committer, q.queue_dir, q.mail_dir };
+	q.aenv = (struct agent_env){ q.base, &q.cfg, q.acct, q.store.committer, q.store.queue_dir,
+		q.store.mail_dir };
 	if (local_agent_new(&q.agents[AGENT_LOCAL], &q.aenv) < 0 ||
 	    remote_agent_new(&q.agents[AGENT_REMOTE], &q.aenv) < 0)
 		goto out;
@@ -385,15 +378,16 @@ queued_main(const struct role_env *env)
 	event_base_dispatch(q.base);
 	rc = 0;
 out:
-	/* The remote agent's jobs end without results; then the last flushes finish, and
-	 * only then may the local agent go (its batches' callbacks use it). */
+	/*
+	 * The remote agent's jobs end without results; then the last flushes finish
+	 * (the local agent's batches report theirs, bounces still commit), and the
+	 * messages they reported to go last.
+	 */
 	if (q.agents[AGENT_REMOTE].ops)
 		q.agents[AGENT_REMOTE].ops->free(q.agents[AGENT_REMOTE].self);
-	committer_free(q.committer);
+	store_close(&q.store);
 	if (q.agents[AGENT_LOCAL].ops)
 		q.agents[AGENT_LOCAL].ops->free(q.agents[AGENT_LOCAL].self);
-	if (q.msgdir_fd > 0)
-		close(q.msgdir_fd);
 	if (q.queue_bev)
 		bufferevent_free(q.queue_bev);
 	ctl_free(ctl);

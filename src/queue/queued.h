@@ -14,13 +14,13 @@
 #include "deliver/agent.h"
 #include "ipc/frame.h"
 #include "store/spool.h"
+#include "store/store.h"
 #include "util/strmap.h"
 
 struct event_base;
 struct event;
 struct bufferevent;
 struct accounts;
-struct committer;
 
 enum agent_id { AGENT_LOCAL, AGENT_REMOTE, AGENT_COUNT };
 
@@ -49,10 +49,7 @@ struct queued {
 	struct config *cfg;
 	struct accounts *acct;
 	char data_dir[4096];
-	char queue_dir[4096];
-	char mail_dir[4096];
-	struct committer *committer;
-	int msgdir_fd;           /* queue/msg, flushed after new files appear in it */
+	struct store store;      /* the queue, the mailboxes, the group commit */
 	struct event *notify_ev;  /* the CLI's datagrams: flush, delete */
 	struct bufferevent *queue_bev; /* smtpd's QN_NEW frames */
 	struct frame note;             /* the notice being read (one at a time, on the loop) */

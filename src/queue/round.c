@@ -54,12 +54,12 @@ settle_state(struct queued *q, struct qmsg *m)
 {
 	m->busy = false;
 	if (msg_finished(&m->env)) {
-		spool_remove(q->queue_dir, m->id);
+		spool_remove(q->store.queue_dir, m->id);
 		log_info("%s: removed", m->id);
 		msg_forget(q, m);
 		return;
 	}
-	if (m->dirty && spool_write_state(q->queue_dir, &m->env) < 0)
+	if (m->dirty && spool_write_state(q->store.queue_dir, &m->env) < 0)
 		log_err("%s: cannot write queue state: %s", m->id, strerror(errno));
 	m->dirty = false;
 	arm_wake(q, msg_next_try(&m->env));
@@ -127,7 +127,7 @@ settle(struct queued *q, struct qmsg *m)
 	}
 	m->busy = true;
 	int nfd = m->dsn_fd >= 0 ? 1 : 0;
-	if (committer_submit(q->committer, &m->dsn_fd, (size_t)nfd, &q->msgdir_fd, 1,
+	if (committer_submit(q->store.committer, &m->dsn_fd, (size_t)nfd, &q->store.msgdir_fd, 1,
 	    settle_after_dsn, m) < 0)
 		settle_after_dsn(m, ENOMEM);
 }
@@ -144,7 +144,7 @@ too_many_hops(struct queued *q, struct qmsg *m)
 	char text[128];
 
 	if (!m->hops_known) {
-		if (queue_hops(q->queue_dir, &m->env, &m->hops) < 0) {
+		if (queue_hops(q->store.queue_dir, &m->env, &m->hops) < 0) {
 			log_err("%s: cannot count the Received headers: %s", m->id, strerror(errno));
 			return false; /* delivery reads the file too, and fails as it should */
 		}
@@ -226,11 +226,11 @@ static void
 round_start(struct queued *q, struct qmsg *m, time_t now)
 {
 	if (!m->loaded) {
-		if (spool_load(q->queue_dir, m->id, &m->env) < 0) {
+		if (spool_load(q->store.queue_dir, m->id, &m->env) < 0) {
 			if (errno == EINVAL) {
 				/* Only a crash before the 250 leaves a file like this. */
 				log_warn("%s: incomplete queue file, removed", m->id);
-				spool_remove(q->queue_dir, m->id);
+				spool_remove(q->store.queue_dir, m->id);
 			} else if (errno != ENOENT) {
 				log_err("%s: cannot read: %s", m->id, strerror(errno));
 				return;
