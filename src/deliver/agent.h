@@ -29,6 +29,7 @@ struct agent_result {
 
 struct agent_job {
 	const struct envelope *env; /* valid until done */
+	const char *queue_dir;      /* the body: msg/<env->id> there (msg_open(queue_dir, env)) */
 	const size_t *rcpts;        /* the recipients for this agent (the agent copies them) */
 	size_t nrcpts;
 	bool recovering;            /* found at start-up: a delivery may have been cut short */
@@ -61,7 +62,6 @@ struct agent_env {
 	struct config *const *cfg;  /* the current config: a reload replaces *cfg */
 	struct accounts *acct;
 	struct committer *committer;
-	const char *queue_dir;
 	const char *mail_dir;
 };
 

@@ -110,7 +110,7 @@ write_job(struct local *lo, struct md_batch *b, struct local_job *j)
 	/* Each file is copied from the queue file: the text never passes through memory. */
 	struct local_text text = { NULL, 0, -1, env->body_offset, env->body_size, 0 };
 
-	bool have_body = msg_open(&rd, lo->env.queue_dir, env) == 0 &&
+	bool have_body = msg_open(&rd, j->job.queue_dir, env) == 0 &&
 	    msg_count_lf(&rd, &text.lines) == 0;
 	text.fd = rd.fd;
 	for (size_t k = 0; k < j->job.nrcpts; k++) {

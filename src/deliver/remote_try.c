@@ -207,7 +207,7 @@ next_addr(struct delivery *d)
 		.helo = cfg->hostname,
 		.host = d->host,
 		.addr = ss,
-		.queue_dir = r->env.queue_dir,
+		.queue_dir = d->job->job.queue_dir,
 		.env = d->job->job.env,
 		.rcpts = d->rcpts,
 		.nrcpts = d->n,

@@ -365,8 +365,7 @@ queued_main(const struct role_env *env)
 		goto out;
 	if ((ctl = ctl_new(q.base, env->ctl_fd, on_reload, on_gone, &q)) == NULL)
 		goto out;
-	q.aenv = (struct agent_env){ q.base, &q.cfg, q.acct, q.store.committer, q.store.queue_dir,
-		q.store.mail_dir };
+	q.aenv = (struct agent_env){ q.base, &q.cfg, q.acct, q.store.committer, q.store.mail_dir };
 	if (local_agent_new(&q.agents[AGENT_LOCAL], &q.aenv) < 0 ||
 	    remote_agent_new(&q.agents[AGENT_REMOTE], &q.aenv) < 0)
 		goto out;

@@ -207,7 +207,8 @@ hand_out(struct queued *q, struct qmsg *m, time_t now)
 		if (n[a] == 0)
 			continue;
 		struct agent *ag = &q->agents[a];
-		struct agent_job job = { &m->env, idx[a], n[a], m->recovering, on_result, on_done, m };
+		struct agent_job job = { &m->env, q->store.queue_dir, idx[a], n[a], m->recovering,
+			on_result, on_done, m };
 		if (a == AGENT_LOCAL)
 			m->recovering = false; /* it looks now; a failure it reports sets it again */
 		m->parts++;
