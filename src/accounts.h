@@ -12,6 +12,7 @@
 
 #include "address.h"
 #include "lookup/lookup_proto.h"
+#include "store/kinds.h" /* enum target_kind */
 
 struct accounts;
 
@@ -23,12 +24,6 @@ struct strlist {
 int strlist_add(struct strlist *l, const char *s); /* 0 or -1 (out of memory) */
 bool strlist_has(const struct strlist *l, const char *s);
 void strlist_free(struct strlist *l);
-
-/* Where a resolved address goes. */
-enum target_kind {
-	TARGET_LOCAL,  /* a mailbox: addr is the user's canonical "user@domain" */
-	TARGET_REMOTE, /* another domain: addr as written in the alias (forwarding) */
-};
 
 struct target {
 	enum target_kind kind;

@@ -33,7 +33,7 @@
 #include "lookup/lookup_client.h"
 #include "net/ctl.h"
 #include "net/tls.h"
-#include "queue/spool.h"
+#include "store/spool.h"
 #include "role.h"
 #include "util/log.h"
 #include "util/mkdir_p.h"
@@ -253,7 +253,8 @@ regroup_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw
 
 /*
  * prepare_spool - in a child that runs as the mail user: the queue's directories,
- * half-received messages dropped (never acknowledged), and once, when the queue and
+ * what a crash left unfinished removed (spool_recover: half-received messages were
+ * never acknowledged), and once, when the queue and
  * mailboxes were the mail user's alone, their entries opened to the mail group.
  */
 static void
@@ -272,15 +273,10 @@ prepare_spool(struct supervisor *sv)
 		log_err("%s: %s", path, strerror(errno));
 		_exit(1);
 	}
-	snprintf(path, sizeof path, "%s/queue/tmp", cfg->data_dir);
-	DIR *d = opendir(path);
-	if (d != NULL) {
-		struct dirent *de;
-		while ((de = readdir(d)) != NULL)
-			if (de->d_name[0] != '.')
-				unlinkat(dirfd(d), de->d_name, 0);
-		closedir(d);
-	}
+	snprintf(path, sizeof path, "%s/queue", cfg->data_dir);
+	unsigned removed = spool_recover(path);
+	if (removed > 0)
+		log_info("queue: removed %u files left unfinished by a crash", removed);
 	if (sv->regroup) {
 		for (int i = 0; i < 2; i++) {
 			snprintf(path, sizeof path, "%s/%s", cfg->data_dir, i == 0 ? "queue" : "mail");

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "deliver/maildir_retire.h"
+#include "store/maildir_retire.h"
 #include "password.h"
 #include "util/units.h"
 

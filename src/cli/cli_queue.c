@@ -4,7 +4,6 @@
  * through its notification socket.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +13,8 @@
 #include "cli/cli.h"
 #include "cli/cli_util.h"
 #include "queue/notify.h"
-#include "queue/spool.h"
+#include "store/msg_reader.h"
+#include "store/spool.h"
 
 /* fmt_age - "45s", "12m", "3h05m", "2d04h". */
 static void
@@ -33,15 +33,17 @@ fmt_age(char *out, size_t len, time_t secs)
 }
 
 static const char *
-status_name(enum rcpt_status st)
+status_name(const struct spool_rcpt *r)
 {
-	return st == RCPT_DELIVERED ? "delivered" : st == RCPT_BOUNCED ? "bounced" : "pending";
+	if (r->status == RCPT_BOUNCED)
+		return r->dsn_due ? "bounced (bounce not yet sent)" : "bounced";
+	return r->status == RCPT_DELIVERED ? "delivered" : "pending";
 }
 
 static int
 queue_list(const char *queue_dir)
 {
-	struct strlist ids = { 0 };
+	struct spool_ids ids = { 0 };
 	time_t now = time(NULL);
 
 	if (spool_list(queue_dir, &ids) < 0) {
@@ -60,7 +62,7 @@ queue_list(const char *queue_dir)
 		int shown = 0;
 		for (size_t j = 0; j < env.nrcpts; j++) {
 			const struct spool_rcpt *r = &env.rcpts[j];
-			if (r->status != RCPT_PENDING)
+			if (r->status != RCPT_PENDING && !r->dsn_due)
 				continue;
 			printf("%s%s", shown++ ? "," : "", r->addr);
 			if (r->error)
@@ -69,7 +71,7 @@ queue_list(const char *queue_dir)
 		printf(" %s\n", err ? err : "-");
 		envelope_free(&env);
 	}
-	strlist_free(&ids);
+	spool_ids_free(&ids);
 	return fflush(stdout) == 0 ? 0 : 1;
 }
 
@@ -77,7 +79,7 @@ static int
 queue_show(const char *queue_dir, const char *id)
 {
 	struct envelope env;
-	char path[4096], when[64];
+	char when[64];
 
 	if (spool_load(queue_dir, id, &env) < 0)
 		return cli_fail("no such message in the queue: %s", id);
@@ -92,24 +94,20 @@ queue_show(const char *queue_dir, const char *id)
 	for (size_t j = 0; j < env.nrcpts; j++) {
 		const struct spool_rcpt *r = &env.rcpts[j];
 		printf("recipient: %s (for %s) %s attempts=%u%s%s\n", r->addr, r->orig,
-		    status_name(r->status), r->attempts, r->error ? " last error: " : "",
+		    status_name(r), r->attempts, r->error ? " last error: " : "",
 		    r->error ? r->error : "");
 	}
 	printf("\n");
 	fflush(stdout);
-	snprintf(path, sizeof path, "%s/msg/%s", queue_dir, id);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
+	struct msg_reader r;
+	if (msg_open(&r, queue_dir, &env) == 0) {
 		char buf[65536];
-		off_t off = (off_t)env.body_offset;
 		ssize_t n;
-		while ((n = pread(fd, buf, sizeof buf, off)) > 0) {
+		while ((n = msg_read(&r, buf, sizeof buf)) > 0)
 			if (fwrite(buf, 1, (size_t)n, stdout) != (size_t)n)
 				break;
-			off += n;
-		}
-		close(fd);
 	}
+	msg_close(&r);
 	envelope_free(&env);
 	return fflush(stdout) == 0 ? 0 : 1;
 }
@@ -149,8 +147,8 @@ cli_queue(struct config *cfg, int argc, char **argv)
 		if (argv[0][0] == 's')
 			return queue_show(queue_dir, argv[1]);
 		char path[4096];
-		snprintf(path, sizeof path, "%s/msg/%s", queue_dir, argv[1]);
-		if (access(path, F_OK) < 0)
+		if (spool_path(path, sizeof path, queue_dir, SPOOL_MSG, argv[1]) < 0 ||
+		    access(path, F_OK) < 0)
 			return cli_fail("no such message in the queue: %s", argv[1]);
 		spool_remove(queue_dir, argv[1]);
 		tell_queued(cfg->data_dir, QN_DELETE, argv[1]);

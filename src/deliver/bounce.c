@@ -7,15 +7,15 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "accounts.h"
 #include "queue/queued.h"
+#include "store/msg_reader.h"
+#include "store/spool_writer.h"
 #include "util/buf.h"
 #include "util/escape.h"
 #include "util/log.h"
@@ -71,22 +71,8 @@ status_of(const char *text, char *out, size_t len)
 static int
 original_headers(struct queued *q, const struct envelope *env, struct buf *out)
 {
-	char path[4096];
-	snprintf(path, sizeof path, "%s/msg/%s", q->queue_dir, env->id);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (msg_read_head(q->store.queue_dir, env, HEADERS_MAX, out) < 0)
 		return -1;
-	size_t want = env->body_size < HEADERS_MAX ? (size_t)env->body_size : HEADERS_MAX;
-	if (buf_reserve(out, want) < 0) {
-		close(fd);
-		return -1;
-	}
-	ssize_t n = pread(fd, out->data, want, (off_t)env->body_offset);
-	close(fd);
-	if (n < 0)
-		return -1;
-	out->len = (size_t)n;
-	out->data[out->len] = '\0';
 	char *end = strstr(out->data, "\n\n");
 	if (end != NULL)
 		out->len = (size_t)(end - out->data) + 1;
@@ -220,13 +206,13 @@ bounce_write(struct queued *q, const struct envelope *env, char id[QUEUE_ID_LEN 
 			goto out;
 	if (compose(q, env, b.id, &msg) < 0)
 		goto out;
-	if (spool_writer_open(&w, q->queue_dir, &b) < 0)
+	if (spool_writer_open(&w, q->store.queue_dir, &b) < 0)
 		goto out;
 	if (spool_writer_write(&w, msg.data, msg.len) < 0) {
 		spool_writer_abort(&w);
 		goto out;
 	}
-	if (spool_writer_finish(&w, q->queue_dir, b.id, fd) < 0)
+	if (spool_writer_finish(&w, q->store.queue_dir, b.id, fd) < 0)
 		goto out;
 	memcpy(id, b.id, QUEUE_ID_LEN + 1);
 	rc = 0;

@@ -2,7 +2,7 @@
 #ifndef MAILROOM_BOUNCE_H
 #define MAILROOM_BOUNCE_H
 
-#include "queue/spool.h"
+#include "store/spool.h"
 
 struct queued;
 

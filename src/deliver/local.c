@@ -1,162 +1,126 @@
 /*
- * local.c - delivery into local Maildirs. A batch of messages is written to the
- * mailboxes' tmp/ directories, made durable by one shared sync, renamed into new/,
- * and synced once more before any recipient counts as delivered (docs/spool.md).
+ * local.c - the local delivery agent (deliver/agent.h): the jobs of a scheduling
+ * round are gathered, then at the round's end each recipient's file is written by
+ * store_deliver_local() into one batch, made durable by one shared sync, linked into
+ * new/, and synced once more before any recipient counts as delivered
+ * (docs/spool.md).
  */
-#include "deliver/local.h"
-
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/uio.h>
-#include <unistd.h>
 
 #include "accounts.h"
-#include "deliver/maildir.h"
-#include "deliver/maildir_batch.h"
-#include "queue/commit.h"
-#include "queue/queued.h"
-#include "util/buf.h"
-#include "util/log.h"
-#include "util/text.h"
+#include "config.h"
+#include "deliver/agent.h"
+#include "store/deliver_local.h"
+#include "store/maildir_batch.h"
+#include "store/msg_reader.h"
 
-/* read_body - the message text of m from its queue file. */
-static int
-read_body(struct queued *q, struct qmsg *m, struct buf *body)
+struct local_job {
+	struct agent_job job;
+	size_t *rcpts; /* job.rcpts points here */
+};
+
+/* Jobs in a list: gathered for the next round, or in a round being committed. */
+struct job_list {
+	struct local_job *v;
+	size_t n, cap;
+};
+
+struct local {
+	struct agent_env env;
+	struct job_list pending;
+};
+
+/* A batch on its way to stable storage, with the jobs it carries files of. */
+struct local_round {
+	struct job_list jobs;
+};
+
+static void
+result(struct local_job *j, size_t idx, int code, const char *text, bool unsure)
 {
-	char path[4096];
-	snprintf(path, sizeof path, "%s/msg/%s", q->queue_dir, m->id);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	if (buf_reserve(body, m->env.body_size) < 0) {
-		close(fd);
-		return -1;
-	}
-	uint64_t got = 0;
-	while (got < m->env.body_size) {
-		ssize_t n = pread(fd, body->data + got, m->env.body_size - got,
-		    (off_t)(m->env.body_offset + got));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		got += (uint64_t)n;
-	}
-	close(fd);
-	if (got != m->env.body_size) {
-		errno = EIO;
-		return -1;
-	}
-	body->len = got;
-	body->data[got] = '\0';
-	return 0;
+	struct agent_result res = { idx, code, "local", text, unsure };
+	j->job.result(j->job.arg, &res);
 }
 
-/* maildir_usage - octets in new/ and cur/, from the S= of the file names. */
-static uint64_t
-maildir_usage(const char *path)
+/* round_end - every job of the list is over: done for each, then the list goes. */
+static void
+round_end(struct job_list *l)
 {
-	static const char *const sub[] = { "new", "cur" };
-	uint64_t total = 0;
-	char p[4096];
-
-	for (int i = 0; i < 2; i++) {
-		snprintf(p, sizeof p, "%s/%s", path, sub[i]);
-		DIR *d = opendir(p);
-		if (d == NULL)
-			continue;
-		struct dirent *de;
-		while ((de = readdir(d)) != NULL) {
-			uint64_t s, w;
-			if (de->d_name[0] == '.')
-				continue;
-			maildir_parse_sizes(de->d_name, &s, &w);
-			if (s == 0) {
-				struct stat st;
-				char f[4096];
-				snprintf(f, sizeof f, "%s/%s", p, de->d_name);
-				if (stat(f, &st) == 0)
-					s = (uint64_t)st.st_size;
-			}
-			total += s;
-		}
-		closedir(d);
+	for (size_t i = 0; i < l->n; i++) {
+		struct agent_job job = l->v[i].job;
+		free(l->v[i].rcpts);
+		job.done(job.arg);
 	}
-	return total;
+	free(l->v);
+	memset(l, 0, sizeof *l);
 }
 
 /*
- * write_rcpt - write recipient idx of m into its Maildir's tmp/ as part of batch b,
- * or record its result at once (delivered before a crash, no such user, full, error).
+ * write_rcpt - recipient idx of j's message into its Maildir as part of batch b, or
+ * its result at once (already there, no such user, full, an error).
  */
 static void
-write_rcpt(struct queued *q, struct md_batch *b, struct qmsg *m, size_t idx,
-    const struct buf *body, uint64_t body_lines)
+write_rcpt(struct local *lo, struct md_batch *b, struct local_job *j, size_t idx,
+    const struct local_text *text)
 {
-	struct spool_rcpt *r = &m->env.rcpts[idx];
-	char dir[4096], name[1024], text[512];
-	struct buf hdr = { 0 };
-
+	const struct envelope *env = j->job.env;
+	const char *addr = env->rcpts[idx].addr;
+	char err[512];
 	uint64_t quota;
-	int found = accounts_user_quota(q->acct, r->addr, &quota);
+
+	int found = accounts_user_quota(lo->env.acct, addr, &quota);
 	if (found < 0) {
 		/* The database is busy or broken for now: never a reason to bounce. */
-		queued_rcpt_result(q, m, idx, 451, "local",
-		    "451 4.3.0 temporary failure looking up the mailbox");
+		result(j, idx, 451, "451 4.3.0 temporary failure looking up the mailbox", false);
 		return;
 	}
 	if (found == 0) {
-		queued_rcpt_result(q, m, idx, 550, "local",
-		    "550 5.1.1 mailbox unavailable: no such user here");
+		result(j, idx, 550, "550 5.1.1 mailbox unavailable: no such user here", false);
 		return;
 	}
-	if (maildir_path(q->mail_dir, r->addr, dir, sizeof dir) < 0) {
-		queued_rcpt_result(q, m, idx, 550, "local", "550 5.1.1 mailbox name not usable");
-		return;
+	struct local_rcpt lr = { addr, idx, quota, j->job.recovering, j };
+	switch (store_deliver_local(b, lo->env.mail_dir, (*lo->env.cfg)->hostname, env, text, &lr)) {
+	case LOCAL_ADDED:
+		break;
+	case LOCAL_PRESENT:
+		result(j, idx, 250, "250 already in the mailbox (recovered)", false);
+		break;
+	case LOCAL_FULL:
+		result(j, idx, 452, "452 4.2.2 mailbox full", false);
+		break;
+	case LOCAL_BAD_NAME:
+		result(j, idx, 550, "550 5.1.1 mailbox name not usable", false);
+		break;
+	case LOCAL_FAILED:
+		snprintf(err, sizeof err, "451 4.3.0 cannot write mailbox: %s", strerror(errno));
+		result(j, idx, 451, err, false);
+		break;
 	}
-	if (maildir_trace_headers(&hdr, m->env.sender, r->addr) < 0) {
-		queued_rcpt_result(q, m, idx, 451, "local", "451 4.3.0 out of memory");
-		return;
-	}
-	uint64_t size = hdr.len + body->len, vsize = size + body_lines + 2;
-	if (quota > 0 && maildir_usage(dir) + size > quota) {
-		buf_free(&hdr);
-		queued_rcpt_result(q, m, idx, 452, "local", "452 4.2.2 mailbox full");
-		return;
-	}
-	maildir_name(name, sizeof name, m->env.arrival, m->id, idx, q->cfg->hostname, size, vsize);
-	if (m->recovering && maildir_has(dir, name)) {
-		buf_free(&hdr);
-		queued_rcpt_result(q, m, idx, 250, "local", "250 already in the mailbox (recovered)");
-		return;
-	}
-	struct iovec iov[2] = { { hdr.data, hdr.len }, { body->data, body->len } };
-	if (md_batch_add(b, dir, name, iov, 2, -1, 0, m, idx) < 0) {
-		snprintf(text, sizeof text, "451 4.3.0 cannot write mailbox: %s", strerror(errno));
-		queued_rcpt_result(q, m, idx, 451, "local", text);
-	}
-	buf_free(&hdr);
 }
 
-/* part_done - this message's local part of the round is over. */
+/* write_job - the files of one job, each copied from its queue file. */
 static void
-part_done(struct queued *q, struct qmsg *m)
+write_job(struct local *lo, struct md_batch *b, struct local_job *j)
 {
-	if (--m->parts == 0)
-		queued_settle(q, m);
-}
+	struct msg_reader rd;
+	const struct envelope *env = j->job.env;
+	/* Each file is copied from the queue file: the text never passes through memory. */
+	struct local_text text = { NULL, 0, -1, env->body_offset, env->body_size, 0 };
 
-struct local_round {
-	struct queued *q;
-	struct qmsg **msgs;
-	size_t n;
-};
+	bool have_body = msg_open(&rd, j->job.queue_dir, env) == 0 &&
+	    msg_count_lf(&rd, &text.lines) == 0;
+	text.fd = rd.fd;
+	for (size_t k = 0; k < j->job.nrcpts; k++) {
+		if (have_body)
+			write_rcpt(lo, b, j, j->rcpts[k], &text);
+		else
+			result(j, j->rcpts[k], 451, "451 4.3.0 cannot read queue file", false);
+	}
+	msg_close(&rd);
+}
 
 static void
 on_committed(struct md_batch *b, int error, void *arg)
@@ -165,66 +129,92 @@ on_committed(struct md_batch *b, int error, void *arg)
 
 	for (size_t i = 0; i < b->nfiles; i++) {
 		struct md_file *f = &b->files[i];
-		struct qmsg *m = f->owner;
-		if (!f->failed) {
-			queued_rcpt_result(lr->q, m, f->idx, 250, "local", "250 delivered to maildir");
-		} else {
-			/* It may be in new/ all the same: the retry looks before it writes. */
-			m->recovering = true;
-			queued_rcpt_result(lr->q, m, f->idx, 451, "local",
-			    "451 4.3.0 cannot make the mailbox file durable");
-		}
+		if (!f->failed)
+			result(f->owner, f->idx, 250, "250 delivered to maildir", false);
+		else /* It may be in new/ all the same: the retry looks before it writes. */
+			result(f->owner, f->idx, 451, "451 4.3.0 cannot make the mailbox file durable",
+			    true);
 	}
 	md_batch_free(b);
-	for (size_t i = 0; i < lr->n; i++)
-		part_done(lr->q, lr->msgs[i]);
-	free(lr->msgs);
+	round_end(&lr->jobs);
 	free(lr);
 }
 
-void
-local_deliver(struct queued *q, struct qmsg **msgs, size_t n)
+static int
+local_submit(void *self, const struct agent_job *job)
 {
-	struct md_batch *b = md_batch_new();
-	struct local_round *lr = calloc(1, sizeof *lr);
-	time_t now = time(NULL);
-	struct buf body = { 0 };
+	struct local *lo = self;
+	struct job_list *l = &lo->pending;
 
-	if (lr)
-		lr->msgs = calloc(n, sizeof *lr->msgs);
-	if (b == NULL || lr == NULL || lr->msgs == NULL) {
-		free(b);
-		if (lr)
-			free(lr->msgs);
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 64;
+		struct local_job *v = reallocarray(l->v, cap, sizeof *v);
+		if (v == NULL)
+			return -1;
+		l->v = v;
+		l->cap = cap;
+	}
+	struct local_job *j = &l->v[l->n];
+	if (agent_job_copy(&j->job, &j->rcpts, job) < 0)
+		return -1;
+	l->n++;
+	return 0;
+}
+
+/* local_flush - the gathered jobs in one batch, committed together. */
+static void
+local_flush(void *self)
+{
+	struct local *lo = self;
+	struct local_round *lr = calloc(1, sizeof *lr);
+	struct md_batch *b = md_batch_new();
+
+	if (lo->pending.n == 0) {
 		free(lr);
-		for (size_t i = 0; i < n; i++) {
-			for (size_t j = 0; j < msgs[i]->env.nrcpts; j++) {
-				struct spool_rcpt *r = &msgs[i]->env.rcpts[j];
-				if (r->kind == TARGET_LOCAL && r->status == RCPT_PENDING && r->next_try <= now)
-					queued_rcpt_result(q, msgs[i], j, 451, "local", "451 4.3.0 out of memory");
-			}
-			part_done(q, msgs[i]);
-		}
+		free(b);
 		return;
 	}
-	lr->q = q;
-	for (size_t i = 0; i < n; i++) {
-		struct qmsg *m = msgs[i];
-		lr->msgs[lr->n++] = m;
-		buf_reset(&body);
-		bool have_body = read_body(q, m, &body) == 0;
-		uint64_t lines = have_body ? count_lf(body.data, body.len) : 0;
-		for (size_t j = 0; j < m->env.nrcpts; j++) {
-			struct spool_rcpt *r = &m->env.rcpts[j];
-			if (r->kind != TARGET_LOCAL || r->status != RCPT_PENDING || r->next_try > now)
-				continue;
-			if (!have_body) {
-				queued_rcpt_result(q, m, j, 451, "local", "451 4.3.0 cannot read queue file");
-				continue;
-			}
-			write_rcpt(q, b, m, j, &body, lines);
-		}
+	if (lr == NULL || b == NULL) {
+		for (size_t i = 0; i < lo->pending.n; i++)
+			for (size_t k = 0; k < lo->pending.v[i].job.nrcpts; k++)
+				result(&lo->pending.v[i], lo->pending.v[i].rcpts[k], 451,
+				    "451 4.3.0 out of memory", false);
+		free(lr);
+		free(b);
+		round_end(&lo->pending);
+		return;
 	}
-	buf_free(&body);
-	md_batch_commit(b, q->committer, on_committed, lr);
+	/* The batch's files point at these jobs: the round owns the list from here. */
+	lr->jobs = lo->pending;
+	memset(&lo->pending, 0, sizeof lo->pending);
+	for (size_t i = 0; i < lr->jobs.n; i++)
+		write_job(lo, b, &lr->jobs.v[i]);
+	md_batch_commit(b, lo->env.committer, on_committed, lr);
+}
+
+static void
+local_free(void *self)
+{
+	struct local *lo = self;
+
+	/* Gathered but never written: they stay pending in the spool. */
+	for (size_t i = 0; i < lo->pending.n; i++)
+		free(lo->pending.v[i].rcpts);
+	free(lo->pending.v);
+	free(lo);
+}
+
+static const struct agent_ops local_ops = { "local", local_submit, local_flush, local_free };
+
+int
+local_agent_new(struct agent *a, const struct agent_env *env)
+{
+	struct local *lo = calloc(1, sizeof *lo);
+
+	if (lo == NULL)
+		return -1;
+	lo->env = *env;
+	a->ops = &local_ops;
+	a->self = lo;
+	return 0;
 }

@@ -13,7 +13,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include "queue/spool.h"
+#include "store/spool.h"
 
 struct event_base;
 struct smtp_client;

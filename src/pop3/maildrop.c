@@ -17,7 +17,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
-#include "deliver/maildir.h"
+#include "store/maildir.h"
 #include "pop3/pop3_xfer.h"
 #include "util/strmap.h"
 

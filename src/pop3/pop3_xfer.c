@@ -1,7 +1,7 @@
 /*
- * pop3_xfer.c - the byte-level conversion of a stored message (LF line ends, as
- * mailroom and Dovecot store them; CRLF files are kept as they are) into the
- * POP3 multi-line form, one chunk at a time.
+ * pop3_xfer.c - what POP3 adds to the shared wire encoder (store/wire.c): files
+ * are stored with LF line ends, as mailroom and Dovecot store them, but CRLF files
+ * are kept as they are (keep_crlf); and TOP's cut after the headers and n lines.
  */
 #include "pop3/pop3_xfer.h"
 
@@ -11,9 +11,9 @@ void
 pop3_xfer_init(struct pop3_xfer *x, bool top, uint64_t n)
 {
 	memset(x, 0, sizeof *x);
+	wire_init(&x->enc, true);
 	x->top = top;
 	x->body_lines = n;
-	x->line_start = true;
 	x->line_empty = true;
 }
 
@@ -23,10 +23,7 @@ end_of_line(struct pop3_xfer *x)
 {
 	bool was_empty = x->line_empty;
 
-	x->line_start = true;
 	x->line_empty = true;
-	if (!x->top)
-		return false;
 	if (!x->in_body) {
 		if (was_empty)
 			x->in_body = true;
@@ -36,106 +33,46 @@ end_of_line(struct pop3_xfer *x)
 	return x->lines_sent >= x->body_lines;
 }
 
-/*
- * feed_retr - RETR's conversion a line at a time: memchr finds each LF and the
- * octets between are copied whole (TOP's line counting is not needed here).
- */
+/* top_take - how much of in[0..len) TOP sends: up to the end of its last line. */
 static size_t
-feed_retr(struct pop3_xfer *x, const char *in, size_t len, char *out)
+top_take(struct pop3_xfer *x, const char *in, size_t len)
 {
-	const char *p = in, *end = in + len;
-	size_t o = 0;
-
-	while (p < end) {
-		if (x->line_start) {
-			x->line_start = false;
-			if (*p == '.')
-				out[o++] = '.';
+	for (size_t i = 0; i < len; i++) {
+		char c = in[i];
+		if (c == '\n') {
+			x->prev_cr = false;
+			if (end_of_line(x)) {
+				x->done = true;
+				return i + 1;
+			}
+			continue;
 		}
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		size_t run = (size_t)((nl ? nl : end) - p);
-		memcpy(out + o, p, run);
-		o += run;
-		if (run > 0)
-			x->prev_cr = p[run - 1] == '\r';
-		if (nl == NULL)
-			break;
-		if (!x->prev_cr)
-			out[o++] = '\r';
-		out[o++] = '\n';
-		x->prev_cr = false;
-		x->line_start = true;
-		p = nl + 1;
+		/* A CR counts as empty only while it may still be the CR of CRLF. */
+		if (x->prev_cr || c != '\r')
+			x->line_empty = false;
+		x->prev_cr = c == '\r';
 	}
-	return o;
+	return len;
 }
 
 size_t
 pop3_xfer_feed(struct pop3_xfer *x, const char *in, size_t len, char *out)
 {
-	size_t o = 0;
-
 	if (x->done)
 		return 0;
-	if (!x->top)
-		return feed_retr(x, in, len, out);
-	for (size_t i = 0; i < len; i++) {
-		char c = in[i];
-		if (x->line_start) {
-			x->line_start = false;
-			if (c == '.')
-				out[o++] = '.';
-		}
-		if (c == '\n') {
-			if (!x->prev_cr)
-				out[o++] = '\r';
-			out[o++] = '\n';
-			x->prev_cr = false;
-			if (end_of_line(x)) {
-				x->done = true;
-				return o;
-			}
-			continue;
-		}
-		/* A CR counts as empty only while it may still be the CR of CRLF. */
-		if (x->prev_cr)
-			x->line_empty = false;
-		if (c != '\r')
-			x->line_empty = false;
-		x->prev_cr = c == '\r';
-		out[o++] = c;
-	}
-	return o;
+	size_t take = x->top ? top_take(x, in, len) : len;
+	return wire_encode(&x->enc, in, take, out);
 }
 
 size_t
 pop3_xfer_finish(struct pop3_xfer *x, char *out)
 {
-	size_t o = 0;
-
-	/* A file that ends inside a line: end it, or the "." would join it. */
-	if (!x->line_start) {
-		out[o++] = '\r';
-		out[o++] = '\n';
-	}
-	out[o++] = '.';
-	out[o++] = '\r';
-	out[o++] = '\n';
 	x->done = true;
-	return o;
+	return wire_end(&x->enc, out);
 }
 
 uint64_t
 pop3_wire_size(const char *in, size_t len, bool *prev_cr)
 {
-	uint64_t n = len;
-	bool cr = *prev_cr;
-
-	for (const char *p = in, *end = in + len; p < end; p++) {
-		if (*p == '\n' && !cr)
-			n++;
-		cr = *p == '\r';
-	}
-	*prev_cr = cr;
-	return n;
+	return wire_size_crlf(in, len, prev_cr);
 }

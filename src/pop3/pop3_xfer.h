@@ -1,7 +1,7 @@
 /*
- * pop3_xfer.h - a message file as POP3 sends it (RFC 1939 section 3): line ends
- * as CRLF, a '.' that starts a line doubled, and for TOP only the headers, the
- * blank line and the first n body lines. A pure converter fed in chunks, so a
+ * pop3_xfer.h - a message file as POP3 sends it (RFC 1939 section 3): the wire form
+ * of store/wire.h (CRLF line ends, a '.' that starts a line doubled), and for TOP
+ * only the headers, the blank line and the first n body lines. Fed in chunks, so a
  * message of any size streams through bounded memory.
  */
 #ifndef MAILROOM_POP3_XFER_H
@@ -11,12 +11,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "store/wire.h"
+
 struct pop3_xfer {
+	struct wire_enc enc;
 	bool top;            /* stop after the headers and body_lines lines */
 	uint64_t body_lines; /* TOP's n */
 	bool done;           /* nothing more of the input is wanted */
-	/* state between chunks */
-	bool line_start;     /* the next octet begins a line */
+	/* TOP's place in the message, between chunks */
 	bool prev_cr;        /* the last octet was CR */
 	bool in_body;        /* the blank line after the headers has passed */
 	bool line_empty;     /* the current line has no octets but a CR so far */

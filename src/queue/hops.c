@@ -6,44 +6,31 @@
 #include "queue/hops.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <stdio.h>
 #include <sys/types.h>
-#include <unistd.h>
 
 #include "smtp/data_reader.h"
+#include "store/msg_reader.h"
 
 #define HOPS_CHUNK (16 * 1024)
 
 int
 queue_hops(const char *queue_dir, const struct envelope *env, unsigned *hops)
 {
-	char path[4096], chunk[HOPS_CHUNK];
+	char chunk[HOPS_CHUNK];
 	struct data_reader dr;
-	uint64_t off = 0;
+	struct msg_reader r;
+	ssize_t n = 0;
 
-	snprintf(path, sizeof path, "%s/msg/%s", queue_dir, env->id);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (msg_open(&r, queue_dir, env) < 0)
 		return -1;
 	/* The stored form has LF line ends and no dot-stuffing: a chunk of BDAT. */
 	data_reader_init(&dr, DATA_MODE_CHUNK);
-	while (dr.in_header && off < env->body_size) {
-		size_t want = env->body_size - off < sizeof chunk ? (size_t)(env->body_size - off) :
-		    sizeof chunk;
-		ssize_t n = pread(fd, chunk, want, (off_t)(env->body_offset + off));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			int e = n < 0 ? errno : EIO;
-			close(fd);
-			errno = e;
-			return -1;
-		}
+	while (dr.in_header && (n = msg_read(&r, chunk, sizeof chunk)) > 0)
 		data_reader_feed(&dr, chunk, (size_t)n, NULL, NULL);
-		off += (uint64_t)n;
-	}
-	close(fd);
+	int e = errno;
+	msg_close(&r);
+	if (n < 0)
+		return errno = e, -1;
 	*hops = dr.received;
 	return 0;
 }

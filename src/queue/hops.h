@@ -5,7 +5,7 @@
 #ifndef MAILROOM_HOPS_H
 #define MAILROOM_HOPS_H
 
-#include "queue/spool.h"
+#include "store/spool.h"
 
 /*
  * queue_hops - the Received: fields in the header section of msg/<id> (read up to

@@ -1,7 +1,7 @@
 /*
  * queued.c - the queue manager role: learns of messages (smtpd's notifications, a
- * rescan of the spool), runs delivery rounds, records per-recipient results with
- * retry backoff, bounces, and removes finished messages.
+ * rescan of the spool, the CLI's control datagrams), keeps them in memory with a
+ * ready list, and wakes for retries; the delivery rounds are round.c's.
  */
 #include "queue/queued.h"
 
@@ -19,15 +19,11 @@
 #include <unistd.h>
 
 #include "accounts.h"
-#include "deliver/bounce.h"
-#include "deliver/local.h"
-#include "deliver/remote.h"
 #include "net/ctl.h"
-#include "queue/commit.h"
-#include "queue/hops.h"
 #include "ipc/frame.h"
 #include "ipc/frame_stream.h"
 #include "queue/notify.h"
+#include "queue/schedule.h"
 #include "role.h"
 #include "sandbox/sandbox.h"
 #include "util/evbase.h"
@@ -36,7 +32,7 @@
 #define ROUND_MAX 256        /* messages started per loop turn */
 #define RESCAN_INTERVAL 60   /* seconds between spool rescans */
 
-static void
+void
 ready_push(struct queued *q, struct qmsg *m)
 {
 	if (m->in_ready || m->busy)
@@ -51,7 +47,7 @@ ready_push(struct queued *q, struct qmsg *m)
 	queued_wake(q);
 }
 
-static struct qmsg *
+struct qmsg *
 ready_pop(struct queued *q)
 {
 	struct qmsg *m = q->ready_head;
@@ -64,8 +60,7 @@ ready_pop(struct queued *q)
 	return m;
 }
 
-/* arm_wake - make the wake timer fire at or before when. */
-static void
+void
 arm_wake(struct queued *q, time_t when)
 {
 	time_t now = time(NULL);
@@ -83,7 +78,7 @@ queued_wake(struct queued *q)
 		event_active(q->work_ev, EV_TIMEOUT, 0);
 }
 
-static struct qmsg *
+struct qmsg *
 msg_add(struct queued *q, const char *id, bool recovering)
 {
 	struct qmsg *m = strmap_get(&q->msgs, id);
@@ -102,8 +97,7 @@ msg_add(struct queued *q, const char *id, bool recovering)
 	return m;
 }
 
-/* msg_forget - drop a message from memory (its files are already gone or kept). */
-static void
+void
 msg_forget(struct queued *q, struct qmsg *m)
 {
 	if (m->in_ready) {
@@ -123,216 +117,12 @@ msg_forget(struct queued *q, struct qmsg *m)
 	free(m);
 }
 
-/* retry_delay - retry_min, doubling with each attempt, at most retry_max. */
-static time_t
-retry_delay(const struct config *cfg, unsigned attempts)
-{
-	uint64_t d = cfg->retry_min ? cfg->retry_min : 1;
-	for (unsigned i = 1; i < attempts && d < cfg->retry_max; i++)
-		d *= 2;
-	if (d > cfg->retry_max)
-		d = cfg->retry_max;
-	return (time_t)d;
-}
-
-void
-queued_rcpt_result(struct queued *q, struct qmsg *m, size_t idx, int code, const char *relay,
-    const char *text)
-{
-	struct spool_rcpt *r = &m->env.rcpts[idx];
-	time_t now = time(NULL);
-	const char *status;
-
-	r->attempts++;
-	free(r->error);
-	r->error = NULL;
-	if (code >= 200 && code < 300) {
-		r->status = RCPT_DELIVERED;
-		status = "sent";
-	} else if (code >= 500 ||
-	    (uint64_t)(now - m->env.arrival) >= q->cfg->max_queue_lifetime) {
-		r->status = RCPT_BOUNCED;
-		r->dsn_due = true;
-		r->error = strdup(text);
-		status = "bounced";
-	} else {
-		r->next_try = now + retry_delay(q->cfg, r->attempts);
-		r->error = strdup(text);
-		status = "deferred";
-	}
-	m->dirty = true;
-	log_info("%s: to=<%s> orig_to=<%s> relay=%s status=%s (%s)", m->id, r->addr, r->orig,
-	    relay, status, text);
-}
-
-/* settle_after_dsn - the bounce is on stable storage: now the original may go. */
-static void
-settle_after_dsn(void *arg, int error)
-{
-	struct qmsg *m = arg;
-	struct queued *q = m->q;
-
-	if (m->dsn_fd >= 0)
-		close(m->dsn_fd);
-	m->dsn_fd = -1;
-	if (error != 0)
-		log_err("%s: the bounce could not be made durable; will retry", m->id);
-	for (size_t i = 0; i < m->env.nrcpts; i++) {
-		struct spool_rcpt *r = &m->env.rcpts[i];
-		if (r->dsn_due && error != 0) {
-			r->status = RCPT_PENDING;
-			r->next_try = time(NULL) + retry_delay(q->cfg, 1);
-		}
-		r->dsn_due = false;
-	}
-	queued_settle(q, m);
-}
-
-void
-queued_settle(struct queued *q, struct qmsg *m)
-{
-	bool all_final = true, dsn = false;
-
-	if (m->deleted) {
-		msg_forget(q, m);
-		return;
-	}
-	for (size_t i = 0; i < m->env.nrcpts; i++) {
-		all_final &= m->env.rcpts[i].status != RCPT_PENDING;
-		dsn |= m->env.rcpts[i].dsn_due;
-	}
-	if (dsn && (m->env.sender[0] == '\0' || m->env.is_bounce)) {
-		/* RFC 5321 6.1: never bounce a bounce. */
-		for (size_t i = 0; i < m->env.nrcpts; i++)
-			m->env.rcpts[i].dsn_due = false;
-		log_info("%s: no bounce for the null sender", m->id);
-		dsn = false;
-	}
-	if (dsn) {
-		char bid[QUEUE_ID_LEN + 1];
-		if (bounce_write(q, &m->env, bid, &m->dsn_fd) == 0) {
-			if (bid[0] != '\0') {
-				struct qmsg *b = msg_add(q, bid, false);
-				log_info("%s: sender non-delivery notification: %s", m->id, bid);
-				if (b)
-					ready_push(q, b);
-			}
-			m->busy = true;
-			int nfd = m->dsn_fd >= 0 ? 1 : 0;
-			if (committer_submit(q->committer, &m->dsn_fd, (size_t)nfd, &q->msgdir_fd, 1,
-			    settle_after_dsn, m) < 0)
-				settle_after_dsn(m, ENOMEM);
-			return;
-		}
-		log_err("%s: cannot write a bounce; will retry", m->id);
-		settle_after_dsn(m, EIO);
-		return;
-	}
-	m->busy = false;
-	m->recovering = false;
-	if (all_final) {
-		spool_remove(q->queue_dir, m->id);
-		log_info("%s: removed", m->id);
-		msg_forget(q, m);
-		return;
-	}
-	if (m->dirty && spool_write_state(q->queue_dir, &m->env) < 0)
-		log_err("%s: cannot write queue state: %s", m->id, strerror(errno));
-	m->dirty = false;
-	time_t earliest = 0;
-	for (size_t i = 0; i < m->env.nrcpts; i++) {
-		const struct spool_rcpt *r = &m->env.rcpts[i];
-		if (r->status == RCPT_PENDING && (earliest == 0 || r->next_try < earliest))
-			earliest = r->next_try;
-	}
-	arm_wake(q, earliest);
-}
-
-/*
- * too_many_hops - whether m carries more Received: fields than max_hops allows (it
- * came by a path that did not check, or under an older limit); if so, every pending
- * recipient is bounced with 5.4.6 instead of delivered. smtpd took at most max_hops
- * and added its own on top, so one more is allowed here.
- */
-static bool
-too_many_hops(struct queued *q, struct qmsg *m)
-{
-	char text[128];
-
-	if (!m->hops_known) {
-		if (queue_hops(q->queue_dir, &m->env, &m->hops) < 0) {
-			log_err("%s: cannot count the Received headers: %s", m->id, strerror(errno));
-			return false; /* delivery reads the file too, and fails as it should */
-		}
-		m->hops_known = true;
-	}
-	if (m->hops <= q->cfg->max_hops + 1)
-		return false;
-	snprintf(text, sizeof text, "554 5.4.6 too many hops (%u Received headers): mail loop",
-	    m->hops);
-	for (size_t i = 0; i < m->env.nrcpts; i++)
-		if (m->env.rcpts[i].status == RCPT_PENDING)
-			queued_rcpt_result(q, m, i, 554, "none", text);
-	return true;
-}
-
-/* round_start - begin delivering the due recipients of m. */
-static void
-round_start(struct queued *q, struct qmsg *m, time_t now, struct qmsg **local, size_t *nlocal)
-{
-	if (!m->loaded) {
-		if (spool_load(q->queue_dir, m->id, &m->env) < 0) {
-			if (errno == EINVAL) {
-				/* Only a crash before the 250 leaves a file like this. */
-				log_warn("%s: incomplete queue file, removed", m->id);
-				spool_remove(q->queue_dir, m->id);
-			} else if (errno != ENOENT) {
-				log_err("%s: cannot read: %s", m->id, strerror(errno));
-				return;
-			}
-			msg_forget(q, m);
-			return;
-		}
-		m->loaded = true;
-	}
-	bool any_local = false;
-	m->busy = true;
-	m->parts = 0;
-	if (too_many_hops(q, m)) {
-		queued_settle(q, m);
-		return;
-	}
-	for (size_t i = 0; i < m->env.nrcpts; i++) {
-		const struct spool_rcpt *r = &m->env.rcpts[i];
-		if (r->status == RCPT_PENDING && r->next_try <= now && r->kind == TARGET_LOCAL)
-			any_local = true;
-	}
-	if (any_local) {
-		m->parts++;
-		local[(*nlocal)++] = m;
-	}
-	m->parts += remote_start(q, m, now);
-	if (m->parts == 0)
-		queued_settle(q, m);
-}
-
 static void
 on_work(evutil_socket_t fd, short what, void *arg)
 {
 	struct queued *q = arg;
-	struct qmsg *local[ROUND_MAX];
-	size_t nlocal = 0, started = 0;
-	time_t now = time(NULL);
-	struct qmsg *m;
 
-	while (started < ROUND_MAX && (m = ready_pop(q)) != NULL) {
-		if (m->busy)
-			continue;
-		round_start(q, m, now, local, &nlocal);
-		started++;
-	}
-	if (nlocal > 0)
-		local_deliver(q, local, nlocal);
+	queued_round(q, ROUND_MAX);
 	if (q->ready_head != NULL)
 		queued_wake(q);
 }
@@ -341,9 +131,9 @@ on_work(evutil_socket_t fd, short what, void *arg)
 static void
 scan_spool(struct queued *q, bool recovering)
 {
-	struct strlist ids = { 0 };
+	struct spool_ids ids = { 0 };
 
-	if (spool_list(q->queue_dir, &ids) < 0) {
+	if (spool_list(q->store.queue_dir, &ids) < 0) {
 		log_err("cannot list the queue: %s", strerror(errno));
 		return;
 	}
@@ -354,7 +144,7 @@ scan_spool(struct queued *q, bool recovering)
 				ready_push(q, m);
 		}
 	}
-	strlist_free(&ids);
+	spool_ids_free(&ids);
 	q->last_scan = time(NULL);
 }
 
@@ -378,7 +168,7 @@ check_due(const char *key, void *value, void *arg)
 	}
 	for (size_t i = 0; i < m->env.nrcpts; i++) {
 		struct spool_rcpt *r = &m->env.rcpts[i];
-		if (r->status != RCPT_PENDING)
+		if (!rcpt_waiting(r))
 			continue;
 		if (d->flush)
 			r->next_try = 0;
@@ -544,22 +334,15 @@ queued_main(const struct role_env *env)
 	log_init("queued", cfg->log_syslog);
 	q.cfg = cfg;
 	snprintf(q.data_dir, sizeof q.data_dir, "%s", cfg->data_dir);
-	snprintf(q.queue_dir, sizeof q.queue_dir, "%s/queue", cfg->data_dir);
-	snprintf(q.mail_dir, sizeof q.mail_dir, "%s/mail", cfg->data_dir);
+	q.store.msgdir_fd = -1;
 	if ((q.base = evbase_new()) == NULL)
 		goto out;
 	if ((q.acct = accounts_open_remote(cfg->data_dir, err, sizeof err)) == NULL) {
 		log_err("%s", err);
 		goto out;
 	}
-	char msgdir[4200];
-	snprintf(msgdir, sizeof msgdir, "%s/msg", q.queue_dir);
-	if ((q.msgdir_fd = open(msgdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
-		log_err("cannot open %s: %s", msgdir, strerror(errno));
-		goto out;
-	}
-	if ((q.committer = committer_new(q.base)) == NULL) {
-		log_err("cannot start the commit thread: %s", strerror(errno));
+	if (store_open(&q.store, cfg->data_dir, q.base, err, sizeof err) < 0) {
+		log_err("%s", err);
 		goto out;
 	}
 	if ((nfd = notifier_bind(cfg->data_dir)) < 0) {
@@ -582,7 +365,9 @@ queued_main(const struct role_env *env)
 		goto out;
 	if ((ctl = ctl_new(q.base, env->ctl_fd, on_reload, on_gone, &q)) == NULL)
 		goto out;
-	if ((q.remote = remote_new(&q)) == NULL)
+	q.aenv = (struct agent_env){ q.base, &q.cfg, q.acct, q.store.committer, q.store.mail_dir };
+	if (local_agent_new(&q.agents[AGENT_LOCAL], &q.aenv) < 0 ||
+	    remote_agent_new(&q.agents[AGENT_REMOTE], &q.aenv) < 0)
 		goto out;
 	sandbox_enter(SANDBOX_QUEUED, q.cfg);
 	sandbox_probe("queued", q.cfg);
@@ -592,10 +377,16 @@ queued_main(const struct role_env *env)
 	event_base_dispatch(q.base);
 	rc = 0;
 out:
-	remote_free(q.remote);
-	committer_free(q.committer);
-	if (q.msgdir_fd > 0)
-		close(q.msgdir_fd);
+	/*
+	 * The remote agent's jobs end without results; then the last flushes finish
+	 * (the local agent's batches report theirs, bounces still commit), and the
+	 * messages they reported to go last.
+	 */
+	if (q.agents[AGENT_REMOTE].ops)
+		q.agents[AGENT_REMOTE].ops->free(q.agents[AGENT_REMOTE].self);
+	store_close(&q.store);
+	if (q.agents[AGENT_LOCAL].ops)
+		q.agents[AGENT_LOCAL].ops->free(q.agents[AGENT_LOCAL].self);
 	if (q.queue_bev)
 		bufferevent_free(q.queue_bev);
 	ctl_free(ctl);

@@ -1,7 +1,8 @@
 /*
- * queued.h - the queue manager role: picks messages from the spool, delivers
- * local recipients into Maildirs and remote ones through the SMTP client, retries
- * with backoff, bounces. Shared between the scheduler and the delivery agents.
+ * queued.h - the queue manager role: picks messages from the spool, hands their
+ * recipients to the delivery agents (deliver/agent.h: local Maildirs, remote SMTP),
+ * retries with backoff, bounces. Shared by queued.c (the role, its notices and
+ * timers), round.c (delivery rounds and their results) and bounce.c.
  */
 #ifndef MAILROOM_QUEUED_H
 #define MAILROOM_QUEUED_H
@@ -10,16 +11,18 @@
 #include <time.h>
 
 #include "config.h"
+#include "deliver/agent.h"
 #include "ipc/frame.h"
-#include "queue/spool.h"
+#include "store/spool.h"
+#include "store/store.h"
 #include "util/strmap.h"
 
 struct event_base;
 struct event;
 struct bufferevent;
 struct accounts;
-struct committer;
-struct remote;
+
+enum agent_id { AGENT_LOCAL, AGENT_REMOTE, AGENT_COUNT };
 
 /* One queued message, as the scheduler knows it. */
 struct qmsg {
@@ -28,9 +31,11 @@ struct qmsg {
 	struct envelope env;
 	bool loaded;     /* env holds the file's envelope and state */
 	bool busy;       /* a delivery of it is under way */
-	bool recovering; /* found at start-up: a delivery may have been cut short */
+	bool recovering; /* found at start-up, or a flush failed: a local delivery may be
+			  * in its mailbox already (the next local job looks first) */
 	bool in_ready;
-	unsigned parts;  /* deliveries of this round still under way */
+	unsigned parts;  /* agent jobs of this round still under way (and one hold while
+			  * they are handed out: an agent may finish a job at once) */
 	bool dirty;      /* state changed since the last write */
 	bool deleted;    /* "queue delete" while busy: forget it when the round ends */
 	int dsn_fd;      /* the bounce being flushed, or -1 */
@@ -44,10 +49,7 @@ struct queued {
 	struct config *cfg;
 	struct accounts *acct;
 	char data_dir[4096];
-	char queue_dir[4096];
-	char mail_dir[4096];
-	struct committer *committer;
-	int msgdir_fd;           /* queue/msg, flushed after new files appear in it */
+	struct store store;      /* the queue, the mailboxes, the group commit */
 	struct event *notify_ev;  /* the CLI's datagrams: flush, delete */
 	struct bufferevent *queue_bev; /* smtpd's QN_NEW frames */
 	struct frame note;             /* the notice being read (one at a time, on the loop) */
@@ -55,25 +57,29 @@ struct queued {
 	struct event *work_ev;   /* run the ready list on the next loop turn */
 	struct strmap msgs;      /* id -> struct qmsg */
 	struct qmsg *ready_head, *ready_tail;
-	bool batch_busy;         /* a local batch is between its two syncs */
-	struct remote *remote;   /* the remote delivery agent */
+	struct agent_env aenv;   /* what the agents share with the scheduler */
+	struct agent agents[AGENT_COUNT]; /* by enum agent_id */
 	time_t last_scan;
 	time_t wake_at;           /* when wake_ev fires */
 };
 
-
-/*
- * queued_rcpt_result - record the outcome of one recipient: code 2xx delivered,
- * 4xx (or 0: no answer) deferred or, past max_queue_lifetime, bounced; 5xx bounced.
- * text is the reply or the reason, for the log, the state and the bounce.
- */
-void queued_rcpt_result(struct queued *q, struct qmsg *m, size_t idx, int code,
-    const char *relay, const char *text);
-
-/* queued_settle - after a delivery round: remove, bounce, or schedule the message. */
-void queued_settle(struct queued *q, struct qmsg *m);
-
+/* queued.c: the message table, the ready list, the timers */
+struct qmsg *msg_add(struct queued *q, const char *id, bool recovering);
+/* msg_forget - drop a message from memory (its files are already gone or kept). */
+void msg_forget(struct queued *q, struct qmsg *m);
+/* ready_push - m is to be looked at in the next round. */
+void ready_push(struct queued *q, struct qmsg *m);
+struct qmsg *ready_pop(struct queued *q);
+/* arm_wake - make the wake timer fire at or before when. */
+void arm_wake(struct queued *q, time_t when);
 /* queued_wake - make the scheduler look at the ready list again soon. */
 void queued_wake(struct queued *q);
+
+/* round.c */
+/*
+ * queued_round - start a delivery round for up to max messages of the ready list,
+ * then tell each agent the round is over.
+ */
+void queued_round(struct queued *q, unsigned max);
 
 #endif

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "address.h"
+#include "store/kinds.h" /* enum body_type */
 
 #define SMTP_LINE_MAX 512 /* command line with CRLF, RFC 5321 4.5.3.1.4 */
 
@@ -48,8 +49,6 @@ struct smtp_cmd {
  * octet in the line: 500 5.5.2).
  */
 int smtp_cmd_parse(const char *line, size_t len, struct smtp_cmd *cmd, struct smtp_error *err);
-
-enum body_type { BODY_7BIT, BODY_8BITMIME, BODY_BINARYMIME };
 
 struct mail_params {
 	bool has_size;

@@ -13,7 +13,7 @@
 #include "config.h"
 #include "net/deadline.h"
 #include "net/sockaddr.h"
-#include "queue/spool.h"
+#include "store/spool_writer.h"
 #include "smtp/data_reader.h"
 #include "smtp/smtp_cmd.h"
 #include "smtp/smtp_session.h"

@@ -15,16 +15,16 @@
 #include <unistd.h>
 
 #include "accounts.h"
-#include "deliver/maildir.h"
-#include "deliver/maildir_batch.h"
+#include "store/deliver_local.h"
+#include "store/maildir_batch.h"
 #include "ipc/frame_stream.h"
-#include "queue/commit.h"
+#include "store/commit.h"
 #include "queue/notify.h"
 #include "smtp/received.h"
 #include "smtp/smtpd.h"
 #include "util/fdio.h"
 #include "util/log.h"
-#include "util/text.h"
+#include "store/wire.h"
 
 /*
  * The stored form held in memory before it is written out: to the queue file, or
@@ -310,7 +310,7 @@ write_prefix(struct smtp_session *s)
 	struct buf h = { 0 };
 	int rc = build_prefix(s, &h);
 
-	if (rc == 0 && spool_writer_open(&t->w, s->srv->queue_dir, &t->env) == 0) {
+	if (rc == 0 && spool_writer_open(&t->w, s->srv->store.queue_dir, &t->env) == 0) {
 		t->writer_open = true;
 		rc = spool_writer_write(&t->w, h.data, h.len);
 	} else {
@@ -335,7 +335,7 @@ spill_out(struct smtp_session *s)
 
 	if (t->out.len == 0)
 		return 0;
-	if (t->spill_fd < 0 && (t->spill_fd = spool_spill_open(s->srv->queue_dir, t->env.id)) < 0)
+	if (t->spill_fd < 0 && (t->spill_fd = spool_spill_open(s->srv->store.queue_dir, t->env.id)) < 0)
 		return -1;
 	if (fd_write_all(t->spill_fd, t->out.data, t->out.len) < 0)
 		return -1;
@@ -469,7 +469,7 @@ commit_done(void *arg, int error)
 	t->commit_fd = -1;
 	if (error != 0) {
 		log_err("%s: queue file not made durable: %s", t->env.id, strerror(error));
-		spool_remove(s->srv->queue_dir, t->env.id);
+		spool_remove(s->srv->store.queue_dir, t->env.id);
 	} else {
 		if (s->srv->queue_bev) {
 			queue_note_frame(&s->srv->note, QN_NEW, t->env.id);
@@ -511,8 +511,7 @@ static int
 direct_deliver(struct smtp_session *s)
 {
 	struct smtp_txn *t = s->txn;
-	struct buf prefix = { 0 }, hdr = { 0 };
-	char dir[4096], name[1024];
+	struct buf prefix = { 0 };
 	struct md_batch *b = md_batch_new();
 
 	if (b == NULL || build_prefix(s, &prefix) < 0)
@@ -520,35 +519,27 @@ direct_deliver(struct smtp_session *s)
 	/* Spilled: all of it goes to the file, each Maildir copy is made from there. */
 	if (t->spill_fd >= 0 && spill_out(s) < 0)
 		goto fail;
-	uint64_t lines = count_lf(prefix.data, prefix.len) + t->dr.out_lines;
+	struct iovec mem[2] = { { prefix.data, prefix.len }, { t->out.data, t->out.len } };
+	struct local_text text = { mem, 2, t->spill_fd, 0, t->spill_len,
+		count_lf(prefix.data, prefix.len) + t->dr.out_lines };
 	for (size_t i = 0; i < t->env.nrcpts; i++) {
-		const struct spool_rcpt *r = &t->env.rcpts[i];
-		buf_reset(&hdr);
-		if (maildir_trace_headers(&hdr, t->env.sender, r->addr) < 0 ||
-		    maildir_path(s->srv->mail_dir, r->addr, dir, sizeof dir) < 0)
-			goto fail;
-		uint64_t size = hdr.len + prefix.len + stored_len(t);
-		maildir_name(name, sizeof name, t->env.arrival, t->env.id, i, s->srv->cfg->hostname,
-		    size, size + lines + 2);
-		struct iovec iov[3] = { { hdr.data, hdr.len }, { prefix.data, prefix.len },
-			{ t->out.data, t->out.len } };
-		if (md_batch_add(b, dir, name, iov, 3, t->spill_fd, t->spill_len, s, i) < 0) {
-			log_warn("%s: direct delivery to %s failed (%s); queueing", t->env.id, r->addr,
-			    strerror(errno));
+		struct local_rcpt rcpt = { t->env.rcpts[i].addr, i, 0, false, s };
+		if (store_deliver_local(b, s->srv->store.mail_dir, s->srv->cfg->hostname, &t->env, &text,
+		    &rcpt) != LOCAL_ADDED) {
+			log_warn("%s: direct delivery to %s failed (%s); queueing", t->env.id,
+			    t->env.rcpts[i].addr, strerror(errno));
 			goto fail;
 		}
 	}
 	buf_free(&prefix);
-	buf_free(&hdr);
 	t->md = b;
 	session_enter(s, S_COMMIT);
 	s->busy++;
-	md_batch_commit(b, s->srv->committer, direct_done, s);
+	md_batch_commit(b, s->srv->store.committer, direct_done, s);
 	return 0;
 fail:
 	md_batch_abort(b);
 	buf_free(&prefix);
-	buf_free(&hdr);
 	t->direct = false;
 	return -1;
 }
@@ -578,7 +569,7 @@ end_message(struct smtp_session *s)
 		    (unsigned)t->dr.received);
 	} else if (t->failed) {
 		session_reply(s, "451 4.3.0 Error: queue file write error");
-	} else if (spool_writer_finish(&t->w, s->srv->queue_dir, t->env.id, &t->commit_fd) < 0) {
+	} else if (spool_writer_finish(&t->w, s->srv->store.queue_dir, t->env.id, &t->commit_fd) < 0) {
 		t->writer_open = false;
 		log_err("%s: cannot finish queue file: %s", t->env.id, strerror(errno));
 		session_reply(s, "451 4.3.0 Error: queue file write error");
@@ -586,7 +577,7 @@ end_message(struct smtp_session *s)
 		t->writer_open = false;
 		session_enter(s, S_COMMIT);
 		s->busy++;
-		if (committer_submit(s->srv->committer, &t->commit_fd, 1, &s->srv->msgdir_fd, 1,
+		if (committer_submit(s->srv->store.committer, &t->commit_fd, 1, &s->srv->store.msgdir_fd, 1,
 		    commit_done, s) < 0)
 			commit_done(s, ENOMEM);
 		return;

@@ -21,7 +21,6 @@
 #include "accounts.h"
 #include "net/ctl.h"
 #include "net/sockaddr.h"
-#include "queue/commit.h"
 #include "role.h"
 #include "sandbox/sandbox.h"
 #include "smtp/smtp_session.h"
@@ -66,7 +65,7 @@ on_gone(void *arg)
 int
 smtpd_main(const struct role_env *env)
 {
-	struct smtpd srv = { .msgdir_fd = -1 };
+	struct smtpd srv = { .store.msgdir_fd = -1 };
 	struct event *sigs[2] = { 0 };
 	struct ctl *ctl = NULL;
 	char err[512];
@@ -74,22 +73,14 @@ smtpd_main(const struct role_env *env)
 
 	log_init("smtpd", env->cfg->log_syslog);
 	srv.cfg = env->cfg;
-	snprintf(srv.queue_dir, sizeof srv.queue_dir, "%s/queue", srv.cfg->data_dir);
 	if ((srv.base = evbase_new()) == NULL)
 		goto out;
 	if ((srv.acct = accounts_open_remote(srv.cfg->data_dir, err, sizeof err)) == NULL) {
 		log_err("%s", err);
 		goto out;
 	}
-	snprintf(srv.mail_dir, sizeof srv.mail_dir, "%s/mail", srv.cfg->data_dir);
-	char msgdir[4200];
-	snprintf(msgdir, sizeof msgdir, "%s/msg", srv.queue_dir);
-	if ((srv.msgdir_fd = open(msgdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
-		log_err("cannot open %s: %s", msgdir, strerror(errno));
-		goto out;
-	}
-	if ((srv.committer = committer_new(srv.base)) == NULL) {
-		log_err("cannot start the commit thread: %s", strerror(errno));
+	if (store_open(&srv.store, srv.cfg->data_dir, srv.base, err, sizeof err) < 0) {
+		log_err("%s", err);
 		goto out;
 	}
 	/* queued reads the ids as it can; they wait in our buffer meanwhile (a lost
@@ -120,7 +111,7 @@ smtpd_main(const struct role_env *env)
 out:
 	role_listeners_free(&srv.listeners);
 	/* Finish what threads still hold (their callbacks touch sessions), then the sessions. */
-	committer_free(srv.committer);
+	store_close(&srv.store);
 	workpool_free(srv.auth);
 	while (srv.sessions)
 		smtp_session_destroy(srv.sessions);
@@ -129,8 +120,6 @@ out:
 		if (sigs[i])
 			event_free(sigs[i]);
 	SSL_CTX_free(srv.tls_ctx);
-	if (srv.msgdir_fd >= 0)
-		close(srv.msgdir_fd);
 	if (srv.queue_bev)
 		bufferevent_free(srv.queue_bev);
 	role_pools_free(&srv.listeners);

@@ -9,6 +9,7 @@
 #include "ipc/frame.h"
 #include "role.h"
 #include "net/conn_limit.h"
+#include "store/store.h"
 
 typedef struct ssl_ctx_st SSL_CTX;
 
@@ -16,7 +17,6 @@ struct event_base;
 struct bufferevent;
 struct evconnlistener;
 struct accounts;
-struct committer;
 struct workpool;
 struct smtp_session;
 
@@ -24,12 +24,9 @@ struct smtpd {
 	struct event_base *base;
 	struct config *cfg; /* read afresh at each use: SIGHUP replaces it */
 	struct accounts *acct;
-	struct committer *committer;
+	struct store store;            /* the queue, the mailboxes, the group commit */
 	struct bufferevent *queue_bev; /* QN_NEW frames to queued (queue/notify.h) */
 	struct frame note;             /* the notice being written */
-	char queue_dir[4096];
-	char mail_dir[4096];
-	int msgdir_fd;           /* queue/msg: flushed after new files appear in it */
 	SSL_CTX *tls_ctx;        /* NULL: no [tls] configured; replaced on reload */
 	struct workpool *auth;   /* password checks off the loop */
 	unsigned auth_pending;   /* checks submitted and not done: at most login_queue */

@@ -1,4 +1,4 @@
-/* fdio.c - whole writes and file-to-file copies on file descriptors. */
+/* fdio.c - whole reads and writes, and file-to-file copies, on file descriptors. */
 #include "util/fdio.h"
 
 #include <errno.h>
@@ -24,6 +24,25 @@ fd_write_all(int fd, const void *p, size_t n)
 	return 0;
 }
 
+ssize_t
+fd_pread_full(int fd, void *p, size_t n, uint64_t off)
+{
+	char *c = p;
+	size_t got = 0;
+
+	while (got < n) {
+		ssize_t r = pread(fd, c + got, n - got, (off_t)(off + got));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			break;
+		got += (size_t)r;
+	}
+	return (ssize_t)got;
+}
+
 /* copy_buffered - the rest of the copy from offset off, through user space. */
 static int
 copy_buffered(int src, off_t off, uint64_t left, int dst)
@@ -32,9 +51,7 @@ copy_buffered(int src, off_t off, uint64_t left, int dst)
 
 	while (left > 0) {
 		size_t want = left < sizeof buf ? (size_t)left : sizeof buf;
-		ssize_t r = pread(src, buf, want, off);
-		if (r < 0 && errno == EINTR)
-			continue;
+		ssize_t r = fd_pread_full(src, buf, want, (uint64_t)off);
 		if (r < 0)
 			return -1;
 		if (r == 0)
@@ -48,9 +65,9 @@ copy_buffered(int src, off_t off, uint64_t left, int dst)
 }
 
 int
-fd_copy(int src, uint64_t len, int dst)
+fd_copy(int src, uint64_t from, uint64_t len, int dst)
 {
-	off_t off = 0;
+	off_t off = (off_t)from;
 	uint64_t left = len;
 
 	while (left > 0) {

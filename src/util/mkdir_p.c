@@ -1,4 +1,4 @@
-/* mkdir_p.c - a directory and its missing parents (for data_dir and init's DIR). */
+/* mkdir_p.c - a directory and its missing parents (data_dir, init's DIR, Maildirs). */
 #include "util/mkdir_p.h"
 
 #include <errno.h>
@@ -8,6 +8,12 @@
 
 int
 mkdir_p(const char *dir, mode_t mode)
+{
+	return mkdir_p_mode(dir, mode, 0755);
+}
+
+int
+mkdir_p_mode(const char *dir, mode_t mode, mode_t parent_mode)
 {
 	char tmp[PATH_MAX];
 	int n = snprintf(tmp, sizeof tmp, "%s", dir);
@@ -20,7 +26,7 @@ mkdir_p(const char *dir, mode_t mode)
 		if (*p != '/')
 			continue;
 		*p = '\0';
-		if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
+		if (mkdir(tmp, parent_mode) < 0 && errno != EEXIST)
 			return -1;
 		*p = '/';
 	}

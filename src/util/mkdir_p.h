@@ -6,5 +6,7 @@
 
 /* mkdir_p - dir (mode) and its missing parents (0755); 0, or -1 with errno set. */
 int mkdir_p(const char *dir, mode_t mode);
+/* mkdir_p_mode - the same with the missing parents made with parent_mode. */
+int mkdir_p_mode(const char *dir, mode_t mode, mode_t parent_mode);
 
 #endif

@@ -19,7 +19,7 @@
 
 #include <cmocka.h>
 
-#include "deliver/maildir.h"
+#include "store/maildir.h"
 #include "pop3/maildrop.h"
 
 struct fixture {

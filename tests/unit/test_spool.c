@@ -1,7 +1,8 @@
 /*
- * test_spool.c - unit tests for the queue file format (spool.c) and the Maildir
- * names and paths (maildir.c): round trips, escaping, incomplete and corrupt
- * files, state files, and the fixed names crash recovery relies on.
+ * test_spool.c - unit tests for the queue file formats (store/spool_format.c), the
+ * queue directory (store/spool.c, spool_writer.c) and the Maildir names and paths
+ * (store/maildir.c): round trips, escaping, incomplete and corrupt files, state
+ * lines, and the fixed names crash recovery relies on.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,8 +16,10 @@
 
 #include <cmocka.h>
 
-#include "deliver/maildir.h"
-#include "queue/spool.h"
+#include "store/maildir.h"
+#include "store/spool.h"
+#include "store/spool_format.h"
+#include "store/spool_writer.h"
 
 static void
 make_env(struct envelope *env)
@@ -104,6 +107,74 @@ test_incomplete_and_corrupt(void **state)
 	buf_free(&b);
 }
 
+/* State lines: every status round trips; lines that are not ours are skipped. */
+static void
+test_state_lines(void **state)
+{
+	struct envelope env;
+	struct buf b = { 0 };
+
+	make_env(&env);
+	assert_int_equal(envelope_add_rcpt(&env, TARGET_REMOTE, "c@remote.test", NULL), 0);
+	assert_int_equal(envelope_add_rcpt(&env, TARGET_REMOTE, "d@remote.test", NULL), 0);
+	env.rcpts[0].status = RCPT_DELIVERED;
+	env.rcpts[1].status = RCPT_BOUNCED;
+	env.rcpts[1].error = strdup("550 5.1.1 no such user");
+	env.rcpts[2].status = RCPT_BOUNCED;
+	env.rcpts[2].dsn_due = true;
+	env.rcpts[2].next_try = 1795819999;
+	env.rcpts[3].attempts = 7;
+	env.rcpts[3].next_try = -1;
+	assert_int_equal(spool_format_state(&env, &b), 0);
+	assert_string_equal(b.data, "r 0 D 0 0 -\n"
+	    "r 1 B 0 0 550%205.1.1%20no%20such%20user\n"
+	    "r 2 N 0 1795819999 -\n"
+	    "r 3 P 7 -1 -\n");
+	struct envelope back;
+	make_env(&back);
+	assert_int_equal(envelope_add_rcpt(&back, TARGET_REMOTE, "c@remote.test", NULL), 0);
+	assert_int_equal(envelope_add_rcpt(&back, TARGET_REMOTE, "d@remote.test", NULL), 0);
+	spool_parse_state(b.data, b.len, &back);
+	for (size_t i = 0; i < 4; i++) {
+		assert_int_equal(back.rcpts[i].status, env.rcpts[i].status);
+		assert_int_equal(back.rcpts[i].dsn_due, env.rcpts[i].dsn_due);
+		assert_int_equal(back.rcpts[i].attempts, env.rcpts[i].attempts);
+		assert_int_equal(back.rcpts[i].next_try, env.rcpts[i].next_try);
+	}
+	assert_null(back.rcpts[0].error);
+	assert_string_equal(back.rcpts[1].error, "550 5.1.1 no such user");
+	/* Skipped: another index, a status we do not know, short lines, bad numbers. */
+	const char *junk = "r 9 D 0 0 -\nr 0 X 0 0 -\nr 0 D\nx 0 D 0 0 -\nr -1 D 0 0 -\n"
+	    "r 0 D 1 zz -\nr 0 D 1 0 %zz\nr 0 D 99999999999 0 -\n\n";
+	envelope_free(&back);
+	make_env(&back);
+	spool_parse_state(junk, strlen(junk), &back);
+	assert_int_equal(back.rcpts[0].status, RCPT_PENDING);
+	assert_int_equal(back.rcpts[0].attempts, 0);
+	assert_null(back.rcpts[0].error);
+	/* A last line without its LF still counts; nothing is read past len. */
+	spool_parse_state("r 1 D 2 3 -", 11, &back);
+	assert_int_equal(back.rcpts[1].status, RCPT_DELIVERED);
+	assert_int_equal(back.rcpts[1].attempts, 2);
+	envelope_free(&back);
+	envelope_free(&env);
+	buf_free(&b);
+}
+
+static void
+test_paths(void **state)
+{
+	char p[64];
+
+	assert_int_equal(spool_path(p, sizeof p, "/q", SPOOL_MSG, "0123456789ABCDEF"), 0);
+	assert_string_equal(p, "/q/msg/0123456789ABCDEF");
+	assert_int_equal(spool_path(p, sizeof p, "/q", SPOOL_STATE_TMP, "0123456789ABCDEF"), 0);
+	assert_string_equal(p, "/q/state/.0123456789ABCDEF.tmp");
+	assert_int_equal(spool_path(p, sizeof p, "/q", SPOOL_TMP, NULL), 0);
+	assert_string_equal(p, "/q/tmp");
+	assert_int_equal(spool_path(p, 10, "/q", SPOOL_STATE, "0123456789ABCDEF"), -1);
+}
+
 static void
 test_ids(void **state)
 {
@@ -127,7 +198,7 @@ test_files_and_state(void **state)
 	char dir[] = "/tmp/test_spool_XXXXXX";
 	struct envelope env, back;
 	struct spool_writer w;
-	struct strlist ids = { 0 };
+	struct spool_ids ids = { 0 };
 
 	assert_non_null(mkdtemp(dir));
 	assert_int_equal(spool_init(dir), 0);
@@ -151,14 +222,38 @@ test_files_and_state(void **state)
 	envelope_free(&back);
 	assert_int_equal(spool_load(queue, env.id, &back), 0);
 	assert_int_equal(back.rcpts[0].status, RCPT_DELIVERED);
+	assert_false(back.rcpts[0].dsn_due);
 	assert_int_equal(back.rcpts[1].status, RCPT_PENDING);
 	assert_int_equal(back.rcpts[1].attempts, 3);
 	assert_int_equal(back.rcpts[1].next_try, 1795819999);
 	assert_string_equal(back.rcpts[1].error, "451 4.4.1 no answer from mx.remote.test");
+	/* A bounce still owed is kept with the recipient's final status. */
+	back.rcpts[1].status = RCPT_BOUNCED;
+	back.rcpts[1].dsn_due = true;
+	assert_int_equal(spool_write_state(queue, &back), 0);
+	envelope_free(&back);
+	assert_int_equal(spool_load(queue, env.id, &back), 0);
+	assert_int_equal(back.rcpts[1].status, RCPT_BOUNCED);
+	assert_true(back.rcpts[1].dsn_due);
+	envelope_free(&back);
+	/* What a crash leaves goes at the next start; the message and its state stay. */
+	const char *left[] = { "tmp/0123456789ABCDEE", "tmp/x.spill", "state/.0123456789ABCDEF.tmp",
+		"state/0123456789ABCDE0" };
+	char path[700];
+	for (size_t i = 0; i < 4; i++) {
+		snprintf(path, sizeof path, "%s/%s", queue, left[i]);
+		FILE *lf = fopen(path, "w");
+		assert_non_null(lf);
+		fclose(lf);
+	}
+	assert_int_equal(spool_recover(queue), 4);
+	assert_int_equal(spool_recover(queue), 0);
+	assert_int_equal(spool_load(queue, env.id, &back), 0);
+	assert_true(back.rcpts[1].dsn_due);
 	envelope_free(&back);
 	spool_remove(queue, env.id);
 	assert_int_equal(spool_load(queue, env.id, &back), -1);
-	strlist_free(&ids);
+	spool_ids_free(&ids);
 	envelope_free(&env);
 	char cmd[600];
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
@@ -199,6 +294,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_header_round_trip),
 		cmocka_unit_test(test_incomplete_and_corrupt),
+		cmocka_unit_test(test_state_lines),
+		cmocka_unit_test(test_paths),
 		cmocka_unit_test(test_ids),
 		cmocka_unit_test(test_files_and_state),
 		cmocka_unit_test(test_maildir_names),

@@ -1,8 +1,9 @@
 /*
- * maildir.c - Maildir paths, the fixed file names of mailroom's deliveries, and
- * the trace headers written on top of each delivered message.
+ * maildir.c - Maildir paths, the fixed file names of mailroom's deliveries, the
+ * usage a quota is checked against, and the trace headers written on top of each
+ * delivered message.
  */
-#include "deliver/maildir.h"
+#include "store/maildir.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -15,6 +16,7 @@
 
 #include "address.h"
 #include "util/escape.h"
+#include "util/mkdir_p.h"
 
 /* put_component - one path component, unsafe octets as %XX. */
 static bool
@@ -56,21 +58,6 @@ maildir_path(const char *mail_dir, const char *address, char *out, size_t outlen
 	return 0;
 }
 
-static int
-mkdir_p(char *path)
-{
-	for (char *p = path + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		int rc = mkdir(path, 0770);
-		*p = '/';
-		if (rc < 0 && errno != EEXIST)
-			return -1;
-	}
-	return mkdir(path, 0770) < 0 && errno != EEXIST ? -1 : 0;
-}
-
 int
 maildir_create(const char *path)
 {
@@ -80,7 +67,7 @@ maildir_create(const char *path)
 	for (size_t i = 0; i < 3; i++) {
 		if (snprintf(p, sizeof p, "%s/%s", path, sub[i]) >= (int)sizeof p)
 			return -1;
-		if (mkdir_p(p) < 0)
+		if (mkdir_p_mode(p, 0770, 0770) < 0)
 			return -1;
 	}
 	return 0;
@@ -150,6 +137,38 @@ maildir_parse_sizes(const char *name, uint64_t *size, uint64_t *vsize)
 		if (q > p + 3)
 			*dst = v;
 	}
+}
+
+uint64_t
+maildir_usage(const char *path)
+{
+	static const char *const sub[] = { "new", "cur" };
+	uint64_t total = 0;
+	char p[4096];
+
+	for (int i = 0; i < 2; i++) {
+		snprintf(p, sizeof p, "%s/%s", path, sub[i]);
+		DIR *d = opendir(p);
+		if (d == NULL)
+			continue;
+		struct dirent *de;
+		while ((de = readdir(d)) != NULL) {
+			uint64_t s, w;
+			if (de->d_name[0] == '.')
+				continue;
+			maildir_parse_sizes(de->d_name, &s, &w);
+			if (s == 0) {
+				struct stat st;
+				char f[4096];
+				snprintf(f, sizeof f, "%s/%s", p, de->d_name);
+				if (stat(f, &st) == 0)
+					s = (uint64_t)st.st_size;
+			}
+			total += s;
+		}
+		closedir(d);
+	}
+	return total;
 }
 
 int

@@ -48,12 +48,13 @@ struct md_batch {
 struct md_batch *md_batch_new(void);
 
 /*
- * md_batch_add - write iov, then (src >= 0) the first srclen octets of the file
- * src, as message name of maildir (created when missing). Returns 0, or -1 with
- * errno set (nothing added, nothing left behind).
+ * md_batch_add - write iov (at most 8 pieces), then (src >= 0) srclen octets of the
+ * file src from offset srcoff, as message name of maildir (created when missing).
+ * Returns 0, or -1 with errno set (nothing added, nothing left behind).
  */
 int md_batch_add(struct md_batch *b, const char *maildir, const char *name,
-    const struct iovec *iov, int iovcnt, int src, uint64_t srclen, void *owner, size_t idx);
+    const struct iovec *iov, int iovcnt, int src, uint64_t srcoff, uint64_t srclen,
+    void *owner, size_t idx);
 
 /*
  * md_batch_commit - flush, link into new/, flush the directories, then

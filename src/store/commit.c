@@ -1,22 +1,18 @@
 /*
  * commit.c - group commit on a few threads: an idle thread takes every request
  * waiting, flushes their files, then each directory once, and the callbacks run
- * on the loop (woken through an eventfd). Several threads let a new batch start
- * while the disk still works on the last one, instead of waiting behind it.
+ * on the loop (util/loop_threads). Several threads let a new batch start while the
+ * disk still works on the last one, instead of waiting behind it.
  */
-#include "queue/commit.h"
+#include "store/commit.h"
 
 #include <errno.h>
-#include <event2/event.h>
-#include <pthread.h>
-#include <stdbool.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "util/log.h"
+#include "util/loop_threads.h"
 
 #define COMMIT_THREADS 4
 
@@ -35,14 +31,8 @@ struct req_list {
 };
 
 struct committer {
-	int efd;
-	struct event *ev;
-	pthread_t threads[COMMIT_THREADS];
-	unsigned nthreads;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
+	struct loop_threads t;
 	struct req_list pending, done;
-	bool stop;
 };
 
 static int
@@ -105,22 +95,22 @@ commit_thread(void *arg)
 	struct committer *c = arg;
 	struct req_list work = { 0 };
 
-	pthread_mutex_lock(&c->mu);
+	pthread_mutex_lock(&c->t.mu);
 	for (;;) {
-		while (c->pending.n == 0 && !c->stop)
-			pthread_cond_wait(&c->cv, &c->mu);
-		if (c->pending.n == 0 && c->stop)
+		while (c->pending.n == 0 && !c->t.stop)
+			pthread_cond_wait(&c->t.cv, &c->t.mu);
+		if (c->pending.n == 0 && c->t.stop)
 			break;
 		/* Take the whole batch: one flush serves everything written before it. */
 		struct req_list t = work;
 		work = c->pending;
 		c->pending = t;
 		c->pending.n = 0;
-		pthread_mutex_unlock(&c->mu);
+		pthread_mutex_unlock(&c->t.mu);
 
 		flush_batch(&work);
 
-		pthread_mutex_lock(&c->mu);
+		pthread_mutex_lock(&c->t.mu);
 		for (size_t i = 0; i < work.n; i++) {
 			if (work.v[i].error)
 				log_err("flush to stable storage failed: %s", strerror(work.v[i].error));
@@ -128,25 +118,24 @@ commit_thread(void *arg)
 				abort(); /* cannot report a commit: better to die than to lose it */
 		}
 		work.n = 0;
-		uint64_t one = 1;
-		ssize_t w = write(c->efd, &one, sizeof one);
-		(void)w;
+		loop_threads_wake(&c->t);
 	}
-	pthread_mutex_unlock(&c->mu);
+	pthread_mutex_unlock(&c->t.mu);
 	free(work.v);
 	return NULL;
 }
 
 /* run_done - on the loop: run the callbacks of finished requests. */
 static void
-run_done(struct committer *c)
+run_done(void *arg)
 {
+	struct committer *c = arg;
 	struct req_list done;
 
-	pthread_mutex_lock(&c->mu);
+	pthread_mutex_lock(&c->t.mu);
 	done = c->done;
 	memset(&c->done, 0, sizeof c->done);
-	pthread_mutex_unlock(&c->mu);
+	pthread_mutex_unlock(&c->t.mu);
 	for (size_t i = 0; i < done.n; i++) {
 		free(done.v[i].fds);
 		done.v[i].fn(done.v[i].arg, done.v[i].error);
@@ -154,45 +143,18 @@ run_done(struct committer *c)
 	free(done.v);
 }
 
-static void
-on_efd(evutil_socket_t fd, short what, void *arg)
-{
-	uint64_t v;
-	ssize_t r = read(fd, &v, sizeof v);
-	(void)r;
-	run_done(arg);
-}
-
 struct committer *
 committer_new(struct event_base *base)
 {
 	struct committer *c = calloc(1, sizeof *c);
+
 	if (c == NULL)
 		return NULL;
-	c->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (c->efd < 0)
-		goto fail;
-	c->ev = event_new(base, c->efd, EV_READ | EV_PERSIST, on_efd, c);
-	if (c->ev == NULL || event_add(c->ev, NULL) < 0)
-		goto fail;
-	pthread_mutex_init(&c->mu, NULL);
-	pthread_cond_init(&c->cv, NULL);
-	for (; c->nthreads < COMMIT_THREADS; c->nthreads++)
-		if (pthread_create(&c->threads[c->nthreads], NULL, commit_thread, c) != 0)
-			break;
-	if (c->nthreads == 0) {
-		pthread_mutex_destroy(&c->mu);
-		pthread_cond_destroy(&c->cv);
-		goto fail;
+	if (loop_threads_start(&c->t, base, COMMIT_THREADS, commit_thread, run_done, c) < 0) {
+		free(c);
+		return NULL;
 	}
 	return c;
-fail:
-	if (c->ev)
-		event_free(c->ev);
-	if (c->efd >= 0)
-		close(c->efd);
-	free(c);
-	return NULL;
 }
 
 int
@@ -217,10 +179,10 @@ committer_submit_then(struct committer *c, const int *fds, size_t nfds,
 		if (ndirs)
 			memcpy(r.fds + nfds, dirfds, ndirs * sizeof *dirfds);
 	}
-	pthread_mutex_lock(&c->mu);
+	pthread_mutex_lock(&c->t.mu);
 	int rc = list_push(&c->pending, r);
-	pthread_cond_signal(&c->cv);
-	pthread_mutex_unlock(&c->mu);
+	pthread_cond_signal(&c->t.cv);
+	pthread_mutex_unlock(&c->t.mu);
 	if (rc < 0)
 		free(r.fds);
 	return rc;
@@ -231,12 +193,7 @@ committer_free(struct committer *c)
 {
 	if (c == NULL)
 		return;
-	pthread_mutex_lock(&c->mu);
-	c->stop = true;
-	pthread_cond_broadcast(&c->cv);
-	pthread_mutex_unlock(&c->mu);
-	for (unsigned i = 0; i < c->nthreads; i++)
-		pthread_join(c->threads[i], NULL);
+	loop_threads_stop(&c->t);
 	/*
 	 * Callbacks may submit follow-up flushes (a Maildir batch renames, then
 	 * flushes its directories): do those here, on this thread, until none is left.
@@ -253,10 +210,7 @@ committer_free(struct committer *c)
 		free(work.v);
 		run_done(c);
 	}
-	event_free(c->ev);
-	close(c->efd);
-	pthread_mutex_destroy(&c->mu);
-	pthread_cond_destroy(&c->cv);
+	loop_threads_free(&c->t);
 	for (size_t i = 0; i < c->pending.n; i++)
 		free(c->pending.v[i].fds);
 	free(c->pending.v);

@@ -1,5 +1,5 @@
 /* maildir_retire.c - move the mailboxes of deleted users and domains under deleted/. */
-#include "deliver/maildir_retire.h"
+#include "store/maildir_retire.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "deliver/maildir.h"
+#include "store/maildir.h"
 
 #define RENAME_TRIES 100 /* same address deleted this often in one second */
 

@@ -2,7 +2,7 @@
  * maildir_batch.c - write unnamed files (or tmp/ files), flush them, link them into
  * new/, flush new/: for many files at once.
  */
-#include "deliver/maildir_batch.h"
+#include "store/maildir_batch.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -11,8 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "deliver/maildir.h"
-#include "queue/commit.h"
+#include "store/maildir.h"
+#include "store/commit.h"
 #include "util/fdio.h"
 
 struct md_batch *
@@ -89,7 +89,8 @@ dir_index(struct md_batch *b, const char *maildir)
 
 int
 md_batch_add(struct md_batch *b, const char *maildir, const char *name,
-    const struct iovec *iov, int iovcnt, int src, uint64_t srclen, void *owner, size_t idx)
+    const struct iovec *iov, int iovcnt, int src, uint64_t srcoff, uint64_t srclen,
+    void *owner, size_t idx)
 {
 	char tmp[4096];
 	char *tmpcopy = NULL;
@@ -120,7 +121,7 @@ md_batch_add(struct md_batch *b, const char *maildir, const char *name,
 	if (fd < 0)
 		return -1;
 	struct md_file *f = &b->files[b->nfiles];
-	if (write_iov(fd, iov, iovcnt) < 0 || (src >= 0 && fd_copy(src, srclen, fd) < 0) ||
+	if (write_iov(fd, iov, iovcnt) < 0 || (src >= 0 && fd_copy(src, srcoff, srclen, fd) < 0) ||
 	    (f->name = strdup(name)) == NULL) {
 		int e = errno ? errno : ENOMEM;
 		close(fd);

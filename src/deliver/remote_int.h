@@ -1,0 +1,134 @@
+/*
+ * remote_int.h - the remote delivery agent's state, shared by its files: remote.c
+ * (the agent: jobs, grouping by route, limits, dispatch), remote_mx.c (MX lookups,
+ * and the merging of a message's domains that share MX hosts) and remote_try.c
+ * (trying the servers of one delivery in order, and what each conversation ends with).
+ */
+#ifndef MAILROOM_REMOTE_INT_H
+#define MAILROOM_REMOTE_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "config.h"
+#include "deliver/agent.h"
+#include "deliver/dns.h"
+#include "deliver/route.h"
+#include "deliver/smtp_client.h"
+#include "net/self_addr.h"
+#include "net/sockaddr.h"
+#include "util/strmap.h"
+
+struct event;
+
+/* A destination's connections under way, against PER_DEST_MAX. */
+struct dest {
+	unsigned active;
+};
+
+/* One job (one message's remote recipients) while its deliveries run. */
+struct rjob {
+	struct agent_job job;
+	size_t *rcpts;              /* job.rcpts points here */
+	unsigned parts;             /* deliveries of it not yet finished */
+};
+
+struct mx_set;
+
+/* One delivery: the recipients of a job that go to one destination. */
+struct delivery {
+	struct remote *r;
+	struct rjob *job;
+	struct dest *dest;
+	struct mx_set *set;         /* its MX lookup is part of the message's merge */
+	bool started;               /* in the active list (counted against the limits) */
+	bool resolved;              /* mx holds its servers already */
+	int pre_code;               /* the lookup ended it: this result for every recipient */
+	char *pre_text;
+	struct delivery *next;      /* in the waiting list, or the active list */
+	struct delivery *prev;
+	struct route route;         /* where it goes (deliver/route.h) */
+	const char *name;           /* route.dest: a domain, a literal, or the relayhost */
+	size_t *idx;                /* recipients of the message in this delivery */
+	const char **rcpts;
+	size_t n;
+	struct mx_list mx;
+	size_t mx_next;
+	const char *host;           /* the server being tried */
+	struct addr_list addrs;
+	size_t addr_next;
+	unsigned tried;             /* server addresses tried, for mx_address_limit */
+	bool no_tls;
+	bool implicit_mx;           /* no MX records: the domain's own address */
+	struct smtp_client *client;
+	char relay[SOCKADDR_TEXT_MAX + DNS_NAME_MAX + 16];
+	int last_code;
+	char last_error[CLIENT_TEXT_MAX];
+	char auth_user[256], auth_pass[256];
+};
+
+/* The domains of one message whose MX lookups run before they are merged. */
+struct mx_set {
+	struct remote *r;
+	struct mx_set *prev, *next; /* in remote->sets */
+	struct delivery **v;
+	size_t n, pending;
+};
+
+struct remote {
+	struct agent_env env;
+	struct mx_set *sets;        /* lookups under way, for the shutdown */
+	struct dns *dns;
+	SSL_CTX *tls;               /* opportunistic STARTTLS */
+	SSL_CTX *tls_verify;        /* relayhost_tls = verify: built when first needed */
+	char *tls_verify_ca;        /* the tls_ca_file it was built from (NULL: the system's) */
+	struct strmap dests;        /* destination name -> struct dest */
+	struct delivery *wait_head, *wait_tail;
+	struct delivery *active;    /* running deliveries, for the shutdown */
+	unsigned nactive;
+	struct event *dispatch_ev;
+	struct local_addrs local;   /* this host's addresses, for wildcard listeners */
+	time_t local_at;            /* when local was read; 0: never */
+};
+
+/* remote_cfg - the current config (a reload replaces it between callbacks). */
+static inline const struct config *
+remote_cfg(const struct remote *r)
+{
+	return *r->env.cfg;
+}
+
+/* remote.c */
+/* delivery_id - the queue id of d's message, for the log. */
+const char *delivery_id(const struct delivery *d);
+int delivery_add_rcpt(struct delivery *d, size_t idx);
+void delivery_free(struct delivery *d);
+void wait_push(struct remote *r, struct delivery *d);
+void kick(struct remote *r);
+/* finish - record every recipient still without a result, end this delivery. */
+void finish(struct delivery *d, int code, const char *text);
+/* rcpt_result - one recipient's result, to the job's callback. */
+void rcpt_result(struct delivery *d, size_t idx, int code, const char *relay, const char *text);
+
+/* remote_mx.c */
+int set_single_host(struct delivery *d, const char *host);
+/* lookup_mx - look up d's MX records, then go on with its servers (or finish it). */
+void lookup_mx(struct delivery *d);
+/*
+ * resolve_together - look up the MX records of several mergeable domains of one
+ * message at once (groups[i] with taken[i] set here), so that domains with the same
+ * servers are merged into one delivery before they are queued. Returns how many
+ * were taken; the rest go to the waiting list.
+ */
+size_t resolve_together(struct remote *r, struct delivery **groups, size_t ngroups,
+    bool *taken);
+void mx_set_free(struct mx_set *s);
+
+/* remote_try.c */
+/* next_host - try d's next server (its MX hosts in order, or its one host). */
+void next_host(struct delivery *d);
+/* read_auth - the relayhost's "user password" line into d. */
+void read_auth(struct delivery *d, const char *path);
+
+#endif

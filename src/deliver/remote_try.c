@@ -1,0 +1,316 @@
+/*
+ * remote_try.c - one delivery's servers in order: each MX host (or the one host of
+ * a literal or relayhost), each of its addresses, at most `mx_address_limit` of
+ * them, until one answers; the conversation itself is smtp_client.c's. A server
+ * that is ourselves (our hostname, or an address and port we listen on) is a loop:
+ * it and the worse MX hosts are dropped (RFC 5321 5.1), and when nothing better
+ * was left the recipients bounce with 5.4.6.
+ */
+#include "deliver/remote_int.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "net/tls.h"
+#include "util/log.h"
+
+#define LOCAL_ADDRS_TTL 60 /* seconds the interface addresses are cached */
+
+static void next_addr(struct delivery *d);
+
+/* give_up - every server failed (or the address limit was reached): try again later. */
+static void
+give_up(struct delivery *d)
+{
+	char text[CLIENT_TEXT_MAX + 64];
+
+	snprintf(text, sizeof text, "451 4.4.1 %s: %s", d->name,
+	    d->last_error[0] ? d->last_error : "no server answered");
+	d->relay[0] = '\0';
+	finish(d, 451, text);
+}
+
+/* limit_reached - whether d has tried as many addresses as mx_address_limit allows. */
+static bool
+limit_reached(struct delivery *d)
+{
+	unsigned limit = remote_cfg(d->r)->mx_address_limit;
+
+	if (limit == 0 || d->tried < limit)
+		return false;
+	log_info("%s: %s: tried %u server addresses (mx_address_limit), trying again later",
+	    delivery_id(d), d->name, d->tried);
+	return true;
+}
+
+/* is_self - whether a connection to ss on port would reach one of our own listeners. */
+static bool
+is_self(struct remote *r, const struct sockaddr_storage *ss, uint16_t port)
+{
+	const struct config *cfg = remote_cfg(r);
+	time_t now = time(NULL);
+
+	if (self_addrs_any_wildcard(cfg->listen, SVC_COUNT) &&
+	    (r->local_at == 0 || now - r->local_at >= LOCAL_ADDRS_TTL)) {
+		local_addrs_free(&r->local);
+		if (local_addrs_load(&r->local) < 0)
+			log_warn("cannot list the interface addresses: %s", strerror(errno));
+		r->local_at = now;
+	}
+	return self_addr_match(cfg->listen, SVC_COUNT, (const struct sockaddr *)ss, port,
+	    &r->local);
+}
+
+/*
+ * self_found - the server d->host is ourselves (at the address ip, or by name when
+ * ip is NULL). RFC 5321 5.1: it and every MX host of the same or a worse preference
+ * are dropped. If better ones came before (they failed), try them again later; if
+ * not, the mail would only loop: bounce.
+ */
+static void
+self_found(struct delivery *d, const char *ip)
+{
+	char text[CLIENT_TEXT_MAX + 64];
+	const struct mx *cur = &d->mx.v[d->mx_next - 1];
+
+	if (ip != NULL)
+		snprintf(d->relay, sizeof d->relay, "%s[%s]:%u", d->host, ip, d->route.port);
+	if (d->mx.v[0].pref < cur->pref) {
+		log_info("%s: %s (MX %u of %s) is this host: MX hosts from there on are not tried",
+		    delivery_id(d), d->host, cur->pref, d->name);
+		d->mx_next = d->mx.n;
+		give_up(d);
+		return;
+	}
+	bool at = ip != NULL && strcmp(ip, d->host) != 0;
+	log_info("%s: %s%s%s is this host: mail for %s would loop", delivery_id(d), d->host,
+	    at ? " at " : "", at ? ip : "", d->name);
+	snprintf(text, sizeof text, "554 5.4.6 mail for %s loops back to myself (%s)",
+	    d->name, d->host);
+	finish(d, 554, text);
+}
+
+/* check_self - whether one of d's addresses for d->host is ourselves; if so, handled. */
+static bool
+check_self(struct delivery *d)
+{
+	for (size_t i = 0; i < d->addrs.n; i++) {
+		if (is_self(d->r, &d->addrs.v[i], d->route.port)) {
+			char ip[SOCKADDR_TEXT_MAX];
+			sockaddr_ip((const struct sockaddr *)&d->addrs.v[i], ip, sizeof ip, NULL);
+			self_found(d, ip);
+			return true;
+		}
+	}
+	return false;
+}
+
+static void
+on_client(void *arg, const struct client_result *res)
+{
+	struct delivery *d = arg;
+
+	d->client = NULL;
+	switch (res->outcome) {
+	case CLIENT_TLS_FAILED:
+		log_info("%s: %s; trying again without TLS", delivery_id(d), res->text);
+		d->no_tls = true;
+		d->addr_next--;
+		d->tried--; /* the same address once more */
+		next_addr(d);
+		return;
+	case CLIENT_TRY_NEXT:
+		d->last_code = res->code;
+		snprintf(d->last_error, sizeof d->last_error, "%s", res->text);
+		log_info("%s: %s", delivery_id(d), res->text);
+		next_addr(d);
+		return;
+	case CLIENT_DONE:
+		break;
+	}
+	for (size_t i = 0; i < d->n; i++) {
+		int code = res->rcpt_code[i];
+		const char *text = res->rcpt_text[i];
+		if (code <= 0) {
+			code = 451;
+			if (text[0] == '\0')
+				text = "451 4.4.2 no answer from the server";
+		}
+		rcpt_result(d, d->idx[i], code, d->relay, text);
+	}
+	d->n = 0; /* all recorded */
+	finish(d, 0, "");
+}
+
+/*
+ * verify_ctx - the verifying client context for the configured tls_ca_file, made
+ * again when a reload changed the path (SSL objects keep the old one alive).
+ */
+static SSL_CTX *
+verify_ctx(struct remote *r, char *err, size_t errlen)
+{
+	const char *ca = remote_cfg(r)->tls_ca_file;
+	bool same = ca == NULL ? r->tls_verify_ca == NULL :
+	    r->tls_verify_ca != NULL && strcmp(ca, r->tls_verify_ca) == 0;
+
+	if (r->tls_verify != NULL && same)
+		return r->tls_verify;
+	char *copy = NULL;
+	if (ca != NULL && (copy = strdup(ca)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	SSL_CTX *n = tls_client_verify_ctx(ca, err, errlen);
+	if (n == NULL) {
+		free(copy);
+		return NULL;
+	}
+	SSL_CTX_free(r->tls_verify);
+	free(r->tls_verify_ca);
+	r->tls_verify = n;
+	r->tls_verify_ca = copy;
+	return n;
+}
+
+static void
+next_addr(struct delivery *d)
+{
+	struct remote *r = d->r;
+	const struct config *cfg = remote_cfg(r);
+
+	if (d->addr_next >= d->addrs.n) {
+		next_host(d);
+		return;
+	}
+	if (limit_reached(d)) {
+		give_up(d);
+		return;
+	}
+	d->tried++;
+	struct sockaddr_storage ss = d->addrs.v[d->addr_next++];
+	if (ss.ss_family == AF_INET)
+		((struct sockaddr_in *)&ss)->sin_port = htons(d->route.port);
+	else
+		((struct sockaddr_in6 *)&ss)->sin6_port = htons(d->route.port);
+	char ip[SOCKADDR_TEXT_MAX];
+	sockaddr_ip((struct sockaddr *)&ss, ip, sizeof ip, NULL);
+	snprintf(d->relay, sizeof d->relay, "%s[%s]:%u", d->host, ip, d->route.port);
+	struct client_params p = {
+		.base = r->env.base,
+		.tls = r->tls,
+		.no_tls = d->no_tls,
+		.helo = cfg->hostname,
+		.host = d->host,
+		.addr = ss,
+		.queue_dir = d->job->job.queue_dir,
+		.env = d->job->job.env,
+		.rcpts = d->rcpts,
+		.nrcpts = d->n,
+		.auth_user = d->auth_user[0] ? d->auth_user : NULL,
+		.auth_pass = d->auth_pass,
+	};
+	if (d->route.relayhost && cfg->relayhost_tls == RELAY_TLS_VERIFY) {
+		/* The name as configured, not an MX host name that DNS could forge. */
+		char err[512];
+		if ((p.tls = verify_ctx(r, err, sizeof err)) == NULL) {
+			char text[CLIENT_TEXT_MAX];
+			log_err("%s", err);
+			snprintf(text, sizeof text, "451 4.7.5 %s", err);
+			finish(d, 451, text);
+			return;
+		}
+		p.verify_name = d->name;
+		p.no_tls = false;
+	}
+	d->client = smtp_client_start(&p, on_client, d);
+	if (d->client == NULL) {
+		finish(d, 451, "451 4.3.0 cannot start an SMTP connection");
+		return;
+	}
+}
+
+static void
+on_addrs(void *arg, enum dns_status st, const struct addr_list *addrs, const char *why)
+{
+	struct delivery *d = arg;
+
+	if (st == DNS_OK) {
+		d->addrs = *addrs;
+		d->addr_next = 0;
+		if (!check_self(d))
+			next_addr(d);
+		return;
+	}
+	d->last_code = st == DNS_TEMPFAIL ? 451 : 0;
+	snprintf(d->last_error, sizeof d->last_error, "cannot find the address of %s: %s",
+	    d->host, why[0] ? why : "no A or AAAA record");
+	log_info("%s: %s", delivery_id(d), d->last_error);
+	if (d->implicit_mx && (st == DNS_NXDOMAIN || st == DNS_NODATA)) {
+		/* No MX and no address: the domain cannot receive mail (RFC 5321 5.1). */
+		char text[CLIENT_TEXT_MAX + 64];
+		snprintf(text, sizeof text, "550 5.4.4 %s: no MX and no address record", d->name);
+		finish(d, 550, text);
+		return;
+	}
+	next_host(d);
+}
+
+void
+next_host(struct delivery *d)
+{
+	struct remote *r = d->r;
+
+	if (d->mx_next >= d->mx.n || limit_reached(d)) {
+		/* Every server failed: try again later, with the last reason. */
+		give_up(d);
+		return;
+	}
+	d->host = d->mx.v[d->mx_next++].host;
+	d->no_tls = false;
+	if (strcasecmp(d->host, remote_cfg(r)->hostname) == 0 && !d->route.relayhost) {
+		self_found(d, NULL);
+		return;
+	}
+	struct sockaddr_storage ss = { 0 };
+	struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+	if (inet_pton(AF_INET, d->host, &s4->sin_addr) == 1) {
+		ss.ss_family = AF_INET;
+	} else if (inet_pton(AF_INET6, d->host, &s6->sin6_addr) == 1) {
+		ss.ss_family = AF_INET6;
+	}
+	if (ss.ss_family != 0) {
+		d->addrs.n = 1;
+		d->addrs.v[0] = ss;
+		d->addr_next = 0;
+		if (!check_self(d))
+			next_addr(d);
+		return;
+	}
+	if (dns_addr(r->dns, d->host, on_addrs, d) < 0)
+		finish(d, 451, "451 4.3.0 cannot start a DNS lookup");
+}
+
+/* read_auth - the relayhost's "user password" line. */
+void
+read_auth(struct delivery *d, const char *path)
+{
+	FILE *f = fopen(path, "re");
+	char line[600];
+
+	if (f == NULL) {
+		log_warn("cannot read %s: %s", path, strerror(errno));
+		return;
+	}
+	if (fgets(line, sizeof line, f) != NULL &&
+	    sscanf(line, "%255s %255s", d->auth_user, d->auth_pass) != 2)
+		d->auth_user[0] = d->auth_pass[0] = '\0';
+	explicit_bzero(line, sizeof line);
+	fclose(f);
+}
+

@@ -1,0 +1,267 @@
+/*
+ * round.c - the queue's delivery rounds: the due recipients of a message are routed
+ * (deliver/route.h) and handed to the local or the remote agent as one job each
+ * (deliver/agent.h); each result is recorded by the schedule (queue/schedule.h);
+ * when the message's jobs are done it is settled: its bounce written, then removed,
+ * or its state recorded and the wake timer set for its next try.
+ */
+#include "queue/queued.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "deliver/bounce.h"
+#include "deliver/route.h"
+#include "queue/hops.h"
+#include "queue/schedule.h"
+#include "store/commit.h"
+#include "util/log.h"
+
+static struct retry_policy
+policy_of(const struct config *cfg)
+{
+	return (struct retry_policy){ cfg->retry_min, cfg->retry_max, cfg->max_queue_lifetime };
+}
+
+/*
+ * rcpt_result - record the outcome of one recipient: code 2xx delivered, 4xx (or 0:
+ * no answer) deferred or, past max_queue_lifetime, bounced; 5xx bounced. text is
+ * the reply or the reason, for the log, the state and the bounce.
+ */
+static void
+rcpt_result(struct queued *q, struct qmsg *m, size_t idx, int code, const char *relay,
+    const char *text)
+{
+	static const char *const status[] = { "sent", "deferred", "bounced" };
+	struct spool_rcpt *r = &m->env.rcpts[idx];
+	struct retry_policy p = policy_of(q->cfg);
+
+	enum result_class c = schedule_result(r, code, text, time(NULL), m->env.arrival, &p);
+	m->dirty = true;
+	log_info("%s: to=<%s> orig_to=<%s> relay=%s status=%s (%s)", m->id, r->addr, r->orig,
+	    relay, status[c], text);
+}
+
+/*
+ * settle_state - after a round and its bounce: remove the message when nothing is
+ * left to do for it, else record its state and wake for its next try.
+ */
+static void
+settle_state(struct queued *q, struct qmsg *m)
+{
+	m->busy = false;
+	if (msg_finished(&m->env)) {
+		spool_remove(q->store.queue_dir, m->id);
+		log_info("%s: removed", m->id);
+		msg_forget(q, m);
+		return;
+	}
+	if (m->dirty && spool_write_state(q->store.queue_dir, &m->env) < 0)
+		log_err("%s: cannot write queue state: %s", m->id, strerror(errno));
+	m->dirty = false;
+	arm_wake(q, msg_next_try(&m->env));
+}
+
+/*
+ * settle_after_dsn - the bounce is on stable storage (error 0): now the original may
+ * go. Else the recipients stay bounced, and the bounce is what is tried again.
+ */
+static void
+settle_after_dsn(void *arg, int error)
+{
+	struct qmsg *m = arg;
+	struct queued *q = m->q;
+	struct retry_policy p = policy_of(q->cfg);
+
+	if (m->dsn_fd >= 0)
+		close(m->dsn_fd);
+	m->dsn_fd = -1;
+	if (m->deleted) {
+		msg_forget(q, m);
+		return;
+	}
+	if (error != 0)
+		log_err("%s: the bounce could not be made durable; will retry", m->id);
+	bounce_settled(&m->env, error == 0, time(NULL) + retry_delay(&p, 1));
+	m->dirty = true;
+	settle_state(q, m);
+}
+
+/* settle - every job of the round is done: bounce what failed, then settle_state. */
+static void
+settle(struct queued *q, struct qmsg *m)
+{
+	char bid[QUEUE_ID_LEN + 1];
+
+	if (m->deleted) {
+		msg_forget(q, m);
+		return;
+	}
+	switch (bounce_decision(&m->env)) {
+	case BOUNCE_NONE:
+		settle_state(q, m);
+		return;
+	case BOUNCE_DROP:
+		/* RFC 5321 6.1: never bounce a bounce. */
+		log_info("%s: no bounce for the null sender", m->id);
+		bounce_settled(&m->env, true, 0);
+		m->dirty = true;
+		settle_state(q, m);
+		return;
+	case BOUNCE_SEND:
+		break;
+	}
+	if (bounce_write(q, &m->env, bid, &m->dsn_fd) < 0) {
+		log_err("%s: cannot write a bounce; will retry", m->id);
+		settle_after_dsn(m, EIO);
+		return;
+	}
+	if (bid[0] != '\0') {
+		struct qmsg *b = msg_add(q, bid, false);
+		log_info("%s: sender non-delivery notification: %s", m->id, bid);
+		if (b)
+			ready_push(q, b);
+	}
+	m->busy = true;
+	int nfd = m->dsn_fd >= 0 ? 1 : 0;
+	if (committer_submit(q->store.committer, &m->dsn_fd, (size_t)nfd, &q->store.msgdir_fd, 1,
+	    settle_after_dsn, m) < 0)
+		settle_after_dsn(m, ENOMEM);
+}
+
+/*
+ * too_many_hops - whether m carries more Received: fields than max_hops allows (it
+ * came by a path that did not check, or under an older limit); if so, every pending
+ * recipient is bounced with 5.4.6 instead of delivered. smtpd took at most max_hops
+ * and added its own on top, so one more is allowed here.
+ */
+static bool
+too_many_hops(struct queued *q, struct qmsg *m)
+{
+	char text[128];
+
+	if (!m->hops_known) {
+		if (queue_hops(q->store.queue_dir, &m->env, &m->hops) < 0) {
+			log_err("%s: cannot count the Received headers: %s", m->id, strerror(errno));
+			return false; /* delivery reads the file too, and fails as it should */
+		}
+		m->hops_known = true;
+	}
+	if (m->hops <= q->cfg->max_hops + 1)
+		return false;
+	snprintf(text, sizeof text, "554 5.4.6 too many hops (%u Received headers): mail loop",
+	    m->hops);
+	for (size_t i = 0; i < m->env.nrcpts; i++)
+		if (m->env.rcpts[i].status == RCPT_PENDING)
+			rcpt_result(q, m, i, 554, "none", text);
+	return true;
+}
+
+static void
+on_result(void *arg, const struct agent_result *res)
+{
+	struct qmsg *m = arg;
+
+	if (res->unsure)
+		m->recovering = true;
+	rcpt_result(m->q, m, res->idx, res->code, res->relay, res->text);
+}
+
+static void
+on_done(void *arg)
+{
+	struct qmsg *m = arg;
+
+	if (--m->parts == 0)
+		settle(m->q, m);
+}
+
+/* hand_out - the due recipients of m to their agents, one job each. */
+static void
+hand_out(struct queued *q, struct qmsg *m, time_t now)
+{
+	struct route_cfg rc = { q->cfg->relayhost, q->cfg->remote_port };
+	size_t *idx[AGENT_COUNT] = { 0 }, n[AGENT_COUNT] = { 0 };
+
+	for (int a = 0; a < AGENT_COUNT; a++)
+		idx[a] = calloc(m->env.nrcpts, sizeof *idx[a]);
+	for (size_t i = 0; i < m->env.nrcpts; i++) {
+		const struct spool_rcpt *r = &m->env.rcpts[i];
+		struct route route;
+		if (!rcpt_due(r, now))
+			continue;
+		if (route_rcpt(r->kind, r->addr, &rc, &route) < 0) {
+			rcpt_result(q, m, i, 553, "none", "553 5.1.3 malformed recipient address");
+			continue;
+		}
+		int a = route.kind == ROUTE_LOCAL ? AGENT_LOCAL : AGENT_REMOTE;
+		if (idx[a] == NULL)
+			rcpt_result(q, m, i, 451, "none", "451 4.3.0 out of memory");
+		else
+			idx[a][n[a]++] = i;
+	}
+	for (int a = 0; a < AGENT_COUNT; a++) {
+		if (n[a] == 0)
+			continue;
+		struct agent *ag = &q->agents[a];
+		struct agent_job job = { &m->env, q->store.queue_dir, idx[a], n[a], m->recovering,
+			on_result, on_done, m };
+		if (a == AGENT_LOCAL)
+			m->recovering = false; /* it looks now; a failure it reports sets it again */
+		m->parts++;
+		if (ag->ops->submit(ag->self, &job) < 0) {
+			m->parts--;
+			for (size_t k = 0; k < n[a]; k++)
+				rcpt_result(q, m, idx[a][k], 451, "none", "451 4.3.0 out of memory");
+		}
+	}
+	for (int a = 0; a < AGENT_COUNT; a++)
+		free(idx[a]);
+}
+
+/* round_start - load m when needed, then begin delivering its due recipients. */
+static void
+round_start(struct queued *q, struct qmsg *m, time_t now)
+{
+	if (!m->loaded) {
+		if (spool_load(q->store.queue_dir, m->id, &m->env) < 0) {
+			if (errno == EINVAL) {
+				/* Only a crash before the 250 leaves a file like this. */
+				log_warn("%s: incomplete queue file, removed", m->id);
+				spool_remove(q->store.queue_dir, m->id);
+			} else if (errno != ENOENT) {
+				log_err("%s: cannot read: %s", m->id, strerror(errno));
+				return;
+			}
+			msg_forget(q, m);
+			return;
+		}
+		m->loaded = true;
+	}
+	m->busy = true;
+	m->parts = 1; /* the hold: released below, once every job is handed out */
+	if (!too_many_hops(q, m))
+		hand_out(q, m, now);
+	on_done(m);
+}
+
+void
+queued_round(struct queued *q, unsigned max)
+{
+	time_t now = time(NULL);
+	unsigned started = 0;
+	struct qmsg *m;
+
+	while (started < max && (m = ready_pop(q)) != NULL) {
+		if (m->busy)
+			continue;
+		round_start(q, m, now);
+		started++;
+	}
+	for (int a = 0; a < AGENT_COUNT; a++)
+		if (q->agents[a].ops != NULL && q->agents[a].ops->flush != NULL)
+			q->agents[a].ops->flush(q->agents[a].self);
+}

@@ -1,0 +1,44 @@
+/*
+ * loop_threads.h - a few threads that hand results back to an event loop: a lock and
+ * a condition for their work list, a stop flag, and an eventfd that wakes the loop.
+ * What the group commit (store/commit.c) and the work pool (util/workpool.c) share.
+ */
+#ifndef MAILROOM_LOOP_THREADS_H
+#define MAILROOM_LOOP_THREADS_H
+
+#include <pthread.h>
+#include <stdbool.h>
+
+#define LOOP_THREADS_MAX 16
+
+struct event_base;
+struct event;
+
+struct loop_threads {
+	pthread_mutex_t mu;  /* guards stop and the owner's lists */
+	pthread_cond_t cv;   /* signalled when work arrives or stop is set */
+	bool stop;
+	int efd;
+	struct event *ev;
+	pthread_t threads[LOOP_THREADS_MAX];
+	unsigned n;
+};
+
+/*
+ * loop_threads_start - up to n threads running run(arg), and on_wake(arg) on base's
+ * loop after loop_threads_wake. Returns 0 (at least one thread runs) or -1 (nothing
+ * is left to free).
+ */
+int loop_threads_start(struct loop_threads *t, struct event_base *base, unsigned n,
+    void *(*run)(void *), void (*on_wake)(void *), void *arg);
+
+/* loop_threads_wake - from a thread: on_wake runs on the loop soon (wakes coalesce). */
+void loop_threads_wake(struct loop_threads *t);
+
+/* loop_threads_stop - set stop, wake every thread and join them: run must then return. */
+void loop_threads_stop(struct loop_threads *t);
+
+/* loop_threads_free - after loop_threads_stop: the event, the eventfd, the lock. */
+void loop_threads_free(struct loop_threads *t);
+
+#endif
