@@ -146,7 +146,7 @@ login_done(void *arg)
 		goto out;
 	}
 	*s->md = j->md;
-	s->state = P_TRANSACTION;
+	pop3_enter(s, P_TRANSACTION);
 	log_info("login: user=%s client=%s method=%s%s messages=%zu size=%llu", j->user, s->ip,
 	    j->method, s->tls ? " tls" : "", s->md->n, (unsigned long long)s->md->total_size);
 	pop3_reply(s, "+OK Logged in, %zu messages (%llu octets)", s->md->n,
@@ -220,12 +220,16 @@ refuse_cleartext(struct pop3_session *s)
 	return true;
 }
 
+bool
+pop3_cleartext_check(struct pop3_session *s, const struct pop3_cmd *cmd)
+{
+	return !refuse_cleartext(s);
+}
+
 void
 pop3_user(struct pop3_session *s, const struct pop3_cmd *cmd)
 {
 	s->user[0] = '\0';
-	if (refuse_cleartext(s))
-		return;
 	if (cmd->arglen > ADDR_MAX) {
 		pop3_error(s, "-ERR [AUTH] Invalid user name");
 		return;
@@ -241,8 +245,6 @@ pop3_pass(struct pop3_session *s, const struct pop3_cmd *cmd)
 {
 	char pw[SASL_FIELD_MAX];
 
-	if (refuse_cleartext(s))
-		return;
 	if (s->user[0] == '\0') {
 		pop3_error(s, "-ERR Send USER first");
 		return;

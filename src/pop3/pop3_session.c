@@ -1,8 +1,7 @@
 /*
  * pop3_session.c - one POP3 server connection: reading command lines (bounded,
- * RFC 2449's 255 octets), dispatching each command by the state it is allowed
- * in, CAPA, replies, timeouts, and the orderly end of a session. Logging in is
- * in pop3_auth.c, the maildrop commands in pop3_trans.c.
+ * RFC 2449's 255 octets) for the table of pop3_commands.c, replies, timeouts, the
+ * state changes, and the orderly end of a session.
  */
 #include "pop3/pop3_session_int.h"
 
@@ -30,6 +29,15 @@ static const char *const state_names[] = {
 	[P_TRANSACTION] = "transaction",
 	[P_CLOSING] = "closing",
 };
+
+/* pop3_enter - every change of state goes through here (traced with MAILROOM_TRACE). */
+void
+pop3_enter(struct pop3_session *s, enum pop3_state st)
+{
+	if (st != s->state)
+		log_debug("session %s: %s -> %s", s->ip, state_names[s->state], state_names[st]);
+	s->state = st;
+}
 
 void
 pop3_reply(struct pop3_session *s, const char *fmt, ...)
@@ -99,7 +107,7 @@ free_later(evutil_socket_t fd, short what, void *arg)
  * look at s->closing.
  */
 void
-pop3_close(struct pop3_session *s, const char *reason)
+pop3_free(struct pop3_session *s, const char *reason)
 {
 	if (s->closing)
 		return;
@@ -159,7 +167,7 @@ drained(struct pop3_session *s)
 		if (s->drain_ev != NULL && evtimer_add(s->drain_ev, &tv) == 0)
 			return;
 	}
-	pop3_close(s, s->close_reason);
+	pop3_free(s, s->close_reason);
 }
 
 static void
@@ -180,7 +188,7 @@ pop3_close_after_flush(struct pop3_session *s, const char *reason)
 	if (s->closing || s->state == P_CLOSING)
 		return;
 	s->closed_from = s->state;
-	s->state = P_CLOSING;
+	pop3_enter(s, P_CLOSING);
 	s->close_reason = reason;
 	deadline_stop(&s->dl);
 	bufferevent_disable(s->bev, EV_READ);
@@ -191,107 +199,6 @@ pop3_close_after_flush(struct pop3_session *s, const char *reason)
 	bufferevent_setwatermark(s->bev, EV_WRITE, 0, 0);
 	if (evbuffer_get_length(bufferevent_get_output(s->bev)) == 0)
 		drained(s);
-}
-
-static void
-cmd_capa(struct pop3_session *s)
-{
-	pop3_reply(s, "+OK Capability list follows");
-	pop3_reply(s, "TOP");
-	pop3_reply(s, "UIDL");
-	pop3_reply(s, "RESP-CODES");
-	pop3_reply(s, "AUTH-RESP-CODE");
-	pop3_reply(s, "PIPELINING");
-	if (s->state == P_AUTHORIZATION) {
-		/* RFC 2595 section 4: no USER where it would send the password in the clear. */
-		if (pop3_login_allowed(s))
-			pop3_reply(s, "USER");
-		pop3_reply(s, "SASL PLAIN");
-		if (pop3_stls_offered(s))
-			pop3_reply(s, "STLS");
-	}
-	pop3_reply(s, "IMPLEMENTATION mailroom");
-	pop3_reply(s, ".");
-}
-
-static void
-cmd_quit(struct pop3_session *s)
-{
-	if (s->state == P_TRANSACTION) {
-		pop3_trans_command(s, &(struct pop3_cmd){ .verb = POP3_CMD_QUIT });
-		return;
-	}
-	pop3_reply(s, "+OK Bye");
-	pop3_close_after_flush(s, "quit");
-}
-
-static void
-parse_error(struct pop3_session *s, enum pop3_parse_error err)
-{
-	switch (err) {
-	case POP3_ERR_SYNTAX:
-		pop3_error(s, "-ERR Syntax error in arguments");
-		break;
-	case POP3_ERR_CONTROL:
-		pop3_error(s, "-ERR Control characters are not allowed in commands");
-		break;
-	case POP3_ERR_EMPTY:
-		pop3_error(s, "-ERR Empty command");
-		break;
-	default:
-		pop3_error(s, "-ERR Unknown command");
-		break;
-	}
-}
-
-/* dispatch - one command line. */
-static void
-dispatch(struct pop3_session *s, const char *line, size_t len)
-{
-	struct pop3_cmd cmd;
-	enum pop3_parse_error err;
-
-	if (s->sasl_wait) {
-		s->sasl_wait = false;
-		pop3_sasl_response(s, line, len);
-		return;
-	}
-	if (pop3_cmd_parse(line, len, &cmd, &err) < 0) {
-		parse_error(s, err);
-		return;
-	}
-	switch (cmd.verb) {
-	case POP3_CMD_CAPA:
-		cmd_capa(s);
-		return;
-	case POP3_CMD_QUIT:
-		cmd_quit(s);
-		return;
-	case POP3_CMD_USER:
-	case POP3_CMD_PASS:
-	case POP3_CMD_AUTH:
-	case POP3_CMD_STLS:
-		if (s->state != P_AUTHORIZATION) {
-			pop3_error(s, "-ERR Already logged in");
-			return;
-		}
-		if (cmd.verb == POP3_CMD_USER)
-			pop3_user(s, &cmd);
-		else if (cmd.verb == POP3_CMD_PASS)
-			pop3_pass(s, &cmd);
-		else if (cmd.verb == POP3_CMD_AUTH)
-			pop3_auth(s, &cmd);
-		else
-			pop3_stls(s);
-		return;
-	default:
-		if (s->state != P_TRANSACTION) {
-			pop3_error(s, "-ERR Log in first");
-			return;
-		}
-		pop3_trans_command(s, &cmd);
-		return;
-	}
 }
 
 /* line_max - the longest line (with CRLF) accepted next: more for SASL. */
@@ -345,7 +252,7 @@ read_command(struct pop3_session *s, struct evbuffer *in)
 	evbuffer_remove(in, line, len);
 	evbuffer_drain(in, eol_len);
 	s->dl_restart = true;
-	dispatch(s, line, len);
+	pop3_dispatch(s, line, len);
 	explicit_bzero(line, len); /* it may have held a password */
 	return true;
 }
@@ -414,19 +321,19 @@ pop3_timeout(struct pop3_session *s)
 	if (s->closing)
 		return;
 	if (s->state == P_CLOSING) {
-		pop3_close(s, s->close_reason);
+		pop3_free(s, s->close_reason);
 		return;
 	}
 	if (s->tls && tls_bev_handshaking(s->bev)) {
 		/* No reply can reach a client that never finished the handshake. */
 		log_info("timeout from %s state=tls-handshake", s->ip);
-		pop3_close(s, "timeout");
+		pop3_free(s, "timeout");
 		return;
 	}
 	log_info("timeout from %s state=%s", s->ip, state_names[s->state]);
 	if (s->out.kind != OUT_NONE) {
 		/* The client stopped reading in the middle of a reply: nothing more to say. */
-		pop3_close(s, "timeout");
+		pop3_free(s, "timeout");
 		return;
 	}
 	pop3_reply(s, "-ERR Disconnected for inactivity");
@@ -455,7 +362,7 @@ pop3_on_event(struct bufferevent *bev, short what, void *arg)
 	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
 		const char *reason = (what & BEV_EVENT_EOF) ? "eof" : "error";
 		pop3_tls_log_error(s);
-		pop3_close(s, s->state == P_CLOSING ? s->close_reason : reason);
+		pop3_free(s, s->state == P_CLOSING ? s->close_reason : reason);
 	}
 }
 
@@ -512,7 +419,7 @@ pop3_session_new(struct pop3d *srv, int fd, const struct sockaddr *sa, enum serv
 		log_err("cannot set up the connection from %s", ip);
 		if (s->bev == NULL)
 			close(fd);
-		pop3_close(s, "setup failed");
+		pop3_free(s, "setup failed");
 		return NULL;
 	}
 	return s;

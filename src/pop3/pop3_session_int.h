@@ -1,8 +1,9 @@
 /*
  * pop3_session_int.h - the POP3 session's state, shared by the files that make
- * up the session: pop3_session.c (I/O, dispatch, replies, the end of a session),
- * pop3_auth.c (USER, PASS, AUTH), pop3_trans.c (the TRANSACTION and UPDATE
- * states, streaming replies) and pop3_tls.c (implicit TLS, STLS).
+ * up the session: pop3_session.c (I/O, replies, the end of a session),
+ * pop3_commands.c (the table of verbs), pop3_auth.c (USER, PASS, AUTH),
+ * pop3_trans.c (the TRANSACTION and UPDATE states, streaming replies) and
+ * pop3_tls.c (implicit TLS, STLS).
  */
 #ifndef MAILROOM_POP3_SESSION_INT_H
 #define MAILROOM_POP3_SESSION_INT_H
@@ -66,7 +67,7 @@ struct pop3_session {
 	bool trusted;     /* the client is in trusted_networks */
 	bool tls;         /* the connection is encrypted */
 	bool skip_line;   /* discarding the rest of an over-long command line */
-	bool closing;     /* pop3_close done: nothing more may happen */
+	bool closing;     /* pop3_free done: nothing more may happen */
 	unsigned busy;    /* asynchronous operations (login job, failure delay) holding s */
 	const char *close_reason;
 	struct event *drain_ev; /* closing after STLS: waiting for the socket to drain */
@@ -96,7 +97,10 @@ void pop3_reply(struct pop3_session *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void pop3_error(struct pop3_session *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-void pop3_close(struct pop3_session *s, const char *reason);
+/* pop3_enter - the one way to change s->state (traced: MAILROOM_TRACE). */
+void pop3_enter(struct pop3_session *s, enum pop3_state st);
+/* pop3_free - end the session (every exit path ends here); freed when nothing holds it. */
+void pop3_free(struct pop3_session *s, const char *reason);
 void pop3_close_after_flush(struct pop3_session *s, const char *reason);
 void pop3_process(struct pop3_session *s);
 void pop3_on_event(struct bufferevent *bev, short what, void *arg);
@@ -107,15 +111,28 @@ void pop3_release(struct pop3_session *s);
 /* pop3_timeouts - the write timeout and the deadline for the state s is in. */
 void pop3_timeouts(struct pop3_session *s);
 
-/* pop3_auth.c */
+/* pop3_commands.c: pop3_dispatch - one command line, through the table of verbs. */
+void pop3_dispatch(struct pop3_session *s, const char *line, size_t len);
+
+/* pop3_auth.c; the table has checked the state (AUTHORIZATION) */
 bool pop3_login_allowed(const struct pop3_session *s);
+/* pop3_cleartext_check - USER and PASS: refused in the clear (RFC 2595) outside trusted networks. */
+bool pop3_cleartext_check(struct pop3_session *s, const struct pop3_cmd *cmd);
 void pop3_user(struct pop3_session *s, const struct pop3_cmd *cmd);
 void pop3_pass(struct pop3_session *s, const struct pop3_cmd *cmd);
 void pop3_auth(struct pop3_session *s, const struct pop3_cmd *cmd);
 void pop3_sasl_response(struct pop3_session *s, const char *line, size_t len);
 
-/* pop3_trans.c */
-void pop3_trans_command(struct pop3_session *s, const struct pop3_cmd *cmd);
+/* pop3_trans.c; the table has checked the state (TRANSACTION) */
+void trans_stat(struct pop3_session *s, const struct pop3_cmd *cmd);
+void trans_list(struct pop3_session *s, const struct pop3_cmd *cmd);
+void trans_uidl(struct pop3_session *s, const struct pop3_cmd *cmd);
+void trans_retr(struct pop3_session *s, const struct pop3_cmd *cmd);
+void trans_top(struct pop3_session *s, const struct pop3_cmd *cmd);
+void trans_dele(struct pop3_session *s, const struct pop3_cmd *cmd);
+void trans_noop(struct pop3_session *s, const struct pop3_cmd *cmd);
+void trans_rset(struct pop3_session *s, const struct pop3_cmd *cmd);
+void trans_quit(struct pop3_session *s, const struct pop3_cmd *cmd);
 /* pop3_trans_pump - add to a streaming reply; true when none is left under way. */
 bool pop3_trans_pump(struct pop3_session *s);
 void pop3_trans_free(struct pop3_session *s);
@@ -123,7 +140,8 @@ void pop3_trans_free(struct pop3_session *s);
 /* pop3_tls.c */
 int pop3_start_io(struct pop3_session *s, int fd);
 bool pop3_stls_offered(const struct pop3_session *s);
-void pop3_stls(struct pop3_session *s);
+bool pop3_stls_check(struct pop3_session *s, const struct pop3_cmd *cmd);
+void pop3_stls(struct pop3_session *s, const struct pop3_cmd *cmd);
 void pop3_tls_established(struct pop3_session *s);
 void pop3_tls_log_error(struct pop3_session *s);
 

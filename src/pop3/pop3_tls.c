@@ -41,17 +41,23 @@ pop3_stls_offered(const struct pop3_session *s)
 	    s->state == P_AUTHORIZATION;
 }
 
-void
-pop3_stls(struct pop3_session *s)
+bool
+pop3_stls_check(struct pop3_session *s, const struct pop3_cmd *cmd)
 {
 	if (s->tls) {
 		pop3_error(s, "-ERR TLS is already active");
-		return;
+		return false;
 	}
 	if (!pop3_stls_offered(s)) {
 		pop3_error(s, "-ERR STLS is not available");
-		return;
+		return false;
 	}
+	return true;
+}
+
+void
+pop3_stls(struct pop3_session *s, const struct pop3_cmd *cmd)
+{
 	pop3_reply(s, "+OK Begin TLS negotiation");
 	size_t injected;
 	struct bufferevent *tls = tls_bev_upgrade(s->srv->base, s->bev, s->srv->tls_ctx, &injected);

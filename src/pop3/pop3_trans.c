@@ -80,7 +80,7 @@ pump_file(struct pop3_session *s, struct evbuffer *out)
 	if (r < 0) {
 		/* The +OK is out: only a cut connection tells the client it is incomplete. */
 		log_err("cannot read message %zu of %s: %s", s->out.msg + 1, s->login, strerror(errno));
-		pop3_close(s, "read error");
+		pop3_free(s, "read error");
 		return false;
 	}
 	if (r == 0) {
@@ -90,7 +90,7 @@ pump_file(struct pop3_session *s, struct evbuffer *out)
 		return true;
 	}
 	if (evbuffer_reserve_space(out, 2 * (ev_ssize_t)r, &vec, 1) < 1) {
-		pop3_close(s, "out of memory");
+		pop3_free(s, "out of memory");
 		return false;
 	}
 	vec.iov_len = pop3_xfer_feed(&s->out.xfer, chunk, (size_t)r, vec.iov_base);
@@ -146,7 +146,7 @@ start_out(struct pop3_session *s, enum out_kind kind)
 }
 
 static void
-cmd_list(struct pop3_session *s, const struct pop3_cmd *cmd, bool uidl)
+list(struct pop3_session *s, const struct pop3_cmd *cmd, bool uidl)
 {
 	size_t i;
 	const struct maildrop *md = s->md;
@@ -169,7 +169,7 @@ cmd_list(struct pop3_session *s, const struct pop3_cmd *cmd, bool uidl)
 }
 
 static void
-cmd_retr(struct pop3_session *s, const struct pop3_cmd *cmd, bool top)
+retr(struct pop3_session *s, const struct pop3_cmd *cmd, bool top)
 {
 	size_t i;
 
@@ -197,9 +197,65 @@ cmd_retr(struct pop3_session *s, const struct pop3_cmd *cmd, bool top)
 	start_out(s, OUT_FILE);
 }
 
-/* cmd_quit - the UPDATE state: the deletions happen now, and only now. */
-static void
-cmd_quit(struct pop3_session *s)
+void
+trans_stat(struct pop3_session *s, const struct pop3_cmd *cmd)
+{
+	const struct maildrop *md = s->md;
+
+	pop3_reply(s, "+OK %zu %" PRIu64, md->n - md->ndeleted, md->total_size - md->deleted_size);
+}
+
+void
+trans_list(struct pop3_session *s, const struct pop3_cmd *cmd)
+{
+	list(s, cmd, false);
+}
+
+void
+trans_uidl(struct pop3_session *s, const struct pop3_cmd *cmd)
+{
+	list(s, cmd, true);
+}
+
+void
+trans_retr(struct pop3_session *s, const struct pop3_cmd *cmd)
+{
+	retr(s, cmd, false);
+}
+
+void
+trans_top(struct pop3_session *s, const struct pop3_cmd *cmd)
+{
+	retr(s, cmd, true);
+}
+
+void
+trans_dele(struct pop3_session *s, const struct pop3_cmd *cmd)
+{
+	size_t i;
+
+	if (!msg_index(s, cmd->msg, &i))
+		return;
+	maildrop_dele(s->md, i);
+	pop3_reply(s, "+OK Message %zu deleted", i + 1);
+}
+
+void
+trans_noop(struct pop3_session *s, const struct pop3_cmd *cmd)
+{
+	pop3_reply(s, "+OK");
+}
+
+void
+trans_rset(struct pop3_session *s, const struct pop3_cmd *cmd)
+{
+	maildrop_rset(s->md);
+	pop3_reply(s, "+OK %zu messages (%" PRIu64 " octets)", s->md->n, s->md->total_size);
+}
+
+/* trans_quit - the UPDATE state: the deletions happen now, and only now. */
+void
+trans_quit(struct pop3_session *s, const struct pop3_cmd *cmd)
 {
 	struct maildrop *md = s->md;
 	size_t ndel = md->ndeleted;
@@ -215,49 +271,4 @@ cmd_quit(struct pop3_session *s)
 	log_info("update: user=%s client=%s deleted=%zu left=%zu", s->login, s->ip, ndel - failed,
 	    md->n - ndel + failed);
 	pop3_close_after_flush(s, "quit");
-}
-
-void
-pop3_trans_command(struct pop3_session *s, const struct pop3_cmd *cmd)
-{
-	struct maildrop *md = s->md;
-	size_t i;
-
-	switch (cmd->verb) {
-	case POP3_CMD_STAT:
-		pop3_reply(s, "+OK %zu %" PRIu64, md->n - md->ndeleted,
-		    md->total_size - md->deleted_size);
-		break;
-	case POP3_CMD_LIST:
-		cmd_list(s, cmd, false);
-		break;
-	case POP3_CMD_UIDL:
-		cmd_list(s, cmd, true);
-		break;
-	case POP3_CMD_RETR:
-		cmd_retr(s, cmd, false);
-		break;
-	case POP3_CMD_TOP:
-		cmd_retr(s, cmd, true);
-		break;
-	case POP3_CMD_DELE:
-		if (!msg_index(s, cmd->msg, &i))
-			return;
-		maildrop_dele(md, i);
-		pop3_reply(s, "+OK Message %zu deleted", i + 1);
-		break;
-	case POP3_CMD_NOOP:
-		pop3_reply(s, "+OK");
-		break;
-	case POP3_CMD_RSET:
-		maildrop_rset(md);
-		pop3_reply(s, "+OK %zu messages (%" PRIu64 " octets)", md->n, md->total_size);
-		break;
-	case POP3_CMD_QUIT:
-		cmd_quit(s);
-		break;
-	default:
-		pop3_error(s, "-ERR Command not valid in this state");
-		break;
-	}
 }

@@ -203,29 +203,49 @@ login_password(struct smtp_session *s, const char *b64, size_t len)
 	explicit_bzero(pw, sizeof pw);
 }
 
-void
-session_auth(struct smtp_session *s, const struct smtp_cmd *cmd)
+/* auth_permitted - whether this listener and transport allow AUTH; else the refusal is sent. */
+static bool
+auth_permitted(struct smtp_session *s)
 {
 	if (s->svc != SVC_SUBMISSION && s->svc != SVC_SUBMISSIONS) {
 		session_error(s, "503 5.5.1 Error: authentication not enabled");
-		return;
+		return false;
 	}
 	if (!s->tls && !s->trusted) {
 		session_error(s, "538 5.7.11 Encryption required for requested authentication mechanism");
-		return;
+		return false;
 	}
-	if (s->state == S_CONNECTED) {
+	return true;
+}
+
+void
+session_auth_refuse(struct smtp_session *s)
+{
+	if (!auth_permitted(s))
+		return;
+	if (s->state == S_CONNECTED)
 		session_error(s, "503 5.5.1 Error: send HELO/EHLO first");
-		return;
-	}
+	else if (s->auth_user != NULL)
+		session_error(s, "503 5.5.1 Error: already authenticated");
+	else
+		session_error(s, "503 5.5.1 Error: MAIL transaction in progress");
+}
+
+bool
+session_auth_check(struct smtp_session *s, const struct smtp_cmd *cmd)
+{
+	if (!auth_permitted(s))
+		return false;
 	if (s->auth_user != NULL) {
 		session_error(s, "503 5.5.1 Error: already authenticated");
-		return;
+		return false;
 	}
-	if (s->txn != NULL) {
-		session_error(s, "503 5.5.1 Error: MAIL transaction in progress");
-		return;
-	}
+	return true;
+}
+
+void
+session_auth(struct smtp_session *s, const struct smtp_cmd *cmd)
+{
 	const char *a = cmd->args, *end = cmd->args + cmd->argslen;
 	const char *sp = memchr(a, ' ', cmd->argslen);
 	size_t mlen = sp ? (size_t)(sp - a) : cmd->argslen;

@@ -1,8 +1,8 @@
 /*
- * smtp_session.c - one SMTP server connection: reading command lines (bounded),
- * dispatching verbs through a table that says in which states each is allowed,
- * replies, timeouts, and the orderly end of a session. The mail transaction
- * itself (MAIL, RCPT, DATA, BDAT) is in smtp_txn.c.
+ * smtp_session.c - one SMTP server connection: reading command lines (bounded)
+ * for the table of smtp_commands.c, replies, timeouts, the state changes, and the
+ * orderly end of a session. The mail transaction itself (MAIL, RCPT, DATA, BDAT)
+ * is in smtp_txn.c.
  */
 #include "smtp/smtp_session_int.h"
 
@@ -31,9 +31,12 @@ static const char *const state_names[] = {
 	[S_COMMIT] = "commit", [S_CLOSING] = "closing",
 };
 
+/* session_enter - every change of state goes through here (traced with MAILROOM_TRACE). */
 void
 session_enter(struct smtp_session *s, enum smtp_state st)
 {
+	if (st != s->state)
+		log_debug("session %s: %s -> %s", s->ip, state_names[s->state], state_names[st]);
 	s->state = st;
 }
 
@@ -98,7 +101,7 @@ free_later(evutil_socket_t fd, short what, void *arg)
  * for a commit under way), so callers up the stack may still look at s->closing.
  */
 void
-session_close(struct smtp_session *s, const char *reason)
+session_free(struct smtp_session *s, const char *reason)
 {
 	if (s->closing)
 		return;
@@ -139,7 +142,7 @@ close_now(evutil_socket_t fd, short what, void *arg)
 	struct smtp_session *s = arg;
 
 	if (!s->closing)
-		session_close(s, s->close_reason);
+		session_free(s, s->close_reason);
 	session_release(s);
 }
 
@@ -161,7 +164,7 @@ under_drained(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *a
 	s->busy++;
 	if (event_base_once(s->srv->base, -1, EV_TIMEOUT, close_now, s, &zero) < 0) {
 		s->busy--;
-		session_close(s, s->close_reason);
+		session_free(s, s->close_reason);
 	}
 }
 
@@ -183,7 +186,7 @@ on_drained(struct bufferevent *bev, void *arg)
 			return;
 	}
 	if (s->drain_cb == NULL)
-		session_close(s, s->close_reason);
+		session_free(s, s->close_reason);
 }
 
 void
@@ -202,122 +205,6 @@ session_close_after_flush(struct smtp_session *s, const char *reason)
 	bufferevent_setwatermark(s->bev, EV_WRITE, 0, 0);
 	if (evbuffer_get_length(bufferevent_get_output(s->bev)) == 0)
 		on_drained(s->bev, s);
-}
-
-/* ---- commands other than the mail transaction ---- */
-
-static void
-cmd_helo(struct smtp_session *s, const struct smtp_cmd *cmd, bool ehlo)
-{
-	char helo[ADDR_DOMAIN_MAX + 1];
-	struct smtp_error err;
-	const struct config *cfg = s->srv->cfg;
-
-	if (smtp_parse_helo(cmd->args, cmd->argslen, helo, sizeof helo, &err) < 0) {
-		session_error(s, "%d %s %s", err.code, err.status, err.text);
-		return;
-	}
-	txn_reset(s);
-	free(s->helo);
-	s->helo = strdup(helo);
-	s->esmtp = ehlo;
-	session_enter(s, S_READY);
-	if (!ehlo) {
-		session_reply(s, "250 %s", cfg->hostname);
-		return;
-	}
-	session_reply(s, "250-%s", cfg->hostname);
-	session_reply(s, "250-PIPELINING");
-	session_reply(s, "250-SIZE %llu", (unsigned long long)cfg->max_message_size);
-	if (session_starttls_offered(s))
-		session_reply(s, "250-STARTTLS");
-	if (session_auth_offered(s))
-		session_reply(s, "250-AUTH PLAIN LOGIN");
-	session_reply(s, "250-ENHANCEDSTATUSCODES");
-	session_reply(s, "250-8BITMIME");
-	session_reply(s, "250-SMTPUTF8");
-	session_reply(s, "250 CHUNKING");
-}
-
-static void
-cmd_simple(struct smtp_session *s, const struct smtp_cmd *cmd)
-{
-	switch (cmd->verb) {
-	case SMTP_CMD_NOOP:
-		session_reply(s, "250 2.0.0 Ok");
-		break;
-	case SMTP_CMD_RSET:
-		txn_reset(s);
-		if (s->state != S_CONNECTED)
-			session_enter(s, S_READY);
-		session_reply(s, "250 2.0.0 Ok");
-		break;
-	case SMTP_CMD_HELP:
-		session_reply(s, "214 2.0.0 See RFC 5321; this is mailroom");
-		break;
-	case SMTP_CMD_VRFY:
-		/* RFC 5321 3.5.3: neither confirm nor deny (no address harvesting). */
-		session_reply(s, "252 2.5.2 Cannot VRFY user, but will accept message and attempt delivery");
-		break;
-	case SMTP_CMD_EXPN:
-		session_error(s, "502 5.5.1 Error: EXPN is not supported");
-		break;
-	case SMTP_CMD_QUIT:
-		session_reply(s, "221 2.0.0 Bye");
-		session_close_after_flush(s, "quit");
-		break;
-	default:
-		/* RFC 5321 4.2.4: 500 for an unrecognized command, 502 only for a known one. */
-		session_error(s, "500 5.5.2 Error: command not recognized");
-		break;
-	}
-}
-
-/* dispatch - one command line. */
-static void
-dispatch(struct smtp_session *s, const char *line, size_t len)
-{
-	struct smtp_cmd cmd;
-	struct smtp_error err;
-
-	if (s->auth_step != AUTH_NONE) {
-		/* An AUTH response, not a command: whatever it holds ends the exchange. */
-		session_auth_continue(s, line, len);
-		return;
-	}
-	if (smtp_cmd_parse(line, len, &cmd, &err) < 0) {
-		session_error(s, "%d %s %s", err.code, err.status, err.text);
-		return;
-	}
-	switch (cmd.verb) {
-	case SMTP_CMD_HELO:
-		cmd_helo(s, &cmd, false);
-		break;
-	case SMTP_CMD_EHLO:
-		cmd_helo(s, &cmd, true);
-		break;
-	case SMTP_CMD_MAIL:
-		txn_mail(s, &cmd);
-		break;
-	case SMTP_CMD_RCPT:
-		txn_rcpt(s, &cmd);
-		break;
-	case SMTP_CMD_DATA:
-		txn_data(s, &cmd);
-		break;
-	case SMTP_CMD_BDAT:
-		txn_bdat(s, &cmd);
-		break;
-	case SMTP_CMD_STARTTLS:
-		session_starttls(s, &cmd);
-		break;
-	case SMTP_CMD_AUTH:
-		session_auth(s, &cmd);
-		break;
-	default:
-		cmd_simple(s, &cmd);
-		break;
-	}
 }
 
 /*
@@ -351,7 +238,7 @@ read_command(struct smtp_session *s, struct evbuffer *in)
 	evbuffer_remove(in, line, len);
 	evbuffer_drain(in, eol_len);
 	s->dl_restart = true;
-	dispatch(s, line, len);
+	session_dispatch(s, line, len);
 	return true;
 }
 
@@ -413,14 +300,14 @@ session_timeout(struct smtp_session *s)
 	if (s->closing)
 		return;
 	if (s->state == S_CLOSING) {
-		session_close(s, s->close_reason);
+		session_free(s, s->close_reason);
 		return;
 	}
 	if (s->tls && tls_bev_handshaking(s->bev)) {
 		/* No reply can reach a client that never finished the handshake, and
 		 * a reply waiting for it would keep the connection open for ever. */
 		log_info("timeout from %s state=tls-handshake", s->ip);
-		session_close(s, "timeout");
+		session_free(s, "timeout");
 		return;
 	}
 	log_info("timeout from %s state=%s", s->ip, state_names[s->state]);
@@ -450,7 +337,7 @@ session_on_event(struct bufferevent *bev, short what, void *arg)
 	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
 		const char *reason = (what & BEV_EVENT_EOF) ? "eof" : "error";
 		session_tls_log_error(s);
-		session_close(s, s->state == S_CLOSING ? s->close_reason : reason);
+		session_free(s, s->state == S_CLOSING ? s->close_reason : reason);
 	}
 }
 
@@ -501,8 +388,7 @@ smtp_session_new(struct smtpd *srv, int fd, const struct sockaddr *sa, enum serv
 		log_err("cannot set up the connection from %s", ip);
 		if (s->bev == NULL)
 			close(fd);
-		s->state = S_CONNECTED;
-		session_close(s, "setup failed");
+		session_free(s, "setup failed");
 		return NULL;
 	}
 	session_deadline(s);

@@ -1,7 +1,8 @@
 /*
  * smtp_session_int.h - the SMTP session's state, shared by the files that make up
- * the session: smtp_session.c (I/O, dispatch, replies), smtp_txn.c (MAIL, RCPT,
- * DATA, BDAT), smtp_tls.c (TLS, STARTTLS) and smtp_auth.c (AUTH).
+ * the session: smtp_session.c (I/O, replies, the end), smtp_commands.c (the table
+ * of verbs), smtp_txn.c (MAIL, RCPT, DATA, BDAT), smtp_tls.c (TLS, STARTTLS) and
+ * smtp_auth.c (AUTH).
  */
 #ifndef MAILROOM_SMTP_SESSION_INT_H
 #define MAILROOM_SMTP_SESSION_INT_H
@@ -81,7 +82,7 @@ struct smtp_session {
 	bool tls;          /* the connection is encrypted */
 	bool esmtp;        /* EHLO, not HELO */
 	bool skip_line;    /* discarding the rest of an over-long command line */
-	bool closing;      /* session_close done: nothing more may happen */
+	bool closing;      /* session_free done: nothing more may happen */
 	unsigned busy;     /* asynchronous operations (commit, password check) holding s */
 	const char *close_reason;
 	struct evbuffer_cb_entry *drain_cb; /* closing after STARTTLS: waits for the socket's buffer */
@@ -108,8 +109,10 @@ void session_reply(struct smtp_session *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void session_error(struct smtp_session *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* session_enter - the one way to change s->state (traced: MAILROOM_TRACE). */
 void session_enter(struct smtp_session *s, enum smtp_state st);
-void session_close(struct smtp_session *s, const char *reason);
+/* session_free - end the session (every exit path ends here); freed when nothing holds it. */
+void session_free(struct smtp_session *s, const char *reason);
 void session_close_after_flush(struct smtp_session *s, const char *reason);
 void session_process(struct smtp_session *s);
 void session_on_event(struct bufferevent *bev, short what, void *arg);
@@ -120,7 +123,10 @@ void session_deadline(struct smtp_session *s);
 /* session_release - an asynchronous operation on s is over; frees a closed session. */
 void session_release(struct smtp_session *s);
 
-/* smtp_txn.c */
+/* smtp_commands.c: session_dispatch - one command line, through the table of verbs. */
+void session_dispatch(struct smtp_session *s, const char *line, size_t len);
+
+/* smtp_txn.c; the table has checked the state (MAIL: ready, RCPT: mail or rcpt, DATA: rcpt) */
 void txn_mail(struct smtp_session *s, const struct smtp_cmd *cmd);
 void txn_rcpt(struct smtp_session *s, const struct smtp_cmd *cmd);
 void txn_data(struct smtp_session *s, const struct smtp_cmd *cmd);
@@ -133,12 +139,16 @@ void txn_free(struct smtp_session *s);
 /* smtp_tls.c */
 int session_start_io(struct smtp_session *s, int fd);
 bool session_starttls_offered(const struct smtp_session *s);
+bool session_starttls_check(struct smtp_session *s, const struct smtp_cmd *cmd);
 void session_starttls(struct smtp_session *s, const struct smtp_cmd *cmd);
 void session_tls_established(struct smtp_session *s);
 void session_tls_log_error(struct smtp_session *s);
 
 /* smtp_auth.c */
 bool session_auth_offered(const struct smtp_session *s);
+/* session_auth_refuse - AUTH outside the ready state: the refusal. */
+void session_auth_refuse(struct smtp_session *s);
+bool session_auth_check(struct smtp_session *s, const struct smtp_cmd *cmd);
 void session_auth(struct smtp_session *s, const struct smtp_cmd *cmd);
 void session_auth_continue(struct smtp_session *s, const char *line, size_t len);
 

@@ -43,21 +43,23 @@ session_starttls_offered(const struct smtp_session *s)
 	    (s->svc == SVC_SMTP || s->svc == SVC_SUBMISSION);
 }
 
-void
-session_starttls(struct smtp_session *s, const struct smtp_cmd *cmd)
+bool
+session_starttls_check(struct smtp_session *s, const struct smtp_cmd *cmd)
 {
-	if (cmd->argslen > 0) {
-		session_error(s, "501 5.5.4 Syntax: STARTTLS");
-		return;
-	}
 	if (s->tls) {
 		session_error(s, "554 5.5.1 Error: TLS already active");
-		return;
+		return false;
 	}
 	if (!session_starttls_offered(s)) {
 		session_error(s, "502 5.5.1 Error: STARTTLS is not available here");
-		return;
+		return false;
 	}
+	return true;
+}
+
+void
+session_starttls(struct smtp_session *s, const struct smtp_cmd *cmd)
+{
 	/* The 220 goes out in the clear ahead of the handshake, in the plain buffer. */
 	session_reply(s, "220 2.0.0 Ready to start TLS");
 	size_t injected;

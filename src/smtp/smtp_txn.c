@@ -89,18 +89,6 @@ txn_mail(struct smtp_session *s, const struct smtp_cmd *cmd)
 	bool null_sender;
 	const struct config *cfg = s->srv->cfg;
 
-	if (s->state == S_CONNECTED) {
-		session_error(s, "503 5.5.1 Error: send HELO/EHLO first");
-		return;
-	}
-	if (s->txn != NULL) {
-		session_error(s, "503 5.5.1 Error: nested MAIL command");
-		return;
-	}
-	if (submission(s) && s->auth_user == NULL) {
-		session_error(s, "530 5.7.0 Authentication required");
-		return;
-	}
 	if (smtp_parse_mail(cmd->args, cmd->argslen, &from, &null_sender, &params, &err) < 0) {
 		session_error(s, "%d %s %s", err.code, err.status, err.text);
 		return;
@@ -200,10 +188,6 @@ txn_rcpt(struct smtp_session *s, const struct smtp_cmd *cmd)
 	struct smtp_txn *t = s->txn;
 	const struct config *cfg = s->srv->cfg;
 
-	if (t == NULL || (s->state != S_MAIL && s->state != S_RCPT)) {
-		session_error(s, "503 5.5.1 Error: need MAIL command");
-		return;
-	}
 	if (smtp_parse_rcpt(cmd->args, cmd->argslen, &to, t->smtputf8, &err) < 0) {
 		session_error(s, "%d %s %s", err.code, err.status, err.text);
 		return;
@@ -598,24 +582,6 @@ end_message(struct smtp_session *s)
 void
 txn_data(struct smtp_session *s, const struct smtp_cmd *cmd)
 {
-	struct smtp_txn *t = s->txn;
-
-	if (cmd->argslen > 0) {
-		session_error(s, "501 5.5.4 Syntax: DATA");
-		return;
-	}
-	if (t != NULL && t->bdat) {
-		session_error(s, "503 5.5.1 Error: DATA after BDAT");
-		return;
-	}
-	if (t == NULL || s->state == S_READY || s->state == S_CONNECTED) {
-		session_error(s, "503 5.5.1 Error: need RCPT command");
-		return;
-	}
-	if (s->state == S_MAIL) {
-		session_error(s, "554 5.5.1 Error: no valid recipients");
-		return;
-	}
 	start_message(s, DATA_MODE_DOT);
 	session_enter(s, S_DATA);
 	session_reply(s, "354 End data with <CR><LF>.<CR><LF>");
@@ -639,7 +605,7 @@ txn_bdat(struct smtp_session *s, const struct smtp_cmd *cmd)
 		/* The chunk still follows the command: read it, then refuse. */
 		if (t == NULL) {
 			if ((t = txn_new()) == NULL) {
-				session_close(s, "out of memory");
+				session_free(s, "out of memory");
 				return;
 			}
 			s->txn = t;
