@@ -112,7 +112,12 @@ on_accept(struct evconnlistener *el, evutil_socket_t fd, struct sockaddr *sa, in
 		    service_name(lc->svc));
 		return;
 	}
-	l->accept(l->srv, fd, sa, lc->svc, ip, &slot);
+	struct role_client c = { fd, lc->svc, ip, config_is_trusted(cfg, sa), slot };
+	if (l->accept(l->srv, &c) < 0) {
+		close(fd);
+		conn_slot_leave(&c.slot);
+		log_err("cannot set up the connection from %s: out of memory", ip);
+	}
 }
 
 int

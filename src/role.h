@@ -2,6 +2,7 @@
 #ifndef MAILROOM_ROLE_H
 #define MAILROOM_ROLE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -47,6 +48,15 @@ int role_signals(struct event_base *base, struct event *sigs[2]);
 struct evconnlistener;
 struct role_listeners;
 
+/* A client admitted by the connection limits, as role_listen hands it to the role. */
+struct role_client {
+	int fd;
+	enum service svc;      /* the listener */
+	const char *ip;        /* as text; valid during the call */
+	bool trusted;          /* in trusted_networks */
+	struct conn_slot slot; /* the place in the listener's pool */
+};
+
 /*
  * The listening sockets of a serving role, admitting clients through its
  * connection limits: a pool for each service (max_connections and
@@ -63,10 +73,10 @@ struct role_listeners {
 	struct config **cfg;       /* the role's current config (limits, hostname) */
 	/* the line a client over the limits gets before the close */
 	void (*refusal)(void *srv, char *line, size_t len);
-	/* an admitted client: the role now owns fd and the place in slot, which it
-	 * gives back (conn_slot_leave) when the session ends */
-	void (*accept)(void *srv, int fd, const struct sockaddr *sa, enum service svc,
-	    const char *ip, struct conn_slot *slot);
+	/* an admitted client: 0 when the role took over c->fd and the place in
+	 * c->slot (given back with conn_slot_leave when the session ends); -1 when it
+	 * could not (role_listen then closes fd and gives the place back) */
+	int (*accept)(void *srv, const struct role_client *c);
 	/* kept by role_listen */
 	struct conn_limit pools[SVC_COUNT];
 	struct evconnlistener **v;

@@ -24,41 +24,41 @@ struct pop3_command {
 static void
 cmd_capa(struct pop3_session *s, const struct pop3_cmd *cmd)
 {
-	pop3_reply(s, "+OK Capability list follows");
-	pop3_reply(s, "TOP");
-	pop3_reply(s, "UIDL");
-	pop3_reply(s, "RESP-CODES");
-	pop3_reply(s, "AUTH-RESP-CODE");
-	pop3_reply(s, "PIPELINING");
+	line_session_reply(&s->ls, "+OK Capability list follows");
+	line_session_reply(&s->ls, "TOP");
+	line_session_reply(&s->ls, "UIDL");
+	line_session_reply(&s->ls, "RESP-CODES");
+	line_session_reply(&s->ls, "AUTH-RESP-CODE");
+	line_session_reply(&s->ls, "PIPELINING");
 	if (s->state == P_AUTHORIZATION) {
 		/* RFC 2595 section 4: no USER where it would send the password in the clear. */
 		if (pop3_login_allowed(s))
-			pop3_reply(s, "USER");
-		pop3_reply(s, "SASL PLAIN");
+			line_session_reply(&s->ls, "USER");
+		line_session_reply(&s->ls, "SASL PLAIN");
 		if (pop3_stls_offered(s))
-			pop3_reply(s, "STLS");
+			line_session_reply(&s->ls, "STLS");
 	}
-	pop3_reply(s, "IMPLEMENTATION mailroom");
-	pop3_reply(s, ".");
+	line_session_reply(&s->ls, "IMPLEMENTATION mailroom");
+	line_session_reply(&s->ls, ".");
 }
 
 static void
 cmd_quit(struct pop3_session *s, const struct pop3_cmd *cmd)
 {
-	pop3_reply(s, "+OK Bye");
-	pop3_close_after_flush(s, "quit");
+	line_session_reply(&s->ls, "+OK Bye");
+	line_session_close_after_flush(&s->ls, "quit");
 }
 
 static void
 refuse_logged_in(struct pop3_session *s)
 {
-	pop3_error(s, "-ERR Already logged in");
+	line_session_refuse(&s->ls, "-ERR Already logged in");
 }
 
 static void
 refuse_log_in_first(struct pop3_session *s)
 {
-	pop3_error(s, "-ERR Log in first");
+	line_session_refuse(&s->ls, "-ERR Log in first");
 }
 
 static const struct pop3_command commands[] = {
@@ -84,16 +84,16 @@ parse_error(struct pop3_session *s, enum pop3_parse_error err)
 {
 	switch (err) {
 	case POP3_ERR_SYNTAX:
-		pop3_error(s, "-ERR Syntax error in arguments");
+		line_session_refuse(&s->ls, "-ERR Syntax error in arguments");
 		break;
 	case POP3_ERR_CONTROL:
-		pop3_error(s, "-ERR Control characters are not allowed in commands");
+		line_session_refuse(&s->ls, "-ERR Control characters are not allowed in commands");
 		break;
 	case POP3_ERR_EMPTY:
-		pop3_error(s, "-ERR Empty command");
+		line_session_refuse(&s->ls, "-ERR Empty command");
 		break;
 	default:
-		pop3_error(s, "-ERR Unknown command");
+		line_session_refuse(&s->ls, "-ERR Unknown command");
 		break;
 	}
 }

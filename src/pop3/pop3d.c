@@ -22,6 +22,7 @@
 #include "pop3/pop3_session.h"
 #include "role.h"
 #include "sandbox/sandbox.h"
+#include "session/line_session.h"
 #include "util/evbase.h"
 #include "util/log.h"
 #include "util/workpool.h"
@@ -34,11 +35,10 @@ refusal(void *arg, char *line, size_t len)
 	snprintf(line, len, "-ERR [SYS/TEMP] Too many connections, try again later\r\n");
 }
 
-static void
-admit(void *arg, int fd, const struct sockaddr *sa, enum service svc, const char *ip,
-    struct conn_slot *slot)
+static int
+admit(void *arg, const struct role_client *c)
 {
-	pop3_session_new(arg, fd, sa, svc, ip, slot);
+	return pop3_session_new(arg, c);
 }
 
 static void
@@ -82,7 +82,8 @@ pop3d_main(const struct role_env *env)
 		log_err("%s", err);
 		goto out;
 	}
-	if ((srv.work = workpool_new(srv.base, WORK_THREADS)) == NULL)
+	srv.logins = (struct login_pool){ .acct = srv.acct, .cfg = &srv.cfg };
+	if ((srv.logins.work = workpool_new(srv.base, WORK_THREADS)) == NULL)
 		goto out;
 	if ((ctl = ctl_new(srv.base, env->ctl_fd, on_reload, on_gone, &srv)) == NULL)
 		goto out;
@@ -100,9 +101,9 @@ pop3d_main(const struct role_env *env)
 out:
 	role_listeners_free(&srv.listeners);
 	/* Finish what the workers hold (their completions touch sessions), then the sessions. */
-	workpool_free(srv.work);
+	workpool_free(srv.logins.work);
 	while (srv.sessions)
-		pop3_session_destroy(srv.sessions);
+		line_session_destroy(srv.sessions);
 	ctl_free(ctl);
 	for (int i = 0; i < 2; i++)
 		if (sigs[i])

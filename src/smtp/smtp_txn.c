@@ -428,7 +428,7 @@ log_accepted(struct smtp_session *s, uint64_t size)
 static void
 reply_committed(struct smtp_session *s, int error)
 {
-	if (!s->closing) {
+	if (!s->ls.closing) {
 		if (error != 0)
 			session_reply(s, "451 4.3.0 Error: cannot store the message; try again later");
 		else
@@ -436,7 +436,7 @@ reply_committed(struct smtp_session *s, int error)
 		txn_free(s);
 		session_enter(s, S_READY);
 	}
-	bool closing = s->closing;
+	bool closing = s->ls.closing;
 	session_release(s);
 	if (!closing)
 		session_process(s);
@@ -526,7 +526,7 @@ direct_deliver(struct smtp_session *s)
 	buf_free(&hdr);
 	t->md = b;
 	session_enter(s, S_COMMIT);
-	s->busy++;
+	line_session_hold(&s->ls);
 	md_batch_commit(b, s->srv->committer, direct_done, s);
 	return 0;
 fail:
@@ -569,7 +569,7 @@ end_message(struct smtp_session *s)
 	} else {
 		t->writer_open = false;
 		session_enter(s, S_COMMIT);
-		s->busy++;
+		line_session_hold(&s->ls);
 		if (committer_submit(s->srv->committer, &t->commit_fd, 1, &s->srv->msgdir_fd, 1,
 		    commit_done, s) < 0)
 			commit_done(s, ENOMEM);
@@ -706,7 +706,7 @@ txn_read_data(struct smtp_session *s, struct evbuffer *in)
 			flush_out(s);
 	}
 	evbuffer_drain(in, used);
-	deadline_progress(&s->dl, used);
+	deadline_progress(&s->ls.dl, used);
 	if (s->state == S_BDAT)
 		t->bdat_left -= used;
 	if (s->state == S_DATA && done) {

@@ -24,6 +24,7 @@
 #include "queue/commit.h"
 #include "role.h"
 #include "sandbox/sandbox.h"
+#include "session/line_session.h"
 #include "smtp/smtp_session.h"
 #include "util/evbase.h"
 #include "util/log.h"
@@ -38,11 +39,10 @@ refusal(void *arg, char *line, size_t len)
 	snprintf(line, len, "421 4.7.0 %s Error: too many connections\r\n", srv->cfg->hostname);
 }
 
-static void
-admit(void *arg, int fd, const struct sockaddr *sa, enum service svc, const char *ip,
-    struct conn_slot *slot)
+static int
+admit(void *arg, const struct role_client *c)
 {
-	smtp_session_new(arg, fd, sa, svc, ip, slot);
+	return smtp_session_new(arg, c);
 }
 
 static void
@@ -102,7 +102,8 @@ smtpd_main(const struct role_env *env)
 		log_err("%s", err);
 		goto out;
 	}
-	if ((srv.auth = workpool_new(srv.base, AUTH_THREADS)) == NULL)
+	srv.logins = (struct login_pool){ .acct = srv.acct, .cfg = &srv.cfg };
+	if ((srv.logins.work = workpool_new(srv.base, AUTH_THREADS)) == NULL)
 		goto out;
 	if ((ctl = ctl_new(srv.base, env->ctl_fd, on_reload, on_gone, &srv)) == NULL)
 		goto out;
@@ -121,9 +122,9 @@ out:
 	role_listeners_free(&srv.listeners);
 	/* Finish what threads still hold (their callbacks touch sessions), then the sessions. */
 	committer_free(srv.committer);
-	workpool_free(srv.auth);
+	workpool_free(srv.logins.work);
 	while (srv.sessions)
-		smtp_session_destroy(srv.sessions);
+		line_session_destroy(srv.sessions);
 	ctl_free(ctl);
 	for (int i = 0; i < 2; i++)
 		if (sigs[i])

@@ -9,6 +9,7 @@
 #include "ipc/frame.h"
 #include "role.h"
 #include "net/conn_limit.h"
+#include "session/login.h"
 
 typedef struct ssl_ctx_st SSL_CTX;
 
@@ -18,7 +19,7 @@ struct evconnlistener;
 struct accounts;
 struct committer;
 struct workpool;
-struct smtp_session;
+struct line_session;
 
 struct smtpd {
 	struct event_base *base;
@@ -31,10 +32,9 @@ struct smtpd {
 	char mail_dir[4096];
 	int msgdir_fd;           /* queue/msg: flushed after new files appear in it */
 	SSL_CTX *tls_ctx;        /* NULL: no [tls] configured; replaced on reload */
-	struct workpool *auth;   /* password checks off the loop */
-	unsigned auth_pending;   /* checks submitted and not done: at most login_queue */
+	struct login_pool logins; /* password checks off the loop (session/login.h) */
 	struct role_listeners listeners;
-	struct smtp_session *sessions; /* every open session, for the shutdown */
+	struct line_session *sessions; /* every open session, for the shutdown */
 };
 
 
