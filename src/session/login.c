@@ -16,6 +16,22 @@
 
 #define LOGIN_FAIL_DELAY 1 /* seconds before a refusal: slows down password guessing */
 
+int
+login_pool_start(struct login_pool *p, struct event_base *base, struct accounts *acct,
+    struct config *const *cfg, unsigned nthreads)
+{
+	*p = (struct login_pool){ .acct = acct, .cfg = cfg };
+	p->work = workpool_new(base, nthreads);
+	return p->work != NULL ? 0 : -1;
+}
+
+void
+login_pool_stop(struct login_pool *p)
+{
+	workpool_free(p->work);
+	p->work = NULL;
+}
+
 void
 login_init(struct login *l, struct line_session *ls, const struct login_ops *ops,
     struct login_pool *pool, const char *service)

@@ -18,6 +18,7 @@
 #include "smtp/sasl.h"
 
 struct accounts;
+struct event_base;
 struct line_session;
 struct workpool;
 
@@ -28,6 +29,12 @@ struct login_pool {
 	struct config *const *cfg; /* login_queue, max_auth_failures */
 	unsigned pending;          /* checks submitted and not done: at most login_queue */
 };
+
+/* login_pool_start - nthreads worker threads on base for the logins. Returns 0 or -1. */
+int login_pool_start(struct login_pool *p, struct event_base *base, struct accounts *acct,
+    struct config *const *cfg, unsigned nthreads);
+/* login_pool_stop - finish the checks under way (their completions run), stop the threads. */
+void login_pool_stop(struct login_pool *p);
 
 enum login_refusal {
 	LOGIN_REFUSED,  /* wrong user or password */
