@@ -17,8 +17,11 @@
 bool
 session_auth_offered(const struct smtp_session *s)
 {
-	return (s->svc == SVC_SUBMISSION || s->svc == SVC_SUBMISSIONS) && (s->tls || s->trusted) &&
-	    s->srv->logins.work != NULL;
+	struct policy_facts f = session_facts(s);
+	struct policy_decision d;
+
+	policy_auth(&f, &d);
+	return !policy_refused(&d) && s->srv->logins.work != NULL;
 }
 
 static void
@@ -102,15 +105,11 @@ login_password(struct smtp_session *s, const char *b64, size_t len)
 static bool
 auth_permitted(struct smtp_session *s)
 {
-	if (s->svc != SVC_SUBMISSION && s->svc != SVC_SUBMISSIONS) {
-		session_error(s, "503 5.5.1 Error: authentication not enabled");
-		return false;
-	}
-	if (!s->tls && !s->trusted) {
-		session_error(s, "538 5.7.11 Encryption required for requested authentication mechanism");
-		return false;
-	}
-	return true;
+	struct policy_facts f = session_facts(s);
+	struct policy_decision d;
+
+	policy_auth(&f, &d);
+	return session_allowed(s, &d);
 }
 
 void

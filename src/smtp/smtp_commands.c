@@ -135,11 +135,11 @@ refuse_mail(struct smtp_session *s)
 static bool
 check_mail(struct smtp_session *s, const struct smtp_cmd *cmd)
 {
-	if ((s->svc == SVC_SUBMISSION || s->svc == SVC_SUBMISSIONS) && s->auth_user == NULL) {
-		session_error(s, "530 5.7.0 Authentication required");
-		return false;
-	}
-	return true;
+	struct policy_facts f = session_facts(s);
+	struct policy_decision d;
+
+	policy_mail(&f, &d);
+	return session_allowed(s, &d);
 }
 
 static void

@@ -50,6 +50,24 @@ session_error(struct smtp_session *s, const char *fmt, ...)
 	va_end(ap);
 }
 
+struct policy_facts
+session_facts(const struct smtp_session *s)
+{
+	return (struct policy_facts){ s->svc, s->tls, s->trusted, s->auth_user };
+}
+
+bool
+session_allowed(struct smtp_session *s, const struct policy_decision *d)
+{
+	if (!policy_refused(d))
+		return true;
+	if (d->code >= 500)
+		session_error(s, "%d %s %s", d->code, d->status, d->text);
+	else
+		session_reply(s, "%d %s %s", d->code, d->status, d->text);
+	return false;
+}
+
 void
 session_free(struct smtp_session *s, const char *reason)
 {

@@ -17,6 +17,7 @@
 #include "session/line_session.h"
 #include "session/login.h"
 #include "smtp/data_reader.h"
+#include "smtp/policy.h"
 #include "smtp/smtp_cmd.h"
 #include "smtp/smtp_session.h"
 #include "util/buf.h"
@@ -95,6 +96,13 @@ void session_reply(struct smtp_session *s, const char *fmt, ...)
 /* session_error - a refusal caused by the client; too many of them end the session. */
 void session_error(struct smtp_session *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* session_facts - what policy.c decides on: the listener, TLS, trusted_networks, the login. */
+struct policy_facts session_facts(const struct smtp_session *s);
+/*
+ * session_allowed - whether the policy decision d lets it go ahead; if not, its
+ * refusal is sent (a 5xx counts as the client's error, as session_error).
+ */
+bool session_allowed(struct smtp_session *s, const struct policy_decision *d);
 /* session_enter - the one way to change s->state (traced: MAILROOM_TRACE). */
 void session_enter(struct smtp_session *s, enum smtp_state st);
 /* session_free - end the session (every exit path ends here); freed when nothing holds it. */

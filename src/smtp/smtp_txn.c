@@ -104,20 +104,18 @@ txn_mail(struct smtp_session *s, const struct smtp_cmd *cmd)
 	char sender[ADDR_MAX + 1] = "";
 	if (!null_sender)
 		address_format(&from, sender, sizeof sender);
-	int owns = s->auth_user != NULL && !null_sender ?
+	struct policy_facts f = session_facts(s);
+	struct policy_decision d;
+	int owned = policy_sender_checked(&f, null_sender) ?
 	    accounts_owns_address(s->srv->acct, s->auth_user, sender) : 1;
-	if (owns < 0) {
+	policy_sender(&f, sender, owned, &d);
+	if (d.reason == POLICY_STORE_FAILURE)
 		log_warn("sender <%s> of login %s from %s: accounts lookup failed", sender,
 		    s->auth_user, s->ip);
-		session_reply(s, "451 4.3.0 <%s>: Temporary lookup failure", sender);
-		return;
-	}
-	if (owns == 0) {
+	else if (d.reason == POLICY_SENDER_NOT_OWNED)
 		log_info("sender <%s> refused for login %s from %s", sender, s->auth_user, s->ip);
-		session_error(s, "553 5.7.1 <%s>: Sender address rejected: not owned by user %s",
-		    sender, s->auth_user);
+	if (!session_allowed(s, &d))
 		return;
-	}
 	struct smtp_txn *t = txn_new();
 	if (t == NULL || (t->env.sender = strdup(sender)) == NULL) {
 		free(t);
@@ -201,29 +199,22 @@ txn_rcpt(struct smtp_session *s, const struct smtp_cmd *cmd)
 	else
 		address_format(&to, addr, sizeof addr);
 
-	switch (accounts_resolve(s->srv->acct, addr, &targets)) {
-	case RESOLVE_OK:
-		break;
-	case RESOLVE_NO_SUCH_USER:
-		log_info("reject RCPT <%s> from %s: user unknown", addr, s->ip);
-		session_error(s, "550 5.1.1 <%s>: Recipient address rejected: User unknown", addr);
+	enum resolve_status st = accounts_resolve(s->srv->acct, addr, &targets);
+	struct policy_facts f = session_facts(s);
+	struct policy_decision d;
+	policy_rcpt(&f, addr, st, &d);
+	if (d.reason == POLICY_UNKNOWN_USER || d.reason == POLICY_RELAY_DENIED)
+		log_info("reject RCPT <%s> from %s: %s", addr, s->ip,
+		    d.reason == POLICY_UNKNOWN_USER ? "user unknown" : "relay access denied");
+	if (!session_allowed(s, &d)) {
+		target_list_free(&targets);
 		return;
-	case RESOLVE_TEMPFAIL:
-		session_reply(s, "451 4.3.0 <%s>: Temporary lookup failure", addr);
-		return;
-	case RESOLVE_NOT_LOCAL:
-		/* Relaying: never without a login, but from trusted networks on port 25. */
-		if (s->auth_user == NULL && !(s->svc == SVC_SMTP && s->trusted)) {
-			log_info("reject RCPT <%s> from %s: relay access denied", addr, s->ip);
-			session_error(s, "554 5.7.1 <%s>: Relay access denied", addr);
-			return;
-		}
-		if ((targets.v = calloc(1, sizeof *targets.v)) == NULL)
-			break;
+	}
+	if (st == RESOLVE_NOT_LOCAL && (targets.v = calloc(1, sizeof *targets.v)) != NULL) {
+		/* Relayed: the address itself is the target. */
 		targets.n = targets.cap = 1;
 		targets.v[0].kind = TARGET_REMOTE;
 		snprintf(targets.v[0].addr, sizeof targets.v[0].addr, "%s", addr);
-		break;
 	}
 	for (size_t i = 0; i < targets.n; i++) {
 		if (add_target(t, targets.v[i].kind, targets.v[i].addr, addr) < 0) {
