@@ -1,4 +1,8 @@
-/* role.c - what the role processes (smtpd, queued, pop3d) do alike: reloads, signals. */
+/*
+ * role.c - what the role processes (lookupd, smtpd, queued, pop3d) do alike:
+ * reloads, signals and the control channel, TLS contexts, the walls and the loop,
+ * and for the servers their listeners with the connection limits.
+ */
 #include "role.h"
 
 #include <event2/event.h>
@@ -11,9 +15,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "accounts.h"
 #include "net/conn_limit.h"
+#include "net/ctl.h"
 #include "net/sockaddr.h"
 #include "password.h"
+#include "session/line_session.h"
+#include "util/evbase.h"
 #include "util/log.h"
 
 void
@@ -90,6 +98,117 @@ role_signals(struct event_base *base, struct event *sigs[2])
 }
 
 static void
+on_reload(void *arg, const struct tls_pem *pem)
+{
+	struct role_control *rc = arg;
+
+	/* Sessions read the config afresh at each use. */
+	role_reload_config(rc->cfg);
+	if (rc->tls != NULL)
+		role_reload_tls(rc->tls, pem);
+}
+
+static void
+on_gone(void *arg)
+{
+	struct role_control *rc = arg;
+
+	log_info("supervisor gone, stopping");
+	event_base_loopexit(rc->base, NULL);
+}
+
+int
+role_control_start(struct role_control *rc, struct event_base *base, int ctl_fd,
+    struct config **cfg, SSL_CTX **tls)
+{
+	rc->base = base;
+	rc->cfg = cfg;
+	rc->tls = tls;
+	if (role_signals(base, rc->sigs) < 0)
+		return -1;
+	rc->ctl = ctl_new(base, ctl_fd, on_reload, on_gone, rc);
+	return rc->ctl != NULL ? 0 : -1;
+}
+
+void
+role_control_free(struct role_control *rc)
+{
+	ctl_free(rc->ctl);
+	rc->ctl = NULL;
+	for (int i = 0; i < 2; i++) {
+		if (rc->sigs[i])
+			event_free(rc->sigs[i]);
+		rc->sigs[i] = NULL;
+	}
+}
+
+int
+role_serve_start(struct role_control *rc, struct role_listeners *l, struct event_base *base,
+    const struct role_env *env, struct config **cfg, SSL_CTX **tls)
+{
+	char err[512];
+
+	*tls = NULL;
+	if (env->pem->cert != NULL && (*tls = tls_server_ctx(env->pem, err, sizeof err)) == NULL) {
+		log_err("%s", err);
+		return -1;
+	}
+	if (role_control_start(rc, base, env->ctl_fd, cfg, tls) < 0)
+		return -1;
+	return role_listen(l, base, env);
+}
+
+int
+role_begin(const char *role, const struct role_env *env, struct event_base **base,
+    struct accounts **acct)
+{
+	char err[512];
+
+	log_init(role, env->cfg->log_syslog);
+	if ((*base = evbase_new()) == NULL)
+		return -1;
+	if (acct != NULL && (*acct = accounts_open_remote(env->cfg->data_dir, err, sizeof err)) == NULL) {
+		log_err("%s", err);
+		return -1;
+	}
+	return 0;
+}
+
+void
+role_serve_stop(struct role_control *rc, struct role_listeners *l,
+    struct line_session **sessions, SSL_CTX *tls)
+{
+	role_listeners_free(l);
+	while (*sessions)
+		line_session_destroy(*sessions);
+	role_control_free(rc);
+	SSL_CTX_free(tls);
+	role_pools_free(l);
+}
+
+void
+role_end(struct event_base *base, struct accounts *acct, struct config *cfg)
+{
+	accounts_close(acct);
+	if (base)
+		event_base_free(base);
+	if (cfg) {
+		config_free(cfg);
+		free(cfg);
+	}
+}
+
+void
+role_run(struct event_base *base, enum sandbox_profile profile, const char *role,
+    const struct config *cfg)
+{
+	sandbox_enter(profile, cfg);
+	sandbox_probe(role, cfg);
+	log_info("started");
+	event_base_dispatch(base);
+}
+
+static void
 on_accept(struct evconnlistener *el, evutil_socket_t fd, struct sockaddr *sa, int salen,
     void *arg)
 {
@@ -112,7 +231,12 @@ on_accept(struct evconnlistener *el, evutil_socket_t fd, struct sockaddr *sa, in
 		    service_name(lc->svc));
 		return;
 	}
-	l->accept(l->srv, fd, sa, lc->svc, ip, &slot);
+	struct role_client c = { fd, lc->svc, ip, config_is_trusted(cfg, sa), slot };
+	if (l->accept(l->srv, &c) < 0) {
+		close(fd);
+		conn_slot_leave(&c.slot);
+		log_err("cannot set up the connection from %s: out of memory", ip);
+	}
 }
 
 int

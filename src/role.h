@@ -2,12 +2,14 @@
 #ifndef MAILROOM_ROLE_H
 #define MAILROOM_ROLE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
 #include "config.h"
 #include "net/conn_limit.h"
 #include "net/tls.h"
+#include "sandbox/sandbox.h"
 
 /* A socket the supervisor bound, and the service it is for. */
 struct listener_fd {
@@ -41,11 +43,76 @@ void role_dummy_hash(char *out, size_t outlen);
 
 struct event_base;
 struct event;
+struct ctl;
 /* role_signals - SIGTERM and SIGINT stop base (sigs receives their events); SIGHUP and SIGPIPE ignored. */
 int role_signals(struct event_base *base, struct event *sigs[2]);
 
+/*
+ * What starts and stops a role process the same way in every role: SIGTERM and
+ * SIGINT stop its loop; on the supervisor's control channel a reload reads *cfg
+ * again (and makes a new *tls from the PEM it carries, for roles with TLS), and
+ * the channel's end (the supervisor is gone) stops the loop.
+ */
+struct role_control {
+	struct event_base *base;
+	struct config **cfg;
+	SSL_CTX **tls;          /* NULL: the role has no TLS to reload */
+	struct event *sigs[2];
+	struct ctl *ctl;
+};
+
+/* role_control_start - on base, with the control channel ctl_fd. Returns 0 or -1. */
+int role_control_start(struct role_control *rc, struct event_base *base, int ctl_fd,
+    struct config **cfg, SSL_CTX **tls);
+/* role_control_free - the events of a role_control (started or not, zeroed at first). */
+void role_control_free(struct role_control *rc);
+
+struct role_listeners;
+/*
+ * role_serve_start - what the roles that serve clients (smtpd, pop3d) start
+ * alike: the TLS context *tls from env's PEM (NULL without a certificate), the
+ * control (rc; a reload replaces *cfg and *tls), then the listeners l (set up by
+ * the role) on env's sockets. Returns 0 or -1 (logged).
+ */
+int role_serve_start(struct role_control *rc, struct role_listeners *l, struct event_base *base,
+    const struct role_env *env, struct config **cfg, SSL_CTX **tls);
+
+struct accounts;
+struct line_session;
+/*
+ * role_begin - a role process's first steps: its name in the logs, its event
+ * loop (*base) and, when acct is not NULL, its queries to lookupd (*acct).
+ * Returns 0 or -1 (logged).
+ */
+int role_begin(const char *role, const struct role_env *env, struct event_base **base,
+    struct accounts **acct);
+
+/*
+ * role_serve_stop - the other end of role_serve_start, once no thread works for
+ * a session any more: the listeners, the sessions still open (*sessions), the
+ * control, the TLS context, the connection pools.
+ */
+void role_serve_stop(struct role_control *rc, struct role_listeners *l,
+    struct line_session **sessions, SSL_CTX *tls);
+
+/* role_end - a role process's last steps: its accounts handle, loop and config (each may be NULL). */
+void role_end(struct event_base *base, struct accounts *acct, struct config *cfg);
+
+/* role_run - put up the walls of profile (logging what the probes find), then serve until stopped. */
+void role_run(struct event_base *base, enum sandbox_profile profile, const char *role,
+    const struct config *cfg);
+
 struct evconnlistener;
 struct role_listeners;
+
+/* A client admitted by the connection limits, as role_listen hands it to the role. */
+struct role_client {
+	int fd;
+	enum service svc;      /* the listener */
+	const char *ip;        /* as text; valid during the call */
+	bool trusted;          /* in trusted_networks */
+	struct conn_slot slot; /* the place in the listener's pool */
+};
 
 /*
  * The listening sockets of a serving role, admitting clients through its
@@ -63,10 +130,10 @@ struct role_listeners {
 	struct config **cfg;       /* the role's current config (limits, hostname) */
 	/* the line a client over the limits gets before the close */
 	void (*refusal)(void *srv, char *line, size_t len);
-	/* an admitted client: the role now owns fd and the place in slot, which it
-	 * gives back (conn_slot_leave) when the session ends */
-	void (*accept)(void *srv, int fd, const struct sockaddr *sa, enum service svc,
-	    const char *ip, struct conn_slot *slot);
+	/* an admitted client: 0 when the role took over c->fd and the place in
+	 * c->slot (given back with conn_slot_leave when the session ends); -1 when it
+	 * could not (role_listen then closes fd and gives the place back) */
+	int (*accept)(void *srv, const struct role_client *c);
 	/* kept by role_listen */
 	struct conn_limit pools[SVC_COUNT];
 	struct evconnlistener **v;

@@ -20,11 +20,8 @@
 #include "ipc/frame.h"
 #include "lookup/authlimit.h"
 #include "lookup/lookup_proto.h"
-#include "net/ctl.h"
 #include "password.h"
 #include "role.h"
-#include "sandbox/sandbox.h"
-#include "util/evbase.h"
 #include "util/log.h"
 #include "util/workpool.h"
 
@@ -402,36 +399,19 @@ on_sweep(evutil_socket_t fd, short what, void *arg)
 	authlimit_expire(&d->limits, time(NULL), (time_t)d->cfg->login_block_time);
 }
 
-static void
-on_reload(void *arg, const struct tls_pem *pem)
-{
-	struct lookupd *d = arg;
-	role_reload_config(&d->cfg);
-}
-
-static void
-on_gone(void *arg)
-{
-	struct lookupd *d = arg;
-	log_info("supervisor gone, stopping");
-	event_base_loopexit(d->base, NULL);
-}
-
 int
 lookupd_main(const struct role_env *env)
 {
 	struct lookupd *d = calloc(1, sizeof *d);
-	struct event *sigs[2] = { 0 };
-	struct ctl *ctl = NULL;
+	struct role_control control = { 0 };
 	char err[512];
 	int rc = 1;
 
-	log_init("lookupd", env->cfg->log_syslog);
 	if (d == NULL)
 		return 1;
 	d->cfg = env->cfg;
 	d->mail_gid = env->mail_gid;
-	if ((d->base = evbase_new()) == NULL)
+	if (role_begin("lookupd", env, &d->base, NULL) < 0)
 		goto out;
 	if ((d->acct = accounts_open(d->cfg->data_dir, true, err, sizeof err)) == NULL) {
 		log_err("%s", err);
@@ -440,7 +420,7 @@ lookupd_main(const struct role_env *env)
 	role_dummy_hash(d->dummy_hash, sizeof d->dummy_hash);
 	if ((d->work = workpool_new(d->base, VERIFY_THREADS)) == NULL)
 		goto out;
-	if ((ctl = ctl_new(d->base, env->ctl_fd, on_reload, on_gone, d)) == NULL)
+	if (role_control_start(&control, d->base, env->ctl_fd, &d->cfg, NULL) < 0)
 		goto out;
 	evutil_make_socket_nonblocking(env->lookup_fd);
 	/* Backlog 0: already listening. Listening again would make lookupd, not root,
@@ -453,12 +433,7 @@ lookupd_main(const struct role_env *env)
 	if ((d->sweep = event_new(d->base, -1, EV_PERSIST, on_sweep, d)) == NULL ||
 	    event_add(d->sweep, &tv) < 0)
 		goto out;
-	if (role_signals(d->base, sigs) < 0)
-		goto out;
-	sandbox_enter(SANDBOX_LOOKUPD, d->cfg);
-	sandbox_probe("lookupd", d->cfg);
-	log_info("started");
-	event_base_dispatch(d->base);
+	role_run(d->base, SANDBOX_LOOKUPD, "lookupd", d->cfg);
 	rc = 0;
 out:
 	if (d->listener)
@@ -475,16 +450,9 @@ out:
 	}
 	if (d->sweep)
 		event_free(d->sweep);
-	ctl_free(ctl);
-	for (int i = 0; i < 2; i++)
-		if (sigs[i])
-			event_free(sigs[i]);
+	role_control_free(&control);
 	authlimit_free(&d->limits);
-	accounts_close(d->acct);
-	if (d->base)
-		event_base_free(d->base);
-	config_free(d->cfg);
-	free(d->cfg);
+	role_end(d->base, d->acct, d->cfg);
 	free(d);
 	return rc;
 }

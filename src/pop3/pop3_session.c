@@ -1,304 +1,42 @@
 /*
- * pop3_session.c - one POP3 server connection: reading command lines (bounded,
- * RFC 2449's 255 octets), dispatching each command by the state it is allowed
- * in, CAPA, replies, timeouts, and the orderly end of a session. Logging in is
- * in pop3_auth.c, the maildrop commands in pop3_trans.c.
+ * pop3_session.c - one POP3 server connection: what POP3 makes of the shared line
+ * session (session/line_session.h): its states, replies, command lines (RFC
+ * 2449's 255 octets, more for a SASL response) for the table of pop3_commands.c,
+ * its deadlines and timeouts, and the log line of its end.
  */
 #include "pop3/pop3_session_int.h"
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
-#include <event2/event.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
 
-#include "net/tls_bev.h"
 #include "pop3/pop3d.h"
 #include "util/log.h"
 
-#define ERRORS_MAX 20             /* bad commands before we hang up */
 #define INPUT_HIGH_WATER (64 * 1024)
-#define DRAIN_POLL_USEC 10000     /* closing after STLS: how often to look at the socket */
-#define DRAIN_POLLS 1000          /* for at most 10 s */
 
 static const char *const state_names[] = {
 	[P_AUTHORIZATION] = "authorization",
 	[P_TRANSACTION] = "transaction",
-	[P_CLOSING] = "closing",
 };
 
 void
-pop3_reply(struct pop3_session *s, const char *fmt, ...)
+pop3_enter(struct pop3_session *s, enum pop3_state st)
 {
-	va_list ap;
-	struct evbuffer *out = bufferevent_get_output(s->bev);
-
-	va_start(ap, fmt);
-	evbuffer_add_vprintf(out, fmt, ap);
-	va_end(ap);
-	evbuffer_add(out, "\r\n", 2);
-}
-
-/* pop3_error - a refusal caused by the client; too many of them end the session. */
-void
-pop3_error(struct pop3_session *s, const char *fmt, ...)
-{
-	va_list ap;
-	struct evbuffer *out = bufferevent_get_output(s->bev);
-
-	va_start(ap, fmt);
-	evbuffer_add_vprintf(out, fmt, ap);
-	va_end(ap);
-	evbuffer_add(out, "\r\n", 2);
-	if (++s->errors >= ERRORS_MAX) {
-		pop3_reply(s, "-ERR Too many errors, closing the connection");
-		pop3_close_after_flush(s, "too many errors");
-	}
-}
-
-void
-pop3_session_destroy(struct pop3_session *s)
-{
-	if (s->prev)
-		s->prev->next = s->next;
-	else
-		s->srv->sessions = s->next;
-	if (s->next)
-		s->next->prev = s->prev;
-	conn_slot_leave(&s->slot);
-	if (s->bev)
-		bufferevent_free(s->bev);
-	if (s->auth_delay)
-		event_free(s->auth_delay);
-	if (s->drain_ev)
-		event_free(s->drain_ev);
-	deadline_free(&s->dl);
-	pop3_trans_free(s);
-	free(s->login);
-	explicit_bzero(s, sizeof *s);
-	free(s);
-}
-
-static void on_drain_timer(evutil_socket_t fd, short what, void *arg);
-static void pop3_deadline(struct pop3_session *s);
-
-static void
-free_later(evutil_socket_t fd, short what, void *arg)
-{
-	pop3_session_destroy(arg);
-}
-
-/*
- * pop3_close - end the session now; a maildrop still open is released with
- * nothing deleted (RFC 1939: only QUIT enters UPDATE). Freeing waits for the next
- * loop turn (and for a login job under way), so callers up the stack may still
- * look at s->closing.
- */
-void
-pop3_close(struct pop3_session *s, const char *reason)
-{
-	if (s->closing)
-		return;
-	s->closing = true;
-	/* The state the session ended in, not the flushing of its last reply. */
-	enum pop3_state st = s->state == P_CLOSING ? s->closed_from : s->state;
-	log_info("disconnect from %s reason=%s state=%s%s%s retrieved=%u deleted=%u", s->ip,
-	    reason, state_names[st], s->login ? " user=" : "", s->login ? s->login : "",
-	    s->retrieved, s->deleted);
-	deadline_stop(&s->dl);
-	if (s->bev) {
-		bufferevent_free(s->bev);
-		s->bev = NULL;
-	}
-	if (s->drain_ev) {
-		event_free(s->drain_ev);
-		s->drain_ev = NULL;
-	}
-	conn_slot_leave(&s->slot);
-	pop3_trans_free(s);
-	if (s->auth_delay) {
-		/* The pending refusal will not be sent: drop the reference it held. */
-		event_free(s->auth_delay);
-		s->auth_delay = NULL;
-		s->busy--;
-	}
-	if (s->busy > 0)
-		return; /* pop3_release frees it */
-	struct timeval zero = { 0, 0 };
-	event_base_once(s->srv->base, -1, EV_TIMEOUT, free_later, s, &zero);
-}
-
-void
-pop3_release(struct pop3_session *s)
-{
-	if (--s->busy == 0 && s->closing) {
-		struct timeval zero = { 0, 0 };
-		event_base_once(s->srv->base, -1, EV_TIMEOUT, free_later, s, &zero);
-	}
-}
-
-/*
- * drained - the last reply has left s->bev. After STLS that is a filter whose
- * underlying socket bufferevent may still hold the encrypted octets: freeing now
- * would cut them off, so look again shortly (bounded by DRAIN_POLLS).
- */
-static void
-drained(struct pop3_session *s)
-{
-	struct bufferevent *u = bufferevent_get_underlying(s->bev);
-
-	if (u != NULL && evbuffer_get_length(bufferevent_get_output(u)) > 0 &&
-	    s->drain_polls++ < DRAIN_POLLS) {
-		if (s->drain_ev == NULL)
-			s->drain_ev = evtimer_new(s->srv->base, on_drain_timer, s);
-		struct timeval tv = { 0, DRAIN_POLL_USEC };
-		if (s->drain_ev != NULL && evtimer_add(s->drain_ev, &tv) == 0)
-			return;
-	}
-	pop3_close(s, s->close_reason);
-}
-
-static void
-on_drain_timer(evutil_socket_t fd, short what, void *arg)
-{
-	drained(arg);
-}
-
-static void
-on_drained(struct bufferevent *bev, void *arg)
-{
-	drained(arg);
-}
-
-void
-pop3_close_after_flush(struct pop3_session *s, const char *reason)
-{
-	if (s->closing || s->state == P_CLOSING)
-		return;
-	s->closed_from = s->state;
-	s->state = P_CLOSING;
-	s->close_reason = reason;
-	deadline_stop(&s->dl);
-	bufferevent_disable(s->bev, EV_READ);
-	/* A client that does not read its last reply: give it a few seconds. */
-	struct timeval tv = { 10, 0 };
-	bufferevent_set_timeouts(s->bev, NULL, &tv);
-	bufferevent_setcb(s->bev, NULL, on_drained, pop3_on_event, s);
-	bufferevent_setwatermark(s->bev, EV_WRITE, 0, 0);
-	if (evbuffer_get_length(bufferevent_get_output(s->bev)) == 0)
-		drained(s);
-}
-
-static void
-cmd_capa(struct pop3_session *s)
-{
-	pop3_reply(s, "+OK Capability list follows");
-	pop3_reply(s, "TOP");
-	pop3_reply(s, "UIDL");
-	pop3_reply(s, "RESP-CODES");
-	pop3_reply(s, "AUTH-RESP-CODE");
-	pop3_reply(s, "PIPELINING");
-	if (s->state == P_AUTHORIZATION) {
-		/* RFC 2595 section 4: no USER where it would send the password in the clear. */
-		if (pop3_login_allowed(s))
-			pop3_reply(s, "USER");
-		pop3_reply(s, "SASL PLAIN");
-		if (pop3_stls_offered(s))
-			pop3_reply(s, "STLS");
-	}
-	pop3_reply(s, "IMPLEMENTATION mailroom");
-	pop3_reply(s, ".");
-}
-
-static void
-cmd_quit(struct pop3_session *s)
-{
-	if (s->state == P_TRANSACTION) {
-		pop3_trans_command(s, &(struct pop3_cmd){ .verb = POP3_CMD_QUIT });
-		return;
-	}
-	pop3_reply(s, "+OK Bye");
-	pop3_close_after_flush(s, "quit");
-}
-
-static void
-parse_error(struct pop3_session *s, enum pop3_parse_error err)
-{
-	switch (err) {
-	case POP3_ERR_SYNTAX:
-		pop3_error(s, "-ERR Syntax error in arguments");
-		break;
-	case POP3_ERR_CONTROL:
-		pop3_error(s, "-ERR Control characters are not allowed in commands");
-		break;
-	case POP3_ERR_EMPTY:
-		pop3_error(s, "-ERR Empty command");
-		break;
-	default:
-		pop3_error(s, "-ERR Unknown command");
-		break;
-	}
-}
-
-/* dispatch - one command line. */
-static void
-dispatch(struct pop3_session *s, const char *line, size_t len)
-{
-	struct pop3_cmd cmd;
-	enum pop3_parse_error err;
-
-	if (s->sasl_wait) {
-		s->sasl_wait = false;
-		pop3_sasl_response(s, line, len);
-		return;
-	}
-	if (pop3_cmd_parse(line, len, &cmd, &err) < 0) {
-		parse_error(s, err);
-		return;
-	}
-	switch (cmd.verb) {
-	case POP3_CMD_CAPA:
-		cmd_capa(s);
-		return;
-	case POP3_CMD_QUIT:
-		cmd_quit(s);
-		return;
-	case POP3_CMD_USER:
-	case POP3_CMD_PASS:
-	case POP3_CMD_AUTH:
-	case POP3_CMD_STLS:
-		if (s->state != P_AUTHORIZATION) {
-			pop3_error(s, "-ERR Already logged in");
-			return;
-		}
-		if (cmd.verb == POP3_CMD_USER)
-			pop3_user(s, &cmd);
-		else if (cmd.verb == POP3_CMD_PASS)
-			pop3_pass(s, &cmd);
-		else if (cmd.verb == POP3_CMD_AUTH)
-			pop3_auth(s, &cmd);
-		else
-			pop3_stls(s);
-		return;
-	default:
-		if (s->state != P_TRANSACTION) {
-			pop3_error(s, "-ERR Log in first");
-			return;
-		}
-		pop3_trans_command(s, &cmd);
-		return;
-	}
+	line_session_enter(&s->ls, state_names[st]);
+	s->state = st;
 }
 
 /* line_max - the longest line (with CRLF) accepted next: more for SASL. */
 static size_t
-line_max(struct pop3_session *s, struct evbuffer *in)
+line_max(struct pop3_session *s)
 {
 	char head[5];
+	struct evbuffer *in = bufferevent_get_input(s->ls.bev);
 
 	if (s->sasl_wait)
 		return POP3_SASL_LINE_MAX;
@@ -312,208 +50,110 @@ line_max(struct pop3_session *s, struct evbuffer *in)
 	return POP3_LINE_MAX;
 }
 
-/*
- * read_command - take one command line from the input. Returns false when no
- * complete line is there yet. A line over the limit is refused when its end
- * arrives, and skipped, without ever being held whole in memory.
- */
+/* read_command - one command line from the input; false when no whole line is there. */
 static bool
-read_command(struct pop3_session *s, struct evbuffer *in)
+read_command(struct pop3_session *s)
 {
-	size_t eol_len = 0;
-	struct evbuffer_ptr eol = evbuffer_search_eol(in, NULL, &eol_len, EVBUFFER_EOL_CRLF);
-	size_t max = line_max(s, in);
-
-	if (eol.pos < 0) {
-		size_t have = evbuffer_get_length(in);
-		if (s->skip_line || have > max) {
-			evbuffer_drain(in, have);
-			s->skip_line = true;
-		}
-		return false;
-	}
-	size_t len = (size_t)eol.pos;
-	if (s->skip_line || len + 2 > max) {
-		evbuffer_drain(in, len + eol_len);
-		s->skip_line = false;
-		s->sasl_wait = false;
-		s->dl_restart = true;
-		pop3_error(s, "-ERR Line too long");
-		return true;
-	}
 	char line[POP3_SASL_LINE_MAX];
-	evbuffer_remove(in, line, len);
-	evbuffer_drain(in, eol_len);
-	s->dl_restart = true;
-	dispatch(s, line, len);
+	size_t len;
+	enum line_read r = line_session_read(&s->ls, line_max(s), line, &len);
+
+	if (r == LINE_TOO_LONG)
+		s->sasl_wait = false;
+	if (r != LINE_OK)
+		return r == LINE_TOO_LONG;
+	pop3_dispatch(s, line, len);
 	explicit_bzero(line, len); /* it may have held a password */
 	return true;
 }
 
-/* pop3_process - handle everything that is buffered, as far as the state allows. */
 void
 pop3_process(struct pop3_session *s)
 {
-	/* Bounded: a pipelining client's buffered input is finite (INPUT_HIGH_WATER). */
-	while (!s->closing && s->state != P_CLOSING && !s->waiting && s->out.kind == OUT_NONE) {
-		struct evbuffer *in = bufferevent_get_input(s->bev);
-		if (evbuffer_get_length(bufferevent_get_output(s->bev)) >= POP3_OUTPUT_HIGH)
-			break; /* on_write goes on when the client has read some */
-		if (evbuffer_get_length(in) == 0 || !read_command(s, in))
-			break;
-	}
-	pop3_deadline(s);
-}
-
-/* pop3_deadline - the time limit for what s waits for now (restarted when that changed). */
-static void
-pop3_deadline(struct pop3_session *s)
-{
-	enum deadline_kind want;
-	uint64_t limit = s->srv->cfg->command_timeout;
-
-	/* A login being checked, or a reply the client is reading: no command is due. */
-	if (s->closing || s->state == P_CLOSING || s->waiting || s->out.kind != OUT_NONE)
-		want = DEADLINE_NONE;
-	else if (s->tls && tls_bev_handshaking(s->bev))
-		want = DEADLINE_HANDSHAKE;
-	else
-		want = DEADLINE_REQUEST;
-	if (want == s->dl.kind && !s->dl_restart)
-		return;
-	s->dl_restart = false;
-	if (want == DEADLINE_HANDSHAKE)
-		limit = tls_bev_handshake_limit(limit);
-	if (want == DEADLINE_NONE)
-		deadline_stop(&s->dl);
-	else
-		deadline_start(&s->dl, want, limit, 0);
-}
-
-static void
-on_read(struct bufferevent *bev, void *arg)
-{
-	pop3_process(arg);
-}
-
-static void
-on_write(struct bufferevent *bev, void *arg)
-{
-	struct pop3_session *s = arg;
-
+	/* A multi-line reply goes on as the client reads it (the write low-water mark). */
 	if (s->out.kind != OUT_NONE && !pop3_trans_pump(s))
 		return;
-	if (!s->closing)
-		pop3_process(s);
+	/* Bounded: a pipelining client's buffered input is finite (INPUT_HIGH_WATER),
+	 * and no command is taken while POP3_OUTPUT_HIGH octets wait to be read. */
+	while (line_session_may_read(&s->ls) && s->out.kind == OUT_NONE) {
+		struct evbuffer *in = bufferevent_get_input(s->ls.bev);
+		if (evbuffer_get_length(in) == 0 || !read_command(s))
+			break;
+	}
+	line_session_deadline(&s->ls);
 }
 
-/* pop3_timeout - a deadline passed, or a client stopped reading its replies. */
+/* ---- the hooks of the shared session ---- */
+
 static void
-pop3_timeout(struct pop3_session *s)
+process(void *owner)
 {
-	if (s->closing)
-		return;
-	if (s->state == P_CLOSING) {
-		pop3_close(s, s->close_reason);
-		return;
-	}
-	if (s->tls && tls_bev_handshaking(s->bev)) {
-		/* No reply can reach a client that never finished the handshake. */
-		log_info("timeout from %s state=tls-handshake", s->ip);
-		pop3_close(s, "timeout");
-		return;
-	}
-	log_info("timeout from %s state=%s", s->ip, state_names[s->state]);
-	if (s->out.kind != OUT_NONE) {
-		/* The client stopped reading in the middle of a reply: nothing more to say. */
-		pop3_close(s, "timeout");
-		return;
-	}
-	pop3_reply(s, "-ERR Disconnected for inactivity");
-	pop3_close_after_flush(s, "timeout");
+	pop3_process(owner);
+}
+
+static enum deadline_kind
+deadline(void *owner, uint64_t *rate)
+{
+	struct pop3_session *s = owner;
+
+	/* A reply the client is reading: no command is due (the write timeout counts). */
+	return s->out.kind != OUT_NONE ? DEADLINE_NONE : DEADLINE_REQUEST;
 }
 
 static void
-on_deadline(void *arg)
+end(void *owner, const char *reason)
 {
-	pop3_timeout(arg);
+	struct pop3_session *s = owner;
+
+	/* The state the session ended in, not the flushing of its last reply. */
+	log_info("disconnect from %s reason=%s state=%s%s%s retrieved=%u deleted=%u", s->ip,
+	    reason, state_names[s->state], s->login ? " user=" : "", s->login ? s->login : "",
+	    s->retrieved, s->deleted);
+	/* A maildrop still open is released with nothing deleted (RFC 1939: only QUIT
+	 * enters UPDATE). */
+	pop3_trans_free(s);
 }
 
-void
-pop3_on_event(struct bufferevent *bev, short what, void *arg)
+static void
+destroy(void *owner)
 {
-	struct pop3_session *s = arg;
+	struct pop3_session *s = owner;
 
-	if (what & BEV_EVENT_TIMEOUT) {
-		pop3_timeout(s);
-		return;
-	}
-	if (what & BEV_EVENT_CONNECTED) {
-		pop3_tls_established(s);
-		return;
-	}
-	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
-		const char *reason = (what & BEV_EVENT_EOF) ? "eof" : "error";
-		pop3_tls_log_error(s);
-		pop3_close(s, s->state == P_CLOSING ? s->close_reason : reason);
-	}
+	pop3_trans_free(s);
+	free(s->login);
+	explicit_bzero(s, sizeof *s);
+	free(s);
 }
 
-void
-pop3_timeouts(struct pop3_session *s)
-{
-	struct timeval tv = { (time_t)s->srv->cfg->command_timeout, 0 };
+static const struct line_proto pop3_proto = {
+	.input_high = INPUT_HIGH_WATER,
+	.output_high = POP3_OUTPUT_HIGH,
+	.output_low = POP3_OUTPUT_LOW,
+	.greeting = { { "+OK ", " POP3 mailroom ready" } },
+	.line_too_long = { { "-ERR Line too long", NULL } },
+	.too_many_errors = { { "-ERR Too many errors, closing the connection", NULL } },
+	.timeout = { { "-ERR Disconnected for inactivity", NULL } },
+	.process = process,
+	.deadline = deadline,
+	.end = end,
+	.destroy = destroy,
+};
 
-	/* Reading is timed by s->dl, which bytes do not reset (none while a reply
-	 * streams: the client is reading then, and only the write timeout counts). */
-	bufferevent_set_timeouts(s->bev, NULL, &tv);
-	pop3_deadline(s);
-}
-
-/* pop3_set_bev - (re)attach the callbacks and limits to s->bev (new, or after STLS). */
-void
-pop3_set_bev(struct pop3_session *s)
-{
-	bufferevent_setcb(s->bev, on_read, on_write, pop3_on_event, s);
-	pop3_timeouts(s);
-	bufferevent_setwatermark(s->bev, EV_READ, 0, INPUT_HIGH_WATER);
-	bufferevent_setwatermark(s->bev, EV_WRITE, POP3_OUTPUT_LOW, 0);
-	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
-}
-
-void
-pop3_greet(struct pop3_session *s)
-{
-	pop3_reply(s, "+OK %s POP3 mailroom ready", s->srv->cfg->hostname);
-}
-
-struct pop3_session *
-pop3_session_new(struct pop3d *srv, int fd, const struct sockaddr *sa, enum service svc,
-    const char *ip, struct conn_slot *slot)
+int
+pop3_session_new(struct pop3d *srv, const struct role_client *c)
 {
 	struct pop3_session *s = calloc(1, sizeof *s);
-	if (s == NULL) {
-		close(fd);
-		conn_slot_leave(slot);
-		return NULL;
-	}
+
+	if (s == NULL)
+		return -1;
 	s->srv = srv;
-	s->next = srv->sessions;
-	if (s->next)
-		s->next->prev = s;
-	srv->sessions = s;
-	s->svc = svc;
 	s->out.fd = -1;
-	snprintf(s->ip, sizeof s->ip, "%s", ip);
-	s->slot = *slot;
-	s->trusted = config_is_trusted(srv->cfg, sa);
-	log_info("connect from %s on %s%s", ip, service_name(svc), s->trusted ? " (trusted)" : "");
-	if (deadline_init(&s->dl, srv->base, on_deadline, s) < 0 || pop3_start_io(s, fd) < 0) {
-		log_err("cannot set up the connection from %s", ip);
-		if (s->bev == NULL)
-			close(fd);
-		pop3_close(s, "setup failed");
-		return NULL;
-	}
-	return s;
+	s->svc = c->svc;
+	s->trusted = c->trusted;
+	s->tls = c->svc == SVC_POP3S;
+	snprintf(s->ip, sizeof s->ip, "%s", c->ip);
+	pop3_auth_init(s);
+	line_session_start(&s->ls, &pop3_proto, s, srv->base, &srv->cfg, &srv->sessions, c, s->ip,
+	    s->tls, srv->tls_ctx, state_names[P_AUTHORIZATION]);
+	return 0;
 }

@@ -5,20 +5,16 @@
 #include <sys/socket.h>
 
 #include "config.h"
-#include "net/conn_limit.h"
+#include "role.h"
 
 struct pop3d;
-struct pop3_session;
 
 /*
- * pop3_session_new - take over the accepted socket fd (already admitted by the
- * connection limits: the session takes over the place in slot and gives it back when
- * it ends) and greet the client.
+ * pop3_session_new - a session for the client (its socket, its place in the
+ * listener's pool: the session gives it back when it ends), greeted. It joins
+ * srv->sessions, which the role frees with line_session_destroy when it stops.
+ * Returns 0, or -1 when out of memory (c->fd and c->slot left to the caller).
  */
-struct pop3_session *pop3_session_new(struct pop3d *srv, int fd, const struct sockaddr *sa,
-    enum service svc, const char *ip, struct conn_slot *slot);
-
-/* pop3_session_destroy - free at once, whatever the state (the role is stopping). */
-void pop3_session_destroy(struct pop3_session *s);
+int pop3_session_new(struct pop3d *srv, const struct role_client *c);
 
 #endif

@@ -1,8 +1,9 @@
 /*
  * pop3_session_int.h - the POP3 session's state, shared by the files that make
- * up the session: pop3_session.c (I/O, dispatch, replies, the end of a session),
- * pop3_auth.c (USER, PASS, AUTH), pop3_trans.c (the TRANSACTION and UPDATE
- * states, streaming replies) and pop3_tls.c (implicit TLS, STLS).
+ * up the session: pop3_session.c (I/O, replies, the end of a session),
+ * pop3_commands.c (the table of verbs), pop3_auth.c (USER, PASS, AUTH),
+ * pop3_trans.c (the TRANSACTION and UPDATE states, streaming replies) and
+ * pop3_tls.c (implicit TLS, STLS).
  */
 #ifndef MAILROOM_POP3_SESSION_INT_H
 #define MAILROOM_POP3_SESSION_INT_H
@@ -13,15 +14,13 @@
 
 #include "address.h"
 #include "config.h"
-#include "net/deadline.h"
 #include "net/sockaddr.h"
 #include "pop3/maildrop.h"
 #include "pop3/pop3_cmd.h"
 #include "pop3/pop3_session.h"
 #include "pop3/pop3_xfer.h"
-
-struct bufferevent;
-struct event;
+#include "session/line_session.h"
+#include "session/login.h"
 
 /*
  * Output pacing: replies are produced while the output holds less than
@@ -35,8 +34,8 @@ struct event;
 enum pop3_state {
 	P_AUTHORIZATION, /* RFC 1939: greeted, not logged in */
 	P_TRANSACTION,   /* logged in, the maildrop locked and listed */
-	P_CLOSING,       /* last reply being flushed */
 };
+/* Then "closing" while the last reply is flushed (line_session_close_after_flush). */
 
 /* A multi-line reply produced as the client reads it (RETR, TOP, LIST, UIDL). */
 enum out_kind {
@@ -55,33 +54,19 @@ struct pop3_out {
 };
 
 struct pop3_session {
+	struct line_session ls; /* the connection (session/line_session.h) */
 	struct pop3d *srv;
-	struct pop3_session *prev, *next; /* in srv->sessions */
-	struct bufferevent *bev;
 	enum service svc;
 	enum pop3_state state;
-	enum pop3_state closed_from; /* the state before P_CLOSING */
 	char ip[SOCKADDR_TEXT_MAX];
-	struct conn_slot slot; /* the place in the listener's pool */
 	bool trusted;     /* the client is in trusted_networks */
 	bool tls;         /* the connection is encrypted */
-	bool skip_line;   /* discarding the rest of an over-long command line */
-	bool closing;     /* pop3_close done: nothing more may happen */
-	unsigned busy;    /* asynchronous operations (login job, failure delay) holding s */
-	const char *close_reason;
-	struct event *drain_ev; /* closing after STLS: waiting for the socket to drain */
-	unsigned drain_polls;
-	unsigned errors;
-	struct deadline dl; /* for the command line or handshake awaited now */
-	bool dl_restart;    /* a command was taken: the next one gets a new deadline */
 
 	/* AUTHORIZATION */
 	char user[ADDR_MAX + 1]; /* the name USER gave, awaiting PASS; "" when none */
 	bool sasl_wait;   /* "+ " sent for AUTH PLAIN, the response line is next */
-	bool waiting;     /* a login is being checked or refused: commands wait */
-	unsigned auth_failures;
-	bool auth_blocked; /* lookupd blocked this client or account: close after the delay */
-	struct event *auth_delay;
+	const char *login_method; /* "USER" or "PLAIN", for the log */
+	struct login auth;  /* the checks (session/login.h) */
 
 	/* TRANSACTION */
 	char *login;      /* the authenticated user (canonical address) */
@@ -92,39 +77,42 @@ struct pop3_session {
 };
 
 /* pop3_session.c */
-void pop3_reply(struct pop3_session *s, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-void pop3_error(struct pop3_session *s, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-void pop3_close(struct pop3_session *s, const char *reason);
-void pop3_close_after_flush(struct pop3_session *s, const char *reason);
+/* pop3_enter - the one way to change s->state (traced: MAILROOM_TRACE). */
+void pop3_enter(struct pop3_session *s, enum pop3_state st);
+/* pop3_process - go on with a streaming reply, then handle the commands buffered. */
 void pop3_process(struct pop3_session *s);
-void pop3_on_event(struct bufferevent *bev, short what, void *arg);
-void pop3_set_bev(struct pop3_session *s);
-void pop3_greet(struct pop3_session *s);
-/* pop3_release - an asynchronous operation on s is over; frees a closed session. */
-void pop3_release(struct pop3_session *s);
-/* pop3_timeouts - the write timeout and the deadline for the state s is in. */
-void pop3_timeouts(struct pop3_session *s);
 
-/* pop3_auth.c */
+/* pop3_commands.c: pop3_dispatch - one command line, through the table of verbs. */
+void pop3_dispatch(struct pop3_session *s, const char *line, size_t len);
+
+/* pop3_auth.c; the table has checked the state (AUTHORIZATION) */
+/* pop3_auth_init - the session's logins, at its start. */
+void pop3_auth_init(struct pop3_session *s);
 bool pop3_login_allowed(const struct pop3_session *s);
+/* pop3_cleartext_check - USER and PASS: refused in the clear (RFC 2595) outside trusted networks. */
+bool pop3_cleartext_check(struct pop3_session *s, const struct pop3_cmd *cmd);
 void pop3_user(struct pop3_session *s, const struct pop3_cmd *cmd);
 void pop3_pass(struct pop3_session *s, const struct pop3_cmd *cmd);
 void pop3_auth(struct pop3_session *s, const struct pop3_cmd *cmd);
 void pop3_sasl_response(struct pop3_session *s, const char *line, size_t len);
 
-/* pop3_trans.c */
-void pop3_trans_command(struct pop3_session *s, const struct pop3_cmd *cmd);
+/* pop3_trans.c; the table has checked the state (TRANSACTION) */
+void trans_stat(struct pop3_session *s, const struct pop3_cmd *cmd);
+void trans_list(struct pop3_session *s, const struct pop3_cmd *cmd);
+void trans_uidl(struct pop3_session *s, const struct pop3_cmd *cmd);
+void trans_retr(struct pop3_session *s, const struct pop3_cmd *cmd);
+void trans_top(struct pop3_session *s, const struct pop3_cmd *cmd);
+void trans_dele(struct pop3_session *s, const struct pop3_cmd *cmd);
+void trans_noop(struct pop3_session *s, const struct pop3_cmd *cmd);
+void trans_rset(struct pop3_session *s, const struct pop3_cmd *cmd);
+void trans_quit(struct pop3_session *s, const struct pop3_cmd *cmd);
 /* pop3_trans_pump - add to a streaming reply; true when none is left under way. */
 bool pop3_trans_pump(struct pop3_session *s);
 void pop3_trans_free(struct pop3_session *s);
 
 /* pop3_tls.c */
-int pop3_start_io(struct pop3_session *s, int fd);
 bool pop3_stls_offered(const struct pop3_session *s);
-void pop3_stls(struct pop3_session *s);
-void pop3_tls_established(struct pop3_session *s);
-void pop3_tls_log_error(struct pop3_session *s);
+bool pop3_stls_check(struct pop3_session *s, const struct pop3_cmd *cmd);
+void pop3_stls(struct pop3_session *s, const struct pop3_cmd *cmd);
 
 #endif

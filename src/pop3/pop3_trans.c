@@ -42,11 +42,11 @@ static bool
 msg_index(struct pop3_session *s, uint64_t n, size_t *idx)
 {
 	if (n == 0 || n > s->md->n) {
-		pop3_error(s, "-ERR No such message");
+		line_session_refuse(&s->ls, "-ERR No such message");
 		return false;
 	}
 	if (s->md->msgs[n - 1].deleted) {
-		pop3_error(s, "-ERR Message %" PRIu64 " is deleted", n);
+		line_session_refuse(&s->ls, "-ERR Message %" PRIu64 " is deleted", n);
 		return false;
 	}
 	*idx = (size_t)(n - 1);
@@ -61,7 +61,7 @@ out_done(struct pop3_session *s)
 		close(s->out.fd);
 	s->out.fd = -1;
 	s->out.kind = OUT_NONE;
-	pop3_timeouts(s);
+	line_session_deadline(&s->ls);
 }
 
 /* pump_file - one chunk of the message; false when it failed (the session is closed). */
@@ -80,7 +80,7 @@ pump_file(struct pop3_session *s, struct evbuffer *out)
 	if (r < 0) {
 		/* The +OK is out: only a cut connection tells the client it is incomplete. */
 		log_err("cannot read message %zu of %s: %s", s->out.msg + 1, s->login, strerror(errno));
-		pop3_close(s, "read error");
+		line_session_free(&s->ls, "read error");
 		return false;
 	}
 	if (r == 0) {
@@ -90,7 +90,7 @@ pump_file(struct pop3_session *s, struct evbuffer *out)
 		return true;
 	}
 	if (evbuffer_reserve_space(out, 2 * (ev_ssize_t)r, &vec, 1) < 1) {
-		pop3_close(s, "out of memory");
+		line_session_free(&s->ls, "out of memory");
 		return false;
 	}
 	vec.iov_len = pop3_xfer_feed(&s->out.xfer, chunk, (size_t)r, vec.iov_base);
@@ -122,7 +122,7 @@ pump_listing(struct pop3_session *s, struct evbuffer *out)
 bool
 pop3_trans_pump(struct pop3_session *s)
 {
-	struct evbuffer *out = bufferevent_get_output(s->bev);
+	struct evbuffer *out = bufferevent_get_output(s->ls.bev);
 
 	while (s->out.kind != OUT_NONE && evbuffer_get_length(out) < POP3_OUTPUT_HIGH) {
 		if (s->out.kind == OUT_FILE) {
@@ -141,12 +141,12 @@ start_out(struct pop3_session *s, enum out_kind kind)
 {
 	s->out.kind = kind;
 	s->out.next = 0;
-	pop3_timeouts(s);
+	line_session_deadline(&s->ls);
 	pop3_trans_pump(s);
 }
 
 static void
-cmd_list(struct pop3_session *s, const struct pop3_cmd *cmd, bool uidl)
+list(struct pop3_session *s, const struct pop3_cmd *cmd, bool uidl)
 {
 	size_t i;
 	const struct maildrop *md = s->md;
@@ -155,21 +155,21 @@ cmd_list(struct pop3_session *s, const struct pop3_cmd *cmd, bool uidl)
 		if (!msg_index(s, cmd->msg, &i))
 			return;
 		if (uidl)
-			pop3_reply(s, "+OK %zu %s", i + 1, maildrop_uidl(md, i));
+			line_session_reply(&s->ls, "+OK %zu %s", i + 1, maildrop_uidl(md, i));
 		else
-			pop3_reply(s, "+OK %zu %" PRIu64, i + 1, md->msgs[i].size);
+			line_session_reply(&s->ls, "+OK %zu %" PRIu64, i + 1, md->msgs[i].size);
 		return;
 	}
 	if (uidl)
-		pop3_reply(s, "+OK Unique-ID listing follows");
+		line_session_reply(&s->ls, "+OK Unique-ID listing follows");
 	else
-		pop3_reply(s, "+OK %zu messages (%" PRIu64 " octets)", md->n - md->ndeleted,
+		line_session_reply(&s->ls, "+OK %zu messages (%" PRIu64 " octets)", md->n - md->ndeleted,
 		    md->total_size - md->deleted_size);
 	start_out(s, uidl ? OUT_UIDL : OUT_LIST);
 }
 
 static void
-cmd_retr(struct pop3_session *s, const struct pop3_cmd *cmd, bool top)
+retr(struct pop3_session *s, const struct pop3_cmd *cmd, bool top)
 {
 	size_t i;
 
@@ -178,17 +178,17 @@ cmd_retr(struct pop3_session *s, const struct pop3_cmd *cmd, bool top)
 	int fd = maildrop_open_msg(s->md, i);
 	if (fd < 0) {
 		if (errno == ENOENT) {
-			pop3_reply(s, "-ERR Message %zu was removed by another program", i + 1);
+			line_session_reply(&s->ls, "-ERR Message %zu was removed by another program", i + 1);
 		} else {
 			log_err("cannot open message %zu of %s: %s", i + 1, s->login, strerror(errno));
-			pop3_reply(s, "-ERR [SYS/TEMP] Cannot read message %zu", i + 1);
+			line_session_reply(&s->ls, "-ERR [SYS/TEMP] Cannot read message %zu", i + 1);
 		}
 		return;
 	}
 	if (top) {
-		pop3_reply(s, "+OK Top of message follows");
+		line_session_reply(&s->ls, "+OK Top of message follows");
 	} else {
-		pop3_reply(s, "+OK %" PRIu64 " octets", s->md->msgs[i].size);
+		line_session_reply(&s->ls, "+OK %" PRIu64 " octets", s->md->msgs[i].size);
 		s->retrieved++;
 	}
 	s->out.fd = fd;
@@ -197,9 +197,65 @@ cmd_retr(struct pop3_session *s, const struct pop3_cmd *cmd, bool top)
 	start_out(s, OUT_FILE);
 }
 
-/* cmd_quit - the UPDATE state: the deletions happen now, and only now. */
-static void
-cmd_quit(struct pop3_session *s)
+void
+trans_stat(struct pop3_session *s, const struct pop3_cmd *cmd)
+{
+	const struct maildrop *md = s->md;
+
+	line_session_reply(&s->ls, "+OK %zu %" PRIu64, md->n - md->ndeleted, md->total_size - md->deleted_size);
+}
+
+void
+trans_list(struct pop3_session *s, const struct pop3_cmd *cmd)
+{
+	list(s, cmd, false);
+}
+
+void
+trans_uidl(struct pop3_session *s, const struct pop3_cmd *cmd)
+{
+	list(s, cmd, true);
+}
+
+void
+trans_retr(struct pop3_session *s, const struct pop3_cmd *cmd)
+{
+	retr(s, cmd, false);
+}
+
+void
+trans_top(struct pop3_session *s, const struct pop3_cmd *cmd)
+{
+	retr(s, cmd, true);
+}
+
+void
+trans_dele(struct pop3_session *s, const struct pop3_cmd *cmd)
+{
+	size_t i;
+
+	if (!msg_index(s, cmd->msg, &i))
+		return;
+	maildrop_dele(s->md, i);
+	line_session_reply(&s->ls, "+OK Message %zu deleted", i + 1);
+}
+
+void
+trans_noop(struct pop3_session *s, const struct pop3_cmd *cmd)
+{
+	line_session_reply(&s->ls, "+OK");
+}
+
+void
+trans_rset(struct pop3_session *s, const struct pop3_cmd *cmd)
+{
+	maildrop_rset(s->md);
+	line_session_reply(&s->ls, "+OK %zu messages (%" PRIu64 " octets)", s->md->n, s->md->total_size);
+}
+
+/* trans_quit - the UPDATE state: the deletions happen now, and only now. */
+void
+trans_quit(struct pop3_session *s, const struct pop3_cmd *cmd)
 {
 	struct maildrop *md = s->md;
 	size_t ndel = md->ndeleted;
@@ -207,57 +263,12 @@ cmd_quit(struct pop3_session *s)
 
 	if (failed > 0) {
 		log_err("could not remove %zu of %zu deleted messages of %s", failed, ndel, s->login);
-		pop3_reply(s, "-ERR [SYS/TEMP] Some deleted messages were not removed");
+		line_session_reply(&s->ls, "-ERR [SYS/TEMP] Some deleted messages were not removed");
 	} else {
-		pop3_reply(s, "+OK Bye, %zu messages deleted, %zu left", ndel, md->n - ndel);
+		line_session_reply(&s->ls, "+OK Bye, %zu messages deleted, %zu left", ndel, md->n - ndel);
 	}
 	s->deleted = (unsigned)(ndel - failed);
 	log_info("update: user=%s client=%s deleted=%zu left=%zu", s->login, s->ip, ndel - failed,
 	    md->n - ndel + failed);
-	pop3_close_after_flush(s, "quit");
-}
-
-void
-pop3_trans_command(struct pop3_session *s, const struct pop3_cmd *cmd)
-{
-	struct maildrop *md = s->md;
-	size_t i;
-
-	switch (cmd->verb) {
-	case POP3_CMD_STAT:
-		pop3_reply(s, "+OK %zu %" PRIu64, md->n - md->ndeleted,
-		    md->total_size - md->deleted_size);
-		break;
-	case POP3_CMD_LIST:
-		cmd_list(s, cmd, false);
-		break;
-	case POP3_CMD_UIDL:
-		cmd_list(s, cmd, true);
-		break;
-	case POP3_CMD_RETR:
-		cmd_retr(s, cmd, false);
-		break;
-	case POP3_CMD_TOP:
-		cmd_retr(s, cmd, true);
-		break;
-	case POP3_CMD_DELE:
-		if (!msg_index(s, cmd->msg, &i))
-			return;
-		maildrop_dele(md, i);
-		pop3_reply(s, "+OK Message %zu deleted", i + 1);
-		break;
-	case POP3_CMD_NOOP:
-		pop3_reply(s, "+OK");
-		break;
-	case POP3_CMD_RSET:
-		maildrop_rset(md);
-		pop3_reply(s, "+OK %zu messages (%" PRIu64 " octets)", md->n, md->total_size);
-		break;
-	case POP3_CMD_QUIT:
-		cmd_quit(s);
-		break;
-	default:
-		pop3_error(s, "-ERR Command not valid in this state");
-		break;
-	}
+	line_session_close_after_flush(&s->ls, "quit");
 }

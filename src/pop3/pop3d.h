@@ -7,6 +7,7 @@
 #include "config.h"
 #include "role.h"
 #include "net/conn_limit.h"
+#include "session/login.h"
 
 typedef struct ssl_ctx_st SSL_CTX;
 
@@ -14,7 +15,7 @@ struct event_base;
 struct evconnlistener;
 struct accounts;
 struct workpool;
-struct pop3_session;
+struct line_session;
 
 struct pop3d {
 	struct event_base *base;
@@ -22,10 +23,9 @@ struct pop3d {
 	struct accounts *acct;
 	char mail_dir[4096];     /* <data_dir>/mail */
 	SSL_CTX *tls_ctx;        /* NULL: no [tls] configured; replaced on reload */
-	struct workpool *work;
-	unsigned login_pending;  /* logins submitted and not done: at most login_queue */   /* password checks and maildrop snapshots, off the loop */
+	struct login_pool logins; /* password checks and maildrop snapshots, off the loop */
 	struct role_listeners listeners;
-	struct pop3_session *sessions; /* every open session, for the shutdown */
+	struct line_session *sessions; /* every open session, for the shutdown */
 };
 
 #endif

@@ -7,21 +7,17 @@
 #include <sys/socket.h>
 
 #include "config.h"
-#include "net/conn_limit.h"
+#include "role.h"
 #include "net/sockaddr.h"
 
 struct smtpd;
-struct smtp_session;
 
 /*
- * smtp_session_new - take over the accepted socket fd (already admitted by the
- * connection limits: the session takes over the place in slot and gives it back when
- * it ends) and greet the client.
+ * smtp_session_new - a session for the client (its socket, its place in the
+ * listener's pool: the session gives it back when it ends), greeted. It joins
+ * srv->sessions, which the role frees with line_session_destroy when it stops.
+ * Returns 0, or -1 when out of memory (c->fd and c->slot left to the caller).
  */
-struct smtp_session *smtp_session_new(struct smtpd *srv, int fd, const struct sockaddr *sa,
-    enum service svc, const char *ip, struct conn_slot *slot);
-
-/* smtp_session_destroy - free at once, whatever state (the role is stopping). */
-void smtp_session_destroy(struct smtp_session *s);
+int smtp_session_new(struct smtpd *srv, const struct role_client *c);
 
 #endif

@@ -1,7 +1,8 @@
 /*
  * smtp_session_int.h - the SMTP session's state, shared by the files that make up
- * the session: smtp_session.c (I/O, dispatch, replies), smtp_txn.c (MAIL, RCPT,
- * DATA, BDAT), smtp_tls.c (TLS, STARTTLS) and smtp_auth.c (AUTH).
+ * the session: smtp_session.c (I/O, replies, the end), smtp_commands.c (the table
+ * of verbs), smtp_txn.c (MAIL, RCPT, DATA, BDAT), smtp_tls.c (TLS, STARTTLS) and
+ * smtp_auth.c (AUTH).
  */
 #ifndef MAILROOM_SMTP_SESSION_INT_H
 #define MAILROOM_SMTP_SESSION_INT_H
@@ -11,18 +12,17 @@
 #include <stdint.h>
 
 #include "config.h"
-#include "net/deadline.h"
 #include "net/sockaddr.h"
 #include "store/spool_writer.h"
+#include "session/line_session.h"
+#include "session/login.h"
 #include "smtp/data_reader.h"
+#include "smtp/policy.h"
 #include "smtp/smtp_cmd.h"
 #include "smtp/smtp_session.h"
 #include "util/buf.h"
 
-struct bufferevent;
 struct evbuffer;
-struct evbuffer_cb_entry;
-struct event;
 
 enum smtp_state {
 	S_CONNECTED, /* greeted; no HELO/EHLO yet (also after STARTTLS) */
@@ -32,8 +32,8 @@ enum smtp_state {
 	S_DATA,      /* reading DATA text */
 	S_BDAT,      /* reading a BDAT chunk */
 	S_COMMIT,    /* the message is being made durable; replies wait */
-	S_CLOSING,   /* last reply being flushed */
 };
+/* Then "closing" while the last reply is flushed (line_session_close_after_flush). */
 
 enum auth_step {
 	AUTH_NONE,
@@ -70,35 +70,22 @@ struct smtp_txn {
 };
 
 struct smtp_session {
+	struct line_session ls; /* the connection (session/line_session.h) */
 	struct smtpd *srv;
-	struct smtp_session *prev, *next; /* in srv->sessions */
-	struct bufferevent *bev;
 	enum service svc;
 	enum smtp_state state;
 	char ip[SOCKADDR_TEXT_MAX];
-	struct conn_slot slot; /* the place in the listener's pool */
 	bool trusted;      /* the client is in trusted_networks */
 	bool tls;          /* the connection is encrypted */
 	bool esmtp;        /* EHLO, not HELO */
-	bool skip_line;    /* discarding the rest of an over-long command line */
-	bool closing;      /* session_close done: nothing more may happen */
-	unsigned busy;     /* asynchronous operations (commit, password check) holding s */
-	const char *close_reason;
-	struct evbuffer_cb_entry *drain_cb; /* closing after STARTTLS: waits for the socket's buffer */
-	struct deadline dl; /* for the command line, handshake or text awaited now */
-	bool dl_restart;    /* a command was taken: the next one gets a new deadline */
 	char *helo;
-	unsigned errors;
 	unsigned messages;
 
 	/* AUTH */
 	char *auth_user;   /* the authenticated login (canonical address), or NULL */
 	enum auth_step auth_step;
 	char auth_login_user[ADDR_MAX + 1]; /* LOGIN: the user name, between the steps */
-	unsigned auth_failures;
-	bool auth_waiting; /* a password check is under way: replies wait */
-	bool auth_blocked; /* lookupd blocked this client or account: 421 after the delay */
-	struct event *auth_delay;
+	struct login auth; /* the checks (session/login.h) */
 
 	struct smtp_txn *txn; /* NULL outside a transaction */
 };
@@ -106,21 +93,31 @@ struct smtp_session {
 /* smtp_session.c */
 void session_reply(struct smtp_session *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* session_error - a refusal caused by the client; too many of them end the session. */
 void session_error(struct smtp_session *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* session_facts - what policy.c decides on: the listener, TLS, trusted_networks, the login. */
+struct policy_facts session_facts(const struct smtp_session *s);
+/*
+ * session_allowed - whether the policy decision d lets it go ahead; if not, its
+ * refusal is sent (a 5xx counts as the client's error, as session_error).
+ */
+bool session_allowed(struct smtp_session *s, const struct policy_decision *d);
+/* session_enter - the one way to change s->state (traced: MAILROOM_TRACE). */
 void session_enter(struct smtp_session *s, enum smtp_state st);
-void session_close(struct smtp_session *s, const char *reason);
+/* session_free - end the session (every exit path ends here); freed when nothing holds it. */
+void session_free(struct smtp_session *s, const char *reason);
+/* session_close_after_flush - the last reply is given: end once it is out. */
 void session_close_after_flush(struct smtp_session *s, const char *reason);
+/* session_process - handle everything that is buffered, as far as the state allows. */
 void session_process(struct smtp_session *s);
-void session_on_event(struct bufferevent *bev, short what, void *arg);
-void session_set_bev(struct smtp_session *s);
-void session_greet(struct smtp_session *s);
-/* session_deadline - the time limit for what s waits for now (restarted when that changed). */
-void session_deadline(struct smtp_session *s);
 /* session_release - an asynchronous operation on s is over; frees a closed session. */
 void session_release(struct smtp_session *s);
 
-/* smtp_txn.c */
+/* smtp_commands.c: session_dispatch - one command line, through the table of verbs. */
+void session_dispatch(struct smtp_session *s, const char *line, size_t len);
+
+/* smtp_txn.c; the table has checked the state (MAIL: ready, RCPT: mail or rcpt, DATA: rcpt) */
 void txn_mail(struct smtp_session *s, const struct smtp_cmd *cmd);
 void txn_rcpt(struct smtp_session *s, const struct smtp_cmd *cmd);
 void txn_data(struct smtp_session *s, const struct smtp_cmd *cmd);
@@ -131,14 +128,17 @@ void txn_reset(struct smtp_session *s);
 void txn_free(struct smtp_session *s);
 
 /* smtp_tls.c */
-int session_start_io(struct smtp_session *s, int fd);
 bool session_starttls_offered(const struct smtp_session *s);
+bool session_starttls_check(struct smtp_session *s, const struct smtp_cmd *cmd);
 void session_starttls(struct smtp_session *s, const struct smtp_cmd *cmd);
-void session_tls_established(struct smtp_session *s);
-void session_tls_log_error(struct smtp_session *s);
 
 /* smtp_auth.c */
+/* session_auth_init - the session's logins, at its start. */
+void session_auth_init(struct smtp_session *s);
 bool session_auth_offered(const struct smtp_session *s);
+/* session_auth_refuse - AUTH outside the ready state: the refusal. */
+void session_auth_refuse(struct smtp_session *s);
+bool session_auth_check(struct smtp_session *s, const struct smtp_cmd *cmd);
 void session_auth(struct smtp_session *s, const struct smtp_cmd *cmd);
 void session_auth_continue(struct smtp_session *s, const char *line, size_t len);
 

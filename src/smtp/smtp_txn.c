@@ -89,18 +89,6 @@ txn_mail(struct smtp_session *s, const struct smtp_cmd *cmd)
 	bool null_sender;
 	const struct config *cfg = s->srv->cfg;
 
-	if (s->state == S_CONNECTED) {
-		session_error(s, "503 5.5.1 Error: send HELO/EHLO first");
-		return;
-	}
-	if (s->txn != NULL) {
-		session_error(s, "503 5.5.1 Error: nested MAIL command");
-		return;
-	}
-	if (submission(s) && s->auth_user == NULL) {
-		session_error(s, "530 5.7.0 Authentication required");
-		return;
-	}
 	if (smtp_parse_mail(cmd->args, cmd->argslen, &from, &null_sender, &params, &err) < 0) {
 		session_error(s, "%d %s %s", err.code, err.status, err.text);
 		return;
@@ -116,20 +104,18 @@ txn_mail(struct smtp_session *s, const struct smtp_cmd *cmd)
 	char sender[ADDR_MAX + 1] = "";
 	if (!null_sender)
 		address_format(&from, sender, sizeof sender);
-	int owns = s->auth_user != NULL && !null_sender ?
+	struct policy_facts f = session_facts(s);
+	struct policy_decision d;
+	int owned = policy_sender_checked(&f, null_sender) ?
 	    accounts_owns_address(s->srv->acct, s->auth_user, sender) : 1;
-	if (owns < 0) {
+	policy_sender(&f, sender, owned, &d);
+	if (d.reason == POLICY_STORE_FAILURE)
 		log_warn("sender <%s> of login %s from %s: accounts lookup failed", sender,
 		    s->auth_user, s->ip);
-		session_reply(s, "451 4.3.0 <%s>: Temporary lookup failure", sender);
-		return;
-	}
-	if (owns == 0) {
+	else if (d.reason == POLICY_SENDER_NOT_OWNED)
 		log_info("sender <%s> refused for login %s from %s", sender, s->auth_user, s->ip);
-		session_error(s, "553 5.7.1 <%s>: Sender address rejected: not owned by user %s",
-		    sender, s->auth_user);
+	if (!session_allowed(s, &d))
 		return;
-	}
 	struct smtp_txn *t = txn_new();
 	if (t == NULL || (t->env.sender = strdup(sender)) == NULL) {
 		free(t);
@@ -200,10 +186,6 @@ txn_rcpt(struct smtp_session *s, const struct smtp_cmd *cmd)
 	struct smtp_txn *t = s->txn;
 	const struct config *cfg = s->srv->cfg;
 
-	if (t == NULL || (s->state != S_MAIL && s->state != S_RCPT)) {
-		session_error(s, "503 5.5.1 Error: need MAIL command");
-		return;
-	}
 	if (smtp_parse_rcpt(cmd->args, cmd->argslen, &to, t->smtputf8, &err) < 0) {
 		session_error(s, "%d %s %s", err.code, err.status, err.text);
 		return;
@@ -217,29 +199,22 @@ txn_rcpt(struct smtp_session *s, const struct smtp_cmd *cmd)
 	else
 		address_format(&to, addr, sizeof addr);
 
-	switch (accounts_resolve(s->srv->acct, addr, &targets)) {
-	case RESOLVE_OK:
-		break;
-	case RESOLVE_NO_SUCH_USER:
-		log_info("reject RCPT <%s> from %s: user unknown", addr, s->ip);
-		session_error(s, "550 5.1.1 <%s>: Recipient address rejected: User unknown", addr);
+	enum resolve_status st = accounts_resolve(s->srv->acct, addr, &targets);
+	struct policy_facts f = session_facts(s);
+	struct policy_decision d;
+	policy_rcpt(&f, addr, st, &d);
+	if (d.reason == POLICY_UNKNOWN_USER || d.reason == POLICY_RELAY_DENIED)
+		log_info("reject RCPT <%s> from %s: %s", addr, s->ip,
+		    d.reason == POLICY_UNKNOWN_USER ? "user unknown" : "relay access denied");
+	if (!session_allowed(s, &d)) {
+		target_list_free(&targets);
 		return;
-	case RESOLVE_TEMPFAIL:
-		session_reply(s, "451 4.3.0 <%s>: Temporary lookup failure", addr);
-		return;
-	case RESOLVE_NOT_LOCAL:
-		/* Relaying: never without a login, but from trusted networks on port 25. */
-		if (s->auth_user == NULL && !(s->svc == SVC_SMTP && s->trusted)) {
-			log_info("reject RCPT <%s> from %s: relay access denied", addr, s->ip);
-			session_error(s, "554 5.7.1 <%s>: Relay access denied", addr);
-			return;
-		}
-		if ((targets.v = calloc(1, sizeof *targets.v)) == NULL)
-			break;
+	}
+	if (st == RESOLVE_NOT_LOCAL && (targets.v = calloc(1, sizeof *targets.v)) != NULL) {
+		/* Relayed: the address itself is the target. */
 		targets.n = targets.cap = 1;
 		targets.v[0].kind = TARGET_REMOTE;
 		snprintf(targets.v[0].addr, sizeof targets.v[0].addr, "%s", addr);
-		break;
 	}
 	for (size_t i = 0; i < targets.n; i++) {
 		if (add_target(t, targets.v[i].kind, targets.v[i].addr, addr) < 0) {
@@ -444,7 +419,7 @@ log_accepted(struct smtp_session *s, uint64_t size)
 static void
 reply_committed(struct smtp_session *s, int error)
 {
-	if (!s->closing) {
+	if (!s->ls.closing) {
 		if (error != 0)
 			session_reply(s, "451 4.3.0 Error: cannot store the message; try again later");
 		else
@@ -452,7 +427,7 @@ reply_committed(struct smtp_session *s, int error)
 		txn_free(s);
 		session_enter(s, S_READY);
 	}
-	bool closing = s->closing;
+	bool closing = s->ls.closing;
 	session_release(s);
 	if (!closing)
 		session_process(s);
@@ -534,7 +509,7 @@ direct_deliver(struct smtp_session *s)
 	buf_free(&prefix);
 	t->md = b;
 	session_enter(s, S_COMMIT);
-	s->busy++;
+	line_session_hold(&s->ls);
 	md_batch_commit(b, s->srv->store.committer, direct_done, s);
 	return 0;
 fail:
@@ -576,7 +551,7 @@ end_message(struct smtp_session *s)
 	} else {
 		t->writer_open = false;
 		session_enter(s, S_COMMIT);
-		s->busy++;
+		line_session_hold(&s->ls);
 		if (committer_submit(s->srv->store.committer, &t->commit_fd, 1, &s->srv->store.msgdir_fd, 1,
 		    commit_done, s) < 0)
 			commit_done(s, ENOMEM);
@@ -589,24 +564,6 @@ end_message(struct smtp_session *s)
 void
 txn_data(struct smtp_session *s, const struct smtp_cmd *cmd)
 {
-	struct smtp_txn *t = s->txn;
-
-	if (cmd->argslen > 0) {
-		session_error(s, "501 5.5.4 Syntax: DATA");
-		return;
-	}
-	if (t != NULL && t->bdat) {
-		session_error(s, "503 5.5.1 Error: DATA after BDAT");
-		return;
-	}
-	if (t == NULL || s->state == S_READY || s->state == S_CONNECTED) {
-		session_error(s, "503 5.5.1 Error: need RCPT command");
-		return;
-	}
-	if (s->state == S_MAIL) {
-		session_error(s, "554 5.5.1 Error: no valid recipients");
-		return;
-	}
 	start_message(s, DATA_MODE_DOT);
 	session_enter(s, S_DATA);
 	session_reply(s, "354 End data with <CR><LF>.<CR><LF>");
@@ -630,7 +587,7 @@ txn_bdat(struct smtp_session *s, const struct smtp_cmd *cmd)
 		/* The chunk still follows the command: read it, then refuse. */
 		if (t == NULL) {
 			if ((t = txn_new()) == NULL) {
-				session_close(s, "out of memory");
+				session_free(s, "out of memory");
 				return;
 			}
 			s->txn = t;
@@ -731,7 +688,7 @@ txn_read_data(struct smtp_session *s, struct evbuffer *in)
 			flush_out(s);
 	}
 	evbuffer_drain(in, used);
-	deadline_progress(&s->dl, used);
+	deadline_progress(&s->ls.dl, used);
 	if (s->state == S_BDAT)
 		t->bdat_left -= used;
 	if (s->state == S_DATA && done) {

@@ -10,23 +10,15 @@
 #include <fcntl.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
-#include <event2/listener.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
-#include "accounts.h"
-#include "net/ctl.h"
 #include "net/sockaddr.h"
 #include "role.h"
-#include "sandbox/sandbox.h"
 #include "smtp/smtp_session.h"
-#include "util/evbase.h"
 #include "util/log.h"
-#include "util/workpool.h"
 
 #define AUTH_THREADS 2
 
@@ -37,48 +29,23 @@ refusal(void *arg, char *line, size_t len)
 	snprintf(line, len, "421 4.7.0 %s Error: too many connections\r\n", srv->cfg->hostname);
 }
 
-static void
-admit(void *arg, int fd, const struct sockaddr *sa, enum service svc, const char *ip,
-    struct conn_slot *slot)
+static int
+admit(void *arg, const struct role_client *c)
 {
-	smtp_session_new(arg, fd, sa, svc, ip, slot);
-}
-
-static void
-on_reload(void *arg, const struct tls_pem *pem)
-{
-	struct smtpd *srv = arg;
-
-	/* Sessions read srv->cfg afresh at each use. */
-	role_reload_config(&srv->cfg);
-	role_reload_tls(&srv->tls_ctx, pem);
-}
-
-static void
-on_gone(void *arg)
-{
-	struct smtpd *srv = arg;
-	log_info("supervisor gone, stopping");
-	event_base_loopexit(srv->base, NULL);
+	return smtp_session_new(arg, c);
 }
 
 int
 smtpd_main(const struct role_env *env)
 {
 	struct smtpd srv = { .store.msgdir_fd = -1 };
-	struct event *sigs[2] = { 0 };
-	struct ctl *ctl = NULL;
+	struct role_control control = { 0 };
 	char err[512];
 	int rc = 1;
 
-	log_init("smtpd", env->cfg->log_syslog);
 	srv.cfg = env->cfg;
-	if ((srv.base = evbase_new()) == NULL)
+	if (role_begin("smtpd", env, &srv.base, &srv.acct) < 0)
 		goto out;
-	if ((srv.acct = accounts_open_remote(srv.cfg->data_dir, err, sizeof err)) == NULL) {
-		log_err("%s", err);
-		goto out;
-	}
 	if (store_open(&srv.store, srv.cfg->data_dir, srv.base, err, sizeof err) < 0) {
 		log_err("%s", err);
 		goto out;
@@ -88,45 +55,21 @@ smtpd_main(const struct role_env *env)
 	if (env->queue_fd >= 0 &&
 	    (srv.queue_bev = bufferevent_socket_new(srv.base, env->queue_fd, BEV_OPT_CLOSE_ON_FREE)) != NULL)
 		bufferevent_enable(srv.queue_bev, EV_WRITE);
-	if (env->pem->cert != NULL &&
-	    (srv.tls_ctx = tls_server_ctx(env->pem, err, sizeof err)) == NULL) {
-		log_err("%s", err);
-		goto out;
-	}
-	if ((srv.auth = workpool_new(srv.base, AUTH_THREADS)) == NULL)
-		goto out;
-	if ((ctl = ctl_new(srv.base, env->ctl_fd, on_reload, on_gone, &srv)) == NULL)
+	if (login_pool_start(&srv.logins, srv.base, srv.acct, &srv.cfg, AUTH_THREADS) < 0)
 		goto out;
 	srv.listeners = (struct role_listeners){ .srv = &srv, .cfg = &srv.cfg,
 		.refusal = refusal, .accept = admit };
-	if (role_listen(&srv.listeners, srv.base, env) < 0)
+	if (role_serve_start(&control, &srv.listeners, srv.base, env, &srv.cfg, &srv.tls_ctx) < 0)
 		goto out;
-	if (role_signals(srv.base, sigs) < 0)
-		goto out;
-	sandbox_enter(SANDBOX_SMTPD, srv.cfg);
-	sandbox_probe("smtpd", srv.cfg);
-	log_info("started");
-	event_base_dispatch(srv.base);
+	role_run(srv.base, SANDBOX_SMTPD, "smtpd", srv.cfg);
 	rc = 0;
 out:
-	role_listeners_free(&srv.listeners);
 	/* Finish what threads still hold (their callbacks touch sessions), then the sessions. */
 	store_close(&srv.store);
-	workpool_free(srv.auth);
-	while (srv.sessions)
-		smtp_session_destroy(srv.sessions);
-	ctl_free(ctl);
-	for (int i = 0; i < 2; i++)
-		if (sigs[i])
-			event_free(sigs[i]);
-	SSL_CTX_free(srv.tls_ctx);
+	login_pool_stop(&srv.logins);
+	role_serve_stop(&control, &srv.listeners, &srv.sessions, srv.tls_ctx);
 	if (srv.queue_bev)
 		bufferevent_free(srv.queue_bev);
-	role_pools_free(&srv.listeners);
-	accounts_close(srv.acct);
-	if (srv.base)
-		event_base_free(srv.base);
-	config_free(srv.cfg);
-	free(srv.cfg);
+	role_end(srv.base, srv.acct, srv.cfg);
 	return rc;
 }

@@ -10,6 +10,7 @@
 #include "role.h"
 #include "net/conn_limit.h"
 #include "store/store.h"
+#include "session/login.h"
 
 typedef struct ssl_ctx_st SSL_CTX;
 
@@ -18,7 +19,7 @@ struct bufferevent;
 struct evconnlistener;
 struct accounts;
 struct workpool;
-struct smtp_session;
+struct line_session;
 
 struct smtpd {
 	struct event_base *base;
@@ -28,10 +29,9 @@ struct smtpd {
 	struct bufferevent *queue_bev; /* QN_NEW frames to queued (queue/notify.h) */
 	struct frame note;             /* the notice being written */
 	SSL_CTX *tls_ctx;        /* NULL: no [tls] configured; replaced on reload */
-	struct workpool *auth;   /* password checks off the loop */
-	unsigned auth_pending;   /* checks submitted and not done: at most login_queue */
+	struct login_pool logins; /* password checks off the loop (session/login.h) */
 	struct role_listeners listeners;
-	struct smtp_session *sessions; /* every open session, for the shutdown */
+	struct line_session *sessions; /* every open session, for the shutdown */
 };
 
 

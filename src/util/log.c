@@ -7,6 +7,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 #include <time.h>
@@ -17,12 +18,14 @@
 static const char *log_role = "mailroom";
 static bool log_syslog;
 static int log_pid; /* set by log_init, which each process calls after its fork */
+static bool log_trace; /* MAILROOM_TRACE: debug lines too */
 
 void
 log_init(const char *role, bool use_syslog)
 {
 	log_role = role;
 	log_pid = (int)getpid();
+	log_trace = getenv("MAILROOM_TRACE") != NULL;
 	if (use_syslog && !log_syslog)
 		openlog("mailroom", LOG_PID | LOG_NDELAY, LOG_MAIL);
 	log_syslog = use_syslog;
@@ -87,4 +90,22 @@ log_err(const char *fmt, ...)
 	va_start(ap, fmt);
 	log_emit(LOG_ERR, "error: ", fmt, ap);
 	va_end(ap);
+}
+
+void
+log_debug(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!log_trace)
+		return;
+	va_start(ap, fmt);
+	log_emit(LOG_DEBUG, "debug: ", fmt, ap);
+	va_end(ap);
+}
+
+bool
+log_debug_enabled(void)
+{
+	return log_trace;
 }

@@ -9,11 +9,18 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* role names the process in every line ("smtpd", "queued", "cli", ...). */
+/*
+ * log_init - role names the process in every line ("smtpd", "queued", "cli", ...).
+ * Debug lines are written only when the environment has MAILROOM_TRACE set.
+ */
 void log_init(const char *role, bool use_syslog);
 
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* log_debug - a trace line (session state changes); nothing unless MAILROOM_TRACE is set. */
+void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* log_debug_enabled - whether log_debug writes (to skip work done only for it). */
+bool log_debug_enabled(void);
 
 #endif
