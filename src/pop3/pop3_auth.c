@@ -11,7 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "deliver/maildir.h"
+#include "store/maildir.h"
 #include "pop3/pop3d.h"
 #include "smtp/sasl.h"
 #include "util/log.h"

@@ -19,14 +19,12 @@
 #include <unistd.h>
 
 #include "accounts.h"
-#include "net/ctl.h"
 #include "ipc/frame.h"
 #include "ipc/frame_stream.h"
 #include "queue/notify.h"
 #include "queue/schedule.h"
 #include "role.h"
 #include "sandbox/sandbox.h"
-#include "util/evbase.h"
 #include "util/log.h"
 
 #define ROUND_MAX 256        /* messages started per loop turn */
@@ -299,21 +297,6 @@ on_notify(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
-on_reload(void *arg, const struct tls_pem *pem)
-{
-	struct queued *q = arg;
-	role_reload_config(&q->cfg);
-}
-
-static void
-on_gone(void *arg)
-{
-	struct queued *q = arg;
-	log_info("supervisor gone, stopping");
-	event_base_loopexit(q->base, NULL);
-}
-
-static void
 free_msg(const char *key, void *value, void *arg)
 {
 	struct qmsg *m = value;
@@ -325,22 +308,16 @@ int
 queued_main(const struct role_env *env)
 {
 	struct queued q = { 0 };
-	struct event *sigs[2] = { 0 };
+	struct role_control control = { 0 };
 	struct config *cfg = env->cfg;
-	struct ctl *ctl = NULL;
 	char err[512];
 	int rc = 1, nfd = -1;
 
-	log_init("queued", cfg->log_syslog);
 	q.cfg = cfg;
 	snprintf(q.data_dir, sizeof q.data_dir, "%s", cfg->data_dir);
 	q.store.msgdir_fd = -1;
-	if ((q.base = evbase_new()) == NULL)
+	if (role_begin("queued", env, &q.base, &q.acct) < 0)
 		goto out;
-	if ((q.acct = accounts_open_remote(cfg->data_dir, err, sizeof err)) == NULL) {
-		log_err("%s", err);
-		goto out;
-	}
 	if (store_open(&q.store, cfg->data_dir, q.base, err, sizeof err) < 0) {
 		log_err("%s", err);
 		goto out;
@@ -361,9 +338,7 @@ queued_main(const struct role_env *env)
 		bufferevent_setcb(q.queue_bev, on_new_ids, NULL, on_queue_event, &q);
 		bufferevent_enable(q.queue_bev, EV_READ);
 	}
-	if (role_signals(q.base, sigs) < 0)
-		goto out;
-	if ((ctl = ctl_new(q.base, env->ctl_fd, on_reload, on_gone, &q)) == NULL)
+	if (role_control_start(&control, q.base, env->ctl_fd, &q.cfg, NULL) < 0)
 		goto out;
 	q.aenv = (struct agent_env){ q.base, &q.cfg, q.acct, q.store.committer, q.store.mail_dir };
 	if (local_agent_new(&q.agents[AGENT_LOCAL], &q.aenv) < 0 ||
@@ -389,10 +364,7 @@ out:
 		q.agents[AGENT_LOCAL].ops->free(q.agents[AGENT_LOCAL].self);
 	if (q.queue_bev)
 		bufferevent_free(q.queue_bev);
-	ctl_free(ctl);
-	for (int i = 0; i < 2; i++)
-		if (sigs[i])
-			event_free(sigs[i]);
+	role_control_free(&control);
 	if (q.notify_ev)
 		event_free(q.notify_ev);
 	if (q.wake_ev)
@@ -403,10 +375,6 @@ out:
 		close(nfd);
 	strmap_each(&q.msgs, free_msg, NULL);
 	strmap_free(&q.msgs);
-	accounts_close(q.acct);
-	if (q.base)
-		event_base_free(q.base);
-	config_free(q.cfg);
-	free(q.cfg);
+	role_end(q.base, q.acct, q.cfg);
 	return rc;
 }
