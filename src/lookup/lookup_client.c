@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "ipc/frame.h"
+#include "util/abstract_name.h"
 #include "util/log.h"
 
 #define QUERY_TIMEOUT_MS 5000
@@ -20,18 +21,7 @@
 void
 lookup_socket_name(const char *data_dir, struct sockaddr_un *sun, socklen_t *len)
 {
-	char real[PATH_MAX];
-	uint64_t h = 1469598103934665603ull;
-
-	if (realpath(data_dir, real) == NULL)
-		snprintf(real, sizeof real, "%s", data_dir);
-	for (const char *p = real; *p; p++)
-		h = (h ^ (unsigned char)*p) * 1099511628211ull;
-	memset(sun, 0, sizeof *sun);
-	sun->sun_family = AF_UNIX;
-	int n = snprintf(sun->sun_path + 1, sizeof sun->sun_path - 1, "mailroom-lookupd-%016llx",
-	    (unsigned long long)h);
-	*len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n);
+	abstract_name(data_dir, "lookupd", sun, len);
 }
 
 void
