@@ -30,6 +30,7 @@
 #include <unistd.h>
 #include <dirent.h>
 
+#include "accounts.h"
 #include "lookup/lookup_client.h"
 #include "net/ctl.h"
 #include "net/tls.h"
@@ -289,28 +290,38 @@ prepare_spool(struct supervisor *sv)
 
 static void drop_to(const struct cred *c, const char *name);
 
-/* prepare_data_dir - the directories every role expects, each owned as the roles need. */
-static int
-prepare_data_dir(struct supervisor *sv, char *err, size_t errlen)
+/* prepare_store - in a child that runs as lookupd's user: the account store, made when missing. */
+static void
+prepare_store(struct supervisor *sv)
 {
-	const struct config *cfg = sv->cfg;
-	int status;
+	char err[512];
 
-	if (mkdir_p(cfg->data_dir, 0750) < 0) {
-		snprintf(err, errlen, "data dir %s: %s", cfg->data_dir, strerror(errno));
-		return -1;
+	umask(077);
+	struct accounts *a = accounts_open(sv->cfg->data_dir, true, err, sizeof err);
+	if (a == NULL) {
+		log_err("%s", err);
+		_exit(1);
 	}
-	if (sv->drop && prepare_owners(sv, err, errlen) < 0)
-		return -1;
+	accounts_close(a);
+	_exit(0);
+}
+
+/* as_user - run fn in a child under c (when dropping), and wait for it. 0, or -1 with err. */
+static int
+as_user(struct supervisor *sv, const struct cred *c, const char *name,
+    void (*fn)(struct supervisor *), const char *what, char *err, size_t errlen)
+{
+	int status;
 	pid_t pid = fork();
+
 	if (pid < 0) {
 		snprintf(err, errlen, "fork: %s", strerror(errno));
 		return -1;
 	}
 	if (pid == 0) {
 		if (sv->drop)
-			drop_to(&sv->mail, cfg->user);
-		prepare_spool(sv);
+			drop_to(c, name);
+		fn(sv);
 	}
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR) {
@@ -318,11 +329,33 @@ prepare_data_dir(struct supervisor *sv, char *err, size_t errlen)
 			return -1;
 		}
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		snprintf(err, errlen, "data dir %s: cannot prepare the queue (see above)",
-		    cfg->data_dir);
+		snprintf(err, errlen, "data dir %s: cannot prepare %s (see above)", sv->cfg->data_dir,
+		    what);
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * prepare_data_dir - the directories every role expects, each owned as the roles
+ * need, and the account store: all there before any role starts, so an admin
+ * command run as soon as serve is up finds a complete database.
+ */
+static int
+prepare_data_dir(struct supervisor *sv, char *err, size_t errlen)
+{
+	const struct config *cfg = sv->cfg;
+
+	if (mkdir_p(cfg->data_dir, 0750) < 0) {
+		snprintf(err, errlen, "data dir %s: %s", cfg->data_dir, strerror(errno));
+		return -1;
+	}
+	if (sv->drop && prepare_owners(sv, err, errlen) < 0)
+		return -1;
+	if (as_user(sv, &sv->mail, cfg->user, prepare_spool, "the queue", err, errlen) < 0)
+		return -1;
+	return as_user(sv, &sv->store, sv->roles[ROLE_LOOKUPD].name, prepare_store,
+	    "the account store", err, errlen);
 }
 
 static void
