@@ -11,6 +11,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "util/utf8.h"
+
 #define LABEL_MAX 63
 
 static bool
@@ -40,42 +42,12 @@ is_atext(unsigned char c)
 	return c != '\0' && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL;
 }
 
-/*
- * utf8_len - the length of the well-formed UTF-8 sequence (RFC 3629) of a
- * non-ASCII character at p, or 0: no overlong forms, no surrogates, nothing
- * above U+10FFFF, never past n.
- */
+/* utf8_len - the length of the well-formed UTF-8 sequence at p, or 0 (util/utf8.h). */
 static size_t
 utf8_len(const unsigned char *p, size_t n)
 {
-	unsigned char c = p[0];
-	size_t need;
-	unsigned char lo = 0x80, hi = 0xbf; /* range of the second octet */
-
-	if (c >= 0xc2 && c <= 0xdf) {
-		need = 2;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		need = 3;
-		if (c == 0xe0)
-			lo = 0xa0; /* overlong */
-		else if (c == 0xed)
-			hi = 0x9f; /* surrogates */
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		need = 4;
-		if (c == 0xf0)
-			lo = 0x90; /* overlong */
-		else if (c == 0xf4)
-			hi = 0x8f; /* above U+10FFFF */
-	} else {
-		return 0;
-	}
-	if (n < need || p[1] < lo || p[1] > hi)
-		return 0;
-	for (size_t i = 2; i < need; i++) {
-		if (p[i] < 0x80 || p[i] > 0xbf)
-			return 0;
-	}
-	return need;
+	uint32_t cp;
+	return utf8_decode(p, n, &cp);
 }
 
 /*
