@@ -844,10 +844,12 @@ enum found { FOUND_ERROR = -1, FOUND_NONE, FOUND_ALIAS, FOUND_USER };
 /*
  * find - what addr (canonical, in a hosted domain) names, in the order of
  * accounts.h: alias, user, both again without the +tag, then the catch-all.
- * FOUND_ALIAS fills targets, FOUND_USER writes the mailbox into user.
+ * FOUND_ALIAS fills targets, FOUND_USER writes the mailbox into user and its
+ * quota into *quota.
  */
 static enum found
-find(struct accounts *a, const char *addr, struct strlist *targets, char *user)
+find(struct accounts *a, const char *addr, struct strlist *targets, char *user,
+    uint64_t *quota)
 {
 	char keys[2][ADDR_MAX + 1];
 	size_t nkeys = 1;
@@ -860,7 +862,7 @@ find(struct accounts *a, const char *addr, struct strlist *targets, char *user)
 	for (size_t i = 0; i < nkeys; i++) {
 		if ((r = alias_targets(a, keys[i], targets)) != 0)
 			return r < 0 ? FOUND_ERROR : FOUND_ALIAS;
-		if ((r = user_exists(a, keys[i])) != 0) {
+		if ((r = accounts_user_quota(a, keys[i], quota)) != 0) {
 			if (r < 0)
 				return FOUND_ERROR;
 			memcpy(user, keys[i], strlen(keys[i]) + 1);
@@ -885,7 +887,7 @@ struct expansion {
 
 /* emit - append a target to out unless it is there already. */
 static int
-emit(struct expansion *e, enum target_kind kind, const char *addr)
+emit(struct expansion *e, enum target_kind kind, const char *addr, bool unlimited)
 {
 	struct target_list *l = e->out;
 
@@ -904,8 +906,21 @@ emit(struct expansion *e, enum target_kind kind, const char *addr)
 	}
 	l->v[l->n].kind = kind;
 	snprintf(l->v[l->n].addr, sizeof l->v[l->n].addr, "%s", addr);
+	l->v[l->n].unlimited = unlimited;
 	l->n++;
 	return 0;
+}
+
+/* emit_user - the mailbox of user addr, if it exists, with its quota known. 1, 0, -1. */
+static int
+emit_user(struct expansion *e, const char *addr)
+{
+	uint64_t quota = 0;
+	int r = accounts_user_quota(e->a, addr, &quota);
+
+	if (r <= 0)
+		return r;
+	return emit(e, TARGET_LOCAL, addr, quota == 0) < 0 ? -1 : 1;
 }
 
 /* user_mailbox - emit the mailbox of addr (exactly, or without its +tag) if it is a user. */
@@ -913,16 +928,14 @@ static int
 user_mailbox(struct expansion *e, const char *addr)
 {
 	char base[ADDR_MAX + 1];
-	int r = user_exists(e->a, addr);
+	int r = emit_user(e, addr);
 
 	if (r != 0)
-		return r < 0 ? -1 : emit(e, TARGET_LOCAL, addr);
+		return r < 0 ? -1 : 0;
 	if (address_canonical(addr, base, sizeof base, true) < 0 || strcmp(base, addr) == 0)
 		return 0;
-	r = user_exists(e->a, base);
-	if (r != 0)
-		return r < 0 ? -1 : emit(e, TARGET_LOCAL, base);
-	return 0;
+	r = emit_user(e, base);
+	return r < 0 ? -1 : 0;
 }
 
 /*
@@ -953,18 +966,19 @@ expand(struct expansion *e, const char *addr, unsigned depth)
 	struct strlist targets = { 0 };
 	char user[ADDR_MAX + 1];
 	int rc = 0;
+	uint64_t quota = 0;
 
 	if (++e->lookups > RESOLVE_LOOKUPS_MAX) {
 		log_warn("alias expansion of %s: more than %d lookups", addr, RESOLVE_LOOKUPS_MAX);
 		return -1;
 	}
-	switch (find(e->a, addr, &targets, user)) {
+	switch (find(e->a, addr, &targets, user, &quota)) {
 	case FOUND_ERROR:
 		return -1;
 	case FOUND_NONE:
 		return 0;
 	case FOUND_USER:
-		return emit(e, TARGET_LOCAL, user);
+		return emit(e, TARGET_LOCAL, user, quota == 0);
 	case FOUND_ALIAS:
 		break;
 	}
@@ -985,7 +999,7 @@ expand(struct expansion *e, const char *addr, unsigned depth)
 		if (local < 0) {
 			rc = -1;
 		} else if (local == 0) {
-			rc = emit(e, TARGET_REMOTE, t);
+			rc = emit(e, TARGET_REMOTE, t, false);
 		} else if (address_canonical(t, tc, sizeof tc, false) < 0) {
 			log_warn("alias %s: malformed target %s skipped", addr, t);
 		} else if (strlist_has(&e->path, tc)) {

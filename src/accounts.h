@@ -28,6 +28,7 @@ void strlist_free(struct strlist *l);
 struct target {
 	enum target_kind kind;
 	char addr[ADDR_MAX + 1];
+	bool unlimited; /* TARGET_LOCAL: the mailbox has no quota, so it may skip the queue */
 };
 
 struct target_list {

@@ -138,7 +138,7 @@ lookup_resolve(struct lookup_client *c, const char *address, struct target_list 
 {
 	struct frame *req = malloc(sizeof *req), *rep = malloc(sizeof *rep);
 	enum resolve_status st = RESOLVE_TEMPFAIL;
-	uint64_t status, n, kind;
+	uint64_t status, n, kind, unlimited;
 
 	if (req == NULL || rep == NULL)
 		goto out;
@@ -158,9 +158,10 @@ lookup_resolve(struct lookup_client *c, const char *address, struct target_list 
 		}
 		struct target *t = &out->v[out->n];
 		if (!frame_get_u64(rep, &kind) || kind > TARGET_REMOTE ||
-		    !frame_get_str(rep, t->addr, sizeof t->addr))
+		    !frame_get_str(rep, t->addr, sizeof t->addr) || !frame_get_u64(rep, &unlimited))
 			goto out;
 		t->kind = (enum target_kind)kind;
+		t->unlimited = unlimited == 1;
 		out->n++;
 	}
 	if (frame_end(rep))

@@ -3,7 +3,8 @@
  * that opens the account store, and the shape of each reply (ipc/frame.h fields,
  * in this order). Replies are LK_REPLY frames; LK_ERROR answers a malformed request.
  *
- *   LK_RESOLVE  str address           -> u64 resolve_status, u64 n, n x (u64 kind, str addr)
+ *   LK_RESOLVE  str address           -> u64 resolve_status, u64 n,
+ *                                        n x (u64 kind, str addr, u64 unlimited)
  *   LK_OWNS     str user, str address -> u64 1 yes, 0 no, 2 the store failed
  *   LK_DOMAINS                        -> u64 n, n x str (as many as fit in one frame)
  *   LK_QUOTA    str address           -> u64 1 found, 0 no such user, 2 the store failed;

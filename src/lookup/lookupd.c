@@ -132,6 +132,7 @@ do_resolve(struct lookupd *d, struct lk_conn *c, struct frame *in)
 	for (size_t i = 0; st == RESOLVE_OK && i < tl.n; i++) {
 		frame_put_u64(f, tl.v[i].kind);
 		frame_put_str(f, tl.v[i].addr);
+		frame_put_u64(f, tl.v[i].unlimited);
 	}
 	if (f->bad) { /* more targets than a frame holds: say so rather than cut the list */
 		log_err("resolve %s: too many targets for one answer", addr);

@@ -64,6 +64,7 @@ struct smtp_txn {
 	bool writer_open;
 	struct spool_writer w;
 	int commit_fd;         /* the queue file being flushed, or -1 */
+	bool queue_only;       /* a recipient is remote or has a quota: no direct delivery */
 	bool direct;           /* every recipient a local mailbox without quota: deliver
 				* straight into the Maildirs (one durable write, not two) */
 	struct md_batch *md;   /* the direct delivery being committed */

@@ -131,12 +131,15 @@ txn_mail(struct smtp_session *s, const struct smtp_cmd *cmd)
 
 /* add_target - a resolved target, once per transaction. */
 static int
-add_target(struct smtp_txn *t, enum target_kind kind, const char *addr, const char *orig)
+add_target(struct smtp_txn *t, const struct target *tg, const char *orig)
 {
 	for (size_t i = 0; i < t->env.nrcpts; i++)
-		if (t->env.rcpts[i].kind == kind && strcmp(t->env.rcpts[i].addr, addr) == 0)
+		if (t->env.rcpts[i].kind == tg->kind && strcmp(t->env.rcpts[i].addr, tg->addr) == 0)
 			return 0;
-	return envelope_add_rcpt(&t->env, kind, addr, orig);
+	/* Known from the resolve: no second question to the store at DATA. */
+	if (tg->kind != TARGET_LOCAL || !tg->unlimited)
+		t->queue_only = true;
+	return envelope_add_rcpt(&t->env, tg->kind, tg->addr, orig);
 }
 
 /*
@@ -217,7 +220,7 @@ txn_rcpt(struct smtp_session *s, const struct smtp_cmd *cmd)
 		snprintf(targets.v[0].addr, sizeof targets.v[0].addr, "%s", addr);
 	}
 	for (size_t i = 0; i < targets.n; i++) {
-		if (add_target(t, targets.v[i].kind, targets.v[i].addr, addr) < 0) {
+		if (add_target(t, &targets.v[i], addr) < 0) {
 			target_list_free(&targets);
 			session_reply(s, "451 4.3.0 Error: out of memory");
 			return;
@@ -378,12 +381,7 @@ start_message(struct smtp_session *s, enum data_mode mode)
 	t->bdat = mode == DATA_MODE_CHUNK;
 	data_reader_init(&t->dr, mode);
 	/* Mail only for local mailboxes without a quota skips the queue. */
-	uint64_t quota;
-	t->direct = t->env.nrcpts > 0;
-	for (size_t i = 0; i < t->env.nrcpts && t->direct; i++)
-		t->direct = t->env.rcpts[i].kind == TARGET_LOCAL &&
-		    accounts_user_quota(s->srv->acct, t->env.rcpts[i].addr, &quota) == 1 &&
-		    quota == 0;
+	t->direct = t->env.nrcpts > 0 && !t->queue_only;
 	(void)cfg;
 }
 

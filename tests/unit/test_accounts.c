@@ -470,6 +470,31 @@ test_resolve_dedupe(void **state)
 	target_list_free(&tl);
 }
 
+/* resolve says whether each mailbox has a quota (it may then not skip the queue) */
+static void
+test_resolve_knows_quota(void **state)
+{
+	struct accounts *a = ((struct fixture *)*state)->a;
+	struct target_list tl = { 0 };
+
+	domain_setup(a);
+	add_user(a, "free@example.test");
+	ok(accounts_user_add(a, "capped@example.test", "pw-capped", 4096, ERR));
+	add_alias(a, "both@example.test", "free@example.test", "capped@example.test", NULL);
+	assert_int_equal(accounts_resolve(a, "both@example.test", &tl), RESOLVE_OK);
+	assert_int_equal(tl.n, 2);
+	assert_true(tl.v[0].unlimited);                 /* free, through the alias */
+	assert_false(tl.v[1].unlimited);                /* capped */
+	tl.n = 0;
+	assert_int_equal(accounts_resolve(a, "capped+tag@example.test", &tl), RESOLVE_OK);
+	assert_int_equal(tl.n, 1);
+	assert_false(tl.v[0].unlimited);
+	tl.n = 0;
+	assert_int_equal(accounts_resolve(a, "free+tag@example.test", &tl), RESOLVE_OK);
+	assert_true(tl.v[0].unlimited);
+	target_list_free(&tl);
+}
+
 static void
 test_owns_address(void **state)
 {
@@ -616,6 +641,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_resolve_aliases, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resolve_loops, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resolve_depth, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_resolve_knows_quota, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resolve_dedupe, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_owns_address, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_second_handle_sees_changes, setup, teardown),
