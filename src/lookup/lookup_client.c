@@ -1,7 +1,6 @@
 /* lookup_client.c - blocking calls from the roles to lookupd (see lookup_client.h). */
 #include "lookup/lookup_client.h"
 
-#include <assert.h>
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
@@ -85,8 +84,6 @@ now_ms(void)
 static int
 exchange(int fd, const struct frame *req, struct frame *rep, int timeout_ms)
 {
-	static_assert(FRAME_MAX <= 65536, "frames fit the receive buffer below");
-	uint8_t in[FRAME_MAX + 1];
 	uint16_t type;
 
 	if (send(fd, req->buf, req->len, MSG_NOSIGNAL) != (ssize_t)req->len)
@@ -102,12 +99,13 @@ exchange(int fd, const struct frame *req, struct frame *rep, int timeout_ms)
 			continue;
 		if (r <= 0)
 			return r == 0 ? -2 : -1;
-		ssize_t n = recv(fd, in, sizeof in, 0);
+		/* Straight into the frame; MSG_TRUNC tells a longer one, which no reply is. */
+		ssize_t n = recv(fd, rep->buf, sizeof rep->buf, MSG_TRUNC);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0 || (size_t)n > FRAME_MAX)
+		if (n <= 0 || (size_t)n > sizeof rep->buf)
 			return -1;
-		if (frame_parse(rep, in, (size_t)n, &type) < 0 || type != LK_REPLY)
+		if (frame_parse(rep, rep->buf, (size_t)n, &type) < 0 || type != LK_REPLY)
 			return -2; /* not retried: the same request would be refused again */
 		return 0;
 	}

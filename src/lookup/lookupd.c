@@ -306,17 +306,17 @@ on_request(evutil_socket_t fd, short what, void *arg)
 {
 	struct lk_conn *c = arg;
 	struct lookupd *d = c->d;
-	uint8_t buf[FRAME_MAX + 1];
 	uint16_t type;
 
-	ssize_t n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+	/* Straight into the frame; MSG_TRUNC tells a longer one, which no request is. */
+	ssize_t n = recv(fd, d->in.buf, sizeof d->in.buf, MSG_DONTWAIT | MSG_TRUNC);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
-	if (n <= 0 || (size_t)n > FRAME_MAX || frame_parse(&d->in, buf, (size_t)n, &type) < 0) {
+	if (n <= 0 || (size_t)n > sizeof d->in.buf ||
+	    frame_parse(&d->in, d->in.buf, (size_t)n, &type) < 0) {
 		conn_close(c);
 		return;
 	}
-	explicit_bzero(buf, (size_t)n);
 	switch (type) {
 	case LK_RESOLVE:
 		do_resolve(d, c, &d->in);
