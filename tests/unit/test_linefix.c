@@ -243,6 +243,20 @@ test_header_fold(void **state)
 }
 
 static void
+test_header_utf8(void **state)
+{
+	/* No whitespace, two-octet characters: no break splits one. */
+	char *solid = repeat("\xc3\xa9", 2000);
+	char *msg = cat("Subject:x", solid, "\n\nbody\n", "", "");
+	char *out = fixed(msg);
+	for (const char *p = strchr(out, '\n'); p != NULL && p[1] == ' '; p = strchr(p + 1, '\n'))
+		assert_int_equal((unsigned char)p[2], 0xc3);
+	free(out);
+	free(msg);
+	free(solid);
+}
+
+static void
 test_plain_body(void **state)
 {
 	char *line = repeat("0123456789 = \xc3\xa9t\xc3\xa9 ", 1500);
@@ -432,6 +446,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_identity),
 		cmocka_unit_test(test_header_fold),
+		cmocka_unit_test(test_header_utf8),
 		cmocka_unit_test(test_plain_body),
 		cmocka_unit_test(test_8bit_part),
 		cmocka_unit_test(test_base64_part),
