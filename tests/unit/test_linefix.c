@@ -398,6 +398,31 @@ test_nested(void **state)
 }
 
 static void
+test_digest_and_folded_cte(void **state)
+{
+	/* A digest's part without Content-Type is a message (RFC 2046 5.1.5). */
+	char *line = repeat("d", 1500);
+	char *msg = cat("Content-Type: multipart/digest; boundary=DD\n\n--DD\n\n"
+	    "Subject: inner\nContent-Transfer-Encoding:\n 8bit\n\n", line, "\n--DD--\n", "", "");
+	char *out = fixed(msg);
+	/* The folded field is replaced whole; the top header gets MIME-Version. */
+	assert_int_equal(strncmp(out, "Content-Type: multipart/digest; boundary=DD\n"
+	    "MIME-Version: 1.0\n\n--DD\n\nSubject: inner\n"
+	    "Content-Transfer-Encoding: quoted-printable\n\n", 129), 0);
+	assert_null(strstr(out, "8bit"));
+	size_t bl, dl;
+	char *enc = body_after(out, "Subject: inner", "\n--DD", &bl);
+	char *dec = qp_decode(enc, bl, &dl);
+	assert_int_equal(dl, strlen(line));
+	assert_memory_equal(dec, line, dl);
+	free(dec);
+	free(enc);
+	free(out);
+	free(msg);
+	free(line);
+}
+
+static void
 test_preamble(void **state)
 {
 	char *line = repeat("p", 3000);
@@ -452,6 +477,7 @@ main(void)
 		cmocka_unit_test(test_base64_part),
 		cmocka_unit_test(test_qp_part),
 		cmocka_unit_test(test_nested),
+		cmocka_unit_test(test_digest_and_folded_cte),
 		cmocka_unit_test(test_preamble),
 		cmocka_unit_test(test_no_mime_top),
 		cmocka_unit_test(test_fold_lines),
