@@ -280,7 +280,7 @@ cleanup(const struct init *in)
 		unlink(in->key);
 }
 
-/* make_accounts - the database with its schema, and the first domain when given. */
+/* make_accounts - the database with its schema, and the first domain (with its DKIM keys) when given. */
 static int
 make_accounts(struct init *in)
 {
@@ -292,6 +292,10 @@ make_accounts(struct init *in)
 	in->made_db = true;
 	int r = 0;
 	if (in->domain != NULL && accounts_domain_add(a, in->domain, err, sizeof err) < 0)
+		r = cli_fail("%s", err);
+	/* The config written has the default [dkim] algorithms: a key of each, signing now. */
+	else if (in->domain != NULL && accounts_dkim_make(a, in->domain,
+	    1u << DKIM_ED25519 | 1u << DKIM_RSA, time(NULL), err, sizeof err) < 0)
 		r = cli_fail("%s", err);
 	accounts_close(a);
 	return r;
