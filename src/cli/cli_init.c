@@ -232,6 +232,13 @@ write_config(FILE *f, const struct init *in)
 	    "logins waiting for a password check; more: 454, try later");
 	kv(f, "max_hops", dflt("limits", "max_hops"),
 	    "Received headers; more: 554 5.4.6 (mail loop)");
+
+	fprintf(f, "\n[dkim]\n");
+	kv(f, "sign", dflt("dkim", "sign"), "sign outbound mail of the hosted domains");
+	kv(f, "algorithms", dflt("dkim", "algorithms"),
+	    "a signing key of each per domain (rsa: 2048 bits)");
+	kv(f, "rotate_after", dflt("dkim", "rotate_after"),
+	    "`dkim rotate`: new keys only published until then");
 }
 
 /* write_new - path created (must not exist), written by fn, synced. */
