@@ -28,6 +28,8 @@ static const char usage_text[] =
     "  alias add SOURCE TARGET [TARGET...]  SOURCE local@domain or @domain\n"
     "  alias del SOURCE | alias list\n"
     "  queue list | queue show ID | queue delete ID | queue flush\n"
+    "  dns records DOMAIN                   the DNS records a hosted domain needs\n"
+    "  dns check DOMAIN                     look each of them up\n"
     "  version\n";
 
 static int
@@ -56,6 +58,8 @@ static const struct arity {
 	{ "alias", "add", 2, INT_MAX },
 	{ "alias", "del", 1, 1 },
 	{ "alias", "list", 0, 0 },
+	{ "dns", "records", 1, 1 },
+	{ "dns", "check", 1, 1 },
 };
 
 static bool
@@ -84,6 +88,7 @@ static const struct group {
 	{ "user", cli_user },
 	{ "alias", cli_alias },
 	{ "queue", cli_queue },
+	{ "dns", cli_dns },
 };
 
 /* run_group - load the config, then run a command group that needs it. */
