@@ -34,6 +34,8 @@ dns_rec_label(enum dns_rec_kind kind)
 	return "";
 }
 
+static char *vformat(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
+
 static char *
 vformat(const char *fmt, va_list ap)
 {
