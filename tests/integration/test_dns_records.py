@@ -112,6 +112,24 @@ def test_records_are_stable(setup):
     assert again == text
 
 
+def test_records_without_host_addresses():
+    """A hostname without A/AAAA: the machine's own addresses, and a comment saying so."""
+    empty = Dns()
+    inst = Instance({("delivery", "resolver"): empty.resolver})
+    try:
+        text, rrs = records_of(inst)
+    finally:
+        inst.cleanup()
+        empty.stop()
+    assert re.search(rf"^; {re.escape(HOSTNAME)} has no A/AAAA record: these are this "
+                     r"machine's own interface addresses", text, re.M), text
+    helo = [rr for rr in rrs if str(rr.rname) == HOSTNAME + "." and dnslib.QTYPE[rr.rtype] == "TXT"]
+    assert len(helo) == 1
+    # Not "a": the name has no address for it to find.
+    assert not b"".join(helo[0].rdata.data).startswith(b"v=spf1 a ")
+    assert "127.0.0.1" not in text
+
+
 def test_service_off_is_not_offered(setup):
     inst, _, _ = setup
     inst.set("listen", "pop3", "")
@@ -172,7 +190,8 @@ def test_check_spf_by_mechanism(setup):
     for record, ok in ((b"v=spf1 ip4:127.0.0.0/8 -all", True),
                        (b"v=spf1 a:" + HOSTNAME.encode() + b" ~all", True),
                        (b"v=spf1 include:_spf.elsewhere.test -all", False),
-                       (b"v=spf1 ip4:127.0.0.0/8 -all", True)):
+                       (b"v=spf1 mx -all", True),
+                       (b"v=spf1 -ip4:127.0.0.1 +all", False)):
         dns = serve(rrs, replace={(f"{DOMAIN}.", "TXT"): [record]})
         try:
             p = check(inst, dns)
@@ -183,7 +202,8 @@ def test_check_spf_by_mechanism(setup):
         assert spf[0].startswith("ok " if ok else "wrong "), (record, p.stdout)
         assert p.returncode == (0 if ok else 1)
         if not ok:
-            assert "include" in spf[0]
+            assert f"does not allow {HOST_ADDR}" in spf[0]
+            assert ("include" in spf[0]) == (b"include" in record)
 
 
 def test_check_ptr_missing_warns(setup):
