@@ -5,6 +5,7 @@
  * every statement is reset right after use and no read transaction outlives a call.
  */
 #include "accounts.h"
+#include "accounts_handle.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -310,6 +311,10 @@ accounts_open(const char *data_dir, bool create, char *err, size_t errlen)
 		accounts_close(a);
 		return NULL;
 	}
+	if (create && accounts_srs_prepare(a->db, err, errlen) < 0) {
+		accounts_close(a);
+		return NULL;
+	}
 	sqlite3_stmt *s;
 	int version = -1;
 	if (sqlite3_prepare_v2(a->db, "PRAGMA user_version", -1, &s, NULL) == SQLITE_OK) {
@@ -343,6 +348,18 @@ accounts_open_remote(const char *data_dir, char *err, size_t errlen)
 	}
 	lookup_client_init(a->remote, data_dir);
 	return a;
+}
+
+sqlite3 *
+accounts_sqlite(struct accounts *a)
+{
+	return a->remote == NULL ? a->db : NULL;
+}
+
+struct lookup_client *
+accounts_lookupd(struct accounts *a)
+{
+	return a->remote;
 }
 
 enum lookup_verdict

@@ -10,6 +10,12 @@
  *   LK_QUOTA    str address           -> u64 1 found, 0 no such user, 2 the store failed;
  *                                        u64 quota in bytes (0 unlimited)
  *   LK_VERIFY   str user, str password, str client ip, str service -> u64 lookup_verdict
+ *   LK_SRS_FORWARD str sender, str srs_domain -> u64 1 rewritten, 0 kept, 2 the store
+ *                                        failed; str the sender to use (the SRS address
+ *                                        in srs_domain, or sender as it was)
+ *
+ * LK_RESOLVE of an SRS0=/SRS1= address of a hosted domain (that is not the exact
+ * name of a user or alias) answers its original address (accounts_srs_resolve).
  */
 #ifndef MAILROOM_LOOKUP_PROTO_H
 #define MAILROOM_LOOKUP_PROTO_H
@@ -20,6 +26,7 @@ enum lookup_type {
 	LK_DOMAINS = 3,
 	LK_QUOTA = 4,
 	LK_VERIFY = 5,
+	LK_SRS_FORWARD = 8, /* 6 and 7: the DKIM requests */
 	LK_REPLY = 100,
 	LK_ERROR = 101,
 };
