@@ -158,9 +158,10 @@ class Dns:
     hosts:   {host: "ip" or ["ip", ...]} (IPv4 gives A, IPv6 gives AAAA)
     null_mx: [domain, ...] (RFC 7505: "0 .")
     rr:      [(name, type number, hex rdata), ...] for anything else
+    txt:     [(name, text), ...] TXT records (SPF policies)
     """
 
-    def __init__(self, mx=(), hosts=None, null_mx=(), rr=()):
+    def __init__(self, mx=(), hosts=None, null_mx=(), rr=(), txt=()):
         self.dir = tempfile.mkdtemp(prefix="dnsmasq-", dir="/tmp")
         self.logpath = os.path.join(self.dir, "dnsmasq.log")
         self.port = free_port()
@@ -177,6 +178,8 @@ class Dns:
             args.append(f"--dns-rr={domain},15,000000")
         for name, rtype, data in rr:
             args.append(f"--dns-rr={name},{rtype},{data}")
+        for name, text in txt:
+            args.append(f"--txt-record={name},{text}")
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         self._wait_ready()
 
