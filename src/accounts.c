@@ -5,7 +5,6 @@
  * every statement is reset right after use and no read transaction outlives a call.
  */
 #include "accounts.h"
-#include "accounts_handle.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -17,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "accounts_int.h"
 #include "lookup/lookup_client.h"
 #include "password.h"
 #include "util/buf.h"
@@ -334,6 +334,10 @@ accounts_open(const char *data_dir, bool create, char *err, size_t errlen)
 		accounts_close(a);
 		return NULL;
 	}
+	if (accounts_dkim_schema(a->db, err, errlen) < 0) {
+		accounts_close(a);
+		return NULL;
+	}
 	return a;
 }
 
@@ -348,18 +352,6 @@ accounts_open_remote(const char *data_dir, char *err, size_t errlen)
 	}
 	lookup_client_init(a->remote, data_dir);
 	return a;
-}
-
-sqlite3 *
-accounts_sqlite(struct accounts *a)
-{
-	return a->remote == NULL ? a->db : NULL;
-}
-
-struct lookup_client *
-accounts_lookupd(struct accounts *a)
-{
-	return a->remote;
 }
 
 enum lookup_verdict
@@ -385,6 +377,25 @@ accounts_close(struct accounts *a)
 	sqlite3_close(a->db);
 	free(a->path);
 	free(a);
+}
+
+/* For the store's other files (accounts_int.h). */
+sqlite3 *
+accounts_sqlite(struct accounts *a)
+{
+	return a->db;
+}
+
+struct lookup_client *
+accounts_lookup(struct accounts *a)
+{
+	return a->remote;
+}
+
+const char *
+accounts_path(struct accounts *a)
+{
+	return a->path ? a->path : "";
 }
 
 /* ---- names ---- */

@@ -6,7 +6,7 @@
  * the original sender, which is how bounces of forwarded mail find their way.
  */
 #include "accounts.h"
-#include "accounts_handle.h"
+#include "accounts_int.h"
 
 #include <openssl/rand.h>
 #include <stdio.h>
@@ -75,7 +75,7 @@ accounts_srs_forward(struct accounts *a, const char *sender, const char *srs_dom
     char *out, size_t outlen)
 {
 	unsigned char secret[SRS_SECRET_LEN];
-	struct lookup_client *c = accounts_lookupd(a);
+	struct lookup_client *c = accounts_lookup(a);
 	sqlite3 *db = accounts_sqlite(a);
 
 	if (c != NULL)

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 
 #include "accounts.h"
 #include "lookup/lookup_proto.h"
@@ -46,6 +47,13 @@ int lookup_domains(struct lookup_client *c, struct strlist *out);
 /* lookup_srs_forward - accounts_srs_forward asked of lookupd: 1, 0 or -1 likewise. */
 int lookup_srs_forward(struct lookup_client *c, const char *sender, const char *srs_domain,
     char *out, size_t outlen);
+
+/* lookup_dkim_keys - accounts_dkim_signers asked of lookupd: how many (0 none), or -1. */
+int lookup_dkim_keys(struct lookup_client *c, const char *domain, time_t now,
+    struct dkim_signer out[2]);
+/* lookup_dkim_sign - a signature by lookupd (accounts_dkim_sign_status). */
+enum dkim_sign_status lookup_dkim_sign(struct lookup_client *c, const char *domain,
+    const char *selector, const void *data, size_t len, char *sig_b64, size_t siglen);
 
 /*
  * lookup_verify - check a login on a connection of its own (so any thread may call
