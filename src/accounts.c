@@ -311,6 +311,10 @@ accounts_open(const char *data_dir, bool create, char *err, size_t errlen)
 		accounts_close(a);
 		return NULL;
 	}
+	if (create && accounts_srs_prepare(a->db, err, errlen) < 0) {
+		accounts_close(a);
+		return NULL;
+	}
 	sqlite3_stmt *s;
 	int version = -1;
 	if (sqlite3_prepare_v2(a->db, "PRAGMA user_version", -1, &s, NULL) == SQLITE_OK) {

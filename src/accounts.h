@@ -223,4 +223,27 @@ enum dkim_sign_status { DKIM_SIGN_OK = 0, DKIM_SIGN_NO_KEY = 1, DKIM_SIGN_FAILED
 enum dkim_sign_status accounts_dkim_sign_status(struct accounts *a, const char *domain,
     const char *selector, const void *data, size_t len, char *sig_b64, size_t siglen);
 
+/*
+ * accounts_srs_forward - the envelope sender for mail that an alias of srs_domain
+ * forwards to another domain: the SRS address of sender in srs_domain
+ * (srs/srs.h, with the store's secret) into out (ADDR_MAX+1 octets). Returns 1
+ * rewritten; 0 kept as it is (out is sender): the null sender, a sender in a
+ * hosted domain, srs_domain not hosted, or a sender that SRS cannot carry (a
+ * quoted local part, a result longer than a local part may be); -1 the store or
+ * lookupd failed (a temporary failure). Works on both kinds of handle.
+ */
+int accounts_srs_forward(struct accounts *a, const char *sender, const char *srs_domain,
+    char *out, size_t outlen);
+
+/*
+ * accounts_srs_resolve - where mail to an SRS0= or SRS1= address (any case) of a
+ * hosted domain goes: its original address (TARGET_REMOTE; resolved as usual when
+ * in a hosted domain itself), or RESOLVE_NO_SUCH_USER when its hash is forged, it
+ * has expired or it is malformed. Returns true with *st and out set, or false when
+ * the address is for accounts_resolve: not such an address, not hosted, or the
+ * exact name of a user or alias. lookupd's (a handle of accounts_open).
+ */
+bool accounts_srs_resolve(struct accounts *a, const char *address, struct target_list *out,
+    enum resolve_status *st);
+
 #endif

@@ -23,4 +23,11 @@ const char *accounts_path(struct accounts *a);               /* of accounts.db, 
  */
 int accounts_dkim_schema(sqlite3 *db, char *err, size_t errlen);
 
+/*
+ * accounts_srs_prepare - with create: the SRS secret table, and a secret of
+ * SRS_SECRET_LEN random octets when there is none yet (accounts_srs.c). 0, or -1
+ * with err.
+ */
+int accounts_srs_prepare(sqlite3 *db, char *err, size_t errlen);
+
 #endif

@@ -1,7 +1,8 @@
 /*
  * remote.c - the remote delivery agent (deliver/agent.h): delivery to other
  * domains. A job's recipients are grouped by route (deliver/route.h): their domain,
- * or the relayhost; each group is one delivery, which remote_try.c carries to the
+ * or the relayhost, and their MAIL FROM (an SRS sender for forwarded mail,
+ * remote_srs.c); each group is one delivery, which remote_try.c carries to the
  * servers in order with one SMTP transaction for all its recipients. When a message
  * has recipients in several domains, their MX records are looked up first and
  * domains served by the same hosts are merged into one delivery (remote_mx.c): one
@@ -65,6 +66,7 @@ void
 delivery_free(struct delivery *d)
 {
 	free(d->pre_text);
+	free(d->sender);
 	free(d->idx);
 	free(d->rcpts);
 	free(d->mx.v);
@@ -84,12 +86,16 @@ delivery_drop(struct delivery *d)
 }
 
 static struct delivery *
-delivery_new(struct remote *r, struct rjob *j, const struct route *route)
+delivery_new(struct remote *r, struct rjob *j, const struct route *route, const char *sender)
 {
 	struct delivery *d = calloc(1, sizeof *d);
 
 	if (d == NULL)
 		return NULL;
+	if (sender != NULL && (d->sender = strdup(sender)) == NULL) {
+		free(d);
+		return NULL;
+	}
 	d->r = r;
 	d->job = j;
 	d->route = *route;
@@ -99,6 +105,7 @@ delivery_new(struct remote *r, struct rjob *j, const struct route *route)
 		dest = calloc(1, sizeof *dest);
 		if (dest == NULL || strmap_put(&r->dests, d->name, dest) < 0) {
 			free(dest);
+			free(d->sender);
 			free(d);
 			return NULL;
 		}
@@ -135,13 +142,24 @@ wait_push(struct remote *r, struct delivery *d)
 	r->wait_tail = d;
 }
 
-/* group - the deliveries of j: its recipients by route, in groups[0..*ngroups). */
+/* same_sender - whether two MAIL FROMs (NULL: the envelope's) are the same. */
+static bool
+same_sender(const char *a, const char *b)
+{
+	return a == NULL || b == NULL ? a == b : strcmp(a, b) == 0;
+}
+
+/*
+ * group - the deliveries of j: its recipients by route and MAIL FROM (forwarded
+ * recipients go with an SRS sender, remote_srs.c), in groups[0..*ngroups).
+ */
 static void
 group(struct remote *r, struct rjob *j, struct delivery ***groups, size_t *ngroups)
 {
 	const struct config *cfg = remote_cfg(r);
 	const struct envelope *env = j->job.env;
 	struct route_cfg rc = { cfg->relayhost, cfg->remote_port };
+	struct sender_memo memo = { 0 };
 
 	for (size_t k = 0; k < j->job.nrcpts; k++) {
 		size_t i = j->rcpts[k];
@@ -152,15 +170,25 @@ group(struct remote *r, struct rjob *j, struct delivery ***groups, size_t *ngrou
 			j->job.result(j->job.arg, &res);
 			continue;
 		}
+		const char *sender;
+		if (rcpt_sender(r, env, i, &memo, &sender) < 0) {
+			struct agent_result res = { i, 451, "none",
+				"451 4.3.0 cannot make the SRS sender now", false };
+			j->job.result(j->job.arg, &res);
+			continue;
+		}
+		if (sender != NULL)
+			log_rewrite(env, i, sender);
 		struct delivery *d = NULL;
 		for (size_t g = 0; g < *ngroups && d == NULL; g++)
-			if (route_same(&(*groups)[g]->route, &route))
+			if (route_same(&(*groups)[g]->route, &route) &&
+			    same_sender((*groups)[g]->sender, sender))
 				d = (*groups)[g];
 		if (d == NULL) {
 			struct delivery **ng = realloc(*groups, (*ngroups + 1) * sizeof *ng);
 			if (ng != NULL)
 				*groups = ng;
-			if (ng == NULL || (d = delivery_new(r, j, &route)) == NULL) {
+			if (ng == NULL || (d = delivery_new(r, j, &route, sender)) == NULL) {
 				struct agent_result res = { i, 451, "none", "451 4.3.0 out of memory", false };
 				j->job.result(j->job.arg, &res);
 				continue;
@@ -172,6 +200,7 @@ group(struct remote *r, struct rjob *j, struct delivery ***groups, size_t *ngrou
 			j->job.result(j->job.arg, &res);
 		}
 	}
+	sender_memo_free(&memo);
 }
 
 static int

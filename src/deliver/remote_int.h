@@ -49,6 +49,8 @@ struct delivery {
 	struct delivery *next;      /* in the waiting list, or the active list */
 	struct delivery *prev;
 	struct route route;         /* where it goes (deliver/route.h) */
+	char *sender;               /* MAIL FROM when not the envelope's: the SRS address
+				     * of mail an alias forwards; NULL: env->sender */
 	const char *name;           /* route.dest: a domain, a literal, or the relayhost */
 	size_t *idx;                /* recipients of the message in this delivery */
 	const char **rcpts;
@@ -124,6 +126,22 @@ void lookup_mx(struct delivery *d);
 size_t resolve_together(struct remote *r, struct delivery **groups, size_t ngroups,
     bool *taken);
 void mx_set_free(struct mx_set *s);
+
+/* remote_srs.c */
+struct sender_memo {
+	struct sender_memo_entry *v;
+	size_t n;
+};
+/*
+ * rcpt_sender - the MAIL FROM for recipient i of env: *out NULL (env->sender) or
+ * the SRS address of a forwarded recipient (valid until m is freed). Returns 0, or
+ * -1 when lookupd failed to say (the recipient is deferred, not sent unrewritten).
+ */
+int rcpt_sender(struct remote *r, const struct envelope *env, size_t i, struct sender_memo *m,
+    const char **out);
+void sender_memo_free(struct sender_memo *m);
+/* log_rewrite - the log line of a recipient sent with an SRS sender. */
+void log_rewrite(const struct envelope *env, size_t i, const char *sender);
 
 /* remote_try.c */
 /* next_host - try d's next server (its MX hosts in order, or its one host). */

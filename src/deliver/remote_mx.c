@@ -2,7 +2,8 @@
  * remote_mx.c - the MX records of a delivery's domain (RFC 5321 5.1: a null MX
  * bounces, no MX means the domain's own address), and for a message with several
  * domains, their lookups together first, so that domains served by the same hosts
- * (route.h mx_merge) go in one delivery: one connection per host for the message.
+ * (route.h mx_merge_keyed) and the same sender go in one delivery: one connection
+ * per host and sender for the message.
  */
 #include "deliver/remote_int.h"
 
@@ -111,6 +112,7 @@ static void
 set_done(struct remote *r, struct mx_set *s)
 {
 	const struct mx_list **lists = calloc(s->n ? s->n : 1, sizeof *lists);
+	const char **senders = calloc(s->n ? s->n : 1, sizeof *senders);
 	size_t *into = calloc(s->n ? s->n : 1, sizeof *into);
 
 	if (s->prev)
@@ -123,16 +125,18 @@ set_done(struct remote *r, struct mx_set *s)
 		s->v[i]->set = NULL;
 		if (lists)
 			lists[i] = s->v[i]->pre_code == 0 ? &s->v[i]->mx : NULL;
+		if (senders)
+			senders[i] = s->v[i]->sender;
 	}
-	if (lists && into)
-		mx_merge(lists, s->n, into);
+	if (lists && into && senders)
+		mx_merge_keyed(lists, senders, s->n, into);
 	for (size_t i = 0; i < s->n; i++) {
 		struct delivery *d = s->v[i];
 		if (d->pre_code != 0) {
 			finish(d, d->pre_code, d->pre_text ? d->pre_text : "451 4.3.0 lookup failed");
 			continue;
 		}
-		if (lists && into && into[i] != i && merge(s->v[into[i]], d)) {
+		if (lists && into && senders && into[i] != i && merge(s->v[into[i]], d)) {
 			/* Its recipients ride along in the other delivery: one part fewer. */
 			d->job->parts--;
 			delivery_free(d);
@@ -142,6 +146,7 @@ set_done(struct remote *r, struct mx_set *s)
 		wait_push(r, d);
 	}
 	free(lists);
+	free(senders);
 	free(into);
 	mx_set_free(s);
 	kick(r);

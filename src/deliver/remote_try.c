@@ -209,6 +209,7 @@ next_addr(struct delivery *d)
 		.addr = ss,
 		.queue_dir = d->job->job.queue_dir,
 		.env = d->job->job.env,
+		.sender = d->sender,
 		.rcpts = d->rcpts,
 		.nrcpts = d->n,
 		.auth_user = d->auth_user[0] ? d->auth_user : NULL,

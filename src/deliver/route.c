@@ -129,12 +129,28 @@ mx_same_servers(const struct mx_list *a, const struct mx_list *b)
 size_t
 mx_merge(const struct mx_list *const *lists, size_t n, size_t *into)
 {
+	return mx_merge_keyed(lists, NULL, n, into);
+}
+
+static bool
+same_key(const char *const *keys, size_t i, size_t j)
+{
+	if (keys == NULL || keys[i] == keys[j])
+		return true;
+	return keys[i] != NULL && keys[j] != NULL && strcmp(keys[i], keys[j]) == 0;
+}
+
+size_t
+mx_merge_keyed(const struct mx_list *const *lists, const char *const *keys, size_t n,
+    size_t *into)
+{
 	size_t kept = 0;
 
 	for (size_t i = 0; i < n; i++) {
 		into[i] = i;
 		for (size_t j = 0; lists[i] != NULL && j < i; j++) {
-			if (into[j] == j && lists[j] != NULL && mx_same_servers(lists[j], lists[i])) {
+			if (into[j] == j && lists[j] != NULL && same_key(keys, i, j) &&
+			    mx_same_servers(lists[j], lists[i])) {
 				into[i] = j;
 				break;
 			}

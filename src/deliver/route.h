@@ -57,4 +57,11 @@ bool mx_same_servers(const struct mx_list *a, const struct mx_list *b);
  */
 size_t mx_merge(const struct mx_list *const *lists, size_t n, size_t *into);
 
+/*
+ * mx_merge_keyed - mx_merge where domain i merges only into one with an equal
+ * keys[i] (the MAIL FROM of each delivery: one transaction has one sender).
+ */
+size_t mx_merge_keyed(const struct mx_list *const *lists, const char *const *keys, size_t n,
+    size_t *into);
+
 #endif

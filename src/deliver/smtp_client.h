@@ -50,6 +50,7 @@ struct client_params {
 	struct sockaddr_storage addr; /* with the port set */
 	const char *queue_dir;
 	const struct envelope *env;  /* sender, body type, id, body offset and size */
+	const char *sender;          /* MAIL FROM instead of env->sender (SRS); NULL: env's */
 	const char *const *rcpts;    /* addresses to give in RCPT */
 	size_t nrcpts;
 	const char *prefix;          /* header lines sent before the text (LF ends); NULL: none */

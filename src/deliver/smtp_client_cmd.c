@@ -65,7 +65,7 @@ send_envelope(struct smtp_client *c)
 	}
 	c->pipelined = esmtp && c->caps.pipelining;
 	c->state = STAGE_MAIL;
-	cl_send_line(c, "MAIL FROM:<%s>%s", env->sender, params);
+	cl_send_line(c, "MAIL FROM:<%s>%s", c->p.sender ? c->p.sender : env->sender, params);
 	if (c->pipelined) {
 		for (; c->rcpt_sent < c->p.nrcpts; c->rcpt_sent++)
 			cl_send_line(c, "RCPT TO:<%s>", c->p.rcpts[c->rcpt_sent]);

@@ -247,6 +247,35 @@ out:
 	return rc;
 }
 
+int
+lookup_srs_forward(struct lookup_client *c, const char *sender, const char *srs_domain,
+    char *out, size_t outlen)
+{
+	struct frame *req = malloc(sizeof *req), *rep = malloc(sizeof *rep);
+	char addr[ADDR_MAX + 1];
+	uint64_t status;
+	int rc = -1;
+
+	snprintf(out, outlen, "%s", sender);
+	if (req == NULL || rep == NULL)
+		goto out;
+	frame_init(req, LK_SRS_FORWARD);
+	frame_put_str(req, sender);
+	frame_put_str(req, srs_domain);
+	if (lookup_call(c, req, rep, QUERY_TIMEOUT_MS) < 0 || !frame_get_u64(rep, &status) ||
+	    !frame_get_str(rep, addr, sizeof addr) || !frame_end(rep))
+		goto out;
+	rc = answer(status);
+	if (rc == 1 && strlen(addr) < outlen)
+		snprintf(out, outlen, "%s", addr);
+	else if (rc == 1)
+		rc = -1;
+out:
+	free(req);
+	free(rep);
+	return rc;
+}
+
 enum lookup_verdict
 lookup_verify(const struct lookup_client *c, const char *user, const char *password,
     const char *client_ip, const char *service)

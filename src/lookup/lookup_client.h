@@ -44,6 +44,9 @@ enum resolve_status lookup_resolve(struct lookup_client *c, const char *address,
 int lookup_owns(struct lookup_client *c, const char *user, const char *address);
 int lookup_quota(struct lookup_client *c, const char *address, uint64_t *quota);
 int lookup_domains(struct lookup_client *c, struct strlist *out);
+/* lookup_srs_forward - accounts_srs_forward asked of lookupd: 1, 0 or -1 likewise. */
+int lookup_srs_forward(struct lookup_client *c, const char *sender, const char *srs_domain,
+    char *out, size_t outlen);
 
 /* lookup_dkim_keys - accounts_dkim_signers asked of lookupd: how many (0 none), or -1. */
 int lookup_dkim_keys(struct lookup_client *c, const char *domain, time_t now,

@@ -21,6 +21,12 @@
  * outbound mail); another peer (smtpd, pop3d) gets LK_ERROR, and it is logged.
  * data is at most LK_DKIM_DATA_MAX octets (no NUL: canonicalized header text);
  * private keys never leave lookupd.
+ *   LK_SRS_FORWARD str sender, str srs_domain -> u64 1 rewritten, 0 kept, 2 the store
+ *                                        failed; str the sender to use (the SRS address
+ *                                        in srs_domain, or sender as it was)
+ *
+ * LK_RESOLVE of an SRS0=/SRS1= address of a hosted domain (that is not the exact
+ * name of a user or alias) answers its original address (accounts_srs_resolve).
  */
 #ifndef MAILROOM_LOOKUP_PROTO_H
 #define MAILROOM_LOOKUP_PROTO_H
@@ -33,6 +39,7 @@ enum lookup_type {
 	LK_VERIFY = 5,
 	LK_DKIM_KEYS = 6,
 	LK_DKIM_SIGN = 7,
+	LK_SRS_FORWARD = 8,
 	LK_REPLY = 100,
 	LK_ERROR = 101,
 };

@@ -1,7 +1,8 @@
 /*
  * lookupd.c - the lookup role: the only process of `serve` that opens the
  * account store. It answers the other roles' queries (resolve a recipient, may
- * this user send as that address, quota, hosted domains) and checks logins:
+ * this user send as that address, quota, hosted domains, the SRS sender of
+ * forwarded mail) and checks logins:
  * the password hash never leaves this process, verifications wait in a bounded
  * queue for a few worker threads, and failures are counted per client network
  * and per account across every connection and service (authlimit.h).
@@ -130,7 +131,9 @@ do_resolve(struct lookupd *d, struct lk_conn *c, struct frame *in)
 		conn_close(c);
 		return;
 	}
-	enum resolve_status st = accounts_resolve(d->acct, addr, &tl);
+	enum resolve_status st;
+	if (!accounts_srs_resolve(d->acct, addr, &tl, &st))
+		st = accounts_resolve(d->acct, addr, &tl);
 	frame_init(f, LK_REPLY);
 	frame_put_u64(f, st);
 	frame_put_u64(f, st == RESOLVE_OK ? tl.n : 0);
@@ -178,6 +181,29 @@ do_quota(struct lookupd *d, struct lk_conn *c, struct frame *in)
 	frame_init(f, LK_REPLY);
 	frame_put_u64(f, r < 0 ? 2 : (uint64_t)r);
 	frame_put_u64(f, quota);
+	send_frame(c, f);
+}
+
+static bool dkim_allowed(struct lookupd *d, struct lk_conn *c, const char *what);
+
+/* do_srs_forward - for the mail user alone, as DKIM: SRS addresses are ours to make. */
+static void
+do_srs_forward(struct lookupd *d, struct lk_conn *c, struct frame *in)
+{
+	char sender[ADDR_MAX + 1], domain[ADDR_DOMAIN_MAX + 1], out[ADDR_MAX + 1];
+	struct frame *f = &d->out;
+
+	if (!frame_get_str(in, sender, sizeof sender) ||
+	    !frame_get_str(in, domain, sizeof domain) || !frame_end(in)) {
+		conn_close(c);
+		return;
+	}
+	if (!dkim_allowed(d, c, "LK_SRS_FORWARD"))
+		return;
+	int r = accounts_srs_forward(d->acct, sender, domain, out, sizeof out);
+	frame_init(f, LK_REPLY);
+	frame_put_u64(f, r < 0 ? 2 : (uint64_t)r);
+	frame_put_str(f, out);
 	send_frame(c, f);
 }
 
@@ -410,6 +436,9 @@ on_request(evutil_socket_t fd, short what, void *arg)
 		break;
 	case LK_DKIM_SIGN:
 		do_dkim_sign(d, c, &d->in);
+		break;
+	case LK_SRS_FORWARD:
+		do_srs_forward(d, c, &d->in);
 		break;
 	default:
 		log_warn("unknown request type %u: closing the connection", type);

@@ -162,6 +162,7 @@ class Dns:
     ptr:     [(reverse name, target), ...]
     cname:   [(name, target), ...] (dnsmasq answers only for targets it knows, as hosts)
     rr:      [(name, type number, hex rdata), ...] for anything else
+    txt:     [(name, text), ...] TXT records (SPF policies)
     """
 
     def __init__(self, mx=(), hosts=None, null_mx=(), rr=(), txt=(), srv=(), ptr=(), cname=()):

@@ -2,7 +2,7 @@
  * test_route.c - unit tests for deliver/route.c: the route of each kind of recipient
  * (a mailbox, a domain by MX, an address literal, a relayhost by name, by address,
  * in brackets), which recipients share a delivery, and the merging of domains whose
- * MX hosts are the same.
+ * MX hosts (and senders) are the same.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -117,6 +117,15 @@ test_mx_merge(void **state)
 	assert_int_equal(into[5], 1);
 	assert_int_equal(into[6], 4);
 	assert_int_equal(mx_merge(lists, 0, into), 0);
+
+	/* one transaction has one MAIL FROM: only deliveries of the same sender merge */
+	const struct mx_list *same[] = { &la, &lb, &lb, &la };
+	const char *senders[] = { NULL, "SRS0=x@a.test", "SRS0=x@a.test", NULL };
+	assert_int_equal(mx_merge_keyed(same, senders, 4, into), 2);
+	assert_int_equal(into[0], 0);
+	assert_int_equal(into[1], 1);
+	assert_int_equal(into[2], 1);
+	assert_int_equal(into[3], 0);
 }
 
 int

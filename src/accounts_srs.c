@@ -1,0 +1,201 @@
+/*
+ * accounts_srs.c - the account store's part in SRS (srs/srs.h): the secret, made
+ * once when the store is created (or first opened with create after an upgrade)
+ * and known only to the process that opens the store (lookupd); the SRS sender of
+ * forwarded mail; and the resolution of SRS addresses of hosted domains back to
+ * the original sender, which is how bounces of forwarded mail find their way.
+ */
+#include "accounts.h"
+#include "accounts_int.h"
+
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "lookup/lookup_client.h"
+#include "srs/srs.h"
+#include "util/log.h"
+
+/* An SRS1 address reverses to an SRS0 address, which may be ours too: no deeper. */
+#define SRS_HOPS_MAX 2
+
+static const char srs_schema[] =
+    "CREATE TABLE IF NOT EXISTS srs_secret(id INTEGER PRIMARY KEY CHECK (id = 1),"
+    " secret BLOB NOT NULL);";
+
+int
+accounts_srs_prepare(sqlite3 *db, char *err, size_t errlen)
+{
+	unsigned char secret[SRS_SECRET_LEN];
+	sqlite3_stmt *s = NULL;
+	int rc = SQLITE_ERROR;
+
+	if (sqlite3_exec(db, srs_schema, NULL, NULL, NULL) != SQLITE_OK)
+		goto out;
+	if (RAND_bytes(secret, sizeof secret) != 1) {
+		snprintf(err, errlen, "cannot make the SRS secret: no random octets");
+		return -1;
+	}
+	/* OR IGNORE: a store that has its secret keeps it (addresses out there use it) */
+	if (sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO srs_secret(id, secret) VALUES(1, ?1)",
+	    -1, &s, NULL) == SQLITE_OK &&
+	    sqlite3_bind_blob(s, 1, secret, sizeof secret, SQLITE_TRANSIENT) == SQLITE_OK)
+		rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	explicit_bzero(secret, sizeof secret);
+out:
+	if (rc == SQLITE_DONE)
+		return 0;
+	snprintf(err, errlen, "accounts database: SRS secret: %s", sqlite3_errmsg(db));
+	return -1;
+}
+
+/* secret_get - the secret into out: 0, or -1 (no table or row: a store never opened with create). */
+static int
+secret_get(sqlite3 *db, unsigned char out[SRS_SECRET_LEN])
+{
+	sqlite3_stmt *s;
+	int r = -1;
+
+	if (sqlite3_prepare_v2(db, "SELECT secret FROM srs_secret WHERE id = 1", -1, &s,
+	    NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_bytes(s, 0) == SRS_SECRET_LEN) {
+		memcpy(out, sqlite3_column_blob(s, 0), SRS_SECRET_LEN);
+		r = 0;
+	}
+	sqlite3_finalize(s);
+	return r;
+}
+
+int
+accounts_srs_forward(struct accounts *a, const char *sender, const char *srs_domain,
+    char *out, size_t outlen)
+{
+	unsigned char secret[SRS_SECRET_LEN];
+	struct lookup_client *c = accounts_lookup(a);
+	sqlite3 *db = accounts_sqlite(a);
+
+	if (c != NULL)
+		return lookup_srs_forward(c, sender, srs_domain, out, outlen);
+	snprintf(out, outlen, "%s", sender);
+	const char *domain = address_domain(sender);
+	if (sender[0] == '\0' || domain == NULL || accounts_domain_is_local(a, domain) ||
+	    !accounts_domain_is_local(a, srs_domain))
+		return 0;
+	if (db == NULL || secret_get(db, secret) < 0) {
+		log_err("SRS: no secret in the account store");
+		return -1;
+	}
+	char srs[ADDR_MAX + 1];
+	enum srs_status st = srs_forward(secret, sizeof secret, time(NULL), sender, srs_domain,
+	    srs, sizeof srs);
+	explicit_bzero(secret, sizeof secret);
+	if (st == SRS_FAILED)
+		return -1;
+	if (st != SRS_OK) {
+		log_info("SRS: sender <%s> kept: %s", sender, srs_status_text(st));
+		return 0;
+	}
+	if (strlen(srs) >= outlen)
+		return 0;
+	snprintf(out, outlen, "%s", srs);
+	return 1;
+}
+
+/* is_srs_local - whether local part of addr starts with SRS0= or SRS1=, in any case. */
+static bool
+is_srs_local(const char *addr)
+{
+	return strncasecmp(addr, "SRS0=", 5) == 0 || strncasecmp(addr, "SRS1=", 5) == 0;
+}
+
+/* exact_name - 1 when a user or alias is named addr (canonical), 0 not, -1 error. */
+static int
+exact_name(sqlite3 *db, const char *addr)
+{
+	sqlite3_stmt *s;
+	int rc = SQLITE_ERROR;
+
+	if (sqlite3_prepare_v2(db, "SELECT 1 FROM users WHERE address = ?1"
+	    " UNION ALL SELECT 1 FROM aliases WHERE source = ?1 LIMIT 1", -1, &s,
+	    NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_bind_text(s, 1, addr, -1, SQLITE_TRANSIENT) == SQLITE_OK)
+		rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* add_remote - out holds the one target addr (a remote address). */
+static enum resolve_status
+add_remote(struct target_list *out, const char *addr)
+{
+	if (out->n == out->cap) {
+		size_t cap = out->cap ? out->cap * 2 : 4;
+		struct target *v = reallocarray(out->v, cap, sizeof *v);
+		if (v == NULL)
+			return RESOLVE_TEMPFAIL;
+		out->v = v;
+		out->cap = cap;
+	}
+	struct target *t = &out->v[out->n++];
+	memset(t, 0, sizeof *t);
+	t->kind = TARGET_REMOTE;
+	snprintf(t->addr, sizeof t->addr, "%s", addr);
+	return RESOLVE_OK;
+}
+
+bool
+accounts_srs_resolve(struct accounts *a, const char *address, struct target_list *out,
+    enum resolve_status *st)
+{
+	sqlite3 *db = accounts_sqlite(a);
+	unsigned char secret[SRS_SECRET_LEN];
+	char canon[ADDR_MAX + 1], cur[ADDR_MAX + 1], orig[ADDR_MAX + 1];
+
+	if (db == NULL || !is_srs_local(address) ||
+	    address_canonical(address, canon, sizeof canon, false) < 0 ||
+	    !accounts_domain_is_local(a, address_domain(canon)))
+		return false;
+	int named = exact_name(db, canon);
+	if (named != 0) {
+		if (named < 0)
+			*st = RESOLVE_TEMPFAIL;
+		return named < 0;
+	}
+	if (secret_get(db, secret) < 0) {
+		log_err("SRS: no secret in the account store");
+		*st = RESOLVE_TEMPFAIL;
+		return true;
+	}
+	snprintf(cur, sizeof cur, "%s", address);
+	for (int hop = 0;; hop++) {
+		struct mailbox mb;
+		enum srs_status s = srs_reverse(secret, sizeof secret, time(NULL), cur, orig,
+		    sizeof orig);
+		if (s == SRS_OK && address_parse(orig, strlen(orig), &mb, ADDR_UTF8) < 0)
+			s = SRS_MALFORMED;
+		if (s != SRS_OK) {
+			log_info("SRS: <%s> refused: %s", address, srs_status_text(s));
+			*st = s == SRS_FAILED ? RESOLVE_TEMPFAIL : RESOLVE_NO_SUCH_USER;
+			break;
+		}
+		const char *domain = address_domain(orig);
+		if (!accounts_domain_is_local(a, domain)) {
+			*st = add_remote(out, orig);
+			break;
+		}
+		/* Our own domain once more: SRS1 naming us as the first forwarder, or a
+		 * sender here; the usual way from there. */
+		if (!is_srs_local(orig) || hop + 1 >= SRS_HOPS_MAX) {
+			*st = accounts_resolve(a, orig, out);
+			break;
+		}
+		snprintf(cur, sizeof cur, "%s", orig);
+	}
+	explicit_bzero(secret, sizeof secret);
+	return true;
+}
