@@ -17,6 +17,7 @@
 #include <cmocka.h>
 #include <openssl/evp.h>
 
+#include "dkim/arc.h"
 #include "dkim/dkim_canon.h"
 #include "dkim/dkim_fields.h"
 #include "dkim/dkim_sign.h"
@@ -249,6 +250,65 @@ test_long_h(void **state)
 	dkim_fields_free(&f);
 }
 
+/* A signer that keeps what it was asked to sign. */
+struct recorded {
+	struct buf data[2];
+	int n;
+};
+
+static int
+record_sign(void *arg, const void *data, size_t len, char *sig, size_t siglen)
+{
+	struct recorded *r = arg;
+	if (r->n >= 2)
+		return -1;
+	assert_int_equal(buf_append(&r->data[r->n++], data, len), 0);
+	snprintf(sig, siglen, "SIG%d", r->n);
+	return 0;
+}
+
+static void
+test_arc_seal(void **state)
+{
+	const char *hdr = "From: a@other.test\nTo: fwd@example.test\nSubject: s\n";
+	struct dkim_fields f = { 0 };
+	struct buf out = { 0 };
+	struct recorded rec = { 0 };
+	struct arc_req r = { "mx.example.test", "spf=pass smtp.mailfrom=other.test",
+		"rsa-sha256", "example.test", "sel", 1700000000,
+		"47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=" };
+
+	assert_int_equal(dkim_fields_parse(hdr, strlen(hdr), &f), 0);
+	assert_false(arc_has_chain(&f));
+	assert_int_equal(arc_seal(&f, &r, record_sign, &rec, &out), 0);
+	assert_int_equal(buf_putc(&out, '\0'), 0);
+	assert_int_equal(rec.n, 2);
+	/* The seal on top, then the message signature, then the results. */
+	assert_true(strncmp(out.data, "ARC-Seal: i=1; a=rsa-sha256; cv=none;", 37) == 0);
+	const char *ams = strstr(out.data, "\nARC-Message-Signature: i=1;");
+	const char *aar = strstr(out.data, "\nARC-Authentication-Results: i=1; mx.example.test;");
+	assert_non_null(ams);
+	assert_non_null(aar);
+	assert_true(ams < aar);
+	/* The AMS signs the message fields; the seal signs the set, itself last without b=. */
+	assert_true(strncmp(rec.data[0].data, "from:a@other.test\r\n", 21) == 0);
+	const char *want = "arc-authentication-results:i=1; mx.example.test; "
+	    "spf=pass smtp.mailfrom=other.test\r\narc-message-signature:i=1;";
+	assert_true(rec.data[1].len > strlen(want));
+	assert_memory_equal(rec.data[1].data, want, strlen(want));
+	assert_non_null(memmem(rec.data[1].data, rec.data[1].len, "b=SIG1\r\narc-seal:i=1;", 22));
+	assert_int_equal(rec.data[1].data[rec.data[1].len - 1], '=');
+
+	struct dkim_fields g = { 0 };
+	assert_int_equal(dkim_fields_parse(out.data, out.len - 1, &g), 0);
+	assert_true(arc_has_chain(&g));
+	dkim_fields_free(&g);
+	buf_free(&rec.data[0]);
+	buf_free(&rec.data[1]);
+	buf_free(&out);
+	dkim_fields_free(&f);
+}
+
 int
 main(void)
 {
@@ -260,6 +320,7 @@ main(void)
 		cmocka_unit_test(test_build),
 		cmocka_unit_test(test_no_from),
 		cmocka_unit_test(test_long_h),
+		cmocka_unit_test(test_arc_seal),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
