@@ -2,6 +2,7 @@
  * bounce.c - delivery status notifications: a multipart/report (RFC 3462/6522)
  * with a message/delivery-status part (RFC 3464) naming each failed recipient
  * once, and the headers of the original message, queued from <> to its sender.
+ * No line of it is over 998 octets: a long quoted header or reason is folded.
  */
 #include "deliver/bounce.h"
 
@@ -13,6 +14,7 @@
 #include <time.h>
 
 #include "accounts.h"
+#include "deliver/linefix.h"
 #include "queue/queued.h"
 #include "store/msg_reader.h"
 #include "store/spool_writer.h"
@@ -167,7 +169,7 @@ bounce_write(struct queued *q, const struct envelope *env, char id[QUEUE_ID_LEN 
 {
 	struct envelope b = { 0 };
 	struct target_list targets = { 0 };
-	struct buf msg = { 0 };
+	struct buf msg = { 0 }, folded = { 0 };
 	struct spool_writer w;
 	int rc = -1;
 
@@ -204,11 +206,12 @@ bounce_write(struct queued *q, const struct envelope *env, char id[QUEUE_ID_LEN 
 	for (size_t i = 0; i < targets.n; i++)
 		if (envelope_add_rcpt(&b, targets.v[i].kind, targets.v[i].addr, env->sender) < 0)
 			goto out;
-	if (compose(q, env, b.id, &msg) < 0)
+	/* What we quote came from the network: its lines may be of any length. */
+	if (compose(q, env, b.id, &msg) < 0 || linefix_fold_lines(msg.data, msg.len, &folded) < 0)
 		goto out;
 	if (spool_writer_open(&w, q->store.queue_dir, &b) < 0)
 		goto out;
-	if (spool_writer_write(&w, msg.data, msg.len) < 0) {
+	if (spool_writer_write(&w, folded.data, folded.len) < 0) {
 		spool_writer_abort(&w);
 		goto out;
 	}
@@ -220,6 +223,7 @@ out:
 	if (rc < 0)
 		log_err("%s: cannot write bounce: %s", env->id, strerror(errno));
 	buf_free(&msg);
+	buf_free(&folded);
 	target_list_free(&targets);
 	envelope_free(&b);
 	return rc;

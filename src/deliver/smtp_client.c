@@ -119,7 +119,7 @@ cl_finish(struct smtp_client *c)
 		bufferevent_free(c->bev);
 		c->bev = NULL;
 	}
-	msg_close(&c->msg);
+	outform_close(&c->text);
 	c->done(c->arg, &c->res);
 	if (c->reading == 0)
 		client_free(c);
@@ -293,7 +293,6 @@ smtp_client_start(const struct client_params *p, client_done_fn done, void *arg)
 	c->p.helo = c->helo;
 	c->done = done;
 	c->arg = arg;
-	c->msg.fd = -1;
 	c->res.rcpt_code = calloc(p->nrcpts, sizeof *c->res.rcpt_code);
 	c->res.rcpt_text = calloc(p->nrcpts, sizeof *c->res.rcpt_text);
 	sockaddr_ip((const struct sockaddr *)&p->addr, ip, sizeof ip, &port);
@@ -332,6 +331,6 @@ smtp_client_abort(struct smtp_client *c)
 {
 	if (c->bev)
 		bufferevent_free(c->bev);
-	msg_close(&c->msg);
+	outform_close(&c->text);
 	client_free(c);
 }

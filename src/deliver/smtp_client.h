@@ -52,6 +52,8 @@ struct client_params {
 	const struct envelope *env;  /* sender, body type, id, body offset and size */
 	const char *const *rcpts;    /* addresses to give in RCPT */
 	size_t nrcpts;
+	const char *prefix;          /* header lines sent before the text (LF ends); NULL: none */
+	size_t prefix_len;
 	const char *auth_user;       /* relayhost AUTH PLAIN, only over TLS; NULL: none */
 	const char *auth_pass;
 };

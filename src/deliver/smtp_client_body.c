@@ -1,7 +1,7 @@
 /*
- * smtp_client_body.c - the message text: its size on the wire, counted once, and the
- * text itself read from the queue file and streamed through the one wire encoder
- * (store/wire.h) as the socket drains.
+ * smtp_client_body.c - the message text as it leaves (deliver/outform.h: long lines
+ * folded or re-encoded, our prefix headers first), its size on the wire, and the
+ * text streamed through the one wire encoder (store/wire.h) as the socket drains.
  */
 #include "deliver/smtp_client_int.h"
 
@@ -12,23 +12,34 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "util/log.h"
+
+/* open_text - the outform, opened (and scanned) once per conversation. 0 or -1 (errno). */
+static int
+open_text(struct smtp_client *c)
+{
+	if (c->text_open)
+		return 0;
+	if (outform_open(&c->text, c->p.queue_dir, c->p.env) < 0)
+		return -1;
+	c->text_open = true;
+	if (c->p.prefix != NULL)
+		outform_set_prefix(&c->text, c->p.prefix, c->p.prefix_len);
+	return 0;
+}
+
 /*
  * wire_size - the message's size as sent, with CRLF line ends (what SIZE means,
- * RFC 1870): the stored size plus one octet per line. Counted once per conversation.
+ * RFC 1870). When it cannot be counted, the stored size (the server decides).
  */
 uint64_t
 cl_wire_size(struct smtp_client *c)
 {
-	struct msg_reader r;
-	uint64_t lines = 0;
+	uint64_t size;
 
-	if (c->wire_size != 0)
-		return c->wire_size;
-	c->wire_size = c->p.env->body_size;
-	if (msg_open(&r, c->p.queue_dir, c->p.env) == 0 && msg_count_lf(&r, &lines) == 0)
-		c->wire_size += lines;
-	msg_close(&r);
-	return c->wire_size;
+	if (open_text(c) < 0 || outform_wire_size(&c->text, &size) < 0)
+		return c->p.env->body_size;
+	return size;
 }
 
 /* body_failed - the text cannot be sent: every recipient is deferred. */
@@ -42,7 +53,7 @@ body_failed(struct smtp_client *c, const char *what)
 	cl_finish(c);
 }
 
-/* fill_body - the next chunks of the stored text, in the wire form, into the output. */
+/* fill_body - the next chunks of the text, in the wire form, into the output. */
 void
 cl_fill_body(struct smtp_client *c)
 {
@@ -50,11 +61,15 @@ cl_fill_body(struct smtp_client *c)
 	char in[BODY_CHUNK];
 	struct evbuffer_iovec vec;
 
-	while (evbuffer_get_length(out) < OUT_HIGH && c->msg.pos < c->msg.size) {
-		ssize_t n = msg_read(&c->msg, in, sizeof in);
-		if (n <= 0) {
+	while (evbuffer_get_length(out) < OUT_HIGH && !c->text_sent) {
+		ssize_t n = outform_read(&c->text, in, sizeof in);
+		if (n < 0) {
 			body_failed(c, "read");
 			return;
+		}
+		if (n == 0) {
+			c->text_sent = true;
+			break;
 		}
 		if (evbuffer_reserve_space(out, 2 * n, &vec, 1) < 1) {
 			errno = ENOMEM;
@@ -64,7 +79,7 @@ cl_fill_body(struct smtp_client *c)
 		vec.iov_len = wire_encode(&c->enc, in, (size_t)n, vec.iov_base);
 		evbuffer_commit_space(out, &vec, 1);
 	}
-	if (c->msg.pos == c->msg.size && c->state == STAGE_BODY) {
+	if (c->text_sent && c->state == STAGE_BODY) {
 		char end[8];
 		evbuffer_add(out, end, wire_end(&c->enc, end));
 		c->state = STAGE_DOT;
@@ -75,10 +90,13 @@ cl_fill_body(struct smtp_client *c)
 void
 cl_start_body(struct smtp_client *c)
 {
-	if (msg_open(&c->msg, c->p.queue_dir, c->p.env) < 0) {
+	if (open_text(c) < 0 || outform_rewind(&c->text) < 0) {
 		body_failed(c, "open");
 		return;
 	}
+	if (outform_changed(&c->text))
+		log_info("%s: to %s: folded/encoded long lines", c->p.env->id, c->peer);
+	c->text_sent = false;
 	c->state = STAGE_BODY;
 	wire_init(&c->enc, false);
 	/* The server is silent while the text goes out: only writes are timed. */
@@ -87,4 +105,3 @@ cl_start_body(struct smtp_client *c)
 	bufferevent_setwatermark(c->bev, EV_WRITE, OUT_HIGH / 2, 0);
 	cl_fill_body(c);
 }
-

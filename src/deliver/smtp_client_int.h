@@ -15,7 +15,7 @@
 #include "deliver/smtp_client.h"
 #include "net/sockaddr.h"
 #include "smtp/smtp_reply.h"
-#include "store/msg_reader.h"
+#include "deliver/outform.h"
 #include "store/wire.h"
 
 struct bufferevent;
@@ -49,9 +49,10 @@ struct smtp_client {
 	size_t rcpt_replied;   /* RCPT replies read */
 	size_t rcpt_ok;        /* recipients the server accepted */
 	bool pipelined;        /* MAIL, RCPTs and DATA went out together */
-	struct msg_reader msg; /* the message text, while it is sent */
+	struct outform text;   /* the message as it leaves (deliver/outform.h), once opened */
+	bool text_open;
+	bool text_sent;        /* all of it is in the output */
 	struct wire_enc enc;
-	uint64_t wire_size;    /* the size with CRLF line ends, once counted */
 	struct client_result res;
 };
 
@@ -83,9 +84,9 @@ void cl_attach(struct smtp_client *c);
 void cl_handle_reply(struct smtp_client *c);
 
 /* smtp_client_body.c */
-/* cl_wire_size - the size with CRLF line ends (RFC 1870), counted once. */
+/* cl_wire_size - the size with CRLF line ends (RFC 1870) of the text as it leaves. */
 uint64_t cl_wire_size(struct smtp_client *c);
-/* cl_start_body - 354: open the queue file and start sending its text. */
+/* cl_start_body - 354: start sending the text (outform.h), from its start. */
 void cl_start_body(struct smtp_client *c);
 /* cl_fill_body - more of the text, while the output is below its high-water mark. */
 void cl_fill_body(struct smtp_client *c);
