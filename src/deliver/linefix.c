@@ -57,7 +57,24 @@ fold_point(const char *p, size_t n, size_t limit)
 	return 0;
 }
 
-/* field_name_len - p[0..n) starts a header field "name:" (RFC 5322 2.2; obsolete WSP before the colon): the name's length, or 0. */
+/*
+ * break_point - where to break p (longer than limit) that has no whitespace in
+ * reach: at the limit, or a little before it so as not to split a UTF-8 sequence.
+ */
+static size_t
+break_point(const char *p, size_t limit)
+{
+	size_t i = limit;
+
+	while (i > limit - 3 && ((unsigned char)p[i] & 0xc0) == 0x80)
+		i--;
+	return ((unsigned char)p[i] & 0xc0) == 0x80 ? limit : i;
+}
+
+/*
+ * field_name_len - p[0..n) starts a header field "name:" (RFC 5322 2.2; obsolete
+ * WSP before the colon): the name's length, or 0.
+ */
 static size_t
 field_name_len(const char *p, size_t n)
 {
@@ -315,12 +332,13 @@ fold_header(struct linefix *lf)
 		return;
 	}
 	/* No whitespace in reach: a break at the limit, with a space to continue the field. */
+	i = break_point(lf->hline, LINEFIX_LIMIT);
 	if (!lf->drop_field) {
-		emit(lf, lf->hline, LINEFIX_LIMIT);
+		emit(lf, lf->hline, i);
 		emit(lf, "\n", 1);
 	}
-	size_t rest = lf->hline_len - LINEFIX_LIMIT;
-	memmove(lf->hline + 1, lf->hline + LINEFIX_LIMIT, rest);
+	size_t rest = lf->hline_len - i;
+	memmove(lf->hline + 1, lf->hline + i, rest);
 	lf->hline[0] = ' ';
 	lf->hline_len = 1 + rest;
 }
@@ -711,7 +729,7 @@ linefix_fold_lines(const char *in, size_t len, struct buf *out)
 					return -1;
 				limit = LINEFIX_LIMIT;
 			} else {
-				i = limit;
+				i = break_point(p, limit);
 				if (buf_append(out, p, i) < 0 || buf_append(out, "\n ", 2) < 0)
 					return -1;
 				limit = LINEFIX_LIMIT - 1; /* the space inserted counts */

@@ -35,7 +35,7 @@ struct outform {
 	bool wire_counted;
 };
 
-/* outform_open - env's text, scanned. Returns 0, or -1 with errno. */
+/* outform_open - env's text, scanned (o is not open: it is overwritten). 0, or -1 with errno. */
 int outform_open(struct outform *o, const char *queue_dir, const struct envelope *env);
 
 /*

@@ -120,6 +120,7 @@ cl_finish(struct smtp_client *c)
 		c->bev = NULL;
 	}
 	outform_close(&c->text);
+	c->text_open = false;
 	c->done(c->arg, &c->res);
 	if (c->reading == 0)
 		client_free(c);
@@ -332,5 +333,6 @@ smtp_client_abort(struct smtp_client *c)
 	if (c->bev)
 		bufferevent_free(c->bev);
 	outform_close(&c->text);
+	c->text_open = false;
 	client_free(c);
 }

@@ -12,10 +12,10 @@
 #include <stdint.h>
 
 #include "deliver/client_reply.h"
+#include "deliver/outform.h"
 #include "deliver/smtp_client.h"
 #include "net/sockaddr.h"
 #include "smtp/smtp_reply.h"
-#include "deliver/outform.h"
 #include "store/wire.h"
 
 struct bufferevent;

@@ -13,7 +13,7 @@ import uuid
 import pytest
 
 from conftest import DEMO
-from peers import Dns, Sink, submit
+from peers import Dns, Sink, submit, wait_dsn
 
 LIMIT = 998
 
@@ -126,3 +126,19 @@ def test_compliant_unchanged(inst, sink):
     check_wire(t)
     assert t.data.endswith(b"\r\n\r\n" + b"x" * LIMIT + b"\r\n.dot\r\n")
     assert "folded/encoded" not in inst.log()
+
+
+def test_bounce_quotes_long_headers(inst, sink):
+    """A bounce quotes the original's header section: its long lines are folded too."""
+    sink.rcpt_replies["nobody@remote.test"] = "550 5.1.1 no such user here"
+    tok = uuid.uuid4().hex[:16]
+    subject = tok + " " + " ".join(["word"] * 800)
+    raw = ("From: <demo@example.test>\r\nTo: <nobody@remote.test>\r\nSubject: " + subject +
+           "\r\nX-Solid: " + "z" * 3000 + "\r\n\r\nbody\r\n").encode()
+    qid = submit(inst.ports["smtp"], DEMO, ["nobody@remote.test"], raw)
+    inst.wait_removed(qid)
+    d = wait_dsn(inst, DEMO, tok)
+    longest = max(len(line.rstrip(b"\r")) for line in d.raw.split(b"\n"))
+    assert longest <= LIMIT, longest
+    assert str(d.original["Subject"]) == subject
+    assert str(d.original["X-Solid"]).replace(" ", "") == "z" * 3000

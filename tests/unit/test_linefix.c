@@ -243,6 +243,20 @@ test_header_fold(void **state)
 }
 
 static void
+test_header_utf8(void **state)
+{
+	/* No whitespace, two-octet characters: no break splits one. */
+	char *solid = repeat("\xc3\xa9", 2000);
+	char *msg = cat("Subject:x", solid, "\n\nbody\n", "", "");
+	char *out = fixed(msg);
+	for (const char *p = strchr(out, '\n'); p != NULL && p[1] == ' '; p = strchr(p + 1, '\n'))
+		assert_int_equal((unsigned char)p[2], 0xc3);
+	free(out);
+	free(msg);
+	free(solid);
+}
+
+static void
 test_plain_body(void **state)
 {
 	char *line = repeat("0123456789 = \xc3\xa9t\xc3\xa9 ", 1500);
@@ -384,6 +398,31 @@ test_nested(void **state)
 }
 
 static void
+test_digest_and_folded_cte(void **state)
+{
+	/* A digest's part without Content-Type is a message (RFC 2046 5.1.5). */
+	char *line = repeat("d", 1500);
+	char *msg = cat("Content-Type: multipart/digest; boundary=DD\n\n--DD\n\n"
+	    "Subject: inner\nContent-Transfer-Encoding:\n 8bit\n\n", line, "\n--DD--\n", "", "");
+	char *out = fixed(msg);
+	/* The folded field is replaced whole; the top header gets MIME-Version. */
+	assert_int_equal(strncmp(out, "Content-Type: multipart/digest; boundary=DD\n"
+	    "MIME-Version: 1.0\n\n--DD\n\nSubject: inner\n"
+	    "Content-Transfer-Encoding: quoted-printable\n\n", 129), 0);
+	assert_null(strstr(out, "8bit"));
+	size_t bl, dl;
+	char *enc = body_after(out, "Subject: inner", "\n--DD", &bl);
+	char *dec = qp_decode(enc, bl, &dl);
+	assert_int_equal(dl, strlen(line));
+	assert_memory_equal(dec, line, dl);
+	free(dec);
+	free(enc);
+	free(out);
+	free(msg);
+	free(line);
+}
+
+static void
 test_preamble(void **state)
 {
 	char *line = repeat("p", 3000);
@@ -432,11 +471,13 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_identity),
 		cmocka_unit_test(test_header_fold),
+		cmocka_unit_test(test_header_utf8),
 		cmocka_unit_test(test_plain_body),
 		cmocka_unit_test(test_8bit_part),
 		cmocka_unit_test(test_base64_part),
 		cmocka_unit_test(test_qp_part),
 		cmocka_unit_test(test_nested),
+		cmocka_unit_test(test_digest_and_folded_cte),
 		cmocka_unit_test(test_preamble),
 		cmocka_unit_test(test_no_mime_top),
 		cmocka_unit_test(test_fold_lines),
