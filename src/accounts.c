@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "accounts_int.h"
 #include "lookup/lookup_client.h"
 #include "password.h"
 #include "util/buf.h"
@@ -329,6 +330,10 @@ accounts_open(const char *data_dir, bool create, char *err, size_t errlen)
 		accounts_close(a);
 		return NULL;
 	}
+	if (accounts_dkim_schema(a->db, err, errlen) < 0) {
+		accounts_close(a);
+		return NULL;
+	}
 	return a;
 }
 
@@ -368,6 +373,25 @@ accounts_close(struct accounts *a)
 	sqlite3_close(a->db);
 	free(a->path);
 	free(a);
+}
+
+/* For the store's other files (accounts_int.h). */
+sqlite3 *
+accounts_sqlite(struct accounts *a)
+{
+	return a->db;
+}
+
+struct lookup_client *
+accounts_lookup(struct accounts *a)
+{
+	return a->remote;
+}
+
+const char *
+accounts_path(struct accounts *a)
+{
+	return a->path ? a->path : "";
 }
 
 /* ---- names ---- */

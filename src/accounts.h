@@ -9,8 +9,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "address.h"
+#include "dkim/dkim_key.h" /* enum dkim_alg */
 #include "lookup/lookup_proto.h"
 #include "store/kinds.h" /* enum target_kind */
 
@@ -123,5 +125,102 @@ int accounts_user_quota(struct accounts *a, const char *address, uint64_t *quota
  * Returns 1 yes, 0 no, -1 database error (a temporary failure).
  */
 int accounts_owns_address(struct accounts *a, const char *user, const char *address);
+
+/*
+ * DKIM keys (accounts_dkim.c). Each hosted domain has keys per algorithm; a key's
+ * state follows from its sign_from and the time: per (domain, algorithm) the
+ * newest key whose sign_from has come is the one that signs, keys whose
+ * sign_from is still to come are published ahead of it, and older ones are
+ * retired. A retired key stays in DNS (publish) for DKIM_RETIRED_PUBLISH after
+ * its successor began to sign, so mail signed just before still verifies.
+ * Private keys stay in the store and in lookupd: the roles get signatures only.
+ */
+enum dkim_state { DKIM_PUBLISHED, DKIM_SIGNING, DKIM_RETIRED };
+#define DKIM_RETIRED_PUBLISH (7 * 24 * 3600)
+
+struct dkim_key_info {
+	char domain[256];
+	char selector[64];
+	enum dkim_alg alg;
+	enum dkim_state state;
+	bool publish; /* should be in DNS now */
+	time_t created, sign_from;
+	char public_b64[1024];
+};
+
+struct dkim_key_list {
+	struct dkim_key_info *v;
+	size_t n, cap;
+};
+void dkim_key_list_free(struct dkim_key_list *l);
+
+/* "published", "signing" or "retired". */
+const char *dkim_state_name(enum dkim_state s);
+
+/*
+ * dkim_key_states - the state and publish flag of each of the n keys of v (the
+ * other fields filled) at time now. Pure: rows in, states out.
+ */
+void dkim_key_states(struct dkim_key_info *v, size_t n, time_t now);
+
+/*
+ * dkim_selector_make - the selector of a new key of alg made at time when: "m",
+ * the UTC date, 'e' (Ed25519) or 'r' (RSA), and "-2", "-3", ... when that is
+ * among the n selectors in taken. 0, or -1 (no free name, out too small).
+ */
+int dkim_selector_make(time_t when, enum dkim_alg alg, const char *const *taken, size_t n,
+    char *out, size_t outlen);
+
+/*
+ * accounts_dkim_make - one new key per algorithm in algs (bit 1<<DKIM_ED25519,
+ * 1<<DKIM_RSA) for the hosted domain, signing from sign_from. 0, or -1 with one
+ * line in err ("no such domain: x").
+ */
+int accounts_dkim_make(struct accounts *a, const char *domain, unsigned algs,
+    time_t sign_from, char *err, size_t errlen);
+/* accounts_dkim_make_named - the same, with the new keys' selectors in made[] (*nmade of them). */
+struct dkim_signer {
+	enum dkim_alg alg;
+	char selector[64];
+};
+int accounts_dkim_make_named(struct accounts *a, const char *domain, unsigned algs,
+    time_t sign_from, struct dkim_signer made[DKIM_ALG_COUNT], size_t *nmade,
+    char *err, size_t errlen);
+
+/*
+ * accounts_dkim_list - the keys of domain (NULL: every domain) with their
+ * states at now, by domain, algorithm and sign_from. An unknown domain is an
+ * error ("no such domain: x"). Not on a remote handle.
+ */
+int accounts_dkim_list(struct accounts *a, const char *domain, time_t now,
+    struct dkim_key_list *out, char *err, size_t errlen);
+
+/*
+ * accounts_dkim_ensure - a key signing from now for each algorithm in algs that a
+ * hosted domain has none of (each logged). Returns how many were made, or -1.
+ */
+int accounts_dkim_ensure(struct accounts *a, unsigned algs, time_t now, char *err,
+    size_t errlen);
+
+/*
+ * accounts_dkim_signers - the signing selector per algorithm for domain (Ed25519
+ * first): returns how many (0: none), -1 error. On a remote handle, asks lookupd.
+ */
+int accounts_dkim_signers(struct accounts *a, const char *domain, time_t now,
+    struct dkim_signer out[2]);
+
+/*
+ * accounts_dkim_sign - sign data (dkim_key_sign) with domain's key selector,
+ * which must be a signing key now: 0 with the b= value in sig_b64, or -1. On a
+ * remote handle, lookupd signs (only for root and the mail user).
+ */
+int accounts_dkim_sign(struct accounts *a, const char *domain, const char *selector,
+    const void *data, size_t len, char *sig_b64, size_t siglen);
+
+/* The outcomes of a signature, as LK_DKIM_SIGN reports them. */
+enum dkim_sign_status { DKIM_SIGN_OK = 0, DKIM_SIGN_NO_KEY = 1, DKIM_SIGN_FAILED = 2 };
+/* accounts_dkim_sign_status - accounts_dkim_sign with the reason of a failure. */
+enum dkim_sign_status accounts_dkim_sign_status(struct accounts *a, const char *domain,
+    const char *selector, const void *data, size_t len, char *sig_b64, size_t siglen);
 
 #endif

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "address.h"
+#include "dkim/dkim_key.h"
 #include "util/units.h"
 
 #define MINUTE ((uint64_t)60)
@@ -63,6 +64,8 @@ static int set_port(struct config *, const struct option *, const char *, char *
 static int set_size(struct config *, const struct option *, const char *, char *, size_t);
 static int set_duration(struct config *, const struct option *, const char *, char *, size_t);
 static int set_unsigned(struct config *, const struct option *, const char *, char *, size_t);
+static int set_yesno(struct config *, const struct option *, const char *, char *, size_t);
+static int set_dkim_algs(struct config *, const struct option *, const char *, char *, size_t);
 
 #define OFF(field) offsetof(struct config, field)
 
@@ -118,6 +121,10 @@ static const struct option options[] = {
 	{ "limits", "login_block_time", "15m", set_duration, OFF(login_block_time), 1, 30 * DAY },
 	{ "limits", "login_queue", "64", set_unsigned, OFF(login_queue), 1, 100000 },
 	{ "limits", "max_hops", "50", set_unsigned, OFF(max_hops), 1, 1000 },
+
+	{ "dkim", "sign", "yes", set_yesno, OFF(dkim_sign), 0, 0 },
+	{ "dkim", "algorithms", "ed25519, rsa", set_dkim_algs, OFF(dkim_algs), 0, 0 },
+	{ "dkim", "rotate_after", "3d", set_duration, OFF(dkim_rotate_after), 1, 365 * DAY },
 };
 
 #define NOPTIONS (sizeof options / sizeof options[0])
@@ -646,6 +653,59 @@ set_unsigned(struct config *cfg, const struct option *o, const char *v, char *wh
 	if (!check_range(o, n, fmt_plain, why, whylen))
 		return -1;
 	*(unsigned *)field(cfg, o) = (unsigned)n;
+	return 0;
+}
+
+static int
+set_yesno(struct config *cfg, const struct option *o, const char *v, char *why, size_t whylen)
+{
+	bool *b = field(cfg, o);
+
+	if (strcmp(v, "yes") == 0)
+		*b = true;
+	else if (strcmp(v, "no") == 0)
+		*b = false;
+	else {
+		snprintf(why, whylen, "yes or no");
+		return -1;
+	}
+	return 0;
+}
+
+/* A list of DKIM algorithm names, separated by commas and blanks; at least one. */
+static int
+set_dkim_algs(struct config *cfg, const struct option *o, const char *v, char *why,
+    size_t whylen)
+{
+	unsigned algs = 0;
+	const char *p = v;
+
+	for (;;) {
+		while (*p == ' ' || *p == '\t' || *p == ',')
+			p++;
+		if (*p == '\0')
+			break;
+		size_t n = strcspn(p, " \t,");
+		char name[16];
+		enum dkim_alg alg;
+		if (n >= sizeof name) {
+			snprintf(why, whylen, "unknown algorithm (ed25519 or rsa)");
+			return -1;
+		}
+		memcpy(name, p, n);
+		name[n] = '\0';
+		if (!dkim_alg_parse(name, &alg)) {
+			snprintf(why, whylen, "unknown algorithm %s (ed25519 or rsa)", name);
+			return -1;
+		}
+		algs |= 1u << alg;
+		p += n;
+	}
+	if (algs == 0) {
+		snprintf(why, whylen, "at least one of ed25519, rsa");
+		return -1;
+	}
+	*(unsigned *)field(cfg, o) = algs;
 	return 0;
 }
 

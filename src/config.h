@@ -92,6 +92,11 @@ struct config {
 	uint64_t login_block_time;           /* seconds: the window and the block */
 	unsigned login_queue;                /* logins waiting for a check at once, per process */
 	unsigned max_hops; /* Received headers a message may carry */
+
+	/* [dkim] */
+	bool dkim_sign;             /* sign outbound mail of hosted domains */
+	unsigned dkim_algs;         /* bit 1 << enum dkim_alg for each algorithm to keep keys of */
+	uint64_t dkim_rotate_after; /* seconds from `dkim rotate` until the new keys sign */
 };
 
 /*

@@ -28,6 +28,7 @@ static const char usage_text[] =
     "  alias add SOURCE TARGET [TARGET...]  SOURCE local@domain or @domain\n"
     "  alias del SOURCE | alias list\n"
     "  queue list | queue show ID | queue delete ID | queue flush\n"
+    "  dkim list [DOMAIN] | dkim rotate DOMAIN\n"
     "  version\n";
 
 static int
@@ -56,6 +57,8 @@ static const struct arity {
 	{ "alias", "add", 2, INT_MAX },
 	{ "alias", "del", 1, 1 },
 	{ "alias", "list", 0, 0 },
+	{ "dkim", "list", 0, 1 },
+	{ "dkim", "rotate", 1, 1 },
 };
 
 static bool
@@ -84,6 +87,7 @@ static const struct group {
 	{ "user", cli_user },
 	{ "alias", cli_alias },
 	{ "queue", cli_queue },
+	{ "dkim", cli_dkim },
 };
 
 /* run_group - load the config, then run a command group that needs it. */

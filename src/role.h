@@ -28,6 +28,7 @@ struct role_env {
 	const struct tls_pem *pem;       /* certificate and key, or cert NULL (roles without TLS) */
 	int lookup_fd;                   /* lookupd: its listening socket; else -1 */
 	gid_t mail_gid;                  /* the group of the mail roles (lookupd admits it) */
+	uid_t mail_uid;                  /* queued's user: lookupd signs DKIM for it alone (and root) */
 };
 
 /* What the roles share: */

@@ -290,7 +290,10 @@ prepare_spool(struct supervisor *sv)
 
 static void drop_to(const struct cred *c, const char *name);
 
-/* prepare_store - in a child that runs as lookupd's user: the account store, made when missing. */
+/*
+ * prepare_store - in a child that runs as lookupd's user: the account store, made
+ * when missing, and DKIM keys for the hosted domains that lack one.
+ */
 static void
 prepare_store(struct supervisor *sv)
 {
@@ -302,6 +305,10 @@ prepare_store(struct supervisor *sv)
 		log_err("%s", err);
 		_exit(1);
 	}
+	/* Every hosted domain can sign from the start, whatever made it (an older version, sqlite3). */
+	/* Not fatal: mail still arrives; the next start tries again. */
+	if (accounts_dkim_ensure(a, sv->cfg->dkim_algs, time(NULL), err, sizeof err) < 0)
+		log_err("dkim: cannot make the missing keys: %s", err);
 	accounts_close(a);
 	_exit(0);
 }
@@ -421,7 +428,9 @@ child_run(struct supervisor *sv, enum role_id id, int ctl_fd, pid_t parent)
 	for (int i = 0; i < 2; i++)
 		if (sv->queue_pair[i] != qfd)
 			close(sv->queue_pair[i]);
-	struct role_env env = { cfg, mine, n, ctl_fd, qfd, &sv->pem, lookup_fd, sv->mail.gid };
+	/* Unprivileged, every role is one user: there is no one else to tell apart. */
+	struct role_env env = { cfg, mine, n, ctl_fd, qfd, &sv->pem, lookup_fd, sv->mail.gid,
+		sv->drop ? sv->mail.uid : geteuid() };
 	int rc = sv->roles[id].main(&env);
 	/* The role freed the config; what remains of the supervisor is reachable. */
 	sv->cfg = NULL;

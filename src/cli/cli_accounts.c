@@ -79,7 +79,16 @@ cli_domain(struct config *cfg, int argc, char **argv)
 	if (argc == 2 && strcmp(argv[0], "add") == 0) {
 		if ((a = cli_open_accounts(cfg)) == NULL)
 			return 1;
-		return finish(a, accounts_domain_add(a, argv[1], err, sizeof err), err);
+		if (accounts_domain_add(a, argv[1], err, sizeof err) < 0)
+			return finish(a, -1, err);
+		/* Its keys sign at once; `dkim rotate` brings new ones in ahead of time. */
+		if (accounts_dkim_make(a, argv[1], cfg->dkim_algs, time(NULL), err, sizeof err) < 0) {
+			accounts_close(a);
+			return cli_fail("added domain %s, but not its DKIM keys (serve makes them at "
+			    "its start): %s", argv[1], err);
+		}
+		accounts_close(a);
+		return 0;
 	}
 	if (argc == 2 && strcmp(argv[0], "del") == 0)
 		return domain_del(cfg, argv[1]);

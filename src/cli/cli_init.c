@@ -232,6 +232,13 @@ write_config(FILE *f, const struct init *in)
 	    "logins waiting for a password check; more: 454, try later");
 	kv(f, "max_hops", dflt("limits", "max_hops"),
 	    "Received headers; more: 554 5.4.6 (mail loop)");
+
+	fprintf(f, "\n[dkim]\n");
+	kv(f, "sign", dflt("dkim", "sign"), "sign outbound mail of the hosted domains");
+	kv(f, "algorithms", dflt("dkim", "algorithms"),
+	    "a signing key of each per domain (rsa: 2048 bits)");
+	kv(f, "rotate_after", dflt("dkim", "rotate_after"),
+	    "`dkim rotate`: new keys only published until then");
 }
 
 /* write_new - path created (must not exist), written by fn, synced. */
@@ -280,7 +287,7 @@ cleanup(const struct init *in)
 		unlink(in->key);
 }
 
-/* make_accounts - the database with its schema, and the first domain when given. */
+/* make_accounts - the database with its schema, and the first domain (with its DKIM keys) when given. */
 static int
 make_accounts(struct init *in)
 {
@@ -292,6 +299,10 @@ make_accounts(struct init *in)
 	in->made_db = true;
 	int r = 0;
 	if (in->domain != NULL && accounts_domain_add(a, in->domain, err, sizeof err) < 0)
+		r = cli_fail("%s", err);
+	/* The config written has the default [dkim] algorithms: a key of each, signing now. */
+	else if (in->domain != NULL && accounts_dkim_make(a, in->domain,
+	    1u << DKIM_ED25519 | 1u << DKIM_RSA, time(NULL), err, sizeof err) < 0)
 		r = cli_fail("%s", err);
 	accounts_close(a);
 	return r;

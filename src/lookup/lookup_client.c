@@ -278,3 +278,74 @@ out:
 	free(rep);
 	return v;
 }
+
+int
+lookup_dkim_keys(struct lookup_client *c, const char *domain, time_t now,
+    struct dkim_signer out[2])
+{
+	struct frame *req = malloc(sizeof *req), *rep = malloc(sizeof *rep);
+	uint64_t status, n, alg;
+	int rc = -1;
+
+	if (req == NULL || rep == NULL)
+		goto out;
+	frame_init(req, LK_DKIM_KEYS);
+	frame_put_str(req, domain);
+	frame_put_u64(req, now < 0 ? 0 : (uint64_t)now);
+	if (lookup_call(c, req, rep, QUERY_TIMEOUT_MS) < 0 || !frame_get_u64(rep, &status) ||
+	    !frame_get_u64(rep, &n) || status != 0 || n > DKIM_ALG_COUNT)
+		goto out;
+	for (uint64_t i = 0; i < n; i++) {
+		if (!frame_get_u64(rep, &alg) || alg >= DKIM_ALG_COUNT ||
+		    !frame_get_str(rep, out[i].selector, sizeof out[i].selector))
+			goto out;
+		out[i].alg = (enum dkim_alg)alg;
+	}
+	if (frame_end(rep))
+		rc = (int)n;
+out:
+	free(req);
+	free(rep);
+	return rc;
+}
+
+enum dkim_sign_status
+lookup_dkim_sign(struct lookup_client *c, const char *domain, const char *selector,
+    const void *data, size_t len, char *sig_b64, size_t siglen)
+{
+	struct frame *req = NULL, *rep = NULL;
+	char *text = NULL;
+	uint64_t status;
+	enum dkim_sign_status st = DKIM_SIGN_FAILED;
+
+	if (siglen > 0)
+		sig_b64[0] = '\0';
+	/* A string field: no NUL inside, and it must fit in one frame. */
+	if (len > LK_DKIM_DATA_MAX || memchr(data, '\0', len) != NULL) {
+		log_warn("dkim: %zu octets cannot be signed through lookupd", len);
+		return DKIM_SIGN_FAILED;
+	}
+	if ((req = malloc(sizeof *req)) == NULL || (rep = malloc(sizeof *rep)) == NULL ||
+	    (text = malloc(len + 1)) == NULL)
+		goto out;
+	memcpy(text, data, len);
+	text[len] = '\0';
+	frame_init(req, LK_DKIM_SIGN);
+	frame_put_str(req, domain);
+	frame_put_str(req, selector);
+	frame_put_str(req, text);
+	if (lookup_call(c, req, rep, QUERY_TIMEOUT_MS) < 0 || !frame_get_u64(rep, &status) ||
+	    status > DKIM_SIGN_FAILED || !frame_get_str(rep, sig_b64, siglen) || !frame_end(rep)) {
+		if (siglen > 0)
+			sig_b64[0] = '\0';
+		goto out;
+	}
+	st = (enum dkim_sign_status)status;
+	if (st != DKIM_SIGN_OK && siglen > 0)
+		sig_b64[0] = '\0';
+out:
+	free(text);
+	free(req);
+	free(rep);
+	return st;
+}

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 
 #include "accounts.h"
 #include "lookup/lookup_proto.h"
@@ -43,6 +44,13 @@ enum resolve_status lookup_resolve(struct lookup_client *c, const char *address,
 int lookup_owns(struct lookup_client *c, const char *user, const char *address);
 int lookup_quota(struct lookup_client *c, const char *address, uint64_t *quota);
 int lookup_domains(struct lookup_client *c, struct strlist *out);
+
+/* lookup_dkim_keys - accounts_dkim_signers asked of lookupd: how many (0 none), or -1. */
+int lookup_dkim_keys(struct lookup_client *c, const char *domain, time_t now,
+    struct dkim_signer out[2]);
+/* lookup_dkim_sign - a signature by lookupd (accounts_dkim_sign_status). */
+enum dkim_sign_status lookup_dkim_sign(struct lookup_client *c, const char *domain,
+    const char *selector, const void *data, size_t len, char *sig_b64, size_t siglen);
 
 /*
  * lookup_verify - check a login on a connection of its own (so any thread may call

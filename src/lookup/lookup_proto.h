@@ -10,6 +10,17 @@
  *   LK_QUOTA    str address           -> u64 1 found, 0 no such user, 2 the store failed;
  *                                        u64 quota in bytes (0 unlimited)
  *   LK_VERIFY   str user, str password, str client ip, str service -> u64 lookup_verdict
+ *   LK_DKIM_KEYS  str domain, u64 now -> u64 status (0 ok, 2 the store failed), u64 n,
+ *                                        n x (u64 dkim_alg, str selector): the keys
+ *                                        that sign at now, Ed25519 first
+ *   LK_DKIM_SIGN  str domain, str selector, str data -> u64 dkim_sign_status (0 ok,
+ *                                        1 no such signing key, 2 store or crypto
+ *                                        failure), str signature (base64; empty unless 0)
+ *
+ * LK_DKIM_* are answered only to root and the mail user (queued, which signs
+ * outbound mail); another peer (smtpd, pop3d) gets LK_ERROR, and it is logged.
+ * data is at most LK_DKIM_DATA_MAX octets (no NUL: canonicalized header text);
+ * private keys never leave lookupd.
  */
 #ifndef MAILROOM_LOOKUP_PROTO_H
 #define MAILROOM_LOOKUP_PROTO_H
@@ -20,9 +31,14 @@ enum lookup_type {
 	LK_DOMAINS = 3,
 	LK_QUOTA = 4,
 	LK_VERIFY = 5,
+	LK_DKIM_KEYS = 6,
+	LK_DKIM_SIGN = 7,
 	LK_REPLY = 100,
 	LK_ERROR = 101,
 };
+
+/* The longest data LK_DKIM_SIGN takes: a frame less room for its other fields. */
+#define LK_DKIM_DATA_MAX (65536 - 1024)
 
 /* What lookupd says of a login. */
 enum lookup_verdict {

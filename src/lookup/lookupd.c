@@ -6,6 +6,8 @@
  * queue for a few worker threads, and failures are counted per client network
  * and per account across every connection and service (authlimit.h).
  * Clients are accepted only from root, our own uid or the mail group (SO_PEERCRED).
+ * DKIM keys are named and signatures made only for root and the mail user
+ * (queued); private keys never leave this process.
  */
 #include <errno.h>
 #include <event2/event.h>
@@ -46,6 +48,8 @@ struct lookupd {
 	struct frame in, out;    /* the loop handles one request at a time */
 	struct event *sweep;
 	gid_t mail_gid;
+	uid_t mail_uid;
+	char *dkim_data;         /* LK_DKIM_SIGN's data, LK_DKIM_DATA_MAX + 1 */
 };
 
 struct lk_conn {
@@ -53,6 +57,7 @@ struct lk_conn {
 	int fd;
 	struct event *ev;
 	unsigned refs;           /* the connection, and each verification under way */
+	uid_t uid;               /* of the peer */
 	bool dead;
 	struct lk_conn *prev, *next;
 };
@@ -200,6 +205,73 @@ do_domains(struct lookupd *d, struct lk_conn *c, struct frame *in)
 	send_frame(c, f);
 }
 
+/* dkim_allowed - DKIM is for root and the mail user (queued) alone: refused, logged, closed. */
+static bool
+dkim_allowed(struct lookupd *d, struct lk_conn *c, const char *what)
+{
+	if (c->uid == 0 || c->uid == d->mail_uid)
+		return true;
+	log_warn("refused %s from uid %ld: only the mail user may ask", what, (long)c->uid);
+	struct frame *f = &d->out;
+	frame_init(f, LK_ERROR);
+	send_frame(c, f);
+	return false;
+}
+
+static void
+do_dkim_keys(struct lookupd *d, struct lk_conn *c, struct frame *in)
+{
+	char domain[256];
+	uint64_t now;
+	struct dkim_signer signers[DKIM_ALG_COUNT];
+	struct frame *f = &d->out;
+
+	if (!frame_get_str(in, domain, sizeof domain) || !frame_get_u64(in, &now) ||
+	    !frame_end(in) || now > INT64_MAX) {
+		conn_close(c);
+		return;
+	}
+	if (!dkim_allowed(d, c, "LK_DKIM_KEYS"))
+		return;
+	int n = accounts_dkim_signers(d->acct, domain, (time_t)now, signers);
+	frame_init(f, LK_REPLY);
+	frame_put_u64(f, n < 0 ? 2 : 0);
+	frame_put_u64(f, n < 0 ? 0 : (uint64_t)n);
+	for (int i = 0; i < n; i++) {
+		frame_put_u64(f, signers[i].alg);
+		frame_put_str(f, signers[i].selector);
+	}
+	send_frame(c, f);
+}
+
+static void
+do_dkim_sign(struct lookupd *d, struct lk_conn *c, struct frame *in)
+{
+	char domain[256], selector[64], sig[DKIM_SIG_MAX];
+	struct frame *f = &d->out;
+
+	/* Longer data than LK_DKIM_DATA_MAX does not fit d->dkim_data: a malformed request. */
+	if (!frame_get_str(in, domain, sizeof domain) ||
+	    !frame_get_str(in, selector, sizeof selector) ||
+	    !frame_get_str(in, d->dkim_data, LK_DKIM_DATA_MAX + 1) || !frame_end(in)) {
+		log_warn("malformed or oversized LK_DKIM_SIGN from uid %ld: closing", (long)c->uid);
+		conn_close(c);
+		return;
+	}
+	if (!dkim_allowed(d, c, "LK_DKIM_SIGN"))
+		return;
+	enum dkim_sign_status st = accounts_dkim_sign_status(d->acct, domain, selector,
+	    d->dkim_data, strlen(d->dkim_data), sig, sizeof sig);
+	if (st == DKIM_SIGN_NO_KEY)
+		log_warn("dkim: no signing key %s for %s", selector, domain);
+	else if (st == DKIM_SIGN_FAILED)
+		log_err("dkim: cannot sign with %s of %s", selector, domain);
+	frame_init(f, LK_REPLY);
+	frame_put_u64(f, st);
+	frame_put_str(f, st == DKIM_SIGN_OK ? sig : "");
+	send_frame(c, f);
+}
+
 static void
 verify_work(void *arg)
 {
@@ -333,6 +405,12 @@ on_request(evutil_socket_t fd, short what, void *arg)
 	case LK_VERIFY:
 		do_verify(d, c, &d->in);
 		break;
+	case LK_DKIM_KEYS:
+		do_dkim_keys(d, c, &d->in);
+		break;
+	case LK_DKIM_SIGN:
+		do_dkim_sign(d, c, &d->in);
+		break;
 	default:
 		log_warn("unknown request type %u: closing the connection", type);
 		conn_close(c);
@@ -377,6 +455,7 @@ on_accept(struct evconnlistener *el, evutil_socket_t fd, struct sockaddr *sa, in
 	}
 	c->d = d;
 	c->fd = fd;
+	c->uid = uid;
 	c->refs = 1;
 	c->ev = event_new(d->base, fd, EV_READ | EV_PERSIST, on_request, c);
 	if (c->ev == NULL || event_add(c->ev, NULL) < 0) {
@@ -412,6 +491,9 @@ lookupd_main(const struct role_env *env)
 		return 1;
 	d->cfg = env->cfg;
 	d->mail_gid = env->mail_gid;
+	d->mail_uid = env->mail_uid;
+	if ((d->dkim_data = malloc(LK_DKIM_DATA_MAX + 1)) == NULL)
+		goto out;
 	if (role_begin("lookupd", env, &d->base, NULL) < 0)
 		goto out;
 	if ((d->acct = accounts_open(d->cfg->data_dir, true, err, sizeof err)) == NULL) {
@@ -454,6 +536,7 @@ out:
 	role_control_free(&control);
 	authlimit_free(&d->limits);
 	role_end(d->base, d->acct, d->cfg);
+	free(d->dkim_data);
 	free(d);
 	return rc;
 }

@@ -306,6 +306,7 @@ sandbox_probe(const char *role, const struct config *cfg)
 	probe_exec();
 	if (strcmp(role, "queued") != 0)
 		probe_connect();
+	sandbox_probe_dkim(role, cfg);
 #else
 	(void)role;
 	(void)cfg;

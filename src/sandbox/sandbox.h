@@ -32,4 +32,12 @@ void sandbox_enter(enum sandbox_profile profile, const struct config *cfg);
  */
 void sandbox_probe(const char *role, const struct config *cfg);
 
+/*
+ * sandbox_probe_dkim - in the same test builds: LK_DKIM_KEYS and LK_DKIM_SIGN
+ * asked of lookupd, which must refuse every role but queued ("wall probe: dkim
+ * ...: refused|ALLOWED"); queued logs the signature of a fixed text per signing
+ * key ("wall probe: dkim for the mail user: d= s= a= b="). Called by sandbox_probe.
+ */
+void sandbox_probe_dkim(const char *role, const struct config *cfg);
+
 #endif

@@ -3,8 +3,9 @@
 Each role runs under a uid of its own (lookupd alone can open the account store),
 with no_new_privs, a seccomp filter and Landlock. The sanitized test build has a
 probe (MAILROOM_WALL_PROBE) that makes every role try, once walled in, what it must
-never do: open accounts.db, read the TLS key, read /etc/shadow, exec /bin/sh, and
-(all but queued) make a TCP connection. The log says "refused" or "ALLOWED".
+never do: open accounts.db, read the TLS key, read /etc/shadow, exec /bin/sh,
+(all but queued) make a TCP connection, and (smtpd, pop3d) ask lookupd for DKIM
+signers or a signature. The log says "refused" or "ALLOWED".
 The supervisor runs as root: links planted in the data dir must not turn its
 work on files elsewhere.
 """
@@ -73,9 +74,9 @@ def test_every_probe_is_refused(probed):
     assert "ALLOWED" not in log, log
     expected = {
         "smtpd": {"open accounts.db", "open key.pem", "open /etc/shadow", "exec /bin/sh",
-                  "tcp connect"},
+                  "tcp connect", "dkim keys", "dkim sign"},
         "pop3d": {"open accounts.db", "open key.pem", "open /etc/shadow", "exec /bin/sh",
-                  "tcp connect"},
+                  "tcp connect", "dkim keys", "dkim sign"},
         "queued": {"open accounts.db", "open key.pem", "open /etc/shadow", "exec /bin/sh"},
         "lookupd": {"open key.pem", "open /etc/shadow", "exec /bin/sh", "tcp connect"},
     }

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "dkim/dkim_key.h"
 
 static char tmpdir[64];
 static char conf_path[128];
@@ -220,7 +221,12 @@ static const char full_config[] =
     "command_timeout = 45s\n"
     "min_data_rate = 1000\n"
     "max_auth_failures = 2\n"
-    "max_hops = 30\n";
+    "max_hops = 30\n"
+    "\n"
+    "[dkim]\n"
+    "sign = no\n"
+    "algorithms = rsa\n"
+    "rotate_after = 12h\n";
 
 static void
 test_every_key(void **state)
@@ -262,8 +268,38 @@ test_every_key(void **state)
 	assert_int_equal(c.min_data_rate, 1000);
 	assert_int_equal(c.max_auth_failures, 2);
 	assert_int_equal(c.max_hops, 30);
+	assert_false(c.dkim_sign);
+	assert_int_equal(c.dkim_algs, 1u << DKIM_RSA);
+	assert_int_equal(c.dkim_rotate_after, 12 * 3600);
 	config_free(&c);
 	config_free(&c);
+}
+
+static void
+test_dkim(void **state)
+{
+	struct config c;
+
+	config_defaults(&c);
+	assert_true(c.dkim_sign);
+	assert_int_equal(c.dkim_algs, 1u << DKIM_ED25519 | 1u << DKIM_RSA);
+	assert_int_equal(c.dkim_rotate_after, 3 * 86400);
+	config_free(&c);
+	assert_string_equal(config_default("dkim", "algorithms"), "ed25519, rsa");
+	load_ok("[dkim]\nalgorithms = ed25519\n", &c);
+	assert_int_equal(c.dkim_algs, 1u << DKIM_ED25519);
+	config_free(&c);
+	load_ok("[dkim]\nalgorithms = rsa,ed25519, rsa\n", &c);
+	assert_int_equal(c.dkim_algs, 1u << DKIM_ED25519 | 1u << DKIM_RSA);
+	config_free(&c);
+	bad_value("dkim", "algorithms", "ed448");
+	bad_value("dkim", "algorithms", "rsa, dsa");
+	bad_value("dkim", "algorithms", "RSA");
+	bad_value("dkim", "algorithms", "");
+	bad_value("dkim", "algorithms", ",");
+	bad_value("dkim", "sign", "true");
+	bad_value("dkim", "rotate_after", "0");
+	bad_value("dkim", "rotate_after", "3x");
 }
 
 static void
@@ -614,6 +650,7 @@ main(void)
 		cmocka_unit_test(test_empty_file_is_defaults),
 		cmocka_unit_test(test_default_strings),
 		cmocka_unit_test(test_every_key),
+		cmocka_unit_test(test_dkim),
 		cmocka_unit_test(test_listen_lists),
 		cmocka_unit_test(test_unknown_and_syntax),
 		cmocka_unit_test(test_missing_file),

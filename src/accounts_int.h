@@ -1,0 +1,26 @@
+/*
+ * accounts_int.h - what the account store's files share beyond accounts.h: the
+ * SQLite handle and lookupd client of an accounts handle, and the schema of
+ * the tables kept in files other than accounts.c.
+ */
+#ifndef MAILROOM_ACCOUNTS_INT_H
+#define MAILROOM_ACCOUNTS_INT_H
+
+#include <sqlite3.h>
+
+#include "accounts.h"
+
+struct lookup_client;
+
+sqlite3 *accounts_sqlite(struct accounts *a);                /* NULL on a remote handle */
+struct lookup_client *accounts_lookup(struct accounts *a);   /* NULL on a local handle */
+const char *accounts_path(struct accounts *a);               /* of accounts.db, or "" */
+
+/*
+ * accounts_dkim_schema - the dkim_keys table (and the trigger that deletes a
+ * domain's keys with the domain), made when missing: old stores get them too.
+ * 0, or -1 with the reason in err.
+ */
+int accounts_dkim_schema(sqlite3 *db, char *err, size_t errlen);
+
+#endif

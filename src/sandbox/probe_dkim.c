@@ -1,0 +1,80 @@
+/*
+ * probe_dkim.c - the wall probe (test builds, MAILROOM_WALL_PROBE set) of the
+ * DKIM requests to lookupd: smtpd and pop3d must be refused both (lookupd logs
+ * each refusal); queued, the mail user, gets the signing selectors and a
+ * signature of a fixed text per key, logged with the selector so that a test
+ * can check it against the published key.
+ */
+#include "sandbox/sandbox.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "accounts.h"
+#include "util/log.h"
+
+#ifdef MAILROOM_WALL_PROBE
+#define PROBE_TEXT "from:wall probe\r\ndkim-signature:v=1; b="
+
+static void
+probe_with(struct accounts *a, const char *role, const char *domain)
+{
+	struct dkim_signer signers[DKIM_ALG_COUNT];
+	char sig[DKIM_SIG_MAX];
+	bool mail_user = strcmp(role, "queued") == 0;
+	int n = accounts_dkim_signers(a, domain, time(NULL), signers);
+
+	if (!mail_user) {
+		if (n < 0)
+			log_info("wall probe: dkim keys: refused (lookupd did not answer)");
+		else
+			log_warn("wall probe: dkim keys: ALLOWED (%d signers of %s)", n, domain);
+		/* A selector that may exist or not: the request itself must be refused. */
+		if (accounts_dkim_sign(a, domain, "m20000101e", PROBE_TEXT, strlen(PROBE_TEXT), sig,
+		    sizeof sig) < 0 && sig[0] == '\0')
+			log_info("wall probe: dkim sign: refused (no signature)");
+		else
+			log_warn("wall probe: dkim sign: ALLOWED");
+		return;
+	}
+	if (n <= 0) {
+		log_warn("wall probe: dkim for the mail user: no signers of %s (%d)", domain, n);
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		if (accounts_dkim_sign(a, domain, signers[i].selector, PROBE_TEXT, strlen(PROBE_TEXT),
+		    sig, sizeof sig) < 0)
+			log_warn("wall probe: dkim for the mail user: %s of %s did not sign",
+			    signers[i].selector, domain);
+		else
+			log_info("wall probe: dkim for the mail user: d=%s s=%s a=%s b=%s", domain,
+			    signers[i].selector, dkim_alg_sig_name(signers[i].alg), sig);
+	}
+}
+#endif
+
+void
+sandbox_probe_dkim(const char *role, const struct config *cfg)
+{
+#ifdef MAILROOM_WALL_PROBE
+	struct strlist domains = { 0 };
+	char err[256];
+
+	if (getenv("MAILROOM_WALL_PROBE") == NULL || strcmp(role, "lookupd") == 0)
+		return;
+	struct accounts *a = accounts_open_remote(cfg->data_dir, err, sizeof err);
+	if (a == NULL)
+		return;
+	if (accounts_domain_list(a, &domains, err, sizeof err) == 0 && domains.n > 0)
+		probe_with(a, role, domains.v[0]);
+	else
+		log_warn("wall probe: dkim: no hosted domain to probe with");
+	strlist_free(&domains);
+	accounts_close(a);
+#else
+	(void)role;
+	(void)cfg;
+#endif
+}
