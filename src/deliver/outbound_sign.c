@@ -226,7 +226,7 @@ our_results(const struct reading *m, const char *hostname, struct buf *out)
 		const struct dkim_field *f = &m->fields.v[i];
 		if (!dkim_field_is(f, "Authentication-Results"))
 			continue;
-		const char *v = memchr(f->p, ':', f->len) + 1, *end = f->p + f->len;
+		const char *v = (const char *)memchr(f->p, ':', f->len) + 1, *end = f->p + f->len;
 		while (v < end && (*v == ' ' || *v == '\t'))
 			v++;
 		if ((size_t)(end - v) <= hl || strncasecmp(v, hostname, hl) != 0 || v[hl] != ';')
