@@ -29,6 +29,8 @@ static const char usage_text[] =
     "  alias del SOURCE | alias list\n"
     "  queue list | queue show ID | queue delete ID | queue flush\n"
     "  dkim list [DOMAIN] | dkim rotate DOMAIN\n"
+    "  dns records DOMAIN                   the DNS records a hosted domain needs\n"
+    "  dns check DOMAIN                     look each of them up\n"
     "  version\n";
 
 static int
@@ -59,6 +61,8 @@ static const struct arity {
 	{ "alias", "list", 0, 0 },
 	{ "dkim", "list", 0, 1 },
 	{ "dkim", "rotate", 1, 1 },
+	{ "dns", "records", 1, 1 },
+	{ "dns", "check", 1, 1 },
 };
 
 static bool
@@ -88,6 +92,7 @@ static const struct group {
 	{ "alias", cli_alias },
 	{ "queue", cli_queue },
 	{ "dkim", cli_dkim },
+	{ "dns", cli_dns },
 };
 
 /* run_group - load the config, then run a command group that needs it. */

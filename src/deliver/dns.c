@@ -14,6 +14,7 @@
 #include <sys/random.h>
 #include <unbound.h>
 
+#include "deliver/dns_ub.h"
 #include "util/log.h"
 
 #define RR_A 1
@@ -49,76 +50,18 @@ on_ub_fd(evutil_socket_t fd, short what, void *arg)
 	ub_process(d->ub);
 }
 
-/* to_unbound_addr - "ip:port" / "[ip6]:port" / "ip" -> "ip@port" as unbound wants. */
-static int
-to_unbound_addr(const char *in, char *out, size_t outlen)
-{
-	unsigned char bin[16];
-	char host[INET6_ADDRSTRLEN + 1];
-	const char *port = NULL;
-
-	if (inet_pton(AF_INET6, in, bin) == 1 || inet_pton(AF_INET, in, bin) == 1) {
-		snprintf(out, outlen, "%s", in);
-		return 0;
-	}
-	if (in[0] == '[') {
-		const char *close = strchr(in, ']');
-		if (close == NULL || (size_t)(close - in - 1) >= sizeof host)
-			return -1;
-		memcpy(host, in + 1, (size_t)(close - in - 1));
-		host[close - in - 1] = '\0';
-		port = close[1] == ':' ? close + 2 : NULL;
-	} else {
-		const char *colon = strrchr(in, ':');
-		if (colon == NULL || (size_t)(colon - in) >= sizeof host)
-			return -1;
-		memcpy(host, in, (size_t)(colon - in));
-		host[colon - in] = '\0';
-		port = colon + 1;
-	}
-	if (port)
-		snprintf(out, outlen, "%s@%s", host, port);
-	else
-		snprintf(out, outlen, "%s", host);
-	return 0;
-}
-
 struct dns *
 dns_new(struct event_base *base, const char *resolver, char *err, size_t errlen)
 {
 	struct dns *d = calloc(1, sizeof *d);
-	int rc;
 
-	if (d == NULL || (d->ub = ub_ctx_create()) == NULL) {
-		snprintf(err, errlen, "cannot create the DNS resolver");
-		free(d);
+	if (d == NULL) {
+		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	if ((rc = ub_ctx_async(d->ub, 1)) != 0)
-		goto fail;
-	if (resolver != NULL) {
-		char fwd[128];
-		/* The configured server may be on loopback (tests, a local cache)... */
-		if (to_unbound_addr(resolver, fwd, sizeof fwd) < 0) {
-			snprintf(err, errlen, "bad resolver address: %s", resolver);
-			goto fail_msg;
-		}
-		if ((rc = ub_ctx_set_option(d->ub, "do-not-query-localhost:", "no")) != 0 ||
-		    (rc = ub_ctx_set_fwd(d->ub, fwd)) != 0)
-			goto fail;
-		/* ...and is asked about every name: no locally answered special-use zones. */
-		static const char *const zones[] = { "localhost.", "test.", "invalid.", "onion.",
-			"home.arpa.", "local." };
-		for (size_t i = 0; i < sizeof zones / sizeof zones[0]; i++) {
-			char opt[64];
-			snprintf(opt, sizeof opt, "%s nodefault", zones[i]);
-			ub_ctx_set_option(d->ub, "local-zone:", opt);
-			ub_ctx_zone_remove(d->ub, zones[i]);
-		}
-	} else {
-		if ((rc = ub_ctx_resolvconf(d->ub, NULL)) != 0)
-			goto fail;
-		ub_ctx_hosts(d->ub, NULL);
+	if ((d->ub = dns_ub_new(resolver, true, err, errlen)) == NULL) {
+		free(d);
+		return NULL;
 	}
 	d->ev = event_new(base, ub_fd(d->ub), EV_READ | EV_PERSIST, on_ub_fd, d);
 	if (d->ev == NULL || event_add(d->ev, NULL) < 0) {
@@ -126,8 +69,6 @@ dns_new(struct event_base *base, const char *resolver, char *err, size_t errlen)
 		goto fail_msg;
 	}
 	return d;
-fail:
-	snprintf(err, errlen, "DNS resolver setup: %s", ub_strerror(rc));
 fail_msg:
 	if (d->ev)
 		event_free(d->ev);

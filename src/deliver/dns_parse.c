@@ -1,6 +1,10 @@
-/* dns_parse.c - decoding names and MX records from DNS wire format, ordering MX hosts. */
+/*
+ * dns_parse.c - decoding DNS wire format (names, MX, TXT, SRV, PTR/CNAME, A/AAAA)
+ * and ordering MX hosts.
+ */
 #include "deliver/dns_parse.h"
 
+#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -85,4 +89,53 @@ mx_list_finish(struct mx_list *l, unsigned (*rnd)(void))
 		}
 		l->v[j] = t;
 	}
+}
+
+long
+dns_parse_txt(const uint8_t *rdata, size_t len, char *out, size_t outlen)
+{
+	size_t i = 0, o = 0;
+
+	if (len == 0 || outlen == 0)
+		return -1;
+	while (i < len) {
+		size_t l = rdata[i++];
+		if (l > len - i || o + l >= outlen)
+			return -1;
+		if (memchr(rdata + i, '\0', l) != NULL)
+			return -1;
+		memcpy(out + o, rdata + i, l);
+		o += l;
+		i += l;
+	}
+	out[o] = '\0';
+	return (long)o;
+}
+
+int
+dns_parse_srv(const uint8_t *rdata, size_t len, struct srv *out)
+{
+	if (len < 7)
+		return -1;
+	out->prio = (uint16_t)(rdata[0] << 8 | rdata[1]);
+	out->weight = (uint16_t)(rdata[2] << 8 | rdata[3]);
+	out->port = (uint16_t)(rdata[4] << 8 | rdata[5]);
+	long used = dns_name_from_wire(rdata + 6, len - 6, out->target, sizeof out->target);
+	return used < 0 || (size_t)used + 6 != len ? -1 : 0;
+}
+
+int
+dns_parse_name_rdata(const uint8_t *rdata, size_t len, char *out, size_t outlen)
+{
+	long used = dns_name_from_wire(rdata, len, out, outlen);
+	return used < 0 || (size_t)used != len ? -1 : 0;
+}
+
+int
+dns_parse_addr(int family, const uint8_t *rdata, size_t len, char *out, size_t outlen)
+{
+	if ((family == AF_INET && len != 4) || (family == AF_INET6 && len != 16) ||
+	    (family != AF_INET && family != AF_INET6))
+		return -1;
+	return inet_ntop(family, rdata, out, (socklen_t)outlen) == NULL ? -1 : 0;
 }

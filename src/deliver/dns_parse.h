@@ -1,4 +1,7 @@
-/* dns_parse.h - DNS data as libunbound returns it: names and MX records (pure). */
+/*
+ * dns_parse.h - DNS data as libunbound returns it (pure): names, MX, TXT, SRV,
+ * PTR/CNAME and address records.
+ */
 #ifndef MAILROOM_DNS_PARSE_H
 #define MAILROOM_DNS_PARSE_H
 
@@ -37,5 +40,29 @@ int dns_parse_mx(const uint8_t *rdata, size_t len, struct mx *out);
  * exchange among real ones is dropped.
  */
 void mx_list_finish(struct mx_list *l, unsigned (*rnd)(void));
+
+/*
+ * dns_parse_txt - one TXT rdata: its character-strings joined, NUL-terminated, into
+ * out. A NUL octet inside is refused (no record this program reads has one).
+ * Returns the length of the text, or -1 (malformed, empty, or out too small).
+ */
+long dns_parse_txt(const uint8_t *rdata, size_t len, char *out, size_t outlen);
+
+struct srv {
+	uint16_t prio, weight, port;
+	char target[DNS_NAME_MAX]; /* as dns_name_from_wire; "" for "." (RFC 2782: not offered) */
+};
+
+/* dns_parse_srv - one SRV rdata (RFC 2782). Returns 0 or -1. */
+int dns_parse_srv(const uint8_t *rdata, size_t len, struct srv *out);
+
+/* dns_parse_name_rdata - rdata that is one name and nothing else (PTR, CNAME). 0 or -1. */
+int dns_parse_name_rdata(const uint8_t *rdata, size_t len, char *out, size_t outlen);
+
+/*
+ * dns_parse_addr - an A (4 octets, family AF_INET) or AAAA (16, AF_INET6) rdata
+ * into numeric text (INET6_ADDRSTRLEN octets are enough). Returns 0 or -1.
+ */
+int dns_parse_addr(int family, const uint8_t *rdata, size_t len, char *out, size_t outlen);
 
 #endif

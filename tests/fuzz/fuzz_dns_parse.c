@@ -5,8 +5,11 @@
  * orders with random bits taken from the input. Names must come out as safe,
  * lower-case dotted text that encodes back to the octets read; a finished list
  * must be a permutation of its real exchanges, in preference order, with a null
- * MX exactly when every exchange was the root.
+ * MX exactly when every exchange was the root. The input is also read as TXT
+ * rdata (the joined text must be the strings' octets, without their length
+ * octets), as SRV, as PTR/CNAME rdata and as A/AAAA rdata.
  */
+#include <arpa/inet.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,6 +118,60 @@ fuzz_list(const uint8_t *data, size_t size)
 	}
 }
 
+static void
+fuzz_txt(const uint8_t *data, size_t size)
+{
+	static const size_t outlens[] = { 1, 16, 300, 70000 };
+	static char out[70000];
+
+	for (size_t k = 0; k < sizeof outlens / sizeof outlens[0]; k++) {
+		long n = dns_parse_txt(data, size, out, outlens[k]);
+		if (n < 0)
+			continue;
+		if ((size_t)n >= outlens[k] || out[n] != '\0' || strlen(out) != (size_t)n)
+			abort();
+		/* Rebuild the text from the strings and compare. */
+		size_t i = 0, o = 0;
+		while (i < size) {
+			size_t l = data[i++];
+			if (l > size - i || memcmp(out + o, data + i, l) != 0)
+				abort();
+			o += l;
+			i += l;
+		}
+		if (o != (size_t)n)
+			abort();
+	}
+}
+
+static void
+fuzz_records(const uint8_t *data, size_t size)
+{
+	char out[1024];
+	struct srv srv;
+
+	if (dns_parse_srv(data, size, &srv) == 0) {
+		if (size < 7 || srv.port != (uint16_t)(data[4] << 8 | data[5]))
+			abort();
+		long used = dns_name_from_wire(data + 6, size - 6, out, sizeof out);
+		if (used != (long)size - 6 || strcmp(out, srv.target) != 0)
+			abort();
+	}
+	if (dns_parse_name_rdata(data, size, out, sizeof out) == 0) {
+		if (dns_name_from_wire(data, size, out, sizeof out) != (long)size)
+			abort();
+	}
+	for (int f = 0; f < 2; f++) {
+		int family = f ? AF_INET6 : AF_INET;
+		if (dns_parse_addr(family, data, size, out, sizeof out) == 0) {
+			uint8_t back[16];
+			if (size != (f ? 16u : 4u) || inet_pton(family, out, back) != 1 ||
+			    memcmp(back, data, size) != 0)
+				abort();
+		}
+	}
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -145,5 +202,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 	}
 	fuzz_list(data, size);
+	fuzz_txt(data, size);
+	fuzz_records(data, size);
 	return 0;
 }

@@ -157,16 +157,22 @@ class Dns:
     mx:      [(domain, host, pref), ...]
     hosts:   {host: "ip" or ["ip", ...]} (IPv4 gives A, IPv6 gives AAAA)
     null_mx: [domain, ...] (RFC 7505: "0 .")
+    txt:     [(name, [string, ...]), ...] one TXT record of those character-strings
+    srv:     [(name, target, port, priority, weight), ...] (target "." or None: not offered)
+    ptr:     [(reverse name, target), ...]
+    cname:   [(name, target), ...] (dnsmasq answers only for targets it knows, as hosts)
     rr:      [(name, type number, hex rdata), ...] for anything else
     """
 
-    def __init__(self, mx=(), hosts=None, null_mx=(), rr=()):
+    def __init__(self, mx=(), hosts=None, null_mx=(), rr=(), txt=(), srv=(), ptr=(), cname=()):
         self.dir = tempfile.mkdtemp(prefix="dnsmasq-", dir="/tmp")
         self.logpath = os.path.join(self.dir, "dnsmasq.log")
         self.port = free_port()
         args = ["dnsmasq", "--no-resolv", "--no-hosts", "--keep-in-foreground",
                 "--conf-file=/dev/null", f"--port={self.port}", "--listen-address=127.0.0.1",
                 "--bind-interfaces", f"--pid-file={self.dir}/pid", "--local=/test/",
+                # Reverse names too: one not served is NXDOMAIN, not a SERVFAIL.
+                "--local=/in-addr.arpa/", "--local=/ip6.arpa/",
                 "--log-queries", f"--log-facility={self.logpath}"]
         for domain, host, pref in mx:
             args.append(f"--mx-host={domain},{host},{pref}")
@@ -177,6 +183,20 @@ class Dns:
             args.append(f"--dns-rr={domain},15,000000")
         for name, rtype, data in rr:
             args.append(f"--dns-rr={name},{rtype},{data}")
+        for name, strings in txt:
+            # As raw rdata: dnsmasq's --txt-record would split a string at its commas.
+            data = b"".join(bytes([len(s)]) + s for s in
+                            (x.encode() if isinstance(x, str) else x for x in strings))
+            args.append(f"--dns-rr={name.rstrip('.')},16,{data.hex()}")
+        for name, target, port, prio, weight in srv:
+            if target in (None, ".", ""):
+                args.append(f"--srv-host={name.rstrip('.')}")
+            else:
+                args.append(f"--srv-host={name.rstrip('.')},{target.rstrip('.')},{port},{prio},{weight}")
+        for name, target in ptr:
+            args.append(f"--ptr-record={name.rstrip('.')},{target.rstrip('.')}")
+        for name, target in cname:
+            args.append(f"--cname={name.rstrip('.')},{target.rstrip('.')}")
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         self._wait_ready()
 

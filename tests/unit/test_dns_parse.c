@@ -1,7 +1,8 @@
 /*
  * test_dns_parse.c - unit tests for dns_parse.c: names in wire format, MX rdata,
  * and the ordering of an MX list (RFC 5321 5.1 preferences, RFC 7505 null MX,
- * equal preferences shuffled by the random function it is given).
+ * equal preferences shuffled by the random function it is given); TXT
+ * character-strings joined (RFC 1035 3.3.14), SRV (RFC 2782), PTR/CNAME, A/AAAA.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,6 +13,8 @@
 #include <string.h>
 
 #include <cmocka.h>
+
+#include <arpa/inet.h>
 
 #include "deliver/dns_parse.h"
 
@@ -393,6 +396,126 @@ test_mx_shuffle(void **state)
 	assert_int_equal(fake_pos, 0);
 }
 
+/* copy - an exact-size heap copy, so ASan sees any read past the rdata. */
+static uint8_t *
+copy(const void *p, size_t len)
+{
+	uint8_t *c = malloc(len ? len : 1);
+	assert_non_null(c);
+	memcpy(c, p, len);
+	return c;
+}
+
+static long
+txt_n(const void *rdata, size_t len, char *out, size_t outlen)
+{
+	uint8_t *c = copy(rdata, len);
+	long rc = dns_parse_txt(c, len, out, outlen);
+	free(c);
+	return rc;
+}
+
+static void
+test_txt(void **state)
+{
+	char out[600];
+
+	assert_int_equal(txt_n("\x06v=spf1", 7, out, sizeof out), 6);
+	assert_string_equal(out, "v=spf1");
+	/* Several character-strings are joined without anything between them. */
+	assert_int_equal(txt_n("\x03" "abc" "\x02" "de" "\x00" "\x01" "f", 10, out, sizeof out), 6);
+	assert_string_equal(out, "abcdef");
+	/* A 255-octet string and a second one: an RSA key's length. */
+	uint8_t big[600];
+	big[0] = 255;
+	memset(big + 1, 'k', 255);
+	big[256] = 100;
+	memset(big + 257, 'q', 100);
+	assert_int_equal(txt_n(big, 357, out, sizeof out), 355);
+	assert_int_equal(strspn(out, "k"), 255);
+	assert_int_equal(strlen(out), 355);
+	/* One empty string is an empty text. */
+	assert_int_equal(txt_n("\0", 1, out, sizeof out), 0);
+	assert_string_equal(out, "");
+	/* No rdata, a string longer than the rdata, a NUL inside. */
+	assert_int_equal(txt_n("", 0, out, sizeof out), -1);
+	assert_int_equal(txt_n("\x05" "abc", 4, out, sizeof out), -1);
+	assert_int_equal(txt_n("\x03" "a\0c", 4, out, sizeof out), -1);
+	/* The output buffer: the text and its NUL must fit. */
+	assert_int_equal(txt_n("\x03" "abc", 4, out, 4), 3);
+	assert_int_equal(txt_n("\x03" "abc", 4, out, 3), -1);
+	assert_int_equal(txt_n("\x03" "abc", 4, out, 0), -1);
+}
+
+static void
+test_srv(void **state)
+{
+	uint8_t rd[300];
+	struct srv s;
+
+	memcpy(rd, "\x00\x0a\x00\x01\x02\x4b", 6); /* 10 1 587 */
+	size_t n = wire("MX.example.test", rd + 6) + 6;
+	uint8_t *c = copy(rd, n);
+	assert_int_equal(dns_parse_srv(c, n, &s), 0);
+	free(c);
+	assert_int_equal(s.prio, 10);
+	assert_int_equal(s.weight, 1);
+	assert_int_equal(s.port, 587);
+	assert_string_equal(s.target, "mx.example.test");
+	/* "0 0 0 .": not offered (RFC 6186 3.4). */
+	c = copy("\0\0\0\0\0\0\0", 7);
+	assert_int_equal(dns_parse_srv(c, 7, &s), 0);
+	free(c);
+	assert_int_equal(s.port, 0);
+	assert_string_equal(s.target, "");
+	/* Too short, trailing octets, a compressed target. */
+	assert_int_equal(dns_parse_srv((const uint8_t *)"\0\0\0\0\0\0", 6, &s), -1);
+	rd[n] = 0;
+	c = copy(rd, n + 1);
+	assert_int_equal(dns_parse_srv(c, n + 1, &s), -1);
+	free(c);
+	assert_int_equal(dns_parse_srv((const uint8_t *)"\0\0\0\0\0\0\xc0\x0c", 8, &s), -1);
+}
+
+static void
+test_name_rdata(void **state)
+{
+	uint8_t rd[300];
+	char out[DNS_NAME_MAX];
+	size_t n = wire("Mx.Example.Test", rd);
+
+	uint8_t *c = copy(rd, n);
+	assert_int_equal(dns_parse_name_rdata(c, n, out, sizeof out), 0);
+	free(c);
+	assert_string_equal(out, "mx.example.test");
+	/* The name is all of the rdata. */
+	rd[n] = 1;
+	c = copy(rd, n + 1);
+	assert_int_equal(dns_parse_name_rdata(c, n + 1, out, sizeof out), -1);
+	free(c);
+	assert_int_equal(dns_parse_name_rdata((const uint8_t *)"", 0, out, sizeof out), -1);
+}
+
+static void
+test_addr(void **state)
+{
+	char out[INET6_ADDRSTRLEN];
+	uint8_t v6[16] = { 0x20, 0x01, 0x0d, 0xb8 };
+	v6[15] = 1;
+
+	assert_int_equal(dns_parse_addr(AF_INET, (const uint8_t *)"\xc0\x00\x02\x01", 4, out,
+	    sizeof out), 0);
+	assert_string_equal(out, "192.0.2.1");
+	assert_int_equal(dns_parse_addr(AF_INET6, v6, 16, out, sizeof out), 0);
+	assert_string_equal(out, "2001:db8::1");
+	/* The length must be the family's; the buffer large enough. */
+	assert_int_equal(dns_parse_addr(AF_INET, v6, 16, out, sizeof out), -1);
+	assert_int_equal(dns_parse_addr(AF_INET6, v6, 4, out, sizeof out), -1);
+	assert_int_equal(dns_parse_addr(AF_INET, v6, 3, out, sizeof out), -1);
+	assert_int_equal(dns_parse_addr(AF_UNIX, v6, 4, out, sizeof out), -1);
+	assert_int_equal(dns_parse_addr(AF_INET, (const uint8_t *)"\xc0\x00\x02\x01", 4, out, 5), -1);
+}
+
 int
 main(void)
 {
@@ -405,6 +528,10 @@ main(void)
 		cmocka_unit_test(test_mx_order),
 		cmocka_unit_test(test_null_mx),
 		cmocka_unit_test(test_mx_shuffle),
+		cmocka_unit_test(test_txt),
+		cmocka_unit_test(test_srv),
+		cmocka_unit_test(test_name_rdata),
+		cmocka_unit_test(test_addr),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

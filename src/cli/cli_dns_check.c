@@ -1,0 +1,336 @@
+/*
+ * cli_dns_check.c - `mailroom dns check`: each record `dns records` prints, asked
+ * of the resolver and judged by what it is for (RFC 7208 SPF evaluation of the
+ * host's addresses, one DMARC record, MX naming the host, forward-confirmed
+ * reverse DNS), one line each.
+ */
+#include "cli/cli_dns.h"
+
+#include <arpa/inet.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "cli/dns_spf.h"
+#include "cli/dns_sync.h"
+#include "util/buf.h"
+
+/* SPF's own limit on the MX hosts an mx mechanism looks at (RFC 7208 4.6.4). */
+#define SPF_MX_HOSTS_MAX 10
+
+enum verdict { V_OK, V_MISSING, V_WRONG, V_TEMPFAIL };
+
+static const char *const verdict_word[] = { "ok", "missing", "wrong", "tempfail" };
+
+struct check {
+	struct ub_ctx *ub;
+	const char *domain;
+	const struct dns_host *host;
+	bool failed;
+};
+
+/* bare - a name without its final dot, for the lines people read. */
+static const char *
+bare(const char *name, char *out, size_t outlen)
+{
+	size_t n = strlen(name);
+	if (n > 1 && name[n - 1] == '.')
+		n--;
+	snprintf(out, outlen, "%.*s", (int)n, name);
+	return out;
+}
+
+static void
+report(struct check *c, enum verdict v, const struct dns_rec *r, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void
+report(struct check *c, enum verdict v, const struct dns_rec *r, const char *fmt, ...)
+{
+	char name[300];
+	va_list ap;
+
+	printf("%-7s %s %s", verdict_word[v], dns_rec_label(r->kind), bare(r->name, name, sizeof name));
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	if (v != V_OK)
+		c->failed = true;
+}
+
+/* found_text - up to three of the values found, quoted and escaped as in a zone file. */
+static void
+found_text(const struct strlist *v, struct buf *out)
+{
+	for (size_t i = 0; i < v->n && i < 3; i++) {
+		if (i > 0)
+			buf_printf(out, ", ");
+		dns_txt_strings(v->v[i], out);
+	}
+	if (v->n > 3)
+		buf_printf(out, " and %zu more", v->n - 3);
+	if (out->len == 0)
+		buf_printf(out, "%s", "");
+}
+
+/* ask - the answer for r's name and type; false after a tempfail or missing line. */
+static bool
+ask(struct check *c, const struct dns_rec *r, uint16_t type, struct dns_answer *a)
+{
+	dns_sync_query(c->ub, r->name, type, a);
+	if (a->st == DNS_TEMPFAIL) {
+		report(c, V_TEMPFAIL, r, ": %s", a->why);
+		return false;
+	}
+	if (a->st != DNS_OK) {
+		report(c, V_MISSING, r, "%s", "");
+		return false;
+	}
+	return true;
+}
+
+static void
+check_mx(struct check *c, const struct dns_rec *r)
+{
+	struct dns_answer a;
+	char want[300];
+
+	if (!ask(c, r, RR_TYPE_MX, &a))
+		goto out;
+	snprintf(want, sizeof want, "%s.", c->host->hostname);
+	for (size_t i = 0; i < a.v.n; i++) {
+		const char *target = strchr(a.v.v[i], ' ');
+		if (target && strcasecmp(target + 1, want) == 0) {
+			report(c, V_OK, r, " -> %s", c->host->hostname);
+			goto out;
+		}
+	}
+	struct buf f = { 0 };
+	found_text(&a.v, &f);
+	report(c, V_WRONG, r, ": found %s (does not name %s)", f.data, c->host->hostname);
+	buf_free(&f);
+out:
+	dns_answer_free(&a);
+}
+
+/* spf_lookup - a and mx mechanisms: addresses through the resolver. */
+static int
+spf_lookup(void *arg, bool mx, const char *name, struct spf_addrs *out)
+{
+	struct check *c = arg;
+	struct strlist hosts = { 0 };
+	int rc = 0;
+
+	if (mx) {
+		struct dns_answer a;
+		dns_sync_query(c->ub, name, RR_TYPE_MX, &a);
+		if (a.st == DNS_TEMPFAIL)
+			rc = -1;
+		for (size_t i = 0; i < a.v.n && i < SPF_MX_HOSTS_MAX; i++) {
+			const char *target = strchr(a.v.v[i], ' ');
+			if (target && target[1] != '.')
+				strlist_add(&hosts, target + 1);
+		}
+		dns_answer_free(&a);
+	} else {
+		strlist_add(&hosts, name);
+	}
+	static const uint16_t types[] = { RR_TYPE_A, RR_TYPE_AAAA };
+	for (size_t h = 0; rc == 0 && h < hosts.n; h++) {
+		for (size_t t = 0; t < 2; t++) {
+			struct dns_answer a;
+			dns_sync_query(c->ub, hosts.v[h], types[t], &a);
+			if (a.st == DNS_TEMPFAIL)
+				rc = -1;
+			for (size_t i = 0; i < a.v.n && out->n < SPF_ADDRS_MAX; i++)
+				if (spf_addr_parse(a.v.v[i], &out->v[out->n]) == 0)
+					out->n++;
+			dns_answer_free(&a);
+		}
+	}
+	strlist_free(&hosts);
+	return rc;
+}
+
+static void
+check_spf(struct check *c, const struct dns_rec *r)
+{
+	struct dns_answer a;
+	struct spf_record *spf = NULL;
+	const char *found = NULL;
+	size_t nspf = 0;
+	char why[128], name[300];
+
+	if (!ask(c, r, RR_TYPE_TXT, &a))
+		goto out;
+	for (size_t i = 0; i < a.v.n; i++)
+		if (spf_is_record(a.v.v[i])) {
+			found = a.v.v[i];
+			nspf++;
+		}
+	if (nspf == 0) {
+		report(c, V_MISSING, r, "%s", "");
+		goto out;
+	}
+	struct buf f = { 0 };
+	dns_txt_strings(found, &f);
+	if (nspf > 1) {
+		report(c, V_WRONG, r, ": %zu v=spf1 records (RFC 7208 allows one)", nspf);
+	} else if ((spf = malloc(sizeof *spf)) == NULL) {
+		report(c, V_TEMPFAIL, r, ": out of memory");
+	} else if (spf_parse(found, spf, why, sizeof why) < 0) {
+		report(c, V_WRONG, r, ": found %s (%s)", f.data, why);
+	} else {
+		const char *denied = NULL;
+		enum spf_verdict v = SPF_PASS;
+		for (size_t i = 0; i < c->host->addrs.n && v == SPF_PASS; i++) {
+			struct spf_addr addr;
+			if (spf_addr_parse(c->host->addrs.v[i], &addr) < 0)
+				continue;
+			v = spf_allows(spf, bare(r->name, name, sizeof name), &addr, spf_lookup, c);
+			denied = c->host->addrs.v[i];
+		}
+		if (v == SPF_TEMPFAIL)
+			report(c, V_TEMPFAIL, r, ": a lookup for its a/mx mechanisms failed");
+		else if (v == SPF_NOT_PASS)
+			report(c, V_WRONG, r, ": found %s (does not allow %s%s)", f.data, denied,
+			    spf->unfollowed ? "; include, exists, ptr and redirect are not followed"
+			    : "");
+		else
+			report(c, V_OK, r, "%s", "");
+	}
+	buf_free(&f);
+out:
+	free(spf);
+	dns_answer_free(&a);
+}
+
+static void
+check_dmarc(struct check *c, const struct dns_rec *r)
+{
+	struct dns_answer a;
+	const char *found = NULL;
+	size_t n = 0;
+
+	if (!ask(c, r, RR_TYPE_TXT, &a))
+		goto out;
+	for (size_t i = 0; i < a.v.n; i++) {
+		const char *t = a.v.v[i];
+		if (strncmp(t, "v=DMARC1", 8) == 0 && strchr("; \t", t[8]) != NULL) {
+			found = t;
+			n++;
+		}
+	}
+	if (n == 0)
+		report(c, V_MISSING, r, "%s", "");
+	else if (n > 1)
+		report(c, V_WRONG, r, ": %zu v=DMARC1 records (there must be one)", n);
+	else if (strstr(found, "p=none") != NULL)
+		report(c, V_OK, r, " (p=none: raise it to quarantine, then reject, once the "
+		    "reports show only your own mail)");
+	else
+		report(c, V_OK, r, "%s", "");
+out:
+	dns_answer_free(&a);
+}
+
+/* check_value - TXT, SRV and CNAME records: one of those found is the one printed. */
+static void
+check_value(struct check *c, const struct dns_rec *r)
+{
+	struct dns_answer a;
+
+	if (!ask(c, r, r->type, &a))
+		goto out;
+	for (size_t i = 0; i < a.v.n; i++) {
+		bool same = r->type == RR_TYPE_TXT ? strcmp(a.v.v[i], r->value) == 0
+		    : strcasecmp(a.v.v[i], r->value) == 0;
+		if (same) {
+			report(c, V_OK, r, "%s", "");
+			goto out;
+		}
+	}
+	struct buf f = { 0 }, w = { 0 };
+	found_text(&a.v, &f);
+	if (r->type == RR_TYPE_TXT)
+		dns_txt_strings(r->value, &w);
+	else
+		buf_printf(&w, "\"%s\"", r->value);
+	report(c, V_WRONG, r, ": found %s (wanted %s)", f.data, w.data);
+	buf_free(&f);
+	buf_free(&w);
+out:
+	dns_answer_free(&a);
+}
+
+static void
+fcrdns_warning(const struct dns_rec *r, const char *hostname)
+{
+	printf("warning: %s has no forward-confirmed reverse DNS (a PTR naming %s, which "
+	    "resolves back to it); Gmail and Yahoo refuse or junk mail from such hosts\n",
+	    r->addr, hostname);
+}
+
+static void
+check_ptr(struct check *c, const struct dns_rec *r)
+{
+	struct dns_answer a;
+
+	dns_sync_query(c->ub, r->name, RR_TYPE_PTR, &a);
+	if (a.st == DNS_TEMPFAIL) {
+		report(c, V_TEMPFAIL, r, ": %s", a.why);
+	} else if (a.st != DNS_OK) {
+		report(c, V_MISSING, r, " (%s)", r->addr);
+		fcrdns_warning(r, c->host->hostname);
+	} else {
+		bool names_host = false;
+		for (size_t i = 0; i < a.v.n; i++)
+			names_host |= strcasecmp(a.v.v[i], r->value) == 0;
+		struct buf f = { 0 };
+		found_text(&a.v, &f);
+		if (!names_host)
+			report(c, V_WRONG, r, " (%s): found %s (does not name %s)", r->addr, f.data,
+			    c->host->hostname);
+		else if (c->host->from_interfaces)
+			report(c, V_WRONG, r, " (%s): %s has no address records", r->addr,
+			    c->host->hostname);
+		else
+			report(c, V_OK, r, " (%s) -> %s", r->addr, c->host->hostname);
+		if (!names_host || c->host->from_interfaces)
+			fcrdns_warning(r, c->host->hostname);
+		buf_free(&f);
+	}
+	dns_answer_free(&a);
+}
+
+int
+cli_dns_check(struct ub_ctx *ub, const char *domain, const struct dns_host *host,
+    const struct dns_recs *recs)
+{
+	struct check c = { .ub = ub, .domain = domain, .host = host };
+
+	if (host->from_interfaces)
+		printf("warning: %s has no A or AAAA record; checked against this machine's "
+		    "addresses\n", host->hostname);
+	for (size_t i = 0; i < recs->n; i++) {
+		const struct dns_rec *r = &recs->v[i];
+		switch (r->kind) {
+		case REC_COMMENT: break;
+		case REC_MX: check_mx(&c, r); break;
+		case REC_SPF: check_spf(&c, r); break;
+		case REC_DMARC: check_dmarc(&c, r); break;
+		case REC_DKIM:
+		case REC_MTA_STS:
+		case REC_MTA_STS_HOST:
+		case REC_TLSRPT:
+		case REC_SRV: check_value(&c, r); break;
+		case REC_PTR: check_ptr(&c, r); break;
+		}
+	}
+	if (fflush(stdout) != 0)
+		return 1;
+	return c.failed ? 1 : 0;
+}
