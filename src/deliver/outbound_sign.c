@@ -17,18 +17,13 @@
 #include "dkim/arc.h"
 #include "dkim/dkim_canon.h"
 #include "dkim/dkim_fields.h"
+#include "dkim/dkim_key.h"
 #include "dkim/dkim_sign.h"
 #include "util/log.h"
 
 #define HEADER_MAX (1024 * 1024) /* a longer header block is sent unsigned */
 #define EXPIRE_AFTER (5 * 86400) /* x=: the signature is good for five days */
 #define SIG_B64_MAX 1024
-
-static const char *
-alg_name(enum dkim_alg alg)
-{
-	return alg == DKIM_ED25519 ? "ed25519-sha256" : "rsa-sha256";
-}
 
 int
 sign_domain_of(const char *value, size_t len, char *out, size_t outlen)
@@ -195,7 +190,7 @@ dkim_fields(struct accounts *acct, const struct sign_job *j, const struct readin
 		return 0;
 	}
 	for (int i = 0; i < n; i++) {
-		struct dkim_sign_req r = { "DKIM-Signature", "v=1", alg_name(s[i].alg), found,
+		struct dkim_sign_req r = { "DKIM-Signature", "v=1", dkim_alg_sig_name(s[i].alg), found,
 			s[i].selector, (long long)j->now, (long long)j->now + EXPIRE_AFTER, m->bh };
 		struct key_ref k = { acct, found, s[i].selector };
 		struct buf field = { 0 }, data = { 0 };
@@ -270,7 +265,7 @@ arc_fields(struct accounts *acct, const struct config *cfg, const struct sign_jo
 			pick = i;
 	struct key_ref k = { acct, found, s[pick].selector };
 	struct arc_req r = { cfg->hostname, our_results(m, cfg->hostname, &results),
-		alg_name(s[pick].alg), found, s[pick].selector, (long long)j->now, m->bh };
+		dkim_alg_sig_name(s[pick].alg), found, s[pick].selector, (long long)j->now, m->bh };
 	if (arc_seal(&m->fields, &r, sign_with, &k, prefix) < 0)
 		log_warn("%s: cannot make the ARC seal (d=%s): sent without it", j->env->id, found);
 	else
