@@ -12,10 +12,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unbound.h>
 
 #include "cli/dns_sync.h"
 #include "deliver/dns_ub.h"
+#include "dkim/dkim_key.h"
 #include "util/buf.h"
 
 #define DNS_USAGE "dns records DOMAIN | dns check DOMAIN"
@@ -76,6 +78,51 @@ print_records(const struct dns_recs *recs)
 	return rc;
 }
 
+/* The DKIM records of a domain: one per key that should be in DNS now. */
+struct dkim_pubs {
+	struct dns_dkim_pub *v;
+	size_t n;
+	struct dkim_key_list keys;
+	struct strlist txt;
+};
+
+static void
+dkim_pubs_free(struct dkim_pubs *p)
+{
+	free(p->v);
+	dkim_key_list_free(&p->keys);
+	strlist_free(&p->txt);
+}
+
+static int
+dkim_pubs_read(const struct config *cfg, const char *domain, struct dkim_pubs *p)
+{
+	char err[512], txt[1200];
+	struct accounts *a = cli_open_accounts(cfg);
+
+	if (a == NULL)
+		return -1;
+	int rc = accounts_dkim_list(a, domain, time(NULL), &p->keys, err, sizeof err);
+	accounts_close(a);
+	if (rc < 0)
+		return cli_fail("%s", err);
+	if ((p->v = calloc(p->keys.n ? p->keys.n : 1, sizeof *p->v)) == NULL)
+		return cli_fail("out of memory");
+	for (size_t i = 0; i < p->keys.n; i++) {
+		const struct dkim_key_info *k = &p->keys.v[i];
+		if (!k->publish)
+			continue;
+		snprintf(txt, sizeof txt, "v=DKIM1; k=%s; p=%s", dkim_alg_key_type(k->alg),
+		    k->public_b64);
+		if (strlist_add(&p->txt, txt) < 0)
+			return cli_fail("out of memory");
+		p->v[p->n].selector = k->selector;
+		p->v[p->n].txt = p->txt.v[p->txt.n - 1];
+		p->n++;
+	}
+	return 0;
+}
+
 int
 cli_dns(struct config *cfg, int argc, char **argv)
 {
@@ -98,6 +145,7 @@ cli_dns(struct config *cfg, int argc, char **argv)
 		return cli_fail("%s", err);
 
 	struct dns_host host = { .hostname = cfg->hostname };
+	struct dkim_pubs pubs = { 0 };
 	char why[256] = "";
 	bool lookup_failed = dns_host_addresses(ub, cfg->hostname, &host.addrs,
 	    &host.from_interfaces, why, sizeof why) == DNS_TEMPFAIL;
@@ -122,13 +170,10 @@ cli_dns(struct config *cfg, int argc, char **argv)
 	};
 	for (int s = 0; s < SVC_COUNT; s++)
 		in.ports[s] = listener_port(cfg, (enum service)s);
-	/*
-	 * DKIM: the keys to publish go here, one struct dns_dkim_pub { selector,
-	 * "v=DKIM1; k=...; p=..." } per key of accounts_dkim_list() with publish set
-	 * (in.dkim, in.ndkim); the builder prints and `dns check` compares them.
-	 */
-	in.dkim = NULL;
-	in.ndkim = 0;
+	if (dkim_pubs_read(cfg, domain, &pubs) < 0)
+		goto out;
+	in.dkim = pubs.v;
+	in.ndkim = pubs.n;
 
 	struct dns_recs recs;
 	if (dns_records_build(&in, &recs) < 0) {
@@ -138,6 +183,7 @@ cli_dns(struct config *cfg, int argc, char **argv)
 	rc = check ? cli_dns_check(ub, domain, &host, &recs) : print_records(&recs);
 	dns_recs_free(&recs);
 out:
+	dkim_pubs_free(&pubs);
 	strlist_free(&host.addrs);
 	ub_ctx_delete(ub);
 	return rc;

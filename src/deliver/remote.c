@@ -57,6 +57,7 @@ job_part_done(struct rjob *j, bool report)
 		return;
 	struct agent_job job = j->job;
 	free(j->rcpts);
+	buf_free(&j->prefix);
 	free(j);
 	if (report)
 		job.done(job.arg);

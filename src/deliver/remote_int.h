@@ -18,6 +18,7 @@
 #include "deliver/smtp_client.h"
 #include "net/self_addr.h"
 #include "net/sockaddr.h"
+#include "util/buf.h"
 #include "util/strmap.h"
 
 struct event;
@@ -32,6 +33,8 @@ struct rjob {
 	struct agent_job job;
 	size_t *rcpts;              /* job.rcpts points here */
 	unsigned parts;             /* deliveries of it not yet finished */
+	bool signed_once;           /* prefix was made (deliver/outbound_sign.h) */
+	struct buf prefix;          /* DKIM-Signature or ARC fields for every delivery of it */
 };
 
 struct mx_set;

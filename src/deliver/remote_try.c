@@ -15,7 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
+#include "deliver/outbound_sign.h"
 #include "net/tls.h"
 #include "util/log.h"
 
@@ -177,6 +179,32 @@ verify_ctx(struct remote *r, char *err, size_t errlen)
 	return n;
 }
 
+
+/*
+ * job_prefix - the signatures of j's message, made once for all its deliveries (a
+ * failure to read the file leaves it unsigned; sending it will fail the same way).
+ */
+static const struct buf *
+job_prefix(struct rjob *j, struct remote *r)
+{
+	const struct envelope *env = j->job.env;
+	struct sign_job sj = { env, j->job.queue_dir, NULL, time(NULL) };
+
+	if (j->signed_once)
+		return &j->prefix;
+	j->signed_once = true;
+	/* A recipient that an alias of ours sent on: its original address names the alias. */
+	for (size_t i = 0; i < j->job.nrcpts && sj.forward_domain == NULL; i++) {
+		const struct spool_rcpt *rc = &env->rcpts[j->job.rcpts[i]];
+		const char *at = strrchr(rc->orig, '@');
+		if (at != NULL && strcasecmp(rc->orig, rc->addr) != 0)
+			sj.forward_domain = at + 1;
+	}
+	if (outbound_sign(r->env.acct, remote_cfg(r), &sj, &j->prefix) < 0)
+		log_warn("%s: cannot read the message to sign it: %s", env->id, strerror(errno));
+	return &j->prefix;
+}
+
 static void
 next_addr(struct delivery *d)
 {
@@ -200,7 +228,10 @@ next_addr(struct delivery *d)
 	char ip[SOCKADDR_TEXT_MAX];
 	sockaddr_ip((struct sockaddr *)&ss, ip, sizeof ip, NULL);
 	snprintf(d->relay, sizeof d->relay, "%s[%s]:%u", d->host, ip, d->route.port);
+	const struct buf *prefix = job_prefix(d->job, r);
 	struct client_params p = {
+		.prefix = prefix->len ? prefix->data : NULL,
+		.prefix_len = prefix->len,
 		.base = r->env.base,
 		.tls = r->tls,
 		.no_tls = d->no_tls,

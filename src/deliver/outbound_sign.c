@@ -1,0 +1,303 @@
+/*
+ * outbound_sign.c - deciding what signs a message that leaves (DKIM for our own
+ * mail, ARC for forwarded mail), reading it once as it will be sent for the body
+ * hash and the header block, and asking lookupd for the signatures.
+ */
+#include "deliver/outbound_sign.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "accounts.h"
+#include "config.h"
+#include "deliver/outform.h"
+#include "dkim/arc.h"
+#include "dkim/dkim_canon.h"
+#include "dkim/dkim_fields.h"
+#include "dkim/dkim_key.h"
+#include "dkim/dkim_sign.h"
+#include "util/log.h"
+
+#define HEADER_MAX (1024 * 1024) /* a longer header block is sent unsigned */
+#define EXPIRE_AFTER (5 * 86400) /* x=: the signature is good for five days */
+#define SIG_B64_MAX 1024
+
+int
+sign_domain_of(const char *value, size_t len, char *out, size_t outlen)
+{
+	const char *end = value + len, *at = NULL, *p;
+	const char *lt = memchr(value, '<', len);
+
+	/* The address in angle brackets when there is one, else the first addr-spec. */
+	if (lt != NULL) {
+		const char *gt = memchr(lt, '>', (size_t)(end - lt));
+		if (gt != NULL)
+			end = gt;
+		at = memchr(lt, '@', (size_t)(end - lt));
+	} else {
+		at = memchr(value, '@', len);
+	}
+	if (at == NULL)
+		return -1;
+	size_t n = 0;
+	for (p = at + 1; p < end && n + 1 < outlen; p++) {
+		unsigned char c = (unsigned char)*p;
+		if (c == '>' || c == ',' || c == ';' || c == '(' || c == ')' || isspace(c))
+			break;
+		out[n++] = (char)tolower(c);
+	}
+	out[n] = '\0';
+	return n > 0 && memchr(out, '.', n) != NULL ? 0 : -1;
+}
+
+/*
+ * signing_domain - domain or the nearest parent of it that we host and that has
+ * signing keys (a bounce from mail.example.com signs as example.com). Returns how
+ * many signers went into s, 0 for none, -1 when the store did not answer.
+ */
+static int
+signing_domain(struct accounts *acct, const char *domain, time_t now, char *found,
+    size_t foundlen, struct dkim_signer s[2])
+{
+	for (const char *d = domain; d != NULL && strchr(d, '.') != NULL;) {
+		int n = accounts_dkim_signers(acct, d, now, s);
+		if (n < 0)
+			return -1;
+		if (n > 0) {
+			snprintf(found, foundlen, "%s", d);
+			return n;
+		}
+		d = strchr(d, '.');
+		if (d != NULL)
+			d++;
+	}
+	return 0;
+}
+
+/* The message as it leaves, read once: its header block, and its body hashed. */
+struct reading {
+	struct buf hdr;
+	struct dkim_fields fields;
+	char bh[64];
+};
+
+static int
+read_message(const struct sign_job *j, struct reading *m)
+{
+	struct outform o;
+	struct dkim_body body;
+	char chunk[65536];
+	bool in_body = false;
+	int rc = -1;
+
+	if (outform_open(&o, j->queue_dir, j->env) < 0)
+		return -1;
+	if (dkim_body_init(&body) < 0) {
+		outform_close(&o);
+		return -1;
+	}
+	for (;;) {
+		ssize_t n = outform_read(&o, chunk, sizeof chunk);
+		if (n < 0)
+			goto out;
+		if (n == 0)
+			break;
+		if (in_body) {
+			dkim_body_update(&body, chunk, (size_t)n);
+			continue;
+		}
+		if (buf_append(&m->hdr, chunk, (size_t)n) < 0)
+			goto out;
+		size_t body_at, end = dkim_header_end(m->hdr.data, m->hdr.len, &body_at);
+		if (end < m->hdr.len || body_at < m->hdr.len) {
+			dkim_body_update(&body, m->hdr.data + body_at, m->hdr.len - body_at);
+			m->hdr.len = end;
+			in_body = true;
+		} else if (m->hdr.len > HEADER_MAX) {
+			errno = EFBIG;
+			goto out;
+		}
+	}
+	if (dkim_body_final(&body, m->bh, sizeof m->bh) < 0 ||
+	    dkim_fields_parse(m->hdr.data, m->hdr.len, &m->fields) < 0)
+		goto out;
+	rc = 0;
+out:
+	dkim_body_free(&body);
+	outform_close(&o);
+	return rc;
+}
+
+static const struct dkim_field *
+find_field(const struct dkim_fields *f, const char *name)
+{
+	for (size_t i = 0; i < f->n; i++)
+		if (dkim_field_is(&f->v[i], name))
+			return &f->v[i];
+	return NULL;
+}
+
+/* The key a signature of one request is made with. */
+struct key_ref {
+	struct accounts *acct;
+	const char *domain;
+	const char *selector;
+};
+
+static int
+sign_with(void *arg, const void *data, size_t len, char *sig, size_t siglen)
+{
+	const struct key_ref *k = arg;
+	return accounts_dkim_sign(k->acct, k->domain, k->selector, data, len, sig, siglen);
+}
+
+/* own_mail - whether we vouch for the message: our bounce, a login, or a trusted network. */
+static bool
+own_mail(const struct config *cfg, const struct envelope *env)
+{
+	return env->is_bounce || env->auth != NULL ||
+	    (env->client != NULL && config_is_trusted_text(cfg, env->client));
+}
+
+static int
+dkim_fields(struct accounts *acct, const struct sign_job *j, const struct reading *m,
+    struct buf *prefix)
+{
+	const struct envelope *env = j->env;
+	const struct dkim_field *from = find_field(&m->fields, "From");
+	struct dkim_signer s[2];
+	char dom[256], found[256];
+	int n = 0;
+
+	if (from == NULL) {
+		log_info("%s: no From field: not signed", env->id);
+		return 0;
+	}
+	const char *colon = memchr(from->p, ':', from->len);
+	if (sign_domain_of(colon + 1, from->len - (size_t)(colon + 1 - from->p), dom,
+	    sizeof dom) == 0)
+		n = signing_domain(acct, dom, j->now, found, sizeof found, s);
+	/* A From of a domain we do not sign for: the envelope's, when it is ours. */
+	if (n == 0 && env->sender[0] != '\0' &&
+	    sign_domain_of(env->sender, strlen(env->sender), dom, sizeof dom) == 0)
+		n = signing_domain(acct, dom, j->now, found, sizeof found, s);
+	if (n <= 0) {
+		if (n < 0)
+			log_warn("%s: the account store did not answer: not signed", env->id);
+		return 0;
+	}
+	for (int i = 0; i < n; i++) {
+		struct dkim_sign_req r = { "DKIM-Signature", "v=1", dkim_alg_sig_name(s[i].alg), found,
+			s[i].selector, (long long)j->now, (long long)j->now + EXPIRE_AFTER, m->bh };
+		struct key_ref k = { acct, found, s[i].selector };
+		struct buf field = { 0 }, data = { 0 };
+		char sig[SIG_B64_MAX];
+		int ok = dkim_sign_build(&m->fields, &r, &field, &data) == 0 &&
+		    sign_with(&k, data.data, data.len, sig, sizeof sig) == 0 &&
+		    dkim_sign_finish(&field, sig) == 0 &&
+		    buf_append(prefix, field.data, field.len) == 0;
+		buf_free(&field);
+		buf_free(&data);
+		if (!ok) {
+			log_warn("%s: cannot sign with %s (%s): sent without that signature",
+			    env->id, s[i].selector, found);
+			continue;
+		}
+		log_info("%s: signed d=%s s=%s a=%s", env->id, found, s[i].selector, r.alg);
+	}
+	return 0;
+}
+
+/* our_results - the results of our own Authentication-Results field, if there is one. */
+static char *
+our_results(const struct reading *m, const char *hostname, struct buf *out)
+{
+	size_t hl = strlen(hostname);
+
+	for (size_t i = 0; i < m->fields.n; i++) {
+		const struct dkim_field *f = &m->fields.v[i];
+		if (!dkim_field_is(f, "Authentication-Results"))
+			continue;
+		const char *v = (const char *)memchr(f->p, ':', f->len) + 1, *end = f->p + f->len;
+		while (v < end && (*v == ' ' || *v == '\t'))
+			v++;
+		if ((size_t)(end - v) <= hl || strncasecmp(v, hostname, hl) != 0 || v[hl] != ';')
+			continue;
+		/* The rest, unfolded, as the AAR's payload. */
+		for (v += hl + 1; v < end; v++)
+			if (*v != '\n' && *v != '\r' && buf_putc(out, *v == '\t' ? ' ' : *v) < 0)
+				return NULL;
+		while (out->len > 0 && out->data[out->len - 1] == ' ')
+			out->len--;
+		size_t lead = 0;
+		while (lead < out->len && out->data[lead] == ' ')
+			lead++;
+		if (buf_putc(out, '\0') < 0)
+			return NULL;
+		return out->data + lead;
+	}
+	return NULL;
+}
+
+static int
+arc_fields(struct accounts *acct, const struct config *cfg, const struct sign_job *j,
+    const struct reading *m, struct buf *prefix)
+{
+	struct dkim_signer s[2];
+	char found[256];
+	struct buf results = { 0 };
+
+	if (arc_has_chain(&m->fields)) {
+		log_info("%s: forwarded with an ARC chain: not sealed (chains are not validated yet)",
+		    j->env->id);
+		return 0;
+	}
+	int n = signing_domain(acct, j->forward_domain, j->now, found, sizeof found, s);
+	if (n <= 0)
+		return 0;
+	/* One seal per set: RSA where there is such a key, since more verifiers know it. */
+	int pick = 0;
+	for (int i = 0; i < n; i++)
+		if (s[i].alg == DKIM_RSA)
+			pick = i;
+	struct key_ref k = { acct, found, s[pick].selector };
+	struct arc_req r = { cfg->hostname, our_results(m, cfg->hostname, &results),
+		dkim_alg_sig_name(s[pick].alg), found, s[pick].selector, (long long)j->now, m->bh };
+	if (arc_seal(&m->fields, &r, sign_with, &k, prefix) < 0)
+		log_warn("%s: cannot make the ARC seal (d=%s): sent without it", j->env->id, found);
+	else
+		log_info("%s: ARC sealed i=1 d=%s s=%s", j->env->id, found, s[pick].selector);
+	buf_free(&results);
+	return 0;
+}
+
+int
+outbound_sign(struct accounts *acct, const struct config *cfg, const struct sign_job *j,
+    struct buf *prefix)
+{
+	struct reading m = { 0 };
+	bool own = own_mail(cfg, j->env);
+	int rc = 0;
+
+	if (!cfg->dkim_sign || (!own && j->forward_domain == NULL))
+		return 0;
+	if (read_message(j, &m) < 0) {
+		if (errno == EFBIG) {
+			log_warn("%s: header block over %d octets: not signed", j->env->id, HEADER_MAX);
+		} else {
+			rc = -1;
+		}
+		goto out;
+	}
+	if (own)
+		rc = dkim_fields(acct, j, &m, prefix);
+	else
+		rc = arc_fields(acct, cfg, j, &m, prefix);
+out:
+	buf_free(&m.hdr);
+	dkim_fields_free(&m.fields);
+	return rc;
+}

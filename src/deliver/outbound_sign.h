@@ -1,0 +1,44 @@
+/*
+ * outbound_sign.h - the header fields queued puts on top of a message it sends to
+ * another domain: DKIM signatures (Ed25519 and RSA) for mail from our own domains
+ * that a logged-in user or a trusted network sent, and our bounces; an ARC set
+ * for mail from elsewhere that an alias forwards. They are computed over the
+ * message as it leaves (deliver/outform.h: long lines already folded), and signed
+ * by lookupd, which alone holds the keys.
+ */
+#ifndef MAILROOM_OUTBOUND_SIGN_H
+#define MAILROOM_OUTBOUND_SIGN_H
+
+#include <stdbool.h>
+#include <time.h>
+
+#include "store/envelope.h"
+#include "util/buf.h"
+
+struct accounts;
+struct config;
+
+/* What the signer needs to know of a message's remote recipients. */
+struct sign_job {
+	const struct envelope *env;
+	const char *queue_dir;
+	const char *forward_domain; /* a recipient was forwarded by an alias of this local
+				     * domain (it seals the ARC set), or NULL */
+	time_t now;
+};
+
+/*
+ * outbound_sign - the fields into prefix (LF line ends; empty when nothing applies
+ * or signing failed: the message then goes unsigned, as before, and the reason is
+ * logged with the queue id). Returns 0, or -1 when the queue file cannot be read.
+ */
+int outbound_sign(struct accounts *acct, const struct config *cfg, const struct sign_job *j,
+    struct buf *prefix);
+
+/*
+ * sign_domain_of - the domain in an address header's value ("Name <a@b.example>",
+ * "a@b.example (c)") into out, lower-case. Returns 0, or -1 when none is found.
+ */
+int sign_domain_of(const char *value, size_t len, char *out, size_t outlen);
+
+#endif
