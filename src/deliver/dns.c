@@ -30,6 +30,7 @@ struct dns_query {
 	bool pending[2];
 	dns_mx_fn mx_fn;
 	dns_addr_fn addr_fn;
+	dns_rr_fn rr_fn;
 	/* address lookups: the joined answer */
 	struct addr_list addrs;
 	struct addr_list v6;
@@ -304,6 +305,48 @@ dns_addr(struct dns *d, const char *host, dns_addr_fn fn, void *arg)
 	if (ub_resolve_async(d->ub, host, RR_AAAA, 1, q, on_aaaa, &q->ids[1]) != 0) {
 		q->pending[1] = false;
 		q->st[1] = DNS_TEMPFAIL;
+	}
+	return 0;
+}
+
+static void
+on_rr(void *arg, int err, struct ub_result *r)
+{
+	struct dns_query *q = arg;
+	struct dns_rdata rr = { 0 };
+	char why[128] = "";
+
+	q->pending[0] = false;
+	enum dns_status st = status_of(err, r, why, sizeof why);
+	if (st == DNS_OK) {
+		while (r->data[rr.n])
+			rr.n++;
+		rr.v = (const uint8_t *const *)r->data;
+		rr.len = r->len;
+		rr.ttl = r->ttl;
+		rr.secure = r->secure != 0;
+	}
+	dns_rr_fn fn = q->rr_fn;
+	void *fa = q->arg;
+	query_unlink(q);
+	free(q);
+	fn(fa, st, &rr, why);
+	if (r)
+		ub_resolve_free(r);
+}
+
+int
+dns_rr(struct dns *d, const char *name, int rrtype, dns_rr_fn fn, void *arg)
+{
+	struct dns_query *q = query_new(d, arg);
+	if (q == NULL)
+		return -1;
+	q->rr_fn = fn;
+	q->pending[0] = true;
+	if (ub_resolve_async(d->ub, name, rrtype, 1, q, on_rr, &q->ids[0]) != 0) {
+		query_unlink(q);
+		free(q);
+		return -1;
 	}
 	return 0;
 }

@@ -6,7 +6,9 @@
 #ifndef MAILROOM_DNS_H
 #define MAILROOM_DNS_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/socket.h>
 
 #include "deliver/dns_parse.h"
@@ -40,6 +42,25 @@ int dns_mx(struct dns *d, const char *domain, dns_mx_fn fn, void *arg);
 
 /* dns_addr - IPv4 and IPv6 addresses of host (A first, then AAAA), port 0. */
 int dns_addr(struct dns *d, const char *host, dns_addr_fn fn, void *arg);
+
+/* The records of one answer, as the wire has them (valid during the callback only). */
+struct dns_rdata {
+	const uint8_t *const *v; /* rdata of each record */
+	const int *len;
+	size_t n;
+	int ttl;
+	bool secure;             /* DNSSEC-validated (only with a validating resolver) */
+};
+
+typedef void (*dns_rr_fn)(void *arg, enum dns_status st, const struct dns_rdata *rr,
+    const char *why);
+
+/*
+ * dns_rr - the records of type rrtype (RFC 1035 numbers: 16 TXT, 12 PTR, ...) of
+ * name, parsed by the caller (deliver/dns_parse.h). libunbound keeps answers for
+ * their TTL, so asking again is cheap. Returns 0, or -1 (fn not called).
+ */
+int dns_rr(struct dns *d, const char *name, int rrtype, dns_rr_fn fn, void *arg);
 
 /* dns_cancel_arg - cancel every lookup started with arg (its owner is going away). */
 void dns_cancel_arg(struct dns *d, void *arg);
