@@ -14,6 +14,7 @@
 #include <sys/random.h>
 #include <unbound.h>
 
+#include "deliver/dns_ops.h"
 #include "deliver/dns_ub.h"
 #include "util/log.h"
 
@@ -349,4 +350,22 @@ dns_rr(struct dns *d, const char *name, int rrtype, dns_rr_fn fn, void *arg)
 		return -1;
 	}
 	return 0;
+}
+
+static int
+ops_rr(void *ctx, const char *name, int rrtype, dns_rr_fn fn, void *arg)
+{
+	return dns_rr(ctx, name, rrtype, fn, arg);
+}
+
+static void
+ops_cancel(void *ctx, void *arg)
+{
+	dns_cancel_arg(ctx, arg);
+}
+
+struct dns_ops
+dns_ops_of(struct dns *d)
+{
+	return (struct dns_ops){ ops_rr, ops_cancel, d };
 }
