@@ -16,7 +16,7 @@ import dnslib
 import pytest
 import spf
 
-from conftest import DEMO
+from conftest import DEMO, HOSTNAME
 from peers import Dns, Sink, make_message, submit, wait_until
 
 A_TEST_SPF = "v=spf1 ip4:127.0.0.1 mx ~all"
@@ -27,7 +27,7 @@ SRS0 = re.compile(r"^SRS0=[A-Za-z0-9+/]{4}=[A-Z2-7]{2}=other\.test=s@a\.test$")
 @pytest.fixture(scope="module")
 def dns():
     d = Dns(mx=[("remote.test", "mx.remote.test", 10), ("other.test", "mx.remote.test", 10)],
-            hosts={"mx.remote.test": "127.0.0.1"},
+            hosts={"mx.remote.test": "127.0.0.1", HOSTNAME: "127.0.0.1"},
             txt=[("a.test", [A_TEST_SPF]), ("other.test", [OTHER_SPF])])
     yield d
     d.stop()
@@ -95,6 +95,27 @@ def test_forwarded_mail_gets_an_srs_sender_that_passes_spf(inst, sink, spf_via):
     assert spf.check2(i="127.0.0.1", s="s@other.test", h="mx.example.test")[0] == "fail"
     inst.wait_log(r"from=<s@other\.test> sent as <SRS0=[^>]*@a\.test> \(SRS\) "
                   r"to=<x@remote\.test> orig_to=<info@a\.test>", since=mark)
+
+
+def test_srs_sender_passes_the_printed_spf_record(inst, sink, spf_via, monkeypatch):
+    """The SPF record that `dns records a.test` prints lets the forwarded mail through."""
+    out = inst.run_cli("dns", "records", "a.test").stdout
+    (line,) = [ln for ln in out.splitlines()
+               if ln.split()[:1] == ["a.test."] and "v=spf1" in ln]
+    printed = "".join(re.findall(r'"([^"]*)"', line))
+    asked = spf.DNSLookup
+
+    def lookup(name, qtype, *args, **kwargs):
+        if name.rstrip(".").lower() == "a.test" and qtype == "TXT":
+            return [((name, qtype), [printed.encode()])]
+        return asked(name, qtype, *args, **kwargs)
+    monkeypatch.setattr(spf, "DNSLookup", lookup)
+    tok = token()
+    send(inst, "s@other.test", ["info@a.test"], tok)
+    t = one(sink, tok)
+    assert SRS0.match(t.mail_from), t.mail_from
+    assert spf.check2(i="127.0.0.1", s=t.mail_from, h=HOSTNAME)[0] == "pass", printed
+    assert spf.check2(i="127.0.0.2", s=t.mail_from, h=HOSTNAME)[0] != "pass", printed
 
 
 def test_hosted_and_null_senders_are_kept(inst, sink):
