@@ -2,6 +2,7 @@
 #include "store/deliver_local.h"
 
 #include <errno.h>
+#include <stdio.h>
 
 #include "store/maildir.h"
 #include "store/maildir_batch.h"
