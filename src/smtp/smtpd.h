@@ -32,6 +32,8 @@ struct smtpd {
 	struct login_pool logins; /* password checks off the loop (session/login.h) */
 	struct role_listeners listeners;
 	struct line_session *sessions; /* every open session, for the shutdown */
+	struct dns *dns;               /* for SPF, DKIM and DMARC of mail from outside; NULL: off */
+	struct dns_ops dns_ops;
 };
 
 
