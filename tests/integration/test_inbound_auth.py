@@ -229,8 +229,8 @@ def test_check_message_cli(inst):
     tok = token()
     msg = sign(message("A <a@good.test>", tok), "rsa", "good.test", RSA_KEY)
     out = inst.run_cli("check", "message", "--ip", "127.0.0.1", "--helo", "client.good.test",
-                       "--mailfrom", "a@good.test", input=msg).stdout
+                       "--mailfrom", "a@good.test", input=msg.decode()).stdout
     assert out.startswith(f"Authentication-Results: {HOSTNAME};"), out
     assert "spf=pass" in out and "dkim=pass header.d=good.test" in out and "dmarc=pass" in out, out
-    out = inst.run_cli("check", "message", input=message("CEO <ceo@bank.test>", tok)).stdout
+    out = inst.run_cli("check", "message", input=message("CEO <ceo@bank.test>", tok).decode()).stdout
     assert "dkim=none" in out and "dmarc=fail" in out, out
