@@ -151,9 +151,32 @@ on_answer(void *arg, enum dns_status st, const struct dns_rdata *rr, const char 
 		run(c);
 }
 
+/*
+ * presentation_name - name as the resolver's text form needs it: a macro can put
+ * any visible octet or a space in a label (7.3), so all but letters, digits,
+ * '-', '_' and the dots between labels are written \DDD.
+ */
+static void
+presentation_name(const char *name, char *out, size_t outlen)
+{
+	size_t n = 0;
+
+	for (const unsigned char *p = (const unsigned char *)name; *p && n + 5 < outlen; p++) {
+		if (isalnum(*p) || *p == '-' || *p == '_' || *p == '.')
+			out[n++] = (char)*p;
+		else
+			n += (size_t)snprintf(out + n, outlen - n, "\\%03u", *p);
+	}
+	out[n] = '\0';
+}
+
 static void
 ask(struct spf_check *c, const char *name, int type, enum want w)
 {
+	char qname[DNS_NAME_MAX * 4 + 1];
+
+	presentation_name(name, qname, sizeof qname);
+	name = qname;
 	if (++c->queries > QUERIES_MAX) {
 		finish(c, SPF_PERMERROR, "more than %d DNS queries", QUERIES_MAX);
 		return;

@@ -98,7 +98,8 @@ class _Resolver(BaseResolver):
     def resolve(self, request, handler):
         self.owner.queries += 1
         reply = request.reply()
-        qname = str(request.q.qname).lower().rstrip(".")
+        # The labels' octets, not dnslib's escaped text: macros make names with spaces.
+        qname = ".".join(l.decode("latin-1") for l in request.q.qname.label).lower()
         qtype = QTYPE.get(request.q.qtype)
         try:
             got = self._answers(qname, qtype, reply, 0)
