@@ -6,7 +6,6 @@
 #include "cli/cli.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unbound.h>
 
@@ -44,7 +43,6 @@ check_spf(struct config *cfg, const char *ip, const char *helo, const char *mail
 	ub_ctx_delete(ub);
 
 	printf("%s\n", spf_outcome_name(res.result));
-	if (getenv("SPFDBG")) fprintf(stderr, "problem: %s\n", res.problem);
 	if (res.result == SPF_FAIL && res.explanation[0] != '\0')
 		printf("explanation: %s\n", res.explanation);
 	if (fflush(stdout) != 0)
