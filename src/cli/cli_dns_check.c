@@ -163,8 +163,8 @@ check_spf(struct check *c, const struct dns_rec *r)
 	if (res.result == SPF_TEMPERROR)
 		report(c, V_TEMPFAIL, r, ": %s", res.problem[0] ? res.problem : "temperror");
 	else if (res.result != SPF_PASS)
-		report(c, V_WRONG, r, ": found %s (%s for %s%s%s)", f.data,
-		    spf_outcome_name(res.result), denied, res.problem[0] ? ": " : "", res.problem);
+		report(c, V_WRONG, r, ": found %s (does not allow %s: %s%s%s)", f.data, denied,
+		    spf_outcome_name(res.result), res.problem[0] ? ", " : "", res.problem);
 	else
 		report(c, V_OK, r, "%s", "");
 	buf_free(&f);
