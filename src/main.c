@@ -31,6 +31,7 @@ static const char usage_text[] =
     "  dkim list [DOMAIN] | dkim rotate DOMAIN\n"
     "  dns records DOMAIN                   the DNS records a hosted domain needs\n"
     "  dns check DOMAIN                     look each of them up\n"
+    "  check spf IP HELO MAILFROM           the SPF result for such a sender\n"
     "  version\n";
 
 static int
@@ -93,6 +94,7 @@ static const struct group {
 	{ "queue", cli_queue },
 	{ "dkim", cli_dkim },
 	{ "dns", cli_dns },
+	{ "check", cli_check },
 };
 
 /* run_group - load the config, then run a command group that needs it. */

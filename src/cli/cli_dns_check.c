@@ -13,12 +13,11 @@
 #include <string.h>
 #include <strings.h>
 
-#include "cli/dns_spf.h"
+#include "cli/dns_ops_sync.h"
 #include "cli/dns_sync.h"
+#include "spf/spf.h"
+#include "spf/spf_record.h"
 #include "util/buf.h"
-
-/* SPF's own limit on the MX hosts an mx mechanism looks at (RFC 7208 4.6.4). */
-#define SPF_MX_HOSTS_MAX 10
 
 enum verdict { V_OK, V_MISSING, V_WRONG, V_TEMPFAIL };
 
@@ -116,58 +115,25 @@ out:
 	dns_answer_free(&a);
 }
 
-/* spf_lookup - a and mx mechanisms: addresses through the resolver. */
-static int
-spf_lookup(void *arg, bool mx, const char *name, struct spf_addrs *out)
+/* spf_result_copy - the callback of a check run with synchronous DNS. */
+static void
+spf_result_copy(void *arg, const struct spf_result *r)
 {
-	struct check *c = arg;
-	struct strlist hosts = { 0 };
-	int rc = 0;
-
-	if (mx) {
-		struct dns_answer a;
-		dns_sync_query(c->ub, name, RR_TYPE_MX, &a);
-		if (a.st == DNS_TEMPFAIL)
-			rc = -1;
-		for (size_t i = 0; i < a.v.n && i < SPF_MX_HOSTS_MAX; i++) {
-			const char *target = strchr(a.v.v[i], ' ');
-			if (target && target[1] != '.')
-				strlist_add(&hosts, target + 1);
-		}
-		dns_answer_free(&a);
-	} else {
-		strlist_add(&hosts, name);
-	}
-	static const uint16_t types[] = { RR_TYPE_A, RR_TYPE_AAAA };
-	for (size_t h = 0; rc == 0 && h < hosts.n; h++) {
-		for (size_t t = 0; t < 2; t++) {
-			struct dns_answer a;
-			dns_sync_query(c->ub, hosts.v[h], types[t], &a);
-			if (a.st == DNS_TEMPFAIL)
-				rc = -1;
-			for (size_t i = 0; i < a.v.n && out->n < SPF_ADDRS_MAX; i++)
-				if (spf_addr_parse(a.v.v[i], &out->v[out->n]) == 0)
-					out->n++;
-			dns_answer_free(&a);
-		}
-	}
-	strlist_free(&hosts);
-	return rc;
+	*(struct spf_result *)arg = *r;
 }
 
 static void
 check_spf(struct check *c, const struct dns_rec *r)
 {
 	struct dns_answer a;
-	struct spf_record *spf = NULL;
 	const char *found = NULL;
 	size_t nspf = 0;
-	char why[128], name[300];
+	char name[300], sender[320];
 
 	if (!ask(c, r, RR_TYPE_TXT, &a))
 		goto out;
 	for (size_t i = 0; i < a.v.n; i++)
-		if (spf_is_record(a.v.v[i])) {
+		if (spf_is_record(a.v.v[i], strlen(a.v.v[i]))) {
 			found = a.v.v[i];
 			nspf++;
 		}
@@ -179,32 +145,30 @@ check_spf(struct check *c, const struct dns_rec *r)
 	dns_txt_strings(found, &f);
 	if (nspf > 1) {
 		report(c, V_WRONG, r, ": %zu v=spf1 records (RFC 7208 allows one)", nspf);
-	} else if ((spf = malloc(sizeof *spf)) == NULL) {
-		report(c, V_TEMPFAIL, r, ": out of memory");
-	} else if (spf_parse(found, spf, why, sizeof why) < 0) {
-		report(c, V_WRONG, r, ": found %s (%s)", f.data, why);
-	} else {
-		const char *denied = NULL;
-		enum spf_verdict v = SPF_PASS;
-		for (size_t i = 0; i < c->host->addrs.n && v == SPF_PASS; i++) {
-			struct spf_addr addr;
-			if (spf_addr_parse(c->host->addrs.v[i], &addr) < 0)
-				continue;
-			v = spf_allows(spf, bare(r->name, name, sizeof name), &addr, spf_lookup, c);
-			denied = c->host->addrs.v[i];
-		}
-		if (v == SPF_TEMPFAIL)
-			report(c, V_TEMPFAIL, r, ": a lookup for its a/mx mechanisms failed");
-		else if (v == SPF_NOT_PASS)
-			report(c, V_WRONG, r, ": found %s (does not allow %s%s)", f.data, denied,
-			    spf->unfollowed ? "; include, exists, ptr and redirect are not followed"
-			    : "");
-		else
-			report(c, V_OK, r, "%s", "");
+		buf_free(&f);
+		goto out;
 	}
+	/* The full evaluation (src/spf), as a receiver would make it of mail from us. */
+	struct dns_ops ops = dns_ops_sync(c->ub);
+	snprintf(sender, sizeof sender, "postmaster@%s", bare(r->name, name, sizeof name));
+	struct spf_result res = { .result = SPF_PASS };
+	const char *denied = NULL;
+	for (size_t i = 0; i < c->host->addrs.n && res.result == SPF_PASS; i++) {
+		struct spf_request req = { .ip = c->host->addrs.v[i], .helo = c->host->hostname,
+			.mailfrom = sender, .receiver = NULL };
+		res.result = SPF_TEMPERROR;
+		(void)spf_check_start(&ops, &req, spf_result_copy, &res);
+		denied = c->host->addrs.v[i];
+	}
+	if (res.result == SPF_TEMPERROR)
+		report(c, V_TEMPFAIL, r, ": %s", res.problem[0] ? res.problem : "temperror");
+	else if (res.result != SPF_PASS)
+		report(c, V_WRONG, r, ": found %s (does not allow %s: %s%s%s)", f.data, denied,
+		    spf_outcome_name(res.result), res.problem[0] ? ", " : "", res.problem);
+	else
+		report(c, V_OK, r, "%s", "");
 	buf_free(&f);
 out:
-	free(spf);
 	dns_answer_free(&a);
 }
 

@@ -75,6 +75,12 @@ dkim_field_add_tag(struct buf *field, size_t *col, const char *tag, const char *
 int
 dkim_pick_fields(const struct dkim_fields *hdr, const char *h, struct buf *data)
 {
+	return dkim_pick_fields_c(hdr, h, false, data);
+}
+
+int
+dkim_pick_fields_c(const struct dkim_fields *hdr, const char *h, bool simple, struct buf *data)
+{
 	bool *taken = calloc(hdr->n ? hdr->n : 1, sizeof *taken);
 	int rc = 0;
 
@@ -99,7 +105,8 @@ dkim_pick_fields(const struct dkim_fields *hdr, const char *h, struct buf *data)
 			for (size_t i = hdr->n; i-- > 0;) {
 				if (!taken[i] && dkim_field_is(&hdr->v[i], name)) {
 					taken[i] = true;
-					rc = dkim_canon_header(hdr->v[i].p, hdr->v[i].len, true, data);
+					rc = dkim_canon_header_c(hdr->v[i].p, hdr->v[i].len, simple,
+					    true, data);
 					break;
 				}
 			}

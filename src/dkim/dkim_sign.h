@@ -8,6 +8,7 @@
 #ifndef MAILROOM_DKIM_SIGN_H
 #define MAILROOM_DKIM_SIGN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "dkim/dkim_fields.h"
@@ -53,5 +54,8 @@ int dkim_sign_finish(struct buf *field, const char *sig_b64);
  * list h (each taking the last instance not yet taken) appended to data. Returns 0 or -1.
  */
 int dkim_pick_fields(const struct dkim_fields *hdr, const char *h, struct buf *data);
+/* dkim_pick_fields_c - the same in the simple form when simple is true (a verifier's c=). */
+int dkim_pick_fields_c(const struct dkim_fields *hdr, const char *h, bool simple,
+    struct buf *data);
 
 #endif

@@ -181,7 +181,7 @@ def test_check_wrong_spf(setup):
         dns.stop()
     assert p.returncode == 1
     bad = [l for l in lines_of(p) if not l.startswith("ok ")]
-    assert bad == [f'wrong   SPF {DOMAIN}: found "v=spf1 -all" (does not allow {HOST_ADDR})'], p.stdout
+    assert bad == [f'wrong   SPF {DOMAIN}: found "v=spf1 -all" (does not allow {HOST_ADDR}: fail)'], p.stdout
 
 
 def test_check_spf_by_mechanism(setup):

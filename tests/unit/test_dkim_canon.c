@@ -3,7 +3,8 @@
  * field builder: RFC 6376 3.4.6's example, body edge cases (empty, blank lines at
  * the end, no final line end, chunking), fields cut from a header block, the h=
  * list with every instance and From oversigned, folding, and that what is signed
- * is what a verifier reconstructs from the finished field.
+ * is what a verifier reconstructs from the finished field. The simple forms, the
+ * l= limit on what of the body is hashed, and base64 decoding.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -309,6 +310,106 @@ test_arc_seal(void **state)
 	dkim_fields_free(&f);
 }
 
+/* body_hash_c - the hash of text, simple or relaxed, limited to limit octets. */
+static void
+body_hash_c(const char *text, size_t step, bool simple, uint64_t limit, char *out,
+    uint64_t *length)
+{
+	struct dkim_body b;
+	unsigned char md[DKIM_SHA256_LEN];
+	size_t n = strlen(text);
+
+	assert_int_equal(dkim_body_init_c(&b, simple, limit), 0);
+	for (size_t i = 0; i < n; i += step)
+		dkim_body_update(&b, text + i, n - i < step ? n - i : step);
+	assert_int_equal(dkim_body_digest(&b, md), 0);
+	assert_int_equal(dkim_base64(md, sizeof md, out, 64), 0);
+	*length = b.length;
+	dkim_body_free(&b);
+}
+
+static void
+expect_body_c(const char *stored, bool simple, uint64_t limit, const char *hashed,
+    uint64_t total)
+{
+	char want[64], got[64];
+	size_t steps[] = { 1, 2, 3, 7, 4096 };
+	uint64_t length;
+
+	sha256_b64(hashed, strlen(hashed), want);
+	for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+		body_hash_c(stored, steps[i], simple, limit, got, &length);
+		if (strcmp(got, want) != 0)
+			fail_msg("%s body \"%s\" (l=%llu) in chunks of %zu: hash %s, want that of \"%s\"",
+			    simple ? "simple" : "relaxed", stored, (unsigned long long)limit,
+			    steps[i], got, hashed);
+		assert_int_equal(length, total);
+	}
+}
+
+static void
+expect_simple_header(const char *field, bool crlf, const char *want)
+{
+	struct buf out = { 0 };
+
+	assert_int_equal(dkim_canon_header_c(field, strlen(field), true, crlf, &out), 0);
+	assert_int_equal(buf_putc(&out, '\0'), 0);
+	if (strcmp(out.data, want) != 0)
+		fail_msg("simple header \"%s\": got \"%s\", want \"%s\"", field, out.data, want);
+	buf_free(&out);
+}
+
+/* RFC 6376 3.4.6, simple; and the edge cases of 3.4.3. */
+static void
+test_simple(void **state)
+{
+	expect_simple_header("A: X\n", true, "A: X\r\n");
+	expect_simple_header("B : Y\t\n\tZ  \n", true, "B : Y\t\r\n\tZ  \r\n");
+	expect_simple_header("B : Y\t\r\n\tZ  \r\n", true, "B : Y\t\r\n\tZ  \r\n");
+	expect_simple_header("B : Y\t\n\tZ  \n", false, "B : Y\t\r\n\tZ  ");
+	expect_simple_header("No-End: x", true, "No-End: x\r\n");
+	struct buf out = { 0 };
+	assert_int_equal(dkim_canon_header_c("no colon\n", 9, true, true, &out), -1);
+	buf_free(&out);
+
+	expect_body_c(" C \nD \t E\n\n\n", true, DKIM_BODY_ALL, " C \r\nD \t E\r\n", 12);
+	expect_body_c("", true, DKIM_BODY_ALL, "\r\n", 2);
+	expect_body_c("\n\n", true, DKIM_BODY_ALL, "\r\n", 2);
+	expect_body_c(" \n\n", true, DKIM_BODY_ALL, " \r\n", 3); /* a space is not empty */
+	expect_body_c("a\n\nb", true, DKIM_BODY_ALL, "a\r\n\r\nb\r\n", 8);
+	expect_body_c("x  \t\n", true, DKIM_BODY_ALL, "x  \t\r\n", 6);
+}
+
+/* l=: the first octets of the canonical body are hashed; the length counts them all. */
+static void
+test_limit(void **state)
+{
+	expect_body_c("abc\ndef\n", false, 5, "abc\r\n", 10);
+	expect_body_c("abc\ndef\n", false, 0, "", 10);
+	expect_body_c("abc\ndef\n", false, 100, "abc\r\ndef\r\n", 10);
+	expect_body_c("abc\ndef\n\n\n", true, 7, "abc\r\nde", 10);
+	expect_body_c("", true, 1, "\r", 2);
+	expect_body_c("", false, 1, "", 0);
+	expect_body_c(" a  b \n\n", false, 4, " a b", 6);
+}
+
+static void
+test_base64_decode(void **state)
+{
+	unsigned char out[16];
+
+	assert_int_equal(dkim_base64_decode("aGk=", 4, out, sizeof out), 2);
+	assert_memory_equal(out, "hi", 2);
+	assert_int_equal(dkim_base64_decode(" aG\r\n\tk= ", 9, out, sizeof out), 2);
+	assert_int_equal(dkim_base64_decode("aGVsbG8h", 8, out, sizeof out), 6);
+	assert_memory_equal(out, "hello!", 6);
+	assert_int_equal(dkim_base64_decode("", 0, out, sizeof out), 0);
+	assert_int_equal(dkim_base64_decode("aGk", 3, out, sizeof out), -1);
+	assert_int_equal(dkim_base64_decode("a=Gk", 4, out, sizeof out), -1);
+	assert_int_equal(dkim_base64_decode("a*Gk", 4, out, sizeof out), -1);
+	assert_int_equal(dkim_base64_decode("aGVsbG8h", 8, out, 5), -1);
+}
+
 int
 main(void)
 {
@@ -321,6 +422,9 @@ main(void)
 		cmocka_unit_test(test_no_from),
 		cmocka_unit_test(test_long_h),
 		cmocka_unit_test(test_arc_seal),
+		cmocka_unit_test(test_simple),
+		cmocka_unit_test(test_limit),
+		cmocka_unit_test(test_base64_decode),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

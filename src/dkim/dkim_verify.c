@@ -1,0 +1,354 @@
+/*
+ * dkim_verify.c - the DKIM verifier (see dkim_verify.h): RFC 6376 6.1, each
+ * signature read, its header hash input made from the header block, its body
+ * hash computed as the body streams past, its key looked up, then checked.
+ */
+#include "dkim/dkim_verify.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "deliver/dns_parse.h"
+#include "dkim/dkim_canon.h"
+#include "dkim/dkim_fields.h"
+#include "dkim/dkim_keyrec.h"
+#include "dkim/dkim_sig.h"
+#include "dkim/dkim_sign.h"
+#include "dkim/dkim_vkey.h"
+#include "util/buf.h"
+#include "util/log.h"
+
+#define RR_TXT 16
+#define KEY_TEXT_MAX 4096 /* a key record: an RSA 4096 key's is about 750 octets */
+#define WHY_MAX 96
+
+struct vsig {
+	struct dkim_verify *v;  /* the owner: a lookup's callback gets this vsig */
+	struct dkim_sig sig;
+	bool decided;           /* status is final */
+	enum dkim_status status;
+	char why[WHY_MAX];
+	bool testing;
+	bool hashing;           /* body is set up */
+	struct dkim_body body;
+	struct buf data;        /* what the signature covers */
+	bool pending;           /* its key lookup is under way */
+};
+
+struct dkim_verify {
+	struct vsig sig[DKIM_VERIFY_MAX];
+	size_t n, ignored;
+	time_t now;
+	bool finishing;
+	size_t waiting;         /* lookups under way, and one for dkim_verify_finish itself */
+	struct dns_ops dns;
+	dkim_verify_fn done;
+	void *arg;
+	struct dkim_result res[DKIM_VERIFY_MAX];
+};
+
+const char *
+dkim_status_name(enum dkim_status st)
+{
+	static const char *const names[] = {
+		[DKIM_PASS] = "pass", [DKIM_FAIL] = "fail", [DKIM_NEUTRAL] = "neutral",
+		[DKIM_POLICY] = "policy", [DKIM_TEMPERROR] = "temperror",
+		[DKIM_PERMERROR] = "permerror",
+	};
+	return (unsigned)st <= DKIM_PERMERROR ? names[st] : "?";
+}
+
+static void
+decide(struct vsig *s, enum dkim_status st, const char *why)
+{
+	s->decided = true;
+	s->status = st;
+	snprintf(s->why, sizeof s->why, "%s", why);
+}
+
+/*
+ * header_data - what the signature in field f covers (6.1.3): the h= fields in
+ * order, each the last instance not yet taken, then f with b= emptied and no line
+ * end, all in the c= header form.
+ */
+static int
+header_data(struct vsig *s, const struct dkim_fields *fields, const struct dkim_field *f,
+    const char *value, size_t value_len)
+{
+	struct buf h = { 0 }, stripped = { 0 };
+	size_t head = (size_t)(value - f->p);
+	int rc = -1;
+
+	if (buf_append(&h, value + s->sig.h, s->sig.h_len) < 0 || buf_putc(&h, '\0') < 0)
+		goto out;
+	if (dkim_pick_fields_c(fields, h.data, s->sig.simple_header, &s->data) < 0)
+		goto out;
+	if (buf_append(&stripped, f->p, head + s->sig.b_val) < 0 ||
+	    buf_append(&stripped, value + s->sig.b_end, value_len - s->sig.b_end) < 0)
+		goto out;
+	rc = dkim_canon_header_c(stripped.data, stripped.len, s->sig.simple_header, false,
+	    &s->data);
+out:
+	buf_free(&h);
+	buf_free(&stripped);
+	return rc;
+}
+
+/* add_sig - read the signature in field f; a bad one is decided (permerror) at once. */
+static int
+add_sig(struct dkim_verify *v, const struct dkim_fields *fields, const struct dkim_field *f)
+{
+	struct vsig *s = &v->sig[v->n++];
+	const char *value = (const char *)memchr(f->p, ':', f->len) + 1;
+	size_t value_len = f->len - (size_t)(value - f->p);
+	char why[WHY_MAX];
+
+	s->v = v;
+	if (dkim_sig_parse(value, value_len, &s->sig, why, sizeof why) < 0) {
+		decide(s, DKIM_PERMERROR, why);
+		return 0;
+	}
+	if (header_data(s, fields, f, value, value_len) < 0)
+		return -1;
+	if (dkim_body_init_c(&s->body, s->sig.simple_body,
+	    s->sig.has_l ? s->sig.l : DKIM_BODY_ALL) < 0)
+		return -1;
+	s->hashing = true;
+	return 0;
+}
+
+struct dkim_verify *
+dkim_verify_new(const char *hdr, size_t hdrlen)
+{
+	struct dkim_verify *v = calloc(1, sizeof *v);
+	struct dkim_fields fields = { 0 };
+
+	if (v == NULL)
+		return NULL;
+	v->now = time(NULL);
+	if (dkim_fields_parse(hdr, hdrlen, &fields) < 0)
+		goto fail;
+	for (size_t i = 0; i < fields.n; i++) {
+		if (!dkim_field_is(&fields.v[i], "DKIM-Signature"))
+			continue;
+		if (v->n == DKIM_VERIFY_MAX) {
+			v->ignored++;
+			continue;
+		}
+		if (add_sig(v, &fields, &fields.v[i]) < 0)
+			goto fail;
+	}
+	if (v->ignored > 0)
+		log_info("dkim: %zu signatures past the first %d not verified", v->ignored,
+		    DKIM_VERIFY_MAX);
+	dkim_fields_free(&fields);
+	return v;
+fail:
+	dkim_fields_free(&fields);
+	dkim_verify_free(v);
+	return NULL;
+}
+
+size_t
+dkim_verify_count(const struct dkim_verify *v)
+{
+	return v->n;
+}
+
+size_t
+dkim_verify_ignored(const struct dkim_verify *v)
+{
+	return v->ignored;
+}
+
+void
+dkim_verify_set_time(struct dkim_verify *v, time_t now)
+{
+	v->now = now;
+}
+
+void
+dkim_verify_body(struct dkim_verify *v, const char *p, size_t n)
+{
+	if (v->finishing)
+		return;
+	for (size_t i = 0; i < v->n; i++)
+		if (v->sig[i].hashing)
+			dkim_body_update(&v->sig[i].body, p, n);
+}
+
+/* body_check - the body hash against bh=, and l= against the body (6.1.3). */
+static void
+body_check(struct vsig *s)
+{
+	unsigned char md[DKIM_SHA256_LEN];
+
+	if (dkim_body_digest(&s->body, md) < 0) {
+		decide(s, DKIM_TEMPERROR, "out of memory");
+		return;
+	}
+	if (s->sig.has_l && s->sig.l > s->body.length) {
+		decide(s, DKIM_FAIL, "l= longer than the body");
+		return;
+	}
+	if (s->sig.bh_len != sizeof md || memcmp(md, s->sig.bh, sizeof md) != 0)
+		decide(s, DKIM_FAIL, "body hash mismatch");
+}
+
+static void
+results(struct dkim_verify *v)
+{
+	for (size_t i = 0; i < v->n; i++) {
+		struct vsig *s = &v->sig[i];
+		v->res[i] = (struct dkim_result){
+			.status = s->status, .why = s->why, .d = s->sig.d, .s = s->sig.s,
+			.a = s->sig.a, .i = s->sig.i, .b = s->sig.b_start, .testing = s->testing,
+			.usable = s->status == DKIM_PASS,
+		};
+	}
+}
+
+/* settle - one wait over; the last calls done (which may free v: nothing after it). */
+static void
+settle(struct dkim_verify *v)
+{
+	if (--v->waiting > 0)
+		return;
+	results(v);
+	v->done(v->arg, v->res, v->n);
+}
+
+/* key_found - the records of the key; the first that reads decides. */
+static void
+key_found(struct vsig *s, const struct dns_rdata *rr)
+{
+	char *text = malloc(KEY_TEXT_MAX);
+	struct dkim_keyrec *k = malloc(sizeof *k);
+	char why[WHY_MAX] = "no key record";
+	bool found = false;
+
+	if (text == NULL || k == NULL) {
+		decide(s, DKIM_TEMPERROR, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < rr->n && !found; i++) {
+		long n = dns_parse_txt(rr->v[i], (size_t)rr->len[i], text, KEY_TEXT_MAX);
+		if (n < 0) {
+			snprintf(why, sizeof why, "unreadable key record");
+			continue;
+		}
+		found = dkim_keyrec_parse(text, (size_t)n, k, why, sizeof why) == 0;
+	}
+	if (!found) {
+		decide(s, DKIM_PERMERROR, why);
+		goto out;
+	}
+	const char *reason;
+	enum dkim_status st = dkim_vkey_check(&s->sig, k, s->data.data, s->data.len, &reason);
+	s->testing = k->testing;
+	if (st == DKIM_PASS && s->sig.has_l && s->sig.l < s->body.length) {
+		decide(s, DKIM_POLICY, "l= leaves part of the body unsigned");
+		goto out;
+	}
+	if (st == DKIM_FAIL && k->testing) {
+		snprintf(why, sizeof why, "%s (key in testing mode)", reason);
+		decide(s, DKIM_NEUTRAL, why);
+		goto out;
+	}
+	decide(s, st, reason);
+out:
+	if (k != NULL)
+		explicit_bzero(k, sizeof *k);
+	free(k);
+	free(text);
+}
+
+static void
+on_key(void *arg, enum dns_status st, const struct dns_rdata *rr, const char *why)
+{
+	struct vsig *s = arg;
+	char msg[WHY_MAX];
+
+	s->pending = false;
+	switch (st) {
+	case DNS_OK:
+		key_found(s, rr);
+		break;
+	case DNS_NXDOMAIN:
+	case DNS_NODATA:
+		decide(s, DKIM_PERMERROR, "no key record");
+		break;
+	default:
+		snprintf(msg, sizeof msg, "key lookup: %s", why && *why ? why : "failed");
+		decide(s, DKIM_TEMPERROR, msg);
+		break;
+	}
+	settle(s->v);
+}
+
+/* pre_check - what is decided before the key: the body, RFC 8301's rsa-sha1, x=. */
+static void
+pre_check(struct dkim_verify *v, struct vsig *s)
+{
+	if (s->decided)
+		return;
+	body_check(s);
+	if (s->decided)
+		return;
+	if (s->sig.alg == DKIM_RSA_SHA1)
+		decide(s, DKIM_FAIL, "rsa-sha1 is not valid (RFC 8301)");
+	else if (s->sig.has_x && (v->now < 0 || s->sig.x < (uint64_t)v->now))
+		decide(s, DKIM_FAIL, "signature expired (x=)");
+}
+
+int
+dkim_verify_finish(struct dkim_verify *v, const struct dns_ops *dns, dkim_verify_fn done,
+    void *arg)
+{
+	char name[2 * DKIM_NAME_LEN + 16];
+
+	if (v->finishing)
+		return -1;
+	v->finishing = true;
+	v->dns = *dns;
+	v->done = done;
+	v->arg = arg;
+	v->waiting = 1;
+	for (size_t i = 0; i < v->n; i++) {
+		struct vsig *s = &v->sig[i];
+		pre_check(v, s);
+		if (s->decided)
+			continue;
+		snprintf(name, sizeof name, "%s._domainkey.%s", s->sig.s, s->sig.d);
+		if (strlen(name) > 253) {
+			decide(s, DKIM_PERMERROR, "key name too long");
+			continue;
+		}
+		s->pending = true;
+		v->waiting++;
+		if (v->dns.rr(v->dns.ctx, name, RR_TXT, on_key, s) < 0) {
+			s->pending = false;
+			v->waiting--;
+			decide(s, DKIM_TEMPERROR, "key lookup not started");
+		}
+	}
+	settle(v);
+	return 0;
+}
+
+void
+dkim_verify_free(struct dkim_verify *v)
+{
+	if (v == NULL)
+		return;
+	for (size_t i = 0; i < v->n; i++) {
+		struct vsig *s = &v->sig[i];
+		if (s->pending && v->dns.cancel != NULL)
+			v->dns.cancel(v->dns.ctx, s);
+		if (s->hashing)
+			dkim_body_free(&s->body);
+		buf_free(&s->data);
+	}
+	free(v);
+}

@@ -1,0 +1,79 @@
+/*
+ * dkim_verify.h - verifying the DKIM signatures of a message (RFC 6376 6, RFC 8463,
+ * RFC 8301) as it streams past: the header block first (each DKIM-Signature read
+ * and its header hash input made then), the body in chunks (each signature hashes
+ * it with its own c= and l=), then the key lookups, all at once through struct
+ * dns_ops, and one result per signature, in header order. Message text is as the
+ * queue keeps it (LF line ends); it is canonicalized as the wire had it (CRLF).
+ */
+#ifndef MAILROOM_DKIM_VERIFY_H
+#define MAILROOM_DKIM_VERIFY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "deliver/dns_ops.h"
+
+#define DKIM_VERIFY_MAX 10 /* signatures verified per message; the rest are ignored */
+
+enum dkim_status {
+	DKIM_PASS,
+	DKIM_FAIL,      /* the signature does not verify, or may not be used: see why */
+	DKIM_NEUTRAL,   /* it failed, but the key is in testing mode (t=y) */
+	DKIM_POLICY,    /* it verifies, but l= leaves part of the body unsigned */
+	DKIM_TEMPERROR, /* the key lookup failed for now */
+	DKIM_PERMERROR, /* bad signature syntax, no key record, a bad key */
+};
+
+/* dkim_status_name - "pass", "fail", ... as Authentication-Results has them (RFC 8601). */
+const char *dkim_status_name(enum dkim_status st);
+
+/* One result; the strings live until dkim_verify_free. */
+struct dkim_result {
+	enum dkim_status status;
+	const char *why;    /* "" for a pass */
+	const char *d;      /* header.d ("" when the signature had none that could be read) */
+	const char *s;      /* header.s */
+	const char *a;      /* header.a */
+	const char *i;      /* header.i ("@" and d= when the signature has no i=) */
+	const char *b;      /* header.b: the first 8 characters of b= (RFC 6008) */
+	bool testing;       /* the key has t=y */
+	bool usable;        /* a pass: d= may serve DMARC alignment */
+};
+
+struct dkim_verify;
+
+/*
+ * dkim_verify_new - the verifier of the message whose header block is hdr[0..hdrlen)
+ * (with or without the empty line after it; the caller bounds its size). hdr is not
+ * kept. NULL: out of memory.
+ */
+struct dkim_verify *dkim_verify_new(const char *hdr, size_t hdrlen);
+
+/* dkim_verify_count - the signatures that will have results (at most DKIM_VERIFY_MAX). */
+size_t dkim_verify_count(const struct dkim_verify *v);
+/* dkim_verify_ignored - the signatures beyond DKIM_VERIFY_MAX, not verified. */
+size_t dkim_verify_ignored(const struct dkim_verify *v);
+
+/* dkim_verify_set_time - the time x= is compared with (default: when made). */
+void dkim_verify_set_time(struct dkim_verify *v, time_t now);
+
+/* dkim_verify_body - the next part of the body (the text after the empty line). */
+void dkim_verify_body(struct dkim_verify *v, const char *p, size_t n);
+
+typedef void (*dkim_verify_fn)(void *arg, const struct dkim_result *res, size_t n);
+
+/*
+ * dkim_verify_finish - the body has ended: look the keys up through dns (which must
+ * stay valid until done is called) and call done once with every result, perhaps
+ * before this returns. done may free the verifier. Returns 0, or -1 (called twice:
+ * done will not be called).
+ */
+int dkim_verify_finish(struct dkim_verify *v, const struct dns_ops *dns, dkim_verify_fn done,
+    void *arg);
+
+/* dkim_verify_free - cancels the lookups still under way (done is then not called). */
+void dkim_verify_free(struct dkim_verify *v);
+
+#endif
