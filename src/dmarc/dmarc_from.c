@@ -69,11 +69,17 @@ static const char *
 take_domain(const char *d, size_t n, char *out, size_t outlen)
 {
 	size_t o = 0, label = 0;
+	bool gap = false; /* a space after a label's first octets: only a dot may follow */
 
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)d[i];
-		if (is_space((char)c))
+		if (is_space((char)c)) {
+			gap = label > 0;
 			continue;
+		}
+		if (gap && c != '.')
+			return "a malformed domain";
+		gap = false;
 		if (c == '[')
 			return "an address literal has no DMARC policy";
 		if (c >= 0x80)
