@@ -23,7 +23,10 @@ struct dmarc_check {
 	char dkim_domain[DMARC_DKIM_MAX][DNS_NAME_MAX];
 	struct dmarc_dkim dkim[DMARC_DKIM_MAX];
 
-	struct dmarc_walk author;
+	struct dmarc_walk walks[1 + DMARC_DKIM_MAX]; /* [0]: the Author Domain's */
+	size_t nwalks;
+	void (*then)(struct dmarc_check *);
+	size_t asked_at_step;
 	struct dmarc_walk_result aw;
 	struct dmarc_record eff;
 	bool walks_missing;            /* an identifier's walk was wanted but not asked */
@@ -42,14 +45,47 @@ finish(struct dmarc_check *c)
 	}
 }
 
+/*
+ * Walks go one name at a time, as the RFC has them stop at the first psd= tag;
+ * the walks of one phase go side by side. step asks the next name of each walk
+ * not yet finished and calls c->then when none is left.
+ */
 static void
-ask_walk(struct dmarc_check *c, const struct dmarc_walk *w, dmarc_query_done_fn fn)
+step(void *arg)
 {
-	const char *names[DMARC_WALK_MAX];
+	struct dmarc_check *c = arg;
+	const char *names[1 + DMARC_DKIM_MAX];
+	size_t n = 0;
 
-	for (size_t i = 0; i < w->n; i++)
-		names[i] = w->target[i];
-	dmarc_query_ask(c->q, names, w->n, NULL, fn, c);
+	for (size_t k = 0; k < c->nwalks; k++) {
+		const struct dmarc_walk *w = &c->walks[k];
+		for (size_t i = 0; i < w->n; i++) {
+			const struct dmarc_answer *a = dmarc_query_answer(c->q, w->target[i]);
+			if (a == NULL) {
+				names[n++] = w->target[i];
+				break;
+			}
+			if (a->kind == DMARC_ANS_TEMPFAIL || (a->kind == DMARC_ANS_RECORD &&
+			    a->rec.psd != DMARC_PSD_U))
+				break; /* the walk is over: stopped, or it cannot go on */
+		}
+	}
+	/* A batch that asked nothing new (out of memory) ends the walks. */
+	size_t now = dmarc_query_count(c->q);
+	if (n == 0 || now == c->asked_at_step) {
+		c->then(c);
+		return;
+	}
+	c->asked_at_step = now;
+	dmarc_query_ask(c->q, names, n, NULL, step, c);
+}
+
+static void
+walk(struct dmarc_check *c, void (*then)(struct dmarc_check *))
+{
+	c->then = then;
+	c->asked_at_step = (size_t)-1;
+	step(c);
 }
 
 /* dmarc_org_fn over the answers so far; notes walks not asked yet. */
@@ -76,8 +112,17 @@ id_org(void *ctx, const char *domain)
 	return c->org_tmp;
 }
 
-static void on_identifiers(void *arg);
+static void after_identifiers(struct dmarc_check *c);
 static void on_exists(void *arg);
+
+static void
+add_walk(struct dmarc_check *c, const char *id, bool strict)
+{
+	if (c->nwalks < sizeof c->walks / sizeof c->walks[0] &&
+	    dmarc_identifier_wants_org(c->r.header_from, id, strict) &&
+	    dmarc_walk_init(&c->walks[c->nwalks], id) == 0)
+		c->nwalks++;
+}
 
 static void
 decide_policy(struct dmarc_check *c)
@@ -103,34 +148,13 @@ evaluate(struct dmarc_check *c, bool may_ask)
 	dmarc_evaluate(&c->in, c->r.header_from, author_org, &c->eff, id_org, c, &c->r);
 	if (c->r.result == DMARC_RESULT_TEMPERROR && c->walks_missing && may_ask &&
 	    author_org != NULL) {
-		/* Phase 2: every identifier walk alignment may need, in one batch. */
-		const char *names[DMARC_WALK_MAX * (1 + DMARC_DKIM_MAX)];
-		size_t n = 0;
-		const char *ids[1 + DMARC_DKIM_MAX];
-		bool strict[1 + DMARC_DKIM_MAX];
-		size_t nid = 0;
-		if (c->in.spf_result == DMARC_SPF_PASS) {
-			ids[nid] = c->in.spf_domain;
-			strict[nid++] = c->eff.aspf_strict;
-		}
-		for (size_t i = 0; i < c->in.ndkim; i++) {
-			ids[nid] = c->in.dkim[i].domain;
-			strict[nid++] = c->eff.adkim_strict;
-		}
-		struct dmarc_walk *ws = calloc(nid ? nid : 1, sizeof *ws);
-		if (ws == NULL) {
-			finish(c);
-			return;
-		}
-		for (size_t k = 0; k < nid; k++) {
-			if (!dmarc_identifier_wants_org(c->r.header_from, ids[k], strict[k]) ||
-			    dmarc_walk_init(&ws[k], ids[k]) != 0)
-				continue;
-			for (size_t i = 0; i < ws[k].n; i++)
-				names[n++] = ws[k].target[i];
-		}
-		dmarc_query_ask(c->q, names, n, NULL, on_identifiers, c);
-		free(ws);
+		/* Phase 2: the walks of the identifiers that alignment depends on. */
+		c->nwalks = 0;
+		if (c->in.spf_result == DMARC_SPF_PASS)
+			add_walk(c, c->in.spf_domain, c->eff.aspf_strict);
+		for (size_t i = 0; i < c->in.ndkim; i++)
+			add_walk(c, c->in.dkim[i].domain, c->eff.adkim_strict);
+		walk(c, after_identifiers);
 		return;
 	}
 	if (c->r.result != DMARC_RESULT_FAIL) {
@@ -152,17 +176,16 @@ on_exists(void *arg)
 }
 
 static void
-on_identifiers(void *arg)
+after_identifiers(struct dmarc_check *c)
 {
-	evaluate(arg, false);
+	evaluate(c, false);
 }
 
 static void
-on_author(void *arg)
+after_author(struct dmarc_check *c)
 {
-	struct dmarc_check *c = arg;
 
-	dmarc_walk_decide(&c->author, dmarc_query_answer, c->q, &c->aw);
+	dmarc_walk_decide(&c->walks[0], dmarc_query_answer, c->q, &c->aw);
 	if (c->aw.complete)
 		strcpy(c->r.org_domain, c->aw.org);
 	if (!c->aw.found) {
@@ -240,13 +263,14 @@ dmarc_check_start(const struct dns_ops *ops, const struct dmarc_input *in,
 		c->r.result = DMARC_RESULT_PERMERROR;
 		c->r.from_unusable = true;
 		finish(c);
-	} else if (dmarc_walk_init(&c->author, c->r.header_from) != 0) {
+	} else if (dmarc_walk_init(&c->walks[0], c->r.header_from) != 0) {
 		c->r.result = DMARC_RESULT_PERMERROR;
 		c->r.from_unusable = true;
 		snprintf(c->r.why, sizeof c->r.why, "From: the domain is not a DNS name");
 		finish(c);
 	} else {
-		ask_walk(c, &c->author, on_author);
+		c->nwalks = 1;
+		walk(c, after_author);
 	}
 	c->starting = false;
 	if (c->finished) {
