@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "dkim/dkim_verify.h"
-#include "dmarc/dmarc_eval.h"
+#include "dmarc/dmarc_check.h"
 #include "inbound/auth_results.h"
 #include "spf/spf.h"
 

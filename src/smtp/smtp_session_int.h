@@ -24,6 +24,8 @@
 #include "util/buf.h"
 
 struct evbuffer;
+struct inbound_check;
+struct smtp_session;
 
 enum smtp_state {
 	S_CONNECTED, /* greeted; no HELO/EHLO yet (also after STARTTLS) */

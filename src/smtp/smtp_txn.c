@@ -20,6 +20,7 @@
 #include "ipc/frame_stream.h"
 #include "store/commit.h"
 #include "queue/notify.h"
+#include "inbound/inbound_check.h"
 #include "smtp/received.h"
 #include "smtp/smtpd.h"
 #include "util/fdio.h"

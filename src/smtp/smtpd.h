@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include "config.h"
+#include "deliver/dns_ops.h"
 #include "ipc/frame.h"
 #include "role.h"
 #include "net/conn_limit.h"

@@ -94,7 +94,11 @@ def message(frm, tok, extra=""):
 
 
 def sign(msg, selector, domain, key, algo=False):
-    return dkim.sign(msg, selector.encode(), domain.encode(), pem(key),
+    # dkimpy takes an RSA key as PEM, an Ed25519 one as the base64 of its 32 octets.
+    secret = base64.b64encode(key.private_bytes(
+        serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
+        serialization.NoEncryption())) if algo else pem(key)
+    return dkim.sign(msg, selector.encode(), domain.encode(), secret,
                      include_headers=[b"from", b"to", b"subject", b"date", b"message-id"],
                      signature_algorithm=b"ed25519-sha256" if algo else b"rsa-sha256") + msg
 
@@ -134,7 +138,7 @@ def test_signed_aligned_message_passes(inst):
     assert "spf=pass smtp.mailfrom=a@good.test" in ar, ar
     assert re.search(r"dkim=pass header\.d=good\.test header\.s=rsa", ar), ar
     assert re.search(r"dkim=pass header\.d=good\.test header\.s=ed", ar), ar
-    assert "dmarc=pass header.from=good.test" in ar, ar
+    assert re.search(r"dmarc=pass( \([^)]*\))? header\.from=good\.test", ar), ar
     # Our field is on top, above our Received.
     assert raw.split(b"\n", 1)[0].startswith(b"Authentication-Results:") or \
         raw.startswith(b"Return-Path:")
@@ -174,6 +178,7 @@ def test_quarantine_goes_to_junk(inst):
     # POP3 shows the inbox only.
     p = poplib.POP3("127.0.0.1", inst.ports["pop3"], timeout=10)
     try:
+        p.stls(context=inst.ssl_context())
         p.user(DEMO)
         p.pass_(DEMO_PASSWORD)
         for i in range(1, len(p.list()[1]) + 1):
