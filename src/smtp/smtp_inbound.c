@@ -8,6 +8,7 @@
  */
 #include "smtp/smtp_session_int.h"
 
+#include <event2/event.h>
 #include <string.h>
 
 #include "dkim/dkim_fields.h"
@@ -18,6 +19,7 @@
 #include "util/log.h"
 
 #define HEADER_MAX (256 * 1024) /* a longer header block is not checked */
+#define CHECK_TIMEOUT 30        /* seconds the checks may take after the text ended */
 
 void
 inbound_start(struct smtp_session *s)
@@ -110,12 +112,42 @@ inbound_feed(struct smtp_session *s)
 }
 
 static void
+stop_timer(struct smtp_txn *t)
+{
+	if (t->ic_timer != NULL)
+		event_free(t->ic_timer);
+	t->ic_timer = NULL;
+}
+
+/*
+ * on_timeout - DNS that does not answer must not hold the client past its own
+ * timeout: the message goes on unchecked (no Authentication-Results), logged.
+ */
+static void
+on_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct smtp_session *s = arg;
+	struct smtp_txn *t = s->txn;
+
+	log_warn("%s: the checks took over %d s: accepted without them", t->env.id, CHECK_TIMEOUT);
+	stop_timer(t);
+	inbound_check_free(t->ic);
+	t->ic = NULL;
+	bool closing = s->ls.closing;
+	void (*cont)(struct smtp_session *) = t->ic_cont;
+	session_release(s);
+	if (!closing)
+		cont(s);
+}
+
+static void
 on_verdict(void *arg, const struct inbound_verdict *v)
 {
 	struct smtp_session *s = arg;
 	struct smtp_txn *t = s->txn;
 	void (*cont)(struct smtp_session *) = t->ic_cont;
 
+	stop_timer(t);
 	log_info("%s: %s", t->env.id, v->log);
 	if (s->ls.closing) {
 		session_release(s);
@@ -151,8 +183,12 @@ inbound_end(struct smtp_session *s, void (*cont)(struct smtp_session *s))
 	t->ic_cont = cont;
 	session_enter(s, S_COMMIT);
 	line_session_hold(&s->ls);
+	struct timeval tv = { CHECK_TIMEOUT, 0 };
+	if ((t->ic_timer = evtimer_new(s->srv->base, on_timeout, s)) != NULL)
+		evtimer_add(t->ic_timer, &tv);
 	if (inbound_check_finish(t->ic, on_verdict, s) < 0) {
 		log_warn("%s: the checks could not finish: accepted unchecked", t->env.id);
+		stop_timer(t);
 		inbound_check_free(t->ic);
 		t->ic = NULL;
 		session_release(s);

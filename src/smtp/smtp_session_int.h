@@ -24,6 +24,7 @@
 #include "util/buf.h"
 
 struct evbuffer;
+struct event;
 struct inbound_check;
 struct smtp_session;
 
@@ -77,6 +78,7 @@ struct smtp_txn {
 	size_t fed;            /* octets of out that ic has */
 	struct buf ar;         /* the Authentication-Results field, once decided */
 	void (*ic_cont)(struct smtp_session *s); /* what follows the verdict */
+	struct event *ic_timer; /* the checks' time limit */
 };
 
 struct smtp_session {

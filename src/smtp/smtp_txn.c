@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +56,8 @@ txn_free(struct smtp_session *s)
 		close(t->spill_fd);
 	md_batch_free(t->md);
 	inbound_check_free(t->ic);
+	if (t->ic_timer != NULL)
+		event_free(t->ic_timer);
 	buf_free(&t->ar);
 	envelope_free(&t->env);
 	buf_free(&t->out);
