@@ -19,7 +19,7 @@
 #include "util/log.h"
 
 #define HEADER_MAX (256 * 1024) /* a longer header block is not checked */
-#define CHECK_TIMEOUT 30        /* seconds the checks may take after the text ended */
+#define CHECK_TIMEOUT 20        /* seconds the checks may take after the text ended */
 
 void
 inbound_start(struct smtp_session *s)

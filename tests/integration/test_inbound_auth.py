@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
 from conftest import DEMO, DEMO_PASSWORD, HOSTNAME
-from peers import Dns
+from peers import Dns, ServfailDns
 
 RSA_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 ED_KEY = ed25519.Ed25519PrivateKey.generate()
@@ -73,13 +73,15 @@ def dns():
 @pytest.fixture(scope="module")
 def inst(dns, make_module_instance):
     return make_module_instance({("delivery", "resolver"): dns.resolver,
-                                 ("relay", "trusted_networks"): ""})
+                                 ("relay", "trusted_networks"): "",
+                                 ("inbound", "verify"): "yes"})
 
 
 @pytest.fixture(scope="module")
 def strict(dns, make_module_instance):
     return make_module_instance({("delivery", "resolver"): dns.resolver,
                                  ("relay", "trusted_networks"): "",
+                                 ("inbound", "verify"): "yes",
                                  ("inbound", "spf_reject"): "yes"})
 
 
@@ -227,6 +229,32 @@ def test_submission_not_checked(inst):
         s.login(DEMO, DEMO_PASSWORD)
         s.sendmail(DEMO, [DEMO], message(f"<{DEMO}>", tok))
     (raw,) = inst.wait_token(DEMO, tok)
+    assert not ar_fields(raw)
+
+
+def test_failing_resolver_gives_temperror(make_instance):
+    """A resolver that answers SERVFAIL: the message is taken, the results say temperror."""
+    bad = ServfailDns()
+    try:
+        i = make_instance({("delivery", "resolver"): bad.resolver,
+                           ("relay", "trusted_networks"): "", ("inbound", "verify"): "yes"})
+        tok = token()
+        code, resp = send(i, "a@good.test", message("A <a@good.test>", tok))
+        assert code == 250, resp
+        (raw,) = i.wait_token(DEMO, tok)
+        (ar,) = ar_fields(raw)
+        assert "spf=temperror" in ar and "dmarc=temperror" in ar, ar
+    finally:
+        bad.stop()
+
+
+def test_verify_off(make_instance, dns):
+    i = make_instance({("delivery", "resolver"): dns.resolver,
+                       ("relay", "trusted_networks"): "", ("inbound", "verify"): "no"})
+    tok = token()
+    code, resp = send(i, "x@evil.test", message("CEO <ceo@bank.test>", tok))
+    assert code == 250, resp
+    (raw,) = i.wait_token(DEMO, tok)
     assert not ar_fields(raw)
 
 
