@@ -125,6 +125,9 @@ static const struct option options[] = {
 	{ "dkim", "sign", "yes", set_yesno, OFF(dkim_sign), 0, 0 },
 	{ "dkim", "algorithms", "ed25519, rsa", set_dkim_algs, OFF(dkim_algs), 0, 0 },
 	{ "dkim", "rotate_after", "3d", set_duration, OFF(dkim_rotate_after), 1, 365 * DAY },
+	{ "inbound", "verify", "yes", set_yesno, OFF(inbound_verify), 0, 0 },
+	{ "inbound", "dmarc_reject", "yes", set_yesno, OFF(inbound_dmarc_reject), 0, 0 },
+	{ "inbound", "spf_reject", "no", set_yesno, OFF(inbound_spf_reject), 0, 0 },
 };
 
 #define NOPTIONS (sizeof options / sizeof options[0])

@@ -97,6 +97,11 @@ struct config {
 	bool dkim_sign;             /* sign outbound mail of hosted domains */
 	unsigned dkim_algs;         /* bit 1 << enum dkim_alg for each algorithm to keep keys of */
 	uint64_t dkim_rotate_after; /* seconds from `dkim rotate` until the new keys sign */
+
+	/* [inbound]: checks of mail from outside on the smtp listener */
+	bool inbound_verify;        /* SPF, DKIM, DMARC, and Authentication-Results */
+	bool inbound_dmarc_reject;  /* DMARC fail: p=reject refused 550 5.7.1, quarantine to Junk */
+	bool inbound_spf_reject;    /* SPF fail without a DMARC policy: 550 5.7.23 */
 };
 
 /*

@@ -32,6 +32,8 @@ static const char usage_text[] =
     "  dns records DOMAIN                   the DNS records a hosted domain needs\n"
     "  dns check DOMAIN                     look each of them up\n"
     "  check spf IP HELO MAILFROM           the SPF result for such a sender\n"
+    "  check message [--ip IP] [--helo H] [--mailfrom ADDR] < MESSAGE\n"
+    "                                       the Authentication-Results it would get\n"
     "  version\n";
 
 static int

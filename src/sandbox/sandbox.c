@@ -103,6 +103,39 @@ struct ruleset {
 	uint64_t handled;
 };
 
+/* landlock_net_port_attr of ABI 4 (not in Debian 12's headers). */
+struct ll_net_port_attr {
+	uint64_t allowed_access;
+	uint64_t port;
+} __attribute__((packed));
+#define LL_RULE_NET_PORT 2
+
+/* resolver_port - the TCP port DNS answers too long for UDP come on: [delivery] resolver's. */
+static uint16_t
+resolver_port(const struct config *cfg)
+{
+	const char *r = cfg->resolver, *colon;
+
+	if (r == NULL)
+		return 53;
+	if (r[0] == '[')
+		colon = strstr(r, "]:") ? strstr(r, "]:") + 1 : NULL;
+	else
+		colon = strchr(r, ':') == strrchr(r, ':') ? strchr(r, ':') : NULL;
+	if (colon == NULL)
+		return 53;
+	long port = strtol(colon + 1, NULL, 10);
+	return port > 0 && port < 65536 ? (uint16_t)port : 53;
+}
+
+static void
+allow_connect(struct ruleset *r, uint16_t port)
+{
+	struct ll_net_port_attr np = { LL_NET_CONNECT_TCP, port };
+	if (syscall(SYS_landlock_add_rule, r->fd, LL_RULE_NET_PORT, &np, 0) < 0)
+		log_warn("landlock: cannot allow TCP to port %u: %s", port, strerror(errno));
+}
+
 static int
 ll_create(const struct ll_ruleset_attr *attr)
 {
@@ -181,6 +214,9 @@ landlock_install(enum sandbox_profile p, const struct config *cfg)
 	case SANDBOX_SMTPD:
 		allow_sub(&r, cfg->data_dir, "queue", rw);
 		allow_sub(&r, cfg->data_dir, "mail", rw);
+		/* The inbound checks ask DNS, which falls back to TCP for long answers. */
+		if (abi >= 4 && cfg->inbound_verify)
+			allow_connect(&r, resolver_port(cfg));
 		break;
 	case SANDBOX_POP3D:
 		allow_sub(&r, cfg->data_dir, "mail", rw);

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "deliver/dns_ops.h"
 #include "net/sockaddr.h"
 #include "store/spool_writer.h"
 #include "session/line_session.h"
@@ -23,6 +24,9 @@
 #include "util/buf.h"
 
 struct evbuffer;
+struct event;
+struct inbound_check;
+struct smtp_session;
 
 enum smtp_state {
 	S_CONNECTED, /* greeted; no HELO/EHLO yet (also after STARTTLS) */
@@ -68,6 +72,13 @@ struct smtp_txn {
 	bool direct;           /* every recipient a local mailbox without quota: deliver
 				* straight into the Maildirs (one durable write, not two) */
 	struct md_batch *md;   /* the direct delivery being committed */
+	/* The checks of mail from outside on the smtp listener (smtp_inbound.c). */
+	struct inbound_check *ic; /* NULL: not checked */
+	bool header_seen;      /* the header block went to ic (then out holds only body) */
+	size_t fed;            /* octets of out that ic has */
+	struct buf ar;         /* the Authentication-Results field, once decided */
+	void (*ic_cont)(struct smtp_session *s); /* what follows the verdict */
+	struct event *ic_timer; /* the checks' time limit */
 };
 
 struct smtp_session {
@@ -114,6 +125,21 @@ void session_close_after_flush(struct smtp_session *s, const char *reason);
 void session_process(struct smtp_session *s);
 /* session_release - an asynchronous operation on s is over; frees a closed session. */
 void session_release(struct smtp_session *s);
+
+/*
+ * smtp_inbound.c: the checks of mail from outside (SPF, DKIM, DMARC) on the smtp
+ * listener. inbound_start at the start of the text; inbound_feed after text was
+ * added to txn->out (before it is written out: it takes the header block first,
+ * removes forged Authentication-Results from it, and passes the body on);
+ * inbound_end at its end: the session is held until the verdict, then cont(s) goes
+ * on with the message (txn->ar and env.junk set), or the refusal is sent.
+ */
+void inbound_start(struct smtp_session *s);
+void inbound_feed(struct smtp_session *s);
+/* inbound_holds_output - whether out must stay in memory (the header block is not whole yet). */
+bool inbound_holds_output(const struct smtp_session *s);
+/* inbound_end - 1: checks under way (cont follows); 0: nothing to wait for. */
+int inbound_end(struct smtp_session *s, void (*cont)(struct smtp_session *s));
 
 /* smtp_commands.c: session_dispatch - one command line, through the table of verbs. */
 void session_dispatch(struct smtp_session *s, const char *line, size_t len);

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 #include "ipc/frame_stream.h"
 #include "store/commit.h"
 #include "queue/notify.h"
+#include "inbound/inbound_check.h"
 #include "smtp/received.h"
 #include "smtp/smtpd.h"
 #include "util/fdio.h"
@@ -53,6 +55,10 @@ txn_free(struct smtp_session *s)
 	if (t->spill_fd >= 0)
 		close(t->spill_fd);
 	md_batch_free(t->md);
+	inbound_check_free(t->ic);
+	if (t->ic_timer != NULL)
+		event_free(t->ic_timer);
+	buf_free(&t->ar);
 	envelope_free(&t->env);
 	buf_free(&t->out);
 	free(t);
@@ -272,7 +278,9 @@ build_prefix(struct smtp_session *s, struct buf *h)
 		.rcpt = t->nrcpt == 1 ? t->first_rcpt : NULL,
 		.date = date,
 	};
-	int rc = received_format(h, &ri);
+	/* Our verdict on top, then our Received (RFC 8601 5: above the trace it covers). */
+	int rc = buf_append(h, t->ar.data, t->ar.len);
+	rc |= received_format(h, &ri);
 	if (submission(s) && !(t->dr.header_flags & DATA_HDR_DATE))
 		rc |= buf_printf(h, "Date: %s\n", date);
 	if (submission(s) && !(t->dr.header_flags & DATA_HDR_MESSAGE_ID))
@@ -311,6 +319,7 @@ spill_out(struct smtp_session *s)
 {
 	struct smtp_txn *t = s->txn;
 
+	inbound_feed(s);
 	if (t->out.len == 0)
 		return 0;
 	if (t->spill_fd < 0 && (t->spill_fd = spool_spill_open(s->srv->store.queue_dir, t->env.id)) < 0)
@@ -319,6 +328,7 @@ spill_out(struct smtp_session *s)
 		return -1;
 	t->spill_len += t->out.len;
 	buf_reset(&t->out);
+	t->fed = 0;
 	return 0;
 }
 
@@ -334,7 +344,9 @@ flush_out(struct smtp_session *s)
 
 	if (t->failed || t->too_big)
 		return;
-	if (t->direct) {
+	inbound_feed(s);
+	/* Until the checks have spoken, nothing goes into the queue file: its top is not known. */
+	if (t->direct || t->ic != NULL) {
 		if (spill_out(s) < 0) {
 			log_err("%s: cannot write spill file: %s", t->env.id, strerror(errno));
 			t->failed = true;
@@ -362,6 +374,7 @@ flush_out(struct smtp_session *s)
 		t->failed = true;
 	}
 	buf_reset(&t->out);
+	t->fed = 0;
 }
 
 static void
@@ -383,12 +396,17 @@ start_message(struct smtp_session *s, enum data_mode mode)
 	/* Mail only for local mailboxes without a quota skips the queue. */
 	t->direct = t->env.nrcpts > 0 && !t->queue_only;
 	(void)cfg;
+	inbound_start(s);
 }
 
 /* out_full - whether the text gathered in memory must be written out now. */
 static bool
-out_full(struct smtp_txn *t)
+out_full(struct smtp_session *s)
 {
+	struct smtp_txn *t = s->txn;
+
+	if (inbound_holds_output(s))
+		return false;
 	if (t->direct && stored_len(t) > DIRECT_MAX)
 		t->direct = false; /* flush_out moves what was spilled into the queue file */
 	return t->out.len >= OUT_MAX;
@@ -517,7 +535,9 @@ fail:
 	return -1;
 }
 
-/* end_message - the whole message is in: refuse it, or commit it and reply later. */
+static void end_checked(struct smtp_session *s);
+
+/* end_message - the whole message is in: the checks of mail from outside, then the rest. */
 static void
 end_message(struct smtp_session *s)
 {
@@ -525,6 +545,18 @@ end_message(struct smtp_session *s)
 
 	if (t->bdat && data_reader_finish(&t->dr, t->too_big ? NULL : &t->out) < 0)
 		t->failed = true;
+	bool loop = t->dr.received > s->srv->cfg->max_hops;
+	if (!t->too_big && !loop && !t->failed && inbound_end(s, end_checked) == 1)
+		return;
+	end_checked(s);
+}
+
+/* end_checked - refuse the message, or commit it and reply later. */
+static void
+end_checked(struct smtp_session *s)
+{
+	struct smtp_txn *t = s->txn;
+
 	/* More hops than max_hops: a mail loop somewhere (RFC 5321 6.3). */
 	bool loop = t->dr.received > s->srv->cfg->max_hops;
 	if (!t->too_big && !loop && !t->failed && t->direct && !t->writer_open &&
@@ -632,7 +664,7 @@ bdat_chunk_done(struct smtp_session *s)
 		/* Refuse now; the client may go on sending chunks, which get the same. */
 		session_error(s, "552 5.3.4 Error: message too large");
 	} else {
-		if (out_full(t))
+		if (out_full(s))
 			flush_out(s);
 		session_reply(s, "250 2.0.0 %llu octets received",
 		    (unsigned long long)t->dr.raw_octets);
@@ -681,8 +713,9 @@ txn_read_data(struct smtp_session *s, struct evbuffer *in)
 		    t->dr.raw_octets;
 		if (size > max)
 			t->too_big = true;
+		inbound_feed(s);
 		/* Piece by piece, DATA and BDAT alike: a 25 MB chunk is never held whole. */
-		if (out_full(t))
+		if (out_full(s))
 			flush_out(s);
 	}
 	evbuffer_drain(in, used);

@@ -15,6 +15,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "deliver/dns.h"
+#include "deliver/dns_ops.h"
 #include "net/sockaddr.h"
 #include "role.h"
 #include "smtp/smtp_session.h"
@@ -57,6 +59,13 @@ smtpd_main(const struct role_env *env)
 		bufferevent_enable(srv.queue_bev, EV_WRITE);
 	if (login_pool_start(&srv.logins, srv.base, srv.acct, &srv.cfg, AUTH_THREADS) < 0)
 		goto out;
+	/* DNS for the checks of mail from outside; without it mail is accepted unchecked. */
+	if (srv.cfg->inbound_verify) {
+		if ((srv.dns = dns_new(srv.base, srv.cfg->resolver, err, sizeof err)) == NULL)
+			log_err("the inbound checks are off: %s", err);
+		else
+			srv.dns_ops = dns_ops_of(srv.dns);
+	}
 	srv.listeners = (struct role_listeners){ .srv = &srv, .cfg = &srv.cfg,
 		.refusal = refusal, .accept = admit };
 	if (role_serve_start(&control, &srv.listeners, srv.base, env, &srv.cfg, &srv.tls_ctx) < 0)
@@ -68,6 +77,7 @@ out:
 	store_close(&srv.store);
 	login_pool_stop(&srv.logins);
 	role_serve_stop(&control, &srv.listeners, &srv.sessions, srv.tls_ctx);
+	dns_free(srv.dns);
 	if (srv.queue_bev)
 		bufferevent_free(srv.queue_bev);
 	role_end(srv.base, srv.acct, srv.cfg);

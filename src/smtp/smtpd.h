@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include "config.h"
+#include "deliver/dns_ops.h"
 #include "ipc/frame.h"
 #include "role.h"
 #include "net/conn_limit.h"
@@ -32,6 +33,8 @@ struct smtpd {
 	struct login_pool logins; /* password checks off the loop (session/login.h) */
 	struct role_listeners listeners;
 	struct line_session *sessions; /* every open session, for the shutdown */
+	struct dns *dns;               /* for SPF, DKIM and DMARC of mail from outside; NULL: off */
+	struct dns_ops dns_ops;
 };
 
 

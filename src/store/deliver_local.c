@@ -2,6 +2,7 @@
 #include "store/deliver_local.h"
 
 #include <errno.h>
+#include <stdio.h>
 
 #include "store/maildir.h"
 #include "store/maildir_batch.h"
@@ -23,6 +24,11 @@ store_deliver_local(struct md_batch *b, const char *mail_dir, const char *hostna
 		return errno = EINVAL, LOCAL_FAILED;
 	if (maildir_path(mail_dir, rcpt->mailbox, dir, sizeof dir) < 0)
 		return errno = EINVAL, LOCAL_BAD_NAME;
+	/* Quarantined: the Junk folder of Dovecot's Maildir++ layout, which POP3 does not show. */
+	char inbox[sizeof dir];
+	snprintf(inbox, sizeof inbox, "%s", dir);
+	if (env->junk && (size_t)snprintf(dir, sizeof dir, "%s/.Junk", inbox) >= sizeof dir)
+		return errno = EINVAL, LOCAL_BAD_NAME;
 	if (maildir_trace_headers(&hdr, env->sender, rcpt->mailbox) < 0)
 		return errno = ENOMEM, LOCAL_FAILED;
 	uint64_t size = hdr.len + (text->fd >= 0 ? text->len : 0);
@@ -32,7 +38,7 @@ store_deliver_local(struct md_batch *b, const char *mail_dir, const char *hostna
 		size += text->mem[i].iov_len;
 	}
 	uint64_t vsize = size + count_lf(hdr.data, hdr.len) + text->lines;
-	if (rcpt->quota > 0 && maildir_usage(dir) + size > rcpt->quota) {
+	if (rcpt->quota > 0 && maildir_usage(inbox) + size > rcpt->quota) {
 		st = LOCAL_FULL;
 		goto out;
 	}

@@ -44,6 +44,7 @@ struct envelope {
 	enum body_type body;
 	bool smtputf8;
 	bool is_bounce; /* a DSN we made: never bounced itself */
+	bool junk;      /* DMARC quarantine: local copies go to the mailbox's .Junk folder */
 	struct spool_rcpt *rcpts;
 	size_t nrcpts;
 	uint64_t body_offset; /* where the message starts in msg/<id> */

@@ -96,6 +96,8 @@ spool_format_header(const struct envelope *env, struct buf *out)
 	}
 	rc |= buf_printf(out, "\nbody %s\nsmtputf8 %d\nbounce %d\n", body_names[env->body],
 	    env->smtputf8, env->is_bounce);
+	if (env->junk)
+		rc |= buf_printf(out, "junk 1\n");
 	for (size_t i = 0; i < env->nrcpts; i++) {
 		const struct spool_rcpt *r = &env->rcpts[i];
 		rc |= buf_printf(out, "rcpt %c ", r->kind == TARGET_LOCAL ? 'L' : 'R');
@@ -183,6 +185,8 @@ spool_parse_header(const char *data, size_t len, bool check_len, struct envelope
 			env->smtputf8 = v1[0] == '1';
 		} else if (klen == 6 && memcmp(key, "bounce", 6) == 0) {
 			env->is_bounce = v1[0] == '1';
+		} else if (klen == 4 && memcmp(key, "junk", 4) == 0) {
+			env->junk = v1[0] == '1';
 		} else if (klen == 4 && memcmp(key, "rcpt", 4) == 0) {
 			if (l1 != 1 || (v1[0] != 'L' && v1[0] != 'R') ||
 			    !next_field(&q, nl, &v2, &l2))

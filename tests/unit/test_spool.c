@@ -33,6 +33,7 @@ make_env(struct envelope *env)
 	env->auth = strdup("demo@example.test");
 	env->body = BODY_8BITMIME;
 	env->smtputf8 = true;
+	env->junk = true;
 	env->body_size = 5;
 	assert_int_equal(envelope_add_rcpt(env, TARGET_LOCAL, "demo@example.test", "Demo+x@Example.test"), 0);
 	assert_int_equal(envelope_add_rcpt(env, TARGET_REMOTE, "\"a b\"@remote.test", ""), 0);
@@ -58,6 +59,7 @@ test_header_round_trip(void **state)
 	assert_string_equal(back.auth, env.auth);
 	assert_int_equal(back.body, BODY_8BITMIME);
 	assert_true(back.smtputf8);
+	assert_true(back.junk);
 	assert_int_equal(back.nrcpts, 2);
 	assert_int_equal(back.rcpts[0].kind, TARGET_LOCAL);
 	assert_string_equal(back.rcpts[0].orig, "Demo+x@Example.test");

@@ -1,0 +1,303 @@
+/*
+ * inbound_check.c - SPF, DKIM and DMARC of one message, in that order of need:
+ * SPF starts with the message (it needs only the client), DKIM hashes the body as
+ * it passes and looks its keys up at the end, DMARC waits for both; then the
+ * Authentication-Results field and the verdict of [inbound]'s policy.
+ */
+#include "inbound/inbound_check.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dkim/dkim_verify.h"
+#include "dmarc/dmarc_check.h"
+#include "inbound/auth_results.h"
+#include "spf/spf.h"
+
+struct inbound_check {
+	struct inbound_params p;
+	char *ip, *helo, *mailfrom, *hostname, *id;
+	struct dns_ops dns;
+
+	struct spf_both *spf;
+	bool spf_started, spf_done;
+	struct spf_result spf_helo, spf_from;
+
+	char *hdr;
+	size_t hdrlen;
+	struct dkim_verify *dv;
+	bool dkim_done;
+	struct dkim_result *dkim; /* copies of the results; strings owned by dv */
+	size_t ndkim;
+
+	struct dmarc_check *dmarc;
+	bool dmarc_started;
+
+	bool finishing;
+	void (*done)(void *arg, const struct inbound_verdict *v);
+	void *arg;
+};
+
+static char *
+dup(const char *s)
+{
+	return strdup(s ? s : "");
+}
+
+static void maybe_dmarc(struct inbound_check *c);
+
+static void
+on_spf(void *arg, const struct spf_result *helo, const struct spf_result *mailfrom)
+{
+	struct inbound_check *c = arg;
+
+	c->spf = NULL;
+	c->spf_helo = *helo;
+	c->spf_from = *mailfrom;
+	c->spf_done = true;
+	maybe_dmarc(c);
+}
+
+struct inbound_check *
+inbound_check_new(const struct inbound_params *p)
+{
+	struct inbound_check *c = calloc(1, sizeof *c);
+
+	if (c == NULL)
+		return NULL;
+	c->p = *p;
+	c->dns = *p->dns;
+	c->ip = p->ip ? strdup(p->ip) : NULL;
+	c->helo = dup(p->helo);
+	c->mailfrom = dup(p->mailfrom);
+	c->hostname = dup(p->hostname);
+	c->id = dup(p->id);
+	if ((p->ip && c->ip == NULL) || !c->helo || !c->mailfrom || !c->hostname || !c->id) {
+		inbound_check_free(c);
+		return NULL;
+	}
+	c->p.ip = c->ip;
+	c->p.helo = c->helo;
+	c->p.mailfrom = c->mailfrom;
+	c->p.hostname = c->hostname;
+	c->p.id = c->id;
+	c->p.dns = &c->dns;
+	if (c->ip == NULL) {
+		c->spf_done = true;
+		return c;
+	}
+	struct spf_request r = { c->ip, c->helo, c->mailfrom, c->hostname };
+	c->spf_started = true;
+	/* A synchronous resolver answers inside: then on_spf has run and NULL comes back. */
+	struct spf_both *b = spf_both_start(&c->dns, &r, on_spf, c);
+	if (!c->spf_done)
+		c->spf = b;
+	return c;
+}
+
+int
+inbound_check_headers(struct inbound_check *c, const char *hdr, size_t len)
+{
+	if (c->hdr != NULL)
+		return 0;
+	if ((c->hdr = malloc(len + 1)) == NULL)
+		return -1;
+	memcpy(c->hdr, hdr, len);
+	c->hdr[len] = '\0';
+	c->hdrlen = len;
+	if ((c->dv = dkim_verify_new(hdr, len)) == NULL)
+		return -1;
+	return 0;
+}
+
+void
+inbound_check_body(struct inbound_check *c, const char *p, size_t n)
+{
+	if (c->dv != NULL)
+		dkim_verify_body(c->dv, p, n);
+}
+
+static void
+on_dkim(void *arg, const struct dkim_result *res, size_t n)
+{
+	struct inbound_check *c = arg;
+
+	c->dkim = n ? calloc(n, sizeof *c->dkim) : NULL;
+	if (c->dkim != NULL) {
+		memcpy(c->dkim, res, n * sizeof *res);
+		c->ndkim = n;
+	}
+	c->dkim_done = true;
+	maybe_dmarc(c);
+}
+
+static enum dmarc_spf_result
+spf_for_dmarc(enum spf_outcome o)
+{
+	switch (o) {
+	case SPF_PASS: return DMARC_SPF_PASS;
+	case SPF_FAIL: return DMARC_SPF_FAIL;
+	case SPF_SOFTFAIL: return DMARC_SPF_SOFTFAIL;
+	case SPF_NEUTRAL: return DMARC_SPF_NEUTRAL;
+	case SPF_TEMPERROR: return DMARC_SPF_TEMPERROR;
+	case SPF_PERMERROR: return DMARC_SPF_PERMERROR;
+	default: return DMARC_SPF_NONE;
+	}
+}
+
+/* verdict - the field, the policy's decision and the log line; then done (last). */
+static void
+verdict(struct inbound_check *c, const struct dmarc_result *dm)
+{
+	struct inbound_verdict v = { .action = INBOUND_ACCEPT };
+	struct ar_dkim *k = calloc(c->ndkim ? c->ndkim : 1, sizeof *k);
+	const struct spf_result *spf = &c->spf_from;
+	bool have_spf = c->ip != NULL;
+
+	for (size_t i = 0; k != NULL && i < c->ndkim; i++)
+		k[i] = (struct ar_dkim){ dkim_status_name(c->dkim[i].status), c->dkim[i].d,
+			c->dkim[i].s, c->dkim[i].b, c->dkim[i].a,
+			c->dkim[i].why && *c->dkim[i].why ? c->dkim[i].why : NULL };
+	const char *policy = NULL;
+	if (dm != NULL && dm->result == DMARC_RESULT_FAIL)
+		policy = dm->policy_applied == DMARC_POLICY_REJECT ? "reject" :
+		    dm->policy_applied == DMARC_POLICY_QUARANTINE ? "quarantine" : "none";
+	struct ar_input in = {
+		.authserv_id = c->hostname,
+		.spf = have_spf ? spf_outcome_name(spf->result) : NULL,
+		.spf_mailfrom = c->mailfrom[0] ? c->mailfrom : NULL,
+		.spf_helo = c->helo,
+		.spf_reason = have_spf && spf->problem[0] ? spf->problem : NULL,
+		.dkim = k,
+		.ndkim = k ? c->ndkim : 0,
+		.dmarc = dm ? dmarc_outcome_name(dm->result) : NULL,
+		.dmarc_from = dm && dm->header_from[0] ? dm->header_from : NULL,
+		.dmarc_policy = policy,
+		.dmarc_reason = dm && dm->why[0] ? dm->why : NULL,
+	};
+	ar_build(&in, &v.ar);
+
+	if (dm != NULL && dm->result == DMARC_RESULT_FAIL && c->p.dmarc_reject) {
+		if (dm->policy_applied == DMARC_POLICY_REJECT) {
+			v.action = INBOUND_REJECT;
+			v.code = 550;
+			v.status = "5.7.1";
+			snprintf(v.text, sizeof v.text,
+			    "Error: rejected by the DMARC policy of %s (From: %s, not authenticated)",
+			    dm->policy_domain, dm->header_from);
+		} else if (dm->policy_applied == DMARC_POLICY_QUARANTINE) {
+			v.action = INBOUND_QUARANTINE;
+		}
+	} else if (have_spf && spf->result == SPF_FAIL && c->p.spf_reject &&
+	    (dm == NULL || dm->result == DMARC_RESULT_NONE)) {
+		v.action = INBOUND_REJECT;
+		v.code = 550;
+		v.status = "5.7.23";
+		snprintf(v.text, sizeof v.text, "Error: SPF of %s does not allow %s%s%s", spf->domain,
+		    c->ip, spf->explanation[0] ? ": " : "", spf->explanation);
+	}
+	/* One log line: every result and what was done. */
+	int n = snprintf(v.log, sizeof v.log, "checks: spf=%s", have_spf ?
+	    spf_outcome_name(spf->result) : "none");
+	if (have_spf && n > 0 && (size_t)n < sizeof v.log)
+		n += snprintf(v.log + n, sizeof v.log - (size_t)n, " (%s %s)", spf->identity,
+		    spf->domain);
+	for (size_t i = 0; i < c->ndkim && n > 0 && (size_t)n < sizeof v.log; i++)
+		n += snprintf(v.log + n, sizeof v.log - (size_t)n, " dkim=%s (d=%s s=%s)",
+		    dkim_status_name(c->dkim[i].status), c->dkim[i].d, c->dkim[i].s);
+	if (c->ndkim == 0 && n > 0 && (size_t)n < sizeof v.log)
+		n += snprintf(v.log + n, sizeof v.log - (size_t)n, " dkim=none");
+	if (n > 0 && (size_t)n < sizeof v.log)
+		snprintf(v.log + n, sizeof v.log - (size_t)n, " dmarc=%s%s%s%s action=%s",
+		    dm ? dmarc_outcome_name(dm->result) : "none", dm && dm->header_from[0] ?
+		    " (from " : "", dm && dm->header_from[0] ? dm->header_from : "",
+		    dm && dm->header_from[0] ? ")" : "",
+		    v.action == INBOUND_REJECT ? "reject" :
+		    v.action == INBOUND_QUARANTINE ? "quarantine" : "accept");
+	free(k);
+	void (*done)(void *, const struct inbound_verdict *) = c->done;
+	void *arg = c->arg;
+	struct buf ar = v.ar;
+	done(arg, &v); /* may free c */
+	buf_free(&ar);
+}
+
+static void
+on_dmarc(void *arg, const struct dmarc_result *r)
+{
+	struct inbound_check *c = arg;
+	c->dmarc = NULL;
+	verdict(c, r);
+}
+
+static void
+maybe_dmarc(struct inbound_check *c)
+{
+	if (!c->finishing || !c->spf_done || !c->dkim_done || c->dmarc_started)
+		return;
+	c->dmarc_started = true;
+	struct dmarc_dkim *dk = calloc(c->ndkim ? c->ndkim : 1, sizeof *dk);
+	if (dk == NULL) {
+		verdict(c, NULL);
+		return;
+	}
+	for (size_t i = 0; i < c->ndkim; i++)
+		dk[i] = (struct dmarc_dkim){ c->dkim[i].d, c->dkim[i].status == DKIM_PASS };
+	/* SPF's domain for alignment: MAIL FROM's, or for <> the HELO name. */
+	const char *spf_domain = c->spf_from.domain[0] ? c->spf_from.domain : c->helo;
+	struct dmarc_input in = {
+		.header = c->hdr ? c->hdr : "",
+		.header_len = c->hdrlen,
+		.spf_result = c->ip ? spf_for_dmarc(c->spf_from.result) : DMARC_SPF_NONE,
+		.spf_domain = spf_domain,
+		.dkim = dk,
+		.ndkim = c->ndkim,
+	};
+	/* The inputs are copied by the check; answered at once, on_dmarc has run. */
+	struct dmarc_check *m = dmarc_check_start(&c->dns, &in, on_dmarc, c);
+	free(dk);
+	if (m != NULL)
+		c->dmarc = m;
+}
+
+int
+inbound_check_finish(struct inbound_check *c,
+    void (*done)(void *arg, const struct inbound_verdict *v), void *arg)
+{
+	if (c->finishing)
+		return -1;
+	c->finishing = true;
+	c->done = done;
+	c->arg = arg;
+	if (c->dv == NULL) {
+		c->dkim_done = true;
+		maybe_dmarc(c);
+		return 0;
+	}
+	if (dkim_verify_finish(c->dv, &c->dns, on_dkim, c) < 0) {
+		c->dkim_done = true;
+		maybe_dmarc(c);
+	}
+	return 0;
+}
+
+void
+inbound_check_free(struct inbound_check *c)
+{
+	if (c == NULL)
+		return;
+	if (c->spf)
+		spf_both_cancel(c->spf);
+	if (c->dmarc)
+		dmarc_check_cancel(c->dmarc);
+	dkim_verify_free(c->dv);
+	free(c->dkim);
+	free(c->hdr);
+	free(c->ip);
+	free(c->helo);
+	free(c->mailfrom);
+	free(c->hostname);
+	free(c->id);
+	free(c);
+}
