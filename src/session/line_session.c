@@ -125,8 +125,15 @@ line_session_start(struct line_session *ls, const struct line_proto *proto, void
 		return;
 	}
 	/* With implicit TLS the greeting waits in the buffer until the handshake is done. */
-	say(ls, &proto->greeting);
+	if (proto->greet_later == NULL || !proto->greet_later(owner))
+		say(ls, &proto->greeting);
 	line_session_deadline(ls);
+}
+
+void
+line_session_greet(struct line_session *ls)
+{
+	say(ls, &ls->proto->greeting);
 }
 
 void

@@ -61,6 +61,11 @@ struct line_proto {
 	void (*end)(void *owner, const char *reason);
 	/* nothing holds the session any more: free the owner (the shared part is gone) */
 	void (*destroy)(void *owner);
+	/*
+	 * NULL, or whether the owner greets later (line_session_greet), after a
+	 * screening wait of its own; called once the connection is set up.
+	 */
+	bool (*greet_later)(void *owner);
 };
 
 struct line_session {
@@ -113,6 +118,9 @@ void line_session_enter(struct line_session *ls, const char *name);
  * already given goes out first, in the clear. Returns 0, or -1 (connection as it was).
  */
 int line_session_upgrade(struct line_session *ls, SSL_CTX *ctx, const char *verb);
+
+/* line_session_greet - the protocol's greeting (for an owner that greets later). */
+void line_session_greet(struct line_session *ls);
 
 /* line_session_reply - one reply line; CRLF is added. */
 void line_session_reply(struct line_session *ls, const char *fmt, ...)

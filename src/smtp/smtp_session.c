@@ -8,9 +8,11 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/event.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "smtp/smtpd.h"
 #include "util/log.h"
@@ -18,7 +20,7 @@
 #define INPUT_HIGH_WATER (256 * 1024)
 
 static const char *const state_names[] = {
-	[S_CONNECTED] = "connected", [S_READY] = "ready", [S_MAIL] = "mail",
+	[S_PREGREET] = "pregreet", [S_CONNECTED] = "connected", [S_READY] = "ready", [S_MAIL] = "mail",
 	[S_RCPT] = "rcpt", [S_DATA] = "data", [S_BDAT] = "bdat",
 	[S_COMMIT] = "commit",
 };
@@ -99,9 +101,31 @@ read_command(struct smtp_session *s)
 	return r != LINE_NONE;
 }
 
+/*
+ * pregreet_failed - the client spoke before the 220 (postscreen's pregreet test):
+ * a bot that does not wait for the server. Refused, and remembered for a day.
+ */
+static void
+pregreet_failed(struct smtp_session *s)
+{
+	log_info("pregreet from %s: talked before the greeting: refused", s->ip);
+	screen_remember(&s->srv->screen, s->ip, SCREEN_BAD, time(NULL));
+	if (s->pregreet_ev != NULL)
+		event_free(s->pregreet_ev);
+	s->pregreet_ev = NULL;
+	line_session_reply(&s->ls, "554 5.5.1 Error: talked before the greeting");
+	session_close_after_flush(s, "pregreet");
+}
+
 void
 session_process(struct smtp_session *s)
 {
+	if (s->state == S_PREGREET) {
+		if (line_session_may_read(&s->ls) &&
+		    evbuffer_get_length(bufferevent_get_input(s->ls.bev)) > 0)
+			pregreet_failed(s);
+		return;
+	}
 	/* Bounded: a pipelining client's buffered input is finite (INPUT_HIGH_WATER). */
 	while (line_session_may_read(&s->ls) && s->state != S_COMMIT) {
 		struct evbuffer *in = bufferevent_get_input(s->ls.bev);
@@ -129,8 +153,8 @@ deadline(void *owner, uint64_t *rate)
 {
 	struct smtp_session *s = owner;
 
-	if (s->state == S_COMMIT)
-		return DEADLINE_NONE; /* the server is the one working */
+	if (s->state == S_COMMIT || s->state == S_PREGREET)
+		return DEADLINE_NONE; /* the server is the one working, or waiting on purpose */
 	if (s->state == S_DATA || s->state == S_BDAT) {
 		*rate = s->srv->cfg->min_data_rate;
 		return DEADLINE_DATA;
@@ -153,9 +177,61 @@ destroy(void *owner)
 	struct smtp_session *s = owner;
 
 	txn_free(s);
+	if (s->pregreet_ev != NULL)
+		event_free(s->pregreet_ev);
 	free(s->helo);
 	free(s->auth_user);
 	free(s);
+}
+
+/* on_pregreet_done - the client stayed silent: it is greeted, and passes at once next time. */
+static void
+on_pregreet_done(evutil_socket_t fd, short what, void *arg)
+{
+	struct smtp_session *s = arg;
+
+	event_free(s->pregreet_ev);
+	s->pregreet_ev = NULL;
+	if (s->state != S_PREGREET || s->ls.closing)
+		return;
+	screen_remember(&s->srv->screen, s->ip, SCREEN_GOOD, time(NULL));
+	session_enter(s, S_CONNECTED);
+	line_session_greet(&s->ls);
+	session_process(s);
+}
+
+/*
+ * greet_later - the screening before the 220 on the smtp listener: a client not
+ * known yet gets the first line of a multi-line greeting ("220-") and must wait
+ * pregreet_wait for the rest; one that spoke first within the day is refused.
+ */
+static bool
+greet_later(void *owner)
+{
+	struct smtp_session *s = owner;
+	const struct config *cfg = s->srv->cfg;
+
+	if (s->svc != SVC_SMTP || cfg->pregreet_wait == 0 || s->trusted || s->ls.closing)
+		return false;
+	switch (screen_lookup(&s->srv->screen, s->ip, time(NULL))) {
+	case SCREEN_GOOD:
+		return false;
+	case SCREEN_BAD:
+		log_info("pregreet from %s: remembered: refused", s->ip);
+		line_session_reply(&s->ls, "554 5.7.1 %s Error: talked before the greeting before",
+		    cfg->hostname);
+		session_close_after_flush(s, "pregreet (remembered)");
+		return true;
+	case SCREEN_UNKNOWN:
+		break;
+	}
+	struct timeval tv = { (time_t)cfg->pregreet_wait, 0 };
+	if ((s->pregreet_ev = evtimer_new(s->srv->base, on_pregreet_done, s)) == NULL ||
+	    evtimer_add(s->pregreet_ev, &tv) < 0)
+		return false;
+	line_session_reply(&s->ls, "220-%s ESMTP mailroom", cfg->hostname);
+	session_enter(s, S_PREGREET);
+	return true;
 }
 
 static const struct line_proto smtp_proto = {
@@ -168,6 +244,7 @@ static const struct line_proto smtp_proto = {
 	.deadline = deadline,
 	.end = end,
 	.destroy = destroy,
+	.greet_later = greet_later,
 };
 
 int

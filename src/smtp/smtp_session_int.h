@@ -36,6 +36,7 @@ enum smtp_state {
 	S_DATA,      /* reading DATA text */
 	S_BDAT,      /* reading a BDAT chunk */
 	S_COMMIT,    /* the message is being made durable; replies wait */
+	S_PREGREET,  /* "220-" sent: the client must stay silent until the 220 (pregreet_wait) */
 };
 /* Then "closing" while the last reply is flushed (line_session_close_after_flush). */
 
@@ -92,6 +93,7 @@ struct smtp_session {
 	bool esmtp;        /* EHLO, not HELO */
 	char *helo;
 	unsigned messages;
+	struct event *pregreet_ev; /* the end of the screening wait */
 
 	/* AUTH */
 	char *auth_user;   /* the authenticated login (canonical address), or NULL */

@@ -78,6 +78,7 @@ out:
 	login_pool_stop(&srv.logins);
 	role_serve_stop(&control, &srv.listeners, &srv.sessions, srv.tls_ctx);
 	dns_free(srv.dns);
+	screen_free(&srv.screen);
 	if (srv.queue_bev)
 		bufferevent_free(srv.queue_bev);
 	role_end(srv.base, srv.acct, srv.cfg);

@@ -12,6 +12,7 @@
 #include "net/conn_limit.h"
 #include "store/store.h"
 #include "session/login.h"
+#include "smtp/screen.h"
 
 typedef struct ssl_ctx_st SSL_CTX;
 
@@ -35,6 +36,7 @@ struct smtpd {
 	struct line_session *sessions; /* every open session, for the shutdown */
 	struct dns *dns;               /* for SPF, DKIM and DMARC of mail from outside; NULL: off */
 	struct dns_ops dns_ops;
+	struct screen screen;          /* clients screened before the greeting */
 };
 
 
