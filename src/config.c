@@ -113,6 +113,7 @@ static const struct option options[] = {
 	{ "limits", "command_timeout", "5m", set_duration, OFF(command_timeout), 1, DAY },
 	{ "limits", "min_data_rate", "500", set_unsigned, OFF(min_data_rate), 1, 1000000000 },
 	{ "limits", "max_auth_failures", "3", set_unsigned, OFF(max_auth_failures), 1, 1000 },
+	{ "limits", "soft_error_limit", "10", set_unsigned, OFF(soft_error_limit), 0, 19 },
 	/* across connections and services, counted by lookupd (extensions) */
 	{ "limits", "login_failures_per_client", "10", set_unsigned,
 	    OFF(login_failures_per_client), 1, 1000000 },

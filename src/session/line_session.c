@@ -18,6 +18,7 @@
 #include "util/log.h"
 
 #define ERRORS_MAX 20    /* bad commands before we hang up (Postfix: 20) */
+#define ERROR_PAUSE_MAX 3 /* seconds: the longest pause after a bad command */
 #define LINGER_SECONDS 10 /* closing: how long a client gets to read its last reply */
 
 static void on_event(struct bufferevent *bev, short what, void *arg);
@@ -190,13 +191,32 @@ say(struct line_session *ls, const struct line_text *t)
 		line_session_reply(ls, "%s%s%s", t->text[0], (*ls->cfg)->hostname, t->text[1]);
 }
 
-/* count_error - a refusal was sent; one too many ends the session. */
+/* nothing - what follows an error pause: only the reading of input again. */
+static void
+nothing(void *arg)
+{
+}
+
+/*
+ * count_error - one bad command more. Past soft_error_limit the next command is
+ * read only after a pause that grows by a second with each error, up to
+ * ERROR_PAUSE_MAX (Postfix's
+ * smtpd_error_sleep_time between its soft and hard limits): a client that hammers
+ * with garbage slows itself down; at ERRORS_MAX it is sent away.
+ */
 static void
 count_error(struct line_session *ls)
 {
+	unsigned soft = (*ls->cfg)->soft_error_limit;
+
 	if (++ls->errors >= ERRORS_MAX) {
 		say(ls, &ls->proto->too_many_errors);
 		line_session_close_after_flush(ls, "too many errors");
+		return;
+	}
+	if (soft > 0 && ls->errors > soft && ls->delay == NULL) {
+		unsigned pause = ls->errors - soft;
+		line_session_delay(ls, pause < ERROR_PAUSE_MAX ? pause : ERROR_PAUSE_MAX, nothing, NULL);
 	}
 }
 
