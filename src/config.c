@@ -66,6 +66,7 @@ static int set_duration(struct config *, const struct option *, const char *, ch
 static int set_unsigned(struct config *, const struct option *, const char *, char *, size_t);
 static int set_yesno(struct config *, const struct option *, const char *, char *, size_t);
 static int set_dkim_algs(struct config *, const struct option *, const char *, char *, size_t);
+static int set_dnsbl(struct config *, const struct option *, const char *, char *, size_t);
 
 #define OFF(field) offsetof(struct config, field)
 
@@ -130,6 +131,8 @@ static const struct option options[] = {
 	{ "inbound", "dmarc_reject", "yes", set_yesno, OFF(inbound_dmarc_reject), 0, 0 },
 	{ "inbound", "spf_reject", "no", set_yesno, OFF(inbound_spf_reject), 0, 0 },
 	{ "inbound", "pregreet_wait", "0s", set_duration, OFF(pregreet_wait), 0, 60 },
+	{ "inbound", "dnsbl", "", set_dnsbl, OFF(dnsbl), 0, 0 },
+	{ "inbound", "dnsbl_threshold", "1", set_unsigned, OFF(dnsbl_threshold), 1, 1000 },
 };
 
 #define NOPTIONS (sizeof options / sizeof options[0])
@@ -677,6 +680,66 @@ set_yesno(struct config *cfg, const struct option *o, const char *v, char *why, 
 	return 0;
 }
 
+/*
+ * A list of DNSBL/DNSWL zones, "zone" or "zone=weight" separated by commas (weight
+ * -100..100, default 1; negative for allow lists). Empty: none.
+ */
+static int
+set_dnsbl(struct config *cfg, const struct option *o, const char *v, char *why,
+    size_t whylen)
+{
+	struct dnsbl_zone *list = NULL;
+	size_t n = 0;
+	char item[300];
+	const char *p = v;
+	int r;
+
+	while ((r = split_list(&p, item, sizeof item)) == 1) {
+		struct dnsbl_zone z = { .weight = 1 };
+		char *eq = strchr(item, '=');
+		if (eq != NULL) {
+			char *end;
+			*eq = '\0';
+			long w = strtol(eq + 1, &end, 10);
+			if (end == eq + 1 || *end != '\0' || w < -100 || w > 100 || w == 0) {
+				snprintf(why, whylen, "'%s': a weight is a whole number from -100 to 100, not 0",
+				    eq + 1);
+				free(list);
+				return -1;
+			}
+			z.weight = (int)w;
+		}
+		size_t len = strlen(item);
+		bool ok = len > 0 && len < sizeof z.name && item[0] != '.' && item[len - 1] != '.' &&
+		    strchr(item, '.') != NULL;
+		for (size_t i = 0; ok && i < len; i++)
+			ok = isalnum((unsigned char)item[i]) || item[i] == '-' || item[i] == '.' ||
+			    item[i] == '_';
+		if (!ok) {
+			snprintf(why, whylen, "'%s' is not a DNS zone", item);
+			free(list);
+			return -1;
+		}
+		memcpy(z.name, item, len + 1);
+		struct dnsbl_zone *nl = realloc(list, (n + 1) * sizeof *nl);
+		if (nl == NULL) {
+			free(list);
+			return -1;
+		}
+		list = nl;
+		list[n++] = z;
+	}
+	if (r < 0 && !all_blank(v)) {
+		snprintf(why, whylen, "empty or overlong item in the list");
+		free(list);
+		return -1;
+	}
+	free(cfg->dnsbl);
+	cfg->dnsbl = list;
+	cfg->ndnsbl = n;
+	return 0;
+}
+
 /* A list of DKIM algorithm names, separated by commas and blanks; at least one. */
 static int
 set_dkim_algs(struct config *cfg, const struct option *o, const char *v, char *why,
@@ -801,6 +864,7 @@ config_free(struct config *cfg)
 	for (int i = 0; i < SVC_COUNT; i++)
 		free(cfg->listen[i].v);
 	free(cfg->trusted);
+	free(cfg->dnsbl);
 	free(cfg->relayhost);
 	free(cfg->relayhost_password_file);
 	free(cfg->resolver);

@@ -21,6 +21,12 @@ struct listen_list {
 	size_t n; /* 0: the service is off */
 };
 
+/* One zone of [inbound] dnsbl: "zone" or "zone=weight". */
+struct dnsbl_zone {
+	char name[254];
+	int weight;
+};
+
 /* A network of trusted_networks: family AF_INET or AF_INET6, prefix in bits. */
 struct netmask {
 	int family;
@@ -104,6 +110,9 @@ struct config {
 	bool inbound_dmarc_reject;  /* DMARC fail: p=reject refused 550 5.7.1, quarantine to Junk */
 	bool inbound_spf_reject;    /* SPF fail without a DMARC policy: 550 5.7.23 */
 	uint64_t pregreet_wait;     /* seconds of silence asked of a new client before the 220 */
+	struct dnsbl_zone *dnsbl;   /* DNS block (weight > 0) and allow (< 0) lists */
+	size_t ndnsbl;
+	unsigned dnsbl_threshold;   /* the summed weight that refuses a client */
 };
 
 /*

@@ -215,7 +215,7 @@ landlock_install(enum sandbox_profile p, const struct config *cfg)
 		allow_sub(&r, cfg->data_dir, "queue", rw);
 		allow_sub(&r, cfg->data_dir, "mail", rw);
 		/* The inbound checks ask DNS, which falls back to TCP for long answers. */
-		if (abi >= 4 && cfg->inbound_verify)
+		if (abi >= 4 && (cfg->inbound_verify || cfg->ndnsbl > 0))
 			allow_connect(&r, resolver_port(cfg));
 		break;
 	case SANDBOX_POP3D:

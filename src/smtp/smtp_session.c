@@ -101,29 +101,11 @@ read_command(struct smtp_session *s)
 	return r != LINE_NONE;
 }
 
-/*
- * pregreet_failed - the client spoke before the 220 (postscreen's pregreet test):
- * a bot that does not wait for the server. Refused, and remembered for a day.
- */
-static void
-pregreet_failed(struct smtp_session *s)
-{
-	log_info("pregreet from %s: talked before the greeting: refused", s->ip);
-	screen_remember(&s->srv->screen, s->ip, SCREEN_BAD, time(NULL));
-	if (s->pregreet_ev != NULL)
-		event_free(s->pregreet_ev);
-	s->pregreet_ev = NULL;
-	line_session_reply(&s->ls, "554 5.5.1 Error: talked before the greeting");
-	session_close_after_flush(s, "pregreet");
-}
-
 void
 session_process(struct smtp_session *s)
 {
 	if (s->state == S_PREGREET) {
-		if (line_session_may_read(&s->ls) &&
-		    evbuffer_get_length(bufferevent_get_input(s->ls.bev)) > 0)
-			pregreet_failed(s);
+		screen_input(s);
 		return;
 	}
 	/* Bounded: a pipelining client's buffered input is finite (INPUT_HIGH_WATER). */
@@ -177,61 +159,16 @@ destroy(void *owner)
 	struct smtp_session *s = owner;
 
 	txn_free(s);
-	if (s->pregreet_ev != NULL)
-		event_free(s->pregreet_ev);
+	screen_end(s);
 	free(s->helo);
 	free(s->auth_user);
 	free(s);
 }
 
-/* on_pregreet_done - the client stayed silent: it is greeted, and passes at once next time. */
-static void
-on_pregreet_done(evutil_socket_t fd, short what, void *arg)
-{
-	struct smtp_session *s = arg;
-
-	event_free(s->pregreet_ev);
-	s->pregreet_ev = NULL;
-	if (s->state != S_PREGREET || s->ls.closing)
-		return;
-	screen_remember(&s->srv->screen, s->ip, SCREEN_GOOD, time(NULL));
-	session_enter(s, S_CONNECTED);
-	line_session_greet(&s->ls);
-	session_process(s);
-}
-
-/*
- * greet_later - the screening before the 220 on the smtp listener: a client not
- * known yet gets the first line of a multi-line greeting ("220-") and must wait
- * pregreet_wait for the rest; one that spoke first within the day is refused.
- */
 static bool
 greet_later(void *owner)
 {
-	struct smtp_session *s = owner;
-	const struct config *cfg = s->srv->cfg;
-
-	if (s->svc != SVC_SMTP || cfg->pregreet_wait == 0 || s->trusted || s->ls.closing)
-		return false;
-	switch (screen_lookup(&s->srv->screen, s->ip, time(NULL))) {
-	case SCREEN_GOOD:
-		return false;
-	case SCREEN_BAD:
-		log_info("pregreet from %s: remembered: refused", s->ip);
-		line_session_reply(&s->ls, "554 5.7.1 %s Error: talked before the greeting before",
-		    cfg->hostname);
-		session_close_after_flush(s, "pregreet (remembered)");
-		return true;
-	case SCREEN_UNKNOWN:
-		break;
-	}
-	struct timeval tv = { (time_t)cfg->pregreet_wait, 0 };
-	if ((s->pregreet_ev = evtimer_new(s->srv->base, on_pregreet_done, s)) == NULL ||
-	    evtimer_add(s->pregreet_ev, &tv) < 0)
-		return false;
-	line_session_reply(&s->ls, "220-%s ESMTP mailroom", cfg->hostname);
-	session_enter(s, S_PREGREET);
-	return true;
+	return screen_greet_later(owner);
 }
 
 static const struct line_proto smtp_proto = {

@@ -24,6 +24,7 @@
 #include "util/buf.h"
 
 struct evbuffer;
+struct dnsbl_check;
 struct event;
 struct inbound_check;
 struct smtp_session;
@@ -93,7 +94,13 @@ struct smtp_session {
 	bool esmtp;        /* EHLO, not HELO */
 	char *helo;
 	unsigned messages;
-	struct event *pregreet_ev; /* the end of the screening wait */
+	/* Screening before the greeting (smtp_screen.c). */
+	unsigned screen_waits;     /* SCREEN_WAIT_* still under way */
+	struct event *pregreet_ev; /* the end of the pregreet wait */
+	struct event *dnsbl_ev;    /* the DNSBL answers' time limit */
+	struct dnsbl_check *dnsbl;
+	int dnsbl_score;
+	char dnsbl_listed[512];
 
 	/* AUTH */
 	char *auth_user;   /* the authenticated login (canonical address), or NULL */
@@ -142,6 +149,16 @@ void inbound_feed(struct smtp_session *s);
 bool inbound_holds_output(const struct smtp_session *s);
 /* inbound_end - 1: checks under way (cont follows); 0: nothing to wait for. */
 int inbound_end(struct smtp_session *s, void (*cont)(struct smtp_session *s));
+
+/*
+ * smtp_screen.c: the screening before the 220 on the smtp listener (pregreet,
+ * DNSBL). screen_greet_later - start it (line_proto.greet_later); true: the
+ * greeting waits for it. screen_input - input came while screening. screen_end -
+ * the session ends: its timers and queries go.
+ */
+bool screen_greet_later(struct smtp_session *s);
+void screen_input(struct smtp_session *s);
+void screen_end(struct smtp_session *s);
 
 /* smtp_commands.c: session_dispatch - one command line, through the table of verbs. */
 void session_dispatch(struct smtp_session *s, const char *line, size_t len);

@@ -59,8 +59,11 @@ smtpd_main(const struct role_env *env)
 		bufferevent_enable(srv.queue_bev, EV_WRITE);
 	if (login_pool_start(&srv.logins, srv.base, srv.acct, &srv.cfg, AUTH_THREADS) < 0)
 		goto out;
-	/* DNS for the checks of mail from outside; without it mail is accepted unchecked. */
-	if (srv.cfg->inbound_verify) {
+	/*
+	 * DNS for the checks of mail from outside and the DNSBLs (made at start: turning
+	 * them on later needs a restart); without it mail is accepted unchecked.
+	 */
+	if (srv.cfg->inbound_verify || srv.cfg->ndnsbl > 0) {
 		if ((srv.dns = dns_new(srv.base, srv.cfg->resolver, err, sizeof err)) == NULL)
 			log_err("the inbound checks are off: %s", err);
 		else
