@@ -128,6 +128,7 @@ static const struct option options[] = {
 	{ "inbound", "verify", "yes", set_yesno, OFF(inbound_verify), 0, 0 },
 	{ "inbound", "dmarc_reject", "yes", set_yesno, OFF(inbound_dmarc_reject), 0, 0 },
 	{ "inbound", "spf_reject", "no", set_yesno, OFF(inbound_spf_reject), 0, 0 },
+	{ "inbound", "dmarc_reports", "yes", set_yesno, OFF(inbound_dmarc_reports), 0, 0 },
 };
 
 #define NOPTIONS (sizeof options / sizeof options[0])

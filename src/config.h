@@ -102,6 +102,7 @@ struct config {
 	bool inbound_verify;        /* SPF, DKIM, DMARC, and Authentication-Results */
 	bool inbound_dmarc_reject;  /* DMARC fail: p=reject refused 550 5.7.1, quarantine to Junk */
 	bool inbound_spf_reject;    /* SPF fail without a DMARC policy: 550 5.7.23 */
+	bool inbound_dmarc_reports; /* DMARC aggregate reports (RFC 9990): noted, sent daily */
 };
 
 /*

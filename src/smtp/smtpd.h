@@ -7,6 +7,7 @@
 
 #include "config.h"
 #include "deliver/dns_ops.h"
+#include "inbound/report_log.h"
 #include "ipc/frame.h"
 #include "role.h"
 #include "net/conn_limit.h"
@@ -35,6 +36,7 @@ struct smtpd {
 	struct line_session *sessions; /* every open session, for the shutdown */
 	struct dns *dns;               /* for SPF, DKIM and DMARC of mail from outside; NULL: off */
 	struct dns_ops dns_ops;
+	struct report_log dmarc_log;   /* lines for the DMARC aggregate reports */
 };
 
 
