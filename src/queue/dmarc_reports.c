@@ -229,13 +229,18 @@ on_committed(void *arg, int error)
 	day_done(r, true);
 }
 
-/* reporting_address - dmarc-noreply@ the hostname or its nearest hosted parent. */
+/*
+ * reporting_address - dmarc-noreply@ the hostname or its nearest parent that has
+ * DKIM signing keys (a hosted domain): the reports must pass DMARC themselves
+ * (RFC 9990 3.x), and the remote agent signs them as that domain.
+ */
 static void
 reporting_address(struct dmarc_reporter *r, char *out, size_t len)
 {
 	const char *host = r->q->cfg->hostname;
+	struct dkim_signer s[2];
 	for (const char *d = host; d != NULL && strchr(d, '.') != NULL;) {
-		if (accounts_domain_is_local(r->q->acct, d)) {
+		if (accounts_dkim_signers(r->q->acct, d, time(NULL), s) > 0) {
 			snprintf(out, len, "dmarc-noreply@%s", d);
 			return;
 		}
