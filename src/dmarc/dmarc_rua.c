@@ -78,6 +78,7 @@ one(const char *p, size_t n, struct dmarc_rua_dest *d)
 	if (q != NULL)
 		n = (size_t)(q - p);
 	size_t k = 0, at = 0;
+	bool seen_at = false;
 	for (size_t i = 0; i < n; i++) {
 		int c = (unsigned char)p[i];
 		if (c == '%') {
@@ -88,8 +89,9 @@ one(const char *p, size_t n, struct dmarc_rua_dest *d)
 			i += 2;
 		}
 		if (c == '@') {
-			if (at != 0)
+			if (seen_at)
 				return -1;
+			seen_at = true;
 			at = k;
 		} else if (!addr_char_ok((unsigned char)c)) {
 			return -1;
