@@ -133,6 +133,7 @@ static const struct option options[] = {
 	{ "inbound", "pregreet_wait", "0s", set_duration, OFF(pregreet_wait), 0, 60 },
 	{ "inbound", "dnsbl", "", set_dnsbl, OFF(dnsbl), 0, 0 },
 	{ "inbound", "dnsbl_threshold", "1", set_unsigned, OFF(dnsbl_threshold), 1, 1000 },
+	{ "inbound", "dmarc_reports", "yes", set_yesno, OFF(inbound_dmarc_reports), 0, 0 },
 };
 
 #define NOPTIONS (sizeof options / sizeof options[0])

@@ -113,6 +113,7 @@ struct config {
 	struct dnsbl_zone *dnsbl;   /* DNS block (weight > 0) and allow (< 0) lists */
 	size_t ndnsbl;
 	unsigned dnsbl_threshold;   /* the summed weight that refuses a client */
+	bool inbound_dmarc_reports; /* DMARC aggregate reports (RFC 9990): noted, sent daily */
 };
 
 /*

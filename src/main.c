@@ -34,6 +34,7 @@ static const char usage_text[] =
     "  check spf IP HELO MAILFROM           the SPF result for such a sender\n"
     "  check message [--ip IP] [--helo H] [--mailfrom ADDR] < MESSAGE\n"
     "                                       the Authentication-Results it would get\n"
+    "  dmarc report-now                     send the DMARC aggregate reports now\n"
     "  version\n";
 
 static int
@@ -66,6 +67,7 @@ static const struct arity {
 	{ "dkim", "rotate", 1, 1 },
 	{ "dns", "records", 1, 1 },
 	{ "dns", "check", 1, 1 },
+	{ "dmarc", "report-now", 0, 0 },
 };
 
 static bool
@@ -97,6 +99,7 @@ static const struct group {
 	{ "dkim", cli_dkim },
 	{ "dns", cli_dns },
 	{ "check", cli_check },
+	{ "dmarc", cli_dmarc },
 };
 
 /* run_group - load the config, then run a command group that needs it. */

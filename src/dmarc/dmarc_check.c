@@ -202,6 +202,8 @@ after_author(struct dmarc_check *c)
 		return;
 	}
 	strcpy(c->r.policy_domain, c->aw.policy_domain);
+	c->r.record_found = true;
+	c->r.record = c->aw.rec;
 	if (dmarc_record_effective(&c->aw.rec, &c->eff) != 0) {
 		c->r.result = DMARC_RESULT_PERMERROR;
 		snprintf(c->r.why, sizeof c->r.why,

@@ -60,6 +60,9 @@ struct dmarc_result {
 	char header_from[256];              /* the Author Domain ("" if none) */
 	char org_domain[256];               /* its Organizational Domain ("" if unknown) */
 	char why[256];
+	/* The policy record found (for aggregate reports): valid when record_found. */
+	bool record_found;
+	struct dmarc_record record;
 };
 
 const char *dmarc_outcome_name(enum dmarc_outcome r);

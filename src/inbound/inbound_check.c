@@ -9,9 +9,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "dkim/dkim_verify.h"
 #include "dmarc/dmarc_check.h"
+#include "dmarc/dmarc_report_line.h"
+#include "dmarc/dmarc_rua.h"
 #include "inbound/auth_results.h"
 #include "spf/spf.h"
 
@@ -146,6 +149,65 @@ spf_for_dmarc(enum spf_outcome o)
 	}
 }
 
+static void
+copy(char *dst, size_t len, const char *src)
+{
+	snprintf(dst, len, "%s", src ? src : "");
+}
+
+/*
+ * report_line - what the aggregate reports need of this message, when its policy
+ * record asks for reports by mail (rua with a mailto: URI).
+ */
+static void
+report_line(const struct inbound_check *c, const struct dmarc_result *dm,
+    const struct inbound_verdict *v, struct buf *out)
+{
+	struct dmarc_rua_dest dest[1];
+
+	if (!c->p.dmarc_reports || dm == NULL || !dm->record_found || c->ip == NULL ||
+	    dmarc_rua_parse(dm->record.rua, dest, 1) == 0)
+		return;
+	struct dmarc_obs *o = calloc(1, sizeof *o);
+	if (o == NULL)
+		return;
+	const struct dmarc_record *r = &dm->record;
+	o->when = time(NULL);
+	copy(o->policy_domain, sizeof o->policy_domain, dm->policy_domain);
+	copy(o->org_domain, sizeof o->org_domain, dm->org_domain);
+	o->p = r->p;
+	o->sp = r->sp;
+	o->np = r->np;
+	o->adkim_strict = r->adkim_strict;
+	o->aspf_strict = r->aspf_strict;
+	o->testing = r->testing;
+	copy(o->ip, sizeof o->ip, c->ip);
+	copy(o->header_from, sizeof o->header_from, dm->header_from);
+	const char *at = strrchr(c->mailfrom, '@');
+	copy(o->envelope_from, sizeof o->envelope_from, c->mailfrom[0] ? (at ? at + 1 : "") :
+	    c->helo);
+	copy(o->spf_result, sizeof o->spf_result, spf_outcome_name(c->spf_from.result));
+	copy(o->spf_domain, sizeof o->spf_domain, c->spf_from.domain);
+	copy(o->dmarc, sizeof o->dmarc, dmarc_outcome_name(dm->result));
+	o->dkim_aligned = dm->dkim_aligned;
+	o->spf_aligned = dm->spf_aligned;
+	if (dm->result == DMARC_RESULT_FAIL)
+		copy(o->requested, sizeof o->requested, dmarc_policy_name(dm->policy_published));
+	copy(o->disposition, sizeof o->disposition, v->action == INBOUND_QUARANTINE ?
+	    "quarantine" : v->action == INBOUND_REJECT && v->status != NULL &&
+	    strcmp(v->status, "5.7.1") == 0 ? "reject" : "none");
+	copy(o->rua, sizeof o->rua, r->rua);
+	for (size_t i = 0; i < c->ndkim && o->ndkim < DMARC_OBS_DKIM_MAX; i++) {
+		struct dmarc_obs_dkim *k = &o->dkim[o->ndkim++];
+		copy(k->domain, sizeof k->domain, c->dkim[i].d);
+		copy(k->selector, sizeof k->selector, c->dkim[i].s);
+		copy(k->result, sizeof k->result, dkim_status_name(c->dkim[i].status));
+	}
+	if (dmarc_obs_format(o, out) < 0)
+		buf_reset(out);
+	free(o);
+}
+
 /* verdict - the field, the policy's decision and the log line; then done (last). */
 static void
 verdict(struct inbound_check *c, const struct dmarc_result *dm)
@@ -216,11 +278,13 @@ verdict(struct inbound_check *c, const struct dmarc_result *dm)
 		    v.action == INBOUND_REJECT ? "reject" :
 		    v.action == INBOUND_QUARANTINE ? "quarantine" : "accept");
 	free(k);
+	report_line(c, dm, &v, &v.report);
 	void (*done)(void *, const struct inbound_verdict *) = c->done;
 	void *arg = c->arg;
-	struct buf ar = v.ar;
+	struct buf ar = v.ar, report = v.report;
 	done(arg, &v); /* may free c */
 	buf_free(&ar);
+	buf_free(&report);
 }
 
 static void

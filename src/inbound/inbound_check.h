@@ -25,6 +25,7 @@ struct inbound_params {
 	bool dmarc_reject;     /* [inbound] dmarc_reject */
 	bool spf_reject;       /* [inbound] spf_reject */
 	const char *id;        /* queue id, for the log (may be NULL) */
+	bool dmarc_reports;    /* [inbound] dmarc_reports: make the verdict's report line */
 };
 
 enum inbound_action {
@@ -40,6 +41,8 @@ struct inbound_verdict {
 	char text[300];       /* REJECT: the reply text */
 	struct buf ar;        /* the Authentication-Results field, LF ends */
 	char log[600];        /* one line of results and the decision */
+	struct buf report;    /* the line for the DMARC aggregate reports (report_log.h),
+			       * empty when none is due: no policy record with a mailto: rua */
 };
 
 /* inbound_check_new - SPF starts at once when p->ip is set. NULL: out of memory. */

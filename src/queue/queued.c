@@ -21,6 +21,7 @@
 #include "accounts.h"
 #include "ipc/frame.h"
 #include "ipc/frame_stream.h"
+#include "queue/dmarc_reports.h"
 #include "queue/notify.h"
 #include "queue/schedule.h"
 #include "role.h"
@@ -284,6 +285,9 @@ on_notify(evutil_socket_t fd, short what, void *arg)
 			log_info("queue flush requested");
 			scan_spool(q, false);
 			reschedule(q, true);
+		} else if (type == QN_DMARC_REPORT && frame_end(&q->note)) {
+			log_info("DMARC reports requested (today included)");
+			dmarc_reporter_run(q->dmarc, true);
 		} else if (type == QN_DELETE && note_id(&q->note, id) != NULL) {
 			struct qmsg *m = strmap_get(&q->msgs, id);
 			if (m && m->busy)
@@ -344,6 +348,7 @@ queued_main(const struct role_env *env)
 	if (local_agent_new(&q.agents[AGENT_LOCAL], &q.aenv) < 0 ||
 	    remote_agent_new(&q.agents[AGENT_REMOTE], &q.aenv) < 0)
 		goto out;
+	q.dmarc = dmarc_reporter_new(&q);
 	sandbox_enter(SANDBOX_QUEUED, q.cfg);
 	sandbox_probe("queued", q.cfg);
 	scan_spool(&q, true);
@@ -360,6 +365,7 @@ out:
 	if (q.agents[AGENT_REMOTE].ops)
 		q.agents[AGENT_REMOTE].ops->free(q.agents[AGENT_REMOTE].self);
 	store_close(&q.store);
+	dmarc_reporter_free(q.dmarc); /* after the flushes: one may be its own */
 	if (q.agents[AGENT_LOCAL].ops)
 		q.agents[AGENT_LOCAL].ops->free(q.agents[AGENT_LOCAL].self);
 	if (q.queue_bev)

@@ -61,6 +61,7 @@ struct queued {
 	struct agent agents[AGENT_COUNT]; /* by enum agent_id */
 	time_t last_scan;
 	time_t wake_at;           /* when wake_ev fires */
+	struct dmarc_reporter *dmarc; /* the DMARC aggregate reports (dmarc_reports.h) */
 };
 
 /* queued.c: the message table, the ready list, the timers */

@@ -10,6 +10,7 @@
 
 #include <event2/event.h>
 #include <string.h>
+#include <time.h>
 
 #include "dkim/dkim_fields.h"
 #include "inbound/auth_results.h"
@@ -39,6 +40,7 @@ inbound_start(struct smtp_session *s)
 		.dmarc_reject = cfg->inbound_dmarc_reject,
 		.spf_reject = cfg->inbound_spf_reject,
 		.id = t->env.id,
+		.dmarc_reports = cfg->inbound_dmarc_reports,
 	};
 	if ((t->ic = inbound_check_new(&p)) == NULL)
 		log_warn("%s: out of memory: not checked (SPF, DKIM, DMARC)", t->env.id);
@@ -149,6 +151,9 @@ on_verdict(void *arg, const struct inbound_verdict *v)
 
 	stop_timer(t);
 	log_info("%s: %s", t->env.id, v->log);
+	/* Refused or not, the message counts in the policy domain's report. */
+	if (v->report.len > 0)
+		report_log_append(&s->srv->dmarc_log, time(NULL), v->report.data, v->report.len);
 	if (s->ls.closing) {
 		session_release(s);
 		return;

@@ -52,6 +52,7 @@ smtpd_main(const struct role_env *env)
 		log_err("%s", err);
 		goto out;
 	}
+	report_log_init(&srv.dmarc_log, srv.store.queue_dir);
 	/* queued reads the ids as it can; they wait in our buffer meanwhile (a lost
 	 * one is found by queued's rescan of the spool). */
 	if (env->queue_fd >= 0 &&

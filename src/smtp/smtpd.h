@@ -7,6 +7,7 @@
 
 #include "config.h"
 #include "deliver/dns_ops.h"
+#include "inbound/report_log.h"
 #include "ipc/frame.h"
 #include "role.h"
 #include "net/conn_limit.h"
@@ -37,6 +38,7 @@ struct smtpd {
 	struct dns *dns;               /* for SPF, DKIM and DMARC of mail from outside; NULL: off */
 	struct dns_ops dns_ops;
 	struct screen screen;          /* clients screened before the greeting */
+	struct report_log dmarc_log;   /* lines for the DMARC aggregate reports */
 };
 
 

@@ -67,7 +67,8 @@ spool_path(char *out, size_t outlen, const char *queue_dir, enum spool_area area
 int
 spool_init(const char *data_dir)
 {
-	static const char *const sub[] = { "queue", "queue/tmp", "queue/msg", "queue/state" };
+	static const char *const sub[] = { "queue", "queue/tmp", "queue/msg", "queue/state",
+		"queue/dmarc" };
 	char path[4096];
 
 	for (size_t i = 0; i < sizeof sub / sizeof sub[0]; i++) {

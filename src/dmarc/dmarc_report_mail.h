@@ -1,0 +1,37 @@
+/*
+ * dmarc_report_mail.h - the message that carries one aggregate report (RFC 9990
+ * 3.x "Email"): the XML gzip'd (RFC 1952, zlib), attached as application/gzip under
+ * the file name the RFC prescribes, in a multipart/mixed with a short text part,
+ * Subject "Report Domain: ... Submitter: ... Report-ID: ..." (pure).
+ */
+#ifndef MAILROOM_DMARC_REPORT_MAIL_H
+#define MAILROOM_DMARC_REPORT_MAIL_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include "util/buf.h"
+
+/* dmarc_gzip - in[0..len) as a gzip file appended to out. 0, or -1. */
+int dmarc_gzip(const void *in, size_t len, struct buf *out);
+
+struct dmarc_mail {
+	const char *hostname;      /* the submitter (the receiver in the file name) */
+	const char *from;          /* the reporting address */
+	const char *to;            /* the rua destination */
+	const char *policy_domain;
+	const char *report_id;     /* dot-atom-text@hostname */
+	const char *unique;        /* letters and digits: the file name's unique-id */
+	time_t begin, end, now;
+	const void *gz;            /* the gzip'd XML */
+	size_t gzlen;
+};
+
+/*
+ * dmarc_report_mail - the message (stored form: LF line ends) appended to out. Values
+ * from the network (the policy domain, the destination) are escaped in the header
+ * and reduced to letters, digits, '.', '-' and '_' in the file name. 0, or -1.
+ */
+int dmarc_report_mail(const struct dmarc_mail *m, struct buf *out);
+
+#endif
