@@ -8,6 +8,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -15,9 +16,11 @@
 #include "config.h"
 #include "deliver/outform.h"
 #include "dkim/arc.h"
+#include "dkim/arc_sets.h"
 #include "dkim/dkim_canon.h"
 #include "dkim/dkim_fields.h"
 #include "dkim/dkim_key.h"
+#include "dkim/dkim_sig.h"
 #include "dkim/dkim_sign.h"
 #include "util/log.h"
 
@@ -246,34 +249,140 @@ our_results(const struct reading *m, const char *hostname, struct buf *out)
 	return NULL;
 }
 
+/*
+ * arc_result_of - the result of the "arc" method in the results of our
+ * Authentication-Results ("pass", "fail", "none"), or NULL when it has none. The
+ * results are split at the semicolons outside comments and quoted strings, so that
+ * nothing a sender put in a reason can pass for a result.
+ */
+static const char *
+arc_result_of(const char *results)
+{
+	int depth = 0;
+	bool quoted = false, start = true;
+
+	for (const char *p = results; p != NULL && *p != '\0'; p++) {
+		if (quoted) {
+			if (*p == '\\' && p[1] != '\0')
+				p++;
+			else if (*p == '"')
+				quoted = false;
+			continue;
+		}
+		if (*p == '(')
+			depth++;
+		else if (*p == ')' && depth > 0)
+			depth--;
+		else if (*p == '"' && depth == 0)
+			quoted = true;
+		if (depth > 0 || quoted)
+			continue;
+		if (*p == ';') {
+			start = true;
+			continue;
+		}
+		if (*p == ' ')
+			continue;
+		if (start && strncasecmp(p, "arc=", 4) == 0) {
+			static const char *const names[] = { "pass", "fail", "none" };
+			for (size_t k = 0; k < 3; k++) {
+				size_t n = strlen(names[k]);
+				if (strncasecmp(p + 4, names[k], n) == 0 &&
+				    strchr(" ;(", p[4 + n]) != NULL)
+					return names[k];
+			}
+		}
+		start = false;
+	}
+	return NULL;
+}
+
+/*
+ * next_set - the instance and cv= of the set we add. A message without a chain
+ * gets i=1, cv=none. One with a chain gets i=N+1 and the result smtpd found for
+ * it when it arrived (our Authentication-Results' arc=); it is not sealed when
+ * there is no such result (the chain was not validated: a seal must say what was
+ * found, RFC 8617 5.1), when its newest seal says cv=fail already (nothing can be
+ * added to a failed chain, 5.1 step 1), or when it has 50 sets (4.2.1).
+ * Returns 0 (seal), or -1 (do not) with the reason in why.
+ */
+static int
+next_set(const struct reading *m, const char *results, unsigned *instance, const char **cv,
+    char *why, size_t whylen)
+{
+	struct arc_sets *sets;
+	const char *found;
+	int rc = -1;
+
+	*instance = 1;
+	*cv = "none";
+	if (!arc_has_chain(&m->fields))
+		return 0;
+	if ((found = arc_result_of(results)) == NULL) {
+		snprintf(why, whylen, "the chain was not validated when it arrived");
+		return -1;
+	}
+	if ((sets = malloc(sizeof *sets)) == NULL) {
+		snprintf(why, whylen, "out of memory");
+		return -1;
+	}
+	int whole = arc_sets_find(&m->fields, sets) == 0 && sets->n > 0;
+	if (whole) {
+		struct dkim_sig *top = malloc(sizeof *top);
+		size_t len;
+		const char *v = arc_field_value(sets->v[sets->n].as, &len);
+		char e[96];
+		bool failed = top != NULL && dkim_sig_parse_kind(v, len, DKIM_SIG_SEAL, top, e,
+		    sizeof e) == 0 && top->cv == ARC_CV_FAIL;
+		free(top);
+		if (failed) {
+			snprintf(why, whylen, "its newest seal says cv=fail");
+			goto out;
+		}
+	}
+	if (sets->n >= ARC_INSTANCE_MAX) {
+		snprintf(why, whylen, "it has %d sets", ARC_INSTANCE_MAX);
+		goto out;
+	}
+	*instance = sets->n + 1;
+	*cv = whole && strcmp(found, "pass") == 0 ? "pass" : "fail";
+	rc = 0;
+out:
+	free(sets);
+	return rc;
+}
+
 static int
 arc_fields(struct accounts *acct, const struct config *cfg, const struct sign_job *j,
     const struct reading *m, struct buf *prefix)
 {
 	struct dkim_signer s[2];
-	char found[256];
+	char found[256], why[96];
 	struct buf results = { 0 };
+	const char *ours = our_results(m, cfg->hostname, &results), *cv;
+	unsigned instance;
 
-	if (arc_has_chain(&m->fields)) {
-		log_info("%s: forwarded with an ARC chain: not sealed (chains are not validated yet)",
-		    j->env->id);
-		return 0;
+	if (next_set(m, ours, &instance, &cv, why, sizeof why) < 0) {
+		log_info("%s: forwarded with an ARC chain: not sealed (%s)", j->env->id, why);
+		goto out;
 	}
 	int n = signing_domain(acct, j->forward_domain, j->now, found, sizeof found, s);
 	if (n <= 0)
-		return 0;
+		goto out;
 	/* One seal per set: RSA where there is such a key, since more verifiers know it. */
 	int pick = 0;
 	for (int i = 0; i < n; i++)
 		if (s[i].alg == DKIM_RSA)
 			pick = i;
 	struct key_ref k = { acct, found, s[pick].selector };
-	struct arc_req r = { cfg->hostname, our_results(m, cfg->hostname, &results),
-		dkim_alg_sig_name(s[pick].alg), found, s[pick].selector, (long long)j->now, m->bh };
+	struct arc_req r = { cfg->hostname, ours, dkim_alg_sig_name(s[pick].alg), found,
+		s[pick].selector, (long long)j->now, m->bh, instance, cv };
 	if (arc_seal(&m->fields, &r, sign_with, &k, prefix) < 0)
 		log_warn("%s: cannot make the ARC seal (d=%s): sent without it", j->env->id, found);
 	else
-		log_info("%s: ARC sealed i=1 d=%s s=%s", j->env->id, found, s[pick].selector);
+		log_info("%s: ARC sealed i=%u cv=%s d=%s s=%s", j->env->id, instance, cv, found,
+		    s[pick].selector);
+out:
 	buf_free(&results);
 	return 0;
 }

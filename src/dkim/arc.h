@@ -26,6 +26,8 @@ struct arc_req {
 	const char *selector;
 	long long t;
 	const char *bh;          /* body hash of the message as sent */
+	unsigned instance;       /* i=: 1, or the chain's N + 1 (at most ARC_INSTANCE_MAX) */
+	const char *cv;          /* "none" (i=1), "pass" or "fail" */
 };
 
 /* arc_has_chain - whether hdr holds ARC header fields already. */
@@ -33,8 +35,9 @@ bool arc_has_chain(const struct dkim_fields *hdr);
 
 /*
  * arc_seal - the three fields of the set (ARC-Seal first) appended to out with LF
- * ends, to go on top of the message whose header block is hdr. Returns 0, or -1
- * (no From field, the signer failed, out of memory).
+ * ends, to go on top of the message whose header block is hdr. For cv=pass, hdr
+ * must hold the sets 1 to instance - 1 complete. Returns 0, or -1 (no From field,
+ * no such chain, the signer failed, out of memory).
  */
 int arc_seal(const struct dkim_fields *hdr, const struct arc_req *r, dkim_sign_fn sign,
     void *arg, struct buf *out);

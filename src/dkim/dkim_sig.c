@@ -8,7 +8,9 @@
 #include "dkim/dkim_canon.h"
 #include "dkim/dkim_tags.h"
 
-static const char *const required[] = { "v", "a", "b", "bh", "d", "h", "s", NULL };
+static const char *const required_dkim[] = { "v", "a", "b", "bh", "d", "h", "s", NULL };
+static const char *const required_ams[] = { "i", "a", "b", "bh", "d", "h", "s", NULL };
+static const char *const required_seal[] = { "i", "a", "b", "cv", "d", "s", NULL };
 
 /* name_ok - a domain name or selector: LDH labels (and '_'), none empty, < 254 octets. */
 static bool
@@ -139,11 +141,55 @@ alg(const struct dkim_tags *t, const struct dkim_tag *tag, struct dkim_sig *sig)
 	return 0;
 }
 
+/* arc_tags - i= as the instance, and the seal's cv=, which no other tag may stand beside. */
+static int
+arc_tags(const struct dkim_tags *t, enum dkim_sig_kind kind, struct dkim_sig *sig, char *why,
+    size_t whylen)
+{
+	uint64_t n;
+	char cv[8];
+
+	if (!number(t, dkim_tags_find(t, "i"), 2, false, &n) || n < 1 || n > ARC_INSTANCE_MAX) {
+		snprintf(why, whylen, "bad i= (an instance 1 to %d)", ARC_INSTANCE_MAX);
+		return -1;
+	}
+	sig->instance = (unsigned)n;
+	snprintf(sig->i, sizeof sig->i, "@%s", sig->d);
+	if (kind != DKIM_SIG_SEAL)
+		return 0;
+	if (dkim_tags_find(t, "h") != NULL) {
+		snprintf(why, whylen, "h= in an ARC-Seal");
+		return -1;
+	}
+	if (dkim_tag_copy(t, dkim_tags_find(t, "cv"), cv, sizeof cv) < 0)
+		cv[0] = '\0';
+	if (strcmp(cv, "none") == 0)
+		sig->cv = ARC_CV_NONE;
+	else if (strcmp(cv, "pass") == 0)
+		sig->cv = ARC_CV_PASS;
+	else if (strcmp(cv, "fail") == 0)
+		sig->cv = ARC_CV_FAIL;
+	else {
+		snprintf(why, whylen, "bad cv=");
+		return -1;
+	}
+	return 0;
+}
+
 int
 dkim_sig_parse(const char *text, size_t len, struct dkim_sig *sig, char *why, size_t whylen)
 {
+	return dkim_sig_parse_kind(text, len, DKIM_SIG_DKIM, sig, why, whylen);
+}
+
+int
+dkim_sig_parse_kind(const char *text, size_t len, enum dkim_sig_kind kind,
+    struct dkim_sig *sig, char *why, size_t whylen)
+{
 	struct dkim_tags t;
 	const struct dkim_tag *tag;
+	const char *const *required = kind == DKIM_SIG_DKIM ? required_dkim :
+	    kind == DKIM_SIG_AMS ? required_ams : required_seal;
 
 	memset(sig, 0, sizeof *sig);
 	snprintf(why, whylen, "bad signature");
@@ -169,7 +215,7 @@ dkim_sig_parse(const char *text, size_t len, struct dkim_sig *sig, char *why, si
 			return -1;
 		}
 	}
-	if (!dkim_tag_is(&t, dkim_tags_find(&t, "v"), "1")) {
+	if (kind == DKIM_SIG_DKIM && !dkim_tag_is(&t, dkim_tags_find(&t, "v"), "1")) {
 		snprintf(why, whylen, "v= is not 1");
 		return -1;
 	}
@@ -177,7 +223,9 @@ dkim_sig_parse(const char *text, size_t len, struct dkim_sig *sig, char *why, si
 		snprintf(why, whylen, "unknown algorithm a=");
 		return -1;
 	}
-	if ((tag = dkim_tags_find(&t, "c")) != NULL) {
+	if (kind == DKIM_SIG_SEAL) {
+		sig->simple_header = sig->simple_body = false;
+	} else if ((tag = dkim_tags_find(&t, "c")) != NULL) {
 		if (canon(&t, tag, sig) < 0) {
 			snprintf(why, whylen, "unknown canonicalization c=");
 			return -1;
@@ -185,18 +233,23 @@ dkim_sig_parse(const char *text, size_t len, struct dkim_sig *sig, char *why, si
 	} else {
 		sig->simple_header = sig->simple_body = true;
 	}
-	if ((tag = dkim_tags_find(&t, "i")) != NULL) {
+	if (kind != DKIM_SIG_DKIM) {
+		if (arc_tags(&t, kind, sig, why, whylen) < 0)
+			return -1;
+	} else if ((tag = dkim_tags_find(&t, "i")) != NULL) {
 		if (auid(&t, tag, sig, why, whylen) < 0)
 			return -1;
 	} else {
 		snprintf(sig->i, sizeof sig->i, "@%s", sig->d);
 	}
-	tag = dkim_tags_find(&t, "h");
-	sig->h = tag->val;
-	sig->h_len = tag->val_len;
-	if (!dkim_list_has(text + sig->h, sig->h_len, "from", true)) {
-		snprintf(why, whylen, "h= does not sign From");
-		return -1;
+	if (kind != DKIM_SIG_SEAL) {
+		tag = dkim_tags_find(&t, "h");
+		sig->h = tag->val;
+		sig->h_len = tag->val_len;
+		if (!dkim_list_has(text + sig->h, sig->h_len, "from", true)) {
+			snprintf(why, whylen, "h= does not sign From");
+			return -1;
+		}
 	}
 	if ((tag = dkim_tags_find(&t, "q")) != NULL &&
 	    !dkim_list_has(text + tag->val, tag->val_len, "dns/txt", false)) {
@@ -229,13 +282,16 @@ dkim_sig_parse(const char *text, size_t len, struct dkim_sig *sig, char *why, si
 			return -1;
 		}
 	}
-	tag = dkim_tags_find(&t, "bh");
-	long n = dkim_base64_decode(text + tag->val, tag->val_len, sig->bh, sizeof sig->bh);
-	if (n <= 0) {
-		snprintf(why, whylen, "bad bh=");
-		return -1;
+	long n;
+	if (kind != DKIM_SIG_SEAL) {
+		tag = dkim_tags_find(&t, "bh");
+		n = dkim_base64_decode(text + tag->val, tag->val_len, sig->bh, sizeof sig->bh);
+		if (n <= 0) {
+			snprintf(why, whylen, "bad bh=");
+			return -1;
+		}
+		sig->bh_len = (size_t)n;
 	}
-	sig->bh_len = (size_t)n;
 	tag = dkim_tags_find(&t, "b");
 	/* Stripping b= takes all after its '=' (FWS too), to the ';' or the end. */
 	sig->b_val = tag->val;

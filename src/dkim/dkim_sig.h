@@ -3,6 +3,9 @@
  * 3.5; pure). Anything that makes the signature unusable (a missing required tag,
  * a duplicate, v= not 1, an algorithm or canonicalization not known, i= outside
  * d=, h= without From, bad numbers or base64) is a permerror with its reason.
+ * The same reader takes ARC's two signature fields (RFC 8617 4.1.2, 4.1.3), told
+ * which by a kind: their i= is the instance, they have no v=, and the seal has cv=
+ * and no h=, bh= or c= (always relaxed).
  */
 #ifndef MAILROOM_DKIM_SIG_H
 #define MAILROOM_DKIM_SIG_H
@@ -16,6 +19,11 @@
 #define DKIM_B_MAX 1024    /* signature octets: RSA 8192 is 1024 */
 
 enum dkim_sig_alg { DKIM_RSA_SHA256, DKIM_RSA_SHA1, DKIM_ED25519_SHA256 };
+
+enum dkim_sig_kind { DKIM_SIG_DKIM, DKIM_SIG_AMS, DKIM_SIG_SEAL };
+#define ARC_INSTANCE_MAX 50 /* RFC 8617 4.2.1 */
+
+enum arc_cv { ARC_CV_NONE, ARC_CV_PASS, ARC_CV_FAIL };
 
 struct dkim_sig {
 	enum dkim_sig_alg alg;
@@ -33,6 +41,8 @@ struct dkim_sig {
 	unsigned char bh[64];
 	size_t bh_len;
 	char b_start[9];           /* the first 8 characters of b= (RFC 6008 header.b) */
+	unsigned instance;         /* ARC: i=, 1 to ARC_INSTANCE_MAX */
+	enum arc_cv cv;            /* ARC-Seal: cv= */
 };
 
 /*
@@ -42,6 +52,9 @@ struct dkim_sig {
  */
 int dkim_sig_parse(const char *text, size_t len, struct dkim_sig *sig, char *why,
     size_t whylen);
+/* dkim_sig_parse_kind - the same for a field of the given kind (i= of ARC: sig->i is "@" d=). */
+int dkim_sig_parse_kind(const char *text, size_t len, enum dkim_sig_kind kind,
+    struct dkim_sig *sig, char *why, size_t whylen);
 
 /* dkim_domain_within - whether sub is dom or a subdomain of it (any case). */
 bool dkim_domain_within(const char *sub, const char *dom);

@@ -67,28 +67,23 @@ decide(struct vsig *s, enum dkim_status st, const char *why)
 	snprintf(s->why, sizeof s->why, "%s", why);
 }
 
-/*
- * header_data - what the signature in field f covers (6.1.3): the h= fields in
- * order, each the last instance not yet taken, then f with b= emptied and no line
- * end, all in the c= header form.
- */
-static int
-header_data(struct vsig *s, const struct dkim_fields *fields, const struct dkim_field *f,
-    const char *value, size_t value_len)
+int
+dkim_sig_header_data(const struct dkim_sig *sig, const struct dkim_fields *fields,
+    const struct dkim_field *f, struct buf *out)
 {
 	struct buf h = { 0 }, stripped = { 0 };
-	size_t head = (size_t)(value - f->p);
+	const char *value = (const char *)memchr(f->p, ':', f->len) + 1;
+	size_t head = (size_t)(value - f->p), value_len = f->len - head;
 	int rc = -1;
 
-	if (buf_append(&h, value + s->sig.h, s->sig.h_len) < 0 || buf_putc(&h, '\0') < 0)
+	if (buf_append(&h, value + sig->h, sig->h_len) < 0 || buf_putc(&h, '\0') < 0)
 		goto out;
-	if (dkim_pick_fields_c(fields, h.data, s->sig.simple_header, &s->data) < 0)
+	if (dkim_pick_fields_c(fields, h.data, sig->simple_header, out) < 0)
 		goto out;
-	if (buf_append(&stripped, f->p, head + s->sig.b_val) < 0 ||
-	    buf_append(&stripped, value + s->sig.b_end, value_len - s->sig.b_end) < 0)
+	if (buf_append(&stripped, f->p, head + sig->b_val) < 0 ||
+	    buf_append(&stripped, value + sig->b_end, value_len - sig->b_end) < 0)
 		goto out;
-	rc = dkim_canon_header_c(stripped.data, stripped.len, s->sig.simple_header, false,
-	    &s->data);
+	rc = dkim_canon_header_c(stripped.data, stripped.len, sig->simple_header, false, out);
 out:
 	buf_free(&h);
 	buf_free(&stripped);
@@ -109,7 +104,7 @@ add_sig(struct dkim_verify *v, const struct dkim_fields *fields, const struct dk
 		decide(s, DKIM_PERMERROR, why);
 		return 0;
 	}
-	if (header_data(s, fields, f, value, value_len) < 0)
+	if (dkim_sig_header_data(&s->sig, fields, f, &s->data) < 0)
 		return -1;
 	if (dkim_body_init_c(&s->body, s->sig.simple_body,
 	    s->sig.has_l ? s->sig.l : DKIM_BODY_ALL) < 0)
@@ -219,49 +214,64 @@ settle(struct dkim_verify *v)
 	v->done(v->arg, v->res, v->n);
 }
 
-/* key_found - the records of the key; the first that reads decides. */
-static void
-key_found(struct vsig *s, const struct dns_rdata *rr)
+enum dkim_status
+dkim_key_answer(const struct dkim_sig *sig, const struct dns_rdata *rr, const void *data,
+    size_t len, bool *testing, char *why, size_t whylen)
 {
 	char *text = malloc(KEY_TEXT_MAX);
 	struct dkim_keyrec *k = malloc(sizeof *k);
-	char why[WHY_MAX] = "no key record";
+	enum dkim_status st;
 	bool found = false;
 
+	*testing = false;
+	snprintf(why, whylen, "no key record");
 	if (text == NULL || k == NULL) {
-		decide(s, DKIM_TEMPERROR, "out of memory");
+		snprintf(why, whylen, "out of memory");
+		st = DKIM_TEMPERROR;
 		goto out;
 	}
 	for (size_t i = 0; i < rr->n && !found; i++) {
 		long n = dns_parse_txt(rr->v[i], (size_t)rr->len[i], text, KEY_TEXT_MAX);
 		if (n < 0) {
-			snprintf(why, sizeof why, "unreadable key record");
+			snprintf(why, whylen, "unreadable key record");
 			continue;
 		}
-		found = dkim_keyrec_parse(text, (size_t)n, k, why, sizeof why) == 0;
+		found = dkim_keyrec_parse(text, (size_t)n, k, why, whylen) == 0;
 	}
 	if (!found) {
-		decide(s, DKIM_PERMERROR, why);
+		st = DKIM_PERMERROR;
 		goto out;
 	}
 	const char *reason;
-	enum dkim_status st = dkim_vkey_check(&s->sig, k, s->data.data, s->data.len, &reason);
-	s->testing = k->testing;
-	if (st == DKIM_PASS && s->sig.has_l && s->sig.l < s->body.length) {
-		decide(s, DKIM_POLICY, "l= leaves part of the body unsigned");
-		goto out;
-	}
-	if (st == DKIM_FAIL && k->testing) {
-		snprintf(why, sizeof why, "%s (key in testing mode)", reason);
-		decide(s, DKIM_NEUTRAL, why);
-		goto out;
-	}
-	decide(s, st, reason);
+	st = dkim_vkey_check(sig, k, data, len, &reason);
+	*testing = k->testing;
+	snprintf(why, whylen, "%s", reason);
 out:
 	if (k != NULL)
 		explicit_bzero(k, sizeof *k);
 	free(k);
 	free(text);
+	return st;
+}
+
+/* key_found - the records of the key; the first that reads decides. */
+static void
+key_found(struct vsig *s, const struct dns_rdata *rr)
+{
+	char why[WHY_MAX], msg[WHY_MAX + 24];
+	enum dkim_status st = dkim_key_answer(&s->sig, rr, s->data.data, s->data.len,
+	    &s->testing, why, sizeof why);
+
+	if (st == DKIM_PASS && s->sig.has_l && s->sig.l < s->body.length) {
+		decide(s, DKIM_POLICY, "l= leaves part of the body unsigned");
+		return;
+	}
+	if (st == DKIM_FAIL && s->testing) {
+		snprintf(msg, sizeof msg, "%s (key in testing mode)", why);
+		decide(s, DKIM_NEUTRAL, msg);
+		return;
+	}
+	decide(s, st, why);
 }
 
 static void

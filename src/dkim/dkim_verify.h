@@ -73,6 +73,29 @@ typedef void (*dkim_verify_fn)(void *arg, const struct dkim_result *res, size_t 
 int dkim_verify_finish(struct dkim_verify *v, const struct dns_ops *dns, dkim_verify_fn done,
     void *arg);
 
+struct buf;
+struct dkim_sig;
+struct dkim_field;
+struct dkim_fields;
+
+/*
+ * dkim_sig_header_data - what the signature sig (read from field f of fields) covers
+ * (RFC 6376 6.1.3), appended to out: the h= fields in order, each the last instance
+ * not yet taken, then f with b= emptied and no line end, all in the c= header form.
+ * ARC's AMS is covered the same way. Returns 0 or -1 (out of memory).
+ */
+int dkim_sig_header_data(const struct dkim_sig *sig, const struct dkim_fields *fields,
+    const struct dkim_field *f, struct buf *out);
+
+/*
+ * dkim_key_answer - sig checked with the key in the TXT records rr (the first that
+ * reads as a key record decides) over data[0..len): DKIM_PASS, DKIM_FAIL,
+ * DKIM_PERMERROR, or DKIM_TEMPERROR (out of memory), with the reason in why and
+ * whether the key is in testing mode (t=y) in *testing.
+ */
+enum dkim_status dkim_key_answer(const struct dkim_sig *sig, const struct dns_rdata *rr,
+    const void *data, size_t len, bool *testing, char *why, size_t whylen);
+
 /* dkim_verify_free - cancels the lookups still under way (done is then not called). */
 void dkim_verify_free(struct dkim_verify *v);
 

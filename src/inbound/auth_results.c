@@ -109,6 +109,11 @@ results(const struct ar_input *in, struct buf *out, const char *sep)
 		rc |= put_prop(out, "policy.dmarc", in->dmarc_policy);
 		rc |= put_prop(out, "header.from", in->dmarc_from);
 	}
+	if (in->arc != NULL) {
+		rc |= buf_printf(out, "%sarc=%s", sep, in->arc);
+		rc |= put_comment(out, in->arc_reason);
+		rc |= put_prop(out, "smtp.remote-ip", in->arc_ip);
+	}
 	return rc ? -1 : 0;
 }
 

@@ -32,6 +32,9 @@ struct ar_input {
 	const char *dmarc_from;  /* header.from (the From domain) */
 	const char *dmarc_policy; /* policy.dmarc (the policy that applied), or NULL */
 	const char *dmarc_reason;
+	const char *arc;         /* RFC 8617 7.1: none, pass, fail; or NULL: not checked */
+	const char *arc_reason;  /* a comment (the chain's length, or why it failed) */
+	const char *arc_ip;      /* smtp.remote-ip, or NULL */
 };
 
 /* ar_build - "Authentication-Results: ...\n" (folded, LF ends) appended to out. 0 or -1. */

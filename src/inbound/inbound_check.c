@@ -2,7 +2,9 @@
  * inbound_check.c - SPF, DKIM and DMARC of one message, in that order of need:
  * SPF starts with the message (it needs only the client), DKIM hashes the body as
  * it passes and looks its keys up at the end, DMARC waits for both; then the
- * Authentication-Results field and the verdict of [inbound]'s policy.
+ * Authentication-Results field and the verdict of [inbound]'s policy. The ARC chain
+ * is validated beside DKIM and reported (arc=); it does not change DMARC's verdict
+ * (RFC 8617 7.2 leaves that to local policy, which mailroom does not have yet).
  */
 #include "inbound/inbound_check.h"
 
@@ -11,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "dkim/arc_verify.h"
 #include "dkim/dkim_verify.h"
 #include "dmarc/dmarc_check.h"
 #include "dmarc/dmarc_report_line.h"
@@ -33,6 +36,11 @@ struct inbound_check {
 	bool dkim_done;
 	struct dkim_result *dkim; /* copies of the results; strings owned by dv */
 	size_t ndkim;
+
+	struct arc_verify *av;
+	bool arc_done;
+	struct arc_result arc;
+	char arc_why[160];
 
 	struct dmarc_check *dmarc;
 	bool dmarc_started;
@@ -111,6 +119,8 @@ inbound_check_headers(struct inbound_check *c, const char *hdr, size_t len)
 	c->hdrlen = len;
 	if ((c->dv = dkim_verify_new(hdr, len)) == NULL)
 		return -1;
+	if ((c->av = arc_verify_new(hdr, len)) == NULL)
+		return -1;
 	return 0;
 }
 
@@ -119,6 +129,20 @@ inbound_check_body(struct inbound_check *c, const char *p, size_t n)
 {
 	if (c->dv != NULL)
 		dkim_verify_body(c->dv, p, n);
+	if (c->av != NULL)
+		arc_verify_body(c->av, p, n);
+}
+
+static void
+on_arc(void *arg, const struct arc_result *res)
+{
+	struct inbound_check *c = arg;
+
+	c->arc = *res;
+	snprintf(c->arc_why, sizeof c->arc_why, "%s", res->why);
+	c->arc.why = c->arc_why;
+	c->arc_done = true;
+	maybe_dmarc(c);
 }
 
 static void
@@ -208,6 +232,20 @@ report_line(const struct inbound_check *c, const struct dmarc_result *dm,
 	free(o);
 }
 
+/* arc_note - the arc= result of the field: the chain's length for a pass, the reason for a fail. */
+static void
+arc_note(const struct inbound_check *c, struct ar_input *in, char *comment, size_t len)
+{
+	comment[0] = '\0';
+	in->arc = arc_status_name(c->arc.status);
+	in->arc_ip = c->ip;
+	if (c->arc.status == ARC_PASS)
+		snprintf(comment, len, "i=%u", c->arc.n);
+	else if (c->arc.status == ARC_FAIL)
+		snprintf(comment, len, "%s", c->arc.why);
+	in->arc_reason = comment[0] ? comment : NULL;
+}
+
 /* verdict - the field, the policy's decision and the log line; then done (last). */
 static void
 verdict(struct inbound_check *c, const struct dmarc_result *dm)
@@ -238,6 +276,8 @@ verdict(struct inbound_check *c, const struct dmarc_result *dm)
 		.dmarc_policy = policy,
 		.dmarc_reason = dm && dm->why[0] ? dm->why : NULL,
 	};
+	char arc_comment[200];
+	arc_note(c, &in, arc_comment, sizeof arc_comment);
 	ar_build(&in, &v.ar);
 
 	if (dm != NULL && dm->result == DMARC_RESULT_FAIL && c->p.dmarc_reject) {
@@ -271,6 +311,9 @@ verdict(struct inbound_check *c, const struct dmarc_result *dm)
 	if (c->ndkim == 0 && n > 0 && (size_t)n < sizeof v.log)
 		n += snprintf(v.log + n, sizeof v.log - (size_t)n, " dkim=none");
 	if (n > 0 && (size_t)n < sizeof v.log)
+		n += snprintf(v.log + n, sizeof v.log - (size_t)n, " arc=%s",
+		    arc_status_name(c->arc.status));
+	if (n > 0 && (size_t)n < sizeof v.log)
 		snprintf(v.log + n, sizeof v.log - (size_t)n, " dmarc=%s%s%s%s action=%s",
 		    dm ? dmarc_outcome_name(dm->result) : "none", dm && dm->header_from[0] ?
 		    " (from " : "", dm && dm->header_from[0] ? dm->header_from : "",
@@ -298,7 +341,7 @@ on_dmarc(void *arg, const struct dmarc_result *r)
 static void
 maybe_dmarc(struct inbound_check *c)
 {
-	if (!c->finishing || !c->spf_done || !c->dkim_done || c->dmarc_started)
+	if (!c->finishing || !c->spf_done || !c->dkim_done || !c->arc_done || c->dmarc_started)
 		return;
 	c->dmarc_started = true;
 	struct dmarc_dkim *dk = calloc(c->ndkim ? c->ndkim : 1, sizeof *dk);
@@ -334,6 +377,9 @@ inbound_check_finish(struct inbound_check *c,
 	c->finishing = true;
 	c->done = done;
 	c->arg = arg;
+	/* ARC first: answered at once, it waits in arc_done for DKIM. */
+	if (c->av == NULL || arc_verify_finish(c->av, &c->dns, on_arc, c) < 0)
+		c->arc_done = true;
 	if (c->dv == NULL) {
 		c->dkim_done = true;
 		maybe_dmarc(c);
@@ -356,6 +402,7 @@ inbound_check_free(struct inbound_check *c)
 	if (c->dmarc)
 		dmarc_check_cancel(c->dmarc);
 	dkim_verify_free(c->dv);
+	arc_verify_free(c->av);
 	free(c->dkim);
 	free(c->hdr);
 	free(c->ip);

@@ -33,7 +33,7 @@ test_all_methods(void **state)
 		{ "fail", "example.com", "rsa", "AB CD\n\tEFGHIJ", "rsa-sha256", "body hash mismatch" },
 	};
 	struct ar_input in = { "mx.example.test", "pass", "a@example.com", "h.example.com", NULL,
-		k, 2, "pass", "example.com", NULL, NULL };
+		k, 2, "pass", "example.com", NULL, NULL, NULL, NULL, NULL };
 	assert_string_equal(built(&in),
 	    "Authentication-Results: mx.example.test;\n"
 	    "\tspf=pass smtp.mailfrom=a@example.com;\n"
@@ -47,7 +47,7 @@ static void
 test_none_and_helo(void **state)
 {
 	struct ar_input in = { "mx.example.test", "softfail", NULL, "client.example", "x", NULL, 0,
-		"fail", "bank.example", "reject", NULL };
+		"fail", "bank.example", "reject", NULL, NULL, NULL, NULL };
 	assert_string_equal(built(&in),
 	    "Authentication-Results: mx.example.test;\n"
 	    "\tspf=softfail (x) smtp.helo=client.example;\n"
@@ -65,12 +65,28 @@ static void
 test_hostile_values(void **state)
 {
 	struct ar_input in = { "mx.example.test", "fail", "\"a;b\"@x\r\nInjected: y",
-		NULL, "evil) (comment\n", NULL, 0, NULL, NULL, NULL, NULL };
+		NULL, "evil) (comment\n", NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL };
 	const char *out = built(&in);
 	assert_null(strstr(out, "\r"));
 	assert_null(strstr(out, "\nInjected"));
 	assert_non_null(strstr(out, "smtp.mailfrom=\"\\\"a;b\\\"@x??Injected: y\""));
 	assert_non_null(strstr(out, "(evil? ?comment?)"));
+}
+
+/* RFC 8617 7.1's "arc" method: the result, a comment, smtp.remote-ip. */
+static void
+test_arc(void **state)
+{
+	struct ar_input in = { "mx.example.test", NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL,
+		NULL, NULL, "pass", "i=2", "192.0.2.1" };
+	assert_string_equal(built(&in),
+	    "Authentication-Results: mx.example.test;\n"
+	    "\tdkim=none;\n"
+	    "\tarc=pass (i=2) smtp.remote-ip=192.0.2.1\n");
+	in.arc = "fail";
+	in.arc_reason = "ARC-Seal i=1 (x): bad";
+	in.arc_ip = NULL;
+	assert_non_null(strstr(built(&in), "\tarc=fail (ARC-Seal i=1 ?x?: bad)\n"));
 }
 
 static void
@@ -108,6 +124,7 @@ main(void)
 		cmocka_unit_test(test_all_methods),
 		cmocka_unit_test(test_none_and_helo),
 		cmocka_unit_test(test_hostile_values),
+		cmocka_unit_test(test_arc),
 		cmocka_unit_test(test_strip),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

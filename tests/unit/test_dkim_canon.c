@@ -277,7 +277,7 @@ test_arc_seal(void **state)
 	struct recorded rec = { 0 };
 	struct arc_req r = { "mx.example.test", "spf=pass smtp.mailfrom=other.test",
 		"rsa-sha256", "example.test", "sel", 1700000000,
-		"47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=" };
+		"47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=", 1, "none" };
 
 	assert_int_equal(dkim_fields_parse(hdr, strlen(hdr), &f), 0);
 	assert_false(arc_has_chain(&f));
