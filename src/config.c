@@ -115,6 +115,8 @@ static const struct option options[] = {
 	{ "limits", "min_data_rate", "500", set_unsigned, OFF(min_data_rate), 1, 1000000000 },
 	{ "limits", "max_auth_failures", "3", set_unsigned, OFF(max_auth_failures), 1, 1000 },
 	{ "limits", "soft_error_limit", "10", set_unsigned, OFF(soft_error_limit), 0, 19 },
+	{ "limits", "connection_rate_limit", "0", set_unsigned, OFF(connection_rate_limit), 0, 1000000 },
+	{ "limits", "message_rate_limit", "0", set_unsigned, OFF(message_rate_limit), 0, 1000000 },
 	/* across connections and services, counted by lookupd (extensions) */
 	{ "limits", "login_failures_per_client", "10", set_unsigned,
 	    OFF(login_failures_per_client), 1, 1000000 },

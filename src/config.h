@@ -93,6 +93,8 @@ struct config {
 	uint64_t command_timeout; /* seconds: a whole command line, or TLS handshake (<= 30 s) */
 	unsigned min_data_rate;   /* octets a second that DATA/BDAT text must keep up */
 	unsigned max_auth_failures;
+	unsigned connection_rate_limit; /* new connections a minute per client network; 0: none */
+	unsigned message_rate_limit;    /* MAIL commands a minute per client network; 0: none */
 	unsigned soft_error_limit; /* bad commands before each further one is answered slower; 0: never */
 	unsigned login_failures_per_client;  /* failed logins from one network, then blocked */
 	unsigned login_failures_per_account; /* failed logins for one account, then blocked */

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -220,6 +221,18 @@ on_accept(struct evconnlistener *el, evutil_socket_t fd, struct sockaddr *sa, in
 
 	sockaddr_ip(sa, ip, sizeof ip, NULL);
 	conn_limit_key(sa, cfg->connection_prefix_v4, cfg->connection_prefix_v6, key, sizeof key);
+	bool trusted = config_is_trusted(cfg, sa);
+	/* Too many new connections a minute from one network (trusted ones are exempt). */
+	if (!trusted && !rate_limit_take(&l->rates[lc->svc], key, cfg->connection_rate_limit,
+	    time(NULL))) {
+		l->refusal(l->srv, line, sizeof line);
+		ssize_t w = send(fd, line, strlen(line), MSG_DONTWAIT | MSG_NOSIGNAL);
+		(void)w;
+		close(fd);
+		log_info("refused connection from %s on %s: over connection_rate_limit (%u a minute "
+		    "from %s)", ip, service_name(lc->svc), cfg->connection_rate_limit, key);
+		return;
+	}
 	if (!conn_limit_enter(&l->pools[lc->svc], key, cfg->max_connections,
 	    cfg->max_connections_per_ip, &slot)) {
 		/* Said in the clear even on an implicit-TLS port: a client learns why, or fails its handshake. */
@@ -231,7 +244,7 @@ on_accept(struct evconnlistener *el, evutil_socket_t fd, struct sockaddr *sa, in
 		    service_name(lc->svc));
 		return;
 	}
-	struct role_client c = { fd, lc->svc, ip, config_is_trusted(cfg, sa), slot };
+	struct role_client c = { fd, lc->svc, ip, trusted, slot };
 	if (l->accept(l->srv, &c) < 0) {
 		close(fd);
 		conn_slot_leave(&c.slot);
@@ -275,6 +288,8 @@ role_listeners_free(struct role_listeners *l)
 void
 role_pools_free(struct role_listeners *l)
 {
-	for (int i = 0; i < SVC_COUNT; i++)
+	for (int i = 0; i < SVC_COUNT; i++) {
 		conn_limit_free(&l->pools[i]);
+		rate_limit_free(&l->rates[i]);
+	}
 }

@@ -8,6 +8,7 @@
 
 #include "config.h"
 #include "net/conn_limit.h"
+#include "net/rate_limit.h"
 #include "net/tls.h"
 #include "sandbox/sandbox.h"
 
@@ -137,6 +138,7 @@ struct role_listeners {
 	int (*accept)(void *srv, const struct role_client *c);
 	/* kept by role_listen */
 	struct conn_limit pools[SVC_COUNT];
+	struct rate_limit rates[SVC_COUNT]; /* connections a minute per client network */
 	struct evconnlistener **v;
 	struct role_listen_ctx *ctx;
 	size_t n;

@@ -196,6 +196,7 @@ smtp_session_new(struct smtpd *srv, const struct role_client *c)
 	s->trusted = c->trusted;
 	s->tls = c->svc == SVC_SUBMISSIONS;
 	snprintf(s->ip, sizeof s->ip, "%s", c->ip);
+	snprintf(s->net, sizeof s->net, "%s", c->slot.key);
 	session_auth_init(s);
 	line_session_start(&s->ls, &smtp_proto, s, srv->base, &srv->cfg, &srv->sessions, c, s->ip,
 	    s->tls, srv->tls_ctx, state_names[S_CONNECTED]);

@@ -13,6 +13,7 @@
 
 #include "config.h"
 #include "deliver/dns_ops.h"
+#include "net/conn_limit.h"
 #include "net/sockaddr.h"
 #include "store/spool_writer.h"
 #include "session/line_session.h"
@@ -89,6 +90,7 @@ struct smtp_session {
 	enum service svc;
 	enum smtp_state state;
 	char ip[SOCKADDR_TEXT_MAX];
+	char net[CONN_KEY_MAX]; /* the client network (net/conn_limit.h), for the rate limits */
 	bool trusted;      /* the client is in trusted_networks */
 	bool tls;          /* the connection is encrypted */
 	bool esmtp;        /* EHLO, not HELO */

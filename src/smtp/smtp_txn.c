@@ -110,6 +110,14 @@ txn_mail(struct smtp_session *s, const struct smtp_cmd *cmd)
 	char sender[ADDR_MAX + 1] = "";
 	if (!null_sender)
 		address_format(&from, sender, sizeof sender);
+	/* Too many messages a minute from one network (Postfix's client_message_rate_limit). */
+	if (!s->trusted && !rate_limit_take(&s->srv->message_rates, s->net, cfg->message_rate_limit,
+	    time(NULL))) {
+		log_info("refused mail from %s <%s>: over message_rate_limit (%u a minute from %s)",
+		    s->ip, sender, cfg->message_rate_limit, s->net);
+		session_reply(s, "450 4.7.1 Error: too much mail from %s; try again later", s->ip);
+		return;
+	}
 	struct policy_facts f = session_facts(s);
 	struct policy_decision d;
 	int owned = policy_sender_checked(&f, null_sender) ?

@@ -83,6 +83,7 @@ out:
 	role_serve_stop(&control, &srv.listeners, &srv.sessions, srv.tls_ctx);
 	dns_free(srv.dns);
 	screen_free(&srv.screen);
+	rate_limit_free(&srv.message_rates);
 	if (srv.queue_bev)
 		bufferevent_free(srv.queue_bev);
 	role_end(srv.base, srv.acct, srv.cfg);

@@ -13,6 +13,7 @@
 #include "net/conn_limit.h"
 #include "store/store.h"
 #include "session/login.h"
+#include "net/rate_limit.h"
 #include "smtp/screen.h"
 
 typedef struct ssl_ctx_st SSL_CTX;
@@ -38,6 +39,7 @@ struct smtpd {
 	struct dns *dns;               /* for SPF, DKIM and DMARC of mail from outside; NULL: off */
 	struct dns_ops dns_ops;
 	struct screen screen;          /* clients screened before the greeting */
+	struct rate_limit message_rates; /* MAIL commands a minute per client network */
 	struct report_log dmarc_log;   /* lines for the DMARC aggregate reports */
 };
 
