@@ -23,6 +23,7 @@
 #include "queue/notify.h"
 #include "inbound/inbound_check.h"
 #include "smtp/received.h"
+#include "store/maildir.h"
 #include "smtp/smtpd.h"
 #include "util/fdio.h"
 #include "util/log.h"
@@ -193,6 +194,27 @@ out:
 	strlist_free(&domains);
 }
 
+/*
+ * mailbox_full - whether the recipient is one mailbox with a quota that is used up
+ * already (RFC 3463's 4.2.2, as Dovecot answers at RCPT): the client keeps the
+ * message and tries later. A recipient of several mailboxes is taken; delivery
+ * defers the full ones. A lookup that fails is no reason to refuse.
+ */
+static bool
+mailbox_full(struct smtp_session *s, const struct target_list *targets)
+{
+	uint64_t quota = 0;
+	char dir[4096];
+
+	if (targets->n != 1 || targets->v[0].kind != TARGET_LOCAL || targets->v[0].unlimited)
+		return false;
+	if (accounts_user_quota(s->srv->acct, targets->v[0].addr, &quota) != 1 || quota == 0)
+		return false;
+	if (maildir_path(s->srv->store.mail_dir, targets->v[0].addr, dir, sizeof dir) < 0)
+		return false;
+	return maildir_usage(dir) >= quota;
+}
+
 void
 txn_rcpt(struct smtp_session *s, const struct smtp_cmd *cmd)
 {
@@ -232,6 +254,12 @@ txn_rcpt(struct smtp_session *s, const struct smtp_cmd *cmd)
 		targets.n = targets.cap = 1;
 		targets.v[0].kind = TARGET_REMOTE;
 		snprintf(targets.v[0].addr, sizeof targets.v[0].addr, "%s", addr);
+	}
+	if (mailbox_full(s, &targets)) {
+		log_info("reject RCPT <%s> from %s: mailbox full", addr, s->ip);
+		target_list_free(&targets);
+		session_reply(s, "452 4.2.2 <%s>: Mailbox full", addr);
+		return;
 	}
 	for (size_t i = 0; i < targets.n; i++) {
 		if (add_target(t, &targets.v[i], addr) < 0) {

@@ -3,7 +3,7 @@
 Mail whose recipients are all local mailboxes without a quota is written straight
 into the Maildirs ("delivered at once"); a recipient with a quota sends the whole
 message through the queue, where the quota is checked: a full mailbox defers with
-452 4.2.2 (README "What is not done yet": quotas are checked at delivery).
+452 4.2.2; a mailbox already full is refused at RCPT with 452 4.2.2.
 """
 import smtplib
 
@@ -32,3 +32,31 @@ def test_quota_mailbox_goes_through_the_queue_and_defers_when_full(instance):
     assert "delivered at once" not in instance.log()
     assert instance.messages("small@example.test") == []
     assert len(instance.queue_ids()) == 1
+
+
+def test_full_mailbox_refused_at_rcpt(instance):
+    """A mailbox whose quota is used up already: 452 4.2.2 at RCPT (the client keeps
+    the message); other recipients of the same transaction are taken."""
+    import os
+    from smtpraw import Raw
+    instance.run_cli("user", "add", "full@example.test", "--quota", "1K",
+                     input="full-password-1\n")
+    # Mail another program put there (Dovecot, an import): 2 KiB, over the quota.
+    md = instance.maildir("full@example.test")
+    for sub in ("tmp", "new", "cur"):
+        os.makedirs(os.path.join(md, sub), exist_ok=True)
+    with open(os.path.join(md, "new", "1.imported,S=2048:2,"), "wb") as f:
+        f.write(b"x" * 2048)
+    with Raw(instance.ports["smtp"]) as c:
+        assert c.cmd("EHLO client.example").code == 250
+        assert c.cmd("MAIL FROM:<sender@remote.test>").code == 250
+        r = c.cmd("RCPT TO:<full@example.test>")
+        assert r.code == 452 and r.text.startswith("4.2.2"), r
+        assert c.cmd(f"RCPT TO:<{DEMO}>").code == 250
+    instance.wait_log(r"reject RCPT <full@example\.test> from 127\.0\.0\.1: mailbox full")
+    # Room again: taken.
+    os.unlink(os.path.join(md, "new", "1.imported,S=2048:2,"))
+    with Raw(instance.ports["smtp"]) as c:
+        assert c.cmd("EHLO client.example").code == 250
+        assert c.cmd("MAIL FROM:<sender@remote.test>").code == 250
+        assert c.cmd("RCPT TO:<full@example.test>").code == 250
