@@ -13,6 +13,7 @@
 
 #include "address.h"
 #include "dkim/dkim_key.h" /* enum dkim_alg */
+#include "lookup/greylist.h" /* enum grey_answer */
 #include "lookup/lookup_proto.h"
 #include "store/kinds.h" /* enum target_kind */
 
@@ -245,5 +246,22 @@ int accounts_srs_forward(struct accounts *a, const char *sender, const char *srs
  */
 bool accounts_srs_resolve(struct accounts *a, const char *address, struct target_list *out,
     enum resolve_status *st);
+
+/*
+ * accounts_greylist - greylisting of one RCPT (lookup/greylist.h): the triplet of
+ * client_ip's network, sender ("" or "<>": the null sender) and rcpt, with delay
+ * seconds before a retry passes, at now. GREY_PASS, GREY_LISTED, or GREY_FAILED
+ * (the store or lookupd failed, or no triplet could be made: logged; the caller
+ * lets the mail pass). On a remote handle lookupd decides, at its own clock.
+ */
+enum grey_answer accounts_greylist(struct accounts *a, const char *client_ip,
+    const char *sender, const char *rcpt, uint64_t delay, time_t now);
+
+/*
+ * accounts_greylist_expire - delete the rows of greylist and greylist_clients
+ * that have expired at now (grey_row_expired, grey_client_expired). How many, or
+ * -1 (logged). A local handle only (lookupd).
+ */
+int accounts_greylist_expire(struct accounts *a, uint64_t delay, time_t now);
 
 #endif

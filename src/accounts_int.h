@@ -30,4 +30,10 @@ int accounts_dkim_schema(sqlite3 *db, char *err, size_t errlen);
  */
 int accounts_srs_prepare(sqlite3 *db, char *err, size_t errlen);
 
+/*
+ * accounts_grey_schema - the greylist and greylist_clients tables, made when
+ * missing (accounts_grey.c). 0, or -1 with the reason in err.
+ */
+int accounts_grey_schema(sqlite3 *db, char *err, size_t errlen);
+
 #endif

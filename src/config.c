@@ -136,6 +136,8 @@ static const struct option options[] = {
 	{ "inbound", "dnsbl", "", set_dnsbl, OFF(dnsbl), 0, 0 },
 	{ "inbound", "dnsbl_threshold", "1", set_unsigned, OFF(dnsbl_threshold), 1, 1000 },
 	{ "inbound", "dmarc_reports", "yes", set_yesno, OFF(inbound_dmarc_reports), 0, 0 },
+	{ "inbound", "greylist", "no", set_yesno, OFF(greylist), 0, 0 },
+	{ "inbound", "greylist_delay", "5m", set_duration, OFF(greylist_delay), 1, 86400 },
 };
 
 #define NOPTIONS (sizeof options / sizeof options[0])

@@ -116,6 +116,8 @@ struct config {
 	size_t ndnsbl;
 	unsigned dnsbl_threshold;   /* the summed weight that refuses a client */
 	bool inbound_dmarc_reports; /* DMARC aggregate reports (RFC 9990): noted, sent daily */
+	bool greylist;              /* 451 4.7.1 for a new (client net, sender, recipient) */
+	uint64_t greylist_delay;    /* seconds before a retry of a greylisted triplet passes */
 };
 
 /*

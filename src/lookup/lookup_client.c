@@ -247,6 +247,30 @@ out:
 	return rc;
 }
 
+enum grey_answer
+lookup_greylist(struct lookup_client *c, const char *client_ip, const char *sender,
+    const char *rcpt, uint64_t delay)
+{
+	struct frame *req = malloc(sizeof *req), *rep = malloc(sizeof *rep);
+	enum grey_answer ans = GREY_FAILED;
+	uint64_t v;
+
+	if (req == NULL || rep == NULL)
+		goto out;
+	frame_init(req, LK_GREYLIST);
+	frame_put_str(req, client_ip);
+	frame_put_str(req, sender);
+	frame_put_str(req, rcpt);
+	frame_put_u64(req, delay);
+	if (lookup_call(c, req, rep, QUERY_TIMEOUT_MS) == 0 && frame_get_u64(rep, &v) &&
+	    frame_end(rep) && v <= GREY_FAILED)
+		ans = (enum grey_answer)v;
+out:
+	free(req);
+	free(rep);
+	return ans;
+}
+
 int
 lookup_srs_forward(struct lookup_client *c, const char *sender, const char *srs_domain,
     char *out, size_t outlen)

@@ -48,6 +48,10 @@ int lookup_domains(struct lookup_client *c, struct strlist *out);
 int lookup_srs_forward(struct lookup_client *c, const char *sender, const char *srs_domain,
     char *out, size_t outlen);
 
+/* lookup_greylist - accounts_greylist asked of lookupd; GREY_FAILED when it does not answer. */
+enum grey_answer lookup_greylist(struct lookup_client *c, const char *client_ip,
+    const char *sender, const char *rcpt, uint64_t delay);
+
 /* lookup_dkim_keys - accounts_dkim_signers asked of lookupd: how many (0 none), or -1. */
 int lookup_dkim_keys(struct lookup_client *c, const char *domain, time_t now,
     struct dkim_signer out[2]);

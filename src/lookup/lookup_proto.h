@@ -25,6 +25,10 @@
  *                                        failed; str the sender to use (the SRS address
  *                                        in srs_domain, or sender as it was)
  *
+ *   LK_GREYLIST str client ip, str sender, str recipient, u64 delay seconds
+ *                                     -> u64 grey_answer: 0 pass, 1 greylisted, 2 the
+ *                                        store failed (the caller passes the mail)
+ *
  * LK_RESOLVE of an SRS0=/SRS1= address of a hosted domain (that is not the exact
  * name of a user or alias) answers its original address (accounts_srs_resolve).
  */
@@ -40,6 +44,7 @@ enum lookup_type {
 	LK_DKIM_KEYS = 6,
 	LK_DKIM_SIGN = 7,
 	LK_SRS_FORWARD = 8,
+	LK_GREYLIST = 20,
 	LK_REPLY = 100,
 	LK_ERROR = 101,
 };

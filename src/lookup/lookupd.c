@@ -2,7 +2,7 @@
  * lookupd.c - the lookup role: the only process of `serve` that opens the
  * account store. It answers the other roles' queries (resolve a recipient, may
  * this user send as that address, quota, hosted domains, the SRS sender of
- * forwarded mail) and checks logins:
+ * forwarded mail, greylisting of a RCPT) and checks logins:
  * the password hash never leaves this process, verifications wait in a bounded
  * queue for a few worker threads, and failures are counted per client network
  * and per account across every connection and service (authlimit.h).
@@ -31,6 +31,7 @@
 #define VERIFY_THREADS 2
 #define PASSWORD_MAX 512
 #define SWEEP_INTERVAL 60
+#define GREY_EXPIRE_SWEEPS 60  /* greylisting's old rows go once an hour */
 #define CONNS_MAX 512          /* a role holds one, plus one per login being checked */
 
 struct lk_conn;
@@ -48,6 +49,7 @@ struct lookupd {
 	unsigned nconns;
 	struct frame in, out;    /* the loop handles one request at a time */
 	struct event *sweep;
+	unsigned sweeps;         /* since greylisting's rows were last expired */
 	gid_t mail_gid;
 	uid_t mail_uid;
 	char *dkim_data;         /* LK_DKIM_SIGN's data, LK_DKIM_DATA_MAX + 1 */
@@ -182,6 +184,22 @@ do_quota(struct lookupd *d, struct lk_conn *c, struct frame *in)
 	frame_put_u64(f, r < 0 ? 2 : (uint64_t)r);
 	frame_put_u64(f, quota);
 	send_frame(c, f);
+}
+
+/* do_greylist - one RCPT's greylisting; a store that fails answers 2 (the mail passes). */
+static void
+do_greylist(struct lookupd *d, struct lk_conn *c, struct frame *in)
+{
+	char ip[64], sender[ADDR_MAX + 1], rcpt[ADDR_MAX + 1];
+	uint64_t delay;
+
+	if (!frame_get_str(in, ip, sizeof ip) || !frame_get_str(in, sender, sizeof sender) ||
+	    !frame_get_str(in, rcpt, sizeof rcpt) || !frame_get_u64(in, &delay) ||
+	    !frame_end(in)) {
+		conn_close(c);
+		return;
+	}
+	reply_u64(c, accounts_greylist(d->acct, ip, sender, rcpt, delay, time(NULL)));
 }
 
 static bool dkim_allowed(struct lookupd *d, struct lk_conn *c, const char *what);
@@ -440,6 +458,9 @@ on_request(evutil_socket_t fd, short what, void *arg)
 	case LK_SRS_FORWARD:
 		do_srs_forward(d, c, &d->in);
 		break;
+	case LK_GREYLIST:
+		do_greylist(d, c, &d->in);
+		break;
 	default:
 		log_warn("unknown request type %u: closing the connection", type);
 		conn_close(c);
@@ -501,11 +522,24 @@ on_accept(struct evconnlistener *el, evutil_socket_t fd, struct sockaddr *sa, in
 	d->nconns++;
 }
 
+/* grey_expire - forget greylisting rows past their time (at start, then hourly). */
+static void
+grey_expire(struct lookupd *d)
+{
+	int n = accounts_greylist_expire(d->acct, d->cfg->greylist_delay, time(NULL));
+	if (n > 0)
+		log_info("greylist: %d expired entries removed", n);
+}
+
 static void
 on_sweep(evutil_socket_t fd, short what, void *arg)
 {
 	struct lookupd *d = arg;
 	authlimit_expire(&d->limits, time(NULL), (time_t)d->cfg->login_block_time);
+	if (++d->sweeps >= GREY_EXPIRE_SWEEPS) {
+		d->sweeps = 0;
+		grey_expire(d);
+	}
 }
 
 int
@@ -530,6 +564,7 @@ lookupd_main(const struct role_env *env)
 		goto out;
 	}
 	role_dummy_hash(d->dummy_hash, sizeof d->dummy_hash);
+	grey_expire(d);
 	if ((d->work = workpool_new(d->base, VERIFY_THREADS)) == NULL)
 		goto out;
 	if (role_control_start(&control, d->base, env->ctl_fd, &d->cfg, NULL) < 0)

@@ -108,3 +108,20 @@ policy_rcpt(const struct policy_facts *f, const char *rcpt, enum resolve_status 
 		break;
 	}
 }
+
+bool
+policy_greylist_applies(const struct policy_facts *f, bool greylist_on)
+{
+	return greylist_on && f->svc == SVC_SMTP && !f->trusted && f->login == NULL;
+}
+
+void
+policy_greylist(const char *rcpt, enum grey_answer answer, struct policy_decision *d)
+{
+	allow(d);
+	/* GREY_FAILED passes too: mail is never refused because the store is down. */
+	if (answer == GREY_LISTED) {
+		refuse(d, POLICY_GREYLISTED, 451, "4.7.1");
+		snprintf(d->text, sizeof d->text, "<%s>: greylisted, try again later", rcpt);
+	}
+}

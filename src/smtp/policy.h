@@ -31,6 +31,7 @@ enum policy_reason {
 	POLICY_UNKNOWN_USER,        /* 550 5.1.1: a hosted domain without that mailbox */
 	POLICY_LOOKUP_TEMPFAIL,     /* 451 4.3.0: the store could not resolve a recipient */
 	POLICY_RELAY_DENIED,        /* 554 5.7.1: another domain, no login, not trusted on 25 */
+	POLICY_GREYLISTED,          /* 451 4.7.1: a new triplet, or retried too soon */
 };
 
 /* Sender and recipient texts hold an address and a login: room for both. */
@@ -69,5 +70,15 @@ void policy_sender(const struct policy_facts *f, const char *sender, int owned,
  */
 void policy_rcpt(const struct policy_facts *f, const char *rcpt, enum resolve_status st,
     struct policy_decision *d);
+
+/*
+ * policy_greylist_applies - whether a RCPT is greylisted at all (with [inbound]
+ * greylist on): only on the smtp listener, for a client neither in
+ * trusted_networks nor logged in.
+ */
+bool policy_greylist_applies(const struct policy_facts *f, bool greylist_on);
+
+/* policy_greylist - the reply to the store's answer for rcpt (formatted). */
+void policy_greylist(const char *rcpt, enum grey_answer answer, struct policy_decision *d);
 
 #endif

@@ -215,6 +215,30 @@ mailbox_full(struct smtp_session *s, const struct target_list *targets)
 	return maildir_usage(dir) >= quota;
 }
 
+/*
+ * greylist_passes - greylisting of an accepted recipient (policy_greylist_applies):
+ * lookupd decides on the triplet; false when the 451 has been sent.
+ */
+static bool
+greylist_passes(struct smtp_session *s, const char *rcpt)
+{
+	const struct config *cfg = s->srv->cfg;
+	struct policy_facts f = session_facts(s);
+	struct policy_decision d;
+
+	if (!policy_greylist_applies(&f, cfg->greylist))
+		return true;
+	const char *sender = s->txn->env.sender;
+	enum grey_answer ans = accounts_greylist(s->srv->acct, s->ip, sender, rcpt,
+	    cfg->greylist_delay, time(NULL));
+	if (ans == GREY_FAILED)
+		log_warn("greylist: no answer for client %s, <%s>, <%s>: passed", s->ip, sender, rcpt);
+	policy_greylist(rcpt, ans, &d);
+	if (d.reason == POLICY_GREYLISTED)
+		log_info("greylisted RCPT <%s> from %s: sender <%s>", rcpt, s->ip, sender);
+	return session_allowed(s, &d);
+}
+
 void
 txn_rcpt(struct smtp_session *s, const struct smtp_cmd *cmd)
 {
@@ -245,7 +269,7 @@ txn_rcpt(struct smtp_session *s, const struct smtp_cmd *cmd)
 	if (d.reason == POLICY_UNKNOWN_USER || d.reason == POLICY_RELAY_DENIED)
 		log_info("reject RCPT <%s> from %s: %s", addr, s->ip,
 		    d.reason == POLICY_UNKNOWN_USER ? "user unknown" : "relay access denied");
-	if (!session_allowed(s, &d)) {
+	if (!session_allowed(s, &d) || !greylist_passes(s, addr)) {
 		target_list_free(&targets);
 		return;
 	}

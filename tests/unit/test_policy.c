@@ -157,6 +157,35 @@ test_long_addresses_fit(void **state)
 	assert_non_null(strstr(d.text, login));
 }
 
+static void
+test_greylist(void **state)
+{
+	struct policy_facts smtp = SMTP_PLAIN, login = SUB_LOGIN, tls = SUB_TLS;
+	struct policy_facts trusted = SMTP_PLAIN, smtp_login = SMTP_PLAIN;
+	struct policy_decision d;
+
+	trusted.trusted = true;
+	smtp_login.login = LOGIN;
+	assert_true(policy_greylist_applies(&smtp, true));
+	assert_false(policy_greylist_applies(&smtp, false));
+	assert_false(policy_greylist_applies(&trusted, true));
+	assert_false(policy_greylist_applies(&smtp_login, true));
+	assert_false(policy_greylist_applies(&login, true));
+	assert_false(policy_greylist_applies(&tls, true));
+
+	policy_greylist("a@b.test", GREY_LISTED, &d);
+	assert_int_equal(d.reason, POLICY_GREYLISTED);
+	assert_int_equal(d.code, 451);
+	assert_string_equal(d.status, "4.7.1");
+	assert_string_equal(d.text, "<a@b.test>: greylisted, try again later");
+	assert_false(policy_refused(&d) && d.code >= 500);
+	policy_greylist("a@b.test", GREY_PASS, &d);
+	assert_false(policy_refused(&d));
+	/* a store that cannot answer lets the mail through */
+	policy_greylist("a@b.test", GREY_FAILED, &d);
+	assert_false(policy_refused(&d));
+}
+
 int
 main(void)
 {
@@ -164,6 +193,7 @@ main(void)
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_sender_checked),
 		cmocka_unit_test(test_long_addresses_fit),
+		cmocka_unit_test(test_greylist),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
