@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "accounts_int.h"
+#include "accounts_users.h"
 #include "lookup/lookup_client.h"
 #include "password.h"
 #include "util/buf.h"
@@ -37,6 +38,9 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS aliases(source TEXT NOT NULL, target TEXT NOT NULL,"
     " PRIMARY KEY(source, target));"
     "PRAGMA user_version = 1;";
+
+#define USER_LIST_FLAGS "CASE WHEN address IN (SELECT address FROM suspended_users)" \
+	" THEN ' suspended' ELSE '' END"
 
 enum stmt_id {
 	ST_BEGIN,
@@ -78,9 +82,11 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_USER_ADD] = "INSERT INTO users(address, domain, hash, quota) VALUES(?1, ?2, ?3, ?4)",
 	[ST_USER_PASSWD] = "UPDATE users SET hash = ?2 WHERE address = ?1",
 	[ST_USER_DEL] = "DELETE FROM users WHERE address = ?1",
-	[ST_USER_LIST] = "SELECT address, quota FROM users ORDER BY domain, address",
-	[ST_USER_LIST_DOMAIN] =
-	    "SELECT address, quota FROM users WHERE domain = ?1 ORDER BY address",
+	/* a suspended user's line ends in "suspended" (accounts_users.c) */
+	[ST_USER_LIST] = "SELECT address, quota || " USER_LIST_FLAGS
+	    " FROM users ORDER BY domain, address",
+	[ST_USER_LIST_DOMAIN] = "SELECT address, quota || " USER_LIST_FLAGS
+	    " FROM users WHERE domain = ?1 ORDER BY address",
 	/* rowid order: targets come back in the order they were added */
 	[ST_ALIAS_GET] = "SELECT target FROM aliases WHERE source = ?1 ORDER BY rowid",
 	[ST_ALIAS_ADD] = "INSERT OR IGNORE INTO aliases(source, target) VALUES(?1, ?2)",
@@ -335,7 +341,8 @@ accounts_open(const char *data_dir, bool create, char *err, size_t errlen)
 		return NULL;
 	}
 	if (accounts_dkim_schema(a->db, err, errlen) < 0 ||
-	    accounts_grey_schema(a->db, err, errlen) < 0) {
+	    accounts_grey_schema(a->db, err, errlen) < 0 ||
+	    accounts_users_schema(a->db, err, errlen) < 0) {
 		accounts_close(a);
 		return NULL;
 	}

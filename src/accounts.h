@@ -84,7 +84,10 @@ int accounts_user_add(struct accounts *a, const char *address, const char *passw
 int accounts_user_passwd(struct accounts *a, const char *address, const char *password,
     char *err, size_t errlen);
 int accounts_user_del(struct accounts *a, const char *address, char *err, size_t errlen);
-/* One line per user: "address quota" (quota in bytes, 0 unlimited). domain may be NULL. */
+/*
+ * One line per user: "address quota" (quota in bytes, 0 unlimited), and " suspended"
+ * for a suspended user (accounts_users.h). domain may be NULL.
+ */
 int accounts_user_list(struct accounts *a, const char *domain, struct strlist *out,
     char *err, size_t errlen);
 

@@ -25,6 +25,9 @@ static const char usage_text[] =
     "  user add ADDRESS [--quota SIZE]      password on standard input\n"
     "  user passwd ADDRESS                  password on standard input\n"
     "  user del ADDRESS | user list [DOMAIN]\n"
+    "  user suspend ADDRESS | user resume ADDRESS\n"
+    "  user app-password add ADDRESS NAME  prints the new password once\n"
+    "  user app-password list ADDRESS | user app-password del ADDRESS NAME\n"
     "  alias add SOURCE TARGET [TARGET...]  SOURCE local@domain or @domain\n"
     "  alias del SOURCE | alias list\n"
     "  queue list | queue show ID | queue delete ID | queue flush\n"
@@ -60,6 +63,9 @@ static const struct arity {
 	{ "user", "passwd", 1, 1 },
 	{ "user", "del", 1, 1 },
 	{ "user", "list", 0, 1 },
+	{ "user", "suspend", 1, 1 },
+	{ "user", "resume", 1, 1 },
+	{ "user", "app-password", 2, 3 },
 	{ "alias", "add", 2, INT_MAX },
 	{ "alias", "del", 1, 1 },
 	{ "alias", "list", 0, 0 },

@@ -1,6 +1,7 @@
 /* cli_accounts.c - `mailroom domain|user|alias ...`: the admin commands for accounts. */
 #include "cli/cli.h"
 #include "cli/cli_util.h"
+#include "cli/cli_users.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -213,7 +214,9 @@ cli_user(struct config *cfg, int argc, char **argv)
 		const char *domain = argc == 2 ? argv[1] : NULL;
 		return list(a, accounts_user_list(a, domain, &l, err, sizeof err), &l, err);
 	}
-	return cli_usage_error(USER_USAGE);
+	if (argc >= 1 && cli_user_control_cmd(argv[0]))
+		return cli_user_control(cfg, argc, argv);
+	return cli_usage_error(USER_USAGE " | " USER_CONTROL_USAGE);
 }
 
 /*

@@ -321,7 +321,7 @@ lookup_verify(const struct lookup_client *c, const char *user, const char *passw
 	frame_put_str(req, client_ip);
 	frame_put_str(req, service);
 	if (lookup_call(&own, req, rep, VERIFY_TIMEOUT_MS) == 0 && frame_get_u64(rep, &r) &&
-	    frame_end(rep) && r <= VERDICT_TEMPFAIL)
+	    frame_end(rep) && r <= VERDICT_SUSPENDED)
 		v = (enum lookup_verdict)r;
 	lookup_client_close(&own);
 out:

@@ -10,6 +10,8 @@
  *   LK_QUOTA    str address           -> u64 1 found, 0 no such user, 2 the store failed;
  *                                        u64 quota in bytes (0 unlimited)
  *   LK_VERIFY   str user, str password, str client ip, str service -> u64 lookup_verdict
+ *                                        (the main password, or an app password when
+ *                                        service is a mail service: app_password.h)
  *   LK_DKIM_KEYS  str domain, u64 now -> u64 status (0 ok, 2 the store failed), u64 n,
  *                                        n x (u64 dkim_alg, str selector): the keys
  *                                        that sign at now, Ed25519 first
@@ -59,6 +61,7 @@ enum lookup_verdict {
 	VERDICT_BLOCKED = 2,  /* too many failures from this client network or for this account */
 	VERDICT_BUSY = 3,     /* the verification queue is full: try again later */
 	VERDICT_TEMPFAIL = 4, /* the store or lookupd is not answering */
+	VERDICT_SUSPENDED = 5, /* the password is right, but the user is suspended: refused as FAIL */
 };
 
 #endif

@@ -6,6 +6,8 @@
  * the password hash never leaves this process, verifications wait in a bounded
  * queue for a few worker threads, and failures are counted per client network
  * and per account across every connection and service (authlimit.h).
+ * A login may use the main password or, for the mail services, an app password;
+ * a suspended user is refused either way (accounts_users.h).
  * Clients are accepted only from root, our own uid or the mail group (SO_PEERCRED).
  * DKIM keys are named and signatures made only for root and the mail user
  * (queued); private keys never leave this process.
@@ -20,6 +22,8 @@
 #include <unistd.h>
 
 #include "accounts.h"
+#include "accounts_users.h"
+#include "app_password.h"
 #include "ipc/frame.h"
 #include "lookup/authlimit.h"
 #include "lookup/lookup_proto.h"
@@ -71,10 +75,11 @@ struct verify_job {
 	char password[PASSWORD_MAX];
 	char ip[64];
 	char service[16];
-	char hash[PASSWORD_HASH_MAX];
+	struct login_record rec;  /* its app passwords: none when they may not be used here */
 	bool counts;             /* a real check: a failure is counted */
 	bool blocked;            /* blocked before the check: the answer is "blocked" whatever it finds */
-	bool ok;
+	bool ok;                 /* the main password matched */
+	int app;                 /* the index of the app password that matched, or -1 */
 };
 
 static void
@@ -320,7 +325,14 @@ static void
 verify_work(void *arg)
 {
 	struct verify_job *j = arg;
-	j->ok = password_verify(j->password, j->hash);
+	/*
+	 * Both checks, whatever the first says: one yescrypt hash and one SHA-256 for
+	 * every login, so the time tells neither which password matched nor how many
+	 * app passwords there are (app_password.c).
+	 */
+	j->ok = password_verify(j->password, j->rec.hash);
+	j->app = app_password_match(j->password, (const char (*)[APP_DIGEST_SIZE])j->rec.app_digest,
+	    j->rec.napps);
 	explicit_bzero(j->password, sizeof j->password);
 }
 
@@ -338,11 +350,23 @@ verify_done(void *arg)
 	d->pending--;
 	authlimit_client_key(j->ip, net, sizeof net);
 	snprintf(acct, sizeof acct, "user:%s", j->user);
+	bool right = j->counts && (j->ok || j->app >= 0);
 	if (j->blocked) {
 		v = VERDICT_BLOCKED;
-	} else if (j->ok && j->counts) {
+	} else if (right && j->rec.suspended) {
+		/* Not counted: the right password is no guess, and a suspended user's mail
+		 * client that keeps trying must not get its whole network blocked. */
+		v = VERDICT_SUSPENDED;
+	} else if (right) {
 		v = VERDICT_OK;
 		authlimit_reset(&d->limits, acct);
+		if (!j->ok) {
+			log_info("login of %s with app password %s (service=%s)", j->user,
+			    j->rec.app_name[j->app], j->service);
+			if (accounts_app_password_used(d->acct, j->user, j->rec.app_name[j->app], now) < 0)
+				log_warn("cannot note the use of app password %s of %s", j->rec.app_name[j->app],
+				    j->user);
+		}
 	} else {
 		v = VERDICT_FAIL;
 		bool by_net = !trusted_client &&
@@ -394,7 +418,7 @@ do_verify(struct lookupd *d, struct lk_conn *c, struct frame *in)
 	snprintf(acct, sizeof acct, "user:%s", j->user);
 	j->blocked = (!config_is_trusted_text(d->cfg, j->ip) && authlimit_blocked(&d->limits, net, now)) ||
 	    authlimit_blocked(&d->limits, acct, now);
-	int found = accounts_password_hash(d->acct, j->user, j->hash, sizeof j->hash);
+	int found = accounts_login_record(d->acct, j->user, &j->rec);
 	if (found < 0) {
 		explicit_bzero(j, sizeof *j);
 		free(j);
@@ -403,8 +427,13 @@ do_verify(struct lookupd *d, struct lk_conn *c, struct frame *in)
 	}
 	/* Unknown, blocked or passwordless: the same work as a real check, so timing tells nothing. */
 	j->counts = found == 1 && j->password[0] != '\0';
-	if (!j->counts || j->blocked)
-		snprintf(j->hash, sizeof j->hash, "%s", d->dummy_hash);
+	if (!j->counts || j->blocked) {
+		snprintf(j->rec.hash, sizeof j->rec.hash, "%s", d->dummy_hash);
+		j->rec.napps = 0;
+	}
+	/* App passwords are for mail clients: a web login (or any other) takes the main one only. */
+	if (!app_password_service_ok(j->service))
+		j->rec.napps = 0;
 	j->c = c;
 	c->refs++;
 	d->pending++;

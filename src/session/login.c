@@ -55,13 +55,19 @@ refusal_due(void *arg)
 	l->ops->refused(l->ls->owner, why);
 }
 
-/* refuse - count the failure, then answer after a delay (the session is held until then). */
+/*
+ * refuse - count the failure, then answer after a delay (the session is held until
+ * then). A suspended user is told no more than a wrong password would tell it.
+ */
 static void
-refuse(struct login *l, const char *user, bool blocked)
+refuse(struct login *l, const char *user, enum lookup_verdict v)
 {
+	bool blocked = v == VERDICT_BLOCKED;
+
 	l->failures++;
 	l->blocked = blocked;
-	log_info("login failed: user=%s client=%s%s", user, l->ls->ip, blocked ? " (blocked)" : "");
+	log_info("login failed: user=%s client=%s%s", user, l->ls->ip,
+	    blocked ? " (blocked)" : v == VERDICT_SUSPENDED ? " (suspended)" : "");
 	if (line_session_delay(l->ls, LOGIN_FAIL_DELAY, refusal_due, l) < 0)
 		l->ops->refused(l->ls->owner, LOGIN_REFUSED);
 }
@@ -69,7 +75,7 @@ refuse(struct login *l, const char *user, bool blocked)
 void
 login_failed(struct login *l, const char *user)
 {
-	refuse(l, user, false);
+	refuse(l, user, VERDICT_FAIL);
 }
 
 static void
@@ -109,7 +115,7 @@ verify_done(void *arg)
 	} else if (j->verdict == VERDICT_OK) {
 		l->ops->accepted(ls->owner, j);
 	} else {
-		refuse(l, j->user, j->verdict == VERDICT_BLOCKED);
+		refuse(l, j->user, j->verdict);
 	}
 	free_job(j);
 	line_session_release(ls);
@@ -137,7 +143,7 @@ login_start(struct login *l, const char *authzid, const char *authcid, const cha
 		ok = l->ops->prepare(owner, j);
 	if (!ok) {
 		snprintf(j->user, sizeof j->user, "%.*s", ADDR_MAX, authcid);
-		refuse(l, j->user, false);
+		refuse(l, j->user, VERDICT_FAIL);
 		free_job(j);
 		return;
 	}
