@@ -334,7 +334,8 @@ accounts_open(const char *data_dir, bool create, char *err, size_t errlen)
 		accounts_close(a);
 		return NULL;
 	}
-	if (accounts_dkim_schema(a->db, err, errlen) < 0) {
+	if (accounts_dkim_schema(a->db, err, errlen) < 0 ||
+	    accounts_limits_schema(a->db, err, errlen) < 0) {
 		accounts_close(a);
 		return NULL;
 	}

@@ -30,4 +30,7 @@ int accounts_dkim_schema(sqlite3 *db, char *err, size_t errlen);
  */
 int accounts_srs_prepare(sqlite3 *db, char *err, size_t errlen);
 
+/* accounts_limits_schema - the tables of outbound limits, made when missing. 0, or -1 with err. */
+int accounts_limits_schema(sqlite3 *db, char *err, size_t errlen);
+
 #endif

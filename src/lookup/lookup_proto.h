@@ -25,6 +25,14 @@
  *                                        failed; str the sender to use (the SRS address
  *                                        in srs_domain, or sender as it was)
  *
+ *   LK_SENDS_COUNT str user, u64 now, u64 total, u64 n, n x str recipient -> u64
+ *                                        send_verdict (lookup/sendlimit.h), u64 the limit
+ *                                        passed (0 unless over): one message of user to
+ *                                        total remote recipients, n of them named (as
+ *                                        many as fit a frame; the others count as
+ *                                        first-time), counted unless over a limit
+ *                                        (accounts_sends_count); root and the mail user only
+ *
  * LK_RESOLVE of an SRS0=/SRS1= address of a hosted domain (that is not the exact
  * name of a user or alias) answers its original address (accounts_srs_resolve).
  */
@@ -40,6 +48,7 @@ enum lookup_type {
 	LK_DKIM_KEYS = 6,
 	LK_DKIM_SIGN = 7,
 	LK_SRS_FORWARD = 8,
+	LK_SENDS_COUNT = 40,
 	LK_REPLY = 100,
 	LK_ERROR = 101,
 };
