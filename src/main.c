@@ -25,9 +25,12 @@ static const char usage_text[] =
     "  user add ADDRESS [--quota SIZE]      password on standard input\n"
     "  user passwd ADDRESS                  password on standard input\n"
     "  user del ADDRESS | user list [DOMAIN]\n"
+    "  user limit ADDRESS [--per-day N] [--per-hour N]\n"
+    "                                       outbound limits (0: none); none given: show\n"
     "  alias add SOURCE TARGET [TARGET...]  SOURCE local@domain or @domain\n"
     "  alias del SOURCE | alias list\n"
     "  queue list | queue show ID | queue delete ID | queue flush\n"
+    "  queue hold ID | queue release ID     keep a message undelivered, let it go\n"
     "  dkim list [DOMAIN] | dkim rotate DOMAIN\n"
     "  dns records DOMAIN                   the DNS records a hosted domain needs\n"
     "  dns check DOMAIN                     look each of them up\n"
@@ -60,6 +63,7 @@ static const struct arity {
 	{ "user", "passwd", 1, 1 },
 	{ "user", "del", 1, 1 },
 	{ "user", "list", 0, 1 },
+	{ "user", "limit", 1, 5 },
 	{ "alias", "add", 2, INT_MAX },
 	{ "alias", "del", 1, 1 },
 	{ "alias", "list", 0, 0 },
