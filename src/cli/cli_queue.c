@@ -194,8 +194,11 @@ queue_hold(const char *data_dir, const char *queue_dir, const char *id, bool on)
 	/* queued records it; wait (bounded) to say so. A delivery under way finishes first. */
 	for (int i = 0; i < 50; i++) {
 		int h = held_now(queue_dir, id);
-		if (h < 0) {
-			printf("%s is no longer in the queue (delivered or removed)\n", id);
+		if (h < 0) { /* a release may be sent and done before we look */
+			if (on)
+				printf("%s is no longer in the queue (delivered or removed)\n", id);
+			else
+				printf("released %s (and it has left the queue)\n", id);
 			return 0;
 		}
 		if (h == (on ? 1 : 0)) {
