@@ -321,7 +321,7 @@ apply_state_line(const char *p, const char *nl, struct envelope *env)
 	size_t fl[6];
 	long long idx, attempts, next;
 
-	if (nl > p && *p != 'r')
+	if (nl - p < 2 || p[0] != 'r' || p[1] != ' ')
 		return apply_message_line(p, nl, env);
 	for (int i = 0; i < 6; i++)
 		if (!next_field(&p, nl, &f[i], &fl[i]))
