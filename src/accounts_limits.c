@@ -97,15 +97,17 @@ own_limits(sqlite3 *db, const char *user, int64_t out[2])
 static int
 usage_of(sqlite3 *db, const char *user, time_t now, struct send_usage *u)
 {
-	static struct send_bucket v[BUCKETS_MAX + 2]; /* lookupd's loop only: one at a time */
+	struct send_bucket *v = calloc(BUCKETS_MAX + 2, sizeof *v);
 	sqlite3_stmt *s;
 	size_t n = 0;
 	int rc;
 
 	memset(u, 0, sizeof *u);
-	if (prepare(db, "SELECT start, n FROM limit_sends WHERE user = ?1 AND start > ?2"
-	    " ORDER BY start DESC", &s) < 0)
+	if (v == NULL || prepare(db, "SELECT start, n FROM limit_sends WHERE user = ?1 AND start > ?2"
+	    " ORDER BY start DESC", &s) < 0) {
+		free(v);
 		return -1;
+	}
 	sqlite3_bind_text(s, 1, user, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(s, 2, sendlimit_bucket(now) - SENDLIMIT_DAY);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW && n < BUCKETS_MAX + 2) {
@@ -114,10 +116,11 @@ usage_of(sqlite3 *db, const char *user, time_t now, struct send_usage *u)
 		n++;
 	}
 	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-		return -1;
 	u->day = sendlimit_sum(v, n, now, SENDLIMIT_DAY);
 	u->hour = sendlimit_sum(v, n, now, SENDLIMIT_HOUR);
+	free(v);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return -1;
 	if (prepare(db, "SELECT count(*) FROM limit_rcpts WHERE user = ?1 AND first > ?2", &s) < 0)
 		return -1;
 	sqlite3_bind_text(s, 1, user, -1, SQLITE_TRANSIENT);
