@@ -342,7 +342,8 @@ accounts_open(const char *data_dir, bool create, char *err, size_t errlen)
 	}
 	if (accounts_dkim_schema(a->db, err, errlen) < 0 ||
 	    accounts_grey_schema(a->db, err, errlen) < 0 ||
-	    accounts_users_schema(a->db, err, errlen) < 0) {
+	    accounts_users_schema(a->db, err, errlen) < 0 ||
+	    accounts_limits_schema(a->db, err, errlen) < 0) {
 		accounts_close(a);
 		return NULL;
 	}

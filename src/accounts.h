@@ -15,6 +15,7 @@
 #include "dkim/dkim_key.h" /* enum dkim_alg */
 #include "lookup/greylist.h" /* enum grey_answer */
 #include "lookup/lookup_proto.h"
+#include "lookup/sendlimit.h"
 #include "store/kinds.h" /* enum target_kind */
 
 struct accounts;
@@ -266,5 +267,36 @@ enum grey_answer accounts_greylist(struct accounts *a, const char *client_ip,
  * -1 (logged). A local handle only (lookupd).
  */
 int accounts_greylist_expire(struct accounts *a, uint64_t delay, time_t now);
+
+/*
+ * Outbound limits (accounts_limits.c; docs/mailroom.8 "user limit").
+ * accounts_sends_count - count one message of user (canonical login) to its remote
+ * recipients rcpts (and unnamed more, each taken for a first-time recipient) at now,
+ * unless it would pass a limit: the user's own per_day and per_hour, else defaults
+ * (which also gives first_time_per_day). Returns SEND_OK
+ * (counted), an SEND_OVER_* verdict (not counted; *limit is the limit passed), or
+ * SEND_TEMPFAIL. On a remote handle lookupd decides, with its own [limits], and
+ * defaults is not used.
+ */
+enum send_verdict accounts_sends_count(struct accounts *a, const char *user,
+    const char *const *rcpts, size_t nrcpts, size_t unnamed, time_t now,
+    const struct send_limits *defaults, uint64_t *limit);
+
+/* For accounts_user_limit_set: a value left as it is, or set back to the default. */
+#define LIMIT_DEFAULT (-1)
+#define LIMIT_KEEP (-2)
+
+/* accounts_user_limit_set - a user's own limits (0: none); 0, or -1 with err. */
+int accounts_user_limit_set(struct accounts *a, const char *address, int64_t per_day,
+    int64_t per_hour, char *err, size_t errlen);
+
+struct user_limit_info {
+	char address[ADDR_MAX + 1];
+	int64_t per_day, per_hour; /* the user's own, or LIMIT_DEFAULT */
+	uint64_t sent_day, sent_hour, first_time_day; /* counted in the windows up to now */
+};
+/* accounts_user_limit_get - a user's limits and what is counted; 0, or -1 with err. */
+int accounts_user_limit_get(struct accounts *a, const char *address, time_t now,
+    struct user_limit_info *out, char *err, size_t errlen);
 
 #endif

@@ -35,5 +35,7 @@ int accounts_srs_prepare(sqlite3 *db, char *err, size_t errlen);
  * missing (accounts_grey.c). 0, or -1 with the reason in err.
  */
 int accounts_grey_schema(sqlite3 *db, char *err, size_t errlen);
+/* accounts_limits_schema - the tables of outbound limits, made when missing. 0, or -1 with err. */
+int accounts_limits_schema(sqlite3 *db, char *err, size_t errlen);
 
 #endif

@@ -125,6 +125,11 @@ static const struct option options[] = {
 	{ "limits", "login_block_time", "15m", set_duration, OFF(login_block_time), 1, 30 * DAY },
 	{ "limits", "login_queue", "64", set_unsigned, OFF(login_queue), 1, 100000 },
 	{ "limits", "max_hops", "50", set_unsigned, OFF(max_hops), 1, 1000 },
+	/* outbound mail of each logged-in user, counted by lookupd; over: held (0: none) */
+	{ "limits", "sends_per_day", "1000", set_unsigned, OFF(sends_per_day), 0, 100000000 },
+	{ "limits", "sends_per_hour", "0", set_unsigned, OFF(sends_per_hour), 0, 100000000 },
+	{ "limits", "first_time_recipients_per_day", "200", set_unsigned,
+	    OFF(first_time_recipients_per_day), 0, 100000000 },
 
 	{ "dkim", "sign", "yes", set_yesno, OFF(dkim_sign), 0, 0 },
 	{ "dkim", "algorithms", "ed25519, rsa", set_dkim_algs, OFF(dkim_algs), 0, 0 },

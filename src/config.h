@@ -101,6 +101,9 @@ struct config {
 	uint64_t login_block_time;           /* seconds: the window and the block */
 	unsigned login_queue;                /* logins waiting for a check at once, per process */
 	unsigned max_hops; /* Received headers a message may carry */
+	unsigned sends_per_day;  /* messages a user sends out a day, then held; 0: none */
+	unsigned sends_per_hour; /* the same an hour */
+	unsigned first_time_recipients_per_day; /* new remote recipients of a user a day */
 
 	/* [dkim] */
 	bool dkim_sign;             /* sign outbound mail of hosted domains */

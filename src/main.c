@@ -28,9 +28,12 @@ static const char usage_text[] =
     "  user suspend ADDRESS | user resume ADDRESS\n"
     "  user app-password add ADDRESS NAME  prints the new password once\n"
     "  user app-password list ADDRESS | user app-password del ADDRESS NAME\n"
+    "  user limit ADDRESS [--per-day N] [--per-hour N]\n"
+    "                                       outbound limits (0: none); none given: show\n"
     "  alias add SOURCE TARGET [TARGET...]  SOURCE local@domain or @domain\n"
     "  alias del SOURCE | alias list\n"
     "  queue list | queue show ID | queue delete ID | queue flush\n"
+    "  queue hold ID | queue release ID     keep a message undelivered, let it go\n"
     "  dkim list [DOMAIN] | dkim rotate DOMAIN\n"
     "  dns records DOMAIN                   the DNS records a hosted domain needs\n"
     "  dns check DOMAIN                     look each of them up\n"
@@ -66,6 +69,7 @@ static const struct arity {
 	{ "user", "suspend", 1, 1 },
 	{ "user", "resume", 1, 1 },
 	{ "user", "app-password", 2, 3 },
+	{ "user", "limit", 1, 5 },
 	{ "alias", "add", 2, INT_MAX },
 	{ "alias", "del", 1, 1 },
 	{ "alias", "list", 0, 0 },

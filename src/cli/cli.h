@@ -13,6 +13,8 @@ int cli_init(int argc, char **argv);
 int cli_config(const char *path, int argc, char **argv);
 int cli_domain(struct config *cfg, int argc, char **argv);
 int cli_user(struct config *cfg, int argc, char **argv);
+/* cli_user_limit - `user limit ...` (argv after "limit"); cli_limits.c. */
+int cli_user_limit(struct config *cfg, int argc, char **argv);
 int cli_alias(struct config *cfg, int argc, char **argv);
 int cli_queue(struct config *cfg, int argc, char **argv);
 int cli_dkim(struct config *cfg, int argc, char **argv);

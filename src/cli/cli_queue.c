@@ -1,11 +1,13 @@
 /*
- * cli_queue.c - `mailroom queue list|show|delete|flush`: reads the spool directly
- * (so it works with or without a running server) and tells a running queued
- * through its notification socket.
+ * cli_queue.c - `mailroom queue list|show|delete|flush|hold|release`: reads the
+ * spool directly (so it works with or without a running server) and tells a running
+ * queued through its notification socket. A hold or release is queued's to record
+ * while it runs (it holds the state in memory); when it does not, this writes it.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -68,7 +70,10 @@ queue_list(const char *queue_dir)
 			if (r->error)
 				err = r->error;
 		}
-		printf(" %s\n", err ? err : "-");
+		if (env.held)
+			printf(" held: %s\n", env.hold_reason ? env.hold_reason : "-");
+		else
+			printf(" %s\n", err ? err : "-");
 		envelope_free(&env);
 	}
 	spool_ids_free(&ids);
@@ -90,6 +95,11 @@ queue_show(const char *queue_dir, const char *id)
 	    env.sender, env.client ? env.client : "-", env.helo ? env.helo : "-");
 	if (env.auth)
 		printf("login: %s\n", env.auth);
+	if (env.held) {
+		gmtime_r(&env.held_since, &tm);
+		strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", &tm);
+		printf("held: %s (since %s)\n", env.hold_reason ? env.hold_reason : "-", when);
+	}
 	printf("size: %llu\n", (unsigned long long)env.body_size);
 	for (size_t j = 0; j < env.nrcpts; j++) {
 		const struct spool_rcpt *r = &env.rcpts[j];
@@ -112,6 +122,96 @@ queue_show(const char *queue_dir, const char *id)
 	return fflush(stdout) == 0 ? 0 : 1;
 }
 
+/*
+ * write_hold - queued is not running: record the hold or release in state/<id>
+ * ourselves, owned as the message is (so queued can replace it later).
+ */
+static int
+write_hold(const char *queue_dir, const char *id, bool on)
+{
+	struct envelope env;
+	char msg[4096], state[4096];
+	struct stat st;
+
+	if (spool_load(queue_dir, id, &env) < 0)
+		return cli_fail("no such message in the queue: %s", id);
+	if (on && !env.held) {
+		env.held = true;
+		env.held_since = time(NULL);
+		free(env.hold_reason);
+		env.hold_reason = strdup("queue hold");
+	} else if (!on && env.held) {
+		env.held = false;
+		env.held_since = 0;
+		free(env.hold_reason);
+		env.hold_reason = NULL;
+		env.released = time(NULL);
+		env.limits_done = true;
+		for (size_t i = 0; i < env.nrcpts; i++)
+			env.rcpts[i].next_try = 0;
+	}
+	int rc = spool_write_state(queue_dir, &env);
+	envelope_free(&env);
+	if (rc < 0)
+		return cli_fail("cannot write the state of %s: %s", id, strerror(errno));
+	if (spool_path(msg, sizeof msg, queue_dir, SPOOL_MSG, id) == 0 &&
+	    spool_path(state, sizeof state, queue_dir, SPOOL_STATE, id) == 0 &&
+	    stat(msg, &st) == 0 && getuid() == 0 && chown(state, st.st_uid, st.st_gid) < 0)
+		return cli_fail("cannot give %s to the mail user: %s", state, strerror(errno));
+	return 0;
+}
+
+/* held_now - whether the state of id says held (on) or not; -1: gone from the queue. */
+static int
+held_now(const char *queue_dir, const char *id)
+{
+	struct envelope env;
+	if (spool_load(queue_dir, id, &env) < 0)
+		return -1;
+	int h = env.held;
+	envelope_free(&env);
+	return h;
+}
+
+/* queue_hold - `queue hold ID` (on) or `queue release ID`. */
+static int
+queue_hold(const char *data_dir, const char *queue_dir, const char *id, bool on)
+{
+	struct notifier n;
+	const char *done = on ? "held" : "released";
+
+	if (held_now(queue_dir, id) < 0)
+		return cli_fail("no such message in the queue: %s", id);
+	int sent = notifier_open(&n, data_dir) == 0 ?
+	    notifier_send(&n, on ? QN_HOLD : QN_RELEASE, id) : -1;
+	notifier_close(&n);
+	if (sent < 0) {
+		if (write_hold(queue_dir, id, on) != 0)
+			return 1;
+		printf("%s %s\n", done, id);
+		return 0;
+	}
+	/* queued records it; wait (bounded) to say so. A delivery under way finishes first. */
+	for (int i = 0; i < 50; i++) {
+		int h = held_now(queue_dir, id);
+		if (h < 0) { /* a release may be sent and done before we look */
+			if (on)
+				printf("%s is no longer in the queue (delivered or removed)\n", id);
+			else
+				printf("released %s (and it has left the queue)\n", id);
+			return 0;
+		}
+		if (h == (on ? 1 : 0)) {
+			printf("%s %s\n", done, id);
+			return 0;
+		}
+		usleep(100 * 1000);
+	}
+	printf("%s requested for %s: it takes effect when its delivery under way ends\n",
+	    on ? "hold" : "release", id);
+	return 0;
+}
+
 static void
 tell_queued(const char *data_dir, enum queue_note type, const char *id)
 {
@@ -126,7 +226,8 @@ int
 cli_queue(struct config *cfg, int argc, char **argv)
 {
 	char queue_dir[4096];
-	static const char usage[] = "queue list | queue show ID | queue delete ID | queue flush";
+	static const char usage[] = "queue list | queue show ID | queue delete ID | queue flush"
+	    " | queue hold ID | queue release ID";
 
 	snprintf(queue_dir, sizeof queue_dir, "%s/queue", cfg->data_dir);
 	if (argc == 1 && strcmp(argv[0], "list") == 0)
@@ -140,6 +241,11 @@ cli_queue(struct config *cfg, int argc, char **argv)
 		else
 			printf("flush requested\n");
 		return 0;
+	}
+	if (argc == 2 && (strcmp(argv[0], "hold") == 0 || strcmp(argv[0], "release") == 0)) {
+		if (!spool_id_valid(argv[1]))
+			return cli_fail("malformed queue id: %s", argv[1]);
+		return queue_hold(cfg->data_dir, queue_dir, argv[1], argv[0][0] == 'h');
 	}
 	if (argc == 2 && (strcmp(argv[0], "show") == 0 || strcmp(argv[0], "delete") == 0)) {
 		if (!spool_id_valid(argv[1]))

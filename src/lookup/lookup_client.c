@@ -300,6 +300,37 @@ out:
 	return rc;
 }
 
+enum send_verdict
+lookup_sends_count(struct lookup_client *c, const char *user, const char *const *rcpts,
+    size_t nrcpts, time_t now, uint64_t *limit)
+{
+	struct frame *req = malloc(sizeof *req), *rep = malloc(sizeof *rep);
+	uint64_t v = SEND_TEMPFAIL, lim = 0;
+	size_t named = 0, room = FRAME_MAX - ADDR_MAX - 64;
+
+	*limit = 0;
+	if (req == NULL || rep == NULL)
+		goto out;
+	frame_init(req, LK_SENDS_COUNT);
+	frame_put_str(req, user);
+	frame_put_u64(req, (uint64_t)now);
+	frame_put_u64(req, nrcpts);
+	while (named < nrcpts && room >= strlen(rcpts[named]) + 16)
+		room -= strlen(rcpts[named++]) + 16;
+	frame_put_u64(req, named);
+	for (size_t i = 0; i < named; i++)
+		frame_put_str(req, rcpts[i]);
+	if (lookup_call(c, req, rep, QUERY_TIMEOUT_MS) < 0 || !frame_get_u64(rep, &v) ||
+	    !frame_get_u64(rep, &lim) || !frame_end(rep) || v > SEND_TEMPFAIL)
+		v = SEND_TEMPFAIL;
+	else
+		*limit = lim;
+out:
+	free(req);
+	free(rep);
+	return (enum send_verdict)v;
+}
+
 enum lookup_verdict
 lookup_verify(const struct lookup_client *c, const char *user, const char *password,
     const char *client_ip, const char *service)

@@ -51,6 +51,9 @@ int lookup_srs_forward(struct lookup_client *c, const char *sender, const char *
 /* lookup_greylist - accounts_greylist asked of lookupd; GREY_FAILED when it does not answer. */
 enum grey_answer lookup_greylist(struct lookup_client *c, const char *client_ip,
     const char *sender, const char *rcpt, uint64_t delay);
+/* lookup_sends_count - accounts_sends_count asked of lookupd (SEND_TEMPFAIL: no answer). */
+enum send_verdict lookup_sends_count(struct lookup_client *c, const char *user,
+    const char *const *rcpts, size_t nrcpts, time_t now, uint64_t *limit);
 
 /* lookup_dkim_keys - accounts_dkim_signers asked of lookupd: how many (0 none), or -1. */
 int lookup_dkim_keys(struct lookup_client *c, const char *domain, time_t now,

@@ -30,6 +30,13 @@
  *   LK_GREYLIST str client ip, str sender, str recipient, u64 delay seconds
  *                                     -> u64 grey_answer: 0 pass, 1 greylisted, 2 the
  *                                        store failed (the caller passes the mail)
+ *   LK_SENDS_COUNT str user, u64 now, u64 total, u64 n, n x str recipient -> u64
+ *                                        send_verdict (lookup/sendlimit.h), u64 the limit
+ *                                        passed (0 unless over): one message of user to
+ *                                        total remote recipients, n of them named (as
+ *                                        many as fit a frame; the others count as
+ *                                        first-time), counted unless over a limit
+ *                                        (accounts_sends_count); root and the mail user only
  *
  * LK_RESOLVE of an SRS0=/SRS1= address of a hosted domain (that is not the exact
  * name of a user or alias) answers its original address (accounts_srs_resolve).
@@ -47,6 +54,7 @@ enum lookup_type {
 	LK_DKIM_SIGN = 7,
 	LK_SRS_FORWARD = 8,
 	LK_GREYLIST = 20,
+	LK_SENDS_COUNT = 40,
 	LK_REPLY = 100,
 	LK_ERROR = 101,
 };

@@ -321,6 +321,53 @@ do_dkim_sign(struct lookupd *d, struct lk_conn *c, struct frame *in)
 	send_frame(c, f);
 }
 
+/*
+ * do_sends_count - one message of a user counted against its outbound limits; for
+ * the mail user (queued) alone, as DKIM: another role could spend a user's limit.
+ */
+static void
+do_sends_count(struct lookupd *d, struct lk_conn *c, struct frame *in)
+{
+	char user[ADDR_MAX + 1];
+	uint64_t now, total, n;
+	char **v = NULL;
+	size_t got = 0;
+	bool ok = frame_get_str(in, user, sizeof user) && frame_get_u64(in, &now) &&
+	    frame_get_u64(in, &total) && frame_get_u64(in, &n) && now <= INT64_MAX &&
+	    n <= total && n <= FRAME_MAX / 2;
+
+	if (ok && n > 0 && (v = calloc((size_t)n, sizeof *v)) == NULL) {
+		reply_u64(c, SEND_TEMPFAIL);
+		return;
+	}
+	for (; ok && got < n; got++) {
+		char addr[ADDR_MAX + 1];
+		ok = frame_get_str(in, addr, sizeof addr) && (v[got] = strdup(addr)) != NULL;
+	}
+	if (!ok || !frame_end(in)) {
+		for (size_t i = 0; i < got; i++)
+			free(v[i]);
+		free(v);
+		conn_close(c);
+		return;
+	}
+	if (dkim_allowed(d, c, "LK_SENDS_COUNT")) {
+		struct send_limits l = { d->cfg->sends_per_day, d->cfg->sends_per_hour,
+			d->cfg->first_time_recipients_per_day };
+		uint64_t limit;
+		enum send_verdict sv = accounts_sends_count(d->acct, user, (const char *const *)v,
+		    (size_t)n, (size_t)(total - n), (time_t)now, &l, &limit);
+		struct frame *f = &d->out;
+		frame_init(f, LK_REPLY);
+		frame_put_u64(f, sv);
+		frame_put_u64(f, limit);
+		send_frame(c, f);
+	}
+	for (size_t i = 0; i < got; i++)
+		free(v[i]);
+	free(v);
+}
+
 static void
 verify_work(void *arg)
 {
@@ -489,6 +536,9 @@ on_request(evutil_socket_t fd, short what, void *arg)
 		break;
 	case LK_GREYLIST:
 		do_greylist(d, c, &d->in);
+		break;
+	case LK_SENDS_COUNT:
+		do_sends_count(d, c, &d->in);
 		break;
 	default:
 		log_warn("unknown request type %u: closing the connection", type);

@@ -5,7 +5,9 @@
  * rescans the spool, so a lost datagram only delays delivery.
  *
  * Each datagram is one frame (ipc/frame.h): QN_NEW (str id), QN_FLUSH, QN_DELETE
- * (str id), QN_DMARC_REPORT (send the DMARC aggregate reports now, today's too). The same QN_NEW frames, length-prefixed (ipc/frame_stream.h), go from
+ * (str id), QN_DMARC_REPORT (send the DMARC aggregate reports now, today's too),
+ * QN_HOLD and QN_RELEASE (str id: keep the message undelivered, or let it go). The
+ * same QN_NEW frames, length-prefixed (ipc/frame_stream.h), go from
  * smtpd to queued over the stream the supervisor keeps open. queued obeys only
  * root and the mail user's uid or group (INTERFACE.md "Loops and trust"); see
  * notifier_recv.
@@ -19,7 +21,8 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
-enum queue_note { QN_NEW = 1, QN_FLUSH = 2, QN_DELETE = 3, QN_DMARC_REPORT = 4 };
+enum queue_note { QN_NEW = 1, QN_FLUSH = 2, QN_DELETE = 3, QN_DMARC_REPORT = 4, QN_HOLD = 5,
+	QN_RELEASE = 6 };
 
 struct frame;
 

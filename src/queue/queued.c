@@ -22,6 +22,7 @@
 #include "ipc/frame.h"
 #include "ipc/frame_stream.h"
 #include "queue/dmarc_reports.h"
+#include "queue/holds.h"
 #include "queue/notify.h"
 #include "queue/schedule.h"
 #include "role.h"
@@ -159,7 +160,7 @@ check_due(const char *key, void *value, void *arg)
 	struct due_scan *d = arg;
 	struct qmsg *m = value;
 
-	if (m->busy || m->in_ready)
+	if (m->busy || m->in_ready || (m->loaded && m->env.held))
 		return;
 	if (!m->loaded) {
 		ready_push(d->q, m);
@@ -203,7 +204,7 @@ on_wake(evutil_socket_t fd, short what, void *arg)
 	reschedule(q, false);
 }
 
-/* note_id - the queue id of a QN_NEW or QN_DELETE frame; NULL when malformed. */
+/* note_id - the queue id of a QN_NEW, QN_DELETE, QN_HOLD or QN_RELEASE frame; NULL when malformed. */
 static const char *
 note_id(struct frame *f, char id[QUEUE_ID_LEN + 1])
 {
@@ -288,6 +289,8 @@ on_notify(evutil_socket_t fd, short what, void *arg)
 		} else if (type == QN_DMARC_REPORT && frame_end(&q->note)) {
 			log_info("DMARC reports requested (today included)");
 			dmarc_reporter_run(q->dmarc, true);
+		} else if ((type == QN_HOLD || type == QN_RELEASE) && note_id(&q->note, id) != NULL) {
+			holds_note(q, id, type == QN_HOLD);
 		} else if (type == QN_DELETE && note_id(&q->note, id) != NULL) {
 			struct qmsg *m = strmap_get(&q->msgs, id);
 			if (m && m->busy)

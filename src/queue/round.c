@@ -15,6 +15,7 @@
 
 #include "deliver/bounce.h"
 #include "deliver/route.h"
+#include "queue/holds.h"
 #include "queue/hops.h"
 #include "queue/schedule.h"
 #include "store/commit.h"
@@ -39,7 +40,9 @@ rcpt_result(struct queued *q, struct qmsg *m, size_t idx, int code, const char *
 	struct spool_rcpt *r = &m->env.rcpts[idx];
 	struct retry_policy p = policy_of(q->cfg);
 
-	enum result_class c = schedule_result(r, code, text, time(NULL), m->env.arrival, &p);
+	/* A released message's lifetime counts from its release, not its arrival. */
+	time_t since = m->env.released > m->env.arrival ? m->env.released : m->env.arrival;
+	enum result_class c = schedule_result(r, code, text, time(NULL), since, &p);
 	m->dirty = true;
 	log_info("%s: to=<%s> orig_to=<%s> relay=%s status=%s (%s)", m->id, r->addr, r->orig,
 	    relay, status[c], text);
@@ -241,6 +244,9 @@ round_start(struct queued *q, struct qmsg *m, time_t now)
 		}
 		m->loaded = true;
 	}
+	/* Held: kept as it is, tried only after a release (which pushes it again). */
+	if (m->env.held || holds_limits(q, m))
+		return;
 	m->busy = true;
 	m->parts = 1; /* the hold: released below, once every job is handed out */
 	if (!too_many_hops(q, m))

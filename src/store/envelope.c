@@ -17,6 +17,7 @@ envelope_free(struct envelope *env)
 	free(env->client);
 	free(env->helo);
 	free(env->auth);
+	free(env->hold_reason);
 	memset(env, 0, sizeof *env);
 }
 

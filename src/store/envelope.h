@@ -45,6 +45,12 @@ struct envelope {
 	bool smtputf8;
 	bool is_bounce; /* a DSN we made: never bounced itself */
 	bool junk;      /* DMARC quarantine: local copies go to the mailbox's .Junk folder */
+	/* Kept in state/<id> (docs/spool.md "Holds"), not in the header: */
+	bool held;         /* kept, never delivered nor bounced, until released */
+	time_t held_since; /* when it was held */
+	char *hold_reason; /* why ("queue hold", "<user> over sends_per_day (1000)"), or NULL */
+	time_t released;   /* the last release (0: never); max_queue_lifetime counts from it */
+	bool limits_done;  /* counted against its sender's limits (or released): not again */
 	struct spool_rcpt *rcpts;
 	size_t nrcpts;
 	uint64_t body_offset; /* where the message starts in msg/<id> */

@@ -244,6 +244,15 @@ spool_format_state(const struct envelope *env, struct buf *out)
 		rc |= put_escaped(out, r->error);
 		rc |= buf_putc(out, '\n');
 	}
+	if (env->held) {
+		rc |= buf_printf(out, "hold %lld ", (long long)env->held_since);
+		rc |= put_escaped(out, env->hold_reason);
+		rc |= buf_putc(out, '\n');
+	}
+	if (env->released != 0)
+		rc |= buf_printf(out, "release %lld\n", (long long)env->released);
+	if (env->limits_done)
+		rc |= buf_printf(out, "limits 1\n");
 	return rc ? -1 : 0;
 }
 
@@ -262,6 +271,48 @@ field_num(const char *f, size_t len, bool negative_ok, long long *out)
 	return *end == '\0' && (negative_ok || num[0] != '-');
 }
 
+/* field_is - whether field f (len octets) is the word w. */
+static bool
+field_is(const char *f, size_t len, const char *w)
+{
+	return len == strlen(w) && memcmp(f, w, len) == 0;
+}
+
+/*
+ * apply_message_line - "hold <since> <reason>", "release <time>" or "limits 1":
+ * the message's own lines (docs/spool.md "Holds"); false when it is none of them.
+ */
+static bool
+apply_message_line(const char *p, const char *nl, struct envelope *env)
+{
+	const char *f[3];
+	size_t fl[3];
+	long long t;
+
+	if (!next_field(&p, nl, &f[0], &fl[0]) || !next_field(&p, nl, &f[1], &fl[1]) ||
+	    !field_num(f[1], fl[1], false, &t))
+		return false;
+	if (field_is(f[0], fl[0], "hold")) {
+		char *reason = NULL;
+		if (!next_field(&p, nl, &f[2], &fl[2]) || (reason = unescape(f[2], fl[2])) == NULL)
+			return false;
+		free(env->hold_reason);
+		env->hold_reason = reason;
+		env->held = true;
+		env->held_since = (time_t)t;
+		return true;
+	}
+	if (field_is(f[0], fl[0], "release")) {
+		env->released = (time_t)t;
+		return true;
+	}
+	if (field_is(f[0], fl[0], "limits")) {
+		env->limits_done = t != 0;
+		return true;
+	}
+	return false;
+}
+
 /* apply_state_line - one "r idx st attempts next error" line; false when malformed. */
 static bool
 apply_state_line(const char *p, const char *nl, struct envelope *env)
@@ -270,6 +321,8 @@ apply_state_line(const char *p, const char *nl, struct envelope *env)
 	size_t fl[6];
 	long long idx, attempts, next;
 
+	if (nl - p < 2 || p[0] != 'r' || p[1] != ' ')
+		return apply_message_line(p, nl, env);
 	for (int i = 0; i < 6; i++)
 		if (!next_field(&p, nl, &f[i], &fl[i]))
 			return false;

@@ -30,7 +30,11 @@ int spool_format_header(const struct envelope *env, struct buf *out);
 int spool_parse_header(const char *data, size_t len, bool check_len, struct envelope *env,
     char *err, size_t errlen);
 
-/* spool_format_state - one line per recipient: index, status, attempts, next try, error. */
+/*
+ * spool_format_state - one line per recipient: index, status, attempts, next try,
+ * error; then the message's hold, last release and whether its sender's limits
+ * have counted it, when set.
+ */
 int spool_format_state(const struct envelope *env, struct buf *out);
 
 /*

@@ -164,6 +164,49 @@ test_state_lines(void **state)
 }
 
 static void
+test_hold_lines(void **state)
+{
+	struct envelope env, back;
+	struct buf b = { 0 };
+
+	make_env(&env);
+	env.held = true;
+	env.held_since = 1795819000;
+	env.hold_reason = strdup("demo@example.test over sends_per_day (2)");
+	env.released = 1795818000;
+	env.limits_done = true;
+	assert_int_equal(spool_format_state(&env, &b), 0);
+	assert_string_equal(b.data, "r 0 P 0 0 -\nr 1 P 0 0 -\n"
+	    "hold 1795819000 demo@example.test%20over%20sends_per_day%20(2)\n"
+	    "release 1795818000\nlimits 1\n");
+	make_env(&back);
+	spool_parse_state(b.data, b.len, &back);
+	assert_true(back.held);
+	assert_int_equal(back.held_since, 1795819000);
+	assert_string_equal(back.hold_reason, "demo@example.test over sends_per_day (2)");
+	assert_int_equal(back.released, 1795818000);
+	assert_true(back.limits_done);
+	envelope_free(&back);
+	/* Malformed message lines are skipped: no time, a bad time, no reason, a bad escape. */
+	const char *junk = "hold\nhold x why\nhold 5\nhold 5 %zz\nrelease -3\nlimits\nheld 5 x\n";
+	make_env(&back);
+	spool_parse_state(junk, strlen(junk), &back);
+	assert_false(back.held);
+	assert_null(back.hold_reason);
+	assert_int_equal(back.released, 0);
+	assert_false(back.limits_done);
+	envelope_free(&back);
+	/* Nothing held: no hold line, and none read back. */
+	buf_free(&b);
+	envelope_free(&env);
+	make_env(&env);
+	assert_int_equal(spool_format_state(&env, &b), 0);
+	assert_null(strstr(b.data, "hold"));
+	envelope_free(&env);
+	buf_free(&b);
+}
+
+static void
 test_paths(void **state)
 {
 	char p[64];
@@ -298,6 +341,7 @@ main(void)
 		cmocka_unit_test(test_incomplete_and_corrupt),
 		cmocka_unit_test(test_state_lines),
 		cmocka_unit_test(test_paths),
+		cmocka_unit_test(test_hold_lines),
 		cmocka_unit_test(test_ids),
 		cmocka_unit_test(test_files_and_state),
 		cmocka_unit_test(test_maildir_names),
