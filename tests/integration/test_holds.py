@@ -168,3 +168,45 @@ def test_first_time_recipients(dns, sinks, make_instance):
     sink.wait_token(tok5)
     never_arrives(sink, tok4, 1.0)
     assert "held: " in (queue_line(inst, q4) or "")
+
+
+def test_compromised_account_is_held_back(dns, sinks, make_instance):
+    """A stolen password: a script submits 2,000 messages as one user, one session
+    after another. At most sends_per_day reach the remote side; the rest wait in the
+    queue, held, for the operator."""
+    limit, total, per_session = 50, 2000, 200
+    sink = sinks()
+    inst = make_instance(settings(dns, sink.port, limits__sends_per_day=str(limit),
+                                  limits__first_time_recipients_per_day="0"))
+    import smtplib
+    tok = token()
+    sent = 0
+    deadline = time.monotonic() + 300
+    while sent < total and time.monotonic() < deadline:
+        with smtplib.SMTP("127.0.0.1", inst.ports["submission"], timeout=30) as s:
+            s.ehlo("spam-bot")
+            s.starttls(context=inst.ssl_context())
+            s.ehlo("spam-bot")
+            s.login(DEMO, DEMO_PASSWORD)
+            for _ in range(per_session):
+                s.sendmail(DEMO, [f"victim{sent}@remote.test"],
+                           make_message("spam", f"{tok}-{sent}"))
+                sent += 1
+    assert sent == total
+    # Everything was accepted; queued counts and holds. Wait until nothing is pending.
+    def settled():
+        lines = inst.run_cli("queue", "list").stdout.splitlines()
+        held = [ln for ln in lines if "held" in ln]
+        return len(sink.accepted()) + len(held) >= total and (lines, held)
+    lines, held = None, None
+    end = time.monotonic() + 240
+    while time.monotonic() < end:
+        r = settled()
+        if r:
+            lines, held = r
+            break
+        time.sleep(1)
+    assert held is not None, f"sent {len(sink.accepted())}, log: {inst.log()[-2000:]}"
+    assert len(sink.accepted()) <= limit, len(sink.accepted())
+    assert len(held) >= total - limit, len(held)
+    assert re.search(rf"held: {re.escape(DEMO)} over sends_per_day \({limit}\)", inst.log())
