@@ -85,10 +85,38 @@ def deliver_from_outside(inst, rcpt, token):
                    f"From: someone@elsewhere.test\r\nSubject: {token}\r\n\r\n{token}\r\n")
 
 
+def smtp_auth_587(inst, user, password):
+    """One AUTH PLAIN on submission after STARTTLS; (code, text)."""
+    with smtplib.SMTP("127.0.0.1", inst.ports["submission"], timeout=30) as s:
+        s.starttls(context=inst.ssl_context())
+        s.ehlo()
+        blob = base64.b64encode(b"\0" + user.encode() + b"\0" + password.encode()).decode()
+        return s.docmd("AUTH", "PLAIN " + blob)
+
+
+def pop_login_110(inst, user, password):
+    """USER/PASS on pop3 after STLS: the reply to PASS."""
+    p = poplib.POP3("127.0.0.1", inst.ports["pop3"], timeout=30)
+    try:
+        p.stls(context=inst.ssl_context())
+        p.user(user)
+        try:
+            return p.pass_(password)
+        except poplib.error_proto as e:
+            return e.args[0]
+    finally:
+        p.close()
+
+
 def assert_refused(inst, user, password):
+    """Refused on 465, 587, 995 and 110 alike."""
     code, msg = smtp_auth(inst, user, password)
     assert code == 535 and msg.startswith(b"5.7.8"), (code, msg)
+    code, msg = smtp_auth_587(inst, user, password)
+    assert code == 535 and msg.startswith(b"5.7.8"), (code, msg)
     r = pop_login(inst, user, password)
+    assert r.startswith(b"-ERR [AUTH]"), r
+    r = pop_login_110(inst, user, password)
     assert r.startswith(b"-ERR [AUTH]"), r
 
 
