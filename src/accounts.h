@@ -262,6 +262,13 @@ enum grey_answer accounts_greylist(struct accounts *a, const char *client_ip,
     const char *sender, const char *rcpt, uint64_t delay, time_t now);
 
 /*
+ * accounts_greylist_trust - client_ip's network is not greylisted any more (as after
+ * GREY_CLIENT_PASSES passes): it sent mail that passed SPF and DMARC through an
+ * aligned DKIM signature. 0, or -1 (logged).
+ */
+int accounts_greylist_trust(struct accounts *a, const char *client_ip, time_t now);
+
+/*
  * accounts_greylist_expire - delete the rows of greylist and greylist_clients
  * that have expired at now (grey_row_expired, grey_client_expired). How many, or
  * -1 (logged). A local handle only (lookupd).

@@ -175,6 +175,28 @@ fail:
 }
 
 int
+accounts_greylist_trust(struct accounts *a, const char *client_ip, time_t now)
+{
+	struct lookup_client *c = accounts_lookup(a);
+	sqlite3 *db = accounts_sqlite(a);
+	char net[GREY_NET_MAX + 1];
+
+	if (c != NULL)
+		return lookup_greylist_trust(c, client_ip);
+	if (db == NULL || grey_client_net(client_ip, net, sizeof net) < 0)
+		return -1;
+	/* As many passes as auto-allow a network: it is not greylisted from now on. */
+	int64_t v[2] = { GREY_CLIENT_PASSES, now };
+	if (exec_row(db, "INSERT INTO greylist_clients(net, passes, last_seen) VALUES(?1, ?2, ?3)"
+	    " ON CONFLICT(net) DO UPDATE SET passes = max(passes, ?2), last_seen = ?3", net, v, 2,
+	    NULL) != SQLITE_DONE) {
+		log_err("greylist: accounts database %s: %s", accounts_path(a), sqlite3_errmsg(db));
+		return -1;
+	}
+	return 0;
+}
+
+int
 accounts_greylist_expire(struct accounts *a, uint64_t delay, time_t now)
 {
 	sqlite3 *db = accounts_sqlite(a);

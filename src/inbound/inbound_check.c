@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "dkim/arc_verify.h"
@@ -246,11 +247,37 @@ arc_note(const struct inbound_check *c, struct ar_input *in, char *comment, size
 	in->arc_reason = comment[0] ? comment : NULL;
 }
 
+/*
+ * dkim_aligned_pass - a DKIM pass whose d= is the From domain or shares its
+ * organizational domain (relaxed alignment): what lets greylisting trust a client.
+ */
+static bool
+dkim_aligned_pass(const struct inbound_check *c, const struct dmarc_result *dm)
+{
+	const char *org = dm->org_domain;
+	size_t ol = strlen(org);
+
+	for (size_t i = 0; i < c->ndkim; i++) {
+		const char *d = c->dkim[i].d;
+		size_t dl = d ? strlen(d) : 0;
+		if (c->dkim[i].status != DKIM_PASS || dl == 0)
+			continue;
+		if (strcasecmp(d, dm->header_from) == 0)
+			return true;
+		if (ol > 0 && (strcasecmp(d, org) == 0 ||
+		    (dl > ol + 1 && d[dl - ol - 1] == '.' && strcasecmp(d + dl - ol, org) == 0)))
+			return true;
+	}
+	return false;
+}
+
 /* verdict - the field, the policy's decision and the log line; then done (last). */
 static void
 verdict(struct inbound_check *c, const struct dmarc_result *dm)
 {
 	struct inbound_verdict v = { .action = INBOUND_ACCEPT };
+	v.authenticated = c->ip != NULL && c->spf_from.result == SPF_PASS && dm != NULL &&
+	    dm->result == DMARC_RESULT_PASS && dkim_aligned_pass(c, dm);
 	struct ar_dkim *k = calloc(c->ndkim ? c->ndkim : 1, sizeof *k);
 	const struct spf_result *spf = &c->spf_from;
 	bool have_spf = c->ip != NULL;

@@ -272,6 +272,24 @@ out:
 }
 
 int
+lookup_greylist_trust(struct lookup_client *c, const char *client_ip)
+{
+	struct frame *req = malloc(sizeof *req), *rep = malloc(sizeof *rep);
+	uint64_t v = 1;
+
+	if (req != NULL && rep != NULL) {
+		frame_init(req, LK_GREYLIST_TRUST);
+		frame_put_str(req, client_ip);
+		if (lookup_call(c, req, rep, QUERY_TIMEOUT_MS) != 0 || !frame_get_u64(rep, &v) ||
+		    !frame_end(rep))
+			v = 1;
+	}
+	free(req);
+	free(rep);
+	return v == 0 ? 0 : -1;
+}
+
+int
 lookup_srs_forward(struct lookup_client *c, const char *sender, const char *srs_domain,
     char *out, size_t outlen)
 {

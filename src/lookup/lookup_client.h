@@ -48,6 +48,9 @@ int lookup_domains(struct lookup_client *c, struct strlist *out);
 int lookup_srs_forward(struct lookup_client *c, const char *sender, const char *srs_domain,
     char *out, size_t outlen);
 
+/* lookup_greylist_trust - accounts_greylist_trust asked of lookupd; 0, or -1. */
+int lookup_greylist_trust(struct lookup_client *c, const char *client_ip);
+
 /* lookup_greylist - accounts_greylist asked of lookupd; GREY_FAILED when it does not answer. */
 enum grey_answer lookup_greylist(struct lookup_client *c, const char *client_ip,
     const char *sender, const char *rcpt, uint64_t delay);

@@ -30,6 +30,8 @@
  *   LK_GREYLIST str client ip, str sender, str recipient, u64 delay seconds
  *                                     -> u64 grey_answer: 0 pass, 1 greylisted, 2 the
  *                                        store failed (the caller passes the mail)
+ *   LK_GREYLIST_TRUST str client ip    -> u64 0 done, 1 failed: the client's network is
+ *                                        allowed (smtpd, after an authenticated message)
  *   LK_SENDS_COUNT str user, u64 now, u64 total, u64 n, n x str recipient -> u64
  *                                        send_verdict (lookup/sendlimit.h), u64 the limit
  *                                        passed (0 unless over): one message of user to
@@ -54,6 +56,7 @@ enum lookup_type {
 	LK_DKIM_SIGN = 7,
 	LK_SRS_FORWARD = 8,
 	LK_GREYLIST = 20,
+	LK_GREYLIST_TRUST = 21,
 	LK_SENDS_COUNT = 40,
 	LK_REPLY = 100,
 	LK_ERROR = 101,

@@ -207,6 +207,18 @@ do_greylist(struct lookupd *d, struct lk_conn *c, struct frame *in)
 	reply_u64(c, accounts_greylist(d->acct, ip, sender, rcpt, delay, time(NULL)));
 }
 
+static void
+do_greylist_trust(struct lookupd *d, struct lk_conn *c, struct frame *in)
+{
+	char ip[64];
+
+	if (!frame_get_str(in, ip, sizeof ip) || !frame_end(in)) {
+		conn_close(c);
+		return;
+	}
+	reply_u64(c, accounts_greylist_trust(d->acct, ip, time(NULL)) == 0 ? 0 : 1);
+}
+
 static bool dkim_allowed(struct lookupd *d, struct lk_conn *c, const char *what);
 
 /* do_srs_forward - for the mail user alone, as DKIM: SRS addresses are ours to make. */
@@ -536,6 +548,9 @@ on_request(evutil_socket_t fd, short what, void *arg)
 		break;
 	case LK_GREYLIST:
 		do_greylist(d, c, &d->in);
+		break;
+	case LK_GREYLIST_TRUST:
+		do_greylist_trust(d, c, &d->in);
 		break;
 	case LK_SENDS_COUNT:
 		do_sends_count(d, c, &d->in);

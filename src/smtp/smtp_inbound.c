@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "accounts.h"
 #include "dkim/dkim_fields.h"
 #include "inbound/auth_results.h"
 #include "inbound/inbound_check.h"
@@ -168,6 +169,11 @@ on_verdict(void *arg, const struct inbound_verdict *v)
 		return;
 	}
 	t->env.junk = v->action == INBOUND_QUARANTINE;
+	/* SPF and an aligned DKIM signature vouch for the client: greylisting lets it be. */
+	if (v->authenticated && s->srv->cfg->greylist &&
+	    accounts_greylist_trust(s->srv->acct, s->ip, time(NULL)) == 0)
+		log_info("%s: greylisting: %s is allowed from now on (SPF pass, aligned DKIM)",
+		    t->env.id, s->ip);
 	buf_reset(&t->ar);
 	if (buf_append(&t->ar, v->ar.data, v->ar.len) < 0)
 		t->failed = true;

@@ -267,3 +267,33 @@ def test_check_message_cli(inst):
     assert "spf=pass" in out and "dkim=pass header.d=good.test" in out and "dmarc=pass" in out, out
     out = inst.run_cli("check", "message", input=message("CEO <ceo@bank.test>", tok).decode()).stdout
     assert "dkim=none" in out and "dmarc=fail" in out, out
+
+
+def test_authenticated_sender_lifts_greylisting(dns, make_instance):
+    """A message that passes SPF and DMARC through an aligned DKIM signature lets its
+    client network past greylisting from then on (a new triplet passes at once)."""
+    import time
+    i = make_instance({("delivery", "resolver"): dns.resolver,
+                       ("relay", "trusted_networks"): "", ("inbound", "verify"): "yes",
+                       ("inbound", "greylist"): "yes", ("inbound", "greylist_delay"): "1s"})
+
+    def rcpt_code(mailfrom, rcpt):
+        with smtplib.SMTP("127.0.0.1", i.ports["smtp"], timeout=30) as s:
+            s.ehlo("client.good.test")
+            s.mail(mailfrom)
+            return s.rcpt(rcpt)[0]
+
+    i.add_user("other@example.test", "other-password-1")
+    # Unsigned mail from a new triplet: greylisted, and another triplet is too.
+    assert rcpt_code("x@evil.test", DEMO) == 451
+    assert rcpt_code("y@evil.test", "other@example.test") == 451
+    # A signed, aligned message gets through after the delay...
+    tok = token()
+    msg = sign(message("A <a@good.test>", tok), "rsa", "good.test", RSA_KEY)
+    assert rcpt_code("a@good.test", DEMO) == 451
+    time.sleep(1.5)
+    code, resp = send(i, "a@good.test", msg)
+    assert code == 250, resp
+    i.wait_log(r"greylisting: 127\.0\.0\.1 is allowed from now on")
+    # ...and from then on the client's new triplets pass at once.
+    assert rcpt_code("z@evil.test", "other@example.test") == 250
