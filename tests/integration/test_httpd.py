@@ -3,8 +3,14 @@ unknown domains, the MTA-STS policy by Host, 404, the 301 on http, the security
 headers on every reply, an oversized request refused while the server goes on,
 SMTP working meanwhile, and httpd's walls."""
 import http.client
+import os
+import re
+import signal
 import smtplib
 import socket
+import ssl
+import subprocess
+import time
 import urllib.request
 
 import pytest
@@ -179,3 +185,86 @@ def test_walls(web):
         assert f"httpd: wall probe: {what}: refused" in log, what
     assert "httpd: wall probe: " in log and "ALLOWED" not in "\n".join(
         l for l in log.splitlines() if "httpd: wall probe" in l)
+
+
+def served_cert(port):
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        with ctx.wrap_socket(s) as tls:
+            return tls.getpeercert(binary_form=True)
+
+
+def web_instance(make_instance, settings=None):
+    port = free_port()
+    cfg = {("listen", "https"): f"127.0.0.1:{port}"}
+    cfg.update(settings or {})
+    inst = make_instance(cfg)
+    inst.web = {"https": port}
+    wait_port(port)
+    inst.wait_log("httpd: started")
+    return inst
+
+
+def test_no_httpd_without_its_listeners(instance):
+    assert "started httpd" not in instance.log()
+
+
+def test_reload_certificate_and_restart(make_instance):
+    inst = web_instance(make_instance)
+    old = served_cert(inst.web["https"])
+    key = os.path.join(inst.dir, "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-nodes", "-keyout", key + ".new", "-out",
+                    inst.cert + ".new", "-days", "2", "-subj", f"/CN={HOSTNAME}",
+                    "-addext", f"subjectAltName=DNS:{HOSTNAME},IP:127.0.0.1"],
+                   check=True, capture_output=True, timeout=60)
+    os.chmod(key + ".new", 0o644)
+    os.rename(key + ".new", key)
+    os.rename(inst.cert + ".new", inst.cert)
+    inst.reload()
+    deadline = time.monotonic() + 15
+    while served_cert(inst.web["https"]) == old:
+        assert time.monotonic() < deadline, inst.log()[-3000:]
+        time.sleep(0.2)
+    resp, _ = https(inst, "GET", "/nothing")  # trusts the new certificate only
+    assert resp.status == 404
+    # killed, httpd comes back and serves again
+    pid = int(re.findall(r"started httpd \(pid (\d+)\)", inst.log())[-1])
+    os.kill(pid, signal.SIGKILL)
+    inst.wait_log(r"started httpd \(pid (\d+)\)", count=2, timeout=20)
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            resp, _ = https(inst, "GET", "/nothing")
+            assert resp.status == 404
+            break
+        except (ConnectionError, OSError):
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+
+
+def test_max_connections_per_listener(make_instance):
+    inst = web_instance(make_instance, {("limits", "max_connections"): "2"})
+    ctx = inst.ssl_context()
+    held = [ctx.wrap_socket(socket.create_connection(("127.0.0.1", inst.web["https"]),
+                                                     timeout=10)) for _ in range(2)]
+    inst.wait_log("https: max_connections \\(2\\) open")
+    # the third waits: no handshake while two are open
+    third = socket.create_connection(("127.0.0.1", inst.web["https"]), timeout=2)
+    with pytest.raises((socket.timeout, TimeoutError)):
+        ctx.wrap_socket(third)
+    third.close()
+    held.pop().close()
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            resp, _ = https(inst, "GET", "/x")
+            assert resp.status == 404
+            break
+        except (ConnectionError, OSError, http.client.HTTPException):
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+    for s in held:
+        s.close()
