@@ -4,8 +4,9 @@
  * a reloaded certificate applies to the next one) and on the http listeners
  * (redirects), with bounded headers, bodies and time, and at most
  * max_connections TLS connections per listener (counted by their SSL objects:
- * the listener pauses at the limit and resumes as one closes). Reloads and stops
- * like the other roles.
+ * the listener pauses at the limit and resumes as one closes; evhttp 2.1 has no
+ * hook at a plain connection's end, so http is bounded by the timeout only).
+ * Reloads and stops like the other roles.
  */
 #include "http/httpd.h"
 
@@ -24,19 +25,41 @@
 #define MAX_BODY_SIZE (64 * 1024)
 #define REQUEST_TIMEOUT 30 /* seconds */
 
+/* opened - one more connection on hl: at max_connections, stop accepting. */
+static void
+opened(struct http_listener *hl)
+{
+	struct httpd *srv = hl->srv;
+
+	hl->active++;
+	if (hl->active >= srv->cfg->max_connections && !hl->paused && hl->el != NULL) {
+		evconnlistener_disable(hl->el);
+		hl->paused = true;
+		log_info("%s: max_connections (%u) open: not accepting for now",
+		    service_name(hl->svc), srv->cfg->max_connections);
+	}
+}
+
+/* closed - a connection of hl is gone: accept again when under the limit. */
+static void
+closed(struct http_listener *hl)
+{
+	hl->active--;
+	/* Stopping: the listener is gone (and the loop may be freeing what is left). */
+	if (hl->el == NULL)
+		return;
+	if (hl->paused && hl->active < hl->srv->cfg->max_connections) {
+		evconnlistener_enable(hl->el);
+		hl->paused = false;
+	}
+}
+
 /* A TLS connection's SSL is freed with it: its listener counts one less. */
 static void
 on_ssl_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
 {
-	struct http_listener *hl = ptr;
-
-	if (hl == NULL)
-		return;
-	hl->active--;
-	if (hl->paused && hl->el != NULL && hl->active < hl->srv->cfg->max_connections) {
-		evconnlistener_enable(hl->el);
-		hl->paused = false;
-	}
+	if (ptr != NULL)
+		closed(ptr);
 }
 
 static struct bufferevent *
@@ -48,9 +71,9 @@ tls_bufferevent(struct event_base *base, void *arg)
 	SSL *ssl = srv->tls_ctx != NULL ? SSL_new(srv->tls_ctx) : NULL;
 
 	if (ssl != NULL) {
-		hl->active++;
-		if (SSL_set_ex_data(ssl, srv->ssl_index, hl) != 1)
-			hl->active--;
+		/* Counted from here: whoever frees the SSL counts it out. */
+		if (SSL_set_ex_data(ssl, srv->ssl_index, hl) == 1)
+			opened(hl);
 		bev = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
 		    BEV_OPT_CLOSE_ON_FREE);
 		if (bev == NULL)
@@ -63,12 +86,6 @@ tls_bufferevent(struct event_base *base, void *arg)
 	}
 	/* Clients that close without close_notify are common and harmless here. */
 	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
-	if (hl->active >= srv->cfg->max_connections && !hl->paused && hl->el != NULL) {
-		evconnlistener_disable(hl->el);
-		hl->paused = true;
-		log_info("https: max_connections (%u) open: not accepting for now",
-		    srv->cfg->max_connections);
-	}
 	return bev;
 }
 
@@ -113,10 +130,9 @@ listeners_free(struct httpd *srv)
 		hl->el = NULL;
 		if (hl->http != NULL)
 			evhttp_free(hl->http);
+		hl->http = NULL;
 	}
-	free(srv->listeners);
-	srv->listeners = NULL;
-	srv->nlisteners = 0;
+	/* The array stays: connections' frees finish in the loop's end (role_end) and count on it. */
 }
 
 int
@@ -159,5 +175,6 @@ out:
 	role_control_free(&control);
 	SSL_CTX_free(srv.tls_ctx);
 	role_end(srv.base, srv.acct, srv.cfg);
+	free(srv.listeners);
 	return rc;
 }
