@@ -85,6 +85,8 @@ static const struct option options[] = {
 	{ "listen", "submissions", "", set_listen, OFF(listen[SVC_SUBMISSIONS]), 0, 0 },
 	{ "listen", "pop3", "", set_listen, OFF(listen[SVC_POP3]), 0, 0 },
 	{ "listen", "pop3s", "", set_listen, OFF(listen[SVC_POP3S]), 0, 0 },
+	{ "listen", "https", "", set_listen, OFF(listen[SVC_HTTPS]), 0, 0 },
+	{ "listen", "http", "", set_listen, OFF(listen[SVC_HTTP]), 0, 0 },
 
 	{ "relay", "trusted_networks", "127.0.0.0/8, ::1/128", set_netmasks, OFF(trusted), 0, 0 },
 	{ "relay", "relayhost", "", set_relayhost, OFF(relayhost), 0, 0 },
@@ -153,6 +155,8 @@ static const char *const service_names[SVC_COUNT] = {
 	[SVC_SUBMISSIONS] = "submissions",
 	[SVC_POP3] = "pop3",
 	[SVC_POP3S] = "pop3s",
+	[SVC_HTTPS] = "https",
+	[SVC_HTTP] = "http",
 };
 
 const char *
@@ -161,6 +165,21 @@ service_name(enum service svc)
 	if ((unsigned)svc >= SVC_COUNT)
 		return "?";
 	return service_names[svc];
+}
+
+uint16_t
+config_service_port(const struct config *cfg, enum service svc)
+{
+	const struct listen_list *l = &cfg->listen[svc];
+
+	if (l->n == 0)
+		return 0;
+	const struct sockaddr_storage *ss = &l->v[0].ss;
+	if (ss->ss_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)ss)->sin_port);
+	if (ss->ss_family == AF_INET6)
+		return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+	return 0;
 }
 
 static void *
@@ -1064,7 +1083,7 @@ cross_check(struct parse *p)
 		    seen_line(p, "delivery", "retry_max")),
 		    "retry_min (%s) is greater than retry_max (%s)", lo, hi);
 	}
-	static const enum service implicit_tls[] = { SVC_SUBMISSIONS, SVC_POP3S };
+	static const enum service implicit_tls[] = { SVC_SUBMISSIONS, SVC_POP3S, SVC_HTTPS };
 	for (size_t i = 0; i < sizeof implicit_tls / sizeof implicit_tls[0]; i++) {
 		enum service s = implicit_tls[i];
 		if (cfg->listen[s].n > 0 && cfg->tls_cert == NULL)

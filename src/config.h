@@ -41,6 +41,8 @@ enum service {
 	SVC_SUBMISSIONS,
 	SVC_POP3,
 	SVC_POP3S,
+	SVC_HTTPS,
+	SVC_HTTP,
 	SVC_COUNT
 };
 
@@ -150,5 +152,8 @@ bool config_is_trusted_text(const struct config *cfg, const char *ip);
 
 /* The name of a service as used in [listen] ("smtp", "pop3s", ...). */
 const char *service_name(enum service svc);
+
+/* config_service_port - the port of the first address svc listens on; 0: off. */
+uint16_t config_service_port(const struct config *cfg, enum service svc);
 
 #endif

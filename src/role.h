@@ -155,5 +155,6 @@ int lookupd_main(const struct role_env *env);
 int smtpd_main(const struct role_env *env);
 int queued_main(const struct role_env *env);
 int pop3d_main(const struct role_env *env);
+int httpd_main(const struct role_env *env);
 
 #endif

@@ -2,8 +2,8 @@
  * serve.c - the supervisor of `mailroom serve`: prepares the data dir, reads the
  * TLS certificate and binds every listener (as root where needed), forks one
  * process per role, each under a uid of its own (lookupd alone owns the account
- * store; smtpd, pop3d and queued share the mail group for the queue and the
- * mailboxes; only smtpd and pop3d are given the TLS key), restarts a role that
+ * store; smtpd, pop3d, httpd and queued share the mail group for the queue and the
+ * mailboxes; only smtpd, pop3d and httpd are given the TLS key), restarts a role that
  * dies with a backoff, passes reloads on SIGHUP, and stops everything on SIGTERM
  * or SIGINT. As root it opens nothing in a directory another user can write:
  * the data dir is walked with openat(O_NOFOLLOW), and the queue and mailboxes
@@ -46,7 +46,7 @@
 #define STABLE_AFTER 60     /* a role up this long restarts at once when it dies */
 
 /* lookupd first: the others ask it from their start. */
-enum role_id { ROLE_LOOKUPD, ROLE_SMTPD, ROLE_QUEUED, ROLE_POP3D, ROLE_COUNT };
+enum role_id { ROLE_LOOKUPD, ROLE_SMTPD, ROLE_QUEUED, ROLE_POP3D, ROLE_HTTPD, ROLE_COUNT };
 
 /* Who a role runs as. */
 struct cred {
@@ -95,6 +95,8 @@ role_wants(enum role_id id, enum service svc)
 		return svc == SVC_SMTP || svc == SVC_SUBMISSION || svc == SVC_SUBMISSIONS;
 	case ROLE_POP3D:
 		return svc == SVC_POP3 || svc == SVC_POP3S;
+	case ROLE_HTTPD:
+		return svc == SVC_HTTPS || svc == SVC_HTTP;
 	default:
 		return false;
 	}
@@ -135,7 +137,8 @@ bind_all(struct supervisor *sv, char *err, size_t errlen)
 		return -1;
 	for (int s = 0; s < SVC_COUNT; s++) {
 		const struct listen_list *l = &sv->cfg->listen[s];
-		if (l->n > 0 && (s == SVC_SUBMISSIONS || s == SVC_POP3S) && sv->cfg->tls_cert == NULL) {
+		if (l->n > 0 && (s == SVC_SUBMISSIONS || s == SVC_POP3S || s == SVC_HTTPS) &&
+		    sv->cfg->tls_cert == NULL) {
 			snprintf(err, errlen, "%s needs [tls] cert and key", service_name((enum service)s));
 			return -1;
 		}
@@ -592,8 +595,8 @@ on_reload(evutil_socket_t sig, short what, void *arg)
 
 /*
  * resolve_users - as root: the mail user (queued; the group of the mail roles),
- * and a user for each other role, made when missing: <user>-smtpd and
- * <user>-pop3d in the mail group, <user>-lookup in a group of its own.
+ * and a user for each other role, made when missing: <user>-smtpd,
+ * <user>-pop3d and <user>-httpd in the mail group, <user>-lookup in a group of its own.
  */
 static int
 resolve_users(struct supervisor *sv, char *err, size_t errlen)
@@ -620,7 +623,7 @@ resolve_users(struct supervisor *sv, char *err, size_t errlen)
 		return -1;
 	}
 	snprintf(group, sizeof group, "%s", gr->gr_name);
-	static const char *const suffix[ROLE_COUNT] = { "lookup", "smtpd", NULL, "pop3d" };
+	static const char *const suffix[ROLE_COUNT] = { "lookup", "smtpd", NULL, "pop3d", "httpd" };
 	for (int i = 0; i < ROLE_COUNT; i++) {
 		struct cred *c = &sv->roles[i].cred;
 		if (suffix[i] == NULL) {
@@ -679,14 +682,15 @@ serve_main(struct config *cfg)
 	sv.queue_pair[0] = sv.queue_pair[1] = -1;
 	sv.lookup_fd = -1;
 	log_init("serve", cfg->log_syslog);
-	static const char *const names[ROLE_COUNT] = { "lookupd", "smtpd", "queued", "pop3d" };
+	static const char *const names[ROLE_COUNT] = { "lookupd", "smtpd", "queued", "pop3d",
+		"httpd" };
 	int (*const mains[ROLE_COUNT])(const struct role_env *) = { lookupd_main, smtpd_main,
-		queued_main, pop3d_main };
+		queued_main, pop3d_main, httpd_main };
 	for (int i = 0; i < ROLE_COUNT; i++) {
 		sv.roles[i].name = names[i];
 		sv.roles[i].main = mains[i];
 		sv.roles[i].ctl = -1;
-		sv.roles[i].tls = i == ROLE_SMTPD || i == ROLE_POP3D;
+		sv.roles[i].tls = i == ROLE_SMTPD || i == ROLE_POP3D || i == ROLE_HTTPD;
 	}
 	if (resolve_users(&sv, err, sizeof err) < 0)
 		goto fail;
@@ -707,6 +711,7 @@ serve_main(struct config *cfg)
 	for (size_t i = 0; i < sv.nfds; i++) {
 		sv.roles[ROLE_SMTPD].wanted |= role_wants(ROLE_SMTPD, sv.fds[i].svc);
 		sv.roles[ROLE_POP3D].wanted |= role_wants(ROLE_POP3D, sv.fds[i].svc);
+		sv.roles[ROLE_HTTPD].wanted |= role_wants(ROLE_HTTPD, sv.fds[i].svc);
 	}
 	sv.roles[ROLE_QUEUED].wanted = true;
 	sv.roles[ROLE_LOOKUPD].wanted = true;

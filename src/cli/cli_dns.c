@@ -22,22 +22,6 @@
 
 #define DNS_USAGE "dns records DOMAIN | dns check DOMAIN"
 
-/* listener_port - the port of the first address a service listens on; 0: off. */
-static uint16_t
-listener_port(const struct config *cfg, enum service svc)
-{
-	const struct listen_list *l = &cfg->listen[svc];
-
-	if (l->n == 0)
-		return 0;
-	const struct sockaddr_storage *ss = &l->v[0].ss;
-	if (ss->ss_family == AF_INET)
-		return ntohs(((const struct sockaddr_in *)ss)->sin_port);
-	if (ss->ss_family == AF_INET6)
-		return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
-	return 0;
-}
-
 /* hosted_domain - domain lower-cased into out when it is a hosted domain; else 1 printed. */
 static int
 hosted_domain(const struct config *cfg, const char *domain, char *out, size_t outlen)
@@ -169,7 +153,7 @@ cli_dns(struct config *cfg, int argc, char **argv)
 		.addrs_from_interfaces = host.from_interfaces || lookup_failed,
 	};
 	for (int s = 0; s < SVC_COUNT; s++)
-		in.ports[s] = listener_port(cfg, (enum service)s);
+		in.ports[s] = config_service_port(cfg, (enum service)s);
 	if (dkim_pubs_read(cfg, domain, &pubs) < 0)
 		goto out;
 	in.dkim = pubs.v;

@@ -233,6 +233,9 @@ landlock_install(enum sandbox_profile p, const struct config *cfg)
 	case SANDBOX_LOOKUPD:
 		allow(&r, cfg->data_dir, rw); /* accounts.db and its -wal and -shm */
 		break;
+	case SANDBOX_HTTPD:
+		/* Its pages are built in memory; it asks lookupd over a socket it holds. */
+		break;
 	}
 	int rc = (int)syscall(SYS_landlock_restrict_self, r.fd, 0);
 	close(r.fd);

@@ -15,6 +15,7 @@ enum sandbox_profile {
 	SANDBOX_POP3D,   /* mail/ */
 	SANDBOX_QUEUED,  /* queue/ and mail/, TCP out, DNS, CA certificates */
 	SANDBOX_LOOKUPD, /* the account store in data_dir */
+	SANDBOX_HTTPD,   /* no files but the config */
 };
 
 /*

@@ -194,6 +194,8 @@ static const char full_config[] =
     "submissions = [::1]:465\n"
     "pop3 = 10.0.0.1:110\n"
     "pop3s = 10.0.0.1:995\n"
+    "https = 10.0.0.1:443\n"
+    "http = 10.0.0.1:80, [::1]:8080\n"
     "\n"
     "[relay]\n"
     "trusted_networks = 10.0.0.0/8\n"
@@ -246,6 +248,11 @@ test_every_key(void **state)
 	assert_int_equal(c.listen[SVC_POP3].n, 1);
 	assert_int_equal(c.listen[SVC_POP3S].n, 1);
 	assert_string_equal(c.listen[SVC_POP3S].v[0].text, "10.0.0.1:995");
+	assert_int_equal(c.listen[SVC_HTTPS].n, 1);
+	assert_int_equal(config_service_port(&c, SVC_HTTPS), 443);
+	assert_int_equal(c.listen[SVC_HTTP].n, 2);
+	assert_int_equal(config_service_port(&c, SVC_HTTP), 80);
+	assert_int_equal(config_service_port(&c, SVC_SUBMISSIONS), 465);
 	assert_int_equal(c.ntrusted, 1);
 	assert_string_equal(c.relayhost, "smarthost.example.net:2525");
 	assert_string_equal(c.relayhost_password_file, "/etc/mr/relay-password");
@@ -333,6 +340,8 @@ test_listen_lists(void **state)
 
 	assert_int_equal(c.listen[SVC_POP3].n, 0); /* empty: off */
 	assert_int_equal(c.listen[SVC_SUBMISSION].n, 0); /* absent: off */
+	assert_int_equal(c.listen[SVC_HTTPS].n, 0);      /* off by default */
+	assert_int_equal(c.listen[SVC_HTTP].n, 0);
 	config_free(&c);
 }
 
@@ -466,6 +475,7 @@ test_cross_checks(void **state)
 	load_err("[listen]\nsubmissions = 0.0.0.0:465\n", 2,
 	    "[listen] submissions needs [tls] cert and key");
 	load_err("[listen]\n\npop3s = 0.0.0.0:995\n", 3, "[listen] pop3s needs [tls] cert and key");
+	load_err("[listen]\nhttps = 0.0.0.0:443\n", 2, "[listen] https needs [tls] cert and key");
 
 	struct config c;
 	load_ok("[delivery]\nretry_min = 1h\nretry_max = 60m\n", &c);
@@ -640,6 +650,8 @@ test_service_names(void **state)
 	assert_string_equal(service_name(SVC_SUBMISSIONS), "submissions");
 	assert_string_equal(service_name(SVC_POP3), "pop3");
 	assert_string_equal(service_name(SVC_POP3S), "pop3s");
+	assert_string_equal(service_name(SVC_HTTPS), "https");
+	assert_string_equal(service_name(SVC_HTTP), "http");
 }
 
 int
