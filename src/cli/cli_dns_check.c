@@ -289,6 +289,7 @@ cli_dns_check(struct ub_ctx *ub, const char *domain, const struct dns_host *host
 		case REC_DKIM:
 		case REC_MTA_STS:
 		case REC_MTA_STS_HOST:
+		case REC_CLIENT_SETUP:
 		case REC_TLSRPT:
 		case REC_SRV: check_value(&c, r); break;
 		case REC_PTR: check_ptr(&c, r); break;

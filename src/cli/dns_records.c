@@ -27,6 +27,7 @@ dns_rec_label(enum dns_rec_kind kind)
 	case REC_MTA_STS:
 	case REC_MTA_STS_HOST: return "MTA-STS";
 	case REC_TLSRPT: return "TLS-RPT";
+	case REC_CLIENT_SETUP: return "AUTOCONFIG";
 	case REC_SRV: return "SRV";
 	case REC_PTR: return "PTR";
 	case REC_COMMENT: break;
@@ -256,6 +257,18 @@ add_policies(const struct dns_records_in *in, struct dns_recs *l, const char *ho
 	    "(make it a mailbox or an alias)", in->domain) < 0 ||
 	    add(l, REC_TLSRPT, name, RR_TYPE_TXT, "v=TLSRPTv1; rua=mailto:tlsrpt@%s",
 	    in->domain) < 0 ||
+	    COMMENT(l, "%s", "") < 0)
+		goto out;
+
+	/* Where mail clients look for their settings; httpd answers there ([listen] https). */
+	if (COMMENT(l, "Mail client setup: Thunderbird autoconfig and Outlook autodiscover, "
+	    "served over https by this host (a certificate for these names):") < 0)
+		goto out;
+	snprintf(name, sizeof name, "autoconfig.%s.", in->domain);
+	if (add(l, REC_CLIENT_SETUP, name, RR_TYPE_CNAME, "%s", host) < 0)
+		goto out;
+	snprintf(name, sizeof name, "autodiscover.%s.", in->domain);
+	if (add(l, REC_CLIENT_SETUP, name, RR_TYPE_CNAME, "%s", host) < 0 ||
 	    COMMENT(l, "%s", "") < 0)
 		goto out;
 	rc = 0;

@@ -32,6 +32,7 @@ enum dns_rec_kind {
 	REC_MTA_STS,      /* TXT, by value */
 	REC_MTA_STS_HOST, /* CNAME, by value */
 	REC_TLSRPT,       /* TXT, by value */
+	REC_CLIENT_SETUP, /* CNAME of autoconfig./autodiscover., by value */
 	REC_SRV,          /* by value */
 	REC_PTR,          /* forward-confirmed reverse DNS of one host address */
 };

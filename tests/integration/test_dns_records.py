@@ -16,7 +16,7 @@ from peers import Dns
 
 HOST_ADDR = "127.0.0.1"
 REVERSE = "1.0.0.127.in-addr.arpa."
-CHECK_LINE = re.compile(r"^(ok|missing|wrong|tempfail) +(MX|SPF|DKIM|DMARC|MTA-STS|TLS-RPT|SRV|PTR) (\S+)")
+CHECK_LINE = re.compile(r"^(ok|missing|wrong|tempfail) +(MX|SPF|DKIM|DMARC|MTA-STS|TLS-RPT|AUTOCONFIG|SRV|PTR) (\S+)")
 
 
 def records_of(inst):
@@ -95,6 +95,8 @@ def test_records_cover_what_the_domain_needs(setup):
     sts = b"".join(got[("_mta-sts." + d, "TXT")].rdata.data).decode()
     assert re.fullmatch(r"v=STSv1; id=[0-9a-f]{32}", sts)
     assert str(got[("mta-sts." + d, "CNAME")].rdata) == h
+    assert str(got[("autoconfig." + d, "CNAME")].rdata) == h
+    assert str(got[("autodiscover." + d, "CNAME")].rdata) == h
     tlsrpt = b"".join(got[("_smtp._tls." + d, "TXT")].rdata.data).decode()
     assert tlsrpt == f"v=TLSRPTv1; rua=mailto:tlsrpt@{DOMAIN}"
     for svc, label in (("submission", "_submission._tcp"), ("submissions", "_submissions._tcp"),
