@@ -62,9 +62,15 @@ static void
 take_header(struct smtp_session *s, bool at_end)
 {
 	struct smtp_txn *t = s->txn;
-	size_t body_at, end = dkim_header_end(t->out.data, t->out.len, &body_at);
+	/* Lines already looked at are not scanned again: the text comes in small pieces. */
+	size_t from = t->header_scanned, body_at;
+	size_t end = from + dkim_header_end(t->out.data + from, t->out.len - from, &body_at);
+	body_at += from;
 
 	if (end == t->out.len && !at_end) {
+		const char *lf = memrchr(t->out.data + from, '\n', t->out.len - from);
+		if (lf != NULL)
+			t->header_scanned = (size_t)(lf - t->out.data) + 1;
 		if (t->out.len < HEADER_MAX)
 			return;
 		log_warn("%s: header block over %d octets: DKIM and DMARC not checked", t->env.id,

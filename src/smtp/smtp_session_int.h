@@ -79,6 +79,7 @@ struct smtp_txn {
 	struct inbound_check *ic; /* NULL: not checked */
 	bool header_seen;      /* the header block went to ic (then out holds only body) */
 	size_t fed;            /* octets of out that ic has */
+	size_t header_scanned; /* out up to here holds whole header lines, none of them empty */
 	struct buf ar;         /* the Authentication-Results field, once decided */
 	void (*ic_cont)(struct smtp_session *s); /* what follows the verdict */
 	struct event *ic_timer; /* the checks' time limit */
