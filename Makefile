@@ -11,7 +11,8 @@ CC ?= cc
 FUZZ_SECONDS ?= 60
 PY ?= /usr/bin/python3
 
-LIBS_PKG := libevent libevent_openssl libevent_pthreads libunbound sqlite3 inih openssl libseccomp zlib
+LIBS_PKG := libevent libevent_openssl libevent_pthreads libunbound sqlite3 inih openssl libseccomp zlib \
+	jansson
 PKG_CFLAGS = $(shell pkg-config --cflags $(LIBS_PKG) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(LIBS_PKG) 2>/dev/null) -lcrypt -lpthread
 
@@ -23,7 +24,10 @@ CFLAGS ?= -O2 -g
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -DMAILROOM_WALL_PROBE \
 	-fno-sanitize-recover=undefined
 
-SRCS := $(shell find src -name '*.c' | sort)
+# The web pages' style sheet and script, made into C by scripts/embed.sh.
+ASSETS := $(sort $(wildcard src/http/assets/*.css src/http/assets/*.js))
+GEN_SRCS := build/gen/http_assets.c
+SRCS := $(shell find src -name '*.c' | sort) $(GEN_SRCS)
 LIB_SRCS := $(filter-out src/main.c,$(SRCS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
@@ -48,6 +52,10 @@ deps-all:
 
 build/mailroom: $(OBJ_REL)
 	$(CC) $(CFLAGS) -o $@ $(OBJ_REL) $(PKG_LIBS)
+
+build/gen/http_assets.c: $(ASSETS) scripts/embed.sh
+	@mkdir -p $(dir $@)
+	scripts/embed.sh $@ $(ASSETS)
 
 build/obj/%.o: %.c
 	@mkdir -p $(dir $@)
