@@ -140,10 +140,6 @@ queue_msg_json(const struct envelope *env, time_t now, size_t max_rcpts)
 	for (size_t i = 0; i < env->nrcpts && (max_rcpts == 0 || i < max_rcpts); i++)
 		if (json_array_append_new(rcpts, rcpt_json(&env->rcpts[i])) < 0)
 			goto fail;
-	if (json_object_set_new(o, "recipients", rcpts) < 0) {
-		json_decref(o);
-		return NULL;
-	}
 	if (next < now)
 		next = now; /* due: tried as soon as queued gets to it */
 	bool ok = set(o, "id", json_string(env->id)) &&
@@ -153,10 +149,13 @@ queue_msg_json(const struct envelope *env, time_t now, size_t max_rcpts)
 	    set(o, "from", text_or_null(env->sender != NULL ? env->sender : "")) &&
 	    set(o, "held", json_boolean(env->held)) &&
 	    set(o, "hold_reason", env->held ? text_or_null(env->hold_reason) : json_null()) &&
-	    set(o, "recipients_total", json_integer((json_int_t)env->nrcpts)) &&
-	    set(o, "next_try", env->held || !waiting ? json_null() :
-	        json_integer((json_int_t)next));
-	if (!ok) {
+	    set(o, "recipients_total", json_integer((json_int_t)env->nrcpts));
+	if (!ok)
+		goto fail;
+	/* jansson takes rcpts here, whether the set succeeds or not. */
+	if (json_object_set_new(o, "recipients", rcpts) < 0 ||
+	    !set(o, "next_try", env->held || !waiting ? json_null() :
+	    json_integer((json_int_t)next))) {
 		json_decref(o);
 		return NULL;
 	}
