@@ -15,6 +15,7 @@
 #include "accounts.h"
 #include "cli/dns_records.h"
 #include "http/http_host.h"
+#include "http/http_reply.h"
 #include "http/mail_setup.h"
 #include "util/buf.h"
 #include "util/escape.h"
@@ -60,6 +61,32 @@ reply(struct evhttp_request *req, bool tls, int code, const char *reason, const 
 	evhttp_send_reply(req, code, reason, out);
 	if (out != NULL)
 		evbuffer_free(out);
+}
+
+/* status_reason - the phrase of the statuses the JSON replies carry. */
+static const char *
+status_reason(int status)
+{
+	switch (status) {
+	case HTTP_OK:
+		return "OK";
+	case HTTP_BADREQUEST:
+		return "Bad Request";
+	case HTTP_NOTFOUND:
+		return "Not Found";
+	case HTTP_BADMETHOD:
+		return "Method Not Allowed";
+	case HTTP_SERVUNAVAIL:
+		return "Service Unavailable";
+	default:
+		return status >= 500 ? "Internal Server Error" : "Error";
+	}
+}
+
+void
+http_reply_json(struct evhttp_request *req, int status, const struct buf *json)
+{
+	reply(req, true, status, status_reason(status), "application/json", json);
 }
 
 static void
