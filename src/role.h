@@ -26,6 +26,9 @@ struct role_env {
 	int queue_fd;                    /* smtpd: writes "new <id>\n" lines to queued,
 					  * which reads them; a stream the supervisor keeps
 					  * open, so it survives a restart of either */
+	int qctl_fd;                     /* the queue control channel (queue/queue_ctl_proto.h):
+					  * httpd's end in httpd, queued's in queued, else -1;
+					  * kept open by the supervisor like queue_fd */
 	const struct tls_pem *pem;       /* certificate and key, or cert NULL (roles without TLS) */
 	int lookup_fd;                   /* lookupd: its listening socket; else -1 */
 	gid_t mail_gid;                  /* the group of the mail roles (lookupd admits it) */

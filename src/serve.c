@@ -77,6 +77,7 @@ struct supervisor {
 	bool stopping;
 	struct event *kill_ev;
 	int queue_pair[2];   /* smtpd -> queued: ids of newly committed messages */
+	int qctl_pair[2];    /* httpd <-> queued: the queue control channel */
 	int lookup_fd;       /* lookupd's listening socket, kept across its restarts */
 	struct cred mail;    /* the mail user: owns queue/ and mail/; its group is the roles' */
 	struct cred store;   /* lookupd's user: owns the data dir and the account store */
@@ -431,8 +432,12 @@ child_run(struct supervisor *sv, enum role_id id, int ctl_fd, pid_t parent)
 	for (int i = 0; i < 2; i++)
 		if (sv->queue_pair[i] != qfd)
 			close(sv->queue_pair[i]);
+	int cfd = id == ROLE_HTTPD ? sv->qctl_pair[0] : id == ROLE_QUEUED ? sv->qctl_pair[1] : -1;
+	for (int i = 0; i < 2; i++)
+		if (sv->qctl_pair[i] != cfd)
+			close(sv->qctl_pair[i]);
 	/* Unprivileged, every role is one user: there is no one else to tell apart. */
-	struct role_env env = { cfg, mine, n, ctl_fd, qfd, &sv->pem, lookup_fd, sv->mail.gid,
+	struct role_env env = { cfg, mine, n, ctl_fd, qfd, cfd, &sv->pem, lookup_fd, sv->mail.gid,
 		sv->drop ? sv->mail.uid : geteuid() };
 	int rc = sv->roles[id].main(&env);
 	/* The role freed the config; what remains of the supervisor is reachable. */
@@ -680,6 +685,7 @@ serve_main(struct config *cfg)
 	memset(&sv, 0, sizeof sv);
 	sv.cfg = cfg;
 	sv.queue_pair[0] = sv.queue_pair[1] = -1;
+	sv.qctl_pair[0] = sv.qctl_pair[1] = -1;
 	sv.lookup_fd = -1;
 	log_init("serve", cfg->log_syslog);
 	static const char *const names[ROLE_COUNT] = { "lookupd", "smtpd", "queued", "pop3d",
@@ -705,6 +711,11 @@ serve_main(struct config *cfg)
 	    bind_lookup(&sv, err, sizeof err) < 0)
 		goto fail;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv.queue_pair) < 0) {
+		snprintf(err, sizeof err, "socketpair: %s", strerror(errno));
+		goto fail;
+	}
+	/* Frames as messages, both ways; kept across restarts of httpd and queued. */
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv.qctl_pair) < 0) {
 		snprintf(err, sizeof err, "socketpair: %s", strerror(errno));
 		goto fail;
 	}
@@ -764,6 +775,9 @@ out:
 	for (int i = 0; i < 2; i++)
 		if (sv.queue_pair[i] >= 0)
 			close(sv.queue_pair[i]);
+	for (int i = 0; i < 2; i++)
+		if (sv.qctl_pair[i] >= 0)
+			close(sv.qctl_pair[i]);
 	if (sv.lookup_fd >= 0)
 		close(sv.lookup_fd);
 	free(sv.fds);

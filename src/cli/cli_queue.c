@@ -1,7 +1,8 @@
 /*
  * cli_queue.c - `mailroom queue list|show|delete|flush|hold|release`: reads the
- * spool directly (so it works with or without a running server) and tells a running
- * queued through its notification socket. A hold or release is queued's to record
+ * spool directly (so it works with or without a running server; queue_view.h, which
+ * queued's answers to httpd use too) and tells a running queued through its
+ * notification socket. A hold or release is queued's to record
  * while it runs (it holds the state in memory); when it does not, this writes it.
  */
 #include <errno.h>
@@ -15,6 +16,7 @@
 #include "cli/cli.h"
 #include "cli/cli_util.h"
 #include "queue/notify.h"
+#include "queue/queue_view.h"
 #include "store/msg_reader.h"
 #include "store/spool.h"
 
@@ -34,49 +36,61 @@ fmt_age(char *out, size_t len, time_t secs)
 		snprintf(out, len, "%lldd%02lldh", (long long)secs / 86400, (long long)secs % 86400 / 3600);
 }
 
+/*
+ * status_name - a recipient's state as the CLI has always put it (scripts read it):
+ * queue_view's "queued" and "deferred" are both "pending" here.
+ */
 static const char *
 status_name(const struct spool_rcpt *r)
 {
-	if (r->status == RCPT_BOUNCED)
+	switch (queue_rcpt_state(r)) {
+	case QS_BOUNCED:
 		return r->dsn_due ? "bounced (bounce not yet sent)" : "bounced";
-	return r->status == RCPT_DELIVERED ? "delivered" : "pending";
+	case QS_DELIVERED:
+		return "delivered";
+	case QS_QUEUED:
+	case QS_DEFERRED:
+		break;
+	}
+	return "pending";
+}
+
+/* list_line - one message of `queue list`. */
+static int
+list_line(void *arg, const struct envelope *env)
+{
+	const time_t *now = arg;
+	const char *err = NULL;
+	char age[32];
+	int shown = 0;
+
+	fmt_age(age, sizeof age, *now - env->arrival);
+	printf("%s %s %llu <%s> ", env->id, age, (unsigned long long)env->body_size, env->sender);
+	for (size_t j = 0; j < env->nrcpts; j++) {
+		const struct spool_rcpt *r = &env->rcpts[j];
+		if (r->status != RCPT_PENDING && !r->dsn_due)
+			continue;
+		printf("%s%s", shown++ ? "," : "", r->addr);
+		if (r->error)
+			err = r->error;
+	}
+	if (env->held)
+		printf(" held: %s\n", env->hold_reason ? env->hold_reason : "-");
+	else
+		printf(" %s\n", err ? err : "-");
+	return 0;
 }
 
 static int
 queue_list(const char *queue_dir)
 {
-	struct spool_ids ids = { 0 };
 	time_t now = time(NULL);
 
-	if (spool_list(queue_dir, &ids) < 0) {
+	if (queue_each(queue_dir, 0, NULL, NULL, list_line, &now, NULL) < 0) {
 		if (errno == ENOENT)
 			return 0;
 		return cli_fail("cannot read the queue %s: %s", queue_dir, strerror(errno));
 	}
-	for (size_t i = 0; i < ids.n; i++) {
-		struct envelope env;
-		char age[32];
-		if (spool_load(queue_dir, ids.v[i], &env) < 0)
-			continue; /* delivered meanwhile, or still being written */
-		fmt_age(age, sizeof age, now - env.arrival);
-		printf("%s %s %llu <%s> ", env.id, age, (unsigned long long)env.body_size, env.sender);
-		const char *err = NULL;
-		int shown = 0;
-		for (size_t j = 0; j < env.nrcpts; j++) {
-			const struct spool_rcpt *r = &env.rcpts[j];
-			if (r->status != RCPT_PENDING && !r->dsn_due)
-				continue;
-			printf("%s%s", shown++ ? "," : "", r->addr);
-			if (r->error)
-				err = r->error;
-		}
-		if (env.held)
-			printf(" held: %s\n", env.hold_reason ? env.hold_reason : "-");
-		else
-			printf(" %s\n", err ? err : "-");
-		envelope_free(&env);
-	}
-	spool_ids_free(&ids);
 	return fflush(stdout) == 0 ? 0 : 1;
 }
 

@@ -144,6 +144,7 @@ httpd_main(const struct role_env *env)
 	int rc = 1;
 
 	srv.cfg = env->cfg;
+	srv.qctl_fd = env->qctl_fd;
 	srv.ssl_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, on_ssl_free);
 	if (role_begin("httpd", env, &srv.base, &srv.acct) < 0 || srv.ssl_index < 0)
 		goto out;
@@ -176,5 +177,7 @@ out:
 	SSL_CTX_free(srv.tls_ctx);
 	role_end(srv.base, srv.acct, srv.cfg);
 	free(srv.listeners);
+	if (srv.qctl_fd >= 0)
+		close(srv.qctl_fd);
 	return rc;
 }

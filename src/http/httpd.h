@@ -30,7 +30,7 @@ struct httpd {
 	struct config *cfg;        /* replaced on reload */
 	struct event_base *base;
 	struct accounts *acct;     /* lookupd */
-	int qctl_fd;               /* queued's control channel */
+	int qctl_fd;               /* the queue control channel to queued (queue/queue_ctl.h), or -1 */
 	SSL_CTX *tls_ctx;          /* replaced on reload; NULL without a certificate */
 	int ssl_index;             /* SSL ex_data: the listener a TLS connection counts on */
 	struct http_listener *listeners;

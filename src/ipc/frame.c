@@ -38,7 +38,12 @@ get_be(const uint8_t *p, unsigned n)
 void
 frame_put_str(struct frame *f, const char *s)
 {
-	size_t n = strlen(s);
+	frame_put_strn(f, s, strlen(s));
+}
+
+void
+frame_put_strn(struct frame *f, const char *s, size_t n)
+{
 	if (f->bad || n > FRAME_MAX || FRAME_MAX - f->len < 5 + n) {
 		f->bad = true;
 		return;

@@ -27,6 +27,8 @@ struct frame {
 /* frame_init - an empty frame of the given type, for writing. */
 void frame_init(struct frame *f, uint16_t type);
 void frame_put_str(struct frame *f, const char *s);
+/* frame_put_strn - the n octets at s as a string field (the reader refuses a NUL in it). */
+void frame_put_strn(struct frame *f, const char *s, size_t n);
 void frame_put_u64(struct frame *f, uint64_t v);
 
 /*

@@ -102,23 +102,23 @@ known(struct queued *q, const char *id)
 	return m;
 }
 
-void
+bool
 holds_note(struct queued *q, const char *id, bool on)
 {
 	struct qmsg *m = known(q, id);
 
 	if (m == NULL || m->deleted)
-		return;
+		return false;
 	if (on) {
 		if (m->env.held)
-			return;
+			return true;
 		log_warn("%s: held: queue hold%s", m->id,
 		    m->busy ? " (after the delivery under way)" : "");
 		hold(q, m, "queue hold");
-		return;
+		return true;
 	}
 	if (!m->env.held)
-		return;
+		return true;
 	log_info("%s: released (held since %lld: %s)", m->id, (long long)m->env.held_since,
 	    m->env.hold_reason ? m->env.hold_reason : "-");
 	m->env.held = false;
@@ -135,4 +135,5 @@ holds_note(struct queued *q, const char *id, bool on)
 		m->dirty = true;
 	else
 		ready_push(q, m);
+	return true;
 }

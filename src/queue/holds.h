@@ -17,7 +17,10 @@
  */
 bool holds_limits(struct queued *q, struct qmsg *m);
 
-/* holds_note - hold (on) or release the message id, when it is in the queue. */
-void holds_note(struct queued *q, const char *id, bool on);
+/*
+ * holds_note - hold (on) or release the message id, when it is in the queue.
+ * Returns whether it is (held or released now, or already).
+ */
+bool holds_note(struct queued *q, const char *id, bool on);
 
 #endif

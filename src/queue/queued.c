@@ -1,7 +1,8 @@
 /*
  * queued.c - the queue manager role: learns of messages (smtpd's notifications, a
  * rescan of the spool, the CLI's control datagrams), keeps them in memory with a
- * ready list, and wakes for retries; the delivery rounds are round.c's.
+ * ready list, and wakes for retries; the delivery rounds are round.c's, httpd's
+ * requests queue_ctl_serve.c's.
  */
 #include "queue/queued.h"
 
@@ -24,6 +25,7 @@
 #include "queue/dmarc_reports.h"
 #include "queue/holds.h"
 #include "queue/notify.h"
+#include "queue/queue_ctl_serve.h"
 #include "queue/schedule.h"
 #include "role.h"
 #include "sandbox/sandbox.h"
@@ -244,6 +246,41 @@ on_queue_event(struct bufferevent *bev, short what, void *arg)
 	bufferevent_disable(q->queue_bev, EV_READ);
 }
 
+void
+queued_flush(struct queued *q)
+{
+	log_info("queue flush requested");
+	scan_spool(q, false);
+	reschedule(q, true);
+}
+
+void
+queued_forget_deleted(struct queued *q, const char *id)
+{
+	struct qmsg *m = strmap_get(&q->msgs, id);
+
+	if (m && m->busy)
+		m->deleted = true; /* its round's end forgets it */
+	else if (m)
+		msg_forget(q, m);
+}
+
+bool
+queued_delete(struct queued *q, const char *id)
+{
+	char path[4096];
+	struct qmsg *m = strmap_get(&q->msgs, id);
+
+	if ((m != NULL && m->deleted) ||
+	    spool_path(path, sizeof path, q->store.queue_dir, SPOOL_MSG, id) < 0 ||
+	    access(path, F_OK) < 0)
+		return false;
+	spool_remove(q->store.queue_dir, id);
+	log_info("%s: deleted by the operator", id);
+	queued_forget_deleted(q, id);
+	return true;
+}
+
 /*
  * control_sender_ok - whether queued obeys a datagram from cred: root, its own uid,
  * or a process in its group (the roles' shared mail group). Anyone else on the host
@@ -283,20 +320,14 @@ on_notify(evutil_socket_t fd, short what, void *arg)
 			if (m)
 				ready_push(q, m);
 		} else if (type == QN_FLUSH && frame_end(&q->note)) {
-			log_info("queue flush requested");
-			scan_spool(q, false);
-			reschedule(q, true);
+			queued_flush(q);
 		} else if (type == QN_DMARC_REPORT && frame_end(&q->note)) {
 			log_info("DMARC reports requested (today included)");
 			dmarc_reporter_run(q->dmarc, true);
 		} else if ((type == QN_HOLD || type == QN_RELEASE) && note_id(&q->note, id) != NULL) {
 			holds_note(q, id, type == QN_HOLD);
 		} else if (type == QN_DELETE && note_id(&q->note, id) != NULL) {
-			struct qmsg *m = strmap_get(&q->msgs, id);
-			if (m && m->busy)
-				m->deleted = true;
-			else if (m)
-				msg_forget(q, m);
+			queued_forget_deleted(q, id);
 		} else {
 			log_warn("malformed control datagram (type %u) ignored", type);
 		}
@@ -345,6 +376,8 @@ queued_main(const struct role_env *env)
 		bufferevent_setcb(q.queue_bev, on_new_ids, NULL, on_queue_event, &q);
 		bufferevent_enable(q.queue_bev, EV_READ);
 	}
+	if (env->qctl_fd >= 0 && (q.qctl = qctl_server_new(&q, env->qctl_fd)) == NULL)
+		goto out;
 	if (role_control_start(&control, q.base, env->ctl_fd, &q.cfg, NULL) < 0)
 		goto out;
 	q.aenv = (struct agent_env){ q.base, &q.cfg, q.acct, q.store.committer, q.store.mail_dir };
@@ -373,6 +406,7 @@ out:
 		q.agents[AGENT_LOCAL].ops->free(q.agents[AGENT_LOCAL].self);
 	if (q.queue_bev)
 		bufferevent_free(q.queue_bev);
+	qctl_server_free(q.qctl);
 	role_control_free(&control);
 	if (q.notify_ev)
 		event_free(q.notify_ev);

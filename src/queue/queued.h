@@ -21,6 +21,7 @@ struct event_base;
 struct event;
 struct bufferevent;
 struct accounts;
+struct qctl_server;
 
 enum agent_id { AGENT_LOCAL, AGENT_REMOTE, AGENT_COUNT };
 
@@ -51,6 +52,7 @@ struct queued {
 	char data_dir[4096];
 	struct store store;      /* the queue, the mailboxes, the group commit */
 	struct event *notify_ev;  /* the CLI's datagrams: flush, delete */
+	struct qctl_server *qctl; /* httpd's requests (queue_ctl_serve.h), or NULL */
 	struct bufferevent *queue_bev; /* smtpd's QN_NEW frames */
 	struct frame note;             /* the notice being read (one at a time, on the loop) */
 	struct event *wake_ev;   /* the earliest retry, and the rescan */
@@ -75,6 +77,15 @@ struct qmsg *ready_pop(struct queued *q);
 void arm_wake(struct queued *q, time_t when);
 /* queued_wake - make the scheduler look at the ready list again soon. */
 void queued_wake(struct queued *q);
+/* queued_flush - `queue flush`: rescan the spool and try every waiting recipient now. */
+void queued_flush(struct queued *q);
+/*
+ * queued_forget_deleted - the files of id were removed (`queue delete`): forget it,
+ * at the end of its round when one is under way.
+ */
+void queued_forget_deleted(struct queued *q, const char *id);
+/* queued_delete - remove id from the queue and forget it; false when it is not there. */
+bool queued_delete(struct queued *q, const char *id);
 
 /* round.c */
 /*

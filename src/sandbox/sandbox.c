@@ -234,7 +234,8 @@ landlock_install(enum sandbox_profile p, const struct config *cfg)
 		allow(&r, cfg->data_dir, rw); /* accounts.db and its -wal and -shm */
 		break;
 	case SANDBOX_HTTPD:
-		/* Its pages are built in memory; it asks lookupd over a socket it holds. */
+		/* Its pages are built in memory; it asks lookupd and queued (the queue
+		 * control channel) over sockets it holds: nothing here to allow. */
 		break;
 	}
 	int rc = (int)syscall(SYS_landlock_restrict_self, r.fd, 0);
