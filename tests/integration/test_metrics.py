@@ -3,7 +3,9 @@ with prometheus_client's parser, whose counters move with what the test does
 (a connection and a message on smtp, a failed AUTH and a failed POP3 login, a
 relay refusal and an unknown user, a message queued for an unreachable remote
 server, a local delivery); 404 and 405; garbage on the port while the server goes
-on; counting that survives a role's restart; httpd started for metrics alone.
+on; counting that survives a role's restart; httpd started for metrics alone;
+a message sent to a remote server that takes one recipient and refuses the other
+(sent, delivered, bounced, and the bounce).
 
 The instance's trusted_networks is empty, so 127.0.0.1 is an outside client: it
 is refused relaying on port 25 and logs in over TLS only."""
@@ -20,6 +22,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from conftest import DEMO, DEMO_PASSWORD, deferring_settings, free_port, wait_port
+from peers import Sink
 
 
 @pytest.fixture(scope="module")
@@ -226,6 +229,35 @@ def test_counts_survive_a_restart(mx):
         c.sendmail("someone@elsewhere.example", [DEMO], "Subject: again\r\n\r\nagain\r\n")
     wait_for(mx, lambda s: val(s, "mailroom_messages_received_total", listener="smtp") ==
              received + 1, "the message after the restart")
+
+
+def test_sent_and_bounced(make_instance):
+    sink = Sink(rcpt_replies={"refused@remote.test": "550 5.1.1 no such user"})
+    try:
+        port = free_port()
+        inst = make_instance({("listen", "metrics"): f"127.0.0.1:{port}",
+                              ("relay", "relayhost"): f"[127.0.0.1]:{sink.port}",
+                              ("delivery", "relayhost_tls"): "may"})
+        inst.metrics_port = port
+        wait_port(port)
+        with smtplib.SMTP("127.0.0.1", inst.ports["submission"], timeout=30) as c:
+            c.starttls(context=inst.ssl_context())
+            c.ehlo()
+            c.login(DEMO, DEMO_PASSWORD)
+            c.sendmail(DEMO, ["taken@remote.test", "refused@remote.test"],
+                       "Subject: out\r\n\r\nsent-token\r\n")
+        sink.wait_token("sent-token")
+        s = wait_for(inst, lambda s: val(s, "mailroom_bounces_total") == 1 and
+                     val(s, "mailroom_queue_messages") == 0, "the bounce, and an empty queue")
+        assert val(s, "mailroom_messages_sent_total") == 1
+        assert val(s, "mailroom_deliveries_total", transport="remote", result="delivered") == 1
+        assert val(s, "mailroom_deliveries_total", transport="remote", result="bounced") == 1
+        assert val(s, "mailroom_deliveries_total", transport="remote", result="deferred") == 0
+        # The bounce went to the sender's mailbox through the queue.
+        wait_for(inst, lambda s: val(s, "mailroom_deliveries_total", transport="local",
+                                     result="delivered") == 1, "the bounce delivered")
+    finally:
+        sink.stop()
 
 
 def test_off_by_default(instance):
