@@ -124,11 +124,15 @@ def test_refusals(mx):
         assert code == 554
         code, _ = c.rcpt("nobody@example.test")
         assert code == 550
+        c.rset()
+        code, _ = c.docmd("MAIL", "FROM:<someone@elsewhere.example> SIZE=999999999999")
+        assert code == 552
     after = scrape(mx)
     d = lambda reason: (val(after, "mailroom_refusals_total", reason=reason) -
                         val(before, "mailroom_refusals_total", reason=reason))
     assert d("relay_denied") == 1
     assert d("unknown_user") == 1
+    assert d("too_big") == 1
     assert d("greylisted") == 0
 
 
