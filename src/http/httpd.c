@@ -2,10 +2,12 @@
  * httpd.c - the web role: evhttp on the https listeners (TLS through
  * libevent_openssl, a fresh SSL from the current context for each connection, so
  * a reloaded certificate applies to the next one), on the http listeners
- * (redirects) and on the metrics listeners, with bounded headers, bodies and time, and at most
- * max_connections TLS connections per listener (counted by their SSL objects:
- * the listener pauses at the limit and resumes as one closes; evhttp 2.1 has no
- * hook at a plain connection's end, so http is bounded by the timeout only).
+ * (redirects) and on the metrics listeners (http_metrics.c), with bounded
+ * headers, bodies and time, and at most max_connections TLS connections per
+ * listener (counted by their SSL objects: the listener pauses at the limit and
+ * resumes as one closes; evhttp 2.1 has no hook at a plain connection's end, so
+ * http and metrics are bounded by the timeout only, and their open connections
+ * are not counted in the metrics).
  * Reloads and stops like the other roles.
  */
 #include "http/httpd.h"
