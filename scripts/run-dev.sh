@@ -27,6 +27,7 @@ if [ ! -f "$conf" ]; then
 	    -e 's|^submissions = .*|submissions = 127.0.0.1:2465|' \
 	    -e 's|^pop3 = .*|pop3 = 127.0.0.1:2110|' \
 	    -e 's|^pop3s = .*|pop3s = 127.0.0.1:2995|' \
+	    -e 's|^metrics = .*|metrics = 127.0.0.1:2912|' \
 	    "$conf"
 	umask 077
 	pw=$(head -c 12 /dev/urandom | base64 | tr -d '/+=')
@@ -44,6 +45,7 @@ mailroom development instance ($conf)
   submissions 127.0.0.1:2465   (implicit TLS)
   POP3        127.0.0.1:2110   user demo@example.test, password in $run/demo-password
   POP3S       127.0.0.1:2995
+  metrics     http://127.0.0.1:2912/metrics   (Prometheus text)
   mail for demo@example.test lands in the Maildir under data_dir/mail/example.test/demo/
   admin:      $bin -c $conf user list
 Serving in the foreground; Ctrl-C stops.

@@ -87,6 +87,7 @@ static const struct option options[] = {
 	{ "listen", "pop3s", "", set_listen, OFF(listen[SVC_POP3S]), 0, 0 },
 	{ "listen", "https", "", set_listen, OFF(listen[SVC_HTTPS]), 0, 0 },
 	{ "listen", "http", "", set_listen, OFF(listen[SVC_HTTP]), 0, 0 },
+	{ "listen", "metrics", "", set_listen, OFF(listen[SVC_METRICS]), 0, 0 },
 
 	{ "relay", "trusted_networks", "127.0.0.0/8, ::1/128", set_netmasks, OFF(trusted), 0, 0 },
 	{ "relay", "relayhost", "", set_relayhost, OFF(relayhost), 0, 0 },
@@ -157,6 +158,7 @@ static const char *const service_names[SVC_COUNT] = {
 	[SVC_POP3S] = "pop3s",
 	[SVC_HTTPS] = "https",
 	[SVC_HTTP] = "http",
+	[SVC_METRICS] = "metrics",
 };
 
 const char *

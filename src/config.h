@@ -43,6 +43,7 @@ enum service {
 	SVC_POP3S,
 	SVC_HTTPS,
 	SVC_HTTP,
+	SVC_METRICS, /* Prometheus text, plain HTTP (httpd) */
 	SVC_COUNT
 };
 

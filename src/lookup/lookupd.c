@@ -27,6 +27,7 @@
 #include "ipc/frame.h"
 #include "lookup/authlimit.h"
 #include "lookup/lookup_proto.h"
+#include "metrics/metrics.h"
 #include "password.h"
 #include "role.h"
 #include "util/log.h"
@@ -439,6 +440,9 @@ verify_done(void *arg)
 			v = VERDICT_BLOCKED;
 		}
 	}
+	/* The mail roles count their refusals (session/login.c); the web role's are counted here. */
+	if (v != VERDICT_OK && !app_password_service_ok(j->service))
+		metrics_auth_failed(j->service);
 	reply_u64(j->c, v);
 	conn_unref(j->c);
 	explicit_bzero(j, sizeof *j);

@@ -15,6 +15,7 @@
 
 #include "deliver/bounce.h"
 #include "deliver/route.h"
+#include "metrics/metrics.h"
 #include "queue/holds.h"
 #include "queue/hops.h"
 #include "queue/schedule.h"
@@ -43,6 +44,9 @@ rcpt_result(struct queued *q, struct qmsg *m, size_t idx, int code, const char *
 	/* A released message's lifetime counts from its release, not its arrival. */
 	time_t since = m->env.released > m->env.arrival ? m->env.released : m->env.arrival;
 	enum result_class c = schedule_result(r, code, text, time(NULL), since, &p);
+	static const enum mx_result counted[] = { [RESULT_DELIVERED] = MX_DELIVERED,
+		[RESULT_DEFERRED] = MX_DEFERRED, [RESULT_BOUNCED] = MX_BOUNCED };
+	metrics_delivery(r->kind == TARGET_LOCAL ? MX_LOCAL : MX_REMOTE, counted[c]);
 	m->dirty = true;
 	log_info("%s: to=<%s> orig_to=<%s> relay=%s status=%s (%s)", m->id, r->addr, r->orig,
 	    relay, status[c], text);
@@ -125,6 +129,7 @@ settle(struct queued *q, struct qmsg *m)
 	if (bid[0] != '\0') {
 		struct qmsg *b = msg_add(q, bid, false);
 		log_info("%s: sender non-delivery notification: %s", m->id, bid);
+		MX_INC(bounces);
 		if (b)
 			ready_push(q, b);
 	}

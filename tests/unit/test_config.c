@@ -196,6 +196,7 @@ static const char full_config[] =
     "pop3s = 10.0.0.1:995\n"
     "https = 10.0.0.1:443\n"
     "http = 10.0.0.1:80, [::1]:8080\n"
+    "metrics = 127.0.0.1:9125\n"
     "\n"
     "[relay]\n"
     "trusted_networks = 10.0.0.0/8\n"
@@ -252,6 +253,8 @@ test_every_key(void **state)
 	assert_int_equal(config_service_port(&c, SVC_HTTPS), 443);
 	assert_int_equal(c.listen[SVC_HTTP].n, 2);
 	assert_int_equal(config_service_port(&c, SVC_HTTP), 80);
+	assert_int_equal(c.listen[SVC_METRICS].n, 1);
+	assert_int_equal(config_service_port(&c, SVC_METRICS), 9125);
 	assert_int_equal(config_service_port(&c, SVC_SUBMISSIONS), 465);
 	assert_int_equal(c.ntrusted, 1);
 	assert_string_equal(c.relayhost, "smarthost.example.net:2525");
@@ -342,6 +345,7 @@ test_listen_lists(void **state)
 	assert_int_equal(c.listen[SVC_SUBMISSION].n, 0); /* absent: off */
 	assert_int_equal(c.listen[SVC_HTTPS].n, 0);      /* off by default */
 	assert_int_equal(c.listen[SVC_HTTP].n, 0);
+	assert_int_equal(c.listen[SVC_METRICS].n, 0);
 	config_free(&c);
 }
 
@@ -393,6 +397,8 @@ test_bad_values(void **state)
 	bad_value("listen", "smtp", "1.2.3.4");
 	bad_value("listen", "smtp", "1.2.3.4:0");
 	bad_value("listen", "smtp", "1.2.3.4:65536");
+	bad_value("listen", "metrics", "localhost:9125");
+	bad_value("listen", "metrics", "127.0.0.1");
 	bad_value("listen", "smtp", "1.2.3.4:25x");
 	bad_value("listen", "smtp", "localhost:25");
 	bad_value("listen", "smtp", "[::1]25");
@@ -652,6 +658,7 @@ test_service_names(void **state)
 	assert_string_equal(service_name(SVC_POP3S), "pop3s");
 	assert_string_equal(service_name(SVC_HTTPS), "https");
 	assert_string_equal(service_name(SVC_HTTP), "http");
+	assert_string_equal(service_name(SVC_METRICS), "metrics");
 }
 
 int
