@@ -95,8 +95,10 @@ def test_reply_reaches_sender(dns, sink, make_instance):
     inst = make_instance(settings(dns, sink))
     set_vacation(inst)
     tok = token()
-    send(inst, tok)
+    qid = send(inst, tok)
     inst.wait_token(DEMO, tok)  # the original is delivered as ever
+    # Through queued (which replies), not smtpd's direct delivery of mailboxes without quota.
+    inst.wait_log(rf"queued: {qid}: to=<{re.escape(DEMO)}> .* status=sent")
     t = wait_reply(sink, tok)
     assert t.rcpt_tos == ["alice@remote.test"]
     msg = email.message_from_bytes(t.data, policy=email.policy.default)
@@ -222,8 +224,9 @@ def test_off(dns, sink, make_instance):
     inst.run_cli("user", "vacation", DEMO, "--off")
     assert "vacation: off" in inst.run_cli("user", "vacation", DEMO).stdout
     tok = token()
-    quiet_delivery(inst, sink, tok)
+    qid = quiet_delivery(inst, sink, tok)
     assert replies(sink, tok) == [] and "vacation of" not in inst.log()
+    assert f"smtpd: {qid}: removed (delivered at once)" in inst.log()
 
 
 def test_until_past(dns, sink, make_instance):
@@ -236,8 +239,9 @@ def test_until_past(dns, sink, make_instance):
     db.close()
     assert "vacation: ended" in inst.run_cli("user", "vacation", DEMO).stdout
     tok = token()
-    quiet_delivery(inst, sink, tok)
+    qid = quiet_delivery(inst, sink, tok)
     assert replies(sink, tok) == [] and "vacation of" not in inst.log()
+    assert f"smtpd: {qid}: removed (delivered at once)" in inst.log()
 
 
 def test_show_and_user_del(make_instance):
