@@ -154,7 +154,7 @@ vacation_msg_build(const struct vacation_reply *r, struct buf *out)
 	esc_text(from, sizeof from, r->from, strlen(r->from), 0);
 	esc_text(to, sizeof to, r->to, strlen(r->to), 0);
 	rc |= buf_printf(out,
-	    "Received: by %s (mailroom) id %s; %s\n"
+	    "Received: by %s (mailroom) id %s;\n\t%s\n"
 	    "From: <%s>\n"
 	    "To: <%s>\n",
 	    r->hostname, r->id, date, from, to);

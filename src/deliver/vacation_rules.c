@@ -179,7 +179,7 @@ vacation_addressed(const char *v, size_t len, const char *user, const char *orig
 	return s.found;
 }
 
-/* value_of - the value of field f: after the colon, leading blanks skipped. */
+/* value_of - the value of field f: after the colon, leading blanks and line ends skipped. */
 static const char *
 value_of(const struct dkim_field *f, size_t *len)
 {
@@ -188,7 +188,7 @@ value_of(const struct dkim_field *f, size_t *len)
 		v++;
 	if (v < end)
 		v++;
-	while (v < end && (*v == ' ' || *v == '\t'))
+	while (v < end && isspace((unsigned char)*v))
 		v++;
 	*len = (size_t)(end - v);
 	return v;
