@@ -8,6 +8,7 @@ decision is one log line. And the command line's refusals.
 """
 import email
 import email.policy
+import os
 import re
 import sqlite3
 import time
@@ -294,3 +295,20 @@ def test_config_check_interval(make_instance):
     p = inst.run_cli("config", "check", check=False)
     assert p.returncode == 1
     assert re.match(rf"mailroom: {re.escape(inst.conf)}:\d+: .*vacation_interval", p.stderr), p.stderr
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the roles need their own users (serve as root)")
+def test_lookupd_answers_the_mail_user_only(make_instance):
+    """The wall probe of the test build asks for a vacation from every role: queued is
+    answered, smtpd and pop3d are refused (lookupd logs their uids)."""
+    inst = make_instance(start=False)
+    inst.extra_env["MAILROOM_WALL_PROBE"] = "1"
+    inst.start()
+    inst.wait_log(r"queued: wall probe: vacation for the mail user: get answered, reply answered",
+                  timeout=30)
+    for role in ("smtpd", "pop3d"):
+        log = inst.wait_log(rf"{role}: wall probe: vacation: (refused|ALLOWED)", timeout=30)
+        assert re.search(rf"{role}: wall probe: vacation: refused", log), log[-3000:]
+        uid = re.search(rf"{role}: wall probe: {role} uid=(\d+)", log).group(1)
+        assert re.search(rf"refused LK_VACATION_GET from uid {uid}\b", log), log[-3000:]
+        assert re.search(rf"refused LK_VACATION_REPLY from uid {uid}\b", log), log[-3000:]
