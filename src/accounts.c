@@ -927,9 +927,8 @@ struct expansion {
 static int
 emit(struct expansion *e, enum target_kind kind, const char *addr, bool unlimited)
 {
-	int vacation = 0;
-
 	struct target_list *l = e->out;
+	int vacation = 0;
 
 	e->produced++;
 	for (size_t i = 0; i < l->n; i++) {
