@@ -343,7 +343,8 @@ accounts_open(const char *data_dir, bool create, char *err, size_t errlen)
 	if (accounts_dkim_schema(a->db, err, errlen) < 0 ||
 	    accounts_grey_schema(a->db, err, errlen) < 0 ||
 	    accounts_users_schema(a->db, err, errlen) < 0 ||
-	    accounts_limits_schema(a->db, err, errlen) < 0) {
+	    accounts_limits_schema(a->db, err, errlen) < 0 ||
+	    accounts_vacation_schema(a->db, err, errlen) < 0) {
 		accounts_close(a);
 		return NULL;
 	}
@@ -927,6 +928,7 @@ static int
 emit(struct expansion *e, enum target_kind kind, const char *addr, bool unlimited)
 {
 	struct target_list *l = e->out;
+	int vacation = 0;
 
 	e->produced++;
 	for (size_t i = 0; i < l->n; i++) {
@@ -941,9 +943,13 @@ emit(struct expansion *e, enum target_kind kind, const char *addr, bool unlimite
 		l->v = v;
 		l->cap = cap;
 	}
+	/* A mailbox with a vacation: its mail goes through queued, which replies. */
+	if (kind == TARGET_LOCAL && (vacation = accounts_vacation_active(e->a, addr, time(NULL))) < 0)
+		return -1;
 	l->v[l->n].kind = kind;
 	snprintf(l->v[l->n].addr, sizeof l->v[l->n].addr, "%s", addr);
 	l->v[l->n].unlimited = unlimited;
+	l->v[l->n].vacation = vacation == 1;
 	l->n++;
 	return 0;
 }

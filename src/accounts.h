@@ -33,6 +33,7 @@ struct target {
 	enum target_kind kind;
 	char addr[ADDR_MAX + 1];
 	bool unlimited; /* TARGET_LOCAL: the mailbox has no quota, so it may skip the queue */
+	bool vacation;  /* TARGET_LOCAL: the user has a vacation: never past the queue (queued replies) */
 };
 
 struct target_list {

@@ -38,4 +38,16 @@ int accounts_grey_schema(sqlite3 *db, char *err, size_t errlen);
 /* accounts_limits_schema - the tables of outbound limits, made when missing. 0, or -1 with err. */
 int accounts_limits_schema(sqlite3 *db, char *err, size_t errlen);
 
+/*
+ * accounts_vacation_schema - the vacations and vacation_replies tables, and the
+ * trigger that drops a user's rows with the user, made when missing
+ * (accounts_vacation.c). 0, or -1 with err.
+ */
+int accounts_vacation_schema(sqlite3 *db, char *err, size_t errlen);
+/*
+ * accounts_vacation_active - whether the user (canonical) has a vacation that has
+ * not ended at now: 1, 0, or -1 (the store failed). A local handle only.
+ */
+int accounts_vacation_active(struct accounts *a, const char *user, time_t now);
+
 #endif

@@ -133,6 +133,8 @@ static const struct option options[] = {
 	{ "limits", "sends_per_hour", "0", set_unsigned, OFF(sends_per_hour), 0, 100000000 },
 	{ "limits", "first_time_recipients_per_day", "200", set_unsigned,
 	    OFF(first_time_recipients_per_day), 0, 100000000 },
+	/* RFC 5230 asks for at least a day; shorter is for tests. */
+	{ "limits", "vacation_interval", "7d", set_duration, OFF(vacation_interval), 1, 365 * DAY },
 
 	{ "dkim", "sign", "yes", set_yesno, OFF(dkim_sign), 0, 0 },
 	{ "dkim", "algorithms", "ed25519, rsa", set_dkim_algs, OFF(dkim_algs), 0, 0 },

@@ -30,6 +30,9 @@ static const char usage_text[] =
     "  user app-password list ADDRESS | user app-password del ADDRESS NAME\n"
     "  user limit ADDRESS [--per-day N] [--per-hour N]\n"
     "                                       outbound limits (0: none); none given: show\n"
+    "  user vacation ADDRESS --subject TEXT [--until YYYY-MM-DD]\n"
+    "                                       auto-reply, body on standard input\n"
+    "  user vacation ADDRESS --off | user vacation ADDRESS\n"
     "  alias add SOURCE TARGET [TARGET...]  SOURCE local@domain or @domain\n"
     "  alias del SOURCE | alias list\n"
     "  queue list | queue show ID | queue delete ID | queue flush\n"
@@ -70,6 +73,7 @@ static const struct arity {
 	{ "user", "resume", 1, 1 },
 	{ "user", "app-password", 2, 3 },
 	{ "user", "limit", 1, 5 },
+	{ "user", "vacation", 1, 5 },
 	{ "alias", "add", 2, INT_MAX },
 	{ "alias", "del", 1, 1 },
 	{ "alias", "list", 0, 0 },

@@ -17,7 +17,8 @@
 #define DOMAIN_USAGE "domain add DOMAIN | domain del DOMAIN | domain list"
 #define USER_USAGE "user add ADDRESS [--quota SIZE] | user passwd ADDRESS |" \
 	" user del ADDRESS | user list [DOMAIN] |" \
-	" user limit ADDRESS [--per-day N] [--per-hour N]"
+	" user limit ADDRESS [--per-day N] [--per-hour N] |" \
+	" user vacation ADDRESS [--subject TEXT [--until YYYY-MM-DD] | --off]"
 #define ALIAS_USAGE "alias add SOURCE TARGET [TARGET...] | alias del SOURCE | alias list"
 
 /* finish - close a and turn the result of an accounts call into an exit status. */
@@ -211,6 +212,8 @@ cli_user(struct config *cfg, int argc, char **argv)
 		return user_del(cfg, argv[1]);
 	if (argc >= 2 && strcmp(argv[0], "limit") == 0)
 		return cli_user_limit(cfg, argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[0], "vacation") == 0)
+		return cli_user_vacation(cfg, argc - 1, argv + 1);
 	if ((argc == 1 || argc == 2) && strcmp(argv[0], "list") == 0) {
 		if ((a = cli_open_accounts(cfg)) == NULL)
 			return 1;

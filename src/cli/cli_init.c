@@ -235,6 +235,8 @@ write_config(FILE *f, const struct init *in)
 	    "logins waiting for a password check; more: 454, try later");
 	kv(f, "max_hops", dflt("limits", "max_hops"),
 	    "Received headers; more: 554 5.4.6 (mail loop)");
+	kv(f, "vacation_interval", dflt("limits", "vacation_interval"),
+	    "one vacation reply (`user vacation`) per sender in this time");
 
 	fprintf(f, "\n[dkim]\n");
 	kv(f, "sign", dflt("dkim", "sign"), "sign outbound mail of the hosted domains");

@@ -10,7 +10,8 @@
  * a suspended user is refused either way (accounts_users.h).
  * Clients are accepted only from root, our own uid or the mail group (SO_PEERCRED).
  * DKIM keys are named and signatures made only for root and the mail user
- * (queued); private keys never leave this process.
+ * (queued); private keys never leave this process. Vacations are read, and their
+ * replies decided and recorded, for the same two alone.
  */
 #include <errno.h>
 #include <event2/event.h>
@@ -23,6 +24,7 @@
 
 #include "accounts.h"
 #include "accounts_users.h"
+#include "accounts_vacation.h"
 #include "app_password.h"
 #include "ipc/frame.h"
 #include "lookup/authlimit.h"
@@ -149,6 +151,7 @@ do_resolve(struct lookupd *d, struct lk_conn *c, struct frame *in)
 		frame_put_u64(f, tl.v[i].kind);
 		frame_put_str(f, tl.v[i].addr);
 		frame_put_u64(f, tl.v[i].unlimited);
+		frame_put_u64(f, tl.v[i].vacation);
 	}
 	if (f->bad) { /* more targets than a frame holds: say so rather than cut the list */
 		log_err("resolve %s: too many targets for one answer", addr);
@@ -381,6 +384,66 @@ do_sends_count(struct lookupd *d, struct lk_conn *c, struct frame *in)
 	free(v);
 }
 
+/* do_vacation_get - a user's vacation, for the mail user (queued) alone. */
+static void
+do_vacation_get(struct lookupd *d, struct lk_conn *c, struct frame *in)
+{
+	char user[ADDR_MAX + 1], err[512];
+	struct vacation_info *v;
+	struct frame *f = &d->out;
+
+	if (!frame_get_str(in, user, sizeof user) || !frame_end(in)) {
+		conn_close(c);
+		return;
+	}
+	if (!dkim_allowed(d, c, "LK_VACATION_GET"))
+		return;
+	if ((v = malloc(sizeof *v)) == NULL) {
+		frame_init(f, LK_REPLY);
+		frame_put_u64(f, 3);
+		frame_put_str(f, "");
+		frame_put_str(f, "");
+		frame_put_u64(f, 0);
+		frame_put_u64(f, 0);
+		send_frame(c, f);
+		return;
+	}
+	uint64_t status = 0;
+	if (accounts_vacation_get(d->acct, user, v, err, sizeof err) < 0) {
+		/* The one refusal that is no failure: the user is gone. */
+		status = strncmp(err, "no such user", 12) == 0 ? 2 : 3;
+		if (status == 3)
+			log_err("vacation of %s: %s", user, err);
+	} else if (v->found) {
+		status = 1;
+	}
+	frame_init(f, LK_REPLY);
+	frame_put_u64(f, status);
+	frame_put_str(f, status == 1 ? v->subject : "");
+	frame_put_str(f, status == 1 ? v->body : "");
+	frame_put_u64(f, status == 1 ? (uint64_t)v->until : 0);
+	frame_put_u64(f, status == 1 ? (uint64_t)v->set_at : 0);
+	free(v);
+	send_frame(c, f);
+}
+
+/* do_vacation_reply - whether a user answers a sender now, recorded; the mail user alone. */
+static void
+do_vacation_reply(struct lookupd *d, struct lk_conn *c, struct frame *in)
+{
+	char user[ADDR_MAX + 1], sender[ADDR_MAX + 1];
+
+	if (!frame_get_str(in, user, sizeof user) || !frame_get_str(in, sender, sizeof sender) ||
+	    !frame_end(in)) {
+		conn_close(c);
+		return;
+	}
+	if (!dkim_allowed(d, c, "LK_VACATION_REPLY"))
+		return;
+	reply_u64(c, accounts_vacation_reply(d->acct, user, sender, d->cfg->vacation_interval,
+	    time(NULL)));
+}
+
 static void
 verify_work(void *arg)
 {
@@ -559,6 +622,12 @@ on_request(evutil_socket_t fd, short what, void *arg)
 	case LK_SENDS_COUNT:
 		do_sends_count(d, c, &d->in);
 		break;
+	case LK_VACATION_GET:
+		do_vacation_get(d, c, &d->in);
+		break;
+	case LK_VACATION_REPLY:
+		do_vacation_reply(d, c, &d->in);
+		break;
 	default:
 		log_warn("unknown request type %u: closing the connection", type);
 		conn_close(c);
@@ -620,13 +689,19 @@ on_accept(struct evconnlistener *el, evutil_socket_t fd, struct sockaddr *sa, in
 	d->nconns++;
 }
 
-/* grey_expire - forget greylisting rows past their time (at start, then hourly). */
+/*
+ * grey_expire - forget greylisting rows past their time, and the senders that
+ * vacations answered longer than vacation_interval ago (at start, then hourly).
+ */
 static void
 grey_expire(struct lookupd *d)
 {
 	int n = accounts_greylist_expire(d->acct, d->cfg->greylist_delay, time(NULL));
 	if (n > 0)
 		log_info("greylist: %d expired entries removed", n);
+	n = accounts_vacation_expire(d->acct, d->cfg->vacation_interval, time(NULL));
+	if (n > 0)
+		log_info("vacation: %d answered senders forgotten", n);
 }
 
 static void

@@ -19,6 +19,7 @@
 #include "queue/holds.h"
 #include "queue/hops.h"
 #include "queue/schedule.h"
+#include "queue/vacation.h"
 #include "store/commit.h"
 #include "util/log.h"
 
@@ -176,6 +177,9 @@ on_result(void *arg, const struct agent_result *res)
 	if (res->unsure)
 		m->recovering = true;
 	rcpt_result(m->q, m, res->idx, res->code, res->relay, res->text);
+	/* In the user's mailbox now: a vacation may answer it. */
+	if (res->code >= 200 && res->code < 300 && m->env.rcpts[res->idx].kind == TARGET_LOCAL)
+		vacation_delivered(m->q, &m->env, res->idx);
 }
 
 static void

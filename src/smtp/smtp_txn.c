@@ -154,8 +154,9 @@ add_target(struct smtp_txn *t, const struct target *tg, const char *orig)
 	for (size_t i = 0; i < t->env.nrcpts; i++)
 		if (t->env.rcpts[i].kind == tg->kind && strcmp(t->env.rcpts[i].addr, tg->addr) == 0)
 			return 0;
-	/* Known from the resolve: no second question to the store at DATA. */
-	if (tg->kind != TARGET_LOCAL || !tg->unlimited)
+	/* Known from the resolve: no second question to the store at DATA. A mailbox
+	 * with a vacation goes through the queue: queued's local delivery replies. */
+	if (tg->kind != TARGET_LOCAL || !tg->unlimited || tg->vacation)
 		t->queue_only = true;
 	return envelope_add_rcpt(&t->env, tg->kind, tg->addr, orig);
 }

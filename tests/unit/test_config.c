@@ -170,6 +170,7 @@ test_default_strings(void **state)
 {
 	assert_string_equal(config_default("limits", "max_message_size"), "25M");
 	assert_string_equal(config_default("delivery", "retry_min"), "5m");
+	assert_string_equal(config_default("limits", "vacation_interval"), "7d");
 	assert_string_equal(config_default("relay", "trusted_networks"), "127.0.0.0/8, ::1/128");
 	assert_string_equal(config_default("listen", "smtp"), "");
 	assert_null(config_default("server", "hostname")); /* computed */
@@ -225,6 +226,7 @@ static const char full_config[] =
     "min_data_rate = 1000\n"
     "max_auth_failures = 2\n"
     "max_hops = 30\n"
+    "vacation_interval = 1d\n"
     "\n"
     "[dkim]\n"
     "sign = no\n"
@@ -278,6 +280,7 @@ test_every_key(void **state)
 	assert_int_equal(c.min_data_rate, 1000);
 	assert_int_equal(c.max_auth_failures, 2);
 	assert_int_equal(c.max_hops, 30);
+	assert_int_equal(c.vacation_interval, 86400);
 	assert_false(c.dkim_sign);
 	assert_int_equal(c.dkim_algs, 1u << DKIM_RSA);
 	assert_int_equal(c.dkim_rotate_after, 12 * 3600);
@@ -455,6 +458,9 @@ test_bad_values(void **state)
 	bad_value("limits", "max_auth_failures", "");
 	bad_value("limits", "max_hops", "0");
 	bad_value("limits", "max_hops", "1001");
+	bad_value("limits", "vacation_interval", "0");
+	bad_value("limits", "vacation_interval", "366d");
+	bad_value("limits", "vacation_interval", "a week");
 }
 
 static void
