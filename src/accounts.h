@@ -71,6 +71,27 @@ enum lookup_verdict accounts_verify(struct accounts *a, const char *user, const 
     const char *client_ip, const char *service);
 
 /*
+ * What kind of failure an admin operation met, for callers that answer with a
+ * code (the web operations) rather than with err's line.
+ */
+enum accounts_error {
+	ACCT_ERR_NONE = 0,
+	ACCT_ERR_INVALID,   /* a malformed argument: address, domain, name, empty password */
+	ACCT_ERR_NOT_FOUND, /* no such domain, user, alias, app password, admin */
+	ACCT_ERR_EXISTS,    /* it exists already */
+	ACCT_ERR_CONFLICT,  /* not now: a domain not empty, a limit reached */
+	ACCT_ERR_STORE,     /* the database (or memory, or randomness) failed */
+};
+
+/*
+ * accounts_last_error - the kind of the last failure an accounts_* call met on
+ * this thread (kept like errno: meaningful right after a call that returned -1);
+ * accounts_error_clear sets it to ACCT_ERR_NONE.
+ */
+enum accounts_error accounts_last_error(void);
+void accounts_error_clear(void);
+
+/*
  * Admin operations. Each returns 0, or -1 with one line in err ("no such domain:
  * x", "user exists: a@b", "malformed address: ..."). Addresses and domains are
  * stored in their canonical (lower-case) form.

@@ -16,6 +16,10 @@ sqlite3 *accounts_sqlite(struct accounts *a);                /* NULL on a remote
 struct lookup_client *accounts_lookup(struct accounts *a);   /* NULL on a local handle */
 const char *accounts_path(struct accounts *a);               /* of accounts.db, or "" */
 
+/* accounts_fail - a failure of kind (accounts_last_error) with its line into err. */
+void accounts_fail(char *err, size_t errlen, enum accounts_error kind, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 /*
  * accounts_dkim_schema - the dkim_keys table (and the trigger that deletes a
  * domain's keys with the domain), made when missing: old stores get them too.
