@@ -55,6 +55,7 @@ enum stmt_id {
 	ST_USER_GET,
 	ST_USER_ADD,
 	ST_USER_PASSWD,
+	ST_USER_QUOTA,
 	ST_USER_DEL,
 	ST_USER_LIST,
 	ST_USER_LIST_DOMAIN,
@@ -62,6 +63,7 @@ enum stmt_id {
 	ST_ALIAS_ADD,
 	ST_ALIAS_DEL,
 	ST_ALIAS_LIST,
+	ST_ALIAS_SOURCES,
 	ST_COUNT
 };
 
@@ -81,6 +83,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_USER_GET] = "SELECT hash, quota FROM users WHERE address = ?1",
 	[ST_USER_ADD] = "INSERT INTO users(address, domain, hash, quota) VALUES(?1, ?2, ?3, ?4)",
 	[ST_USER_PASSWD] = "UPDATE users SET hash = ?2 WHERE address = ?1",
+	[ST_USER_QUOTA] = "UPDATE users SET quota = ?2 WHERE address = ?1",
 	[ST_USER_DEL] = "DELETE FROM users WHERE address = ?1",
 	/* a suspended user's line ends in "suspended" (accounts_users.c) */
 	[ST_USER_LIST] = "SELECT address, quota || " USER_LIST_FLAGS
@@ -94,6 +97,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_ALIAS_LIST] = "SELECT source, group_concat(target, ',') FROM"
 	    " (SELECT source, target FROM aliases ORDER BY source, rowid)"
 	    " GROUP BY source ORDER BY source",
+	[ST_ALIAS_SOURCES] = "SELECT DISTINCT source FROM aliases ORDER BY source",
 };
 
 struct accounts {
@@ -363,6 +367,7 @@ accounts_open(const char *data_dir, bool create, char *err, size_t errlen)
 	if (accounts_dkim_schema(a->db, err, errlen) < 0 ||
 	    accounts_grey_schema(a->db, err, errlen) < 0 ||
 	    accounts_users_schema(a->db, err, errlen) < 0 ||
+	    accounts_web_schema(a->db, err, errlen) < 0 ||
 	    accounts_limits_schema(a->db, err, errlen) < 0) {
 		accounts_close(a);
 		return NULL;
@@ -717,6 +722,33 @@ accounts_user_del(struct accounts *a, const char *address, char *err, size_t err
 }
 
 int
+accounts_user_quota_set(struct accounts *a, const char *address, uint64_t quota, char *err,
+    size_t errlen)
+{
+	char addr[ADDR_MAX + 1], q[32];
+
+	if (address_canonical(address, addr, sizeof addr, false) < 0) {
+		set_err(err, errlen, ACCT_ERR_INVALID, "malformed address: %s", address);
+		return -1;
+	}
+	if (quota > INT64_MAX) {
+		set_err(err, errlen, ACCT_ERR_INVALID, "quota too large");
+		return -1;
+	}
+	if (a->db == NULL)
+		return db_err(a, err, errlen);
+	/* as text, which the column's INTEGER affinity stores as the number */
+	snprintf(q, sizeof q, "%llu", (unsigned long long)quota);
+	if (exec_args(a, ST_USER_QUOTA, addr, q) != SQLITE_DONE)
+		return db_err(a, err, errlen);
+	if (sqlite3_changes(a->db) == 0) {
+		set_err(err, errlen, ACCT_ERR_NOT_FOUND, "no such user: %s", addr);
+		return -1;
+	}
+	return 0;
+}
+
+int
 accounts_user_list(struct accounts *a, const char *domain, struct strlist *out,
     char *err, size_t errlen)
 {
@@ -793,9 +825,13 @@ accounts_user_quota(struct accounts *a, const char *address, uint64_t *quota)
 
 /* ---- aliases ---- */
 
-int
-accounts_alias_add(struct accounts *a, const char *source, const char *const *targets,
-    size_t ntargets, char *err, size_t errlen)
+/*
+ * alias_write - add targets to alias source, or (replace) make them its only
+ * targets, in one transaction.
+ */
+static int
+alias_write(struct accounts *a, const char *source, const char *const *targets,
+    size_t ntargets, bool replace, char *err, size_t errlen)
 {
 	char src[ADDR_MAX + 2];
 	struct strlist tl = { 0 };
@@ -829,6 +865,11 @@ accounts_alias_add(struct accounts *a, const char *source, const char *const *ta
 		rollback(a);
 		goto out;
 	}
+	if (replace && exec_args(a, ST_ALIAS_DEL, src, NULL) != SQLITE_DONE) {
+		db_err(a, err, errlen);
+		rollback(a);
+		goto out;
+	}
 	for (size_t i = 0; i < tl.n; i++) {
 		if (exec_args(a, ST_ALIAS_ADD, src, tl.v[i]) != SQLITE_DONE) {
 			db_err(a, err, errlen);
@@ -840,6 +881,20 @@ accounts_alias_add(struct accounts *a, const char *source, const char *const *ta
 out:
 	strlist_free(&tl);
 	return r;
+}
+
+int
+accounts_alias_add(struct accounts *a, const char *source, const char *const *targets,
+    size_t ntargets, char *err, size_t errlen)
+{
+	return alias_write(a, source, targets, ntargets, false, err, errlen);
+}
+
+int
+accounts_alias_set(struct accounts *a, const char *source, const char *const *targets,
+    size_t ntargets, char *err, size_t errlen)
+{
+	return alias_write(a, source, targets, ntargets, true, err, errlen);
 }
 
 int
@@ -866,6 +921,32 @@ accounts_alias_list(struct accounts *a, struct strlist *out, char *err, size_t e
 	if (s == NULL)
 		return db_err(a, err, errlen);
 	return list_rows(a, s, out, err, errlen);
+}
+
+int
+accounts_alias_sources(struct accounts *a, struct strlist *out, char *err, size_t errlen)
+{
+	sqlite3_stmt *s = a->db ? stmt(a, ST_ALIAS_SOURCES) : NULL;
+
+	if (s == NULL)
+		return db_err(a, err, errlen);
+	return list_rows(a, s, out, err, errlen);
+}
+
+static int alias_targets(struct accounts *a, const char *source, struct strlist *out);
+
+int
+accounts_alias_targets(struct accounts *a, const char *source, struct strlist *out,
+    char *err, size_t errlen)
+{
+	char src[ADDR_MAX + 2];
+
+	if (canon_source(source, src, err, errlen) < 0)
+		return -1;
+	if (a->db == NULL)
+		return db_err(a, err, errlen);
+	int r = alias_targets(a, src, out);
+	return r < 0 ? db_err(a, err, errlen) : r;
 }
 
 /* ---- resolution ---- */

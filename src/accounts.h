@@ -106,6 +106,9 @@ int accounts_user_add(struct accounts *a, const char *address, const char *passw
 int accounts_user_passwd(struct accounts *a, const char *address, const char *password,
     char *err, size_t errlen);
 int accounts_user_del(struct accounts *a, const char *address, char *err, size_t errlen);
+/* accounts_user_quota_set - a user's quota in bytes (0 unlimited). */
+int accounts_user_quota_set(struct accounts *a, const char *address, uint64_t quota,
+    char *err, size_t errlen);
 /*
  * One line per user: "address quota" (quota in bytes, 0 unlimited), and " suspended"
  * for a suspended user (accounts_users.h). domain may be NULL.
@@ -116,7 +119,18 @@ int accounts_user_list(struct accounts *a, const char *domain, struct strlist *o
 /* source: "local@domain" or "@domain" (catch-all) of a hosted domain. */
 int accounts_alias_add(struct accounts *a, const char *source, const char *const *targets,
     size_t ntargets, char *err, size_t errlen);
+/* accounts_alias_set - the same, the targets replacing those source had (if any). */
+int accounts_alias_set(struct accounts *a, const char *source, const char *const *targets,
+    size_t ntargets, char *err, size_t errlen);
 int accounts_alias_del(struct accounts *a, const char *source, char *err, size_t errlen);
+/* accounts_alias_sources - the source of every alias, one per line, in order. */
+int accounts_alias_sources(struct accounts *a, struct strlist *out, char *err, size_t errlen);
+/*
+ * accounts_alias_targets - the targets of alias source (canonical or not) into
+ * out, in the order they were added: 1, 0 no such alias, -1 with err.
+ */
+int accounts_alias_targets(struct accounts *a, const char *source, struct strlist *out,
+    char *err, size_t errlen);
 /* One line per alias: "source target[,target...]". */
 int accounts_alias_list(struct accounts *a, struct strlist *out, char *err, size_t errlen);
 

@@ -39,6 +39,12 @@ int accounts_srs_prepare(sqlite3 *db, char *err, size_t errlen);
  * missing (accounts_grey.c). 0, or -1 with the reason in err.
  */
 int accounts_grey_schema(sqlite3 *db, char *err, size_t errlen);
+/*
+ * accounts_web_schema - the admins, api_tokens and web_sessions tables and the
+ * triggers that end sessions and tokens (accounts_web.c), made when missing;
+ * after the users' controls (a trigger is on suspended_users). 0, or -1 with err.
+ */
+int accounts_web_schema(sqlite3 *db, char *err, size_t errlen);
 /* accounts_limits_schema - the tables of outbound limits, made when missing. 0, or -1 with err. */
 int accounts_limits_schema(sqlite3 *db, char *err, size_t errlen);
 
