@@ -419,8 +419,12 @@ session_who(sqlite3 *db, const char *sid, time_t now, struct web_who *who)
 		return 0;
 	if (web_digest(sid, digest) < 0)
 		return -1;
+	/* the principal must still be there, and a user not suspended, whatever the triggers did */
 	sqlite3_stmt *s = prepare(db, "SELECT kind, name, csrf, created, last_seen FROM"
-	    " web_sessions WHERE digest = ?1", digest, NULL, NULL);
+	    " web_sessions WHERE digest = ?1 AND CASE kind"
+	    " WHEN 'admin' THEN name IN (SELECT name FROM admins)"
+	    " ELSE name IN (SELECT address FROM users) AND"
+	    " name NOT IN (SELECT address FROM suspended_users) END", digest, NULL, NULL);
 	if (s == NULL)
 		return -1;
 	int rc = sqlite3_step(s), r = -1;

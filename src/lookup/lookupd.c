@@ -386,6 +386,21 @@ do_sends_count(struct lookupd *d, struct lk_conn *c, struct frame *in)
 	free(v);
 }
 
+/*
+ * verify_account_key - the failure counter of a login name: by its canonical form,
+ * so that "Joe@A.test" and "joe@a.test" (and the web's logins) count together.
+ */
+static void
+verify_account_key(const char *user, char *out, size_t outlen)
+{
+	char canon[ADDR_MAX + 1];
+
+	if (address_canonical(user, canon, sizeof canon, false) == 0)
+		snprintf(out, outlen, "user:%s", canon);
+	else
+		snprintf(out, outlen, "user:%s", user);
+}
+
 static void
 verify_work(void *arg)
 {
@@ -414,7 +429,7 @@ verify_done(void *arg)
 
 	d->pending--;
 	authlimit_client_key(j->ip, net, sizeof net);
-	snprintf(acct, sizeof acct, "user:%s", j->user);
+	verify_account_key(j->user, acct, sizeof acct);
 	bool right = j->counts && (j->ok || j->app >= 0);
 	if (j->blocked) {
 		v = VERDICT_BLOCKED;
@@ -480,7 +495,7 @@ do_verify(struct lookupd *d, struct lk_conn *c, struct frame *in)
 		return;
 	}
 	authlimit_client_key(j->ip, net, sizeof net);
-	snprintf(acct, sizeof acct, "user:%s", j->user);
+	verify_account_key(j->user, acct, sizeof acct);
 	j->blocked = (!config_is_trusted_text(d->cfg, j->ip) && authlimit_blocked(&d->limits, net, now)) ||
 	    authlimit_blocked(&d->limits, acct, now);
 	int found = accounts_login_record(d->acct, j->user, &j->rec);
@@ -560,6 +575,28 @@ web_login_reply(struct lk_conn *c, enum lookup_verdict v, const char *sid, const
 	explicit_bzero(f->buf, f->len);
 }
 
+static int web_login_record(struct lookupd *d, struct web_login_job *j, const char *name);
+
+/*
+ * web_login_still - the principal is as it was when its password was checked: there,
+ * the same hash, not suspended (a session must not outlive a change made meanwhile).
+ */
+static bool
+web_login_still(struct lookupd *d, const struct web_login_job *j)
+{
+	struct web_login_job *now = calloc(1, sizeof *now);
+	bool same = false;
+
+	if (now == NULL)
+		return false;
+	now->kind = j->kind;
+	if (web_login_record(d, now, j->name) == 1)
+		same = !now->suspended && strcmp(now->hash, j->hash) == 0;
+	explicit_bzero(now, sizeof *now);
+	free(now);
+	return same;
+}
+
 static void
 web_login_work(void *arg)
 {
@@ -590,7 +627,11 @@ web_login_done(void *arg)
 		v = VERDICT_SUSPENDED; /* not counted, as for mail (verify_done) */
 	} else if (right) {
 		authlimit_reset(&d->limits, acct);
-		if (accounts_session_new(d->acct, j->kind, j->name, now, sid, csrf, err,
+		if (!web_login_still(d, j)) {
+			/* changed while the password was checked: as if it had been first */
+			log_info("web login of %s %s: changed during the check", kind, j->name);
+			v = VERDICT_FAIL;
+		} else if (accounts_session_new(d->acct, j->kind, j->name, now, sid, csrf, err,
 		    sizeof err) < 0) {
 			log_err("web login of %s %s: %s", kind, j->name, err);
 			v = VERDICT_TEMPFAIL;

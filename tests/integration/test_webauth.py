@@ -270,17 +270,49 @@ def test_failures_are_counted(inst, lk):
     assert lk.login("user", user, "wrong", ip="192.0.2.8")[0] == BLOCKED
     assert lk.login("user", user, "right", ip="192.0.2.9")[0] == BLOCKED
     # POP3 counts with it: the account is blocked there too
+    assert not pop3_login(inst, user, "right")
+    assert re.search(r"lookupd: .*login blocked.*service=web", inst.log())
+    # an admin name has a count of its own
+    assert lk.login("admin", "boss", "boss-password", ip="192.0.2.7")[0] == OK
+
+
+def pop3_login(inst, user, password):
+    """True when POP3S takes user and password."""
     p = poplib.POP3_SSL("127.0.0.1", inst.ports["pop3s"], timeout=30,
                         context=inst.ssl_context())
     try:
         p.user(user)
-        with pytest.raises(poplib.error_proto):
-            p.pass_("right")
+        p.pass_(password)
+        return True
+    except poplib.error_proto:
+        return False
     finally:
         p.close()
-    assert re.search(r"lookupd: .*login blocked.*service=web", inst.log())
-    # an admin name has a count of its own
-    assert lk.login("admin", "boss", "boss-password", ip="192.0.2.7")[0] == OK
+
+
+def test_failures_count_by_canonical_address(inst, lk):
+    """Mail logins under other spellings of the address, and the web's, share one count."""
+    user = "case@" + DOMAIN
+    inst.add_user(user, "right")
+    assert not pop3_login(inst, "Case@" + DOMAIN.upper(), "wrong")
+    assert not pop3_login(inst, "CASE@" + DOMAIN, "wrong")
+    assert lk.login("user", user, "wrong", ip="192.0.2.20")[0] == BLOCKED
+    assert not pop3_login(inst, user, "right")
+
+
+def test_wrong_old_password_counts(inst, lk):
+    """self.passwd with a wrong old password counts as a failed login of the user: a
+    stolen session is no way to guess its password."""
+    user = "stolen@" + DOMAIN
+    inst.add_user(user, "right")
+    sid = lk.login("user", user, "right", ip="192.0.2.30")[1]
+    for _ in range(3):
+        status, _ = lk.op("s:" + sid, "self.passwd", "guess", "mine-now")
+        assert status == 403
+    # blocked: even the right old password is not checked now, nor a login taken
+    status, doc = lk.op("s:" + sid, "self.passwd", "right", "mine-now")
+    assert status == 403 and "try again later" in doc["error"], doc
+    assert lk.login("user", user, "right", ip="192.0.2.31")[0] == BLOCKED
 
 
 def test_malformed_requests(inst, lk):

@@ -311,6 +311,14 @@ test_principal_changes_end_sessions(void **state)
 	assert_int_equal(db_count(f, "SELECT count(*) FROM api_tokens"), 0);
 	assert_int_equal(accounts_web_who(f->a, joe, T0, &who), 1);
 	assert_string_equal(who.name, "other");
+	/* a session made for a principal that is not (or no longer) one is no one's */
+	session(f, WEB_ADMIN, "ghost", boss);
+	assert_int_equal(accounts_web_who(f->a, boss, T0, &who), 0);
+	session(f, WEB_USER, "ghost@a.test", boss);
+	assert_int_equal(accounts_web_who(f->a, boss, T0, &who), 0);
+	assert_int_equal(accounts_user_suspend(f->a, "joe@a.test", true, err, sizeof err), 0);
+	session(f, WEB_USER, "joe@a.test", joe);
+	assert_int_equal(accounts_web_who(f->a, joe, T0, &who), 0);
 	/* an admin named like a user's address cannot be: names have no '@' */
 	assert_false(web_name_valid("joe@a.test"));
 }
