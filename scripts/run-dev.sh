@@ -1,7 +1,7 @@
 #!/bin/sh
 # run-dev.sh - `make run`: a development instance under ./run on the 25xx ports,
-# created on first use (domain example.test, user demo@example.test), then served
-# in the foreground until Ctrl-C.
+# created on first use (domain example.test, user demo@example.test, web admin
+# `admin` on https 2443), then served in the foreground until Ctrl-C.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 bin="$top/build/mailroom"
@@ -37,6 +37,16 @@ if [ ! -f "$conf" ]; then
 	echo "created the development instance in $run"
 fi
 
+# The web and its administrator; an instance made before them gets them too.
+if [ ! -f "$run/admin-password" ]; then
+	grep -q '^https = ' "$conf" || sed -i '/^pop3s = /a https = 127.0.0.1:2443' "$conf"
+	umask 077
+	apw=$(head -c 12 /dev/urandom | base64 | tr -d '/+=')
+	printf '%s\n' "$apw" | "$bin" -c "$conf" admin add admin
+	printf '%s\n' "$apw" > "$run/admin-password"
+	"$bin" -c "$conf" config check >/dev/null
+fi
+
 pw=$(cat "$run/demo-password")
 cat <<MSG
 mailroom development instance ($conf)
@@ -47,6 +57,7 @@ mailroom development instance ($conf)
   POP3S       127.0.0.1:2995
   metrics     http://127.0.0.1:2912/metrics   (Prometheus text)
   mail for demo@example.test lands in the Maildir under data_dir/mail/example.test/demo/
+  web admin   https://127.0.0.1:2443/admin/   user admin, password in $run/admin-password
   admin:      $bin -c $conf user list
 Serving in the foreground; Ctrl-C stops.
 MSG

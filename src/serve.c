@@ -442,7 +442,8 @@ child_run(struct supervisor *sv, enum role_id id, int ctl_fd, pid_t parent)
 			close(sv->qctl_pair[i]);
 	/* Unprivileged, every role is one user: there is no one else to tell apart. */
 	struct role_env env = { cfg, mine, n, ctl_fd, qfd, cfd, &sv->pem, lookup_fd, sv->mail.gid,
-		sv->drop ? sv->mail.uid : geteuid() };
+		sv->drop ? sv->mail.uid : geteuid(),
+		sv->drop ? sv->roles[ROLE_HTTPD].cred.uid : geteuid() };
 	int rc = sv->roles[id].main(&env);
 	/* The role freed the config; what remains of the supervisor is reachable. */
 	sv->cfg = NULL;

@@ -52,6 +52,22 @@
  * the replies), as LK_SENDS_COUNT: another role could read a user's text or use
  * up its replies.
  *
+ * The web (httpd; lookup/web_client.h), answered only to root and the httpd role's
+ * uid (another peer gets LK_ERROR, logged):
+ *   LK_WEB_LOGIN str kind ("admin"|"user"), str name, str password, str client ip
+ *                                     -> u64 lookup_verdict, str session id (64 hex
+ *                                        digits; "" unless 0), str name (canonical),
+ *                                        str csrf token: the main password only,
+ *                                        counted as service "web" by the login limits
+ *   LK_WEB_WHO  str cred              -> u64 1 known, 0 not, 2 the store failed;
+ *                                        u64 web_kind, str name, str csrf ("" for a
+ *                                        token): cred "s:<session id>" (its idle time
+ *                                        starts again) or "t:<API token>" (an admin)
+ *   LK_WEB_LOGOUT str session id      -> u64 0
+ *   LK_WEB_OP   str cred, str op, u64 n, n x str argument (n <= WEB_ARGS_MAX)
+ *                                     -> u64 HTTP status, str JSON object
+ *                                        (web/web_ops.h; 401 for an unknown cred)
+ *
  * LK_RESOLVE of an SRS0=/SRS1= address of a hosted domain (that is not the exact
  * name of a user or alias) answers its original address (accounts_srs_resolve).
  */
@@ -72,6 +88,10 @@ enum lookup_type {
 	LK_SENDS_COUNT = 40,
 	LK_VACATION_GET = 50,
 	LK_VACATION_REPLY = 51,
+	LK_WEB_LOGIN = 60,
+	LK_WEB_WHO = 61,
+	LK_WEB_LOGOUT = 62,
+	LK_WEB_OP = 63,
 	LK_REPLY = 100,
 	LK_ERROR = 101,
 };
