@@ -1,7 +1,7 @@
 #!/bin/sh
 # run-dev.sh - `make run`: a development instance under ./run on the 25xx ports,
-# created on first use (domain example.test, user demo@example.test), then served
-# in the foreground until Ctrl-C.
+# created on first use (domain example.test, user demo@example.test, web admin
+# `admin` on https 2443), then served in the foreground until Ctrl-C.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 bin="$top/build/mailroom"
@@ -27,6 +27,7 @@ if [ ! -f "$conf" ]; then
 	    -e 's|^submissions = .*|submissions = 127.0.0.1:2465|' \
 	    -e 's|^pop3 = .*|pop3 = 127.0.0.1:2110|' \
 	    -e 's|^pop3s = .*|pop3s = 127.0.0.1:2995|' \
+	    -e 's|^metrics = .*|metrics = 127.0.0.1:2912|' \
 	    "$conf"
 	umask 077
 	pw=$(head -c 12 /dev/urandom | base64 | tr -d '/+=')
@@ -34,6 +35,16 @@ if [ ! -f "$conf" ]; then
 	printf '%s\n' "$pw" | "$bin" -c "$conf" user add demo@example.test
 	"$bin" -c "$conf" config check >/dev/null
 	echo "created the development instance in $run"
+fi
+
+# The web and its administrator; an instance made before them gets them too.
+if [ ! -f "$run/admin-password" ]; then
+	grep -q '^https = ' "$conf" || sed -i '/^pop3s = /a https = 127.0.0.1:2443' "$conf"
+	umask 077
+	apw=$(head -c 12 /dev/urandom | base64 | tr -d '/+=')
+	printf '%s\n' "$apw" | "$bin" -c "$conf" admin add admin
+	printf '%s\n' "$apw" > "$run/admin-password"
+	"$bin" -c "$conf" config check >/dev/null
 fi
 
 pw=$(cat "$run/demo-password")
@@ -44,7 +55,9 @@ mailroom development instance ($conf)
   submissions 127.0.0.1:2465   (implicit TLS)
   POP3        127.0.0.1:2110   user demo@example.test, password in $run/demo-password
   POP3S       127.0.0.1:2995
+  metrics     http://127.0.0.1:2912/metrics   (Prometheus text)
   mail for demo@example.test lands in the Maildir under data_dir/mail/example.test/demo/
+  web admin   https://127.0.0.1:2443/admin/   user admin, password in $run/admin-password
   admin:      $bin -c $conf user list
 Serving in the foreground; Ctrl-C stops.
 MSG

@@ -55,6 +55,7 @@ enum stmt_id {
 	ST_USER_GET,
 	ST_USER_ADD,
 	ST_USER_PASSWD,
+	ST_USER_QUOTA,
 	ST_USER_DEL,
 	ST_USER_LIST,
 	ST_USER_LIST_DOMAIN,
@@ -62,6 +63,7 @@ enum stmt_id {
 	ST_ALIAS_ADD,
 	ST_ALIAS_DEL,
 	ST_ALIAS_LIST,
+	ST_ALIAS_SOURCES,
 	ST_COUNT
 };
 
@@ -81,6 +83,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_USER_GET] = "SELECT hash, quota FROM users WHERE address = ?1",
 	[ST_USER_ADD] = "INSERT INTO users(address, domain, hash, quota) VALUES(?1, ?2, ?3, ?4)",
 	[ST_USER_PASSWD] = "UPDATE users SET hash = ?2 WHERE address = ?1",
+	[ST_USER_QUOTA] = "UPDATE users SET quota = ?2 WHERE address = ?1",
 	[ST_USER_DEL] = "DELETE FROM users WHERE address = ?1",
 	/* a suspended user's line ends in "suspended" (accounts_users.c) */
 	[ST_USER_LIST] = "SELECT address, quota || " USER_LIST_FLAGS
@@ -94,6 +97,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_ALIAS_LIST] = "SELECT source, group_concat(target, ',') FROM"
 	    " (SELECT source, target FROM aliases ORDER BY source, rowid)"
 	    " GROUP BY source ORDER BY source",
+	[ST_ALIAS_SOURCES] = "SELECT DISTINCT source FROM aliases ORDER BY source",
 };
 
 struct accounts {
@@ -152,14 +156,27 @@ target_list_free(struct target_list *l)
 
 /* ---- database plumbing ---- */
 
-static void
-set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* The kind of the last failure on this thread, as errno is (accounts_last_error). */
+static _Thread_local enum accounts_error last_error;
 
-static void
-set_err(char *err, size_t errlen, const char *fmt, ...)
+enum accounts_error
+accounts_last_error(void)
+{
+	return last_error;
+}
+
+void
+accounts_error_clear(void)
+{
+	last_error = ACCT_ERR_NONE;
+}
+
+void
+accounts_fail(char *err, size_t errlen, enum accounts_error kind, const char *fmt, ...)
 {
 	va_list ap;
 
+	last_error = kind;
 	if (err == NULL || errlen == 0)
 		return;
 	va_start(ap, fmt);
@@ -167,10 +184,13 @@ set_err(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
+#define set_err accounts_fail
+
 static int
 db_err(struct accounts *a, char *err, size_t errlen)
 {
-	set_err(err, errlen, "accounts database %s: %s", a->path, sqlite3_errmsg(a->db));
+	set_err(err, errlen, ACCT_ERR_STORE,
+	    "accounts database %s: %s", a->path, sqlite3_errmsg(a->db));
 	return -1;
 }
 
@@ -276,29 +296,32 @@ accounts_open(const char *data_dir, bool create, char *err, size_t errlen)
 {
 	struct accounts *a = calloc(1, sizeof *a);
 	if (a == NULL) {
-		set_err(err, errlen, "out of memory");
+		set_err(err, errlen, ACCT_ERR_STORE, "out of memory");
 		return NULL;
 	}
 	if (asprintf(&a->path, "%s/accounts.db", data_dir) < 0) {
 		a->path = NULL;
 		free(a);
-		set_err(err, errlen, "out of memory");
+		set_err(err, errlen, ACCT_ERR_STORE, "out of memory");
 		return NULL;
 	}
 	bool existed = access(a->path, F_OK) == 0;
 	if (!existed && !create) {
 		if (errno == ENOENT)
-			set_err(err, errlen, "cannot open accounts database %s: run 'mailroom init' first",
+			set_err(err, errlen, ACCT_ERR_STORE,
+			    "cannot open accounts database %s: run 'mailroom init' first",
 			    a->path);
 		else
-			set_err(err, errlen, "cannot open accounts database %s: %s", a->path,
+			set_err(err, errlen, ACCT_ERR_STORE,
+			    "cannot open accounts database %s: %s", a->path,
 			    strerror(errno));
 		accounts_close(a);
 		return NULL;
 	}
 	int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0);
 	if (sqlite3_open_v2(a->path, &a->db, flags, NULL) != SQLITE_OK) {
-		set_err(err, errlen, "cannot open accounts database %s: %s", a->path,
+		set_err(err, errlen, ACCT_ERR_STORE,
+		    "cannot open accounts database %s: %s", a->path,
 		    a->db ? sqlite3_errmsg(a->db) : "out of memory");
 		accounts_close(a);
 		return NULL;
@@ -311,7 +334,7 @@ accounts_open(const char *data_dir, bool create, char *err, size_t errlen)
 	char *msg = NULL;
 	if (sqlite3_exec(a->db, "PRAGMA journal_mode=WAL", NULL, NULL, &msg) != SQLITE_OK ||
 	    (create && sqlite3_exec(a->db, schema, NULL, NULL, &msg) != SQLITE_OK)) {
-		set_err(err, errlen, "accounts database %s: %s", a->path,
+		set_err(err, errlen, ACCT_ERR_STORE, "accounts database %s: %s", a->path,
 		    msg ? msg : sqlite3_errmsg(a->db));
 		sqlite3_free(msg);
 		accounts_close(a);
@@ -330,12 +353,13 @@ accounts_open(const char *data_dir, bool create, char *err, size_t errlen)
 	}
 	if (version != SCHEMA_VERSION) {
 		if (version == 0)
-			set_err(err, errlen,
+			set_err(err, errlen, ACCT_ERR_STORE,
 			    "accounts database %s has no tables: run 'mailroom init' first", a->path);
 		else if (version < 0)
 			db_err(a, err, errlen);
 		else
-			set_err(err, errlen, "accounts database %s: unknown schema version %d",
+			set_err(err, errlen, ACCT_ERR_STORE,
+			    "accounts database %s: unknown schema version %d",
 			    a->path, version);
 		accounts_close(a);
 		return NULL;
@@ -343,7 +367,9 @@ accounts_open(const char *data_dir, bool create, char *err, size_t errlen)
 	if (accounts_dkim_schema(a->db, err, errlen) < 0 ||
 	    accounts_grey_schema(a->db, err, errlen) < 0 ||
 	    accounts_users_schema(a->db, err, errlen) < 0 ||
-	    accounts_limits_schema(a->db, err, errlen) < 0) {
+	    accounts_web_schema(a->db, err, errlen) < 0 ||
+	    accounts_limits_schema(a->db, err, errlen) < 0 ||
+	    accounts_vacation_schema(a->db, err, errlen) < 0) {
 		accounts_close(a);
 		return NULL;
 	}
@@ -356,7 +382,7 @@ accounts_open_remote(const char *data_dir, char *err, size_t errlen)
 	struct accounts *a = calloc(1, sizeof *a);
 	if (a == NULL || (a->remote = calloc(1, sizeof *a->remote)) == NULL) {
 		free(a);
-		set_err(err, errlen, "out of memory");
+		set_err(err, errlen, ACCT_ERR_STORE, "out of memory");
 		return NULL;
 	}
 	lookup_client_init(a->remote, data_dir);
@@ -431,19 +457,20 @@ static int
 canon_mailbox(const char *address, char *out, char *err, size_t errlen)
 {
 	if (address_canonical(address, out, ADDR_MAX + 1, false) < 0) {
-		set_err(err, errlen, "malformed address: %s", address);
+		set_err(err, errlen, ACCT_ERR_INVALID, "malformed address: %s", address);
 		return -1;
 	}
 	const char *at = strrchr(out, '@');
 	for (const char *p = out; p < at; p++) {
 		unsigned char c = (unsigned char)*p;
 		if (c >= 0x80 || c == '/' || c == '"' || c == '\\' || c <= ' ') {
-			set_err(err, errlen, "address not usable as a mailbox name: %s", address);
+			set_err(err, errlen, ACCT_ERR_INVALID,
+			    "address not usable as a mailbox name: %s", address);
 			return -1;
 		}
 	}
 	if (at[1] == '[') {
-		set_err(err, errlen, "no such domain: %s", at + 1);
+		set_err(err, errlen, ACCT_ERR_NOT_FOUND, "no such domain: %s", at + 1);
 		return -1;
 	}
 	return 0;
@@ -456,13 +483,13 @@ canon_source(const char *source, char *out, char *err, size_t errlen)
 	if (source[0] == '@') {
 		out[0] = '@';
 		if (canon_domain(source + 1, out + 1) < 0) {
-			set_err(err, errlen, "malformed address: %s", source);
+			set_err(err, errlen, ACCT_ERR_INVALID, "malformed address: %s", source);
 			return -1;
 		}
 		return 0;
 	}
 	if (address_canonical(source, out, ADDR_MAX + 1, false) < 0) {
-		set_err(err, errlen, "malformed address: %s", source);
+		set_err(err, errlen, ACCT_ERR_INVALID, "malformed address: %s", source);
 		return -1;
 	}
 	return 0;
@@ -493,7 +520,7 @@ need_domain(struct accounts *a, const char *domain, char *err, size_t errlen)
 	if (r < 0)
 		return db_err(a, err, errlen);
 	if (r == 0) {
-		set_err(err, errlen, "no such domain: %s", domain);
+		set_err(err, errlen, ACCT_ERR_NOT_FOUND, "no such domain: %s", domain);
 		return -1;
 	}
 	return 0;
@@ -507,12 +534,12 @@ accounts_domain_add(struct accounts *a, const char *domain, char *err, size_t er
 	char d[ADDR_DOMAIN_MAX + 1];
 
 	if (canon_domain(domain, d) < 0) {
-		set_err(err, errlen, "malformed domain: %s", domain);
+		set_err(err, errlen, ACCT_ERR_INVALID, "malformed domain: %s", domain);
 		return -1;
 	}
 	int rc = exec_args(a, ST_DOMAIN_ADD, d, NULL);
 	if (rc == SQLITE_CONSTRAINT_PRIMARYKEY) {
-		set_err(err, errlen, "domain exists: %s", d);
+		set_err(err, errlen, ACCT_ERR_EXISTS, "domain exists: %s", d);
 		return -1;
 	}
 	return rc == SQLITE_DONE ? 0 : db_err(a, err, errlen);
@@ -525,7 +552,7 @@ accounts_domain_del(struct accounts *a, const char *domain, char *err, size_t er
 	int64_t nusers = 0, naliases = 0;
 
 	if (canon_domain(domain, d) < 0) {
-		set_err(err, errlen, "malformed domain: %s", domain);
+		set_err(err, errlen, ACCT_ERR_INVALID, "malformed domain: %s", domain);
 		return -1;
 	}
 	if (begin(a, err, errlen) < 0)
@@ -539,7 +566,8 @@ accounts_domain_del(struct accounts *a, const char *domain, char *err, size_t er
 	}
 	/* Like Postfix, never orphan mailboxes: the admin removes them first. */
 	if (nusers > 0 || naliases > 0) {
-		set_err(err, errlen, "domain not empty: %s (%lld users, %lld aliases)", d,
+		set_err(err, errlen, ACCT_ERR_CONFLICT,
+		    "domain not empty: %s (%lld users, %lld aliases)", d,
 		    (long long)nusers, (long long)naliases);
 		return rollback(a);
 	}
@@ -573,7 +601,7 @@ list_rows(struct accounts *a, sqlite3_stmt *s, struct strlist *out, char *err, s
 	done(s);
 	buf_free(&line);
 	if (rc == SQLITE_NOMEM) {
-		set_err(err, errlen, "out of memory");
+		set_err(err, errlen, ACCT_ERR_STORE, "out of memory");
 		return -1;
 	}
 	return rc == SQLITE_DONE ? 0 : db_err(a, err, errlen);
@@ -585,7 +613,7 @@ accounts_domain_list(struct accounts *a, struct strlist *out, char *err, size_t 
 	if (a->remote != NULL) {
 		if (lookup_domains(a->remote, out) == 0)
 			return 0;
-		set_err(err, errlen, "lookupd did not answer");
+		set_err(err, errlen, ACCT_ERR_STORE, "lookupd did not answer");
 		return -1;
 	}
 	sqlite3_stmt *s = stmt(a, ST_DOMAIN_LIST);
@@ -606,11 +634,11 @@ accounts_user_add(struct accounts *a, const char *address, const char *password,
 	if (canon_mailbox(address, addr, err, errlen) < 0)
 		return -1;
 	if (password == NULL || password[0] == '\0') {
-		set_err(err, errlen, "empty password");
+		set_err(err, errlen, ACCT_ERR_INVALID, "empty password");
 		return -1;
 	}
 	if (quota > INT64_MAX) {
-		set_err(err, errlen, "quota too large");
+		set_err(err, errlen, ACCT_ERR_INVALID, "quota too large");
 		return -1;
 	}
 	const char *domain = address_domain(addr);
@@ -618,7 +646,7 @@ accounts_user_add(struct accounts *a, const char *address, const char *password,
 	if (need_domain(a, domain, err, errlen) < 0)
 		return -1;
 	if (password_hash(password, hash, sizeof hash) < 0) {
-		set_err(err, errlen, "cannot hash the password");
+		set_err(err, errlen, ACCT_ERR_STORE, "cannot hash the password");
 		return -1;
 	}
 	if (begin(a, err, errlen) < 0)
@@ -637,7 +665,7 @@ accounts_user_add(struct accounts *a, const char *address, const char *password,
 	done(s);
 	explicit_bzero(hash, sizeof hash);
 	if (rc == SQLITE_CONSTRAINT_PRIMARYKEY) {
-		set_err(err, errlen, "user exists: %s", addr);
+		set_err(err, errlen, ACCT_ERR_EXISTS, "user exists: %s", addr);
 		return rollback(a);
 	}
 	if (rc != SQLITE_DONE) {
@@ -654,15 +682,15 @@ accounts_user_passwd(struct accounts *a, const char *address, const char *passwo
 	char addr[ADDR_MAX + 1], hash[PASSWORD_HASH_MAX];
 
 	if (address_canonical(address, addr, sizeof addr, false) < 0) {
-		set_err(err, errlen, "malformed address: %s", address);
+		set_err(err, errlen, ACCT_ERR_INVALID, "malformed address: %s", address);
 		return -1;
 	}
 	if (password == NULL || password[0] == '\0') {
-		set_err(err, errlen, "empty password");
+		set_err(err, errlen, ACCT_ERR_INVALID, "empty password");
 		return -1;
 	}
 	if (password_hash(password, hash, sizeof hash) < 0) {
-		set_err(err, errlen, "cannot hash the password");
+		set_err(err, errlen, ACCT_ERR_STORE, "cannot hash the password");
 		return -1;
 	}
 	int rc = exec_args(a, ST_USER_PASSWD, addr, hash);
@@ -670,7 +698,7 @@ accounts_user_passwd(struct accounts *a, const char *address, const char *passwo
 	if (rc != SQLITE_DONE)
 		return db_err(a, err, errlen);
 	if (sqlite3_changes(a->db) == 0) {
-		set_err(err, errlen, "no such user: %s", addr);
+		set_err(err, errlen, ACCT_ERR_NOT_FOUND, "no such user: %s", addr);
 		return -1;
 	}
 	return 0;
@@ -682,13 +710,40 @@ accounts_user_del(struct accounts *a, const char *address, char *err, size_t err
 	char addr[ADDR_MAX + 1];
 
 	if (address_canonical(address, addr, sizeof addr, false) < 0) {
-		set_err(err, errlen, "malformed address: %s", address);
+		set_err(err, errlen, ACCT_ERR_INVALID, "malformed address: %s", address);
 		return -1;
 	}
 	if (exec_args(a, ST_USER_DEL, addr, NULL) != SQLITE_DONE)
 		return db_err(a, err, errlen);
 	if (sqlite3_changes(a->db) == 0) {
-		set_err(err, errlen, "no such user: %s", addr);
+		set_err(err, errlen, ACCT_ERR_NOT_FOUND, "no such user: %s", addr);
+		return -1;
+	}
+	return 0;
+}
+
+int
+accounts_user_quota_set(struct accounts *a, const char *address, uint64_t quota, char *err,
+    size_t errlen)
+{
+	char addr[ADDR_MAX + 1], q[32];
+
+	if (address_canonical(address, addr, sizeof addr, false) < 0) {
+		set_err(err, errlen, ACCT_ERR_INVALID, "malformed address: %s", address);
+		return -1;
+	}
+	if (quota > INT64_MAX) {
+		set_err(err, errlen, ACCT_ERR_INVALID, "quota too large");
+		return -1;
+	}
+	if (a->db == NULL)
+		return db_err(a, err, errlen);
+	/* as text, which the column's INTEGER affinity stores as the number */
+	snprintf(q, sizeof q, "%llu", (unsigned long long)quota);
+	if (exec_args(a, ST_USER_QUOTA, addr, q) != SQLITE_DONE)
+		return db_err(a, err, errlen);
+	if (sqlite3_changes(a->db) == 0) {
+		set_err(err, errlen, ACCT_ERR_NOT_FOUND, "no such user: %s", addr);
 		return -1;
 	}
 	return 0;
@@ -707,7 +762,7 @@ accounts_user_list(struct accounts *a, const char *domain, struct strlist *out,
 		return list_rows(a, s, out, err, errlen);
 	}
 	if (canon_domain(domain, d) < 0) {
-		set_err(err, errlen, "malformed domain: %s", domain);
+		set_err(err, errlen, ACCT_ERR_INVALID, "malformed domain: %s", domain);
 		return -1;
 	}
 	if (need_domain(a, d, err, errlen) < 0)
@@ -771,9 +826,13 @@ accounts_user_quota(struct accounts *a, const char *address, uint64_t *quota)
 
 /* ---- aliases ---- */
 
-int
-accounts_alias_add(struct accounts *a, const char *source, const char *const *targets,
-    size_t ntargets, char *err, size_t errlen)
+/*
+ * alias_write - add targets to alias source, or (replace) make them its only
+ * targets, in one transaction.
+ */
+static int
+alias_write(struct accounts *a, const char *source, const char *const *targets,
+    size_t ntargets, bool replace, char *err, size_t errlen)
 {
 	char src[ADDR_MAX + 2];
 	struct strlist tl = { 0 };
@@ -781,7 +840,7 @@ accounts_alias_add(struct accounts *a, const char *source, const char *const *ta
 	if (canon_source(source, src, err, errlen) < 0)
 		return -1;
 	if (ntargets == 0) {
-		set_err(err, errlen, "no targets for alias %s", src);
+		set_err(err, errlen, ACCT_ERR_INVALID, "no targets for alias %s", src);
 		return -1;
 	}
 	/* Targets keep their local part as written: remote systems decide its case. */
@@ -789,13 +848,13 @@ accounts_alias_add(struct accounts *a, const char *source, const char *const *ta
 		struct mailbox mb;
 		char t[ADDR_MAX + 1];
 		if (address_parse(targets[i], strlen(targets[i]), &mb, ADDR_UTF8) < 0) {
-			set_err(err, errlen, "malformed address: %s", targets[i]);
+			set_err(err, errlen, ACCT_ERR_INVALID, "malformed address: %s", targets[i]);
 			strlist_free(&tl);
 			return -1;
 		}
 		address_format(&mb, t, sizeof t);
 		if (strlist_add(&tl, t) < 0) {
-			set_err(err, errlen, "out of memory");
+			set_err(err, errlen, ACCT_ERR_STORE, "out of memory");
 			strlist_free(&tl);
 			return -1;
 		}
@@ -804,6 +863,11 @@ accounts_alias_add(struct accounts *a, const char *source, const char *const *ta
 	if (begin(a, err, errlen) < 0)
 		goto out;
 	if (need_domain(a, address_domain(src), err, errlen) < 0) {
+		rollback(a);
+		goto out;
+	}
+	if (replace && exec_args(a, ST_ALIAS_DEL, src, NULL) != SQLITE_DONE) {
+		db_err(a, err, errlen);
 		rollback(a);
 		goto out;
 	}
@@ -821,6 +885,20 @@ out:
 }
 
 int
+accounts_alias_add(struct accounts *a, const char *source, const char *const *targets,
+    size_t ntargets, char *err, size_t errlen)
+{
+	return alias_write(a, source, targets, ntargets, false, err, errlen);
+}
+
+int
+accounts_alias_set(struct accounts *a, const char *source, const char *const *targets,
+    size_t ntargets, char *err, size_t errlen)
+{
+	return alias_write(a, source, targets, ntargets, true, err, errlen);
+}
+
+int
 accounts_alias_del(struct accounts *a, const char *source, char *err, size_t errlen)
 {
 	char src[ADDR_MAX + 2];
@@ -830,7 +908,7 @@ accounts_alias_del(struct accounts *a, const char *source, char *err, size_t err
 	if (exec_args(a, ST_ALIAS_DEL, src, NULL) != SQLITE_DONE)
 		return db_err(a, err, errlen);
 	if (sqlite3_changes(a->db) == 0) {
-		set_err(err, errlen, "no such alias: %s", src);
+		set_err(err, errlen, ACCT_ERR_NOT_FOUND, "no such alias: %s", src);
 		return -1;
 	}
 	return 0;
@@ -844,6 +922,32 @@ accounts_alias_list(struct accounts *a, struct strlist *out, char *err, size_t e
 	if (s == NULL)
 		return db_err(a, err, errlen);
 	return list_rows(a, s, out, err, errlen);
+}
+
+int
+accounts_alias_sources(struct accounts *a, struct strlist *out, char *err, size_t errlen)
+{
+	sqlite3_stmt *s = a->db ? stmt(a, ST_ALIAS_SOURCES) : NULL;
+
+	if (s == NULL)
+		return db_err(a, err, errlen);
+	return list_rows(a, s, out, err, errlen);
+}
+
+static int alias_targets(struct accounts *a, const char *source, struct strlist *out);
+
+int
+accounts_alias_targets(struct accounts *a, const char *source, struct strlist *out,
+    char *err, size_t errlen)
+{
+	char src[ADDR_MAX + 2];
+
+	if (canon_source(source, src, err, errlen) < 0)
+		return -1;
+	if (a->db == NULL)
+		return db_err(a, err, errlen);
+	int r = alias_targets(a, src, out);
+	return r < 0 ? db_err(a, err, errlen) : r;
 }
 
 /* ---- resolution ---- */
@@ -927,6 +1031,7 @@ static int
 emit(struct expansion *e, enum target_kind kind, const char *addr, bool unlimited)
 {
 	struct target_list *l = e->out;
+	int vacation = 0;
 
 	e->produced++;
 	for (size_t i = 0; i < l->n; i++) {
@@ -941,9 +1046,13 @@ emit(struct expansion *e, enum target_kind kind, const char *addr, bool unlimite
 		l->v = v;
 		l->cap = cap;
 	}
+	/* A mailbox with a vacation: its mail goes through queued, which replies. */
+	if (kind == TARGET_LOCAL && (vacation = accounts_vacation_active(e->a, addr, time(NULL))) < 0)
+		return -1;
 	l->v[l->n].kind = kind;
 	snprintf(l->v[l->n].addr, sizeof l->v[l->n].addr, "%s", addr);
 	l->v[l->n].unlimited = unlimited;
+	l->v[l->n].vacation = vacation == 1;
 	l->n++;
 	return 0;
 }

@@ -33,6 +33,7 @@ struct target {
 	enum target_kind kind;
 	char addr[ADDR_MAX + 1];
 	bool unlimited; /* TARGET_LOCAL: the mailbox has no quota, so it may skip the queue */
+	bool vacation;  /* TARGET_LOCAL: the user has a vacation: never past the queue (queued replies) */
 };
 
 struct target_list {
@@ -71,6 +72,27 @@ enum lookup_verdict accounts_verify(struct accounts *a, const char *user, const 
     const char *client_ip, const char *service);
 
 /*
+ * What kind of failure an admin operation met, for callers that answer with a
+ * code (the web operations) rather than with err's line.
+ */
+enum accounts_error {
+	ACCT_ERR_NONE = 0,
+	ACCT_ERR_INVALID,   /* a malformed argument: address, domain, name, empty password */
+	ACCT_ERR_NOT_FOUND, /* no such domain, user, alias, app password, admin */
+	ACCT_ERR_EXISTS,    /* it exists already */
+	ACCT_ERR_CONFLICT,  /* not now: a domain not empty, a limit reached */
+	ACCT_ERR_STORE,     /* the database (or memory, or randomness) failed */
+};
+
+/*
+ * accounts_last_error - the kind of the last failure an accounts_* call met on
+ * this thread (kept like errno: meaningful right after a call that returned -1);
+ * accounts_error_clear sets it to ACCT_ERR_NONE.
+ */
+enum accounts_error accounts_last_error(void);
+void accounts_error_clear(void);
+
+/*
  * Admin operations. Each returns 0, or -1 with one line in err ("no such domain:
  * x", "user exists: a@b", "malformed address: ..."). Addresses and domains are
  * stored in their canonical (lower-case) form.
@@ -85,6 +107,9 @@ int accounts_user_add(struct accounts *a, const char *address, const char *passw
 int accounts_user_passwd(struct accounts *a, const char *address, const char *password,
     char *err, size_t errlen);
 int accounts_user_del(struct accounts *a, const char *address, char *err, size_t errlen);
+/* accounts_user_quota_set - a user's quota in bytes (0 unlimited). */
+int accounts_user_quota_set(struct accounts *a, const char *address, uint64_t quota,
+    char *err, size_t errlen);
 /*
  * One line per user: "address quota" (quota in bytes, 0 unlimited), and " suspended"
  * for a suspended user (accounts_users.h). domain may be NULL.
@@ -95,7 +120,18 @@ int accounts_user_list(struct accounts *a, const char *domain, struct strlist *o
 /* source: "local@domain" or "@domain" (catch-all) of a hosted domain. */
 int accounts_alias_add(struct accounts *a, const char *source, const char *const *targets,
     size_t ntargets, char *err, size_t errlen);
+/* accounts_alias_set - the same, the targets replacing those source had (if any). */
+int accounts_alias_set(struct accounts *a, const char *source, const char *const *targets,
+    size_t ntargets, char *err, size_t errlen);
 int accounts_alias_del(struct accounts *a, const char *source, char *err, size_t errlen);
+/* accounts_alias_sources - the source of every alias, one per line, in order. */
+int accounts_alias_sources(struct accounts *a, struct strlist *out, char *err, size_t errlen);
+/*
+ * accounts_alias_targets - the targets of alias source (canonical or not) into
+ * out, in the order they were added: 1, 0 no such alias, -1 with err.
+ */
+int accounts_alias_targets(struct accounts *a, const char *source, struct strlist *out,
+    char *err, size_t errlen);
 /* One line per alias: "source target[,target...]". */
 int accounts_alias_list(struct accounts *a, struct strlist *out, char *err, size_t errlen);
 

@@ -30,7 +30,8 @@ accounts_dkim_schema(sqlite3 *db, char *err, size_t errlen)
 
 	if (sqlite3_exec(db, dkim_schema, NULL, NULL, &msg) == SQLITE_OK)
 		return 0;
-	snprintf(err, errlen, "accounts database: dkim_keys: %s", msg ? msg : sqlite3_errmsg(db));
+	accounts_fail(err, errlen, ACCT_ERR_STORE,
+	    "accounts database: dkim_keys: %s", msg ? msg : sqlite3_errmsg(db));
 	sqlite3_free(msg);
 	return -1;
 }
@@ -46,7 +47,7 @@ dkim_key_list_free(struct dkim_key_list *l)
 static int
 db_fail(struct accounts *a, char *err, size_t errlen)
 {
-	snprintf(err, errlen, "accounts database %s: %s", accounts_path(a),
+	accounts_fail(err, errlen, ACCT_ERR_STORE, "accounts database %s: %s", accounts_path(a),
 	    sqlite3_errmsg(accounts_sqlite(a)));
 	return -1;
 }
@@ -54,7 +55,8 @@ db_fail(struct accounts *a, char *err, size_t errlen)
 static int
 not_local(char *err, size_t errlen)
 {
-	snprintf(err, errlen, "DKIM keys are read only from the account store itself");
+	accounts_fail(err, errlen, ACCT_ERR_STORE,
+	    "DKIM keys are read only from the account store itself");
 	return -1;
 }
 
@@ -174,7 +176,8 @@ accounts_dkim_list(struct accounts *a, const char *domain, time_t now,
 		if (h < 0)
 			return db_fail(a, err, errlen);
 		if (h == 0) {
-			snprintf(err, errlen, "no such domain: %s", domain);
+			accounts_fail(err, errlen, ACCT_ERR_NOT_FOUND,
+			    "no such domain: %s", domain);
 			return -1;
 		}
 	}
@@ -233,7 +236,7 @@ store(struct accounts *a, const char *d, struct new_key *keys, size_t nkeys, tim
 		if (h < 0)
 			db_fail(a, err, errlen);
 		else
-			snprintf(err, errlen, "no such domain: %s", d);
+			accounts_fail(err, errlen, ACCT_ERR_NOT_FOUND, "no such domain: %s", d);
 		goto out;
 	}
 	if (load(db, d, &have) < 0) {
@@ -241,7 +244,7 @@ store(struct accounts *a, const char *d, struct new_key *keys, size_t nkeys, tim
 		goto out;
 	}
 	if ((taken = calloc(have.n + nkeys + 1, sizeof *taken)) == NULL) {
-		snprintf(err, errlen, "out of memory");
+		accounts_fail(err, errlen, ACCT_ERR_STORE, "out of memory");
 		goto out;
 	}
 	size_t ntaken = 0;
@@ -250,7 +253,7 @@ store(struct accounts *a, const char *d, struct new_key *keys, size_t nkeys, tim
 	for (size_t i = 0; i < nkeys; i++) {
 		if (dkim_selector_make(now, keys[i].alg, taken, ntaken, keys[i].selector,
 		    sizeof keys[i].selector) < 0) {
-			snprintf(err, errlen, "no free selector for %s", d);
+			accounts_fail(err, errlen, ACCT_ERR_CONFLICT, "no free selector for %s", d);
 			goto out;
 		}
 		taken[ntaken++] = keys[i].selector;
@@ -286,22 +289,22 @@ accounts_dkim_make_named(struct accounts *a, const char *domain, unsigned algs,
 	if (accounts_sqlite(a) == NULL)
 		return not_local(err, errlen);
 	if (canon(domain, d) < 0) {
-		snprintf(err, errlen, "malformed domain: %s", domain);
+		accounts_fail(err, errlen, ACCT_ERR_INVALID, "malformed domain: %s", domain);
 		return -1;
 	}
 	if ((algs & ((1u << DKIM_ALG_COUNT) - 1)) == 0) {
-		snprintf(err, errlen, "no DKIM algorithm chosen");
+		accounts_fail(err, errlen, ACCT_ERR_INVALID, "no DKIM algorithm chosen");
 		return -1;
 	}
 	int h = hosted(accounts_sqlite(a), d);
 	if (h <= 0) {
 		if (h < 0)
 			return db_fail(a, err, errlen);
-		snprintf(err, errlen, "no such domain: %s", domain);
+		accounts_fail(err, errlen, ACCT_ERR_NOT_FOUND, "no such domain: %s", domain);
 		return -1;
 	}
 	if ((keys = calloc(DKIM_ALG_COUNT, sizeof *keys)) == NULL) {
-		snprintf(err, errlen, "out of memory");
+		accounts_fail(err, errlen, ACCT_ERR_STORE, "out of memory");
 		return -1;
 	}
 	/* Made before the transaction: an RSA key takes a while, the write lock should not. */
@@ -311,7 +314,8 @@ accounts_dkim_make_named(struct accounts *a, const char *domain, unsigned algs,
 		keys[n].alg = (enum dkim_alg)alg;
 		if (dkim_key_make(keys[n].alg, keys[n].pem, sizeof keys[n].pem, keys[n].pub,
 		    sizeof keys[n].pub) < 0) {
-			snprintf(err, errlen, "cannot make a %s key", dkim_alg_name(keys[n].alg));
+			accounts_fail(err, errlen, ACCT_ERR_STORE,
+			    "cannot make a %s key", dkim_alg_name(keys[n].alg));
 			goto out;
 		}
 		n++;

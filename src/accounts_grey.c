@@ -29,7 +29,8 @@ accounts_grey_schema(sqlite3 *db, char *err, size_t errlen)
 
 	if (sqlite3_exec(db, grey_schema, NULL, NULL, &msg) == SQLITE_OK)
 		return 0;
-	snprintf(err, errlen, "accounts database: greylist: %s", msg ? msg : sqlite3_errmsg(db));
+	accounts_fail(err, errlen, ACCT_ERR_STORE,
+	    "accounts database: greylist: %s", msg ? msg : sqlite3_errmsg(db));
 	sqlite3_free(msg);
 	return -1;
 }

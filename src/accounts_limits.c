@@ -41,7 +41,8 @@ accounts_limits_schema(sqlite3 *db, char *err, size_t errlen)
 
 	if (sqlite3_exec(db, limits_schema, NULL, NULL, &msg) == SQLITE_OK)
 		return 0;
-	snprintf(err, errlen, "accounts database: limits: %s", msg ? msg : sqlite3_errmsg(db));
+	accounts_fail(err, errlen, ACCT_ERR_STORE,
+	    "accounts database: limits: %s", msg ? msg : sqlite3_errmsg(db));
 	sqlite3_free(msg);
 	return -1;
 }
@@ -290,7 +291,7 @@ static int
 limits_fail(struct accounts *a, char *err, size_t errlen)
 {
 	sqlite3 *db = accounts_sqlite(a);
-	snprintf(err, errlen, "accounts database %s: %s", accounts_path(a),
+	accounts_fail(err, errlen, ACCT_ERR_STORE, "accounts database %s: %s", accounts_path(a),
 	    db ? sqlite3_errmsg(db) : "not open here");
 	return -1;
 }
@@ -305,14 +306,14 @@ known_user(struct accounts *a, const char *address, char canon[ADDR_MAX + 1], ch
 	if (db == NULL)
 		return limits_fail(a, err, errlen);
 	if (address_canonical(address, canon, ADDR_MAX + 1, false) < 0) {
-		snprintf(err, errlen, "malformed address: %s", address);
+		accounts_fail(err, errlen, ACCT_ERR_INVALID, "malformed address: %s", address);
 		return -1;
 	}
 	int r = user_exists(db, canon);
 	if (r < 0)
 		return limits_fail(a, err, errlen);
 	if (r == 0) {
-		snprintf(err, errlen, "no such user: %s", canon);
+		accounts_fail(err, errlen, ACCT_ERR_NOT_FOUND, "no such user: %s", canon);
 		return -1;
 	}
 	return 0;

@@ -35,7 +35,8 @@ accounts_srs_prepare(sqlite3 *db, char *err, size_t errlen)
 	if (sqlite3_exec(db, srs_schema, NULL, NULL, NULL) != SQLITE_OK)
 		goto out;
 	if (RAND_bytes(secret, sizeof secret) != 1) {
-		snprintf(err, errlen, "cannot make the SRS secret: no random octets");
+		accounts_fail(err, errlen, ACCT_ERR_STORE,
+		    "cannot make the SRS secret: no random octets");
 		return -1;
 	}
 	/* OR IGNORE: a store that has its secret keeps it (addresses out there use it) */
@@ -48,7 +49,8 @@ accounts_srs_prepare(sqlite3 *db, char *err, size_t errlen)
 out:
 	if (rc == SQLITE_DONE)
 		return 0;
-	snprintf(err, errlen, "accounts database: SRS secret: %s", sqlite3_errmsg(db));
+	accounts_fail(err, errlen, ACCT_ERR_STORE,
+	    "accounts database: SRS secret: %s", sqlite3_errmsg(db));
 	return -1;
 }
 

@@ -31,7 +31,7 @@ accounts_users_schema(struct sqlite3 *db, char *err, size_t errlen)
 
 	if (sqlite3_exec(db, users_schema, NULL, NULL, &msg) == SQLITE_OK)
 		return 0;
-	snprintf(err, errlen, "accounts database: user controls: %s",
+	accounts_fail(err, errlen, ACCT_ERR_STORE, "accounts database: user controls: %s",
 	    msg ? msg : sqlite3_errmsg(db));
 	sqlite3_free(msg);
 	return -1;
@@ -40,7 +40,7 @@ accounts_users_schema(struct sqlite3 *db, char *err, size_t errlen)
 static int
 db_fail(struct accounts *a, char *err, size_t errlen)
 {
-	snprintf(err, errlen, "accounts database %s: %s", accounts_path(a),
+	accounts_fail(err, errlen, ACCT_ERR_STORE, "accounts database %s: %s", accounts_path(a),
 	    sqlite3_errmsg(accounts_sqlite(a)));
 	return -1;
 }
@@ -51,7 +51,7 @@ canon_user(const char *address, char *out, char *err, size_t errlen)
 {
 	if (address_canonical(address, out, ADDR_MAX + 1, false) == 0)
 		return 0;
-	snprintf(err, errlen, "malformed address: %s", address);
+	accounts_fail(err, errlen, ACCT_ERR_INVALID, "malformed address: %s", address);
 	return -1;
 }
 
@@ -106,7 +106,8 @@ begin_user(struct accounts *a, const char *user, char *err, size_t errlen)
 	sqlite3 *db = accounts_sqlite(a);
 
 	if (db == NULL) {
-		snprintf(err, errlen, "account controls are changed only in the account store itself");
+		accounts_fail(err, errlen, ACCT_ERR_STORE,
+		    "account controls are changed only in the account store itself");
 		return -1;
 	}
 	/* IMMEDIATE: the checks below hold until COMMIT */
@@ -118,7 +119,7 @@ begin_user(struct accounts *a, const char *user, char *err, size_t errlen)
 	if (n < 0)
 		db_fail(a, err, errlen);
 	else
-		snprintf(err, errlen, "no such user: %s", user);
+		accounts_fail(err, errlen, ACCT_ERR_NOT_FOUND, "no such user: %s", user);
 	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 	return -1;
 }
@@ -164,12 +165,14 @@ accounts_app_password_add(struct accounts *a, const char *address, const char *n
 	if (canon_user(address, user, err, errlen) < 0)
 		return -1;
 	if (!app_name_valid(name)) {
-		snprintf(err, errlen, "bad app password name: '%.80s' (1 to %d printable characters,"
+		accounts_fail(err, errlen, ACCT_ERR_INVALID,
+		    "bad app password name: '%.80s' (1 to %d printable characters,"
 		    " no spaces)", name, APP_NAME_MAX);
 		return -1;
 	}
 	if (app_password_make(password) < 0 || app_password_digest(password, digest) < 0) {
-		snprintf(err, errlen, "cannot make an app password: no random octets");
+		accounts_fail(err, errlen, ACCT_ERR_STORE,
+		    "cannot make an app password: no random octets");
 		return -1;
 	}
 	if (begin_user(a, user, err, errlen) < 0)
@@ -182,9 +185,11 @@ accounts_app_password_add(struct accounts *a, const char *address, const char *n
 	if (n < 0 || same < 0)
 		db_fail(a, err, errlen);
 	else if (same > 0)
-		snprintf(err, errlen, "app password exists: %s of %s", name, user);
+		accounts_fail(err, errlen, ACCT_ERR_EXISTS,
+		    "app password exists: %s of %s", name, user);
 	else if (n >= APP_PASSWORDS_MAX)
-		snprintf(err, errlen, "%s has %d app passwords already (the most there may be)", user,
+		accounts_fail(err, errlen, ACCT_ERR_CONFLICT,
+		    "%s has %d app passwords already (the most there may be)", user,
 		    APP_PASSWORDS_MAX);
 	else {
 		sqlite3_stmt *s = prepare(db, "INSERT INTO app_passwords(address, name, digest,"
@@ -218,7 +223,8 @@ accounts_app_password_del(struct accounts *a, const char *address, const char *n
 		return end(a, false, err, errlen);
 	}
 	if (sqlite3_changes(db) == 0) {
-		snprintf(err, errlen, "no such app password: %.80s of %s", name, user);
+		accounts_fail(err, errlen, ACCT_ERR_NOT_FOUND,
+		    "no such app password: %.80s of %s", name, user);
 		return end(a, false, err, errlen);
 	}
 	return end(a, true, err, errlen);
@@ -262,7 +268,7 @@ accounts_app_password_list(struct accounts *a, const char *address, struct strli
 	sqlite3_finalize(s);
 	if (rc != SQLITE_DONE) {
 		if (rc == SQLITE_NOMEM)
-			snprintf(err, errlen, "out of memory");
+			accounts_fail(err, errlen, ACCT_ERR_STORE, "out of memory");
 		else
 			db_fail(a, err, errlen);
 		return end(a, false, err, errlen);

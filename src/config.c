@@ -87,6 +87,7 @@ static const struct option options[] = {
 	{ "listen", "pop3s", "", set_listen, OFF(listen[SVC_POP3S]), 0, 0 },
 	{ "listen", "https", "", set_listen, OFF(listen[SVC_HTTPS]), 0, 0 },
 	{ "listen", "http", "", set_listen, OFF(listen[SVC_HTTP]), 0, 0 },
+	{ "listen", "metrics", "", set_listen, OFF(listen[SVC_METRICS]), 0, 0 },
 
 	{ "relay", "trusted_networks", "127.0.0.0/8, ::1/128", set_netmasks, OFF(trusted), 0, 0 },
 	{ "relay", "relayhost", "", set_relayhost, OFF(relayhost), 0, 0 },
@@ -132,6 +133,8 @@ static const struct option options[] = {
 	{ "limits", "sends_per_hour", "0", set_unsigned, OFF(sends_per_hour), 0, 100000000 },
 	{ "limits", "first_time_recipients_per_day", "200", set_unsigned,
 	    OFF(first_time_recipients_per_day), 0, 100000000 },
+	/* RFC 5230 asks for at least a day; shorter is for tests. */
+	{ "limits", "vacation_interval", "7d", set_duration, OFF(vacation_interval), 1, 365 * DAY },
 
 	{ "dkim", "sign", "yes", set_yesno, OFF(dkim_sign), 0, 0 },
 	{ "dkim", "algorithms", "ed25519, rsa", set_dkim_algs, OFF(dkim_algs), 0, 0 },
@@ -157,6 +160,7 @@ static const char *const service_names[SVC_COUNT] = {
 	[SVC_POP3S] = "pop3s",
 	[SVC_HTTPS] = "https",
 	[SVC_HTTP] = "http",
+	[SVC_METRICS] = "metrics",
 };
 
 const char *

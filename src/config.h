@@ -43,6 +43,7 @@ enum service {
 	SVC_POP3S,
 	SVC_HTTPS,
 	SVC_HTTP,
+	SVC_METRICS, /* Prometheus text, plain HTTP (httpd) */
 	SVC_COUNT
 };
 
@@ -106,6 +107,7 @@ struct config {
 	unsigned sends_per_day;  /* messages a user sends out a day, then held; 0: none */
 	unsigned sends_per_hour; /* the same an hour */
 	unsigned first_time_recipients_per_day; /* new remote recipients of a user a day */
+	uint64_t vacation_interval; /* seconds: one vacation reply a sender in this time */
 
 	/* [dkim] */
 	bool dkim_sign;             /* sign outbound mail of hosted domains */

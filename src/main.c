@@ -28,8 +28,12 @@ static const char usage_text[] =
     "  user suspend ADDRESS | user resume ADDRESS\n"
     "  user app-password add ADDRESS NAME  prints the new password once\n"
     "  user app-password list ADDRESS | user app-password del ADDRESS NAME\n"
+    "  user quota ADDRESS SIZE              0 for none\n"
     "  user limit ADDRESS [--per-day N] [--per-hour N]\n"
     "                                       outbound limits (0: none); none given: show\n"
+    "  user vacation ADDRESS --subject TEXT [--until YYYY-MM-DD]\n"
+    "                                       auto-reply, body on standard input\n"
+    "  user vacation ADDRESS --off | user vacation ADDRESS\n"
     "  alias add SOURCE TARGET [TARGET...]  SOURCE local@domain or @domain\n"
     "  alias del SOURCE | alias list\n"
     "  queue list | queue show ID | queue delete ID | queue flush\n"
@@ -41,6 +45,9 @@ static const char usage_text[] =
     "  check message [--ip IP] [--helo H] [--mailfrom ADDR] < MESSAGE\n"
     "                                       the Authentication-Results it would get\n"
     "  dmarc report-now                     send the DMARC aggregate reports now\n"
+    "  admin add NAME | admin passwd NAME   a web administrator; password on standard input\n"
+    "  admin del NAME | admin list\n"
+    "  admin token add NAME                 prints a new API token once\n"
     "  version\n";
 
 static int
@@ -70,6 +77,7 @@ static const struct arity {
 	{ "user", "resume", 1, 1 },
 	{ "user", "app-password", 2, 3 },
 	{ "user", "limit", 1, 5 },
+	{ "user", "vacation", 1, 5 },
 	{ "alias", "add", 2, INT_MAX },
 	{ "alias", "del", 1, 1 },
 	{ "alias", "list", 0, 0 },
@@ -78,6 +86,12 @@ static const struct arity {
 	{ "dns", "records", 1, 1 },
 	{ "dns", "check", 1, 1 },
 	{ "dmarc", "report-now", 0, 0 },
+	{ "user", "quota", 2, 2 },
+	{ "admin", "add", 1, 1 },
+	{ "admin", "del", 1, 1 },
+	{ "admin", "list", 0, 0 },
+	{ "admin", "passwd", 1, 1 },
+	{ "admin", "token", 2, 2 },
 };
 
 static bool
@@ -110,6 +124,7 @@ static const struct group {
 	{ "dns", cli_dns },
 	{ "check", cli_check },
 	{ "dmarc", cli_dmarc },
+	{ "admin", cli_admin },
 };
 
 /* run_group - load the config, then run a command group that needs it. */

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "accounts.h"
+#include "metrics/metrics.h"
 #include "net/conn_limit.h"
 #include "net/ctl.h"
 #include "net/sockaddr.h"
@@ -229,6 +230,7 @@ on_accept(struct evconnlistener *el, evutil_socket_t fd, struct sockaddr *sa, in
 		ssize_t w = send(fd, line, strlen(line), MSG_DONTWAIT | MSG_NOSIGNAL);
 		(void)w;
 		close(fd);
+		metrics_refused(MX_REFUSE_RATE_LIMIT);
 		log_info("refused connection from %s on %s: over connection_rate_limit (%u a minute "
 		    "from %s)", ip, service_name(lc->svc), cfg->connection_rate_limit, key);
 		return;
@@ -240,10 +242,12 @@ on_accept(struct evconnlistener *el, evutil_socket_t fd, struct sockaddr *sa, in
 		ssize_t w = send(fd, line, strlen(line), MSG_DONTWAIT | MSG_NOSIGNAL);
 		(void)w;
 		close(fd);
+		metrics_refused(MX_REFUSE_TOO_MANY_CONNECTIONS);
 		log_info("refused connection from %s on %s: too many connections", ip,
 		    service_name(lc->svc));
 		return;
 	}
+	MX_INC(conn_accepted[lc->svc]);
 	struct role_client c = { fd, lc->svc, ip, trusted, slot };
 	if (l->accept(l->srv, &c) < 0) {
 		close(fd);
@@ -263,6 +267,9 @@ role_listen(struct role_listeners *l, struct event_base *base, const struct role
 	for (size_t i = 0; i < env->nfds; i++) {
 		l->ctx[i].l = l;
 		l->ctx[i].svc = env->fds[i].svc;
+		/* This process owns the gauge now: what an earlier one had open is gone with it. */
+		l->pools[env->fds[i].svc].published = &metrics->conn_open[env->fds[i].svc];
+		MX_SET(conn_open[env->fds[i].svc], l->pools[env->fds[i].svc].total);
 		evutil_make_socket_nonblocking(env->fds[i].fd);
 		l->v[i] = evconnlistener_new(base, on_accept, &l->ctx[i], LEV_OPT_CLOSE_ON_FREE, -1,
 		    env->fds[i].fd);

@@ -33,6 +33,7 @@ struct role_env {
 	int lookup_fd;                   /* lookupd: its listening socket; else -1 */
 	gid_t mail_gid;                  /* the group of the mail roles (lookupd admits it) */
 	uid_t mail_uid;                  /* queued's user: lookupd signs DKIM for it alone (and root) */
+	uid_t httpd_uid;                 /* httpd's user: lookupd answers the web's requests to it alone */
 };
 
 /* What the roles share: */

@@ -32,6 +32,7 @@
 
 #include "accounts.h"
 #include "lookup/lookup_client.h"
+#include "metrics/metrics.h"
 #include "net/ctl.h"
 #include "net/tls.h"
 #include "store/spool.h"
@@ -47,6 +48,9 @@
 
 /* lookupd first: the others ask it from their start. */
 enum role_id { ROLE_LOOKUPD, ROLE_SMTPD, ROLE_QUEUED, ROLE_POP3D, ROLE_HTTPD, ROLE_COUNT };
+/* The restarts are counted by role in the same order. */
+_Static_assert((int)ROLE_COUNT == (int)MX_ROLE_COUNT && (int)ROLE_HTTPD == (int)MX_ROLE_HTTPD &&
+    (int)ROLE_QUEUED == (int)MX_ROLE_QUEUED, "enum role_id and enum mx_role differ");
 
 /* Who a role runs as. */
 struct cred {
@@ -97,7 +101,7 @@ role_wants(enum role_id id, enum service svc)
 	case ROLE_POP3D:
 		return svc == SVC_POP3 || svc == SVC_POP3S;
 	case ROLE_HTTPD:
-		return svc == SVC_HTTPS || svc == SVC_HTTP;
+		return svc == SVC_HTTPS || svc == SVC_HTTP || svc == SVC_METRICS;
 	default:
 		return false;
 	}
@@ -438,7 +442,8 @@ child_run(struct supervisor *sv, enum role_id id, int ctl_fd, pid_t parent)
 			close(sv->qctl_pair[i]);
 	/* Unprivileged, every role is one user: there is no one else to tell apart. */
 	struct role_env env = { cfg, mine, n, ctl_fd, qfd, cfd, &sv->pem, lookup_fd, sv->mail.gid,
-		sv->drop ? sv->mail.uid : geteuid() };
+		sv->drop ? sv->mail.uid : geteuid(),
+		sv->drop ? sv->roles[ROLE_HTTPD].cred.uid : geteuid() };
 	int rc = sv->roles[id].main(&env);
 	/* The role freed the config; what remains of the supervisor is reachable. */
 	sv->cfg = NULL;
@@ -524,6 +529,7 @@ on_sigchld(evutil_socket_t sig, short what, void *arg)
 			r->backoff = 0;
 		struct timeval tv = { r->backoff, 0 };
 		log_info("restarting %s in %u s", r->name, r->backoff);
+		MX_INC(restarts[r - sv->roles]);
 		r->backoff = r->backoff == 0 ? 1 : (r->backoff * 2 > RESTART_MAX ? RESTART_MAX : r->backoff * 2);
 		evtimer_add(r->restart_ev, &tv);
 	}
@@ -726,6 +732,16 @@ serve_main(struct config *cfg)
 	}
 	sv.roles[ROLE_QUEUED].wanted = true;
 	sv.roles[ROLE_LOOKUPD].wanted = true;
+	/* Before the first fork: every role, and each restart of one, counts into this region. */
+	if (metrics_map() < 0) {
+		snprintf(err, sizeof err, "cannot map the metrics: %s", strerror(errno));
+		goto fail;
+	}
+	for (size_t i = 0; i < sv.nfds; i++)
+		MX_SET(listeners, metrics->listeners | (uint64_t)1 << sv.fds[i].svc);
+	for (int i = 0; i < ROLE_COUNT; i++)
+		if (sv.roles[i].wanted)
+			MX_SET(roles, metrics->roles | (uint64_t)1 << i);
 
 	signal(SIGPIPE, SIG_IGN);
 	if ((sv.base = event_base_new()) == NULL)

@@ -15,12 +15,15 @@ int cli_domain(struct config *cfg, int argc, char **argv);
 int cli_user(struct config *cfg, int argc, char **argv);
 /* cli_user_limit - `user limit ...` (argv after "limit"); cli_limits.c. */
 int cli_user_limit(struct config *cfg, int argc, char **argv);
+/* cli_user_vacation - `user vacation ...` (argv after "vacation"); cli_vacation.c. */
+int cli_user_vacation(struct config *cfg, int argc, char **argv);
 int cli_alias(struct config *cfg, int argc, char **argv);
 int cli_queue(struct config *cfg, int argc, char **argv);
 int cli_dkim(struct config *cfg, int argc, char **argv);
 int cli_dns(struct config *cfg, int argc, char **argv);
 int cli_check(struct config *cfg, int argc, char **argv);
 int cli_dmarc(struct config *cfg, int argc, char **argv);
+int cli_admin(struct config *cfg, int argc, char **argv);
 
 /* cli_fail - print "mailroom: <message>" on stderr and return 1. */
 int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -16,8 +16,9 @@
 
 #define DOMAIN_USAGE "domain add DOMAIN | domain del DOMAIN | domain list"
 #define USER_USAGE "user add ADDRESS [--quota SIZE] | user passwd ADDRESS |" \
-	" user del ADDRESS | user list [DOMAIN] |" \
-	" user limit ADDRESS [--per-day N] [--per-hour N]"
+	" user del ADDRESS | user list [DOMAIN] | user quota ADDRESS SIZE |" \
+	" user limit ADDRESS [--per-day N] [--per-hour N] |" \
+	" user vacation ADDRESS [--subject TEXT [--until YYYY-MM-DD] | --off]"
 #define ALIAS_USAGE "alias add SOURCE TARGET [TARGET...] | alias del SOURCE | alias list"
 
 /* finish - close a and turn the result of an accounts call into an exit status. */
@@ -209,8 +210,19 @@ cli_user(struct config *cfg, int argc, char **argv)
 		return user_passwd(cfg, argv[1]);
 	if (argc == 2 && strcmp(argv[0], "del") == 0)
 		return user_del(cfg, argv[1]);
+	if (argc == 3 && strcmp(argv[0], "quota") == 0) {
+		uint64_t quota;
+		if (parse_size(argv[2], &quota) < 0)
+			return cli_fail("bad quota: '%s' (a size such as 500M or 2G; 0 for none)",
+			    argv[2]);
+		if ((a = cli_open_accounts(cfg)) == NULL)
+			return 1;
+		return finish(a, accounts_user_quota_set(a, argv[1], quota, err, sizeof err), err);
+	}
 	if (argc >= 2 && strcmp(argv[0], "limit") == 0)
 		return cli_user_limit(cfg, argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[0], "vacation") == 0)
+		return cli_user_vacation(cfg, argc - 1, argv + 1);
 	if ((argc == 1 || argc == 2) && strcmp(argv[0], "list") == 0) {
 		if ((a = cli_open_accounts(cfg)) == NULL)
 			return 1;

@@ -16,6 +16,7 @@
 #include <unbound.h>
 
 #include "cli/dns_sync.h"
+#include "cli/dns_zone.h"
 #include "deliver/dns_ub.h"
 #include "dkim/dkim_key.h"
 #include "util/buf.h"
@@ -62,51 +63,6 @@ print_records(const struct dns_recs *recs)
 	return rc;
 }
 
-/* The DKIM records of a domain: one per key that should be in DNS now. */
-struct dkim_pubs {
-	struct dns_dkim_pub *v;
-	size_t n;
-	struct dkim_key_list keys;
-	struct strlist txt;
-};
-
-static void
-dkim_pubs_free(struct dkim_pubs *p)
-{
-	free(p->v);
-	dkim_key_list_free(&p->keys);
-	strlist_free(&p->txt);
-}
-
-static int
-dkim_pubs_read(const struct config *cfg, const char *domain, struct dkim_pubs *p)
-{
-	char err[512], txt[1200];
-	struct accounts *a = cli_open_accounts(cfg);
-
-	if (a == NULL)
-		return -1;
-	int rc = accounts_dkim_list(a, domain, time(NULL), &p->keys, err, sizeof err);
-	accounts_close(a);
-	if (rc < 0)
-		return cli_fail("%s", err);
-	if ((p->v = calloc(p->keys.n ? p->keys.n : 1, sizeof *p->v)) == NULL)
-		return cli_fail("out of memory");
-	for (size_t i = 0; i < p->keys.n; i++) {
-		const struct dkim_key_info *k = &p->keys.v[i];
-		if (!k->publish)
-			continue;
-		snprintf(txt, sizeof txt, "v=DKIM1; k=%s; p=%s", dkim_alg_key_type(k->alg),
-		    k->public_b64);
-		if (strlist_add(&p->txt, txt) < 0)
-			return cli_fail("out of memory");
-		p->v[p->n].selector = k->selector;
-		p->v[p->n].txt = p->txt.v[p->txt.n - 1];
-		p->n++;
-	}
-	return 0;
-}
-
 int
 cli_dns(struct config *cfg, int argc, char **argv)
 {
@@ -129,7 +85,6 @@ cli_dns(struct config *cfg, int argc, char **argv)
 		return cli_fail("%s", err);
 
 	struct dns_host host = { .hostname = cfg->hostname };
-	struct dkim_pubs pubs = { 0 };
 	char why[256] = "";
 	bool lookup_failed = dns_host_addresses(ub, cfg->hostname, &host.addrs,
 	    &host.from_interfaces, why, sizeof why) == DNS_TEMPFAIL;
@@ -145,29 +100,20 @@ cli_dns(struct config *cfg, int argc, char **argv)
 		dns_interface_addresses(&host.addrs);
 	}
 
-	struct dns_records_in in = {
-		.domain = domain,
-		.hostname = cfg->hostname,
-		.addrs = (const char *const *)host.addrs.v,
-		.naddrs = host.addrs.n,
-		.addrs_from_interfaces = host.from_interfaces || lookup_failed,
-	};
-	for (int s = 0; s < SVC_COUNT; s++)
-		in.ports[s] = config_service_port(cfg, (enum service)s);
-	if (dkim_pubs_read(cfg, domain, &pubs) < 0)
+	struct accounts *a = cli_open_accounts(cfg);
+	if (a == NULL)
 		goto out;
-	in.dkim = pubs.v;
-	in.ndkim = pubs.n;
-
 	struct dns_recs recs;
-	if (dns_records_build(&in, &recs) < 0) {
-		rc = cli_fail("out of memory");
+	int r = dns_zone_records(a, cfg, domain, (const char *const *)host.addrs.v, host.addrs.n,
+	    host.from_interfaces || lookup_failed, time(NULL), &recs, err, sizeof err);
+	accounts_close(a);
+	if (r < 0) {
+		rc = cli_fail("%s", err);
 		goto out;
 	}
 	rc = check ? cli_dns_check(ub, domain, &host, &recs) : print_records(&recs);
 	dns_recs_free(&recs);
 out:
-	dkim_pubs_free(&pubs);
 	strlist_free(&host.addrs);
 	ub_ctx_delete(ub);
 	return rc;

@@ -175,6 +175,9 @@ write_config(FILE *f, const struct init *in)
 	kv(f, "submissions", "0.0.0.0:465, [::]:465", "clients: implicit TLS, AUTH required");
 	kv(f, "pop3", "0.0.0.0:110, [::]:110", "STLS");
 	kv(f, "pop3s", "0.0.0.0:995, [::]:995", "implicit TLS");
+	kv(f, "metrics", dflt("listen", "metrics"),
+	    "e.g. 127.0.0.1:9125: Prometheus text at /metrics,");
+	more(f, "plain HTTP without login: keep it off the Internet [off]");
 
 	fprintf(f, "\n[relay]\n");
 	kv(f, "trusted_networks", dflt("relay", "trusted_networks"),
@@ -232,6 +235,8 @@ write_config(FILE *f, const struct init *in)
 	    "logins waiting for a password check; more: 454, try later");
 	kv(f, "max_hops", dflt("limits", "max_hops"),
 	    "Received headers; more: 554 5.4.6 (mail loop)");
+	kv(f, "vacation_interval", dflt("limits", "vacation_interval"),
+	    "one vacation reply (`user vacation`) per sender in this time");
 
 	fprintf(f, "\n[dkim]\n");
 	kv(f, "sign", dflt("dkim", "sign"), "sign outbound mail of the hosted domains");

@@ -14,10 +14,9 @@
 #include <time.h>
 
 #include "accounts.h"
-#include "deliver/linefix.h"
+#include "queue/inject.h"
 #include "queue/queued.h"
 #include "store/msg_reader.h"
-#include "store/spool_writer.h"
 #include "util/buf.h"
 #include "util/escape.h"
 #include "util/log.h"
@@ -167,64 +166,24 @@ int
 bounce_write(struct queued *q, const struct envelope *env, char id[QUEUE_ID_LEN + 1],
     int *fd)
 {
-	struct envelope b = { 0 };
-	struct target_list targets = { 0 };
-	struct buf msg = { 0 }, folded = { 0 };
-	struct spool_writer w;
+	struct buf msg = { 0 };
 	int rc = -1;
 
 	*fd = -1;
-	switch (accounts_resolve(q->acct, env->sender, &targets)) {
-	case RESOLVE_OK:
-		break;
-	case RESOLVE_NOT_LOCAL:
-		targets.v = calloc(1, sizeof *targets.v);
-		if (targets.v == NULL)
-			goto out;
-		targets.n = targets.cap = 1;
-		targets.v[0].kind = TARGET_REMOTE;
-		snprintf(targets.v[0].addr, sizeof targets.v[0].addr, "%s", env->sender);
-		break;
-	case RESOLVE_NO_SUCH_USER:
-		/* Nobody to tell: the sender's own (local) address does not exist. */
-		log_warn("%s: bounce to <%s> dropped: no such user", env->id, env->sender);
-		rc = 0;
+	/* The id goes into the text (Received, Message-ID), so it is chosen first. */
+	spool_new_id(id);
+	if (compose(q, env, id, &msg) < 0) {
 		id[0] = '\0';
 		goto out;
-	case RESOLVE_TEMPFAIL:
-		goto out;
 	}
-	spool_new_id(b.id);
-	b.arrival = time(NULL);
-	b.sender = strdup("");
-	b.client = strdup("local");
-	b.helo = strdup(q->cfg->hostname);
-	b.is_bounce = true;
-	b.body = BODY_8BITMIME;
-	if (!b.sender || !b.client || !b.helo)
-		goto out;
-	for (size_t i = 0; i < targets.n; i++)
-		if (envelope_add_rcpt(&b, targets.v[i].kind, targets.v[i].addr, env->sender) < 0)
-			goto out;
-	/* What we quote came from the network: its lines may be of any length. */
-	if (compose(q, env, b.id, &msg) < 0 || linefix_fold_lines(msg.data, msg.len, &folded) < 0)
-		goto out;
-	if (spool_writer_open(&w, q->store.queue_dir, &b) < 0)
-		goto out;
-	if (spool_writer_write(&w, folded.data, folded.len) < 0) {
-		spool_writer_abort(&w);
-		goto out;
-	}
-	if (spool_writer_finish(&w, q->store.queue_dir, b.id, fd) < 0)
-		goto out;
-	memcpy(id, b.id, QUEUE_ID_LEN + 1);
-	rc = 0;
+	struct inject m = { "", env->sender, BODY_8BITMIME, true, false, msg.data, msg.len };
+	int r = queue_inject(q, &m, id, fd);
+	if (r == 0)
+		log_warn("%s: bounce to <%s> dropped: no such user", env->id, env->sender);
+	rc = r < 0 ? -1 : 0;
 out:
 	if (rc < 0)
 		log_err("%s: cannot write bounce: %s", env->id, strerror(errno));
 	buf_free(&msg);
-	buf_free(&folded);
-	target_list_free(&targets);
-	envelope_free(&b);
 	return rc;
 }

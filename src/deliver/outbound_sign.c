@@ -158,13 +158,15 @@ sign_with(void *arg, const void *data, size_t len, char *sig, size_t siglen)
 }
 
 /*
- * own_mail - whether we vouch for the message: our bounce, a message queued made
- * itself (client "local": DMARC reports), a login, or a trusted network.
+ * own_mail - whether we vouch for the message: our bounce, a user's vacation reply,
+ * a message queued made itself (client "local": DMARC reports), a login, or a
+ * trusted network.
  */
 static bool
 own_mail(const struct config *cfg, const struct envelope *env)
 {
-	return env->is_bounce || (env->client != NULL && strcmp(env->client, "local") == 0) ||
+	return env->is_bounce || env->auto_reply ||
+	    (env->client != NULL && strcmp(env->client, "local") == 0) ||
 	    env->auth != NULL ||
 	    (env->client != NULL && config_is_trusted_text(cfg, env->client));
 }

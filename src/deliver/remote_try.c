@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "deliver/outbound_sign.h"
+#include "metrics/metrics.h"
 #include "net/tls.h"
 #include "util/log.h"
 
@@ -135,9 +136,11 @@ on_client(void *arg, const struct client_result *res)
 	case CLIENT_DONE:
 		break;
 	}
+	bool taken = false;
 	for (size_t i = 0; i < d->n; i++) {
 		int code = res->rcpt_code[i];
 		const char *text = res->rcpt_text[i];
+		taken |= code >= 200 && code < 300;
 		if (code <= 0) {
 			code = 451;
 			if (text[0] == '\0')
@@ -146,6 +149,9 @@ on_client(void *arg, const struct client_result *res)
 		rcpt_result(d, d->idx[i], code, d->relay, text);
 	}
 	d->n = 0; /* all recorded */
+	/* One transaction the server took: one message sent, however many recipients it had. */
+	if (taken)
+		MX_INC(sent);
 	finish(d, 0, "");
 }
 

@@ -1,11 +1,13 @@
 /*
  * httpd.c - the web role: evhttp on the https listeners (TLS through
  * libevent_openssl, a fresh SSL from the current context for each connection, so
- * a reloaded certificate applies to the next one) and on the http listeners
- * (redirects), with bounded headers, bodies and time, and at most
- * max_connections TLS connections per listener (counted by their SSL objects:
- * the listener pauses at the limit and resumes as one closes; evhttp 2.1 has no
- * hook at a plain connection's end, so http is bounded by the timeout only).
+ * a reloaded certificate applies to the next one), on the http listeners
+ * (redirects) and on the metrics listeners (http_metrics.c), with bounded
+ * headers, bodies and time, and at most max_connections TLS connections per
+ * listener (counted by their SSL objects: the listener pauses at the limit and
+ * resumes as one closes; evhttp 2.1 has no hook at a plain connection's end, so
+ * http and metrics are bounded by the timeout only, and their open connections
+ * are not counted in the metrics).
  * Reloads and stops like the other roles.
  */
 #include "http/httpd.h"
@@ -18,6 +20,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "metrics/metrics.h"
 #include "role.h"
 #include "util/log.h"
 
@@ -32,6 +35,8 @@ opened(struct http_listener *hl)
 	struct httpd *srv = hl->srv;
 
 	hl->active++;
+	MX_INC(conn_accepted[hl->svc]);
+	MX_SET(conn_open[hl->svc], hl->active);
 	if (hl->active >= srv->cfg->max_connections && !hl->paused && hl->el != NULL) {
 		evconnlistener_disable(hl->el);
 		hl->paused = true;
@@ -45,6 +50,7 @@ static void
 closed(struct http_listener *hl)
 {
 	hl->active--;
+	MX_SET(conn_open[hl->svc], hl->active);
 	/* Stopping: the listener is gone (and the loop may be freeing what is left). */
 	if (hl->el == NULL)
 		return;
@@ -89,11 +95,23 @@ tls_bufferevent(struct event_base *base, void *arg)
 	return bev;
 }
 
+/* plain_bufferevent - a connection to a plain listener: counted in, as evhttp would make it. */
+static struct bufferevent *
+plain_bufferevent(struct event_base *base, void *arg)
+{
+	struct http_listener *hl = arg;
+
+	MX_INC(conn_accepted[hl->svc]);
+	return bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+}
+
 static int
 listen_one(struct httpd *srv, struct http_listener *hl, const struct listener_fd *lf)
 {
 	hl->srv = srv;
 	hl->svc = lf->svc;
+	/* This process counts them now: an earlier httpd's connections went with it. */
+	MX_SET(conn_open[hl->svc], 0);
 	if ((hl->http = evhttp_new(srv->base)) == NULL)
 		return -1;
 	evutil_make_socket_nonblocking(lf->fd);
@@ -116,7 +134,9 @@ listen_one(struct httpd *srv, struct http_listener *hl, const struct listener_fd
 		evhttp_set_bevcb(hl->http, tls_bufferevent, hl);
 		evhttp_set_gencb(hl->http, http_serve_https, hl);
 	} else {
-		evhttp_set_gencb(hl->http, http_serve_redirect, hl);
+		evhttp_set_bevcb(hl->http, plain_bufferevent, hl);
+		evhttp_set_gencb(hl->http, lf->svc == SVC_METRICS ? http_serve_metrics :
+		    http_serve_redirect, hl);
 	}
 	return 0;
 }

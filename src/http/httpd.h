@@ -1,6 +1,7 @@
 /*
  * httpd.h - the web role: what its listeners and request handlers share. One
- * evhttp per listener (https: TLS through evhttp_set_bevcb; http: redirects).
+ * evhttp per listener (https: TLS through evhttp_set_bevcb; http: redirects;
+ * metrics: the counters as Prometheus text).
  */
 #ifndef MAILROOM_HTTPD_H
 #define MAILROOM_HTTPD_H
@@ -19,7 +20,7 @@ struct httpd;
 
 struct http_listener {
 	struct httpd *srv;
-	enum service svc;          /* SVC_HTTPS or SVC_HTTP */
+	enum service svc;          /* SVC_HTTPS, SVC_HTTP or SVC_METRICS */
 	struct evhttp *http;
 	struct evconnlistener *el; /* owned by http; NULL once stopping */
 	unsigned active;           /* https: connections open (their SSL objects) */
@@ -41,5 +42,7 @@ struct httpd {
 void http_serve_https(struct evhttp_request *req, void *arg);
 /* http_serve_redirect - the http listener: 301 to the same path on https. */
 void http_serve_redirect(struct evhttp_request *req, void *arg);
+/* http_serve_metrics - the metrics listener: GET /metrics (http_metrics.c). */
+void http_serve_metrics(struct evhttp_request *req, void *arg);
 
 #endif

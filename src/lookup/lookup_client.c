@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "accounts_vacation.h"
 #include "ipc/frame.h"
 #include "util/abstract_name.h"
 #include "util/log.h"
@@ -136,7 +137,7 @@ lookup_resolve(struct lookup_client *c, const char *address, struct target_list 
 {
 	struct frame *req = malloc(sizeof *req), *rep = malloc(sizeof *rep);
 	enum resolve_status st = RESOLVE_TEMPFAIL;
-	uint64_t status, n, kind, unlimited;
+	uint64_t status, n, kind, unlimited, vacation;
 
 	if (req == NULL || rep == NULL)
 		goto out;
@@ -156,10 +157,12 @@ lookup_resolve(struct lookup_client *c, const char *address, struct target_list 
 		}
 		struct target *t = &out->v[out->n];
 		if (!frame_get_u64(rep, &kind) || kind > TARGET_REMOTE ||
-		    !frame_get_str(rep, t->addr, sizeof t->addr) || !frame_get_u64(rep, &unlimited))
+		    !frame_get_str(rep, t->addr, sizeof t->addr) || !frame_get_u64(rep, &unlimited) ||
+		    !frame_get_u64(rep, &vacation))
 			goto out;
 		t->kind = (enum target_kind)kind;
 		t->unlimited = unlimited == 1;
+		t->vacation = vacation == 1;
 		out->n++;
 	}
 	if (frame_end(rep))
@@ -347,6 +350,57 @@ out:
 	free(req);
 	free(rep);
 	return (enum send_verdict)v;
+}
+
+int
+lookup_vacation_get(struct lookup_client *c, const char *user, struct vacation_info *out)
+{
+	struct frame *req = malloc(sizeof *req), *rep = malloc(sizeof *rep);
+	uint64_t status, until, set_at;
+	int rc = -1;
+
+	memset(out, 0, sizeof *out);
+	if (req == NULL || rep == NULL)
+		goto out;
+	frame_init(req, LK_VACATION_GET);
+	frame_put_str(req, user);
+	if (lookup_call(c, req, rep, QUERY_TIMEOUT_MS) < 0 || !frame_get_u64(rep, &status) ||
+	    !frame_get_str(rep, out->subject, sizeof out->subject) ||
+	    !frame_get_str(rep, out->body, sizeof out->body) || !frame_get_u64(rep, &until) ||
+	    !frame_get_u64(rep, &set_at) || !frame_end(rep) || status > 2 || until > INT64_MAX ||
+	    set_at > INT64_MAX)
+		goto out;
+	snprintf(out->address, sizeof out->address, "%s", user);
+	out->found = status == 1;
+	out->until = (time_t)until;
+	out->set_at = (time_t)set_at;
+	rc = 0;
+out:
+	if (rc < 0)
+		memset(out, 0, sizeof *out);
+	free(req);
+	free(rep);
+	return rc;
+}
+
+enum vacation_record
+lookup_vacation_reply(struct lookup_client *c, const char *user, const char *sender)
+{
+	struct frame *req = malloc(sizeof *req), *rep = malloc(sizeof *rep);
+	uint64_t v = VACATION_FAILED;
+
+	if (req == NULL || rep == NULL)
+		goto out;
+	frame_init(req, LK_VACATION_REPLY);
+	frame_put_str(req, user);
+	frame_put_str(req, sender);
+	if (lookup_call(c, req, rep, QUERY_TIMEOUT_MS) < 0 || !frame_get_u64(rep, &v) ||
+	    !frame_end(rep) || v > VACATION_FAILED)
+		v = VACATION_FAILED;
+out:
+	free(req);
+	free(rep);
+	return (enum vacation_record)v;
 }
 
 enum lookup_verdict

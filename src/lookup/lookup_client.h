@@ -58,6 +58,16 @@ enum grey_answer lookup_greylist(struct lookup_client *c, const char *client_ip,
 enum send_verdict lookup_sends_count(struct lookup_client *c, const char *user,
     const char *const *rcpts, size_t nrcpts, time_t now, uint64_t *limit);
 
+/*
+ * lookup_vacation_get - accounts_vacation_get asked of lookupd: 0 with out filled
+ * (out->found false: none, or no such user), or -1 (lookupd or the store failed).
+ */
+struct vacation_info;
+int lookup_vacation_get(struct lookup_client *c, const char *user, struct vacation_info *out);
+/* lookup_vacation_reply - accounts_vacation_reply asked of lookupd (VACATION_FAILED: no answer). */
+enum vacation_record lookup_vacation_reply(struct lookup_client *c, const char *user,
+    const char *sender);
+
 /* lookup_dkim_keys - accounts_dkim_signers asked of lookupd: how many (0 none), or -1. */
 int lookup_dkim_keys(struct lookup_client *c, const char *domain, time_t now,
     struct dkim_signer out[2]);

@@ -4,7 +4,8 @@
  * in this order). Replies are LK_REPLY frames; LK_ERROR answers a malformed request.
  *
  *   LK_RESOLVE  str address           -> u64 resolve_status, u64 n,
- *                                        n x (u64 kind, str addr, u64 unlimited)
+ *                                        n x (u64 kind, str addr, u64 unlimited,
+ *                                        u64 vacation: the mailbox has an active vacation)
  *   LK_OWNS     str user, str address -> u64 1 yes, 0 no, 2 the store failed
  *   LK_DOMAINS                        -> u64 n, n x str (as many as fit in one frame)
  *   LK_QUOTA    str address           -> u64 1 found, 0 no such user, 2 the store failed;
@@ -39,6 +40,33 @@
  *                                        many as fit a frame; the others count as
  *                                        first-time), counted unless over a limit
  *                                        (accounts_sends_count); root and the mail user only
+ *   LK_VACATION_GET str user           -> u64 1 found, 0 none, 2 no such user, 3 the store
+ *                                        failed; str subject, str body, u64 until (0: no
+ *                                        end), u64 set_at (accounts_vacation_get)
+ *   LK_VACATION_REPLY str user, str sender -> u64 vacation_record: 0 reply (recorded as
+ *                                        answered now), 1 answered within [limits]
+ *                                        vacation_interval, 2 the store failed
+ *                                        (accounts_vacation_reply)
+ *
+ * LK_VACATION_* are answered only to root and the mail user (queued, which sends
+ * the replies), as LK_SENDS_COUNT: another role could read a user's text or use
+ * up its replies.
+ *
+ * The web (httpd; lookup/web_client.h), answered only to root and the httpd role's
+ * uid (another peer gets LK_ERROR, logged):
+ *   LK_WEB_LOGIN str kind ("admin"|"user"), str name, str password, str client ip
+ *                                     -> u64 lookup_verdict, str session id (64 hex
+ *                                        digits; "" unless 0), str name (canonical),
+ *                                        str csrf token: the main password only,
+ *                                        counted as service "web" by the login limits
+ *   LK_WEB_WHO  str cred              -> u64 1 known, 0 not, 2 the store failed;
+ *                                        u64 web_kind, str name, str csrf ("" for a
+ *                                        token): cred "s:<session id>" (its idle time
+ *                                        starts again) or "t:<API token>" (an admin)
+ *   LK_WEB_LOGOUT str session id      -> u64 0
+ *   LK_WEB_OP   str cred, str op, u64 n, n x str argument (n <= WEB_ARGS_MAX)
+ *                                     -> u64 HTTP status, str JSON object
+ *                                        (web/web_ops.h; 401 for an unknown cred)
  *
  * LK_RESOLVE of an SRS0=/SRS1= address of a hosted domain (that is not the exact
  * name of a user or alias) answers its original address (accounts_srs_resolve).
@@ -58,6 +86,12 @@ enum lookup_type {
 	LK_GREYLIST = 20,
 	LK_GREYLIST_TRUST = 21,
 	LK_SENDS_COUNT = 40,
+	LK_VACATION_GET = 50,
+	LK_VACATION_REPLY = 51,
+	LK_WEB_LOGIN = 60,
+	LK_WEB_WHO = 61,
+	LK_WEB_LOGOUT = 62,
+	LK_WEB_OP = 63,
 	LK_REPLY = 100,
 	LK_ERROR = 101,
 };

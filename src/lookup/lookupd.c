@@ -10,7 +10,10 @@
  * a suspended user is refused either way (accounts_users.h).
  * Clients are accepted only from root, our own uid or the mail group (SO_PEERCRED).
  * DKIM keys are named and signatures made only for root and the mail user
- * (queued); private keys never leave this process.
+ * (queued); private keys never leave this process. Vacations are read, and their
+ * replies decided and recorded, for the same two alone. The web's requests (logins
+ * that open sessions, who a session is, the admin and user operations of
+ * web/web_ops.h) are answered only to root and the httpd role.
  */
 #include <errno.h>
 #include <event2/event.h>
@@ -23,14 +26,18 @@
 
 #include "accounts.h"
 #include "accounts_users.h"
+#include "accounts_vacation.h"
+#include "accounts_web.h"
 #include "app_password.h"
 #include "ipc/frame.h"
 #include "lookup/authlimit.h"
 #include "lookup/lookup_proto.h"
+#include "metrics/metrics.h"
 #include "password.h"
 #include "role.h"
 #include "util/log.h"
 #include "util/workpool.h"
+#include "web/web_ops.h"
 
 #define VERIFY_THREADS 2
 #define PASSWORD_MAX 512
@@ -56,7 +63,9 @@ struct lookupd {
 	unsigned sweeps;         /* since greylisting's rows were last expired */
 	gid_t mail_gid;
 	uid_t mail_uid;
+	uid_t httpd_uid;
 	char *dkim_data;         /* LK_DKIM_SIGN's data, LK_DKIM_DATA_MAX + 1 */
+	char *web_arg;           /* one argument of LK_WEB_OP as read, FRAME_MAX */
 };
 
 struct lk_conn {
@@ -148,6 +157,7 @@ do_resolve(struct lookupd *d, struct lk_conn *c, struct frame *in)
 		frame_put_u64(f, tl.v[i].kind);
 		frame_put_str(f, tl.v[i].addr);
 		frame_put_u64(f, tl.v[i].unlimited);
+		frame_put_u64(f, tl.v[i].vacation);
 	}
 	if (f->bad) { /* more targets than a frame holds: say so rather than cut the list */
 		log_err("resolve %s: too many targets for one answer", addr);
@@ -380,6 +390,81 @@ do_sends_count(struct lookupd *d, struct lk_conn *c, struct frame *in)
 	free(v);
 }
 
+/* do_vacation_get - a user's vacation, for the mail user (queued) alone. */
+static void
+do_vacation_get(struct lookupd *d, struct lk_conn *c, struct frame *in)
+{
+	char user[ADDR_MAX + 1], err[512];
+	struct vacation_info *v;
+	struct frame *f = &d->out;
+
+	if (!frame_get_str(in, user, sizeof user) || !frame_end(in)) {
+		conn_close(c);
+		return;
+	}
+	if (!dkim_allowed(d, c, "LK_VACATION_GET"))
+		return;
+	if ((v = malloc(sizeof *v)) == NULL) {
+		frame_init(f, LK_REPLY);
+		frame_put_u64(f, 3);
+		frame_put_str(f, "");
+		frame_put_str(f, "");
+		frame_put_u64(f, 0);
+		frame_put_u64(f, 0);
+		send_frame(c, f);
+		return;
+	}
+	uint64_t status = 0;
+	if (accounts_vacation_get(d->acct, user, v, err, sizeof err) < 0) {
+		/* The one refusal that is no failure: the user is gone. */
+		status = strncmp(err, "no such user", 12) == 0 ? 2 : 3;
+		if (status == 3)
+			log_err("vacation of %s: %s", user, err);
+	} else if (v->found) {
+		status = 1;
+	}
+	frame_init(f, LK_REPLY);
+	frame_put_u64(f, status);
+	frame_put_str(f, status == 1 ? v->subject : "");
+	frame_put_str(f, status == 1 ? v->body : "");
+	frame_put_u64(f, status == 1 ? (uint64_t)v->until : 0);
+	frame_put_u64(f, status == 1 ? (uint64_t)v->set_at : 0);
+	free(v);
+	send_frame(c, f);
+}
+
+/* do_vacation_reply - whether a user answers a sender now, recorded; the mail user alone. */
+static void
+do_vacation_reply(struct lookupd *d, struct lk_conn *c, struct frame *in)
+{
+	char user[ADDR_MAX + 1], sender[ADDR_MAX + 1];
+
+	if (!frame_get_str(in, user, sizeof user) || !frame_get_str(in, sender, sizeof sender) ||
+	    !frame_end(in)) {
+		conn_close(c);
+		return;
+	}
+	if (!dkim_allowed(d, c, "LK_VACATION_REPLY"))
+		return;
+	reply_u64(c, accounts_vacation_reply(d->acct, user, sender, d->cfg->vacation_interval,
+	    time(NULL)));
+}
+
+/*
+ * verify_account_key - the failure counter of a login name: by its canonical form,
+ * so that "Joe@A.test" and "joe@a.test" (and the web's logins) count together.
+ */
+static void
+verify_account_key(const char *user, char *out, size_t outlen)
+{
+	char canon[ADDR_MAX + 1];
+
+	if (address_canonical(user, canon, sizeof canon, false) == 0)
+		snprintf(out, outlen, "user:%s", canon);
+	else
+		snprintf(out, outlen, "user:%s", user);
+}
+
 static void
 verify_work(void *arg)
 {
@@ -408,7 +493,7 @@ verify_done(void *arg)
 
 	d->pending--;
 	authlimit_client_key(j->ip, net, sizeof net);
-	snprintf(acct, sizeof acct, "user:%s", j->user);
+	verify_account_key(j->user, acct, sizeof acct);
 	bool right = j->counts && (j->ok || j->app >= 0);
 	if (j->blocked) {
 		v = VERDICT_BLOCKED;
@@ -439,6 +524,9 @@ verify_done(void *arg)
 			v = VERDICT_BLOCKED;
 		}
 	}
+	/* The mail roles count their refusals (session/login.c); the web role's are counted here. */
+	if (v != VERDICT_OK && !app_password_service_ok(j->service))
+		metrics_auth_failed(j->service);
 	reply_u64(j->c, v);
 	conn_unref(j->c);
 	explicit_bzero(j, sizeof *j);
@@ -474,7 +562,7 @@ do_verify(struct lookupd *d, struct lk_conn *c, struct frame *in)
 		return;
 	}
 	authlimit_client_key(j->ip, net, sizeof net);
-	snprintf(acct, sizeof acct, "user:%s", j->user);
+	verify_account_key(j->user, acct, sizeof acct);
 	j->blocked = (!config_is_trusted_text(d->cfg, j->ip) && authlimit_blocked(&d->limits, net, now)) ||
 	    authlimit_blocked(&d->limits, acct, now);
 	int found = accounts_login_record(d->acct, j->user, &j->rec);
@@ -503,6 +591,373 @@ do_verify(struct lookupd *d, struct lk_conn *c, struct frame *in)
 		free(j);
 		reply_u64(c, VERDICT_TEMPFAIL);
 	}
+}
+
+/* ---- the web (httpd) ---- */
+
+struct web_login_job {
+	struct lk_conn *c;
+	enum web_kind kind;
+	char name[ADDR_MAX + 1];  /* canonical */
+	char password[PASSWORD_MAX];
+	char ip[64];
+	char hash[PASSWORD_HASH_MAX];
+	bool counts;             /* a real check: a failure is counted */
+	bool blocked;
+	bool suspended;
+	bool ok;
+};
+
+/* web_allowed - the web's requests are httpd's alone (and root's): refused, logged, closed. */
+static bool
+web_allowed(struct lookupd *d, struct lk_conn *c, const char *what)
+{
+	if (c->uid == 0 || c->uid == d->httpd_uid)
+		return true;
+	log_warn("refused %s from uid %ld: only the httpd role may ask", what, (long)c->uid);
+	struct frame *f = &d->out;
+	frame_init(f, LK_ERROR);
+	send_frame(c, f);
+	return false;
+}
+
+/* web_account_key - the failure counter of a web principal: users share theirs with mail. */
+static void
+web_account_key(enum web_kind kind, const char *name, char *out, size_t outlen)
+{
+	snprintf(out, outlen, "%s:%s", kind == WEB_ADMIN ? "admin" : "user", name);
+}
+
+static void
+web_login_reply(struct lk_conn *c, enum lookup_verdict v, const char *sid, const char *name,
+    const char *csrf)
+{
+	struct frame *f = &c->d->out;
+	frame_init(f, LK_REPLY);
+	frame_put_u64(f, v);
+	frame_put_str(f, sid);
+	frame_put_str(f, name);
+	frame_put_str(f, csrf);
+	send_frame(c, f);
+	explicit_bzero(f->buf, f->len);
+}
+
+static int web_login_record(struct lookupd *d, struct web_login_job *j, const char *name);
+
+/*
+ * web_login_still - the principal is as it was when its password was checked: there,
+ * the same hash, not suspended (a session must not outlive a change made meanwhile).
+ */
+static bool
+web_login_still(struct lookupd *d, const struct web_login_job *j)
+{
+	struct web_login_job *now = calloc(1, sizeof *now);
+	bool same = false;
+
+	if (now == NULL)
+		return false;
+	now->kind = j->kind;
+	if (web_login_record(d, now, j->name) == 1)
+		same = !now->suspended && strcmp(now->hash, j->hash) == 0;
+	explicit_bzero(now, sizeof *now);
+	free(now);
+	return same;
+}
+
+static void
+web_login_work(void *arg)
+{
+	struct web_login_job *j = arg;
+	j->ok = password_verify(j->password, j->hash);
+	explicit_bzero(j->password, sizeof j->password);
+}
+
+static void
+web_login_done(void *arg)
+{
+	struct web_login_job *j = arg;
+	struct lookupd *d = j->c->d;
+	const struct config *cfg = d->cfg;
+	char net[96], acct[ADDR_MAX + 8], err[256];
+	char sid[WEB_SID_LEN + 1] = "", csrf[WEB_CSRF_LEN + 1] = "";
+	time_t now = time(NULL), window = (time_t)cfg->login_block_time;
+	enum lookup_verdict v;
+	const char *kind = j->kind == WEB_ADMIN ? "admin" : "user";
+
+	d->pending--;
+	authlimit_client_key(j->ip, net, sizeof net);
+	web_account_key(j->kind, j->name, acct, sizeof acct);
+	bool right = j->counts && j->ok;
+	if (j->blocked) {
+		v = VERDICT_BLOCKED;
+	} else if (right && j->suspended) {
+		v = VERDICT_SUSPENDED; /* not counted, as for mail (verify_done) */
+	} else if (right) {
+		authlimit_reset(&d->limits, acct);
+		if (!web_login_still(d, j)) {
+			/* changed while the password was checked: as if it had been first */
+			log_info("web login of %s %s: changed during the check", kind, j->name);
+			v = VERDICT_FAIL;
+		} else if (accounts_session_new(d->acct, j->kind, j->name, now, sid, csrf, err,
+		    sizeof err) < 0) {
+			log_err("web login of %s %s: %s", kind, j->name, err);
+			v = VERDICT_TEMPFAIL;
+		} else {
+			log_info("web login of %s %s from %s", kind, j->name, j->ip);
+			v = VERDICT_OK;
+		}
+	} else {
+		v = VERDICT_FAIL;
+		bool by_net = !config_is_trusted_text(cfg, j->ip) &&
+		    authlimit_failed(&d->limits, net, now, cfg->login_failures_per_client, window);
+		bool by_acct = authlimit_failed(&d->limits, acct, now,
+		    cfg->login_failures_per_account, window);
+		if (by_net || by_acct) {
+			log_warn("login blocked for %llu s: %s%s%s after repeated failures (service=web)",
+			    (unsigned long long)window, by_net ? "client " : "", by_net ? j->ip : "",
+			    by_acct ? (by_net ? " and this account" : "this account") : "");
+			v = VERDICT_BLOCKED;
+		}
+	}
+	web_login_reply(j->c, v, v == VERDICT_OK ? sid : "", v == VERDICT_OK ? j->name : "",
+	    v == VERDICT_OK ? csrf : "");
+	explicit_bzero(sid, sizeof sid);
+	conn_unref(j->c);
+	explicit_bzero(j, sizeof *j);
+	free(j);
+}
+
+/* web_login_record - the hash (and suspension) of the principal, canonical name in j. 1, 0, -1. */
+static int
+web_login_record(struct lookupd *d, struct web_login_job *j, const char *name)
+{
+	if (j->kind == WEB_ADMIN) {
+		size_t i;
+		if (!web_name_valid(name))
+			return 0;
+		for (i = 0; name[i] != '\0'; i++)
+			j->name[i] = (char)(name[i] >= 'A' && name[i] <= 'Z' ? name[i] + 32 : name[i]);
+		j->name[i] = '\0';
+		return accounts_admin_hash(d->acct, j->name, j->hash, sizeof j->hash);
+	}
+	if (address_canonical(name, j->name, sizeof j->name, false) < 0)
+		return 0;
+	struct login_record *rec = malloc(sizeof *rec);
+	if (rec == NULL)
+		return -1;
+	int found = accounts_login_record(d->acct, j->name, rec);
+	if (found == 1) {
+		snprintf(j->hash, sizeof j->hash, "%s", rec->hash);
+		j->suspended = rec->suspended;
+	}
+	explicit_bzero(rec, sizeof *rec);
+	free(rec);
+	return found;
+}
+
+static void
+do_web_login(struct lookupd *d, struct lk_conn *c, struct frame *in)
+{
+	struct web_login_job *j = calloc(1, sizeof *j);
+	char kind[8], name[ADDR_MAX + 1], net[96], acct[ADDR_MAX + 8];
+	time_t now = time(NULL);
+
+	if (j == NULL) {
+		web_login_reply(c, VERDICT_TEMPFAIL, "", "", "");
+		return;
+	}
+	if (!frame_get_str(in, kind, sizeof kind) || !frame_get_str(in, name, sizeof name) ||
+	    !frame_get_str(in, j->password, sizeof j->password) ||
+	    !frame_get_str(in, j->ip, sizeof j->ip) || !frame_end(in) ||
+	    (strcmp(kind, "admin") != 0 && strcmp(kind, "user") != 0)) {
+		explicit_bzero(j, sizeof *j);
+		free(j);
+		conn_close(c);
+		return;
+	}
+	if (!web_allowed(d, c, "LK_WEB_LOGIN")) {
+		explicit_bzero(j, sizeof *j);
+		free(j);
+		return;
+	}
+	j->kind = strcmp(kind, "admin") == 0 ? WEB_ADMIN : WEB_USER;
+	if (d->pending >= d->cfg->login_queue) {
+		log_warn("web login of %s from %s refused: %u checks already waiting", name, j->ip,
+		    d->pending);
+		explicit_bzero(j, sizeof *j);
+		free(j);
+		web_login_reply(c, VERDICT_BUSY, "", "", "");
+		return;
+	}
+	int found = web_login_record(d, j, name);
+	if (found < 0) {
+		explicit_bzero(j, sizeof *j);
+		free(j);
+		web_login_reply(c, VERDICT_TEMPFAIL, "", "", "");
+		return;
+	}
+	if (found == 0)
+		snprintf(j->name, sizeof j->name, "%s", name); /* counted under what was typed */
+	authlimit_client_key(j->ip, net, sizeof net);
+	web_account_key(j->kind, j->name, acct, sizeof acct);
+	j->blocked = (!config_is_trusted_text(d->cfg, j->ip) &&
+	    authlimit_blocked(&d->limits, net, now)) || authlimit_blocked(&d->limits, acct, now);
+	/* Unknown, blocked or passwordless: the same work as a real check (do_verify). */
+	j->counts = found == 1 && j->password[0] != '\0';
+	if (!j->counts || j->blocked)
+		snprintf(j->hash, sizeof j->hash, "%s", d->dummy_hash);
+	j->c = c;
+	c->refs++;
+	d->pending++;
+	if (workpool_submit(d->work, web_login_work, web_login_done, j) < 0) {
+		d->pending--;
+		c->refs--;
+		explicit_bzero(j, sizeof *j);
+		free(j);
+		web_login_reply(c, VERDICT_TEMPFAIL, "", "", "");
+	}
+}
+
+static void
+do_web_who(struct lookupd *d, struct lk_conn *c, struct frame *in)
+{
+	char cred[128];
+	struct web_who who;
+	struct frame *f = &d->out;
+
+	/* A longer credential than any we make is not one: unknown, not malformed. */
+	if (!frame_get_str(in, cred, sizeof cred) || !frame_end(in))
+		cred[0] = '\0';
+	if (!web_allowed(d, c, "LK_WEB_WHO"))
+		return;
+	int r = accounts_web_who(d->acct, cred, time(NULL), &who);
+	explicit_bzero(cred, sizeof cred);
+	frame_init(f, LK_REPLY);
+	frame_put_u64(f, r < 0 ? 2 : (uint64_t)r);
+	frame_put_u64(f, r == 1 ? who.kind : WEB_NOBODY);
+	frame_put_str(f, r == 1 ? who.name : "");
+	frame_put_str(f, r == 1 ? who.csrf : "");
+	send_frame(c, f);
+	explicit_bzero(&who, sizeof who);
+}
+
+static void
+do_web_logout(struct lookupd *d, struct lk_conn *c, struct frame *in)
+{
+	char sid[128];
+
+	if (!frame_get_str(in, sid, sizeof sid) || !frame_end(in))
+		sid[0] = '\0';
+	if (!web_allowed(d, c, "LK_WEB_LOGOUT"))
+		return;
+	if (accounts_session_end(d->acct, sid) < 0)
+		log_err("web logout: the account store failed");
+	explicit_bzero(sid, sizeof sid);
+	reply_u64(c, 0);
+}
+
+static void
+web_op_reply(struct lk_conn *c, uint64_t status, const char *json)
+{
+	struct frame *f = &c->d->out;
+	frame_init(f, LK_REPLY);
+	frame_put_u64(f, status);
+	frame_put_str(f, json);
+	if (f->bad) {
+		log_err("web operation: an answer of %zu octets does not fit a frame", strlen(json));
+		frame_init(f, LK_REPLY);
+		frame_put_u64(f, 500);
+		frame_put_str(f, "{\"error\":\"the answer is too large\"}");
+	}
+	send_frame(c, f);
+	explicit_bzero(f->buf, f->len);
+}
+
+/* op_changes - whether op changes something (logged when done), by its last word. */
+static bool
+op_changes(const char *op)
+{
+	const char *last = strrchr(op, '.');
+	return last != NULL && strcmp(last, ".list") != 0 && strcmp(last, ".show") != 0 &&
+	    strcmp(last, ".records") != 0;
+}
+
+/*
+ * web_op_run - the operation for the principal of cred. A wrong old password of
+ * self.passwd counts as a failed login of the user (a stolen session must not
+ * make a password guesser); while the account is blocked, it is not checked.
+ */
+static int
+web_op_run(struct lookupd *d, const char *cred, const char *op, const char *const *args,
+    size_t n, struct buf *json)
+{
+	struct web_who who;
+	char acct[ADDR_MAX + 8];
+	time_t now = time(NULL), window = (time_t)d->cfg->login_block_time;
+	int r = accounts_web_who(d->acct, cred, now, &who);
+
+	if (r < 0) {
+		buf_reset(json);
+		buf_printf(json, "{\"error\":\"the account store failed\"}");
+		return 500;
+	}
+	if (r == 0)
+		memset(&who, 0, sizeof who); /* web_ops_run answers 401 */
+	bool passwd = r == 1 && who.kind == WEB_USER && strcmp(op, "self.passwd") == 0;
+	web_account_key(who.kind, who.name, acct, sizeof acct);
+	if (passwd && authlimit_blocked(&d->limits, acct, now)) {
+		buf_reset(json);
+		buf_printf(json, "{\"error\":\"too many failed logins: try again later\"}");
+		return 403;
+	}
+	int status = web_ops_run(d->acct, d->cfg, &who, op, args, n, json);
+	if (passwd && status == 403 &&
+	    authlimit_failed(&d->limits, acct, now, d->cfg->login_failures_per_account, window))
+		log_warn("login blocked for %llu s: %s after repeated failures (service=web)",
+		    (unsigned long long)window, who.name);
+	if (status >= 500)
+		log_err("web operation %s of %s: failed (%d)", op, who.name, status);
+	else if (status < 300 && op_changes(op))
+		log_info("web operation %s by %s %s: %d", op, who.kind == WEB_ADMIN ? "admin" : "user",
+		    who.name, status);
+	explicit_bzero(&who, sizeof who);
+	return status;
+}
+
+static void
+do_web_op(struct lookupd *d, struct lk_conn *c, struct frame *in)
+{
+	char cred[128], op[64];
+	char *args[WEB_ARGS_MAX] = { 0 };
+	uint64_t n = 0;
+	size_t got = 0;
+	struct buf json = { 0 };
+	bool ok = frame_get_str(in, cred, sizeof cred) && frame_get_str(in, op, sizeof op) &&
+	    frame_get_u64(in, &n) && n <= WEB_ARGS_MAX;
+
+	for (; ok && got < n; got++)
+		ok = frame_get_str(in, d->web_arg, FRAME_MAX) &&
+		    (args[got] = strdup(d->web_arg)) != NULL;
+	explicit_bzero(d->web_arg, FRAME_MAX);
+	if (!ok || !frame_end(in)) {
+		conn_close(c);
+		goto out;
+	}
+	if (!web_allowed(d, c, "LK_WEB_OP"))
+		goto out;
+	int status = web_op_run(d, cred, op, (const char *const *)args, (size_t)n, &json);
+	web_op_reply(c, (uint64_t)status, json.data ? json.data : "{\"error\":\"failed\"}");
+out:
+	explicit_bzero(cred, sizeof cred);
+	for (size_t i = 0; i < got; i++) {
+		if (args[i] != NULL) {
+			explicit_bzero(args[i], strlen(args[i]));
+			free(args[i]);
+		}
+	}
+	if (json.data != NULL)
+		explicit_bzero(json.data, json.cap);
+	buf_free(&json);
 }
 
 static void
@@ -554,6 +1009,24 @@ on_request(evutil_socket_t fd, short what, void *arg)
 		break;
 	case LK_SENDS_COUNT:
 		do_sends_count(d, c, &d->in);
+		break;
+	case LK_VACATION_GET:
+		do_vacation_get(d, c, &d->in);
+		break;
+	case LK_VACATION_REPLY:
+		do_vacation_reply(d, c, &d->in);
+		break;
+	case LK_WEB_LOGIN:
+		do_web_login(d, c, &d->in);
+		break;
+	case LK_WEB_WHO:
+		do_web_who(d, c, &d->in);
+		break;
+	case LK_WEB_LOGOUT:
+		do_web_logout(d, c, &d->in);
+		break;
+	case LK_WEB_OP:
+		do_web_op(d, c, &d->in);
 		break;
 	default:
 		log_warn("unknown request type %u: closing the connection", type);
@@ -616,20 +1089,29 @@ on_accept(struct evconnlistener *el, evutil_socket_t fd, struct sockaddr *sa, in
 	d->nconns++;
 }
 
-/* grey_expire - forget greylisting rows past their time (at start, then hourly). */
+/*
+ * grey_expire - forget greylisting rows past their time, and the senders that
+ * vacations answered longer than vacation_interval ago (at start, then hourly).
+ */
 static void
 grey_expire(struct lookupd *d)
 {
 	int n = accounts_greylist_expire(d->acct, d->cfg->greylist_delay, time(NULL));
 	if (n > 0)
 		log_info("greylist: %d expired entries removed", n);
+	n = accounts_vacation_expire(d->acct, d->cfg->vacation_interval, time(NULL));
+	if (n > 0)
+		log_info("vacation: %d answered senders forgotten", n);
 }
 
 static void
 on_sweep(evutil_socket_t fd, short what, void *arg)
 {
 	struct lookupd *d = arg;
-	authlimit_expire(&d->limits, time(NULL), (time_t)d->cfg->login_block_time);
+	time_t now = time(NULL);
+	authlimit_expire(&d->limits, now, (time_t)d->cfg->login_block_time);
+	if (accounts_sessions_expire(d->acct, now) < 0)
+		log_err("web sessions: the account store failed to expire them");
 	if (++d->sweeps >= GREY_EXPIRE_SWEEPS) {
 		d->sweeps = 0;
 		grey_expire(d);
@@ -649,7 +1131,9 @@ lookupd_main(const struct role_env *env)
 	d->cfg = env->cfg;
 	d->mail_gid = env->mail_gid;
 	d->mail_uid = env->mail_uid;
-	if ((d->dkim_data = malloc(LK_DKIM_DATA_MAX + 1)) == NULL)
+	d->httpd_uid = env->httpd_uid;
+	if ((d->dkim_data = malloc(LK_DKIM_DATA_MAX + 1)) == NULL ||
+	    (d->web_arg = malloc(FRAME_MAX)) == NULL)
 		goto out;
 	if (role_begin("lookupd", env, &d->base, NULL) < 0)
 		goto out;
@@ -695,6 +1179,7 @@ out:
 	authlimit_free(&d->limits);
 	role_end(d->base, d->acct, d->cfg);
 	free(d->dkim_data);
+	free(d->web_arg);
 	free(d);
 	return rc;
 }

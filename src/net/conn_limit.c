@@ -53,6 +53,14 @@ conn_limit_key(const struct sockaddr *sa, unsigned v4_prefix, unsigned v6_prefix
 	snprintf(out, outlen, "%s/%u", text, prefix);
 }
 
+/* publish - the total where the pool's owner shows it. */
+static void
+publish(const struct conn_limit *c)
+{
+	if (c->published != NULL)
+		atomic_store_explicit(c->published, c->total, memory_order_relaxed);
+}
+
 bool
 conn_limit_enter(struct conn_limit *c, const char *key, unsigned max, unsigned max_per_key,
     struct conn_slot *slot)
@@ -66,6 +74,7 @@ conn_limit_enter(struct conn_limit *c, const char *key, unsigned max, unsigned m
 	if (strmap_put(&c->per_key, key, (void *)(n + 1)) < 0)
 		return false;
 	c->total++;
+	publish(c);
 	slot->pool = c;
 	return true;
 }
@@ -85,6 +94,7 @@ conn_slot_leave(struct conn_slot *slot)
 		strmap_put(&c->per_key, slot->key, (void *)(n - 1));
 	if (c->total > 0)
 		c->total--;
+	publish(c);
 }
 
 unsigned
@@ -98,4 +108,5 @@ conn_limit_free(struct conn_limit *c)
 {
 	strmap_free(&c->per_key);
 	c->total = 0;
+	publish(c);
 }

@@ -8,8 +8,10 @@
 #ifndef MAILROOM_CONN_LIMIT_H
 #define MAILROOM_CONN_LIMIT_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/socket.h>
 
 #include "util/strmap.h"
@@ -19,6 +21,7 @@
 struct conn_limit {
 	struct strmap per_key; /* client network -> count (as a pointer-sized integer) */
 	unsigned total;
+	_Atomic uint64_t *published; /* NULL, or where total is stored at each change (a gauge) */
 };
 
 /* A place taken in a pool: what conn_slot_leave gives back. */

@@ -27,6 +27,7 @@
 #include "queue/notify.h"
 #include "queue/queue_ctl_serve.h"
 #include "queue/schedule.h"
+#include "metrics/metrics.h"
 #include "role.h"
 #include "sandbox/sandbox.h"
 #include "util/log.h"
@@ -80,6 +81,74 @@ queued_wake(struct queued *q)
 		event_active(q->work_ev, EV_TIMEOUT, 0);
 }
 
+/* id_arrival - the arrival time an id begins with (spool_new_id: 8 hex digits of seconds). */
+static time_t
+id_arrival(const char *id)
+{
+	uint64_t t = 0;
+
+	for (int i = 0; i < 8 && id[i] != '\0'; i++)
+		t = t << 4 | (uint64_t)(id[i] <= '9' ? id[i] - '0' : id[i] - 'A' + 10);
+	return (time_t)t;
+}
+
+/* set_oldest - id is the oldest message now ("" for none). */
+static void
+set_oldest(struct queued *q, const char *id)
+{
+	snprintf(q->oldest, sizeof q->oldest, "%s", id);
+	MX_SET(queue_oldest, id[0] != '\0' ? id_arrival(id) : 0);
+}
+
+static void
+least_id(const char *key, void *value, void *arg)
+{
+	const char **least = arg;
+	if (*least == NULL || strcmp(key, *least) < 0)
+		*least = key;
+}
+
+/* walk_oldest - the oldest message, from a walk of the table. */
+static void
+walk_oldest(struct queued *q)
+{
+	const char *least = NULL;
+
+	strmap_each(&q->msgs, least_id, &least);
+	set_oldest(q, least != NULL ? least : "");
+	q->oldest_stale = false;
+	q->oldest_walked = time(NULL);
+}
+
+static void
+on_oldest(evutil_socket_t fd, short what, void *arg)
+{
+	struct queued *q = arg;
+	if (q->oldest_stale)
+		walk_oldest(q);
+}
+
+/*
+ * oldest_gone - the oldest message has left: walk the table for the next one,
+ * at most once a second (a queue draining from its oldest end would walk it for
+ * every message); meanwhile the gauge shows the one that left.
+ */
+static void
+oldest_gone(struct queued *q)
+{
+	struct timeval tv = { 1, 0 };
+
+	if (q->msgs.n == 0) {
+		set_oldest(q, "");
+		q->oldest_stale = false;
+	} else if (q->oldest_walked != time(NULL) || q->oldest_ev == NULL) {
+		walk_oldest(q);
+	} else if (!q->oldest_stale) {
+		q->oldest_stale = true;
+		evtimer_add(q->oldest_ev, &tv);
+	}
+}
+
 struct qmsg *
 msg_add(struct queued *q, const char *id, bool recovering)
 {
@@ -96,6 +165,9 @@ msg_add(struct queued *q, const char *id, bool recovering)
 		free(m);
 		return NULL;
 	}
+	MX_SET(queue_messages, q->msgs.n);
+	if (q->oldest[0] == '\0' || strcmp(id, q->oldest) < 0)
+		set_oldest(q, id);
 	return m;
 }
 
@@ -115,6 +187,9 @@ msg_forget(struct queued *q, struct qmsg *m)
 		}
 	}
 	strmap_del(&q->msgs, m->id);
+	MX_SET(queue_messages, q->msgs.n);
+	if (strcmp(m->id, q->oldest) == 0)
+		oldest_gone(q);
 	envelope_free(&m->env);
 	free(m);
 }
@@ -367,7 +442,12 @@ queued_main(const struct role_env *env)
 	q.notify_ev = event_new(q.base, nfd, EV_READ | EV_PERSIST, on_notify, &q);
 	q.wake_ev = evtimer_new(q.base, on_wake, &q);
 	q.work_ev = event_new(q.base, -1, 0, on_work, &q);
-	if (!q.notify_ev || !q.wake_ev || !q.work_ev || event_add(q.notify_ev, NULL) < 0)
+	q.oldest_ev = evtimer_new(q.base, on_oldest, &q);
+	/* The gauges are this process's from now on: an earlier queued's are stale. */
+	MX_SET(queue_messages, 0);
+	MX_SET(queue_oldest, 0);
+	if (!q.notify_ev || !q.wake_ev || !q.work_ev || !q.oldest_ev ||
+	    event_add(q.notify_ev, NULL) < 0)
 		goto out;
 	if (env->queue_fd >= 0) {
 		q.queue_bev = bufferevent_socket_new(q.base, env->queue_fd, BEV_OPT_CLOSE_ON_FREE);
@@ -414,6 +494,8 @@ out:
 		event_free(q.wake_ev);
 	if (q.work_ev)
 		event_free(q.work_ev);
+	if (q.oldest_ev)
+		event_free(q.oldest_ev);
 	if (nfd >= 0)
 		close(nfd);
 	strmap_each(&q.msgs, free_msg, NULL);

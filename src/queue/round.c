@@ -15,9 +15,11 @@
 
 #include "deliver/bounce.h"
 #include "deliver/route.h"
+#include "metrics/metrics.h"
 #include "queue/holds.h"
 #include "queue/hops.h"
 #include "queue/schedule.h"
+#include "queue/vacation.h"
 #include "store/commit.h"
 #include "util/log.h"
 
@@ -43,6 +45,9 @@ rcpt_result(struct queued *q, struct qmsg *m, size_t idx, int code, const char *
 	/* A released message's lifetime counts from its release, not its arrival. */
 	time_t since = m->env.released > m->env.arrival ? m->env.released : m->env.arrival;
 	enum result_class c = schedule_result(r, code, text, time(NULL), since, &p);
+	static const enum mx_result counted[] = { [RESULT_DELIVERED] = MX_DELIVERED,
+		[RESULT_DEFERRED] = MX_DEFERRED, [RESULT_BOUNCED] = MX_BOUNCED };
+	metrics_delivery(r->kind == TARGET_LOCAL ? MX_LOCAL : MX_REMOTE, counted[c]);
 	m->dirty = true;
 	log_info("%s: to=<%s> orig_to=<%s> relay=%s status=%s (%s)", m->id, r->addr, r->orig,
 	    relay, status[c], text);
@@ -125,6 +130,7 @@ settle(struct queued *q, struct qmsg *m)
 	if (bid[0] != '\0') {
 		struct qmsg *b = msg_add(q, bid, false);
 		log_info("%s: sender non-delivery notification: %s", m->id, bid);
+		MX_INC(bounces);
 		if (b)
 			ready_push(q, b);
 	}
@@ -171,6 +177,9 @@ on_result(void *arg, const struct agent_result *res)
 	if (res->unsure)
 		m->recovering = true;
 	rcpt_result(m->q, m, res->idx, res->code, res->relay, res->text);
+	/* In the user's mailbox now: a vacation may answer it. */
+	if (res->code >= 200 && res->code < 300 && m->env.rcpts[res->idx].kind == TARGET_LOCAL)
+		vacation_delivered(m->q, &m->env, res->idx);
 }
 
 static void

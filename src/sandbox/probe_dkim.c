@@ -3,7 +3,8 @@
  * DKIM requests to lookupd: smtpd and pop3d must be refused both (lookupd logs
  * each refusal); queued, the mail user, gets the signing selectors and a
  * signature of a fixed text per key, logged with the selector so that a test
- * can check it against the published key.
+ * can check it against the published key. The vacation requests likewise: refused
+ * to smtpd and pop3d, answered to queued.
  */
 #include "sandbox/sandbox.h"
 
@@ -13,10 +14,35 @@
 #include <time.h>
 
 #include "accounts.h"
+#include "accounts_vacation.h"
 #include "util/log.h"
 
 #ifdef MAILROOM_WALL_PROBE
 #define PROBE_TEXT "from:wall probe\r\ndkim-signature:v=1; b="
+
+/* probe_vacation - LK_VACATION_GET and LK_VACATION_REPLY of postmaster@domain. */
+static void
+probe_vacation(struct accounts *a, bool mail_user, const char *domain)
+{
+	struct vacation_info *v = malloc(sizeof *v);
+	char user[300], err[256];
+
+	if (v == NULL)
+		return;
+	snprintf(user, sizeof user, "postmaster@%s", domain);
+	bool got = accounts_vacation_get(a, user, v, err, sizeof err) == 0;
+	/* A sender nobody writes from: the record it may leave is harmless. */
+	bool recorded = accounts_vacation_reply(a, user, "wall-probe@invalid", 60, time(NULL)) !=
+	    VACATION_FAILED;
+	if (mail_user)
+		log_info("wall probe: vacation for the mail user: get %s, reply %s",
+		    got ? "answered" : "FAILED", recorded ? "answered" : "FAILED");
+	else if (!got && !recorded)
+		log_info("wall probe: vacation: refused");
+	else
+		log_warn("wall probe: vacation: ALLOWED");
+	free(v);
+}
 
 static void
 probe_with(struct accounts *a, const char *role, const char *domain)
@@ -25,6 +51,8 @@ probe_with(struct accounts *a, const char *role, const char *domain)
 	char sig[DKIM_SIG_MAX];
 	bool mail_user = strcmp(role, "queued") == 0;
 	int n = accounts_dkim_signers(a, domain, time(NULL), signers);
+
+	probe_vacation(a, mail_user, domain);
 
 	if (!mail_user) {
 		if (n < 0)

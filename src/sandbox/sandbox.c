@@ -347,6 +347,7 @@ sandbox_probe(const char *role, const struct config *cfg)
 	if (strcmp(role, "queued") != 0)
 		probe_connect();
 	sandbox_probe_dkim(role, cfg);
+	sandbox_probe_web(role, cfg);
 #else
 	(void)role;
 	(void)cfg;

@@ -41,4 +41,10 @@ void sandbox_probe(const char *role, const struct config *cfg);
  */
 void sandbox_probe_dkim(const char *role, const struct config *cfg);
 
+/*
+ * sandbox_probe_web - the same for the web's requests (LK_WEB_WHO, LK_WEB_OP): every
+ * role but httpd refused ("wall probe: web who|web op: refused"). Called by sandbox_probe.
+ */
+void sandbox_probe_web(const char *role, const struct config *cfg);
+
 #endif

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "metrics/metrics.h"
 #include "net/tls_bev.h"
 #include "util/log.h"
 
@@ -210,6 +211,7 @@ count_error(struct line_session *ls)
 	unsigned soft = (*ls->cfg)->soft_error_limit;
 
 	if (++ls->errors >= ERRORS_MAX) {
+		metrics_refused(MX_REFUSE_TOO_MANY_ERRORS);
 		say(ls, &ls->proto->too_many_errors);
 		line_session_close_after_flush(ls, "too many errors");
 		return;

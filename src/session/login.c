@@ -11,6 +11,7 @@
 
 #include "accounts.h"
 #include "session/line_session.h"
+#include "metrics/metrics.h"
 #include "util/log.h"
 #include "util/workpool.h"
 
@@ -66,6 +67,7 @@ refuse(struct login *l, const char *user, enum lookup_verdict v)
 
 	l->failures++;
 	l->blocked = blocked;
+	metrics_auth_failed(l->service);
 	log_info("login failed: user=%s client=%s%s", user, l->ls->ip,
 	    blocked ? " (blocked)" : v == VERDICT_SUSPENDED ? " (suspended)" : "");
 	if (line_session_delay(l->ls, LOGIN_FAIL_DELAY, refusal_due, l) < 0)

@@ -18,6 +18,7 @@
 #include "inbound/inbound_check.h"
 #include "smtp/smtpd.h"
 #include "store/wire.h"
+#include "metrics/metrics.h"
 #include "util/log.h"
 
 #define HEADER_MAX (256 * 1024) /* a longer header block is not checked */
@@ -167,6 +168,8 @@ on_verdict(void *arg, const struct inbound_verdict *v)
 	}
 	if (v->action == INBOUND_REJECT) {
 		log_info("%s: refused from %s: %s", t->env.id, s->ip, v->text);
+		metrics_refused(v->status != NULL && strcmp(v->status, "5.7.23") == 0 ?
+		    MX_REFUSE_SPF : MX_REFUSE_DMARC);
 		session_error(s, "%d %s %s", v->code, v->status, v->text);
 		txn_free(s);
 		session_enter(s, S_READY);

@@ -14,6 +14,7 @@
 
 #include "smtp/dnsbl.h"
 #include "smtp/smtpd.h"
+#include "metrics/metrics.h"
 #include "util/log.h"
 
 #define SCREEN_WAIT_PREGREET 1u
@@ -40,6 +41,7 @@ step(struct smtp_session *s, unsigned done)
 	if (cfg->ndnsbl > 0 && s->dnsbl_score >= (int)cfg->dnsbl_threshold) {
 		log_info("dnsbl: %s listed by %s (score %d, threshold %u): refused", s->ip,
 		    s->dnsbl_listed, s->dnsbl_score, cfg->dnsbl_threshold);
+		metrics_refused(MX_REFUSE_DNSBL);
 		line_session_reply(&s->ls, "554 5.7.1 Service unavailable; client [%s] blocked using %s",
 		    s->ip, s->dnsbl_listed);
 		session_close_after_flush(s, "dnsbl");
@@ -104,6 +106,7 @@ start_pregreet(struct smtp_session *s)
 		return 0;
 	case SCREEN_BAD:
 		log_info("pregreet from %s: remembered: refused", s->ip);
+		metrics_refused(MX_REFUSE_PREGREET);
 		line_session_reply(&s->ls, "554 5.7.1 %s Error: talked before the greeting before",
 		    cfg->hostname);
 		session_close_after_flush(s, "pregreet (remembered)");
@@ -168,6 +171,7 @@ screen_input(struct smtp_session *s)
 		return; /* the DNSBL answers alone: the input waits for the greeting */
 	/* Talked before the 220: a bot that does not wait for the server. */
 	log_info("pregreet from %s: talked before the greeting: refused", s->ip);
+	metrics_refused(MX_REFUSE_PREGREET);
 	screen_remember(&s->srv->screen, s->ip, SCREEN_BAD, time(NULL));
 	free_event(&s->pregreet_ev);
 	line_session_reply(&s->ls, "554 5.5.1 Error: talked before the greeting");

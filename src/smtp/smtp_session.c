@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "smtp/smtpd.h"
+#include "metrics/metrics.h"
 #include "util/log.h"
 
 #define INPUT_HIGH_WATER (256 * 1024)
@@ -58,11 +59,35 @@ session_facts(const struct smtp_session *s)
 	return (struct policy_facts){ s->svc, s->tls, s->trusted, s->auth_user };
 }
 
+/* refusal_kind - the reason a policy refusal is counted under; -1: not one that is. */
+static int
+refusal_kind(enum policy_reason r)
+{
+	switch (r) {
+	case POLICY_UNKNOWN_USER:
+		return MX_REFUSE_UNKNOWN_USER;
+	case POLICY_RELAY_DENIED:
+		return MX_REFUSE_RELAY_DENIED;
+	case POLICY_GREYLISTED:
+		return MX_REFUSE_GREYLISTED;
+	case POLICY_AUTH_REQUIRED:
+		return MX_REFUSE_AUTH_REQUIRED;
+	case POLICY_SENDER_NOT_OWNED:
+		return MX_REFUSE_SENDER_NOT_OWNED;
+	default:
+		/* our own trouble (a store failure), or a client's misstep (AUTH on 25) */
+		return -1;
+	}
+}
+
 bool
 session_allowed(struct smtp_session *s, const struct policy_decision *d)
 {
 	if (!policy_refused(d))
 		return true;
+	int kind = refusal_kind(d->reason);
+	if (kind >= 0)
+		metrics_refused((enum mx_refusal)kind);
 	if (d->code >= 500)
 		session_error(s, "%d %s %s", d->code, d->status, d->text);
 	else

@@ -26,6 +26,7 @@
 #include "store/maildir.h"
 #include "smtp/smtpd.h"
 #include "util/fdio.h"
+#include "metrics/metrics.h"
 #include "util/log.h"
 #include "store/wire.h"
 
@@ -105,6 +106,7 @@ txn_mail(struct smtp_session *s, const struct smtp_cmd *cmd)
 		return;
 	}
 	if (params.has_size && params.size > cfg->max_message_size) {
+		metrics_refused(MX_REFUSE_TOO_BIG);
 		session_error(s, "552 5.3.4 Message size exceeds fixed limit");
 		return;
 	}
@@ -116,6 +118,7 @@ txn_mail(struct smtp_session *s, const struct smtp_cmd *cmd)
 	    time(NULL))) {
 		log_info("refused mail from %s <%s>: over message_rate_limit (%u a minute from %s)",
 		    s->ip, sender, cfg->message_rate_limit, s->net);
+		metrics_refused(MX_REFUSE_RATE_LIMIT);
 		session_reply(s, "450 4.7.1 Error: too much mail from %s; try again later", s->ip);
 		return;
 	}
@@ -151,8 +154,9 @@ add_target(struct smtp_txn *t, const struct target *tg, const char *orig)
 	for (size_t i = 0; i < t->env.nrcpts; i++)
 		if (t->env.rcpts[i].kind == tg->kind && strcmp(t->env.rcpts[i].addr, tg->addr) == 0)
 			return 0;
-	/* Known from the resolve: no second question to the store at DATA. */
-	if (tg->kind != TARGET_LOCAL || !tg->unlimited)
+	/* Known from the resolve: no second question to the store at DATA. A mailbox
+	 * with a vacation goes through the queue: queued's local delivery replies. */
+	if (tg->kind != TARGET_LOCAL || !tg->unlimited || tg->vacation)
 		t->queue_only = true;
 	return envelope_add_rcpt(&t->env, tg->kind, tg->addr, orig);
 }
@@ -281,6 +285,7 @@ txn_rcpt(struct smtp_session *s, const struct smtp_cmd *cmd)
 	}
 	if (mailbox_full(s, &targets)) {
 		log_info("reject RCPT <%s> from %s: mailbox full", addr, s->ip);
+		metrics_refused(MX_REFUSE_OVER_QUOTA);
 		target_list_free(&targets);
 		session_reply(s, "452 4.2.2 <%s>: Mailbox full", addr);
 		return;
@@ -527,6 +532,7 @@ commit_done(void *arg, int error)
 			frame_stream_put(bufferevent_get_output(s->srv->queue_bev), &s->srv->note);
 		}
 		log_accepted(s, t->w.written);
+		MX_INC(received[s->svc]);
 		s->messages++;
 	}
 	reply_committed(s, error);
@@ -546,6 +552,8 @@ direct_done(struct md_batch *b, int error, void *arg)
 			    t->env.rcpts[b->files[i].idx].orig);
 		/* The same last word as queued's, whichever path the message took. */
 		log_info("%s: removed (delivered at once)", t->env.id);
+		MX_INC(received[s->svc]);
+		MX_ADD(deliveries[MX_LOCAL][MX_DELIVERED], b->nfiles);
 		s->messages++;
 	} else {
 		log_err("%s: mailbox files not made durable: %s", t->env.id, strerror(error));
@@ -626,10 +634,12 @@ end_checked(struct smtp_session *s)
 		flush_out(s);
 	if (t->too_big) {
 		log_info("%s: refused from %s: message too big", t->env.id, s->ip);
+		metrics_refused(MX_REFUSE_TOO_BIG);
 		session_error(s, "552 5.3.4 Error: message too large");
 	} else if (loop) {
 		log_info("%s: refused from %s: too many hops (%u Received headers, max_hops %u)",
 		    t->env.id, s->ip, (unsigned)t->dr.received, s->srv->cfg->max_hops);
+		metrics_refused(MX_REFUSE_TOO_MANY_HOPS);
 		session_error(s, "554 5.4.6 Error: too many hops (%u Received headers): mail loop?",
 		    (unsigned)t->dr.received);
 	} else if (t->failed) {

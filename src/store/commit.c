@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "metrics/metrics.h"
 #include "util/log.h"
 #include "util/loop_threads.h"
 
@@ -109,6 +110,7 @@ commit_thread(void *arg)
 		pthread_mutex_unlock(&c->t.mu);
 
 		flush_batch(&work);
+		metrics_batch(work.n);
 
 		pthread_mutex_lock(&c->t.mu);
 		for (size_t i = 0; i < work.n; i++) {

@@ -45,6 +45,7 @@ struct envelope {
 	bool smtputf8;
 	bool is_bounce; /* a DSN we made: never bounced itself */
 	bool junk;      /* DMARC quarantine: local copies go to the mailbox's .Junk folder */
+	bool auto_reply; /* a vacation reply we made (from <>): signed as the user's own mail */
 	/* Kept in state/<id> (docs/spool.md "Holds"), not in the header: */
 	bool held;         /* kept, never delivered nor bounced, until released */
 	time_t held_since; /* when it was held */

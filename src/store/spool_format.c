@@ -98,6 +98,8 @@ spool_format_header(const struct envelope *env, struct buf *out)
 	    env->smtputf8, env->is_bounce);
 	if (env->junk)
 		rc |= buf_printf(out, "junk 1\n");
+	if (env->auto_reply)
+		rc |= buf_printf(out, "autoreply 1\n");
 	for (size_t i = 0; i < env->nrcpts; i++) {
 		const struct spool_rcpt *r = &env->rcpts[i];
 		rc |= buf_printf(out, "rcpt %c ", r->kind == TARGET_LOCAL ? 'L' : 'R');
@@ -187,6 +189,8 @@ spool_parse_header(const char *data, size_t len, bool check_len, struct envelope
 			env->is_bounce = v1[0] == '1';
 		} else if (klen == 4 && memcmp(key, "junk", 4) == 0) {
 			env->junk = v1[0] == '1';
+		} else if (klen == 9 && memcmp(key, "autoreply", 9) == 0) {
+			env->auto_reply = v1[0] == '1';
 		} else if (klen == 4 && memcmp(key, "rcpt", 4) == 0) {
 			if (l1 != 1 || (v1[0] != 'L' && v1[0] != 'R') ||
 			    !next_field(&q, nl, &v2, &l2))

@@ -18,7 +18,7 @@ import time
 
 import pytest
 
-from conftest import BIN, Instance
+from conftest import BIN, Instance, free_port
 
 ROLES = ("lookupd", "smtpd", "queued", "pop3d")
 
@@ -74,10 +74,11 @@ def test_every_probe_is_refused(probed):
     assert "ALLOWED" not in log, log
     expected = {
         "smtpd": {"open accounts.db", "open key.pem", "open /etc/shadow", "exec /bin/sh",
-                  "tcp connect", "dkim keys", "dkim sign"},
+                  "tcp connect", "dkim keys", "dkim sign", "web who", "web op"},
         "pop3d": {"open accounts.db", "open key.pem", "open /etc/shadow", "exec /bin/sh",
-                  "tcp connect", "dkim keys", "dkim sign"},
-        "queued": {"open accounts.db", "open key.pem", "open /etc/shadow", "exec /bin/sh"},
+                  "tcp connect", "dkim keys", "dkim sign", "web who", "web op"},
+        "queued": {"open accounts.db", "open key.pem", "open /etc/shadow", "exec /bin/sh",
+                   "web who", "web op"},
         "lookupd": {"open key.pem", "open /etc/shadow", "exec /bin/sh", "tcp connect"},
     }
     for role, what in expected.items():
@@ -205,3 +206,22 @@ print(len(data))
                             capture_output=True, text=True, timeout=20)
     assert nobody.returncode == 0 and int(nobody.stdout) == 0, nobody
     instance.wait_log(r"refused a lookup connection from uid \d+")
+
+
+def test_web_requests_for_httpd_alone(make_instance):
+    """LK_WEB_* are answered to httpd's uid alone: smtpd, pop3d and queued are refused
+    (lookupd logs each), httpd gets its answer (an unknown session: 401)."""
+    inst = make_instance({("listen", "https"): f"127.0.0.1:{free_port()}"}, start=False)
+    inst.extra_env["MAILROOM_WALL_PROBE"] = "1"
+    inst.start()
+    inst.wait_log(r"httpd: (?:warning: )?wall probe: web for httpd")
+    for role in ("smtpd", "pop3d", "queued"):
+        inst.wait_log(rf"{role}: (?:warning: )?wall probe: web op")
+    log = inst.log()
+    assert "wall probe: web for httpd: answered" in log, log[-3000:]
+    for role in ("smtpd", "pop3d", "queued"):
+        seen = {w for w, verdict in probe_lines(log, role) if verdict == "refused"}
+        assert {"web who", "web op"} <= seen, (role, seen)
+    uids = {pwd.getpwnam(u).pw_uid for u in ("mailroom", "mailroom-smtpd", "mailroom-pop3d")}
+    refused = {int(u) for u in re.findall(r"refused LK_WEB_(?:WHO|OP) from uid (\d+)", log)}
+    assert uids <= refused, (uids, refused)

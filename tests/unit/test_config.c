@@ -170,6 +170,7 @@ test_default_strings(void **state)
 {
 	assert_string_equal(config_default("limits", "max_message_size"), "25M");
 	assert_string_equal(config_default("delivery", "retry_min"), "5m");
+	assert_string_equal(config_default("limits", "vacation_interval"), "7d");
 	assert_string_equal(config_default("relay", "trusted_networks"), "127.0.0.0/8, ::1/128");
 	assert_string_equal(config_default("listen", "smtp"), "");
 	assert_null(config_default("server", "hostname")); /* computed */
@@ -196,6 +197,7 @@ static const char full_config[] =
     "pop3s = 10.0.0.1:995\n"
     "https = 10.0.0.1:443\n"
     "http = 10.0.0.1:80, [::1]:8080\n"
+    "metrics = 127.0.0.1:9125\n"
     "\n"
     "[relay]\n"
     "trusted_networks = 10.0.0.0/8\n"
@@ -224,6 +226,7 @@ static const char full_config[] =
     "min_data_rate = 1000\n"
     "max_auth_failures = 2\n"
     "max_hops = 30\n"
+    "vacation_interval = 1d\n"
     "\n"
     "[dkim]\n"
     "sign = no\n"
@@ -252,6 +255,8 @@ test_every_key(void **state)
 	assert_int_equal(config_service_port(&c, SVC_HTTPS), 443);
 	assert_int_equal(c.listen[SVC_HTTP].n, 2);
 	assert_int_equal(config_service_port(&c, SVC_HTTP), 80);
+	assert_int_equal(c.listen[SVC_METRICS].n, 1);
+	assert_int_equal(config_service_port(&c, SVC_METRICS), 9125);
 	assert_int_equal(config_service_port(&c, SVC_SUBMISSIONS), 465);
 	assert_int_equal(c.ntrusted, 1);
 	assert_string_equal(c.relayhost, "smarthost.example.net:2525");
@@ -275,6 +280,7 @@ test_every_key(void **state)
 	assert_int_equal(c.min_data_rate, 1000);
 	assert_int_equal(c.max_auth_failures, 2);
 	assert_int_equal(c.max_hops, 30);
+	assert_int_equal(c.vacation_interval, 86400);
 	assert_false(c.dkim_sign);
 	assert_int_equal(c.dkim_algs, 1u << DKIM_RSA);
 	assert_int_equal(c.dkim_rotate_after, 12 * 3600);
@@ -342,6 +348,7 @@ test_listen_lists(void **state)
 	assert_int_equal(c.listen[SVC_SUBMISSION].n, 0); /* absent: off */
 	assert_int_equal(c.listen[SVC_HTTPS].n, 0);      /* off by default */
 	assert_int_equal(c.listen[SVC_HTTP].n, 0);
+	assert_int_equal(c.listen[SVC_METRICS].n, 0);
 	config_free(&c);
 }
 
@@ -393,6 +400,8 @@ test_bad_values(void **state)
 	bad_value("listen", "smtp", "1.2.3.4");
 	bad_value("listen", "smtp", "1.2.3.4:0");
 	bad_value("listen", "smtp", "1.2.3.4:65536");
+	bad_value("listen", "metrics", "localhost:9125");
+	bad_value("listen", "metrics", "127.0.0.1");
 	bad_value("listen", "smtp", "1.2.3.4:25x");
 	bad_value("listen", "smtp", "localhost:25");
 	bad_value("listen", "smtp", "[::1]25");
@@ -449,6 +458,9 @@ test_bad_values(void **state)
 	bad_value("limits", "max_auth_failures", "");
 	bad_value("limits", "max_hops", "0");
 	bad_value("limits", "max_hops", "1001");
+	bad_value("limits", "vacation_interval", "0");
+	bad_value("limits", "vacation_interval", "366d");
+	bad_value("limits", "vacation_interval", "a week");
 }
 
 static void
@@ -652,6 +664,7 @@ test_service_names(void **state)
 	assert_string_equal(service_name(SVC_POP3S), "pop3s");
 	assert_string_equal(service_name(SVC_HTTPS), "https");
 	assert_string_equal(service_name(SVC_HTTP), "http");
+	assert_string_equal(service_name(SVC_METRICS), "metrics");
 }
 
 int

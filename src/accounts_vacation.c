@@ -1,0 +1,408 @@
+/*
+ * accounts_vacation.c - vacations in the account store: table vacations (one row
+ * per user: subject, body, until, set_at) and vacation_replies (the senders each
+ * user answered, and when), both emptied with the user by a trigger. The replies
+ * are checked and recorded in one IMMEDIATE transaction (lookupd's, for queued);
+ * rows older than the interval are swept hourly by lookupd.
+ */
+#include "accounts_vacation.h"
+
+#include <ctype.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "accounts_int.h"
+#include "lookup/lookup_client.h"
+#include "util/log.h"
+#include "util/utf8.h"
+
+static const char vacation_schema[] =
+    "CREATE TABLE IF NOT EXISTS vacations(address TEXT PRIMARY KEY NOT NULL,"
+    " subject TEXT NOT NULL, body TEXT NOT NULL, until INTEGER NOT NULL DEFAULT 0,"
+    " set_at INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS vacation_replies(user TEXT NOT NULL, sender TEXT NOT NULL,"
+    " at INTEGER NOT NULL, PRIMARY KEY(user, sender));"
+    "CREATE INDEX IF NOT EXISTS vacation_replies_at ON vacation_replies(at);"
+    "CREATE TRIGGER IF NOT EXISTS vacations_gone AFTER DELETE ON users BEGIN"
+    " DELETE FROM vacations WHERE address = old.address;"
+    " DELETE FROM vacation_replies WHERE user = old.address; END;";
+
+int
+accounts_vacation_schema(sqlite3 *db, char *err, size_t errlen)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(db, vacation_schema, NULL, NULL, &msg) == SQLITE_OK)
+		return 0;
+	snprintf(err, errlen, "accounts database: vacations: %s", msg ? msg : sqlite3_errmsg(db));
+	sqlite3_free(msg);
+	return -1;
+}
+
+bool
+vacation_active(const struct vacation_info *v, time_t now)
+{
+	return v->found && (v->until == 0 || now < v->until);
+}
+
+/*
+ * text_ok - s[0..len) is well-formed UTF-8 without control characters but tab
+ * (and LF, CR when lines). false with the offending octet's offset in *at.
+ */
+static bool
+text_ok(const char *s, size_t len, bool lines, size_t *at)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	uint32_t cp;
+
+	for (size_t i = 0; i < len;) {
+		*at = i;
+		if (p[i] >= 0x80) {
+			size_t n = utf8_decode(p + i, len - i, &cp);
+			if (n == 0 || (cp >= 0x80 && cp <= 0x9f))
+				return false;
+			i += n;
+			continue;
+		}
+		if ((p[i] < 0x20 && p[i] != '\t' && !(lines && (p[i] == '\n' || p[i] == '\r'))) ||
+		    p[i] == 0x7f)
+			return false;
+		i++;
+	}
+	return true;
+}
+
+int
+vacation_text_check(const char *subject, const char *body, size_t body_len, char *err,
+    size_t errlen)
+{
+	size_t slen = strlen(subject), at = 0;
+
+	if (slen == 0 || strspn(subject, " \t") == slen) {
+		snprintf(err, errlen, "the vacation subject is empty");
+		return -1;
+	}
+	if (slen > VACATION_SUBJECT_MAX) {
+		snprintf(err, errlen, "the vacation subject is %zu octets (at most %d)", slen,
+		    VACATION_SUBJECT_MAX);
+		return -1;
+	}
+	if (strpbrk(subject, "\r\n") != NULL) {
+		snprintf(err, errlen, "the vacation subject must be one line");
+		return -1;
+	}
+	if (!text_ok(subject, slen, false, &at)) {
+		snprintf(err, errlen, "the vacation subject is not UTF-8 text (octet %zu)", at + 1);
+		return -1;
+	}
+	if (body_len > VACATION_BODY_MAX) {
+		snprintf(err, errlen, "the vacation body is %zu octets (at most %d)", body_len,
+		    VACATION_BODY_MAX);
+		return -1;
+	}
+	if (memchr(body, '\0', body_len) != NULL) {
+		snprintf(err, errlen, "the vacation body holds a NUL octet");
+		return -1;
+	}
+	size_t blank = 0;
+	while (blank < body_len && isspace((unsigned char)body[blank]))
+		blank++;
+	if (blank == body_len) {
+		snprintf(err, errlen, "the vacation body is empty (give it on standard input)");
+		return -1;
+	}
+	if (!text_ok(body, body_len, true, &at)) {
+		snprintf(err, errlen, "the vacation body is not UTF-8 text (octet %zu)", at + 1);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+db_fail(struct accounts *a, char *err, size_t errlen)
+{
+	sqlite3 *db = accounts_sqlite(a);
+	snprintf(err, errlen, "accounts database %s: %s", accounts_path(a),
+	    db ? sqlite3_errmsg(db) : "not open here");
+	return -1;
+}
+
+static sqlite3_stmt *
+prepare(sqlite3 *db, const char *sql, const char *p1, const char *p2)
+{
+	sqlite3_stmt *s = NULL;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK ||
+	    (p1 != NULL && sqlite3_bind_text(s, 1, p1, -1, SQLITE_TRANSIENT) != SQLITE_OK) ||
+	    (p2 != NULL && sqlite3_bind_text(s, 2, p2, -1, SQLITE_TRANSIENT) != SQLITE_OK)) {
+		sqlite3_finalize(s);
+		return NULL;
+	}
+	return s;
+}
+
+/* run - step s once and finalize it: SQLITE_DONE, SQLITE_ROW or an error. */
+static int
+run(sqlite3_stmt *s)
+{
+	if (s == NULL)
+		return SQLITE_ERROR;
+	int rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	return rc;
+}
+
+static int
+simple(sqlite3 *db, const char *sql)
+{
+	return sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+}
+
+/* known_user - the canonical address of an existing user into canon; 0 or -1 with err. */
+static int
+known_user(struct accounts *a, const char *address, char canon[ADDR_MAX + 1], char *err,
+    size_t errlen)
+{
+	sqlite3 *db = accounts_sqlite(a);
+
+	if (db == NULL)
+		return db_fail(a, err, errlen);
+	if (address_canonical(address, canon, ADDR_MAX + 1, false) < 0) {
+		snprintf(err, errlen, "malformed address: %s", address);
+		return -1;
+	}
+	int rc = run(prepare(db, "SELECT 1 FROM users WHERE address = ?1", canon, NULL));
+	if (rc == SQLITE_DONE) {
+		snprintf(err, errlen, "no such user: %s", canon);
+		return -1;
+	}
+	return rc == SQLITE_ROW ? 0 : db_fail(a, err, errlen);
+}
+
+/* lf_copy - body with each CRLF as LF, NUL-terminated; NULL when out of memory. */
+static char *
+lf_copy(const char *body)
+{
+	size_t n = strlen(body), o = 0;
+	char *out = malloc(n + 1);
+
+	if (out == NULL)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		if (!(body[i] == '\r' && body[i + 1] == '\n'))
+			out[o++] = body[i];
+	out[o] = '\0';
+	return out;
+}
+
+int
+accounts_vacation_set(struct accounts *a, const char *address, const char *subject,
+    const char *body, time_t until, char *err, size_t errlen)
+{
+	sqlite3 *db = accounts_sqlite(a);
+	char canon[ADDR_MAX + 1];
+	char *text = NULL;
+	sqlite3_stmt *s;
+	int rc = -1;
+
+	if (until < 0) {
+		snprintf(err, errlen, "bad vacation end");
+		return -1;
+	}
+	if (vacation_text_check(subject, body, strlen(body), err, errlen) < 0 ||
+	    known_user(a, address, canon, err, errlen) < 0)
+		return -1;
+	if ((text = lf_copy(body)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (simple(db, "BEGIN IMMEDIATE") < 0)
+		goto fail;
+	s = prepare(db, "INSERT OR REPLACE INTO vacations(address, subject, body, until, set_at)"
+	    " VALUES(?1, ?2, ?3, ?4, ?5)", canon, subject);
+	if (s == NULL || sqlite3_bind_text(s, 3, text, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
+	    sqlite3_bind_int64(s, 4, (sqlite3_int64)until) != SQLITE_OK ||
+	    sqlite3_bind_int64(s, 5, (sqlite3_int64)time(NULL)) != SQLITE_OK) {
+		sqlite3_finalize(s);
+		goto rollback;
+	}
+	if (run(s) != SQLITE_DONE ||
+	    run(prepare(db, "DELETE FROM vacation_replies WHERE user = ?1", canon, NULL)) !=
+	    SQLITE_DONE || simple(db, "COMMIT") < 0)
+		goto rollback;
+	rc = 0;
+	goto out;
+rollback:
+	db_fail(a, err, errlen);
+	simple(db, "ROLLBACK");
+	goto out;
+fail:
+	db_fail(a, err, errlen);
+out:
+	free(text);
+	return rc;
+}
+
+int
+accounts_vacation_off(struct accounts *a, const char *address, char *err, size_t errlen)
+{
+	sqlite3 *db = accounts_sqlite(a);
+	char canon[ADDR_MAX + 1];
+
+	if (known_user(a, address, canon, err, errlen) < 0)
+		return -1;
+	if (simple(db, "BEGIN IMMEDIATE") < 0)
+		return db_fail(a, err, errlen);
+	if (run(prepare(db, "DELETE FROM vacations WHERE address = ?1", canon, NULL)) !=
+	    SQLITE_DONE ||
+	    run(prepare(db, "DELETE FROM vacation_replies WHERE user = ?1", canon, NULL)) !=
+	    SQLITE_DONE || simple(db, "COMMIT") < 0) {
+		db_fail(a, err, errlen);
+		simple(db, "ROLLBACK");
+		return -1;
+	}
+	return 0;
+}
+
+int
+accounts_vacation_get(struct accounts *a, const char *address, struct vacation_info *out,
+    char *err, size_t errlen)
+{
+	struct lookup_client *c = accounts_lookup(a);
+	sqlite3 *db = accounts_sqlite(a);
+	char canon[ADDR_MAX + 1];
+
+	memset(out, 0, sizeof *out);
+	if (c != NULL) {
+		if (lookup_vacation_get(c, address, out) == 0)
+			return 0;
+		snprintf(err, errlen, "lookupd did not answer for the vacation of %s", address);
+		return -1;
+	}
+	if (known_user(a, address, canon, err, errlen) < 0)
+		return -1;
+	snprintf(out->address, sizeof out->address, "%s", canon);
+	sqlite3_stmt *s = prepare(db, "SELECT subject, body, until, set_at FROM vacations"
+	    " WHERE address = ?1", canon, NULL);
+	if (s == NULL)
+		return db_fail(a, err, errlen);
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		const unsigned char *subj = sqlite3_column_text(s, 0);
+		const unsigned char *body = sqlite3_column_text(s, 1);
+		out->found = true;
+		snprintf(out->subject, sizeof out->subject, "%s", subj ? (const char *)subj : "");
+		snprintf(out->body, sizeof out->body, "%s", body ? (const char *)body : "");
+		out->until = (time_t)sqlite3_column_int64(s, 2);
+		out->set_at = (time_t)sqlite3_column_int64(s, 3);
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_fail(a, err, errlen);
+	return 0;
+}
+
+int
+accounts_vacation_active(struct accounts *a, const char *user, time_t now)
+{
+	sqlite3 *db = accounts_sqlite(a);
+	sqlite3_stmt *s = db ? prepare(db, "SELECT 1 FROM vacations WHERE address = ?1"
+	    " AND (until = 0 OR until > ?2)", user, NULL) : NULL;
+
+	if (s == NULL)
+		return -1;
+	if (sqlite3_bind_int64(s, 2, (sqlite3_int64)now) != SQLITE_OK) {
+		sqlite3_finalize(s);
+		return -1;
+	}
+	int rc = run(s);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* lower_copy - addr in lower case (senders are compared so). */
+static void
+lower_copy(const char *addr, char out[ADDR_MAX + 1])
+{
+	size_t i = 0;
+	for (; addr[i] != '\0' && i < ADDR_MAX; i++)
+		out[i] = (char)tolower((unsigned char)addr[i]);
+	out[i] = '\0';
+}
+
+enum vacation_record
+accounts_vacation_reply(struct accounts *a, const char *user, const char *sender,
+    uint64_t interval, time_t now)
+{
+	struct lookup_client *c = accounts_lookup(a);
+	sqlite3 *db = accounts_sqlite(a);
+	char u[ADDR_MAX + 1], snd[ADDR_MAX + 1];
+	sqlite3_stmt *s;
+	enum vacation_record v = VACATION_FAILED;
+
+	if (c != NULL)
+		return lookup_vacation_reply(c, user, sender);
+	if (db == NULL)
+		return VACATION_FAILED;
+	if (interval > INT32_MAX)
+		interval = INT32_MAX;
+	lower_copy(user, u);
+	lower_copy(sender, snd);
+	if (simple(db, "BEGIN IMMEDIATE") < 0)
+		goto fail;
+	if ((s = prepare(db, "SELECT at FROM vacation_replies WHERE user = ?1 AND sender = ?2",
+	    u, snd)) == NULL)
+		goto rollback;
+	int rc = sqlite3_step(s);
+	int64_t at = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+	sqlite3_finalize(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		goto rollback;
+	if (rc == SQLITE_ROW && at > (int64_t)now - (int64_t)interval && at <= (int64_t)now) {
+		v = VACATION_RECENT;
+	} else {
+		s = prepare(db, "INSERT OR REPLACE INTO vacation_replies(user, sender, at)"
+		    " VALUES(?1, ?2, ?3)", u, snd);
+		if (s == NULL || sqlite3_bind_int64(s, 3, (sqlite3_int64)now) != SQLITE_OK) {
+			sqlite3_finalize(s);
+			goto rollback;
+		}
+		if (run(s) != SQLITE_DONE)
+			goto rollback;
+		v = VACATION_SEND;
+	}
+	if (simple(db, "COMMIT") == 0)
+		return v;
+rollback:
+	simple(db, "ROLLBACK");
+fail:
+	log_err("vacation of %s: accounts database %s: %s", u, accounts_path(a),
+	    sqlite3_errmsg(db));
+	return VACATION_FAILED;
+}
+
+int
+accounts_vacation_expire(struct accounts *a, uint64_t interval, time_t now)
+{
+	sqlite3 *db = accounts_sqlite(a);
+	sqlite3_stmt *s;
+
+	if (db == NULL)
+		return -1;
+	if (interval > INT32_MAX)
+		interval = INT32_MAX;
+	/* A row from the future (the clock went back) goes too: it would block replies. */
+	s = prepare(db, "DELETE FROM vacation_replies WHERE at <= ?1 OR at > ?2", NULL, NULL);
+	if (s == NULL || sqlite3_bind_int64(s, 1, (sqlite3_int64)now - (sqlite3_int64)interval) !=
+	    SQLITE_OK || sqlite3_bind_int64(s, 2, (sqlite3_int64)now) != SQLITE_OK) {
+		sqlite3_finalize(s);
+		goto fail;
+	}
+	if (run(s) != SQLITE_DONE)
+		goto fail;
+	return sqlite3_changes(db);
+fail:
+	log_err("vacation expiry: accounts database %s: %s", accounts_path(a), sqlite3_errmsg(db));
+	return -1;
+}
