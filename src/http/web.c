@@ -23,6 +23,17 @@
 #define WEB_ARGS_MAX 16
 #define COOKIE_NAME "__Host-mr_session"
 
+/* bad_path - 400 for a path that cannot be read: JSON for the API, text for the rest. */
+static bool
+bad_path(struct evhttp_request *req, const char *raw)
+{
+	if (raw != NULL && strncmp(raw, "/api/", 5) == 0)
+		http_reply_json_error(req, HTTP_BADREQUEST, "the path cannot be read");
+	else
+		http_reply_text(req, true, HTTP_BADREQUEST);
+	return false;
+}
+
 bool
 web_req_init(struct web_req *wr, struct httpd *srv, struct evhttp_request *req)
 {
@@ -40,23 +51,19 @@ web_req_init(struct web_req *wr, struct httpd *srv, struct evhttp_request *req)
 	if (evcon != NULL)
 		evhttp_connection_get_peer(evcon, &peer, &port);
 	snprintf(wr->ip, sizeof wr->ip, "%s", peer != NULL ? peer : "");
-	if (raw == NULL) {
-		http_reply_text(req, true, HTTP_BADREQUEST);
-		return false;
-	}
+	if (raw == NULL)
+		return bad_path(req, raw);
 	size_t n = 0;
 	char *dec = evhttp_uridecode(raw, 0, &n);
 	/* A NUL, a control or a dot segment in a decoded path is nothing we serve. */
 	if (dec == NULL || n >= sizeof wr->path || strlen(dec) != n || strstr(dec, "/../") != NULL) {
 		free(dec);
-		http_reply_text(req, true, HTTP_BADREQUEST);
-		return false;
+		return bad_path(req, raw);
 	}
 	for (size_t i = 0; i < n; i++) {
 		if ((unsigned char)dec[i] < 0x20 || dec[i] == 0x7f) {
 			free(dec);
-			http_reply_text(req, true, HTTP_BADREQUEST);
-			return false;
+			return bad_path(req, raw);
 		}
 	}
 	memcpy(wr->path, dec, n + 1);

@@ -7,6 +7,7 @@ The server goes on serving after each refusal."""
 import http.client
 import json
 import re
+import ssl
 import urllib.parse
 
 import pytest
@@ -130,7 +131,7 @@ def test_users(web):
     st, o = api(web, "PUT", f"/users/carl@{DOMAIN}/limits", {"per_day": 50, "per_hour": 5})
     assert st == 200, o
     st, o = api(web, "GET", f"/users/carl@{DOMAIN}")
-    assert o["limits"] == {"per_day": 50, "per_hour": 5}
+    assert o["limits"]["per_day"] == 50 and o["limits"]["per_hour"] == 5
     st, o = api(web, "PUT", f"/users/carl@{DOMAIN}/limits", {"per_day": -1})
     assert st == 400
     st, o = api(web, "PUT", f"/users/carl@{DOMAIN}/password", {"password": "carl-pw-2"})
@@ -206,9 +207,13 @@ def test_bad_bodies_and_routes(web):
     resp, payload = req(web, "POST", "/api/v1/domains", raw=b"domain=x",
                         headers={"Content-Type": "application/x-www-form-urlencoded"})
     assert resp.status == 415
-    resp, _ = req(web, "POST", "/api/v1/domains", raw=b"{" + b" " * 70000 + b"}",
-                  headers={"Content-Type": "application/json"})
-    assert resp.status in (400, 413)
+    # Over evhttp's body limit: 413, or the connection closed while the body is sent.
+    try:
+        resp, _ = req(web, "POST", "/api/v1/domains", raw=b"{" + b" " * 70000 + b"}",
+                      headers={"Content-Type": "application/json"})
+        assert resp.status == 413
+    except (ConnectionError, ssl.SSLError):
+        pass
     st, o = api(web, "GET", "/nothing")
     assert st == 404
     st, o = api(web, "PATCH", "/domains")
