@@ -55,6 +55,7 @@ def web(make_module_instance, sink):
                                  ("relay", "relayhost"): f"[127.0.0.1]:{sink.port}",
                                  ("delivery", "relayhost_tls"): "may"})
     inst.https = https
+    shutil.rmtree(SHOTS, ignore_errors=True)  # only this run's pictures (and failures)
     wait_port(https)
     inst.wait_log("httpd: started")
     return inst
