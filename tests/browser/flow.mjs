@@ -26,7 +26,8 @@ import path from 'node:path';
 import process from 'node:process';
 import { chromium } from 'playwright-core';
 
-const STEP_TIMEOUT = 30000; // ms, for every wait of one step
+const STEP_TIMEOUT = 30000; // ms for one step, all its waits together
+const WAIT_TIMEOUT = 20000; // ms for one wait (a page, an element): it names what hung
 
 function need(name) {
 	const v = process.env[name];
@@ -55,7 +56,17 @@ function log(msg) {
 async function step(name, fn) {
 	current = name;
 	const t0 = Date.now();
-	await fn();
+	let timer;
+	const limit = new Promise((_, reject) => {
+		timer = setTimeout(() => reject(new Error(`took over ${STEP_TIMEOUT} ms`)), STEP_TIMEOUT);
+	});
+	const run = fn();
+	run.catch(() => {}); // when the limit wins, what fn still waits for fails later, unheard
+	try {
+		await Promise.race([run, limit]);
+	} finally {
+		clearTimeout(timer);
+	}
 	log(`${name}: ok (${Date.now() - t0} ms)`);
 }
 
@@ -69,8 +80,8 @@ async function newPage(browser, opts = {}) {
 		viewport: DESKTOP,
 		...opts,
 	});
-	context.setDefaultTimeout(STEP_TIMEOUT);
-	context.setDefaultNavigationTimeout(STEP_TIMEOUT);
+	context.setDefaultTimeout(WAIT_TIMEOUT);
+	context.setDefaultNavigationTimeout(WAIT_TIMEOUT);
 	const page = await context.newPage();
 	currentPage = page;
 	return page;
