@@ -78,15 +78,21 @@ build/san/tests/%: tests/unit/%.c build/san/libmailroom.a
 	$(CC) $(BASE_CFLAGS) $(SAN_FLAGS) $(PKG_CFLAGS) -o $@ $< build/san/libmailroom.a \
 		$(PKG_LIBS) -lcmocka
 
+# The browser tests' one npm package, playwright-core, at the version of the lock
+# file; it downloads no browser (the tests drive Debian's /usr/bin/chromium).
+tests/browser/node_modules: tests/browser/package.json tests/browser/package-lock.json | deps-all
+	cd tests/browser && npm ci --no-audit --no-fund
+	@touch $@
+
 # The tests run the sanitized binary; a sanitizer report anywhere fails them.
-check: deps-all build/mailroom build/san/mailroom $(UNIT_BINS)
+check: deps-all build/mailroom build/san/mailroom $(UNIT_BINS) tests/browser/node_modules
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
 	MAILROOM_BIN=$(CURDIR)/build/san/mailroom $(PY) -m pytest -q tests/integration
 
 unit: deps-all $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
 
-integration: deps-all build/san/mailroom
+integration: deps-all build/san/mailroom tests/browser/node_modules
 	MAILROOM_BIN=$(CURDIR)/build/san/mailroom $(PY) -m pytest -q tests/integration $(PYTEST_ARGS)
 
 run: deps-all build/mailroom
