@@ -73,7 +73,8 @@ http_reply(struct evhttp_request *req, bool tls, int code, const char *type, con
 	evhttp_add_header(h, "Content-Security-Policy", html ? CSP_PAGE : CSP_OTHER);
 	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
 	evhttp_add_header(h, "X-Frame-Options", "DENY");
-	evhttp_add_header(h, "Referrer-Policy", "no-referrer");
+	/* same-origin, not no-referrer: with no-referrer a browser sends "Origin: null" on our own forms. */
+	evhttp_add_header(h, "Referrer-Policy", "same-origin");
 	if (tls) {
 		char v[64];
 		snprintf(v, sizeof v, "max-age=%u", HSTS_MAX_AGE);

@@ -129,9 +129,15 @@ password_post(struct web_req *wr)
 		return;
 	}
 	int st = web_call(wr, &a, "self.passwd", cur, pw, NULL);
-	if (st < 300)
-		web_redirect_done(wr, "/account/", "password");
-	else
+	if (st < 300) {
+		/* lookupd ended every session of the user, this one too: a new one, with the new password. */
+		char name[ADDR_MAX + 1];
+		snprintf(name, sizeof name, "%s", wr->who.name);
+		if (web_session_start(wr, WEB_USER, name, pw) == VERDICT_OK)
+			web_redirect_done(wr, "/account/", "password");
+		else
+			web_redirect_done(wr, "/account/login", "password-relogin");
+	} else
 		password_page(wr, st, st == HTTP_FORBIDDEN || st == HTTP_UNAUTHORIZED ?
 		    "The current password is wrong." : web_error_text(a, st));
 	json_decref(a);

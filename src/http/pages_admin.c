@@ -60,6 +60,16 @@ fmt_age(char *out, size_t len, json_int_t secs)
 		snprintf(out, len, "%lldd %02lldh", (long long)secs / 86400, (long long)secs % 86400 / 3600);
 }
 
+/* limit_text - a user's own limit as text, "" for the server's default (null). */
+static void
+limit_text(char *out, size_t len, json_t *v)
+{
+	if (json_is_integer(v))
+		snprintf(out, len, "%lld", (long long)json_integer_value(v));
+	else
+		out[0] = '\0';
+}
+
 /* quota_arg - a form's quota ("100M", empty for none) as decimal bytes; false when malformed. */
 static bool
 quota_arg(const char *field, char *out, size_t len)
@@ -353,16 +363,24 @@ user_page(struct web_req *wr, const char *addr, int code, const char *error)
 	else
 		snprintf(used, sizeof used, "unknown");
 	json_t *lim = json_object_get(u, "limits");
+	char per_day[32], per_hour[32], limits[96];
+	limit_text(per_day, sizeof per_day, json_object_get(lim, "per_day"));
+	limit_text(per_hour, sizeof per_hour, json_object_get(lim, "per_hour"));
+	if (per_day[0] == '\0' && per_hour[0] == '\0')
+		snprintf(limits, sizeof limits, "the server's defaults");
+	else
+		snprintf(limits, sizeof limits, "%s a day, %s an hour", per_day[0] ? per_day : "default",
+		    per_hour[0] ? per_hour : "default");
 	json_t *fwd = json_object_get(u, "forward");
 	bool suspended = jbool(u, "suspended");
 	int rc = begin(wr, &b, addr, "/admin/users", error);
 	if (rc == 0)
 		rc = html_fmt(&b, "<div class=\"card\"><dl class=\"facts\"><dt>State</dt><dd>%r</dd>"
 		    "<dt>Quota</dt><dd>%s</dd><dt>In use</dt><dd id=\"usage\">%s</dd>"
-		    "<dt>Sending limits</dt><dd>%U a day, %U an hour (0: the server's default)</dd>"
+		    "<dt>Sending limits</dt><dd>%s</dd>"
 		    "<dt>Forwarding</dt><dd>%r</dd></dl></div>",
 		    suspended ? "<span class=\"badge bad\">suspended</span>" : "<span class=\"badge ok\">active</span>",
-		    q, used, (uint64_t)jint(lim, "per_day"), (uint64_t)jint(lim, "per_hour"),
+		    q, used, limits,
 		    json_is_object(fwd) ? "on" : "off");
 	if (rc == 0)
 		rc = html_fmt(&b, "<div class=\"card\"><h2>Password</h2>") ||
@@ -377,10 +395,10 @@ user_page(struct web_req *wr, const char *addr, int code, const char *error)
 	if (rc == 0)
 		rc = html_fmt(&b, "<div class=\"card\"><h2>Sending limits</h2>") ||
 		    user_form(&b, wr, addr, "user-limits", "limits", NULL) ||
-		    html_fmt(&b, "<div class=\"row\"><label>Messages a day<input type=\"number\" min=\"0\" name=\"per_day\" value=\"%U\"></label>"
-		    "<label>Messages an hour<input type=\"number\" min=\"0\" name=\"per_hour\" value=\"%U\"></label>"
-		    "<button type=\"submit\">Set</button></div></form></div>",
-		    (uint64_t)jint(lim, "per_day"), (uint64_t)jint(lim, "per_hour"));
+		    html_fmt(&b, "<div class=\"row\"><label>Messages a day<input type=\"text\" inputmode=\"numeric\" name=\"per_day\" value=\"%s\" placeholder=\"default\"></label>"
+		    "<label>Messages an hour<input type=\"text\" inputmode=\"numeric\" name=\"per_hour\" value=\"%s\" placeholder=\"default\"></label>"
+		    "<button type=\"submit\">Set</button></div><p class=\"muted\">0: no limit; empty: the server's default.</p></form></div>",
+		    per_day, per_hour);
 	if (rc == 0 && json_array_size(json_object_get(u, "app_passwords")) > 0) {
 		rc = html_fmt(&b, "<div class=\"card\"><h2>App passwords</h2><ul>");
 		json_array_foreach(json_object_get(u, "app_passwords"), i, v) {
@@ -442,8 +460,8 @@ users_post(struct web_req *wr, const char *addr, const char *action)
 		st = web_call(wr, &a, "user.quota", addr, quota, NULL);
 		done = "quota";
 	} else if (strcmp(action, "limits") == 0) {
-		st = web_call(wr, &a, "user.limit", addr, web_field(wr, "per_day"),
-		    web_field(wr, "per_hour"), NULL);
+		const char *d = web_field(wr, "per_day"), *h = web_field(wr, "per_hour");
+		st = web_call(wr, &a, "user.limit", addr, d[0] ? d : "default", h[0] ? h : "default", NULL);
 		done = "limits";
 	} else if (strcmp(action, "suspend") == 0) {
 		st = web_call(wr, &a, "user.suspend", addr, NULL);

@@ -86,6 +86,21 @@ login_token_ok(struct web_req *wr, const char *field)
 	    strlen(token) == LOGIN_TOKEN_LEN && http_secret_equal(token, field);
 }
 
+enum lookup_verdict
+web_session_start(struct web_req *wr, enum web_kind kind, const char *name, const char *password)
+{
+	char sid[WEB_SID_LEN + 1];
+	struct web_who who;
+	enum lookup_verdict v = web_login(wr->srv->acct, kind, name, password, wr->ip, sid, &who);
+
+	if (v == VERDICT_OK) {
+		set_cookie(wr->req, SESSION_COOKIE, sid, false);
+		explicit_bzero(sid, sizeof sid);
+		log_info("%s: web login of %s %s", wr->ip, kind == WEB_ADMIN ? "admin" : "user", who.name);
+	}
+	return v;
+}
+
 void
 web_login_page(struct web_req *wr, enum web_kind kind)
 {
@@ -121,15 +136,10 @@ web_login_page(struct web_req *wr, enum web_kind kind)
 		login_form(wr, kind, HTTP_BADREQUEST, "Enter your name and password.", name);
 		return;
 	}
-	char sid[WEB_SID_LEN + 1];
-	struct web_who who;
-	enum lookup_verdict v = web_login(wr->srv->acct, kind, name, password, wr->ip, sid, &who);
+	enum lookup_verdict v = web_session_start(wr, kind, name, password);
 	switch (v) {
 	case VERDICT_OK:
-		set_cookie(wr->req, SESSION_COOKIE, sid, false);
 		set_cookie(wr->req, LOGIN_COOKIE, "", true);
-		explicit_bzero(sid, sizeof sid);
-		log_info("%s: web login of %s %s", wr->ip, kind == WEB_ADMIN ? "admin" : "user", who.name);
 		http_redirect(wr->req, true, home);
 		return;
 	case VERDICT_BLOCKED:

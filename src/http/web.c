@@ -269,6 +269,7 @@ static const struct {
 	{ "vacation", "The vacation reply is on." }, { "vacation-off", "The vacation reply is off." },
 	{ "rotated", "New DKIM keys were made; publish them before they sign." },
 	{ "logged-out", "You are logged out." },
+	{ "password-relogin", "The password was changed. Log in with the new one." },
 };
 
 const char *

@@ -76,6 +76,12 @@ void web_redirect_done(struct web_req *wr, const char *path, const char *code);
 
 /* Routes (pages_login.c, pages_admin.c, pages_account.c, api.c). */
 void web_login_page(struct web_req *wr, enum web_kind kind);
+/*
+ * web_session_start - a login by lookupd and, when it passes, the session cookie
+ * on wr's reply (the login form, and a password change, which ends the old sessions).
+ */
+enum lookup_verdict web_session_start(struct web_req *wr, enum web_kind kind, const char *name,
+    const char *password);
 void web_logout_page(struct web_req *wr);
 void web_admin(struct web_req *wr);
 void web_account(struct web_req *wr);
