@@ -23,7 +23,10 @@ CFLAGS ?= -O2 -g
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -DMAILROOM_WALL_PROBE \
 	-fno-sanitize-recover=undefined
 
-SRCS := $(shell find src -name '*.c' | sort)
+# The web pages' style sheet and script, made into C by scripts/embed.sh.
+ASSETS := $(sort $(wildcard src/http/assets/*.css src/http/assets/*.js))
+GEN_SRCS := build/gen/http_assets.c
+SRCS := $(shell find src -name '*.c' | sort) $(GEN_SRCS)
 LIB_SRCS := $(filter-out src/main.c,$(SRCS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
@@ -49,6 +52,10 @@ deps-all:
 build/mailroom: $(OBJ_REL)
 	$(CC) $(CFLAGS) -o $@ $(OBJ_REL) $(PKG_LIBS)
 
+build/gen/http_assets.c: $(ASSETS) scripts/embed.sh
+	@mkdir -p $(dir $@)
+	scripts/embed.sh $@ $(ASSETS)
+
 build/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "CC $<"
@@ -71,15 +78,21 @@ build/san/tests/%: tests/unit/%.c build/san/libmailroom.a
 	$(CC) $(BASE_CFLAGS) $(SAN_FLAGS) $(PKG_CFLAGS) -o $@ $< build/san/libmailroom.a \
 		$(PKG_LIBS) -lcmocka
 
+# The browser tests' one npm package, playwright-core, at the version of the lock
+# file; it downloads no browser (the tests drive Debian's /usr/bin/chromium).
+tests/browser/node_modules: tests/browser/package.json tests/browser/package-lock.json | deps-all
+	cd tests/browser && npm ci --no-audit --no-fund
+	@touch $@
+
 # The tests run the sanitized binary; a sanitizer report anywhere fails them.
-check: deps-all build/mailroom build/san/mailroom $(UNIT_BINS)
+check: deps-all build/mailroom build/san/mailroom $(UNIT_BINS) tests/browser/node_modules
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
 	MAILROOM_BIN=$(CURDIR)/build/san/mailroom $(PY) -m pytest -q tests/integration
 
 unit: deps-all $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
 
-integration: deps-all build/san/mailroom
+integration: deps-all build/san/mailroom tests/browser/node_modules
 	MAILROOM_BIN=$(CURDIR)/build/san/mailroom $(PY) -m pytest -q tests/integration $(PYTEST_ARGS)
 
 run: deps-all build/mailroom

@@ -9,7 +9,7 @@ test_pkgs="libcmocka-dev clang libclang-rt-14-dev python3 python3-pytest
  python3-aiosmtpd swaks libnet-ssleay-perl msmtp s-nail fetchmail getmail6
  dnsmasq-base openssl sqlite3 postfix dovecot-pop3d valgrind procps
  python3-dkim python3-spf python3-dnslib python3-nacl python3-yaml
- python3-prometheus-client"
+ python3-prometheus-client chromium fonts-dejavu-core"
 
 case "${1:-all}" in
 build) pkgs=$build_pkgs ;;
@@ -25,6 +25,12 @@ for p in $pkgs; do
 	*) missing="$missing $p" ;;
 	esac
 done
+# Node.js runs the browser tests (tests/browser). Debian's nodejs and npm only where
+# there is no npm at all: a node installed some other way brings its own npm, and
+# apt-get would replace that node with Debian's.
+if [ "${1:-all}" = all ] && ! command -v npm >/dev/null 2>&1; then
+	missing="$missing nodejs npm"
+fi
 [ -z "$missing" ] && exit 0
 if [ "${2:-}" = "--check" ]; then
 	echo "missing:$missing"

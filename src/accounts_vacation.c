@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "accounts_int.h"
 #include "lookup/lookup_client.h"
@@ -39,6 +40,46 @@ accounts_vacation_schema(sqlite3 *db, char *err, size_t errlen)
 	snprintf(err, errlen, "accounts database: vacations: %s", msg ? msg : sqlite3_errmsg(db));
 	sqlite3_free(msg);
 	return -1;
+}
+
+#define DAY_SECONDS 86400
+
+bool
+vacation_day_parse(const char *s, time_t *end)
+{
+	struct tm tm = { 0 }, back;
+
+	if (strlen(s) != 10 || s[4] != '-' || s[7] != '-')
+		return false;
+	for (int i = 0; i < 10; i++)
+		if (i != 4 && i != 7 && !isdigit((unsigned char)s[i]))
+			return false;
+	tm.tm_year = atoi(s) - 1900;
+	tm.tm_mon = atoi(s + 5) - 1;
+	tm.tm_mday = atoi(s + 8);
+	if (tm.tm_year < 70 || tm.tm_mon < 0 || tm.tm_mon > 11 || tm.tm_mday < 1)
+		return false;
+	struct tm given = tm;
+	time_t t = timegm(&tm);
+	/* timegm normalizes 2027-02-30 into March: such a date is no date. */
+	if (t == (time_t)-1 || gmtime_r(&t, &back) == NULL || back.tm_mday != given.tm_mday ||
+	    back.tm_mon != given.tm_mon)
+		return false;
+	*end = t + DAY_SECONDS;
+	return true;
+}
+
+void
+vacation_day_format(time_t end, char *out, size_t outlen)
+{
+	struct tm tm;
+	time_t last = end - 1;
+
+	if (outlen == 0)
+		return;
+	out[0] = '\0';
+	if (gmtime_r(&last, &tm) != NULL)
+		strftime(out, outlen, "%Y-%m-%d", &tm);
 }
 
 bool

@@ -27,6 +27,14 @@ struct vacation_info {
 	time_t set_at;              /* when it was set */
 };
 
+/*
+ * vacation_day_parse - "YYYY-MM-DD" (a real date) into the instant its UTC day
+ * ends (the next midnight): a vacation --until that day. false when malformed. Pure.
+ */
+bool vacation_day_parse(const char *s, time_t *end);
+/* vacation_day_format - the day vacation_day_parse read to make end, "YYYY-MM-DD". Pure. */
+void vacation_day_format(time_t end, char *out, size_t outlen);
+
 /* vacation_active - whether v is found and its until has not come at now. Pure. */
 bool vacation_active(const struct vacation_info *v, time_t now);
 

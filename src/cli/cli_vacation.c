@@ -17,37 +17,6 @@
 
 #define VACATION_USAGE "user vacation ADDRESS --subject TEXT [--until YYYY-MM-DD] < BODY |" \
 	" user vacation ADDRESS --off | user vacation ADDRESS"
-#define DAY_SECONDS 86400
-
-/*
- * parse_day - "YYYY-MM-DD" (a real date) into the instant its UTC day ends (the
- * next midnight). false when malformed.
- */
-static bool
-parse_day(const char *s, time_t *end)
-{
-	struct tm tm = { 0 }, back;
-
-	if (strlen(s) != 10 || s[4] != '-' || s[7] != '-')
-		return false;
-	for (int i = 0; i < 10; i++)
-		if (i != 4 && i != 7 && !isdigit((unsigned char)s[i]))
-			return false;
-	tm.tm_year = atoi(s) - 1900;
-	tm.tm_mon = atoi(s + 5) - 1;
-	tm.tm_mday = atoi(s + 8);
-	if (tm.tm_year < 70 || tm.tm_mon < 0 || tm.tm_mon > 11 || tm.tm_mday < 1)
-		return false;
-	struct tm given = tm;
-	time_t t = timegm(&tm);
-	/* timegm normalizes 2027-02-30 into March: such a date is no date. */
-	if (t == (time_t)-1 || gmtime_r(&t, &back) == NULL || back.tm_mday != given.tm_mday ||
-	    back.tm_mon != given.tm_mon)
-		return false;
-	*end = t + DAY_SECONDS;
-	return true;
-}
-
 /* read_body - standard input, at most VACATION_BODY_MAX octets, into a string. NULL after saying why. */
 static char *
 read_body(size_t *len)
@@ -80,12 +49,9 @@ read_body(size_t *len)
 static void
 print_day(const char *name, time_t end)
 {
-	struct tm tm;
-	char day[32];
-	time_t last = end - 1;
+	char day[16];
 
-	gmtime_r(&last, &tm);
-	strftime(day, sizeof day, "%Y-%m-%d", &tm);
+	vacation_day_format(end, day, sizeof day);
 	printf("%s: %s\n", name, day);
 }
 
@@ -152,7 +118,7 @@ cli_user_vacation(struct config *cfg, int argc, char **argv)
 	if (address == NULL || (off && (subject || until_s)) || (until_s && !subject))
 		return cli_usage_error(VACATION_USAGE);
 	if (until_s != NULL) {
-		if (!parse_day(until_s, &until))
+		if (!vacation_day_parse(until_s, &until))
 			return cli_fail("bad date for --until: '%s' (YYYY-MM-DD)", until_s);
 		if (until <= time(NULL))
 			return cli_fail("--until %s is in the past", until_s);

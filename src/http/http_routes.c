@@ -1,7 +1,8 @@
 /*
- * http_routes.c - what the web role answers: on https the client setup documents
- * (Thunderbird autoconfig, Outlook autodiscover) and the MTA-STS policy, 404 for
- * the rest; on http a 301 to https. Every reply carries the same security headers.
+ * http_routes.c - what the web role answers: on https the pages (/admin/,
+ * /account/), the JSON API (/api/v1/), the client setup documents (Thunderbird
+ * autoconfig, Outlook autodiscover) and the MTA-STS policy, 404 for the rest;
+ * on http a 301 to https. Every reply carries the same security headers.
  */
 #include "http/httpd.h"
 
@@ -14,98 +15,21 @@
 
 #include "accounts.h"
 #include "cli/dns_records.h"
+#include "http/assets.h"
 #include "http/http_host.h"
 #include "http/http_reply.h"
 #include "http/mail_setup.h"
+#include "http/web.h"
 #include "util/buf.h"
-#include "util/escape.h"
 #include "util/log.h"
-
-#define HSTS_MAX_AGE 31536000 /* a year */
-
-static void
-log_request(struct evhttp_request *req, int code)
-{
-	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
-	const char *uri = evhttp_request_get_uri(req);
-	char *peer = NULL, path[ESC_SIZE(200)];
-	ev_uint16_t port = 0;
-
-	if (evcon != NULL)
-		evhttp_connection_get_peer(evcon, &peer, &port);
-	esc_text(path, sizeof path, uri ? uri : "", uri ? strnlen(uri, 200) : 0, ESC_BACKSLASH);
-	log_info("%s %s %d", peer ? peer : "?", path, code);
-}
-
-/* reply - code with body (may be NULL) of content type, and the headers every reply has. */
-static void
-reply(struct evhttp_request *req, bool tls, int code, const char *reason, const char *type,
-    const struct buf *body)
-{
-	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-	struct evbuffer *out = evbuffer_new();
-
-	evhttp_add_header(h, "Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
-	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
-	if (tls) {
-		char v[64];
-		snprintf(v, sizeof v, "max-age=%u", HSTS_MAX_AGE);
-		evhttp_add_header(h, "Strict-Transport-Security", v);
-	}
-	evhttp_add_header(h, "Cache-Control", "no-store");
-	if (type != NULL)
-		evhttp_add_header(h, "Content-Type", type);
-	if (out != NULL && body != NULL && body->len > 0 && evbuffer_add(out, body->data, body->len) < 0)
-		code = HTTP_INTERNAL, reason = "Internal Server Error";
-	log_request(req, code);
-	evhttp_send_reply(req, code, reason, out);
-	if (out != NULL)
-		evbuffer_free(out);
-}
-
-/* status_reason - the phrase of the statuses the JSON replies carry. */
-static const char *
-status_reason(int status)
-{
-	switch (status) {
-	case HTTP_OK:
-		return "OK";
-	case HTTP_BADREQUEST:
-		return "Bad Request";
-	case HTTP_NOTFOUND:
-		return "Not Found";
-	case HTTP_BADMETHOD:
-		return "Method Not Allowed";
-	case HTTP_SERVUNAVAIL:
-		return "Service Unavailable";
-	default:
-		return status >= 500 ? "Internal Server Error" : "Error";
-	}
-}
-
-void
-http_reply_json(struct evhttp_request *req, int status, const struct buf *json)
-{
-	reply(req, true, status, status_reason(status), "application/json", json);
-}
-
-static void
-reply_text(struct evhttp_request *req, bool tls, int code, const char *reason)
-{
-	struct buf b = { 0 };
-	if (buf_printf(&b, "%s\n", reason) < 0)
-		buf_free(&b);
-	reply(req, tls, code, reason, "text/plain; charset=utf-8", &b);
-	buf_free(&b);
-}
 
 static void
 reply_doc(struct evhttp_request *req, const char *type, struct buf *doc, int rc)
 {
 	if (rc < 0)
-		reply_text(req, true, HTTP_INTERNAL, "Internal Server Error");
+		http_reply_text(req, true, HTTP_INTERNAL);
 	else
-		reply(req, true, HTTP_OK, "OK", type, doc);
+		http_reply(req, true, HTTP_OK, type, doc);
 	buf_free(doc);
 }
 
@@ -156,13 +80,13 @@ autoconfig(struct httpd *srv, struct evhttp_request *req, const struct evhttp_ur
 	    evhttp_find_header(&q, "emailaddress") : NULL;
 	if (addr == NULL || address_parse(addr, strlen(addr), &mb, 0) < 0) {
 		evhttp_clear_headers(&q);
-		reply_text(req, true, HTTP_BADREQUEST, "Bad Request");
+		http_reply_text(req, true, HTTP_BADREQUEST);
 		return;
 	}
 	evhttp_clear_headers(&q);
 	address_format(&mb, email, sizeof email);
 	if (!setup_for(srv, &mb, email, &s)) {
-		reply_text(req, true, HTTP_NOTFOUND, "Not Found");
+		http_reply_text(req, true, HTTP_NOTFOUND);
 		return;
 	}
 	struct buf doc = { 0 };
@@ -180,12 +104,12 @@ autodiscover(struct httpd *srv, struct evhttp_request *req)
 
 	const char *body = len > 0 ? (const char *)evbuffer_pullup(in, -1) : "";
 	if (body == NULL || mail_setup_request_address(body, len, &mb) < 0) {
-		reply_text(req, true, HTTP_BADREQUEST, "Bad Request");
+		http_reply_text(req, true, HTTP_BADREQUEST);
 		return;
 	}
 	address_format(&mb, email, sizeof email);
 	if (!setup_for(srv, &mb, email, &s)) {
-		reply_text(req, true, HTTP_NOTFOUND, "Not Found");
+		http_reply_text(req, true, HTTP_NOTFOUND);
 		return;
 	}
 	struct buf doc = { 0 };
@@ -201,11 +125,67 @@ mta_sts(struct httpd *srv, struct evhttp_request *req)
 
 	if (http_host_name(hosthdr, host, sizeof host) < 0 || strncmp(host, "mta-sts.", 8) != 0 ||
 	    !hosted(srv, host + 8)) {
-		reply_text(req, true, HTTP_NOTFOUND, "Not Found");
+		http_reply_text(req, true, HTTP_NOTFOUND);
 		return;
 	}
 	struct buf doc = { 0 };
 	reply_doc(req, "text/plain; charset=utf-8", &doc, dns_mta_sts_policy(srv->cfg->hostname, &doc));
+}
+
+/* web_static - the style sheet and script of the pages, from the binary. */
+void
+web_static(struct web_req *wr)
+{
+	for (const struct http_asset *a = http_assets; a->path != NULL; a++) {
+		if (strcmp(a->path, wr->path) != 0)
+			continue;
+		struct buf b = { .data = (char *)a->data, .len = a->len, .cap = 0 };
+		evhttp_add_header(evhttp_request_get_output_headers(wr->req), "Cache-Control",
+		    "public, max-age=3600");
+		http_reply(wr->req, true, HTTP_OK, a->type, &b);
+		return;
+	}
+	http_reply_text(wr->req, true, HTTP_NOTFOUND);
+}
+
+static bool
+under(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+	return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
+/* web - the pages, the API and their files; false when path is none of them. */
+static bool
+web(struct httpd *srv, struct evhttp_request *req, const char *path, bool get)
+{
+	struct web_req wr;
+
+	if (!under(path, "/admin") && !under(path, "/account") && !under(path, "/api/v1") &&
+	    !under(path, "/static") && strcmp(path, "/logout") != 0 && strcmp(path, "/") != 0)
+		return false;
+	if (!web_req_init(&wr, srv, req))
+		return true;
+	if (under(wr.path, "/api/v1"))
+		web_api(&wr);
+	else if (!get && !wr.post)
+		http_reply_text(req, true, HTTP_BADMETHOD);
+	else if (strcmp(wr.path, "/") == 0)
+		http_redirect(req, true, "/account/");
+	else if (under(wr.path, "/static"))
+		get ? web_static(&wr) : http_reply_text(req, true, HTTP_BADMETHOD);
+	else if (strcmp(wr.path, "/logout") == 0)
+		web_logout_page(&wr);
+	else if (strcmp(wr.path, "/admin/login") == 0)
+		web_login_page(&wr, WEB_ADMIN);
+	else if (strcmp(wr.path, "/account/login") == 0)
+		web_login_page(&wr, WEB_USER);
+	else if (under(wr.path, "/admin"))
+		web_admin(&wr);
+	else
+		web_account(&wr);
+	web_req_free(&wr);
+	return true;
 }
 
 void
@@ -219,11 +199,13 @@ http_serve_https(struct evhttp_request *req, void *arg)
 	bool get = cmd == EVHTTP_REQ_GET || cmd == EVHTTP_REQ_HEAD;
 
 	if (path == NULL) {
-		reply_text(req, true, HTTP_BADREQUEST, "Bad Request");
+		http_reply_text(req, true, HTTP_BADREQUEST);
 		return;
 	}
+	if (web(srv, req, path, get))
+		return;
 	if (!get && cmd != EVHTTP_REQ_POST) {
-		reply_text(req, true, HTTP_BADMETHOD, "Method Not Allowed");
+		http_reply_text(req, true, HTTP_BADMETHOD);
 		return;
 	}
 	if (strcmp(path, "/mail/config-v1.1.xml") == 0 ||
@@ -231,19 +213,19 @@ http_serve_https(struct evhttp_request *req, void *arg)
 		if (get)
 			autoconfig(srv, req, uri);
 		else
-			reply_text(req, true, HTTP_BADMETHOD, "Method Not Allowed");
+			http_reply_text(req, true, HTTP_BADMETHOD);
 	} else if (strcasecmp(path, "/autodiscover/autodiscover.xml") == 0) {
 		if (cmd == EVHTTP_REQ_POST)
 			autodiscover(srv, req);
 		else
-			reply_text(req, true, HTTP_BADMETHOD, "Method Not Allowed");
+			http_reply_text(req, true, HTTP_BADMETHOD);
 	} else if (strcmp(path, "/.well-known/mta-sts.txt") == 0) {
 		if (get)
 			mta_sts(srv, req);
 		else
-			reply_text(req, true, HTTP_BADMETHOD, "Method Not Allowed");
+			http_reply_text(req, true, HTTP_BADMETHOD);
 	} else {
-		reply_text(req, true, HTTP_NOTFOUND, "Not Found");
+		http_reply_text(req, true, HTTP_NOTFOUND);
 	}
 }
 
@@ -262,10 +244,10 @@ http_serve_redirect(struct evhttp_request *req, void *arg)
 	if (target == NULL || target[0] != '/' || target[1] == '/')
 		target = "/";
 	if (buf_printf(&loc, "https://%s%s", host, target) < 0) {
-		reply_text(req, false, HTTP_INTERNAL, "Internal Server Error");
+		http_reply_text(req, false, HTTP_INTERNAL);
 		return;
 	}
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Location", loc.data);
 	buf_free(&loc);
-	reply_text(req, false, HTTP_MOVEPERM, "Moved Permanently");
+	http_reply_text(req, false, HTTP_MOVEPERM);
 }

@@ -17,6 +17,7 @@
 
 #include "accounts_users.h"
 #include "accounts_web.h"
+#include "accounts_vacation.h"
 #include "app_password.h"
 #include "cli/dns_zone.h"
 #include "dkim/dkim_key.h"
@@ -175,6 +176,71 @@ forward_of(struct op_ctx *c, const char *address, int *status)
 	return fw;
 }
 
+/*
+ * vacation_of - the vacation of address: {"subject", "body", "until" ("YYYY-MM-DD"
+ * or ""), "active"}, JSON null if none.
+ */
+static json_t *
+vacation_of(struct op_ctx *c, const char *address, int *status)
+{
+	struct vacation_info *v = malloc(sizeof *v);
+
+	*status = 0;
+	if (v == NULL || accounts_vacation_get(c->a, address, v, c->err, sizeof c->err) < 0) {
+		free(v);
+		*status = fail(c, 500, "the account store failed");
+		return NULL;
+	}
+	if (!v->found) {
+		free(v);
+		return json_null();
+	}
+	char until[16] = "";
+	if (v->until != 0)
+		vacation_day_format(v->until, until, sizeof until);
+	json_t *o = json_object();
+	put(c, o, "subject", str(v->subject));
+	put(c, o, "body", str(v->body));
+	put(c, o, "until", str(until));
+	put(c, o, "active", json_boolean(vacation_active(v, c->now)));
+	free(v);
+	return o;
+}
+
+/* vacation_set - address's vacation: subject, body, and until "YYYY-MM-DD" or "". */
+static int
+vacation_set(struct op_ctx *c, const char *address, const char *subject, const char *body,
+    const char *until_s)
+{
+	char addr[ADDR_MAX + 1];
+	time_t until = 0;
+	int st;
+
+	if ((st = canon(c, address, addr)) != 0 || (st = need_user(c, addr)) != 0)
+		return st;
+	if (until_s[0] != '\0' && !vacation_day_parse(until_s, &until))
+		return fail(c, 400, "bad date for until: '%.40s' (YYYY-MM-DD)", until_s);
+	if (until != 0 && until <= c->now)
+		return fail(c, 400, "until %s is in the past", until_s);
+	if (vacation_text_check(subject, body, strlen(body), c->err, sizeof c->err) != 0)
+		return 400;
+	if (accounts_vacation_set(c->a, addr, subject, body, until, c->err, sizeof c->err) < 0)
+		return 500;
+	put(c, c->out, "address", str(addr));
+	return 200;
+}
+
+static int
+vacation_off(struct op_ctx *c, const char *address)
+{
+	char addr[ADDR_MAX + 1];
+	int st;
+
+	if ((st = canon(c, address, addr)) != 0 || (st = need_user(c, addr)) != 0)
+		return st;
+	return accounts_vacation_off(c->a, addr, c->err, sizeof c->err) < 0 ? 500 : 200;
+}
+
 /* limit_value - a user's own limit, or null for the default. */
 static json_t *
 limit_value(int64_t v)
@@ -239,6 +305,12 @@ show(struct op_ctx *c, const char *address)
 		json_decref(apps);
 		return st;
 	}
+	json_t *vac = vacation_of(c, addr, &st);
+	if (st != 0) {
+		json_decref(apps);
+		json_decref(fw);
+		return st;
+	}
 	json_t *limits = json_object();
 	put(c, limits, "per_day", limit_value(lim.per_day));
 	put(c, limits, "per_hour", limit_value(lim.per_hour));
@@ -250,6 +322,7 @@ show(struct op_ctx *c, const char *address)
 	put(c, c->out, "limits", limits);
 	put(c, c->out, "app_passwords", apps);
 	put(c, c->out, "forward", fw);
+	put(c, c->out, "vacation", vac);
 	return 200;
 }
 
@@ -829,6 +902,30 @@ op_self_forward_off(struct op_ctx *c)
 	return forward_off(c, c->who->name);
 }
 
+static int
+op_user_vacation_set(struct op_ctx *c)
+{
+	return vacation_set(c, c->args[0], c->args[1], c->args[2], c->nargs > 3 ? c->args[3] : "");
+}
+
+static int
+op_user_vacation_off(struct op_ctx *c)
+{
+	return vacation_off(c, c->args[0]);
+}
+
+static int
+op_self_vacation_set(struct op_ctx *c)
+{
+	return vacation_set(c, c->who->name, c->args[0], c->args[1], c->nargs > 2 ? c->args[2] : "");
+}
+
+static int
+op_self_vacation_off(struct op_ctx *c)
+{
+	return vacation_off(c, c->who->name);
+}
+
 /* ---- the table ---- */
 
 struct op_def {
@@ -856,6 +953,8 @@ static const struct op_def ops[] = {
 	{ "user.app_password.del", WEB_ADMIN, 2, 2, op_user_app_del },
 	{ "user.forward.set", WEB_ADMIN, 3, 2 + WEB_FORWARD_MAX, op_user_forward_set },
 	{ "user.forward.off", WEB_ADMIN, 1, 1, op_user_forward_off },
+	{ "user.vacation.set", WEB_ADMIN, 3, 4, op_user_vacation_set },
+	{ "user.vacation.off", WEB_ADMIN, 1, 1, op_user_vacation_off },
 	{ "alias.list", WEB_ADMIN, 0, 0, op_alias_list },
 	{ "alias.add", WEB_ADMIN, 2, WEB_ARGS_MAX, op_alias_add },
 	{ "alias.del", WEB_ADMIN, 1, 1, op_alias_del },
@@ -870,6 +969,8 @@ static const struct op_def ops[] = {
 	{ "self.app_password.del", WEB_USER, 1, 1, op_self_app_del },
 	{ "self.forward.set", WEB_USER, 2, 1 + WEB_FORWARD_MAX, op_self_forward_set },
 	{ "self.forward.off", WEB_USER, 0, 0, op_self_forward_off },
+	{ "self.vacation.set", WEB_USER, 2, 3, op_self_vacation_set },
+	{ "self.vacation.off", WEB_USER, 0, 0, op_self_vacation_off },
 };
 
 /* error_json - {"error": line}, the line made printable ASCII (it may quote input). */

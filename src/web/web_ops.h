@@ -13,11 +13,13 @@
  *   user.limit A PER_DAY PER_HOUR      (each a count, 0 none, "default", or "" kept)
  *   user.app_password.list A | user.app_password.add A NAME | user.app_password.del A NAME
  *   user.forward.set A KEEP T1 [T2...] | user.forward.off A
+ *   user.vacation.set A SUBJECT BODY [UNTIL] | user.vacation.off A  (UNTIL YYYY-MM-DD or "")
  *   alias.list | alias.add S T1 [T2...] | alias.del S
  *   dkim.list [D] | dkim.rotate D | dns.records D | admin.list
  * User operations (the session's own address):
  *   self.show | self.passwd OLD NEW | self.app_password.list | self.app_password.add NAME
  *   self.app_password.del NAME | self.forward.set KEEP T1 [T2...] | self.forward.off
+ *   self.vacation.set SUBJECT BODY [UNTIL] | self.vacation.off
  * QUOTA is a size (bytes, or with K, M, G). A forward is the alias whose source is
  * the user's address; KEEP 1 makes the address one of its targets, so a copy
  * stays; at most WEB_FORWARD_MAX targets.
