@@ -122,7 +122,7 @@ def test_mta_sts(web):
 
 
 def test_not_found(web):
-    resp, data = https(web, "GET", "/admin")
+    resp, data = https(web, "GET", "/nothing-here")
     assert resp.status == 404
     check_headers(resp)
     resp, _ = https(web, "DELETE", "/")
@@ -164,7 +164,7 @@ def test_oversized_requests_then_smtp_and_https_go_on(web):
                           context=web.ssl_context()) as s:
         s.login(DEMO, DEMO_PASSWORD)
         s.sendmail(DEMO, [DEMO], b"Subject: while the web works\r\n\r\nhello\r\n")
-    resp, _ = https(web, "GET", "/admin")
+    resp, _ = https(web, "GET", "/nothing-here")
     assert resp.status == 404
 
 
