@@ -14,26 +14,6 @@
 #include "http/http_reply.h"
 #include "http/web.h"
 
-static int
-begin(struct web_req *wr, struct buf *b, const char *title, const char *current, const char *error)
-{
-	struct html_page p = web_page(wr, HTML_ACCOUNT, title, current);
-	p.error = error;
-	if (error != NULL)
-		p.notice = NULL;
-	return html_begin(b, &p);
-}
-
-static void
-failed(struct web_req *wr, const char *title, const char *current, int status, json_t *answer)
-{
-	struct buf b = { 0 };
-	int rc = begin(wr, &b, title, current, web_error_text(answer, status));
-	if (rc == 0)
-		rc = html_end(&b);
-	web_send_page(wr, status >= 400 ? status : HTTP_INTERNAL, &b, rc);
-}
-
 /* show - the account (self.show), or NULL when the page was answered with the failure. */
 static json_t *
 show(struct web_req *wr, const char *title, const char *current)
@@ -41,7 +21,7 @@ show(struct web_req *wr, const char *title, const char *current)
 	json_t *u = NULL;
 	int st = web_call(wr, &u, "self.show", NULL);
 	if (st != 200) {
-		failed(wr, title, current, st, u);
+		web_failed(wr, HTML_ACCOUNT, title, current, st, u);
 		json_decref(u);
 		return NULL;
 	}
@@ -64,7 +44,7 @@ overview(struct web_req *wr)
 		html_size(quota, sizeof quota, q);
 	unsigned pct = q > 0 ? (unsigned)(n >= q ? 100 : n * 100 / q) : 0;
 	json_t *fwd = json_object_get(u, "forward"), *vac = json_object_get(u, "vacation");
-	int rc = begin(wr, &b, "My account", "/account/", NULL);
+	int rc = web_begin(wr, &b, HTML_ACCOUNT, "My account", "/account/", NULL);
 	if (rc == 0)
 		rc = html_fmt(&b, "<div class=\"card\"><h2>%s</h2><div id=\"quota\">", wr->who.name);
 	if (rc == 0 && ust != 200)
@@ -96,7 +76,7 @@ static void
 password_page(struct web_req *wr, int code, const char *error)
 {
 	struct buf b = { 0 };
-	int rc = begin(wr, &b, "Password", "/account/password", error);
+	int rc = web_begin(wr, &b, HTML_ACCOUNT, "Password", "/account/password", error);
 	if (rc == 0)
 		rc = html_fmt(&b, "<div class=\"card\">") ||
 		    html_form_begin(&b, "password", "/account/password", wr->who.csrf, NULL) ||
@@ -155,7 +135,7 @@ app_passwords_page(struct web_req *wr, int code, const char *error, const char *
 
 	if (u == NULL)
 		return;
-	int rc = begin(wr, &b, "App passwords", "/account/app-passwords", error);
+	int rc = web_begin(wr, &b, HTML_ACCOUNT, "App passwords", "/account/app-passwords", error);
 	if (rc == 0 && made != NULL)
 		rc = html_fmt(&b, "<div class=\"card\"><h2>New app password “%s”</h2><p>Enter it in the "
 		    "mail program instead of your password. It is shown only now.</p><p><code class=\"secret\" "
@@ -231,7 +211,7 @@ forward_page(struct web_req *wr, int code, const char *error)
 		if (buf_printf(&targets, "%s%s", targets.len ? ", " : "", json_string_value(t)) < 0)
 			break;
 	}
-	int rc = begin(wr, &b, "Forwarding", "/account/forward", error);
+	int rc = web_begin(wr, &b, HTML_ACCOUNT, "Forwarding", "/account/forward", error);
 	if (rc == 0)
 		rc = html_fmt(&b, "<div class=\"card\"><p>%r</p>", on ?
 		    "Mail to you is forwarded." : "Forwarding is off: mail stays in this mailbox.") ||
@@ -299,7 +279,7 @@ vacation_page(struct web_req *wr, int code, const char *error)
 		return;
 	json_t *vac = json_object_get(u, "vacation");
 	bool on = json_is_object(vac);
-	int rc = begin(wr, &b, "Vacation reply", "/account/vacation", error);
+	int rc = web_begin(wr, &b, HTML_ACCOUNT, "Vacation reply", "/account/vacation", error);
 	if (rc == 0)
 		rc = html_fmt(&b, "<div class=\"card\"><p>%r</p>", on ?
 		    "The vacation reply is on." : "The vacation reply is off.") ||

@@ -17,27 +17,6 @@
 #include "http/web.h"
 #include "util/units.h"
 
-static int
-begin(struct web_req *wr, struct buf *b, const char *title, const char *current, const char *error)
-{
-	struct html_page p = web_page(wr, HTML_ADMIN, title, current);
-	p.error = error;
-	if (error != NULL)
-		p.notice = NULL;
-	return html_begin(b, &p);
-}
-
-/* A failed page load: the frame with the error alone. */
-static void
-failed(struct web_req *wr, const char *title, const char *current, int status, json_t *answer)
-{
-	struct buf b = { 0 };
-	int rc = begin(wr, &b, title, current, web_error_text(answer, status));
-	if (rc == 0)
-		rc = html_end(&b);
-	web_send_page(wr, status >= 400 ? status : HTTP_INTERNAL, &b, rc);
-}
-
 static void
 fmt_quota(char *out, size_t len, json_int_t q)
 {
@@ -120,7 +99,7 @@ overview(struct web_req *wr)
 	count(n[0], sizeof n[0], sd == 200, (long long)json_array_size(json_object_get(d, "domains")));
 	count(n[1], sizeof n[1], su == 200, (long long)json_array_size(json_object_get(u, "users")));
 	count(n[2], sizeof n[2], sq == 200, (long long)jint(q, "total"));
-	int rc = begin(wr, &b, "Overview", "/admin/", NULL);
+	int rc = web_begin(wr, &b, HTML_ADMIN, "Overview", "/admin/", NULL);
 	if (rc == 0)
 		rc = html_fmt(&b, "<div class=\"cards\">"
 		    "<a class=\"stat\" href=\"/admin/domains\"><span class=\"n\">%s</span><span class=\"l\">domains</span></a>"
@@ -155,11 +134,11 @@ domains_page(struct web_req *wr, int code, const char *error, const char *typed)
 	size_t i;
 
 	if (st != 200) {
-		failed(wr, "Domains", "/admin/domains", st, d);
+		web_failed(wr, HTML_ADMIN, "Domains", "/admin/domains", st, d);
 		json_decref(d);
 		return;
 	}
-	int rc = begin(wr, &b, "Domains", "/admin/domains", error);
+	int rc = web_begin(wr, &b, HTML_ADMIN, "Domains", "/admin/domains", error);
 	if (rc == 0)
 		rc = html_fmt(&b, "<div class=\"card\"><h2>Add a domain</h2>") ||
 		    html_form_begin(&b, "domain-add", "/admin/domains", wr->who.csrf, NULL) ||
@@ -202,12 +181,12 @@ domain_page(struct web_req *wr, const char *domain, int code, const char *error)
 
 	snprintf(title, sizeof title, "%s", domain);
 	if (st != 200) {
-		failed(wr, title, "/admin/domains", st, r);
+		web_failed(wr, HTML_ADMIN, title, "/admin/domains", st, r);
 		json_decref(r);
 		return;
 	}
 	int kst = web_call(wr, &k, "dkim.list", domain, NULL);
-	int rc = begin(wr, &b, title, "/admin/domains", error);
+	int rc = web_begin(wr, &b, HTML_ADMIN, title, "/admin/domains", error);
 	if (rc == 0)
 		rc = html_fmt(&b, "<div class=\"card\"><h2>DNS records</h2><p class=\"muted\">Publish "
 		    "these in the domain's zone. <code>mailroom dns check %s</code> compares them with "
@@ -295,11 +274,11 @@ users_page(struct web_req *wr, int code, const char *error)
 	size_t i;
 
 	if (st != 200) {
-		failed(wr, "Users", "/admin/users", st, u);
+		web_failed(wr, HTML_ADMIN, "Users", "/admin/users", st, u);
 		json_decref(u);
 		return;
 	}
-	int rc = begin(wr, &b, "Users", "/admin/users", error);
+	int rc = web_begin(wr, &b, HTML_ADMIN, "Users", "/admin/users", error);
 	if (rc == 0)
 		rc = html_fmt(&b, "<div class=\"card\"><h2>Add a user</h2>") ||
 		    html_form_begin(&b, "user-add", "/admin/users", wr->who.csrf, NULL) ||
@@ -352,7 +331,7 @@ user_page(struct web_req *wr, const char *addr, int code, const char *error)
 	size_t i;
 
 	if (st != 200) {
-		failed(wr, addr, "/admin/users", st, u);
+		web_failed(wr, HTML_ADMIN, addr, "/admin/users", st, u);
 		json_decref(u);
 		return;
 	}
@@ -373,7 +352,7 @@ user_page(struct web_req *wr, const char *addr, int code, const char *error)
 		    per_hour[0] ? per_hour : "default");
 	json_t *fwd = json_object_get(u, "forward");
 	bool suspended = jbool(u, "suspended");
-	int rc = begin(wr, &b, addr, "/admin/users", error);
+	int rc = web_begin(wr, &b, HTML_ADMIN, addr, "/admin/users", error);
 	if (rc == 0)
 		rc = html_fmt(&b, "<div class=\"card\"><dl class=\"facts\"><dt>State</dt><dd>%r</dd>"
 		    "<dt>Quota</dt><dd>%s</dd><dt>In use</dt><dd id=\"usage\">%s</dd>"
@@ -498,11 +477,11 @@ aliases_page(struct web_req *wr, int code, const char *error)
 	size_t i, j;
 
 	if (st != 200) {
-		failed(wr, "Aliases", "/admin/aliases", st, l);
+		web_failed(wr, HTML_ADMIN, "Aliases", "/admin/aliases", st, l);
 		json_decref(l);
 		return;
 	}
-	int rc = begin(wr, &b, "Aliases", "/admin/aliases", error);
+	int rc = web_begin(wr, &b, HTML_ADMIN, "Aliases", "/admin/aliases", error);
 	if (rc == 0)
 		rc = html_fmt(&b, "<div class=\"card\"><h2>Add an alias</h2>") ||
 		    html_form_begin(&b, "alias-add", "/admin/aliases", wr->who.csrf, NULL) ||
@@ -614,11 +593,11 @@ queue_page(struct web_req *wr, int code, const char *error)
 	size_t i;
 
 	if (st != 200) {
-		failed(wr, "Queue", "/admin/queue", st, q);
+		web_failed(wr, HTML_ADMIN, "Queue", "/admin/queue", st, q);
 		json_decref(q);
 		return;
 	}
-	int rc = begin(wr, &b, "Queue", "/admin/queue", error);
+	int rc = web_begin(wr, &b, HTML_ADMIN, "Queue", "/admin/queue", error);
 	if (rc == 0)
 		rc = html_fmt(&b, "<div class=\"card\"><div class=\"row\"><p>%U messages in the queue.</p>",
 		    (uint64_t)jint(q, "total")) ||
@@ -660,14 +639,14 @@ message_page(struct web_req *wr, const char *id, int code, const char *error)
 	char age[32], size[32], path[300];
 
 	if (st != 200) {
-		failed(wr, id, "/admin/queue", st, m);
+		web_failed(wr, HTML_ADMIN, id, "/admin/queue", st, m);
 		json_decref(m);
 		return;
 	}
 	fmt_age(age, sizeof age, jint(m, "age"));
 	html_size(size, sizeof size, (uint64_t)jint(m, "size"));
 	bool held = jbool(m, "held");
-	int rc = begin(wr, &b, id, "/admin/queue", error);
+	int rc = web_begin(wr, &b, HTML_ADMIN, id, "/admin/queue", error);
 	if (rc == 0)
 		rc = html_fmt(&b, "<div class=\"card\"><dl class=\"facts\"><dt>From</dt><dd class=\"mono\">%s</dd>"
 		    "<dt>Age</dt><dd>%s</dd><dt>Size</dt><dd>%s</dd><dt>State</dt><dd>%r</dd>"

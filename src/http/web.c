@@ -233,13 +233,26 @@ web_error_text(json_t *answer, int status)
 	return e != NULL ? e : http_status_reason(status);
 }
 
-struct html_page
-web_page(struct web_req *wr, enum html_section section, const char *title, const char *current)
+int
+web_begin(struct web_req *wr, struct buf *b, enum html_section section, const char *title,
+    const char *current, const char *error)
 {
 	bool in = wr->who.kind != WEB_NOBODY;
-	return (struct html_page){ .section = section, .title = title, .current = current,
+	struct html_page p = { .section = section, .title = title, .current = current,
 		.who = in ? wr->who.name : NULL, .csrf = in ? wr->who.csrf : NULL,
-		.notice = web_done_notice(wr) };
+		.error = error, .notice = error == NULL ? web_done_notice(wr) : NULL };
+	return html_begin(b, &p);
+}
+
+void
+web_failed(struct web_req *wr, enum html_section section, const char *title, const char *current,
+    int status, json_t *answer)
+{
+	struct buf b = { 0 };
+	int rc = web_begin(wr, &b, section, title, current, web_error_text(answer, status));
+	if (rc == 0)
+		rc = html_end(&b);
+	web_send_page(wr, status >= 400 ? status : HTTP_INTERNAL, &b, rc);
 }
 
 void

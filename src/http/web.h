@@ -64,9 +64,15 @@ int web_queue(struct web_req *wr, json_t **out, const char *op, const char *arg)
 /* web_error_text - the "error" member of an answer, or the status's reason. */
 const char *web_error_text(json_t *answer, int status);
 
-/* Pages: the frame for wr's principal (section, title, current nav entry). */
-struct html_page web_page(struct web_req *wr, enum html_section section, const char *title,
-    const char *current);
+/*
+ * web_begin - a page's frame for wr's principal (section, title, current nav
+ * entry), with error, or else the notice of the request's ?done=. 0 or -1.
+ */
+int web_begin(struct web_req *wr, struct buf *b, enum html_section section, const char *title,
+    const char *current, const char *error);
+/* web_failed - a page that could not be made: its frame with the answer's error, status code. */
+void web_failed(struct web_req *wr, enum html_section section, const char *title,
+    const char *current, int status, json_t *answer);
 /* web_send_page - code with the page in b (freed), or 500 when rc is not 0 (b failed). */
 void web_send_page(struct web_req *wr, int code, struct buf *b, int rc);
 /* web_done_notice - the fixed message of a ?done= code, or NULL. */
