@@ -5,7 +5,8 @@
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 bin="$top/build/mailroom"
-run="$top/run"
+# MAILROOM_RUN_DIR: another place for the instance (the tests use one).
+run=${MAILROOM_RUN_DIR:-$top/run}
 conf="$run/mailroom.conf"
 
 if [ ! -f "$conf" ]; then
@@ -14,7 +15,7 @@ if [ ! -f "$conf" ]; then
 	# Started as root, the server drops to the mailroom user, which must be able to
 	# reach the data dir; a checkout under /root is not reachable, so use /var/lib.
 	if [ "$(id -u)" -eq 0 ] && ! runuser -u mailroom -- test -x "$run/data" 2>/dev/null; then
-		data="/var/lib/mailroom-dev/$(printf '%s' "$top" | md5sum | cut -c1-12)"
+		data="/var/lib/mailroom-dev/$(printf '%s' "$run" | md5sum | cut -c1-12)"
 		mkdir -p "$data"
 		cp -a "$run/data/." "$data/"
 		rm -rf "$run/data"
