@@ -7,25 +7,16 @@ import re
 
 import pytest
 
-from conftest import DOMAIN, free_port, wait_port
+from conftest import DOMAIN, free_port
 from peers import Dns
-from test_api import ADMIN_PW, Browser, api
+from test_api import ADMIN_PW, Browser, api, start_web
 from test_dns_records import CHECK_LINE, HOST_ADDR, HOSTNAME, records_of, serve
 
 
 @pytest.fixture(scope="module")
 def web(make_module_instance):
     base = Dns(hosts={HOSTNAME: HOST_ADDR})
-    port = free_port()
-    inst = make_module_instance({("listen", "https"): f"127.0.0.1:{port}",
-                                 ("delivery", "resolver"): base.resolver}, start=False)
-    inst.run_cli("admin", "add", "root", input=ADMIN_PW + "\n")
-    out = inst.run_cli("admin", "token", "add", "root").stdout
-    inst.token = re.search(r"mrt_[A-Za-z0-9_-]+", out).group(0)
-    inst.start()
-    inst.https_port = port
-    wait_port(port)
-    inst.wait_log("httpd: started")
+    inst = start_web(make_module_instance, {("delivery", "resolver"): base.resolver})
     _, inst.rrs = records_of(inst)
     yield inst
     base.stop()
