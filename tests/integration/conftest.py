@@ -17,6 +17,8 @@ import time
 
 import pytest
 
+import peers
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.environ.get("MAILROOM_BIN", os.path.join(ROOT, "build", "san", "mailroom"))
 DOMAIN = "example.test"
@@ -28,10 +30,8 @@ SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime e
 
 
 def free_port():
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port on 127.0.0.1 that nothing uses right now (peers.free_port)."""
+    return peers.free_port()
 
 
 def wait_port(port, timeout=20.0, host="127.0.0.1"):
