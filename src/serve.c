@@ -665,6 +665,7 @@ status_fill(void *arg)
 
 	metrics_snapshot(&m);
 	s.nerrors = log_ring_read(errors, sizeof errors / sizeof errors[0]);
+	s.errors_total = log_ring_total();
 	for (size_t i = 0; i < sv->nfds; i++)
 		s.listeners |= (uint64_t)1 << sv->fds[i].svc;
 	for (int i = 0; i < ROLE_COUNT; i++) {

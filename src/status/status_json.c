@@ -202,6 +202,7 @@ status_json(const struct status_snapshot *s)
 		ok = set(o, "errors", errors);
 		errors = NULL;
 	}
+	ok = ok && set(o, "errors_total", count(s->errors_total));
 	if (ok)
 		out = json_dumps(o, JSON_COMPACT);
 	json_decref(roles);

@@ -12,7 +12,8 @@
  *     last_exit (null, or {time, reason}), restart_in (s; restarting only)}],
  *   connections: {open (every listener's), listeners: [{name, open, accepted}]},
  *   queue: {messages, oldest_age (s, null when empty)},
- *   errors: [{time (Unix s), role, pid, level ("warning", "error"), text}], oldest first.
+ *   errors: [{time (Unix s), role, pid, level ("warning", "error"), text}], oldest first,
+ *   errors_total: the warnings and errors logged since the start (more than errors holds).
  *
  * The counters (connections, queue) come from the shared metrics region, and the
  * errors from the shared log ring, which any role can write: their text is
@@ -54,6 +55,7 @@ struct status_snapshot {
 	const struct metrics_snap *m;
 	const struct log_ring_entry *errors;
 	size_t nerrors;
+	uint64_t errors_total;
 };
 
 /* status_state_name - "running", "off", ... */

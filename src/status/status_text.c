@@ -115,7 +115,7 @@ queue_line(struct buf *out, const json_t *q)
 }
 
 static int
-error_lines(struct buf *out, const json_t *errors)
+error_lines(struct buf *out, const json_t *errors, long long total)
 {
 	char when[32], role[64], level[32], text[1024];
 	size_t i;
@@ -124,7 +124,11 @@ error_lines(struct buf *out, const json_t *errors)
 
 	if (json_array_size(errors) == 0)
 		return buf_printf(out, "last errors: none\n");
-	rc = buf_printf(out, "last errors:\n");
+	if (total > (long long)json_array_size(errors))
+		rc = buf_printf(out, "last errors (%lld since the start, the last %zu):\n", total,
+		    json_array_size(errors));
+	else
+		rc = buf_printf(out, "last errors:\n");
 	json_array_foreach(errors, i, e) {
 		format_utc(when, sizeof when, (time_t)num(e, "time", 0));
 		rc |= buf_printf(out, "  %s %s[%lld] %s: %s\n", when, str(e, "role", role, sizeof role),
@@ -147,7 +151,7 @@ status_text(struct buf *out, const json_t *j)
 		rc |= role_line(out, r);
 	rc |= connection_lines(out, json_object_get(j, "connections"));
 	rc |= queue_line(out, json_object_get(j, "queue"));
-	rc |= error_lines(out, json_object_get(j, "errors"));
+	rc |= error_lines(out, json_object_get(j, "errors"), num(j, "errors_total", 0));
 	return rc < 0 ? -1 : 0;
 }
 

@@ -114,6 +114,12 @@ log_ring_read(struct log_ring_entry *out, size_t max)
 	return n;
 }
 
+uint64_t
+log_ring_total(void)
+{
+	return ring != NULL ? atomic_load_explicit(&ring->next, memory_order_relaxed) : 0;
+}
+
 const char *
 log_ring_level_name(int level)
 {

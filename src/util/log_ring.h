@@ -49,6 +49,9 @@ void log_ring_add(enum log_ring_level level, const char *role, int pid, const ch
  */
 size_t log_ring_read(struct log_ring_entry *out, size_t max);
 
+/* log_ring_total - how many lines were ever added (0 before log_ring_map). */
+uint64_t log_ring_total(void);
+
 /* log_ring_level_name - "warning", "error" ("?" for another value). */
 const char *log_ring_level_name(int level);
 
