@@ -20,6 +20,7 @@
 #include "cli/cli.h"
 #include "cli/cli_util.h"
 #include "ipc/frame.h"
+#include "net/peer.h"
 #include "status/status_proto.h"
 #include "status/status_text.h"
 #include "util/buf.h"
@@ -32,20 +33,6 @@ socket_shown(const struct sockaddr_un *sun, socklen_t len, char *out, size_t out
 {
 	int n = (int)(len - offsetof(struct sockaddr_un, sun_path) - 1);
 	snprintf(out, outlen, "@%.*s", n > 0 ? n : 0, sun->sun_path + 1);
-}
-
-/* server_trusted - the socket was bound by root or by us: nobody else may pose as the server. */
-static bool
-server_trusted(int fd, long *uid)
-{
-	struct ucred cr;
-	socklen_t len = sizeof cr;
-
-	*uid = -1;
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0)
-		return false;
-	*uid = (long)cr.uid;
-	return cr.uid == 0 || cr.uid == geteuid();
 }
 
 /* ask - one request and its reply's text into text (FRAME_MAX octets). Returns 0, or 1 (said why). */
@@ -72,7 +59,7 @@ ask(const struct config *cfg, struct frame *f, char *text)
 			cli_fail("cannot reach the server (%s): %s", shown, strerror(errno));
 		goto out;
 	}
-	if (!server_trusted(fd, &uid)) {
+	if (!peer_is_server(fd, &uid)) {
 		cli_fail("%s is held by uid %ld, not by a mailroom server: refusing it", shown, uid);
 		goto out;
 	}

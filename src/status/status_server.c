@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "ipc/frame.h"
+#include "net/peer.h"
 #include "status/status_proto.h"
 #include "util/log.h"
 
@@ -98,10 +99,9 @@ static bool
 peer_allowed(const struct status_server *s, int fd, long *uid)
 {
 	struct ucred cr;
-	socklen_t len = sizeof cr;
 
 	*uid = -1;
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0)
+	if (!peer_cred(fd, &cr))
 		return false;
 	*uid = (long)cr.uid;
 	return cr.uid == 0 || cr.uid == s->mail_uid || cr.uid == geteuid();

@@ -24,6 +24,7 @@
 #include "status/status_proto.h"
 #include "status/status_text.h"
 #include "util/log_ring.h"
+#include "text_lines.h"
 
 #define NOW 1800000000
 
@@ -380,24 +381,6 @@ test_json_empty_queue(void **state)
 	assert_int_equal(json_array_size(json_object_get(j, "errors")), 0);
 	json_decref(j);
 	free(text);
-}
-
-static bool
-has_line(const char *text, const char *line)
-{
-	size_t n = strlen(line);
-
-	for (const char *p = text; (p = strstr(p, line)) != NULL; p++)
-		if ((p == text || p[-1] == '\n') && p[n] == '\n')
-			return true;
-	return false;
-}
-
-static void
-expect_line(const char *text, const char *line)
-{
-	if (!has_line(text, line))
-		fail_msg("no line \"%s\" in:\n%s", line, text);
 }
 
 static void
