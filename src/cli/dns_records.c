@@ -35,6 +35,18 @@ dns_rec_label(enum dns_rec_kind kind)
 	return "";
 }
 
+enum dns_rec_kind
+dns_rec_parse_kind(const char *label, uint16_t type)
+{
+	/* MTA-STS labels two kinds: the policy's TXT and the policy host's CNAME. */
+	if (strcmp(label, "MTA-STS") == 0)
+		return type == RR_TYPE_CNAME ? REC_MTA_STS_HOST : REC_MTA_STS;
+	for (enum dns_rec_kind k = REC_MX; k <= REC_PTR; k++)
+		if (strcmp(label, dns_rec_label(k)) == 0)
+			return k;
+	return REC_COMMENT;
+}
+
 static char *vformat(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 
 static char *
@@ -80,6 +92,13 @@ add(struct dns_recs *l, enum dns_rec_kind kind, const char *name, uint16_t type,
 }
 
 #define COMMENT(l, ...) add(l, REC_COMMENT, NULL, 0, __VA_ARGS__)
+
+int
+dns_recs_add(struct dns_recs *l, enum dns_rec_kind kind, const char *name, uint16_t type,
+    const char *value)
+{
+	return add(l, kind, name, type, "%s", value);
+}
 
 void
 dns_recs_free(struct dns_recs *l)
@@ -314,13 +333,20 @@ add_ptr(const struct dns_records_in *in, struct dns_recs *l, const char *host)
 	    COMMENT(l, "(Gmail and Yahoo refuse mail without it). These go in the reverse zone,") < 0 ||
 	    COMMENT(l, "which whoever runs the address block (the hosting provider) serves.") < 0)
 		return -1;
-	for (size_t i = 0; i < in->naddrs; i++) {
+	return dns_records_add_ptrs(host, in->addrs, in->naddrs, l);
+}
+
+int
+dns_records_add_ptrs(const char *host, const char *const *addrs, size_t naddrs,
+    struct dns_recs *l)
+{
+	for (size_t i = 0; i < naddrs; i++) {
 		char rev[128];
-		if (dns_reverse_name(in->addrs[i], rev, sizeof rev) < 0)
+		if (dns_reverse_name(addrs[i], rev, sizeof rev) < 0)
 			continue;
 		if (add(l, REC_PTR, rev, RR_TYPE_PTR, "%s", host) < 0)
 			return -1;
-		if ((l->v[l->n - 1].addr = strdup(in->addrs[i])) == NULL)
+		if ((l->v[l->n - 1].addr = strdup(addrs[i])) == NULL)
 			return -1;
 	}
 	return 0;

@@ -74,6 +74,17 @@ struct dns_records_in {
 
 /* dns_records_build - every record (and its explaining comments) into out. 0 or -1. */
 int dns_records_build(const struct dns_records_in *in, struct dns_recs *out);
+/*
+ * dns_records_add_ptrs - a PTR record naming host ("mx.example.test.") for each of
+ * addrs appended to l: what the records built without the host's addresses lack.
+ */
+int dns_records_add_ptrs(const char *host, const char *const *addrs, size_t naddrs,
+    struct dns_recs *l);
+/* dns_recs_add - one record (name absolute, with the final dot) appended to l. 0 or -1. */
+int dns_recs_add(struct dns_recs *l, enum dns_rec_kind kind, const char *name, uint16_t type,
+    const char *value);
+/* dns_rec_parse_kind - the kind of a record from its label and type; REC_COMMENT: unknown. */
+enum dns_rec_kind dns_rec_parse_kind(const char *label, uint16_t type);
 void dns_recs_free(struct dns_recs *l);
 
 /* dns_rec_line - r as one zone-file line (no newline) appended to out. 0 or -1. */

@@ -235,7 +235,10 @@ landlock_install(enum sandbox_profile p, const struct config *cfg)
 		break;
 	case SANDBOX_HTTPD:
 		/* Its pages are built in memory; it asks lookupd and queued (the queue
-		 * control channel) over sockets it holds: nothing here to allow. */
+		 * control channel) over sockets it holds. The admin page's `dns check`
+		 * asks the resolver (web_dns_check.c), over TCP for long answers. */
+		if (abi >= 4)
+			allow_connect(&r, resolver_port(cfg));
 		break;
 	}
 	int rc = (int)syscall(SYS_landlock_restrict_self, r.fd, 0);

@@ -272,6 +272,49 @@ test_mta_sts(void **state)
 	assert_int_equal(strspn(a + 12, "0123456789abcdef"), 32);
 }
 
+/* The records of a domain built without addresses, their PTRs added after: the web's check. */
+static void
+test_kinds_and_ptrs(void **state)
+{
+	(void)state;
+	struct dns_records_in in = base_in();
+	struct dns_recs all, bare;
+
+	assert_int_equal(dns_records_build(&in, &all), 0);
+	for (size_t i = 0; i < all.n; i++) {
+		const struct dns_rec *r = &all.v[i];
+		if (r->kind != REC_COMMENT)
+			assert_int_equal(dns_rec_parse_kind(dns_rec_label(r->kind), r->type), r->kind);
+	}
+	assert_int_equal(dns_rec_parse_kind("MTA-STS", RR_TYPE_CNAME), REC_MTA_STS_HOST);
+	assert_int_equal(dns_rec_parse_kind("MTA-STS", RR_TYPE_TXT), REC_MTA_STS);
+	assert_int_equal(dns_rec_parse_kind("NOPE", RR_TYPE_TXT), REC_COMMENT);
+	assert_int_equal(dns_rec_parse_kind("", RR_TYPE_TXT), REC_COMMENT);
+
+	in.addrs = NULL;
+	in.naddrs = 0;
+	assert_int_equal(dns_records_build(&in, &bare), 0);
+	assert_int_equal(dns_records_add_ptrs("mx.example.test.", two_addrs, 2, &bare), 0);
+	size_t nptr = 0;
+	for (size_t i = 0; i < bare.n; i++) {
+		const struct dns_rec *r = &bare.v[i];
+		if (r->kind != REC_PTR)
+			continue;
+		assert_string_equal(r->value, "mx.example.test.");
+		assert_string_equal(r->addr, two_addrs[nptr]);
+		nptr++;
+	}
+	assert_int_equal(nptr, 2);
+	assert_string_equal(bare.v[bare.n - 2].name, "1.2.0.192.in-addr.arpa.");
+	/* An address that is none gets no record. */
+	const char *const junk[] = { "not-an-address" };
+	size_t n = bare.n;
+	assert_int_equal(dns_records_add_ptrs("mx.example.test.", junk, 1, &bare), 0);
+	assert_int_equal(bare.n, n);
+	dns_recs_free(&all);
+	dns_recs_free(&bare);
+}
+
 int
 main(void)
 {
@@ -284,6 +327,7 @@ main(void)
 		cmocka_unit_test(test_txt_strings),
 		cmocka_unit_test(test_reverse),
 		cmocka_unit_test(test_mta_sts),
+		cmocka_unit_test(test_kinds_and_ptrs),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
