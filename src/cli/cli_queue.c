@@ -19,22 +19,7 @@
 #include "queue/queue_view.h"
 #include "store/msg_reader.h"
 #include "store/spool.h"
-
-/* fmt_age - "45s", "12m", "3h05m", "2d04h". */
-static void
-fmt_age(char *out, size_t len, time_t secs)
-{
-	if (secs < 0)
-		secs = 0;
-	if (secs < 60)
-		snprintf(out, len, "%llds", (long long)secs);
-	else if (secs < 3600)
-		snprintf(out, len, "%lldm", (long long)secs / 60);
-	else if (secs < 86400)
-		snprintf(out, len, "%lldh%02lldm", (long long)secs / 3600, (long long)secs % 3600 / 60);
-	else
-		snprintf(out, len, "%lldd%02lldh", (long long)secs / 86400, (long long)secs % 86400 / 3600);
-}
+#include "util/units.h"
 
 /*
  * status_name - a recipient's state as the CLI has always put it (scripts read it):
@@ -64,7 +49,7 @@ list_line(void *arg, const struct envelope *env)
 	char age[32];
 	int shown = 0;
 
-	fmt_age(age, sizeof age, *now - env->arrival);
+	format_age(age, sizeof age, (int64_t)(*now - env->arrival));
 	printf("%s %s %llu <%s> ", env->id, age, (unsigned long long)env->body_size, env->sender);
 	for (size_t j = 0; j < env->nrcpts; j++) {
 		const struct spool_rcpt *r = &env->rcpts[j];

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "util/escape.h"
+#include "util/log_ring.h"
 
 static const char *log_role = "mailroom";
 static bool log_syslog;
@@ -45,6 +46,10 @@ log_emit(int prio, const char *level, const char *fmt, va_list ap)
 	/* Backslashes doubled: an escape in the line is always ours. */
 	esc_text(msg, sizeof msg, raw, (size_t)len < sizeof raw ? (size_t)len : sizeof raw - 1,
 	    ESC_BACKSLASH);
+	/* Warnings and errors also into the ring `mailroom status` shows (none before it is mapped). */
+	if (prio <= LOG_WARNING)
+		log_ring_add(prio == LOG_WARNING ? LOG_RING_WARN : LOG_RING_ERR, log_role,
+		    log_pid ? log_pid : (int)getpid(), msg, strlen(msg));
 	if (log_syslog) {
 		syslog(prio, "%s: %s%s", log_role, level, msg);
 		return;

@@ -2,6 +2,8 @@
  * log.h - one line per event, on stderr or syslog. Lines are escaped (control
  * characters, C1 controls, bidirectional overrides, malformed UTF-8, backslashes:
  * util/escape.h), so callers may put text from the network in them as it is.
+ * Warnings and errors are also kept in the shared ring of util/log_ring.h, which
+ * `mailroom status` shows.
  */
 #ifndef MAILROOM_LOG_H
 #define MAILROOM_LOG_H

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "cli/dns_records.h"
+#include "text_lines.h"
 
 static const char *const two_addrs[] = { "192.0.2.1", "2001:db8::25" };
 
@@ -45,16 +46,6 @@ text_of(const struct dns_recs *l)
 		assert_int_equal(buf_putc(&b, '\n'), 0);
 	}
 	return b.data;
-}
-
-static bool
-has_line(const char *text, const char *line)
-{
-	size_t n = strlen(line);
-	for (const char *p = text; (p = strstr(p, line)) != NULL; p++)
-		if ((p == text || p[-1] == '\n') && p[n] == '\n')
-			return true;
-	return false;
 }
 
 static size_t
