@@ -144,6 +144,9 @@ def test_package_metadata():
                          open(os.path.join(TOP, "src", "main.c")).read()).group(1)
     assert fields["Version"].split("-")[0] == upstream
     assert os.path.basename(DEB) == f"mailroom_{fields['Version']}_{fields['Architecture']}.deb"
+    for page in ("mailroom.8", "mailroom.conf.5"):
+        head = open(os.path.join(TOP, "docs", page)).readline()
+        assert f'"mailroom {upstream}"' in head, f"docs/{page} names another version: {head}"
     # Computed from the libraries the program links, and adduser for postinst.
     for dep in ("adduser", "libc6", "libssl3", "libevent-2.1-7", "libsqlite3-0", "libseccomp2"):
         assert re.search(rf"(^|, ){re.escape(dep)}( |,|$)", fields["Depends"]), fields["Depends"]
