@@ -19,6 +19,7 @@ static const char usage_text[] =
     "commands:\n"
     "  serve                                run every configured service\n"
     "  init DIR [--domain D] [--hostname H] write a config, certificate and data dir\n"
+    "                                       [--data-dir PATH]: the data dir elsewhere\n"
     "  config check                         validate the config file\n"
     "  domain add D | domain del D | domain list\n"
     "  user add ADDRESS [--quota SIZE]      password on standard input\n"
