@@ -90,8 +90,8 @@ tests/browser/node_modules: tests/browser/package.json tests/browser/package-loc
 	@touch $@
 
 # The Debian package: build/mailroom_<version>_<arch>.deb, laid out by scripts/mkdeb.sh
-# from the release build; <version> is src/main.c's VERSION and DEB_REVISION.
-VERSION := $(shell sed -n 's/^\#define VERSION "\(.*\)"$$/\1/p' src/main.c)
+# from the release build; <version> is src/version.h's MAILROOM_VERSION and DEB_REVISION.
+VERSION := $(shell sed -n 's/^\#define MAILROOM_VERSION "\(.*\)"$$/\1/p' src/version.h)
 DEB_REVISION ?= 1
 DEB := build/mailroom_$(VERSION)-$(DEB_REVISION)_$(shell dpkg --print-architecture 2>/dev/null).deb
 DEB_INPUTS := $(wildcard pkg/deb/*) scripts/mkdeb.sh docs/mailroom.8 docs/mailroom.conf.5 \

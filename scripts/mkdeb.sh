@@ -2,7 +2,7 @@
 # mkdeb.sh - the Debian binary package from a built mailroom, laid out by hand and
 # packed with dpkg-deb (no debhelper): make deb runs it.
 #   scripts/mkdeb.sh BINARY VERSION OUT.deb
-# VERSION is the package version (upstream from src/main.c, a Debian revision);
+# VERSION is the package version (upstream from src/version.h, a Debian revision);
 # pkg/deb/changelog must start with an entry for it.
 set -eu
 

@@ -139,9 +139,9 @@ def test_package_metadata():
               for k in ("Package", "Version", "Architecture", "Depends", "Maintainer")}
     assert fields["Package"] == "mailroom"
     assert fields["Architecture"] == run("dpkg", "--print-architecture").stdout.strip()
-    # The version has one source, src/main.c, and the file name carries it.
-    upstream = re.search(r'#define VERSION "([^"]+)"',
-                         open(os.path.join(TOP, "src", "main.c")).read()).group(1)
+    # The version has one source, src/version.h, and the file name carries it.
+    upstream = re.search(r'#define MAILROOM_VERSION "([^"]+)"',
+                         open(os.path.join(TOP, "src", "version.h")).read()).group(1)
     assert fields["Version"].split("-")[0] == upstream
     assert os.path.basename(DEB) == f"mailroom_{fields['Version']}_{fields['Architecture']}.deb"
     for page in ("mailroom.8", "mailroom.conf.5"):
