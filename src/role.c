@@ -100,12 +100,13 @@ role_signals(struct event_base *base, struct event *sigs[2])
 }
 
 static void
-on_reload(void *arg, const struct tls_pem *pem)
+on_reload(void *arg, const struct tls_pem *pem, bool config)
 {
 	struct role_control *rc = arg;
 
 	/* Sessions read the config afresh at each use. */
-	role_reload_config(rc->cfg);
+	if (config)
+		role_reload_config(rc->cfg);
 	if (rc->tls != NULL)
 		role_reload_tls(rc->tls, pem);
 }

@@ -49,7 +49,7 @@ on_read(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	if ((size_t)n > sizeof c->f.buf || frame_parse(&c->f, c->f.buf, (size_t)n, &type) < 0 ||
-	    type != CTL_RELOAD) {
+	    (type != CTL_RELOAD && type != CTL_CERT)) {
 		log_warn("control channel: malformed frame ignored");
 		return;
 	}
@@ -59,7 +59,7 @@ on_read(evutil_socket_t fd, short what, void *arg)
 	if (!frame_end(&c->f) || (pem.cert == NULL) != (pem.key == NULL)) {
 		log_warn("control channel: malformed reload frame ignored");
 	} else {
-		c->reload(c->arg, &pem);
+		c->reload(c->arg, &pem, type == CTL_RELOAD);
 	}
 	tls_pem_free(&pem);
 	OPENSSL_cleanse(c->f.buf, (size_t)n);
@@ -96,15 +96,15 @@ ctl_free(struct ctl *c)
 	free(c);
 }
 
-int
-ctl_send_reload(int fd, const struct tls_pem *pem)
+static int
+send_pem(int fd, uint16_t type, const struct tls_pem *pem)
 {
 	struct frame *f = malloc(sizeof *f);
 	int rc = -1;
 
 	if (f == NULL)
 		return -1;
-	frame_init(f, CTL_RELOAD);
+	frame_init(f, type);
 	frame_put_str(f, pem && pem->cert ? pem->cert : "");
 	frame_put_str(f, pem && pem->cert ? pem->key : "");
 	if (f->bad) {
@@ -121,4 +121,55 @@ ctl_send_reload(int fd, const struct tls_pem *pem)
 	OPENSSL_cleanse(f->buf, f->len);
 	free(f);
 	return rc;
+}
+
+int
+ctl_send_reload(int fd, const struct tls_pem *pem)
+{
+	return send_pem(fd, CTL_RELOAD, pem);
+}
+
+int
+ctl_send_cert(int fd, const struct tls_pem *pem)
+{
+	return send_pem(fd, CTL_CERT, pem);
+}
+
+int
+ctl_send_issued(int fd)
+{
+	struct frame *f = malloc(sizeof *f);
+	ssize_t w;
+
+	if (f == NULL)
+		return -1;
+	frame_init(f, CTL_ISSUED);
+	do
+		w = send(fd, f->buf, f->len, MSG_NOSIGNAL);
+	while (w < 0 && errno == EINTR);
+	int rc = w == (ssize_t)f->len ? 0 : -1;
+	free(f);
+	return rc;
+}
+
+int
+ctl_recv_type(int fd, uint16_t *type)
+{
+	uint8_t buf[64];
+	struct frame *f;
+
+	ssize_t n = recv(fd, buf, sizeof buf, MSG_DONTWAIT | MSG_TRUNC);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	if (n <= 0)
+		return -1;
+	/* A frame with fields is none we know: its type is refused by the caller. */
+	if ((size_t)n > sizeof buf || (f = malloc(sizeof *f)) == NULL) {
+		*type = 0;
+		return 1;
+	}
+	if (frame_parse(f, buf, (size_t)n, type) < 0 || !frame_end(f))
+		*type = 0;
+	free(f);
+	return 1;
 }
