@@ -86,10 +86,10 @@ on_timer(evutil_socket_t fd, short what, void *arg)
 }
 
 void
-acme_http_wait(struct acme_http *h, const bool *flag, unsigned secs)
+acme_wait(struct event_base *base, const bool *stop, const bool *flag, unsigned secs)
 {
 	bool expired = false;
-	struct event *t = evtimer_new(h->base, on_timer, &expired);
+	struct event *t = evtimer_new(base, on_timer, &expired);
 	struct timeval tv = { secs, 0 };
 
 	if (t == NULL || evtimer_add(t, &tv) < 0) {
@@ -97,10 +97,16 @@ acme_http_wait(struct acme_http *h, const bool *flag, unsigned secs)
 			event_free(t);
 		return;
 	}
-	while (!expired && !*h->stop && (flag == NULL || !*flag))
-		if (event_base_loop(h->base, EVLOOP_ONCE) < 0)
+	while (!expired && !*stop && (flag == NULL || !*flag))
+		if (event_base_loop(base, EVLOOP_ONCE) < 0)
 			break;
 	event_free(t);
+}
+
+void
+acme_http_wait(struct acme_http *h, const bool *flag, unsigned secs)
+{
+	acme_wait(h->base, h->stop, flag, secs);
 }
 
 static void

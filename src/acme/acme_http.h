@@ -50,5 +50,7 @@ void acme_resp_free(struct acme_resp *r);
 
 /* acme_http_wait - run the loop until *flag (may be NULL), *stop, or secs pass. */
 void acme_http_wait(struct acme_http *h, const bool *flag, unsigned secs);
+/* acme_wait - the same on base, for a stop flag of the caller's. */
+void acme_wait(struct event_base *base, const bool *stop, const bool *flag, unsigned secs);
 
 #endif
