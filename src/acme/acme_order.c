@@ -9,7 +9,7 @@
 #include "acme/acme_cert.h"
 #include "util/log.h"
 
-#define NONCE_RETRIES 5     /* badNonce answers in a row before giving up */
+#define NONCE_RETRIES 10    /* badNonce answers in a row before giving up */
 #define POLLS 60            /* polls of one object */
 #define POLL_MIN 1          /* seconds between polls, whatever Retry-After says */
 #define POLL_MAX 10

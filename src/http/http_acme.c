@@ -275,6 +275,6 @@ http_acme_serve(struct http_acme *a, struct evhttp_request *req)
 	}
 	struct buf body = { .data = (char *)keyauth, .len = strlen(keyauth), .cap = 0 };
 	http_reply(req, false, HTTP_OK, "application/octet-stream", &body);
-	log_info("acme: http-01 answer given for token %.12s...", token);
+	log_info("acme: http-01 answer given for token %s", token);
 	return true;
 }
