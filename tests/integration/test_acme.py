@@ -18,6 +18,7 @@ the instance trusts through [acme] ca_file.
 """
 import json
 import os
+import pwd
 import re
 import shutil
 import smtplib
@@ -175,7 +176,9 @@ def acme_env(ca, dns):
 
 def test_fresh_instance_gets_certificate_by_http01(make_instance, acme_env, ca):
     pb, http_port, https_port = acme_env
-    inst = make_instance(acme_settings(pb, ca, http_port, https_port))
+    inst = make_instance(acme_settings(pb, ca, http_port, https_port), start=False)
+    inst.extra_env["MAILROOM_WALL_PROBE"] = "1"
+    inst.start()
     pid = inst.proc.pid
     inst.wait_log(ISSUED, timeout=WAIT)
     log = inst.log()
@@ -191,9 +194,16 @@ def test_fresh_instance_gets_certificate_by_http01(make_instance, acme_env, ca):
     # No restart: the same supervisor, and its roles were not restarted.
     assert inst.proc.pid == pid and inst.proc.poll() is None
     assert "restarting" not in inst.log()
-    # The state is acmed's alone: 0700 directory, keys 0600.
+    # The state is acmed's alone: its own user's 0700 directory, keys 0600.
     adir = os.path.join(inst.data, "acme")
     assert os.stat(adir).st_mode & 0o777 == 0o700
+    if os.geteuid() == 0:
+        assert pwd.getpwuid(os.stat(adir).st_uid).pw_name == "mailroom-acme"
+    # acmed's walls: no account store, no exec, TCP only to the CA's port and DNS.
+    mine = "\n".join(line for line in log.splitlines() if " acmed: " in line)
+    for probe in ("open accounts.db", "open /etc/shadow", "exec /bin/sh", "tcp connect"):
+        assert f"wall probe: {probe}: refused" in mine, (probe, mine[-3000:])
+    assert "ALLOWED" not in mine
     for f in ("account.key", "key.pem", "cert.pem"):
         assert os.stat(os.path.join(adir, f)).st_mode & 0o777 == 0o600, f
 
