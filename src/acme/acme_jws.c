@@ -9,6 +9,9 @@
 #include <openssl/ecdsa.h>
 #include <openssl/sha.h>
 
+#include "smtp/sasl.h"
+
+/* The URL-safe alphabet (RFC 4648 5) is the standard one with two letters changed. */
 char *
 b64url(const void *in, size_t n)
 {
@@ -17,64 +20,46 @@ b64url(const void *in, size_t n)
 
 	if (out == NULL)
 		return NULL;
-	int len = EVP_EncodeBlock((unsigned char *)out, in, (int)n);
+	long len = base64_encode(in, n, out, cap);
 	while (len > 0 && out[len - 1] == '=')
 		len--;
-	out[len] = '\0';
-	for (int i = 0; i < len; i++) {
-		if (out[i] == '+')
-			out[i] = '-';
-		else if (out[i] == '/')
-			out[i] = '_';
-	}
+	out[len < 0 ? 0 : len] = '\0';
+	for (long i = 0; i < len; i++)
+		out[i] = out[i] == '+' ? '-' : out[i] == '/' ? '_' : out[i];
 	return out;
-}
-
-static int
-b64val(char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '-')
-		return 62;
-	if (c == '_')
-		return 63;
-	return -1;
 }
 
 int
 b64url_decode(const char *in, unsigned char *out, size_t outlen, size_t *n)
 {
-	size_t len = strlen(in), o = 0;
-	uint32_t acc = 0;
-	int bits = 0;
+	size_t len = strlen(in);
 
 	while (len > 0 && in[len - 1] == '=')
 		len--;
-	if (len % 4 == 1)
-		return -1;
+	char *std = len < (size_t)1 << 28 ? malloc(len + 4) : NULL;
+	char *raw = std ? malloc(len + 1) : NULL;
+	int rc = -1;
+	if (raw == NULL)
+		goto out;
 	for (size_t i = 0; i < len; i++) {
-		int v = b64val(in[i]);
-		if (v < 0)
-			return -1;
-		acc = (acc << 6) | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			if (o >= outlen)
-				return -1;
-			out[o++] = (unsigned char)(acc >> bits);
-		}
+		/* the standard alphabet's two letters are not base64url */
+		if (in[i] == '+' || in[i] == '/')
+			goto out;
+		std[i] = in[i] == '-' ? '+' : in[i] == '_' ? '/' : in[i];
 	}
-	/* The bits left over must be zero, as an encoder writes them. */
-	if ((acc & ((1u << bits) - 1)) != 0)
-		return -1;
-	*n = o;
-	return 0;
+	size_t padded = len;
+	while (padded % 4 != 0)
+		std[padded++] = '=';
+	long got = base64_decode(std, padded, raw, len + 1);
+	if (got >= 0 && (size_t)got <= outlen) {
+		memcpy(out, raw, (size_t)got);
+		*n = (size_t)got;
+		rc = 0;
+	}
+out:
+	free(std);
+	free(raw);
+	return rc;
 }
 
 /* coordinate - the named EC coordinate of key as 32 octets in base64url. */
