@@ -227,6 +227,18 @@ fail:
 	return -1;
 }
 
+/* make_sub - the directory sub of dfd, made when missing, given to c with mode when dropping. */
+static int
+make_sub(struct supervisor *sv, int dfd, const char *sub, const struct cred *c, mode_t mode,
+    bool *changed, char *err, size_t errlen)
+{
+	if (mkdirat(dfd, sub, mode) < 0 && errno != EEXIST) {
+		snprintf(err, errlen, "data dir: %s: %s", sub, strerror(errno));
+		return -1;
+	}
+	return sv->drop ? hand_over(dfd, sub, c, mode, true, changed, err, errlen) : 0;
+}
+
 /*
  * prepare_owners - as root: the data dir and the account store to lookupd's user,
  * queue/ and mail/ to the mail user and group. Only through descriptors opened
@@ -250,12 +262,8 @@ prepare_owners(struct supervisor *sv, char *err, size_t errlen)
 	if (hand_over(dfd, ".", &top, 0750, true, NULL, err, errlen) < 0)
 		goto out;
 	for (int i = 0; i < 2; i++) {
-		const char *sub = i == 0 ? "queue" : "mail";
-		if (mkdirat(dfd, sub, 0770) < 0 && errno != EEXIST) {
-			snprintf(err, errlen, "data dir: %s: %s", sub, strerror(errno));
-			goto out;
-		}
-		if (hand_over(dfd, sub, &sv->mail, 0770, true, &changed, err, errlen) < 0)
+		if (make_sub(sv, dfd, i == 0 ? "queue" : "mail", &sv->mail, 0770, &changed, err,
+		    errlen) < 0)
 			goto out;
 		sv->regroup |= changed;
 	}
@@ -389,12 +397,8 @@ prepare_acme(struct supervisor *sv, char *err, size_t errlen)
 		snprintf(err, errlen, "data dir %s: %s", sv->cfg->data_dir, strerror(errno));
 		return -1;
 	}
-	if (mkdirat(dfd, ACME_STATE_DIR, 0700) < 0 && errno != EEXIST) {
-		snprintf(err, errlen, "data dir: %s: %s", ACME_STATE_DIR, strerror(errno));
-		goto out;
-	}
-	if (sv->drop && hand_over(dfd, ACME_STATE_DIR, &sv->roles[ROLE_ACMED].cred, 0700, true,
-	    NULL, err, errlen) < 0)
+	if (make_sub(sv, dfd, ACME_STATE_DIR, &sv->roles[ROLE_ACMED].cred, 0700, NULL, err,
+	    errlen) < 0)
 		goto out;
 	sv->acme_dir = openat(dfd, ACME_STATE_DIR, O_DIRECTORY | O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (sv->acme_dir < 0) {

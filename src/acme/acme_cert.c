@@ -10,6 +10,7 @@
 #include <openssl/x509v3.h>
 
 #include "acme/acme_jws.h"
+#include "net/tls.h"
 
 EVP_PKEY *
 acme_key_new(void)
@@ -24,12 +25,8 @@ acme_key_pem(EVP_PKEY *key, size_t *len)
 	char *data, *s = NULL;
 
 	if (b != NULL && PEM_write_bio_PrivateKey(b, key, NULL, NULL, 0, NULL, NULL)) {
+		s = tls_bio_text(b, len);
 		long n = BIO_get_mem_data(b, &data);
-		if (n > 0 && (s = malloc((size_t)n + 1)) != NULL) {
-			memcpy(s, data, (size_t)n);
-			s[n] = '\0';
-			*len = (size_t)n;
-		}
 		if (n > 0)
 			OPENSSL_cleanse(data, (size_t)n);
 	}
@@ -56,17 +53,9 @@ acme_csr(EVP_PKEY *key, const char *const *names, size_t n)
 	X509_EXTENSION *san = NULL;
 	unsigned char *der = NULL;
 	char *out = NULL, list[8192];
-	size_t used = 0;
 
-	if (req == NULL || exts == NULL || n == 0)
+	if (req == NULL || exts == NULL || n == 0 || tls_dns_sans(names, n, list, sizeof list) < 0)
 		goto out;
-	list[0] = '\0';
-	for (size_t i = 0; i < n; i++) {
-		int w = snprintf(list + used, sizeof list - used, "%sDNS:%s", i ? "," : "", names[i]);
-		if (w < 0 || (size_t)w >= sizeof list - used)
-			goto out;
-		used += (size_t)w;
-	}
 	X509_NAME *subj = X509_REQ_get_subject_name(req);
 	if (!X509_REQ_set_version(req, 0) ||
 	    !X509_NAME_add_entry_by_txt(subj, "CN", MBSTRING_UTF8, (const unsigned char *)names[0],

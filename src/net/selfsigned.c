@@ -84,18 +84,11 @@ make_cert(EVP_PKEY *pkey, const char *const *names, size_t n, bool loopback, lon
 {
 	X509 *x = X509_new();
 	char san[8192];
-	size_t used = 0;
 	X509V3_CTX ctx;
 
-	if (x == NULL || n == 0)
+	if (x == NULL || n == 0 || tls_dns_sans(names, n, san, sizeof san) < 0)
 		goto fail;
-	san[0] = '\0';
-	for (size_t i = 0; i < n; i++) {
-		int w = snprintf(san + used, sizeof san - used, "%sDNS:%s", i ? "," : "", names[i]);
-		if (w < 0 || (size_t)w >= sizeof san - used)
-			goto fail;
-		used += (size_t)w;
-	}
+	size_t used = strlen(san);
 	if (loopback && snprintf(san + used, sizeof san - used, ",IP:127.0.0.1,IP:::1") >=
 	    (int)(sizeof san - used))
 		goto fail;
@@ -124,22 +117,6 @@ fail:
 	return NULL;
 }
 
-/* bio_text - what b holds, as a new NUL-terminated string. */
-static char *
-bio_text(BIO *b, size_t *len)
-{
-	char *data;
-	long n = BIO_get_mem_data(b, &data);
-	char *s = n >= 0 ? malloc((size_t)n + 1) : NULL;
-
-	if (s != NULL) {
-		memcpy(s, data, (size_t)n);
-		s[n] = '\0';
-		*len = (size_t)n;
-	}
-	return s;
-}
-
 int
 selfsigned_pem(const char *const *names, size_t n, bool loopback, long days,
     const unsigned char *acme_id, struct tls_pem *out, char *err, size_t errlen)
@@ -155,8 +132,8 @@ selfsigned_pem(const char *const *names, size_t n, bool loopback, long days,
 		ssl_fail(err, errlen, "cannot make a self-signed certificate");
 		goto out;
 	}
-	out->cert = bio_text(cb, &out->certlen);
-	out->key = bio_text(kb, &out->keylen);
+	out->cert = tls_bio_text(cb, &out->certlen);
+	out->key = tls_bio_text(kb, &out->keylen);
 	if (out->cert == NULL || out->key == NULL) {
 		tls_pem_free(out);
 		snprintf(err, errlen, "out of memory");
