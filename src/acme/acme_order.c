@@ -33,12 +33,14 @@ get_nonce(struct acme_client *c, char *err, size_t errlen)
 	if (acme_http_request(c->http, ACME_HEAD, c->dir.new_nonce, NULL, &r, err, errlen) < 0)
 		return -1;
 	int rc = 0;
-	if ((r.status != 200 && r.status != 204) || r.nonce[0] == '\0')
-		rc = r.nonce[0] == '\0' && r.status < 300 ?
-		    (snprintf(err, errlen, "newNonce: no Replay-Nonce"), -1) :
-		    fail_status("newNonce", &r, err, errlen);
-	else
+	if (r.status != 200 && r.status != 204) {
+		rc = fail_status("newNonce", &r, err, errlen);
+	} else if (r.nonce[0] == '\0') {
+		snprintf(err, errlen, "newNonce: no Replay-Nonce");
+		rc = -1;
+	} else {
 		memcpy(c->nonce, r.nonce, sizeof c->nonce);
+	}
 	acme_resp_free(&r);
 	return rc;
 }
@@ -77,7 +79,7 @@ post(struct acme_client *c, const char *url, const char *payload, struct acme_re
 	return -1;
 }
 
-/* post_json - post, and fail unless the status is one of ok1/ok2. */
+/* post_ok - post, and fail unless the status is ok1 or ok2. */
 static int
 post_ok(struct acme_client *c, const char *what, const char *url, const char *payload,
     int ok1, int ok2, struct acme_resp *r, char *err, size_t errlen)
