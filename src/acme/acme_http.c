@@ -2,6 +2,7 @@
 #include "acme/acme_http.h"
 
 #include <ctype.h>
+#include <sys/socket.h>
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -189,9 +190,20 @@ why_failed(struct pending *p, SSL *ssl, struct bufferevent *bev, const char *hos
 	}
 }
 
-int
-acme_http_request(struct acme_http *h, enum acme_method m, const char *url,
-    const char *body, struct acme_resp *r, char *err, size_t errlen)
+/* no_connection - whether a failed request never reached the server (another address may). */
+static bool
+no_connection(const struct pending *p, SSL *ssl, struct bufferevent *bev)
+{
+	return p->done && p->failed && p->error != EVREQ_HTTP_TIMEOUT &&
+	    p->error != EVREQ_HTTP_DATA_TOO_LONG && p->error != EVREQ_HTTP_INVALID_HEADER &&
+	    (ssl == NULL || SSL_get_verify_result(ssl) == X509_V_OK) &&
+	    (bev == NULL || bufferevent_get_openssl_error(bev) == 0);
+}
+
+/* request - one try over addresses of family; *retry when it did not connect. */
+static int
+request(struct acme_http *h, enum acme_method m, const char *url, const char *body,
+    int family, struct acme_resp *r, bool *retry, char *err, size_t errlen)
 {
 	struct evhttp_uri *uri = evhttp_uri_parse(url);
 	struct evhttp_connection *conn = NULL;
@@ -201,6 +213,7 @@ acme_http_request(struct acme_http *h, enum acme_method m, const char *url,
 	char host[256], hosthdr[300], target[ACME_URL_MAX + 1];
 	int rc = -1;
 
+	*retry = false;
 	memset(r, 0, sizeof *r);
 	const char *scheme = uri ? evhttp_uri_get_scheme(uri) : NULL;
 	const char *h0 = uri ? evhttp_uri_get_host(uri) : NULL;
@@ -248,6 +261,7 @@ acme_http_request(struct acme_http *h, enum acme_method m, const char *url,
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
+	evhttp_connection_set_family(conn, family);
 	evhttp_connection_set_timeout(conn, IDLE_TIMEOUT);
 	evhttp_connection_set_max_headers_size(conn, MAX_HEADERS);
 	evhttp_connection_set_max_body_size(conn, MAX_BODY);
@@ -285,6 +299,7 @@ acme_http_request(struct acme_http *h, enum acme_method m, const char *url,
 	}
 	if (p.failed) {
 		why_failed(&p, ssl, bev, host, port, err, errlen);
+		*retry = no_connection(&p, ssl, bev);
 		goto out;
 	}
 	rc = 0;
@@ -295,5 +310,24 @@ out:
 		evhttp_connection_free(conn);
 	if (uri != NULL)
 		evhttp_uri_free(uri);
+	return rc;
+}
+
+int
+acme_http_request(struct acme_http *h, enum acme_method m, const char *url,
+    const char *body, struct acme_resp *r, char *err, size_t errlen)
+{
+	/* libevent connects to the first address only: when that fails, each family in turn. */
+	static const int families[] = { AF_UNSPEC, AF_INET, AF_INET6 };
+	bool retry = false;
+	int rc = -1;
+
+	for (size_t i = 0; i < sizeof families / sizeof families[0]; i++) {
+		char why[512];
+		rc = request(h, m, url, body, families[i], r, &retry, i == 0 ? err : why,
+		    i == 0 ? errlen : sizeof why);
+		if (rc == 0 || !retry || *h->stop)
+			break;
+	}
 	return rc;
 }

@@ -4,7 +4,7 @@ pebble (a test ACME server written by others) on loopback.
 - a fresh instance with [acme] and no [tls] serves a self-signed stand-in, gets a
   certificate from pebble by http-01 without a restart, and then shows pebble's
   chain on https and on smtp (STARTTLS);
-- the same by tls-alpn-01 on the https listener (RFC 8737);
+- the same by tls-alpn-01 on the https listener (RFC 8737), the CA named by a host name;
 - a change of names and a reload bring a new certificate while a session opened
   before it goes on; an unreachable CA is logged and the certificate stays;
 - the stored certificate is served from the start after a restart;
@@ -212,6 +212,8 @@ def test_tls_alpn01_on_https(make_instance, acme_env, ca):
     pb, http_port, https_port = acme_env
     settings = acme_settings(pb, ca, http_port, https_port, challenge="tls-alpn-01")
     del settings[("listen", "http")]
+    # By name this time: acmed resolves it (/etc/hosts) inside its walls.
+    settings[("acme", "directory")] = f"https://localhost:{pb.port}/dir"
     inst = make_instance(settings)
     inst.wait_log(ISSUED, timeout=WAIT)
     log = inst.log()
