@@ -194,6 +194,7 @@ def test_fresh_instance_gets_certificate_by_http01(make_instance, acme_env, ca):
     # No restart: the same supervisor, and its roles were not restarted.
     assert inst.proc.pid == pid and inst.proc.poll() is None
     assert "restarting" not in inst.log()
+    assert re.search(r"^  acmed +running +pid \d+", inst.run_cli("status").stdout, re.M)
     # The state is acmed's alone: its own user's 0700 directory, keys 0600.
     adir = os.path.join(inst.data, "acme")
     assert os.stat(adir).st_mode & 0o777 == 0o700
