@@ -178,6 +178,12 @@ write_config(FILE *f, const struct init *in)
 	fprintf(f, "\n[tls]\n");
 	kv(f, "cert", in->cert, "PEM, chain after leaf (here a self-signed one)");
 	kv(f, "key", in->key, NULL);
+	fprintf(f, "; Or certificates from an ACME CA (Let's Encrypt) instead, renewed by serve;\n"
+	    "; they need [listen] http on port 80 (see mailroom.conf(5), [acme]):\n"
+	    "; [acme]\n"
+	    "; directory = https://acme-v02.api.letsencrypt.org/directory\n"
+	    "; email = postmaster@%s\n"
+	    "; names = %s\n", in->domain ? in->domain : in->hostname, in->hostname);
 
 	fprintf(f, "\n%-36s ; %s\n", "[listen]", "a key left out or empty: that service is off");
 	kv(f, "smtp", "0.0.0.0:25, [::]:25", "MX: mail for local domains from anyone");
