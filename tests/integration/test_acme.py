@@ -9,6 +9,7 @@ pebble (a test ACME server written by others) on loopback.
   before it goes on; an unreachable CA is logged and the certificate stays;
 - the stored certificate is served from the start after a restart;
 - http-01 answers only the tokens of an order under way: 404 for any other;
+- with [tls] set too, its certificate serves until the first one comes;
 - a CA that refuses every nonce: the badNonce answers are retried, then given up.
 
 pebble validates on the instance's http and https ports (its httpPort and tlsPort)
@@ -347,3 +348,18 @@ def test_bad_nonce_retried_then_given_up(make_instance, ca, dns):
         assert "acme: new certificate" not in log
     finally:
         pb.cleanup()
+
+
+def test_tls_files_serve_until_the_first_certificate(make_instance, ca):
+    """With [tls] set too, its certificate serves while the CA cannot be reached."""
+    http_port, https_port = free_port(), free_port()
+    inst = make_instance({("listen", "http"): f"127.0.0.1:{http_port}",
+                          ("listen", "https"): f"127.0.0.1:{https_port}",
+                          ("acme", "directory"): f"https://127.0.0.1:{free_port()}/dir",
+                          ("acme", "ca_file"): ca.cert})
+    inst.wait_log(r"acme: cannot get a certificate", timeout=60)
+    assert "serving a self-signed one" not in inst.log()
+    with open(inst.cert) as f:
+        files = ssl.PEM_cert_to_DER_cert(f.read())
+    assert served_cert(https_port) == files
+    assert served_cert(inst.ports["smtp"], starttls=True) == files
