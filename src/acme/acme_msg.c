@@ -51,7 +51,7 @@ get_url(const json_t *o, const char *key, bool required, char *out, char *err, s
 {
 	if (get_str(o, key, required, out, ACME_URL_MAX, err, errlen) < 0)
 		return -1;
-	if (out[0] != '\0' && strncasecmp(out, "https://", 8) != 0) {
+	if ((required || out[0] != '\0') && strncasecmp(out, "https://", 8) != 0) {
 		snprintf(err, errlen, "'%s' is not an https URL", key);
 		return -1;
 	}

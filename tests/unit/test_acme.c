@@ -301,6 +301,11 @@ test_parse_authz(void **state)
 	    "\"token\":\"../../etc\"}]}";
 	assert_int_equal(acme_parse_authz(slash, strlen(slash), a, err, sizeof err), -1);
 	assert_string_equal(err, "a http-01 token is not base64url");
+	/* A challenge URL must be there and https (found by fuzz_acme_msg: an empty one). */
+	const char *empty = "{\"status\":\"pending\",\"identifier\":{\"type\":\"dns\",\"value\":"
+	    "\"a.example\"},\"challenges\":[{\"type\":\"http-01\",\"url\":\"\",\"token\":\"t\"}]}";
+	assert_int_equal(acme_parse_authz(empty, strlen(empty), a, err, sizeof err), -1);
+	assert_string_equal(err, "'url' is not an https URL");
 	const char *ip = "{\"status\":\"pending\",\"identifier\":{\"type\":\"ip\",\"value\":"
 	    "\"192.0.2.1\"},\"challenges\":[]}";
 	assert_int_equal(acme_parse_authz(ip, strlen(ip), a, err, sizeof err), -1);
