@@ -12,6 +12,7 @@
 #include <ini.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <openssl/tls1.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,6 +68,10 @@ static int set_unsigned(struct config *, const struct option *, const char *, ch
 static int set_yesno(struct config *, const struct option *, const char *, char *, size_t);
 static int set_dkim_algs(struct config *, const struct option *, const char *, char *, size_t);
 static int set_dnsbl(struct config *, const struct option *, const char *, char *, size_t);
+static int set_tls_version(struct config *, const struct option *, const char *, char *, size_t);
+static int set_string(struct config *, const struct option *, const char *, char *, size_t);
+static int set_sni(struct config *, const struct option *, const char *, char *, size_t);
+static int set_mta_sts_mode(struct config *, const struct option *, const char *, char *, size_t);
 
 #define OFF(field) offsetof(struct config, field)
 
@@ -79,6 +84,14 @@ static const struct option options[] = {
 
 	{ "tls", "cert", "", set_optpath, OFF(tls_cert), 0, 0 },
 	{ "tls", "key", "", set_optpath, OFF(tls_key), 0, 0 },
+	{ "tls", "min_protocol", "TLSv1.2", set_tls_version, OFF(tls_min_version), 0, 0 },
+	/* Mozilla's "intermediate" TLS 1.2 suites: forward secrecy and AEAD only. */
+	{ "tls", "ciphers", "ECDHE+AESGCM:ECDHE+CHACHA20:DHE+AESGCM:DHE+CHACHA20:!aNULL:!DSS",
+	    set_string, OFF(tls_ciphers), 0, 0 },
+	{ "tls", "sni", "", set_sni, OFF(tls_sni), 0, 0 },
+	{ "tls", "mta_sts_mode", "testing", set_mta_sts_mode, OFF(mta_sts_mode), 0, 0 },
+	/* RFC 8461 3.2: at most a year; a week suits a settled policy. */
+	{ "tls", "mta_sts_max_age", "7d", set_duration, OFF(mta_sts_max_age), 1, 31557600 },
 
 	{ "listen", "smtp", "", set_listen, OFF(listen[SVC_SMTP]), 0, 0 },
 	{ "listen", "submission", "", set_listen, OFF(listen[SVC_SUBMISSION]), 0, 0 },
@@ -629,6 +642,121 @@ set_relay_tls(struct config *cfg, const struct option *o, const char *v, char *w
 }
 
 static int
+set_tls_version(struct config *cfg, const struct option *o, const char *v, char *why,
+    size_t whylen)
+{
+	int *version = field(cfg, o);
+
+	/* Older versions are broken (RFC 8996): not even on request. */
+	if (strcmp(v, "TLSv1.2") == 0)
+		*version = TLS1_2_VERSION;
+	else if (strcmp(v, "TLSv1.3") == 0)
+		*version = TLS1_3_VERSION;
+	else {
+		snprintf(why, whylen, "TLSv1.2 or TLSv1.3");
+		return -1;
+	}
+	return 0;
+}
+
+/* A non-empty string, checked by its user (the cipher list, by OpenSSL in serve and config check). */
+static int
+set_string(struct config *cfg, const struct option *o, const char *v, char *why,
+    size_t whylen)
+{
+	if (v[0] == '\0') {
+		snprintf(why, whylen, "must not be empty");
+		return -1;
+	}
+	return replace_string(field(cfg, o), v);
+}
+
+static int
+set_mta_sts_mode(struct config *cfg, const struct option *o, const char *v, char *why,
+    size_t whylen)
+{
+	static const char *const modes[] = { "testing", "enforce", "none" };
+
+	for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
+		if (strcmp(v, modes[i]) == 0) {
+			*(const char **)field(cfg, o) = modes[i];
+			return 0;
+		}
+	}
+	snprintf(why, whylen, "testing, enforce or none");
+	return -1;
+}
+
+/* sni_name_valid - a hostname, or "*." and a domain of at least two labels; lower-cased into out. */
+static bool
+sni_name_valid(const char *name, char out[256])
+{
+	const char *d = strncmp(name, "*.", 2) == 0 ? name + 2 : name;
+	size_t n = strlen(name);
+
+	if (n >= 256 || !domain_valid(d) || (d != name && strchr(d, '.') == NULL))
+		return false;
+	for (size_t i = 0; i <= n; i++)
+		out[i] = (char)tolower((unsigned char)name[i]);
+	return true;
+}
+
+/*
+ * [tls] sni: "name:cert:key" items separated by commas; the key may be repeated,
+ * each line adding its items. Paths are absolute and hold no ':' or ','.
+ */
+static int
+set_sni(struct config *cfg, const struct option *o, const char *v, char *why, size_t whylen)
+{
+	char item[1024];
+	const char *p = v;
+	int r;
+
+	while ((r = split_list(&p, item, sizeof item)) == 1) {
+		struct tls_sni_entry e = { 0 };
+		char *c1 = strchr(item, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+		if (c2 == NULL || strchr(c2 + 1, ':') != NULL) {
+			snprintf(why, whylen, "'%s' is not name:cert:key", item);
+			return -1;
+		}
+		*c1 = *c2 = '\0';
+		const char *cert = c1 + 1, *key = c2 + 1;
+		if (!sni_name_valid(item, e.name)) {
+			snprintf(why, whylen, "'%s' is not a hostname or *.domain", item);
+			return -1;
+		}
+		if (cert[0] != '/' || key[0] != '/') {
+			snprintf(why, whylen, "the certificate and key of %s need absolute paths", e.name);
+			return -1;
+		}
+		for (size_t i = 0; i < cfg->ntls_sni; i++) {
+			if (strcmp(cfg->tls_sni[i].name, e.name) == 0) {
+				snprintf(why, whylen, "%s is listed twice", e.name);
+				return -1;
+			}
+		}
+		if (cfg->ntls_sni >= CONFIG_SNI_MAX) {
+			snprintf(why, whylen, "more than %d names", CONFIG_SNI_MAX);
+			return -1;
+		}
+		struct tls_sni_entry *nv = realloc(cfg->tls_sni, (cfg->ntls_sni + 1) * sizeof *nv);
+		if (nv == NULL)
+			return -1;
+		cfg->tls_sni = nv;
+		if ((e.cert = strdup(cert)) == NULL || (e.key = strdup(key)) == NULL) {
+			free(e.cert);
+			return -1;
+		}
+		cfg->tls_sni[cfg->ntls_sni++] = e;
+	}
+	if (r < 0 && !all_blank(v)) {
+		snprintf(why, whylen, "empty or overlong item in the list");
+		return -1;
+	}
+	return 0;
+}
+
+static int
 set_port(struct config *cfg, const struct option *o, const char *v, char *why, size_t whylen)
 {
 	return parse_port(v, (uint16_t *)field(cfg, o));
@@ -894,6 +1022,12 @@ config_free(struct config *cfg)
 	free(cfg->user);
 	free(cfg->tls_cert);
 	free(cfg->tls_key);
+	free(cfg->tls_ciphers);
+	for (size_t i = 0; i < cfg->ntls_sni; i++) {
+		free(cfg->tls_sni[i].cert);
+		free(cfg->tls_sni[i].key);
+	}
+	free(cfg->tls_sni);
 	for (int i = 0; i < SVC_COUNT; i++)
 		free(cfg->listen[i].v);
 	free(cfg->trusted);
@@ -1042,7 +1176,8 @@ handler(void *user, const char *section, const char *name, const char *value)
 		parse_error(p, p->line, "unknown key '%s' in [%s]", name, section);
 		return 0;
 	}
-	if (p->seen[i] != 0) {
+	/* [tls] sni may go on for several lines (each at most 198 octets), adding to the list. */
+	if (p->seen[i] != 0 && options[i].set != set_sni) {
 		parse_error(p, p->line, "duplicate key '%s' in [%s] (first on line %d)", name,
 		    section, p->seen[i]);
 		return 0;
@@ -1079,6 +1214,8 @@ cross_check(struct parse *p)
 	if ((cfg->tls_cert == NULL) != (cfg->tls_key == NULL))
 		parse_error(p, max_line(seen_line(p, "tls", "cert"), seen_line(p, "tls", "key")),
 		    "[tls] cert and key must be set together");
+	if (cfg->ntls_sni > 0 && cfg->tls_cert == NULL)
+		parse_error(p, seen_line(p, "tls", "sni"), "[tls] sni needs [tls] cert and key");
 	if (cfg->retry_min > cfg->retry_max) {
 		char lo[32], hi[32];
 		fmt_duration(cfg->retry_min, lo, sizeof lo);

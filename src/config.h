@@ -47,6 +47,19 @@ enum service {
 	SVC_COUNT
 };
 
+/*
+ * One entry of [tls] sni: a hostname (lower case; "*.example.com" stands for any
+ * one label in front of example.com) and the certificate and key served for it.
+ */
+struct tls_sni_entry {
+	char name[256];
+	char *cert;
+	char *key;
+};
+
+/* At most this many [tls] sni entries (each is a TLS context in every TLS role). */
+#define CONFIG_SNI_MAX 256
+
 /* [delivery] relayhost_tls: how the relayhost's TLS is checked. */
 enum relay_tls {
 	RELAY_TLS_VERIFY, /* STARTTLS required; the certificate chains to a trusted CA and names it */
@@ -65,6 +78,12 @@ struct config {
 	/* [tls] */
 	char *tls_cert; /* NULL: no TLS */
 	char *tls_key;
+	int tls_min_version;  /* OpenSSL's TLS1_2_VERSION or TLS1_3_VERSION */
+	char *tls_ciphers;    /* OpenSSL cipher list for TLS 1.2 (1.3 keeps OpenSSL's suites) */
+	struct tls_sni_entry *tls_sni; /* other hostnames' certificates, chosen by SNI */
+	size_t ntls_sni;
+	const char *mta_sts_mode;  /* "testing", "enforce" or "none" (static strings) */
+	uint64_t mta_sts_max_age;  /* seconds */
 
 	/* [listen] */
 	struct listen_list listen[SVC_COUNT];

@@ -35,7 +35,7 @@
 #include "lookup/lookup_client.h"
 #include "metrics/metrics.h"
 #include "net/ctl.h"
-#include "net/tls.h"
+#include "net/tls_server.h"
 #include "store/spool.h"
 #include "role.h"
 #include "status/status_json.h"
@@ -84,7 +84,7 @@ struct role {
 struct supervisor {
 	struct config *cfg;
 	struct event_base *base;
-	struct tls_pem pem;
+	struct tls_certs certs;  /* read as root: given to the TLS roles at each start and reload */
 	struct listener_fd *fds;
 	size_t nfds;
 	struct role roles[ROLE_COUNT];
@@ -443,7 +443,7 @@ child_run(struct supervisor *sv, enum role_id id, int ctl_fd, pid_t parent)
 	umask(id == ROLE_LOOKUPD ? 077 : 007);
 	/* The key only where TLS ends: the other roles get none. */
 	if (!sv->roles[id].tls)
-		tls_pem_free(&sv->pem);
+		tls_certs_free(&sv->certs);
 	/* The role owns its config (and replaces it on reload): give it a heap copy. */
 	struct config *cfg = malloc(sizeof *cfg);
 	if (cfg == NULL)
@@ -458,7 +458,7 @@ child_run(struct supervisor *sv, enum role_id id, int ctl_fd, pid_t parent)
 		if (sv->qctl_pair[i] != cfd)
 			close(sv->qctl_pair[i]);
 	/* Unprivileged, every role is one user: there is no one else to tell apart. */
-	struct role_env env = { cfg, mine, n, ctl_fd, qfd, cfd, &sv->pem, lookup_fd, sv->mail.gid,
+	struct role_env env = { cfg, mine, n, ctl_fd, qfd, cfd, &sv->certs, lookup_fd, sv->mail.gid,
 		sv->drop ? sv->mail.uid : geteuid(),
 		sv->drop ? sv->roles[ROLE_HTTPD].cred.uid : geteuid() };
 	int rc = sv->roles[id].main(&env);
@@ -591,12 +591,29 @@ on_stop(evutil_socket_t sig, short what, void *arg)
 	evtimer_add(sv->kill_ev, &tv);
 }
 
+/* load_certs - every [tls] file of cfg into certs, and a context made of them as the roles will. */
+static int
+load_certs(const struct config *cfg, struct tls_certs *certs, char *err, size_t errlen)
+{
+	if (tls_certs_load(certs, cfg, err, errlen) < 0)
+		return -1;
+	if (certs->main.cert == NULL)
+		return 0;
+	SSL_CTX *check = tls_server_ctx(certs, cfg, err, errlen);
+	if (check == NULL) {
+		tls_certs_free(certs);
+		return -1;
+	}
+	SSL_CTX_free(check);
+	return 0;
+}
+
 static void
 on_reload(evutil_socket_t sig, short what, void *arg)
 {
 	struct supervisor *sv = arg;
 	struct config ncfg;
-	struct tls_pem pem = { 0 };
+	struct tls_certs certs;
 	char err[512];
 
 	sv->reloads++;
@@ -606,29 +623,27 @@ on_reload(evutil_socket_t sig, short what, void *arg)
 		snprintf(sv->reload_error, sizeof sv->reload_error, "%s", err);
 		return;
 	}
-	if (ncfg.tls_cert != NULL) {
-		SSL_CTX *check = NULL;
-		if (tls_pem_load(&pem, ncfg.tls_cert, ncfg.tls_key, err, sizeof err) < 0 ||
-		    (check = tls_server_ctx(&pem, err, sizeof err)) == NULL) {
-			log_err("reload refused: %s", err);
-			snprintf(sv->reload_error, sizeof sv->reload_error, "%s", err);
-			tls_pem_free(&pem);
-			config_free(&ncfg);
-			return;
-		}
-		SSL_CTX_free(check);
+	if (load_certs(&ncfg, &certs, err, sizeof err) < 0) {
+		log_err("reload refused: %s", err);
+		snprintf(sv->reload_error, sizeof sv->reload_error, "%s", err);
+		config_free(&ncfg);
+		return;
 	}
 	/* Listeners are bound once: a change to [listen] needs a restart. */
 	config_free(sv->cfg);
 	*sv->cfg = ncfg;
-	tls_pem_free(&sv->pem);
-	sv->pem = pem;
+	tls_certs_free(&sv->certs);
+	sv->certs = certs;
 	for (int i = 0; i < ROLE_COUNT; i++)
 		if (sv->roles[i].pid > 0 &&
-		    ctl_send_reload(sv->roles[i].ctl, sv->roles[i].tls ? &sv->pem : NULL) < 0)
+		    ctl_send_reload(sv->roles[i].ctl, sv->roles[i].tls ? &sv->certs : NULL) < 0)
 			log_warn("cannot tell %s to reload: %s", sv->roles[i].name, strerror(errno));
 	sv->reload_error[0] = '\0';
-	log_info("reloaded configuration%s", sv->pem.cert ? " and TLS certificate" : "");
+	if (sv->certs.nsni > 0)
+		log_info("reloaded configuration and TLS certificate, and %zu for SNI names",
+		    sv->certs.nsni);
+	else
+		log_info("reloaded configuration%s", sv->certs.main.cert ? " and TLS certificate" : "");
 }
 
 /* role_state - what `mailroom status` says of r. */
@@ -785,13 +800,8 @@ serve_main(struct config *cfg)
 	}
 	if (resolve_users(&sv, err, sizeof err) < 0)
 		goto fail;
-	if (cfg->tls_cert != NULL) {
-		SSL_CTX *check;
-		if (tls_pem_load(&sv.pem, cfg->tls_cert, cfg->tls_key, err, sizeof err) < 0 ||
-		    (check = tls_server_ctx(&sv.pem, err, sizeof err)) == NULL)
-			goto fail;
-		SSL_CTX_free(check);
-	}
+	if (load_certs(cfg, &sv.certs, err, sizeof err) < 0)
+		goto fail;
 	if (prepare_data_dir(&sv, err, sizeof err) < 0 || bind_all(&sv, err, sizeof err) < 0 ||
 	    bind_lookup(&sv, err, sizeof err) < 0)
 		goto fail;
@@ -888,7 +898,7 @@ out:
 	if (sv.lookup_fd >= 0)
 		close(sv.lookup_fd);
 	free(sv.fds);
-	tls_pem_free(&sv.pem);
+	tls_certs_free(&sv.certs);
 	if (sv.base)
 		event_base_free(sv.base);
 	return rc;

@@ -1,4 +1,4 @@
-/* ctl.c - the control channel from the supervisor to a role: reload frames, EOF. */
+/* ctl.c - the control channel from the supervisor to a role: reload frames (and their SNI frames), EOF. */
 #include "net/ctl.h"
 
 #include <errno.h>
@@ -18,6 +18,7 @@ struct ctl {
 	ctl_reload_fn reload;
 	ctl_gone_fn gone;
 	void *arg;
+	struct tls_certs pending; /* the CTL_SNI frames since the last CTL_RELOAD */
 	struct frame f;
 };
 
@@ -35,6 +36,42 @@ pem_field(struct frame *f, size_t *len)
 	return s;
 }
 
+/* take_sni - a CTL_SNI frame's certificate into c->pending. */
+static void
+take_sni(struct ctl *c)
+{
+	char *name = pem_field(&c->f, &(size_t){ 0 });
+	struct tls_pem pem = { 0 };
+
+	pem.cert = pem_field(&c->f, &pem.certlen);
+	pem.key = pem_field(&c->f, &pem.keylen);
+	if (!frame_end(&c->f) || name == NULL || pem.cert == NULL || pem.key == NULL ||
+	    c->pending.nsni >= CONFIG_SNI_MAX)
+		log_warn("control channel: malformed SNI frame ignored");
+	else if (tls_certs_add_sni(&c->pending, name, &pem) < 0)
+		log_err("control channel: out of memory for the certificate of %s", name);
+	tls_pem_free(&pem);
+	free(name);
+}
+
+static void
+take_reload(struct ctl *c)
+{
+	struct tls_certs certs = c->pending;
+	uint64_t n;
+
+	memset(&c->pending, 0, sizeof c->pending);
+	certs.main.cert = pem_field(&c->f, &certs.main.certlen);
+	certs.main.key = pem_field(&c->f, &certs.main.keylen);
+	if (!frame_get_u64(&c->f, &n) || !frame_end(&c->f) ||
+	    (certs.main.cert == NULL) != (certs.main.key == NULL) || n != certs.nsni ||
+	    (certs.main.cert == NULL && n > 0))
+		log_warn("control channel: malformed reload frame ignored");
+	else
+		c->reload(c->arg, &certs);
+	tls_certs_free(&certs);
+}
+
 static void
 on_read(evutil_socket_t fd, short what, void *arg)
 {
@@ -49,19 +86,14 @@ on_read(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	if ((size_t)n > sizeof c->f.buf || frame_parse(&c->f, c->f.buf, (size_t)n, &type) < 0 ||
-	    type != CTL_RELOAD) {
+	    (type != CTL_RELOAD && type != CTL_SNI)) {
 		log_warn("control channel: malformed frame ignored");
 		return;
 	}
-	struct tls_pem pem = { 0 };
-	pem.cert = pem_field(&c->f, &pem.certlen);
-	pem.key = pem_field(&c->f, &pem.keylen);
-	if (!frame_end(&c->f) || (pem.cert == NULL) != (pem.key == NULL)) {
-		log_warn("control channel: malformed reload frame ignored");
-	} else {
-		c->reload(c->arg, &pem);
-	}
-	tls_pem_free(&pem);
+	if (type == CTL_SNI)
+		take_sni(c);
+	else
+		take_reload(c);
 	OPENSSL_cleanse(c->f.buf, (size_t)n);
 }
 
@@ -93,22 +125,18 @@ ctl_free(struct ctl *c)
 		return;
 	event_free(c->ev);
 	close(c->fd);
+	tls_certs_free(&c->pending);
 	free(c);
 }
 
-int
-ctl_send_reload(int fd, const struct tls_pem *pem)
+/* send_frame - f as one message, then wiped. Returns 0 or -1. */
+static int
+send_frame(int fd, struct frame *f)
 {
-	struct frame *f = malloc(sizeof *f);
 	int rc = -1;
 
-	if (f == NULL)
-		return -1;
-	frame_init(f, CTL_RELOAD);
-	frame_put_str(f, pem && pem->cert ? pem->cert : "");
-	frame_put_str(f, pem && pem->cert ? pem->key : "");
 	if (f->bad) {
-		log_err("the certificate and key are too large for the control channel (%d octets)",
+		log_err("a certificate and key are too large for the control channel (%d octets)",
 		    FRAME_MAX);
 		errno = EMSGSIZE;
 	} else {
@@ -119,6 +147,32 @@ ctl_send_reload(int fd, const struct tls_pem *pem)
 		rc = w == (ssize_t)f->len ? 0 : -1;
 	}
 	OPENSSL_cleanse(f->buf, f->len);
+	return rc;
+}
+
+int
+ctl_send_reload(int fd, const struct tls_certs *certs)
+{
+	struct frame *f = malloc(sizeof *f);
+	bool tls = certs != NULL && certs->main.cert != NULL;
+	int rc = 0;
+
+	if (f == NULL)
+		return -1;
+	for (size_t i = 0; tls && rc == 0 && i < certs->nsni; i++) {
+		frame_init(f, CTL_SNI);
+		frame_put_str(f, certs->sni[i].name);
+		frame_put_str(f, certs->sni[i].pem.cert);
+		frame_put_str(f, certs->sni[i].pem.key);
+		rc = send_frame(fd, f);
+	}
+	if (rc == 0) {
+		frame_init(f, CTL_RELOAD);
+		frame_put_str(f, tls ? certs->main.cert : "");
+		frame_put_str(f, tls ? certs->main.key : "");
+		frame_put_u64(f, tls ? certs->nsni : 0);
+		rc = send_frame(fd, f);
+	}
 	free(f);
 	return rc;
 }
