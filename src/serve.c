@@ -591,23 +591,6 @@ on_stop(evutil_socket_t sig, short what, void *arg)
 	evtimer_add(sv->kill_ev, &tv);
 }
 
-/* load_certs - every [tls] file of cfg into certs, and a context made of them as the roles will. */
-static int
-load_certs(const struct config *cfg, struct tls_certs *certs, char *err, size_t errlen)
-{
-	if (tls_certs_load(certs, cfg, err, errlen) < 0)
-		return -1;
-	if (certs->main.cert == NULL)
-		return 0;
-	SSL_CTX *check = tls_server_ctx(certs, cfg, err, errlen);
-	if (check == NULL) {
-		tls_certs_free(certs);
-		return -1;
-	}
-	SSL_CTX_free(check);
-	return 0;
-}
-
 static void
 on_reload(evutil_socket_t sig, short what, void *arg)
 {
@@ -623,7 +606,7 @@ on_reload(evutil_socket_t sig, short what, void *arg)
 		snprintf(sv->reload_error, sizeof sv->reload_error, "%s", err);
 		return;
 	}
-	if (load_certs(&ncfg, &certs, err, sizeof err) < 0) {
+	if (tls_certs_load(&certs, &ncfg, err, sizeof err) < 0) {
 		log_err("reload refused: %s", err);
 		snprintf(sv->reload_error, sizeof sv->reload_error, "%s", err);
 		config_free(&ncfg);
@@ -800,7 +783,7 @@ serve_main(struct config *cfg)
 	}
 	if (resolve_users(&sv, err, sizeof err) < 0)
 		goto fail;
-	if (load_certs(cfg, &sv.certs, err, sizeof err) < 0)
+	if (tls_certs_load(&sv.certs, cfg, err, sizeof err) < 0)
 		goto fail;
 	if (prepare_data_dir(&sv, err, sizeof err) < 0 || bind_all(&sv, err, sizeof err) < 0 ||
 	    bind_lookup(&sv, err, sizeof err) < 0)

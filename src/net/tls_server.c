@@ -51,31 +51,6 @@ tls_certs_free(struct tls_certs *c)
 	memset(c, 0, sizeof *c);
 }
 
-int
-tls_certs_load(struct tls_certs *c, const struct config *cfg, char *err, size_t errlen)
-{
-	memset(c, 0, sizeof *c);
-	if (cfg->tls_cert == NULL)
-		return 0;
-	if (tls_pem_load(&c->main, cfg->tls_cert, cfg->tls_key, err, errlen) < 0)
-		return -1;
-	for (size_t i = 0; i < cfg->ntls_sni; i++) {
-		const struct tls_sni_entry *e = &cfg->tls_sni[i];
-		struct tls_pem pem;
-		if (tls_pem_load(&pem, e->cert, e->key, err, errlen) < 0) {
-			tls_certs_free(c);
-			return -1;
-		}
-		if (tls_certs_add_sni(c, e->name, &pem) < 0) {
-			tls_pem_free(&pem);
-			tls_certs_free(c);
-			snprintf(err, errlen, "out of memory");
-			return -1;
-		}
-	}
-	return 0;
-}
-
 bool
 tls_sni_match(const char *pattern, const char *name)
 {
@@ -260,6 +235,38 @@ on_servername(SSL *ssl, int *alert, void *arg)
 		return SSL_TLSEXT_ERR_ALERT_FATAL;
 	}
 	return SSL_TLSEXT_ERR_OK;
+}
+
+int
+tls_certs_load(struct tls_certs *c, const struct config *cfg, char *err, size_t errlen)
+{
+	memset(c, 0, sizeof *c);
+	if (tls_server_check_policy(cfg, err, errlen) < 0)
+		return -1;
+	if (cfg->tls_cert == NULL)
+		return 0;
+	if (tls_pem_load(&c->main, cfg->tls_cert, cfg->tls_key, err, errlen) < 0)
+		return -1;
+	for (size_t i = 0; i < cfg->ntls_sni; i++) {
+		const struct tls_sni_entry *e = &cfg->tls_sni[i];
+		struct tls_pem pem;
+		if (tls_pem_load(&pem, e->cert, e->key, err, errlen) < 0)
+			goto fail;
+		if (tls_certs_add_sni(c, e->name, &pem) < 0) {
+			tls_pem_free(&pem);
+			snprintf(err, errlen, "out of memory");
+			goto fail;
+		}
+	}
+	/* What the roles will make of them: a bad key or name is refused here, as root. */
+	SSL_CTX *check = tls_server_ctx(c, cfg, err, errlen);
+	if (check == NULL)
+		goto fail;
+	SSL_CTX_free(check);
+	return 0;
+fail:
+	tls_certs_free(c);
+	return -1;
 }
 
 SSL_CTX *

@@ -27,7 +27,11 @@ struct tls_certs {
 	size_t nsni;
 };
 
-/* tls_certs_load - read every file cfg's [tls] names. Returns 0, or -1 with a reason in err. */
+/*
+ * tls_certs_load - read every file cfg's [tls] names (none when cert is unset),
+ * and check that cfg's policy and these files make a context (tls_server_ctx).
+ * Returns 0, or -1 with a reason in err.
+ */
 int tls_certs_load(struct tls_certs *c, const struct config *cfg, char *err, size_t errlen);
 
 /* tls_certs_add_sni - append name with pem (which c takes over, emptied). Returns 0 or -1. */

@@ -463,6 +463,78 @@ test_bad_values(void **state)
 	bad_value("limits", "vacation_interval", "a week");
 }
 
+/* [tls] min_protocol, ciphers, sni (a list that may go on over several lines), MTA-STS. */
+static void
+test_tls_keys(void **state)
+{
+	struct config c;
+
+	config_defaults(&c);
+	assert_int_equal(c.tls_min_version, 0x0303); /* TLS1_2_VERSION */
+	assert_string_equal(c.tls_ciphers,
+	    "ECDHE+AESGCM:ECDHE+CHACHA20:DHE+AESGCM:DHE+CHACHA20:!aNULL:!DSS");
+	assert_int_equal(c.ntls_sni, 0);
+	assert_string_equal(c.mta_sts_mode, "testing");
+	assert_int_equal(c.mta_sts_max_age, 7 * 86400);
+	config_free(&c);
+
+	load_ok("[tls]\ncert = /c.pem\nkey = /k.pem\nmin_protocol = TLSv1.3\n"
+	    "ciphers = ECDHE+AESGCM\n"
+	    "sni = Mail.Customer.Example:/etc/a.pem:/etc/a.key, *.hosted.example:/b:/bk\n"
+	    "mta_sts_mode = enforce\nmta_sts_max_age = 1d\n"
+	    "sni = other.example:/etc/o.pem:/etc/o.key\n", &c);
+	assert_int_equal(c.tls_min_version, 0x0304);
+	assert_string_equal(c.tls_ciphers, "ECDHE+AESGCM");
+	assert_int_equal(c.ntls_sni, 3);
+	assert_string_equal(c.tls_sni[0].name, "mail.customer.example");
+	assert_string_equal(c.tls_sni[0].cert, "/etc/a.pem");
+	assert_string_equal(c.tls_sni[0].key, "/etc/a.key");
+	assert_string_equal(c.tls_sni[1].name, "*.hosted.example");
+	assert_string_equal(c.tls_sni[1].cert, "/b");
+	assert_string_equal(c.tls_sni[1].key, "/bk");
+	assert_string_equal(c.tls_sni[2].name, "other.example");
+	assert_string_equal(c.tls_sni[2].key, "/etc/o.key");
+	assert_string_equal(c.mta_sts_mode, "enforce");
+	assert_int_equal(c.mta_sts_max_age, 86400);
+	config_free(&c);
+	load_ok("[tls]\nmin_protocol = TLSv1.2\nsni =\nmta_sts_mode = none\n", &c);
+	assert_int_equal(c.tls_min_version, 0x0303);
+	assert_int_equal(c.ntls_sni, 0);
+	assert_string_equal(c.mta_sts_mode, "none");
+	config_free(&c);
+
+	/* Older protocols cannot be asked for; the names are OpenSSL's. */
+	load_err("[tls]\nmin_protocol = TLSv1.1\n", 2,
+	    "bad value for min_protocol: 'TLSv1.1' (TLSv1.2 or TLSv1.3)");
+	bad_value("tls", "min_protocol", "TLSv1");
+	bad_value("tls", "min_protocol", "tlsv1.2");
+	bad_value("tls", "min_protocol", "1.2");
+	bad_value("tls", "ciphers", "");
+	bad_value("tls", "sni", "mail.example");
+	bad_value("tls", "sni", "mail.example:/a");
+	bad_value("tls", "sni", "mail.example:/a:/b:/c");
+	bad_value("tls", "sni", "mail.example:a.pem:/b");
+	bad_value("tls", "sni", "mail.example:/a:b.key");
+	bad_value("tls", "sni", "bad_name!:/a:/b");
+	bad_value("tls", "sni", "mail.example :/a:/b");
+	bad_value("tls", "sni", "*.com:/a:/b");
+	bad_value("tls", "sni", "a.*.example:/a:/b");
+	bad_value("tls", "sni", "*:/a:/b");
+	bad_value("tls", "sni", "mail.example:/a:/b,");
+	bad_value("tls", "sni", "a.example:/a:/b, A.Example:/c:/d");
+	bad_value("tls", "mta_sts_mode", "strict");
+	bad_value("tls", "mta_sts_mode", "Testing");
+	bad_value("tls", "mta_sts_mode", "");
+	bad_value("tls", "mta_sts_max_age", "0");
+	bad_value("tls", "mta_sts_max_age", "366d");
+	load_err("[tls]\nsni = a.example:/a:/b\n", 2, "[tls] sni needs [tls] cert and key");
+	load_err("[tls]\ncert = /c\nkey = /k\nsni = a.example:/a:/b\nsni = a.example:/c:/d\n", 5,
+	    "bad value for sni: 'a.example:/c:/d' (a.example is listed twice)");
+	/* Other keys stay single. */
+	load_err("[tls]\nmin_protocol = TLSv1.2\nmin_protocol = TLSv1.3\n", 3,
+	    "duplicate key 'min_protocol' in [tls] (first on line 2)");
+}
+
 static void
 test_range_message(void **state)
 {
@@ -681,6 +753,7 @@ main(void)
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_bad_values),
 		cmocka_unit_test(test_range_message),
+		cmocka_unit_test(test_tls_keys),
 		cmocka_unit_test(test_cross_checks),
 		cmocka_unit_test(test_comments),
 		cmocka_unit_test(test_crlf_and_long_lines),
