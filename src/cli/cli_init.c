@@ -178,6 +178,16 @@ write_config(FILE *f, const struct init *in)
 	fprintf(f, "\n[tls]\n");
 	kv(f, "cert", in->cert, "PEM, chain after leaf (here a self-signed one)");
 	kv(f, "key", in->key, NULL);
+	kv(f, "min_protocol", dflt("tls", "min_protocol"), "or TLSv1.3; older ones are never spoken [TLSv1.2]");
+	kv(f, "ciphers", dflt("tls", "ciphers"), NULL);
+	more(f, "OpenSSL's syntax, for TLS 1.2 (TLS 1.3 keeps OpenSSL's");
+	more(f, "suites) [Mozilla intermediate: AEAD only]");
+	kv(f, "sni", dflt("tls", "sni"), "name:cert:key, ... for other hostnames, chosen by the");
+	more(f, "name a client asks for; may be repeated [none]");
+	kv(f, "mta_sts_mode", dflt("tls", "mta_sts_mode"),
+	    "MTA-STS policy at https://mta-sts.<domain>/: testing,");
+	more(f, "enforce or none [testing]");
+	kv(f, "mta_sts_max_age", dflt("tls", "mta_sts_max_age"), "how long senders keep the policy [7d]");
 
 	fprintf(f, "\n%-36s ; %s\n", "[listen]", "a key left out or empty: that service is off");
 	kv(f, "smtp", "0.0.0.0:25, [::]:25", "MX: mail for local domains from anyone");
