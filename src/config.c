@@ -22,6 +22,7 @@
 
 #include "address.h"
 #include "dkim/dkim_key.h"
+#include "milter/milter_addr.h"
 #include "util/units.h"
 
 #define MINUTE ((uint64_t)60)
@@ -72,6 +73,9 @@ static int set_tls_version(struct config *, const struct option *, const char *,
 static int set_string(struct config *, const struct option *, const char *, char *, size_t);
 static int set_sni(struct config *, const struct option *, const char *, char *, size_t);
 static int set_mta_sts_mode(struct config *, const struct option *, const char *, char *, size_t);
+static int set_milters(struct config *, const struct option *, const char *, char *, size_t);
+static int set_milter_action(struct config *, const struct option *, const char *, char *,
+    size_t);
 
 #define OFF(field) offsetof(struct config, field)
 
@@ -161,6 +165,17 @@ static const struct option options[] = {
 	{ "inbound", "dmarc_reports", "yes", set_yesno, OFF(inbound_dmarc_reports), 0, 0 },
 	{ "inbound", "greylist", "no", set_yesno, OFF(greylist), 0, 0 },
 	{ "inbound", "greylist_delay", "5m", set_duration, OFF(greylist_delay), 1, 86400 },
+	{ "inbound", "milters", "", set_milters, OFF(milters), 0, 0 },
+	{ "inbound", "milter_default_action", "tempfail", set_milter_action,
+	    OFF(milter_default_accept), 0, 0 },
+	/* Postfix's names and defaults (extensions) */
+	{ "inbound", "milter_connect_timeout", "30s", set_duration, OFF(milter_connect_timeout),
+	    1, HOUR },
+	{ "inbound", "milter_command_timeout", "30s", set_duration, OFF(milter_command_timeout),
+	    1, HOUR },
+	{ "inbound", "milter_content_timeout", "300s", set_duration, OFF(milter_content_timeout),
+	    1, HOUR },
+	{ "inbound", "submission_milters", "", set_milters, OFF(submission_milters), 0, 0 },
 };
 
 #define NOPTIONS (sizeof options / sizeof options[0])
@@ -901,6 +916,60 @@ set_dnsbl(struct config *cfg, const struct option *o, const char *v, char *why,
 	return 0;
 }
 
+/* A list of milter sockets (milter/milter_addr.h), used in the order given. Empty: none. */
+static int
+set_milters(struct config *cfg, const struct option *o, const char *v, char *why,
+    size_t whylen)
+{
+	struct milter_list *ml = field(cfg, o);
+	struct milter_list nl = { 0 };
+	char item[sizeof nl.v->text];
+	const char *p = v;
+	int r;
+
+	while ((r = split_list(&p, item, sizeof item)) == 1) {
+		struct milter_sock m;
+		char hint[160];
+		if (milter_sock_parse(item, &m, hint, sizeof hint) < 0) {
+			snprintf(why, whylen, "'%s': %s", item, hint);
+			free(nl.v);
+			return -1;
+		}
+		struct milter_sock *nv = realloc(nl.v, (nl.n + 1) * sizeof *nv);
+		if (nv == NULL) {
+			free(nl.v);
+			return -1;
+		}
+		nl.v = nv;
+		nl.v[nl.n++] = m;
+	}
+	if (r < 0 && !all_blank(v)) {
+		snprintf(why, whylen, "empty or overlong item in the list");
+		free(nl.v);
+		return -1;
+	}
+	free(ml->v);
+	*ml = nl;
+	return 0;
+}
+
+static int
+set_milter_action(struct config *cfg, const struct option *o, const char *v, char *why,
+    size_t whylen)
+{
+	bool *accept = field(cfg, o);
+
+	if (strcmp(v, "tempfail") == 0)
+		*accept = false;
+	else if (strcmp(v, "accept") == 0)
+		*accept = true;
+	else {
+		snprintf(why, whylen, "tempfail or accept");
+		return -1;
+	}
+	return 0;
+}
+
 /* A list of DKIM algorithm names, separated by commas and blanks; at least one. */
 static int
 set_dkim_algs(struct config *cfg, const struct option *o, const char *v, char *why,
@@ -1032,6 +1101,8 @@ config_free(struct config *cfg)
 		free(cfg->listen[i].v);
 	free(cfg->trusted);
 	free(cfg->dnsbl);
+	free(cfg->milters.v);
+	free(cfg->submission_milters.v);
 	free(cfg->relayhost);
 	free(cfg->relayhost_password_file);
 	free(cfg->resolver);

@@ -27,6 +27,21 @@ struct dnsbl_zone {
 	int weight;
 };
 
+/*
+ * One socket of [inbound] milters, as Postfix writes them: "inet:127.0.0.1:11332",
+ * "inet:[::1]:11332", "inet6:::1:11332", "unix:/run/rspamd/milter.sock".
+ */
+struct milter_sock {
+	struct sockaddr_storage ss; /* AF_INET, AF_INET6 or AF_UNIX */
+	socklen_t sslen;
+	char text[128];             /* as written, for logs */
+};
+
+struct milter_list {
+	struct milter_sock *v;
+	size_t n; /* 0: none */
+};
+
 /* A network of trusted_networks: family AF_INET or AF_INET6, prefix in bits. */
 struct netmask {
 	int family;
@@ -144,6 +159,12 @@ struct config {
 	bool inbound_dmarc_reports; /* DMARC aggregate reports (RFC 9990): noted, sent daily */
 	bool greylist;              /* 451 4.7.1 for a new (client net, sender, recipient) */
 	uint64_t greylist_delay;    /* seconds before a retry of a greylisted triplet passes */
+	struct milter_list milters;            /* on the smtp listener, in order */
+	struct milter_list submission_milters; /* on submission and submissions (extension) */
+	bool milter_default_accept; /* a milter down: accept (else tempfail) */
+	uint64_t milter_connect_timeout; /* seconds: connect and option negotiation */
+	uint64_t milter_command_timeout; /* seconds: each SMTP stage's reply */
+	uint64_t milter_content_timeout; /* seconds: headers, body, end of message */
 };
 
 /*

@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "milter/milter_addr.h"
 #include "util/log.h"
 
 #ifndef __has_feature
@@ -217,6 +218,14 @@ landlock_install(enum sandbox_profile p, const struct config *cfg)
 		/* The inbound checks ask DNS, which falls back to TCP for long answers. */
 		if (abi >= 4 && (cfg->inbound_verify || cfg->ndnsbl > 0))
 			allow_connect(&r, resolver_port(cfg));
+		/* The milters' TCP ports, as at the start: a new one after a reload needs a
+		 * restart (unix sockets are not walled off by Landlock). */
+		for (size_t i = 0; abi >= 4 && i < cfg->milters.n; i++)
+			if (milter_sock_port(&cfg->milters.v[i]) != 0)
+				allow_connect(&r, milter_sock_port(&cfg->milters.v[i]));
+		for (size_t i = 0; abi >= 4 && i < cfg->submission_milters.n; i++)
+			if (milter_sock_port(&cfg->submission_milters.v[i]) != 0)
+				allow_connect(&r, milter_sock_port(&cfg->submission_milters.v[i]));
 		break;
 	case SANDBOX_POP3D:
 		allow_sub(&r, cfg->data_dir, "mail", rw);
