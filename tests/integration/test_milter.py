@@ -17,6 +17,7 @@ import pytest
 from conftest import DEMO, DEMO_PASSWORD, free_port
 from milterpeers import PyMilter, RawMilter, Rspamd
 from peers import QUEUE_ID
+from smtpraw import Raw
 
 GTUBE = "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"
 
@@ -187,6 +188,60 @@ def test_refusals(pym, pym_inst, word, code, reply):
     assert got == code and re.fullmatch(reply, text), (got, text)
     pym_inst.wait_log(rf"refused from 127\.0\.0\.1: milter {re.escape(pym.spec)}: {code} {reply}")
     assert not pym_inst.messages_with(DEMO, tok)
+
+
+def check_changed(got, tok, body):
+    head = header_block(got).decode()
+    lines = head.split("\n")
+    assert "X-Change-Me: changed" in lines and "X-Milter-Added: added" in lines, head
+    assert not any(x.startswith("X-Delete-Me") for x in lines), head
+    text = got.replace(b"\r\n", b"\n")
+    assert text.endswith(b"\n\n" + body.encode() + f"token {tok}\n".encode()), text[-200:]
+
+
+BIG = "".join(f"line {i} of a long body, to be spilled to a file as it comes\n"
+              for i in range(6000))
+
+
+def test_header_changes_of_a_spilled_message(pym, pym_inst):
+    """Over 64 KB the text is in the spill file: the changed header block replaces its top."""
+    tok = token()
+    msg = message("mt-headers", tok, body=BIG, headers=["X-Change-Me: old", "X-Delete-Me: x"])
+    code, text = send(pym_inst.ports["smtp"], msg)
+    assert code == 250, (code, text)
+    check_changed(pym_inst.wait_token(DEMO, tok)[0], tok, BIG)
+    assert len(pym.record_with(tok)["body"]) == len(BIG.replace("\n", "\r\n")) + len(
+        f"token {tok}\r\n")
+
+
+def test_header_changes_through_the_queue(pym, pym_inst):
+    """Held (quarantine): the queue file gets the changed header block, spilled or not."""
+    for body in ("short\n", BIG):
+        tok = token()
+        msg = message("mt-headers mt-quarantine", tok, body=body,
+                      headers=["X-Change-Me: old", "X-Delete-Me: x"])
+        code, text = send(pym_inst.ports["smtp"], msg)
+        assert code == 250, (code, text)
+        qid = qid_of(text)
+        pym_inst.wait_log(rf"{qid}: held: ")
+        pym_inst.run_cli("queue", "release", qid)
+        check_changed(pym_inst.wait_token(DEMO, tok)[0], tok, body)
+
+
+def test_bdat(pym, pym_inst):
+    tok = token()
+    msg = message("mt-headers", tok, headers=["X-Change-Me: old", "X-Delete-Me: x"])
+    with Raw(pym_inst.ports["smtp"], timeout=30) as c:
+        c.ehlo()
+        assert c.cmd("MAIL FROM:<sender@client.example>").code == 250
+        assert c.cmd(f"RCPT TO:<{DEMO}>").code == 250
+        half = len(msg) // 2
+        c.send(f"BDAT {half}\r\n".encode() + msg[:half])
+        assert c.reply().code == 250
+        c.send(f"BDAT {len(msg) - half} LAST\r\n".encode() + msg[half:])
+        r = c.reply()
+        assert r.code == 250, r
+    check_changed(pym_inst.wait_token(DEMO, tok)[0], tok, "hello\n")
 
 
 def test_quarantine_holds_the_message(pym, pym_inst):

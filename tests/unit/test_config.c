@@ -11,6 +11,8 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <sys/un.h>
+
 #include <cmocka.h>
 
 #include "config.h"
@@ -313,6 +315,46 @@ test_dkim(void **state)
 	bad_value("dkim", "sign", "true");
 	bad_value("dkim", "rotate_after", "0");
 	bad_value("dkim", "rotate_after", "3x");
+}
+
+static void
+test_milters(void **state)
+{
+	struct config c;
+
+	config_defaults(&c);
+	assert_int_equal(c.milters.n, 0);
+	assert_int_equal(c.submission_milters.n, 0);
+	assert_false(c.milter_default_accept);
+	assert_int_equal(c.milter_connect_timeout, 30);
+	assert_int_equal(c.milter_command_timeout, 30);
+	assert_int_equal(c.milter_content_timeout, 300);
+	config_free(&c);
+	load_ok("[inbound]\nmilters = inet:127.0.0.1:11332, unix:/run/m.sock ,inet:[::1]:8891\n"
+	    "submission_milters = inet:localhost:11332\nmilter_default_action = accept\n"
+	    "milter_connect_timeout = 5s\nmilter_command_timeout = 1m\n"
+	    "milter_content_timeout = 10m\n", &c);
+	assert_int_equal(c.milters.n, 3);
+	assert_string_equal(c.milters.v[0].text, "inet:127.0.0.1:11332");
+	assert_int_equal(c.milters.v[1].ss.ss_family, AF_UNIX);
+	assert_int_equal(c.milters.v[2].ss.ss_family, AF_INET6);
+	assert_int_equal(c.submission_milters.n, 1);
+	assert_true(c.milter_default_accept);
+	assert_int_equal(c.milter_connect_timeout, 5);
+	assert_int_equal(c.milter_command_timeout, 60);
+	assert_int_equal(c.milter_content_timeout, 600);
+	config_free(&c);
+	load_err("[inbound]\nmilters = inet:rspamd:11332\n", 2, "bad value for milters: "
+	    "'inet:rspamd:11332' ('inet:rspamd:11332': 'rspamd' is no IP address (names other "
+	    "than localhost are not looked up))");
+	bad_value("inbound", "milters", "127.0.0.1:11332");
+	bad_value("inbound", "milters", "inet:127.0.0.1:11332,");
+	bad_value("inbound", "milters", "unix:milter.sock");
+	bad_value("inbound", "submission_milters", "inet:127.0.0.1");
+	bad_value("inbound", "milter_default_action", "reject");
+	bad_value("inbound", "milter_default_action", "");
+	bad_value("inbound", "milter_content_timeout", "0");
+	bad_value("inbound", "milter_connect_timeout", "2h");
 }
 
 static void
@@ -748,6 +790,7 @@ main(void)
 		cmocka_unit_test(test_default_strings),
 		cmocka_unit_test(test_every_key),
 		cmocka_unit_test(test_dkim),
+		cmocka_unit_test(test_milters),
 		cmocka_unit_test(test_listen_lists),
 		cmocka_unit_test(test_unknown_and_syntax),
 		cmocka_unit_test(test_missing_file),
