@@ -39,6 +39,7 @@ struct smtp_milters {
 	uint64_t hdr_end;     /* where those fields end in the stored text */
 	const char **rcpts;
 	const char *mail_args[2];
+	char *hostname;       /* a copy: a reload frees the config while they are asked */
 	void (*cont)(struct smtp_session *s);
 };
 
@@ -65,6 +66,7 @@ milter_txn_free(struct smtp_txn *t)
 		milter_chain_free(m->chain);
 		mhdr_free(&m->hdr);
 		free(m->rcpts);
+		free(m->hostname);
 		free(m);
 		t->mil = NULL;
 	}
@@ -257,12 +259,12 @@ milter_end(struct smtp_session *s, void (*cont)(struct smtp_session *s))
 
 	if (!t->milters || list->n == 0)
 		return 0;
-	if ((m = calloc(1, sizeof *m)) == NULL ||
-	    (m->rcpts = calloc(t->env.nrcpts + 1, sizeof *m->rcpts)) == NULL) {
-		free(m);
+	if ((m = calloc(1, sizeof *m)) == NULL)
 		goto oom;
-	}
 	t->mil = m;
+	if ((m->rcpts = calloc(t->env.nrcpts + 1, sizeof *m->rcpts)) == NULL ||
+	    (m->hostname = strdup(cfg->hostname)) == NULL)
+		goto oom;
 	m->cont = cont;
 	uint64_t total = t->spill_len + t->out.len, body = 0;
 	if (read_header(s, m, total, &body) < 0)
@@ -279,7 +281,7 @@ milter_end(struct smtp_session *s, void (*cont)(struct smtp_session *s))
 		m->mail_args[na++] = "SMTPUTF8";
 	m->msg = (struct milter_msg){
 		.id = t->env.id,
-		.hostname = cfg->hostname,
+		.hostname = m->hostname,
 		.client_ip = s->ip,
 		.client_port = client_port(s),
 		.helo = s->helo ? s->helo : "",
