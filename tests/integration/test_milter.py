@@ -327,6 +327,16 @@ def test_stall_past_the_timeout(raw, make_instance):
                   r"default=yes reason=no reply in 2 s at eom")
 
 
+def wait_seen(raw, tok, client):
+    """Until the raw milter has the end of the message with tok (bounded: 20 s)."""
+    for _ in range(400):
+        with raw.lock:
+            if any(tok in s for s in raw.seen):
+                return
+        client.join(timeout=0.05)
+    raise AssertionError(f"the milter never got to the end of the message with {tok}")
+
+
 def test_a_stalled_milter_holds_only_its_message(raw, make_instance):
     inst = make_instance({("inbound", "milters"): raw.spec})
     slow, quick = token(), token()
@@ -339,14 +349,7 @@ def test_a_stalled_milter_holds_only_its_message(raw, make_instance):
     t.start()
     try:
         # the milter holds the first message at its end; the second goes through meanwhile
-        reached = False
-        for _ in range(400):
-            with raw.lock:
-                reached = any(slow in s for s in raw.seen)
-            if reached:
-                break
-            t.join(timeout=0.05)
-        assert reached, "the stalling milter never got the first message"
+        wait_seen(raw, slow, t)
         code, text = send(inst.ports["smtp"], message("plain", quick))
         assert code == 250, (code, text)
         inst.wait_token(DEMO, quick)
@@ -373,14 +376,7 @@ def test_stop_while_a_milter_stalls(raw, make_instance):
     t = threading.Thread(target=client)
     t.start()
     try:
-        reached = False
-        for _ in range(400):
-            with raw.lock:
-                reached = any(tok in s for s in raw.seen)
-            if reached:
-                break
-            t.join(timeout=0.05)
-        assert reached, "the stalling milter never got the message"
+        wait_seen(raw, tok, t)
         assert inst.stop() == 0
     finally:
         raw.release(tok)
