@@ -20,6 +20,7 @@
 #define OUT_HIGH (256 * 1024) /* queued for the filter: no more body until it drains */
 #define RAW_CHUNK 32767        /* stored octets per body chunk: CR LF twice that at most */
 #define CHANGES_MAX 1000       /* header changes one filter may ask for */
+#define CHANGES_OCTETS (512 * 1024) /* and their names and values together */
 #define PROGRESS_MAX 1000      /* SMFIR_PROGRESS replies that may push one time limit on */
 
 enum stage {
@@ -54,6 +55,7 @@ struct milter_conn {
 	struct buf in;        /* a reply being looked at */
 	char *raw, *crlf;     /* body chunk buffers */
 	size_t changes_cap;
+	size_t changes_octets;
 	struct milter_result res;
 };
 
@@ -369,7 +371,11 @@ static int
 add_change(struct milter_conn *c, const struct milter_reply *r)
 {
 	struct milter_result *res = &c->res;
+	size_t octets = strlen(r->name) + strlen(r->value);
 
+	/* Each change makes one field; what could never be stored is not kept either. */
+	if (octets > MHDR_FIELD_MAX || c->changes_octets + octets > CHANGES_OCTETS)
+		return -1;
 	if (res->nchanges == c->changes_cap) {
 		if (res->nchanges >= CHANGES_MAX)
 			return -1;
@@ -391,6 +397,7 @@ add_change(struct milter_conn *c, const struct milter_reply *r)
 		return -1;
 	}
 	res->nchanges++;
+	c->changes_octets += octets;
 	return 0;
 }
 
@@ -493,7 +500,7 @@ on_reply(struct milter_conn *c, const char *p, size_t n)
 			return false;
 		}
 		if (!mhdr_name_ok(r.name) || add_change(c, &r) < 0) {
-			fail(c, "header change refused (bad name, too many, or out of memory)");
+			fail(c, "header change refused (a bad name, too many or too long, or out of memory)");
 			return false;
 		}
 		return true;
@@ -624,8 +631,10 @@ milter_conn_start(struct event_base *base, const struct milter_sock *sock,
 		return NULL;
 	}
 	bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
-	/* on_write when the queue for the filter is down to a quarter */
+	/* on_write when the queue for the filter is down to a quarter; no more read
+	 * than the largest reply and a bit, whatever the filter sends */
 	bufferevent_setwatermark(c->bev, EV_WRITE, OUT_HIGH / 4, 0);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, 2 * MILTER_REPLY_MAX);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	if (bufferevent_socket_connect(c->bev, (struct sockaddr *)&c->sock.ss, (int)c->sock.sslen) < 0) {
 		/* Told from the loop, as any other outcome: the caller is not re-entered. */
