@@ -288,8 +288,10 @@ def test_unix_socket_and_submission_milters(make_instance):
 
 # ---- milters that fail ----
 
-def test_down_with_default_tempfail(make_instance):
-    dead = f"inet:127.0.0.1:{free_port()}"
+@pytest.mark.parametrize("kind", ["inet", "unix"])
+def test_down_with_default_tempfail(make_instance, kind):
+    dead = f"inet:127.0.0.1:{free_port()}" if kind == "inet" else \
+        f"unix:/tmp/mailroom-no-milter-{token()}.sock"
     inst = make_instance({("inbound", "milters"): dead})
     tok = token()
     code, text = send(inst.ports["smtp"], message("plain", tok))
