@@ -1337,10 +1337,39 @@ read_file(const char *path, size_t *lenp)
 	return text;
 }
 
+char *
+config_read(const char *path, size_t *len, char *err, size_t errlen)
+{
+	char *text = read_file(path, len);
+	if (text == NULL)
+		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+	return text;
+}
+
 int
 config_load(const char *path, struct config *cfg, char *err, size_t errlen)
 {
-	struct parse p = { .cfg = cfg, .path = path };
+	char dummy[1];
+	size_t len;
+
+	if (err == NULL || errlen == 0) {
+		err = dummy;
+		errlen = sizeof dummy;
+	}
+	memset(cfg, 0, sizeof *cfg);
+	char *text = config_read(path, &len, err, errlen);
+	if (text == NULL)
+		return -1;
+	int r = config_load_text(path, text, len, cfg, err, errlen);
+	free(text);
+	return r;
+}
+
+int
+config_load_text(const char *path, const char *text, size_t len, struct config *cfg,
+    char *err, size_t errlen)
+{
+	struct parse p = { .cfg = cfg, .path = path, .text = text, .len = len };
 	char dummy[1];
 
 	if (err == NULL || errlen == 0) {
@@ -1348,15 +1377,8 @@ config_load(const char *path, struct config *cfg, char *err, size_t errlen)
 		errlen = sizeof dummy;
 	}
 	memset(cfg, 0, sizeof *cfg);
-	char *text = read_file(path, &p.len);
-	if (text == NULL) {
-		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-		return -1;
-	}
-	p.text = text;
 	apply_defaults(cfg, false);
 	int r = ini_parse_stream(reader, &p, handler, &p);
-	free(text);
 	if (r < 0) {
 		config_free(cfg);
 		snprintf(err, errlen, "%s: %s", path, strerror(ENOMEM));

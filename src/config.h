@@ -172,6 +172,15 @@ struct config {
  * On failure returns -1 and writes "FILE:LINE: reason" (or "FILE: reason") into err.
  */
 int config_load(const char *path, struct config *cfg, char *err, size_t errlen);
+/*
+ * config_load_text - as config_load, from text already read (len octets, path for
+ * the messages and cfg->path): the roles' reload, from the text the supervisor read
+ * (a role's walls may keep it from the file, which an editor may have replaced).
+ */
+int config_load_text(const char *path, const char *text, size_t len, struct config *cfg,
+    char *err, size_t errlen);
+/* config_read - the file's text, NUL-terminated (freed by the caller); NULL with err. */
+char *config_read(const char *path, size_t *len, char *err, size_t errlen);
 
 /* config_defaults - cfg filled with every default, as if from an empty file. */
 void config_defaults(struct config *cfg);

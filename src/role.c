@@ -27,12 +27,13 @@
 #include "util/log.h"
 
 void
-role_reload_config(struct config **cfg)
+role_reload_config(struct config **cfg, const char *text, size_t len)
 {
 	char err[512] = "out of memory";
 	struct config *ncfg = calloc(1, sizeof *ncfg);
 
-	if (ncfg && config_load((*cfg)->path, ncfg, err, sizeof err) == 0) {
+	if (ncfg && (text != NULL ? config_load_text((*cfg)->path, text, len, ncfg, err, sizeof err) :
+	    config_load((*cfg)->path, ncfg, err, sizeof err)) == 0) {
 		/* Nothing keeps pointers into the config across a callback: the old one can go. */
 		config_free(*cfg);
 		free(*cfg);
@@ -103,12 +104,12 @@ role_signals(struct event_base *base, struct event *sigs[2])
 }
 
 static void
-on_reload(void *arg, const struct tls_certs *certs)
+on_reload(void *arg, const char *config_text, size_t config_len, const struct tls_certs *certs)
 {
 	struct role_control *rc = arg;
 
 	/* Sessions read the config afresh at each use; the new one has the [tls] policy. */
-	role_reload_config(rc->cfg);
+	role_reload_config(rc->cfg, config_text, config_len);
 	if (rc->tls != NULL)
 		role_reload_tls(rc->tls, certs, *rc->cfg);
 }

@@ -38,8 +38,11 @@ struct role_env {
 
 /* What the roles share: */
 
-/* role_reload_config - read *cfg's file again; on success replace *cfg (else keep it, logged). */
-void role_reload_config(struct config **cfg);
+/*
+ * role_reload_config - parse text (the supervisor's reading of the file; NULL: read
+ * *cfg's file again); on success replace *cfg (else keep it, logged).
+ */
+void role_reload_config(struct config **cfg, const char *text, size_t len);
 
 /*
  * role_reload_tls - when certs hold a certificate, a new context (with cfg's

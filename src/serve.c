@@ -601,15 +601,20 @@ on_reload(evutil_socket_t sig, short what, void *arg)
 
 	sv->reloads++;
 	sv->last_reload = time(NULL);
-	if (config_load(sv->cfg->path, &ncfg, err, sizeof err) < 0) {
+	/* Read once, here: the roles parse this same text (ctl.h), never the file. */
+	size_t len;
+	char *text = config_read(sv->cfg->path, &len, err, sizeof err);
+	if (text == NULL || config_load_text(sv->cfg->path, text, len, &ncfg, err, sizeof err) < 0) {
 		log_err("reload refused: %s", err);
 		snprintf(sv->reload_error, sizeof sv->reload_error, "%s", err);
+		free(text);
 		return;
 	}
 	if (tls_certs_load(&certs, &ncfg, err, sizeof err) < 0) {
 		log_err("reload refused: %s", err);
 		snprintf(sv->reload_error, sizeof sv->reload_error, "%s", err);
 		config_free(&ncfg);
+		free(text);
 		return;
 	}
 	/* Listeners are bound once: a change to [listen] needs a restart. */
@@ -619,8 +624,9 @@ on_reload(evutil_socket_t sig, short what, void *arg)
 	sv->certs = certs;
 	for (int i = 0; i < ROLE_COUNT; i++)
 		if (sv->roles[i].pid > 0 &&
-		    ctl_send_reload(sv->roles[i].ctl, sv->roles[i].tls ? &sv->certs : NULL) < 0)
+		    ctl_send_reload(sv->roles[i].ctl, text, len, sv->roles[i].tls ? &sv->certs : NULL) < 0)
 			log_warn("cannot tell %s to reload: %s", sv->roles[i].name, strerror(errno));
+	free(text);
 	sv->reload_error[0] = '\0';
 	if (sv->certs.nsni > 0)
 		log_info("reloaded configuration and TLS certificate, and %zu for SNI names",

@@ -1,4 +1,7 @@
-/* ctl.c - the control channel from the supervisor to a role: reload frames (and their SNI frames), EOF. */
+/*
+ * ctl.c - the control channel from the supervisor to a role: reload frames (and
+ * the config text and SNI frames before them), EOF.
+ */
 #include "net/ctl.h"
 
 #include <errno.h>
@@ -10,6 +13,7 @@
 #include <unistd.h>
 
 #include "ipc/frame.h"
+#include "util/buf.h"
 #include "util/log.h"
 
 struct ctl {
@@ -19,8 +23,14 @@ struct ctl {
 	ctl_gone_fn gone;
 	void *arg;
 	struct tls_certs pending; /* the CTL_SNI frames since the last CTL_RELOAD */
+	struct buf config;        /* the CTL_CONFIG pieces since the last CTL_RELOAD */
+	bool config_bad;          /* one of them was malformed or too long */
 	struct frame f;
 };
+
+/* Pieces of the config text: each fits a frame with room to spare. */
+#define CONFIG_PIECE 60000
+#define CONFIG_TEXT_MAX (1024 * 1024)
 
 /* pem_field - the next string of f into a new buffer; NULL when absent or empty. */
 static char *
@@ -54,6 +64,19 @@ take_sni(struct ctl *c)
 	free(name);
 }
 
+/* take_config - a CTL_CONFIG frame's piece appended to c->config. */
+static void
+take_config(struct ctl *c)
+{
+	char *piece = malloc(FRAME_MAX);
+
+	if (piece == NULL || !frame_get_str(&c->f, piece, FRAME_MAX) || !frame_end(&c->f) ||
+	    c->config.len + strlen(piece) > CONFIG_TEXT_MAX ||
+	    buf_append(&c->config, piece, strlen(piece)) < 0)
+		c->config_bad = true;
+	free(piece);
+}
+
 static void
 take_reload(struct ctl *c)
 {
@@ -65,11 +88,16 @@ take_reload(struct ctl *c)
 	certs.main.key = pem_field(&c->f, &certs.main.keylen);
 	if (!frame_get_u64(&c->f, &n) || !frame_end(&c->f) ||
 	    (certs.main.cert == NULL) != (certs.main.key == NULL) || n != certs.nsni ||
-	    (certs.main.cert == NULL && n > 0))
+	    (certs.main.cert == NULL && n > 0) || c->config_bad)
 		log_warn("control channel: malformed reload frame ignored");
+	else if (c->config.len > 0 && buf_putc(&c->config, '\0') < 0)
+		log_err("control channel: out of memory for the configuration");
 	else
-		c->reload(c->arg, &certs);
+		c->reload(c->arg, c->config.len > 0 ? c->config.data : NULL,
+		    c->config.len > 0 ? c->config.len - 1 : 0, &certs);
 	tls_certs_free(&certs);
+	buf_reset(&c->config);
+	c->config_bad = false;
 }
 
 static void
@@ -86,12 +114,14 @@ on_read(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	if ((size_t)n > sizeof c->f.buf || frame_parse(&c->f, c->f.buf, (size_t)n, &type) < 0 ||
-	    (type != CTL_RELOAD && type != CTL_SNI)) {
+	    (type != CTL_RELOAD && type != CTL_SNI && type != CTL_CONFIG)) {
 		log_warn("control channel: malformed frame ignored");
 		return;
 	}
 	if (type == CTL_SNI)
 		take_sni(c);
+	else if (type == CTL_CONFIG)
+		take_config(c);
 	else
 		take_reload(c);
 	OPENSSL_cleanse(c->f.buf, (size_t)n);
@@ -126,6 +156,7 @@ ctl_free(struct ctl *c)
 	event_free(c->ev);
 	close(c->fd);
 	tls_certs_free(&c->pending);
+	buf_free(&c->config);
 	free(c);
 }
 
@@ -151,7 +182,8 @@ send_frame(int fd, struct frame *f)
 }
 
 int
-ctl_send_reload(int fd, const struct tls_certs *certs)
+ctl_send_reload(int fd, const char *config_text, size_t config_len,
+    const struct tls_certs *certs)
 {
 	struct frame *f = malloc(sizeof *f);
 	bool tls = certs != NULL && certs->main.cert != NULL;
@@ -159,6 +191,13 @@ ctl_send_reload(int fd, const struct tls_certs *certs)
 
 	if (f == NULL)
 		return -1;
+	for (size_t off = 0; rc == 0 && config_text != NULL && off < config_len;
+	    off += CONFIG_PIECE) {
+		size_t n = config_len - off < CONFIG_PIECE ? config_len - off : CONFIG_PIECE;
+		frame_init(f, CTL_CONFIG);
+		frame_put_strn(f, config_text + off, n);
+		rc = send_frame(fd, f);
+	}
 	for (size_t i = 0; tls && rc == 0 && i < certs->nsni; i++) {
 		frame_init(f, CTL_SNI);
 		frame_put_str(f, certs->sni[i].name);

@@ -6,9 +6,14 @@
  * one certificate chain and key, not for all of them); a role that sees the
  * channel close knows the supervisor is gone and stops.
  *
+ *   CTL_CONFIG  str text  (a piece of the config file's text, as the supervisor
+ *               read and validated it; the pieces since the last CTL_RELOAD go together)
  *   CTL_SNI     str name, str cert, str key
  *   CTL_RELOAD  str cert, str key, u64 n  ("" and "": no TLS for this role;
  *               n: the CTL_SNI frames just before, which go with it)
+ *
+ * The roles take the config's text from here rather than from the file: their
+ * walls allow the file they started with, and an editor or `sed -i` replaces it.
  */
 #ifndef MAILROOM_CTL_H
 #define MAILROOM_CTL_H
@@ -18,10 +23,14 @@
 struct event_base;
 struct ctl;
 
-enum ctl_type { CTL_RELOAD = 1, CTL_SNI = 2 };
+enum ctl_type { CTL_RELOAD = 1, CTL_SNI = 2, CTL_CONFIG = 3 };
 
-/* Called on the loop with the new certificates (main.cert NULL when the role gets no TLS). */
-typedef void (*ctl_reload_fn)(void *arg, const struct tls_certs *certs);
+/*
+ * Called on the loop with the config's text (NULL when none came: read the file)
+ * and the new certificates (main.cert NULL when the role gets no TLS).
+ */
+typedef void (*ctl_reload_fn)(void *arg, const char *config_text, size_t config_len,
+    const struct tls_certs *certs);
 /* Called when the supervisor is gone. */
 typedef void (*ctl_gone_fn)(void *arg);
 
@@ -29,7 +38,11 @@ struct ctl *ctl_new(struct event_base *base, int fd, ctl_reload_fn reload, ctl_g
     void *arg);
 void ctl_free(struct ctl *c);
 
-/* ctl_send_reload - supervisor side; the frames of a reload (certs NULL: none). Returns 0 or -1. */
-int ctl_send_reload(int fd, const struct tls_certs *certs);
+/*
+ * ctl_send_reload - supervisor side; the frames of a reload: the config's text (len
+ * octets, no NUL) and the certificates (NULL: none). Returns 0 or -1.
+ */
+int ctl_send_reload(int fd, const char *config_text, size_t config_len,
+    const struct tls_certs *certs);
 
 #endif
