@@ -12,17 +12,16 @@ SignedDns: zones written at test time, signed with ldns-signzone (ldnsutils) und
 Every wait is bounded; the nsd is stopped by the test module that started it.
 """
 import os
-import shutil
-import socket
 import subprocess
 import tempfile
-import time
 
-from peers import free_port
+from peers import Dns, free_port
 
 
-class SignedDns:
-    """zones:   {origin: [record line, ...]} in zone file syntax, names relative to
+class SignedDns(Dns):
+    """As peers.Dns (resolver, log, stop), but nsd serving these zones:
+
+    zones:      {origin: [record line, ...]} in zone file syntax, names relative to
                 the origin or absolute (SOA and NS are added)
     unsigned:   origins served without signatures
     tamper:     [(owner, rrtype, new rdata)]: after signing, that record's data is
@@ -64,10 +63,6 @@ class SignedDns:
                                      stderr=subprocess.PIPE)
         self._wait_ready()
 
-    @property
-    def resolver(self):
-        return f"127.0.0.1:{self.port}"
-
     @staticmethod
     def _zone_text(origin, records):
         head = [f"$ORIGIN {origin}.", "$TTL 300",
@@ -103,43 +98,3 @@ class SignedDns:
         for origin, path in zones:
             text += f"zone:\n  name: {origin}\n  zonefile: {path}\n"
         return text
-
-    def _wait_ready(self, timeout=15.0):
-        """Until nsd answers the SOA query of its first zone over UDP."""
-        query = (b"\x12\x34\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00"
-                 b"\x02ns\x00\x00\x01\x00\x01")
-        deadline = time.monotonic() + timeout
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
-            u.settimeout(0.2)
-            while time.monotonic() < deadline:
-                if self.proc.poll() is not None:
-                    raise RuntimeError("nsd exited: " + self.proc.stderr.read().decode()
-                                       + self.log())
-                try:
-                    u.sendto(query, ("127.0.0.1", self.port))
-                    data, _ = u.recvfrom(512)
-                    if data[:2] == b"\x12\x34":
-                        return
-                except OSError:
-                    time.sleep(0.05)
-        raise TimeoutError("nsd does not answer: " + self.log())
-
-    def log(self):
-        try:
-            with open(self.logpath, errors="replace") as f:
-                return f.read()
-        except FileNotFoundError:
-            return ""
-
-    def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
-        if self.proc is not None and self.proc.stderr:
-            self.proc.stderr.close()
-        self.proc = None
-        shutil.rmtree(self.dir, ignore_errors=True)
