@@ -5,12 +5,14 @@
 #include "deliver/dns.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <event2/event.h>
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <unbound.h>
 
@@ -262,6 +264,23 @@ addr_done(struct dns_query *q)
 	fn(fa, st, &addrs, why);
 }
 
+/* canon_name - the end of the CNAME chain of r into out, or "" when there was none. */
+static void
+canon_name(const struct ub_result *r, char *out, size_t outlen)
+{
+	size_t n = strlen(r->canonname);
+
+	if (n > 0 && r->canonname[n - 1] == '.')
+		n--;
+	if (n >= outlen || (strncasecmp(r->canonname, r->qname, n) == 0 &&
+	    (r->qname[n] == '\0' || strcmp(r->qname + n, ".") == 0)))
+		n = 0;
+	memcpy(out, r->canonname, n);
+	out[n] = '\0';
+	for (size_t i = 0; i < n; i++)
+		out[i] = (char)tolower((unsigned char)out[i]);
+}
+
 static void
 on_addr(void *arg, int err, struct ub_result *r, int which)
 {
@@ -275,6 +294,8 @@ on_addr(void *arg, int err, struct ub_result *r, int which)
 	/* A failed lookup adds no address, so it cannot make the others less secure. */
 	if (q->st[which] != DNS_TEMPFAIL && !r->secure)
 		q->insecure = true;
+	if (q->st[which] == DNS_OK && r->canonname != NULL && q->addrs.canon[0] == '\0')
+		canon_name(r, q->addrs.canon, sizeof q->addrs.canon);
 	if (q->st[which] == DNS_OK) {
 		struct addr_list *l = which == 0 ? &q->addrs : &q->v6;
 		for (size_t i = 0; r->data[i] && l->n < 8; i++) {

@@ -29,6 +29,8 @@ struct addr_list {
 	struct sockaddr_storage v[16];
 	size_t n;
 	bool secure; /* every answer used (records or none) was DNSSEC-validated */
+	char canon[DNS_NAME_MAX]; /* the name a CNAME chain led to, without the final
+				   * dot; "": the host's own name */
 };
 
 typedef void (*dns_mx_fn)(void *arg, enum dns_status st, struct mx_list *mx, const char *why);

@@ -69,6 +69,7 @@ struct delivery {
 	bool implicit_mx;           /* no MX records: the domain's own address */
 	enum dane_policy dane;      /* of the server being tried (deliver/dane.h) */
 	struct tlsa_set tlsa;       /* its usable TLSA records, for DANE_VERIFY */
+	char tlsa_base[DNS_NAME_MAX]; /* where they are: the host, or its CNAME target */
 	const char *dane_log;       /* "none", "verified", "failed" for the log; NULL: DANE off */
 	struct smtp_client *client;
 	char relay[SOCKADDR_TEXT_MAX + DNS_NAME_MAX + 16];

@@ -264,7 +264,9 @@ next_addr(struct delivery *d)
 	if (d->dane == DANE_VERIFY) {
 		p.tls = r->tls_dane;
 		p.dane = &d->tlsa;
-		p.dane_domain = d->name;
+		p.dane_base = d->tlsa_base;
+		p.dane_names[0] = strcmp(d->tlsa_base, d->host) != 0 ? d->host : NULL;
+		p.dane_names[1] = d->name;
 		p.no_tls = false;
 	} else if (d->dane == DANE_ENCRYPT) {
 		p.tls_required = true;
@@ -289,6 +291,21 @@ next_addr(struct delivery *d)
 	}
 }
 
+static void on_tlsa(void *arg, enum dns_status st, const struct dns_rdata *rr,
+    const char *why);
+
+/* lookup_tlsa - the TLSA records of base for port 25 (RFC 7672 2.2.3), then on_tlsa. */
+static void
+lookup_tlsa(struct delivery *d, const char *base)
+{
+	char name[DNS_NAME_MAX + 16];
+
+	snprintf(d->tlsa_base, sizeof d->tlsa_base, "%s", base);
+	snprintf(name, sizeof name, "_25._tcp.%s", base);
+	if (dns_rr(d->r->dns, name, RR_TLSA, on_tlsa, d) < 0)
+		finish(d, 451, "451 4.3.0 cannot start a DNS lookup");
+}
+
 /*
  * on_tlsa - the TLSA records of d->host (RFC 7672 2.2.3): with usable ones, its
  * addresses are tried with DANE; when the lookup failed or was bogus, the host is
@@ -299,6 +316,11 @@ on_tlsa(void *arg, enum dns_status st, const struct dns_rdata *rr, const char *w
 {
 	struct delivery *d = arg;
 
+	if ((st == DNS_NODATA || st == DNS_NXDOMAIN) && strcmp(d->tlsa_base, d->host) != 0) {
+		/* RFC 7671 7: none where the CNAME chain ends: the host's own name next. */
+		lookup_tlsa(d, d->host);
+		return;
+	}
 	dane_tlsa_free(&d->tlsa);
 	if (st == DNS_OK && rr->secure && dane_tlsa_select(rr->v, rr->len, rr->n, &d->tlsa) < 0) {
 		finish(d, 451, "451 4.3.0 out of memory");
@@ -310,16 +332,16 @@ on_tlsa(void *arg, enum dns_status st, const struct dns_rdata *rr, const char *w
 		d->last_status = "4.7.5";
 		d->dane_log = "failed";
 		snprintf(d->last_error, sizeof d->last_error,
-		    "cannot look up the TLSA records of %s (DANE): %s", d->host,
+		    "cannot look up the TLSA records of %s (DANE): %s", d->tlsa_base,
 		    why[0] ? why : "no answer");
 		log_info("%s: %s; not using this MX host", delivery_id(d), d->last_error);
 		next_host(d);
 		return;
 	}
 	if (d->dane != DANE_NONE)
-		log_info("%s: DANE for %s: %s (%zu usable TLSA records, %zu unusable)",
+		log_info("%s: DANE for %s: %s (%zu usable TLSA records, %zu unusable, at %s)",
 		    delivery_id(d), d->host, d->dane == DANE_VERIFY ? "authenticated TLS required" :
-		    "TLS required, no usable TLSA record", d->tlsa.n, d->tlsa.unusable);
+		    "TLS required, no usable TLSA record", d->tlsa.n, d->tlsa.unusable, d->tlsa_base);
 	next_addr(d);
 }
 
@@ -335,11 +357,8 @@ on_addrs(void *arg, enum dns_status st, const struct addr_list *addrs, const cha
 			return;
 		if (dane_on(d) && d->route.kind == ROUTE_MX &&
 		    dane_host_applies(d->mx.secure, addrs->secure)) {
-			/* RFC 7672 2.2.3: the TLSA base domain is the MX host's name, port 25. */
-			char name[DNS_NAME_MAX + 16];
-			snprintf(name, sizeof name, "_25._tcp.%s", d->host);
-			if (dns_rr(d->r->dns, name, RR_TLSA, on_tlsa, d) < 0)
-				finish(d, 451, "451 4.3.0 cannot start a DNS lookup");
+			/* The TLSA base domain: where a (secure) CNAME chain ends, else the host. */
+			lookup_tlsa(d, addrs->canon[0] ? addrs->canon : d->host);
 			return;
 		}
 		next_addr(d);

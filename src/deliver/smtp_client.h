@@ -51,12 +51,14 @@ struct client_params {
 	/*
 	 * Non-NULL: DANE (RFC 7672). tls is a dane_tls_ctx (deliver/dane_tls.h), TLS is
 	 * required and the server must match one of these records; a DANE-TA(2) chain
-	 * must name host (the TLSA base domain, also SNI) or dane_domain (the next-hop
-	 * domain). No STARTTLS, or a failed handshake or match, ends the conversation as
-	 * CLIENT_TRY_NEXT with tls_status set: another server may do, never this one in clear.
+	 * must name dane_base (the TLSA base domain, also SNI) or one of dane_names (the
+	 * MX host before CNAMEs, the next-hop domain; NULL: none). No STARTTLS, or a failed
+	 * handshake or match, ends the conversation as CLIENT_TRY_NEXT with tls_status
+	 * set: another server may do, never this one in clear.
 	 */
 	const struct tlsa_set *dane;
-	const char *dane_domain;
+	const char *dane_base;
+	const char *dane_names[2];
 	bool tls_required;           /* TLS as for dane, the certificate unchecked (no usable TLSA) */
 	const char *helo;            /* our name (copied: the config may be reloaded) */
 	const char *host;            /* the server's name, for logs and SNI */

@@ -157,9 +157,12 @@ start_tls(struct smtp_client *c)
 		return;
 	}
 	if (c->p.dane != NULL) {
-		const char *names[1] = { c->p.dane_domain };
-		int n = dane_tls_setup(ssl, c->p.host, names, c->p.dane_domain ? 1 : 0, c->p.dane,
-		    err, sizeof err);
+		const char *names[2];
+		size_t nn = 0;
+		for (size_t i = 0; i < 2; i++)
+			if (c->p.dane_names[i] != NULL)
+				names[nn++] = c->p.dane_names[i];
+		int n = dane_tls_setup(ssl, c->p.dane_base, names, nn, c->p.dane, err, sizeof err);
 		if (n <= 0) {
 			SSL_free(ssl);
 			cl_tls_required_fail(c, "4.7.5", "%s", n < 0 ? err :

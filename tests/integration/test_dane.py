@@ -132,7 +132,12 @@ def zones(certs):
             # Secure MX records naming a host in the unsigned zone.
             + ["toplain IN MX 10 mx.plain.test."]
             # No MX: the domain's own address, its own TLSA records (RFC 7672 2.2.1).
-            + ["nomx IN A 127.0.0.1", f"_25._tcp.nomx IN TLSA 3 1 1 {ee}"])
+            + ["nomx IN A 127.0.0.1", f"_25._tcp.nomx IN TLSA 3 1 1 {ee}"]
+            # CNAMEs (RFC 7671 7): the records where the chain ends, or else at the
+            # name itself; without MX, the domain's own name is the alias.
+            + ["cname IN CNAME mx.ee.dane.test.",
+               "cname2 IN CNAME mx.notlsa.dane.test.", f"_25._tcp.cname2 IN TLSA 3 1 1 {ee}",
+               "cname3 IN CNAME mx.wrongkey.dane.test."])
     plain = ["@ IN MX 10 mx.plain.test.", "mx IN A 127.0.0.1",
              # Unsigned: not to be believed, so not enforced.
              f"_25._tcp.mx IN TLSA 3 1 1 {other}"]
@@ -210,6 +215,8 @@ def assert_deferred(inst, sinks_seen, rcpt, reason):
     # No MX: the domain's own address and TLSA records (RFC 7672 2.2.1).
     ("ee", "ivan@nomx.dane.test", r"DANE-EE\(3\) 1 1 at depth 0"),
     ("ta_leaf", "erin@ta.dane.test", r"DANE-TA\(2\) 0 1 at depth 1"),
+    ("ee", "kate@cname.dane.test", r"DANE-EE\(3\) 1 1 at depth 0"),
+    ("ee", "liam@cname2.dane.test", r"DANE-EE\(3\) 1 1 at depth 0"),
 ])
 def test_matching_certificate_delivers(dns, certs, sinks, make_instance, cert, rcpt, match):
     sink = sinks(tls=certs.context(getattr(certs, cert)))
@@ -222,6 +229,7 @@ def test_matching_certificate_delivers(dns, certs, sinks, make_instance, cert, r
     ("other", "carol@ee.dane.test"),        # the MX host's name, but another key
     ("ta_wrong_name", "frank@ta.dane.test"),  # DANE-TA: the chain must name the MX host
     ("ta_leaf", "grace@wrongkey.dane.test"),  # a chain whose keys the records do not name
+    ("ee", "mike@cname3.dane.test"),        # the CNAME target's records, not matched
 ])
 def test_mismatch_defers(dns, certs, sinks, make_instance, cert, rcpt):
     sink = sinks(tls=certs.context(getattr(certs, cert)))
@@ -303,7 +311,8 @@ def test_unusable_tlsa_records_still_require_tls(dns, certs, sinks, make_instanc
     sink = sinks(tls=True)
     inst = dane_instance(make_instance, dns, sink.port)
     assert_delivered(inst, sink, "trent@unusable.dane.test", "none")
-    assert "TLS required, no usable TLSA record (0 usable TLSA records, 2 unusable)" in inst.log()
+    assert ("TLS required, no usable TLSA record (0 usable TLSA records, 2 unusable, "
+            "at mx.unusable.dane.test)") in inst.log()
 
 
 def test_unusable_tlsa_records_without_starttls_defer(dns, certs, sinks, make_instance):
