@@ -13,7 +13,8 @@ STARTTLS, a DANE-TA chain for another name, a bogus TLSA or MX answer all defer
 with a 4.7.x reason and nothing reaches the sink in clear or at all; the next MX host
 is tried when one fails; an unsigned zone, a secure host without TLSA records and an
 MX host in an unsigned zone are delivered as without DANE; a host whose TLSA records
-are all unusable (PKIX usages) still needs TLS.
+are all unusable (PKIX usages) still needs TLS; the relayhost is checked by
+relayhost_tls = verify against [delivery] tls_ca_file, not by DANE.
 """
 import datetime
 import hashlib
@@ -64,6 +65,11 @@ class Certs:
         self.ta_leaf = self._pem("ta-leaf", self._cert("mx.ta.dane.test", leaf_key, self.ca,
                                                        self.ca_key, now - day, now + day),
                                  leaf_key, chain=[self.ca])
+        self.ca_file = os.path.join(self.dir, "ca.pem")
+        with open(self.ca_file, "wb") as f:
+            f.write(self.ca.public_bytes(serialization.Encoding.PEM))
+        os.chmod(self.dir, 0o755)
+        os.chmod(self.ca_file, 0o644)  # read by the instance's unprivileged queued
         self.ta_wrong_name = self._pem("ta-wrong", self._cert(
             "elsewhere.name.test", leaf_key, self.ca, self.ca_key, now - day, now + day),
             leaf_key, chain=[self.ca])
@@ -339,3 +345,26 @@ def test_unreadable_trust_anchor_stops_queued(dns, make_instance):
                          start=False)
     inst.start(wait=False)
     inst.wait_log(r"cannot read the DNSSEC trust anchor /nonexistent/root\.key")
+
+
+# ---------------------------------------------------------------- the relayhost
+
+@pytest.mark.parametrize("relayhost,status", [
+    ("[mx.ta.dane.test]", "sent"),    # the certificate names it, from the CA of ca_file
+    ("[127.0.0.1]", "deferred"),      # it names no address
+])
+def test_relayhost_is_verified_by_relayhost_tls(dns, certs, sinks, make_instance,
+                                                relayhost, status):
+    """DANE is not for the relayhost: relayhost_tls = verify checks it against ca_file."""
+    sink = sinks(tls=certs.context(certs.ta_leaf))
+    inst = dane_instance(make_instance, dns, sink.port,
+                         relay__relayhost=f"{relayhost}:{sink.port}",
+                         delivery__tls_ca_file=certs.ca_file)
+    tok, qid = send(inst, "nina@ee.dane.test")
+    line = delivery_line(inst, qid, "nina@ee.dane.test", status)
+    assert "dane=" not in line, line
+    if status == "sent":
+        assert sink.wait_token(tok)[0].tls
+    else:
+        assert re.search(r"451 4\.7\.5 .*certificate not verified", line), line
+        assert sink.mails == []
