@@ -10,7 +10,8 @@ test_pkgs="libcmocka-dev clang libclang-rt-14-dev python3 python3-pytest
  dnsmasq-base openssl sqlite3 postfix dovecot-pop3d valgrind procps
  python3-dkim python3-spf python3-dnslib python3-nacl python3-yaml
  python3-prometheus-client chromium fonts-dejavu-core lintian systemd
- rspamd python3-milter"
+ rspamd python3-milter
+ dns-root-data ldnsutils nsd python3-cryptography"
 
 case "${1:-all}" in
 build) pkgs=$build_pkgs ;;

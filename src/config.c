@@ -121,6 +121,9 @@ static const struct option options[] = {
 	{ "delivery", "mx_address_limit", "5", set_unsigned, OFF(mx_address_limit), 0, 1000 },
 	{ "delivery", "relayhost_tls", "verify", set_relay_tls, OFF(relayhost_tls), 0, 0 },
 	{ "delivery", "tls_ca_file", "", set_optpath, OFF(tls_ca_file), 0, 0 },
+	{ "delivery", "dane", "no", set_yesno, OFF(dane), 0, 0 },
+	{ "delivery", "dnssec_trust_anchor", "/usr/share/dns/root.key", set_abspath,
+	    OFF(dnssec_trust_anchor), 0, 0 },
 
 	{ "limits", "max_message_size", "25M", set_size, OFF(max_message_size),
 	    KIB, 16 * GIB },
@@ -1107,6 +1110,7 @@ config_free(struct config *cfg)
 	free(cfg->relayhost_password_file);
 	free(cfg->resolver);
 	free(cfg->tls_ca_file);
+	free(cfg->dnssec_trust_anchor);
 	memset(cfg, 0, sizeof *cfg);
 }
 

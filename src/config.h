@@ -119,6 +119,8 @@ struct config {
 	unsigned mx_address_limit; /* server addresses tried per delivery; 0: no limit */
 	enum relay_tls relayhost_tls;
 	char *tls_ca_file; /* extension: PEM of the CAs to trust; NULL: the system's */
+	bool dane;         /* RFC 7672: TLSA records of DNSSEC-secure MX hosts are enforced */
+	char *dnssec_trust_anchor; /* extension: DS or DNSKEY records the validator trusts */
 
 	/* [limits] */
 	uint64_t max_message_size; /* bytes */

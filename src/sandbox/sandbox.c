@@ -238,6 +238,10 @@ landlock_install(enum sandbox_profile p, const struct config *cfg)
 			allow(&r, cfg->relayhost_password_file, FS_READ);
 		if (cfg->tls_ca_file)
 			allow(&r, cfg->tls_ca_file, FS_READ);
+		/* libunbound reads the DNSSEC trust anchor when it finishes its setup:
+		 * without a `resolver`, at the first lookup. */
+		if (cfg->dane)
+			allow(&r, cfg->dnssec_trust_anchor, FS_READ);
 		break;
 	case SANDBOX_LOOKUPD:
 		allow(&r, cfg->data_dir, rw); /* accounts.db and its -wal and -shm */

@@ -129,6 +129,8 @@ check_defaults(const struct config *c)
 	assert_int_equal(c->max_queue_lifetime, 5 * 86400);
 	assert_int_equal(c->concurrency, 20);
 	assert_int_equal(c->mx_address_limit, 5);
+	assert_false(c->dane);
+	assert_string_equal(c->dnssec_trust_anchor, "/usr/share/dns/root.key");
 	assert_int_equal(c->max_message_size, 25 * 1024 * 1024);
 	assert_int_equal(c->max_recipients, 100);
 	assert_int_equal(c->max_connections, 1000);
@@ -216,6 +218,8 @@ static const char full_config[] =
     "mx_address_limit = 0\n"
     "relayhost_tls = may\n"
     "tls_ca_file = /etc/mr/ca.pem\n"
+    "dane = yes\n"
+    "dnssec_trust_anchor = /etc/mr/zone.key\n"
     "\n"
     "[limits]\n"
     "max_message_size = 10M\n"
@@ -272,6 +276,8 @@ test_every_key(void **state)
 	assert_int_equal(c.mx_address_limit, 0);
 	assert_int_equal(c.relayhost_tls, RELAY_TLS_MAY);
 	assert_string_equal(c.tls_ca_file, "/etc/mr/ca.pem");
+	assert_true(c.dane);
+	assert_string_equal(c.dnssec_trust_anchor, "/etc/mr/zone.key");
 	assert_int_equal(c.max_message_size, 10 * 1024 * 1024);
 	assert_int_equal(c.max_recipients, 50);
 	assert_int_equal(c.max_connections, 99);
@@ -468,6 +474,9 @@ test_bad_values(void **state)
 	bad_value("delivery", "relayhost_tls", "");
 	bad_value("delivery", "relayhost_tls", "VERIFY");
 	bad_value("delivery", "tls_ca_file", "ca.pem");
+	bad_value("delivery", "dane", "dane-only");
+	bad_value("delivery", "dnssec_trust_anchor", "root.key");
+	bad_value("delivery", "dnssec_trust_anchor", "");
 	bad_value("delivery", "resolver", "dns.example.net");
 	bad_value("delivery", "resolver", "127.0.0.1:0");
 	bad_value("delivery", "resolver", "");
