@@ -136,7 +136,10 @@ def test_lintian_finds_no_errors():
 
 def test_package_metadata():
     fields = {k: run("dpkg-deb", "-f", DEB, k).stdout.strip()
-              for k in ("Package", "Version", "Architecture", "Depends", "Maintainer")}
+              for k in ("Package", "Version", "Architecture", "Depends", "Recommends",
+                        "Maintainer")}
+    # DANE's default trust anchor (the root key) comes from dns-root-data.
+    assert fields["Recommends"] == "dns-root-data"
     assert fields["Package"] == "mailroom"
     assert fields["Architecture"] == run("dpkg", "--print-architecture").stdout.strip()
     # The version has one source, src/version.h, and the file name carries it.
