@@ -38,7 +38,7 @@
 #include "metrics/metrics.h"
 #include "net/ctl.h"
 #include "net/selfsigned.h"
-#include "net/tls.h"
+#include "net/tls_server.h"
 #include "store/spool.h"
 #include "role.h"
 #include "status/status_json.h"
@@ -90,7 +90,7 @@ struct role {
 struct supervisor {
 	struct config *cfg;
 	struct event_base *base;
-	struct tls_pem pem;
+	struct tls_certs certs;  /* read as root: given to the TLS roles at each start and reload */
 	struct listener_fd *fds;
 	size_t nfds;
 	struct role roles[ROLE_COUNT];
@@ -167,7 +167,7 @@ bind_all(struct supervisor *sv, char *err, size_t errlen)
 	for (int s = 0; s < SVC_COUNT; s++) {
 		const struct listen_list *l = &sv->cfg->listen[s];
 		if (l->n > 0 && (s == SVC_SUBMISSIONS || s == SVC_POP3S || s == SVC_HTTPS) &&
-		    sv->pem.cert == NULL) {
+		    sv->certs.main.cert == NULL) {
 			snprintf(err, errlen, "%s needs [tls] cert and key", service_name((enum service)s));
 			return -1;
 		}
@@ -416,7 +416,7 @@ out:
  * there is none (yet), -1 when it cannot be used (logged).
  */
 static int
-acme_pem(struct supervisor *sv, struct tls_pem *pem)
+acme_pem(struct supervisor *sv, const struct config *cfg, struct tls_pem *pem)
 {
 	char err[512];
 	SSL_CTX *check;
@@ -424,9 +424,12 @@ acme_pem(struct supervisor *sv, struct tls_pem *pem)
 	if (sv->acme_dir < 0)
 		return 1;
 	int rc = acme_state_load_pem(sv->acme_dir, pem, err, sizeof err);
-	if (rc == 0 && (check = tls_server_ctx(pem, err, sizeof err)) != NULL) {
-		SSL_CTX_free(check);
-		return 0;
+	if (rc == 0) {
+		struct tls_certs alone = { .main = *pem };
+		if ((check = tls_server_ctx(&alone, cfg, err, sizeof err)) != NULL) {
+			SSL_CTX_free(check);
+			return 0;
+		}
 	}
 	if (rc != 1)
 		log_err("acme: the stored certificate cannot be used: %s", err);
@@ -449,7 +452,7 @@ acme_stand_in(struct supervisor *sv, char *err, size_t errlen)
 	for (size_t i = 0; i < cfg->nacme_names && n < 101; i++)
 		if (strcmp(cfg->acme_names[i].name, cfg->hostname) != 0)
 			names[n++] = cfg->acme_names[i].name;
-	if (selfsigned_pem(names, n, true, 30, NULL, &sv->pem, err, errlen) < 0)
+	if (selfsigned_pem(names, n, true, 30, NULL, &sv->certs.main, err, errlen) < 0)
 		return -1;
 	log_info("acme: no certificate yet: serving a self-signed one until the CA issues it");
 	return 0;
@@ -540,7 +543,7 @@ child_run(struct supervisor *sv, enum role_id id, int ctl_fd, pid_t parent)
 	umask(id == ROLE_LOOKUPD ? 077 : 007);
 	/* The key only where TLS ends: the other roles get none. */
 	if (!sv->roles[id].tls)
-		tls_pem_free(&sv->pem);
+		tls_certs_free(&sv->certs);
 	/* The role owns its config (and replaces it on reload): give it a heap copy. */
 	struct config *cfg = malloc(sizeof *cfg);
 	if (cfg == NULL)
@@ -555,7 +558,7 @@ child_run(struct supervisor *sv, enum role_id id, int ctl_fd, pid_t parent)
 		if (sv->qctl_pair[i] != cfd)
 			close(sv->qctl_pair[i]);
 	/* Unprivileged, every role is one user: there is no one else to tell apart. */
-	struct role_env env = { cfg, mine, n, ctl_fd, qfd, cfd, &sv->pem, lookup_fd, sv->mail.gid,
+	struct role_env env = { cfg, mine, n, ctl_fd, qfd, cfd, &sv->certs, lookup_fd, sv->mail.gid,
 		sv->drop ? sv->mail.uid : geteuid(),
 		sv->drop ? sv->roles[ROLE_HTTPD].cred.uid : geteuid(), afd, adir };
 	int rc = sv->roles[id].main(&env);
@@ -571,16 +574,17 @@ acme_issued(struct supervisor *sv)
 {
 	struct tls_pem pem = { 0 };
 
-	if (acme_pem(sv, &pem) != 0) {
+	if (acme_pem(sv, sv->cfg, &pem) != 0) {
 		log_err("acme: acmed said a certificate was issued, but none can be loaded: keeping the "
 		    "current one");
 		return;
 	}
-	tls_pem_free(&sv->pem);
-	sv->pem = pem;
+	tls_pem_free(&sv->certs.main);
+	sv->certs.main = pem;
+	/* No config text: the roles keep theirs and take the certificate alone. */
 	for (int i = 0; i < ROLE_COUNT; i++)
 		if (sv->roles[i].pid > 0 && sv->roles[i].tls &&
-		    ctl_send_cert(sv->roles[i].ctl, &sv->pem) < 0)
+		    ctl_send_reload(sv->roles[i].ctl, NULL, 0, &sv->certs) < 0)
 			log_warn("cannot give %s the new certificate: %s", sv->roles[i].name,
 			    strerror(errno));
 	log_info("acme: new certificate loaded and handed to the roles");
@@ -743,44 +747,52 @@ on_reload(evutil_socket_t sig, short what, void *arg)
 {
 	struct supervisor *sv = arg;
 	struct config ncfg;
-	struct tls_pem pem = { 0 };
+	struct tls_certs certs;
 	char err[512];
 
 	sv->reloads++;
 	sv->last_reload = time(NULL);
-	if (config_load(sv->cfg->path, &ncfg, err, sizeof err) < 0) {
+	/* Read once, here: the roles parse this same text (ctl.h), never the file. */
+	size_t len;
+	char *text = config_read(sv->cfg->path, &len, err, sizeof err);
+	if (text == NULL || config_load_text(sv->cfg->path, text, len, &ncfg, err, sizeof err) < 0) {
 		log_err("reload refused: %s", err);
 		snprintf(sv->reload_error, sizeof sv->reload_error, "%s", err);
+		free(text);
 		return;
 	}
-	/* ACME's certificate first, once there is one; else [tls]; else the one in use. */
-	if (ncfg.acme_directory != NULL && acme_pem(sv, &pem) == 0) {
-		/* loaded and checked */
-	} else if (ncfg.tls_cert != NULL) {
-		SSL_CTX *check = NULL;
-		if (tls_pem_load(&pem, ncfg.tls_cert, ncfg.tls_key, err, sizeof err) < 0 ||
-		    (check = tls_server_ctx(&pem, err, sizeof err)) == NULL) {
-			log_err("reload refused: %s", err);
-			snprintf(sv->reload_error, sizeof sv->reload_error, "%s", err);
-			tls_pem_free(&pem);
-			config_free(&ncfg);
-			return;
-		}
-		SSL_CTX_free(check);
+	if (tls_certs_load(&certs, &ncfg, err, sizeof err) < 0) {
+		log_err("reload refused: %s", err);
+		snprintf(sv->reload_error, sizeof sv->reload_error, "%s", err);
+		config_free(&ncfg);
+		free(text);
+		return;
+	}
+	/* ACME's certificate first, once there is one; else [tls]'s; else the one in use. */
+	struct tls_pem pem = { 0 };
+	if (ncfg.acme_directory != NULL && acme_pem(sv, &ncfg, &pem) == 0) {
+		tls_pem_free(&certs.main);
+		certs.main = pem;
+	} else if (ncfg.acme_directory != NULL && certs.main.cert == NULL) {
+		certs.main = sv->certs.main;
+		memset(&sv->certs.main, 0, sizeof sv->certs.main);
 	}
 	/* Listeners are bound once: a change to [listen] needs a restart. */
 	config_free(sv->cfg);
 	*sv->cfg = ncfg;
-	if (pem.cert != NULL) {
-		tls_pem_free(&sv->pem);
-		sv->pem = pem;
-	}
+	tls_certs_free(&sv->certs);
+	sv->certs = certs;
 	for (int i = 0; i < ROLE_COUNT; i++)
 		if (sv->roles[i].pid > 0 &&
-		    ctl_send_reload(sv->roles[i].ctl, sv->roles[i].tls ? &sv->pem : NULL) < 0)
+		    ctl_send_reload(sv->roles[i].ctl, text, len, sv->roles[i].tls ? &sv->certs : NULL) < 0)
 			log_warn("cannot tell %s to reload: %s", sv->roles[i].name, strerror(errno));
+	free(text);
 	sv->reload_error[0] = '\0';
-	log_info("reloaded configuration%s", sv->pem.cert ? " and TLS certificate" : "");
+	if (sv->certs.nsni > 0)
+		log_info("reloaded configuration and TLS certificate, and %zu for SNI names",
+		    sv->certs.nsni);
+	else
+		log_info("reloaded configuration%s", sv->certs.main.cert ? " and TLS certificate" : "");
 }
 
 /* role_state - what `mailroom status` says of r. */
@@ -942,23 +954,18 @@ serve_main(struct config *cfg)
 	}
 	if (resolve_users(&sv, err, sizeof err) < 0)
 		goto fail;
-	if (cfg->tls_cert != NULL) {
-		SSL_CTX *check;
-		if (tls_pem_load(&sv.pem, cfg->tls_cert, cfg->tls_key, err, sizeof err) < 0 ||
-		    (check = tls_server_ctx(&sv.pem, err, sizeof err)) == NULL)
-			goto fail;
-		SSL_CTX_free(check);
-	}
+	if (tls_certs_load(&sv.certs, cfg, err, sizeof err) < 0)
+		goto fail;
 	if (prepare_data_dir(&sv, err, sizeof err) < 0)
 		goto fail;
 	if (cfg->acme_directory != NULL) {
 		struct tls_pem pem = { 0 };
-		if (acme_pem(&sv, &pem) == 0) {
-			tls_pem_free(&sv.pem);
-			sv.pem = pem;
+		if (acme_pem(&sv, cfg, &pem) == 0) {
+			tls_pem_free(&sv.certs.main);
+			sv.certs.main = pem;
 			log_info("acme: serving the certificate stored in %s/%s", cfg->data_dir,
 			    ACME_STATE_DIR);
-		} else if (sv.pem.cert == NULL && acme_stand_in(&sv, err, sizeof err) < 0) {
+		} else if (sv.certs.main.cert == NULL && acme_stand_in(&sv, err, sizeof err) < 0) {
 			goto fail;
 		}
 		/* Datagrams both ways; kept across restarts of httpd and acmed. */
@@ -1071,7 +1078,7 @@ out:
 	if (sv.acme_dir >= 0)
 		close(sv.acme_dir);
 	free(sv.fds);
-	tls_pem_free(&sv.pem);
+	tls_certs_free(&sv.certs);
 	if (sv.base)
 		event_base_free(sv.base);
 	return rc;

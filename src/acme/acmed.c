@@ -49,7 +49,8 @@ struct acmed {
 	struct frame *f;
 	bool stop;
 	bool recheck;            /* a reload came */
-	bool reload;             /* ... asking to read the configuration again */
+	char *config_text;       /* ... with this configuration (NULL: none came) */
+	size_t config_len;
 	uint64_t seq;            /* the last sync sent */
 	bool synced;             /* httpd answered it */
 	unsigned failures;       /* attempts failed in a row */
@@ -66,12 +67,23 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 }
 
 static void
-on_reload(void *arg, const struct tls_pem *pem, bool config)
+on_reload(void *arg, const char *config_text, size_t config_len, const struct tls_certs *certs)
 {
 	struct acmed *a = arg;
 
-	/* Not now: an attempt under way uses the configuration. */
-	a->reload |= config;
+	/* Not now: an attempt under way uses the configuration. Kept for the loop. */
+	if (config_text != NULL) {
+		char *copy = malloc(config_len + 1);
+		if (copy == NULL) {
+			log_err("reload: out of memory, keeping the old configuration");
+		} else {
+			memcpy(copy, config_text, config_len);
+			copy[config_len] = '\0';
+			free(a->config_text);
+			a->config_text = copy;
+			a->config_len = config_len;
+		}
+	}
 	a->recheck = true;
 }
 
@@ -397,9 +409,12 @@ acmed_main(const struct role_env *env)
 	sandbox_probe("acmed", a.cfg);
 	log_info("started");
 	while (!a.stop) {
-		if (a.reload)
-			role_reload_config(&a.cfg);
-		a.reload = a.recheck = false;
+		if (a.config_text != NULL) {
+			role_reload_config(&a.cfg, a.config_text, a.config_len);
+			free(a.config_text);
+			a.config_text = NULL;
+		}
+		a.recheck = false;
 		unsigned next = check(&a);
 		if (!a.stop)
 			acme_wait(a.base, &a.stop, &a.recheck, next);
@@ -413,6 +428,7 @@ out:
 		if (a.sigs[i] != NULL)
 			event_free(a.sigs[i]);
 	free(a.f);
+	free(a.config_text);
 	if (a.chan >= 0)
 		close(a.chan);
 	if (a.dir >= 0)

@@ -178,6 +178,16 @@ write_config(FILE *f, const struct init *in)
 	fprintf(f, "\n[tls]\n");
 	kv(f, "cert", in->cert, "PEM, chain after leaf (here a self-signed one)");
 	kv(f, "key", in->key, NULL);
+	kv(f, "min_protocol", dflt("tls", "min_protocol"), "or TLSv1.3; older ones are never spoken [TLSv1.2]");
+	kv(f, "ciphers", dflt("tls", "ciphers"), NULL);
+	more(f, "OpenSSL's syntax, for TLS 1.2 (TLS 1.3 keeps OpenSSL's");
+	more(f, "suites) [Mozilla intermediate: AEAD only]");
+	kv(f, "sni", dflt("tls", "sni"), "name:cert:key, ... for other hostnames, chosen by the");
+	more(f, "name a client asks for; may be repeated [none]");
+	kv(f, "mta_sts_mode", dflt("tls", "mta_sts_mode"),
+	    "MTA-STS policy at https://mta-sts.<domain>/: testing,");
+	more(f, "enforce or none [testing]");
+	kv(f, "mta_sts_max_age", dflt("tls", "mta_sts_max_age"), "how long senders keep the policy [7d]");
 	fprintf(f, "; Or certificates from an ACME CA (Let's Encrypt) instead, renewed by serve;\n"
 	    "; they need [listen] http on port 80 (see mailroom.conf(5), [acme]):\n"
 	    "; [acme]\n"
@@ -223,6 +233,11 @@ write_config(FILE *f, const struct init *in)
 	more(f, "and name it (else deferred); may: opportunistic");
 	kv(f, "tls_ca_file", dflt("delivery", "tls_ca_file"),
 	    "PEM of the CAs to trust instead of the system's [none]");
+	kv(f, "dane", dflt("delivery", "dane"),
+	    "yes: DANE (RFC 7672), TLSA records of DNSSEC-secure");
+	more(f, "MX hosts enforced; needs a resolver passing DNSSEC on");
+	kv(f, "dnssec_trust_anchor", dflt("delivery", "dnssec_trust_anchor"),
+	    "DNSSEC validation starts from these keys");
 
 	fprintf(f, "\n[limits]\n");
 	kv(f, "max_message_size", dflt("limits", "max_message_size"), "sizes take K, M, G");

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The policy's lifetime: a week, as RFC 8461 3.2 suggests for a settled policy. */
+/* The policy's lifetime unless configured: a week, as RFC 8461 3.2 suggests for a settled policy. */
 #define MTA_STS_MAX_AGE 604800
 
 const char *
@@ -138,11 +138,12 @@ dns_reverse_name(const char *addr, char *out, size_t outlen)
 }
 
 int
-dns_mta_sts_policy(const char *hostname, struct buf *out)
+dns_mta_sts_policy(const char *mode, const char *hostname, uint64_t max_age, struct buf *out)
 {
-	/* testing: reports, no refusals, until the certificate is known to be right. */
-	return buf_printf(out, "version: STSv1\r\nmode: testing\r\nmx: %s\r\nmax_age: %u\r\n",
-	    hostname, MTA_STS_MAX_AGE);
+	/* testing by default: reports, no refusals, until the certificate is known to be right. */
+	return buf_printf(out, "version: STSv1\r\nmode: %s\r\nmx: %s\r\nmax_age: %llu\r\n",
+	    mode ? mode : "testing", hostname,
+	    (unsigned long long)(max_age ? max_age : MTA_STS_MAX_AGE));
 }
 
 /* mta_sts_id - the first 32 hex digits of the policy's SHA-256: changes with it. */
@@ -251,13 +252,15 @@ add_policies(const struct dns_records_in *in, struct dns_recs *l, const char *ho
 	    COMMENT(l, "%s", "") < 0)
 		goto out;
 
-	if (dns_mta_sts_policy(in->hostname, &policy) < 0 || mta_sts_id(&policy, id) < 0)
+	if (dns_mta_sts_policy(in->mta_sts_mode, in->hostname, in->mta_sts_max_age, &policy) < 0 ||
+	    mta_sts_id(&policy, id) < 0)
 		goto out;
 	snprintf(name, sizeof name, "_mta-sts.%s.", in->domain);
 	if (COMMENT(l, "MTA-STS (RFC 8461): senders require TLS to the MX. Serve this policy at") < 0 ||
 	    COMMENT(l, "https://mta-sts.%s/.well-known/mta-sts.txt (a certificate for that name);",
 	    in->domain) < 0 ||
-	    COMMENT(l, "the id below is derived from it (mode: enforce once reports are clean):") < 0)
+	    COMMENT(l, "the id below is derived from it and changes with it ([tls] mta_sts_mode:") < 0 ||
+	    COMMENT(l, "enforce once the reports are clean; none to withdraw the policy):") < 0)
 		goto out;
 	for (char *line = policy.data, *end; *line; line = end + 2) {
 		end = strstr(line, "\r\n");

@@ -70,6 +70,8 @@ struct dns_records_in {
 	uint16_t ports[SVC_COUNT];  /* the port of each service's listener; 0: off */
 	const struct dns_dkim_pub *dkim;
 	size_t ndkim;
+	const char *mta_sts_mode;  /* [tls] mta_sts_mode; NULL: testing */
+	uint64_t mta_sts_max_age;  /* seconds; 0: a week */
 };
 
 /* dns_records_build - every record (and its explaining comments) into out. 0 or -1. */
@@ -103,7 +105,11 @@ const char *dns_rec_label(enum dns_rec_kind kind);
 /* dns_reverse_name - "1.2.0.192.in-addr.arpa." / nibbles ".ip6.arpa." for addr. 0 or -1. */
 int dns_reverse_name(const char *addr, char *out, size_t outlen);
 
-/* dns_mta_sts_policy - the MTA-STS policy (RFC 8461 3.2) the records announce. */
-int dns_mta_sts_policy(const char *hostname, struct buf *out);
+/*
+ * dns_mta_sts_policy - the MTA-STS policy (RFC 8461 3.2) the records announce:
+ * mode (NULL: testing), the MX hostname, max_age seconds (0: a week).
+ */
+int dns_mta_sts_policy(const char *mode, const char *hostname, uint64_t max_age,
+    struct buf *out);
 
 #endif

@@ -76,6 +76,8 @@ dns_zone_records(struct accounts *a, const struct config *cfg, const char *domai
 		.addrs_from_interfaces = addrs_from_interfaces,
 		.dkim = pubs,
 		.ndkim = npubs,
+		.mta_sts_mode = cfg->mta_sts_mode,
+		.mta_sts_max_age = cfg->mta_sts_max_age,
 	};
 	for (int s = 0; s < SVC_COUNT; s++)
 		in.ports[s] = config_service_port(cfg, (enum service)s);

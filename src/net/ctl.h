@@ -2,30 +2,41 @@
  * ctl.h - the supervisor's control channel to each role (a SOCK_SEQPACKET
  * socketpair carrying ipc/frame.h frames). The supervisor sends CTL_RELOAD, with
  * the TLS certificate and key it read as root (empty for roles that terminate no
- * TLS), or CTL_CERT with a new certificate alone (ACME issued one); a role that
- * sees the channel close knows the supervisor is gone and stops. acmed sends the
- * supervisor CTL_ISSUED when it has stored a new certificate under data_dir/acme.
+ * TLS), after one CTL_SNI frame for each [tls] sni name (each frame has room for
+ * one certificate chain and key, not for all of them); a role that sees the
+ * channel close knows the supervisor is gone and stops.
  *
- *   CTL_RELOAD  str cert, str key  ("" and "": no TLS for this role)
- *   CTL_CERT    str cert, str key  (the same, the configuration unchanged)
- *   CTL_ISSUED  (no fields)        acmed -> supervisor
+ *   CTL_CONFIG  str text  (a piece of the config file's text, as the supervisor
+ *               read and validated it; the pieces since the last CTL_RELOAD go together)
+ *   CTL_SNI     str name, str cert, str key
+ *   CTL_RELOAD  str cert, str key, u64 n  ("" and "": no TLS for this role;
+ *               n: the CTL_SNI frames just before, which go with it)
+ *
+ * The roles take the config's text from here rather than from the file: their
+ * walls allow the file they started with, and an editor or `sed -i` replaces it.
+ * A reload without CTL_CONFIG pieces brings certificates alone (ACME issued one):
+ * the role keeps its configuration.
+ *
+ *   CTL_ISSUED  (no fields)  acmed -> supervisor: a new certificate is stored
  */
 #ifndef MAILROOM_CTL_H
 #define MAILROOM_CTL_H
 
-#include <stdbool.h>
 #include <stdint.h>
 
-#include "net/tls.h"
+#include "net/tls_server.h"
 
 struct event_base;
 struct ctl;
 
-enum ctl_type { CTL_RELOAD = 1, CTL_CERT, CTL_ISSUED };
+enum ctl_type { CTL_RELOAD = 1, CTL_SNI = 2, CTL_CONFIG = 3, CTL_ISSUED = 4 };
 
-/* Called on the loop with the new PEM (cert NULL when the role gets no TLS); config:
- * the configuration is to be read again too (CTL_RELOAD, not CTL_CERT). */
-typedef void (*ctl_reload_fn)(void *arg, const struct tls_pem *pem, bool config);
+/*
+ * Called on the loop with the config's text (NULL when none came: keep the configuration)
+ * and the new certificates (main.cert NULL when the role gets no TLS).
+ */
+typedef void (*ctl_reload_fn)(void *arg, const char *config_text, size_t config_len,
+    const struct tls_certs *certs);
 /* Called when the supervisor is gone. */
 typedef void (*ctl_gone_fn)(void *arg);
 
@@ -33,10 +44,12 @@ struct ctl *ctl_new(struct event_base *base, int fd, ctl_reload_fn reload, ctl_g
     void *arg);
 void ctl_free(struct ctl *c);
 
-/* ctl_send_reload - supervisor side; one frame (pem NULL: none). Returns 0 or -1. */
-int ctl_send_reload(int fd, const struct tls_pem *pem);
-/* ctl_send_cert - supervisor side: a new certificate, no reload of the configuration. */
-int ctl_send_cert(int fd, const struct tls_pem *pem);
+/*
+ * ctl_send_reload - supervisor side; the frames of a reload: the config's text (len
+ * octets, no NUL) and the certificates (NULL: none). Returns 0 or -1.
+ */
+int ctl_send_reload(int fd, const char *config_text, size_t config_len,
+    const struct tls_certs *certs);
 
 /* ctl_send_issued - acmed side: a new certificate is stored. Returns 0 or -1. */
 int ctl_send_issued(int fd);

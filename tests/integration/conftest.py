@@ -328,3 +328,18 @@ def make_module_instance():
 def instance(make_instance):
     """A started instance with the default test settings."""
     return make_instance()
+
+
+@pytest.fixture
+def sinks():
+    """Factory: sinks(**kw) -> a peers.Sink, stopped at the end of the test."""
+    made = []
+
+    def make(**kw):
+        s = peers.Sink(**kw)
+        made.append(s)
+        return s
+
+    yield make
+    for s in made:
+        s.stop()

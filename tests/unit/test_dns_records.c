@@ -235,14 +235,17 @@ test_reverse(void **state)
 	assert_int_equal(dns_reverse_name("192.0.2.1", out, 24), 0);
 }
 
-/* mta_sts_id_of - the id the records announce for hostname. */
+/* mta_sts_id_of - the id the records announce for hostname, with mode and max_age. */
 static void
-mta_sts_id_of(const char *hostname, char *out, size_t outlen)
+mta_sts_id_of(const char *hostname, const char *mode, uint64_t max_age, char *out,
+    size_t outlen)
 {
 	struct dns_records_in in = base_in();
 	struct dns_recs l;
 
 	in.hostname = hostname;
+	in.mta_sts_mode = mode;
+	in.mta_sts_max_age = max_age;
 	assert_int_equal(dns_records_build(&in, &l), 0);
 	out[0] = '\0';
 	for (size_t i = 0; i < l.n; i++)
@@ -254,19 +257,31 @@ mta_sts_id_of(const char *hostname, char *out, size_t outlen)
 static void
 test_mta_sts(void **state)
 {
-	char a[128], b[128], c[128];
+	char a[128], b[128], c[128], d[128], e[128], f[128];
 	struct buf policy = { 0 };
 
-	assert_int_equal(dns_mta_sts_policy("mx.example.test", &policy), 0);
+	assert_int_equal(dns_mta_sts_policy(NULL, "mx.example.test", 0, &policy), 0);
 	assert_string_equal(policy.data,
 	    "version: STSv1\r\nmode: testing\r\nmx: mx.example.test\r\nmax_age: 604800\r\n");
 	buf_free(&policy);
-	mta_sts_id_of("mx.example.test", a, sizeof a);
-	mta_sts_id_of("mx.example.test", b, sizeof b);
-	mta_sts_id_of("mx2.example.test", c, sizeof c);
-	/* Stable for one policy, another for another; 1 to 32 letters and digits. */
+	assert_int_equal(dns_mta_sts_policy("enforce", "mx.example.test", 86400, &policy), 0);
+	assert_string_equal(policy.data,
+	    "version: STSv1\r\nmode: enforce\r\nmx: mx.example.test\r\nmax_age: 86400\r\n");
+	buf_free(&policy);
+	mta_sts_id_of("mx.example.test", NULL, 0, a, sizeof a);
+	mta_sts_id_of("mx.example.test", "testing", 604800, b, sizeof b);
+	mta_sts_id_of("mx2.example.test", NULL, 0, c, sizeof c);
+	mta_sts_id_of("mx.example.test", "enforce", 0, d, sizeof d);
+	mta_sts_id_of("mx.example.test", "none", 0, e, sizeof e);
+	mta_sts_id_of("mx.example.test", NULL, 86400, f, sizeof f);
+	/* Stable for one policy (the defaults spelt out are the same policy), another for another. */
 	assert_string_equal(a, b);
 	assert_string_not_equal(a, c);
+	assert_string_not_equal(a, d);
+	assert_string_not_equal(a, e);
+	assert_string_not_equal(d, e);
+	assert_string_not_equal(a, f);
+	/* 1 to 32 letters and digits. */
 	assert_int_equal(strncmp(a, "v=STSv1; id=", 12), 0);
 	assert_int_equal(strlen(a + 12), 32);
 	assert_int_equal(strspn(a + 12, "0123456789abcdef"), 32);
