@@ -141,6 +141,8 @@ struct config {
 	char *tls_ca_file; /* extension: PEM of the CAs to trust; NULL: the system's */
 	bool dane;         /* RFC 7672: TLSA records of DNSSEC-secure MX hosts are enforced */
 	char *dnssec_trust_anchor; /* extension: DS or DNSKEY records the validator trusts */
+	bool mta_sts;      /* RFC 8461: the MTA-STS policies of recipient domains are honoured */
+	bool tls_reports;  /* RFC 8460: outbound TLS results noted, reported daily */
 
 	/* [limits] */
 	uint64_t max_message_size; /* bytes */

@@ -26,6 +26,8 @@ struct agent_result {
 	const char *text; /* the reply or the reason (the log, the state, the bounce) */
 	bool unsure;      /* not known (a flush failed): look before delivering it again */
 	const char *dane; /* remote, with DANE on: "verified", "failed" or "none"; else NULL */
+	const char *sts;  /* remote, with MTA-STS on: "none", "testing", "verified", "failed",
+			   * "dane" (DANE took precedence); else NULL */
 };
 
 struct agent_job {
@@ -64,6 +66,7 @@ struct agent_env {
 	struct accounts *acct;
 	struct committer *committer;
 	const char *mail_dir;
+	const char *queue_dir;      /* the MTA-STS policies and TLS-RPT results are kept there */
 };
 
 /*

@@ -11,13 +11,16 @@
  */
 #include "deliver/remote_int.h"
 
+#include <errno.h>
 #include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "deliver/dane_tls.h"
+#include "deliver/sts_cache.h"
 #include "net/tls.h"
+#include "util/mkdir_p.h"
 #include "util/log.h"
 
 #define PER_DEST_MAX 4 /* connections to one destination at once */
@@ -46,7 +49,7 @@ delivery_id(const struct delivery *d)
 void
 rcpt_result(struct delivery *d, size_t idx, int code, const char *relay, const char *text)
 {
-	struct agent_result res = { idx, code, relay, text, false, d->dane_log };
+	struct agent_result res = { idx, code, relay, text, false, d->dane_log, d->sts_log };
 	d->job->job.result(d->job->job.arg, &res);
 }
 
@@ -73,6 +76,7 @@ delivery_free(struct delivery *d)
 	free(d->rcpts);
 	free(d->mx.v);
 	dane_tlsa_free(&d->tlsa);
+	sts_free(d);
 	free(d);
 }
 
@@ -84,6 +88,7 @@ delivery_drop(struct delivery *d)
 
 	if (d->client)
 		smtp_client_abort(d->client);
+	sts_cancel_arg(d->r->sts, d);
 	delivery_free(d);
 	job_part_done(j, false);
 }
@@ -169,14 +174,14 @@ group(struct remote *r, struct rjob *j, struct delivery ***groups, size_t *ngrou
 		struct route route;
 		if (route_rcpt(env->rcpts[i].kind, env->rcpts[i].addr, &rc, &route) < 0) {
 			struct agent_result res = { i, 553, "none",
-				"553 5.1.3 malformed recipient address", false, NULL };
+				"553 5.1.3 malformed recipient address", false, NULL, NULL };
 			j->job.result(j->job.arg, &res);
 			continue;
 		}
 		const char *sender;
 		if (rcpt_sender(r, env, i, &memo, &sender) < 0) {
 			struct agent_result res = { i, 451, "none",
-				"451 4.3.0 cannot make the SRS sender now", false, NULL };
+				"451 4.3.0 cannot make the SRS sender now", false, NULL, NULL };
 			j->job.result(j->job.arg, &res);
 			continue;
 		}
@@ -192,14 +197,16 @@ group(struct remote *r, struct rjob *j, struct delivery ***groups, size_t *ngrou
 			if (ng != NULL)
 				*groups = ng;
 			if (ng == NULL || (d = delivery_new(r, j, &route, sender)) == NULL) {
-				struct agent_result res = { i, 451, "none", "451 4.3.0 out of memory", false, NULL };
+				struct agent_result res = { i, 451, "none", "451 4.3.0 out of memory", false, NULL,
+				    NULL };
 				j->job.result(j->job.arg, &res);
 				continue;
 			}
 			(*groups)[(*ngroups)++] = d;
 		}
 		if (delivery_add_rcpt(d, i) < 0) {
-			struct agent_result res = { i, 451, "none", "451 4.3.0 out of memory", false, NULL };
+			struct agent_result res = { i, 451, "none", "451 4.3.0 out of memory", false, NULL,
+				    NULL };
 			j->job.result(j->job.arg, &res);
 		}
 	}
@@ -263,6 +270,7 @@ finish(struct delivery *d, int code, const char *text)
 		d->dest->active--;
 	}
 	dns_cancel_arg(r->dns, d);
+	sts_cancel_arg(r->sts, d);
 	struct rjob *j = d->job;
 	delivery_free(d);
 	job_part_done(j, true);
@@ -358,7 +366,9 @@ remote_free(void *self)
 			delivery_drop(s->v[i]);
 		mx_set_free(s);
 	}
+	sts_cache_free(r->sts); /* before the resolver: it cancels its lookups there */
 	dns_free(r->dns);
+	SSL_CTX_free(r->tls_sts);
 	SSL_CTX_free(r->tls);
 	SSL_CTX_free(r->tls_verify);
 	SSL_CTX_free(r->tls_dane);
@@ -394,6 +404,24 @@ remote_agent_new(struct agent *a, const struct agent_env *env)
 	}
 	if (cfg->dane)
 		log_info("DANE on: DNSSEC-validated lookups, trust anchor %s", anchor);
+	if (cfg->mta_sts) {
+		/* The CAs and the cache directory are fixed at start, as the sandbox's walls. */
+		char dir[4200];
+		snprintf(dir, sizeof dir, "%s/mta-sts", env->queue_dir);
+		if ((r->tls_sts = tls_client_verify_ctx(cfg->tls_ca_file, err, sizeof err)) == NULL ||
+		    (r->sts = sts_cache_new(env->base, r->dns, r->tls_sts, dir)) == NULL) {
+			log_err("MTA-STS: %s", r->tls_sts == NULL ? err : "out of memory");
+			remote_free(r);
+			return -1;
+		}
+		log_info("MTA-STS on: policies kept in %s, certificates checked against %s", dir,
+		    cfg->tls_ca_file ? cfg->tls_ca_file : "the system's CAs");
+	}
+	if (cfg->tls_reports) {
+		snprintf(r->tlsrpt_dir, sizeof r->tlsrpt_dir, "%s/tlsrpt", env->queue_dir);
+		if (mkdir_p(r->tlsrpt_dir, 0750) < 0)
+			log_warn("TLS-RPT: cannot make %s: %s", r->tlsrpt_dir, strerror(errno));
+	}
 	r->dispatch_ev = event_new(env->base, -1, 0, on_dispatch, r);
 	if (r->dispatch_ev == NULL) {
 		remote_free(r);

@@ -1,8 +1,9 @@
 /*
  * remote_int.h - the remote delivery agent's state, shared by its files: remote.c
  * (the agent: jobs, grouping by route, limits, dispatch), remote_mx.c (MX lookups,
- * and the merging of a message's domains that share MX hosts) and remote_try.c
- * (trying the servers of one delivery in order, and what each conversation ends with).
+ * and the merging of a message's domains that share MX hosts), remote_try.c
+ * (trying the servers of one delivery in order, and what each conversation ends with)
+ * and remote_sts.c (the MTA-STS policy of a delivery, and the TLS-RPT results).
  */
 #ifndef MAILROOM_REMOTE_INT_H
 #define MAILROOM_REMOTE_INT_H
@@ -15,6 +16,7 @@
 #include "deliver/agent.h"
 #include "deliver/dane.h"
 #include "deliver/dns.h"
+#include "deliver/mta_sts.h"
 #include "deliver/route.h"
 #include "deliver/smtp_client.h"
 #include "net/self_addr.h"
@@ -71,6 +73,15 @@ struct delivery {
 	struct tlsa_set tlsa;       /* its usable TLSA records, for DANE_VERIFY */
 	char tlsa_base[DNS_NAME_MAX]; /* where they are: the host, or its CNAME target */
 	const char *dane_log;       /* "none", "verified", "failed" for the log; NULL: DANE off */
+	struct sts_policy *sts;     /* the domain's MTA-STS policy (testing or enforce); NULL: none */
+	char *sts_text;             /* as served, for TLS-RPT */
+	char *sts_mx;               /* its mx patterns, one a line, for TLS-RPT */
+	const char *sts_failure;    /* its discovery failed: the RFC 8460 result type; or NULL */
+	char *sts_why;
+	const char *sts_log;        /* agent_result.sts; NULL: MTA-STS off */
+	bool sts_host_checked;      /* the current host was held against the policy */
+	bool sts_oom;               /* the lookup could not be made: the delivery is deferred */
+	void (*sts_then)(struct delivery *d); /* where the delivery goes on after the lookup */
 	struct smtp_client *client;
 	char relay[SOCKADDR_TEXT_MAX + DNS_NAME_MAX + 16];
 	int last_code;
@@ -94,6 +105,9 @@ struct remote {
 	SSL_CTX *tls;               /* opportunistic STARTTLS */
 	SSL_CTX *tls_verify;        /* relayhost_tls = verify: built when first needed */
 	SSL_CTX *tls_dane;          /* dane = yes at start: DANE authentication; and dns validates */
+	SSL_CTX *tls_sts;           /* mta_sts = yes at start: the policy fetch (tls_ca_file's CAs) */
+	struct sts_cache *sts;      /* mta_sts = yes at start: the policies (deliver/sts_cache.h) */
+	char tlsrpt_dir[4200];      /* tls_reports = yes at start: queue/tlsrpt; else "" */
 	char *tls_verify_ca;        /* the tls_ca_file it was built from (NULL: the system's) */
 	struct strmap dests;        /* destination name -> struct dest */
 	struct delivery *wait_head, *wait_tail;
@@ -159,6 +173,45 @@ dane_on(const struct delivery *d)
 {
 	return d->r->tls_dane != NULL && remote_cfg(d->r)->dane && !d->route.relayhost;
 }
+
+/* sts_on - whether MTA-STS applies to d: on at start and still, an MX route (not the relayhost). */
+static inline bool
+sts_on(const struct delivery *d)
+{
+	return d->r->sts != NULL && remote_cfg(d->r)->mta_sts && !d->route.relayhost &&
+	    d->route.kind == ROUTE_MX;
+}
+
+/* sts_enforced - whether d's current host must pass the policy: enforce, and not DANE's. */
+static inline bool
+sts_enforced(const struct delivery *d)
+{
+	return d->sts != NULL && d->sts->mode == STS_ENFORCE && d->dane == DANE_NONE;
+}
+
+/* remote_sts.c */
+/*
+ * sts_start - look up d's MTA-STS policy (sts_on), then then(d), which may run
+ * before this returns; d->sts_oom says the lookup could not be made (out of memory:
+ * d must not go on without its policy).
+ */
+void sts_start(struct delivery *d, void (*then)(struct delivery *d));
+/* sts_free - d's policy copies (delivery_free). */
+void sts_free(struct delivery *d);
+/*
+ * sts_host_gate - hold the current host against the policy, once per host: false
+ * when it is not in an enforced policy (logged, the reason in d; try the next).
+ */
+bool sts_host_gate(struct delivery *d);
+/* sts_params - the TLS of a connection to the current host under the policy. false: finished. */
+bool sts_params(struct delivery *d, struct client_params *p);
+/* sts_session - one conversation's TLS outcome: d->sts_log, and the TLS-RPT results. */
+void sts_session(struct delivery *d, const struct client_result *res);
+/* tlsrpt_failure - a host not used (not in the policy, a bogus TLSA answer) for TLS-RPT. */
+void tlsrpt_failure(struct delivery *d, const char *type, const char *result,
+    const char *reason);
+/* verify_ctx - the verifying client context of tls_ca_file (remote_try.c). NULL with err. */
+SSL_CTX *verify_ctx(struct remote *r, char *err, size_t errlen);
 
 /* remote_try.c */
 /* next_host - try d's next server (its MX hosts in order, or its one host). */

@@ -67,6 +67,17 @@ take_mx(struct delivery *d, enum dns_status st, struct mx_list *mx, const char *
 	return 451;
 }
 
+/* after_sts - the policy is known: on to the servers. */
+static void
+after_sts(struct delivery *d)
+{
+	if (d->sts_oom) {
+		finish(d, 451, "451 4.3.0 out of memory");
+		return;
+	}
+	next_host(d);
+}
+
 static void
 on_mx(void *arg, enum dns_status st, struct mx_list *mx, const char *why)
 {
@@ -76,6 +87,10 @@ on_mx(void *arg, enum dns_status st, struct mx_list *mx, const char *why)
 	int code = take_mx(d, st, mx, why, text, sizeof text);
 	if (code != 0) {
 		finish(d, code, text);
+		return;
+	}
+	if (sts_on(d)) {
+		sts_start(d, after_sts);
 		return;
 	}
 	next_host(d);
@@ -126,8 +141,10 @@ set_done(struct remote *r, struct mx_set *s)
 		s->next->prev = s->prev;
 	for (size_t i = 0; i < s->n; i++) {
 		s->v[i]->set = NULL;
+		/* A domain with an MTA-STS policy goes alone: the policy is its own. */
 		if (lists)
-			lists[i] = s->v[i]->pre_code == 0 ? &s->v[i]->mx : NULL;
+			lists[i] = s->v[i]->pre_code == 0 && s->v[i]->sts == NULL ? &s->v[i]->mx :
+			    NULL;
 		if (senders)
 			senders[i] = s->v[i]->sender;
 	}
@@ -162,18 +179,34 @@ set_done_later(evutil_socket_t fd, short what, void *arg)
 	set_done(s->r, s);
 }
 
+/* set_one_done - d's lookups are in (its MX records, and its policy): one fewer to wait for. */
+static void
+set_one_done(struct delivery *d)
+{
+	struct mx_set *s = d->set;
+
+	if (d->sts_oom && d->pre_code == 0) {
+		d->pre_code = 451;
+		d->pre_text = strdup("451 4.3.0 out of memory");
+	}
+	if (--s->pending == 0)
+		set_done(d->r, s);
+}
+
 static void
 on_set_mx(void *arg, enum dns_status st, struct mx_list *mx, const char *why)
 {
 	struct delivery *d = arg;
-	struct mx_set *s = d->set;
 	char text[CLIENT_TEXT_MAX + 64];
 
 	d->pre_code = take_mx(d, st, mx, why, text, sizeof text);
 	if (d->pre_code != 0)
 		d->pre_text = strdup(text);
-	if (--s->pending == 0)
-		set_done(d->r, s);
+	if (d->pre_code == 0 && sts_on(d)) {
+		sts_start(d, set_one_done);
+		return;
+	}
+	set_one_done(d);
 }
 
 size_t

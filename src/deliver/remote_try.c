@@ -120,9 +120,10 @@ on_client(void *arg, const struct client_result *res)
 	struct delivery *d = arg;
 
 	d->client = NULL;
+	sts_session(d, res);
 	enum client_outcome outcome = res->outcome;
-	if (outcome == CLIENT_TLS_FAILED && d->dane != DANE_NONE)
-		outcome = CLIENT_TRY_NEXT; /* never in clear where DANE requires TLS */
+	if (outcome == CLIENT_TLS_FAILED && (d->dane != DANE_NONE || sts_enforced(d)))
+		outcome = CLIENT_TRY_NEXT; /* never in clear where DANE or MTA-STS requires TLS */
 	switch (outcome) {
 	case CLIENT_TLS_FAILED:
 		log_info("%s: %s; trying again without TLS", delivery_id(d), res->text);
@@ -168,7 +169,7 @@ on_client(void *arg, const struct client_result *res)
  * verify_ctx - the verifying client context for the configured tls_ca_file, made
  * again when a reload changed the path (SSL objects keep the old one alive).
  */
-static SSL_CTX *
+SSL_CTX *
 verify_ctx(struct remote *r, char *err, size_t errlen)
 {
 	const char *ca = remote_cfg(r)->tls_ca_file;
@@ -226,7 +227,7 @@ next_addr(struct delivery *d)
 	struct remote *r = d->r;
 	const struct config *cfg = remote_cfg(r);
 
-	if (d->addr_next >= d->addrs.n) {
+	if (d->addr_next >= d->addrs.n || !sts_host_gate(d)) {
 		next_host(d);
 		return;
 	}
@@ -284,6 +285,8 @@ next_addr(struct delivery *d)
 		p.verify_name = d->name;
 		p.no_tls = false;
 	}
+	if (!sts_params(d, &p))
+		return;
 	d->client = smtp_client_start(&p, on_client, d);
 	if (d->client == NULL) {
 		finish(d, 451, "451 4.3.0 cannot start an SMTP connection");
@@ -334,6 +337,8 @@ on_tlsa(void *arg, enum dns_status st, const struct dns_rdata *rr, const char *w
 		snprintf(d->last_error, sizeof d->last_error,
 		    "cannot look up the TLSA records of %s (DANE): %s", d->tlsa_base,
 		    why[0] ? why : "no answer");
+		tlsrpt_failure(d, "tlsa", strstr(why, "DNSSEC") ? "dnssec-invalid" : "tlsa-invalid",
+		    d->last_error);
 		log_info("%s: %s; not using this MX host", delivery_id(d), d->last_error);
 		next_host(d);
 		return;
@@ -392,6 +397,7 @@ next_host(struct delivery *d)
 	d->host = d->mx.v[d->mx_next++].host;
 	d->no_tls = false;
 	d->dane = DANE_NONE;
+	d->sts_host_checked = false;
 	dane_tlsa_free(&d->tlsa);
 	if (strcasecmp(d->host, remote_cfg(r)->hostname) == 0 && !d->route.relayhost) {
 		self_found(d, NULL);

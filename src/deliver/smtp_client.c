@@ -93,8 +93,8 @@ cl_tls_required_fail(struct smtp_client *c, const char *status, const char *fmt,
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof why, fmt, ap);
 	va_end(ap);
-	if (c->p.verify_name == NULL) {
-		/* DANE: this server will not do; the caller may try another. */
+	if (c->p.verify_name == NULL || c->p.verify_next) {
+		/* DANE or MTA-STS: this server will not do; the caller may try another. */
 		c->res.outcome = CLIENT_TRY_NEXT;
 		c->res.code = 451;
 		c->res.tls_status = status;
@@ -231,10 +231,20 @@ on_event(struct bufferevent *bev, short what, void *arg)
 				cl_finish(c);
 				return;
 			}
+			c->res.tls_used = true;
+			if (ssl != NULL && (c->p.verify_name != NULL || c->p.check_name != NULL))
+				c->res.verify_result = SSL_get_verify_result(ssl);
 			if (c->p.dane != NULL) {
 				c->res.dane_verified = true;
 				log_info("%s: TLS with %s: %s, DANE-verified by TLSA %s", c->p.env->id,
 				    c->peer, desc, match);
+			} else if (c->p.check_name != NULL) {
+				log_info("%s: TLS with %s: %s, certificate %s for %s%s%s", c->p.env->id,
+				    c->peer, ssl ? desc : "?", c->res.verify_result == X509_V_OK ?
+				    "verified" : "not verified", c->p.check_name,
+				    c->res.verify_result == X509_V_OK ? "" : ": ",
+				    c->res.verify_result == X509_V_OK ? "" :
+				    X509_verify_cert_error_string(c->res.verify_result));
 			} else {
 				log_info("%s: TLS with %s: %s%s%s", c->p.env->id, c->peer, ssl ? desc : "?",
 				    c->p.verify_name ? ", certificate verified for " : "",
@@ -263,6 +273,7 @@ on_event(struct bufferevent *bev, short what, void *arg)
 		/* Required TLS: no second try in clear. Say why the check failed. */
 		SSL *ssl = bufferevent_openssl_get_ssl(bev);
 		long vr = ssl ? SSL_get_verify_result(ssl) : X509_V_OK;
+		c->res.verify_result = vr;
 		if (vr != X509_V_OK && c->p.dane != NULL)
 			snprintf(ebuf, sizeof ebuf, "DANE authentication failed (%u TLSA record%s): %s",
 			    (unsigned)c->p.dane->n, c->p.dane->n == 1 ? "" : "s",

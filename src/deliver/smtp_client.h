@@ -34,6 +34,9 @@ struct client_result {
 	char text[CLIENT_TEXT_MAX];  /* TRY_NEXT: why */
 	const char *tls_status;      /* TRY_NEXT: required TLS failed ("4.7.4", "4.7.5"); or NULL */
 	bool dane_verified;          /* the server was authenticated by a TLSA record */
+	bool tls_used;               /* the conversation went on over TLS */
+	long verify_result;          /* with verify_name or check_name: X509_V_OK (0) or the
+				      * OpenSSL verify error of the handshake */
 	int *rcpt_code;              /* DONE: per recipient, 0 = no answer (defer) */
 	char (*rcpt_text)[CLIENT_TEXT_MAX];
 };
@@ -48,6 +51,17 @@ struct client_params {
 	 * handshake or check, defers every recipient (4.7.4 / 4.7.5) before any AUTH.
 	 */
 	const char *verify_name;
+	/*
+	 * With verify_name: a failed TLS requirement ends as CLIENT_TRY_NEXT with
+	 * tls_status set, as for DANE (MTA-STS enforce: another MX host may do).
+	 */
+	bool verify_next;
+	/*
+	 * Non-NULL, without verify_name: tls is a verifying context and the certificate
+	 * is checked against CAs and this name, but only reported in verify_result;
+	 * TLS stays opportunistic (MTA-STS testing).
+	 */
+	const char *check_name;
 	/*
 	 * Non-NULL: DANE (RFC 7672). tls is a dane_tls_ctx (deliver/dane_tls.h), TLS is
 	 * required and the server must match one of these records; a DANE-TA(2) chain

@@ -178,6 +178,13 @@ start_tls(struct smtp_client *c)
 			cl_finish(c);
 			return;
 		}
+	} else if (c->p.check_name != NULL) {
+		/* Checked and reported, never refused: the handshake goes on whatever it finds. */
+		if (tls_client_verify_name(ssl, c->p.check_name) < 0) {
+			tls_setup_failed(c, ssl);
+			return;
+		}
+		SSL_set_verify(ssl, SSL_VERIFY_NONE, NULL);
 	} else if (!is_address(c->p.host)) {
 		SSL_set_tlsext_host_name(ssl, c->p.host);
 	}

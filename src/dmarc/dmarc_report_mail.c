@@ -38,8 +38,8 @@ dmarc_gzip(const void *in, size_t len, struct buf *out)
 	return rc == Z_STREAM_END ? 0 : -1;
 }
 
-static void
-file_safe(char *out, size_t outlen, const char *s)
+void
+report_file_safe(char *out, size_t outlen, const char *s)
 {
 	size_t k = 0;
 	for (; *s && k + 1 < outlen; s++) {
@@ -49,6 +49,22 @@ file_safe(char *out, size_t outlen, const char *s)
 		out[k++] = ok ? (char)c : '_';
 	}
 	out[k] = '\0';
+}
+
+int
+report_base64(const void *in, size_t len, struct buf *out)
+{
+	const unsigned char *p = in;
+	char line[128];
+	int rc = 0;
+
+	for (size_t i = 0; i < len && rc == 0; i += 57) {
+		size_t n = len - i < 57 ? len - i : 57;
+		int k = EVP_EncodeBlock((unsigned char *)line, p + i, (int)n);
+		rc |= buf_append(out, line, (size_t)k);
+		rc |= buf_putc(out, '\n');
+	}
+	return rc ? -1 : 0;
 }
 
 static const char *
@@ -67,9 +83,9 @@ dmarc_report_mail(const struct dmarc_mail *m, struct buf *out)
 
 	gmtime_r(&m->now, &tm);
 	strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S +0000", &tm);
-	file_safe(host, sizeof host, m->hostname);
-	file_safe(pd, sizeof pd, m->policy_domain);
-	file_safe(uq, sizeof uq, m->unique);
+	report_file_safe(host, sizeof host, m->hostname);
+	report_file_safe(pd, sizeof pd, m->policy_domain);
+	report_file_safe(uq, sizeof uq, m->unique);
 	for (char *p = uq; *p; p++)
 		if (*p == '.' || *p == '-' || *p == '_')
 			*p = '0'; /* unique-id = 1*(ALPHA / DIGIT) */
@@ -104,14 +120,8 @@ dmarc_report_mail(const struct dmarc_mail *m, struct buf *out)
 	    esc(e_from, sizeof e_from, m->from), esc(e_to, sizeof e_to, m->to), e_pd, e_host,
 	    e_rid, date, e_rid, uq, uq, e_host, e_pd, (int64_t)m->begin, (int64_t)m->end, uq,
 	    fname, fname);
-	const unsigned char *p = m->gz;
-	char line[128];
-	for (size_t i = 0; i < m->gzlen && rc == 0; i += 57) {
-		size_t n = m->gzlen - i < 57 ? m->gzlen - i : 57;
-		int k = EVP_EncodeBlock((unsigned char *)line, p + i, (int)n);
-		rc |= buf_append(out, line, (size_t)k);
-		rc |= buf_putc(out, '\n');
-	}
+	if (rc == 0)
+		rc = report_base64(m->gz, m->gzlen, out);
 	rc |= buf_printf(out, "\n--=_%s--\n", uq);
 	return rc ? -1 : 0;
 }

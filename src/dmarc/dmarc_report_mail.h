@@ -15,6 +15,12 @@
 /* dmarc_gzip - in[0..len) as a gzip file appended to out. 0, or -1. */
 int dmarc_gzip(const void *in, size_t len, struct buf *out);
 
+/* report_base64 - in[0..len) in base64 lines of 76 (each with its LF) appended to out. 0, or -1. */
+int report_base64(const void *in, size_t len, struct buf *out);
+
+/* report_file_safe - s with every octet but letters, digits, '.', '-', '_' made '_'. */
+void report_file_safe(char *out, size_t outlen, const char *s);
+
 struct dmarc_mail {
 	const char *hostname;      /* the submitter (the receiver in the file name) */
 	const char *from;          /* the reporting address */

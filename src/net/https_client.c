@@ -154,6 +154,7 @@ on_done(struct evhttp_request *req, void *arg)
 		r->failed = true;
 		why_failed(r, false, res.err, sizeof res.err);
 		res.no_connection = no_connection(r);
+		res.cert_failed = r->ssl != NULL && SSL_get_verify_result(r->ssl) != X509_V_OK;
 	} else {
 		struct evbuffer *in = evhttp_request_get_input_buffer(req);
 		res.len = evbuffer_get_length(in);

@@ -43,6 +43,7 @@ struct https_opts {
 struct https_result {
 	bool answered;             /* a response came (any status); else err says why */
 	bool no_connection;        /* it never reached the server: another address may do */
+	bool cert_failed;          /* the server's certificate did not verify */
 	int status;
 	char content_type[128];    /* without parameters, lower case; "" */
 	unsigned retry_after;      /* Retry-After in seconds (at most a day); 0: none */

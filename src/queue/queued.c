@@ -460,7 +460,8 @@ queued_main(const struct role_env *env)
 		goto out;
 	if (role_control_start(&control, q.base, env->ctl_fd, &q.cfg, NULL) < 0)
 		goto out;
-	q.aenv = (struct agent_env){ q.base, &q.cfg, q.acct, q.store.committer, q.store.mail_dir };
+	q.aenv = (struct agent_env){ q.base, &q.cfg, q.acct, q.store.committer, q.store.mail_dir,
+		q.store.queue_dir };
 	if (local_agent_new(&q.agents[AGENT_LOCAL], &q.aenv) < 0 ||
 	    remote_agent_new(&q.agents[AGENT_REMOTE], &q.aenv) < 0)
 		goto out;

@@ -36,7 +36,7 @@ policy_of(const struct config *cfg)
  */
 static void
 rcpt_result(struct queued *q, struct qmsg *m, size_t idx, int code, const char *relay,
-    const char *text, const char *dane)
+    const char *text, const char *dane, const char *sts)
 {
 	static const char *const status[] = { "sent", "deferred", "bounced" };
 	struct spool_rcpt *r = &m->env.rcpts[idx];
@@ -49,8 +49,9 @@ rcpt_result(struct queued *q, struct qmsg *m, size_t idx, int code, const char *
 		[RESULT_DEFERRED] = MX_DEFERRED, [RESULT_BOUNCED] = MX_BOUNCED };
 	metrics_delivery(r->kind == TARGET_LOCAL ? MX_LOCAL : MX_REMOTE, counted[c]);
 	m->dirty = true;
-	log_info("%s: to=<%s> orig_to=<%s> relay=%s%s%s status=%s (%s)", m->id, r->addr, r->orig,
-	    relay, dane ? " dane=" : "", dane ? dane : "", status[c], text);
+	log_info("%s: to=<%s> orig_to=<%s> relay=%s%s%s%s%s status=%s (%s)", m->id, r->addr,
+	    r->orig, relay, dane ? " dane=" : "", dane ? dane : "", sts ? " sts=" : "",
+	    sts ? sts : "", status[c], text);
 }
 
 /*
@@ -165,7 +166,7 @@ too_many_hops(struct queued *q, struct qmsg *m)
 	    m->hops);
 	for (size_t i = 0; i < m->env.nrcpts; i++)
 		if (m->env.rcpts[i].status == RCPT_PENDING)
-			rcpt_result(q, m, i, 554, "none", text, NULL);
+			rcpt_result(q, m, i, 554, "none", text, NULL, NULL);
 	return true;
 }
 
@@ -176,7 +177,8 @@ on_result(void *arg, const struct agent_result *res)
 
 	if (res->unsure)
 		m->recovering = true;
-	rcpt_result(m->q, m, res->idx, res->code, res->relay, res->text, res->dane);
+	rcpt_result(m->q, m, res->idx, res->code, res->relay, res->text, res->dane,
+	    res->sts);
 	/* In the user's mailbox now: a vacation may answer it. */
 	if (res->code >= 200 && res->code < 300 && m->env.rcpts[res->idx].kind == TARGET_LOCAL)
 		vacation_delivered(m->q, &m->env, res->idx);
@@ -206,12 +208,12 @@ hand_out(struct queued *q, struct qmsg *m, time_t now)
 		if (!rcpt_due(r, now))
 			continue;
 		if (route_rcpt(r->kind, r->addr, &rc, &route) < 0) {
-			rcpt_result(q, m, i, 553, "none", "553 5.1.3 malformed recipient address", NULL);
+			rcpt_result(q, m, i, 553, "none", "553 5.1.3 malformed recipient address", NULL, NULL);
 			continue;
 		}
 		int a = route.kind == ROUTE_LOCAL ? AGENT_LOCAL : AGENT_REMOTE;
 		if (idx[a] == NULL)
-			rcpt_result(q, m, i, 451, "none", "451 4.3.0 out of memory", NULL);
+			rcpt_result(q, m, i, 451, "none", "451 4.3.0 out of memory", NULL, NULL);
 		else
 			idx[a][n[a]++] = i;
 	}
@@ -227,7 +229,7 @@ hand_out(struct queued *q, struct qmsg *m, time_t now)
 		if (ag->ops->submit(ag->self, &job) < 0) {
 			m->parts--;
 			for (size_t k = 0; k < n[a]; k++)
-				rcpt_result(q, m, idx[a][k], 451, "none", "451 4.3.0 out of memory", NULL);
+				rcpt_result(q, m, idx[a][k], 451, "none", "451 4.3.0 out of memory", NULL, NULL);
 		}
 	}
 	for (int a = 0; a < AGENT_COUNT; a++)
