@@ -11,7 +11,6 @@
  */
 #include "deliver/remote_int.h"
 
-#include <errno.h>
 #include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +19,7 @@
 #include "deliver/dane_tls.h"
 #include "deliver/sts_cache.h"
 #include "net/tls.h"
-#include "util/mkdir_p.h"
+
 #include "util/log.h"
 
 #define PER_DEST_MAX 4 /* connections to one destination at once */
@@ -418,9 +417,8 @@ remote_agent_new(struct agent *a, const struct agent_env *env)
 		    cfg->tls_ca_file ? cfg->tls_ca_file : "the system's CAs");
 	}
 	if (cfg->tls_reports) {
-		snprintf(r->tlsrpt_dir, sizeof r->tlsrpt_dir, "%s/tlsrpt", env->queue_dir);
-		if (mkdir_p(r->tlsrpt_dir, 0750) < 0)
-			log_warn("TLS-RPT: cannot make %s: %s", r->tlsrpt_dir, strerror(errno));
+		r->tlsrpt_on = true;
+		report_log_init_in(&r->tlsrpt, env->queue_dir, "tlsrpt", "TLS-RPT results");
 	}
 	r->dispatch_ev = event_new(env->base, -1, 0, on_dispatch, r);
 	if (r->dispatch_ev == NULL) {

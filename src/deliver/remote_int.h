@@ -19,6 +19,7 @@
 #include "deliver/mta_sts.h"
 #include "deliver/route.h"
 #include "deliver/smtp_client.h"
+#include "inbound/report_log.h"
 #include "net/self_addr.h"
 #include "net/sockaddr.h"
 #include "util/buf.h"
@@ -107,7 +108,8 @@ struct remote {
 	SSL_CTX *tls_dane;          /* dane = yes at start: DANE authentication; and dns validates */
 	SSL_CTX *tls_sts;           /* mta_sts = yes at start: the policy fetch (tls_ca_file's CAs) */
 	struct sts_cache *sts;      /* mta_sts = yes at start: the policies (deliver/sts_cache.h) */
-	char tlsrpt_dir[4200];      /* tls_reports = yes at start: queue/tlsrpt; else "" */
+	bool tlsrpt_on;             /* tls_reports = yes at start */
+	struct report_log tlsrpt;   /* then the results go to queue/tlsrpt/<day>.log */
 	char *tls_verify_ca;        /* the tls_ca_file it was built from (NULL: the system's) */
 	struct strmap dests;        /* destination name -> struct dest */
 	struct delivery *wait_head, *wait_tail;

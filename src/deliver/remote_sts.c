@@ -11,19 +11,14 @@
  */
 #include "deliver/remote_int.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <openssl/x509.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "deliver/sts_cache.h"
 #include "deliver/tlsrpt.h"
-#include "inbound/report_log.h"
-#include "util/fdio.h"
 #include "util/log.h"
 
 void
@@ -42,28 +37,18 @@ sts_free(struct delivery *d)
 static bool
 reporting(const struct delivery *d)
 {
-	return d->r->tlsrpt_dir[0] != '\0' && remote_cfg(d->r)->tls_reports &&
+	return d->r->tlsrpt_on && remote_cfg(d->r)->tls_reports &&
 	    !d->route.relayhost && d->route.kind == ROUTE_MX;
 }
 
-/* note - one result line into today's file (written whole with O_APPEND). */
+/* note - one result line into today's file (inbound/report_log.h). */
 static void
 note(struct delivery *d, const struct tlsrpt_result *res)
 {
-	char day[16], path[4300];
 	struct buf line = { 0 };
 
-	report_log_day(time(NULL), day);
-	snprintf(path, sizeof path, "%s/%s.log", d->r->tlsrpt_dir, day);
-	if (tlsrpt_line(res, &line) < 0) {
-		buf_free(&line);
-		return;
-	}
-	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
-	if (fd < 0 || fd_write_all(fd, line.data, line.len) < 0)
-		log_warn("TLS-RPT: cannot note a result in %s: %s", path, strerror(errno));
-	if (fd >= 0)
-		close(fd);
+	if (tlsrpt_line(res, &line) == 0)
+		report_log_append(&d->r->tlsrpt, time(NULL), line.data, line.len);
 	buf_free(&line);
 }
 

@@ -9,8 +9,6 @@
  */
 #include "queue/dmarc_reports.h"
 
-#include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
 #include <event2/event.h>
 #include <fcntl.h>
@@ -133,64 +131,6 @@ dmarc_reporter_free(struct dmarc_reporter *r)
 	if (r->timer)
 		event_free(r->timer);
 	free(r);
-}
-
-static bool
-is_day(const char *s, size_t n)
-{
-	if (n != 8)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!isdigit((unsigned char)s[i]))
-			return false;
-	return true;
-}
-
-/* day_start - 00:00 UTC of "YYYYMMDD". */
-static time_t
-day_start(const char *day)
-{
-	struct tm tm = { 0 };
-	tm.tm_year = (day[0] - '0') * 1000 + (day[1] - '0') * 100 + (day[2] - '0') * 10 +
-	    (day[3] - '0') - 1900;
-	tm.tm_mon = (day[4] - '0') * 10 + (day[5] - '0') - 1;
-	tm.tm_mday = (day[6] - '0') * 10 + (day[7] - '0');
-	return timegm(&tm);
-}
-
-/*
- * pick - the next file: a .work left by a crash first, else the earliest <day>.log
- * before today (today too with r->again_today). Fills r->day; returns 1 (.work),
- * 2 (.log), 0 (nothing to do).
- */
-static int
-pick(struct dmarc_reporter *r, const char *dir, bool today)
-{
-	char now_day[16], best[16] = "";
-	int kind = 0;
-
-	report_log_day(time(NULL), now_day);
-	DIR *d = opendir(dir);
-	if (d == NULL)
-		return 0;
-	struct dirent *e;
-	while ((e = readdir(d)) != NULL) {
-		const char *dot = strchr(e->d_name, '.');
-		if (dot == NULL || !is_day(e->d_name, (size_t)(dot - e->d_name)))
-			continue;
-		int k = strcmp(dot, ".work") == 0 ? 1 : strcmp(dot, ".log") == 0 ? 2 : 0;
-		if (k == 0 || (k == 2 && !today && strncmp(e->d_name, now_day, 8) >= 0))
-			continue;
-		if (kind == 0 || k < kind || (k == kind && strncmp(e->d_name, best, 8) < 0)) {
-			memcpy(best, e->d_name, 8);
-			best[8] = '\0';
-			kind = k;
-		}
-	}
-	closedir(d);
-	if (kind != 0)
-		snprintf(r->day, sizeof r->day, "%s", best);
-	return kind;
 }
 
 /* day_done - on to the next day; after a failure, stop until the next run. */
@@ -502,7 +442,7 @@ next_day(struct dmarc_reporter *r)
 	struct buf text = { 0 };
 
 	snprintf(dir, sizeof dir, "%s/dmarc", q->store.queue_dir);
-	int kind = pick(r, dir, r->again_today);
+	int kind = report_log_pick(dir, r->again_today, r->day);
 	if (kind == 0) {
 		r->busy = false;
 		if (r->again) {
@@ -524,7 +464,7 @@ next_day(struct dmarc_reporter *r)
 			return;
 		}
 	}
-	r->begin = day_start(r->day);
+	r->begin = report_log_day_start(r->day);
 	time_t now = time(NULL);
 	r->end = r->begin + 86399 < now ? r->begin + 86399 : now;
 	if (read_file(r->work, &text) < 0 || dmarc_agg_add_text(&r->agg, text.data ? text.data :
