@@ -45,6 +45,7 @@ static const char usage_text[] =
     "  check message [--ip IP] [--helo H] [--mailfrom ADDR] < MESSAGE\n"
     "                                       the Authentication-Results it would get\n"
     "  dmarc report-now                     send the DMARC aggregate reports now\n"
+    "  tlsrpt report-now                    send the TLS reports (RFC 8460) now\n"
     "  admin add NAME | admin passwd NAME   a web administrator; password on standard input\n"
     "  admin del NAME | admin list\n"
     "  admin token add NAME                 prints a new API token once\n"
@@ -88,6 +89,7 @@ static const struct arity {
 	{ "dns", "records", 1, 1 },
 	{ "dns", "check", 1, 1 },
 	{ "dmarc", "report-now", 0, 0 },
+	{ "tlsrpt", "report-now", 0, 0 },
 	{ "user", "quota", 2, 2 },
 	{ "admin", "add", 1, 1 },
 	{ "admin", "del", 1, 1 },
@@ -126,6 +128,7 @@ static const struct group {
 	{ "dns", cli_dns },
 	{ "check", cli_check },
 	{ "dmarc", cli_dmarc },
+	{ "tlsrpt", cli_tlsrpt },
 	{ "admin", cli_admin },
 	{ "status", cli_status },
 };

@@ -23,6 +23,7 @@ int cli_dkim(struct config *cfg, int argc, char **argv);
 int cli_dns(struct config *cfg, int argc, char **argv);
 int cli_check(struct config *cfg, int argc, char **argv);
 int cli_dmarc(struct config *cfg, int argc, char **argv);
+int cli_tlsrpt(struct config *cfg, int argc, char **argv);
 int cli_admin(struct config *cfg, int argc, char **argv);
 /* cli_status - `status [--json]`: asks the running server (cli_status.c). */
 int cli_status(struct config *cfg, int argc, char **argv);

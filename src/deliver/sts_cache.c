@@ -170,30 +170,21 @@ load(struct entry *e)
 {
 	char path[4500], id[STS_ID_MAX + 1], why[128];
 	struct buf b = { 0 };
-	struct stat st;
 	long long when;
 
 	path_of(e, path, sizeof path);
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return;
-	if (fstat(fd, &st) < 0 || st.st_size > STS_POLICY_MAX + HEADER_MAX ||
-	    buf_reserve(&b, (size_t)st.st_size + 1) < 0) {
-		close(fd);
-		return;
-	}
-	ssize_t n = fd_pread_full(fd, b.data, (size_t)st.st_size, 0);
-	close(fd);
-	if (n < 0) {
+	if (fd_read_file(path, STS_POLICY_MAX + HEADER_MAX, &b) < 0) {
+		if (errno != ENOENT)
+			log_warn("MTA-STS: cannot read %s: %s", path, strerror(errno));
 		buf_free(&b);
 		return;
 	}
-	b.data[n] = '\0';
+	size_t n = b.len;
 	const char *body = strstr(b.data, "\n\n");
 	struct sts_policy p;
 	char *text;
 	if (body == NULL || sscanf(b.data, "id %32s\nfetched %lld\n", id, &when) != 2 ||
-	    sts_policy_parse(body + 2, (size_t)n - (size_t)(body + 2 - b.data), &p, why,
+	    sts_policy_parse(body + 2, n - (size_t)(body + 2 - b.data), &p, why,
 	    sizeof why) < 0 || (text = strdup(body + 2)) == NULL) {
 		log_warn("MTA-STS: %s is not a cached policy: ignored", path);
 		buf_free(&b);
@@ -218,8 +209,10 @@ save(struct entry *e)
 		return;
 	}
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0640);
-	if (fd < 0 || fd_write_all(fd, b.data, b.len) < 0 || close(fd) < 0 ||
-	    rename(tmp, path) < 0) {
+	bool ok = fd >= 0 && fd_write_all(fd, b.data, b.len) == 0;
+	if (fd >= 0 && close(fd) < 0)
+		ok = false;
+	if (!ok || rename(tmp, path) < 0) {
 		log_warn("MTA-STS: cannot keep the policy of %s in %s: %s", e->domain, path,
 		    strerror(errno));
 		if (fd >= 0)

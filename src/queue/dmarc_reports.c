@@ -27,6 +27,7 @@
 #include "dmarc/dmarc_report_mail.h"
 #include "dmarc/dmarc_rua.h"
 #include "inbound/report_log.h"
+#include "queue/inject.h"
 #include "queue/queued.h"
 #include "store/commit.h"
 #include "store/spool_writer.h"
@@ -169,28 +170,6 @@ on_committed(void *arg, int error)
 	day_done(r, true);
 }
 
-/*
- * reporting_address - dmarc-noreply@ the hostname or its nearest parent that has
- * DKIM signing keys (a hosted domain): the reports must pass DMARC themselves
- * (RFC 9990 3.x), and the remote agent signs them as that domain.
- */
-static void
-reporting_address(struct dmarc_reporter *r, char *out, size_t len)
-{
-	const char *host = r->q->cfg->hostname;
-	struct dkim_signer s[2];
-	for (const char *d = host; d != NULL && strchr(d, '.') != NULL;) {
-		if (accounts_dkim_signers(r->q->acct, d, time(NULL), s) > 0) {
-			snprintf(out, len, "dmarc-noreply@%s", d);
-			return;
-		}
-		d = strchr(d, '.');
-		if (d != NULL)
-			d++;
-	}
-	snprintf(out, len, "dmarc-noreply@%s", host);
-}
-
 /* queue_one - the message text to dest's address, as a new queued message. */
 static int
 queue_one(struct dmarc_reporter *r, const char *to, const struct buf *msg)
@@ -267,7 +246,7 @@ write_reports(struct dmarc_reporter *r)
 		day_done(r, false);
 		return;
 	}
-	reporting_address(r, from, sizeof from);
+	queue_report_sender(r->q, "dmarc-noreply", from, sizeof from);
 	for (size_t i = 0; i < r->agg.n; i++) {
 		const struct dmarc_agg_domain *d = r->agg.domains[i];
 		struct buf xml = { 0 }, gz = { 0 };
@@ -413,27 +392,6 @@ verify_destinations(struct dmarc_reporter *r)
 	checked(r);
 }
 
-static int
-read_file(const char *path, struct buf *b)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	struct stat st;
-
-	if (fd < 0)
-		return -1;
-	if (fstat(fd, &st) < 0 || (uint64_t)st.st_size > 2 * REPORT_LOG_MAX ||
-	    buf_reserve(b, (size_t)st.st_size + 1) < 0) {
-		close(fd);
-		return errno = EFBIG, -1;
-	}
-	ssize_t n = fd_pread_full(fd, b->data, (size_t)st.st_size, 0);
-	close(fd);
-	if (n < 0)
-		return -1;
-	b->len = (size_t)n;
-	return 0;
-}
-
 static void
 next_day(struct dmarc_reporter *r)
 {
@@ -467,7 +425,7 @@ next_day(struct dmarc_reporter *r)
 	r->begin = report_log_day_start(r->day);
 	time_t now = time(NULL);
 	r->end = r->begin + 86399 < now ? r->begin + 86399 : now;
-	if (read_file(r->work, &text) < 0 || dmarc_agg_add_text(&r->agg, text.data ? text.data :
+	if (fd_read_file(r->work, 2 * REPORT_LOG_MAX, &text) < 0 || dmarc_agg_add_text(&r->agg, text.data ? text.data :
 	    "", text.len) < 0) {
 		log_err("DMARC reports: cannot read %s: %s", r->work, strerror(errno));
 		buf_free(&text);

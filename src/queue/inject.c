@@ -1,6 +1,7 @@
 /*
  * inject.c - writing a message queued made itself into the queue (inject.h):
- * the one place bounces and vacation replies get an envelope and a queue file.
+ * the one place bounces, vacation replies and TLS reports get an envelope and a
+ * queue file; and the sender address of the reports.
  */
 #include "queue/inject.h"
 
@@ -78,4 +79,22 @@ out:
 	target_list_free(&targets);
 	envelope_free(&env);
 	return rc;
+}
+
+void
+queue_report_sender(struct queued *q, const char *local, char *out, size_t len)
+{
+	const char *host = q->cfg->hostname;
+	struct dkim_signer s[2];
+
+	for (const char *d = host; d != NULL && strchr(d, '.') != NULL;) {
+		if (accounts_dkim_signers(q->acct, d, time(NULL), s) > 0) {
+			snprintf(out, len, "%s@%s", local, d);
+			return;
+		}
+		d = strchr(d, '.');
+		if (d != NULL)
+			d++;
+	}
+	snprintf(out, len, "%s@%s", local, host);
 }

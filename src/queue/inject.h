@@ -32,4 +32,11 @@ struct inject {
  */
 int queue_inject(struct queued *q, const struct inject *m, char id[QUEUE_ID_LEN + 1], int *fd);
 
+/*
+ * queue_report_sender - local@ the hostname or its nearest parent that has DKIM
+ * signing keys (a hosted domain), for the reports queued sends (DMARC, TLS-RPT):
+ * they must pass DMARC themselves, and the remote agent signs them as that domain.
+ */
+void queue_report_sender(struct queued *q, const char *local, char *out, size_t len);
+
 #endif

@@ -6,6 +6,7 @@
  *
  * Each datagram is one frame (ipc/frame.h): QN_NEW (str id), QN_FLUSH, QN_DELETE
  * (str id), QN_DMARC_REPORT (send the DMARC aggregate reports now, today's too),
+ * QN_TLSRPT_REPORT (the same for the TLS reports),
  * QN_HOLD and QN_RELEASE (str id: keep the message undelivered, or let it go). The
  * same QN_NEW frames, length-prefixed (ipc/frame_stream.h), go from
  * smtpd to queued over the stream the supervisor keeps open. queued obeys only
@@ -22,7 +23,7 @@
 #include <sys/un.h>
 
 enum queue_note { QN_NEW = 1, QN_FLUSH = 2, QN_DELETE = 3, QN_DMARC_REPORT = 4, QN_HOLD = 5,
-	QN_RELEASE = 6 };
+	QN_RELEASE = 6, QN_TLSRPT_REPORT = 7 };
 
 struct frame;
 

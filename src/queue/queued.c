@@ -23,6 +23,7 @@
 #include "ipc/frame.h"
 #include "ipc/frame_stream.h"
 #include "queue/dmarc_reports.h"
+#include "queue/tls_reports.h"
 #include "queue/holds.h"
 #include "queue/notify.h"
 #include "queue/queue_ctl_serve.h"
@@ -399,6 +400,9 @@ on_notify(evutil_socket_t fd, short what, void *arg)
 		} else if (type == QN_DMARC_REPORT && frame_end(&q->note)) {
 			log_info("DMARC reports requested (today included)");
 			dmarc_reporter_run(q->dmarc, true);
+		} else if (type == QN_TLSRPT_REPORT && frame_end(&q->note)) {
+			log_info("TLS reports requested (today included)");
+			tls_reporter_run(q->tlsrpt, true);
 		} else if ((type == QN_HOLD || type == QN_RELEASE) && note_id(&q->note, id) != NULL) {
 			holds_note(q, id, type == QN_HOLD);
 		} else if (type == QN_DELETE && note_id(&q->note, id) != NULL) {
@@ -466,6 +470,7 @@ queued_main(const struct role_env *env)
 	    remote_agent_new(&q.agents[AGENT_REMOTE], &q.aenv) < 0)
 		goto out;
 	q.dmarc = dmarc_reporter_new(&q);
+	q.tlsrpt = tls_reporter_new(&q);
 	sandbox_enter(SANDBOX_QUEUED, q.cfg);
 	sandbox_probe("queued", q.cfg);
 	scan_spool(&q, true);
@@ -483,6 +488,7 @@ out:
 		q.agents[AGENT_REMOTE].ops->free(q.agents[AGENT_REMOTE].self);
 	store_close(&q.store);
 	dmarc_reporter_free(q.dmarc); /* after the flushes: one may be its own */
+	tls_reporter_free(q.tlsrpt);
 	if (q.agents[AGENT_LOCAL].ops)
 		q.agents[AGENT_LOCAL].ops->free(q.agents[AGENT_LOCAL].self);
 	if (q.queue_bev)

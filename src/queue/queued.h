@@ -64,6 +64,7 @@ struct queued {
 	time_t last_scan;
 	time_t wake_at;           /* when wake_ev fires */
 	struct dmarc_reporter *dmarc; /* the DMARC aggregate reports (dmarc_reports.h) */
+	struct tls_reporter *tlsrpt;  /* the TLS reports (tls_reports.h) */
 	/* the metrics' queue gauges: the least id known ("" when none; ids sort by arrival) */
 	char oldest[QUEUE_ID_LEN + 1];
 	bool oldest_stale;        /* it has left, and the walk for the next is due (oldest_ev) */

@@ -2,8 +2,12 @@
 #include "util/fdio.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
+
+#include "util/buf.h"
 
 #define COPY_BUF (16 * 1024)
 
@@ -80,4 +84,26 @@ fd_copy(int src, uint64_t from, uint64_t len, int dst)
 		left -= (uint64_t)n;
 	}
 	return left > 0 ? copy_buffered(src, off, left, dst) : 0;
+}
+
+int
+fd_read_file(const char *path, uint64_t max, struct buf *b)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	struct stat st;
+
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) < 0 || (uint64_t)st.st_size > max ||
+	    buf_reserve(b, (size_t)st.st_size + 1) < 0) {
+		close(fd);
+		return errno = EFBIG, -1;
+	}
+	ssize_t n = fd_pread_full(fd, b->data + b->len, (size_t)st.st_size, 0);
+	close(fd);
+	if (n < 0)
+		return -1;
+	b->len += (size_t)n;
+	b->data[b->len] = '\0';
+	return 0;
 }

@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+struct buf;
+
 /* fd_write_all - write n octets, retrying short writes and EINTR. Returns 0 or -1 (errno). */
 int fd_write_all(int fd, const void *p, size_t n);
 
@@ -21,5 +23,11 @@ ssize_t fd_pread_full(int fd, void *p, size_t n, uint64_t off);
  * small buffer. Returns 0, or -1 with errno (EIO when src ends before off + len).
  */
 int fd_copy(int src, uint64_t off, uint64_t len, int dst);
+
+/*
+ * fd_read_file - the whole file at path (not through a symbolic link) appended to
+ * b, NUL-terminated. Returns 0, or -1 with errno (EFBIG when larger than max).
+ */
+int fd_read_file(const char *path, uint64_t max, struct buf *b);
 
 #endif

@@ -1,0 +1,467 @@
+/*
+ * tls_reports.c - one day at a time: <day>.log is renamed <day>.work (the remote
+ * agent's next result starts a new file), read and added up; the _smtp._tls records
+ * of the policy domains are asked through queued's resolver, side by side; then
+ * every mailto: report is written into the queue and flushed in one group commit,
+ * every https: report posted, and the .work file removed once the mail is safe. A
+ * crash before that leaves the .work file, reported again at the next start (a
+ * duplicate at worst, never a loss).
+ */
+#include "queue/tls_reports.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "deliver/dns.h"
+#include "deliver/dns_parse.h"
+#include "deliver/https_dns.h"
+#include "deliver/tlsrpt.h"
+#include "dmarc/dmarc_report_mail.h"
+#include "inbound/report_log.h"
+#include "net/tls.h"
+#include "queue/inject.h"
+#include "queue/queued.h"
+#include "store/commit.h"
+#include "store/spool.h"
+#include "util/fdio.h"
+#include "util/log.h"
+
+#define START_DELAY 30     /* seconds after start before the days left over are reported */
+#define MIDNIGHT_DELAY 300 /* seconds after 00:00 UTC: the last results of the day are in */
+#define DOMAINS_MAX 4096   /* policy domains reported per day */
+#define RR_TXT 16
+
+struct domain {
+	struct tls_reporter *r;
+	const char *name;       /* the aggregate's */
+	char uri[TLSRPT_RUA_MAX][TLSRPT_URI_MAX];
+	bool is_mail[TLSRPT_RUA_MAX];
+	size_t nuri;
+};
+
+struct post {
+	struct tls_reporter *r;
+	struct https_dns *h;
+	char domain[256];
+	char url[TLSRPT_URI_MAX];
+};
+
+struct tls_reporter {
+	struct queued *q;
+	struct event *timer;
+	struct dns *dns;
+	SSL_CTX *ctx;           /* for the https: destinations, made when first needed */
+	bool busy, again, again_today;
+
+	/* The day being reported. */
+	char work[4300];
+	char day[16];
+	time_t begin, end;
+	struct tlsrpt_agg agg;
+	struct domain *doms;
+	size_t ndoms;
+	size_t checking;        /* TXT lookups under way, and one held while they start */
+	int *fds;
+	char (*ids)[QUEUE_ID_LEN + 1];
+	size_t nfds;
+	struct post *posts;
+	size_t nposts;
+	size_t posting;         /* POSTs under way, and one held while the mail is flushed */
+	bool mail_ok;
+};
+
+static void next_day(struct tls_reporter *r);
+
+static void
+arm(struct tls_reporter *r, time_t secs)
+{
+	struct timeval tv = { secs, 0 };
+	evtimer_add(r->timer, &tv);
+}
+
+static void
+on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct tls_reporter *r = arg;
+
+	tls_reporter_run(r, false);
+	arm(r, 86400 - time(NULL) % 86400 + MIDNIGHT_DELAY);
+}
+
+struct tls_reporter *
+tls_reporter_new(struct queued *q)
+{
+	struct tls_reporter *r = calloc(1, sizeof *r);
+
+	if (r == NULL || (r->timer = evtimer_new(q->base, on_timer, r)) == NULL) {
+		free(r);
+		log_err("out of memory: no TLS reports");
+		return NULL;
+	}
+	r->q = q;
+	arm(r, START_DELAY);
+	return r;
+}
+
+static void
+day_clear(struct tls_reporter *r)
+{
+	for (size_t i = 0; i < r->nposts; i++)
+		https_dns_cancel(r->posts[i].h);
+	free(r->posts);
+	r->posts = NULL;
+	r->nposts = r->posting = 0;
+	tlsrpt_agg_free(&r->agg);
+	free(r->doms);
+	r->doms = NULL;
+	r->ndoms = r->checking = 0;
+	for (size_t i = 0; i < r->nfds; i++)
+		if (r->fds[i] >= 0)
+			close(r->fds[i]);
+	free(r->fds);
+	free(r->ids);
+	r->fds = NULL;
+	r->ids = NULL;
+	r->nfds = 0;
+}
+
+void
+tls_reporter_free(struct tls_reporter *r)
+{
+	if (r == NULL)
+		return;
+	day_clear(r); /* before the resolver: the posts cancel their lookups there */
+	dns_free(r->dns);
+	SSL_CTX_free(r->ctx);
+	if (r->timer)
+		event_free(r->timer);
+	free(r);
+}
+
+/* day_done - on to the next day; after a failure, stop until the next run. */
+static void
+day_done(struct tls_reporter *r, bool ok)
+{
+	if (ok && unlink(r->work) < 0 && errno != ENOENT)
+		log_warn("TLS reports: cannot remove %s: %s", r->work, strerror(errno));
+	day_clear(r);
+	if (ok)
+		next_day(r);
+	else
+		r->busy = false;
+}
+
+/* posted - one POST (or the flush of the mail) is over; the last one ends the day. */
+static void
+posted(struct tls_reporter *r)
+{
+	if (--r->posting == 0)
+		day_done(r, r->mail_ok);
+}
+
+static void
+on_post(void *arg, struct https_result *res)
+{
+	struct post *p = arg;
+
+	p->h = NULL;
+	if (!res->answered)
+		log_warn("TLS report for %s to %s not taken: %s", p->domain, p->url, res->err);
+	else if (res->status < 200 || res->status > 299)
+		log_warn("TLS report for %s to %s not taken: HTTP status %d", p->domain, p->url,
+		    res->status);
+	else
+		log_info("TLS report for %s posted to %s (HTTP status %d)", p->domain, p->url,
+		    res->status);
+	posted(p->r);
+}
+
+static void
+on_committed(void *arg, int error)
+{
+	struct tls_reporter *r = arg;
+	struct queued *q = r->q;
+
+	if (error != 0) {
+		log_err("TLS reports of %s: cannot flush them (%s): tried again later", r->day,
+		    strerror(error));
+		for (size_t i = 0; i < r->nfds; i++)
+			spool_remove(q->store.queue_dir, r->ids[i]);
+		r->mail_ok = false;
+	} else {
+		for (size_t i = 0; i < r->nfds; i++) {
+			struct qmsg *m = msg_add(q, r->ids[i], false);
+			if (m)
+				ready_push(q, m);
+		}
+		log_info("TLS reports of %s: %zu message(s) queued", r->day, r->nfds);
+	}
+	posted(r);
+}
+
+/* queue_mail - the report's message to one mailto: address, into the queue. */
+static void
+queue_mail(struct tls_reporter *r, const char *to, const struct buf *msg)
+{
+	struct inject m = { "", to, BODY_7BIT, false, false, msg->data, msg->len };
+	char id[QUEUE_ID_LEN + 1];
+	int fd;
+
+	/* The null sender: a report that cannot be delivered is dropped, never bounced. */
+	spool_new_id(id);
+	int rc = queue_inject(r->q, &m, id, &fd);
+	if (rc < 0) {
+		log_err("TLS report to <%s>: cannot queue it: %s", to, strerror(errno));
+		return;
+	}
+	if (rc == 0) {
+		log_warn("TLS report to <%s> not sent: no such user", to);
+		return;
+	}
+	r->fds[r->nfds] = fd;
+	memcpy(r->ids[r->nfds], id, QUEUE_ID_LEN + 1);
+	r->nfds++;
+	log_info("%s: TLS report to <%s>", id, to);
+}
+
+/* start_post - the report to one https: destination. */
+static void
+start_post(struct tls_reporter *r, const char *domain, const char *url, const struct buf *gz)
+{
+	char err[512];
+
+	if (r->ctx == NULL &&
+	    (r->ctx = tls_client_verify_ctx(r->q->cfg->tls_ca_file, err, sizeof err)) == NULL) {
+		log_err("TLS report for %s to %s not sent: %s", domain, url, err);
+		return;
+	}
+	struct post *p = &r->posts[r->nposts];
+	*p = (struct post){ .r = r };
+	snprintf(p->domain, sizeof p->domain, "%s", domain);
+	snprintf(p->url, sizeof p->url, "%s", url);
+	struct https_opts o = {
+		.base = r->q->base,
+		.ctx = r->ctx,
+		.url = url,
+		.method = HTTPS_POST,
+		.content_type = "application/tlsrpt+gzip",
+		.body = gz->data,
+		.body_len = gz->len,
+		.max_body = 64 * 1024,
+		.idle_timeout = 30,
+		.total_timeout = 90,
+	};
+	if ((p->h = https_dns_start(r->dns, &o, on_post, p, err, sizeof err)) == NULL) {
+		log_warn("TLS report for %s to %s not sent: %s", domain, url, err);
+		return;
+	}
+	r->nposts++;
+	r->posting++;
+}
+
+/* send_reports - every domain's report to each of its destinations. */
+static void
+send_reports(struct tls_reporter *r)
+{
+	struct queued *q = r->q;
+	const char *host = q->cfg->hostname;
+	char from[320], rid[400], uq[64];
+	time_t now = time(NULL);
+	size_t ndest = 0;
+
+	for (size_t i = 0; i < r->ndoms; i++)
+		ndest += r->doms[i].nuri;
+	r->fds = calloc(ndest ? ndest : 1, sizeof *r->fds);
+	r->ids = calloc(ndest ? ndest : 1, sizeof *r->ids);
+	r->posts = calloc(ndest ? ndest : 1, sizeof *r->posts);
+	if (r->fds == NULL || r->ids == NULL || r->posts == NULL) {
+		log_err("TLS reports of %s: out of memory: tried again later", r->day);
+		day_done(r, false);
+		return;
+	}
+	queue_report_sender(q, "tlsrpt-noreply", from, sizeof from);
+	r->posting = 1; /* held until the mail is flushed */
+	r->mail_ok = true;
+	for (size_t i = 0; i < r->ndoms; i++) {
+		const struct domain *d = &r->doms[i];
+		struct buf json = { 0 }, gz = { 0 };
+		if (d->nuri == 0)
+			continue;
+		snprintf(uq, sizeof uq, "%lld%zu", (long long)now, i);
+		snprintf(rid, sizeof rid, "%s.%s@%s", r->day, uq, host);
+		struct tlsrpt_meta meta = { host, from, rid, r->begin, r->end };
+		if (tlsrpt_json(&r->agg, d->name, &meta, &json) < 0 ||
+		    dmarc_gzip(json.data, json.len, &gz) < 0) {
+			log_err("TLS report for %s: out of memory", d->name);
+			buf_free(&json);
+			buf_free(&gz);
+			continue;
+		}
+		for (size_t k = 0; k < d->nuri; k++) {
+			if (!d->is_mail[k]) {
+				start_post(r, d->name, d->uri[k], &gz);
+				continue;
+			}
+			struct buf msg = { 0 };
+			struct tlsrpt_mail m = { host, from, d->uri[k], d->name, rid, uq, r->begin,
+				r->end, now, gz.data, gz.len };
+			if (tlsrpt_mail(&m, &msg) < 0)
+				log_err("TLS report for %s: out of memory", d->name);
+			else
+				queue_mail(r, d->uri[k], &msg);
+			buf_free(&msg);
+		}
+		log_info("TLS report %s for %s: %zu destination(s)", rid, d->name, d->nuri);
+		buf_free(&json);
+		buf_free(&gz);
+	}
+	if (r->nfds == 0) {
+		posted(r);
+		return;
+	}
+	if (committer_submit(q->store.committer, r->fds, r->nfds, &q->store.msgdir_fd, 1,
+	    on_committed, r) < 0)
+		on_committed(r, ENOMEM);
+}
+
+static void
+checked(struct tls_reporter *r)
+{
+	if (--r->checking == 0)
+		send_reports(r);
+}
+
+/* on_txt - the _smtp._tls record of one domain (RFC 8460 3): exactly one, with a rua. */
+static void
+on_txt(void *arg, enum dns_status st, const struct dns_rdata *rr, const char *why)
+{
+	struct domain *d = arg;
+	char txt[2048];
+	size_t found = 0;
+
+	for (size_t i = 0; st == DNS_OK && i < rr->n; i++) {
+		size_t n = 0;
+		if (dns_parse_txt(rr->v[i], (size_t)rr->len[i], txt, sizeof txt) < 0)
+			continue;
+		int k = tlsrpt_record_parse(txt, strlen(txt), d->uri, d->is_mail, TLSRPT_RUA_MAX,
+		    &n);
+		if (k == 0)
+			continue;
+		found++;
+		d->nuri = k > 0 ? n : 0;
+	}
+	if (found != 1) {
+		d->nuri = 0;
+		log_info("TLS report for %s not sent: %s", d->name, st == DNS_TEMPFAIL ?
+		    "its _smtp._tls record cannot be looked up now" : found == 0 ?
+		    "no _smtp._tls record" : "more than one _smtp._tls record");
+	} else if (d->nuri == 0) {
+		log_info("TLS report for %s not sent: its _smtp._tls record has no usable rua",
+		    d->name);
+	}
+	checked(d->r);
+}
+
+static void
+lookup_records(struct tls_reporter *r)
+{
+	size_t n = tlsrpt_agg_count(&r->agg);
+
+	if (n > DOMAINS_MAX)
+		n = DOMAINS_MAX;
+	r->doms = calloc(n ? n : 1, sizeof *r->doms);
+	if (r->doms == NULL) {
+		day_done(r, false);
+		return;
+	}
+	if (r->dns == NULL) {
+		char err[256];
+		if ((r->dns = dns_new(r->q->base, r->q->cfg->resolver, err, sizeof err)) == NULL)
+			log_err("TLS reports: no resolver: %s", err);
+	}
+	/* One count held while the lookups start: an answer may come at once. */
+	r->checking = 1;
+	for (size_t i = 0; i < n; i++) {
+		struct domain *d = &r->doms[r->ndoms++];
+		char name[300];
+		d->r = r;
+		d->name = tlsrpt_agg_domain(&r->agg, i);
+		r->checking++;
+		int len = snprintf(name, sizeof name, "_smtp._tls.%s", d->name);
+		if (len < 0 || len > 253 || r->dns == NULL ||
+		    dns_rr(r->dns, name, RR_TXT, on_txt, d) < 0)
+			on_txt(d, DNS_TEMPFAIL, NULL, "no lookup");
+	}
+	checked(r);
+}
+
+static void
+next_day(struct tls_reporter *r)
+{
+	struct queued *q = r->q;
+	char dir[4200], log_path[4300];
+	struct buf text = { 0 };
+
+	snprintf(dir, sizeof dir, "%s/tlsrpt", q->store.queue_dir);
+	int kind = report_log_pick(dir, r->again_today, r->day);
+	if (kind == 0) {
+		r->busy = false;
+		if (r->again) {
+			r->again = false;
+			r->busy = true;
+			next_day(r);
+			return;
+		}
+		r->again_today = false;
+		return;
+	}
+	r->busy = true;
+	snprintf(r->work, sizeof r->work, "%s/%s.work", dir, r->day);
+	if (kind == 2) {
+		snprintf(log_path, sizeof log_path, "%s/%s.log", dir, r->day);
+		if (rename(log_path, r->work) < 0) {
+			log_err("TLS reports: cannot rename %s: %s", log_path, strerror(errno));
+			r->busy = false;
+			return;
+		}
+	}
+	r->begin = report_log_day_start(r->day);
+	time_t now = time(NULL);
+	r->end = r->begin + 86399 < now ? r->begin + 86399 : now;
+	if (fd_read_file(r->work, 2 * REPORT_LOG_MAX, &text) < 0 ||
+	    tlsrpt_agg_add_text(&r->agg, text.data ? text.data : "", text.len) < 0) {
+		log_err("TLS reports: cannot read %s: %s", r->work, strerror(errno));
+		buf_free(&text);
+		day_clear(r);
+		r->busy = false;
+		return;
+	}
+	buf_free(&text);
+	if (r->agg.malformed > 0)
+		log_warn("TLS reports of %s: %zu malformed line(s) skipped", r->day,
+		    r->agg.malformed);
+	lookup_records(r);
+}
+
+void
+tls_reporter_run(struct tls_reporter *r, bool today)
+{
+	if (r == NULL)
+		return;
+	if (!r->q->cfg->tls_reports) {
+		log_info("TLS reports are off ([delivery] tls_reports = no)");
+		return;
+	}
+	if (r->busy) {
+		r->again = true;
+		r->again_today |= today;
+		return;
+	}
+	r->again_today = today;
+	next_day(r);
+}
