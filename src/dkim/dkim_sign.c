@@ -15,7 +15,9 @@
 const char *const dkim_signed_fields[] = {
 	"From", "To", "Cc", "Subject", "Date", "Message-ID", "Reply-To", "In-Reply-To",
 	"References", "MIME-Version", "Content-Type", "Content-Transfer-Encoding",
-	"List-Unsubscribe", "List-Unsubscribe-Post", NULL,
+	"List-Unsubscribe", "List-Unsubscribe-Post",
+	"TLS-Report-Domain", "TLS-Report-Submitter", /* RFC 8460 5.3: the reports' own */
+	NULL,
 };
 
 #define FOLD_AT 76

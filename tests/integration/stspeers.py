@@ -40,7 +40,7 @@ class HttpsPeer:
         self.gets = []     # (host, path)
         self.posts = []    # (path, {header: value}, body)
         self.lock = threading.Lock()
-        cert, key = ca.issue(*names)
+        cert, key = ca.issue(*names, self.host)  # its address too, for an https:// URL of it
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(cert, key)
         peer = self
