@@ -101,7 +101,7 @@ test_jobs_through_the_interface(void **state)
 	struct run run = { .base = event_base_new() };
 	struct committer *committer = committer_new(run.base);
 	assert_non_null(committer);
-	struct agent_env aenv = { run.base, &cfgp, acct, committer, mail };
+	struct agent_env aenv = { run.base, &cfgp, acct, committer, mail, queue };
 	struct agent agent;
 	assert_int_equal(local_agent_new(&agent, &aenv), 0);
 	assert_string_equal(agent.ops->name, "local");
