@@ -233,11 +233,17 @@ write_config(FILE *f, const struct init *in)
 	more(f, "and name it (else deferred); may: opportunistic");
 	kv(f, "tls_ca_file", dflt("delivery", "tls_ca_file"),
 	    "PEM of the CAs to trust instead of the system's [none]");
+	more(f, "(relayhost_tls = verify, MTA-STS)");
 	kv(f, "dane", dflt("delivery", "dane"),
 	    "yes: DANE (RFC 7672), TLSA records of DNSSEC-secure");
 	more(f, "MX hosts enforced; needs a resolver passing DNSSEC on");
 	kv(f, "dnssec_trust_anchor", dflt("delivery", "dnssec_trust_anchor"),
 	    "DNSSEC validation starts from these keys");
+	kv(f, "mta_sts", dflt("delivery", "mta_sts"),
+	    "yes: MTA-STS (RFC 8461), recipient domains' policies");
+	more(f, "honoured: enforce means verified TLS to a listed MX only");
+	kv(f, "tls_reports", dflt("delivery", "tls_reports"),
+	    "yes: daily TLS reports (RFC 8460) to the domains that ask");
 
 	fprintf(f, "\n[limits]\n");
 	kv(f, "max_message_size", dflt("limits", "max_message_size"), "sizes take K, M, G");
