@@ -87,7 +87,7 @@ delivery_drop(struct delivery *d)
 
 	if (d->client)
 		smtp_client_abort(d->client);
-	sts_cancel_arg(d->r->sts, d);
+	sts_cancel(d);
 	delivery_free(d);
 	job_part_done(j, false);
 }
@@ -269,7 +269,7 @@ finish(struct delivery *d, int code, const char *text)
 		d->dest->active--;
 	}
 	dns_cancel_arg(r->dns, d);
-	sts_cancel_arg(r->sts, d);
+	sts_cancel(d);
 	struct rjob *j = d->job;
 	delivery_free(d);
 	job_part_done(j, true);

@@ -82,6 +82,7 @@ struct delivery {
 	const char *sts_log;        /* agent_result.sts; NULL: MTA-STS off */
 	bool sts_host_checked;      /* the current host was held against the policy */
 	bool sts_oom;               /* the lookup could not be made: the delivery is deferred */
+	bool sts_waiting;           /* its lookup is under way (to be cancelled with it) */
 	void (*sts_then)(struct delivery *d); /* where the delivery goes on after the lookup */
 	struct smtp_client *client;
 	char relay[SOCKADDR_TEXT_MAX + DNS_NAME_MAX + 16];
@@ -200,6 +201,8 @@ sts_enforced(const struct delivery *d)
 void sts_start(struct delivery *d, void (*then)(struct delivery *d));
 /* sts_free - d's policy copies (delivery_free). */
 void sts_free(struct delivery *d);
+/* sts_cancel - d's lookup, if one is under way: its callback will not come. */
+void sts_cancel(struct delivery *d);
 /*
  * sts_host_gate - hold the current host against the policy, once per host: false
  * when it is not in an enforced policy (logged, the reason in d; try the next).

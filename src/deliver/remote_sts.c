@@ -123,11 +123,20 @@ mx_lines(const struct sts_policy *p)
 	return b.data;
 }
 
+void
+sts_cancel(struct delivery *d)
+{
+	if (d->sts_waiting)
+		sts_cancel_arg(d->r->sts, d);
+	d->sts_waiting = false;
+}
+
 static void
 on_sts(void *arg, const struct sts_answer *a)
 {
 	struct delivery *d = arg;
 
+	d->sts_waiting = false;
 	sts_free(d);
 	if (a->policy != NULL) {
 		d->sts = malloc(sizeof *d->sts);
@@ -161,7 +170,9 @@ sts_start(struct delivery *d, void (*then)(struct delivery *d))
 {
 	d->sts_then = then;
 	d->sts_oom = false;
+	d->sts_waiting = true;
 	if (sts_lookup(d->r->sts, d->name, on_sts, d) < 0) {
+		d->sts_waiting = false;
 		d->sts_oom = true;
 		then(d);
 	}

@@ -241,6 +241,11 @@ answer(struct entry *e, const char *failure, const char *why)
 		free(w);
 		w = next;
 	}
+	/* Only domains with a policy stay in memory; the others are asked afresh. */
+	if (!e->have && !e->busy && e->waiters == NULL) {
+		strmap_del(&e->c->entries, e->domain);
+		entry_free(e->domain, e, NULL);
+	}
 }
 
 static void
