@@ -10,13 +10,10 @@
 #include "queue/dmarc_reports.h"
 
 #include <errno.h>
-#include <event2/event.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -26,16 +23,13 @@
 #include "dmarc/dmarc_record.h"
 #include "dmarc/dmarc_report_mail.h"
 #include "dmarc/dmarc_rua.h"
-#include "inbound/report_log.h"
 #include "queue/inject.h"
 #include "queue/queued.h"
+#include "queue/report_days.h"
 #include "store/commit.h"
 #include "store/spool_writer.h"
-#include "util/fdio.h"
 #include "util/log.h"
 
-#define START_DELAY 30     /* seconds after start before the days left over are reported */
-#define MIDNIGHT_DELAY 300 /* seconds after 00:00 UTC: the last lines of the day are in */
 #define REPORTS_MAX 4096   /* messages written per day (domains x destinations) */
 
 enum dest_state { DEST_CHECKING, DEST_OK, DEST_REFUSED };
@@ -49,14 +43,10 @@ struct dest {
 
 struct dmarc_reporter {
 	struct queued *q;
-	struct event *timer;
+	struct report_days days; /* the day being reported, and the timer */
 	struct dns *dns;
-	bool busy, again, again_today;
 
 	/* The day being reported. */
-	char work[4200];
-	char day[16];
-	time_t begin, end;
 	struct dmarc_agg agg;
 	struct dest *dests;
 	size_t ndests;
@@ -66,28 +56,12 @@ struct dmarc_reporter {
 	size_t nfds;
 };
 
-static void next_day(struct dmarc_reporter *r);
+static void day_lines(void *arg, const char *text, size_t len);
 
-static void
-arm(struct dmarc_reporter *r, time_t secs)
+static bool
+enabled(const struct config *cfg)
 {
-	struct timeval tv = { secs, 0 };
-	evtimer_add(r->timer, &tv);
-}
-
-static void
-arm_midnight(struct dmarc_reporter *r)
-{
-	time_t now = time(NULL);
-	arm(r, 86400 - now % 86400 + MIDNIGHT_DELAY);
-}
-
-static void
-on_timer(evutil_socket_t fd, short what, void *arg)
-{
-	struct dmarc_reporter *r = arg;
-	dmarc_reporter_run(r, false);
-	arm_midnight(r);
+	return cfg->inbound_dmarc_reports;
 }
 
 struct dmarc_reporter *
@@ -95,13 +69,17 @@ dmarc_reporter_new(struct queued *q)
 {
 	struct dmarc_reporter *r = calloc(1, sizeof *r);
 
-	if (r == NULL || (r->timer = evtimer_new(q->base, on_timer, r)) == NULL) {
+	if (r == NULL || report_days_init(&r->days, q, "dmarc") < 0) {
 		free(r);
 		log_err("out of memory: no DMARC reports");
 		return NULL;
 	}
 	r->q = q;
-	arm(r, START_DELAY);
+	r->days.what = "DMARC reports";
+	r->days.enabled = enabled;
+	r->days.off = "DMARC reports are off ([inbound] dmarc_reports = no)";
+	r->days.day = day_lines;
+	r->days.arg = r;
 	return r;
 }
 
@@ -129,8 +107,7 @@ dmarc_reporter_free(struct dmarc_reporter *r)
 		return;
 	dns_free(r->dns); /* its callbacks are not called */
 	day_clear(r);
-	if (r->timer)
-		event_free(r->timer);
+	report_days_fini(&r->days);
 	free(r);
 }
 
@@ -138,36 +115,16 @@ dmarc_reporter_free(struct dmarc_reporter *r)
 static void
 day_done(struct dmarc_reporter *r, bool ok)
 {
-	if (ok && unlink(r->work) < 0 && errno != ENOENT)
-		log_warn("DMARC reports: cannot remove %s: %s", r->work, strerror(errno));
 	day_clear(r);
-	if (ok)
-		next_day(r);
-	else
-		r->busy = false;
+	report_days_done(&r->days, ok);
 }
 
 static void
 on_committed(void *arg, int error)
 {
 	struct dmarc_reporter *r = arg;
-	struct queued *q = r->q;
 
-	if (error != 0) {
-		log_err("DMARC reports of %s: cannot flush them (%s): tried again later", r->day,
-		    strerror(error));
-		for (size_t i = 0; i < r->nfds; i++)
-			spool_remove(q->store.queue_dir, r->ids[i]);
-		day_done(r, false);
-		return;
-	}
-	for (size_t i = 0; i < r->nfds; i++) {
-		struct qmsg *m = msg_add(q, r->ids[i], false);
-		if (m)
-			ready_push(q, m);
-	}
-	log_info("DMARC reports of %s: %zu message(s) queued", r->day, r->nfds);
-	day_done(r, true);
+	day_done(r, report_days_committed(&r->days, error, r->ids, r->nfds));
 }
 
 /* queue_one - the message text to dest's address, as a new queued message. */
@@ -242,7 +199,7 @@ write_reports(struct dmarc_reporter *r)
 	r->fds = calloc(r->ndests ? r->ndests : 1, sizeof *r->fds);
 	r->ids = calloc(r->ndests ? r->ndests : 1, sizeof *r->ids);
 	if (r->fds == NULL || r->ids == NULL) {
-		log_err("DMARC reports of %s: out of memory: tried again later", r->day);
+		log_err("DMARC reports of %s: out of memory: tried again later", r->days.day_name);
 		day_done(r, false);
 		return;
 	}
@@ -251,8 +208,8 @@ write_reports(struct dmarc_reporter *r)
 		const struct dmarc_agg_domain *d = r->agg.domains[i];
 		struct buf xml = { 0 }, gz = { 0 };
 		snprintf(uq, sizeof uq, "%lld%zu", (long long)now, i);
-		snprintf(rid, sizeof rid, "%s.%s@%s", r->day, uq, host);
-		struct dmarc_report_meta meta = { host, from, rid, r->begin, r->end };
+		snprintf(rid, sizeof rid, "%s.%s@%s", r->days.day_name, uq, host);
+		struct dmarc_report_meta meta = { host, from, rid, r->days.begin, r->days.end };
 		if (dmarc_agg_xml(d, &meta, &xml) < 0 || dmarc_gzip(xml.data, xml.len, &gz) < 0) {
 			log_err("DMARC report for %s: out of memory", d->last.policy_domain);
 			buf_free(&xml);
@@ -265,7 +222,7 @@ write_reports(struct dmarc_reporter *r)
 				continue;
 			struct buf msg = { 0 };
 			struct dmarc_mail m = { host, from, t->d.addr, d->last.policy_domain, rid, uq,
-				r->begin, r->end, now, gz.data, gz.len };
+				r->days.begin, r->days.end, now, gz.data, gz.len };
 			if (dmarc_report_mail(&m, &msg) < 0) {
 				log_err("DMARC report for %s: out of memory", d->last.policy_domain);
 			} else if (t->d.max_size != 0 && msg.len > t->d.max_size) {
@@ -392,50 +349,19 @@ verify_destinations(struct dmarc_reporter *r)
 	checked(r);
 }
 
+/* day_lines - the day's lines: aggregated, then the destinations verified. */
 static void
-next_day(struct dmarc_reporter *r)
+day_lines(void *arg, const char *text, size_t len)
 {
-	struct queued *q = r->q;
-	char dir[4200], log_path[4300];
-	struct buf text = { 0 };
+	struct dmarc_reporter *r = arg;
 
-	snprintf(dir, sizeof dir, "%s/dmarc", q->store.queue_dir);
-	int kind = report_log_pick(dir, r->again_today, r->day);
-	if (kind == 0) {
-		r->busy = false;
-		if (r->again) {
-			r->again = false;
-			r->busy = true;
-			next_day(r);
-			return;
-		}
-		r->again_today = false;
+	if (dmarc_agg_add_text(&r->agg, text, len) < 0) {
+		log_err("DMARC reports of %s: out of memory: tried again later", r->days.day_name);
+		day_done(r, false);
 		return;
 	}
-	r->busy = true;
-	snprintf(r->work, sizeof r->work, "%s/%s.work", dir, r->day);
-	if (kind == 2) {
-		snprintf(log_path, sizeof log_path, "%s/%s.log", dir, r->day);
-		if (rename(log_path, r->work) < 0) {
-			log_err("DMARC reports: cannot rename %s: %s", log_path, strerror(errno));
-			r->busy = false;
-			return;
-		}
-	}
-	r->begin = report_log_day_start(r->day);
-	time_t now = time(NULL);
-	r->end = r->begin + 86399 < now ? r->begin + 86399 : now;
-	if (fd_read_file(r->work, 2 * REPORT_LOG_MAX, &text) < 0 || dmarc_agg_add_text(&r->agg, text.data ? text.data :
-	    "", text.len) < 0) {
-		log_err("DMARC reports: cannot read %s: %s", r->work, strerror(errno));
-		buf_free(&text);
-		day_clear(r);
-		r->busy = false;
-		return;
-	}
-	buf_free(&text);
 	if (r->agg.malformed > 0)
-		log_warn("DMARC reports of %s: %llu malformed line(s) skipped", r->day,
+		log_warn("DMARC reports of %s: %llu malformed line(s) skipped", r->days.day_name,
 		    (unsigned long long)r->agg.malformed);
 	verify_destinations(r);
 }
@@ -443,17 +369,6 @@ next_day(struct dmarc_reporter *r)
 void
 dmarc_reporter_run(struct dmarc_reporter *r, bool today)
 {
-	if (r == NULL)
-		return;
-	if (!r->q->cfg->inbound_dmarc_reports) {
-		log_info("DMARC reports are off ([inbound] dmarc_reports = no)");
-		return;
-	}
-	if (r->busy) {
-		r->again = true;
-		r->again_today |= today;
-		return;
-	}
-	r->again_today = today;
-	next_day(r);
+	if (r != NULL)
+		report_days_run(&r->days, today);
 }

@@ -1,16 +1,15 @@
 /*
- * tls_reports.c - one day at a time: <day>.log is renamed <day>.work (the remote
- * agent's next result starts a new file), read and added up; the _smtp._tls records
- * of the policy domains are asked through queued's resolver, side by side; then
- * every mailto: report is written into the queue and flushed in one group commit,
- * every https: report posted, and the .work file removed once the mail is safe. A
- * crash before that leaves the .work file, reported again at the next start (a
- * duplicate at worst, never a loss).
+ * tls_reports.c - one day at a time (queue/report_days.h: <day>.log renamed
+ * <day>.work, the remote agent's next result starting a new file), added up; the
+ * _smtp._tls records of the policy domains are asked through queued's resolver,
+ * side by side; then every mailto: report is written into the queue and flushed in
+ * one group commit, every https: report posted, and the .work file removed once the
+ * mail is safe. A crash before that leaves the .work file, reported again at the
+ * next start (a duplicate at worst, never a loss).
  */
 #include "queue/tls_reports.h"
 
 #include <errno.h>
-#include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,17 +21,14 @@
 #include "deliver/https_dns.h"
 #include "deliver/tlsrpt.h"
 #include "dmarc/dmarc_report_mail.h"
-#include "inbound/report_log.h"
 #include "net/tls.h"
 #include "queue/inject.h"
 #include "queue/queued.h"
+#include "queue/report_days.h"
 #include "store/commit.h"
 #include "store/spool.h"
-#include "util/fdio.h"
 #include "util/log.h"
 
-#define START_DELAY 30     /* seconds after start before the days left over are reported */
-#define MIDNIGHT_DELAY 300 /* seconds after 00:00 UTC: the last results of the day are in */
 #define DOMAINS_MAX 4096   /* policy domains reported per day */
 #define RR_TXT 16
 
@@ -53,15 +49,11 @@ struct post {
 
 struct tls_reporter {
 	struct queued *q;
-	struct event *timer;
+	struct report_days days; /* the day being reported, and the timer */
 	struct dns *dns;
 	SSL_CTX *ctx;           /* for the https: destinations, made when first needed */
-	bool busy, again, again_today;
 
 	/* The day being reported. */
-	char work[4300];
-	char day[16];
-	time_t begin, end;
 	struct tlsrpt_agg agg;
 	struct domain *doms;
 	size_t ndoms;
@@ -75,22 +67,12 @@ struct tls_reporter {
 	bool mail_ok;
 };
 
-static void next_day(struct tls_reporter *r);
+static void day_lines(void *arg, const char *text, size_t len);
 
-static void
-arm(struct tls_reporter *r, time_t secs)
+static bool
+enabled(const struct config *cfg)
 {
-	struct timeval tv = { secs, 0 };
-	evtimer_add(r->timer, &tv);
-}
-
-static void
-on_timer(evutil_socket_t fd, short what, void *arg)
-{
-	struct tls_reporter *r = arg;
-
-	tls_reporter_run(r, false);
-	arm(r, 86400 - time(NULL) % 86400 + MIDNIGHT_DELAY);
+	return cfg->tls_reports;
 }
 
 struct tls_reporter *
@@ -98,13 +80,17 @@ tls_reporter_new(struct queued *q)
 {
 	struct tls_reporter *r = calloc(1, sizeof *r);
 
-	if (r == NULL || (r->timer = evtimer_new(q->base, on_timer, r)) == NULL) {
+	if (r == NULL || report_days_init(&r->days, q, "tlsrpt") < 0) {
 		free(r);
 		log_err("out of memory: no TLS reports");
 		return NULL;
 	}
 	r->q = q;
-	arm(r, START_DELAY);
+	r->days.what = "TLS reports";
+	r->days.enabled = enabled;
+	r->days.off = "TLS reports are off ([delivery] tls_reports = no)";
+	r->days.day = day_lines;
+	r->days.arg = r;
 	return r;
 }
 
@@ -138,8 +124,7 @@ tls_reporter_free(struct tls_reporter *r)
 	day_clear(r); /* before the resolver: the posts cancel their lookups there */
 	dns_free(r->dns);
 	SSL_CTX_free(r->ctx);
-	if (r->timer)
-		event_free(r->timer);
+	report_days_fini(&r->days);
 	free(r);
 }
 
@@ -147,13 +132,8 @@ tls_reporter_free(struct tls_reporter *r)
 static void
 day_done(struct tls_reporter *r, bool ok)
 {
-	if (ok && unlink(r->work) < 0 && errno != ENOENT)
-		log_warn("TLS reports: cannot remove %s: %s", r->work, strerror(errno));
 	day_clear(r);
-	if (ok)
-		next_day(r);
-	else
-		r->busy = false;
+	report_days_done(&r->days, ok);
 }
 
 /* posted - one POST (or the flush of the mail) is over; the last one ends the day. */
@@ -185,22 +165,8 @@ static void
 on_committed(void *arg, int error)
 {
 	struct tls_reporter *r = arg;
-	struct queued *q = r->q;
 
-	if (error != 0) {
-		log_err("TLS reports of %s: cannot flush them (%s): tried again later", r->day,
-		    strerror(error));
-		for (size_t i = 0; i < r->nfds; i++)
-			spool_remove(q->store.queue_dir, r->ids[i]);
-		r->mail_ok = false;
-	} else {
-		for (size_t i = 0; i < r->nfds; i++) {
-			struct qmsg *m = msg_add(q, r->ids[i], false);
-			if (m)
-				ready_push(q, m);
-		}
-		log_info("TLS reports of %s: %zu message(s) queued", r->day, r->nfds);
-	}
+	r->mail_ok = report_days_committed(&r->days, error, r->ids, r->nfds);
 	posted(r);
 }
 
@@ -280,7 +246,7 @@ send_reports(struct tls_reporter *r)
 	r->ids = calloc(ndest ? ndest : 1, sizeof *r->ids);
 	r->posts = calloc(ndest ? ndest : 1, sizeof *r->posts);
 	if (r->fds == NULL || r->ids == NULL || r->posts == NULL) {
-		log_err("TLS reports of %s: out of memory: tried again later", r->day);
+		log_err("TLS reports of %s: out of memory: tried again later", r->days.day_name);
 		day_done(r, false);
 		return;
 	}
@@ -293,8 +259,8 @@ send_reports(struct tls_reporter *r)
 		if (d->nuri == 0)
 			continue;
 		snprintf(uq, sizeof uq, "%lld%zu", (long long)now, i);
-		snprintf(rid, sizeof rid, "%s.%s@%s", r->day, uq, host);
-		struct tlsrpt_meta meta = { host, from, rid, r->begin, r->end };
+		snprintf(rid, sizeof rid, "%s.%s@%s", r->days.day_name, uq, host);
+		struct tlsrpt_meta meta = { host, from, rid, r->days.begin, r->days.end };
 		if (tlsrpt_json(&r->agg, d->name, &meta, &json) < 0 ||
 		    dmarc_gzip(json.data, json.len, &gz) < 0) {
 			log_err("TLS report for %s: out of memory", d->name);
@@ -308,8 +274,8 @@ send_reports(struct tls_reporter *r)
 				continue;
 			}
 			struct buf msg = { 0 };
-			struct tlsrpt_mail m = { host, from, d->uri[k], d->name, rid, uq, r->begin,
-				r->end, now, gz.data, gz.len };
+			struct tlsrpt_mail m = { host, from, d->uri[k], d->name, rid, uq, r->days.begin,
+				r->days.end, now, gz.data, gz.len };
 			if (tlsrpt_mail(&m, &msg) < 0)
 				log_err("TLS report for %s: out of memory", d->name);
 			else
@@ -400,50 +366,19 @@ lookup_records(struct tls_reporter *r)
 	checked(r);
 }
 
+/* day_lines - the day's results: added up, then the domains' records asked. */
 static void
-next_day(struct tls_reporter *r)
+day_lines(void *arg, const char *text, size_t len)
 {
-	struct queued *q = r->q;
-	char dir[4200], log_path[4300];
-	struct buf text = { 0 };
+	struct tls_reporter *r = arg;
 
-	snprintf(dir, sizeof dir, "%s/tlsrpt", q->store.queue_dir);
-	int kind = report_log_pick(dir, r->again_today, r->day);
-	if (kind == 0) {
-		r->busy = false;
-		if (r->again) {
-			r->again = false;
-			r->busy = true;
-			next_day(r);
-			return;
-		}
-		r->again_today = false;
+	if (tlsrpt_agg_add_text(&r->agg, text, len) < 0) {
+		log_err("TLS reports of %s: out of memory: tried again later", r->days.day_name);
+		day_done(r, false);
 		return;
 	}
-	r->busy = true;
-	snprintf(r->work, sizeof r->work, "%s/%s.work", dir, r->day);
-	if (kind == 2) {
-		snprintf(log_path, sizeof log_path, "%s/%s.log", dir, r->day);
-		if (rename(log_path, r->work) < 0) {
-			log_err("TLS reports: cannot rename %s: %s", log_path, strerror(errno));
-			r->busy = false;
-			return;
-		}
-	}
-	r->begin = report_log_day_start(r->day);
-	time_t now = time(NULL);
-	r->end = r->begin + 86399 < now ? r->begin + 86399 : now;
-	if (fd_read_file(r->work, 2 * REPORT_LOG_MAX, &text) < 0 ||
-	    tlsrpt_agg_add_text(&r->agg, text.data ? text.data : "", text.len) < 0) {
-		log_err("TLS reports: cannot read %s: %s", r->work, strerror(errno));
-		buf_free(&text);
-		day_clear(r);
-		r->busy = false;
-		return;
-	}
-	buf_free(&text);
 	if (r->agg.malformed > 0)
-		log_warn("TLS reports of %s: %zu malformed line(s) skipped", r->day,
+		log_warn("TLS reports of %s: %zu malformed line(s) skipped", r->days.day_name,
 		    r->agg.malformed);
 	lookup_records(r);
 }
@@ -451,17 +386,6 @@ next_day(struct tls_reporter *r)
 void
 tls_reporter_run(struct tls_reporter *r, bool today)
 {
-	if (r == NULL)
-		return;
-	if (!r->q->cfg->tls_reports) {
-		log_info("TLS reports are off ([delivery] tls_reports = no)");
-		return;
-	}
-	if (r->busy) {
-		r->again = true;
-		r->again_today |= today;
-		return;
-	}
-	r->again_today = today;
-	next_day(r);
+	if (r != NULL)
+		report_days_run(&r->days, today);
 }

@@ -1,0 +1,145 @@
+/* report_days.c - the timer, the day picked, its file renamed and read (report_days.h). */
+#include "queue/report_days.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "inbound/report_log.h"
+#include "queue/queued.h"
+#include "util/buf.h"
+#include "util/fdio.h"
+#include "util/log.h"
+
+#define START_DELAY 30     /* seconds after start before the days left over are reported */
+#define MIDNIGHT_DELAY 300 /* seconds after 00:00 UTC: the last lines of the day are in */
+
+static void next_day(struct report_days *d);
+
+static void
+arm(struct report_days *d, time_t secs)
+{
+	struct timeval tv = { secs, 0 };
+	evtimer_add(d->timer, &tv);
+}
+
+static void
+on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct report_days *d = arg;
+
+	report_days_run(d, false);
+	arm(d, 86400 - time(NULL) % 86400 + MIDNIGHT_DELAY);
+}
+
+int
+report_days_init(struct report_days *d, struct queued *q, const char *sub)
+{
+	memset(d, 0, sizeof *d);
+	d->q = q;
+	snprintf(d->dir, sizeof d->dir, "%s/%s", q->store.queue_dir, sub);
+	if ((d->timer = evtimer_new(q->base, on_timer, d)) == NULL)
+		return -1;
+	arm(d, START_DELAY);
+	return 0;
+}
+
+void
+report_days_fini(struct report_days *d)
+{
+	if (d->timer != NULL)
+		event_free(d->timer);
+	d->timer = NULL;
+}
+
+void
+report_days_done(struct report_days *d, bool ok)
+{
+	if (ok && unlink(d->work) < 0 && errno != ENOENT)
+		log_warn("%s: cannot remove %s: %s", d->what, d->work, strerror(errno));
+	if (ok)
+		next_day(d);
+	else
+		d->busy = false;
+}
+
+bool
+report_days_committed(struct report_days *d, int error, char (*ids)[QUEUE_ID_LEN + 1], size_t n)
+{
+	struct queued *q = d->q;
+
+	if (error != 0) {
+		log_err("%s of %s: cannot flush them (%s): tried again later", d->what,
+		    d->day_name, strerror(error));
+		for (size_t i = 0; i < n; i++)
+			spool_remove(q->store.queue_dir, ids[i]);
+		return false;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct qmsg *m = msg_add(q, ids[i], false);
+		if (m)
+			ready_push(q, m);
+	}
+	log_info("%s of %s: %zu message(s) queued", d->what, d->day_name, n);
+	return true;
+}
+
+static void
+next_day(struct report_days *d)
+{
+	char log_path[4300];
+	struct buf text = { 0 };
+
+	/* Bounded: each turn takes a day's file away (or ends), and again is cleared. */
+	int kind = report_log_pick(d->dir, d->again_today, d->day_name);
+	if (kind == 0) {
+		d->busy = false;
+		if (d->again) {
+			d->again = false;
+			d->busy = true;
+			next_day(d);
+			return;
+		}
+		d->again_today = false;
+		return;
+	}
+	d->busy = true;
+	snprintf(d->work, sizeof d->work, "%s/%s.work", d->dir, d->day_name);
+	if (kind == 2) {
+		snprintf(log_path, sizeof log_path, "%s/%s.log", d->dir, d->day_name);
+		if (rename(log_path, d->work) < 0) {
+			log_err("%s: cannot rename %s: %s", d->what, log_path, strerror(errno));
+			d->busy = false;
+			return;
+		}
+	}
+	d->begin = report_log_day_start(d->day_name);
+	time_t now = time(NULL);
+	d->end = d->begin + 86399 < now ? d->begin + 86399 : now;
+	if (fd_read_file(d->work, 2 * REPORT_LOG_MAX, &text) < 0) {
+		log_err("%s: cannot read %s: %s", d->what, d->work, strerror(errno));
+		buf_free(&text);
+		d->busy = false;
+		return;
+	}
+	d->day(d->arg, text.data ? text.data : "", text.len);
+	buf_free(&text);
+}
+
+void
+report_days_run(struct report_days *d, bool today)
+{
+	if (!d->enabled(d->q->cfg)) {
+		log_info("%s", d->off);
+		return;
+	}
+	if (d->busy) {
+		d->again = true;
+		d->again_today |= today;
+		return;
+	}
+	d->again_today = today;
+	next_day(d);
+}

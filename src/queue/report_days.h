@@ -1,0 +1,61 @@
+/*
+ * report_days.h - the day-by-day walk that queued's daily reporters share (the
+ * DMARC aggregate reports, dmarc_reports.c; the TLS reports, tls_reports.c): a
+ * timer that fires soon after start and then just after each 00:00 UTC; the day
+ * files of one queue subdirectory taken one at a time (inbound/report_log.h: a
+ * .work left by a crash first, then each finished day's .log, renamed .work); the
+ * file's text handed to the reporter, which ends the day with report_days_done;
+ * then the .work file goes and the next day follows. A run asked for while a day
+ * is under way comes after it.
+ */
+#ifndef MAILROOM_REPORT_DAYS_H
+#define MAILROOM_REPORT_DAYS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "store/spool.h"
+
+struct queued;
+struct event;
+struct config;
+
+struct report_days {
+	struct queued *q;
+	struct event *timer;
+	const char *what;          /* "DMARC reports", for the log */
+	bool (*enabled)(const struct config *cfg);
+	const char *off;           /* logged when a run finds them off */
+	/* day(arg, text, len): the day's lines; the reporter ends it with report_days_done. */
+	void (*day)(void *arg, const char *text, size_t len);
+	void *arg;
+	char dir[4200];
+	bool busy, again, again_today;
+	/* The day being reported. */
+	char day_name[16];         /* YYYYMMDD */
+	char work[4300];           /* its .work file */
+	time_t begin, end;         /* 00:00 UTC to 23:59:59, or to now for today */
+};
+
+/*
+ * report_days_init - d for q's queue subdirectory sub, its timer armed. The
+ * caller sets what, enabled, off, day and arg. Returns 0, or -1 (out of memory).
+ */
+int report_days_init(struct report_days *d, struct queued *q, const char *sub);
+void report_days_fini(struct report_days *d);
+
+/* report_days_run - report the finished days (and today's with today), unless off. */
+void report_days_run(struct report_days *d, bool today);
+
+/* report_days_done - the day is over: ok, its file goes and the next day follows; else stop. */
+void report_days_done(struct report_days *d, bool ok);
+
+/*
+ * report_days_committed - the group commit of the day's n messages ids[] ended with
+ * error: they are handed to the scheduler, or removed. Returns whether they are in.
+ */
+bool report_days_committed(struct report_days *d, int error, char (*ids)[QUEUE_ID_LEN + 1],
+    size_t n);
+
+#endif
