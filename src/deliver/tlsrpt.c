@@ -1,12 +1,10 @@
 /*
  * tlsrpt.c - the TLS-RPT lines, their sums and the RFC 8460 report, all through
- * jansson; the record parser; the report's message (gzip and base64 as for the
- * DMARC reports, dmarc/dmarc_report_mail.h).
+ * jansson; the record parser; the report's message (made as the DMARC reports'
+ * are, dmarc/dmarc_report_mail.h, in its own format).
  */
 #include "deliver/tlsrpt.h"
 
-#include <ctype.h>
-#include <inttypes.h>
 #include <jansson.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -15,7 +13,6 @@
 #include <strings.h>
 
 #include "dmarc/dmarc_report_mail.h"
-#include "util/escape.h"
 
 #define FAILURES_MAX 200 /* failure-details kept per policy; the rest count in the summary only */
 
@@ -358,64 +355,14 @@ tlsrpt_record_parse(const char *txt, size_t len, char uri[][TLSRPT_URI_MAX], boo
 	return *n > 0 ? 1 : -1;
 }
 
-static const char *
-esc(char *buf, size_t len, const char *s)
-{
-	return esc_text(buf, len, s, strlen(s), 0);
-}
-
 int
 tlsrpt_mail(const struct tlsrpt_mail *m, struct buf *out)
 {
-	char date[64], fname[1024], host[256], pd[256], uq[64];
-	char e_pd[ESC_SIZE(256)], e_to[ESC_SIZE(320)], e_from[ESC_SIZE(320)];
-	char e_host[ESC_SIZE(256)], e_rid[ESC_SIZE(400)];
-	struct tm tm;
+	static const struct report_format tls = { "json.gz",
+		"multipart/report; report-type=\"tlsrpt\"", "application/tlsrpt+gzip",
+		"an aggregate TLS report (RFC 8460)", true };
+	struct dmarc_mail d = { m->submitter, m->from, m->to, m->domain, m->report_id,
+		m->unique, m->begin, m->end, m->now, m->gz, m->gzlen };
 
-	gmtime_r(&m->now, &tm);
-	strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S +0000", &tm);
-	report_file_safe(host, sizeof host, m->submitter);
-	report_file_safe(pd, sizeof pd, m->domain);
-	report_file_safe(uq, sizeof uq, m->unique);
-	for (char *p = uq; *p; p++)
-		if (!isalnum((unsigned char)*p))
-			*p = '0';
-	/* RFC 8460 5.3: sender!policy-domain!begin!end!unique-id.json.gz */
-	snprintf(fname, sizeof fname, "%s!%s!%" PRId64 "!%" PRId64 "!%s.json.gz", host, pd,
-	    (int64_t)m->begin, (int64_t)m->end, uq);
-	esc(e_pd, sizeof e_pd, m->domain);
-	esc(e_host, sizeof e_host, m->submitter);
-	esc(e_rid, sizeof e_rid, m->report_id);
-	int rc = buf_printf(out,
-	    "From: <%s>\n"
-	    "To: <%s>\n"
-	    "Subject: Report Domain: %s Submitter: %s Report-ID: <%s>\n"
-	    "Date: %s\n"
-	    "Message-ID: <%s>\n"
-	    "TLS-Report-Domain: %s\n"
-	    "TLS-Report-Submitter: %s\n"
-	    "Auto-Submitted: auto-generated\n"
-	    "MIME-Version: 1.0\n"
-	    "Content-Type: multipart/report; report-type=\"tlsrpt\"; boundary=\"=_%s\"\n"
-	    "\n"
-	    "This is a MIME-encapsulated message.\n"
-	    "\n"
-	    "--=_%s\n"
-	    "Content-Type: text/plain; charset=us-ascii\n"
-	    "\n"
-	    "This is an aggregate TLS report (RFC 8460) from %s for %s,\n"
-	    "covering %" PRId64 " to %" PRId64 " (seconds since 1970, UTC).\n"
-	    "\n"
-	    "--=_%s\n"
-	    "Content-Type: application/tlsrpt+gzip; name=\"%s\"\n"
-	    "Content-Disposition: attachment; filename=\"%s\"\n"
-	    "Content-Transfer-Encoding: base64\n"
-	    "\n",
-	    esc(e_from, sizeof e_from, m->from), esc(e_to, sizeof e_to, m->to), e_pd, e_host,
-	    e_rid, date, e_rid, e_pd, e_host, uq, uq, e_host, e_pd, (int64_t)m->begin,
-	    (int64_t)m->end, uq, fname, fname);
-	if (rc == 0)
-		rc = report_base64(m->gz, m->gzlen, out);
-	rc |= buf_printf(out, "\n--=_%s--\n", uq);
-	return rc ? -1 : 0;
+	return report_mail(&d, &tls, out);
 }

@@ -76,6 +76,14 @@ esc(char *buf, size_t len, const char *s)
 int
 dmarc_report_mail(const struct dmarc_mail *m, struct buf *out)
 {
+	static const struct report_format dmarc = { "xml.gz", "multipart/mixed",
+		"application/gzip", "a DMARC aggregate report (RFC 9990)", false };
+	return report_mail(m, &dmarc, out);
+}
+
+int
+report_mail(const struct dmarc_mail *m, const struct report_format *f, struct buf *out)
+{
 	char date[64], fname[1024], host[256], pd[256], uq[64];
 	char e_pd[ESC_SIZE(256)], e_to[ESC_SIZE(320)], e_from[ESC_SIZE(320)];
 	char e_host[ESC_SIZE(256)], e_rid[ESC_SIZE(400)];
@@ -89,8 +97,8 @@ dmarc_report_mail(const struct dmarc_mail *m, struct buf *out)
 	for (char *p = uq; *p; p++)
 		if (*p == '.' || *p == '-' || *p == '_')
 			*p = '0'; /* unique-id = 1*(ALPHA / DIGIT) */
-	snprintf(fname, sizeof fname, "%s!%s!%" PRId64 "!%" PRId64 "!%s.xml.gz", host, pd,
-	    (int64_t)m->begin, (int64_t)m->end, uq);
+	snprintf(fname, sizeof fname, "%s!%s!%" PRId64 "!%" PRId64 "!%s.%s", host, pd,
+	    (int64_t)m->begin, (int64_t)m->end, uq, f->ext);
 	esc(e_pd, sizeof e_pd, m->policy_domain);
 	esc(e_host, sizeof e_host, m->hostname);
 	esc(e_rid, sizeof e_rid, m->report_id);
@@ -99,27 +107,32 @@ dmarc_report_mail(const struct dmarc_mail *m, struct buf *out)
 	    "To: <%s>\n"
 	    "Subject: Report Domain: %s Submitter: %s Report-ID: <%s>\n"
 	    "Date: %s\n"
-	    "Message-ID: <%s>\n"
+	    "Message-ID: <%s>\n",
+	    esc(e_from, sizeof e_from, m->from), esc(e_to, sizeof e_to, m->to), e_pd, e_host,
+	    e_rid, date, e_rid);
+	if (f->tls_fields)
+		rc |= buf_printf(out, "TLS-Report-Domain: %s\nTLS-Report-Submitter: %s\n", e_pd,
+		    e_host);
+	rc |= buf_printf(out,
 	    "Auto-Submitted: auto-generated\n"
 	    "MIME-Version: 1.0\n"
-	    "Content-Type: multipart/mixed; boundary=\"=_%s\"\n"
+	    "Content-Type: %s; boundary=\"=_%s\"\n"
 	    "\n"
 	    "This is a MIME-encapsulated message.\n"
 	    "\n"
 	    "--=_%s\n"
 	    "Content-Type: text/plain; charset=us-ascii\n"
 	    "\n"
-	    "This is a DMARC aggregate report (RFC 9990) from %s for %s,\n"
+	    "This is %s from %s for %s,\n"
 	    "covering %" PRId64 " to %" PRId64 " (seconds since 1970, UTC).\n"
 	    "\n"
 	    "--=_%s\n"
-	    "Content-Type: application/gzip; name=\"%s\"\n"
+	    "Content-Type: %s; name=\"%s\"\n"
 	    "Content-Disposition: attachment; filename=\"%s\"\n"
 	    "Content-Transfer-Encoding: base64\n"
 	    "\n",
-	    esc(e_from, sizeof e_from, m->from), esc(e_to, sizeof e_to, m->to), e_pd, e_host,
-	    e_rid, date, e_rid, uq, uq, e_host, e_pd, (int64_t)m->begin, (int64_t)m->end, uq,
-	    fname, fname);
+	    f->top_type, uq, uq, f->what, e_host, e_pd, (int64_t)m->begin, (int64_t)m->end, uq,
+	    f->part_type, fname, fname);
 	if (rc == 0)
 		rc = report_base64(m->gz, m->gzlen, out);
 	rc |= buf_printf(out, "\n--=_%s--\n", uq);

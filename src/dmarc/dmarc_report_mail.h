@@ -7,6 +7,7 @@
 #ifndef MAILROOM_DMARC_REPORT_MAIL_H
 #define MAILROOM_DMARC_REPORT_MAIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
 
@@ -39,5 +40,17 @@ struct dmarc_mail {
  * and reduced to letters, digits, '.', '-' and '_' in the file name. 0, or -1.
  */
 int dmarc_report_mail(const struct dmarc_mail *m, struct buf *out);
+
+/* What tells one kind of report message from another (the TLS reports', deliver/tlsrpt.h). */
+struct report_format {
+	const char *ext;        /* of the attachment's file name: "xml.gz" */
+	const char *top_type;   /* the message's Content-Type without its boundary */
+	const char *part_type;  /* the attachment's: "application/gzip" */
+	const char *what;       /* for the text part: "a DMARC aggregate report (RFC 9990)" */
+	bool tls_fields;        /* TLS-Report-Domain and TLS-Report-Submitter (RFC 8460 5.3) */
+};
+
+/* report_mail - dmarc_report_mail in the format f. 0, or -1. */
+int report_mail(const struct dmarc_mail *m, const struct report_format *f, struct buf *out);
 
 #endif

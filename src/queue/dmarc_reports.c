@@ -67,19 +67,16 @@ enabled(const struct config *cfg)
 struct dmarc_reporter *
 dmarc_reporter_new(struct queued *q)
 {
+	static const struct report_kind kind = { "dmarc", "DMARC reports",
+		"DMARC reports are off ([inbound] dmarc_reports = no)", enabled, day_lines };
 	struct dmarc_reporter *r = calloc(1, sizeof *r);
 
-	if (r == NULL || report_days_init(&r->days, q, "dmarc") < 0) {
+	if (r == NULL || report_days_init(&r->days, q, &kind, r) < 0) {
 		free(r);
 		log_err("out of memory: no DMARC reports");
 		return NULL;
 	}
 	r->q = q;
-	r->days.what = "DMARC reports";
-	r->days.enabled = enabled;
-	r->days.off = "DMARC reports are off ([inbound] dmarc_reports = no)";
-	r->days.day = day_lines;
-	r->days.arg = r;
 	return r;
 }
 

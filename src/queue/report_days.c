@@ -35,11 +35,17 @@ on_timer(evutil_socket_t fd, short what, void *arg)
 }
 
 int
-report_days_init(struct report_days *d, struct queued *q, const char *sub)
+report_days_init(struct report_days *d, struct queued *q, const struct report_kind *k,
+    void *arg)
 {
 	memset(d, 0, sizeof *d);
 	d->q = q;
-	snprintf(d->dir, sizeof d->dir, "%s/%s", q->store.queue_dir, sub);
+	d->what = k->what;
+	d->off = k->off;
+	d->enabled = k->enabled;
+	d->day = k->day;
+	d->arg = arg;
+	snprintf(d->dir, sizeof d->dir, "%s/%s", q->store.queue_dir, k->sub);
 	if ((d->timer = evtimer_new(q->base, on_timer, d)) == NULL)
 		return -1;
 	arm(d, START_DELAY);

@@ -38,11 +38,17 @@ struct report_days {
 	time_t begin, end;         /* 00:00 UTC to 23:59:59, or to now for today */
 };
 
-/*
- * report_days_init - d for q's queue subdirectory sub, its timer armed. The
- * caller sets what, enabled, off, day and arg. Returns 0, or -1 (out of memory).
- */
-int report_days_init(struct report_days *d, struct queued *q, const char *sub);
+/* What a reporter gives report_days_init. */
+struct report_kind {
+	const char *sub;           /* its queue subdirectory */
+	const char *what, *off;
+	bool (*enabled)(const struct config *cfg);
+	void (*day)(void *arg, const char *text, size_t len);
+};
+
+/* report_days_init - d for q and k, day(arg, ...) for each day, its timer armed. 0, or -1. */
+int report_days_init(struct report_days *d, struct queued *q, const struct report_kind *k,
+    void *arg);
 void report_days_fini(struct report_days *d);
 
 /* report_days_run - report the finished days (and today's with today), unless off. */

@@ -78,19 +78,16 @@ enabled(const struct config *cfg)
 struct tls_reporter *
 tls_reporter_new(struct queued *q)
 {
+	static const struct report_kind kind = { "tlsrpt", "TLS reports",
+		"TLS reports are off ([delivery] tls_reports = no)", enabled, day_lines };
 	struct tls_reporter *r = calloc(1, sizeof *r);
 
-	if (r == NULL || report_days_init(&r->days, q, "tlsrpt") < 0) {
+	if (r == NULL || report_days_init(&r->days, q, &kind, r) < 0) {
 		free(r);
 		log_err("out of memory: no TLS reports");
 		return NULL;
 	}
 	r->q = q;
-	r->days.what = "TLS reports";
-	r->days.enabled = enabled;
-	r->days.off = "TLS reports are off ([delivery] tls_reports = no)";
-	r->days.day = day_lines;
-	r->days.arg = r;
 	return r;
 }
 
