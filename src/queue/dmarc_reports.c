@@ -26,7 +26,6 @@
 #include "queue/inject.h"
 #include "queue/queued.h"
 #include "queue/report_days.h"
-#include "store/commit.h"
 #include "store/spool_writer.h"
 #include "util/log.h"
 
@@ -51,9 +50,6 @@ struct dmarc_reporter {
 	struct dest *dests;
 	size_t ndests;
 	size_t checking;
-	int *fds;
-	char (*ids)[QUEUE_ID_LEN + 1];
-	size_t nfds;
 };
 
 static void day_lines(void *arg, const char *text, size_t len);
@@ -87,14 +83,6 @@ day_clear(struct dmarc_reporter *r)
 	free(r->dests);
 	r->dests = NULL;
 	r->ndests = r->checking = 0;
-	for (size_t i = 0; i < r->nfds; i++)
-		if (r->fds[i] >= 0)
-			close(r->fds[i]);
-	free(r->fds);
-	free(r->ids);
-	r->fds = NULL;
-	r->ids = NULL;
-	r->nfds = 0;
 }
 
 void
@@ -117,11 +105,9 @@ day_done(struct dmarc_reporter *r, bool ok)
 }
 
 static void
-on_committed(void *arg, int error)
+flushed(void *arg, bool ok)
 {
-	struct dmarc_reporter *r = arg;
-
-	day_done(r, report_days_committed(&r->days, error, r->ids, r->nfds));
+	day_done(arg, ok);
 }
 
 /* queue_one - the message text to dest's address, as a new queued message. */
@@ -171,9 +157,7 @@ queue_one(struct dmarc_reporter *r, const char *to, const struct buf *msg)
 	}
 	if (spool_writer_finish(&w, q->store.queue_dir, env.id, &fd) < 0)
 		goto out;
-	r->fds[r->nfds] = fd;
-	memcpy(r->ids[r->nfds], env.id, QUEUE_ID_LEN + 1);
-	r->nfds++;
+	report_days_keep(&r->days, fd, env.id);
 	log_info("%s: DMARC report to <%s>", env.id, to);
 	rc = 0;
 out:
@@ -193,9 +177,7 @@ write_reports(struct dmarc_reporter *r)
 	char from[320], rid[400], uq[64];
 	time_t now = time(NULL);
 
-	r->fds = calloc(r->ndests ? r->ndests : 1, sizeof *r->fds);
-	r->ids = calloc(r->ndests ? r->ndests : 1, sizeof *r->ids);
-	if (r->fds == NULL || r->ids == NULL) {
+	if (report_days_reserve(&r->days, r->ndests) < 0) {
 		log_err("DMARC reports of %s: out of memory: tried again later", r->days.day_name);
 		day_done(r, false);
 		return;
@@ -236,13 +218,7 @@ write_reports(struct dmarc_reporter *r)
 		buf_free(&xml);
 		buf_free(&gz);
 	}
-	if (r->nfds == 0) {
-		day_done(r, true);
-		return;
-	}
-	if (committer_submit(q->store.committer, r->fds, r->nfds, &q->store.msgdir_fd, 1,
-	    on_committed, r) < 0)
-		on_committed(r, ENOMEM);
+	report_days_flush(&r->days, flushed);
 }
 
 static void

@@ -4,11 +4,13 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "inbound/report_log.h"
 #include "queue/queued.h"
+#include "store/commit.h"
 #include "util/buf.h"
 #include "util/fdio.h"
 #include "util/log.h"
@@ -52,44 +54,104 @@ report_days_init(struct report_days *d, struct queued *q, const struct report_ki
 	return 0;
 }
 
+static void
+msgs_clear(struct report_days *d)
+{
+	for (size_t i = 0; i < d->nmsgs; i++)
+		if (d->fds[i] >= 0)
+			close(d->fds[i]);
+	free(d->fds);
+	free(d->ids);
+	d->fds = NULL;
+	d->ids = NULL;
+	d->nmsgs = d->cap = 0;
+}
+
 void
 report_days_fini(struct report_days *d)
 {
+	msgs_clear(d);
 	if (d->timer != NULL)
 		event_free(d->timer);
 	d->timer = NULL;
 }
 
+int
+report_days_reserve(struct report_days *d, size_t n)
+{
+	msgs_clear(d);
+	d->fds = calloc(n ? n : 1, sizeof *d->fds);
+	d->ids = calloc(n ? n : 1, sizeof *d->ids);
+	if (d->fds == NULL || d->ids == NULL) {
+		msgs_clear(d);
+		return -1;
+	}
+	d->cap = n;
+	return 0;
+}
+
+void
+report_days_keep(struct report_days *d, int fd, const char id[QUEUE_ID_LEN + 1])
+{
+	if (d->nmsgs == d->cap) {
+		close(fd); /* not reserved: never so (one a destination), but never lost track of */
+		spool_remove(d->q->store.queue_dir, id);
+		return;
+	}
+	d->fds[d->nmsgs] = fd;
+	memcpy(d->ids[d->nmsgs], id, QUEUE_ID_LEN + 1);
+	d->nmsgs++;
+}
+
+static void
+on_committed(void *arg, int error)
+{
+	struct report_days *d = arg;
+	struct queued *q = d->q;
+
+	if (error != 0) {
+		log_err("%s of %s: cannot flush them (%s): tried again later", d->what,
+		    d->day_name, strerror(error));
+		for (size_t i = 0; i < d->nmsgs; i++)
+			spool_remove(q->store.queue_dir, d->ids[i]);
+	} else {
+		for (size_t i = 0; i < d->nmsgs; i++) {
+			struct qmsg *m = msg_add(q, d->ids[i], false);
+			if (m)
+				ready_push(q, m);
+		}
+		log_info("%s of %s: %zu message(s) queued", d->what, d->day_name, d->nmsgs);
+	}
+	msgs_clear(d);
+	d->flushed(d->arg, error == 0);
+}
+
+void
+report_days_flush(struct report_days *d, void (*flushed)(void *arg, bool ok))
+{
+	struct queued *q = d->q;
+
+	d->flushed = flushed;
+	if (d->nmsgs == 0) {
+		msgs_clear(d);
+		flushed(d->arg, true);
+		return;
+	}
+	if (committer_submit(q->store.committer, d->fds, d->nmsgs, &q->store.msgdir_fd, 1,
+	    on_committed, d) < 0)
+		on_committed(d, ENOMEM);
+}
+
 void
 report_days_done(struct report_days *d, bool ok)
 {
+	msgs_clear(d);
 	if (ok && unlink(d->work) < 0 && errno != ENOENT)
 		log_warn("%s: cannot remove %s: %s", d->what, d->work, strerror(errno));
 	if (ok)
 		next_day(d);
 	else
 		d->busy = false;
-}
-
-bool
-report_days_committed(struct report_days *d, int error, char (*ids)[QUEUE_ID_LEN + 1], size_t n)
-{
-	struct queued *q = d->q;
-
-	if (error != 0) {
-		log_err("%s of %s: cannot flush them (%s): tried again later", d->what,
-		    d->day_name, strerror(error));
-		for (size_t i = 0; i < n; i++)
-			spool_remove(q->store.queue_dir, ids[i]);
-		return false;
-	}
-	for (size_t i = 0; i < n; i++) {
-		struct qmsg *m = msg_add(q, ids[i], false);
-		if (m)
-			ready_push(q, m);
-	}
-	log_info("%s of %s: %zu message(s) queued", d->what, d->day_name, n);
-	return true;
 }
 
 static void

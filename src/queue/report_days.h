@@ -36,6 +36,11 @@ struct report_days {
 	char day_name[16];         /* YYYYMMDD */
 	char work[4300];           /* its .work file */
 	time_t begin, end;         /* 00:00 UTC to 23:59:59, or to now for today */
+	/* Its messages written into the queue, not yet flushed. */
+	int *fds;
+	char (*ids)[QUEUE_ID_LEN + 1];
+	size_t nmsgs, cap;
+	void (*flushed)(void *arg, bool ok);
 };
 
 /* What a reporter gives report_days_init. */
@@ -54,14 +59,21 @@ void report_days_fini(struct report_days *d);
 /* report_days_run - report the finished days (and today's with today), unless off. */
 void report_days_run(struct report_days *d, bool today);
 
-/* report_days_done - the day is over: ok, its file goes and the next day follows; else stop. */
+/*
+ * report_days_done - the day is over: ok, its file goes and the next day follows;
+ * else stop until the next run. Messages not flushed are closed (not removed).
+ */
 void report_days_done(struct report_days *d, bool ok);
 
+/* report_days_reserve - room for n messages of the day. 0, or -1 (out of memory). */
+int report_days_reserve(struct report_days *d, size_t n);
+/* report_days_keep - a message written (queue/inject.h: fd to flush, its id). */
+void report_days_keep(struct report_days *d, int fd, const char id[QUEUE_ID_LEN + 1]);
 /*
- * report_days_committed - the group commit of the day's n messages ids[] ended with
- * error: they are handed to the scheduler, or removed. Returns whether they are in.
+ * report_days_flush - the day's messages in one group commit, then handed to the
+ * scheduler (or removed when the flush failed); then flushed(arg, ok), which may
+ * come before this returns (no message: ok at once).
  */
-bool report_days_committed(struct report_days *d, int error, char (*ids)[QUEUE_ID_LEN + 1],
-    size_t n);
+void report_days_flush(struct report_days *d, void (*flushed)(void *arg, bool ok));
 
 #endif

@@ -25,7 +25,6 @@
 #include "queue/inject.h"
 #include "queue/queued.h"
 #include "queue/report_days.h"
-#include "store/commit.h"
 #include "store/spool.h"
 #include "util/log.h"
 
@@ -58,9 +57,6 @@ struct tls_reporter {
 	struct domain *doms;
 	size_t ndoms;
 	size_t checking;        /* TXT lookups under way, and one held while they start */
-	int *fds;
-	char (*ids)[QUEUE_ID_LEN + 1];
-	size_t nfds;
 	struct post *posts;
 	size_t nposts;
 	size_t posting;         /* POSTs under way, and one held while the mail is flushed */
@@ -103,14 +99,6 @@ day_clear(struct tls_reporter *r)
 	free(r->doms);
 	r->doms = NULL;
 	r->ndoms = r->checking = 0;
-	for (size_t i = 0; i < r->nfds; i++)
-		if (r->fds[i] >= 0)
-			close(r->fds[i]);
-	free(r->fds);
-	free(r->ids);
-	r->fds = NULL;
-	r->ids = NULL;
-	r->nfds = 0;
 }
 
 void
@@ -159,11 +147,11 @@ on_post(void *arg, struct https_result *res)
 }
 
 static void
-on_committed(void *arg, int error)
+flushed(void *arg, bool ok)
 {
 	struct tls_reporter *r = arg;
 
-	r->mail_ok = report_days_committed(&r->days, error, r->ids, r->nfds);
+	r->mail_ok = ok;
 	posted(r);
 }
 
@@ -186,9 +174,7 @@ queue_mail(struct tls_reporter *r, const char *to, const struct buf *msg)
 		log_warn("TLS report to <%s> not sent: no such user", to);
 		return;
 	}
-	r->fds[r->nfds] = fd;
-	memcpy(r->ids[r->nfds], id, QUEUE_ID_LEN + 1);
-	r->nfds++;
+	report_days_keep(&r->days, fd, id);
 	log_info("%s: TLS report to <%s>", id, to);
 }
 
@@ -239,10 +225,8 @@ send_reports(struct tls_reporter *r)
 
 	for (size_t i = 0; i < r->ndoms; i++)
 		ndest += r->doms[i].nuri;
-	r->fds = calloc(ndest ? ndest : 1, sizeof *r->fds);
-	r->ids = calloc(ndest ? ndest : 1, sizeof *r->ids);
 	r->posts = calloc(ndest ? ndest : 1, sizeof *r->posts);
-	if (r->fds == NULL || r->ids == NULL || r->posts == NULL) {
+	if (r->posts == NULL || report_days_reserve(&r->days, ndest) < 0) {
 		log_err("TLS reports of %s: out of memory: tried again later", r->days.day_name);
 		day_done(r, false);
 		return;
@@ -283,13 +267,7 @@ send_reports(struct tls_reporter *r)
 		buf_free(&json);
 		buf_free(&gz);
 	}
-	if (r->nfds == 0) {
-		posted(r);
-		return;
-	}
-	if (committer_submit(q->store.committer, r->fds, r->nfds, &q->store.msgdir_fd, 1,
-	    on_committed, r) < 0)
-		on_committed(r, ENOMEM);
+	report_days_flush(&r->days, flushed);
 }
 
 static void
