@@ -791,6 +791,16 @@ def make_message(subject, token, body="hello\n", headers=None, extra=b""):
     return text.encode() + extra
 
 
+def delivery_line(inst, qid, rcpt, status, timeout=30.0):
+    """The log line of rcpt's delivery with that status."""
+    def find():
+        for line in inst.log().splitlines():
+            if qid in line and f"<{rcpt}>" in line and f"status={status}" in line:
+                return line
+        return None
+    return wait_until(find, timeout, f"{rcpt} {status} in the log")
+
+
 def submit(port, sender, rcpts, msg, login=None, starttls_ctx=None, mail_options=(),
            host="127.0.0.1"):
     """Send one message; return its queue id (from the 250 reply to DATA)."""

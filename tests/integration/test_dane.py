@@ -33,7 +33,7 @@ from cryptography.x509.oid import NameOID
 
 from conftest import DEMO
 from dnssec import SignedDns
-from peers import make_message, submit, wait_until
+from peers import delivery_line, make_message, submit
 
 PRIMARY = "127.0.0.1"
 SECOND = "127.0.0.3"
@@ -178,16 +178,6 @@ def send(inst, rcpt):
     tok = uuid.uuid4().hex[:16]
     qid = submit(inst.ports["smtp"], DEMO, [rcpt], make_message("dane", tok))
     return tok, qid
-
-
-def delivery_line(inst, qid, rcpt, status, timeout=30.0):
-    """The log line of rcpt's delivery with that status."""
-    def find():
-        for line in inst.log().splitlines():
-            if qid in line and f"<{rcpt}>" in line and f"status={status}" in line:
-                return line
-        return None
-    return wait_until(find, timeout, f"{rcpt} {status} in the log")
 
 
 def assert_delivered(inst, sink, rcpt, dane):
