@@ -369,13 +369,14 @@ sts_lookup(struct sts_cache *c, const char *domain, sts_fn fn, void *arg)
 	char key[STS_NAME_MAX], name[STS_NAME_MAX + 16];
 
 	lower_domain(key, sizeof key, domain);
-	/* A name fit for a file name and a URL: LDH labels only. */
-	for (const char *p = key; *p; p++) {
-		if (!isalnum((unsigned char)*p) && *p != '-' && *p != '.' && *p != '_') {
-			struct sts_answer none = { 0 };
-			fn(arg, &none);
-			return 0;
-		}
+	/* A name fit for a file name and a URL: LDH labels only, none of them empty. */
+	bool fit = key[0] != '\0' && key[0] != '.' && strstr(key, "..") == NULL;
+	for (const char *p = key; *p && fit; p++)
+		fit = isalnum((unsigned char)*p) || *p == '-' || *p == '.' || *p == '_';
+	if (!fit) {
+		struct sts_answer none = { 0 };
+		fn(arg, &none);
+		return 0;
 	}
 	struct entry *e = strmap_get(&c->entries, key);
 	if (e == NULL) {
