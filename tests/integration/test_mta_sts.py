@@ -11,8 +11,9 @@ What is checked: under an enforce policy, a matching MX host with a valid
 certificate gets the mail over TLS (sts=verified); an MX host outside the policy
 is never connected to, a certificate for another name or a server without
 STARTTLS gets nothing, and the mail is deferred with 4.7.x (sts=failed); a testing
-policy delivers as before and says so; a redirect or a policy over 64 KiB is a
-failed fetch, so the domain is delivered to as without a policy; a domain without
+policy delivers as before and says so; a redirect, a policy over 64 KiB or a policy
+host whose certificate is not trusted is a failed fetch, so the domain is delivered
+to as without a policy; a domain without
 a record has no policy; and a cached enforce policy survives a restart and stays
 in force when the new one cannot be fetched.
 """
@@ -30,7 +31,7 @@ from stspeers import HttpsPeer, policy_text
 MX = {
     "good": "127.0.0.21", "outside": "127.0.0.22", "badcert": "127.0.0.23",
     "notls": "127.0.0.24", "testing": "127.0.0.25", "redirect": "127.0.0.26",
-    "big": "127.0.0.27", "nopolicy": "127.0.0.28",
+    "big": "127.0.0.27", "nopolicy": "127.0.0.28", "webpki": "127.0.0.30",
 }
 
 
@@ -39,6 +40,17 @@ def ca():
     c = LocalCA("MTA-STS test CA")
     yield c
     c.cleanup()
+
+
+@pytest.fixture(scope="module")
+def rogue():
+    """A policy server whose certificate comes from a CA the instance does not trust."""
+    other = LocalCA("untrusted CA")
+    w = HttpsPeer(other, ["mta-sts.webpki.test"])
+    w.policy("webpki.test", policy_text("enforce", "mx.elsewhere.test"))
+    yield w
+    w.stop()
+    other.cleanup()
 
 
 @pytest.fixture(scope="module")
@@ -59,10 +71,11 @@ def web(ca):
     w.stop()
 
 
-def records(web, cache_id="1", cache_mx="mx.cache.test"):
+def records(web, rogue, cache_id="1", cache_mx="mx.cache.test"):
     mx = [(f"{d}.test", f"mx.{d}.test", 10) for d in MX]
     hosts = {f"mx.{d}.test": ip for d, ip in MX.items()}
     hosts.update({f"mta-sts.{d}.test": web.host for d in list(MX) + ["cache"]})
+    hosts["mta-sts.webpki.test"] = rogue.host
     txt = [(f"_mta-sts.{d}.test", ["v=STSv1; id=20261202;"]) for d in MX if d != "nopolicy"]
     mx.append(("cache.test", cache_mx, 10))
     hosts[cache_mx] = "127.0.0.29"
@@ -71,8 +84,8 @@ def records(web, cache_id="1", cache_mx="mx.cache.test"):
 
 
 @pytest.fixture(scope="module")
-def dns(web):
-    d = Dns(**records(web))
+def dns(web, rogue):
+    d = Dns(**records(web, rogue))
     yield d
     d.stop()
 
@@ -95,6 +108,7 @@ def sinks(ca, port):
         "redirect": Sink(host=MX["redirect"], port=port, tls=True),
         "big": Sink(host=MX["big"], port=port, tls=True),
         "nopolicy": Sink(host=MX["nopolicy"], port=port),
+        "webpki": Sink(host=MX["webpki"], port=port, tls=True),
     }
     yield s
     for x in s.values():
@@ -171,6 +185,8 @@ def test_testing_policy_delivers_and_reports(inst, sinks):
 @pytest.mark.parametrize("domain,why", [
     ("redirect", r"HTTP status 301 \(redirects are not followed\)"),
     ("big", r"answer too large"),
+    # The policy host's certificate does not chain to a trusted CA (its policy unread).
+    ("webpki", r"the server's certificate is not trusted"),
 ])
 def test_a_failed_fetch_without_a_cache_is_no_policy(inst, web, sinks, domain, why):
     rcpt = f"frank@{domain}.test"
@@ -202,10 +218,11 @@ def test_mta_sts_off_ignores_the_policy(dns, ca, port, sinks, make_instance):
 
 # ---------------------------------------------------------------- the cache
 
-def test_cached_policy_survives_a_restart_and_a_failed_fetch(ca, web, port, make_instance):
+def test_cached_policy_survives_a_restart_and_a_failed_fetch(ca, web, rogue, port,
+                                                            make_instance):
     sink = Sink(host="127.0.0.29", port=port,
                 tls=ca.server_context("mx.cache.test", "mx2.cache.test"))
-    dns1 = Dns(**records(web))
+    dns1 = Dns(**records(web, rogue))
     dns2 = None
     try:
         web.policy("cache.test", policy_text("enforce", "mx.cache.test"))
@@ -216,7 +233,7 @@ def test_cached_policy_survives_a_restart_and_a_failed_fetch(ca, web, port, make
         assert i.stop() == 0
         # A new id and a new MX host; the policy host now fails. The cached policy,
         # kept in the queue across the restart, still names only mx.cache.test.
-        dns2 = Dns(**records(web, cache_id="2", cache_mx="mx2.cache.test"))
+        dns2 = Dns(**records(web, rogue, cache_id="2", cache_mx="mx2.cache.test"))
         web.policy("cache.test", "gone\n", status=404)
         i.set("delivery", "resolver", dns2.resolver)
         i.start()
