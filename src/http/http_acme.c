@@ -17,6 +17,7 @@
 #include "acme/acme_msg.h"
 #include "http/http_reply.h"
 #include "ipc/frame.h"
+#include "net/tls_server.h"
 #include "util/log.h"
 #include "util/strmap.h"
 
@@ -246,11 +247,17 @@ alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen, const un
 	return SSL_TLSEXT_ERR_ALERT_FATAL;
 }
 
+static void
+hook_one(SSL_CTX *ctx, void *a)
+{
+	SSL_CTX_set_alpn_select_cb(ctx, alpn_select, a);
+}
+
 void
 http_acme_hook(struct http_acme *a, SSL_CTX *ctx)
 {
 	if (a != NULL && ctx != NULL)
-		SSL_CTX_set_alpn_select_cb(ctx, alpn_select, a);
+		tls_server_each_ctx(ctx, hook_one, a);
 }
 
 bool

@@ -363,3 +363,28 @@ def test_tls_files_serve_until_the_first_certificate(make_instance, ca):
         files = ssl.PEM_cert_to_DER_cert(f.read())
     assert served_cert(https_port) == files
     assert served_cert(inst.ports["smtp"], starttls=True) == files
+
+
+def test_tls_alpn01_for_a_name_with_an_sni_entry(make_instance, acme_env, ca):
+    """A name that [tls] sni also serves switches the handshake to that entry's context:
+    the tls-alpn-01 answer must come from there too."""
+    pb, http_port, https_port = acme_env
+    settings = acme_settings(pb, ca, http_port, https_port, challenge="tls-alpn-01")
+    del settings[("listen", "http")]
+    inst = make_instance(settings, start=False)
+    # [tls] back (sni needs a main certificate), and an entry of its own for the
+    # second name, with a certificate that names it.
+    key, cert = os.path.join(inst.dir, "sni-key.pem"), os.path.join(inst.dir, "sni-cert.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", cert,
+                    "-days", "2", "-subj", f"/CN={NAMES[1]}",
+                    "-addext", f"subjectAltName=DNS:{NAMES[1]}"],
+                   check=True, capture_output=True, timeout=60)
+    inst.set("tls", "cert", inst.cert)
+    inst.set("tls", "key", os.path.join(inst.dir, "key.pem"))
+    inst.set("tls", "sni", f"{NAMES[1]}:{cert}:{key}")
+    inst.start()
+    inst.wait_log(ISSUED, timeout=WAIT)
+    log = inst.log()
+    for name in NAMES:
+        assert f"acme: tls-alpn-01 certificate for {name} given" in log, (name, log[-3000:])
