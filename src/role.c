@@ -166,7 +166,7 @@ role_begin(const char *role, const struct role_env *env, struct event_base **bas
 {
 	char err[512];
 
-	log_init(role, env->cfg->log_syslog);
+	log_init(role, env->cfg->log_dest);
 	if ((*base = evbase_new()) == NULL)
 		return -1;
 	if (acct != NULL && (*acct = accounts_open_remote(env->cfg->data_dir, err, sizeof err)) == NULL) {

@@ -693,7 +693,7 @@ serve_main(struct config *cfg)
 	sv.queue_pair[0] = sv.queue_pair[1] = -1;
 	sv.qctl_pair[0] = sv.qctl_pair[1] = -1;
 	sv.lookup_fd = -1;
-	log_init("serve", cfg->log_syslog);
+	log_init("serve", cfg->log_dest);
 	static const char *const names[ROLE_COUNT] = { "lookupd", "smtpd", "queued", "pop3d",
 		"httpd" };
 	int (*const mains[ROLE_COUNT])(const struct role_env *) = { lookupd_main, smtpd_main,

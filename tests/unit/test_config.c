@@ -104,7 +104,7 @@ check_defaults(const struct config *c)
 	assert_true(c->hostname[0] != '\0');
 	assert_string_equal(c->data_dir, "/var/lib/mailroom");
 	assert_string_equal(c->user, "mailroom");
-	assert_false(c->log_syslog);
+	assert_int_equal(c->log_dest, LOG_TO_STDERR);
 	assert_null(c->tls_cert);
 	assert_null(c->tls_key);
 	for (int i = 0; i < SVC_COUNT; i++) {
@@ -242,7 +242,7 @@ test_every_key(void **state)
 	assert_string_equal(c.hostname, "mx.example.test");
 	assert_string_equal(c.data_dir, "/srv/mail/data");
 	assert_string_equal(c.user, "mail_user");
-	assert_true(c.log_syslog);
+	assert_int_equal(c.log_dest, LOG_TO_SYSLOG);
 	assert_string_equal(c.tls_cert, "/etc/mr/cert.pem");
 	assert_string_equal(c.tls_key, "/etc/mr/key.pem");
 	assert_int_equal(c.listen[SVC_SMTP].n, 2);
