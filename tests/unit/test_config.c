@@ -499,6 +499,21 @@ test_cross_checks(void **state)
 }
 
 static void
+test_log_dest(void **state)
+{
+	struct config c;
+
+	load_ok("[server]\nlog = journal\n", &c);
+	assert_int_equal(c.log_dest, LOG_TO_JOURNAL);
+	config_free(&c);
+	load_ok("[server]\nlog = stderr\n", &c);
+	assert_int_equal(c.log_dest, LOG_TO_STDERR);
+	config_free(&c);
+	load_err("[server]\nlog = Journal\n", 2,
+	    "bad value for log: 'Journal' (stderr, syslog or journal)");
+}
+
+static void
 test_comments(void **state)
 {
 	struct config c;
@@ -682,6 +697,7 @@ main(void)
 		cmocka_unit_test(test_bad_values),
 		cmocka_unit_test(test_range_message),
 		cmocka_unit_test(test_cross_checks),
+		cmocka_unit_test(test_log_dest),
 		cmocka_unit_test(test_comments),
 		cmocka_unit_test(test_crlf_and_long_lines),
 		cmocka_unit_test(test_relayhost_and_resolver),
