@@ -379,7 +379,7 @@ remote_agent_new(struct agent *a, const struct agent_env *env)
 	r->env = *env;
 	if ((r->dns = dns_new(env->base, remote_cfg(r)->resolver, err, sizeof err)) == NULL ||
 	    (r->tls = tls_client_ctx(err, sizeof err)) == NULL) {
-		log_err("%s", err);
+		ev_err("start-failed", KS("error", err));
 		remote_free(r);
 		return -1;
 	}

@@ -208,10 +208,7 @@ on_event(struct bufferevent *bev, short what, void *arg)
 			c->state = STAGE_GREETING;
 			cl_set_timeout(c, T_GREETING);
 		} else if (c->state == STAGE_TLS) {
-			char desc[128];
 			SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
-			if (ssl)
-				tls_describe(ssl, desc, sizeof desc);
 			if (c->p.verify_name != NULL && (ssl == NULL ||
 			    SSL_get_verify_result(ssl) != X509_V_OK ||
 			    SSL_get0_peer_certificate(ssl) == NULL)) {
@@ -221,9 +218,10 @@ on_event(struct bufferevent *bev, short what, void *arg)
 				cl_finish(c);
 				return;
 			}
-			log_info("%s: TLS with %s: %s%s%s", c->p.env->id, c->peer, ssl ? desc : "?",
-			    c->p.verify_name ? ", certificate verified for " : "",
-			    c->p.verify_name ? c->p.verify_name : "");
+			ev_info("delivery-tls", KS("qid", c->p.env->id), KS("relay", c->peer),
+			    KS("version", ssl ? SSL_get_version(ssl) : "?"),
+			    KS("cipher", ssl ? SSL_get_cipher_name(ssl) : "?"),
+			    KS("verified", c->p.verify_name));
 			c->tls = true;
 			cl_send_ehlo(c);
 		}
