@@ -254,9 +254,9 @@ regroup_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw
 	if (S_ISLNK(st->st_mode) || st->st_uid != c->uid)
 		return 0;
 	if (st->st_gid != c->gid && lchown(path, (uid_t)-1, c->gid) < 0)
-		log_warn("cannot give %s to the mail group: %s", path, strerror(errno));
+		ev_warn("regroup-error", KS("file", path), KS("error", strerror(errno)));
 	if ((st->st_mode & 07777) != want && chmod(path, want) < 0)
-		log_warn("cannot open %s to the mail group: %s", path, strerror(errno));
+		ev_warn("regroup-error", KS("file", path), KS("error", strerror(errno)));
 	return 0;
 }
 
@@ -274,24 +274,25 @@ prepare_spool(struct supervisor *sv)
 
 	umask(007);
 	if (spool_init(cfg->data_dir) < 0) {
-		log_err("data dir %s: cannot make the queue: %s", cfg->data_dir, strerror(errno));
+		ev_err("start-failed", KS("what", "queue"), KS("file", cfg->data_dir),
+		    KS("error", strerror(errno)));
 		_exit(1);
 	}
 	snprintf(path, sizeof path, "%s/mail", cfg->data_dir);
 	if (mkdir(path, 0770) < 0 && errno != EEXIST) {
-		log_err("%s: %s", path, strerror(errno));
+		ev_err("start-failed", KS("what", "mail"), KS("file", path), KS("error", strerror(errno)));
 		_exit(1);
 	}
 	snprintf(path, sizeof path, "%s/queue", cfg->data_dir);
 	unsigned removed = spool_recover(path);
 	if (removed > 0)
-		log_info("queue: removed %u files left unfinished by a crash", removed);
+		ev_info("queue-recovered", KN("removed", removed));
 	if (sv->regroup) {
 		for (int i = 0; i < 2; i++) {
 			snprintf(path, sizeof path, "%s/%s", cfg->data_dir, i == 0 ? "queue" : "mail");
 			nftw(path, regroup_entry, 32, FTW_PHYS);
 		}
-		log_info("opened the queue and mailboxes to the mail group");
+		ev_info("regrouped");
 	}
 	_exit(0);
 }
@@ -310,13 +311,13 @@ prepare_store(struct supervisor *sv)
 	umask(077);
 	struct accounts *a = accounts_open(sv->cfg->data_dir, true, err, sizeof err);
 	if (a == NULL) {
-		log_err("%s", err);
+		ev_err("start-failed", KS("error", err));
 		_exit(1);
 	}
 	/* Every hosted domain can sign from the start, whatever made it (an older version, sqlite3). */
 	/* Not fatal: mail still arrives; the next start tries again. */
 	if (accounts_dkim_ensure(a, sv->cfg->dkim_algs, time(NULL), err, sizeof err) < 0)
-		log_err("dkim: cannot make the missing keys: %s", err);
+		ev_err("dkim-keys-error", KS("error", err));
 	accounts_close(a);
 	_exit(0);
 }
@@ -377,11 +378,11 @@ static void
 drop_to(const struct cred *c, const char *name)
 {
 	if (setgroups(1, &c->gid) < 0 || setgid(c->gid) < 0 || setuid(c->uid) < 0) {
-		log_err("cannot drop privileges to %s: %s", name, strerror(errno));
+		ev_err("privileges-error", KS("user", name), KS("error", strerror(errno)));
 		_exit(1);
 	}
 	if (setuid(0) == 0) {
-		log_err("privileges not dropped");
+		ev_err("privileges-error", KS("user", name), KS("error", "still root"));
 		_exit(1);
 	}
 }
@@ -458,13 +459,13 @@ start_role(struct supervisor *sv, enum role_id id)
 	int pair[2];
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0) {
-		log_err("socketpair: %s", strerror(errno));
+		ev_err("role-start-failed", KS("role", r->name), KS("error", strerror(errno)));
 		return -1;
 	}
 	pid_t parent = getpid();
 	pid_t pid = fork();
 	if (pid < 0) {
-		log_err("fork: %s", strerror(errno));
+		ev_err("role-start-failed", KS("role", r->name), KS("error", strerror(errno)));
 		close(pair[0]);
 		close(pair[1]);
 		return -1;
@@ -477,7 +478,7 @@ start_role(struct supervisor *sv, enum role_id id)
 	r->ctl = pair[0];
 	r->pid = pid;
 	r->started = time(NULL);
-	log_info("started %s (pid %d)", r->name, (int)pid);
+	ev_info("role-start", KS("role", r->name), KN("pid", pid));
 	return 0;
 }
 
@@ -520,15 +521,15 @@ on_sigchld(evutil_socket_t sig, short what, void *arg)
 		if (sv->stopping)
 			continue;
 		if (WIFSIGNALED(status))
-			log_err("%s (pid %d) killed by signal %d", r->name, (int)pid, WTERMSIG(status));
+			ev_err("role-exit", KS("role", r->name), KN("pid", pid), KN("signal", WTERMSIG(status)));
 		else
-			log_err("%s (pid %d) exited with status %d", r->name, (int)pid,
-			    WEXITSTATUS(status));
+			ev_err("role-exit", KS("role", r->name), KN("pid", pid),
+			    KN("status", WEXITSTATUS(status)));
 		time_t up = time(NULL) - r->started;
 		if (up >= STABLE_AFTER)
 			r->backoff = 0;
 		struct timeval tv = { r->backoff, 0 };
-		log_info("restarting %s in %u s", r->name, r->backoff);
+		ev_info("role-restart", KS("role", r->name), KN("delay", r->backoff));
 		MX_INC(restarts[r - sv->roles]);
 		r->backoff = r->backoff == 0 ? 1 : (r->backoff * 2 > RESTART_MAX ? RESTART_MAX : r->backoff * 2);
 		evtimer_add(r->restart_ev, &tv);
@@ -543,7 +544,7 @@ on_kill_timeout(evutil_socket_t fd, short what, void *arg)
 	struct supervisor *sv = arg;
 	for (int i = 0; i < ROLE_COUNT; i++) {
 		if (sv->roles[i].pid > 0) {
-			log_warn("%s did not stop in time, killing it", sv->roles[i].name);
+			ev_warn("role-kill", KS("role", sv->roles[i].name), KN("pid", sv->roles[i].pid));
 			kill(sv->roles[i].pid, SIGKILL);
 		}
 	}
@@ -557,7 +558,7 @@ on_stop(evutil_socket_t sig, short what, void *arg)
 	if (sv->stopping)
 		return;
 	sv->stopping = true;
-	log_info("stopping on signal %d", (int)sig);
+	ev_info("stopping", KN("signal", sig));
 	for (int i = 0; i < ROLE_COUNT; i++)
 		if (sv->roles[i].pid > 0)
 			kill(sv->roles[i].pid, SIGTERM);
@@ -578,14 +579,14 @@ on_reload(evutil_socket_t sig, short what, void *arg)
 	char err[512];
 
 	if (config_load(sv->cfg->path, &ncfg, err, sizeof err) < 0) {
-		log_err("reload refused: %s", err);
+		ev_err("reload-refused", KS("error", err));
 		return;
 	}
 	if (ncfg.tls_cert != NULL) {
 		SSL_CTX *check = NULL;
 		if (tls_pem_load(&pem, ncfg.tls_cert, ncfg.tls_key, err, sizeof err) < 0 ||
 		    (check = tls_server_ctx(&pem, err, sizeof err)) == NULL) {
-			log_err("reload refused: %s", err);
+			ev_err("reload-refused", KS("error", err));
 			tls_pem_free(&pem);
 			config_free(&ncfg);
 			return;
@@ -600,8 +601,8 @@ on_reload(evutil_socket_t sig, short what, void *arg)
 	for (int i = 0; i < ROLE_COUNT; i++)
 		if (sv->roles[i].pid > 0 &&
 		    ctl_send_reload(sv->roles[i].ctl, sv->roles[i].tls ? &sv->pem : NULL) < 0)
-			log_warn("cannot tell %s to reload: %s", sv->roles[i].name, strerror(errno));
-	log_info("reloaded configuration%s", sv->pem.cert ? " and TLS certificate" : "");
+			ev_warn("reload-error", KS("role", sv->roles[i].name), KS("error", strerror(errno)));
+	ev_info("reload", KS("tls", sv->pem.cert ? "yes" : "no"));
 }
 
 /*
@@ -646,7 +647,7 @@ resolve_users(struct supervisor *sv, char *err, size_t errlen)
 		    &created, err, errlen) < 0)
 			return -1;
 		if (created)
-			log_info("created system user %s for %s", name, sv->roles[i].name);
+			ev_info("user-created", KS("user", name), KS("role", sv->roles[i].name));
 		if (i != ROLE_LOOKUPD && c->gid != sv->mail.gid) {
 			snprintf(err, errlen, "user %s must have %s's group %s", name, user, group);
 			return -1;
@@ -759,13 +760,13 @@ serve_main(struct config *cfg)
 		if (sv.roles[i].restart_ev == NULL)
 			goto fail_quiet;
 	}
-	log_info("mailroom starting: hostname %s, data dir %s, %zu listeners", cfg->hostname,
-	    cfg->data_dir, sv.nfds);
+	ev_info("start", KS("hostname", cfg->hostname), KS("data_dir", cfg->data_dir),
+	    KN("listeners", sv.nfds));
 	for (int i = 0; i < ROLE_COUNT; i++)
 		if (sv.roles[i].wanted && start_role(&sv, (enum role_id)i) < 0)
 			goto fail_quiet;
 	event_base_dispatch(sv.base);
-	log_info("stopped");
+	ev_info("stop");
 	rc = 0;
 	goto out;
 fail:
