@@ -684,7 +684,7 @@ web_login_done(void *arg)
 	char sid[WEB_SID_LEN + 1] = "", csrf[WEB_CSRF_LEN + 1] = "";
 	time_t now = time(NULL), window = (time_t)cfg->login_block_time;
 	enum lookup_verdict v;
-	const char *kind = j->kind == WEB_ADMIN ? "admin" : "user";
+	const char *kind = j->kind == WEB_ADMIN ? "admin" : "user", *why = "credentials";
 
 	d->pending--;
 	authlimit_client_key(j->ip, net, sizeof net);
@@ -698,8 +698,7 @@ web_login_done(void *arg)
 		authlimit_reset(&d->limits, acct);
 		if (!web_login_still(d, j)) {
 			/* changed while the password was checked: as if it had been first */
-			ev_info("login-failed", KS("user", j->name), KS("client", j->ip), KS("service", "web"),
-			    KS("kind", kind), KS("reason", "changed during the check"));
+			why = "changed during the check";
 			v = VERDICT_FAIL;
 		} else if (accounts_session_new(d->acct, j->kind, j->name, now, sid, csrf, err,
 		    sizeof err) < 0) {
@@ -724,6 +723,11 @@ web_login_done(void *arg)
 			v = VERDICT_BLOCKED;
 		}
 	}
+	/* The mail roles log their own refusals (session/login.c); httpd's are logged here. */
+	if (v == VERDICT_FAIL || v == VERDICT_BLOCKED || v == VERDICT_SUSPENDED)
+		ev_info("login-failed", KS("user", j->name), KS("client", j->ip), KS("service", "web"),
+		    KS("kind", kind), KS("reason", v == VERDICT_BLOCKED ? "blocked" :
+		    v == VERDICT_SUSPENDED ? "suspended" : why));
 	web_login_reply(j->c, v, v == VERDICT_OK ? sid : "", v == VERDICT_OK ? j->name : "",
 	    v == VERDICT_OK ? csrf : "");
 	explicit_bzero(sid, sizeof sid);
