@@ -50,14 +50,14 @@ on_read(evutil_socket_t fd, short what, void *arg)
 	}
 	if ((size_t)n > sizeof c->f.buf || frame_parse(&c->f, c->f.buf, (size_t)n, &type) < 0 ||
 	    type != CTL_RELOAD) {
-		log_warn("control channel: malformed frame ignored");
+		ev_warn("control-malformed", KS("peer", "supervisor"));
 		return;
 	}
 	struct tls_pem pem = { 0 };
 	pem.cert = pem_field(&c->f, &pem.certlen);
 	pem.key = pem_field(&c->f, &pem.keylen);
 	if (!frame_end(&c->f) || (pem.cert == NULL) != (pem.key == NULL)) {
-		log_warn("control channel: malformed reload frame ignored");
+		ev_warn("control-malformed", KS("peer", "supervisor"));
 	} else {
 		c->reload(c->arg, &pem);
 	}
@@ -108,8 +108,8 @@ ctl_send_reload(int fd, const struct tls_pem *pem)
 	frame_put_str(f, pem && pem->cert ? pem->cert : "");
 	frame_put_str(f, pem && pem->cert ? pem->key : "");
 	if (f->bad) {
-		log_err("the certificate and key are too large for the control channel (%d octets)",
-		    FRAME_MAX);
+		ev_err("reload-error", KS("error", "the certificate and key are too large"),
+		    KN("limit", FRAME_MAX));
 		errno = EMSGSIZE;
 	} else {
 		ssize_t w;
