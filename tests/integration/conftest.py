@@ -29,7 +29,7 @@ SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime e
 # One log line (docs/logs.md): the prefix, then "event=NAME" and key=value pairs; a
 # value is bare or in double quotes (with \" and \\ inside).
 LOG_LINE = re.compile(r'^(?P<ts>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z) mailroom\[(?P<pid>\d+)\] '
-                      r'(?P<role>[a-z]+): (?:(?P<level>warning|error|debug): )?(?P<body>.*)$')
+                      r'(?P<role>[a-z][a-z0-9]*): (?:(?P<level>warning|error|debug): )?(?P<body>.*)$')
 LOG_BODY = re.compile(r'^event=(?P<event>[a-z][a-z0-9-]*)'
                       r'(?P<kv>(?: [a-z][a-z0-9_]*=(?:"(?:[^"\\]|\\.)*"|[^\s"]+))*)$')
 LOG_KV = re.compile(r' ([a-z][a-z0-9_]*)=("(?:[^"\\]|\\.)*"|[^\s"]+)')
