@@ -27,7 +27,7 @@ def web(make_module_instance):
     inst.start()
     inst.https_port = port
     wait_port(port)
-    inst.wait_log("httpd: started")
+    inst.wait_event("started", _role="httpd")
     return inst
 
 

@@ -34,7 +34,7 @@ def mx(make_module_instance):
     inst = make_module_instance(settings)
     inst.metrics_port = port
     wait_port(port)
-    inst.wait_log("httpd: started")
+    inst.wait_event("started", _role="httpd")
     return inst
 
 
