@@ -50,7 +50,7 @@ rcpt_result(struct queued *q, struct qmsg *m, size_t idx, int code, const char *
 	metrics_delivery(r->kind == TARGET_LOCAL ? MX_LOCAL : MX_REMOTE, counted[c]);
 	m->dirty = true;
 	ev_info("delivery", KS("qid", m->id), KA("to", r->addr), KA("orig_to", r->orig),
-	    KS("relay", relay), KS("status", status[c]), KN("delay", time(NULL) - m->env.arrival),
+	    KS("relay", relay != NULL && relay[0] ? relay : "none"), KS("status", status[c]), KN("delay", time(NULL) - m->env.arrival),
 	    KS("reason", text));
 }
 
