@@ -558,7 +558,8 @@ direct_done(struct md_batch *b, int error, void *arg)
 		for (size_t i = 0; i < b->nfiles; i++)
 			ev_info("delivery", KS("qid", t->env.id), KA("to", t->env.rcpts[b->files[i].idx].addr),
 			    KA("orig_to", t->env.rcpts[b->files[i].idx].orig), KS("relay", "local"),
-			    KS("status", "sent"), KS("reason", "250 delivered to maildir"));
+			    KS("status", "sent"), KN("delay", time(NULL) - t->env.arrival),
+			    KS("reason", "250 delivered to maildir"));
 		/* The same last word as queued's, whichever path the message took. */
 		ev_info("removed", KS("qid", t->env.id), KS("direct", "yes"));
 		MX_INC(received[s->svc]);

@@ -55,6 +55,24 @@ def parse_log_line(line):
     return ev
 
 
+def log_format_problems(text):
+    """The lines of a serve log that are not as docs/logs.md has them: neither an
+    event line, nor a debug line (MAILROOM_TRACE), nor serve's own last word when it
+    cannot start ("mailroom: ..."); and the lines of code not made an event yet
+    (event=message). Sanitizer reports are conftest's other check."""
+    bad = []
+    for line in text.splitlines():
+        if any(m in line for m in SANITIZER_MARKS) or line.startswith("mailroom: "):
+            continue
+        m = LOG_LINE.match(line)
+        if m is not None and m.group("level") == "debug":
+            continue
+        ev = parse_log_line(line)
+        if ev is None or ev["event"] == "message":
+            bad.append(line)
+    return bad
+
+
 def event_matches(ev, event, keys):
     """Whether ev is event (None: any) with every key of keys: a str equal, a compiled
     regex found in the value, None absent."""
@@ -139,6 +157,7 @@ class Instance:
         self.logpath = os.path.join(self.dir, "serve.log")
         self.proc = None
         self.extra_env = {}  # more environment for serve (MAILROOM_WALL_PROBE)
+        self.launcher = []  # a command serve runs under (that execs it: unshare, sh -c)
         self.ports = {s: free_port() for s in self.SERVICES}
         self.run_cli("init", self.dir, "--domain", DOMAIN, "--hostname", HOSTNAME, config=False)
         text = open(self.conf).read()
@@ -179,8 +198,8 @@ class Instance:
         env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0")
         env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1")
         env.update(self.extra_env)
-        self.proc = subprocess.Popen([BIN, "-c", self.conf, "serve"], stdout=log, stderr=log,
-                                     start_new_session=True, env=env)
+        self.proc = subprocess.Popen(self.launcher + [BIN, "-c", self.conf, "serve"], stdout=log,
+                                     stderr=log, start_new_session=True, env=env)
         log.close()
         if wait:
             for svc in ("smtp", "submission", "pop3"):
@@ -373,6 +392,9 @@ def _instances():
             rc = inst.stop()
             if rc != 0:
                 problems.append(f"serve exited {rc}")
+        bad = log_format_problems(inst.log())
+        if bad:
+            problems.append("log lines not in the format of docs/logs.md:\n" + "\n".join(bad[:20]))
         reports = inst.sanitizer_reports()
         if reports:
             problems.append("sanitizer reports:\n" + "\n".join(reports[:20]) +
