@@ -86,7 +86,8 @@ def test_report_counts_and_external_check(inst):
     inst.wait_event("dmarc-report-skipped", since=mark, domain="ext.test", to="<dmarc@example.test>",
                     reason=re.compile(r"^the external destination is not verified"))
     (made,) = inst.events("dmarc-report-queued", since=mark)
-    assert made["to"] == f"<{RUA}>" and inst.events("delivery", qid=made["qid"], to=f"<{RUA}>")
+    assert made["to"] == f"<{RUA}>"
+    inst.wait_event("delivery", qid=made["qid"], to=f"<{RUA}>", status="sent")
     msgs = inst.wait_messages(RUA, 1)
     assert len(msgs) == 1, msgs
     m, name, root = report_xml(msgs[0])
