@@ -9,7 +9,9 @@ test_pkgs="libcmocka-dev clang libclang-rt-14-dev python3 python3-pytest
  python3-aiosmtpd swaks libnet-ssleay-perl msmtp s-nail fetchmail getmail6
  dnsmasq-base openssl sqlite3 postfix dovecot-pop3d valgrind procps
  python3-dkim python3-spf python3-dnslib python3-nacl python3-yaml
- python3-prometheus-client chromium fonts-dejavu-core"
+ python3-prometheus-client chromium fonts-dejavu-core lintian systemd
+ rspamd python3-milter
+ dns-root-data ldnsutils nsd python3-cryptography"
 
 case "${1:-all}" in
 build) pkgs=$build_pkgs ;;

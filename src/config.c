@@ -12,6 +12,7 @@
 #include <ini.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <openssl/tls1.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,7 @@
 
 #include "address.h"
 #include "dkim/dkim_key.h"
+#include "milter/milter_addr.h"
 #include "util/units.h"
 
 #define MINUTE ((uint64_t)60)
@@ -67,6 +69,13 @@ static int set_unsigned(struct config *, const struct option *, const char *, ch
 static int set_yesno(struct config *, const struct option *, const char *, char *, size_t);
 static int set_dkim_algs(struct config *, const struct option *, const char *, char *, size_t);
 static int set_dnsbl(struct config *, const struct option *, const char *, char *, size_t);
+static int set_tls_version(struct config *, const struct option *, const char *, char *, size_t);
+static int set_string(struct config *, const struct option *, const char *, char *, size_t);
+static int set_sni(struct config *, const struct option *, const char *, char *, size_t);
+static int set_mta_sts_mode(struct config *, const struct option *, const char *, char *, size_t);
+static int set_milters(struct config *, const struct option *, const char *, char *, size_t);
+static int set_milter_action(struct config *, const struct option *, const char *, char *,
+    size_t);
 
 #define OFF(field) offsetof(struct config, field)
 
@@ -79,6 +88,14 @@ static const struct option options[] = {
 
 	{ "tls", "cert", "", set_optpath, OFF(tls_cert), 0, 0 },
 	{ "tls", "key", "", set_optpath, OFF(tls_key), 0, 0 },
+	{ "tls", "min_protocol", "TLSv1.2", set_tls_version, OFF(tls_min_version), 0, 0 },
+	/* Mozilla's "intermediate" TLS 1.2 suites: forward secrecy and AEAD only. */
+	{ "tls", "ciphers", "ECDHE+AESGCM:ECDHE+CHACHA20:DHE+AESGCM:DHE+CHACHA20:!aNULL:!DSS",
+	    set_string, OFF(tls_ciphers), 0, 0 },
+	{ "tls", "sni", "", set_sni, OFF(tls_sni), 0, 0 },
+	{ "tls", "mta_sts_mode", "testing", set_mta_sts_mode, OFF(mta_sts_mode), 0, 0 },
+	/* RFC 8461 3.2: at most a year; a week suits a settled policy. */
+	{ "tls", "mta_sts_max_age", "7d", set_duration, OFF(mta_sts_max_age), 1, 31557600 },
 
 	{ "listen", "smtp", "", set_listen, OFF(listen[SVC_SMTP]), 0, 0 },
 	{ "listen", "submission", "", set_listen, OFF(listen[SVC_SUBMISSION]), 0, 0 },
@@ -104,6 +121,9 @@ static const struct option options[] = {
 	{ "delivery", "mx_address_limit", "5", set_unsigned, OFF(mx_address_limit), 0, 1000 },
 	{ "delivery", "relayhost_tls", "verify", set_relay_tls, OFF(relayhost_tls), 0, 0 },
 	{ "delivery", "tls_ca_file", "", set_optpath, OFF(tls_ca_file), 0, 0 },
+	{ "delivery", "dane", "no", set_yesno, OFF(dane), 0, 0 },
+	{ "delivery", "dnssec_trust_anchor", "/usr/share/dns/root.key", set_abspath,
+	    OFF(dnssec_trust_anchor), 0, 0 },
 
 	{ "limits", "max_message_size", "25M", set_size, OFF(max_message_size),
 	    KIB, 16 * GIB },
@@ -148,6 +168,17 @@ static const struct option options[] = {
 	{ "inbound", "dmarc_reports", "yes", set_yesno, OFF(inbound_dmarc_reports), 0, 0 },
 	{ "inbound", "greylist", "no", set_yesno, OFF(greylist), 0, 0 },
 	{ "inbound", "greylist_delay", "5m", set_duration, OFF(greylist_delay), 1, 86400 },
+	{ "inbound", "milters", "", set_milters, OFF(milters), 0, 0 },
+	{ "inbound", "milter_default_action", "tempfail", set_milter_action,
+	    OFF(milter_default_accept), 0, 0 },
+	/* Postfix's names and defaults (extensions) */
+	{ "inbound", "milter_connect_timeout", "30s", set_duration, OFF(milter_connect_timeout),
+	    1, HOUR },
+	{ "inbound", "milter_command_timeout", "30s", set_duration, OFF(milter_command_timeout),
+	    1, HOUR },
+	{ "inbound", "milter_content_timeout", "300s", set_duration, OFF(milter_content_timeout),
+	    1, HOUR },
+	{ "inbound", "submission_milters", "", set_milters, OFF(submission_milters), 0, 0 },
 };
 
 #define NOPTIONS (sizeof options / sizeof options[0])
@@ -631,6 +662,121 @@ set_relay_tls(struct config *cfg, const struct option *o, const char *v, char *w
 }
 
 static int
+set_tls_version(struct config *cfg, const struct option *o, const char *v, char *why,
+    size_t whylen)
+{
+	int *version = field(cfg, o);
+
+	/* Older versions are broken (RFC 8996): not even on request. */
+	if (strcmp(v, "TLSv1.2") == 0)
+		*version = TLS1_2_VERSION;
+	else if (strcmp(v, "TLSv1.3") == 0)
+		*version = TLS1_3_VERSION;
+	else {
+		snprintf(why, whylen, "TLSv1.2 or TLSv1.3");
+		return -1;
+	}
+	return 0;
+}
+
+/* A non-empty string, checked by its user (the cipher list, by OpenSSL in serve and config check). */
+static int
+set_string(struct config *cfg, const struct option *o, const char *v, char *why,
+    size_t whylen)
+{
+	if (v[0] == '\0') {
+		snprintf(why, whylen, "must not be empty");
+		return -1;
+	}
+	return replace_string(field(cfg, o), v);
+}
+
+static int
+set_mta_sts_mode(struct config *cfg, const struct option *o, const char *v, char *why,
+    size_t whylen)
+{
+	static const char *const modes[] = { "testing", "enforce", "none" };
+
+	for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
+		if (strcmp(v, modes[i]) == 0) {
+			*(const char **)field(cfg, o) = modes[i];
+			return 0;
+		}
+	}
+	snprintf(why, whylen, "testing, enforce or none");
+	return -1;
+}
+
+/* sni_name_valid - a hostname, or "*." and a domain of at least two labels; lower-cased into out. */
+static bool
+sni_name_valid(const char *name, char out[256])
+{
+	const char *d = strncmp(name, "*.", 2) == 0 ? name + 2 : name;
+	size_t n = strlen(name);
+
+	if (n >= 256 || !domain_valid(d) || (d != name && strchr(d, '.') == NULL))
+		return false;
+	for (size_t i = 0; i <= n; i++)
+		out[i] = (char)tolower((unsigned char)name[i]);
+	return true;
+}
+
+/*
+ * [tls] sni: "name:cert:key" items separated by commas; the key may be repeated,
+ * each line adding its items. Paths are absolute and hold no ':' or ','.
+ */
+static int
+set_sni(struct config *cfg, const struct option *o, const char *v, char *why, size_t whylen)
+{
+	char item[1024];
+	const char *p = v;
+	int r;
+
+	while ((r = split_list(&p, item, sizeof item)) == 1) {
+		struct tls_sni_entry e = { 0 };
+		char *c1 = strchr(item, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+		if (c2 == NULL || strchr(c2 + 1, ':') != NULL) {
+			snprintf(why, whylen, "'%s' is not name:cert:key", item);
+			return -1;
+		}
+		*c1 = *c2 = '\0';
+		const char *cert = c1 + 1, *key = c2 + 1;
+		if (!sni_name_valid(item, e.name)) {
+			snprintf(why, whylen, "'%s' is not a hostname or *.domain", item);
+			return -1;
+		}
+		if (cert[0] != '/' || key[0] != '/') {
+			snprintf(why, whylen, "the certificate and key of %s need absolute paths", e.name);
+			return -1;
+		}
+		for (size_t i = 0; i < cfg->ntls_sni; i++) {
+			if (strcmp(cfg->tls_sni[i].name, e.name) == 0) {
+				snprintf(why, whylen, "%s is listed twice", e.name);
+				return -1;
+			}
+		}
+		if (cfg->ntls_sni >= CONFIG_SNI_MAX) {
+			snprintf(why, whylen, "more than %d names", CONFIG_SNI_MAX);
+			return -1;
+		}
+		struct tls_sni_entry *nv = realloc(cfg->tls_sni, (cfg->ntls_sni + 1) * sizeof *nv);
+		if (nv == NULL)
+			return -1;
+		cfg->tls_sni = nv;
+		if ((e.cert = strdup(cert)) == NULL || (e.key = strdup(key)) == NULL) {
+			free(e.cert);
+			return -1;
+		}
+		cfg->tls_sni[cfg->ntls_sni++] = e;
+	}
+	if (r < 0 && !all_blank(v)) {
+		snprintf(why, whylen, "empty or overlong item in the list");
+		return -1;
+	}
+	return 0;
+}
+
+static int
 set_port(struct config *cfg, const struct option *o, const char *v, char *why, size_t whylen)
 {
 	return parse_port(v, (uint16_t *)field(cfg, o));
@@ -775,6 +921,60 @@ set_dnsbl(struct config *cfg, const struct option *o, const char *v, char *why,
 	return 0;
 }
 
+/* A list of milter sockets (milter/milter_addr.h), used in the order given. Empty: none. */
+static int
+set_milters(struct config *cfg, const struct option *o, const char *v, char *why,
+    size_t whylen)
+{
+	struct milter_list *ml = field(cfg, o);
+	struct milter_list nl = { 0 };
+	char item[sizeof nl.v->text];
+	const char *p = v;
+	int r;
+
+	while ((r = split_list(&p, item, sizeof item)) == 1) {
+		struct milter_sock m;
+		char hint[160];
+		if (milter_sock_parse(item, &m, hint, sizeof hint) < 0) {
+			snprintf(why, whylen, "'%s': %s", item, hint);
+			free(nl.v);
+			return -1;
+		}
+		struct milter_sock *nv = realloc(nl.v, (nl.n + 1) * sizeof *nv);
+		if (nv == NULL) {
+			free(nl.v);
+			return -1;
+		}
+		nl.v = nv;
+		nl.v[nl.n++] = m;
+	}
+	if (r < 0 && !all_blank(v)) {
+		snprintf(why, whylen, "empty or overlong item in the list");
+		free(nl.v);
+		return -1;
+	}
+	free(ml->v);
+	*ml = nl;
+	return 0;
+}
+
+static int
+set_milter_action(struct config *cfg, const struct option *o, const char *v, char *why,
+    size_t whylen)
+{
+	bool *accept = field(cfg, o);
+
+	if (strcmp(v, "tempfail") == 0)
+		*accept = false;
+	else if (strcmp(v, "accept") == 0)
+		*accept = true;
+	else {
+		snprintf(why, whylen, "tempfail or accept");
+		return -1;
+	}
+	return 0;
+}
+
 /* A list of DKIM algorithm names, separated by commas and blanks; at least one. */
 static int
 set_dkim_algs(struct config *cfg, const struct option *o, const char *v, char *why,
@@ -896,14 +1096,23 @@ config_free(struct config *cfg)
 	free(cfg->user);
 	free(cfg->tls_cert);
 	free(cfg->tls_key);
+	free(cfg->tls_ciphers);
+	for (size_t i = 0; i < cfg->ntls_sni; i++) {
+		free(cfg->tls_sni[i].cert);
+		free(cfg->tls_sni[i].key);
+	}
+	free(cfg->tls_sni);
 	for (int i = 0; i < SVC_COUNT; i++)
 		free(cfg->listen[i].v);
 	free(cfg->trusted);
 	free(cfg->dnsbl);
+	free(cfg->milters.v);
+	free(cfg->submission_milters.v);
 	free(cfg->relayhost);
 	free(cfg->relayhost_password_file);
 	free(cfg->resolver);
 	free(cfg->tls_ca_file);
+	free(cfg->dnssec_trust_anchor);
 	memset(cfg, 0, sizeof *cfg);
 }
 
@@ -1044,7 +1253,8 @@ handler(void *user, const char *section, const char *name, const char *value)
 		parse_error(p, p->line, "unknown key '%s' in [%s]", name, section);
 		return 0;
 	}
-	if (p->seen[i] != 0) {
+	/* [tls] sni may go on for several lines (each at most 198 octets), adding to the list. */
+	if (p->seen[i] != 0 && options[i].set != set_sni) {
 		parse_error(p, p->line, "duplicate key '%s' in [%s] (first on line %d)", name,
 		    section, p->seen[i]);
 		return 0;
@@ -1081,6 +1291,8 @@ cross_check(struct parse *p)
 	if ((cfg->tls_cert == NULL) != (cfg->tls_key == NULL))
 		parse_error(p, max_line(seen_line(p, "tls", "cert"), seen_line(p, "tls", "key")),
 		    "[tls] cert and key must be set together");
+	if (cfg->ntls_sni > 0 && cfg->tls_cert == NULL)
+		parse_error(p, seen_line(p, "tls", "sni"), "[tls] sni needs [tls] cert and key");
 	if (cfg->retry_min > cfg->retry_max) {
 		char lo[32], hi[32];
 		fmt_duration(cfg->retry_min, lo, sizeof lo);
@@ -1131,10 +1343,39 @@ read_file(const char *path, size_t *lenp)
 	return text;
 }
 
+char *
+config_read(const char *path, size_t *len, char *err, size_t errlen)
+{
+	char *text = read_file(path, len);
+	if (text == NULL)
+		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+	return text;
+}
+
 int
 config_load(const char *path, struct config *cfg, char *err, size_t errlen)
 {
-	struct parse p = { .cfg = cfg, .path = path };
+	char dummy[1];
+	size_t len;
+
+	if (err == NULL || errlen == 0) {
+		err = dummy;
+		errlen = sizeof dummy;
+	}
+	memset(cfg, 0, sizeof *cfg);
+	char *text = config_read(path, &len, err, errlen);
+	if (text == NULL)
+		return -1;
+	int r = config_load_text(path, text, len, cfg, err, errlen);
+	free(text);
+	return r;
+}
+
+int
+config_load_text(const char *path, const char *text, size_t len, struct config *cfg,
+    char *err, size_t errlen)
+{
+	struct parse p = { .cfg = cfg, .path = path, .text = text, .len = len };
 	char dummy[1];
 
 	if (err == NULL || errlen == 0) {
@@ -1142,15 +1383,8 @@ config_load(const char *path, struct config *cfg, char *err, size_t errlen)
 		errlen = sizeof dummy;
 	}
 	memset(cfg, 0, sizeof *cfg);
-	char *text = read_file(path, &p.len);
-	if (text == NULL) {
-		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-		return -1;
-	}
-	p.text = text;
 	apply_defaults(cfg, false);
 	int r = ini_parse_stream(reader, &p, handler, &p);
-	free(text);
 	if (r < 0) {
 		config_free(cfg);
 		snprintf(err, errlen, "%s: %s", path, strerror(ENOMEM));

@@ -29,6 +29,21 @@ struct dnsbl_zone {
 	int weight;
 };
 
+/*
+ * One socket of [inbound] milters, as Postfix writes them: "inet:127.0.0.1:11332",
+ * "inet:[::1]:11332", "inet6:::1:11332", "unix:/run/rspamd/milter.sock".
+ */
+struct milter_sock {
+	struct sockaddr_storage ss; /* AF_INET, AF_INET6 or AF_UNIX */
+	socklen_t sslen;
+	char text[128];             /* as written, for logs */
+};
+
+struct milter_list {
+	struct milter_sock *v;
+	size_t n; /* 0: none */
+};
+
 /* A network of trusted_networks: family AF_INET or AF_INET6, prefix in bits. */
 struct netmask {
 	int family;
@@ -49,6 +64,19 @@ enum service {
 	SVC_COUNT
 };
 
+/*
+ * One entry of [tls] sni: a hostname (lower case; "*.example.com" stands for any
+ * one label in front of example.com) and the certificate and key served for it.
+ */
+struct tls_sni_entry {
+	char name[256];
+	char *cert;
+	char *key;
+};
+
+/* At most this many [tls] sni entries (each is a TLS context in every TLS role). */
+#define CONFIG_SNI_MAX 256
+
 /* [delivery] relayhost_tls: how the relayhost's TLS is checked. */
 enum relay_tls {
 	RELAY_TLS_VERIFY, /* STARTTLS required; the certificate chains to a trusted CA and names it */
@@ -67,6 +95,12 @@ struct config {
 	/* [tls] */
 	char *tls_cert; /* NULL: no TLS */
 	char *tls_key;
+	int tls_min_version;  /* OpenSSL's TLS1_2_VERSION or TLS1_3_VERSION */
+	char *tls_ciphers;    /* OpenSSL cipher list for TLS 1.2 (1.3 keeps OpenSSL's suites) */
+	struct tls_sni_entry *tls_sni; /* other hostnames' certificates, chosen by SNI */
+	size_t ntls_sni;
+	const char *mta_sts_mode;  /* "testing", "enforce" or "none" (static strings) */
+	uint64_t mta_sts_max_age;  /* seconds */
 
 	/* [listen] */
 	struct listen_list listen[SVC_COUNT];
@@ -87,6 +121,8 @@ struct config {
 	unsigned mx_address_limit; /* server addresses tried per delivery; 0: no limit */
 	enum relay_tls relayhost_tls;
 	char *tls_ca_file; /* extension: PEM of the CAs to trust; NULL: the system's */
+	bool dane;         /* RFC 7672: TLSA records of DNSSEC-secure MX hosts are enforced */
+	char *dnssec_trust_anchor; /* extension: DS or DNSKEY records the validator trusts */
 
 	/* [limits] */
 	uint64_t max_message_size; /* bytes */
@@ -127,6 +163,12 @@ struct config {
 	bool inbound_dmarc_reports; /* DMARC aggregate reports (RFC 9990): noted, sent daily */
 	bool greylist;              /* 451 4.7.1 for a new (client net, sender, recipient) */
 	uint64_t greylist_delay;    /* seconds before a retry of a greylisted triplet passes */
+	struct milter_list milters;            /* on the smtp listener, in order */
+	struct milter_list submission_milters; /* on submission and submissions (extension) */
+	bool milter_default_accept; /* a milter down: accept (else tempfail) */
+	uint64_t milter_connect_timeout; /* seconds: connect and option negotiation */
+	uint64_t milter_command_timeout; /* seconds: each SMTP stage's reply */
+	uint64_t milter_content_timeout; /* seconds: headers, body, end of message */
 };
 
 /*
@@ -134,6 +176,15 @@ struct config {
  * On failure returns -1 and writes "FILE:LINE: reason" (or "FILE: reason") into err.
  */
 int config_load(const char *path, struct config *cfg, char *err, size_t errlen);
+/*
+ * config_load_text - as config_load, from text already read (len octets, path for
+ * the messages and cfg->path): the roles' reload, from the text the supervisor read
+ * (a role's walls may keep it from the file, which an editor may have replaced).
+ */
+int config_load_text(const char *path, const char *text, size_t len, struct config *cfg,
+    char *err, size_t errlen);
+/* config_read - the file's text, NUL-terminated (freed by the caller); NULL with err. */
+char *config_read(const char *path, size_t *len, char *err, size_t errlen);
 
 /* config_defaults - cfg filled with every default, as if from an empty file. */
 void config_defaults(struct config *cfg);

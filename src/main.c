@@ -11,8 +11,7 @@
 #include "cli/cli.h"
 #include "config.h"
 #include "serve.h"
-
-#define VERSION "0.1.0"
+#include "version.h"
 
 static const char usage_text[] =
     "usage: mailroom [-c CONFIG] COMMAND [ARGS]\n"
@@ -20,6 +19,7 @@ static const char usage_text[] =
     "commands:\n"
     "  serve                                run every configured service\n"
     "  init DIR [--domain D] [--hostname H] write a config, certificate and data dir\n"
+    "                                       [--data-dir PATH]: the data dir elsewhere\n"
     "  config check                         validate the config file\n"
     "  domain add D | domain del D | domain list\n"
     "  user add ADDRESS [--quota SIZE]      password on standard input\n"
@@ -48,6 +48,8 @@ static const char usage_text[] =
     "  admin add NAME | admin passwd NAME   a web administrator; password on standard input\n"
     "  admin del NAME | admin list\n"
     "  admin token add NAME                 prints a new API token once\n"
+    "  status [--json]                      the running server: roles, uptime, connections,\n"
+    "                                       queue, last errors (exit 1: none, or a role down)\n"
     "  version\n";
 
 static int
@@ -125,6 +127,7 @@ static const struct group {
 	{ "check", cli_check },
 	{ "dmarc", cli_dmarc },
 	{ "admin", cli_admin },
+	{ "status", cli_status },
 };
 
 /* run_group - load the config, then run a command group that needs it. */
@@ -182,7 +185,7 @@ main(int argc, char **argv)
 			fputs(usage_text, stdout);
 			return 0;
 		} else if (strcmp(a, "-V") == 0 || strcmp(a, "--version") == 0) {
-			printf("mailroom %s\n", VERSION);
+			printf("mailroom %s\n", MAILROOM_VERSION);
 			return 0;
 		} else {
 			return usage();
@@ -207,7 +210,7 @@ main(int argc, char **argv)
 	if (strcmp(cmd, "version") == 0) {
 		if (nargs != 0)
 			return usage();
-		printf("mailroom %s\n", VERSION);
+		printf("mailroom %s\n", MAILROOM_VERSION);
 		return 0;
 	}
 	if (strcmp(cmd, "help") == 0) {

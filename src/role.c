@@ -27,12 +27,13 @@
 #include "util/log.h"
 
 void
-role_reload_config(struct config **cfg)
+role_reload_config(struct config **cfg, const char *text, size_t len)
 {
 	char err[512] = "out of memory";
 	struct config *ncfg = calloc(1, sizeof *ncfg);
 
-	if (ncfg && config_load((*cfg)->path, ncfg, err, sizeof err) == 0) {
+	if (ncfg && (text != NULL ? config_load_text((*cfg)->path, text, len, ncfg, err, sizeof err) :
+	    config_load((*cfg)->path, ncfg, err, sizeof err)) == 0) {
 		/* Nothing keeps pointers into the config across a callback: the old one can go. */
 		config_free(*cfg);
 		free(*cfg);
@@ -45,13 +46,13 @@ role_reload_config(struct config **cfg)
 }
 
 void
-role_reload_tls(SSL_CTX **ctx, const struct tls_pem *pem)
+role_reload_tls(SSL_CTX **ctx, const struct tls_certs *certs, const struct config *cfg)
 {
 	char err[512];
 
-	if (pem->cert == NULL)
+	if (certs->main.cert == NULL)
 		return;
-	SSL_CTX *n = tls_server_ctx(pem, err, sizeof err);
+	SSL_CTX *n = tls_server_ctx(certs, cfg, err, sizeof err);
 	if (n == NULL) {
 		ev_err("tls-reload-failed", KS("error", err));
 		return;
@@ -59,7 +60,7 @@ role_reload_tls(SSL_CTX **ctx, const struct tls_pem *pem)
 	/* Live sessions hold their own reference to the old context. */
 	SSL_CTX_free(*ctx);
 	*ctx = n;
-	ev_info("tls-reloaded");
+	ev_info("tls-reloaded", KN("sni", certs->nsni));
 }
 
 void
@@ -100,14 +101,14 @@ role_signals(struct event_base *base, struct event *sigs[2])
 }
 
 static void
-on_reload(void *arg, const struct tls_pem *pem)
+on_reload(void *arg, const char *config_text, size_t config_len, const struct tls_certs *certs)
 {
 	struct role_control *rc = arg;
 
-	/* Sessions read the config afresh at each use. */
-	role_reload_config(rc->cfg);
+	/* Sessions read the config afresh at each use; the new one has the [tls] policy. */
+	role_reload_config(rc->cfg, config_text, config_len);
 	if (rc->tls != NULL)
-		role_reload_tls(rc->tls, pem);
+		role_reload_tls(rc->tls, certs, *rc->cfg);
 }
 
 static void
@@ -151,7 +152,8 @@ role_serve_start(struct role_control *rc, struct role_listeners *l, struct event
 	char err[512];
 
 	*tls = NULL;
-	if (env->pem->cert != NULL && (*tls = tls_server_ctx(env->pem, err, sizeof err)) == NULL) {
+	if (env->certs->main.cert != NULL &&
+	    (*tls = tls_server_ctx(env->certs, env->cfg, err, sizeof err)) == NULL) {
 		ev_err("start-failed", KS("error", err));
 		return -1;
 	}

@@ -9,7 +9,7 @@
 #include "config.h"
 #include "net/conn_limit.h"
 #include "net/rate_limit.h"
-#include "net/tls.h"
+#include "net/tls_server.h"
 #include "sandbox/sandbox.h"
 
 /* A socket the supervisor bound, and the service it is for. */
@@ -29,7 +29,7 @@ struct role_env {
 	int qctl_fd;                     /* the queue control channel (queue/queue_ctl_proto.h):
 					  * httpd's end in httpd, queued's in queued, else -1;
 					  * kept open by the supervisor like queue_fd */
-	const struct tls_pem *pem;       /* certificate and key, or cert NULL (roles without TLS) */
+	const struct tls_certs *certs;   /* certificates and keys, or main.cert NULL (roles without TLS) */
 	int lookup_fd;                   /* lookupd: its listening socket; else -1 */
 	gid_t mail_gid;                  /* the group of the mail roles (lookupd admits it) */
 	uid_t mail_uid;                  /* queued's user: lookupd signs DKIM for it alone (and root) */
@@ -38,11 +38,17 @@ struct role_env {
 
 /* What the roles share: */
 
-/* role_reload_config - read *cfg's file again; on success replace *cfg (else keep it, logged). */
-void role_reload_config(struct config **cfg);
+/*
+ * role_reload_config - parse text (the supervisor's reading of the file; NULL: read
+ * *cfg's file again); on success replace *cfg (else keep it, logged).
+ */
+void role_reload_config(struct config **cfg, const char *text, size_t len);
 
-/* role_reload_tls - when pem holds a certificate, a new context replacing *ctx (else keep it). */
-void role_reload_tls(SSL_CTX **ctx, const struct tls_pem *pem);
+/*
+ * role_reload_tls - when certs hold a certificate, a new context (with cfg's
+ * [tls] policy) replacing *ctx (else keep it).
+ */
+void role_reload_tls(SSL_CTX **ctx, const struct tls_certs *certs, const struct config *cfg);
 
 /* role_dummy_hash - a hash of a random password: checked for unknown users, so they take as long. */
 void role_dummy_hash(char *out, size_t outlen);
@@ -56,7 +62,7 @@ int role_signals(struct event_base *base, struct event *sigs[2]);
 /*
  * What starts and stops a role process the same way in every role: SIGTERM and
  * SIGINT stop its loop; on the supervisor's control channel a reload reads *cfg
- * again (and makes a new *tls from the PEM it carries, for roles with TLS), and
+ * again (and makes a new *tls from the certificates it carries, for roles with TLS), and
  * the channel's end (the supervisor is gone) stops the loop.
  */
 struct role_control {
@@ -76,7 +82,7 @@ void role_control_free(struct role_control *rc);
 struct role_listeners;
 /*
  * role_serve_start - what the roles that serve clients (smtpd, pop3d) start
- * alike: the TLS context *tls from env's PEM (NULL without a certificate), the
+ * alike: the TLS context *tls from env's certificates (NULL without one), the
  * control (rc; a reload replaces *cfg and *tls), then the listeners l (set up by
  * the role) on env's sockets. Returns 0 or -1 (logged).
  */

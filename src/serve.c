@@ -4,7 +4,8 @@
  * process per role, each under a uid of its own (lookupd alone owns the account
  * store; smtpd, pop3d, httpd and queued share the mail group for the queue and the
  * mailboxes; only smtpd, pop3d and httpd are given the TLS key), restarts a role that
- * dies with a backoff, passes reloads on SIGHUP, and stops everything on SIGTERM
+ * dies with a backoff, passes reloads on SIGHUP, answers `mailroom status` from what
+ * it records of them (status/status_server.h), and stops everything on SIGTERM
  * or SIGINT. As root it opens nothing in a directory another user can write:
  * the data dir is walked with openat(O_NOFOLLOW), and the queue and mailboxes
  * are prepared by a child that has dropped to the mail user first.
@@ -34,12 +35,16 @@
 #include "lookup/lookup_client.h"
 #include "metrics/metrics.h"
 #include "net/ctl.h"
-#include "net/tls.h"
+#include "net/tls_server.h"
 #include "store/spool.h"
 #include "role.h"
+#include "status/status_json.h"
+#include "status/status_server.h"
 #include "util/log.h"
+#include "util/log_ring.h"
 #include "util/mkdir_p.h"
 #include "util/sysuser.h"
+#include "version.h"
 
 #define LISTEN_BACKLOG 4096
 #define STOP_GRACE 8        /* seconds before SIGKILL on stop */
@@ -69,12 +74,17 @@ struct role {
 	bool tls;            /* terminates TLS: given the key */
 	unsigned backoff;    /* seconds before the next restart */
 	struct event *restart_ev;
+	/* for `mailroom status`: */
+	unsigned restarts;
+	time_t exit_time;    /* the last exit; 0: none */
+	char exit_reason[48];
+	time_t restart_at;   /* when the restart under way is due */
 };
 
 struct supervisor {
 	struct config *cfg;
 	struct event_base *base;
-	struct tls_pem pem;
+	struct tls_certs certs;  /* read as root: given to the TLS roles at each start and reload */
 	struct listener_fd *fds;
 	size_t nfds;
 	struct role roles[ROLE_COUNT];
@@ -87,6 +97,12 @@ struct supervisor {
 	struct cred store;   /* lookupd's user: owns the data dir and the account store */
 	bool drop;
 	bool regroup;        /* queue/ and mail/ were private to the mail user: open them to the group */
+	/* for `mailroom status`: */
+	struct status_server *status;
+	time_t started;
+	unsigned reloads;
+	time_t last_reload;
+	char reload_error[512]; /* the last reload's refusal; "": it succeeded */
 };
 
 /* The supervisor is reachable from here in every child, so LeakSanitizer sees it as live. */
@@ -418,6 +434,7 @@ child_run(struct supervisor *sv, enum role_id id, int ctl_fd, pid_t parent)
 	for (int r = 0; r < ROLE_COUNT; r++)
 		if (sv->roles[r].ctl >= 0)
 			close(sv->roles[r].ctl);
+	status_server_close_fds(sv->status);
 	int lookup_fd = id == ROLE_LOOKUPD ? sv->lookup_fd : -1;
 	if (id != ROLE_LOOKUPD && sv->lookup_fd >= 0)
 		close(sv->lookup_fd);
@@ -427,7 +444,7 @@ child_run(struct supervisor *sv, enum role_id id, int ctl_fd, pid_t parent)
 	umask(id == ROLE_LOOKUPD ? 077 : 007);
 	/* The key only where TLS ends: the other roles get none. */
 	if (!sv->roles[id].tls)
-		tls_pem_free(&sv->pem);
+		tls_certs_free(&sv->certs);
 	/* The role owns its config (and replaces it on reload): give it a heap copy. */
 	struct config *cfg = malloc(sizeof *cfg);
 	if (cfg == NULL)
@@ -442,7 +459,7 @@ child_run(struct supervisor *sv, enum role_id id, int ctl_fd, pid_t parent)
 		if (sv->qctl_pair[i] != cfd)
 			close(sv->qctl_pair[i]);
 	/* Unprivileged, every role is one user: there is no one else to tell apart. */
-	struct role_env env = { cfg, mine, n, ctl_fd, qfd, cfd, &sv->pem, lookup_fd, sv->mail.gid,
+	struct role_env env = { cfg, mine, n, ctl_fd, qfd, cfd, &sv->certs, lookup_fd, sv->mail.gid,
 		sv->drop ? sv->mail.uid : geteuid(),
 		sv->drop ? sv->roles[ROLE_HTTPD].cred.uid : geteuid() };
 	int rc = sv->roles[id].main(&env);
@@ -521,16 +538,25 @@ on_sigchld(evutil_socket_t sig, short what, void *arg)
 		if (sv->stopping)
 			continue;
 		if (WIFSIGNALED(status))
+			snprintf(r->exit_reason, sizeof r->exit_reason, "killed by signal %d",
+			    WTERMSIG(status));
+		else
+			snprintf(r->exit_reason, sizeof r->exit_reason, "exited with status %d",
+			    WEXITSTATUS(status));
+		if (WIFSIGNALED(status))
 			ev_err("role-exit", KS("role", r->name), KN("pid", pid), KN("signal", WTERMSIG(status)));
 		else
 			ev_err("role-exit", KS("role", r->name), KN("pid", pid),
 			    KN("status", WEXITSTATUS(status)));
-		time_t up = time(NULL) - r->started;
+		r->exit_time = time(NULL);
+		time_t up = r->exit_time - r->started;
 		if (up >= STABLE_AFTER)
 			r->backoff = 0;
 		struct timeval tv = { r->backoff, 0 };
 		ev_info("role-restart", KS("role", r->name), KN("delay", r->backoff));
 		MX_INC(restarts[r - sv->roles]);
+		r->restarts++;
+		r->restart_at = r->exit_time + (time_t)r->backoff;
 		r->backoff = r->backoff == 0 ? 1 : (r->backoff * 2 > RESTART_MAX ? RESTART_MAX : r->backoff * 2);
 		evtimer_add(r->restart_ev, &tv);
 	}
@@ -575,34 +601,91 @@ on_reload(evutil_socket_t sig, short what, void *arg)
 {
 	struct supervisor *sv = arg;
 	struct config ncfg;
-	struct tls_pem pem = { 0 };
+	struct tls_certs certs;
 	char err[512];
 
-	if (config_load(sv->cfg->path, &ncfg, err, sizeof err) < 0) {
+	sv->reloads++;
+	sv->last_reload = time(NULL);
+	/* Read once, here: the roles parse this same text (ctl.h), never the file. */
+	size_t len;
+	char *text = config_read(sv->cfg->path, &len, err, sizeof err);
+	if (text == NULL || config_load_text(sv->cfg->path, text, len, &ncfg, err, sizeof err) < 0) {
 		ev_err("reload-refused", KS("error", err));
+		snprintf(sv->reload_error, sizeof sv->reload_error, "%s", err);
+		free(text);
 		return;
 	}
-	if (ncfg.tls_cert != NULL) {
-		SSL_CTX *check = NULL;
-		if (tls_pem_load(&pem, ncfg.tls_cert, ncfg.tls_key, err, sizeof err) < 0 ||
-		    (check = tls_server_ctx(&pem, err, sizeof err)) == NULL) {
-			ev_err("reload-refused", KS("error", err));
-			tls_pem_free(&pem);
-			config_free(&ncfg);
-			return;
-		}
-		SSL_CTX_free(check);
+	if (tls_certs_load(&certs, &ncfg, err, sizeof err) < 0) {
+		ev_err("reload-refused", KS("error", err));
+		snprintf(sv->reload_error, sizeof sv->reload_error, "%s", err);
+		config_free(&ncfg);
+		free(text);
+		return;
 	}
 	/* Listeners are bound once: a change to [listen] needs a restart. */
 	config_free(sv->cfg);
 	*sv->cfg = ncfg;
-	tls_pem_free(&sv->pem);
-	sv->pem = pem;
+	tls_certs_free(&sv->certs);
+	sv->certs = certs;
 	for (int i = 0; i < ROLE_COUNT; i++)
 		if (sv->roles[i].pid > 0 &&
-		    ctl_send_reload(sv->roles[i].ctl, sv->roles[i].tls ? &sv->pem : NULL) < 0)
+		    ctl_send_reload(sv->roles[i].ctl, text, len, sv->roles[i].tls ? &sv->certs : NULL) < 0)
 			ev_warn("reload-error", KS("role", sv->roles[i].name), KS("error", strerror(errno)));
-	ev_info("reload", KS("tls", sv->pem.cert ? "yes" : "no"));
+	free(text);
+	sv->reload_error[0] = '\0';
+	ev_info("reload", KS("tls", sv->certs.main.cert ? "yes" : "no"), KN("sni", sv->certs.nsni));
+}
+
+/* role_state - what `mailroom status` says of r. */
+static enum status_state
+role_state(const struct supervisor *sv, const struct role *r)
+{
+	if (!r->wanted)
+		return SS_OFF;
+	if (r->pid > 0)
+		return sv->stopping ? SS_STOPPING : SS_RUNNING;
+	if (!sv->stopping && evtimer_pending(r->restart_ev, NULL))
+		return SS_RESTARTING;
+	return SS_DOWN;
+}
+
+/*
+ * status_fill - the answer to `mailroom status`: the roles as the supervisor
+ * recorded them, the counters of the shared metrics, the last warnings and errors.
+ */
+static char *
+status_fill(void *arg)
+{
+	struct supervisor *sv = arg;
+	struct metrics_snap m;
+	struct log_ring_entry errors[10];
+	struct status_snapshot s = {
+		.version = MAILROOM_VERSION, .hostname = sv->cfg->hostname,
+		.data_dir = sv->cfg->data_dir, .config_path = sv->cfg->path,
+		.pid = (long)getpid(), .started = sv->started, .now = time(NULL),
+		.reloads = sv->reloads, .last_reload = sv->last_reload,
+		.reload_error = sv->reload_error[0] ? sv->reload_error : NULL,
+		.nroles = ROLE_COUNT, .m = &m, .errors = errors,
+	};
+
+	metrics_snapshot(&m);
+	s.nerrors = log_ring_read(errors, sizeof errors / sizeof errors[0]);
+	s.errors_total = log_ring_total();
+	for (size_t i = 0; i < sv->nfds; i++)
+		s.listeners |= (uint64_t)1 << sv->fds[i].svc;
+	for (int i = 0; i < ROLE_COUNT; i++) {
+		const struct role *r = &sv->roles[i];
+		struct status_role *o = &s.roles[i];
+		o->name = r->name;
+		o->state = role_state(sv, r);
+		o->pid = (long)r->pid;
+		o->started = r->started;
+		o->restarts = r->restarts;
+		o->exit_time = r->exit_time;
+		snprintf(o->exit_reason, sizeof o->exit_reason, "%s", r->exit_reason);
+		o->restart_at = r->restart_at;
+	}
+	return status_json(&s);
 }
 
 /*
@@ -707,13 +790,8 @@ serve_main(struct config *cfg)
 	}
 	if (resolve_users(&sv, err, sizeof err) < 0)
 		goto fail;
-	if (cfg->tls_cert != NULL) {
-		SSL_CTX *check;
-		if (tls_pem_load(&sv.pem, cfg->tls_cert, cfg->tls_key, err, sizeof err) < 0 ||
-		    (check = tls_server_ctx(&sv.pem, err, sizeof err)) == NULL)
-			goto fail;
-		SSL_CTX_free(check);
-	}
+	if (tls_certs_load(&sv.certs, cfg, err, sizeof err) < 0)
+		goto fail;
 	if (prepare_data_dir(&sv, err, sizeof err) < 0 || bind_all(&sv, err, sizeof err) < 0 ||
 	    bind_lookup(&sv, err, sizeof err) < 0)
 		goto fail;
@@ -738,6 +816,11 @@ serve_main(struct config *cfg)
 		snprintf(err, sizeof err, "cannot map the metrics: %s", strerror(errno));
 		goto fail;
 	}
+	/* Likewise the last warnings and errors, for `mailroom status`. */
+	if (log_ring_map() < 0) {
+		snprintf(err, sizeof err, "cannot map the log ring: %s", strerror(errno));
+		goto fail;
+	}
 	for (size_t i = 0; i < sv.nfds; i++)
 		MX_SET(listeners, metrics->listeners | (uint64_t)1 << sv.fds[i].svc);
 	for (int i = 0; i < ROLE_COUNT; i++)
@@ -760,6 +843,12 @@ serve_main(struct config *cfg)
 		if (sv.roles[i].restart_ev == NULL)
 			goto fail_quiet;
 	}
+	/* The mail user may ask too; without a drop, that is whoever runs serve. */
+	sv.started = time(NULL);
+	sv.status = status_server_new(sv.base, cfg->data_dir, sv.drop ? sv.mail.uid : geteuid(),
+	    status_fill, &sv, err, sizeof err);
+	if (sv.status == NULL)
+		goto fail;
 	ev_info("start", KS("hostname", cfg->hostname), KS("data_dir", cfg->data_dir),
 	    KN("listeners", sv.nfds));
 	for (int i = 0; i < ROLE_COUNT; i++)
@@ -778,6 +867,7 @@ fail_quiet:
 		if (sv.roles[i].pid > 0)
 			kill(sv.roles[i].pid, SIGTERM);
 out:
+	status_server_free(sv.status);
 	for (int i = 0; i < ROLE_COUNT; i++) {
 		if (sv.roles[i].restart_ev)
 			event_free(sv.roles[i].restart_ev);
@@ -798,7 +888,7 @@ out:
 	if (sv.lookup_fd >= 0)
 		close(sv.lookup_fd);
 	free(sv.fds);
-	tls_pem_free(&sv.pem);
+	tls_certs_free(&sv.certs);
 	if (sv.base)
 		event_base_free(sv.base);
 	return rc;

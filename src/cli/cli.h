@@ -24,6 +24,8 @@ int cli_dns(struct config *cfg, int argc, char **argv);
 int cli_check(struct config *cfg, int argc, char **argv);
 int cli_dmarc(struct config *cfg, int argc, char **argv);
 int cli_admin(struct config *cfg, int argc, char **argv);
+/* cli_status - `status [--json]`: asks the running server (cli_status.c). */
+int cli_status(struct config *cfg, int argc, char **argv);
 
 /* cli_fail - print "mailroom: <message>" on stderr and return 1. */
 int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

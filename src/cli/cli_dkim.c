@@ -6,17 +6,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "util/units.h"
+
 #define DKIM_USAGE "dkim list [DOMAIN] | dkim rotate DOMAIN"
-
-/* iso8601 - t as UTC, "2026-12-02T04:15:00Z". */
-static void
-iso8601(time_t t, char *out, size_t outlen)
-{
-	struct tm tm;
-
-	if (gmtime_r(&t, &tm) == NULL || strftime(out, outlen, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(out, outlen, "%lld", (long long)t);
-}
 
 static int
 dkim_list(struct config *cfg, const char *domain)
@@ -35,7 +27,7 @@ dkim_list(struct config *cfg, const char *domain)
 	accounts_close(a);
 	for (size_t i = 0; i < l.n; i++) {
 		const struct dkim_key_info *k = &l.v[i];
-		iso8601(k->created, when, sizeof when);
+		format_utc(when, sizeof when, k->created);
 		printf("%s %s %s %s %s\n", k->domain, k->selector, dkim_alg_name(k->alg),
 		    dkim_state_name(k->state), when);
 	}

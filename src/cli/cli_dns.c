@@ -63,6 +63,28 @@ print_records(const struct dns_recs *recs)
 	return rc;
 }
 
+/* print_check_line - a line of `dns check` as the command prints it. */
+static void
+print_check_line(void *arg, const char *verdict, const char *label, const char *name,
+    const char *detail)
+{
+	(void)arg;
+	if (strcmp(verdict, "warning") == 0)
+		printf("warning: %s\n", detail);
+	else
+		printf("%-7s %s %s%s\n", verdict, label, name, detail);
+}
+
+static int
+print_check(struct ub_ctx *ub, const char *domain, const struct dns_host *host,
+    const struct dns_recs *recs)
+{
+	bool ok = dns_check_run(ub, domain, host, recs, print_check_line, NULL);
+	if (fflush(stdout) != 0)
+		return cli_fail("cannot write the check");
+	return ok ? 0 : 1;
+}
+
 int
 cli_dns(struct config *cfg, int argc, char **argv)
 {
@@ -111,7 +133,7 @@ cli_dns(struct config *cfg, int argc, char **argv)
 		rc = cli_fail("%s", err);
 		goto out;
 	}
-	rc = check ? cli_dns_check(ub, domain, &host, &recs) : print_records(&recs);
+	rc = check ? print_check(ub, domain, &host, &recs) : print_records(&recs);
 	dns_recs_free(&recs);
 out:
 	strlist_free(&host.addrs);

@@ -17,10 +17,19 @@ struct dns_host {
 };
 
 /*
- * cli_dns_check - look up each record of recs and print a line per record: ok,
- * missing, wrong (with what was found) or tempfail. Returns 0 when all are ok, else 1.
+ * One line of a check: verdict "ok", "missing", "wrong", "tempfail" with the
+ * record's label ("MX", "SPF", ...), its name without the final dot and the detail
+ * (text that follows the name: "", " -> host", ": found ..."); or verdict
+ * "warning" with label and name "" and the warning's text in detail.
  */
-int cli_dns_check(struct ub_ctx *ub, const char *domain, const struct dns_host *host,
-    const struct dns_recs *recs);
+typedef void dns_check_emit(void *arg, const char *verdict, const char *label,
+    const char *name, const char *detail);
+
+/*
+ * dns_check_run - look up each record of recs and emit a line per record (and the
+ * warnings). Returns true when every record is ok.
+ */
+bool dns_check_run(struct ub_ctx *ub, const char *domain, const struct dns_host *host,
+    const struct dns_recs *recs, dns_check_emit *emit, void *arg);
 
 #endif

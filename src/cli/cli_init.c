@@ -1,6 +1,7 @@
 /*
- * cli_init.c - `mailroom init DIR [--domain D] [--hostname H]`: a working instance
- * in DIR: key and self-signed certificate, data dir with an empty accounts
+ * cli_init.c - `mailroom init DIR [--domain D] [--hostname H] [--data-dir PATH]`:
+ * a working instance in DIR: key and self-signed certificate, data dir (DIR/data,
+ * or PATH, as the Debian package's /var/lib/mailroom) with an empty accounts
  * database, the system user when run as root, and a complete commented config,
  * written last so that a failed init leaves nothing that blocks a second try.
  */
@@ -26,13 +27,13 @@
 
 #include "net/selfsigned.h"
 
-#define INIT_USAGE "init DIR [--domain DOMAIN] [--hostname HOSTNAME]"
+#define INIT_USAGE "init DIR [--domain DOMAIN] [--hostname HOSTNAME] [--data-dir PATH]"
 
 /* Keep every "key = value" line well inside what the config reader takes. */
 #define DIR_MAX 150
 
 struct init {
-	const char *dir_arg, *domain, *hostname_arg;
+	const char *dir_arg, *domain, *hostname_arg, *data_arg;
 	char dir[PATH_MAX];
 	char conf[PATH_MAX], cert[PATH_MAX], key[PATH_MAX], data[PATH_MAX], db[PATH_MAX];
 	struct config def; /* the defaults: user, limits, system hostname */
@@ -49,11 +50,16 @@ parse_args(struct init *in, int argc, char **argv)
 		const char *a = argv[i];
 		const char **slot = NULL;
 		const char *val = NULL;
-		if (strcmp(a, "--domain") == 0 || strcmp(a, "--hostname") == 0) {
-			slot = a[2] == 'd' ? &in->domain : &in->hostname_arg;
+		if (strcmp(a, "--domain") == 0 || strcmp(a, "--hostname") == 0 ||
+		    strcmp(a, "--data-dir") == 0) {
+			slot = a[2] == 'h' ? &in->hostname_arg :
+			    strcmp(a, "--domain") == 0 ? &in->domain : &in->data_arg;
 			if (++i == argc)
 				return -1;
 			val = argv[i];
+		} else if (strncmp(a, "--data-dir=", 11) == 0) {
+			slot = &in->data_arg;
+			val = a + 11;
 		} else if (strncmp(a, "--domain=", 9) == 0) {
 			slot = &in->domain;
 			val = a + 9;
@@ -80,18 +86,22 @@ path_join(char *out, const char *dir, const char *name)
 	return n < 0 || n >= PATH_MAX ? -1 : 0;
 }
 
-/* refuse_existing - fail when any file init would write is there already. */
+/*
+ * refuse_existing - fail when any file init would write is there already (the
+ * account store in data, or in DIR/data when data is NULL), before anything is made.
+ */
 static int
-refuse_existing(const char *dir)
+refuse_existing(const char *dir, const char *data)
 {
-	static const char *const names[] = { "mailroom.conf", "cert.pem", "key.pem",
-		"data/accounts.db" };
+	const char *const names[] = { "mailroom.conf", "cert.pem", "key.pem",
+		data != NULL ? "accounts.db" : "data/accounts.db" };
 	char p[PATH_MAX];
 	struct stat st;
 
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-		if (path_join(p, dir, names[i]) < 0)
-			return cli_fail("%s: path too long", dir);
+		const char *in = i == 3 && data != NULL ? data : dir;
+		if (path_join(p, in, names[i]) < 0)
+			return cli_fail("%s: path too long", in);
 		if (lstat(p, &st) == 0)
 			return cli_fail("%s exists: not overwriting", p);
 	}
@@ -168,6 +178,16 @@ write_config(FILE *f, const struct init *in)
 	fprintf(f, "\n[tls]\n");
 	kv(f, "cert", in->cert, "PEM, chain after leaf (here a self-signed one)");
 	kv(f, "key", in->key, NULL);
+	kv(f, "min_protocol", dflt("tls", "min_protocol"), "or TLSv1.3; older ones are never spoken [TLSv1.2]");
+	kv(f, "ciphers", dflt("tls", "ciphers"), NULL);
+	more(f, "OpenSSL's syntax, for TLS 1.2 (TLS 1.3 keeps OpenSSL's");
+	more(f, "suites) [Mozilla intermediate: AEAD only]");
+	kv(f, "sni", dflt("tls", "sni"), "name:cert:key, ... for other hostnames, chosen by the");
+	more(f, "name a client asks for; may be repeated [none]");
+	kv(f, "mta_sts_mode", dflt("tls", "mta_sts_mode"),
+	    "MTA-STS policy at https://mta-sts.<domain>/: testing,");
+	more(f, "enforce or none [testing]");
+	kv(f, "mta_sts_max_age", dflt("tls", "mta_sts_max_age"), "how long senders keep the policy [7d]");
 
 	fprintf(f, "\n%-36s ; %s\n", "[listen]", "a key left out or empty: that service is off");
 	kv(f, "smtp", "0.0.0.0:25, [::]:25", "MX: mail for local domains from anyone");
@@ -207,6 +227,11 @@ write_config(FILE *f, const struct init *in)
 	more(f, "and name it (else deferred); may: opportunistic");
 	kv(f, "tls_ca_file", dflt("delivery", "tls_ca_file"),
 	    "PEM of the CAs to trust instead of the system's [none]");
+	kv(f, "dane", dflt("delivery", "dane"),
+	    "yes: DANE (RFC 7672), TLSA records of DNSSEC-secure");
+	more(f, "MX hosts enforced; needs a resolver passing DNSSEC on");
+	kv(f, "dnssec_trust_anchor", dflt("delivery", "dnssec_trust_anchor"),
+	    "DNSSEC validation starts from these keys");
 
 	fprintf(f, "\n[limits]\n");
 	kv(f, "max_message_size", dflt("limits", "max_message_size"), "sizes take K, M, G");
@@ -324,7 +349,8 @@ steps(struct init *in)
 	in->made_key = in->made_cert = true;
 
 	if (stat(in->data, &st) < 0) {
-		if (mkdir(in->data, 0750) < 0)
+		/* Only the leaf is removed again on failure: parents of --data-dir stay. */
+		if (mkdir_p(in->data, 0750) < 0)
 			return cli_fail("%s: %s", in->data, strerror(errno));
 		in->made_data = true;
 	} else if (!S_ISDIR(st.st_mode)) {
@@ -390,7 +416,12 @@ cli_init(int argc, char **argv)
 		return cli_fail("malformed domain: %s", in.domain);
 	if (in.hostname_arg != NULL && !domain_valid(in.hostname_arg))
 		return cli_fail("malformed hostname: %s", in.hostname_arg);
-	if (refuse_existing(in.dir_arg) != 0)
+	/* Written into the config as given: serve and the roles chdir. */
+	if (in.data_arg != NULL && in.data_arg[0] != '/')
+		return cli_fail("--data-dir %s: not an absolute path", in.data_arg);
+	if (in.data_arg != NULL && strlen(in.data_arg) > DIR_MAX)
+		return cli_fail("%s: path longer than %d octets", in.data_arg, DIR_MAX);
+	if (refuse_existing(in.dir_arg, in.data_arg) != 0)
 		return 1;
 	if (mkdir_p(in.dir_arg, 0755) < 0)
 		return cli_fail("%s: %s", in.dir_arg, strerror(errno));
@@ -402,7 +433,8 @@ cli_init(int argc, char **argv)
 	if (path_join(in.conf, in.dir, "mailroom.conf") < 0 ||
 	    path_join(in.cert, in.dir, "cert.pem") < 0 ||
 	    path_join(in.key, in.dir, "key.pem") < 0 ||
-	    path_join(in.data, in.dir, "data") < 0 ||
+	    (in.data_arg != NULL ? snprintf(in.data, sizeof in.data, "%s", in.data_arg) < 0 :
+	    path_join(in.data, in.dir, "data") < 0) ||
 	    path_join(in.db, in.data, "accounts.db") < 0)
 		return cli_fail("%s: path too long", in.dir);
 

@@ -99,12 +99,15 @@ give_to_user(const struct config *cfg, bool dir, bool db)
 	if (geteuid() != 0 || cfg->user == NULL || (pw = getpwnam(cfg->user)) == NULL ||
 	    pw->pw_uid == 0)
 		return; /* serve says what is wrong with the user; it also fixes owners */
+	/* Failures (a -wal file that is not there) are left alone: serve fixes owners too. */
+	int ignored = 0;
 	if (dir)
-		(void)chown(cfg->data_dir, pw->pw_uid, pw->pw_gid);
+		ignored |= chown(cfg->data_dir, pw->pw_uid, pw->pw_gid);
 	for (size_t i = 0; db && i < sizeof files / sizeof files[0]; i++) {
 		snprintf(path, sizeof path, "%s/%s", cfg->data_dir, files[i]);
-		(void)lchown(path, pw->pw_uid, pw->pw_gid);
+		ignored |= lchown(path, pw->pw_uid, pw->pw_gid);
 	}
+	(void)ignored;
 }
 
 struct accounts *

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The policy's lifetime: a week, as RFC 8461 3.2 suggests for a settled policy. */
+/* The policy's lifetime unless configured: a week, as RFC 8461 3.2 suggests for a settled policy. */
 #define MTA_STS_MAX_AGE 604800
 
 const char *
@@ -33,6 +33,18 @@ dns_rec_label(enum dns_rec_kind kind)
 	case REC_COMMENT: break;
 	}
 	return "";
+}
+
+enum dns_rec_kind
+dns_rec_parse_kind(const char *label, uint16_t type)
+{
+	/* MTA-STS labels two kinds: the policy's TXT and the policy host's CNAME. */
+	if (strcmp(label, "MTA-STS") == 0)
+		return type == RR_TYPE_CNAME ? REC_MTA_STS_HOST : REC_MTA_STS;
+	for (enum dns_rec_kind k = REC_MX; k <= REC_PTR; k++)
+		if (strcmp(label, dns_rec_label(k)) == 0)
+			return k;
+	return REC_COMMENT;
 }
 
 static char *vformat(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
@@ -81,6 +93,13 @@ add(struct dns_recs *l, enum dns_rec_kind kind, const char *name, uint16_t type,
 
 #define COMMENT(l, ...) add(l, REC_COMMENT, NULL, 0, __VA_ARGS__)
 
+int
+dns_recs_add(struct dns_recs *l, enum dns_rec_kind kind, const char *name, uint16_t type,
+    const char *value)
+{
+	return add(l, kind, name, type, "%s", value);
+}
+
 void
 dns_recs_free(struct dns_recs *l)
 {
@@ -119,11 +138,12 @@ dns_reverse_name(const char *addr, char *out, size_t outlen)
 }
 
 int
-dns_mta_sts_policy(const char *hostname, struct buf *out)
+dns_mta_sts_policy(const char *mode, const char *hostname, uint64_t max_age, struct buf *out)
 {
-	/* testing: reports, no refusals, until the certificate is known to be right. */
-	return buf_printf(out, "version: STSv1\r\nmode: testing\r\nmx: %s\r\nmax_age: %u\r\n",
-	    hostname, MTA_STS_MAX_AGE);
+	/* testing by default: reports, no refusals, until the certificate is known to be right. */
+	return buf_printf(out, "version: STSv1\r\nmode: %s\r\nmx: %s\r\nmax_age: %llu\r\n",
+	    mode ? mode : "testing", hostname,
+	    (unsigned long long)(max_age ? max_age : MTA_STS_MAX_AGE));
 }
 
 /* mta_sts_id - the first 32 hex digits of the policy's SHA-256: changes with it. */
@@ -232,13 +252,15 @@ add_policies(const struct dns_records_in *in, struct dns_recs *l, const char *ho
 	    COMMENT(l, "%s", "") < 0)
 		goto out;
 
-	if (dns_mta_sts_policy(in->hostname, &policy) < 0 || mta_sts_id(&policy, id) < 0)
+	if (dns_mta_sts_policy(in->mta_sts_mode, in->hostname, in->mta_sts_max_age, &policy) < 0 ||
+	    mta_sts_id(&policy, id) < 0)
 		goto out;
 	snprintf(name, sizeof name, "_mta-sts.%s.", in->domain);
 	if (COMMENT(l, "MTA-STS (RFC 8461): senders require TLS to the MX. Serve this policy at") < 0 ||
 	    COMMENT(l, "https://mta-sts.%s/.well-known/mta-sts.txt (a certificate for that name);",
 	    in->domain) < 0 ||
-	    COMMENT(l, "the id below is derived from it (mode: enforce once reports are clean):") < 0)
+	    COMMENT(l, "the id below is derived from it and changes with it ([tls] mta_sts_mode:") < 0 ||
+	    COMMENT(l, "enforce once the reports are clean; none to withdraw the policy):") < 0)
 		goto out;
 	for (char *line = policy.data, *end; *line; line = end + 2) {
 		end = strstr(line, "\r\n");
@@ -314,13 +336,20 @@ add_ptr(const struct dns_records_in *in, struct dns_recs *l, const char *host)
 	    COMMENT(l, "(Gmail and Yahoo refuse mail without it). These go in the reverse zone,") < 0 ||
 	    COMMENT(l, "which whoever runs the address block (the hosting provider) serves.") < 0)
 		return -1;
-	for (size_t i = 0; i < in->naddrs; i++) {
+	return dns_records_add_ptrs(host, in->addrs, in->naddrs, l);
+}
+
+int
+dns_records_add_ptrs(const char *host, const char *const *addrs, size_t naddrs,
+    struct dns_recs *l)
+{
+	for (size_t i = 0; i < naddrs; i++) {
 		char rev[128];
-		if (dns_reverse_name(in->addrs[i], rev, sizeof rev) < 0)
+		if (dns_reverse_name(addrs[i], rev, sizeof rev) < 0)
 			continue;
 		if (add(l, REC_PTR, rev, RR_TYPE_PTR, "%s", host) < 0)
 			return -1;
-		if ((l->v[l->n - 1].addr = strdup(in->addrs[i])) == NULL)
+		if ((l->v[l->n - 1].addr = strdup(addrs[i])) == NULL)
 			return -1;
 	}
 	return 0;

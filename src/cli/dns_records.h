@@ -70,10 +70,23 @@ struct dns_records_in {
 	uint16_t ports[SVC_COUNT];  /* the port of each service's listener; 0: off */
 	const struct dns_dkim_pub *dkim;
 	size_t ndkim;
+	const char *mta_sts_mode;  /* [tls] mta_sts_mode; NULL: testing */
+	uint64_t mta_sts_max_age;  /* seconds; 0: a week */
 };
 
 /* dns_records_build - every record (and its explaining comments) into out. 0 or -1. */
 int dns_records_build(const struct dns_records_in *in, struct dns_recs *out);
+/*
+ * dns_records_add_ptrs - a PTR record naming host ("mx.example.test.") for each of
+ * addrs appended to l: what the records built without the host's addresses lack.
+ */
+int dns_records_add_ptrs(const char *host, const char *const *addrs, size_t naddrs,
+    struct dns_recs *l);
+/* dns_recs_add - one record (name absolute, with the final dot) appended to l. 0 or -1. */
+int dns_recs_add(struct dns_recs *l, enum dns_rec_kind kind, const char *name, uint16_t type,
+    const char *value);
+/* dns_rec_parse_kind - the kind of a record from its label and type; REC_COMMENT: unknown. */
+enum dns_rec_kind dns_rec_parse_kind(const char *label, uint16_t type);
 void dns_recs_free(struct dns_recs *l);
 
 /* dns_rec_line - r as one zone-file line (no newline) appended to out. 0 or -1. */
@@ -92,7 +105,11 @@ const char *dns_rec_label(enum dns_rec_kind kind);
 /* dns_reverse_name - "1.2.0.192.in-addr.arpa." / nibbles ".ip6.arpa." for addr. 0 or -1. */
 int dns_reverse_name(const char *addr, char *out, size_t outlen);
 
-/* dns_mta_sts_policy - the MTA-STS policy (RFC 8461 3.2) the records announce. */
-int dns_mta_sts_policy(const char *hostname, struct buf *out);
+/*
+ * dns_mta_sts_policy - the MTA-STS policy (RFC 8461 3.2) the records announce:
+ * mode (NULL: testing), the MX hostname, max_age seconds (0: a week).
+ */
+int dns_mta_sts_policy(const char *mode, const char *hostname, uint64_t max_age,
+    struct buf *out);
 
 #endif

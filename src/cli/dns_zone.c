@@ -27,6 +27,18 @@ dns_type_name(uint16_t type)
 	return "";
 }
 
+uint16_t
+dns_type_parse(const char *name)
+{
+	static const uint16_t types[] = { RR_TYPE_A, RR_TYPE_CNAME, RR_TYPE_PTR, RR_TYPE_MX,
+		RR_TYPE_TXT, RR_TYPE_AAAA, RR_TYPE_SRV };
+
+	for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+		if (strcmp(name, dns_type_name(types[i])) == 0)
+			return types[i];
+	return 0;
+}
+
 int
 dns_zone_records(struct accounts *a, const struct config *cfg, const char *domain,
     const char *const *addrs, size_t naddrs, bool addrs_from_interfaces, time_t now,
@@ -64,6 +76,8 @@ dns_zone_records(struct accounts *a, const struct config *cfg, const char *domai
 		.addrs_from_interfaces = addrs_from_interfaces,
 		.dkim = pubs,
 		.ndkim = npubs,
+		.mta_sts_mode = cfg->mta_sts_mode,
+		.mta_sts_max_age = cfg->mta_sts_max_age,
 	};
 	for (int s = 0; s < SVC_COUNT; s++)
 		in.ports[s] = config_service_port(cfg, (enum service)s);

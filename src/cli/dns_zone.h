@@ -26,5 +26,7 @@ int dns_zone_records(struct accounts *a, const struct config *cfg, const char *d
 
 /* dns_type_name - "MX", "TXT", "CNAME", "SRV", "PTR", "A", "AAAA", or "". */
 const char *dns_type_name(uint16_t type);
+/* dns_type_parse - the RR_TYPE_* dns_type_name names; 0 for any other text. */
+uint16_t dns_type_parse(const char *name);
 
 #endif

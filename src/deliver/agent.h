@@ -25,6 +25,7 @@ struct agent_result {
 	const char *relay; /* where it went, for the log: "local", "host[ip]:port", "none" */
 	const char *text; /* the reply or the reason (the log, the state, the bounce) */
 	bool unsure;      /* not known (a flush failed): look before delivering it again */
+	const char *dane; /* remote, with DANE on: "verified", "failed" or "none"; else NULL */
 };
 
 struct agent_job {

@@ -5,12 +5,14 @@
 #include "deliver/dns.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <event2/event.h>
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <unbound.h>
 
@@ -29,6 +31,7 @@ struct dns_query {
 	void *arg;
 	int ids[2];      /* ub async ids (MX: one; addresses: A and AAAA) */
 	bool pending[2];
+	bool insecure;   /* addresses: an answer used was not DNSSEC-validated */
 	dns_mx_fn mx_fn;
 	dns_addr_fn addr_fn;
 	dns_rr_fn rr_fn;
@@ -55,13 +58,20 @@ on_ub_fd(evutil_socket_t fd, short what, void *arg)
 struct dns *
 dns_new(struct event_base *base, const char *resolver, char *err, size_t errlen)
 {
+	return dns_new_validating(base, resolver, NULL, err, errlen);
+}
+
+struct dns *
+dns_new_validating(struct event_base *base, const char *resolver, const char *trust_anchor,
+    char *err, size_t errlen)
+{
 	struct dns *d = calloc(1, sizeof *d);
 
 	if (d == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	if ((d->ub = dns_ub_new(resolver, true, err, errlen)) == NULL) {
+	if ((d->ub = dns_ub_new_validating(resolver, true, trust_anchor, err, errlen)) == NULL) {
 		free(d);
 		return NULL;
 	}
@@ -146,6 +156,12 @@ status_of(int err, const struct ub_result *r, char *why, size_t whylen)
 		snprintf(why, whylen, "DNS lookup failed: %s", ub_strerror(err));
 		return DNS_TEMPFAIL;
 	}
+	if (r->bogus) {
+		/* RFC 4035 5.5: a bogus answer is no answer, whatever it held. */
+		snprintf(why, whylen, "DNSSEC validation failed for %s: %s", r->qname,
+		    r->why_bogus ? r->why_bogus : "bogus answer");
+		return DNS_TEMPFAIL;
+	}
 	if (r->nxdomain || r->rcode == RCODE_NXDOMAIN) {
 		snprintf(why, whylen, "host or domain name not found (NXDOMAIN for %s)", r->qname);
 		return DNS_NXDOMAIN;
@@ -177,6 +193,7 @@ on_mx(void *arg, int err, struct ub_result *r)
 
 	q->pending[0] = false;
 	enum dns_status st = status_of(err, r, why, sizeof why);
+	l.secure = st != DNS_TEMPFAIL && r->secure;
 	if (st == DNS_OK) {
 		size_t n = 0;
 		while (r->data[n])
@@ -187,6 +204,7 @@ on_mx(void *arg, int err, struct ub_result *r)
 				l.n++;
 		if (l.v == NULL || l.n == 0) {
 			st = DNS_TEMPFAIL;
+			l.secure = false;
 			snprintf(why, sizeof why, "malformed MX records for %s", r->qname);
 		} else {
 			mx_list_finish(&l, random_bits);
@@ -227,6 +245,7 @@ addr_done(struct dns_query *q)
 	for (size_t i = 0; i < q->v6.n && q->addrs.n < 16; i++)
 		q->addrs.v[q->addrs.n++] = q->v6.v[i];
 	enum dns_status st;
+	q->addrs.secure = !q->insecure && (q->st[0] != DNS_TEMPFAIL || q->st[1] != DNS_TEMPFAIL);
 	if (q->addrs.n > 0)
 		st = DNS_OK;
 	else if (q->st[0] == DNS_TEMPFAIL || q->st[1] == DNS_TEMPFAIL)
@@ -245,6 +264,23 @@ addr_done(struct dns_query *q)
 	fn(fa, st, &addrs, why);
 }
 
+/* canon_name - the end of the CNAME chain of r into out, or "" when there was none. */
+static void
+canon_name(const struct ub_result *r, char *out, size_t outlen)
+{
+	size_t n = strlen(r->canonname);
+
+	if (n > 0 && r->canonname[n - 1] == '.')
+		n--;
+	if (n >= outlen || (strncasecmp(r->canonname, r->qname, n) == 0 &&
+	    (r->qname[n] == '\0' || strcmp(r->qname + n, ".") == 0)))
+		n = 0;
+	memcpy(out, r->canonname, n);
+	out[n] = '\0';
+	for (size_t i = 0; i < n; i++)
+		out[i] = (char)tolower((unsigned char)out[i]);
+}
+
 static void
 on_addr(void *arg, int err, struct ub_result *r, int which)
 {
@@ -255,6 +291,11 @@ on_addr(void *arg, int err, struct ub_result *r, int which)
 	q->st[which] = status_of(err, r, why, sizeof why);
 	if (why[0] && q->why[0] == '\0')
 		snprintf(q->why, sizeof q->why, "%s", why);
+	/* A failed lookup adds no address, so it cannot make the others less secure. */
+	if (q->st[which] != DNS_TEMPFAIL && !r->secure)
+		q->insecure = true;
+	if (q->st[which] == DNS_OK && r->canonname != NULL && q->addrs.canon[0] == '\0')
+		canon_name(r, q->addrs.canon, sizeof q->addrs.canon);
 	if (q->st[which] == DNS_OK) {
 		struct addr_list *l = which == 0 ? &q->addrs : &q->v6;
 		for (size_t i = 0; r->data[i] && l->n < 8; i++) {
@@ -319,13 +360,13 @@ on_rr(void *arg, int err, struct ub_result *r)
 
 	q->pending[0] = false;
 	enum dns_status st = status_of(err, r, why, sizeof why);
+	rr.secure = st != DNS_TEMPFAIL && r->secure;
 	if (st == DNS_OK) {
 		while (r->data[rr.n])
 			rr.n++;
 		rr.v = (const uint8_t *const *)r->data;
 		rr.len = r->len;
 		rr.ttl = r->ttl;
-		rr.secure = r->secure != 0;
 	}
 	dns_rr_fn fn = q->rr_fn;
 	void *fa = q->arg;

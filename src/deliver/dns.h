@@ -1,7 +1,9 @@
 /*
  * dns.h - asynchronous MX and address lookups through libunbound, inside the
  * libevent loop (one fd). With `resolver` set, every name is asked of that server,
- * loopback and special-use names such as .test included.
+ * loopback and special-use names such as .test included. Made with a trust anchor
+ * (dns_new_validating), answers are DNSSEC-validated: each says whether it was
+ * secure, and a bogus one is a DNS_TEMPFAIL with the validator's reason.
  */
 #ifndef MAILROOM_DNS_H
 #define MAILROOM_DNS_H
@@ -26,6 +28,9 @@ enum dns_status {
 struct addr_list {
 	struct sockaddr_storage v[16];
 	size_t n;
+	bool secure; /* every answer used (records or none) was DNSSEC-validated */
+	char canon[DNS_NAME_MAX]; /* the name a CNAME chain led to, without the final
+				   * dot; "": the host's own name */
 };
 
 typedef void (*dns_mx_fn)(void *arg, enum dns_status st, struct mx_list *mx, const char *why);
@@ -34,6 +39,13 @@ typedef void (*dns_addr_fn)(void *arg, enum dns_status st, const struct addr_lis
 
 /* dns_new - resolver is NULL (the system's, from resolv.conf) or "ip", "ip:port", "[ip6]:port". */
 struct dns *dns_new(struct event_base *base, const char *resolver, char *err, size_t errlen);
+/*
+ * dns_new_validating - dns_new whose answers are DNSSEC-validated against the DS or
+ * DNSKEY records of the file trust_anchor (zone file syntax, e.g. dns-root-data's
+ * root.key). The resolver asked must pass DNSSEC records on.
+ */
+struct dns *dns_new_validating(struct event_base *base, const char *resolver,
+    const char *trust_anchor, char *err, size_t errlen);
 /* dns_free - cancels every lookup still under way (their callbacks are not called). */
 void dns_free(struct dns *d);
 
@@ -49,7 +61,8 @@ struct dns_rdata {
 	const int *len;
 	size_t n;
 	int ttl;
-	bool secure;             /* DNSSEC-validated (only with a validating resolver) */
+	bool secure;             /* DNSSEC-validated (only with a validating resolver): the
+				  * records, or for DNS_NODATA and DNS_NXDOMAIN their denial */
 };
 
 typedef void (*dns_rr_fn)(void *arg, enum dns_status st, const struct dns_rdata *rr,

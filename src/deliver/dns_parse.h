@@ -20,6 +20,7 @@ struct mx_list {
 	struct mx *v;
 	size_t n;
 	bool null_mx; /* RFC 7505: the domain accepts no mail */
+	bool secure;  /* the answer (or its denial) was DNSSEC-validated (deliver/dns.h) */
 };
 
 /*

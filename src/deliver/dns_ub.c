@@ -2,6 +2,7 @@
 #include "deliver/dns_ub.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <unbound.h>
@@ -61,6 +62,13 @@ static const char *const local_zones[] = {
 struct ub_ctx *
 dns_ub_new(const char *resolver, bool async, char *err, size_t errlen)
 {
+	return dns_ub_new_validating(resolver, async, NULL, err, errlen);
+}
+
+struct ub_ctx *
+dns_ub_new_validating(const char *resolver, bool async, const char *trust_anchor, char *err,
+    size_t errlen)
+{
 	struct ub_ctx *ub = ub_ctx_create();
 	int rc;
 
@@ -71,6 +79,19 @@ dns_ub_new(const char *resolver, bool async, char *err, size_t errlen)
 	/* Before anything that finalizes the context (ub_ctx_zone_remove does). */
 	if ((rc = ub_ctx_async(ub, async ? 1 : 0)) != 0)
 		goto fail;
+	if (trust_anchor != NULL) {
+		/* libunbound reads the file only at the first lookup: say now if it cannot. */
+		FILE *f = fopen(trust_anchor, "re");
+		if (f == NULL) {
+			snprintf(err, errlen, "cannot read the DNSSEC trust anchor %s: %s",
+			    trust_anchor, strerror(errno));
+			ub_ctx_delete(ub);
+			return NULL;
+		}
+		fclose(f);
+		if ((rc = ub_ctx_add_ta_file(ub, trust_anchor)) != 0)
+			goto fail;
+	}
 	if (resolver != NULL) {
 		char fwd[128];
 		/* The configured server may be on loopback (tests, a local cache)... */

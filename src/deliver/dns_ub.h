@@ -20,4 +20,12 @@ struct ub_ctx;
  */
 struct ub_ctx *dns_ub_new(const char *resolver, bool async, char *err, size_t errlen);
 
+/*
+ * dns_ub_new_validating - dns_ub_new that validates answers (DNSSEC) against the
+ * trust anchors in the file trust_anchor (DS or DNSKEY records in zone file
+ * syntax), which must be readable now and when the first lookup starts.
+ */
+struct ub_ctx *dns_ub_new_validating(const char *resolver, bool async, const char *trust_anchor,
+    char *err, size_t errlen);
+
 #endif

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "deliver/dane_tls.h"
 #include "net/tls.h"
 #include "util/log.h"
 
@@ -45,7 +46,7 @@ delivery_id(const struct delivery *d)
 void
 rcpt_result(struct delivery *d, size_t idx, int code, const char *relay, const char *text)
 {
-	struct agent_result res = { idx, code, relay, text, false };
+	struct agent_result res = { idx, code, relay, text, false, d->dane_log };
 	d->job->job.result(d->job->job.arg, &res);
 }
 
@@ -71,6 +72,7 @@ delivery_free(struct delivery *d)
 	free(d->idx);
 	free(d->rcpts);
 	free(d->mx.v);
+	dane_tlsa_free(&d->tlsa);
 	free(d);
 }
 
@@ -167,14 +169,14 @@ group(struct remote *r, struct rjob *j, struct delivery ***groups, size_t *ngrou
 		struct route route;
 		if (route_rcpt(env->rcpts[i].kind, env->rcpts[i].addr, &rc, &route) < 0) {
 			struct agent_result res = { i, 553, "none",
-				"553 5.1.3 malformed recipient address", false };
+				"553 5.1.3 malformed recipient address", false, NULL };
 			j->job.result(j->job.arg, &res);
 			continue;
 		}
 		const char *sender;
 		if (rcpt_sender(r, env, i, &memo, &sender) < 0) {
 			struct agent_result res = { i, 451, "none",
-				"451 4.3.0 cannot make the SRS sender now", false };
+				"451 4.3.0 cannot make the SRS sender now", false, NULL };
 			j->job.result(j->job.arg, &res);
 			continue;
 		}
@@ -190,14 +192,14 @@ group(struct remote *r, struct rjob *j, struct delivery ***groups, size_t *ngrou
 			if (ng != NULL)
 				*groups = ng;
 			if (ng == NULL || (d = delivery_new(r, j, &route, sender)) == NULL) {
-				struct agent_result res = { i, 451, "none", "451 4.3.0 out of memory", false };
+				struct agent_result res = { i, 451, "none", "451 4.3.0 out of memory", false, NULL };
 				j->job.result(j->job.arg, &res);
 				continue;
 			}
 			(*groups)[(*ngroups)++] = d;
 		}
 		if (delivery_add_rcpt(d, i) < 0) {
-			struct agent_result res = { i, 451, "none", "451 4.3.0 out of memory", false };
+			struct agent_result res = { i, 451, "none", "451 4.3.0 out of memory", false, NULL };
 			j->job.result(j->job.arg, &res);
 		}
 	}
@@ -284,6 +286,8 @@ begin(struct delivery *d)
 	d->started = true;
 	if (d->route.relayhost && cfg->relayhost_password_file)
 		read_auth(d, cfg->relayhost_password_file);
+	if (dane_on(d))
+		d->dane_log = "none";
 	if (d->resolved) {
 		d->mx_next = 0;
 		next_host(d);
@@ -357,6 +361,7 @@ remote_free(void *self)
 	dns_free(r->dns);
 	SSL_CTX_free(r->tls);
 	SSL_CTX_free(r->tls_verify);
+	SSL_CTX_free(r->tls_dane);
 	free(r->tls_verify_ca);
 	if (r->dispatch_ev)
 		event_free(r->dispatch_ev);
@@ -377,12 +382,18 @@ remote_agent_new(struct agent *a, const struct agent_env *env)
 	if (r == NULL)
 		return -1;
 	r->env = *env;
-	if ((r->dns = dns_new(env->base, remote_cfg(r)->resolver, err, sizeof err)) == NULL ||
-	    (r->tls = tls_client_ctx(err, sizeof err)) == NULL) {
+	const struct config *cfg = remote_cfg(r);
+	/* DANE needs validated answers: the resolver and its trust anchor are fixed at start. */
+	const char *anchor = cfg->dane ? cfg->dnssec_trust_anchor : NULL;
+	if ((r->dns = dns_new_validating(env->base, cfg->resolver, anchor, err, sizeof err)) == NULL ||
+	    (r->tls = tls_client_ctx(err, sizeof err)) == NULL ||
+	    (cfg->dane && (r->tls_dane = dane_tls_ctx(err, sizeof err)) == NULL)) {
 		ev_err("start-failed", KS("error", err));
 		remote_free(r);
 		return -1;
 	}
+	if (cfg->dane)
+		ev_info("dane-on", KS("trust_anchor", anchor));
 	r->dispatch_ev = event_new(env->base, -1, 0, on_dispatch, r);
 	if (r->dispatch_ev == NULL) {
 		remote_free(r);

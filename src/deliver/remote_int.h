@@ -13,6 +13,7 @@
 
 #include "config.h"
 #include "deliver/agent.h"
+#include "deliver/dane.h"
 #include "deliver/dns.h"
 #include "deliver/route.h"
 #include "deliver/smtp_client.h"
@@ -66,10 +67,15 @@ struct delivery {
 	unsigned tried;             /* server addresses tried, for mx_address_limit */
 	bool no_tls;
 	bool implicit_mx;           /* no MX records: the domain's own address */
+	enum dane_policy dane;      /* of the server being tried (deliver/dane.h) */
+	struct tlsa_set tlsa;       /* its usable TLSA records, for DANE_VERIFY */
+	char tlsa_base[DNS_NAME_MAX]; /* where they are: the host, or its CNAME target */
+	const char *dane_log;       /* "none", "verified", "failed" for the log; NULL: DANE off */
 	struct smtp_client *client;
 	char relay[SOCKADDR_TEXT_MAX + DNS_NAME_MAX + 16];
 	int last_code;
 	char last_error[CLIENT_TEXT_MAX];
+	const char *last_status;    /* its enhanced status when not 4.4.1 (a TLS policy: 4.7.x) */
 	char auth_user[256], auth_pass[256];
 };
 
@@ -87,6 +93,7 @@ struct remote {
 	struct dns *dns;
 	SSL_CTX *tls;               /* opportunistic STARTTLS */
 	SSL_CTX *tls_verify;        /* relayhost_tls = verify: built when first needed */
+	SSL_CTX *tls_dane;          /* dane = yes at start: DANE authentication; and dns validates */
 	char *tls_verify_ca;        /* the tls_ca_file it was built from (NULL: the system's) */
 	struct strmap dests;        /* destination name -> struct dest */
 	struct delivery *wait_head, *wait_tail;
@@ -145,6 +152,13 @@ int rcpt_sender(struct remote *r, const struct envelope *env, size_t i, struct s
 void sender_memo_free(struct sender_memo *m);
 /* log_rewrite - the log line of a recipient sent with an SRS sender. */
 void log_rewrite(const struct envelope *env, size_t i, const char *sender);
+
+/* dane_on - whether DANE applies to d at all: on at start and still, and not the relayhost. */
+static inline bool
+dane_on(const struct delivery *d)
+{
+	return d->r->tls_dane != NULL && remote_cfg(d->r)->dane && !d->route.relayhost;
+}
 
 /* remote_try.c */
 /* next_host - try d's next server (its MX hosts in order, or its one host). */

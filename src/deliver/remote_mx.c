@@ -20,6 +20,7 @@ set_single_host(struct delivery *d, const char *host)
 	if (d->mx.v == NULL)
 		return -1;
 	d->mx.n = 1;
+	d->mx.secure = false; /* not from DNS: a literal or a relayhost (DANE never applies) */
 	snprintf(d->mx.v[0].host, sizeof d->mx.v[0].host, "%s", host);
 	d->mx_next = 0;
 	return 0;
@@ -53,6 +54,8 @@ take_mx(struct delivery *d, enum dns_status st, struct mx_list *mx, const char *
 			snprintf(text, textlen, "451 4.3.0 out of memory");
 			return 451;
 		}
+		/* A validated denial of MX records makes the domain's own name secure (RFC 7672 2.2.1). */
+		d->mx.secure = mx->secure;
 		return 0;
 	case DNS_NXDOMAIN:
 		snprintf(text, textlen, "550 5.4.4 %s: %s", d->name, why);

@@ -17,6 +17,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "deliver/dane.h"
 #include "deliver/outbound_sign.h"
 #include "metrics/metrics.h"
 #include "net/tls.h"
@@ -32,8 +33,8 @@ give_up(struct delivery *d)
 {
 	char text[CLIENT_TEXT_MAX + 64];
 
-	snprintf(text, sizeof text, "451 4.4.1 %s: %s", d->name,
-	    d->last_error[0] ? d->last_error : "no server answered");
+	snprintf(text, sizeof text, "451 %s %s: %s", d->last_status ? d->last_status : "4.4.1",
+	    d->name, d->last_error[0] ? d->last_error : "no server answered");
 	d->relay[0] = '\0';
 	finish(d, 451, text);
 }
@@ -117,7 +118,10 @@ on_client(void *arg, const struct client_result *res)
 	struct delivery *d = arg;
 
 	d->client = NULL;
-	switch (res->outcome) {
+	enum client_outcome outcome = res->outcome;
+	if (outcome == CLIENT_TLS_FAILED && d->dane != DANE_NONE)
+		outcome = CLIENT_TRY_NEXT; /* never in clear where DANE requires TLS */
+	switch (outcome) {
 	case CLIENT_TLS_FAILED:
 		ev_info("tls-fallback", KS("qid", delivery_id(d)), KS("relay", d->relay),
 		    KS("reason", res->text));
@@ -129,6 +133,9 @@ on_client(void *arg, const struct client_result *res)
 	case CLIENT_TRY_NEXT:
 		d->last_code = res->code;
 		snprintf(d->last_error, sizeof d->last_error, "%s", res->text);
+		d->last_status = res->tls_status;
+		if (d->dane != DANE_NONE)
+			d->dane_log = "failed";
 		ev_info("attempt", KS("qid", delivery_id(d)), KS("relay", d->relay),
 		    KS("domain", d->name), KS("reason", res->text));
 		next_addr(d);
@@ -136,6 +143,8 @@ on_client(void *arg, const struct client_result *res)
 	case CLIENT_DONE:
 		break;
 	}
+	if (d->dane_log != NULL)
+		d->dane_log = res->dane_verified ? "verified" : "none";
 	bool taken = false;
 	for (size_t i = 0; i < d->n; i++) {
 		int code = res->rcpt_code[i];
@@ -252,7 +261,17 @@ next_addr(struct delivery *d)
 		.auth_user = d->auth_user[0] ? d->auth_user : NULL,
 		.auth_pass = d->auth_pass,
 	};
-	if (d->route.relayhost && cfg->relayhost_tls == RELAY_TLS_VERIFY) {
+	if (d->dane == DANE_VERIFY) {
+		p.tls = r->tls_dane;
+		p.dane = &d->tlsa;
+		p.dane_base = d->tlsa_base;
+		p.dane_names[0] = strcmp(d->tlsa_base, d->host) != 0 ? d->host : NULL;
+		p.dane_names[1] = d->name;
+		p.no_tls = false;
+	} else if (d->dane == DANE_ENCRYPT) {
+		p.tls_required = true;
+		p.no_tls = false;
+	} else if (d->route.relayhost && cfg->relayhost_tls == RELAY_TLS_VERIFY) {
 		/* The name as configured, not an MX host name that DNS could forge. */
 		char err[512];
 		if ((p.tls = verify_ctx(r, err, sizeof err)) == NULL) {
@@ -272,6 +291,62 @@ next_addr(struct delivery *d)
 	}
 }
 
+static void on_tlsa(void *arg, enum dns_status st, const struct dns_rdata *rr,
+    const char *why);
+
+/* lookup_tlsa - the TLSA records of base for port 25 (RFC 7672 2.2.3), then on_tlsa. */
+static void
+lookup_tlsa(struct delivery *d, const char *base)
+{
+	char name[DNS_NAME_MAX + 16];
+
+	snprintf(d->tlsa_base, sizeof d->tlsa_base, "%s", base);
+	snprintf(name, sizeof name, "_25._tcp.%s", base);
+	if (dns_rr(d->r->dns, name, RR_TLSA, on_tlsa, d) < 0)
+		finish(d, 451, "451 4.3.0 cannot start a DNS lookup");
+}
+
+/*
+ * on_tlsa - the TLSA records of d->host (RFC 7672 2.2.3): with usable ones, its
+ * addresses are tried with DANE; when the lookup failed or was bogus, the host is
+ * not used (its addresses are not tried) and the next one is.
+ */
+static void
+on_tlsa(void *arg, enum dns_status st, const struct dns_rdata *rr, const char *why)
+{
+	struct delivery *d = arg;
+
+	if ((st == DNS_NODATA || st == DNS_NXDOMAIN) && strcmp(d->tlsa_base, d->host) != 0) {
+		/* RFC 7671 7: none where the CNAME chain ends: the host's own name next. */
+		lookup_tlsa(d, d->host);
+		return;
+	}
+	dane_tlsa_free(&d->tlsa);
+	if (st == DNS_OK && rr->secure && dane_tlsa_select(rr->v, rr->len, rr->n, &d->tlsa) < 0) {
+		finish(d, 451, "451 4.3.0 out of memory");
+		return;
+	}
+	d->dane = dane_policy_of(st, rr->secure, &d->tlsa);
+	if (d->dane == DANE_UNREACHABLE) {
+		d->last_code = 451;
+		d->last_status = "4.7.5";
+		d->dane_log = "failed";
+		snprintf(d->last_error, sizeof d->last_error,
+		    "cannot look up the TLSA records of %s (DANE): %s", d->tlsa_base,
+		    why[0] ? why : "no answer");
+		ev_info("dane-lookup-failed", KS("qid", delivery_id(d)), KS("host", d->host),
+		    KS("reason", d->last_error));
+		next_host(d);
+		return;
+	}
+	if (d->dane != DANE_NONE)
+		ev_info("dane", KS("qid", delivery_id(d)), KS("host", d->host),
+		    KS("policy", d->dane == DANE_VERIFY ? "verify" : "tls-only"),
+		    KN("usable", d->tlsa.n), KN("unusable", d->tlsa.unusable),
+		    KS("tlsa", d->tlsa_base));
+	next_addr(d);
+}
+
 static void
 on_addrs(void *arg, enum dns_status st, const struct addr_list *addrs, const char *why)
 {
@@ -280,11 +355,19 @@ on_addrs(void *arg, enum dns_status st, const struct addr_list *addrs, const cha
 	if (st == DNS_OK) {
 		d->addrs = *addrs;
 		d->addr_next = 0;
-		if (!check_self(d))
-			next_addr(d);
+		if (check_self(d))
+			return;
+		if (dane_on(d) && d->route.kind == ROUTE_MX &&
+		    dane_host_applies(d->mx.secure, addrs->secure)) {
+			/* The TLSA base domain: where a (secure) CNAME chain ends, else the host. */
+			lookup_tlsa(d, addrs->canon[0] ? addrs->canon : d->host);
+			return;
+		}
+		next_addr(d);
 		return;
 	}
 	d->last_code = st == DNS_TEMPFAIL ? 451 : 0;
+	d->last_status = NULL;
 	snprintf(d->last_error, sizeof d->last_error, "cannot find the address of %s: %s",
 	    d->host, why[0] ? why : "no A or AAAA record");
 	ev_info("address-lookup-failed", KS("qid", delivery_id(d)), KS("host", d->host),
@@ -311,6 +394,8 @@ next_host(struct delivery *d)
 	}
 	d->host = d->mx.v[d->mx_next++].host;
 	d->no_tls = false;
+	d->dane = DANE_NONE;
+	dane_tlsa_free(&d->tlsa);
 	if (strcasecmp(d->host, remote_cfg(r)->hostname) == 0 && !d->route.relayhost) {
 		self_found(d, NULL);
 		return;

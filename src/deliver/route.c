@@ -109,7 +109,8 @@ cmp_mx(const void *a, const void *b)
 bool
 mx_same_servers(const struct mx_list *a, const struct mx_list *b)
 {
-	if (a->n != b->n || a->n == 0 || a->null_mx || b->null_mx)
+	/* A secure list and an insecure one differ: DANE applies to one only. */
+	if (a->n != b->n || a->n == 0 || a->null_mx || b->null_mx || a->secure != b->secure)
 		return false;
 	struct mx *x = malloc(a->n * sizeof *x), *y = malloc(b->n * sizeof *y);
 	bool same = x && y;

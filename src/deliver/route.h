@@ -47,7 +47,10 @@ bool route_same(const struct route *a, const struct route *b);
 /* route_mergeable - whether a route's delivery may be merged with others by MX hosts. */
 bool route_mergeable(const struct route *r);
 
-/* mx_same_servers - whether two MX lists name the same hosts with the same preferences. */
+/*
+ * mx_same_servers - whether two MX lists name the same hosts with the same
+ * preferences, both DNSSEC-secure or both not.
+ */
 bool mx_same_servers(const struct mx_list *a, const struct mx_list *b);
 
 /*

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "deliver/dane_tls.h"
 #include "net/tls.h"
 #include "util/log.h"
 
@@ -92,6 +93,14 @@ cl_tls_required_fail(struct smtp_client *c, const char *status, const char *fmt,
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof why, fmt, ap);
 	va_end(ap);
+	if (c->p.verify_name == NULL) {
+		/* DANE: this server will not do; the caller may try another. */
+		c->res.outcome = CLIENT_TRY_NEXT;
+		c->res.code = 451;
+		c->res.tls_status = status;
+		snprintf(c->res.text, sizeof c->res.text, "%s", why);
+		return;
+	}
 	snprintf(text, sizeof text, "451 %s %s", status, why);
 	cl_fail_pending(c, 451, text);
 }
@@ -208,20 +217,25 @@ on_event(struct bufferevent *bev, short what, void *arg)
 			c->state = STAGE_GREETING;
 			cl_set_timeout(c, T_GREETING);
 		} else if (c->state == STAGE_TLS) {
+			char match[64] = "";
 			SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
-			if (c->p.verify_name != NULL && (ssl == NULL ||
+			if ((c->p.verify_name != NULL || c->p.dane != NULL) && (ssl == NULL ||
 			    SSL_get_verify_result(ssl) != X509_V_OK ||
-			    SSL_get0_peer_certificate(ssl) == NULL)) {
-				/* Not reached with SSL_VERIFY_PEER; never send AUTH on a doubt. */
+			    SSL_get0_peer_certificate(ssl) == NULL ||
+			    (c->p.dane != NULL && dane_tls_describe(ssl, match, sizeof match) < 0))) {
+				/* Not reached with SSL_VERIFY_PEER; never send AUTH or mail on a doubt. */
 				cl_tls_required_fail(c, "4.7.5", "the certificate of %s is not verified",
 				    c->peer);
 				cl_finish(c);
 				return;
 			}
+			if (c->p.dane != NULL)
+				c->res.dane_verified = true;
 			ev_info("delivery-tls", KS("qid", c->p.env->id), KS("relay", c->peer),
 			    KS("version", ssl ? SSL_get_version(ssl) : "?"),
 			    KS("cipher", ssl ? SSL_get_cipher_name(ssl) : "?"),
-			    KS("verified", c->p.verify_name));
+			    KS("verified", c->p.dane != NULL ? NULL : c->p.verify_name),
+			    KS("dane_tlsa", c->p.dane != NULL ? match : NULL));
 			c->tls = true;
 			cl_send_ehlo(c);
 		}
@@ -231,7 +245,7 @@ on_event(struct bufferevent *bev, short what, void *arg)
 	    (what & BEV_EVENT_EOF) ? "lost connection" : "connection error";
 	if (c->state == STAGE_CONNECTING && (what & BEV_EVENT_ERROR))
 		why = strerror(EVUTIL_SOCKET_ERROR() ? EVUTIL_SOCKET_ERROR() : ECONNREFUSED);
-	struct reply_ctx ctx = { c->tls, c->p.verify_name != NULL, c->rcpt_ok };
+	struct reply_ctx ctx = { c->tls, cl_tls_required(c), c->rcpt_ok };
 	enum client_action act = client_lost_action(c->state, &ctx);
 	if (act == ACT_TLS_RETRY || act == ACT_TLS_REQUIRED) {
 		unsigned long e = bufferevent_get_openssl_error(bev);
@@ -245,7 +259,11 @@ on_event(struct bufferevent *bev, short what, void *arg)
 		/* Required TLS: no second try in clear. Say why the check failed. */
 		SSL *ssl = bufferevent_openssl_get_ssl(bev);
 		long vr = ssl ? SSL_get_verify_result(ssl) : X509_V_OK;
-		if (vr != X509_V_OK)
+		if (vr != X509_V_OK && c->p.dane != NULL)
+			snprintf(ebuf, sizeof ebuf, "DANE authentication failed (%u TLSA record%s): %s",
+			    (unsigned)c->p.dane->n, c->p.dane->n == 1 ? "" : "s",
+			    X509_verify_cert_error_string(vr));
+		else if (vr != X509_V_OK && c->p.verify_name != NULL)
 			snprintf(ebuf, sizeof ebuf, "certificate not verified for %s: %s",
 			    c->p.verify_name, X509_verify_cert_error_string(vr));
 		cl_tls_required_fail(c, "4.7.5", "TLS with %s failed: %s", c->peer, ebuf);

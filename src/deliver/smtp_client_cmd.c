@@ -1,6 +1,6 @@
 /*
  * smtp_client_cmd.c - the conversation's commands: EHLO (HELO fallback), STARTTLS
- * (opportunistic, or required with the certificate verified), AUTH PLAIN at the
+ * (opportunistic, or required: verified by CAs or by DANE), AUTH PLAIN at the
  * relayhost, MAIL, RCPT (PIPELINING when offered), DATA; and for each reply the
  * action deliver/client_reply.h gives, carried out.
  */
@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "deliver/dane_tls.h"
 #include "net/tls.h"
 #include "smtp/sasl.h"
 
@@ -95,8 +96,9 @@ after_ehlo(struct smtp_client *c)
 		cl_set_timeout(c, T_COMMAND);
 		return;
 	}
-	if (!c->tls && c->p.verify_name != NULL) {
-		cl_tls_required_fail(c, "4.7.4", "TLS is required, but %s does not offer STARTTLS",
+	if (!c->tls && cl_tls_required(c)) {
+		cl_tls_required_fail(c, "4.7.4", "TLS is required%s, but %s does not offer STARTTLS",
+		    c->p.dane ? " (DANE TLSA records)" : c->p.tls_required ? " (TLSA records)" : "",
 		    c->peer);
 		cl_quit(c);
 		return;
@@ -132,15 +134,43 @@ is_address(const char *host)
 	return inet_pton(AF_INET, host, bin) == 1 || inet_pton(AF_INET6, host, bin) == 1;
 }
 
+/* tls_setup_failed - TLS could not even start here: in clear again, unless it is required. */
 static void
-start_tls(struct smtp_client *c)
+tls_setup_failed(struct smtp_client *c, SSL *ssl)
 {
-	SSL *ssl = SSL_new(c->p.tls);
-	if (ssl == NULL) {
+	SSL_free(ssl);
+	if (!cl_tls_required(c)) {
 		cl_try_next(c, CLIENT_TLS_FAILED, 0, "cannot start TLS with %s", c->peer);
 		return;
 	}
-	if (c->p.verify_name != NULL) {
+	cl_tls_required_fail(c, "4.7.5", "cannot start TLS with %s", c->peer);
+	cl_finish(c);
+}
+
+static void
+start_tls(struct smtp_client *c)
+{
+	char err[CLIENT_TEXT_MAX / 2];
+	SSL *ssl = SSL_new(c->p.tls);
+	if (ssl == NULL) {
+		tls_setup_failed(c, NULL);
+		return;
+	}
+	if (c->p.dane != NULL) {
+		const char *names[2];
+		size_t nn = 0;
+		for (size_t i = 0; i < 2; i++)
+			if (c->p.dane_names[i] != NULL)
+				names[nn++] = c->p.dane_names[i];
+		int n = dane_tls_setup(ssl, c->p.dane_base, names, nn, c->p.dane, err, sizeof err);
+		if (n <= 0) {
+			SSL_free(ssl);
+			cl_tls_required_fail(c, "4.7.5", "%s", n < 0 ? err :
+			    "none of the TLSA records can be used by OpenSSL");
+			cl_finish(c);
+			return;
+		}
+	} else if (c->p.verify_name != NULL) {
 		if (tls_client_verify_name(ssl, c->p.verify_name) < 0) {
 			SSL_free(ssl);
 			cl_tls_required_fail(c, "4.7.5", "cannot check the certificate of %s for %s",
@@ -157,8 +187,7 @@ start_tls(struct smtp_client *c)
 	struct bufferevent *tls = bufferevent_openssl_filter_new(bufferevent_get_base(c->bev),
 	    c->bev, ssl, BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE);
 	if (tls == NULL) {
-		SSL_free(ssl);
-		cl_try_next(c, CLIENT_TLS_FAILED, 0, "cannot start TLS with %s", c->peer);
+		tls_setup_failed(c, ssl);
 		return;
 	}
 	c->bev = tls;
@@ -225,7 +254,7 @@ proceed(struct smtp_client *c)
 		return;
 	case STAGE_HELO:
 		memset(&c->caps, 0, sizeof c->caps);
-		if (c->p.verify_name != NULL) {
+		if (cl_tls_required(c)) {
 			cl_tls_required_fail(c, "4.7.4", "TLS is required, but %s does not speak ESMTP",
 			    c->peer);
 			cl_quit(c);
@@ -255,7 +284,7 @@ cl_handle_reply(struct smtp_client *c)
 {
 	int code = c->reply.code;
 	char text[CLIENT_TEXT_MAX], t2[CLIENT_TEXT_MAX];
-	struct reply_ctx ctx = { c->tls, c->p.verify_name != NULL, c->rcpt_ok };
+	struct reply_ctx ctx = { c->tls, cl_tls_required(c), c->rcpt_ok };
 	enum client_action act = client_reply_action(c->state, code, &ctx);
 
 	switch (act) {

@@ -67,9 +67,17 @@ void cl_fail_pending(struct smtp_client *c, int code, const char *text);
 /* cl_server_text - "550 5.1.1 ... (host said)" for results. */
 void cl_server_text(struct smtp_client *c, char *out, size_t outlen);
 void cl_quit(struct smtp_client *c);
+/* cl_tls_required - whether this conversation may not go on in clear. */
+static inline bool
+cl_tls_required(const struct smtp_client *c)
+{
+	return c->p.verify_name != NULL || c->p.dane != NULL || c->p.tls_required;
+}
+
 /*
- * cl_tls_required_fail - TLS is required (verify_name) and cannot be had: every
- * recipient is deferred with a 4.7.x text, before anything else is sent.
+ * cl_tls_required_fail - TLS is required and cannot be had: with verify_name every
+ * recipient is deferred with a 4.7.x text, before anything else is sent; with DANE
+ * (or tls_required) the outcome is CLIENT_TRY_NEXT with that status and text.
  */
 void cl_tls_required_fail(struct smtp_client *c, const char *status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -15,6 +15,7 @@
 
 #include "http/http_form.h"
 #include "http/http_reply.h"
+#include "http/web_dns_check.h"
 #include "http/web.h"
 #include "util/units.h"
 
@@ -172,6 +173,26 @@ split(const char *path, const char *prefix, char *first, size_t len, const char 
 	return true;
 }
 
+/* dns_check - lookupd's records (it also says whether the caller may see them), then the check. */
+static void
+dns_check(struct api *a, const char *domain)
+{
+	json_t *r = NULL;
+	int st = web_call(a->wr, &r, "dns.records", domain, NULL);
+
+	if (st == 200) {
+		json_t *c = web_dns_check(a->wr->srv->cfg, jstr(r, "domain"), json_object_get(r, "records"));
+		if (c == NULL)
+			refuse(a, HTTP_SERVUNAVAIL, "cannot start the check");
+		else
+			answer(a, 200, c);
+		json_decref(c);
+	} else {
+		answer(a, st, r);
+	}
+	json_decref(r);
+}
+
 static void
 domains(struct api *a, const char *p)
 {
@@ -192,6 +213,8 @@ domains(struct api *a, const char *p)
 			a->m == M_DELETE ? op1(a, "domain.del", d) : not_allowed(a);
 		else if (strcmp(rest, "/dns") == 0)
 			a->m == M_GET ? op1(a, "dns.records", d) : not_allowed(a);
+		else if (strcmp(rest, "/dns/check") == 0)
+			a->m == M_GET ? dns_check(a, d) : not_allowed(a);
 		else if (strcmp(rest, "/dkim") == 0)
 			a->m == M_GET ? op1(a, "dkim.list", d) : not_allowed(a);
 		else if (strcmp(rest, "/dkim/rotate") == 0)

@@ -129,7 +129,9 @@ mta_sts(struct httpd *srv, struct evhttp_request *req)
 		return;
 	}
 	struct buf doc = { 0 };
-	reply_doc(req, "text/plain; charset=utf-8", &doc, dns_mta_sts_policy(srv->cfg->hostname, &doc));
+	const struct config *cfg = srv->cfg;
+	reply_doc(req, "text/plain; charset=utf-8", &doc,
+	    dns_mta_sts_policy(cfg->mta_sts_mode, cfg->hostname, cfg->mta_sts_max_age, &doc));
 }
 
 /* web_static - the style sheet and script of the pages, from the binary. */

@@ -168,8 +168,8 @@ httpd_main(const struct role_env *env)
 	srv.ssl_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, on_ssl_free);
 	if (role_begin("httpd", env, &srv.base, &srv.acct) < 0 || srv.ssl_index < 0)
 		goto out;
-	if (env->pem->cert != NULL &&
-	    (srv.tls_ctx = tls_server_ctx(env->pem, err, sizeof err)) == NULL) {
+	if (env->certs->main.cert != NULL &&
+	    (srv.tls_ctx = tls_server_ctx(env->certs, env->cfg, err, sizeof err)) == NULL) {
 		ev_err("start-failed", KS("error", err));
 		goto out;
 	}

@@ -15,6 +15,7 @@
 #include "http/http_form.h"
 #include "http/http_reply.h"
 #include "http/web.h"
+#include "http/web_dns_check.h"
 #include "util/units.h"
 
 static void
@@ -170,6 +171,36 @@ domains_page(struct web_req *wr, int code, const char *error, const char *typed)
 	web_send_page(wr, code, &b, rc);
 }
 
+/* check_card - `dns check` of the domain's records, a row a record (web_dns_check.c). */
+static int
+check_card(struct buf *b, struct web_req *wr, const char *domain, json_t *records)
+{
+	json_t *c = web_dns_check(wr->srv->cfg, domain, records), *v;
+	size_t i;
+
+	if (c == NULL)
+		return html_fmt(b, "<div class=\"card\" id=\"dns-check\"><h2>DNS check</h2>"
+		    "<p class=\"error\">The check could not be started.</p></div>");
+	bool ok = json_is_true(json_object_get(c, "ok"));
+	int rc = html_fmt(b, "<div class=\"card\" id=\"dns-check\"><h2>DNS check</h2><p>%s</p>"
+	    "<div class=\"table-wrap\"><table><thead><tr><th>Result</th><th>Record</th><th>Name</th>"
+	    "<th>Details</th></tr></thead><tbody>", ok ? "Every record is published as it should be." :
+	    "Some records are missing or wrong; the details say what the resolver returned.");
+	json_array_foreach(json_object_get(c, "results"), i, v) {
+		const char *verdict = jstr(v, "verdict");
+		const char *cls = strcmp(verdict, "ok") == 0 ? " ok" :
+		    strcmp(verdict, "warning") == 0 || strcmp(verdict, "tempfail") == 0 ? " warn" : " bad";
+		if (rc == 0)
+			rc = html_fmt(b, "<tr data-verdict=\"%s\"><td><span class=\"badge%r\">%s</span></td>"
+			    "<td>%s</td><td class=\"mono\">%s</td><td>%s</td></tr>", verdict, cls, verdict,
+			    jstr(v, "purpose"), jstr(v, "name"), jstr(v, "detail"));
+	}
+	if (rc == 0)
+		rc = html_fmt(b, "</tbody></table></div></div>");
+	json_decref(c);
+	return rc;
+}
+
 static void
 domain_page(struct web_req *wr, const char *domain, int code, const char *error)
 {
@@ -187,11 +218,16 @@ domain_page(struct web_req *wr, const char *domain, int code, const char *error)
 	}
 	int kst = web_call(wr, &k, "dkim.list", domain, NULL);
 	int rc = web_begin(wr, &b, HTML_ADMIN, title, "/admin/domains", error);
+	char check[8];
+	if (rc == 0 && web_query(wr, "check", check, sizeof check))
+		rc = check_card(&b, wr, jstr(r, "domain"), json_object_get(r, "records"));
 	if (rc == 0)
 		rc = html_fmt(&b, "<div class=\"card\"><h2>DNS records</h2><p class=\"muted\">Publish "
-		    "these in the domain's zone. <code>mailroom dns check %s</code> compares them with "
-		    "what the resolver sees.</p><div class=\"table-wrap\"><table id=\"dns-records\">"
-		    "<thead><tr><th>Name</th><th>Type</th><th>Value</th></tr></thead><tbody>", domain);
+		    "these in the domain's zone, then <a id=\"dns-check-link\" href=\"/admin/domains/%s?check=1\">"
+		    "check them</a> against what the resolver sees (<code>mailroom dns check %s</code> "
+		    "does the same).</p><div class=\"table-wrap\"><table id=\"dns-records\">"
+		    "<thead><tr><th>Name</th><th>Type</th><th>Value</th></tr></thead><tbody>", domain,
+		    domain);
 	json_array_foreach(json_object_get(r, "records"), i, v) {
 		if (rc == 0)
 			rc = html_fmt(&b, "<tr><td class=\"mono\">%s</td><td>%s</td><td class=\"mono\">%s</td></tr>",

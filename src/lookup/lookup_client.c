@@ -12,6 +12,7 @@
 
 #include "accounts_vacation.h"
 #include "ipc/frame.h"
+#include "net/peer.h"
 #include "util/abstract_name.h"
 #include "util/log.h"
 
@@ -39,20 +40,6 @@ lookup_client_close(struct lookup_client *c)
 	c->fd = -1;
 }
 
-/* server_trusted - the listening socket was made by root (the supervisor) or by us. */
-static bool
-server_trusted(int fd, long *uid)
-{
-	struct ucred cr;
-	socklen_t len = sizeof cr;
-
-	*uid = -1;
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0)
-		return false;
-	*uid = (long)cr.uid;
-	return cr.uid == 0 || cr.uid == geteuid();
-}
-
 static int
 dial(const struct lookup_client *c)
 {
@@ -64,7 +51,7 @@ dial(const struct lookup_client *c)
 		return -1;
 	}
 	long uid;
-	if (!server_trusted(fd, &uid)) {
+	if (!peer_is_server(fd, &uid)) {
 		ev_err("lookupd-untrusted", KN("uid", uid));
 		close(fd);
 		errno = EPERM;

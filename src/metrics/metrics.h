@@ -32,6 +32,7 @@ enum mx_refusal {
 	MX_REFUSE_TOO_MANY_HOPS,        /* 554 5.4.6: max_hops */
 	MX_REFUSE_AUTH_REQUIRED,        /* 530 5.7.0 MAIL on submission without a login */
 	MX_REFUSE_SENDER_NOT_OWNED,     /* 553 5.7.1 a login's sender not its own */
+	MX_REFUSE_MILTER,               /* a milter's reject or tempfail (or one down: tempfail) */
 	MX_REFUSE_COUNT
 };
 
@@ -43,6 +44,10 @@ enum mx_auth {
 	MX_AUTH_WEB,        /* the web role's logins (counted by lookupd) */
 	MX_AUTH_COUNT
 };
+
+/* What one milter made of one message (milter/milter_chain.c). */
+enum mx_milter { MX_MILTER_ACCEPT, MX_MILTER_REJECT, MX_MILTER_TEMPFAIL, MX_MILTER_DISCARD,
+	MX_MILTER_QUARANTINE, MX_MILTER_FAILED, MX_MILTER_COUNT };
 
 enum mx_transport { MX_LOCAL, MX_REMOTE, MX_TRANSPORT_COUNT };
 enum mx_result { MX_DELIVERED, MX_DEFERRED, MX_BOUNCED, MX_RESULT_COUNT };
@@ -72,6 +77,7 @@ enum mx_role { MX_ROLE_LOOKUPD, MX_ROLE_SMTPD, MX_ROLE_QUEUED, MX_ROLE_POP3D, MX
 	T queue_oldest;                     /* arrival of the oldest, Unix s; 0: empty */ \
 	T auth_failures[MX_AUTH_COUNT];                                               \
 	T refusals[MX_REFUSE_COUNT];                                                  \
+	T milter_results[MX_MILTER_COUNT];  /* one per milter asked about a message */ \
 	T batch_buckets[MX_BATCH_BUCKETS];  /* not cumulative: each its own range */  \
 	T batch_sum;                                                                  \
 	T batch_count;                                                                \

@@ -25,6 +25,16 @@ static const char *const refusal_names[MX_REFUSE_COUNT] = {
 	[MX_REFUSE_TOO_MANY_HOPS] = "too_many_hops",
 	[MX_REFUSE_AUTH_REQUIRED] = "auth_required",
 	[MX_REFUSE_SENDER_NOT_OWNED] = "sender_not_owned",
+	[MX_REFUSE_MILTER] = "milter",
+};
+
+static const char *const milter_names[MX_MILTER_COUNT] = {
+	[MX_MILTER_ACCEPT] = "accept",
+	[MX_MILTER_REJECT] = "reject",
+	[MX_MILTER_TEMPFAIL] = "tempfail",
+	[MX_MILTER_DISCARD] = "discard",
+	[MX_MILTER_QUARANTINE] = "quarantine",
+	[MX_MILTER_FAILED] = "failed",
 };
 
 static const char *const auth_names[MX_AUTH_COUNT] = {
@@ -185,6 +195,11 @@ metrics_text(struct buf *out, const struct metrics_snap *s, time_t now)
 	rc |= head(out, rn, "counter", "Clients, commands and messages refused, by reason.");
 	for (int r = 0; r < MX_REFUSE_COUNT; r++)
 		rc |= sample1(out, rn, "reason", refusal_names[r], s->refusals[r]);
+	const char *mn = "mailroom_milter_results_total";
+	rc |= head(out, mn, "counter", "What each milter made of a message, by result "
+	    "(failed: down, too slow or off the protocol).");
+	for (int r = 0; r < MX_MILTER_COUNT; r++)
+		rc |= sample1(out, mn, "result", milter_names[r], s->milter_results[r]);
 
 	rc |= histogram(out, s);
 

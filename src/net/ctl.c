@@ -1,4 +1,7 @@
-/* ctl.c - the control channel from the supervisor to a role: reload frames, EOF. */
+/*
+ * ctl.c - the control channel from the supervisor to a role: reload frames (and
+ * the config text and SNI frames before them), EOF.
+ */
 #include "net/ctl.h"
 
 #include <errno.h>
@@ -10,6 +13,7 @@
 #include <unistd.h>
 
 #include "ipc/frame.h"
+#include "util/buf.h"
 #include "util/log.h"
 
 struct ctl {
@@ -18,8 +22,15 @@ struct ctl {
 	ctl_reload_fn reload;
 	ctl_gone_fn gone;
 	void *arg;
+	struct tls_certs pending; /* the CTL_SNI frames since the last CTL_RELOAD */
+	struct buf config;        /* the CTL_CONFIG pieces since the last CTL_RELOAD */
+	bool config_bad;          /* one of them was malformed or too long */
 	struct frame f;
 };
+
+/* Pieces of the config text: each fits a frame with room to spare. */
+#define CONFIG_PIECE 60000
+#define CONFIG_TEXT_MAX (1024 * 1024)
 
 /* pem_field - the next string of f into a new buffer; NULL when absent or empty. */
 static char *
@@ -33,6 +44,60 @@ pem_field(struct frame *f, size_t *len)
 	}
 	*len = strlen(s);
 	return s;
+}
+
+/* take_sni - a CTL_SNI frame's certificate into c->pending. */
+static void
+take_sni(struct ctl *c)
+{
+	char *name = pem_field(&c->f, &(size_t){ 0 });
+	struct tls_pem pem = { 0 };
+
+	pem.cert = pem_field(&c->f, &pem.certlen);
+	pem.key = pem_field(&c->f, &pem.keylen);
+	if (!frame_end(&c->f) || name == NULL || pem.cert == NULL || pem.key == NULL ||
+	    c->pending.nsni >= CONFIG_SNI_MAX)
+		ev_warn("control-malformed", KS("peer", "supervisor"), KS("what", "sni"));
+	else if (tls_certs_add_sni(&c->pending, name, &pem) < 0)
+		ev_err("reload-error", KS("sni", name), KS("error", "out of memory"));
+	tls_pem_free(&pem);
+	free(name);
+}
+
+/* take_config - a CTL_CONFIG frame's piece appended to c->config. */
+static void
+take_config(struct ctl *c)
+{
+	char *piece = malloc(FRAME_MAX);
+
+	if (piece == NULL || !frame_get_str(&c->f, piece, FRAME_MAX) || !frame_end(&c->f) ||
+	    c->config.len + strlen(piece) > CONFIG_TEXT_MAX ||
+	    buf_append(&c->config, piece, strlen(piece)) < 0)
+		c->config_bad = true;
+	free(piece);
+}
+
+static void
+take_reload(struct ctl *c)
+{
+	struct tls_certs certs = c->pending;
+	uint64_t n;
+
+	memset(&c->pending, 0, sizeof c->pending);
+	certs.main.cert = pem_field(&c->f, &certs.main.certlen);
+	certs.main.key = pem_field(&c->f, &certs.main.keylen);
+	if (!frame_get_u64(&c->f, &n) || !frame_end(&c->f) ||
+	    (certs.main.cert == NULL) != (certs.main.key == NULL) || n != certs.nsni ||
+	    (certs.main.cert == NULL && n > 0) || c->config_bad)
+		ev_warn("control-malformed", KS("peer", "supervisor"), KS("what", "reload"));
+	else if (c->config.len > 0 && buf_putc(&c->config, '\0') < 0)
+		ev_err("reload-error", KS("error", "out of memory"));
+	else
+		c->reload(c->arg, c->config.len > 0 ? c->config.data : NULL,
+		    c->config.len > 0 ? c->config.len - 1 : 0, &certs);
+	tls_certs_free(&certs);
+	buf_reset(&c->config);
+	c->config_bad = false;
 }
 
 static void
@@ -49,19 +114,16 @@ on_read(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	if ((size_t)n > sizeof c->f.buf || frame_parse(&c->f, c->f.buf, (size_t)n, &type) < 0 ||
-	    type != CTL_RELOAD) {
+	    (type != CTL_RELOAD && type != CTL_SNI && type != CTL_CONFIG)) {
 		ev_warn("control-malformed", KS("peer", "supervisor"));
 		return;
 	}
-	struct tls_pem pem = { 0 };
-	pem.cert = pem_field(&c->f, &pem.certlen);
-	pem.key = pem_field(&c->f, &pem.keylen);
-	if (!frame_end(&c->f) || (pem.cert == NULL) != (pem.key == NULL)) {
-		ev_warn("control-malformed", KS("peer", "supervisor"));
-	} else {
-		c->reload(c->arg, &pem);
-	}
-	tls_pem_free(&pem);
+	if (type == CTL_SNI)
+		take_sni(c);
+	else if (type == CTL_CONFIG)
+		take_config(c);
+	else
+		take_reload(c);
 	OPENSSL_cleanse(c->f.buf, (size_t)n);
 }
 
@@ -93,22 +155,19 @@ ctl_free(struct ctl *c)
 		return;
 	event_free(c->ev);
 	close(c->fd);
+	tls_certs_free(&c->pending);
+	buf_free(&c->config);
 	free(c);
 }
 
-int
-ctl_send_reload(int fd, const struct tls_pem *pem)
+/* send_frame - f as one message, then wiped. Returns 0 or -1. */
+static int
+send_frame(int fd, struct frame *f)
 {
-	struct frame *f = malloc(sizeof *f);
 	int rc = -1;
 
-	if (f == NULL)
-		return -1;
-	frame_init(f, CTL_RELOAD);
-	frame_put_str(f, pem && pem->cert ? pem->cert : "");
-	frame_put_str(f, pem && pem->cert ? pem->key : "");
 	if (f->bad) {
-		ev_err("reload-error", KS("error", "the certificate and key are too large"),
+		ev_err("reload-error", KS("error", "a certificate and key are too large"),
 		    KN("limit", FRAME_MAX));
 		errno = EMSGSIZE;
 	} else {
@@ -119,6 +178,40 @@ ctl_send_reload(int fd, const struct tls_pem *pem)
 		rc = w == (ssize_t)f->len ? 0 : -1;
 	}
 	OPENSSL_cleanse(f->buf, f->len);
+	return rc;
+}
+
+int
+ctl_send_reload(int fd, const char *config_text, size_t config_len,
+    const struct tls_certs *certs)
+{
+	struct frame *f = malloc(sizeof *f);
+	bool tls = certs != NULL && certs->main.cert != NULL;
+	int rc = 0;
+
+	if (f == NULL)
+		return -1;
+	for (size_t off = 0; rc == 0 && config_text != NULL && off < config_len;
+	    off += CONFIG_PIECE) {
+		size_t n = config_len - off < CONFIG_PIECE ? config_len - off : CONFIG_PIECE;
+		frame_init(f, CTL_CONFIG);
+		frame_put_strn(f, config_text + off, n);
+		rc = send_frame(fd, f);
+	}
+	for (size_t i = 0; tls && rc == 0 && i < certs->nsni; i++) {
+		frame_init(f, CTL_SNI);
+		frame_put_str(f, certs->sni[i].name);
+		frame_put_str(f, certs->sni[i].pem.cert);
+		frame_put_str(f, certs->sni[i].pem.key);
+		rc = send_frame(fd, f);
+	}
+	if (rc == 0) {
+		frame_init(f, CTL_RELOAD);
+		frame_put_str(f, tls ? certs->main.cert : "");
+		frame_put_str(f, tls ? certs->main.key : "");
+		frame_put_u64(f, tls ? certs->nsni : 0);
+		rc = send_frame(fd, f);
+	}
 	free(f);
 	return rc;
 }

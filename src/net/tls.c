@@ -1,6 +1,6 @@
 /*
- * tls.c - OpenSSL server contexts built from PEM bytes in memory, and client
- * contexts: opportunistic, or verifying the server against trusted CAs and a name.
+ * tls.c - the PEM bytes server contexts are built from (net/tls_server.c), and
+ * client contexts: opportunistic, or verifying the server against trusted CAs and a name.
  */
 #include "net/tls.h"
 
@@ -70,58 +70,6 @@ tls_last_error(char *out, size_t outlen)
 	else
 		ERR_error_string_n(e, out, outlen);
 	ERR_clear_error();
-}
-
-SSL_CTX *
-tls_server_ctx(const struct tls_pem *p, char *err, size_t errlen)
-{
-	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
-	BIO *bio = NULL;
-	X509 *x = NULL;
-	EVP_PKEY *key = NULL;
-	char why[256];
-
-	if (ctx == NULL)
-		goto fail;
-	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
-	/* Sessions are short and many: no server-side cache to grow. */
-	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
-	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
-
-	if ((bio = BIO_new_mem_buf(p->cert, (int)p->certlen)) == NULL)
-		goto fail;
-	if ((x = PEM_read_bio_X509_AUX(bio, NULL, NULL, NULL)) == NULL ||
-	    SSL_CTX_use_certificate(ctx, x) != 1)
-		goto fail;
-	X509_free(x);
-	x = NULL;
-	SSL_CTX_clear_chain_certs(ctx);
-	X509 *ca;
-	while ((ca = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
-		if (SSL_CTX_add0_chain_cert(ctx, ca) != 1) {
-			X509_free(ca);
-			goto fail;
-		}
-	}
-	ERR_clear_error(); /* the end of the chain reads as an error */
-	BIO_free(bio);
-	if ((bio = BIO_new_mem_buf(p->key, (int)p->keylen)) == NULL)
-		goto fail;
-	if ((key = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL)) == NULL ||
-	    SSL_CTX_use_PrivateKey(ctx, key) != 1 || SSL_CTX_check_private_key(ctx) != 1)
-		goto fail;
-	EVP_PKEY_free(key);
-	BIO_free(bio);
-	return ctx;
-fail:
-	tls_last_error(why, sizeof why);
-	snprintf(err, errlen, "TLS certificate or key: %s", why);
-	X509_free(x);
-	EVP_PKEY_free(key);
-	BIO_free(bio);
-	SSL_CTX_free(ctx);
-	return NULL;
 }
 
 SSL_CTX *

@@ -1,8 +1,8 @@
 /*
  * tls.h - OpenSSL contexts. The supervisor reads the certificate and key files
- * (as root) into memory; the roles build their server context from those bytes,
- * at start and at each reload, so the key file never has to be readable by the
- * unprivileged user.
+ * (as root) into memory; the roles build their server context from those bytes
+ * (net/tls_server.h), at start and at each reload, so the key file never has to
+ * be readable by the unprivileged user.
  */
 #ifndef MAILROOM_TLS_H
 #define MAILROOM_TLS_H
@@ -22,12 +22,6 @@ struct tls_pem {
 int tls_pem_load(struct tls_pem *p, const char *cert_path, const char *key_path, char *err,
     size_t errlen);
 void tls_pem_free(struct tls_pem *p); /* wipes the key */
-
-/*
- * tls_server_ctx - a server context (TLS 1.2 at least) from PEM bytes, its key
- * checked against the certificate. Returns NULL with a reason in err.
- */
-SSL_CTX *tls_server_ctx(const struct tls_pem *p, char *err, size_t errlen);
 
 /* tls_client_ctx - a client context for opportunistic STARTTLS (no verification). */
 SSL_CTX *tls_client_ctx(char *err, size_t errlen);

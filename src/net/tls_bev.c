@@ -5,6 +5,7 @@
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <openssl/err.h>
+#include <sys/socket.h>
 
 #include "net/tls.h"
 #include "util/log.h"
@@ -71,6 +72,25 @@ tls_bev_log_established(struct bufferevent *bev, const char *ip)
 		return;
 	ev_info("tls", KS("client", ip), KS("version", SSL_get_version(ssl)),
 	    KS("cipher", SSL_get_cipher_name(ssl)));
+}
+
+void
+tls_bev_flush_alert(struct bufferevent *bev)
+{
+	struct bufferevent *under = bev ? bufferevent_get_underlying(bev) : NULL;
+	evutil_socket_t fd = under ? bufferevent_getfd(under) : -1;
+
+	if (fd < 0)
+		return;
+	/* The buffer's start is the bufferevent's (frozen): copied out, not drained. An
+	 * alert is a few octets into an idle socket: it fits, or the client is gone. */
+	struct evbuffer *out = bufferevent_get_output(under);
+	size_t n = evbuffer_get_length(out);
+	if (n > 0 && n <= 1024) {
+		unsigned char *p = evbuffer_pullup(out, (ssize_t)n);
+		if (p != NULL)
+			(void)send(fd, p, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+	}
 }
 
 void

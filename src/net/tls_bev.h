@@ -38,6 +38,13 @@ bool tls_bev_handshaking(struct bufferevent *bev);
 /* tls_bev_log_established - "TLS established with IP: version cipher". */
 void tls_bev_log_established(struct bufferevent *bev, const char *ip);
 
+/*
+ * tls_bev_flush_alert - after a handshake over a STARTTLS filter failed, what
+ * OpenSSL queued below it (the alert that tells the client why) written to the
+ * socket now, as far as it goes without waiting: the session is freed next.
+ */
+void tls_bev_flush_alert(struct bufferevent *bev);
+
 /* tls_bev_log_errors - each OpenSSL error of bev, one line each. */
 void tls_bev_log_errors(struct bufferevent *bev, const char *ip);
 

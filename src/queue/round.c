@@ -36,7 +36,7 @@ policy_of(const struct config *cfg)
  */
 static void
 rcpt_result(struct queued *q, struct qmsg *m, size_t idx, int code, const char *relay,
-    const char *text)
+    const char *text, const char *dane)
 {
 	static const char *const status[] = { "sent", "deferred", "bounced" };
 	struct spool_rcpt *r = &m->env.rcpts[idx];
@@ -50,8 +50,8 @@ rcpt_result(struct queued *q, struct qmsg *m, size_t idx, int code, const char *
 	metrics_delivery(r->kind == TARGET_LOCAL ? MX_LOCAL : MX_REMOTE, counted[c]);
 	m->dirty = true;
 	ev_info("delivery", KS("qid", m->id), KA("to", r->addr), KA("orig_to", r->orig),
-	    KS("relay", relay != NULL && relay[0] ? relay : "none"), KS("status", status[c]), KN("delay", time(NULL) - m->env.arrival),
-	    KS("reason", text));
+	    KS("relay", relay != NULL && relay[0] ? relay : "none"), KS("dane", dane),
+	    KS("status", status[c]), KN("delay", time(NULL) - m->env.arrival), KS("reason", text));
 }
 
 /*
@@ -168,7 +168,7 @@ too_many_hops(struct queued *q, struct qmsg *m)
 	    m->hops);
 	for (size_t i = 0; i < m->env.nrcpts; i++)
 		if (m->env.rcpts[i].status == RCPT_PENDING)
-			rcpt_result(q, m, i, 554, "none", text);
+			rcpt_result(q, m, i, 554, "none", text, NULL);
 	return true;
 }
 
@@ -179,7 +179,7 @@ on_result(void *arg, const struct agent_result *res)
 
 	if (res->unsure)
 		m->recovering = true;
-	rcpt_result(m->q, m, res->idx, res->code, res->relay, res->text);
+	rcpt_result(m->q, m, res->idx, res->code, res->relay, res->text, res->dane);
 	/* In the user's mailbox now: a vacation may answer it. */
 	if (res->code >= 200 && res->code < 300 && m->env.rcpts[res->idx].kind == TARGET_LOCAL)
 		vacation_delivered(m->q, &m->env, res->idx);
@@ -209,12 +209,12 @@ hand_out(struct queued *q, struct qmsg *m, time_t now)
 		if (!rcpt_due(r, now))
 			continue;
 		if (route_rcpt(r->kind, r->addr, &rc, &route) < 0) {
-			rcpt_result(q, m, i, 553, "none", "553 5.1.3 malformed recipient address");
+			rcpt_result(q, m, i, 553, "none", "553 5.1.3 malformed recipient address", NULL);
 			continue;
 		}
 		int a = route.kind == ROUTE_LOCAL ? AGENT_LOCAL : AGENT_REMOTE;
 		if (idx[a] == NULL)
-			rcpt_result(q, m, i, 451, "none", "451 4.3.0 out of memory");
+			rcpt_result(q, m, i, 451, "none", "451 4.3.0 out of memory", NULL);
 		else
 			idx[a][n[a]++] = i;
 	}
@@ -230,7 +230,7 @@ hand_out(struct queued *q, struct qmsg *m, time_t now)
 		if (ag->ops->submit(ag->self, &job) < 0) {
 			m->parts--;
 			for (size_t k = 0; k < n[a]; k++)
-				rcpt_result(q, m, idx[a][k], 451, "none", "451 4.3.0 out of memory");
+				rcpt_result(q, m, idx[a][k], 451, "none", "451 4.3.0 out of memory", NULL);
 		}
 	}
 	for (int a = 0; a < AGENT_COUNT; a++)

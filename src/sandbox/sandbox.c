@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "milter/milter_addr.h"
 #include "util/log.h"
 
 #ifndef __has_feature
@@ -210,7 +211,7 @@ landlock_install(enum sandbox_profile p, const struct config *cfg)
 	uint64_t rw = FS_READ | FS_WRITE | LANDLOCK_ACCESS_FS_REFER | LANDLOCK_ACCESS_FS_TRUNCATE;
 	for (size_t i = 0; i < sizeof system_reads / sizeof system_reads[0]; i++)
 		allow(&r, system_reads[i], FS_READ);
-	allow(&r, cfg->path, FS_READ); /* read again on every reload */
+	/* No rule for the config: a reload hands the roles its text (net/ctl.h). */
 	switch (p) {
 	case SANDBOX_SMTPD:
 		allow_sub(&r, cfg->data_dir, "queue", rw);
@@ -218,6 +219,14 @@ landlock_install(enum sandbox_profile p, const struct config *cfg)
 		/* The inbound checks ask DNS, which falls back to TCP for long answers. */
 		if (abi >= 4 && (cfg->inbound_verify || cfg->ndnsbl > 0))
 			allow_connect(&r, resolver_port(cfg));
+		/* The milters' TCP ports, as at the start: a new one after a reload needs a
+		 * restart (unix sockets are not walled off by Landlock). */
+		for (size_t i = 0; abi >= 4 && i < cfg->milters.n; i++)
+			if (milter_sock_port(&cfg->milters.v[i]) != 0)
+				allow_connect(&r, milter_sock_port(&cfg->milters.v[i]));
+		for (size_t i = 0; abi >= 4 && i < cfg->submission_milters.n; i++)
+			if (milter_sock_port(&cfg->submission_milters.v[i]) != 0)
+				allow_connect(&r, milter_sock_port(&cfg->submission_milters.v[i]));
 		break;
 	case SANDBOX_POP3D:
 		allow_sub(&r, cfg->data_dir, "mail", rw);
@@ -230,13 +239,20 @@ landlock_install(enum sandbox_profile p, const struct config *cfg)
 			allow(&r, cfg->relayhost_password_file, FS_READ);
 		if (cfg->tls_ca_file)
 			allow(&r, cfg->tls_ca_file, FS_READ);
+		/* libunbound reads the DNSSEC trust anchor when it finishes its setup:
+		 * without a `resolver`, at the first lookup. */
+		if (cfg->dane)
+			allow(&r, cfg->dnssec_trust_anchor, FS_READ);
 		break;
 	case SANDBOX_LOOKUPD:
 		allow(&r, cfg->data_dir, rw); /* accounts.db and its -wal and -shm */
 		break;
 	case SANDBOX_HTTPD:
 		/* Its pages are built in memory; it asks lookupd and queued (the queue
-		 * control channel) over sockets it holds: nothing here to allow. */
+		 * control channel) over sockets it holds. The admin page's `dns check`
+		 * asks the resolver (web_dns_check.c), over TCP for long answers. */
+		if (abi >= 4)
+			allow_connect(&r, resolver_port(cfg));
 		break;
 	}
 	int rc = (int)syscall(SYS_landlock_restrict_self, r.fd, 0);

@@ -487,6 +487,8 @@ on_event(struct bufferevent *bev, short what, void *arg)
 	}
 	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
 		const char *reason = (what & BEV_EVENT_EOF) ? "eof" : "error";
+		if ((what & BEV_EVENT_ERROR) && tls_bev_handshaking(ls->bev))
+			tls_bev_flush_alert(ls->bev);
 		tls_bev_log_errors(ls->bev, ls->ip);
 		line_session_free(ls, ls->flushing ? ls->close_reason : reason);
 	}

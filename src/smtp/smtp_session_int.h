@@ -28,6 +28,7 @@ struct evbuffer;
 struct dnsbl_check;
 struct event;
 struct inbound_check;
+struct smtp_milters;
 struct smtp_session;
 
 enum smtp_state {
@@ -83,6 +84,13 @@ struct smtp_txn {
 	struct buf ar;         /* the Authentication-Results field, once decided */
 	void (*ic_cont)(struct smtp_session *s); /* what follows the verdict */
 	struct event *ic_timer; /* the checks' time limit */
+	/* The milters (smtp_milter.c). */
+	bool milters;          /* still to be asked: nothing goes into the queue file yet */
+	struct smtp_milters *mil; /* asking them */
+	struct buf mhead;      /* spilled text: the header block as they changed it, stored */
+	uint64_t mskip;        /* instead of the spill file's first mskip octets */
+	char *hold_reason;     /* a milter's quarantine: queued on hold */
+	int hold_fd, hold_dirfd; /* state/<id> with the hold, and state/, for the commit */
 };
 
 struct smtp_session {
@@ -152,6 +160,23 @@ void inbound_feed(struct smtp_session *s);
 bool inbound_holds_output(const struct smtp_session *s);
 /* inbound_end - 1: checks under way (cont follows); 0: nothing to wait for. */
 int inbound_end(struct smtp_session *s, void (*cont)(struct smtp_session *s));
+
+/*
+ * smtp_milter.c: the milters. milter_begin at the start of the text (whether they
+ * apply: txn->milters); milter_end once the message is in (all of it in the spill
+ * file, or all in out) and the checks passed: 1, the session is held until the
+ * milters have spoken, then cont(s) goes on (header changes made, hold_reason set)
+ * or the reply is sent; 0, nothing to ask (or out of memory: txn->failed).
+ * milter_hold_prepare - before the queue file is renamed into msg/: state/<id>
+ * with the hold written, and opened for the commit (hold_fd, hold_dirfd). Returns
+ * 0 (also when there is no hold) or -1. milter_hold_undo - the queue file did not
+ * make it: its state file goes. milter_txn_free - from txn_free.
+ */
+void milter_begin(struct smtp_session *s);
+int milter_end(struct smtp_session *s, void (*cont)(struct smtp_session *s));
+int milter_hold_prepare(struct smtp_session *s);
+void milter_hold_undo(struct smtp_session *s);
+void milter_txn_free(struct smtp_txn *t);
 
 /*
  * smtp_screen.c: the screening before the 220 on the smtp listener (pregreet,

@@ -57,6 +57,7 @@ txn_free(struct smtp_session *s)
 	if (t->spill_fd >= 0)
 		close(t->spill_fd);
 	md_batch_free(t->md);
+	milter_txn_free(t);
 	inbound_check_free(t->ic);
 	if (t->ic_timer != NULL)
 		event_free(t->ic_timer);
@@ -76,6 +77,7 @@ txn_new(void)
 	if (t != NULL) {
 		t->commit_fd = -1;
 		t->spill_fd = -1;
+		t->hold_fd = t->hold_dirfd = -1;
 	}
 	return t;
 }
@@ -355,6 +357,8 @@ build_prefix(struct smtp_session *s, struct buf *h)
 		rc |= buf_printf(h, "Date: %s\n", date);
 	if (submission(s) && !(t->dr.header_flags & DATA_HDR_MESSAGE_ID))
 		rc |= buf_printf(h, "Message-ID: <%s@%s>\n", t->env.id, cfg->hostname);
+	/* The milters' header block, when it replaces the top of the spill file. */
+	rc |= buf_append(h, t->mhead.data, t->mhead.len);
 	return rc ? -1 : 0;
 }
 
@@ -376,11 +380,11 @@ write_prefix(struct smtp_session *s)
 	return rc;
 }
 
-/* stored_len - the stored form so far: spilled, and still in memory. */
+/* stored_len - the stored form so far: spilled (less what the milters replaced), and in memory. */
 static uint64_t
 stored_len(const struct smtp_txn *t)
 {
-	return t->spill_len + t->out.len;
+	return t->spill_len - t->mskip + t->mhead.len + t->out.len;
 }
 
 /* spill_out - direct delivery: the stored form gathered so far to the spill file. */
@@ -415,8 +419,9 @@ flush_out(struct smtp_session *s)
 	if (t->failed || t->too_big)
 		return;
 	inbound_feed(s);
-	/* Until the checks have spoken, nothing goes into the queue file: its top is not known. */
-	if (t->direct || t->ic != NULL) {
+	/* Until the checks and the milters have spoken, nothing goes into the queue file:
+	 * its top is not known. */
+	if (t->direct || t->ic != NULL || t->milters) {
 		if (spill_out(s) < 0) {
 			ev_err("store-error", KS("qid", t->env.id), KS("what", "spill"),
 			    KS("error", strerror(errno)));
@@ -431,7 +436,7 @@ flush_out(struct smtp_session *s)
 		return;
 	}
 	if (t->spill_fd >= 0) {
-		int rc = spool_writer_copy(&t->w, t->spill_fd, t->spill_len);
+		int rc = spool_writer_copy(&t->w, t->spill_fd, t->mskip, t->spill_len - t->mskip);
 		close(t->spill_fd);
 		t->spill_fd = -1;
 		t->spill_len = 0;
@@ -471,6 +476,7 @@ start_message(struct smtp_session *s, enum data_mode mode)
 	t->direct = t->env.nrcpts > 0 && !t->queue_only;
 	(void)cfg;
 	inbound_start(s);
+	milter_begin(s);
 }
 
 /* out_full - whether the text gathered in memory must be written out now. */
@@ -541,6 +547,8 @@ commit_done(void *arg, int error)
 			frame_stream_put(bufferevent_get_output(s->srv->queue_bev), &s->srv->note);
 		}
 		log_accepted(s, t->w.written);
+		if (t->hold_reason != NULL)
+			ev_warn("held", KS("qid", t->env.id), KS("reason", t->hold_reason));
 		MX_INC(received[s->svc]);
 		s->messages++;
 	}
@@ -590,7 +598,7 @@ direct_deliver(struct smtp_session *s)
 	if (t->spill_fd >= 0 && spill_out(s) < 0)
 		goto fail;
 	struct iovec mem[2] = { { prefix.data, prefix.len }, { t->out.data, t->out.len } };
-	struct local_text text = { mem, 2, t->spill_fd, 0, t->spill_len,
+	struct local_text text = { mem, 2, t->spill_fd, t->mskip, t->spill_len - t->mskip,
 		count_lf(prefix.data, prefix.len) + t->dr.out_lines };
 	for (size_t i = 0; i < t->env.nrcpts; i++) {
 		struct local_rcpt rcpt = { t->env.rcpts[i].addr, i, 0, false, s };
@@ -616,6 +624,35 @@ fail:
 
 static void end_checked(struct smtp_session *s);
 
+/* message_ok - not refused already: not too big, no mail loop, nothing failed. */
+static bool
+message_ok(const struct smtp_session *s)
+{
+	const struct smtp_txn *t = s->txn;
+
+	return !t->too_big && !t->failed && t->dr.received <= s->srv->cfg->max_hops;
+}
+
+/*
+ * end_inbound - the checks of mail from outside passed: the milters, with the
+ * whole text in one place (the spill file, or memory).
+ */
+static void
+end_inbound(struct smtp_session *s)
+{
+	struct smtp_txn *t = s->txn;
+
+	if (t->milters && message_ok(s) && t->spill_fd >= 0 && spill_out(s) < 0) {
+		ev_err("store-error", KS("qid", t->env.id), KS("what", "spill"),
+		    KS("error", strerror(errno)));
+		t->failed = true;
+	}
+	if (t->milters && message_ok(s) && milter_end(s, end_checked) == 1)
+		return;
+	t->milters = false;
+	end_checked(s);
+}
+
 /* end_message - the whole message is in: the checks of mail from outside, then the rest. */
 static void
 end_message(struct smtp_session *s)
@@ -624,10 +661,9 @@ end_message(struct smtp_session *s)
 
 	if (t->bdat && data_reader_finish(&t->dr, t->too_big ? NULL : &t->out) < 0)
 		t->failed = true;
-	bool loop = t->dr.received > s->srv->cfg->max_hops;
-	if (!t->too_big && !loop && !t->failed && inbound_end(s, end_checked) == 1)
+	if (message_ok(s) && inbound_end(s, end_inbound) == 1)
 		return;
-	end_checked(s);
+	end_inbound(s);
 }
 
 /* end_checked - refuse the message, or commit it and reply later. */
@@ -657,17 +693,26 @@ end_checked(struct smtp_session *s)
 		    (unsigned)t->dr.received);
 	} else if (t->failed) {
 		session_reply(s, "451 4.3.0 Error: queue file write error");
+	} else if (milter_hold_prepare(s) < 0) {
+		ev_err("store-error", KS("qid", t->env.id), KS("what", "milter-hold"),
+		    KS("error", strerror(errno)));
+		milter_hold_undo(s);
+		session_reply(s, "451 4.3.0 Error: queue file write error");
 	} else if (spool_writer_finish(&t->w, s->srv->store.queue_dir, t->env.id, &t->commit_fd) < 0) {
 		t->writer_open = false;
 		ev_err("store-error", KS("qid", t->env.id), KS("what", "queue-finish"),
 		    KS("error", strerror(errno)));
+		milter_hold_undo(s);
 		session_reply(s, "451 4.3.0 Error: queue file write error");
 	} else {
 		t->writer_open = false;
 		session_enter(s, S_COMMIT);
 		line_session_hold(&s->ls);
-		if (committer_submit(s->srv->store.committer, &t->commit_fd, 1, &s->srv->store.msgdir_fd, 1,
-		    commit_done, s) < 0)
+		/* The queue file, and a milter's hold in state/ with it. */
+		int fds[2] = { t->commit_fd, t->hold_fd };
+		int dirs[2] = { s->srv->store.msgdir_fd, t->hold_dirfd };
+		size_t n = t->hold_fd >= 0 ? 2 : 1;
+		if (committer_submit(s->srv->store.committer, fds, n, dirs, n, commit_done, s) < 0)
 			commit_done(s, ENOMEM);
 		return;
 	}

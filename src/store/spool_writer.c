@@ -48,9 +48,9 @@ spool_writer_write(struct spool_writer *w, const void *p, size_t n)
 }
 
 int
-spool_writer_copy(struct spool_writer *w, int src, uint64_t len)
+spool_writer_copy(struct spool_writer *w, int src, uint64_t off, uint64_t len)
 {
-	if (fd_copy(src, 0, len, w->fd) < 0)
+	if (fd_copy(src, off, len, w->fd) < 0)
 		return -1;
 	w->written += len;
 	return 0;

@@ -22,8 +22,8 @@ struct spool_writer {
 
 int spool_writer_open(struct spool_writer *w, const char *queue_dir, const struct envelope *env);
 int spool_writer_write(struct spool_writer *w, const void *p, size_t n);
-/* spool_writer_copy - append the first len octets of the file src (spool_spill_open's). */
-int spool_writer_copy(struct spool_writer *w, int src, uint64_t len);
+/* spool_writer_copy - append len octets of the file src (spool_spill_open's) from off. */
+int spool_writer_copy(struct spool_writer *w, int src, uint64_t off, uint64_t len);
 /*
  * spool_writer_finish - patch the size in, rename into msg/. With keep_fd, the
  * file stays open and its fd is stored there (for the caller's flush); else closed.

@@ -17,6 +17,7 @@
 
 #include "util/escape.h"
 #include "util/log_journal.h"
+#include "util/log_ring.h"
 
 #define BODY_MAX 2048
 #define VALUE_MAX 1500
@@ -171,6 +172,10 @@ emit(enum log_level level, const char *body, const char *event, const struct log
 {
 	const char *pre = level_prefix(level);
 
+	/* Warnings and errors also into the ring `mailroom status` shows (none before it is mapped). */
+	if (level <= LOG_LV_WARN)
+		log_ring_add(level == LOG_LV_WARN ? LOG_RING_WARN : LOG_RING_ERR, log_role,
+		    log_pid ? log_pid : (int)getpid(), body, strlen(body));
 	if (log_dest == LOG_TO_SYSLOG) {
 		syslog((int)level, "%s: %s%s", log_role, pre, body);
 		return;

@@ -3,6 +3,8 @@
  * the systemd journal. Values are escaped (control characters, C1 controls,
  * bidirectional overrides, malformed UTF-8, backslashes: util/escape.h) and quoted
  * when they must be, so callers may put text from the network in them as it is.
+ * Warnings and errors are also kept in the shared ring of util/log_ring.h, which
+ * `mailroom status` shows.
  *
  *	ev_info("accept", KS("qid", id), KS("client", ip), KA("from", sender),
  *	    KN("size", size));

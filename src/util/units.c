@@ -1,7 +1,8 @@
-/* units.c - parse sizes and durations with unit suffixes, checking overflow. */
+/* units.c - parse sizes and durations with unit suffixes, checking overflow; show ages and times. */
 #include "util/units.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <string.h>
 
 /* parse_scaled - digits, then an optional suffix found in units[] with its factor. */
@@ -41,4 +42,28 @@ parse_duration(const char *s, uint64_t *out)
 {
 	static const uint64_t f[] = { 1, 60, 3600, 86400 };
 	return parse_scaled(s, "SMHD", f, out);
+}
+
+void
+format_age(char *out, size_t len, int64_t secs)
+{
+	long long t = secs < 0 ? 0 : (long long)secs;
+
+	if (t < 60)
+		snprintf(out, len, "%llds", t);
+	else if (t < 3600)
+		snprintf(out, len, "%lldm", t / 60);
+	else if (t < 86400)
+		snprintf(out, len, "%lldh%02lldm", t / 3600, t % 3600 / 60);
+	else
+		snprintf(out, len, "%lldd%02lldh", t / 86400, t % 86400 / 3600);
+}
+
+void
+format_utc(char *out, size_t len, time_t t)
+{
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL || strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(out, len, "%lld", (long long)t);
 }

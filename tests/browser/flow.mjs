@@ -208,6 +208,14 @@ async function admin(browser) {
 		    `no row for ${domain} in table#domains`);
 		await shot(page, 'admin-domains');
 	});
+	await step('admin checks the domain\'s DNS', async () => {
+		await open(page, `/admin/domains/${domain}`);
+		assert.ok(await count(page, 'table#dns-records tbody tr') > 5, 'the domain page lists no records');
+		await page.click('a#dns-check-link');
+		await page.waitForSelector('#dns-check');
+		assert.ok(await count(page, '#dns-check tr[data-verdict]') > 0, 'the DNS check shows no results');
+		await shot(page, 'admin-domain-check');
+	});
 	await step('admin adds a user', async () => {
 		await open(page, '/admin/users');
 		await page.fill('form#user-add input[name=address]', user);

@@ -76,7 +76,7 @@ static void
 fuzz_list(const uint8_t *data, size_t size)
 {
 	struct mx v[64], before[64];
-	struct mx_list l = { v, 0, false };
+	struct mx_list l = { v, 0, false, false };
 	size_t i = 0, roots = 0;
 
 	/* length octet, rdata; the rest is random bits. */

@@ -17,6 +17,8 @@ import time
 
 import pytest
 
+import peers
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.environ.get("MAILROOM_BIN", os.path.join(ROOT, "build", "san", "mailroom"))
 DOMAIN = "example.test"
@@ -94,10 +96,8 @@ def event_matches(ev, event, keys):
 
 
 def free_port():
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port on 127.0.0.1 that nothing uses right now (peers.free_port)."""
+    return peers.free_port()
 
 
 def wait_port(port, timeout=20.0, host="127.0.0.1"):
@@ -419,3 +419,18 @@ def make_module_instance():
 def instance(make_instance):
     """A started instance with the default test settings."""
     return make_instance()
+
+
+@pytest.fixture
+def sinks():
+    """Factory: sinks(**kw) -> a peers.Sink, stopped at the end of the test."""
+    made = []
+
+    def make(**kw):
+        s = peers.Sink(**kw)
+        made.append(s)
+        return s
+
+    yield make
+    for s in made:
+        s.stop()

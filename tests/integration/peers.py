@@ -20,6 +20,7 @@ import email
 import email.policy
 import os
 import pwd
+import random
 import re
 import shutil
 import smtplib
@@ -37,18 +38,29 @@ from aiosmtpd.smtp import AuthResult
 QUEUE_ID = re.compile(r"queued as ([0-9A-F]{16})")
 
 
+# Test ports come from below the kernel's ephemeral range (32768-60999 here): a port
+# picked there by binding to 0 can be taken, before the server binds it, by the local
+# end of any outbound connection (the server's own deliveries, a test's clients).
+_PORT_LOW, _PORT_HIGH = 20000, 32767
+_ports_given = set()
+
+
 def free_port(host="127.0.0.1"):
-    """A port free for TCP on host and, as far as one can tell, for UDP too."""
-    for _ in range(50):
-        with socket.socket() as t:
-            t.bind((host, 0))
-            port = t.getsockname()[1]
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
-                try:
-                    u.bind((host, port))
-                except OSError:
-                    continue
-            return port
+    """A port free for TCP on host and, as far as one can tell, for UDP too; never the
+    same one twice in a test run."""
+    rnd = random.Random()
+    for _ in range(200):
+        port = rnd.randint(_PORT_LOW, _PORT_HIGH)
+        if port in _ports_given:
+            continue
+        try:
+            with socket.socket() as t, socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+                t.bind((host, port))
+                u.bind((host, port))
+        except OSError:
+            continue
+        _ports_given.add(port)
+        return port
     raise RuntimeError("no free port")
 
 

@@ -2,11 +2,12 @@
 test suite's zonedata format, which the SPF tests share. TIMEOUT answers SERVFAIL
 at once (the resolver's temporary failure, without waiting out a real timeout)."""
 
-import socket
 import threading
 
 from dnslib import AAAA, CNAME, MX, PTR, QTYPE, RCODE, RD, RR, TXT, A, DNSRecord
 from dnslib.server import BaseResolver, DNSServer
+
+from peers import free_port
 
 TIMEOUT = "TIMEOUT"
 
@@ -129,10 +130,7 @@ class SpfDns:
     def __init__(self, zonedata=None):
         self.zone = load_zone(zonedata)
         self.queries = 0
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        s.bind(("127.0.0.1", 0))
-        self.port = s.getsockname()[1]
-        s.close()
+        self.port = free_port()
         res = _Resolver(self)
         self.udp = DNSServer(res, port=self.port, address="127.0.0.1", logger=_Quiet())
         self.tcp = DNSServer(res, port=self.port, address="127.0.0.1", tcp=True, logger=_Quiet())

@@ -19,8 +19,14 @@ ADMIN_PW = "admin-secret-pw"
 
 @pytest.fixture(scope="module")
 def web(make_module_instance):
+    return start_web(make_module_instance)
+
+
+def start_web(make_module_instance, settings=None):
+    """An instance with the https listener, the admin root and a token of it."""
     port = free_port()
-    inst = make_module_instance({("listen", "https"): f"127.0.0.1:{port}"}, start=False)
+    inst = make_module_instance({("listen", "https"): f"127.0.0.1:{port}", **(settings or {})},
+                                start=False)
     inst.run_cli("admin", "add", "root", input=ADMIN_PW + "\n")
     out = inst.run_cli("admin", "token", "add", "root").stdout
     inst.token = re.search(r"mrt_[A-Za-z0-9_-]+", out).group(0)

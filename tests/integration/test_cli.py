@@ -106,6 +106,22 @@ def test_init(tmp_path):
     usage(run("init"))
 
 
+def test_init_data_dir(tmp_path):
+    # --data-dir puts the data dir elsewhere (the Debian package: /var/lib/mailroom).
+    d, data = tmp_path / "etc", tmp_path / "var" / "lib" / "mr"
+    ok(run("init", str(d), "--data-dir", str(data), "--hostname", "mx.init.test"))
+    conf = d / "mailroom.conf"
+    assert re.search(rf"^data_dir = {re.escape(str(data))}\s", conf.read_text(), re.M)
+    assert (data / "accounts.db").is_file() and not (d / "data").exists()
+    ok(run("-c", str(conf), "config", "check"))
+    # An account store there already is not overwritten; nothing is made in the new DIR.
+    line = failed(run("init", str(tmp_path / "other"), f"--data-dir={data}"))
+    assert str(data / "accounts.db") in line and not (tmp_path / "other").exists()
+    line = failed(run("init", str(tmp_path / "other"), "--data-dir", "relative/dir"))
+    assert "absolute" in line and not (tmp_path / "other").exists()
+    usage(run("init", str(tmp_path / "other"), "--data-dir"))
+
+
 # ---- config check ----
 
 def test_config_check_ok(stopped):

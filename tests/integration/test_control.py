@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 
-from conftest import deferring_settings
+from conftest import BIN, deferring_settings
 from smtpraw import Raw, queue_id
 
 SEND = r"""
@@ -124,3 +124,21 @@ def test_malformed_control_datagrams_are_ignored(make_instance):
     assert qid in i.queue_ids()
     send(i.data, "flush")
     i.wait_event("flush", since=mark)
+
+
+def test_cli_flush_refused_to_others(instance):
+    """`queue flush` run by a user queued would not obey fails with one line, exit 1,
+    rather than saying "flush requested" for a request that is dropped."""
+    nobody = pwd.getpwnam("nobody")
+
+    def drop():
+        os.setgid(nobody.pw_gid)
+        os.setuid(nobody.pw_uid)
+
+    p = subprocess.run([BIN, "-c", instance.conf, "queue", "flush"], capture_output=True,
+                       text=True, timeout=30, preexec_fn=drop)
+    assert p.returncode == 1, (p.stdout, p.stderr)
+    assert p.stdout == ""
+    assert p.stderr.count("\n") == 1 and "only root and the mail user" in p.stderr, p.stderr
+    p = instance.run_cli("queue", "flush")
+    assert p.stdout == "flush requested\n"

@@ -14,7 +14,7 @@ import uuid
 import pytest
 
 from conftest import DEMO, DEMO_PASSWORD, HOSTNAME, free_port
-from peers import Dns, Sink, make_message, submit
+from peers import Dns, make_message, submit
 
 RECORDS = dict(
     mx=[("remote.test", "mx.remote.test", 10)],
@@ -27,20 +27,6 @@ def dns():
     d = Dns(**RECORDS)
     yield d
     d.stop()
-
-
-@pytest.fixture
-def sinks():
-    made = []
-
-    def make(**kw):
-        s = Sink(**kw)
-        made.append(s)
-        return s
-
-    yield make
-    for s in made:
-        s.stop()
 
 
 def settings(dns, port, **extra):

@@ -11,6 +11,8 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <sys/un.h>
+
 #include <cmocka.h>
 
 #include "config.h"
@@ -127,6 +129,8 @@ check_defaults(const struct config *c)
 	assert_int_equal(c->max_queue_lifetime, 5 * 86400);
 	assert_int_equal(c->concurrency, 20);
 	assert_int_equal(c->mx_address_limit, 5);
+	assert_false(c->dane);
+	assert_string_equal(c->dnssec_trust_anchor, "/usr/share/dns/root.key");
 	assert_int_equal(c->max_message_size, 25 * 1024 * 1024);
 	assert_int_equal(c->max_recipients, 100);
 	assert_int_equal(c->max_connections, 1000);
@@ -214,6 +218,8 @@ static const char full_config[] =
     "mx_address_limit = 0\n"
     "relayhost_tls = may\n"
     "tls_ca_file = /etc/mr/ca.pem\n"
+    "dane = yes\n"
+    "dnssec_trust_anchor = /etc/mr/zone.key\n"
     "\n"
     "[limits]\n"
     "max_message_size = 10M\n"
@@ -270,6 +276,8 @@ test_every_key(void **state)
 	assert_int_equal(c.mx_address_limit, 0);
 	assert_int_equal(c.relayhost_tls, RELAY_TLS_MAY);
 	assert_string_equal(c.tls_ca_file, "/etc/mr/ca.pem");
+	assert_true(c.dane);
+	assert_string_equal(c.dnssec_trust_anchor, "/etc/mr/zone.key");
 	assert_int_equal(c.max_message_size, 10 * 1024 * 1024);
 	assert_int_equal(c.max_recipients, 50);
 	assert_int_equal(c.max_connections, 99);
@@ -313,6 +321,46 @@ test_dkim(void **state)
 	bad_value("dkim", "sign", "true");
 	bad_value("dkim", "rotate_after", "0");
 	bad_value("dkim", "rotate_after", "3x");
+}
+
+static void
+test_milters(void **state)
+{
+	struct config c;
+
+	config_defaults(&c);
+	assert_int_equal(c.milters.n, 0);
+	assert_int_equal(c.submission_milters.n, 0);
+	assert_false(c.milter_default_accept);
+	assert_int_equal(c.milter_connect_timeout, 30);
+	assert_int_equal(c.milter_command_timeout, 30);
+	assert_int_equal(c.milter_content_timeout, 300);
+	config_free(&c);
+	load_ok("[inbound]\nmilters = inet:127.0.0.1:11332, unix:/run/m.sock ,inet:[::1]:8891\n"
+	    "submission_milters = inet:localhost:11332\nmilter_default_action = accept\n"
+	    "milter_connect_timeout = 5s\nmilter_command_timeout = 1m\n"
+	    "milter_content_timeout = 10m\n", &c);
+	assert_int_equal(c.milters.n, 3);
+	assert_string_equal(c.milters.v[0].text, "inet:127.0.0.1:11332");
+	assert_int_equal(c.milters.v[1].ss.ss_family, AF_UNIX);
+	assert_int_equal(c.milters.v[2].ss.ss_family, AF_INET6);
+	assert_int_equal(c.submission_milters.n, 1);
+	assert_true(c.milter_default_accept);
+	assert_int_equal(c.milter_connect_timeout, 5);
+	assert_int_equal(c.milter_command_timeout, 60);
+	assert_int_equal(c.milter_content_timeout, 600);
+	config_free(&c);
+	load_err("[inbound]\nmilters = inet:rspamd:11332\n", 2, "bad value for milters: "
+	    "'inet:rspamd:11332' ('inet:rspamd:11332': 'rspamd' is no IP address (names other "
+	    "than localhost are not looked up))");
+	bad_value("inbound", "milters", "127.0.0.1:11332");
+	bad_value("inbound", "milters", "inet:127.0.0.1:11332,");
+	bad_value("inbound", "milters", "unix:milter.sock");
+	bad_value("inbound", "submission_milters", "inet:127.0.0.1");
+	bad_value("inbound", "milter_default_action", "reject");
+	bad_value("inbound", "milter_default_action", "");
+	bad_value("inbound", "milter_content_timeout", "0");
+	bad_value("inbound", "milter_connect_timeout", "2h");
 }
 
 static void
@@ -426,6 +474,9 @@ test_bad_values(void **state)
 	bad_value("delivery", "relayhost_tls", "");
 	bad_value("delivery", "relayhost_tls", "VERIFY");
 	bad_value("delivery", "tls_ca_file", "ca.pem");
+	bad_value("delivery", "dane", "dane-only");
+	bad_value("delivery", "dnssec_trust_anchor", "root.key");
+	bad_value("delivery", "dnssec_trust_anchor", "");
 	bad_value("delivery", "resolver", "dns.example.net");
 	bad_value("delivery", "resolver", "127.0.0.1:0");
 	bad_value("delivery", "resolver", "");
@@ -461,6 +512,78 @@ test_bad_values(void **state)
 	bad_value("limits", "vacation_interval", "0");
 	bad_value("limits", "vacation_interval", "366d");
 	bad_value("limits", "vacation_interval", "a week");
+}
+
+/* [tls] min_protocol, ciphers, sni (a list that may go on over several lines), MTA-STS. */
+static void
+test_tls_keys(void **state)
+{
+	struct config c;
+
+	config_defaults(&c);
+	assert_int_equal(c.tls_min_version, 0x0303); /* TLS1_2_VERSION */
+	assert_string_equal(c.tls_ciphers,
+	    "ECDHE+AESGCM:ECDHE+CHACHA20:DHE+AESGCM:DHE+CHACHA20:!aNULL:!DSS");
+	assert_int_equal(c.ntls_sni, 0);
+	assert_string_equal(c.mta_sts_mode, "testing");
+	assert_int_equal(c.mta_sts_max_age, 7 * 86400);
+	config_free(&c);
+
+	load_ok("[tls]\ncert = /c.pem\nkey = /k.pem\nmin_protocol = TLSv1.3\n"
+	    "ciphers = ECDHE+AESGCM\n"
+	    "sni = Mail.Customer.Example:/etc/a.pem:/etc/a.key, *.hosted.example:/b:/bk\n"
+	    "mta_sts_mode = enforce\nmta_sts_max_age = 1d\n"
+	    "sni = other.example:/etc/o.pem:/etc/o.key\n", &c);
+	assert_int_equal(c.tls_min_version, 0x0304);
+	assert_string_equal(c.tls_ciphers, "ECDHE+AESGCM");
+	assert_int_equal(c.ntls_sni, 3);
+	assert_string_equal(c.tls_sni[0].name, "mail.customer.example");
+	assert_string_equal(c.tls_sni[0].cert, "/etc/a.pem");
+	assert_string_equal(c.tls_sni[0].key, "/etc/a.key");
+	assert_string_equal(c.tls_sni[1].name, "*.hosted.example");
+	assert_string_equal(c.tls_sni[1].cert, "/b");
+	assert_string_equal(c.tls_sni[1].key, "/bk");
+	assert_string_equal(c.tls_sni[2].name, "other.example");
+	assert_string_equal(c.tls_sni[2].key, "/etc/o.key");
+	assert_string_equal(c.mta_sts_mode, "enforce");
+	assert_int_equal(c.mta_sts_max_age, 86400);
+	config_free(&c);
+	load_ok("[tls]\nmin_protocol = TLSv1.2\nsni =\nmta_sts_mode = none\n", &c);
+	assert_int_equal(c.tls_min_version, 0x0303);
+	assert_int_equal(c.ntls_sni, 0);
+	assert_string_equal(c.mta_sts_mode, "none");
+	config_free(&c);
+
+	/* Older protocols cannot be asked for; the names are OpenSSL's. */
+	load_err("[tls]\nmin_protocol = TLSv1.1\n", 2,
+	    "bad value for min_protocol: 'TLSv1.1' (TLSv1.2 or TLSv1.3)");
+	bad_value("tls", "min_protocol", "TLSv1");
+	bad_value("tls", "min_protocol", "tlsv1.2");
+	bad_value("tls", "min_protocol", "1.2");
+	bad_value("tls", "ciphers", "");
+	bad_value("tls", "sni", "mail.example");
+	bad_value("tls", "sni", "mail.example:/a");
+	bad_value("tls", "sni", "mail.example:/a:/b:/c");
+	bad_value("tls", "sni", "mail.example:a.pem:/b");
+	bad_value("tls", "sni", "mail.example:/a:b.key");
+	bad_value("tls", "sni", "bad_name!:/a:/b");
+	bad_value("tls", "sni", "mail.example :/a:/b");
+	bad_value("tls", "sni", "*.com:/a:/b");
+	bad_value("tls", "sni", "a.*.example:/a:/b");
+	bad_value("tls", "sni", "*:/a:/b");
+	bad_value("tls", "sni", "mail.example:/a:/b,");
+	bad_value("tls", "sni", "a.example:/a:/b, A.Example:/c:/d");
+	bad_value("tls", "mta_sts_mode", "strict");
+	bad_value("tls", "mta_sts_mode", "Testing");
+	bad_value("tls", "mta_sts_mode", "");
+	bad_value("tls", "mta_sts_max_age", "0");
+	bad_value("tls", "mta_sts_max_age", "366d");
+	load_err("[tls]\nsni = a.example:/a:/b\n", 2, "[tls] sni needs [tls] cert and key");
+	load_err("[tls]\ncert = /c\nkey = /k\nsni = a.example:/a:/b\nsni = a.example:/c:/d\n", 5,
+	    "bad value for sni: 'a.example:/c:/d' (a.example is listed twice)");
+	/* Other keys stay single. */
+	load_err("[tls]\nmin_protocol = TLSv1.2\nmin_protocol = TLSv1.3\n", 3,
+	    "duplicate key 'min_protocol' in [tls] (first on line 2)");
 }
 
 static void
@@ -691,11 +814,13 @@ main(void)
 		cmocka_unit_test(test_default_strings),
 		cmocka_unit_test(test_every_key),
 		cmocka_unit_test(test_dkim),
+		cmocka_unit_test(test_milters),
 		cmocka_unit_test(test_listen_lists),
 		cmocka_unit_test(test_unknown_and_syntax),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_bad_values),
 		cmocka_unit_test(test_range_message),
+		cmocka_unit_test(test_tls_keys),
 		cmocka_unit_test(test_cross_checks),
 		cmocka_unit_test(test_log_dest),
 		cmocka_unit_test(test_comments),

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "cli/dns_records.h"
+#include "text_lines.h"
 
 static const char *const two_addrs[] = { "192.0.2.1", "2001:db8::25" };
 
@@ -45,16 +46,6 @@ text_of(const struct dns_recs *l)
 		assert_int_equal(buf_putc(&b, '\n'), 0);
 	}
 	return b.data;
-}
-
-static bool
-has_line(const char *text, const char *line)
-{
-	size_t n = strlen(line);
-	for (const char *p = text; (p = strstr(p, line)) != NULL; p++)
-		if ((p == text || p[-1] == '\n') && p[n] == '\n')
-			return true;
-	return false;
 }
 
 static size_t
@@ -244,14 +235,17 @@ test_reverse(void **state)
 	assert_int_equal(dns_reverse_name("192.0.2.1", out, 24), 0);
 }
 
-/* mta_sts_id_of - the id the records announce for hostname. */
+/* mta_sts_id_of - the id the records announce for hostname, with mode and max_age. */
 static void
-mta_sts_id_of(const char *hostname, char *out, size_t outlen)
+mta_sts_id_of(const char *hostname, const char *mode, uint64_t max_age, char *out,
+    size_t outlen)
 {
 	struct dns_records_in in = base_in();
 	struct dns_recs l;
 
 	in.hostname = hostname;
+	in.mta_sts_mode = mode;
+	in.mta_sts_max_age = max_age;
 	assert_int_equal(dns_records_build(&in, &l), 0);
 	out[0] = '\0';
 	for (size_t i = 0; i < l.n; i++)
@@ -263,22 +257,77 @@ mta_sts_id_of(const char *hostname, char *out, size_t outlen)
 static void
 test_mta_sts(void **state)
 {
-	char a[128], b[128], c[128];
+	char a[128], b[128], c[128], d[128], e[128], f[128];
 	struct buf policy = { 0 };
 
-	assert_int_equal(dns_mta_sts_policy("mx.example.test", &policy), 0);
+	assert_int_equal(dns_mta_sts_policy(NULL, "mx.example.test", 0, &policy), 0);
 	assert_string_equal(policy.data,
 	    "version: STSv1\r\nmode: testing\r\nmx: mx.example.test\r\nmax_age: 604800\r\n");
 	buf_free(&policy);
-	mta_sts_id_of("mx.example.test", a, sizeof a);
-	mta_sts_id_of("mx.example.test", b, sizeof b);
-	mta_sts_id_of("mx2.example.test", c, sizeof c);
-	/* Stable for one policy, another for another; 1 to 32 letters and digits. */
+	assert_int_equal(dns_mta_sts_policy("enforce", "mx.example.test", 86400, &policy), 0);
+	assert_string_equal(policy.data,
+	    "version: STSv1\r\nmode: enforce\r\nmx: mx.example.test\r\nmax_age: 86400\r\n");
+	buf_free(&policy);
+	mta_sts_id_of("mx.example.test", NULL, 0, a, sizeof a);
+	mta_sts_id_of("mx.example.test", "testing", 604800, b, sizeof b);
+	mta_sts_id_of("mx2.example.test", NULL, 0, c, sizeof c);
+	mta_sts_id_of("mx.example.test", "enforce", 0, d, sizeof d);
+	mta_sts_id_of("mx.example.test", "none", 0, e, sizeof e);
+	mta_sts_id_of("mx.example.test", NULL, 86400, f, sizeof f);
+	/* Stable for one policy (the defaults spelt out are the same policy), another for another. */
 	assert_string_equal(a, b);
 	assert_string_not_equal(a, c);
+	assert_string_not_equal(a, d);
+	assert_string_not_equal(a, e);
+	assert_string_not_equal(d, e);
+	assert_string_not_equal(a, f);
+	/* 1 to 32 letters and digits. */
 	assert_int_equal(strncmp(a, "v=STSv1; id=", 12), 0);
 	assert_int_equal(strlen(a + 12), 32);
 	assert_int_equal(strspn(a + 12, "0123456789abcdef"), 32);
+}
+
+/* The records of a domain built without addresses, their PTRs added after: the web's check. */
+static void
+test_kinds_and_ptrs(void **state)
+{
+	(void)state;
+	struct dns_records_in in = base_in();
+	struct dns_recs all, bare;
+
+	assert_int_equal(dns_records_build(&in, &all), 0);
+	for (size_t i = 0; i < all.n; i++) {
+		const struct dns_rec *r = &all.v[i];
+		if (r->kind != REC_COMMENT)
+			assert_int_equal(dns_rec_parse_kind(dns_rec_label(r->kind), r->type), r->kind);
+	}
+	assert_int_equal(dns_rec_parse_kind("MTA-STS", RR_TYPE_CNAME), REC_MTA_STS_HOST);
+	assert_int_equal(dns_rec_parse_kind("MTA-STS", RR_TYPE_TXT), REC_MTA_STS);
+	assert_int_equal(dns_rec_parse_kind("NOPE", RR_TYPE_TXT), REC_COMMENT);
+	assert_int_equal(dns_rec_parse_kind("", RR_TYPE_TXT), REC_COMMENT);
+
+	in.addrs = NULL;
+	in.naddrs = 0;
+	assert_int_equal(dns_records_build(&in, &bare), 0);
+	assert_int_equal(dns_records_add_ptrs("mx.example.test.", two_addrs, 2, &bare), 0);
+	size_t nptr = 0;
+	for (size_t i = 0; i < bare.n; i++) {
+		const struct dns_rec *r = &bare.v[i];
+		if (r->kind != REC_PTR)
+			continue;
+		assert_string_equal(r->value, "mx.example.test.");
+		assert_string_equal(r->addr, two_addrs[nptr]);
+		nptr++;
+	}
+	assert_int_equal(nptr, 2);
+	assert_string_equal(bare.v[bare.n - 2].name, "1.2.0.192.in-addr.arpa.");
+	/* An address that is none gets no record. */
+	const char *const junk[] = { "not-an-address" };
+	size_t n = bare.n;
+	assert_int_equal(dns_records_add_ptrs("mx.example.test.", junk, 1, &bare), 0);
+	assert_int_equal(bare.n, n);
+	dns_recs_free(&all);
+	dns_recs_free(&bare);
 }
 
 int
@@ -293,6 +342,7 @@ main(void)
 		cmocka_unit_test(test_txt_strings),
 		cmocka_unit_test(test_reverse),
 		cmocka_unit_test(test_mta_sts),
+		cmocka_unit_test(test_kinds_and_ptrs),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,34 +17,9 @@
 #include "metrics/metrics.h"
 #include "metrics/metrics_text.h"
 #include "net/conn_limit.h"
+#include "text_lines.h"
 
 #define NOW 1800000000
-
-/* has_line - whether text holds line as one whole line. */
-static bool
-has_line(const char *text, const char *line)
-{
-	size_t n = strlen(line);
-
-	for (const char *p = text; (p = strstr(p, line)) != NULL; p++)
-		if ((p == text || p[-1] == '\n') && p[n] == '\n')
-			return true;
-	return false;
-}
-
-static void
-expect_line(const char *text, const char *line)
-{
-	if (!has_line(text, line))
-		fail_msg("no line \"%s\" in:\n%s", line, text);
-}
-
-static void
-expect_no_line(const char *text, const char *line)
-{
-	if (has_line(text, line))
-		fail_msg("unexpected line \"%s\"", line);
-}
 
 /* A snapshot of a server with smtp, pop3 and metrics, and some of everything counted. */
 static void

@@ -97,14 +97,20 @@ test_mx_merge(void **state)
 	struct mx b[] = { { 20, "mx2.test" }, { 10, "mx1.test" } }; /* the same, in another order */
 	struct mx c[] = { { 10, "mx1.test" }, { 30, "mx2.test" } }; /* another preference */
 	struct mx d[] = { { 10, "mx1.test" } };
-	struct mx_list la = { a, 2, false }, lb = { b, 2, false }, lc = { c, 2, false },
-		       ld = { d, 1, false }, empty = { NULL, 0, false }, nullmx = { d, 1, true };
+	struct mx_list la = { a, 2, false, false }, lb = { b, 2, false, false },
+		       lc = { c, 2, false, false }, ld = { d, 1, false, false },
+		       empty = { NULL, 0, false, false }, nullmx = { d, 1, true, false },
+		       la_secure = { a, 2, false, true }, lb_secure = { b, 2, false, true };
 
 	assert_true(mx_same_servers(&la, &lb));
 	assert_false(mx_same_servers(&la, &lc));
 	assert_false(mx_same_servers(&la, &ld));
 	assert_false(mx_same_servers(&empty, &empty));
 	assert_false(mx_same_servers(&nullmx, &nullmx));
+	/* DANE applies to a secure list only: never merged with an insecure one. */
+	assert_true(mx_same_servers(&la_secure, &lb_secure));
+	assert_false(mx_same_servers(&la, &lb_secure));
+	assert_false(mx_same_servers(&la_secure, &lb));
 
 	const struct mx_list *lists[] = { &la, &lc, NULL, &lb, &ld, &lc, &ld };
 	size_t into[7];

@@ -1,9 +1,10 @@
-/* test_units.c - unit tests for units.c: sizes (K, M, G) and durations (s, m, h, d). */
+/* test_units.c - unit tests for units.c: sizes (K, M, G) and durations (s, m, h, d), ages and UTC times shown. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include <cmocka.h>
 
@@ -145,6 +146,47 @@ test_duration_garbage(void **state)
 	assert_int_equal(parse_duration(NULL, &v), -1);
 }
 
+static void
+expect_age(int64_t secs, const char *want)
+{
+	char out[32];
+
+	format_age(out, sizeof out, secs);
+	assert_string_equal(out, want);
+}
+
+static void
+test_format_age(void **state)
+{
+	expect_age(-5, "0s");
+	expect_age(0, "0s");
+	expect_age(59, "59s");
+	expect_age(60, "1m");
+	expect_age(3599, "59m");
+	expect_age(3600, "1h00m");
+	expect_age(3 * 3600 + 5 * 60 + 9, "3h05m");
+	expect_age(86400, "1d00h");
+	expect_age(2 * 86400 + 4 * 3600 + 59, "2d04h");
+	char small[4];
+	format_age(small, sizeof small, 12345);
+	assert_int_equal(strlen(small), 3); /* cut, still a string */
+}
+
+static void
+test_format_utc(void **state)
+{
+	char out[32];
+
+	format_utc(out, sizeof out, 0);
+	assert_string_equal(out, "1970-01-01T00:00:00Z");
+	format_utc(out, sizeof out, 1800000000);
+	assert_string_equal(out, "2027-01-15T08:00:00Z");
+	/* Too small for the date: the number. */
+	char small[12];
+	format_utc(small, sizeof small, 1800000000);
+	assert_string_equal(small, "1800000000");
+}
+
 int
 main(void)
 {
@@ -157,6 +199,8 @@ main(void)
 		cmocka_unit_test(test_duration_bare),
 		cmocka_unit_test(test_duration_overflow),
 		cmocka_unit_test(test_duration_garbage),
+		cmocka_unit_test(test_format_age),
+		cmocka_unit_test(test_format_utc),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

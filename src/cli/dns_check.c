@@ -1,8 +1,8 @@
 /*
- * cli_dns_check.c - `mailroom dns check`: each record `dns records` prints, asked
- * of the resolver and judged by what it is for (RFC 7208 SPF evaluation of the
- * host's addresses, one DMARC record, MX naming the host, forward-confirmed
- * reverse DNS), one line each.
+ * dns_check.c - `mailroom dns check` and the admin page's check: each record
+ * `dns records` prints, asked of the resolver and judged by what it is for
+ * (RFC 7208 SPF evaluation of the host's addresses, one DMARC record, MX naming
+ * the host, forward-confirmed reverse DNS), one line each to the caller's emit.
  */
 #include "cli/cli_dns.h"
 
@@ -27,6 +27,8 @@ struct check {
 	struct ub_ctx *ub;
 	const char *domain;
 	const struct dns_host *host;
+	dns_check_emit *emit;
+	void *arg;
 	bool failed;
 };
 
@@ -48,16 +50,31 @@ report(struct check *c, enum verdict v, const struct dns_rec *r, const char *fmt
 static void
 report(struct check *c, enum verdict v, const struct dns_rec *r, const char *fmt, ...)
 {
-	char name[300];
+	char name[300], detail[4096];
 	va_list ap;
 
-	printf("%-7s %s %s", verdict_word[v], dns_rec_label(r->kind), bare(r->name, name, sizeof name));
 	va_start(ap, fmt);
-	vprintf(fmt, ap);
+	vsnprintf(detail, sizeof detail, fmt, ap);
 	va_end(ap);
-	putchar('\n');
+	c->emit(c->arg, verdict_word[v], dns_rec_label(r->kind), bare(r->name, name, sizeof name),
+	    detail);
 	if (v != V_OK)
 		c->failed = true;
+}
+
+static void
+warning(struct check *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+warning(struct check *c, const char *fmt, ...)
+{
+	char text[4096];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof text, fmt, ap);
+	va_end(ap);
+	c->emit(c->arg, "warning", "", "", text);
 }
 
 /* found_text - up to three of the values found, quoted and escaped as in a zone file. */
@@ -231,10 +248,10 @@ out:
 }
 
 static void
-fcrdns_warning(const struct dns_rec *r, const char *hostname)
+fcrdns_warning(struct check *c, const struct dns_rec *r, const char *hostname)
 {
-	printf("warning: %s has no forward-confirmed reverse DNS (a PTR naming %s, which "
-	    "resolves back to it); Gmail and Yahoo refuse or junk mail from such hosts\n",
+	warning(c, "%s has no forward-confirmed reverse DNS (a PTR naming %s, which "
+	    "resolves back to it); Gmail and Yahoo refuse or junk mail from such hosts",
 	    r->addr, hostname);
 }
 
@@ -248,7 +265,7 @@ check_ptr(struct check *c, const struct dns_rec *r)
 		report(c, V_TEMPFAIL, r, ": %s", a.why);
 	} else if (a.st != DNS_OK) {
 		report(c, V_MISSING, r, " (%s)", r->addr);
-		fcrdns_warning(r, c->host->hostname);
+		fcrdns_warning(c, r, c->host->hostname);
 	} else {
 		bool names_host = false;
 		for (size_t i = 0; i < a.v.n; i++)
@@ -264,21 +281,21 @@ check_ptr(struct check *c, const struct dns_rec *r)
 		else
 			report(c, V_OK, r, " (%s) -> %s", r->addr, c->host->hostname);
 		if (!names_host || c->host->from_interfaces)
-			fcrdns_warning(r, c->host->hostname);
+			fcrdns_warning(c, r, c->host->hostname);
 		buf_free(&f);
 	}
 	dns_answer_free(&a);
 }
 
-int
-cli_dns_check(struct ub_ctx *ub, const char *domain, const struct dns_host *host,
-    const struct dns_recs *recs)
+bool
+dns_check_run(struct ub_ctx *ub, const char *domain, const struct dns_host *host,
+    const struct dns_recs *recs, dns_check_emit *emit, void *arg)
 {
-	struct check c = { .ub = ub, .domain = domain, .host = host };
+	struct check c = { .ub = ub, .domain = domain, .host = host, .emit = emit, .arg = arg };
 
 	if (host->from_interfaces)
-		printf("warning: %s has no A or AAAA record; checked against this machine's "
-		    "addresses\n", host->hostname);
+		warning(&c, "%s has no A or AAAA record; checked against this machine's "
+		    "addresses", host->hostname);
 	for (size_t i = 0; i < recs->n; i++) {
 		const struct dns_rec *r = &recs->v[i];
 		switch (r->kind) {
@@ -295,7 +312,5 @@ cli_dns_check(struct ub_ctx *ub, const char *domain, const struct dns_host *host
 		case REC_PTR: check_ptr(&c, r); break;
 		}
 	}
-	if (fflush(stdout) != 0)
-		return 1;
-	return c.failed ? 1 : 0;
+	return !c.failed;
 }
