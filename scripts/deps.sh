@@ -11,7 +11,7 @@ test_pkgs="libcmocka-dev clang libclang-rt-14-dev python3 python3-pytest
  python3-dkim python3-spf python3-dnslib python3-nacl python3-yaml
  python3-prometheus-client chromium fonts-dejavu-core lintian systemd
  rspamd python3-milter
- dns-root-data ldnsutils nsd python3-cryptography"
+ dns-root-data ldnsutils nsd python3-cryptography pebble"
 
 case "${1:-all}" in
 build) pkgs=$build_pkgs ;;

@@ -76,6 +76,10 @@ static int set_mta_sts_mode(struct config *, const struct option *, const char *
 static int set_milters(struct config *, const struct option *, const char *, char *, size_t);
 static int set_milter_action(struct config *, const struct option *, const char *, char *,
     size_t);
+static int set_url(struct config *, const struct option *, const char *, char *, size_t);
+static int set_email(struct config *, const struct option *, const char *, char *, size_t);
+static int set_names(struct config *, const struct option *, const char *, char *, size_t);
+static int set_challenge(struct config *, const struct option *, const char *, char *, size_t);
 
 #define OFF(field) offsetof(struct config, field)
 
@@ -105,6 +109,13 @@ static const struct option options[] = {
 	{ "listen", "https", "", set_listen, OFF(listen[SVC_HTTPS]), 0, 0 },
 	{ "listen", "http", "", set_listen, OFF(listen[SVC_HTTP]), 0, 0 },
 	{ "listen", "metrics", "", set_listen, OFF(listen[SVC_METRICS]), 0, 0 },
+
+	{ "acme", "directory", "", set_url, OFF(acme_directory), 0, 0 },
+	{ "acme", "email", "", set_email, OFF(acme_email), 0, 0 },
+	{ "acme", "names", "", set_names, OFF(acme_names), 0, 0 },
+	{ "acme", "challenge", "http-01", set_challenge, OFF(acme_challenge), 0, 0 },
+	{ "acme", "ca_file", "", set_optpath, OFF(acme_ca_file), 0, 0 },
+	{ "acme", "renew_before", "30d", set_duration, OFF(acme_renew_before), HOUR, 365 * DAY },
 
 	{ "relay", "trusted_networks", "127.0.0.0/8, ::1/128", set_netmasks, OFF(trusted), 0, 0 },
 	{ "relay", "relayhost", "", set_relayhost, OFF(relayhost), 0, 0 },
@@ -975,6 +986,98 @@ set_milter_action(struct config *cfg, const struct option *o, const char *v, cha
 	return 0;
 }
 
+/* An https URL (RFC 8555 6.1: ACME is spoken over HTTPS only), or empty for none. */
+static int
+set_url(struct config *cfg, const struct option *o, const char *v, char *why, size_t whylen)
+{
+	if (v[0] == '\0')
+		return replace_string(field(cfg, o), NULL);
+	size_t n = strlen(v);
+	bool ok = strncmp(v, "https://", 8) == 0 && n > 8 && n < 1024 && v[8] != '/';
+	for (size_t i = 0; ok && i < n; i++)
+		ok = (unsigned char)v[i] > ' ' && (unsigned char)v[i] < 0x7f;
+	if (!ok) {
+		snprintf(why, whylen, "expected an https:// URL");
+		return -1;
+	}
+	return replace_string(field(cfg, o), v);
+}
+
+/* A contact address (local@domain), or empty for none. */
+static int
+set_email(struct config *cfg, const struct option *o, const char *v, char *why, size_t whylen)
+{
+	if (v[0] == '\0')
+		return replace_string(field(cfg, o), NULL);
+	const char *at = strrchr(v, '@');
+	bool ok = at != NULL && at > v && strlen(v) <= ADDR_MAX && domain_valid(at + 1);
+	for (const char *p = v; ok && *p != '\0'; p++)
+		ok = (unsigned char)*p > ' ' && (unsigned char)*p < 0x7f && strchr(",;<>\"", *p) == NULL;
+	if (!ok) {
+		snprintf(why, whylen, "expected an address like admin@example.org");
+		return -1;
+	}
+	return replace_string(field(cfg, o), v);
+}
+
+/* Host names separated by commas, lower-cased; empty: none (the hostname is certified). */
+static int
+set_names(struct config *cfg, const struct option *o, const char *v, char *why,
+    size_t whylen)
+{
+	struct acme_name *list = NULL;
+	size_t n = 0;
+	char item[300];
+	const char *p = v;
+	int r;
+
+	while ((r = split_list(&p, item, sizeof item)) == 1) {
+		struct acme_name a;
+		size_t len = strlen(item);
+		if (!domain_valid(item) || len >= sizeof a.name || strchr(item, '.') == NULL) {
+			snprintf(why, whylen, "'%s' is not a host name", item);
+			free(list);
+			return -1;
+		}
+		for (size_t i = 0; i <= len; i++)
+			a.name[i] = (char)tolower((unsigned char)item[i]);
+		struct acme_name *nl = n < 100 ? realloc(list, (n + 1) * sizeof *nl) : NULL;
+		if (nl == NULL) {
+			snprintf(why, whylen, "at most 100 names");
+			free(list);
+			return -1;
+		}
+		list = nl;
+		list[n++] = a;
+	}
+	if (r < 0 && !all_blank(v)) {
+		snprintf(why, whylen, "empty or overlong item in the list");
+		free(list);
+		return -1;
+	}
+	free(cfg->acme_names);
+	cfg->acme_names = list;
+	cfg->nacme_names = n;
+	return 0;
+}
+
+static int
+set_challenge(struct config *cfg, const struct option *o, const char *v, char *why,
+    size_t whylen)
+{
+	enum acme_challenge *c = field(cfg, o);
+
+	if (strcmp(v, "http-01") == 0)
+		*c = ACME_HTTP01;
+	else if (strcmp(v, "tls-alpn-01") == 0)
+		*c = ACME_TLSALPN01;
+	else {
+		snprintf(why, whylen, "http-01 or tls-alpn-01");
+		return -1;
+	}
+	return 0;
+}
+
 /* A list of DKIM algorithm names, separated by commas and blanks; at least one. */
 static int
 set_dkim_algs(struct config *cfg, const struct option *o, const char *v, char *why,
@@ -1113,6 +1216,10 @@ config_free(struct config *cfg)
 	free(cfg->resolver);
 	free(cfg->tls_ca_file);
 	free(cfg->dnssec_trust_anchor);
+	free(cfg->acme_directory);
+	free(cfg->acme_email);
+	free(cfg->acme_names);
+	free(cfg->acme_ca_file);
 	memset(cfg, 0, sizeof *cfg);
 }
 
@@ -1304,11 +1411,21 @@ cross_check(struct parse *p)
 	static const enum service implicit_tls[] = { SVC_SUBMISSIONS, SVC_POP3S, SVC_HTTPS };
 	for (size_t i = 0; i < sizeof implicit_tls / sizeof implicit_tls[0]; i++) {
 		enum service s = implicit_tls[i];
-		if (cfg->listen[s].n > 0 && cfg->tls_cert == NULL)
+		if (cfg->listen[s].n > 0 && cfg->tls_cert == NULL && cfg->acme_directory == NULL)
 			parse_error(p, seen_line(p, "listen", service_name(s)),
-			    "[listen] %s needs [tls] cert and key", service_name(s));
+			    "[listen] %s needs [tls] cert and key, or [acme]", service_name(s));
+	}
+	if (cfg->acme_directory != NULL) {
+		bool http = cfg->acme_challenge == ACME_HTTP01;
+		if (cfg->listen[http ? SVC_HTTP : SVC_HTTPS].n == 0)
+			parse_error(p, max_line(seen_line(p, "acme", "directory"),
+			    seen_line(p, "acme", "challenge")),
+			    "[acme] challenge %s needs [listen] %s%s", http ? "http-01" : "tls-alpn-01",
+			    http ? "http" : "https",
+			    http ? " (or challenge = tls-alpn-01 with [listen] https)" : "");
 	}
 }
+
 
 /* read_file - the whole of path, NUL-terminated. Returns NULL with errno set. */
 static char *

@@ -77,6 +77,17 @@ struct tls_sni_entry {
 /* At most this many [tls] sni entries (each is a TLS context in every TLS role). */
 #define CONFIG_SNI_MAX 256
 
+/* [acme] challenge: how the CA checks that a name is ours. */
+enum acme_challenge {
+	ACME_HTTP01,     /* a file on the http listener (port 80) */
+	ACME_TLSALPN01,  /* a certificate on the https listener (port 443), RFC 8737 */
+};
+
+/* [acme] names: one name to certify. */
+struct acme_name {
+	char name[254];
+};
+
 /* [delivery] relayhost_tls: how the relayhost's TLS is checked. */
 enum relay_tls {
 	RELAY_TLS_VERIFY, /* STARTTLS required; the certificate chains to a trusted CA and names it */
@@ -104,6 +115,15 @@ struct config {
 
 	/* [listen] */
 	struct listen_list listen[SVC_COUNT];
+
+	/* [acme]: certificates from an ACME CA (acme/acmed.c) */
+	char *acme_directory;         /* the CA's directory URL (https); NULL: off */
+	char *acme_email;             /* contact address, or NULL */
+	struct acme_name *acme_names; /* none: the hostname alone */
+	size_t nacme_names;
+	enum acme_challenge acme_challenge;
+	char *acme_ca_file;           /* PEM of the CAs the directory's certificate chains to; NULL: the system's */
+	uint64_t acme_renew_before;   /* seconds before expiry (at most a third of the lifetime) */
 
 	/* [relay] */
 	struct netmask *trusted;

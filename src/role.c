@@ -106,7 +106,8 @@ on_reload(void *arg, const char *config_text, size_t config_len, const struct tl
 	struct role_control *rc = arg;
 
 	/* Sessions read the config afresh at each use; the new one has the [tls] policy. */
-	role_reload_config(rc->cfg, config_text, config_len);
+	if (config_text != NULL)
+		role_reload_config(rc->cfg, config_text, config_len);
 	if (rc->tls != NULL)
 		role_reload_tls(rc->tls, certs, *rc->cfg);
 }

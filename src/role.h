@@ -34,6 +34,10 @@ struct role_env {
 	gid_t mail_gid;                  /* the group of the mail roles (lookupd admits it) */
 	uid_t mail_uid;                  /* queued's user: lookupd signs DKIM for it alone (and root) */
 	uid_t httpd_uid;                 /* httpd's user: lookupd answers the web's requests to it alone */
+	int acme_fd;                     /* httpd and acmed: their ends of the ACME challenge
+					  * channel (acme/acme_chan.h), kept open by the
+					  * supervisor; else -1 */
+	int acme_dir_fd;                 /* acmed: data_dir/acme/, opened by the supervisor; else -1 */
 };
 
 /* What the roles share: */
@@ -166,5 +170,6 @@ int smtpd_main(const struct role_env *env);
 int queued_main(const struct role_env *env);
 int pop3d_main(const struct role_env *env);
 int httpd_main(const struct role_env *env);
+int acmed_main(const struct role_env *env);
 
 #endif

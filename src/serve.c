@@ -3,7 +3,8 @@
  * TLS certificate and binds every listener (as root where needed), forks one
  * process per role, each under a uid of its own (lookupd alone owns the account
  * store; smtpd, pop3d, httpd and queued share the mail group for the queue and the
- * mailboxes; only smtpd, pop3d and httpd are given the TLS key), restarts a role that
+ * mailboxes; only smtpd, pop3d and httpd are given the TLS key; acmed, when [acme] is
+ * set, gets data_dir/acme/ and a channel to httpd), restarts a role that
  * dies with a backoff, passes reloads on SIGHUP, answers `mailroom status` from what
  * it records of them (status/status_server.h), and stops everything on SIGTERM
  * or SIGINT. As root it opens nothing in a directory another user can write:
@@ -32,9 +33,11 @@
 #include <dirent.h>
 
 #include "accounts.h"
+#include "acme/acme_state.h"
 #include "lookup/lookup_client.h"
 #include "metrics/metrics.h"
 #include "net/ctl.h"
+#include "net/selfsigned.h"
 #include "net/tls_server.h"
 #include "store/spool.h"
 #include "role.h"
@@ -52,10 +55,12 @@
 #define STABLE_AFTER 60     /* a role up this long restarts at once when it dies */
 
 /* lookupd first: the others ask it from their start. */
-enum role_id { ROLE_LOOKUPD, ROLE_SMTPD, ROLE_QUEUED, ROLE_POP3D, ROLE_HTTPD, ROLE_COUNT };
+enum role_id { ROLE_LOOKUPD, ROLE_SMTPD, ROLE_QUEUED, ROLE_POP3D, ROLE_HTTPD, ROLE_ACMED,
+	ROLE_COUNT };
 /* The restarts are counted by role in the same order. */
 _Static_assert((int)ROLE_COUNT == (int)MX_ROLE_COUNT && (int)ROLE_HTTPD == (int)MX_ROLE_HTTPD &&
-    (int)ROLE_QUEUED == (int)MX_ROLE_QUEUED, "enum role_id and enum mx_role differ");
+    (int)ROLE_QUEUED == (int)MX_ROLE_QUEUED && (int)ROLE_ACMED == (int)MX_ROLE_ACMED,
+    "enum role_id and enum mx_role differ");
 
 /* Who a role runs as. */
 struct cred {
@@ -72,6 +77,7 @@ struct role {
 	time_t started;
 	struct cred cred;
 	bool tls;            /* terminates TLS: given the key */
+	struct event *ctl_ev; /* acmed: what it sends on ctl (CTL_ISSUED) */
 	unsigned backoff;    /* seconds before the next restart */
 	struct event *restart_ev;
 	/* for `mailroom status`: */
@@ -93,6 +99,8 @@ struct supervisor {
 	int queue_pair[2];   /* smtpd -> queued: ids of newly committed messages */
 	int qctl_pair[2];    /* httpd <-> queued: the queue control channel */
 	int lookup_fd;       /* lookupd's listening socket, kept across its restarts */
+	int acme_pair[2];    /* acmed -> httpd: ACME challenge responses (acme/acme_chan.h) */
+	int acme_dir;        /* data_dir/acme/ when [acme] is set; else -1 */
 	struct cred mail;    /* the mail user: owns queue/ and mail/; its group is the roles' */
 	struct cred store;   /* lookupd's user: owns the data dir and the account store */
 	bool drop;
@@ -159,7 +167,7 @@ bind_all(struct supervisor *sv, char *err, size_t errlen)
 	for (int s = 0; s < SVC_COUNT; s++) {
 		const struct listen_list *l = &sv->cfg->listen[s];
 		if (l->n > 0 && (s == SVC_SUBMISSIONS || s == SVC_POP3S || s == SVC_HTTPS) &&
-		    sv->cfg->tls_cert == NULL) {
+		    sv->certs.main.cert == NULL) {
 			snprintf(err, errlen, "%s needs [tls] cert and key", service_name((enum service)s));
 			return -1;
 		}
@@ -219,6 +227,18 @@ fail:
 	return -1;
 }
 
+/* make_sub - the directory sub of dfd, made when missing, given to c with mode when dropping. */
+static int
+make_sub(struct supervisor *sv, int dfd, const char *sub, const struct cred *c, mode_t mode,
+    bool *changed, char *err, size_t errlen)
+{
+	if (mkdirat(dfd, sub, mode) < 0 && errno != EEXIST) {
+		snprintf(err, errlen, "data dir: %s: %s", sub, strerror(errno));
+		return -1;
+	}
+	return sv->drop ? hand_over(dfd, sub, c, mode, true, changed, err, errlen) : 0;
+}
+
 /*
  * prepare_owners - as root: the data dir and the account store to lookupd's user,
  * queue/ and mail/ to the mail user and group. Only through descriptors opened
@@ -242,12 +262,8 @@ prepare_owners(struct supervisor *sv, char *err, size_t errlen)
 	if (hand_over(dfd, ".", &top, 0750, true, NULL, err, errlen) < 0)
 		goto out;
 	for (int i = 0; i < 2; i++) {
-		const char *sub = i == 0 ? "queue" : "mail";
-		if (mkdirat(dfd, sub, 0770) < 0 && errno != EEXIST) {
-			snprintf(err, errlen, "data dir: %s: %s", sub, strerror(errno));
-			goto out;
-		}
-		if (hand_over(dfd, sub, &sv->mail, 0770, true, &changed, err, errlen) < 0)
+		if (make_sub(sv, dfd, i == 0 ? "queue" : "mail", &sv->mail, 0770, &changed, err,
+		    errlen) < 0)
 			goto out;
 		sv->regroup |= changed;
 	}
@@ -369,6 +385,81 @@ as_user(struct supervisor *sv, const struct cred *c, const char *name,
 }
 
 /*
+ * prepare_acme - data_dir/acme/ for acmed (its user's, 0700), opened without
+ * following links; the supervisor keeps the descriptor to read the certificate.
+ */
+static int
+prepare_acme(struct supervisor *sv, char *err, size_t errlen)
+{
+	int dfd = open(sv->cfg->data_dir, O_DIRECTORY | O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	int rc = -1;
+
+	if (dfd < 0) {
+		snprintf(err, errlen, "data dir %s: %s", sv->cfg->data_dir, strerror(errno));
+		return -1;
+	}
+	if (make_sub(sv, dfd, ACME_STATE_DIR, &sv->roles[ROLE_ACMED].cred, 0700, NULL, err,
+	    errlen) < 0)
+		goto out;
+	sv->acme_dir = openat(dfd, ACME_STATE_DIR, O_DIRECTORY | O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (sv->acme_dir < 0) {
+		snprintf(err, errlen, "data dir: %s: %s", ACME_STATE_DIR, strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	close(dfd);
+	return rc;
+}
+
+/*
+ * acme_pem - the certificate acmed stored, checked, into pem. Returns 0, 1 when
+ * there is none (yet), -1 when it cannot be used (logged).
+ */
+static int
+acme_pem(struct supervisor *sv, const struct config *cfg, struct tls_pem *pem)
+{
+	char err[512];
+	SSL_CTX *check;
+
+	if (sv->acme_dir < 0)
+		return 1;
+	int rc = acme_state_load_pem(sv->acme_dir, pem, err, sizeof err);
+	if (rc == 0) {
+		struct tls_certs alone = { .main = *pem };
+		if ((check = tls_server_ctx(&alone, cfg, err, sizeof err)) != NULL) {
+			SSL_CTX_free(check);
+			return 0;
+		}
+	}
+	if (rc != 1)
+		ev_err("acme-error", KS("what", "stored certificate"), KS("error", err));
+	tls_pem_free(pem);
+	return rc == 1 ? 1 : -1;
+}
+
+/*
+ * acme_stand_in - until ACME brings a certificate and without [tls]: a self-signed
+ * one for the hostname and [acme] names, made now and kept in memory only.
+ */
+static int
+acme_stand_in(struct supervisor *sv, char *err, size_t errlen)
+{
+	const struct config *cfg = sv->cfg;
+	const char *names[101];
+	size_t n = 0;
+
+	names[n++] = cfg->hostname;
+	for (size_t i = 0; i < cfg->nacme_names && n < 101; i++)
+		if (strcmp(cfg->acme_names[i].name, cfg->hostname) != 0)
+			names[n++] = cfg->acme_names[i].name;
+	if (selfsigned_pem(names, n, true, 30, NULL, &sv->certs.main, err, errlen) < 0)
+		return -1;
+	ev_info("acme-stand-in");
+	return 0;
+}
+
+/*
  * prepare_data_dir - the directories every role expects, each owned as the roles
  * need, and the account store: all there before any role starts, so an admin
  * command run as soon as serve is up finds a complete database.
@@ -383,6 +474,8 @@ prepare_data_dir(struct supervisor *sv, char *err, size_t errlen)
 		return -1;
 	}
 	if (sv->drop && prepare_owners(sv, err, errlen) < 0)
+		return -1;
+	if (cfg->acme_directory != NULL && prepare_acme(sv, err, errlen) < 0)
 		return -1;
 	if (as_user(sv, &sv->mail, cfg->user, prepare_spool, "the queue", err, errlen) < 0)
 		return -1;
@@ -435,6 +528,13 @@ child_run(struct supervisor *sv, enum role_id id, int ctl_fd, pid_t parent)
 		if (sv->roles[r].ctl >= 0)
 			close(sv->roles[r].ctl);
 	status_server_close_fds(sv->status);
+	int afd = id == ROLE_HTTPD ? sv->acme_pair[0] : id == ROLE_ACMED ? sv->acme_pair[1] : -1;
+	for (int i = 0; i < 2; i++)
+		if (sv->acme_pair[i] >= 0 && sv->acme_pair[i] != afd)
+			close(sv->acme_pair[i]);
+	int adir = id == ROLE_ACMED ? sv->acme_dir : -1;
+	if (sv->acme_dir >= 0 && adir < 0)
+		close(sv->acme_dir);
 	int lookup_fd = id == ROLE_LOOKUPD ? sv->lookup_fd : -1;
 	if (id != ROLE_LOOKUPD && sv->lookup_fd >= 0)
 		close(sv->lookup_fd);
@@ -461,12 +561,53 @@ child_run(struct supervisor *sv, enum role_id id, int ctl_fd, pid_t parent)
 	/* Unprivileged, every role is one user: there is no one else to tell apart. */
 	struct role_env env = { cfg, mine, n, ctl_fd, qfd, cfd, &sv->certs, lookup_fd, sv->mail.gid,
 		sv->drop ? sv->mail.uid : geteuid(),
-		sv->drop ? sv->roles[ROLE_HTTPD].cred.uid : geteuid() };
+		sv->drop ? sv->roles[ROLE_HTTPD].cred.uid : geteuid(), afd, adir };
 	int rc = sv->roles[id].main(&env);
 	/* The role freed the config; what remains of the supervisor is reachable. */
 	sv->cfg = NULL;
 	free(mine);
 	exit(rc);
+}
+
+/* acme_issued - acmed stored a certificate: load it and hand it to the TLS roles. */
+static void
+acme_issued(struct supervisor *sv)
+{
+	struct tls_pem pem = { 0 };
+
+	if (acme_pem(sv, sv->cfg, &pem) != 0) {
+		ev_err("acme-error", KS("what", "issued certificate"), KS("error", "none can be loaded"));
+		return;
+	}
+	tls_pem_free(&sv->certs.main);
+	sv->certs.main = pem;
+	/* No config text: the roles keep theirs and take the certificate alone. */
+	for (int i = 0; i < ROLE_COUNT; i++)
+		if (sv->roles[i].pid > 0 && sv->roles[i].tls &&
+		    ctl_send_reload(sv->roles[i].ctl, NULL, 0, &sv->certs) < 0)
+			ev_warn("reload-error", KS("role", sv->roles[i].name), KS("error", strerror(errno)));
+	ev_info("acme-loaded");
+}
+
+static void
+on_acmed(evutil_socket_t fd, short what, void *arg)
+{
+	struct supervisor *sv = arg;
+	struct role *r = &sv->roles[ROLE_ACMED];
+	uint16_t type;
+
+	int got = ctl_recv_type(fd, &type);
+	if (got < 0) {
+		/* Gone: SIGCHLD tells the rest. */
+		event_del(r->ctl_ev);
+		return;
+	}
+	if (got == 0)
+		return;
+	if (type == CTL_ISSUED)
+		acme_issued(sv);
+	else
+		ev_warn("control-malformed", KS("peer", "acmed"), KN("type", type));
 }
 
 static int
@@ -494,6 +635,12 @@ start_role(struct supervisor *sv, enum role_id id)
 	close(pair[1]);
 	r->ctl = pair[0];
 	r->pid = pid;
+	if (id == ROLE_ACMED) {
+		r->ctl_ev = event_new(sv->base, r->ctl, EV_READ | EV_PERSIST, on_acmed, sv);
+		if (r->ctl_ev == NULL || event_add(r->ctl_ev, NULL) < 0)
+			ev_err("acme-error", KS("what", "channel"),
+			    KS("error", "cannot watch it: certificates wait for a reload"));
+	}
 	r->started = time(NULL);
 	ev_info("role-start", KS("role", r->name), KN("pid", pid));
 	return 0;
@@ -532,6 +679,9 @@ on_sigchld(evutil_socket_t sig, short what, void *arg)
 		if (r == NULL)
 			continue;
 		r->pid = 0;
+		if (r->ctl_ev != NULL)
+			event_free(r->ctl_ev);
+		r->ctl_ev = NULL;
 		if (r->ctl >= 0)
 			close(r->ctl);
 		r->ctl = -1;
@@ -621,6 +771,15 @@ on_reload(evutil_socket_t sig, short what, void *arg)
 		config_free(&ncfg);
 		free(text);
 		return;
+	}
+	/* ACME's certificate first, once there is one; else [tls]'s; else the one in use. */
+	struct tls_pem pem = { 0 };
+	if (ncfg.acme_directory != NULL && acme_pem(sv, &ncfg, &pem) == 0) {
+		tls_pem_free(&certs.main);
+		certs.main = pem;
+	} else if (ncfg.acme_directory != NULL && certs.main.cert == NULL) {
+		certs.main = sv->certs.main;
+		memset(&sv->certs.main, 0, sizeof sv->certs.main);
 	}
 	/* Listeners are bound once: a change to [listen] needs a restart. */
 	config_free(sv->cfg);
@@ -718,24 +877,27 @@ resolve_users(struct supervisor *sv, char *err, size_t errlen)
 		return -1;
 	}
 	snprintf(group, sizeof group, "%s", gr->gr_name);
-	static const char *const suffix[ROLE_COUNT] = { "lookup", "smtpd", NULL, "pop3d", "httpd" };
+	static const char *const suffix[ROLE_COUNT] = { "lookup", "smtpd", NULL, "pop3d", "httpd",
+		"acme" };
 	for (int i = 0; i < ROLE_COUNT; i++) {
 		struct cred *c = &sv->roles[i].cred;
-		if (suffix[i] == NULL) {
-			*c = sv->mail;
+		/* lookupd and acmed have groups of their own, apart from the mail roles'. */
+		bool apart = i == ROLE_LOOKUPD || i == ROLE_ACMED;
+		if (suffix[i] == NULL || (i == ROLE_ACMED && sv->cfg->acme_directory == NULL)) {
+			*c = sv->mail; /* queued; or acmed, which then does not run */
 			continue;
 		}
 		snprintf(name, sizeof name, "%s-%s", user, suffix[i]);
-		if (sysuser_ensure(name, i == ROLE_LOOKUPD ? NULL : group, &c->uid, &c->gid,
+		if (sysuser_ensure(name, apart ? NULL : group, &c->uid, &c->gid,
 		    &created, err, errlen) < 0)
 			return -1;
 		if (created)
 			ev_info("user-created", KS("user", name), KS("role", sv->roles[i].name));
-		if (i != ROLE_LOOKUPD && c->gid != sv->mail.gid) {
+		if (!apart && c->gid != sv->mail.gid) {
 			snprintf(err, errlen, "user %s must have %s's group %s", name, user, group);
 			return -1;
 		}
-		if (i == ROLE_LOOKUPD && (c->gid == sv->mail.gid || c->uid == sv->mail.uid)) {
+		if (apart && (c->gid == sv->mail.gid || c->uid == sv->mail.uid)) {
 			snprintf(err, errlen, "user %s must not share %s's user or group", name, user);
 			return -1;
 		}
@@ -777,11 +939,13 @@ serve_main(struct config *cfg)
 	sv.queue_pair[0] = sv.queue_pair[1] = -1;
 	sv.qctl_pair[0] = sv.qctl_pair[1] = -1;
 	sv.lookup_fd = -1;
+	sv.acme_pair[0] = sv.acme_pair[1] = -1;
+	sv.acme_dir = -1;
 	log_init("serve", cfg->log_dest);
 	static const char *const names[ROLE_COUNT] = { "lookupd", "smtpd", "queued", "pop3d",
-		"httpd" };
+		"httpd", "acmed" };
 	int (*const mains[ROLE_COUNT])(const struct role_env *) = { lookupd_main, smtpd_main,
-		queued_main, pop3d_main, httpd_main };
+		queued_main, pop3d_main, httpd_main, acmed_main };
 	for (int i = 0; i < ROLE_COUNT; i++) {
 		sv.roles[i].name = names[i];
 		sv.roles[i].main = mains[i];
@@ -792,8 +956,25 @@ serve_main(struct config *cfg)
 		goto fail;
 	if (tls_certs_load(&sv.certs, cfg, err, sizeof err) < 0)
 		goto fail;
-	if (prepare_data_dir(&sv, err, sizeof err) < 0 || bind_all(&sv, err, sizeof err) < 0 ||
-	    bind_lookup(&sv, err, sizeof err) < 0)
+	if (prepare_data_dir(&sv, err, sizeof err) < 0)
+		goto fail;
+	if (cfg->acme_directory != NULL) {
+		struct tls_pem pem = { 0 };
+		if (acme_pem(&sv, cfg, &pem) == 0) {
+			tls_pem_free(&sv.certs.main);
+			sv.certs.main = pem;
+			ev_info("acme-stored", KS("data_dir", cfg->data_dir), KS("dir", ACME_STATE_DIR));
+		} else if (sv.certs.main.cert == NULL && acme_stand_in(&sv, err, sizeof err) < 0) {
+			goto fail;
+		}
+		/* Datagrams both ways; kept across restarts of httpd and acmed. */
+		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0,
+		    sv.acme_pair) < 0) {
+			snprintf(err, sizeof err, "socketpair: %s", strerror(errno));
+			goto fail;
+		}
+	}
+	if (bind_all(&sv, err, sizeof err) < 0 || bind_lookup(&sv, err, sizeof err) < 0)
 		goto fail;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv.queue_pair) < 0) {
 		snprintf(err, sizeof err, "socketpair: %s", strerror(errno));
@@ -811,6 +992,7 @@ serve_main(struct config *cfg)
 	}
 	sv.roles[ROLE_QUEUED].wanted = true;
 	sv.roles[ROLE_LOOKUPD].wanted = true;
+	sv.roles[ROLE_ACMED].wanted = cfg->acme_directory != NULL;
 	/* Before the first fork: every role, and each restart of one, counts into this region. */
 	if (metrics_map() < 0) {
 		snprintf(err, sizeof err, "cannot map the metrics: %s", strerror(errno));
@@ -871,6 +1053,8 @@ out:
 	for (int i = 0; i < ROLE_COUNT; i++) {
 		if (sv.roles[i].restart_ev)
 			event_free(sv.roles[i].restart_ev);
+		if (sv.roles[i].ctl_ev)
+			event_free(sv.roles[i].ctl_ev);
 		if (sv.roles[i].ctl >= 0)
 			close(sv.roles[i].ctl);
 	}
@@ -887,6 +1071,11 @@ out:
 			close(sv.qctl_pair[i]);
 	if (sv.lookup_fd >= 0)
 		close(sv.lookup_fd);
+	for (int i = 0; i < 2; i++)
+		if (sv.acme_pair[i] >= 0)
+			close(sv.acme_pair[i]);
+	if (sv.acme_dir >= 0)
+		close(sv.acme_dir);
 	free(sv.fds);
 	tls_certs_free(&sv.certs);
 	if (sv.base)

@@ -188,6 +188,12 @@ write_config(FILE *f, const struct init *in)
 	    "MTA-STS policy at https://mta-sts.<domain>/: testing,");
 	more(f, "enforce or none [testing]");
 	kv(f, "mta_sts_max_age", dflt("tls", "mta_sts_max_age"), "how long senders keep the policy [7d]");
+	fprintf(f, "; Or certificates from an ACME CA (Let's Encrypt) instead, renewed by serve;\n"
+	    "; they need [listen] http on port 80 (see mailroom.conf(5), [acme]):\n"
+	    "; [acme]\n"
+	    "; directory = https://acme-v02.api.letsencrypt.org/directory\n"
+	    "; email = postmaster@%s\n"
+	    "; names = %s\n", in->domain ? in->domain : in->hostname, in->hostname);
 
 	fprintf(f, "\n%-36s ; %s\n", "[listen]", "a key left out or empty: that service is off");
 	kv(f, "smtp", "0.0.0.0:25, [::]:25", "MX: mail for local domains from anyone");

@@ -2,7 +2,7 @@
  * http_routes.c - what the web role answers: on https the pages (/admin/,
  * /account/), the JSON API (/api/v1/), the client setup documents (Thunderbird
  * autoconfig, Outlook autodiscover) and the MTA-STS policy, 404 for the rest;
- * on http a 301 to https. Every reply carries the same security headers.
+ * on http a 301 to https, but for ACME's http-01 answers. Every reply carries the same security headers.
  */
 #include "http/httpd.h"
 
@@ -16,6 +16,7 @@
 #include "accounts.h"
 #include "cli/dns_records.h"
 #include "http/assets.h"
+#include "http/http_acme.h"
 #include "http/http_host.h"
 #include "http/http_reply.h"
 #include "http/mail_setup.h"
@@ -240,6 +241,8 @@ http_serve_redirect(struct evhttp_request *req, void *arg)
 	char host[256];
 	struct buf loc = { 0 };
 
+	if (http_acme_serve(hl->srv->acme, req))
+		return;
 	if (http_host_name(hosthdr, host, sizeof host) < 0)
 		snprintf(host, sizeof host, "%s", hl->srv->cfg->hostname);
 	/* Only an origin-form target; evhttp has refused controls and spaces already. */

@@ -2,7 +2,7 @@
  * httpd.c - the web role: evhttp on the https listeners (TLS through
  * libevent_openssl, a fresh SSL from the current context for each connection, so
  * a reloaded certificate applies to the next one), on the http listeners
- * (redirects) and on the metrics listeners (http_metrics.c), with bounded
+ * (redirects, and ACME's http-01 answers: http_acme.c) and on the metrics listeners (http_metrics.c), with bounded
  * headers, bodies and time, and at most max_connections TLS connections per
  * listener (counted by their SSL objects: the listener pauses at the limit and
  * resumes as one closes; evhttp 2.1 has no hook at a plain connection's end, so
@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "http/http_acme.h"
 #include "metrics/metrics.h"
 #include "role.h"
 #include "util/log.h"
@@ -74,6 +75,9 @@ tls_bufferevent(struct event_base *base, void *arg)
 	struct http_listener *hl = arg;
 	struct httpd *srv = hl->srv;
 	struct bufferevent *bev = NULL;
+
+	/* The context may be new since the last connection (a reload): hook it again. */
+	http_acme_hook(srv->acme, srv->tls_ctx);
 	SSL *ssl = srv->tls_ctx != NULL ? SSL_new(srv->tls_ctx) : NULL;
 
 	if (ssl != NULL) {
@@ -175,6 +179,8 @@ httpd_main(const struct role_env *env)
 	}
 	if (role_control_start(&control, srv.base, env->ctl_fd, &srv.cfg, &srv.tls_ctx) < 0)
 		goto out;
+	if (env->acme_fd >= 0 && (srv.acme = http_acme_new(srv.base, env->acme_fd)) == NULL)
+		goto out;
 	srv.listeners = calloc(env->nfds ? env->nfds : 1, sizeof *srv.listeners);
 	if (srv.listeners == NULL)
 		goto out;
@@ -194,6 +200,7 @@ httpd_main(const struct role_env *env)
 	rc = 0;
 out:
 	listeners_free(&srv);
+	http_acme_free(srv.acme);
 	role_control_free(&control);
 	SSL_CTX_free(srv.tls_ctx);
 	role_end(srv.base, srv.acct, srv.cfg);

@@ -17,6 +17,7 @@ struct evconnlistener;
 struct event_base;
 struct accounts;
 struct httpd;
+struct http_acme;
 
 struct http_listener {
 	struct httpd *srv;
@@ -33,6 +34,7 @@ struct httpd {
 	struct accounts *acct;     /* lookupd */
 	int qctl_fd;               /* the queue control channel to queued (queue/queue_ctl.h), or -1 */
 	SSL_CTX *tls_ctx;          /* replaced on reload; NULL without a certificate */
+	struct http_acme *acme;    /* ACME challenge responses (http_acme.h), or NULL */
 	int ssl_index;             /* SSL ex_data: the listener a TLS connection counts on */
 	struct http_listener *listeners;
 	size_t nlisteners;

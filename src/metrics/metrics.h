@@ -54,7 +54,7 @@ enum mx_result { MX_DELIVERED, MX_DEFERRED, MX_BOUNCED, MX_RESULT_COUNT };
 
 /* The roles the supervisor restarts, in serve.c's order. */
 enum mx_role { MX_ROLE_LOOKUPD, MX_ROLE_SMTPD, MX_ROLE_QUEUED, MX_ROLE_POP3D, MX_ROLE_HTTPD,
-	MX_ROLE_COUNT };
+	MX_ROLE_ACMED, MX_ROLE_COUNT };
 
 /* Requests flushed together by one group commit: buckets up to 1, 2, 4, ... 512, then the rest. */
 #define MX_BATCH_BUCKETS 11

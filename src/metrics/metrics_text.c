@@ -50,6 +50,7 @@ static const char *const role_names[MX_ROLE_COUNT] = {
 	[MX_ROLE_QUEUED] = "queued",
 	[MX_ROLE_POP3D] = "pop3d",
 	[MX_ROLE_HTTPD] = "httpd",
+	[MX_ROLE_ACMED] = "acmed",
 };
 
 static const char *const transport_names[MX_TRANSPORT_COUNT] = { "local", "remote" };

@@ -215,3 +215,38 @@ ctl_send_reload(int fd, const char *config_text, size_t config_len,
 	free(f);
 	return rc;
 }
+
+int
+ctl_send_issued(int fd)
+{
+	struct frame *f = malloc(sizeof *f);
+
+	if (f == NULL)
+		return -1;
+	frame_init(f, CTL_ISSUED);
+	int rc = send_frame(fd, f);
+	free(f);
+	return rc;
+}
+
+int
+ctl_recv_type(int fd, uint16_t *type)
+{
+	uint8_t buf[64];
+	struct frame *f;
+
+	ssize_t n = recv(fd, buf, sizeof buf, MSG_DONTWAIT | MSG_TRUNC);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	if (n <= 0)
+		return -1;
+	/* A frame with fields is none we know: its type is refused by the caller. */
+	if ((size_t)n > sizeof buf || (f = malloc(sizeof *f)) == NULL) {
+		*type = 0;
+		return 1;
+	}
+	if (frame_parse(f, buf, (size_t)n, type) < 0 || !frame_end(f))
+		*type = 0;
+	free(f);
+	return 1;
+}

@@ -14,19 +14,25 @@
  *
  * The roles take the config's text from here rather than from the file: their
  * walls allow the file they started with, and an editor or `sed -i` replaces it.
+ * A reload without CTL_CONFIG pieces brings certificates alone (ACME issued one):
+ * the role keeps its configuration.
+ *
+ *   CTL_ISSUED  (no fields)  acmed -> supervisor: a new certificate is stored
  */
 #ifndef MAILROOM_CTL_H
 #define MAILROOM_CTL_H
+
+#include <stdint.h>
 
 #include "net/tls_server.h"
 
 struct event_base;
 struct ctl;
 
-enum ctl_type { CTL_RELOAD = 1, CTL_SNI = 2, CTL_CONFIG = 3 };
+enum ctl_type { CTL_RELOAD = 1, CTL_SNI = 2, CTL_CONFIG = 3, CTL_ISSUED = 4 };
 
 /*
- * Called on the loop with the config's text (NULL when none came: read the file)
+ * Called on the loop with the config's text (NULL when none came: keep the configuration)
  * and the new certificates (main.cert NULL when the role gets no TLS).
  */
 typedef void (*ctl_reload_fn)(void *arg, const char *config_text, size_t config_len,
@@ -44,5 +50,13 @@ void ctl_free(struct ctl *c);
  */
 int ctl_send_reload(int fd, const char *config_text, size_t config_len,
     const struct tls_certs *certs);
+
+/* ctl_send_issued - acmed side: a new certificate is stored. Returns 0 or -1. */
+int ctl_send_issued(int fd);
+/*
+ * ctl_recv_type - supervisor side: the type of the next frame a role sent on fd.
+ * Returns 1 with *type, 0 when there is none yet, -1 when the role's end is closed.
+ */
+int ctl_recv_type(int fd, uint16_t *type);
 
 #endif

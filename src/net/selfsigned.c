@@ -1,4 +1,8 @@
-/* selfsigned.c - make a key and a self-signed X.509 v3 certificate with OpenSSL 3. */
+/*
+ * selfsigned.c - make a key and a self-signed X.509 v3 certificate with OpenSSL 3:
+ * as files for `mailroom init`, in memory for serve's stand-in until ACME brings
+ * a certificate, and with the acmeIdentifier extension for tls-alpn-01.
+ */
 #include "net/selfsigned.h"
 
 #include <errno.h>
@@ -14,6 +18,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
+#include <stdlib.h>
 
 #define VALID_DAYS 3650
 
@@ -53,23 +58,47 @@ random_serial(X509 *x)
 	return ok ? 0 : -1;
 }
 
+/* acme_identifier - RFC 8737 3: the critical id-pe-acmeIdentifier extension with digest. */
+static int
+acme_identifier(X509 *x, const unsigned char digest[32])
+{
+	unsigned char der[34] = { 0x04, 0x20 }; /* the extension's value: an OCTET STRING of 32 */
+	ASN1_OCTET_STRING *os = ASN1_OCTET_STRING_new();
+	ASN1_OBJECT *obj = OBJ_txt2obj("1.3.6.1.5.5.7.1.31", 1);
+	X509_EXTENSION *ext = NULL;
+	int rc = -1;
+
+	memcpy(der + 2, digest, 32);
+	if (os != NULL && obj != NULL && ASN1_OCTET_STRING_set(os, der, sizeof der) &&
+	    (ext = X509_EXTENSION_create_by_OBJ(NULL, obj, 1, os)) != NULL && X509_add_ext(x, ext, -1))
+		rc = 0;
+	X509_EXTENSION_free(ext);
+	ASN1_OBJECT_free(obj);
+	ASN1_OCTET_STRING_free(os);
+	return rc;
+}
+
 static X509 *
-make_cert(EVP_PKEY *pkey, const char *hostname)
+make_cert(EVP_PKEY *pkey, const char *const *names, size_t n, bool loopback, long days,
+    const unsigned char *acme_id)
 {
 	X509 *x = X509_new();
-	char san[512];
+	char san[8192];
 	X509V3_CTX ctx;
 
-	if (x == NULL)
-		return NULL;
+	if (x == NULL || n == 0 || tls_dns_sans(names, n, san, sizeof san) < 0)
+		goto fail;
+	size_t used = strlen(san);
+	if (loopback && snprintf(san + used, sizeof san - used, ",IP:127.0.0.1,IP:::1") >=
+	    (int)(sizeof san - used))
+		goto fail;
 	X509_NAME *name = X509_get_subject_name(x);
-	snprintf(san, sizeof san, "DNS:%s,IP:127.0.0.1,IP:::1", hostname);
 	if (!X509_set_version(x, X509_VERSION_3) || random_serial(x) < 0 ||
 	    X509_gmtime_adj(X509_getm_notBefore(x), 0) == NULL ||
-	    X509_time_adj_ex(X509_getm_notAfter(x), VALID_DAYS, 0, NULL) == NULL ||
+	    X509_time_adj_ex(X509_getm_notAfter(x), (int)days, 0, NULL) == NULL ||
 	    !X509_set_pubkey(x, pkey) ||
 	    !X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
-	    (const unsigned char *)hostname, -1, -1, 0) ||
+	    (const unsigned char *)names[0], -1, -1, 0) ||
 	    !X509_set_issuer_name(x, name))
 		goto fail;
 	X509V3_set_ctx(&ctx, x, x, NULL, NULL, 0);
@@ -77,7 +106,8 @@ make_cert(EVP_PKEY *pkey, const char *hostname)
 	    add_ext(x, &ctx, NID_key_usage, "critical,digitalSignature") < 0 ||
 	    add_ext(x, &ctx, NID_ext_key_usage, "serverAuth") < 0 ||
 	    add_ext(x, &ctx, NID_subject_key_identifier, "hash") < 0 ||
-	    add_ext(x, &ctx, NID_subject_alt_name, san) < 0)
+	    add_ext(x, &ctx, NID_subject_alt_name, san) < 0 ||
+	    (acme_id != NULL && acme_identifier(x, acme_id) < 0))
 		goto fail;
 	if (X509_sign(x, pkey, EVP_sha256()) == 0)
 		goto fail;
@@ -85,6 +115,43 @@ make_cert(EVP_PKEY *pkey, const char *hostname)
 fail:
 	X509_free(x);
 	return NULL;
+}
+
+int
+selfsigned_pem(const char *const *names, size_t n, bool loopback, long days,
+    const unsigned char *acme_id, struct tls_pem *out, char *err, size_t errlen)
+{
+	EVP_PKEY *pkey = EVP_EC_gen("P-256");
+	X509 *x = pkey ? make_cert(pkey, names, n, loopback, days, acme_id) : NULL;
+	BIO *cb = BIO_new(BIO_s_mem()), *kb = BIO_new(BIO_s_mem());
+	int rc = -1;
+
+	memset(out, 0, sizeof *out);
+	if (x == NULL || cb == NULL || kb == NULL || !PEM_write_bio_X509(cb, x) ||
+	    !PEM_write_bio_PrivateKey(kb, pkey, NULL, NULL, 0, NULL, NULL)) {
+		ssl_fail(err, errlen, "cannot make a self-signed certificate");
+		goto out;
+	}
+	out->cert = tls_bio_text(cb, &out->certlen);
+	out->key = tls_bio_text(kb, &out->keylen);
+	if (out->cert == NULL || out->key == NULL) {
+		tls_pem_free(out);
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	rc = 0;
+out:
+	if (kb != NULL) {
+		char *data;
+		long kn = BIO_get_mem_data(kb, &data);
+		if (kn > 0)
+			OPENSSL_cleanse(data, (size_t)kn);
+	}
+	BIO_free(cb);
+	BIO_free(kb);
+	X509_free(x);
+	EVP_PKEY_free(pkey);
+	return rc;
 }
 
 /* open_new - fopen for writing a file that must not exist yet, with mode. */
@@ -122,7 +189,7 @@ selfsigned_create(const char *cert_path, const char *key_path, const char *hostn
 		ssl_fail(err, errlen, "cannot generate a key");
 		goto out;
 	}
-	if ((x = make_cert(pkey, hostname)) == NULL) {
+	if ((x = make_cert(pkey, &hostname, 1, true, VALID_DAYS, NULL)) == NULL) {
 		ssl_fail(err, errlen, "cannot make the certificate");
 		goto out;
 	}

@@ -61,6 +61,38 @@ tls_pem_free(struct tls_pem *p)
 	memset(p, 0, sizeof *p);
 }
 
+int
+tls_dns_sans(const char *const *names, size_t n, char *out, size_t outlen)
+{
+	size_t used = 0;
+
+	if (outlen == 0)
+		return -1;
+	out[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		int w = snprintf(out + used, outlen - used, "%sDNS:%s", i ? "," : "", names[i]);
+		if (w < 0 || (size_t)w >= outlen - used)
+			return -1;
+		used += (size_t)w;
+	}
+	return 0;
+}
+
+char *
+tls_bio_text(BIO *b, size_t *len)
+{
+	char *data;
+	long n = BIO_get_mem_data(b, &data);
+	char *s = n >= 0 ? malloc((size_t)n + 1) : NULL;
+
+	if (s != NULL) {
+		memcpy(s, data, (size_t)n);
+		s[n] = '\0';
+		*len = (size_t)n;
+	}
+	return s;
+}
+
 void
 tls_last_error(char *out, size_t outlen)
 {

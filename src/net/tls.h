@@ -43,6 +43,12 @@ int tls_client_verify_name(SSL *ssl, const char *name);
 /* tls_describe - "TLSv1.3 TLS_AES_256_GCM_SHA384" for the log. */
 void tls_describe(SSL *ssl, char *out, size_t outlen);
 
+/* tls_dns_sans - "DNS:a,DNS:b" for the n names (a subjectAltName value) into out. 0, or -1 when it does not fit. */
+int tls_dns_sans(const char *const *names, size_t n, char *out, size_t outlen);
+
+/* tls_bio_text - what the memory BIO b holds, as a new NUL-terminated string (*len its length), or NULL. */
+char *tls_bio_text(BIO *b, size_t *len);
+
 /* tls_last_error - the OpenSSL error queue as one line (and cleared). */
 void tls_last_error(char *out, size_t outlen);
 

@@ -173,6 +173,44 @@ allow_sub(struct ruleset *r, const char *dir, const char *sub, uint64_t access)
 	allow(r, path, access);
 }
 
+static int state_dir = -1;
+
+void
+sandbox_state_dir(int dirfd)
+{
+	state_dir = dirfd;
+}
+
+/* allow_fd - access under the directory dirfd (a role may not reach it by its path). */
+static void
+allow_fd(struct ruleset *r, int dirfd, uint64_t access)
+{
+	struct landlock_path_beneath_attr pb = { .allowed_access = access & r->handled,
+		.parent_fd = dirfd };
+	if (dirfd >= 0 && syscall(SYS_landlock_add_rule, r->fd, LANDLOCK_RULE_PATH_BENEATH, &pb,
+	    0) < 0)
+		ev_warn("sandbox-error", KS("what", "landlock-path"), KS("file", "the state directory"),
+		    KS("error", strerror(errno)));
+}
+
+/* url_port - the port of an https URL ("https://host[:port]/..."): 443 unless given. */
+static uint16_t
+url_port(const char *url)
+{
+	const char *host = url + strlen("https://");
+	const char *end = host + strcspn(host, "/?#");
+	const char *colon = NULL;
+
+	for (const char *p = host; p < end; p++) {
+		if (*p == ']')
+			colon = NULL;
+		else if (*p == ':')
+			colon = p;
+	}
+	long port = colon ? strtol(colon + 1, NULL, 10) : 443;
+	return port > 0 && port < 65536 ? (uint16_t)port : 443;
+}
+
 /* System files a role may read: time zones, the resolver's, CA certificates. */
 static const char *const system_reads[] = {
 	"/etc/localtime", "/usr/share/zoneinfo", "/etc/resolv.conf", "/etc/hosts",
@@ -253,6 +291,18 @@ landlock_install(enum sandbox_profile p, const struct config *cfg)
 		 * asks the resolver (web_dns_check.c), over TCP for long answers. */
 		if (abi >= 4)
 			allow_connect(&r, resolver_port(cfg));
+		break;
+	case SANDBOX_ACMED:
+		/* Named at start: a new CA file or directory port after a reload needs a restart. */
+		allow_fd(&r, state_dir, rw);
+		if (cfg->acme_ca_file)
+			allow(&r, cfg->acme_ca_file, FS_READ);
+		if (abi >= 4) {
+			allow_connect(&r, 53);
+			allow_connect(&r, 443);
+			if (cfg->acme_directory != NULL && url_port(cfg->acme_directory) != 443)
+				allow_connect(&r, url_port(cfg->acme_directory));
+		}
 		break;
 	}
 	int rc = (int)syscall(SYS_landlock_restrict_self, r.fd, 0);

@@ -16,7 +16,11 @@ enum sandbox_profile {
 	SANDBOX_QUEUED,  /* queue/ and mail/, TCP out, DNS, CA certificates */
 	SANDBOX_LOOKUPD, /* the account store in data_dir */
 	SANDBOX_HTTPD,   /* no files but the config */
+	SANDBOX_ACMED,   /* data_dir/acme (sandbox_state_dir), [acme] ca_file, TCP out to the CA */
 };
+
+/* sandbox_state_dir - the directory (a descriptor) SANDBOX_ACMED may read and write. */
+void sandbox_state_dir(int dirfd);
 
 /*
  * sandbox_enter - put up the walls for profile; the process cannot take them

@@ -36,7 +36,8 @@ CONF_DIR = "/etc/mailroom"
 CONF = CONF_DIR + "/mailroom.conf"
 DATA = "/var/lib/mailroom"
 DOC = "/usr/share/doc/mailroom"
-USERS = ("mailroom", "mailroom-lookup", "mailroom-smtpd", "mailroom-pop3d", "mailroom-httpd")
+USERS = ("mailroom", "mailroom-lookup", "mailroom-smtpd", "mailroom-pop3d", "mailroom-httpd",
+         "mailroom-acme")
 SYSTEMD_LEFTOVERS = ("/etc/systemd/system/multi-user.target.wants/mailroom.service",
                      "/etc/systemd/system/mailroom.service",
                      "/var/lib/systemd/deb-systemd-helper-enabled/mailroom.service",
@@ -199,6 +200,7 @@ def check_users_and_config():
         assert ids["mailroom-" + role].pw_gid == mail_gid
     assert ids["mailroom"].pw_gid == mail_gid
     assert ids["mailroom-lookup"].pw_gid == group("mailroom-lookup").gr_gid != mail_gid
+    assert ids["mailroom-acme"].pw_gid == group("mailroom-acme").gr_gid != mail_gid
     text = open(CONF).read()
     assert re.search(rf"^data_dir = {re.escape(DATA)}\s", text, re.M), text
     assert os.stat(CONF_DIR + "/key.pem").st_mode & 0o077 == 0

@@ -21,7 +21,7 @@ import pytest
 from conftest import BIN, deferring_settings
 from smtpraw import Raw, queue_id
 
-ROLES = ("lookupd", "smtpd", "queued", "pop3d", "httpd")
+ROLES = ("lookupd", "smtpd", "queued", "pop3d", "httpd", "acmed")
 
 # Binds the supervisor's abstract name (argv[1]) and waits until stdin closes.
 SQUAT = r"""

@@ -608,9 +608,9 @@ test_cross_checks(void **state)
 	load_err("[tls]\ncert = /a/cert.pem\n", 2, "[tls] cert and key must be set together");
 	load_err("[tls]\nkey = /a/key.pem\ncert =\n", 3, "[tls] cert and key must be set together");
 	load_err("[listen]\nsubmissions = 0.0.0.0:465\n", 2,
-	    "[listen] submissions needs [tls] cert and key");
-	load_err("[listen]\n\npop3s = 0.0.0.0:995\n", 3, "[listen] pop3s needs [tls] cert and key");
-	load_err("[listen]\nhttps = 0.0.0.0:443\n", 2, "[listen] https needs [tls] cert and key");
+	    "[listen] submissions needs [tls] cert and key, or [acme]");
+	load_err("[listen]\n\npop3s = 0.0.0.0:995\n", 3, "[listen] pop3s needs [tls] cert and key, or [acme]");
+	load_err("[listen]\nhttps = 0.0.0.0:443\n", 2, "[listen] https needs [tls] cert and key, or [acme]");
 
 	struct config c;
 	load_ok("[delivery]\nretry_min = 1h\nretry_max = 60m\n", &c);
@@ -805,6 +805,55 @@ test_service_names(void **state)
 	assert_string_equal(service_name(SVC_METRICS), "metrics");
 }
 
+/* [acme]: the keys, and the listeners the chosen challenge needs. */
+static void
+test_acme(void **state)
+{
+	struct config c;
+
+	load_ok("[listen]\nhttp = 127.0.0.1:80\nhttps = 127.0.0.1:443\n"
+	    "[acme]\ndirectory = https://acme.example/dir\nemail = admin@example.org\n"
+	    "names = MX.example.org, mta-sts.example.org\nca_file = /etc/ca.pem\n"
+	    "renew_before = 10d\n", &c);
+	assert_string_equal(c.acme_directory, "https://acme.example/dir");
+	assert_string_equal(c.acme_email, "admin@example.org");
+	assert_int_equal(c.nacme_names, 2);
+	assert_string_equal(c.acme_names[0].name, "mx.example.org");
+	assert_string_equal(c.acme_names[1].name, "mta-sts.example.org");
+	assert_int_equal(c.acme_challenge, ACME_HTTP01);
+	assert_string_equal(c.acme_ca_file, "/etc/ca.pem");
+	assert_int_equal(c.acme_renew_before, 10 * 86400);
+	config_free(&c);
+	load_ok("[listen]\nhttps = 127.0.0.1:443\n[acme]\ndirectory = https://a.example/d\n"
+	    "challenge = tls-alpn-01\n", &c);
+	assert_int_equal(c.acme_challenge, ACME_TLSALPN01);
+	assert_int_equal(c.nacme_names, 0);
+	assert_null(c.acme_email);
+	config_free(&c);
+	load_ok("", &c);
+	assert_null(c.acme_directory);
+	assert_int_equal(c.acme_renew_before, 30 * 86400);
+	config_free(&c);
+
+	load_err("[acme]\ndirectory = http://acme.example/dir\n", 2,
+	    "bad value for directory: 'http://acme.example/dir' (expected an https:// URL)");
+	load_err("[acme]\nemail = nobody\n", 2,
+	    "bad value for email: 'nobody' (expected an address like admin@example.org)");
+	load_err("[acme]\nnames = mx.example.org, bad_name!\n", 2,
+	    "bad value for names: 'mx.example.org, bad_name!' ('bad_name!' is not a host name)");
+	load_err("[acme]\nchallenge = dns-01\n", 2,
+	    "bad value for challenge: 'dns-01' (http-01 or tls-alpn-01)");
+	load_err("[acme]\ndirectory = https://a.example/d\n", 2,
+	    "[acme] challenge http-01 needs [listen] http (or challenge = tls-alpn-01 with "
+	    "[listen] https)");
+	load_err("[listen]\nhttp = 127.0.0.1:80\n[acme]\ndirectory = https://a.example/d\n"
+	    "challenge = tls-alpn-01\n", 5, "[acme] challenge tls-alpn-01 needs [listen] https");
+	/* [acme] stands in for [tls] on the implicit-TLS listeners. */
+	load_ok("[listen]\nhttp = 127.0.0.1:80\npop3s = 127.0.0.1:995\n"
+	    "[acme]\ndirectory = https://a.example/d\n", &c);
+	config_free(&c);
+}
+
 int
 main(void)
 {
@@ -829,6 +878,7 @@ main(void)
 		cmocka_unit_test(test_trusted_networks),
 		cmocka_unit_test(test_config_path),
 		cmocka_unit_test(test_service_names),
+		cmocka_unit_test(test_acme),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
