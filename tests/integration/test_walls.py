@@ -5,7 +5,7 @@ with no_new_privs, a seccomp filter and Landlock. The sanitized test build has a
 probe (MAILROOM_WALL_PROBE) that makes every role try, once walled in, what it must
 never do: open accounts.db, read the TLS key, read /etc/shadow, exec /bin/sh,
 (all but queued) make a TCP connection, and (smtpd, pop3d) ask lookupd for DKIM
-signers or a signature. The log says "refused" or "ALLOWED".
+signers or a signature. The log says result=refused or result=allowed (event=wall-probe).
 The supervisor runs as root: links planted in the data dir must not turn its
 work on files elsewhere.
 """
