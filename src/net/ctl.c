@@ -181,6 +181,26 @@ send_frame(int fd, struct frame *f)
 	return rc;
 }
 
+/* put_sni - the CTL_SNI frame of certs' i-th name into f. */
+static void
+put_sni(struct frame *f, const struct tls_certs *certs, size_t i)
+{
+	frame_init(f, CTL_SNI);
+	frame_put_str(f, certs->sni[i].name);
+	frame_put_str(f, certs->sni[i].pem.cert);
+	frame_put_str(f, certs->sni[i].pem.key);
+}
+
+/* put_reload - the CTL_RELOAD frame into f (tls: with the certificates). */
+static void
+put_reload(struct frame *f, const struct tls_certs *certs, bool tls)
+{
+	frame_init(f, CTL_RELOAD);
+	frame_put_str(f, tls ? certs->main.cert : "");
+	frame_put_str(f, tls ? certs->main.key : "");
+	frame_put_u64(f, tls ? certs->nsni : 0);
+}
+
 int
 ctl_send_reload(int fd, const char *config_text, size_t config_len,
     const struct tls_certs *certs)
@@ -191,6 +211,20 @@ ctl_send_reload(int fd, const char *config_text, size_t config_len,
 
 	if (f == NULL)
 		return -1;
+	/*
+	 * Every frame must fit before the first goes: the role keeps the text's pieces
+	 * until CTL_RELOAD, and pieces whose reload never came would run into the next
+	 * reload's text.
+	 */
+	for (size_t i = 0; tls && rc == 0 && i <= certs->nsni; i++) {
+		if (i < certs->nsni)
+			put_sni(f, certs, i);
+		else
+			put_reload(f, certs, tls);
+		if (f->bad)
+			rc = send_frame(fd, f); /* says why, sends nothing */
+		OPENSSL_cleanse(f->buf, f->len);
+	}
 	for (size_t off = 0; rc == 0 && config_text != NULL && off < config_len;
 	    off += CONFIG_PIECE) {
 		size_t n = config_len - off < CONFIG_PIECE ? config_len - off : CONFIG_PIECE;
@@ -199,17 +233,11 @@ ctl_send_reload(int fd, const char *config_text, size_t config_len,
 		rc = send_frame(fd, f);
 	}
 	for (size_t i = 0; tls && rc == 0 && i < certs->nsni; i++) {
-		frame_init(f, CTL_SNI);
-		frame_put_str(f, certs->sni[i].name);
-		frame_put_str(f, certs->sni[i].pem.cert);
-		frame_put_str(f, certs->sni[i].pem.key);
+		put_sni(f, certs, i);
 		rc = send_frame(fd, f);
 	}
 	if (rc == 0) {
-		frame_init(f, CTL_RELOAD);
-		frame_put_str(f, tls ? certs->main.cert : "");
-		frame_put_str(f, tls ? certs->main.key : "");
-		frame_put_u64(f, tls ? certs->nsni : 0);
+		put_reload(f, certs, tls);
 		rc = send_frame(fd, f);
 	}
 	free(f);
