@@ -388,12 +388,12 @@ remote_agent_new(struct agent *a, const struct agent_env *env)
 	if ((r->dns = dns_new_validating(env->base, cfg->resolver, anchor, err, sizeof err)) == NULL ||
 	    (r->tls = tls_client_ctx(err, sizeof err)) == NULL ||
 	    (cfg->dane && (r->tls_dane = dane_tls_ctx(err, sizeof err)) == NULL)) {
-		log_err("%s", err);
+		ev_err("start-failed", KS("error", err));
 		remote_free(r);
 		return -1;
 	}
 	if (cfg->dane)
-		log_info("DANE on: DNSSEC-validated lookups, trust anchor %s", anchor);
+		ev_info("dane-on", KS("trust_anchor", anchor));
 	r->dispatch_ev = event_new(env->base, -1, 0, on_dispatch, r);
 	if (r->dispatch_ev == NULL) {
 		remote_free(r);

@@ -42,20 +42,19 @@ report_log_append(struct report_log *l, time_t now, const char *line, size_t len
 	if (fd < 0 && errno == ENOENT && mkdir(l->dir, 0770) == 0)
 		fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0660);
 	if (fd < 0) {
-		log_warn("DMARC report data: %s: %s", path, strerror(errno));
+		ev_warn("dmarc-data-error", KS("file", path), KS("error", strerror(errno)));
 		return -1;
 	}
 	int rc = -1;
 	if (fstat(fd, &st) < 0) {
-		log_warn("DMARC report data: %s: %s", path, strerror(errno));
+		ev_warn("dmarc-data-error", KS("file", path), KS("error", strerror(errno)));
 	} else if ((unsigned long long)st.st_size + len > l->max) {
 		if (strcmp(l->full_day, day) != 0) {
-			log_warn("DMARC report data: %s is full (%llu octets): the rest of the day "
-			    "is not reported", path, l->max);
+			ev_warn("dmarc-data-full", KS("file", path), KN("limit", l->max));
 			snprintf(l->full_day, sizeof l->full_day, "%s", day);
 		}
 	} else if (write(fd, line, len) != (ssize_t)len) {
-		log_warn("DMARC report data: %s: %s", path, strerror(errno ? errno : EIO));
+		ev_warn("dmarc-data-error", KS("file", path), KS("error", strerror(errno ? errno : EIO)));
 	} else {
 		rc = 0;
 	}

@@ -57,9 +57,9 @@ take_sni(struct ctl *c)
 	pem.key = pem_field(&c->f, &pem.keylen);
 	if (!frame_end(&c->f) || name == NULL || pem.cert == NULL || pem.key == NULL ||
 	    c->pending.nsni >= CONFIG_SNI_MAX)
-		log_warn("control channel: malformed SNI frame ignored");
+		ev_warn("control-malformed", KS("peer", "supervisor"), KS("what", "sni"));
 	else if (tls_certs_add_sni(&c->pending, name, &pem) < 0)
-		log_err("control channel: out of memory for the certificate of %s", name);
+		ev_err("reload-error", KS("sni", name), KS("error", "out of memory"));
 	tls_pem_free(&pem);
 	free(name);
 }
@@ -89,9 +89,9 @@ take_reload(struct ctl *c)
 	if (!frame_get_u64(&c->f, &n) || !frame_end(&c->f) ||
 	    (certs.main.cert == NULL) != (certs.main.key == NULL) || n != certs.nsni ||
 	    (certs.main.cert == NULL && n > 0) || c->config_bad)
-		log_warn("control channel: malformed reload frame ignored");
+		ev_warn("control-malformed", KS("peer", "supervisor"), KS("what", "reload"));
 	else if (c->config.len > 0 && buf_putc(&c->config, '\0') < 0)
-		log_err("control channel: out of memory for the configuration");
+		ev_err("reload-error", KS("error", "out of memory"));
 	else
 		c->reload(c->arg, c->config.len > 0 ? c->config.data : NULL,
 		    c->config.len > 0 ? c->config.len - 1 : 0, &certs);
@@ -115,7 +115,7 @@ on_read(evutil_socket_t fd, short what, void *arg)
 	}
 	if ((size_t)n > sizeof c->f.buf || frame_parse(&c->f, c->f.buf, (size_t)n, &type) < 0 ||
 	    (type != CTL_RELOAD && type != CTL_SNI && type != CTL_CONFIG)) {
-		log_warn("control channel: malformed frame ignored");
+		ev_warn("control-malformed", KS("peer", "supervisor"));
 		return;
 	}
 	if (type == CTL_SNI)
@@ -167,8 +167,8 @@ send_frame(int fd, struct frame *f)
 	int rc = -1;
 
 	if (f->bad) {
-		log_err("a certificate and key are too large for the control channel (%d octets)",
-		    FRAME_MAX);
+		ev_err("reload-error", KS("error", "a certificate and key are too large"),
+		    KN("limit", FRAME_MAX));
 		errno = EMSGSIZE;
 	} else {
 		ssize_t w;

@@ -98,7 +98,7 @@ dmarc_reporter_new(struct queued *q)
 
 	if (r == NULL || (r->timer = evtimer_new(q->base, on_timer, r)) == NULL) {
 		free(r);
-		log_err("out of memory: no DMARC reports");
+		ev_err("dmarc-reports-error", KS("error", "out of memory"));
 		return NULL;
 	}
 	r->q = q;
@@ -198,7 +198,7 @@ static void
 day_done(struct dmarc_reporter *r, bool ok)
 {
 	if (ok && unlink(r->work) < 0 && errno != ENOENT)
-		log_warn("DMARC reports: cannot remove %s: %s", r->work, strerror(errno));
+		ev_warn("dmarc-reports-error", KS("file", r->work), KS("error", strerror(errno)));
 	day_clear(r);
 	if (ok)
 		next_day(r);
@@ -213,8 +213,7 @@ on_committed(void *arg, int error)
 	struct queued *q = r->q;
 
 	if (error != 0) {
-		log_err("DMARC reports of %s: cannot flush them (%s): tried again later", r->day,
-		    strerror(error));
+		ev_err("dmarc-reports-error", KS("day", r->day), KS("error", strerror(error)));
 		for (size_t i = 0; i < r->nfds; i++)
 			spool_remove(q->store.queue_dir, r->ids[i]);
 		day_done(r, false);
@@ -225,7 +224,7 @@ on_committed(void *arg, int error)
 		if (m)
 			ready_push(q, m);
 	}
-	log_info("DMARC reports of %s: %zu message(s) queued", r->day, r->nfds);
+	ev_info("dmarc-reports-done", KS("day", r->day), KN("messages", r->nfds));
 	day_done(r, true);
 }
 
@@ -272,7 +271,7 @@ queue_one(struct dmarc_reporter *r, const char *to, const struct buf *msg)
 		snprintf(targets.v[0].addr, sizeof targets.v[0].addr, "%s", to);
 		break;
 	case RESOLVE_NO_SUCH_USER:
-		log_warn("DMARC report to <%s> not sent: no such user", to);
+		ev_warn("dmarc-report-skipped", KA("to", to), KS("reason", "no such user"));
 		rc = 0;
 		goto out;
 	case RESOLVE_TEMPFAIL:
@@ -301,11 +300,11 @@ queue_one(struct dmarc_reporter *r, const char *to, const struct buf *msg)
 	r->fds[r->nfds] = fd;
 	memcpy(r->ids[r->nfds], env.id, QUEUE_ID_LEN + 1);
 	r->nfds++;
-	log_info("%s: DMARC report to <%s>", env.id, to);
+	ev_info("dmarc-report-queued", KS("qid", env.id), KA("to", to));
 	rc = 0;
 out:
 	if (rc < 0)
-		log_err("DMARC report to <%s>: cannot queue it: %s", to, strerror(errno));
+		ev_err("dmarc-reports-error", KA("to", to), KS("error", strerror(errno)));
 	target_list_free(&targets);
 	envelope_free(&env);
 	return rc;
@@ -323,7 +322,7 @@ write_reports(struct dmarc_reporter *r)
 	r->fds = calloc(r->ndests ? r->ndests : 1, sizeof *r->fds);
 	r->ids = calloc(r->ndests ? r->ndests : 1, sizeof *r->ids);
 	if (r->fds == NULL || r->ids == NULL) {
-		log_err("DMARC reports of %s: out of memory: tried again later", r->day);
+		ev_err("dmarc-reports-error", KS("day", r->day), KS("error", "out of memory"));
 		day_done(r, false);
 		return;
 	}
@@ -335,7 +334,8 @@ write_reports(struct dmarc_reporter *r)
 		snprintf(rid, sizeof rid, "%s.%s@%s", r->day, uq, host);
 		struct dmarc_report_meta meta = { host, from, rid, r->begin, r->end };
 		if (dmarc_agg_xml(d, &meta, &xml) < 0 || dmarc_gzip(xml.data, xml.len, &gz) < 0) {
-			log_err("DMARC report for %s: out of memory", d->last.policy_domain);
+			ev_err("dmarc-reports-error", KS("domain", d->last.policy_domain),
+			    KS("error", "out of memory"));
 			buf_free(&xml);
 			buf_free(&gz);
 			continue;
@@ -348,18 +348,19 @@ write_reports(struct dmarc_reporter *r)
 			struct dmarc_mail m = { host, from, t->d.addr, d->last.policy_domain, rid, uq,
 				r->begin, r->end, now, gz.data, gz.len };
 			if (dmarc_report_mail(&m, &msg) < 0) {
-				log_err("DMARC report for %s: out of memory", d->last.policy_domain);
+				ev_err("dmarc-reports-error", KS("domain", d->last.policy_domain),
+				    KS("error", "out of memory"));
 			} else if (t->d.max_size != 0 && msg.len > t->d.max_size) {
-				log_warn("DMARC report for %s to <%s> not sent: %zu octets, over its "
-				    "limit of %llu", d->last.policy_domain, t->d.addr, msg.len,
-				    (unsigned long long)t->d.max_size);
+				ev_warn("dmarc-report-skipped", KS("domain", d->last.policy_domain),
+				    KA("to", t->d.addr), KS("reason", "over its size limit"),
+				    KN("size", msg.len), KN("limit", t->d.max_size));
 			} else {
 				queue_one(r, t->d.addr, &msg);
 			}
 			buf_free(&msg);
 		}
-		log_info("DMARC report %s for %s: %llu message(s), %zu row(s)", rid,
-		    d->last.policy_domain, (unsigned long long)d->messages, d->nrows);
+		ev_info("dmarc-report", KS("report_id", rid), KS("domain", d->last.policy_domain),
+		    KN("messages", d->messages), KN("rows", d->nrows));
 		buf_free(&xml);
 		buf_free(&gz);
 	}
@@ -413,10 +414,11 @@ on_verify(void *arg, enum dns_status st, const struct dns_rdata *rr, const char 
 		t->state = DEST_OK;
 	} else {
 		t->state = DEST_REFUSED;
-		log_info("DMARC report for %s to <%s> not sent: %s", d->last.policy_domain,
-		    t->d.addr, moved ? "its _report._dmarc record names another host" :
-		    st == DNS_TEMPFAIL ? "the external destination could not be verified now" :
-		    "the external destination is not verified (no _report._dmarc record)");
+		ev_info("dmarc-report-skipped", KS("domain", d->last.policy_domain),
+		    KA("to", t->d.addr), KS("reason", moved ?
+		    "its _report._dmarc record names another host" : st == DNS_TEMPFAIL ?
+		    "the external destination could not be verified now" :
+		    "the external destination is not verified (no _report._dmarc record)"));
 	}
 	checked(r);
 }
@@ -456,15 +458,15 @@ verify_destinations(struct dmarc_reporter *r)
 		int len = snprintf(name, sizeof name, "%s._report._dmarc.%s", pd, t->d.domain);
 		if (len < 0 || len > 253) {
 			t->state = DEST_REFUSED;
-			log_info("DMARC report for %s to <%s> not sent: the verification name is too "
-			    "long", pd, t->d.addr);
+			ev_info("dmarc-report-skipped", KS("domain", pd), KA("to", t->d.addr),
+			    KS("reason", "the verification name is too long"));
 			continue;
 		}
 		if (r->dns == NULL) {
 			char err[256];
 			r->dns = dns_new(r->q->base, r->q->cfg->resolver, err, sizeof err);
 			if (r->dns == NULL)
-				log_err("DMARC reports: no resolver: %s", err);
+				ev_err("dmarc-reports-error", KS("what", "resolver"), KS("error", err));
 		}
 		r->checking++;
 		if (r->dns == NULL || dns_rr(r->dns, name, 16, on_verify, t) < 0)
@@ -519,7 +521,7 @@ next_day(struct dmarc_reporter *r)
 	if (kind == 2) {
 		snprintf(log_path, sizeof log_path, "%s/%s.log", dir, r->day);
 		if (rename(log_path, r->work) < 0) {
-			log_err("DMARC reports: cannot rename %s: %s", log_path, strerror(errno));
+			ev_err("dmarc-reports-error", KS("file", log_path), KS("error", strerror(errno)));
 			r->busy = false;
 			return;
 		}
@@ -529,7 +531,7 @@ next_day(struct dmarc_reporter *r)
 	r->end = r->begin + 86399 < now ? r->begin + 86399 : now;
 	if (read_file(r->work, &text) < 0 || dmarc_agg_add_text(&r->agg, text.data ? text.data :
 	    "", text.len) < 0) {
-		log_err("DMARC reports: cannot read %s: %s", r->work, strerror(errno));
+		ev_err("dmarc-reports-error", KS("file", r->work), KS("error", strerror(errno)));
 		buf_free(&text);
 		day_clear(r);
 		r->busy = false;
@@ -537,8 +539,7 @@ next_day(struct dmarc_reporter *r)
 	}
 	buf_free(&text);
 	if (r->agg.malformed > 0)
-		log_warn("DMARC reports of %s: %llu malformed line(s) skipped", r->day,
-		    (unsigned long long)r->agg.malformed);
+		ev_warn("dmarc-reports-malformed", KS("day", r->day), KN("lines", r->agg.malformed));
 	verify_destinations(r);
 }
 
@@ -548,7 +549,7 @@ dmarc_reporter_run(struct dmarc_reporter *r, bool today)
 	if (r == NULL)
 		return;
 	if (!r->q->cfg->inbound_dmarc_reports) {
-		log_info("DMARC reports are off ([inbound] dmarc_reports = no)");
+		ev_info("dmarc-reports-off");
 		return;
 	}
 	if (r->busy) {

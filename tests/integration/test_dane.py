@@ -31,7 +31,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from conftest import DEMO
+from conftest import DEMO, parse_log_line
 from dnssec import SignedDns
 from peers import make_message, submit, wait_until
 
@@ -184,7 +184,9 @@ def delivery_line(inst, qid, rcpt, status, timeout=30.0):
     """The log line of rcpt's delivery with that status."""
     def find():
         for line in inst.log().splitlines():
-            if qid in line and f"<{rcpt}>" in line and f"status={status}" in line:
+            ev = parse_log_line(line)
+            if (ev is not None and ev["event"] == "delivery" and ev["qid"] == qid and
+                    ev["to"] == f"<{rcpt}>" and ev["status"] == status):
                 return line
         return None
     return wait_until(find, timeout, f"{rcpt} {status} in the log")
@@ -228,7 +230,8 @@ def test_matching_certificate_delivers(dns, certs, sinks, make_instance, cert, r
     sink = sinks(tls=certs.context(getattr(certs, cert)))
     inst = dane_instance(make_instance, dns, sink.port)
     assert_delivered(inst, sink, rcpt, "verified")
-    assert re.search(r"DANE-verified by TLSA " + match, inst.log())
+    assert inst.events("delivery-tls", dane_tlsa=re.compile("^" + match),
+                       relay=re.compile(r"\[127\.0\.0\.\d\]:")), inst.log()[-3000:]
 
 
 @pytest.mark.parametrize("cert,rcpt", [
@@ -257,8 +260,8 @@ def test_next_mx_host_after_a_dane_failure(dns, certs, sinks, make_instance):
     inst = dane_instance(make_instance, dns, first.port)
     assert_delivered(inst, second, "heidi@fallback.dane.test", "verified")
     assert first.mails == []
-    assert re.search(r"mx1\.fallback\.dane\.test\[127\.0\.0\.3\].*DANE authentication failed",
-                     inst.log())
+    assert inst.events("attempt", relay=re.compile(r"^mx1\.fallback\.dane\.test\[127\.0\.0\.3\]:"),
+                       reason=re.compile("DANE authentication failed"))
 
 
 # ---------------------------------------------------------------- bogus answers
@@ -317,8 +320,7 @@ def test_unusable_tlsa_records_still_require_tls(dns, certs, sinks, make_instanc
     sink = sinks(tls=True)
     inst = dane_instance(make_instance, dns, sink.port)
     assert_delivered(inst, sink, "trent@unusable.dane.test", "none")
-    assert ("TLS required, no usable TLSA record (0 usable TLSA records, 2 unusable, "
-            "at mx.unusable.dane.test)") in inst.log()
+    assert inst.events("dane", policy="tls-only", usable=0, unusable=2, tlsa="mx.unusable.dane.test")
 
 
 def test_unusable_tlsa_records_without_starttls_defer(dns, certs, sinks, make_instance):
@@ -344,7 +346,8 @@ def test_unreadable_trust_anchor_stops_queued(dns, make_instance):
                           ("delivery", "dnssec_trust_anchor"): "/nonexistent/root.key"},
                          start=False)
     inst.start(wait=False)
-    inst.wait_log(r"cannot read the DNSSEC trust anchor /nonexistent/root\.key")
+    inst.wait_event("start-failed", _role="queued", _level="error",
+                    error=re.compile(r"cannot read the DNSSEC trust anchor /nonexistent/root\.key"))
 
 
 # ---------------------------------------------------------------- the relayhost
