@@ -311,7 +311,7 @@ class Mailroom(Server):
         def started():
             with open(self.log, errors="replace") as f:
                 f.seek(offset)
-                return "queued: started" in f.read()
+                return "queued: event=started" in f.read()
         wait_port(self.smtp_port, timeout)
         if self.pop3_port:
             wait_port(self.pop3_port, timeout)
@@ -1069,7 +1069,7 @@ class Bench:
             self.servers.remove(mr)
             roles = {}
             for line in open(mr.log, errors="replace"):
-                m = re.search(r"serve: started (\w+) \(pid (\d+)\)", line)
+                m = re.search(r"serve: event=role-start role=(\w+) pid=(\d+)", line)
                 if m:
                     roles[int(m.group(2))] = m.group(1)
             per_role = {}

@@ -4,7 +4,7 @@
 # With --check it only reports (exit 1) when something is missing.
 set -eu
 build_pkgs="build-essential pkg-config libevent-dev libssl-dev libunbound-dev
- libsqlite3-dev libcrypt-dev libinih-dev libseccomp-dev zlib1g-dev libjansson-dev"
+ libsqlite3-dev libcrypt-dev libinih-dev libseccomp-dev zlib1g-dev libjansson-dev libsystemd-dev"
 test_pkgs="libcmocka-dev clang libclang-rt-14-dev python3 python3-pytest
  python3-aiosmtpd swaks libnet-ssleay-perl msmtp s-nail fetchmail getmail6
  dnsmasq-base openssl sqlite3 postfix dovecot-pop3d valgrind procps

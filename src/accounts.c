@@ -1115,7 +1115,8 @@ expand(struct expansion *e, const char *addr, unsigned depth)
 	uint64_t quota = 0;
 
 	if (++e->lookups > RESOLVE_LOOKUPS_MAX) {
-		log_warn("alias expansion of %s: more than %d lookups", addr, RESOLVE_LOOKUPS_MAX);
+		ev_warn("alias-error", KS("address", addr), KS("reason", "too many lookups"),
+		    KN("limit", RESOLVE_LOOKUPS_MAX));
 		return -1;
 	}
 	switch (find(e->a, addr, &targets, user, &quota)) {
@@ -1129,8 +1130,8 @@ expand(struct expansion *e, const char *addr, unsigned depth)
 		break;
 	}
 	if (depth >= ALIAS_DEPTH_MAX) {
-		log_warn("alias expansion: aliases nested deeper than %d at %s", ALIAS_DEPTH_MAX,
-		    addr);
+		ev_warn("alias-error", KS("address", addr), KS("reason", "nested too deep"),
+		    KN("limit", ALIAS_DEPTH_MAX));
 		strlist_free(&targets);
 		return -1;
 	}
@@ -1147,7 +1148,8 @@ expand(struct expansion *e, const char *addr, unsigned depth)
 		} else if (local == 0) {
 			rc = emit(e, TARGET_REMOTE, t, false);
 		} else if (address_canonical(t, tc, sizeof tc, false) < 0) {
-			log_warn("alias %s: malformed target %s skipped", addr, t);
+			ev_warn("alias-error", KS("address", addr), KS("target", t),
+			    KS("reason", "malformed target"));
 		} else if (strlist_has(&e->path, tc)) {
 			rc = loop_end(e, tc);
 		} else if (strlist_has(&e->done, tc)) {
@@ -1156,7 +1158,8 @@ expand(struct expansion *e, const char *addr, unsigned depth)
 			size_t before = e->produced;
 			rc = expand(e, tc, depth + 1);
 			if (rc == 0 && e->produced == before)
-				log_warn("alias %s: target %s leads to no mailbox", addr, tc);
+				ev_warn("alias-error", KS("address", addr), KS("target", tc),
+				    KS("reason", "leads to no mailbox"));
 		}
 	}
 	strlist_free(&targets);

@@ -148,7 +148,7 @@ load(sqlite3 *db, const char *d, struct dkim_key_list *out)
 		    !copy_text(s, 1, k.selector, sizeof k.selector) ||
 		    !copy_text(s, 2, alg, sizeof alg) || !dkim_alg_parse(alg, &k.alg) ||
 		    !copy_text(s, 3, k.public_b64, sizeof k.public_b64)) {
-			log_warn("dkim_keys: a malformed row skipped");
+			ev_warn("store-error", KS("what", "dkim-keys"), KS("error", "a malformed row skipped"));
 			continue;
 		}
 		k.created = (time_t)sqlite3_column_int64(s, 4);
@@ -374,8 +374,8 @@ accounts_dkim_ensure(struct accounts *a, unsigned algs, time_t now, char *err, s
 			break;
 		}
 		for (size_t k = 0; k < n; k++)
-			log_info("dkim: made %s key %s for %s (it had none), signing now",
-			    dkim_alg_name(sel[k].alg), sel[k].selector, domains.v[i]);
+			ev_info("dkim-key-made", KS("d", domains.v[i]), KS("s", sel[k].selector),
+			    KS("a", dkim_alg_name(sel[k].alg)));
 		made += (int)n;
 	}
 	strlist_free(&domains);
@@ -395,7 +395,7 @@ accounts_dkim_signers(struct accounts *a, const char *domain, time_t now,
 	if (accounts_dkim_list(a, domain, now, &l, err, sizeof err) < 0) {
 		bool unknown = strncmp(err, "no such domain", 14) == 0;
 		if (!unknown)
-			log_err("dkim: %s", err);
+			ev_err("store-error", KS("what", "dkim-keys"), KS("error", err));
 		return unknown ? 0 : -1;
 	}
 	for (unsigned alg = 0; alg < DKIM_ALG_COUNT; alg++) {

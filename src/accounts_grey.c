@@ -152,8 +152,8 @@ accounts_greylist(struct accounts *a, const char *client_ip, const char *sender,
 		return GREY_FAILED;
 	if (grey_key(client_ip, sender, rcpt, key, sizeof key) < 0 ||
 	    grey_client_net(client_ip, net, sizeof net) < 0) {
-		log_warn("greylist: no triplet of client %s, <%s>, <%s>: passed", client_ip, sender,
-		    rcpt);
+		ev_warn("greylist-error", KS("client", client_ip), KA("from", sender), KA("to", rcpt),
+		    KS("error", "no triplet"));
 		return GREY_FAILED;
 	}
 	if (delay > INT32_MAX)
@@ -171,7 +171,8 @@ rollback:
 	if (sqlite3_get_autocommit(db) == 0)
 		simple(db, "ROLLBACK");
 fail:
-	log_err("greylist: accounts database %s: %s", accounts_path(a), sqlite3_errmsg(db));
+	ev_err("store-error", KS("what", "greylist"), KS("file", accounts_path(a)),
+	    KS("error", sqlite3_errmsg(db)));
 	return GREY_FAILED;
 }
 
@@ -191,7 +192,8 @@ accounts_greylist_trust(struct accounts *a, const char *client_ip, time_t now)
 	if (exec_row(db, "INSERT INTO greylist_clients(net, passes, last_seen) VALUES(?1, ?2, ?3)"
 	    " ON CONFLICT(net) DO UPDATE SET passes = max(passes, ?2), last_seen = ?3", net, v, 2,
 	    NULL) != SQLITE_DONE) {
-		log_err("greylist: accounts database %s: %s", accounts_path(a), sqlite3_errmsg(db));
+		ev_err("store-error", KS("what", "greylist"), KS("file", accounts_path(a)),
+		    KS("error", sqlite3_errmsg(db)));
 		return -1;
 	}
 	return 0;
@@ -226,6 +228,7 @@ rollback:
 	if (sqlite3_get_autocommit(db) == 0)
 		simple(db, "ROLLBACK");
 fail:
-	log_err("greylist expiry: accounts database %s: %s", accounts_path(a), sqlite3_errmsg(db));
+	ev_err("store-error", KS("what", "greylist-expiry"), KS("file", accounts_path(a)),
+	    KS("error", sqlite3_errmsg(db)));
 	return -1;
 }

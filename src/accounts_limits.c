@@ -281,7 +281,7 @@ done:
 	if (exec_sql(db, "COMMIT") == 0)
 		return v;
 fail:
-	log_err("outbound limits of %s: %s", canon, sqlite3_errmsg(db));
+	ev_err("store-error", KS("what", "limits"), KS("user", canon), KS("error", sqlite3_errmsg(db)));
 	exec_sql(db, "ROLLBACK");
 	return SEND_TEMPFAIL;
 }

@@ -88,7 +88,7 @@ accounts_srs_forward(struct accounts *a, const char *sender, const char *srs_dom
 	    !accounts_domain_is_local(a, srs_domain))
 		return 0;
 	if (db == NULL || secret_get(db, secret) < 0) {
-		log_err("SRS: no secret in the account store");
+		ev_err("srs-error", KS("error", "no secret in the account store"));
 		return -1;
 	}
 	char srs[ADDR_MAX + 1];
@@ -98,7 +98,7 @@ accounts_srs_forward(struct accounts *a, const char *sender, const char *srs_dom
 	if (st == SRS_FAILED)
 		return -1;
 	if (st != SRS_OK) {
-		log_info("SRS: sender <%s> kept: %s", sender, srs_status_text(st));
+		ev_info("srs-kept", KA("from", sender), KS("reason", srs_status_text(st)));
 		return 0;
 	}
 	if (strlen(srs) >= outlen)
@@ -169,7 +169,7 @@ accounts_srs_resolve(struct accounts *a, const char *address, struct target_list
 		return named < 0;
 	}
 	if (secret_get(db, secret) < 0) {
-		log_err("SRS: no secret in the account store");
+		ev_err("srs-error", KS("error", "no secret in the account store"));
 		*st = RESOLVE_TEMPFAIL;
 		return true;
 	}
@@ -181,7 +181,7 @@ accounts_srs_resolve(struct accounts *a, const char *address, struct target_list
 		if (s == SRS_OK && address_parse(orig, strlen(orig), &mb, ADDR_UTF8) < 0)
 			s = SRS_MALFORMED;
 		if (s != SRS_OK) {
-			log_info("SRS: <%s> refused: %s", address, srs_status_text(s));
+			ev_info("srs-refused", KA("to", address), KS("reason", srs_status_text(s)));
 			*st = s == SRS_FAILED ? RESOLVE_TEMPFAIL : RESOLVE_NO_SUCH_USER;
 			break;
 		}

@@ -418,8 +418,8 @@ accounts_vacation_reply(struct accounts *a, const char *user, const char *sender
 rollback:
 	simple(db, "ROLLBACK");
 fail:
-	log_err("vacation of %s: accounts database %s: %s", u, accounts_path(a),
-	    sqlite3_errmsg(db));
+	ev_err("store-error", KS("what", "vacation"), KS("user", u), KS("file", accounts_path(a)),
+	    KS("error", sqlite3_errmsg(db)));
 	return VACATION_FAILED;
 }
 
@@ -444,6 +444,7 @@ accounts_vacation_expire(struct accounts *a, uint64_t interval, time_t now)
 		goto fail;
 	return sqlite3_changes(db);
 fail:
-	log_err("vacation expiry: accounts database %s: %s", accounts_path(a), sqlite3_errmsg(db));
+	ev_err("store-error", KS("what", "vacation-expiry"), KS("file", accounts_path(a)),
+	    KS("error", sqlite3_errmsg(db)));
 	return -1;
 }

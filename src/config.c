@@ -88,7 +88,7 @@ static const struct option options[] = {
 	{ "server", "hostname", NULL, set_hostname, OFF(hostname), 0, 0 },
 	{ "server", "data_dir", "/var/lib/mailroom", set_abspath, OFF(data_dir), 0, 0 },
 	{ "server", "user", "mailroom", set_username, OFF(user), 0, 0 },
-	{ "server", "log", "stderr", set_log, OFF(log_syslog), 0, 0 },
+	{ "server", "log", "stderr", set_log, OFF(log_dest), 0, 0 },
 
 	{ "tls", "cert", "", set_optpath, OFF(tls_cert), 0, 0 },
 	{ "tls", "key", "", set_optpath, OFF(tls_key), 0, 0 },
@@ -333,17 +333,19 @@ set_username(struct config *cfg, const struct option *o, const char *v, char *wh
 static int
 set_log(struct config *cfg, const struct option *o, const char *v, char *why, size_t whylen)
 {
-	bool *b = field(cfg, o);
+	static const struct { const char *name; enum log_dest dest; } dests[] = {
+		{ "stderr", LOG_TO_STDERR }, { "syslog", LOG_TO_SYSLOG },
+		{ "journal", LOG_TO_JOURNAL },
+	};
+	enum log_dest *d = field(cfg, o);
 
-	if (strcmp(v, "stderr") == 0)
-		*b = false;
-	else if (strcmp(v, "syslog") == 0)
-		*b = true;
-	else {
-		snprintf(why, whylen, "stderr or syslog");
-		return -1;
-	}
-	return 0;
+	for (size_t i = 0; i < sizeof dests / sizeof dests[0]; i++)
+		if (strcmp(v, dests[i].name) == 0) {
+			*d = dests[i].dest;
+			return 0;
+		}
+	snprintf(why, whylen, "stderr, syslog or journal");
+	return -1;
 }
 
 /* parse_port - all of s (digits only) as a port 1..65535. */

@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "util/log.h"
+
 #define CONFIG_DEFAULT_PATH "/etc/mailroom/mailroom.conf"
 
 /* One address a listener binds: "0.0.0.0:25" or "[::]:25". */
@@ -99,7 +101,7 @@ struct config {
 	char *hostname;
 	char *data_dir;
 	char *user;
-	bool log_syslog; /* [server] log = stderr | syslog (extension) */
+	enum log_dest log_dest; /* [server] log = stderr | syslog | journal (extension) */
 
 	/* [tls] */
 	char *tls_cert; /* NULL: no TLS */

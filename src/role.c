@@ -38,10 +38,10 @@ role_reload_config(struct config **cfg, const char *text, size_t len)
 		config_free(*cfg);
 		free(*cfg);
 		*cfg = ncfg;
-		log_info("configuration reloaded");
+		ev_info("config-reloaded");
 	} else {
 		free(ncfg);
-		log_err("reload failed, keeping the old configuration: %s", err);
+		ev_err("config-reload-failed", KS("error", err));
 	}
 }
 
@@ -54,16 +54,13 @@ role_reload_tls(SSL_CTX **ctx, const struct tls_certs *certs, const struct confi
 		return;
 	SSL_CTX *n = tls_server_ctx(certs, cfg, err, sizeof err);
 	if (n == NULL) {
-		log_err("TLS reload failed, keeping the old certificate: %s", err);
+		ev_err("tls-reload-failed", KS("error", err));
 		return;
 	}
 	/* Live sessions hold their own reference to the old context. */
 	SSL_CTX_free(*ctx);
 	*ctx = n;
-	if (certs->nsni > 0)
-		log_info("TLS certificate reloaded, and %zu for SNI names", certs->nsni);
-	else
-		log_info("TLS certificate reloaded");
+	ev_info("tls-reloaded", KN("sni", certs->nsni));
 }
 
 void
@@ -83,7 +80,7 @@ role_dummy_hash(char *out, size_t outlen)
 static void
 on_stop(evutil_socket_t sig, short what, void *arg)
 {
-	log_info("stopping");
+	ev_info("stopping", KN("signal", sig));
 	event_base_loopexit(arg, NULL);
 }
 
@@ -120,7 +117,7 @@ on_gone(void *arg)
 {
 	struct role_control *rc = arg;
 
-	log_info("supervisor gone, stopping");
+	ev_info("stopping", KS("reason", "supervisor gone"));
 	event_base_loopexit(rc->base, NULL);
 }
 
@@ -158,7 +155,7 @@ role_serve_start(struct role_control *rc, struct role_listeners *l, struct event
 	*tls = NULL;
 	if (env->certs->main.cert != NULL &&
 	    (*tls = tls_server_ctx(env->certs, env->cfg, err, sizeof err)) == NULL) {
-		log_err("%s", err);
+		ev_err("start-failed", KS("error", err));
 		return -1;
 	}
 	if (role_control_start(rc, base, env->ctl_fd, cfg, tls) < 0)
@@ -172,11 +169,11 @@ role_begin(const char *role, const struct role_env *env, struct event_base **bas
 {
 	char err[512];
 
-	log_init(role, env->cfg->log_syslog);
+	log_init(role, env->cfg->log_dest);
 	if ((*base = evbase_new()) == NULL)
 		return -1;
 	if (acct != NULL && (*acct = accounts_open_remote(env->cfg->data_dir, err, sizeof err)) == NULL) {
-		log_err("%s", err);
+		ev_err("start-failed", KS("error", err));
 		return -1;
 	}
 	return 0;
@@ -212,7 +209,7 @@ role_run(struct event_base *base, enum sandbox_profile profile, const char *role
 {
 	sandbox_enter(profile, cfg);
 	sandbox_probe(role, cfg);
-	log_info("started");
+	ev_info("started");
 	event_base_dispatch(base);
 }
 
@@ -237,8 +234,9 @@ on_accept(struct evconnlistener *el, evutil_socket_t fd, struct sockaddr *sa, in
 		(void)w;
 		close(fd);
 		metrics_refused(MX_REFUSE_RATE_LIMIT);
-		log_info("refused connection from %s on %s: over connection_rate_limit (%u a minute "
-		    "from %s)", ip, service_name(lc->svc), cfg->connection_rate_limit, key);
+		ev_info("reject", KS("client", ip), KS("service", service_name(lc->svc)),
+		    KS("stage", "connect"), KS("reason", "connection-rate-limit"),
+		    KN("limit", cfg->connection_rate_limit), KS("net", key));
 		return;
 	}
 	if (!conn_limit_enter(&l->pools[lc->svc], key, cfg->max_connections,
@@ -249,8 +247,8 @@ on_accept(struct evconnlistener *el, evutil_socket_t fd, struct sockaddr *sa, in
 		(void)w;
 		close(fd);
 		metrics_refused(MX_REFUSE_TOO_MANY_CONNECTIONS);
-		log_info("refused connection from %s on %s: too many connections", ip,
-		    service_name(lc->svc));
+		ev_info("reject", KS("client", ip), KS("service", service_name(lc->svc)),
+		    KS("stage", "connect"), KS("reason", "too-many-connections"));
 		return;
 	}
 	MX_INC(conn_accepted[lc->svc]);
@@ -258,7 +256,7 @@ on_accept(struct evconnlistener *el, evutil_socket_t fd, struct sockaddr *sa, in
 	if (l->accept(l->srv, &c) < 0) {
 		close(fd);
 		conn_slot_leave(&c.slot);
-		log_err("cannot set up the connection from %s: out of memory", ip);
+		ev_err("connect-failed", KS("client", ip), KS("error", "out of memory"));
 	}
 }
 

@@ -286,9 +286,9 @@ regroup_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw
 	if (S_ISLNK(st->st_mode) || st->st_uid != c->uid)
 		return 0;
 	if (st->st_gid != c->gid && lchown(path, (uid_t)-1, c->gid) < 0)
-		log_warn("cannot give %s to the mail group: %s", path, strerror(errno));
+		ev_warn("regroup-error", KS("file", path), KS("error", strerror(errno)));
 	if ((st->st_mode & 07777) != want && chmod(path, want) < 0)
-		log_warn("cannot open %s to the mail group: %s", path, strerror(errno));
+		ev_warn("regroup-error", KS("file", path), KS("error", strerror(errno)));
 	return 0;
 }
 
@@ -306,24 +306,25 @@ prepare_spool(struct supervisor *sv)
 
 	umask(007);
 	if (spool_init(cfg->data_dir) < 0) {
-		log_err("data dir %s: cannot make the queue: %s", cfg->data_dir, strerror(errno));
+		ev_err("start-failed", KS("what", "queue"), KS("file", cfg->data_dir),
+		    KS("error", strerror(errno)));
 		_exit(1);
 	}
 	snprintf(path, sizeof path, "%s/mail", cfg->data_dir);
 	if (mkdir(path, 0770) < 0 && errno != EEXIST) {
-		log_err("%s: %s", path, strerror(errno));
+		ev_err("start-failed", KS("what", "mail"), KS("file", path), KS("error", strerror(errno)));
 		_exit(1);
 	}
 	snprintf(path, sizeof path, "%s/queue", cfg->data_dir);
 	unsigned removed = spool_recover(path);
 	if (removed > 0)
-		log_info("queue: removed %u files left unfinished by a crash", removed);
+		ev_info("queue-recovered", KN("removed", removed));
 	if (sv->regroup) {
 		for (int i = 0; i < 2; i++) {
 			snprintf(path, sizeof path, "%s/%s", cfg->data_dir, i == 0 ? "queue" : "mail");
 			nftw(path, regroup_entry, 32, FTW_PHYS);
 		}
-		log_info("opened the queue and mailboxes to the mail group");
+		ev_info("regrouped");
 	}
 	_exit(0);
 }
@@ -342,13 +343,13 @@ prepare_store(struct supervisor *sv)
 	umask(077);
 	struct accounts *a = accounts_open(sv->cfg->data_dir, true, err, sizeof err);
 	if (a == NULL) {
-		log_err("%s", err);
+		ev_err("start-failed", KS("error", err));
 		_exit(1);
 	}
 	/* Every hosted domain can sign from the start, whatever made it (an older version, sqlite3). */
 	/* Not fatal: mail still arrives; the next start tries again. */
 	if (accounts_dkim_ensure(a, sv->cfg->dkim_algs, time(NULL), err, sizeof err) < 0)
-		log_err("dkim: cannot make the missing keys: %s", err);
+		ev_err("dkim-keys-error", KS("error", err));
 	accounts_close(a);
 	_exit(0);
 }
@@ -432,7 +433,7 @@ acme_pem(struct supervisor *sv, const struct config *cfg, struct tls_pem *pem)
 		}
 	}
 	if (rc != 1)
-		log_err("acme: the stored certificate cannot be used: %s", err);
+		ev_err("acme-error", KS("what", "stored certificate"), KS("error", err));
 	tls_pem_free(pem);
 	return rc == 1 ? 1 : -1;
 }
@@ -454,7 +455,7 @@ acme_stand_in(struct supervisor *sv, char *err, size_t errlen)
 			names[n++] = cfg->acme_names[i].name;
 	if (selfsigned_pem(names, n, true, 30, NULL, &sv->certs.main, err, errlen) < 0)
 		return -1;
-	log_info("acme: no certificate yet: serving a self-signed one until the CA issues it");
+	ev_info("acme-stand-in");
 	return 0;
 }
 
@@ -486,11 +487,11 @@ static void
 drop_to(const struct cred *c, const char *name)
 {
 	if (setgroups(1, &c->gid) < 0 || setgid(c->gid) < 0 || setuid(c->uid) < 0) {
-		log_err("cannot drop privileges to %s: %s", name, strerror(errno));
+		ev_err("privileges-error", KS("user", name), KS("error", strerror(errno)));
 		_exit(1);
 	}
 	if (setuid(0) == 0) {
-		log_err("privileges not dropped");
+		ev_err("privileges-error", KS("user", name), KS("error", "still root"));
 		_exit(1);
 	}
 }
@@ -575,8 +576,7 @@ acme_issued(struct supervisor *sv)
 	struct tls_pem pem = { 0 };
 
 	if (acme_pem(sv, sv->cfg, &pem) != 0) {
-		log_err("acme: acmed said a certificate was issued, but none can be loaded: keeping the "
-		    "current one");
+		ev_err("acme-error", KS("what", "issued certificate"), KS("error", "none can be loaded"));
 		return;
 	}
 	tls_pem_free(&sv->certs.main);
@@ -585,9 +585,8 @@ acme_issued(struct supervisor *sv)
 	for (int i = 0; i < ROLE_COUNT; i++)
 		if (sv->roles[i].pid > 0 && sv->roles[i].tls &&
 		    ctl_send_reload(sv->roles[i].ctl, NULL, 0, &sv->certs) < 0)
-			log_warn("cannot give %s the new certificate: %s", sv->roles[i].name,
-			    strerror(errno));
-	log_info("acme: new certificate loaded and handed to the roles");
+			ev_warn("reload-error", KS("role", sv->roles[i].name), KS("error", strerror(errno)));
+	ev_info("acme-loaded");
 }
 
 static void
@@ -608,7 +607,7 @@ on_acmed(evutil_socket_t fd, short what, void *arg)
 	if (type == CTL_ISSUED)
 		acme_issued(sv);
 	else
-		log_warn("acmed sent a frame of unknown type %u: ignored", type);
+		ev_warn("control-malformed", KS("peer", "acmed"), KN("type", type));
 }
 
 static int
@@ -618,13 +617,13 @@ start_role(struct supervisor *sv, enum role_id id)
 	int pair[2];
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0) {
-		log_err("socketpair: %s", strerror(errno));
+		ev_err("role-start-failed", KS("role", r->name), KS("error", strerror(errno)));
 		return -1;
 	}
 	pid_t parent = getpid();
 	pid_t pid = fork();
 	if (pid < 0) {
-		log_err("fork: %s", strerror(errno));
+		ev_err("role-start-failed", KS("role", r->name), KS("error", strerror(errno)));
 		close(pair[0]);
 		close(pair[1]);
 		return -1;
@@ -639,10 +638,11 @@ start_role(struct supervisor *sv, enum role_id id)
 	if (id == ROLE_ACMED) {
 		r->ctl_ev = event_new(sv->base, r->ctl, EV_READ | EV_PERSIST, on_acmed, sv);
 		if (r->ctl_ev == NULL || event_add(r->ctl_ev, NULL) < 0)
-			log_err("cannot watch acmed's channel: certificates it issues wait for a reload");
+			ev_err("acme-error", KS("what", "channel"),
+			    KS("error", "cannot watch it: certificates wait for a reload"));
 	}
 	r->started = time(NULL);
-	log_info("started %s (pid %d)", r->name, (int)pid);
+	ev_info("role-start", KS("role", r->name), KN("pid", pid));
 	return 0;
 }
 
@@ -693,13 +693,17 @@ on_sigchld(evutil_socket_t sig, short what, void *arg)
 		else
 			snprintf(r->exit_reason, sizeof r->exit_reason, "exited with status %d",
 			    WEXITSTATUS(status));
-		log_err("%s (pid %d) %s", r->name, (int)pid, r->exit_reason);
+		if (WIFSIGNALED(status))
+			ev_err("role-exit", KS("role", r->name), KN("pid", pid), KN("signal", WTERMSIG(status)));
+		else
+			ev_err("role-exit", KS("role", r->name), KN("pid", pid),
+			    KN("status", WEXITSTATUS(status)));
 		r->exit_time = time(NULL);
 		time_t up = r->exit_time - r->started;
 		if (up >= STABLE_AFTER)
 			r->backoff = 0;
 		struct timeval tv = { r->backoff, 0 };
-		log_info("restarting %s in %u s", r->name, r->backoff);
+		ev_info("role-restart", KS("role", r->name), KN("delay", r->backoff));
 		MX_INC(restarts[r - sv->roles]);
 		r->restarts++;
 		r->restart_at = r->exit_time + (time_t)r->backoff;
@@ -716,7 +720,7 @@ on_kill_timeout(evutil_socket_t fd, short what, void *arg)
 	struct supervisor *sv = arg;
 	for (int i = 0; i < ROLE_COUNT; i++) {
 		if (sv->roles[i].pid > 0) {
-			log_warn("%s did not stop in time, killing it", sv->roles[i].name);
+			ev_warn("role-kill", KS("role", sv->roles[i].name), KN("pid", sv->roles[i].pid));
 			kill(sv->roles[i].pid, SIGKILL);
 		}
 	}
@@ -730,7 +734,7 @@ on_stop(evutil_socket_t sig, short what, void *arg)
 	if (sv->stopping)
 		return;
 	sv->stopping = true;
-	log_info("stopping on signal %d", (int)sig);
+	ev_info("stopping", KN("signal", sig));
 	for (int i = 0; i < ROLE_COUNT; i++)
 		if (sv->roles[i].pid > 0)
 			kill(sv->roles[i].pid, SIGTERM);
@@ -756,13 +760,13 @@ on_reload(evutil_socket_t sig, short what, void *arg)
 	size_t len;
 	char *text = config_read(sv->cfg->path, &len, err, sizeof err);
 	if (text == NULL || config_load_text(sv->cfg->path, text, len, &ncfg, err, sizeof err) < 0) {
-		log_err("reload refused: %s", err);
+		ev_err("reload-refused", KS("error", err));
 		snprintf(sv->reload_error, sizeof sv->reload_error, "%s", err);
 		free(text);
 		return;
 	}
 	if (tls_certs_load(&certs, &ncfg, err, sizeof err) < 0) {
-		log_err("reload refused: %s", err);
+		ev_err("reload-refused", KS("error", err));
 		snprintf(sv->reload_error, sizeof sv->reload_error, "%s", err);
 		config_free(&ncfg);
 		free(text);
@@ -785,14 +789,10 @@ on_reload(evutil_socket_t sig, short what, void *arg)
 	for (int i = 0; i < ROLE_COUNT; i++)
 		if (sv->roles[i].pid > 0 &&
 		    ctl_send_reload(sv->roles[i].ctl, text, len, sv->roles[i].tls ? &sv->certs : NULL) < 0)
-			log_warn("cannot tell %s to reload: %s", sv->roles[i].name, strerror(errno));
+			ev_warn("reload-error", KS("role", sv->roles[i].name), KS("error", strerror(errno)));
 	free(text);
 	sv->reload_error[0] = '\0';
-	if (sv->certs.nsni > 0)
-		log_info("reloaded configuration and TLS certificate, and %zu for SNI names",
-		    sv->certs.nsni);
-	else
-		log_info("reloaded configuration%s", sv->certs.main.cert ? " and TLS certificate" : "");
+	ev_info("reload", KS("tls", sv->certs.main.cert ? "yes" : "no"), KN("sni", sv->certs.nsni));
 }
 
 /* role_state - what `mailroom status` says of r. */
@@ -892,7 +892,7 @@ resolve_users(struct supervisor *sv, char *err, size_t errlen)
 		    &created, err, errlen) < 0)
 			return -1;
 		if (created)
-			log_info("created system user %s for %s", name, sv->roles[i].name);
+			ev_info("user-created", KS("user", name), KS("role", sv->roles[i].name));
 		if (!apart && c->gid != sv->mail.gid) {
 			snprintf(err, errlen, "user %s must have %s's group %s", name, user, group);
 			return -1;
@@ -941,7 +941,7 @@ serve_main(struct config *cfg)
 	sv.lookup_fd = -1;
 	sv.acme_pair[0] = sv.acme_pair[1] = -1;
 	sv.acme_dir = -1;
-	log_init("serve", cfg->log_syslog);
+	log_init("serve", cfg->log_dest);
 	static const char *const names[ROLE_COUNT] = { "lookupd", "smtpd", "queued", "pop3d",
 		"httpd", "acmed" };
 	int (*const mains[ROLE_COUNT])(const struct role_env *) = { lookupd_main, smtpd_main,
@@ -963,8 +963,7 @@ serve_main(struct config *cfg)
 		if (acme_pem(&sv, cfg, &pem) == 0) {
 			tls_pem_free(&sv.certs.main);
 			sv.certs.main = pem;
-			log_info("acme: serving the certificate stored in %s/%s", cfg->data_dir,
-			    ACME_STATE_DIR);
+			ev_info("acme-stored", KS("data_dir", cfg->data_dir), KS("dir", ACME_STATE_DIR));
 		} else if (sv.certs.main.cert == NULL && acme_stand_in(&sv, err, sizeof err) < 0) {
 			goto fail;
 		}
@@ -1032,13 +1031,13 @@ serve_main(struct config *cfg)
 	    status_fill, &sv, err, sizeof err);
 	if (sv.status == NULL)
 		goto fail;
-	log_info("mailroom starting: hostname %s, data dir %s, %zu listeners", cfg->hostname,
-	    cfg->data_dir, sv.nfds);
+	ev_info("start", KS("hostname", cfg->hostname), KS("data_dir", cfg->data_dir),
+	    KN("listeners", sv.nfds));
 	for (int i = 0; i < ROLE_COUNT; i++)
 		if (sv.roles[i].wanted && start_role(&sv, (enum role_id)i) < 0)
 			goto fail_quiet;
 	event_base_dispatch(sv.base);
-	log_info("stopped");
+	ev_info("stop");
 	rc = 0;
 	goto out;
 fail:

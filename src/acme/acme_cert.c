@@ -57,9 +57,9 @@ acme_csr(EVP_PKEY *key, const char *const *names, size_t n)
 	if (req == NULL || exts == NULL || n == 0 || tls_dns_sans(names, n, list, sizeof list) < 0)
 		goto out;
 	X509_NAME *subj = X509_REQ_get_subject_name(req);
-	if (!X509_REQ_set_version(req, 0) ||
-	    !X509_NAME_add_entry_by_txt(subj, "CN", MBSTRING_UTF8, (const unsigned char *)names[0],
-	    -1, -1, 0) || !X509_REQ_set_pubkey(req, key))
+	/* RFC 8555 7.4: the names may be in the SAN alone (an empty subject). */
+	if (!X509_REQ_set_version(req, 0) || tls_subject_cn(subj, names[0]) < 0 ||
+	    !X509_REQ_set_pubkey(req, key))
 		goto out;
 	if ((san = X509V3_EXT_conf_nid(NULL, NULL, NID_subject_alt_name, list)) == NULL ||
 	    !sk_X509_EXTENSION_push(exts, san))

@@ -69,7 +69,7 @@ post(struct acme_client *c, const char *url, const char *payload, struct acme_re
 		memcpy(c->nonce, r->nonce, sizeof c->nonce);
 		char problem[512];
 		if (r->status == 400 && acme_parse_problem(r->body, r->len, problem, sizeof problem)) {
-			log_info("acme: %s: nonce refused (%s), trying again", url, problem);
+			ev_info("acme-nonce-refused", KS("url", url), KS("reason", problem));
 			acme_resp_free(r);
 			continue;
 		}
@@ -277,7 +277,7 @@ authorize(struct acme_client *c, const struct acme_order *o, char *err, size_t e
 			}
 			poll_wait(c, retry);
 		}
-		log_info("acme: %s: authorized", a->name);
+		ev_info("acme-authorized", KS("name", a->name));
 	}
 	rc = 0;
 out:

@@ -62,7 +62,7 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	struct acmed *a = arg;
 
-	log_info("stopping");
+	ev_info("stopping", KN("signal", sig));
 	a->stop = true;
 }
 
@@ -75,7 +75,7 @@ on_reload(void *arg, const char *config_text, size_t config_len, const struct tl
 	if (config_text != NULL) {
 		char *copy = malloc(config_len + 1);
 		if (copy == NULL) {
-			log_err("reload: out of memory, keeping the old configuration");
+			ev_err("config-reload-failed", KS("error", "out of memory"));
 		} else {
 			memcpy(copy, config_text, config_len);
 			copy[config_len] = '\0';
@@ -92,7 +92,7 @@ on_gone(void *arg)
 {
 	struct acmed *a = arg;
 
-	log_info("supervisor gone, stopping");
+	ev_info("stopping", KS("reason", "supervisor gone"));
 	a->stop = true;
 }
 
@@ -115,7 +115,7 @@ on_chan(evutil_socket_t fd, short what, void *arg)
 		if (seq == a->seq)
 			a->synced = true;
 	} else {
-		log_warn("acme channel: malformed frame from httpd ignored");
+		ev_warn("control-malformed", KS("peer", "httpd"), KS("what", "acme"));
 	}
 }
 
@@ -127,7 +127,7 @@ hook_http01(void *arg, const char *token, const char *keyauth)
 	struct acmed *a = arg;
 
 	if (acme_chan_http01(a->chan, token, keyauth) < 0) {
-		log_err("acme channel: %s", strerror(errno));
+		ev_err("acme-error", KS("what", "channel"), KS("error", strerror(errno)));
 		return -1;
 	}
 	return 0;
@@ -143,12 +143,12 @@ hook_alpn(void *arg, const char *name, const char *keyauth)
 
 	SHA256((const unsigned char *)keyauth, strlen(keyauth), digest);
 	if (selfsigned_pem(&name, 1, false, ALPN_DAYS, digest, &pem, err, sizeof err) < 0) {
-		log_err("acme: %s", err);
+		ev_err("acme-error", KS("what", "tls-alpn-01"), KS("error", err));
 		return -1;
 	}
 	int rc = acme_chan_alpn(a->chan, name, pem.cert, pem.key);
 	if (rc < 0)
-		log_err("acme channel: %s", strerror(errno));
+		ev_err("acme-error", KS("what", "channel"), KS("error", strerror(errno)));
 	tls_pem_free(&pem);
 	return rc;
 }
@@ -160,7 +160,7 @@ hook_sync(void *arg)
 
 	a->synced = false;
 	if (acme_chan_sync(a->chan, ACH_SYNC, ++a->seq) < 0) {
-		log_err("acme channel: %s", strerror(errno));
+		ev_err("acme-error", KS("what", "channel"), KS("error", strerror(errno)));
 		return -1;
 	}
 	acme_http_wait(a->http, &a->synced, SYNC_WAIT);
@@ -173,7 +173,7 @@ hook_clear(void *arg)
 	struct acmed *a = arg;
 
 	if (acme_chan_clear(a->chan) < 0)
-		log_warn("acme channel: %s", strerror(errno));
+		ev_warn("acme-error", KS("what", "channel"), KS("error", strerror(errno)));
 }
 
 /* ---- the certificate ---- */
@@ -245,7 +245,7 @@ account_key(struct acmed *a, char *err, size_t errlen)
 		EVP_PKEY_free(k);
 		return NULL;
 	}
-	log_info("acme: made a new account key (acme/%s)", ACME_ACCOUNT_KEY);
+	ev_info("acme-account-key", KS("file", ACME_STATE_DIR "/" ACME_ACCOUNT_KEY));
 	return k;
 }
 
@@ -347,15 +347,13 @@ check(struct acmed *a)
 		if (now < due) {
 			fmt_time(info.not_after, t1, sizeof t1);
 			fmt_time(due, t2, sizeof t2);
-			log_info("acme: the certificate for %s is valid until %s; renewal from %s", list,
-			    t1, t2);
+			ev_info("acme-valid", KS("names", list), KS("not_after", t1), KS("renew_from", t2));
 			a->failures = 0;
 			return due - now < DAY ? (unsigned)(due - now) : DAY;
 		}
 		snprintf(why, sizeof why, "renewal is due");
 	}
-	log_info("acme: %s: ordering a certificate for %s from %s", why, list,
-	    a->cfg->acme_directory);
+	ev_info("acme-order", KS("names", list), KS("reason", why), KS("ca", a->cfg->acme_directory));
 	if (attempt(a, names, n, &info, err, sizeof err) < 0) {
 		if (a->stop)
 			return 0;
@@ -365,15 +363,14 @@ check(struct acmed *a)
 		if (wait > DAY)
 			wait = DAY;
 		a->failures++;
-		log_err("acme: cannot get a certificate for %s: %s; the current certificate stays, "
-		    "next attempt in %u s", list, err, wait);
+		ev_err("acme-failed", KS("names", list), KS("error", err), KN("retry", wait));
 		return wait;
 	}
 	a->failures = 0;
 	fmt_time(info.not_after, t1, sizeof t1);
-	log_info("acme: certificate issued for %s, valid until %s", list, t1);
+	ev_info("acme-issued", KS("names", list), KS("not_after", t1));
 	if (ctl_send_issued(a->ctl_fd) < 0)
-		log_err("cannot tell the supervisor of the new certificate: %s", strerror(errno));
+		ev_err("acme-error", KS("what", "supervisor"), KS("error", strerror(errno)));
 	time_t due = acme_renew_at(info.not_before, info.not_after, a->cfg->acme_renew_before);
 	return due - now < RETRY_FIRST ? RETRY_FIRST : due - now < DAY ? (unsigned)(due - now) : DAY;
 }
@@ -389,7 +386,7 @@ acmed_main(const struct role_env *env)
 	if (role_begin("acmed", env, &a.base, NULL) < 0)
 		goto out;
 	if (a.dir < 0 || a.chan < 0 || (a.f = malloc(sizeof *a.f)) == NULL) {
-		log_err("acme: started without its directory or channel");
+		ev_err("start-failed", KS("error", "started without its directory or channel"));
 		goto out;
 	}
 	signal(SIGHUP, SIG_IGN);
@@ -407,7 +404,7 @@ acmed_main(const struct role_env *env)
 	sandbox_state_dir(a.dir);
 	sandbox_enter(SANDBOX_ACMED, a.cfg);
 	sandbox_probe("acmed", a.cfg);
-	log_info("started");
+	ev_info("started");
 	while (!a.stop) {
 		if (a.config_text != NULL) {
 			role_reload_config(&a.cfg, a.config_text, a.config_len);

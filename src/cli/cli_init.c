@@ -173,7 +173,7 @@ write_config(FILE *f, const struct init *in)
 	kv(f, "data_dir", in->data, "accounts, queue, mailboxes");
 	kv(f, "user", in->def.user, "started as root: drop to this user after binding [mailroom]");
 	more(f, "(it must exist; started as another user, this key is ignored)");
-	kv(f, "log", dflt("server", "log"), "stderr or syslog [stderr]");
+	kv(f, "log", dflt("server", "log"), "stderr, syslog or journal [stderr]");
 
 	fprintf(f, "\n[tls]\n");
 	kv(f, "cert", in->cert, "PEM, chain after leaf (here a self-signed one)");

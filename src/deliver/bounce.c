@@ -179,11 +179,12 @@ bounce_write(struct queued *q, const struct envelope *env, char id[QUEUE_ID_LEN 
 	struct inject m = { "", env->sender, BODY_8BITMIME, true, false, msg.data, msg.len };
 	int r = queue_inject(q, &m, id, fd);
 	if (r == 0)
-		log_warn("%s: bounce to <%s> dropped: no such user", env->id, env->sender);
+		ev_warn("bounce-dropped", KS("qid", env->id), KA("to", env->sender),
+		    KS("reason", "no such user"));
 	rc = r < 0 ? -1 : 0;
 out:
 	if (rc < 0)
-		log_err("%s: cannot write bounce: %s", env->id, strerror(errno));
+		ev_err("bounce-error", KS("qid", env->id), KS("error", strerror(errno)));
 	buf_free(&msg);
 	return rc;
 }

@@ -182,7 +182,7 @@ dkim_fields(struct accounts *acct, const struct sign_job *j, const struct readin
 	int n = 0;
 
 	if (from == NULL) {
-		log_info("%s: no From field: not signed", env->id);
+		ev_info("dkim-unsigned", KS("qid", env->id), KS("reason", "no From field"));
 		return 0;
 	}
 	const char *colon = memchr(from->p, ':', from->len);
@@ -195,7 +195,8 @@ dkim_fields(struct accounts *acct, const struct sign_job *j, const struct readin
 		n = signing_domain(acct, dom, j->now, found, sizeof found, s);
 	if (n <= 0) {
 		if (n < 0)
-			log_warn("%s: the account store did not answer: not signed", env->id);
+			ev_warn("dkim-unsigned", KS("qid", env->id),
+			    KS("reason", "the account store did not answer"));
 		return 0;
 	}
 	for (int i = 0; i < n; i++) {
@@ -211,11 +212,12 @@ dkim_fields(struct accounts *acct, const struct sign_job *j, const struct readin
 		buf_free(&field);
 		buf_free(&data);
 		if (!ok) {
-			log_warn("%s: cannot sign with %s (%s): sent without that signature",
-			    env->id, s[i].selector, found);
+			ev_warn("dkim-sign-failed", KS("qid", env->id), KS("d", found),
+			    KS("s", s[i].selector));
 			continue;
 		}
-		log_info("%s: signed d=%s s=%s a=%s", env->id, found, s[i].selector, r.alg);
+		ev_info("dkim-sign", KS("qid", env->id), KS("d", found), KS("s", s[i].selector),
+		    KS("a", r.alg));
 	}
 	return 0;
 }
@@ -365,7 +367,7 @@ arc_fields(struct accounts *acct, const struct config *cfg, const struct sign_jo
 	unsigned instance;
 
 	if (next_set(m, ours, &instance, &cv, why, sizeof why) < 0) {
-		log_info("%s: forwarded with an ARC chain: not sealed (%s)", j->env->id, why);
+		ev_info("arc-unsealed", KS("qid", j->env->id), KS("reason", why));
 		goto out;
 	}
 	int n = signing_domain(acct, j->forward_domain, j->now, found, sizeof found, s);
@@ -380,10 +382,10 @@ arc_fields(struct accounts *acct, const struct config *cfg, const struct sign_jo
 	struct arc_req r = { cfg->hostname, ours, dkim_alg_sig_name(s[pick].alg), found,
 		s[pick].selector, (long long)j->now, m->bh, instance, cv };
 	if (arc_seal(&m->fields, &r, sign_with, &k, prefix) < 0)
-		log_warn("%s: cannot make the ARC seal (d=%s): sent without it", j->env->id, found);
+		ev_warn("arc-seal-failed", KS("qid", j->env->id), KS("d", found));
 	else
-		log_info("%s: ARC sealed i=%u cv=%s d=%s s=%s", j->env->id, instance, cv, found,
-		    s[pick].selector);
+		ev_info("arc-seal", KS("qid", j->env->id), KN("i", instance), KS("cv", cv),
+		    KS("d", found), KS("s", s[pick].selector));
 out:
 	buf_free(&results);
 	return 0;
@@ -401,7 +403,8 @@ outbound_sign(struct accounts *acct, const struct config *cfg, const struct sign
 		return 0;
 	if (read_message(j, &m) < 0) {
 		if (errno == EFBIG) {
-			log_warn("%s: header block over %d octets: not signed", j->env->id, HEADER_MAX);
+			ev_warn("dkim-unsigned", KS("qid", j->env->id), KS("reason", "header block too long"),
+			    KN("limit", HEADER_MAX));
 		} else {
 			rc = -1;
 		}

@@ -397,28 +397,29 @@ remote_agent_new(struct agent *a, const struct agent_env *env)
 	if ((r->dns = dns_new_validating(env->base, cfg->resolver, anchor, err, sizeof err)) == NULL ||
 	    (r->tls = tls_client_ctx(err, sizeof err)) == NULL ||
 	    (cfg->dane && (r->tls_dane = dane_tls_ctx(err, sizeof err)) == NULL)) {
-		log_err("%s", err);
+		ev_err("start-failed", KS("error", err));
 		remote_free(r);
 		return -1;
 	}
 	if (cfg->dane)
-		log_info("DANE on: DNSSEC-validated lookups, trust anchor %s", anchor);
+		ev_info("dane-on", KS("trust_anchor", anchor));
 	if (cfg->mta_sts) {
 		/* The CAs and the cache directory are fixed at start, as the sandbox's walls. */
 		char dir[4200];
 		snprintf(dir, sizeof dir, "%s/mta-sts", env->queue_dir);
 		if ((r->tls_sts = tls_client_verify_ctx(cfg->tls_ca_file, err, sizeof err)) == NULL ||
 		    (r->sts = sts_cache_new(env->base, r->dns, r->tls_sts, dir)) == NULL) {
-			log_err("MTA-STS: %s", r->tls_sts == NULL ? err : "out of memory");
+			ev_err("start-failed", KS("error", r->tls_sts == NULL ? err : "out of memory"));
 			remote_free(r);
 			return -1;
 		}
-		log_info("MTA-STS on: policies kept in %s, certificates checked against %s", dir,
-		    cfg->tls_ca_file ? cfg->tls_ca_file : "the system's CAs");
+		ev_info("mta-sts-on", KS("dir", dir),
+		    KS("ca_file", cfg->tls_ca_file ? cfg->tls_ca_file : "system"));
 	}
 	if (cfg->tls_reports) {
 		r->tlsrpt_on = true;
-		report_log_init_in(&r->tlsrpt, env->queue_dir, "tlsrpt", "TLS-RPT results");
+		report_log_init_in(&r->tlsrpt, env->queue_dir, "tlsrpt", EV_NAME("tlsrpt-data-error"),
+		    EV_NAME("tlsrpt-data-full"));
 	}
 	r->dispatch_ev = event_new(env->base, -1, 0, on_dispatch, r);
 	if (r->dispatch_ev == NULL) {

@@ -86,6 +86,6 @@ rcpt_sender(struct remote *r, const struct envelope *env, size_t i, struct sende
 void
 log_rewrite(const struct envelope *env, size_t i, const char *sender)
 {
-	log_info("%s: from=<%s> sent as <%s> (SRS) to=<%s> orig_to=<%s>", env->id, env->sender,
-	    sender, env->rcpts[i].addr, env->rcpts[i].orig);
+	ev_info("srs", KS("qid", env->id), KA("from", env->sender), KA("sent_as", sender),
+	    KA("to", env->rcpts[i].addr), KA("orig_to", env->rcpts[i].orig));
 }

@@ -154,9 +154,9 @@ on_sts(void *arg, const struct sts_answer *a)
 		d->sts_why = strdup(a->why);
 	d->sts_log = d->sts == NULL ? "none" : d->sts->mode == STS_ENFORCE ? "enforce" : "testing";
 	if (d->sts != NULL)
-		log_info("%s: MTA-STS policy of %s: mode %s, id %s%s", delivery_id(d), d->name,
-		    sts_mode_name(d->sts->mode), a->id ? a->id : "?",
-		    a->failure ? " (cached: a new one could not be had)" : "");
+		ev_info("mta-sts", KS("qid", delivery_id(d)), KS("domain", d->name),
+		    KS("mode", sts_mode_name(d->sts->mode)), KS("id", a->id),
+		    KS("cached", a->failure ? "yes" : NULL));
 	if (a->failure != NULL && reporting(d)) {
 		struct tlsrpt_result res = { d->name, "sts", d->sts_text, d->sts_mx, a->failure,
 			NULL, NULL, a->why };
@@ -191,15 +191,16 @@ sts_host_gate(struct delivery *d)
 	snprintf(why, sizeof why, "MX host %s is not in the MTA-STS policy of %s", d->host,
 	    d->name);
 	record(d, "sts", "validation-failure", why);
-	if (d->sts->mode != STS_ENFORCE) {
-		log_info("%s: %s (mode testing: used all the same)", delivery_id(d), why);
+	bool enforce = d->sts->mode == STS_ENFORCE;
+	ev_info("mta-sts-mx-refused", KS("qid", delivery_id(d)), KS("host", d->host),
+	    KS("domain", d->name), KS("mode", sts_mode_name(d->sts->mode)),
+	    KS("used", enforce ? "no" : "yes"));
+	if (!enforce)
 		return true;
-	}
 	d->last_code = 451;
 	d->last_status = "4.7.5";
 	snprintf(d->last_error, sizeof d->last_error, "%s", why);
 	d->sts_log = "failed";
-	log_info("%s: %s (mode enforce): not using this MX host", delivery_id(d), why);
 	return false;
 }
 
@@ -212,7 +213,7 @@ sts_params(struct delivery *d, struct client_params *p)
 		return true;
 	SSL_CTX *ctx = verify_ctx(d->r, err, sizeof err);
 	if (ctx == NULL) {
-		log_err("%s", err);
+		ev_err("tls-setup-error", KS("qid", delivery_id(d)), KS("error", err));
 		snprintf(text, sizeof text, "451 4.7.5 %s", err);
 		finish(d, 451, text);
 		return false;

@@ -47,8 +47,7 @@ limit_reached(struct delivery *d)
 
 	if (limit == 0 || d->tried < limit)
 		return false;
-	log_info("%s: %s: tried %u server addresses (mx_address_limit), trying again later",
-	    delivery_id(d), d->name, d->tried);
+	ev_info("mx-limit", KS("qid", delivery_id(d)), KS("domain", d->name), KN("tried", d->tried));
 	return true;
 }
 
@@ -63,7 +62,7 @@ is_self(struct remote *r, const struct sockaddr_storage *ss, uint16_t port)
 	    (r->local_at == 0 || now - r->local_at >= LOCAL_ADDRS_TTL)) {
 		local_addrs_free(&r->local);
 		if (local_addrs_load(&r->local) < 0)
-			log_warn("cannot list the interface addresses: %s", strerror(errno));
+			ev_warn("self-check-error", KS("error", strerror(errno)));
 		r->local_at = now;
 	}
 	return self_addr_match(cfg->listen, SVC_COUNT, (const struct sockaddr *)ss, port,
@@ -85,15 +84,14 @@ self_found(struct delivery *d, const char *ip)
 	if (ip != NULL)
 		snprintf(d->relay, sizeof d->relay, "%s[%s]:%u", d->host, ip, d->route.port);
 	if (d->mx.v[0].pref < cur->pref) {
-		log_info("%s: %s (MX %u of %s) is this host: MX hosts from there on are not tried",
-		    delivery_id(d), d->host, cur->pref, d->name);
+		ev_info("mx-self", KS("qid", delivery_id(d)), KS("host", d->host), KN("pref", cur->pref),
+		    KS("domain", d->name));
 		d->mx_next = d->mx.n;
 		give_up(d);
 		return;
 	}
-	bool at = ip != NULL && strcmp(ip, d->host) != 0;
-	log_info("%s: %s%s%s is this host: mail for %s would loop", delivery_id(d), d->host,
-	    at ? " at " : "", at ? ip : "", d->name);
+	ev_info("loop", KS("qid", delivery_id(d)), KS("host", d->host), KS("ip", ip),
+	    KS("domain", d->name));
 	snprintf(text, sizeof text, "554 5.4.6 mail for %s loops back to myself (%s)",
 	    d->name, d->host);
 	finish(d, 554, text);
@@ -126,7 +124,8 @@ on_client(void *arg, const struct client_result *res)
 		outcome = CLIENT_TRY_NEXT; /* never in clear where DANE or MTA-STS requires TLS */
 	switch (outcome) {
 	case CLIENT_TLS_FAILED:
-		log_info("%s: %s; trying again without TLS", delivery_id(d), res->text);
+		ev_info("tls-fallback", KS("qid", delivery_id(d)), KS("relay", d->relay),
+		    KS("reason", res->text));
 		d->no_tls = true;
 		d->addr_next--;
 		d->tried--; /* the same address once more */
@@ -138,7 +137,8 @@ on_client(void *arg, const struct client_result *res)
 		d->last_status = res->tls_status;
 		if (d->dane != DANE_NONE)
 			d->dane_log = "failed";
-		log_info("%s: %s", delivery_id(d), res->text);
+		ev_info("attempt", KS("qid", delivery_id(d)), KS("relay", d->relay),
+		    KS("domain", d->name), KS("reason", res->text));
 		next_addr(d);
 		return;
 	case CLIENT_DONE:
@@ -217,7 +217,7 @@ job_prefix(struct rjob *j, struct remote *r)
 			sj.forward_domain = at + 1;
 	}
 	if (outbound_sign(r->env.acct, remote_cfg(r), &sj, &j->prefix) < 0)
-		log_warn("%s: cannot read the message to sign it: %s", env->id, strerror(errno));
+		ev_warn("dkim-unsigned", KS("qid", env->id), KS("reason", strerror(errno)));
 	return &j->prefix;
 }
 
@@ -277,7 +277,7 @@ next_addr(struct delivery *d)
 		char err[512];
 		if ((p.tls = verify_ctx(r, err, sizeof err)) == NULL) {
 			char text[CLIENT_TEXT_MAX];
-			log_err("%s", err);
+			ev_err("tls-setup-error", KS("qid", delivery_id(d)), KS("error", err));
 			snprintf(text, sizeof text, "451 4.7.5 %s", err);
 			finish(d, 451, text);
 			return;
@@ -339,14 +339,16 @@ on_tlsa(void *arg, enum dns_status st, const struct dns_rdata *rr, const char *w
 		    why[0] ? why : "no answer");
 		tlsrpt_failure(d, "tlsa", strstr(why, "DNSSEC") ? "dnssec-invalid" : "tlsa-invalid",
 		    d->last_error);
-		log_info("%s: %s; not using this MX host", delivery_id(d), d->last_error);
+		ev_info("dane-lookup-failed", KS("qid", delivery_id(d)), KS("host", d->host),
+		    KS("reason", d->last_error));
 		next_host(d);
 		return;
 	}
 	if (d->dane != DANE_NONE)
-		log_info("%s: DANE for %s: %s (%zu usable TLSA records, %zu unusable, at %s)",
-		    delivery_id(d), d->host, d->dane == DANE_VERIFY ? "authenticated TLS required" :
-		    "TLS required, no usable TLSA record", d->tlsa.n, d->tlsa.unusable, d->tlsa_base);
+		ev_info("dane", KS("qid", delivery_id(d)), KS("host", d->host),
+		    KS("policy", d->dane == DANE_VERIFY ? "verify" : "tls-only"),
+		    KN("usable", d->tlsa.n), KN("unusable", d->tlsa.unusable),
+		    KS("tlsa", d->tlsa_base));
 	next_addr(d);
 }
 
@@ -373,7 +375,8 @@ on_addrs(void *arg, enum dns_status st, const struct addr_list *addrs, const cha
 	d->last_status = NULL;
 	snprintf(d->last_error, sizeof d->last_error, "cannot find the address of %s: %s",
 	    d->host, why[0] ? why : "no A or AAAA record");
-	log_info("%s: %s", delivery_id(d), d->last_error);
+	ev_info("address-lookup-failed", KS("qid", delivery_id(d)), KS("host", d->host),
+	    KS("domain", d->name), KS("reason", d->last_error));
 	if (d->implicit_mx && (st == DNS_NXDOMAIN || st == DNS_NODATA)) {
 		/* No MX and no address: the domain cannot receive mail (RFC 5321 5.1). */
 		char text[CLIENT_TEXT_MAX + 64];
@@ -431,7 +434,7 @@ read_auth(struct delivery *d, const char *path)
 	char line[600];
 
 	if (f == NULL) {
-		log_warn("cannot read %s: %s", path, strerror(errno));
+		ev_warn("relay-password-error", KS("file", path), KS("error", strerror(errno)));
 		return;
 	}
 	if (fgets(line, sizeof line, f) != NULL &&

@@ -217,10 +217,8 @@ on_event(struct bufferevent *bev, short what, void *arg)
 			c->state = STAGE_GREETING;
 			cl_set_timeout(c, T_GREETING);
 		} else if (c->state == STAGE_TLS) {
-			char desc[128], match[64] = "";
+			char match[64] = "";
 			SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
-			if (ssl)
-				tls_describe(ssl, desc, sizeof desc);
 			if ((c->p.verify_name != NULL || c->p.dane != NULL) && (ssl == NULL ||
 			    SSL_get_verify_result(ssl) != X509_V_OK ||
 			    SSL_get0_peer_certificate(ssl) == NULL ||
@@ -234,22 +232,17 @@ on_event(struct bufferevent *bev, short what, void *arg)
 			c->res.tls_used = true;
 			if (ssl != NULL && (c->p.verify_name != NULL || c->p.check_name != NULL))
 				c->res.verify_result = SSL_get_verify_result(ssl);
-			if (c->p.dane != NULL) {
+			if (c->p.dane != NULL)
 				c->res.dane_verified = true;
-				log_info("%s: TLS with %s: %s, DANE-verified by TLSA %s", c->p.env->id,
-				    c->peer, desc, match);
-			} else if (c->p.check_name != NULL) {
-				log_info("%s: TLS with %s: %s, certificate %s for %s%s%s", c->p.env->id,
-				    c->peer, ssl ? desc : "?", c->res.verify_result == X509_V_OK ?
-				    "verified" : "not verified", c->p.check_name,
-				    c->res.verify_result == X509_V_OK ? "" : ": ",
-				    c->res.verify_result == X509_V_OK ? "" :
-				    X509_verify_cert_error_string(c->res.verify_result));
-			} else {
-				log_info("%s: TLS with %s: %s%s%s", c->p.env->id, c->peer, ssl ? desc : "?",
-				    c->p.verify_name ? ", certificate verified for " : "",
-				    c->p.verify_name ? c->p.verify_name : "");
-			}
+			bool checked_ok = c->res.verify_result == X509_V_OK;
+			ev_info("delivery-tls", KS("qid", c->p.env->id), KS("relay", c->peer),
+			    KS("version", ssl ? SSL_get_version(ssl) : "?"),
+			    KS("cipher", ssl ? SSL_get_cipher_name(ssl) : "?"),
+			    KS("verified", c->p.dane != NULL ? NULL : c->p.verify_name),
+			    KS("dane_tlsa", c->p.dane != NULL ? match : NULL),
+			    KS("checked", c->p.check_name),
+			    KS("check_error", c->p.check_name == NULL || checked_ok ? NULL :
+			    X509_verify_cert_error_string(c->res.verify_result)));
 			c->tls = true;
 			cl_send_ehlo(c);
 		}

@@ -95,7 +95,8 @@ cl_start_body(struct smtp_client *c)
 		return;
 	}
 	if (outform_changed(&c->text))
-		log_info("%s: to %s: folded/encoded long lines", c->p.env->id, c->peer);
+		ev_info("long-lines", KS("qid", c->p.env->id), KS("relay", c->peer),
+		    KS("action", "folded or encoded"));
 	c->text_sent = false;
 	c->state = STAGE_BODY;
 	wire_init(&c->enc, false);

@@ -72,8 +72,7 @@ sts_cache_new(struct event_base *base, struct dns *dns, SSL_CTX *ctx, const char
 	c->ctx = ctx;
 	snprintf(c->dir, sizeof c->dir, "%s", dir);
 	if (mkdir_p(dir, 0750) < 0 && errno != EEXIST)
-		log_warn("MTA-STS: cannot make %s: %s (policies are kept in memory only)", dir,
-		    strerror(errno));
+		ev_warn("mta-sts-cache-error", KS("file", dir), KS("error", strerror(errno)));
 	return c;
 }
 
@@ -158,7 +157,7 @@ forget(struct entry *e)
 	e->have = false;
 	path_of(e, path, sizeof path);
 	if (unlink(path) < 0 && errno != ENOENT)
-		log_warn("MTA-STS: cannot remove %s: %s", path, strerror(errno));
+		ev_warn("mta-sts-cache-error", KS("file", path), KS("error", strerror(errno)));
 }
 
 /*
@@ -175,7 +174,7 @@ load(struct entry *e)
 	path_of(e, path, sizeof path);
 	if (fd_read_file(path, STS_POLICY_MAX + HEADER_MAX, &b) < 0) {
 		if (errno != ENOENT)
-			log_warn("MTA-STS: cannot read %s: %s", path, strerror(errno));
+			ev_warn("mta-sts-cache-error", KS("file", path), KS("error", strerror(errno)));
 		buf_free(&b);
 		return;
 	}
@@ -186,7 +185,7 @@ load(struct entry *e)
 	if (body == NULL || sscanf(b.data, "id %32s\nfetched %lld\n", id, &when) != 2 ||
 	    sts_policy_parse(body + 2, n - (size_t)(body + 2 - b.data), &p, why,
 	    sizeof why) < 0 || (text = strdup(body + 2)) == NULL) {
-		log_warn("MTA-STS: %s is not a cached policy: ignored", path);
+		ev_warn("mta-sts-cache-error", KS("file", path), KS("error", "not a cached policy"));
 		buf_free(&b);
 		return;
 	}
@@ -213,8 +212,7 @@ save(struct entry *e)
 	if (fd >= 0 && close(fd) < 0)
 		ok = false;
 	if (!ok || rename(tmp, path) < 0) {
-		log_warn("MTA-STS: cannot keep the policy of %s in %s: %s", e->domain, path,
-		    strerror(errno));
+		ev_warn("mta-sts-cache-error", KS("file", path), KS("error", strerror(errno)));
 		if (fd >= 0)
 			unlink(tmp);
 	}
@@ -276,14 +274,13 @@ on_fetch(void *arg, struct https_result *res)
 	}
 	if (failure != NULL) {
 		bool in_force = e->have && time(NULL) < e->expires;
-		log_warn("MTA-STS policy of %s (id %s) cannot be had: %s; %s", e->domain, e->new_id,
-		    why, in_force ? "the cached policy stays in force" :
-		    "delivering as without a policy");
+		ev_warn("mta-sts-fetch-failed", KS("domain", e->domain), KS("id", e->new_id),
+		    KS("result", failure), KS("reason", why), KS("cached", in_force ? "yes" : "no"));
 		answer(e, failure, why);
 		return;
 	}
-	log_info("MTA-STS policy of %s: id %s, mode %s, max_age %" PRIu32 ", %zu mx pattern(s)",
-	    e->domain, e->new_id, sts_mode_name(p.mode), p.max_age, p.nmx);
+	ev_info("mta-sts-policy", KS("domain", e->domain), KS("id", e->new_id),
+	    KS("mode", sts_mode_name(p.mode)), KN("max_age", p.max_age), KN("mx", p.nmx));
 	set_policy(e, &p, res->body, e->new_id, time(NULL));
 	res->body = NULL; /* ours now */
 	save(e);
@@ -308,7 +305,9 @@ fetch(struct entry *e)
 	snprintf(url, sizeof url, "https://mta-sts.%s/.well-known/mta-sts.txt", e->domain);
 	e->fetch = https_dns_start(e->c->dns, &o, on_fetch, e, err, sizeof err);
 	if (e->fetch == NULL) {
-		log_warn("MTA-STS policy of %s cannot be had: %s", e->domain, err);
+		ev_warn("mta-sts-fetch-failed", KS("domain", e->domain), KS("id", e->new_id),
+		    KS("result", "sts-policy-fetch-error"), KS("reason", err),
+		    KS("cached", e->have && time(NULL) < e->expires ? "yes" : "no"));
 		answer(e, "sts-policy-fetch-error", err);
 	}
 }

@@ -135,8 +135,7 @@ dkim_verify_new(const char *hdr, size_t hdrlen)
 			goto fail;
 	}
 	if (v->ignored > 0)
-		log_info("dkim: %zu signatures past the first %d not verified", v->ignored,
-		    DKIM_VERIFY_MAX);
+		ev_info("dkim-ignored", KN("count", v->ignored), KN("limit", DKIM_VERIFY_MAX));
 	dkim_fields_free(&fields);
 	return v;
 fail:

@@ -17,6 +17,7 @@
 #include "acme/acme_msg.h"
 #include "http/http_reply.h"
 #include "ipc/frame.h"
+#include "net/tls_server.h"
 #include "util/log.h"
 #include "util/strmap.h"
 
@@ -65,11 +66,12 @@ add_http01(struct http_acme *a)
 	if (!frame_get_str(&a->f, token, sizeof token) ||
 	    !frame_get_str(&a->f, keyauth, sizeof keyauth) || !frame_end(&a->f) ||
 	    !acme_token_ok(token)) {
-		log_warn("acme channel: malformed http-01 frame ignored");
+		ev_warn("control-malformed", KS("peer", "acmed"), KS("what", "http-01"));
 		return;
 	}
 	if (strmap_get(&a->tokens, token) == NULL && a->tokens.n >= ACME_CHAN_MAX) {
-		log_warn("acme channel: more than %d http-01 tokens: ignored", ACME_CHAN_MAX);
+		ev_warn("acme-challenge-refused", KS("type", "http-01"), KS("reason", "too many tokens"),
+		    KN("limit", ACME_CHAN_MAX));
 		return;
 	}
 	char *v = strdup(keyauth);
@@ -77,7 +79,7 @@ add_http01(struct http_acme *a)
 	if (v == NULL || strmap_put(&a->tokens, token, v) < 0) {
 		strmap_del(&a->tokens, token);
 		free(v);
-		log_err("acme channel: out of memory");
+		ev_err("acme-error", KS("what", "channel"), KS("error", "out of memory"));
 	}
 }
 
@@ -92,7 +94,7 @@ add_alpn(struct http_acme *a)
 	if (cert == NULL || key == NULL || !frame_get_str(&a->f, name, sizeof name) ||
 	    !frame_get_str(&a->f, cert, FRAME_MAX) || !frame_get_str(&a->f, key, FRAME_MAX) ||
 	    !frame_end(&a->f)) {
-		log_warn("acme channel: malformed tls-alpn-01 frame ignored");
+		ev_warn("control-malformed", KS("peer", "acmed"), KS("what", "tls-alpn-01"));
 		goto out;
 	}
 	BIO *b = BIO_new_mem_buf(cert, -1);
@@ -103,14 +105,16 @@ add_alpn(struct http_acme *a)
 	BIO_free(b);
 	ERR_clear_error();
 	if (x == NULL || k == NULL) {
-		log_warn("acme channel: unreadable tls-alpn-01 certificate for %s ignored", name);
+		ev_warn("acme-challenge-refused", KS("type", "tls-alpn-01"), KS("name", name),
+		    KS("reason", "unreadable certificate"));
 		goto out;
 	}
 	size_t i;
 	for (i = 0; i < a->nalpn && strcasecmp(a->alpn[i].name, name) != 0; i++)
 		;
 	if (i == ACME_CHAN_MAX) {
-		log_warn("acme channel: more than %d tls-alpn-01 names: ignored", ACME_CHAN_MAX);
+		ev_warn("acme-challenge-refused", KS("type", "tls-alpn-01"), KS("name", name),
+		    KS("reason", "too many names"), KN("limit", ACME_CHAN_MAX));
 		goto out;
 	}
 	if (i < a->nalpn) {
@@ -148,7 +152,7 @@ on_read(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	if ((size_t)n > sizeof a->f.buf || frame_parse(&a->f, a->f.buf, (size_t)n, &type) < 0) {
-		log_warn("acme channel: malformed frame ignored");
+		ev_warn("control-malformed", KS("peer", "acmed"));
 		return;
 	}
 	switch (type) {
@@ -165,10 +169,10 @@ on_read(evutil_socket_t fd, short what, void *arg)
 	case ACH_SYNC:
 		if (frame_get_u64(&a->f, &seq) && frame_end(&a->f) &&
 		    acme_chan_sync(a->fd, ACH_SYNCED, seq) < 0)
-			log_warn("acme channel: cannot answer: %s", strerror(errno));
+			ev_warn("acme-error", KS("what", "channel"), KS("error", strerror(errno)));
 		break;
 	default:
-		log_warn("acme channel: frame of unknown type %u ignored", type);
+		ev_warn("control-malformed", KS("peer", "acmed"), KN("type", type));
 	}
 }
 
@@ -238,19 +242,25 @@ alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen, const un
 			ERR_clear_error();
 			return SSL_TLSEXT_ERR_ALERT_FATAL;
 		}
-		log_info("acme: tls-alpn-01 certificate for %s given", sni);
+		ev_info("acme-challenge", KS("type", "tls-alpn-01"), KS("name", sni));
 		return SSL_TLSEXT_ERR_OK;
 	}
-	log_info("acme: tls-alpn-01 asked for %s, which has no challenge under way",
-	    sni ? sni : "no name");
+	ev_info("acme-challenge-refused", KS("type", "tls-alpn-01"), KS("name", sni),
+	    KS("reason", "no challenge under way"));
 	return SSL_TLSEXT_ERR_ALERT_FATAL;
+}
+
+static void
+hook_one(SSL_CTX *ctx, void *a)
+{
+	SSL_CTX_set_alpn_select_cb(ctx, alpn_select, a);
 }
 
 void
 http_acme_hook(struct http_acme *a, SSL_CTX *ctx)
 {
 	if (a != NULL && ctx != NULL)
-		SSL_CTX_set_alpn_select_cb(ctx, alpn_select, a);
+		tls_server_each_ctx(ctx, hook_one, a);
 }
 
 bool
@@ -275,6 +285,6 @@ http_acme_serve(struct http_acme *a, struct evhttp_request *req)
 	}
 	struct buf body = { .data = (char *)keyauth, .len = strlen(keyauth), .cap = 0 };
 	http_reply(req, false, HTTP_OK, "application/octet-stream", &body);
-	log_info("acme: http-01 answer given for token %s", token);
+	ev_info("acme-challenge", KS("type", "http-01"), KS("token", token));
 	return true;
 }

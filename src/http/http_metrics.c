@@ -14,7 +14,6 @@
 
 #include "metrics/metrics_text.h"
 #include "util/buf.h"
-#include "util/escape.h"
 #include "util/log.h"
 
 static void
@@ -37,12 +36,13 @@ reply(struct evhttp_request *req, int code, const char *reason, const char *type
 	if (code != HTTP_OK) {
 		struct evhttp_connection *evcon = evhttp_request_get_connection(req);
 		const char *uri = evhttp_request_get_uri(req);
-		char *peer = NULL, path[ESC_SIZE(200)];
+		char *peer = NULL, path[201];
 		ev_uint16_t port = 0;
 		if (evcon != NULL)
 			evhttp_connection_get_peer(evcon, &peer, &port);
-		esc_text(path, sizeof path, uri ? uri : "", uri ? strnlen(uri, 200) : 0, ESC_BACKSLASH);
-		log_info("metrics: %s %s %d", peer ? peer : "?", path, code);
+		snprintf(path, sizeof path, "%s", uri ? uri : "");
+		ev_info("metrics-refused", KS("client", peer ? peer : "?"), KS("path", path),
+		    KN("status", code));
 	}
 	evhttp_send_reply(req, code, reason, out);
 	if (out != NULL)

@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "util/escape.h"
 #include "util/log.h"
 
 #define HSTS_MAX_AGE 31536000 /* a year */
@@ -54,13 +53,13 @@ log_request(struct evhttp_request *req, int code)
 {
 	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
 	const char *uri = evhttp_request_get_uri(req);
-	char *peer = NULL, path[ESC_SIZE(200)];
+	char *peer = NULL, path[201];
 	ev_uint16_t port = 0;
 
 	if (evcon != NULL)
 		evhttp_connection_get_peer(evcon, &peer, &port);
-	esc_text(path, sizeof path, uri ? uri : "", uri ? strnlen(uri, 200) : 0, ESC_BACKSLASH);
-	log_info("%s %s %d", peer ? peer : "?", path, code);
+	snprintf(path, sizeof path, "%s", uri ? uri : ""); /* the log's share of a long one */
+	ev_info("http", KS("client", peer ? peer : "?"), KS("path", path), KN("status", code));
 }
 
 void

@@ -43,7 +43,7 @@ hosted(struct httpd *srv, const char *domain)
 	bool found = false;
 
 	if (accounts_domain_list(srv->acct, &domains, err, sizeof err) < 0) {
-		log_err("cannot list the hosted domains: %s", err);
+		ev_err("store-error", KS("what", "domain-list"), KS("error", err));
 		return false;
 	}
 	for (size_t i = 0; i < domains.n && !found; i++)

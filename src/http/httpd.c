@@ -41,8 +41,8 @@ opened(struct http_listener *hl)
 	if (hl->active >= srv->cfg->max_connections && !hl->paused && hl->el != NULL) {
 		evconnlistener_disable(hl->el);
 		hl->paused = true;
-		log_info("%s: max_connections (%u) open: not accepting for now",
-		    service_name(hl->svc), srv->cfg->max_connections);
+		ev_info("listener-paused", KS("service", service_name(hl->svc)),
+		    KN("limit", srv->cfg->max_connections));
 	}
 }
 
@@ -91,7 +91,7 @@ tls_bufferevent(struct event_base *base, void *arg)
 	}
 	if (bev == NULL) {
 		/* evhttp would fall back to plain text on the TLS port: stop instead. */
-		log_err("cannot set up TLS for a connection (out of memory): stopping");
+		ev_err("tls-setup-error", KS("error", "out of memory"));
 		_exit(1);
 	}
 	/* Clients that close without close_notify are common and harmless here. */
@@ -174,7 +174,7 @@ httpd_main(const struct role_env *env)
 		goto out;
 	if (env->certs->main.cert != NULL &&
 	    (srv.tls_ctx = tls_server_ctx(env->certs, env->cfg, err, sizeof err)) == NULL) {
-		log_err("%s", err);
+		ev_err("start-failed", KS("error", err));
 		goto out;
 	}
 	if (role_control_start(&control, srv.base, env->ctl_fd, &srv.cfg, &srv.tls_ctx) < 0)
@@ -186,12 +186,13 @@ httpd_main(const struct role_env *env)
 		goto out;
 	for (size_t i = 0; i < env->nfds; i++) {
 		if (env->fds[i].svc == SVC_HTTPS && srv.tls_ctx == NULL) {
-			log_err("https needs [tls] cert and key");
+			ev_err("start-failed", KS("error", "https needs [tls] cert and key"));
 			goto out;
 		}
 		srv.nlisteners++;
 		if (listen_one(&srv, &srv.listeners[i], &env->fds[i]) < 0) {
-			log_err("cannot serve %s: out of memory", service_name(env->fds[i].svc));
+			ev_err("start-failed", KS("service", service_name(env->fds[i].svc)),
+			    KS("error", "out of memory"));
 			goto out;
 		}
 	}

@@ -96,7 +96,6 @@ web_session_start(struct web_req *wr, enum web_kind kind, const char *name, cons
 	if (v == VERDICT_OK) {
 		set_cookie(wr->req, SESSION_COOKIE, sid, false);
 		explicit_bzero(sid, sizeof sid);
-		log_info("%s: web login of %s %s", wr->ip, kind == WEB_ADMIN ? "admin" : "user", who.name);
 	}
 	return v;
 }

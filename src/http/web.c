@@ -136,7 +136,7 @@ web_form_read(struct web_req *wr)
 	wr->form_read = true;
 	const char *csrf = http_form_get(&wr->form, "csrf");
 	if (wr->who.kind == WEB_NOBODY || csrf == NULL || !http_secret_equal(csrf, wr->who.csrf)) {
-		log_info("%s: %s refused: the form's CSRF token is missing or wrong", wr->ip, wr->path);
+		ev_info("csrf-refused", KS("client", wr->ip), KS("path", wr->path));
 		http_reply_text(wr->req, true, HTTP_FORBIDDEN);
 		return false;
 	}

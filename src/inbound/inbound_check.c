@@ -21,6 +21,7 @@
 #include "dmarc/dmarc_rua.h"
 #include "inbound/auth_results.h"
 #include "spf/spf.h"
+#include "util/log.h"
 
 struct inbound_check {
 	struct inbound_params p;
@@ -326,27 +327,21 @@ verdict(struct inbound_check *c, const struct dmarc_result *dm)
 		snprintf(v.text, sizeof v.text, "Error: SPF of %s does not allow %s%s%s", spf->domain,
 		    c->ip, spf->explanation[0] ? ": " : "", spf->explanation);
 	}
-	/* One log line: every result and what was done. */
-	int n = snprintf(v.log, sizeof v.log, "checks: spf=%s", have_spf ?
-	    spf_outcome_name(spf->result) : "none");
-	if (have_spf && n > 0 && (size_t)n < sizeof v.log)
-		n += snprintf(v.log + n, sizeof v.log - (size_t)n, " (%s %s)", spf->identity,
-		    spf->domain);
-	for (size_t i = 0; i < c->ndkim && n > 0 && (size_t)n < sizeof v.log; i++)
-		n += snprintf(v.log + n, sizeof v.log - (size_t)n, " dkim=%s (d=%s s=%s)",
+	/* One event: every result and what was done. */
+	char dkims[400] = "none";
+	int n = 0;
+	for (size_t i = 0; i < c->ndkim && n >= 0 && (size_t)n < sizeof dkims; i++)
+		n += snprintf(dkims + n, sizeof dkims - (size_t)n, "%s%s d=%s s=%s", i ? ", " : "",
 		    dkim_status_name(c->dkim[i].status), c->dkim[i].d, c->dkim[i].s);
-	if (c->ndkim == 0 && n > 0 && (size_t)n < sizeof v.log)
-		n += snprintf(v.log + n, sizeof v.log - (size_t)n, " dkim=none");
-	if (n > 0 && (size_t)n < sizeof v.log)
-		n += snprintf(v.log + n, sizeof v.log - (size_t)n, " arc=%s",
-		    arc_status_name(c->arc.status));
-	if (n > 0 && (size_t)n < sizeof v.log)
-		snprintf(v.log + n, sizeof v.log - (size_t)n, " dmarc=%s%s%s%s action=%s",
-		    dm ? dmarc_outcome_name(dm->result) : "none", dm && dm->header_from[0] ?
-		    " (from " : "", dm && dm->header_from[0] ? dm->header_from : "",
-		    dm && dm->header_from[0] ? ")" : "",
-		    v.action == INBOUND_REJECT ? "reject" :
-		    v.action == INBOUND_QUARANTINE ? "quarantine" : "accept");
+	ev_info("checks", KS("qid", c->p.id), KS("client", c->ip),
+	    KS("spf", have_spf ? spf_outcome_name(spf->result) : "none"),
+	    KS("spf_identity", have_spf ? spf->identity : NULL),
+	    KS("spf_domain", have_spf ? spf->domain : NULL), KS("dkim", dkims),
+	    KS("arc", arc_status_name(c->arc.status)),
+	    KS("dmarc", dm ? dmarc_outcome_name(dm->result) : "none"),
+	    KS("dmarc_from", dm && dm->header_from[0] ? dm->header_from : NULL),
+	    KS("action", v.action == INBOUND_REJECT ? "reject" :
+	    v.action == INBOUND_QUARANTINE ? "quarantine" : "accept"));
 	free(k);
 	report_line(c, dm, &v, &v.report);
 	void (*done)(void *, const struct inbound_verdict *) = c->done;

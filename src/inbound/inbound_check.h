@@ -40,7 +40,6 @@ struct inbound_verdict {
 	const char *status;   /* REJECT: "5.7.1" or "5.7.23" */
 	char text[300];       /* REJECT: the reply text */
 	struct buf ar;        /* the Authentication-Results field, LF ends */
-	char log[600];        /* one line of results and the decision */
 	bool authenticated;   /* SPF pass and DMARC pass through an aligned DKIM signature */
 	struct buf report;    /* the line for the DMARC aggregate reports (report_log.h),
 			       * empty when none is due: no policy record with a mailto: rua */

@@ -18,18 +18,20 @@
 
 void
 report_log_init_in(struct report_log *l, const char *queue_dir, const char *sub,
-    const char *what)
+    const char *ev_error, const char *ev_full)
 {
 	snprintf(l->dir, sizeof l->dir, "%s/%s", queue_dir, sub);
 	l->full_day[0] = '\0';
 	l->max = REPORT_LOG_MAX;
-	l->what = what;
+	l->ev_error = ev_error;
+	l->ev_full = ev_full;
 }
 
 void
 report_log_init(struct report_log *l, const char *queue_dir)
 {
-	report_log_init_in(l, queue_dir, "dmarc", "DMARC report data");
+	report_log_init_in(l, queue_dir, "dmarc", EV_NAME("dmarc-data-error"),
+	    EV_NAME("dmarc-data-full"));
 }
 
 void
@@ -52,20 +54,19 @@ report_log_append(struct report_log *l, time_t now, const char *line, size_t len
 	if (fd < 0 && errno == ENOENT && mkdir(l->dir, 0770) == 0)
 		fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0660);
 	if (fd < 0) {
-		log_warn("%s: %s: %s", l->what, path, strerror(errno));
+		ev_warn(l->ev_error, KS("file", path), KS("error", strerror(errno)));
 		return -1;
 	}
 	int rc = -1;
 	if (fstat(fd, &st) < 0) {
-		log_warn("%s: %s: %s", l->what, path, strerror(errno));
+		ev_warn(l->ev_error, KS("file", path), KS("error", strerror(errno)));
 	} else if ((unsigned long long)st.st_size + len > l->max) {
 		if (strcmp(l->full_day, day) != 0) {
-			log_warn("%s: %s is full (%llu octets): the rest of the day is not "
-			    "reported", l->what, path, l->max);
+			ev_warn(l->ev_full, KS("file", path), KN("limit", l->max));
 			snprintf(l->full_day, sizeof l->full_day, "%s", day);
 		}
 	} else if (write(fd, line, len) != (ssize_t)len) {
-		log_warn("%s: %s: %s", l->what, path, strerror(errno ? errno : EIO));
+		ev_warn(l->ev_error, KS("file", path), KS("error", strerror(errno ? errno : EIO)));
 	} else {
 		rc = 0;
 	}

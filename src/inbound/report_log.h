@@ -18,14 +18,14 @@ struct report_log {
 	char dir[4096];  /* <queue>/dmarc */
 	char full_day[16]; /* the day whose file was found full (logged once) */
 	unsigned long long max; /* REPORT_LOG_MAX; smaller in tests */
-	const char *what;  /* for the log: "DMARC report data" */
+	const char *ev_error, *ev_full; /* its events: "dmarc-data-error", "dmarc-data-full" */
 };
 
 /* report_log_init - the DMARC notes of the queue directory queue_dir. */
 void report_log_init(struct report_log *l, const char *queue_dir);
-/* report_log_init_in - notes in queue_dir/sub (made at the first line), named what in the log. */
+/* report_log_init_in - notes in queue_dir/sub (made at the first line), with these events. */
 void report_log_init_in(struct report_log *l, const char *queue_dir, const char *sub,
-    const char *what);
+    const char *ev_error, const char *ev_full);
 
 /* report_log_day - "YYYYMMDD" of t (UTC) into out[9]. */
 void report_log_day(time_t t, char out[16]);

@@ -52,7 +52,7 @@ dial(const struct lookup_client *c)
 	}
 	long uid;
 	if (!peer_is_server(fd, &uid)) {
-		log_err("lookupd socket is held by another user (uid %ld): refusing it", uid);
+		ev_err("lookupd-untrusted", KN("uid", uid));
 		close(fd);
 		errno = EPERM;
 		return -1;
@@ -115,7 +115,7 @@ lookup_call(struct lookup_client *c, const struct frame *req, struct frame *rep,
 		if (r == -2)
 			break;
 	}
-	log_warn("lookupd did not answer: %s", errno ? strerror(errno) : "no reply");
+	ev_warn("lookupd-unanswered", KS("error", errno ? strerror(errno) : "no reply"));
 	return -1;
 }
 
@@ -465,7 +465,7 @@ lookup_dkim_sign(struct lookup_client *c, const char *domain, const char *select
 		sig_b64[0] = '\0';
 	/* A string field: no NUL inside, and it must fit in one frame. */
 	if (len > LK_DKIM_DATA_MAX || memchr(data, '\0', len) != NULL) {
-		log_warn("dkim: %zu octets cannot be signed through lookupd", len);
+		ev_warn("dkim-too-long", KN("size", len));
 		return DKIM_SIGN_FAILED;
 	}
 	if ((req = malloc(sizeof *req)) == NULL || (rep = malloc(sizeof *rep)) == NULL ||

@@ -160,7 +160,7 @@ do_resolve(struct lookupd *d, struct lk_conn *c, struct frame *in)
 		frame_put_u64(f, tl.v[i].vacation);
 	}
 	if (f->bad) { /* more targets than a frame holds: say so rather than cut the list */
-		log_err("resolve %s: too many targets for one answer", addr);
+		ev_err("lookup-error", KS("address", addr), KS("error", "too many targets for one answer"));
 		frame_init(f, LK_REPLY);
 		frame_put_u64(f, RESOLVE_TEMPFAIL);
 		frame_put_u64(f, 0);
@@ -264,7 +264,7 @@ do_domains(struct lookupd *d, struct lk_conn *c, struct frame *in)
 		return;
 	}
 	if (accounts_domain_list(d->acct, &l, err, sizeof err) < 0)
-		log_err("domain list: %s", err);
+		ev_err("store-error", KS("what", "domain-list"), KS("error", err));
 	size_t n = 0, room = FRAME_MAX - 32;
 	while (n < l.n && strlen(l.v[n]) + 5 <= room)
 		room -= strlen(l.v[n++]) + 5;
@@ -282,7 +282,8 @@ dkim_allowed(struct lookupd *d, struct lk_conn *c, const char *what)
 {
 	if (c->uid == 0 || c->uid == d->mail_uid)
 		return true;
-	log_warn("refused %s from uid %ld: only the mail user may ask", what, (long)c->uid);
+	ev_warn("lookup-refused", KS("request", what), KN("uid", c->uid),
+	    KS("reason", "only the mail user may ask"));
 	struct frame *f = &d->out;
 	frame_init(f, LK_ERROR);
 	send_frame(c, f);
@@ -325,7 +326,7 @@ do_dkim_sign(struct lookupd *d, struct lk_conn *c, struct frame *in)
 	if (!frame_get_str(in, domain, sizeof domain) ||
 	    !frame_get_str(in, selector, sizeof selector) ||
 	    !frame_get_str(in, d->dkim_data, LK_DKIM_DATA_MAX + 1) || !frame_end(in)) {
-		log_warn("malformed or oversized LK_DKIM_SIGN from uid %ld: closing", (long)c->uid);
+		ev_warn("lookup-malformed", KS("request", "LK_DKIM_SIGN"), KN("uid", c->uid));
 		conn_close(c);
 		return;
 	}
@@ -334,9 +335,9 @@ do_dkim_sign(struct lookupd *d, struct lk_conn *c, struct frame *in)
 	enum dkim_sign_status st = accounts_dkim_sign_status(d->acct, domain, selector,
 	    d->dkim_data, strlen(d->dkim_data), sig, sizeof sig);
 	if (st == DKIM_SIGN_NO_KEY)
-		log_warn("dkim: no signing key %s for %s", selector, domain);
+		ev_warn("dkim-no-key", KS("d", domain), KS("s", selector));
 	else if (st == DKIM_SIGN_FAILED)
-		log_err("dkim: cannot sign with %s of %s", selector, domain);
+		ev_err("dkim-key-error", KS("d", domain), KS("s", selector));
 	frame_init(f, LK_REPLY);
 	frame_put_u64(f, st);
 	frame_put_str(f, st == DKIM_SIGN_OK ? sig : "");
@@ -419,7 +420,7 @@ do_vacation_get(struct lookupd *d, struct lk_conn *c, struct frame *in)
 		/* The one refusal that is no failure: the user is gone. */
 		status = strncmp(err, "no such user", 12) == 0 ? 2 : 3;
 		if (status == 3)
-			log_err("vacation of %s: %s", user, err);
+			ev_err("vacation-error", KS("user", user), KS("error", err));
 	} else if (v->found) {
 		status = 1;
 	}
@@ -505,11 +506,11 @@ verify_done(void *arg)
 		v = VERDICT_OK;
 		authlimit_reset(&d->limits, acct);
 		if (!j->ok) {
-			log_info("login of %s with app password %s (service=%s)", j->user,
-			    j->rec.app_name[j->app], j->service);
+			ev_info("app-password-used", KS("user", j->user), KS("app", j->rec.app_name[j->app]),
+			    KS("client", j->ip), KS("service", j->service));
 			if (accounts_app_password_used(d->acct, j->user, j->rec.app_name[j->app], now) < 0)
-				log_warn("cannot note the use of app password %s of %s", j->rec.app_name[j->app],
-				    j->user);
+				ev_warn("app-password-error", KS("user", j->user),
+				    KS("app", j->rec.app_name[j->app]));
 		}
 	} else {
 		v = VERDICT_FAIL;
@@ -518,9 +519,9 @@ verify_done(void *arg)
 		bool by_acct = authlimit_failed(&d->limits, acct, now,
 		    cfg->login_failures_per_account, window);
 		if (by_net || by_acct) {
-			log_warn("login blocked for %llu s: %s%s%s after repeated failures (service=%s)",
-			    (unsigned long long)window, by_net ? "client " : "", by_net ? j->ip : "",
-			    by_acct ? (by_net ? " and this account" : "this account") : "", j->service);
+			ev_warn("login-blocked", KS("user", j->user), KS("client", j->ip),
+			    KS("service", j->service), KS("scope", by_net && by_acct ? "client,account" :
+			    by_net ? "client" : "account"), KN("duration", window));
 			v = VERDICT_BLOCKED;
 		}
 	}
@@ -554,8 +555,8 @@ do_verify(struct lookupd *d, struct lk_conn *c, struct frame *in)
 		return;
 	}
 	if (d->pending >= d->cfg->login_queue) {
-		log_warn("login of %s from %s refused: %u checks already waiting", j->user, j->ip,
-		    d->pending);
+		ev_warn("login-queue-full", KS("user", j->user), KS("client", j->ip),
+		    KS("service", j->service), KN("waiting", d->pending));
 		explicit_bzero(j, sizeof *j);
 		free(j);
 		reply_u64(c, VERDICT_BUSY);
@@ -614,7 +615,8 @@ web_allowed(struct lookupd *d, struct lk_conn *c, const char *what)
 {
 	if (c->uid == 0 || c->uid == d->httpd_uid)
 		return true;
-	log_warn("refused %s from uid %ld: only the httpd role may ask", what, (long)c->uid);
+	ev_warn("lookup-refused", KS("request", what), KN("uid", c->uid),
+	    KS("reason", "only the httpd role may ask"));
 	struct frame *f = &d->out;
 	frame_init(f, LK_ERROR);
 	send_frame(c, f);
@@ -682,7 +684,7 @@ web_login_done(void *arg)
 	char sid[WEB_SID_LEN + 1] = "", csrf[WEB_CSRF_LEN + 1] = "";
 	time_t now = time(NULL), window = (time_t)cfg->login_block_time;
 	enum lookup_verdict v;
-	const char *kind = j->kind == WEB_ADMIN ? "admin" : "user";
+	const char *kind = j->kind == WEB_ADMIN ? "admin" : "user", *why = "credentials";
 
 	d->pending--;
 	authlimit_client_key(j->ip, net, sizeof net);
@@ -696,14 +698,16 @@ web_login_done(void *arg)
 		authlimit_reset(&d->limits, acct);
 		if (!web_login_still(d, j)) {
 			/* changed while the password was checked: as if it had been first */
-			log_info("web login of %s %s: changed during the check", kind, j->name);
+			why = "changed during the check";
 			v = VERDICT_FAIL;
 		} else if (accounts_session_new(d->acct, j->kind, j->name, now, sid, csrf, err,
 		    sizeof err) < 0) {
-			log_err("web login of %s %s: %s", kind, j->name, err);
+			ev_err("web-login-error", KS("user", j->name), KS("client", j->ip), KS("kind", kind),
+			    KS("error", err));
 			v = VERDICT_TEMPFAIL;
 		} else {
-			log_info("web login of %s %s from %s", kind, j->name, j->ip);
+			ev_info("login", KS("user", j->name), KS("client", j->ip), KS("service", "web"),
+			    KS("kind", kind));
 			v = VERDICT_OK;
 		}
 	} else {
@@ -713,12 +717,17 @@ web_login_done(void *arg)
 		bool by_acct = authlimit_failed(&d->limits, acct, now,
 		    cfg->login_failures_per_account, window);
 		if (by_net || by_acct) {
-			log_warn("login blocked for %llu s: %s%s%s after repeated failures (service=web)",
-			    (unsigned long long)window, by_net ? "client " : "", by_net ? j->ip : "",
-			    by_acct ? (by_net ? " and this account" : "this account") : "");
+			ev_warn("login-blocked", KS("user", j->name), KS("client", j->ip),
+			    KS("service", "web"), KS("scope", by_net && by_acct ? "client,account" :
+			    by_net ? "client" : "account"), KN("duration", window));
 			v = VERDICT_BLOCKED;
 		}
 	}
+	/* The mail roles log their own refusals (session/login.c); httpd's are logged here. */
+	if (v == VERDICT_FAIL || v == VERDICT_BLOCKED || v == VERDICT_SUSPENDED)
+		ev_info("login-failed", KS("user", j->name), KS("client", j->ip), KS("service", "web"),
+		    KS("kind", kind), KS("reason", v == VERDICT_BLOCKED ? "blocked" :
+		    v == VERDICT_SUSPENDED ? "suspended" : why));
 	web_login_reply(j->c, v, v == VERDICT_OK ? sid : "", v == VERDICT_OK ? j->name : "",
 	    v == VERDICT_OK ? csrf : "");
 	explicit_bzero(sid, sizeof sid);
@@ -782,8 +791,8 @@ do_web_login(struct lookupd *d, struct lk_conn *c, struct frame *in)
 	}
 	j->kind = strcmp(kind, "admin") == 0 ? WEB_ADMIN : WEB_USER;
 	if (d->pending >= d->cfg->login_queue) {
-		log_warn("web login of %s from %s refused: %u checks already waiting", name, j->ip,
-		    d->pending);
+		ev_warn("login-queue-full", KS("user", name), KS("client", j->ip), KS("service", "web"),
+		    KN("waiting", d->pending));
 		explicit_bzero(j, sizeof *j);
 		free(j);
 		web_login_reply(c, VERDICT_BUSY, "", "", "");
@@ -851,7 +860,7 @@ do_web_logout(struct lookupd *d, struct lk_conn *c, struct frame *in)
 	if (!web_allowed(d, c, "LK_WEB_LOGOUT"))
 		return;
 	if (accounts_session_end(d->acct, sid) < 0)
-		log_err("web logout: the account store failed");
+		ev_err("store-error", KS("what", "web-logout"));
 	explicit_bzero(sid, sizeof sid);
 	reply_u64(c, 0);
 }
@@ -864,7 +873,8 @@ web_op_reply(struct lk_conn *c, uint64_t status, const char *json)
 	frame_put_u64(f, status);
 	frame_put_str(f, json);
 	if (f->bad) {
-		log_err("web operation: an answer of %zu octets does not fit a frame", strlen(json));
+		ev_err("web-op-error", KS("error", "the answer does not fit a frame"),
+		    KN("size", strlen(json)));
 		frame_init(f, LK_REPLY);
 		frame_put_u64(f, 500);
 		frame_put_str(f, "{\"error\":\"the answer is too large\"}");
@@ -913,13 +923,13 @@ web_op_run(struct lookupd *d, const char *cred, const char *op, const char *cons
 	int status = web_ops_run(d->acct, d->cfg, &who, op, args, n, json);
 	if (passwd && status == 403 &&
 	    authlimit_failed(&d->limits, acct, now, d->cfg->login_failures_per_account, window))
-		log_warn("login blocked for %llu s: %s after repeated failures (service=web)",
-		    (unsigned long long)window, who.name);
+		ev_warn("login-blocked", KS("user", who.name), KS("service", "web"),
+		    KS("scope", "account"), KN("duration", window));
 	if (status >= 500)
-		log_err("web operation %s of %s: failed (%d)", op, who.name, status);
+		ev_err("web-op-error", KS("op", op), KS("user", who.name), KN("status", status));
 	else if (status < 300 && op_changes(op))
-		log_info("web operation %s by %s %s: %d", op, who.kind == WEB_ADMIN ? "admin" : "user",
-		    who.name, status);
+		ev_info("web-op", KS("op", op), KS("user", who.name),
+		    KS("kind", who.kind == WEB_ADMIN ? "admin" : "user"), KN("status", status));
 	explicit_bzero(&who, sizeof who);
 	return status;
 }
@@ -1029,7 +1039,7 @@ on_request(evutil_socket_t fd, short what, void *arg)
 		do_web_op(d, c, &d->in);
 		break;
 	default:
-		log_warn("unknown request type %u: closing the connection", type);
+		ev_warn("lookup-malformed", KN("type", type));
 		conn_close(c);
 	}
 	explicit_bzero(d->in.buf, d->in.len);
@@ -1056,12 +1066,14 @@ on_accept(struct evconnlistener *el, evutil_socket_t fd, struct sockaddr *sa, in
 	uid_t uid = (uid_t)-1;
 
 	if (!peer_allowed(fd, d->mail_gid, &uid)) {
-		log_warn("refused a lookup connection from uid %ld", (long)uid);
+		ev_warn("lookup-refused", KN("uid", uid == (uid_t)-1 ? -1L : (long)uid),
+		    KS("reason", "not a mail role"));
 		close(fd);
 		return;
 	}
 	if (d->nconns >= CONNS_MAX) {
-		log_warn("refused a lookup connection from uid %ld: %u open", (long)uid, d->nconns);
+		ev_warn("lookup-refused", KN("uid", uid), KS("reason", "too many connections"),
+		    KN("open", d->nconns));
 		close(fd);
 		return;
 	}
@@ -1098,10 +1110,10 @@ grey_expire(struct lookupd *d)
 {
 	int n = accounts_greylist_expire(d->acct, d->cfg->greylist_delay, time(NULL));
 	if (n > 0)
-		log_info("greylist: %d expired entries removed", n);
+		ev_info("greylist-expired", KN("removed", n));
 	n = accounts_vacation_expire(d->acct, d->cfg->vacation_interval, time(NULL));
 	if (n > 0)
-		log_info("vacation: %d answered senders forgotten", n);
+		ev_info("vacation-expired", KN("removed", n));
 }
 
 static void
@@ -1111,7 +1123,7 @@ on_sweep(evutil_socket_t fd, short what, void *arg)
 	time_t now = time(NULL);
 	authlimit_expire(&d->limits, now, (time_t)d->cfg->login_block_time);
 	if (accounts_sessions_expire(d->acct, now) < 0)
-		log_err("web sessions: the account store failed to expire them");
+		ev_err("store-error", KS("what", "web-sessions-expiry"));
 	if (++d->sweeps >= GREY_EXPIRE_SWEEPS) {
 		d->sweeps = 0;
 		grey_expire(d);
@@ -1138,7 +1150,7 @@ lookupd_main(const struct role_env *env)
 	if (role_begin("lookupd", env, &d->base, NULL) < 0)
 		goto out;
 	if ((d->acct = accounts_open(d->cfg->data_dir, true, err, sizeof err)) == NULL) {
-		log_err("%s", err);
+		ev_err("start-failed", KS("error", err));
 		goto out;
 	}
 	role_dummy_hash(d->dummy_hash, sizeof d->dummy_hash);

@@ -100,9 +100,9 @@ failed(struct milter_chain *ch, const char *stage, const char *why)
 {
 	const char *milter = ch->v[ch->i].text;
 
-	log_warn("%s: milter=%s action=%s client=%s stage=%s default=yes reason=%s",
-	    ch->msg->id, milter, ch->default_accept ? "accept" : "tempfail", ch->msg->client_ip,
-	    stage, why);
+	ev_warn("milter", KS("qid", ch->msg->id), KS("milter", milter),
+	    KS("action", ch->default_accept ? "accept" : "tempfail"), KS("client", ch->msg->client_ip),
+	    KS("stage", stage), KS("default", "yes"), KS("reason", why));
 	MX_INC(milter_results[MX_MILTER_FAILED]);
 	if (!ch->default_accept) {
 		end(ch, MILTER_TEMPFAIL, TEMPFAIL_REPLY);
@@ -143,15 +143,17 @@ on_result(void *arg, const struct milter_result *r)
 	if (r->verdict == MILTER_REJECT || r->verdict == MILTER_TEMPFAIL) {
 		bool rej = r->verdict == MILTER_REJECT;
 		const char *reply = r->reply[0] ? r->reply : rej ? REJECT_REPLY : TEMPFAIL_REPLY;
-		log_info("%s: milter=%s action=%s client=%s stage=%s reason=%s", m->id, milter,
-		    verdict_name(r->verdict), m->client_ip, r->stage, reply);
+		ev_info("milter", KS("qid", m->id), KS("milter", milter),
+		    KS("action", verdict_name(r->verdict)), KS("client", m->client_ip),
+		    KS("stage", r->stage), KS("reason", reply));
 		MX_INC(milter_results[rej ? MX_MILTER_REJECT : MX_MILTER_TEMPFAIL]);
 		end(ch, r->verdict, reply);
 		return;
 	}
 	if (r->verdict == MILTER_DISCARD) {
-		log_info("%s: milter=%s action=discard client=%s stage=%s reason=discarded by the milter",
-		    m->id, milter, m->client_ip, r->stage);
+		ev_info("milter", KS("qid", m->id), KS("milter", milter), KS("action", "discard"),
+		    KS("client", m->client_ip), KS("stage", r->stage),
+		    KS("reason", "discarded by the milter"));
 		MX_INC(milter_results[MX_MILTER_DISCARD]);
 		end(ch, MILTER_DISCARD, NULL);
 		return;
@@ -169,9 +171,10 @@ on_result(void *arg, const struct milter_result *r)
 		snprintf(ch->out.quarantine_reason, sizeof ch->out.quarantine_reason, "milter %s: %s",
 		    milter, r->quarantine_reason[0] ? r->quarantine_reason : "quarantined");
 	}
-	log_info("%s: milter=%s action=%s client=%s stage=%s changes=%zu%s%s", m->id, milter,
-	    r->quarantine ? "quarantine" : verdict_name(r->verdict), m->client_ip, r->stage,
-	    r->nchanges, r->quarantine ? " reason=" : "", r->quarantine ? r->quarantine_reason : "");
+	ev_info("milter", KS("qid", m->id), KS("milter", milter),
+	    KS("action", r->quarantine ? "quarantine" : verdict_name(r->verdict)),
+	    KS("client", m->client_ip), KS("stage", r->stage), KN("changes", r->nchanges),
+	    KS("reason", r->quarantine ? r->quarantine_reason : NULL));
 	MX_INC(milter_results[r->quarantine ? MX_MILTER_QUARANTINE : MX_MILTER_ACCEPT]);
 	ch->i++;
 	next(ch);

@@ -57,9 +57,9 @@ take_sni(struct ctl *c)
 	pem.key = pem_field(&c->f, &pem.keylen);
 	if (!frame_end(&c->f) || name == NULL || pem.cert == NULL || pem.key == NULL ||
 	    c->pending.nsni >= CONFIG_SNI_MAX)
-		log_warn("control channel: malformed SNI frame ignored");
+		ev_warn("control-malformed", KS("peer", "supervisor"), KS("what", "sni"));
 	else if (tls_certs_add_sni(&c->pending, name, &pem) < 0)
-		log_err("control channel: out of memory for the certificate of %s", name);
+		ev_err("reload-error", KS("sni", name), KS("error", "out of memory"));
 	tls_pem_free(&pem);
 	free(name);
 }
@@ -89,9 +89,9 @@ take_reload(struct ctl *c)
 	if (!frame_get_u64(&c->f, &n) || !frame_end(&c->f) ||
 	    (certs.main.cert == NULL) != (certs.main.key == NULL) || n != certs.nsni ||
 	    (certs.main.cert == NULL && n > 0) || c->config_bad)
-		log_warn("control channel: malformed reload frame ignored");
+		ev_warn("control-malformed", KS("peer", "supervisor"), KS("what", "reload"));
 	else if (c->config.len > 0 && buf_putc(&c->config, '\0') < 0)
-		log_err("control channel: out of memory for the configuration");
+		ev_err("reload-error", KS("error", "out of memory"));
 	else
 		c->reload(c->arg, c->config.len > 0 ? c->config.data : NULL,
 		    c->config.len > 0 ? c->config.len - 1 : 0, &certs);
@@ -115,7 +115,7 @@ on_read(evutil_socket_t fd, short what, void *arg)
 	}
 	if ((size_t)n > sizeof c->f.buf || frame_parse(&c->f, c->f.buf, (size_t)n, &type) < 0 ||
 	    (type != CTL_RELOAD && type != CTL_SNI && type != CTL_CONFIG)) {
-		log_warn("control channel: malformed frame ignored");
+		ev_warn("control-malformed", KS("peer", "supervisor"));
 		return;
 	}
 	if (type == CTL_SNI)
@@ -167,8 +167,8 @@ send_frame(int fd, struct frame *f)
 	int rc = -1;
 
 	if (f->bad) {
-		log_err("a certificate and key are too large for the control channel (%d octets)",
-		    FRAME_MAX);
+		ev_err("reload-error", KS("error", "a certificate and key are too large"),
+		    KN("limit", FRAME_MAX));
 		errno = EMSGSIZE;
 	} else {
 		ssize_t w;
@@ -181,6 +181,26 @@ send_frame(int fd, struct frame *f)
 	return rc;
 }
 
+/* put_sni - the CTL_SNI frame of certs' i-th name into f. */
+static void
+put_sni(struct frame *f, const struct tls_certs *certs, size_t i)
+{
+	frame_init(f, CTL_SNI);
+	frame_put_str(f, certs->sni[i].name);
+	frame_put_str(f, certs->sni[i].pem.cert);
+	frame_put_str(f, certs->sni[i].pem.key);
+}
+
+/* put_reload - the CTL_RELOAD frame into f (tls: with the certificates). */
+static void
+put_reload(struct frame *f, const struct tls_certs *certs, bool tls)
+{
+	frame_init(f, CTL_RELOAD);
+	frame_put_str(f, tls ? certs->main.cert : "");
+	frame_put_str(f, tls ? certs->main.key : "");
+	frame_put_u64(f, tls ? certs->nsni : 0);
+}
+
 int
 ctl_send_reload(int fd, const char *config_text, size_t config_len,
     const struct tls_certs *certs)
@@ -191,6 +211,20 @@ ctl_send_reload(int fd, const char *config_text, size_t config_len,
 
 	if (f == NULL)
 		return -1;
+	/*
+	 * Every frame must fit before the first goes: the role keeps the text's pieces
+	 * until CTL_RELOAD, and pieces whose reload never came would run into the next
+	 * reload's text.
+	 */
+	for (size_t i = 0; tls && rc == 0 && i <= certs->nsni; i++) {
+		if (i < certs->nsni)
+			put_sni(f, certs, i);
+		else
+			put_reload(f, certs, tls);
+		if (f->bad)
+			rc = send_frame(fd, f); /* says why, sends nothing */
+		OPENSSL_cleanse(f->buf, f->len);
+	}
 	for (size_t off = 0; rc == 0 && config_text != NULL && off < config_len;
 	    off += CONFIG_PIECE) {
 		size_t n = config_len - off < CONFIG_PIECE ? config_len - off : CONFIG_PIECE;
@@ -199,17 +233,11 @@ ctl_send_reload(int fd, const char *config_text, size_t config_len,
 		rc = send_frame(fd, f);
 	}
 	for (size_t i = 0; tls && rc == 0 && i < certs->nsni; i++) {
-		frame_init(f, CTL_SNI);
-		frame_put_str(f, certs->sni[i].name);
-		frame_put_str(f, certs->sni[i].pem.cert);
-		frame_put_str(f, certs->sni[i].pem.key);
+		put_sni(f, certs, i);
 		rc = send_frame(fd, f);
 	}
 	if (rc == 0) {
-		frame_init(f, CTL_RELOAD);
-		frame_put_str(f, tls ? certs->main.cert : "");
-		frame_put_str(f, tls ? certs->main.key : "");
-		frame_put_u64(f, tls ? certs->nsni : 0);
+		put_reload(f, certs, tls);
 		rc = send_frame(fd, f);
 	}
 	free(f);

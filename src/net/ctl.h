@@ -46,7 +46,8 @@ void ctl_free(struct ctl *c);
 
 /*
  * ctl_send_reload - supervisor side; the frames of a reload: the config's text (len
- * octets, no NUL) and the certificates (NULL: none). Returns 0 or -1.
+ * octets, no NUL) and the certificates (NULL: none). Returns 0 or -1 (EMSGSIZE: a
+ * certificate and key too large for a frame; then nothing at all was sent).
  */
 int ctl_send_reload(int fd, const char *config_text, size_t config_len,
     const struct tls_certs *certs);

@@ -96,10 +96,12 @@ make_cert(EVP_PKEY *pkey, const char *const *names, size_t n, bool loopback, lon
 	if (!X509_set_version(x, X509_VERSION_3) || random_serial(x) < 0 ||
 	    X509_gmtime_adj(X509_getm_notBefore(x), 0) == NULL ||
 	    X509_time_adj_ex(X509_getm_notAfter(x), (int)days, 0, NULL) == NULL ||
-	    !X509_set_pubkey(x, pkey) ||
-	    !X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
-	    (const unsigned char *)names[0], -1, -1, 0) ||
-	    !X509_set_issuer_name(x, name))
+	    !X509_set_pubkey(x, pkey))
+		goto fail;
+	/* Its own issuer, which may not be empty (RFC 5280 4.1.2.4): a name too long for CN gives O. */
+	int cn = tls_subject_cn(name, names[0]);
+	if (cn < 0 || (cn == 0 && !X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8,
+	    (const unsigned char *)"mailroom", -1, -1, 0)) || !X509_set_issuer_name(x, name))
 		goto fail;
 	X509V3_set_ctx(&ctx, x, x, NULL, NULL, 0);
 	if (add_ext(x, &ctx, NID_basic_constraints, "critical,CA:FALSE") < 0 ||

@@ -62,6 +62,15 @@ tls_pem_free(struct tls_pem *p)
 }
 
 int
+tls_subject_cn(X509_NAME *subj, const char *name)
+{
+	if (strlen(name) > 64)
+		return 0;
+	return X509_NAME_add_entry_by_txt(subj, "CN", MBSTRING_UTF8, (const unsigned char *)name,
+	    -1, -1, 0) ? 1 : -1;
+}
+
+int
 tls_dns_sans(const char *const *names, size_t n, char *out, size_t outlen)
 {
 	size_t used = 0;

@@ -45,6 +45,12 @@ void tls_describe(SSL *ssl, char *out, size_t outlen);
 
 /* tls_dns_sans - "DNS:a,DNS:b" for the n names (a subjectAltName value) into out. 0, or -1 when it does not fit. */
 int tls_dns_sans(const char *const *names, size_t n, char *out, size_t outlen);
+/*
+ * tls_subject_cn - CN=name added to subj when name fits a common name (64 octets,
+ * RFC 5280's ub-common-name); a longer name is left to the subjectAltName, which
+ * is what clients check. Returns 1 (added), 0 (too long: nothing added), or -1.
+ */
+int tls_subject_cn(X509_NAME *subj, const char *name);
 
 /* tls_bio_text - what the memory BIO b holds, as a new NUL-terminated string (*len its length), or NULL. */
 char *tls_bio_text(BIO *b, size_t *len);

@@ -66,13 +66,12 @@ tls_bev_handshaking(struct bufferevent *bev)
 void
 tls_bev_log_established(struct bufferevent *bev, const char *ip)
 {
-	char desc[128];
 	SSL *ssl = bufferevent_openssl_get_ssl(bev);
 
 	if (ssl == NULL)
 		return;
-	tls_describe(ssl, desc, sizeof desc);
-	log_info("TLS established with %s: %s", ip, desc);
+	ev_info("tls", KS("client", ip), KS("version", SSL_get_version(ssl)),
+	    KS("cipher", SSL_get_cipher_name(ssl)));
 }
 
 void
@@ -102,6 +101,6 @@ tls_bev_log_errors(struct bufferevent *bev, const char *ip)
 
 	while ((e = bufferevent_get_openssl_error(bev)) != 0) {
 		ERR_error_string_n(e, buf, sizeof buf);
-		log_info("TLS error with %s: %s", ip, buf);
+		ev_info("tls-error", KS("client", ip), KS("error", buf));
 	}
 }

@@ -210,6 +210,17 @@ sni_index(void)
 	return idx;
 }
 
+void
+tls_server_each_ctx(SSL_CTX *ctx, void (*fn)(SSL_CTX *, void *), void *arg)
+{
+	if (ctx == NULL)
+		return;
+	fn(ctx, arg);
+	const struct sni_table *t = sni_index() >= 0 ? SSL_CTX_get_ex_data(ctx, sni_index()) : NULL;
+	for (size_t i = 0; t != NULL && i < t->n; i++)
+		fn(t->v[i].ctx, arg);
+}
+
 static SSL_CTX *
 sni_find(const struct sni_table *t, const char *name)
 {

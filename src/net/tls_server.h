@@ -63,4 +63,11 @@ bool tls_sni_match(const char *pattern, const char *name);
  */
 int tls_cert_names(const char *cert, size_t certlen, const char *name);
 
+/*
+ * tls_server_each_ctx - fn on ctx and on each SNI context it switches to: a
+ * handshake that picks an SNI context goes on with that context's callbacks (its
+ * ALPN choice among them), so a hook must be on all of them.
+ */
+void tls_server_each_ctx(SSL_CTX *ctx, void (*fn)(SSL_CTX *, void *), void *arg);
+
 #endif

@@ -64,12 +64,13 @@ accepted(void *owner, struct login_job *j)
 	struct maildrop_job *d = (void *)j->data;
 
 	if (d->st == MAILDROP_IN_USE) {
-		log_info("mailbox in use: user=%s client=%s", j->user, s->ip);
+		ev_info("mailbox-in-use", KS("user", j->user), KS("client", s->ip));
 		line_session_reply(&s->ls, "-ERR [IN-USE] Mailbox is open in another session");
 		return;
 	}
 	if (d->st != MAILDROP_OK) {
-		log_err("cannot open the mailbox of %s: %s", j->user, d->err);
+		ev_err("mailbox-error", KS("user", j->user), KS("client", s->ip), KS("what", "open"),
+		    KS("error", d->err));
 		line_session_reply(&s->ls, "-ERR [SYS/TEMP] Cannot open the mailbox, try again later");
 		return;
 	}
@@ -86,8 +87,9 @@ accepted(void *owner, struct login_job *j)
 	}
 	*s->md = d->md;
 	pop3_enter(s, P_TRANSACTION);
-	log_info("login: user=%s client=%s method=%s%s messages=%zu size=%llu", j->user, s->ip,
-	    s->login_method, s->tls ? " tls" : "", s->md->n, (unsigned long long)s->md->total_size);
+	ev_info("login", KS("user", j->user), KS("client", s->ip), KS("service", service_name(s->svc)),
+	    KS("tls", s->tls ? "yes" : "no"), KS("method", s->login_method), KN("messages", s->md->n),
+	    KN("size", s->md->total_size));
 	line_session_reply(&s->ls, "+OK Logged in, %zu messages (%llu octets)", s->md->n,
 	    (unsigned long long)s->md->total_size);
 }

@@ -106,9 +106,9 @@ end(void *owner, const char *reason)
 	struct pop3_session *s = owner;
 
 	/* The state the session ended in, not the flushing of its last reply. */
-	log_info("disconnect from %s reason=%s state=%s%s%s retrieved=%u deleted=%u", s->ip,
-	    reason, state_names[s->state], s->login ? " user=" : "", s->login ? s->login : "",
-	    s->retrieved, s->deleted);
+	ev_info("disconnect", KS("client", s->ip), KS("reason", reason),
+	    KS("state", state_names[s->state]), KS("user", s->login), KN("retrieved", s->retrieved),
+	    KN("deleted", s->deleted));
 	/* A maildrop still open is released with nothing deleted (RFC 1939: only QUIT
 	 * enters UPDATE). */
 	pop3_trans_free(s);

@@ -79,7 +79,8 @@ pump_file(struct pop3_session *s, struct evbuffer *out)
 		continue;
 	if (r < 0) {
 		/* The +OK is out: only a cut connection tells the client it is incomplete. */
-		log_err("cannot read message %zu of %s: %s", s->out.msg + 1, s->login, strerror(errno));
+		ev_err("mailbox-error", KS("user", s->login), KS("client", s->ip), KS("what", "read"),
+		    KN("msg", s->out.msg + 1), KS("error", strerror(errno)));
 		line_session_free(&s->ls, "read error");
 		return false;
 	}
@@ -180,7 +181,8 @@ retr(struct pop3_session *s, const struct pop3_cmd *cmd, bool top)
 		if (errno == ENOENT) {
 			line_session_reply(&s->ls, "-ERR Message %zu was removed by another program", i + 1);
 		} else {
-			log_err("cannot open message %zu of %s: %s", i + 1, s->login, strerror(errno));
+			ev_err("mailbox-error", KS("user", s->login), KS("client", s->ip),
+			    KS("what", "open-message"), KN("msg", i + 1), KS("error", strerror(errno)));
 			line_session_reply(&s->ls, "-ERR [SYS/TEMP] Cannot read message %zu", i + 1);
 		}
 		return;
@@ -262,13 +264,14 @@ trans_quit(struct pop3_session *s, const struct pop3_cmd *cmd)
 	size_t failed = ndel > 0 ? maildrop_commit(md) : 0;
 
 	if (failed > 0) {
-		log_err("could not remove %zu of %zu deleted messages of %s", failed, ndel, s->login);
+		ev_err("mailbox-error", KS("user", s->login), KS("client", s->ip), KS("what", "remove"),
+		    KN("failed", failed), KN("deleted", ndel));
 		line_session_reply(&s->ls, "-ERR [SYS/TEMP] Some deleted messages were not removed");
 	} else {
 		line_session_reply(&s->ls, "+OK Bye, %zu messages deleted, %zu left", ndel, md->n - ndel);
 	}
 	s->deleted = (unsigned)(ndel - failed);
-	log_info("update: user=%s client=%s deleted=%zu left=%zu", s->login, s->ip, ndel - failed,
-	    md->n - ndel + failed);
+	ev_info("update", KS("user", s->login), KS("client", s->ip), KN("deleted", ndel - failed),
+	    KN("left", md->n - ndel + failed));
 	line_session_close_after_flush(&s->ls, "quit");
 }

@@ -63,13 +63,13 @@ enabled(const struct config *cfg)
 struct dmarc_reporter *
 dmarc_reporter_new(struct queued *q)
 {
-	static const struct report_kind kind = { "dmarc", "DMARC reports",
-		"DMARC reports are off ([inbound] dmarc_reports = no)", enabled, day_lines };
+	static const struct report_kind kind = { "dmarc", EV_NAME("dmarc-reports-done"),
+		EV_NAME("dmarc-reports-off"), EV_NAME("dmarc-reports-error"), enabled, day_lines };
 	struct dmarc_reporter *r = calloc(1, sizeof *r);
 
 	if (r == NULL || report_days_init(&r->days, q, &kind, r) < 0) {
 		free(r);
-		log_err("out of memory: no DMARC reports");
+		ev_err("dmarc-reports-error", KS("error", "out of memory"));
 		return NULL;
 	}
 	r->q = q;
@@ -131,7 +131,7 @@ queue_one(struct dmarc_reporter *r, const char *to, const struct buf *msg)
 		snprintf(targets.v[0].addr, sizeof targets.v[0].addr, "%s", to);
 		break;
 	case RESOLVE_NO_SUCH_USER:
-		log_warn("DMARC report to <%s> not sent: no such user", to);
+		ev_warn("dmarc-report-skipped", KA("to", to), KS("reason", "no such user"));
 		rc = 0;
 		goto out;
 	case RESOLVE_TEMPFAIL:
@@ -158,11 +158,11 @@ queue_one(struct dmarc_reporter *r, const char *to, const struct buf *msg)
 	if (spool_writer_finish(&w, q->store.queue_dir, env.id, &fd) < 0)
 		goto out;
 	report_days_keep(&r->days, fd, env.id);
-	log_info("%s: DMARC report to <%s>", env.id, to);
+	ev_info("dmarc-report-queued", KS("qid", env.id), KA("to", to));
 	rc = 0;
 out:
 	if (rc < 0)
-		log_err("DMARC report to <%s>: cannot queue it: %s", to, strerror(errno));
+		ev_err("dmarc-reports-error", KA("to", to), KS("error", strerror(errno)));
 	target_list_free(&targets);
 	envelope_free(&env);
 	return rc;
@@ -178,7 +178,7 @@ write_reports(struct dmarc_reporter *r)
 	time_t now = time(NULL);
 
 	if (report_days_reserve(&r->days, r->ndests) < 0) {
-		log_err("DMARC reports of %s: out of memory: tried again later", r->days.day_name);
+		ev_err("dmarc-reports-error", KS("day", r->days.day_name), KS("error", "out of memory"));
 		day_done(r, false);
 		return;
 	}
@@ -190,7 +190,8 @@ write_reports(struct dmarc_reporter *r)
 		snprintf(rid, sizeof rid, "%s.%s@%s", r->days.day_name, uq, host);
 		struct dmarc_report_meta meta = { host, from, rid, r->days.begin, r->days.end };
 		if (dmarc_agg_xml(d, &meta, &xml) < 0 || dmarc_gzip(xml.data, xml.len, &gz) < 0) {
-			log_err("DMARC report for %s: out of memory", d->last.policy_domain);
+			ev_err("dmarc-reports-error", KS("domain", d->last.policy_domain),
+			    KS("error", "out of memory"));
 			buf_free(&xml);
 			buf_free(&gz);
 			continue;
@@ -203,18 +204,19 @@ write_reports(struct dmarc_reporter *r)
 			struct dmarc_mail m = { host, from, t->d.addr, d->last.policy_domain, rid, uq,
 				r->days.begin, r->days.end, now, gz.data, gz.len };
 			if (dmarc_report_mail(&m, &msg) < 0) {
-				log_err("DMARC report for %s: out of memory", d->last.policy_domain);
+				ev_err("dmarc-reports-error", KS("domain", d->last.policy_domain),
+				    KS("error", "out of memory"));
 			} else if (t->d.max_size != 0 && msg.len > t->d.max_size) {
-				log_warn("DMARC report for %s to <%s> not sent: %zu octets, over its "
-				    "limit of %llu", d->last.policy_domain, t->d.addr, msg.len,
-				    (unsigned long long)t->d.max_size);
+				ev_warn("dmarc-report-skipped", KS("domain", d->last.policy_domain),
+				    KA("to", t->d.addr), KS("reason", "over its size limit"),
+				    KN("size", msg.len), KN("limit", t->d.max_size));
 			} else {
 				queue_one(r, t->d.addr, &msg);
 			}
 			buf_free(&msg);
 		}
-		log_info("DMARC report %s for %s: %llu message(s), %zu row(s)", rid,
-		    d->last.policy_domain, (unsigned long long)d->messages, d->nrows);
+		ev_info("dmarc-report", KS("report_id", rid), KS("domain", d->last.policy_domain),
+		    KN("messages", d->messages), KN("rows", d->nrows));
 		buf_free(&xml);
 		buf_free(&gz);
 	}
@@ -262,10 +264,11 @@ on_verify(void *arg, enum dns_status st, const struct dns_rdata *rr, const char 
 		t->state = DEST_OK;
 	} else {
 		t->state = DEST_REFUSED;
-		log_info("DMARC report for %s to <%s> not sent: %s", d->last.policy_domain,
-		    t->d.addr, moved ? "its _report._dmarc record names another host" :
-		    st == DNS_TEMPFAIL ? "the external destination could not be verified now" :
-		    "the external destination is not verified (no _report._dmarc record)");
+		ev_info("dmarc-report-skipped", KS("domain", d->last.policy_domain),
+		    KA("to", t->d.addr), KS("reason", moved ?
+		    "its _report._dmarc record names another host" : st == DNS_TEMPFAIL ?
+		    "the external destination could not be verified now" :
+		    "the external destination is not verified (no _report._dmarc record)"));
 	}
 	checked(r);
 }
@@ -305,15 +308,15 @@ verify_destinations(struct dmarc_reporter *r)
 		int len = snprintf(name, sizeof name, "%s._report._dmarc.%s", pd, t->d.domain);
 		if (len < 0 || len > 253) {
 			t->state = DEST_REFUSED;
-			log_info("DMARC report for %s to <%s> not sent: the verification name is too "
-			    "long", pd, t->d.addr);
+			ev_info("dmarc-report-skipped", KS("domain", pd), KA("to", t->d.addr),
+			    KS("reason", "the verification name is too long"));
 			continue;
 		}
 		if (r->dns == NULL) {
 			char err[256];
 			r->dns = dns_new(r->q->base, r->q->cfg->resolver, err, sizeof err);
 			if (r->dns == NULL)
-				log_err("DMARC reports: no resolver: %s", err);
+				ev_err("dmarc-reports-error", KS("what", "resolver"), KS("error", err));
 		}
 		r->checking++;
 		if (r->dns == NULL || dns_rr(r->dns, name, 16, on_verify, t) < 0)
@@ -329,13 +332,13 @@ day_lines(void *arg, const char *text, size_t len)
 	struct dmarc_reporter *r = arg;
 
 	if (dmarc_agg_add_text(&r->agg, text, len) < 0) {
-		log_err("DMARC reports of %s: out of memory: tried again later", r->days.day_name);
+		ev_err("dmarc-reports-error", KS("day", r->days.day_name), KS("error", "out of memory"));
 		day_done(r, false);
 		return;
 	}
 	if (r->agg.malformed > 0)
-		log_warn("DMARC reports of %s: %llu malformed line(s) skipped", r->days.day_name,
-		    (unsigned long long)r->agg.malformed);
+		ev_warn("dmarc-reports-malformed", KS("day", r->days.day_name),
+		    KN("lines", r->agg.malformed));
 	verify_destinations(r);
 }
 

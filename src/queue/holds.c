@@ -25,7 +25,8 @@ write_now(struct queued *q, struct qmsg *m)
 		return;
 	}
 	if (spool_write_state(q->store.queue_dir, &m->env) < 0)
-		log_err("%s: cannot write queue state: %s", m->id, strerror(errno));
+		ev_err("store-error", KS("qid", m->id), KS("what", "queue-state"),
+		    KS("error", strerror(errno)));
 	m->dirty = false;
 }
 
@@ -67,8 +68,8 @@ holds_limits(struct queued *q, struct qmsg *m)
 	free(rcpts);
 	if (v == SEND_TEMPFAIL) {
 		/* A brake, not a wall: the mail goes; it is counted at its next round if any. */
-		log_err("%s: cannot count %s against the outbound limits (lookupd): sent uncounted",
-		    m->id, env->auth);
+		ev_err("limits-unchecked", KS("qid", m->id), KS("user", env->auth),
+		    KS("reason", "lookupd did not answer"));
 		return false;
 	}
 	m->env.limits_done = true; /* counted, or held: a release sends it uncounted */
@@ -77,7 +78,8 @@ holds_limits(struct queued *q, struct qmsg *m)
 		return false;
 	snprintf(reason, sizeof reason, "%s over %s (%llu)", env->auth, sendlimit_key(v),
 	    (unsigned long long)limit);
-	log_warn("%s: held: %s", m->id, reason);
+	ev_warn("held", KS("qid", m->id), KS("user", env->auth), KS("reason", sendlimit_key(v)),
+	    KN("limit", limit));
 	hold(q, m, reason);
 	return true;
 }
@@ -92,7 +94,7 @@ known(struct queued *q, const char *id)
 		return NULL;
 	if (!m->loaded) {
 		if (spool_load(q->store.queue_dir, m->id, &m->env) < 0) {
-			log_warn("%s: hold or release of a message not in the queue", id);
+			ev_warn("hold-unknown", KS("qid", id));
 			if (!m->busy)
 				msg_forget(q, m);
 			return NULL;
@@ -112,15 +114,15 @@ holds_note(struct queued *q, const char *id, bool on)
 	if (on) {
 		if (m->env.held)
 			return true;
-		log_warn("%s: held: queue hold%s", m->id,
-		    m->busy ? " (after the delivery under way)" : "");
+		ev_warn("held", KS("qid", m->id), KS("reason", "queue hold"),
+		    KS("after", m->busy ? "the delivery under way" : NULL));
 		hold(q, m, "queue hold");
 		return true;
 	}
 	if (!m->env.held)
 		return true;
-	log_info("%s: released (held since %lld: %s)", m->id, (long long)m->env.held_since,
-	    m->env.hold_reason ? m->env.hold_reason : "-");
+	ev_info("released", KS("qid", m->id), KN("held_since", m->env.held_since),
+	    KS("held_reason", m->env.hold_reason));
 	m->env.held = false;
 	free(m->env.hold_reason);
 	m->env.hold_reason = NULL;

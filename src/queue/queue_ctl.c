@@ -107,7 +107,7 @@ exchange(int fd, struct frame *f, uint64_t req, uint64_t deadline, struct buf *o
 		if (n <= 0)
 			return -1; /* 0: the channel's end (the supervisor is gone) */
 		if ((size_t)n > sizeof f->buf || qctl_reply_decode(f, f->buf, (size_t)n, &p) < 0) {
-			log_warn("queue control: malformed reply from queued dropped");
+			ev_warn("control-malformed", KS("peer", "queued"));
 			continue;
 		}
 		if (p.req != req) {
@@ -150,7 +150,7 @@ queue_ctl_call(int fd, const char *op, const char *arg, struct buf *out)
 	int status = qctl_request_encode(f, &r) < 0 ? -1 : exchange(fd, f, r.req, r.deadline, out);
 	free(f);
 	if (status < 0) {
-		log_warn("queue control: queued did not answer a %s request", op);
+		ev_warn("control-unanswered", KS("command", op));
 		return error(out, 503, "queued did not answer");
 	}
 	return status;

@@ -110,7 +110,7 @@ answer_list(struct queued *q, struct answer *a)
 	}
 	if (queue_each(q->store.queue_dir, QUEUE_LIST_MAX, cached, q, list_one, &l, &total) < 0 &&
 	    errno != ENOENT) {
-		log_err("queue control: cannot list the queue: %s", strerror(errno));
+		ev_err("store-error", KS("what", "queue-list"), KS("error", strerror(errno)));
 		json_decref(l.messages);
 		fail(a, 500, "cannot read the queue");
 		return;
@@ -267,14 +267,14 @@ flush_out(struct qctl_server *s)
 		struct pending *p = s->head;
 		size_t used;
 		if (now_ms() > p->deadline) {
-			log_warn("queue control: reply to request %llu dropped: its caller stopped "
-			    "waiting", (unsigned long long)p->req);
+			ev_warn("control-reply-dropped", KN("req", p->req),
+			    KS("reason", "the caller stopped waiting"));
 			pop(s);
 			continue;
 		}
 		if (qctl_reply_part(s->f, p->req, p->status, p->part, p->text, p->len, p->off,
 		    &used) < 0) {
-			log_err("queue control: reply to request %llu cannot be framed", (unsigned long long)p->req);
+			ev_err("control-reply-dropped", KN("req", p->req), KS("reason", "cannot be framed"));
 			pop(s);
 			continue;
 		}
@@ -284,7 +284,7 @@ flush_out(struct qctl_server *s)
 			return;
 		}
 		if (n < 0) {
-			log_warn("queue control: cannot reply: %s", strerror(errno));
+			ev_warn("control-error", KS("error", strerror(errno)));
 			while (s->head != NULL)
 				pop(s);
 			break;
@@ -342,7 +342,8 @@ queue_reply(struct qctl_server *s, const struct qctl_request *r, struct answer *
 		p->len = b.len;
 	}
 	if (s->npending >= PENDING_MAX) {
-		log_warn("queue control: %d replies unread: the oldest dropped", PENDING_MAX);
+		ev_warn("control-reply-dropped", KS("reason", "too many replies unread"),
+		    KN("limit", PENDING_MAX));
 		pop(s);
 	}
 	if (s->tail != NULL)
@@ -382,29 +383,28 @@ on_read(evutil_socket_t fd, short what, void *arg)
 		ssize_t n = recv(fd, s->f->buf, sizeof s->f->buf, MSG_DONTWAIT | MSG_TRUNC);
 		if (n < 0) {
 			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-				log_warn("queue control: %s", strerror(errno));
+				ev_warn("control-error", KS("error", strerror(errno)));
 			return;
 		}
 		if (n == 0 && peer_gone(fd)) {
 			/* httpd's end is held by the supervisor too: only when it is gone. */
-			log_warn("queue control: the channel from httpd closed");
+			ev_warn("channel-closed", KS("peer", "httpd"));
 			event_del(s->read_ev);
 			return;
 		}
 		if ((size_t)n > sizeof s->f->buf ||
 		    qctl_request_decode(s->f, s->f->buf, (size_t)n, &r) < 0) {
-			log_warn("queue control: malformed request (%zd octets) ignored", n);
+			ev_warn("control-malformed", KS("peer", "httpd"), KN("size", n));
 			continue;
 		}
 		if (now_ms() > r.deadline) {
-			log_warn("queue control: request %llu (%s) read after its deadline: not done",
-			    (unsigned long long)r.req, op_name(r.op));
+			ev_warn("control-late", KN("req", r.req), KS("command", op_name(r.op)));
 			continue;
 		}
 		answer(s->q, &r, &a);
 		if (r.op != QC_LIST && r.op != QC_SHOW && r.op != QC_USAGE)
-			log_info("queue control: %s%s%s: %d", op_name(r.op), r.arg[0] ? " " : "",
-			    r.arg[0] && a.status != 400 ? r.arg : "", a.status);
+			ev_info("control", KS("command", op_name(r.op)),
+			    KS("arg", r.arg[0] && a.status != 400 ? r.arg : NULL), KN("status", a.status));
 		queue_reply(s, &r, &a);
 	}
 }

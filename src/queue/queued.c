@@ -212,7 +212,7 @@ scan_spool(struct queued *q, bool recovering)
 	struct spool_ids ids = { 0 };
 
 	if (spool_list(q->store.queue_dir, &ids) < 0) {
-		log_err("cannot list the queue: %s", strerror(errno));
+		ev_err("store-error", KS("what", "queue-list"), KS("error", strerror(errno)));
 		return;
 	}
 	for (size_t i = 0; i < ids.n; i++) {
@@ -310,7 +310,7 @@ on_new_ids(struct bufferevent *bev, void *arg)
 	}
 	/* A stream out of step is dropped; the rescan finds what it carried. */
 	if (r < 0)
-		log_warn("malformed notice from smtpd: dropped what was buffered");
+		ev_warn("notice-malformed", KS("peer", "smtpd"));
 }
 
 static void
@@ -318,14 +318,14 @@ on_queue_event(struct bufferevent *bev, short what, void *arg)
 {
 	/* smtpd's end is held by the supervisor too: EOF only when it is gone. */
 	struct queued *q = arg;
-	log_warn("the channel from smtpd closed");
+	ev_warn("channel-closed", KS("peer", "smtpd"));
 	bufferevent_disable(q->queue_bev, EV_READ);
 }
 
 void
 queued_flush(struct queued *q)
 {
-	log_info("queue flush requested");
+	ev_info("flush");
 	scan_spool(q, false);
 	reschedule(q, true);
 }
@@ -352,7 +352,7 @@ queued_delete(struct queued *q, const char *id)
 	    access(path, F_OK) < 0)
 		return false;
 	spool_remove(q->store.queue_dir, id);
-	log_info("%s: deleted by the operator", id);
+	ev_info("deleted", KS("qid", id));
 	queued_forget_deleted(q, id);
 	return true;
 }
@@ -382,13 +382,13 @@ on_notify(evutil_socket_t fd, short what, void *arg)
 	/* Bounded: at most this many datagrams per callback, the rest next turn. */
 	for (int i = 0; i < 1024 && (r = notifier_recv(fd, &q->note, &type, &cred)) >= 0; i++) {
 		if (!control_sender_ok(&cred)) {
-			log_warn("control datagram from uid %ld gid %ld pid %ld ignored: only root and "
-			    "the mail user may control the queue", cred.uid == (uid_t)-1 ? -1L :
-			    (long)cred.uid, cred.gid == (gid_t)-1 ? -1L : (long)cred.gid, (long)cred.pid);
+			ev_warn("control-refused", KN("uid", cred.uid == (uid_t)-1 ? -1L : (long)cred.uid),
+			    KN("gid", cred.gid == (gid_t)-1 ? -1L : (long)cred.gid), KN("pid", cred.pid),
+			    KS("reason", "only root and the mail user may control the queue"));
 			continue;
 		}
 		if (r == 0) {
-			log_warn("malformed control datagram from uid %ld ignored", (long)cred.uid);
+			ev_warn("control-malformed", KN("uid", cred.uid));
 			continue;
 		}
 		if (type == QN_NEW && note_id(&q->note, id) != NULL) {
@@ -398,17 +398,17 @@ on_notify(evutil_socket_t fd, short what, void *arg)
 		} else if (type == QN_FLUSH && frame_end(&q->note)) {
 			queued_flush(q);
 		} else if (type == QN_DMARC_REPORT && frame_end(&q->note)) {
-			log_info("DMARC reports requested (today included)");
+			ev_info("dmarc-reports-requested");
 			dmarc_reporter_run(q->dmarc, true);
 		} else if (type == QN_TLSRPT_REPORT && frame_end(&q->note)) {
-			log_info("TLS reports requested (today included)");
+			ev_info("tls-reports-requested");
 			tls_reporter_run(q->tlsrpt, true);
 		} else if ((type == QN_HOLD || type == QN_RELEASE) && note_id(&q->note, id) != NULL) {
 			holds_note(q, id, type == QN_HOLD);
 		} else if (type == QN_DELETE && note_id(&q->note, id) != NULL) {
 			queued_forget_deleted(q, id);
 		} else {
-			log_warn("malformed control datagram (type %u) ignored", type);
+			ev_warn("control-malformed", KN("uid", cred.uid), KN("type", type));
 		}
 	}
 }
@@ -436,11 +436,11 @@ queued_main(const struct role_env *env)
 	if (role_begin("queued", env, &q.base, &q.acct) < 0)
 		goto out;
 	if (store_open(&q.store, cfg->data_dir, q.base, err, sizeof err) < 0) {
-		log_err("%s", err);
+		ev_err("start-failed", KS("error", err));
 		goto out;
 	}
 	if ((nfd = notifier_bind(cfg->data_dir)) < 0) {
-		log_err("cannot bind the notification socket: %s", strerror(errno));
+		ev_err("start-failed", KS("what", "notification socket"), KS("error", strerror(errno)));
 		goto out;
 	}
 	q.notify_ev = event_new(q.base, nfd, EV_READ | EV_PERSIST, on_notify, &q);
@@ -475,7 +475,7 @@ queued_main(const struct role_env *env)
 	sandbox_probe("queued", q.cfg);
 	scan_spool(&q, true);
 	reschedule(&q, false);
-	log_info("started, %zu messages in the queue", q.msgs.n);
+	ev_info("started", KN("messages", q.msgs.n));
 	event_base_dispatch(q.base);
 	rc = 0;
 out:

@@ -42,8 +42,9 @@ report_days_init(struct report_days *d, struct queued *q, const struct report_ki
 {
 	memset(d, 0, sizeof *d);
 	d->q = q;
-	d->what = k->what;
-	d->off = k->off;
+	d->ev_done = k->ev_done;
+	d->ev_off = k->ev_off;
+	d->ev_error = k->ev_error;
 	d->enabled = k->enabled;
 	d->day = k->day;
 	d->arg = arg;
@@ -110,8 +111,7 @@ on_committed(void *arg, int error)
 	struct queued *q = d->q;
 
 	if (error != 0) {
-		log_err("%s of %s: cannot flush them (%s): tried again later", d->what,
-		    d->day_name, strerror(error));
+		ev_err(d->ev_error, KS("day", d->day_name), KS("error", strerror(error)));
 		for (size_t i = 0; i < d->nmsgs; i++)
 			spool_remove(q->store.queue_dir, d->ids[i]);
 	} else {
@@ -120,7 +120,7 @@ on_committed(void *arg, int error)
 			if (m)
 				ready_push(q, m);
 		}
-		log_info("%s of %s: %zu message(s) queued", d->what, d->day_name, d->nmsgs);
+		ev_info(d->ev_done, KS("day", d->day_name), KN("messages", d->nmsgs));
 	}
 	msgs_clear(d);
 	d->flushed(d->arg, error == 0);
@@ -147,7 +147,7 @@ report_days_done(struct report_days *d, bool ok)
 {
 	msgs_clear(d);
 	if (ok && unlink(d->work) < 0 && errno != ENOENT)
-		log_warn("%s: cannot remove %s: %s", d->what, d->work, strerror(errno));
+		ev_warn(d->ev_error, KS("file", d->work), KS("error", strerror(errno)));
 	if (ok)
 		next_day(d);
 	else
@@ -178,7 +178,7 @@ next_day(struct report_days *d)
 	if (kind == 2) {
 		snprintf(log_path, sizeof log_path, "%s/%s.log", d->dir, d->day_name);
 		if (rename(log_path, d->work) < 0) {
-			log_err("%s: cannot rename %s: %s", d->what, log_path, strerror(errno));
+			ev_err(d->ev_error, KS("file", log_path), KS("error", strerror(errno)));
 			d->busy = false;
 			return;
 		}
@@ -187,7 +187,7 @@ next_day(struct report_days *d)
 	time_t now = time(NULL);
 	d->end = d->begin + 86399 < now ? d->begin + 86399 : now;
 	if (fd_read_file(d->work, 2 * REPORT_LOG_MAX, &text) < 0) {
-		log_err("%s: cannot read %s: %s", d->what, d->work, strerror(errno));
+		ev_err(d->ev_error, KS("file", d->work), KS("error", strerror(errno)));
 		buf_free(&text);
 		d->busy = false;
 		return;
@@ -200,7 +200,7 @@ void
 report_days_run(struct report_days *d, bool today)
 {
 	if (!d->enabled(d->q->cfg)) {
-		log_info("%s", d->off);
+		ev_info(d->ev_off);
 		return;
 	}
 	if (d->busy) {

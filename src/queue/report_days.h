@@ -24,9 +24,8 @@ struct config;
 struct report_days {
 	struct queued *q;
 	struct event *timer;
-	const char *what;          /* "DMARC reports", for the log */
+	const char *ev_done, *ev_off, *ev_error; /* its events: "dmarc-reports-done", ... */
 	bool (*enabled)(const struct config *cfg);
-	const char *off;           /* logged when a run finds them off */
 	/* day(arg, text, len): the day's lines; the reporter ends it with report_days_done. */
 	void (*day)(void *arg, const char *text, size_t len);
 	void *arg;
@@ -46,7 +45,7 @@ struct report_days {
 /* What a reporter gives report_days_init. */
 struct report_kind {
 	const char *sub;           /* its queue subdirectory */
-	const char *what, *off;
+	const char *ev_done, *ev_off, *ev_error; /* its events (EV_NAME) */
 	bool (*enabled)(const struct config *cfg);
 	void (*day)(void *arg, const char *text, size_t len);
 };

@@ -49,9 +49,10 @@ rcpt_result(struct queued *q, struct qmsg *m, size_t idx, int code, const char *
 		[RESULT_DEFERRED] = MX_DEFERRED, [RESULT_BOUNCED] = MX_BOUNCED };
 	metrics_delivery(r->kind == TARGET_LOCAL ? MX_LOCAL : MX_REMOTE, counted[c]);
 	m->dirty = true;
-	log_info("%s: to=<%s> orig_to=<%s> relay=%s%s%s%s%s status=%s (%s)", m->id, r->addr,
-	    r->orig, relay, dane ? " dane=" : "", dane ? dane : "", sts ? " sts=" : "",
-	    sts ? sts : "", status[c], text);
+	ev_info("delivery", KS("qid", m->id), KA("to", r->addr), KA("orig_to", r->orig),
+	    KS("relay", relay != NULL && relay[0] ? relay : "none"), KS("dane", dane),
+	    KS("status", status[c]), KN("delay", time(NULL) - m->env.arrival), KS("reason", text),
+	    KS("sts", sts));
 }
 
 /*
@@ -64,12 +65,13 @@ settle_state(struct queued *q, struct qmsg *m)
 	m->busy = false;
 	if (msg_finished(&m->env)) {
 		spool_remove(q->store.queue_dir, m->id);
-		log_info("%s: removed", m->id);
+		ev_info("removed", KS("qid", m->id));
 		msg_forget(q, m);
 		return;
 	}
 	if (m->dirty && spool_write_state(q->store.queue_dir, &m->env) < 0)
-		log_err("%s: cannot write queue state: %s", m->id, strerror(errno));
+		ev_err("store-error", KS("qid", m->id), KS("what", "queue-state"),
+		    KS("error", strerror(errno)));
 	m->dirty = false;
 	arm_wake(q, msg_next_try(&m->env));
 }
@@ -93,7 +95,7 @@ settle_after_dsn(void *arg, int error)
 		return;
 	}
 	if (error != 0)
-		log_err("%s: the bounce could not be made durable; will retry", m->id);
+		ev_err("bounce-error", KS("qid", m->id), KS("error", strerror(error)));
 	bounce_settled(&m->env, error == 0, time(NULL) + retry_delay(&p, 1));
 	m->dirty = true;
 	settle_state(q, m);
@@ -115,7 +117,7 @@ settle(struct queued *q, struct qmsg *m)
 		return;
 	case BOUNCE_DROP:
 		/* RFC 5321 6.1: never bounce a bounce. */
-		log_info("%s: no bounce for the null sender", m->id);
+		ev_info("bounce-dropped", KS("qid", m->id), KS("reason", "null sender"));
 		bounce_settled(&m->env, true, 0);
 		m->dirty = true;
 		settle_state(q, m);
@@ -124,13 +126,13 @@ settle(struct queued *q, struct qmsg *m)
 		break;
 	}
 	if (bounce_write(q, &m->env, bid, &m->dsn_fd) < 0) {
-		log_err("%s: cannot write a bounce; will retry", m->id);
+		ev_err("bounce-error", KS("qid", m->id), KS("error", "cannot write it"));
 		settle_after_dsn(m, EIO);
 		return;
 	}
 	if (bid[0] != '\0') {
 		struct qmsg *b = msg_add(q, bid, false);
-		log_info("%s: sender non-delivery notification: %s", m->id, bid);
+		ev_info("bounce", KS("qid", m->id), KS("bounce_qid", bid), KA("to", m->env.sender));
 		MX_INC(bounces);
 		if (b)
 			ready_push(q, b);
@@ -155,7 +157,8 @@ too_many_hops(struct queued *q, struct qmsg *m)
 
 	if (!m->hops_known) {
 		if (queue_hops(q->store.queue_dir, &m->env, &m->hops) < 0) {
-			log_err("%s: cannot count the Received headers: %s", m->id, strerror(errno));
+			ev_err("store-error", KS("qid", m->id), KS("what", "hops"),
+			    KS("error", strerror(errno)));
 			return false; /* delivery reads the file too, and fails as it should */
 		}
 		m->hops_known = true;
@@ -244,10 +247,11 @@ round_start(struct queued *q, struct qmsg *m, time_t now)
 		if (spool_load(q->store.queue_dir, m->id, &m->env) < 0) {
 			if (errno == EINVAL) {
 				/* Only a crash before the 250 leaves a file like this. */
-				log_warn("%s: incomplete queue file, removed", m->id);
+				ev_warn("incomplete-removed", KS("qid", m->id));
 				spool_remove(q->store.queue_dir, m->id);
 			} else if (errno != ENOENT) {
-				log_err("%s: cannot read: %s", m->id, strerror(errno));
+				ev_err("store-error", KS("qid", m->id), KS("what", "queue-read"),
+				    KS("error", strerror(errno)));
 				return;
 			}
 			msg_forget(q, m);

@@ -74,13 +74,13 @@ enabled(const struct config *cfg)
 struct tls_reporter *
 tls_reporter_new(struct queued *q)
 {
-	static const struct report_kind kind = { "tlsrpt", "TLS reports",
-		"TLS reports are off ([delivery] tls_reports = no)", enabled, day_lines };
+	static const struct report_kind kind = { "tlsrpt", EV_NAME("tls-reports-done"),
+		EV_NAME("tls-reports-off"), EV_NAME("tls-reports-error"), enabled, day_lines };
 	struct tls_reporter *r = calloc(1, sizeof *r);
 
 	if (r == NULL || report_days_init(&r->days, q, &kind, r) < 0) {
 		free(r);
-		log_err("out of memory: no TLS reports");
+		ev_err("tls-reports-error", KS("error", "out of memory"));
 		return NULL;
 	}
 	r->q = q;
@@ -136,13 +136,14 @@ on_post(void *arg, struct https_result *res)
 
 	p->h = NULL;
 	if (!res->answered)
-		log_warn("TLS report for %s to %s not taken: %s", p->domain, p->url, res->err);
+		ev_warn("tls-report-skipped", KS("domain", p->domain), KS("url", p->url),
+		    KS("reason", res->err));
 	else if (res->status < 200 || res->status > 299)
-		log_warn("TLS report for %s to %s not taken: HTTP status %d", p->domain, p->url,
-		    res->status);
+		ev_warn("tls-report-skipped", KS("domain", p->domain), KS("url", p->url),
+		    KS("reason", "not taken"), KN("status", res->status));
 	else
-		log_info("TLS report for %s posted to %s (HTTP status %d)", p->domain, p->url,
-		    res->status);
+		ev_info("tls-report-posted", KS("domain", p->domain), KS("url", p->url),
+		    KN("status", res->status));
 	posted(p->r);
 }
 
@@ -167,15 +168,15 @@ queue_mail(struct tls_reporter *r, const char *to, const struct buf *msg)
 	spool_new_id(id);
 	int rc = queue_inject(r->q, &m, id, &fd);
 	if (rc < 0) {
-		log_err("TLS report to <%s>: cannot queue it: %s", to, strerror(errno));
+		ev_err("tls-reports-error", KA("to", to), KS("error", strerror(errno)));
 		return;
 	}
 	if (rc == 0) {
-		log_warn("TLS report to <%s> not sent: no such user", to);
+		ev_warn("tls-report-skipped", KA("to", to), KS("reason", "no such user"));
 		return;
 	}
 	report_days_keep(&r->days, fd, id);
-	log_info("%s: TLS report to <%s>", id, to);
+	ev_info("tls-report-queued", KS("qid", id), KA("to", to));
 }
 
 /* start_post - the report to one https: destination. */
@@ -186,7 +187,7 @@ start_post(struct tls_reporter *r, const char *domain, const char *url, const st
 
 	if (r->ctx == NULL &&
 	    (r->ctx = tls_client_verify_ctx(r->q->cfg->tls_ca_file, err, sizeof err)) == NULL) {
-		log_err("TLS report for %s to %s not sent: %s", domain, url, err);
+		ev_err("tls-reports-error", KS("domain", domain), KS("url", url), KS("error", err));
 		return;
 	}
 	struct post *p = &r->posts[r->nposts];
@@ -206,7 +207,7 @@ start_post(struct tls_reporter *r, const char *domain, const char *url, const st
 		.total_timeout = 90,
 	};
 	if ((p->h = https_dns_start(r->dns, &o, on_post, p, err, sizeof err)) == NULL) {
-		log_warn("TLS report for %s to %s not sent: %s", domain, url, err);
+		ev_warn("tls-report-skipped", KS("domain", domain), KS("url", url), KS("reason", err));
 		return;
 	}
 	r->nposts++;
@@ -227,7 +228,7 @@ send_reports(struct tls_reporter *r)
 		ndest += r->doms[i].nuri;
 	r->posts = calloc(ndest ? ndest : 1, sizeof *r->posts);
 	if (r->posts == NULL || report_days_reserve(&r->days, ndest) < 0) {
-		log_err("TLS reports of %s: out of memory: tried again later", r->days.day_name);
+		ev_err("tls-reports-error", KS("day", r->days.day_name), KS("error", "out of memory"));
 		day_done(r, false);
 		return;
 	}
@@ -244,7 +245,7 @@ send_reports(struct tls_reporter *r)
 		struct tlsrpt_meta meta = { host, from, rid, r->days.begin, r->days.end };
 		if (tlsrpt_json(&r->agg, d->name, &meta, &json) < 0 ||
 		    dmarc_gzip(json.data, json.len, &gz) < 0) {
-			log_err("TLS report for %s: out of memory", d->name);
+			ev_err("tls-reports-error", KS("domain", d->name), KS("error", "out of memory"));
 			buf_free(&json);
 			buf_free(&gz);
 			continue;
@@ -258,12 +259,13 @@ send_reports(struct tls_reporter *r)
 			struct tlsrpt_mail m = { host, from, d->uri[k], d->name, rid, uq, r->days.begin,
 				r->days.end, now, gz.data, gz.len };
 			if (tlsrpt_mail(&m, &msg) < 0)
-				log_err("TLS report for %s: out of memory", d->name);
+				ev_err("tls-reports-error", KS("domain", d->name), KS("error", "out of memory"));
 			else
 				queue_mail(r, d->uri[k], &msg);
 			buf_free(&msg);
 		}
-		log_info("TLS report %s for %s: %zu destination(s)", rid, d->name, d->nuri);
+		ev_info("tls-report", KS("report_id", rid), KS("domain", d->name),
+		    KN("destinations", d->nuri));
 		buf_free(&json);
 		buf_free(&gz);
 	}
@@ -298,12 +300,12 @@ on_txt(void *arg, enum dns_status st, const struct dns_rdata *rr, const char *wh
 	}
 	if (found != 1) {
 		d->nuri = 0;
-		log_info("TLS report for %s not sent: %s", d->name, st == DNS_TEMPFAIL ?
+		ev_info("tls-report-skipped", KS("domain", d->name), KS("reason", st == DNS_TEMPFAIL ?
 		    "its _smtp._tls record cannot be looked up now" : found == 0 ?
-		    "no _smtp._tls record" : "more than one _smtp._tls record");
+		    "no _smtp._tls record" : "more than one _smtp._tls record"));
 	} else if (d->nuri == 0) {
-		log_info("TLS report for %s not sent: its _smtp._tls record has no usable rua",
-		    d->name);
+		ev_info("tls-report-skipped", KS("domain", d->name),
+		    KS("reason", "its _smtp._tls record has no usable rua"));
 	}
 	checked(d->r);
 }
@@ -323,7 +325,7 @@ lookup_records(struct tls_reporter *r)
 	if (r->dns == NULL) {
 		char err[256];
 		if ((r->dns = dns_new(r->q->base, r->q->cfg->resolver, err, sizeof err)) == NULL)
-			log_err("TLS reports: no resolver: %s", err);
+			ev_err("tls-reports-error", KS("what", "resolver"), KS("error", err));
 	}
 	/* One count held while the lookups start: an answer may come at once. */
 	r->checking = 1;
@@ -348,13 +350,13 @@ day_lines(void *arg, const char *text, size_t len)
 	struct tls_reporter *r = arg;
 
 	if (tlsrpt_agg_add_text(&r->agg, text, len) < 0) {
-		log_err("TLS reports of %s: out of memory: tried again later", r->days.day_name);
+		ev_err("tls-reports-error", KS("day", r->days.day_name), KS("error", "out of memory"));
 		day_done(r, false);
 		return;
 	}
 	if (r->agg.malformed > 0)
-		log_warn("TLS reports of %s: %zu malformed line(s) skipped", r->days.day_name,
-		    r->agg.malformed);
+		ev_warn("tls-reports-malformed", KS("day", r->days.day_name),
+		    KN("lines", r->agg.malformed));
 	lookup_records(r);
 }
 

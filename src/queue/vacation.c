@@ -22,7 +22,6 @@
 #include "store/commit.h"
 #include "store/msg_reader.h"
 #include "util/buf.h"
-#include "util/escape.h"
 #include "util/log.h"
 
 #define HEADERS_MAX (64 * 1024) /* of the original read for the rules; the rest unread */
@@ -37,7 +36,7 @@ on_flushed(void *arg, int error)
 	struct pending_flush *p = arg;
 
 	if (error != 0)
-		log_err("a vacation reply could not be made durable: %s", strerror(error));
+		ev_err("store-error", KS("what", "vacation-sync"), KS("error", strerror(error)));
 	close(p->fd);
 	free(p);
 }
@@ -102,20 +101,18 @@ vacation_delivered(struct queued *q, const struct envelope *env, size_t idx)
 	struct vacation_info *v = malloc(sizeof *v);
 	struct buf hdr = { 0 };
 	char err[512], parent[VACATION_MSGID_MAX + 1] = "", id[QUEUE_ID_LEN + 1];
-	char es[ESC_SIZE(ADDR_MAX)];
 
 	if (rc->kind != TARGET_LOCAL || v == NULL)
 		goto out;
 	if (accounts_vacation_get(q->acct, rc->addr, v, err, sizeof err) < 0) {
-		log_warn("%s: vacation of <%s> not looked at: %s", env->id, rc->addr, err);
+		ev_warn("vacation-error", KS("qid", env->id), KS("user", rc->addr), KS("error", err));
 		goto out;
 	}
 	if (!vacation_active(v, time(NULL)))
 		goto out;
-	esc_text(es, sizeof es, env->sender, strlen(env->sender), ESC_BACKSLASH);
 	if (env->sender[0] != '\0' && header_block(q, env, &hdr) < 0) {
-		log_warn("%s: vacation of <%s>: no reply to <%s>: cannot read the message: %s",
-		    env->id, rc->addr, es, strerror(errno));
+		ev_warn("vacation-error", KS("qid", env->id), KS("user", rc->addr), KA("to", env->sender),
+		    KS("error", strerror(errno)));
 		goto out;
 	}
 	struct vacation_facts f = { env->sender, rc->addr, rc->orig, hdr.data ? hdr.data : "",
@@ -125,8 +122,8 @@ vacation_delivered(struct queued *q, const struct envelope *env, size_t idx)
 	if (reason == VACATION_REPLY && accounts_owns_address(q->acct, rc->addr, env->sender) == 1)
 		reason = VACATION_OWN_SENDER;
 	if (reason != VACATION_REPLY) {
-		log_info("%s: vacation of <%s>: no reply to <%s>: %s", env->id, rc->addr, es,
-		    vacation_reason_name(reason));
+		ev_info("vacation", KS("qid", env->id), KS("user", rc->addr), KA("to", env->sender),
+		    KS("action", "none"), KS("reason", vacation_reason_name(reason)));
 		goto out;
 	}
 	switch (accounts_vacation_reply(q->acct, rc->addr, env->sender, q->cfg->vacation_interval,
@@ -134,23 +131,24 @@ vacation_delivered(struct queued *q, const struct envelope *env, size_t idx)
 	case VACATION_SEND:
 		break;
 	case VACATION_RECENT:
-		log_info("%s: vacation of <%s>: no reply to <%s>: answered within vacation_interval",
-		    env->id, rc->addr, es);
+		ev_info("vacation", KS("qid", env->id), KS("user", rc->addr), KA("to", env->sender),
+		    KS("action", "none"), KS("reason", "answered within vacation_interval"));
 		goto out;
 	case VACATION_FAILED:
-		log_warn("%s: vacation of <%s>: no reply to <%s>: lookupd did not answer", env->id,
-		    rc->addr, es);
+		ev_warn("vacation-error", KS("qid", env->id), KS("user", rc->addr), KA("to", env->sender),
+		    KS("error", "lookupd did not answer"));
 		goto out;
 	}
 	vacation_parent_id(f.headers, f.len, parent, sizeof parent);
 	errno = 0;
 	int sent = send_reply(q, env, v, parent, id);
 	if (sent != 0) {
-		log_err("%s: vacation of <%s>: cannot queue the reply to <%s>: %s", env->id, rc->addr,
-		    es, sent > 0 ? "no such user" : errno ? strerror(errno) : "failed");
+		ev_err("vacation-error", KS("qid", env->id), KS("user", rc->addr), KA("to", env->sender),
+		    KS("error", sent > 0 ? "no such user" : errno ? strerror(errno) : "failed"));
 		goto out;
 	}
-	log_info("%s: vacation of <%s>: reply %s to <%s>", env->id, rc->addr, id, es);
+	ev_info("vacation", KS("qid", env->id), KS("user", rc->addr), KA("to", env->sender),
+	    KS("action", "reply"), KS("reply_qid", id));
 out:
 	buf_free(&hdr);
 	free(v);

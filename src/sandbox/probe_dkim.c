@@ -35,12 +35,15 @@ probe_vacation(struct accounts *a, bool mail_user, const char *domain)
 	bool recorded = accounts_vacation_reply(a, user, "wall-probe@invalid", 60, time(NULL)) !=
 	    VACATION_FAILED;
 	if (mail_user)
-		log_info("wall probe: vacation for the mail user: get %s, reply %s",
-		    got ? "answered" : "FAILED", recorded ? "answered" : "FAILED");
+		log_event(got && recorded ? LOG_LV_INFO : LOG_LV_WARN, "wall-probe",
+		    (const struct log_kv[]){ KS("check", "vacation"),
+		    KS("result", got && recorded ? "answered" : "failed"),
+		    KS("get", got ? "answered" : "failed"),
+		    KS("reply", recorded ? "answered" : "failed"), { 0 } });
 	else if (!got && !recorded)
-		log_info("wall probe: vacation: refused");
+		ev_info("wall-probe", KS("check", "vacation"), KS("result", "refused"));
 	else
-		log_warn("wall probe: vacation: ALLOWED");
+		ev_warn("wall-probe", KS("check", "vacation"), KS("result", "allowed"));
 	free(v);
 }
 
@@ -56,29 +59,32 @@ probe_with(struct accounts *a, const char *role, const char *domain)
 
 	if (!mail_user) {
 		if (n < 0)
-			log_info("wall probe: dkim keys: refused (lookupd did not answer)");
+			ev_info("wall-probe", KS("check", "dkim keys"), KS("result", "refused"));
 		else
-			log_warn("wall probe: dkim keys: ALLOWED (%d signers of %s)", n, domain);
+			ev_warn("wall-probe", KS("check", "dkim keys"), KS("result", "allowed"),
+			    KN("signers", n), KS("d", domain));
 		/* A selector that may exist or not: the request itself must be refused. */
 		if (accounts_dkim_sign(a, domain, "m20000101e", PROBE_TEXT, strlen(PROBE_TEXT), sig,
 		    sizeof sig) < 0 && sig[0] == '\0')
-			log_info("wall probe: dkim sign: refused (no signature)");
+			ev_info("wall-probe", KS("check", "dkim sign"), KS("result", "refused"));
 		else
-			log_warn("wall probe: dkim sign: ALLOWED");
+			ev_warn("wall-probe", KS("check", "dkim sign"), KS("result", "allowed"));
 		return;
 	}
 	if (n <= 0) {
-		log_warn("wall probe: dkim for the mail user: no signers of %s (%d)", domain, n);
+		ev_warn("wall-probe", KS("check", "dkim sign"), KS("result", "failed"),
+		    KS("reason", "no signers"), KS("d", domain), KN("signers", n));
 		return;
 	}
 	for (int i = 0; i < n; i++) {
 		if (accounts_dkim_sign(a, domain, signers[i].selector, PROBE_TEXT, strlen(PROBE_TEXT),
 		    sig, sizeof sig) < 0)
-			log_warn("wall probe: dkim for the mail user: %s of %s did not sign",
-			    signers[i].selector, domain);
+			ev_warn("wall-probe", KS("check", "dkim sign"), KS("result", "failed"),
+			    KS("d", domain), KS("s", signers[i].selector));
 		else
-			log_info("wall probe: dkim for the mail user: d=%s s=%s a=%s b=%s", domain,
-			    signers[i].selector, dkim_alg_sig_name(signers[i].alg), sig);
+			ev_info("wall-probe", KS("check", "dkim sign"), KS("result", "answered"),
+			    KS("d", domain), KS("s", signers[i].selector),
+			    KS("a", dkim_alg_sig_name(signers[i].alg)), KS("b", sig));
 	}
 }
 #endif
@@ -98,7 +104,8 @@ sandbox_probe_dkim(const char *role, const struct config *cfg)
 	if (accounts_domain_list(a, &domains, err, sizeof err) == 0 && domains.n > 0)
 		probe_with(a, role, domains.v[0]);
 	else
-		log_warn("wall probe: dkim: no hosted domain to probe with");
+		ev_warn("wall-probe", KS("check", "dkim"), KS("result", "untried"),
+		    KS("reason", "no hosted domain"));
 	strlist_free(&domains);
 	accounts_close(a);
 #else

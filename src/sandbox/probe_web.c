@@ -32,18 +32,21 @@ sandbox_probe_web(const char *role, const struct config *cfg)
 	int op_r = web_op(a, PROBE_SID, "domain.list", NULL, 0, &json);
 	if (strcmp(role, "httpd") == 0) {
 		if (who_r == 0 && op_r == 401)
-			log_info("wall probe: web for httpd: answered");
+			ev_info("wall-probe", KS("check", "web"), KS("result", "answered"));
 		else
-			log_warn("wall probe: web for httpd: not answered (%d, %d)", who_r, op_r);
+			ev_warn("wall-probe", KS("check", "web"), KS("result", "failed"), KN("who", who_r),
+			    KN("op", op_r));
 	} else {
 		if (who_r < 0)
-			log_info("wall probe: web who: refused (lookupd did not answer)");
+			ev_info("wall-probe", KS("check", "web who"), KS("result", "refused"));
 		else
-			log_warn("wall probe: web who: ALLOWED (%d)", who_r);
+			ev_warn("wall-probe", KS("check", "web who"), KS("result", "allowed"),
+			    KN("status", who_r));
 		if (op_r == 500)
-			log_info("wall probe: web op: refused (no answer)");
+			ev_info("wall-probe", KS("check", "web op"), KS("result", "refused"));
 		else
-			log_warn("wall probe: web op: ALLOWED (%d)", op_r);
+			ev_warn("wall-probe", KS("check", "web op"), KS("result", "allowed"),
+			    KN("status", op_r));
 	}
 	buf_free(&json);
 	accounts_close(a);

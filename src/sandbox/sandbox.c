@@ -134,7 +134,8 @@ allow_connect(struct ruleset *r, uint16_t port)
 {
 	struct ll_net_port_attr np = { LL_NET_CONNECT_TCP, port };
 	if (syscall(SYS_landlock_add_rule, r->fd, LL_RULE_NET_PORT, &np, 0) < 0)
-		log_warn("landlock: cannot allow TCP to port %u: %s", port, strerror(errno));
+		ev_warn("sandbox-error", KS("what", "landlock-port"), KN("port", port),
+		    KS("error", strerror(errno)));
 }
 
 static int
@@ -159,7 +160,8 @@ allow(struct ruleset *r, const char *path, uint64_t access)
 		.parent_fd = fd };
 	if (pb.allowed_access != 0 &&
 	    syscall(SYS_landlock_add_rule, r->fd, LANDLOCK_RULE_PATH_BENEATH, &pb, 0) < 0)
-		log_warn("landlock: cannot add %s: %s", path, strerror(errno));
+		ev_warn("sandbox-error", KS("what", "landlock-path"), KS("file", path),
+		    KS("error", strerror(errno)));
 	close(fd);
 }
 
@@ -187,7 +189,8 @@ allow_fd(struct ruleset *r, int dirfd, uint64_t access)
 		.parent_fd = dirfd };
 	if (dirfd >= 0 && syscall(SYS_landlock_add_rule, r->fd, LANDLOCK_RULE_PATH_BENEATH, &pb,
 	    0) < 0)
-		log_warn("landlock: cannot add the state directory: %s", strerror(errno));
+		ev_warn("sandbox-error", KS("what", "landlock-path"), KS("file", "the state directory"),
+		    KS("error", strerror(errno)));
 }
 
 /* url_port - the port of an https URL ("https://host[:port]/..."): 443 unless given. */
@@ -223,8 +226,7 @@ landlock_install(enum sandbox_profile p, const struct config *cfg)
 	int abi = (int)syscall(SYS_landlock_create_ruleset, NULL, 0,
 	    LANDLOCK_CREATE_RULESET_VERSION);
 	if (abi < 0) {
-		log_info("landlock not available (%s): file walls are the file modes only",
-		    strerror(errno));
+		ev_info("landlock-unavailable", KS("error", strerror(errno)));
 		return 0;
 	}
 	struct ll_ruleset_attr attr = { 0 };
@@ -241,7 +243,7 @@ landlock_install(enum sandbox_profile p, const struct config *cfg)
 		attr.handled_access_net = LL_NET_BIND_TCP | LL_NET_CONNECT_TCP;
 	struct ruleset r = { ll_create(&attr), attr.handled_access_fs };
 	if (r.fd < 0) {
-		log_warn("landlock: cannot create a ruleset: %s", strerror(errno));
+		ev_warn("sandbox-error", KS("what", "landlock-ruleset"), KS("error", strerror(errno)));
 		return 0;
 	}
 	uint64_t rw = FS_READ | FS_WRITE | LANDLOCK_ACCESS_FS_REFER | LANDLOCK_ACCESS_FS_TRUNCATE;
@@ -314,20 +316,21 @@ void
 sandbox_enter(enum sandbox_profile p, const struct config *cfg)
 {
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
-		log_err("cannot set no_new_privs: %s", strerror(errno));
+		ev_err("sandbox-error", KS("what", "no_new_privs"), KS("error", strerror(errno)));
 		exit(1);
 	}
 	int abi = landlock_install(p, cfg);
 	if (abi < 0) {
-		log_err("landlock: cannot restrict this process: %s", strerror(errno));
+		ev_err("sandbox-error", KS("what", "landlock"), KS("error", strerror(errno)));
 		exit(1);
 	}
 	int rc = seccomp_install();
 	if (rc < 0) {
-		log_err("cannot install the seccomp filter: %s", strerror(-rc));
+		ev_err("sandbox-error", KS("what", "seccomp"), KS("error", strerror(-rc)));
 		exit(1);
 	}
-	log_info("sandbox: no_new_privs, seccomp%s", abi > 0 ? ", landlock" : "");
+	ev_info("sandbox", KS("walls", abi > 0 ? "no_new_privs,seccomp,landlock" :
+	    "no_new_privs,seccomp"), KN("landlock_abi", abi));
 }
 
 /* ---- the walls tested from inside (test builds only) ---- */
@@ -339,10 +342,11 @@ probe_open(const char *what, const char *path)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd >= 0) {
-		log_warn("wall probe: %s: ALLOWED", what);
+		ev_warn("wall-probe", KS("check", what), KS("result", "allowed"));
 		close(fd);
 	} else {
-		log_info("wall probe: %s: refused (%s)", what, strerror(errno));
+		ev_info("wall-probe", KS("check", what), KS("result", "refused"),
+		    KS("error", strerror(errno)));
 	}
 }
 
@@ -360,15 +364,17 @@ probe_exec(void)
 		_exit(errno == EPERM ? 100 : errno == EACCES ? 101 : 102);
 	}
 	if (pid < 0 || waitpid(pid, &status, 0) < 0) {
-		log_warn("wall probe: exec /bin/sh: not tried (%s)", strerror(errno));
+		ev_warn("wall-probe", KS("check", "exec /bin/sh"), KS("result", "untried"),
+		    KS("error", strerror(errno)));
 		return;
 	}
 	int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 	if (code == 100 || code == 101)
-		log_info("wall probe: exec /bin/sh: refused (%s)",
-		    code == 100 ? strerror(EPERM) : strerror(EACCES));
+		ev_info("wall-probe", KS("check", "exec /bin/sh"), KS("result", "refused"),
+		    KS("error", code == 100 ? strerror(EPERM) : strerror(EACCES)));
 	else
-		log_warn("wall probe: exec /bin/sh: ALLOWED (exit status %d)", code);
+		ev_warn("wall-probe", KS("check", "exec /bin/sh"), KS("result", "allowed"),
+		    KN("status", code));
 }
 
 static void
@@ -379,14 +385,17 @@ probe_connect(void)
 
 	inet_pton(AF_INET, "127.0.0.1", &sin.sin_addr);
 	if (fd < 0) {
-		log_info("wall probe: tcp connect: refused (%s)", strerror(errno));
+		ev_info("wall-probe", KS("check", "tcp connect"), KS("result", "refused"),
+		    KS("error", strerror(errno)));
 		return;
 	}
 	int r = connect(fd, (struct sockaddr *)&sin, sizeof sin);
 	if (r < 0 && (errno == EACCES || errno == EPERM))
-		log_info("wall probe: tcp connect: refused (%s)", strerror(errno));
+		ev_info("wall-probe", KS("check", "tcp connect"), KS("result", "refused"),
+		    KS("error", strerror(errno)));
 	else
-		log_warn("wall probe: tcp connect: ALLOWED (%s)", r < 0 ? strerror(errno) : "connected");
+		ev_warn("wall-probe", KS("check", "tcp connect"), KS("result", "allowed"),
+		    KS("error", r < 0 ? strerror(errno) : NULL));
 	close(fd);
 }
 
@@ -400,7 +409,7 @@ sandbox_probe(const char *role, const struct config *cfg)
 
 	if (getenv("MAILROOM_WALL_PROBE") == NULL)
 		return;
-	log_info("wall probe: %s uid=%ld gid=%ld", role, (long)getuid(), (long)getgid());
+	ev_info("wall-probe-start", KN("uid", getuid()), KN("gid", getgid()));
 	if (strcmp(role, "lookupd") != 0) {
 		snprintf(path, sizeof path, "%s/accounts.db", cfg->data_dir);
 		probe_open("open accounts.db", path);

@@ -120,9 +120,10 @@ line_session_start(struct line_session *ls, const struct line_proto *proto, void
 	if (ls->next)
 		ls->next->prev = ls;
 	*head = ls;
-	log_info("connect from %s on %s%s", ip, service_name(c->svc), c->trusted ? " (trusted)" : "");
+	ev_info("connect", KS("client", ip), KS("service", service_name(c->svc)),
+	    KS("trusted", c->trusted ? "yes" : NULL));
 	if (open_bev(ls, c->fd, implicit_tls, ctx) < 0) {
-		log_err("cannot set up the connection from %s", ip);
+		ev_err("connect-failed", KS("client", ip), KS("error", "out of memory"));
 		line_session_free(ls, "setup failed");
 		return;
 	}
@@ -155,7 +156,8 @@ line_session_upgrade(struct line_session *ls, SSL_CTX *ctx, const char *verb)
 	if (tls == NULL)
 		return -1;
 	if (dropped > 0)
-		log_info("discarded %zu octets pipelined after %s from %s", dropped, verb, ls->ip);
+		ev_info("pipelined-discarded", KS("client", ls->ip), KS("after", verb),
+		    KN("size", dropped));
 	ls->bev = tls;
 	attach(ls);
 	line_session_deadline(ls); /* the handshake's */
@@ -455,11 +457,11 @@ on_timeout(struct line_session *ls, bool writing)
 	if (tls_bev_handshaking(ls->bev)) {
 		/* No reply can reach a client that never finished the handshake, and
 		 * a reply waiting for it would keep the connection open for ever. */
-		log_info("timeout from %s state=tls-handshake", ls->ip);
+		ev_info("timeout", KS("client", ls->ip), KS("state", "tls-handshake"));
 		line_session_free(ls, "timeout");
 		return;
 	}
-	log_info("timeout from %s state=%s", ls->ip, ls->state_name);
+	ev_info("timeout", KS("client", ls->ip), KS("state", ls->state_name));
 	if (writing) {
 		/* It stopped reading (in the middle of a reply, perhaps): nothing more to say. */
 		line_session_free(ls, "timeout");

@@ -68,8 +68,8 @@ refuse(struct login *l, const char *user, enum lookup_verdict v)
 	l->failures++;
 	l->blocked = blocked;
 	metrics_auth_failed(l->service);
-	log_info("login failed: user=%s client=%s%s", user, l->ls->ip,
-	    blocked ? " (blocked)" : v == VERDICT_SUSPENDED ? " (suspended)" : "");
+	ev_info("login-failed", KS("user", user), KS("client", l->ls->ip), KS("service", l->service),
+	    KS("reason", blocked ? "blocked" : v == VERDICT_SUSPENDED ? "suspended" : "credentials"));
 	if (line_session_delay(l->ls, LOGIN_FAIL_DELAY, refusal_due, l) < 0)
 		l->ops->refused(l->ls->owner, LOGIN_REFUSED);
 }
@@ -111,8 +111,9 @@ verify_done(void *arg)
 		if (j->verdict == VERDICT_OK && l->ops->discard != NULL)
 			l->ops->discard(j);
 	} else if (j->verdict == VERDICT_BUSY || j->verdict == VERDICT_TEMPFAIL) {
-		log_warn("login of %s from %s not checked: %s", j->user, ls->ip,
-		    j->verdict == VERDICT_BUSY ? "too many logins waiting" : "lookupd not answering");
+		ev_warn("login-unchecked", KS("user", j->user), KS("client", ls->ip),
+		    KS("service", l->service), KS("reason", j->verdict == VERDICT_BUSY ?
+		    "too many logins waiting" : "lookupd not answering"));
 		l->ops->tempfail(ls->owner, true);
 	} else if (j->verdict == VERDICT_OK) {
 		l->ops->accepted(ls->owner, j);
@@ -150,8 +151,8 @@ login_start(struct login *l, const char *authzid, const char *authcid, const cha
 		return;
 	}
 	if (l->pool->pending >= (*l->pool->cfg)->login_queue) {
-		log_warn("login of %s from %s refused: %u checks already waiting", j->user, l->ls->ip,
-		    l->pool->pending);
+		ev_warn("login-queue-full", KS("user", j->user), KS("client", l->ls->ip),
+		    KS("service", l->service), KN("waiting", l->pool->pending));
 		free_job(j);
 		l->ops->tempfail(owner, true);
 		return;

@@ -33,7 +33,8 @@ accepted(void *owner, struct login_job *j)
 		session_reply(s, "454 4.7.0 Temporary authentication failure");
 		return;
 	}
-	log_info("login: user=%s client=%s method=%s", j->user, s->ip, s->tls ? "tls" : "plain");
+	ev_info("login", KS("user", j->user), KS("client", s->ip), KS("service", service_name(s->svc)),
+	    KS("tls", s->tls ? "yes" : "no"));
 	session_reply(s, "235 2.7.0 Authentication successful");
 }
 

@@ -45,7 +45,8 @@ inbound_start(struct smtp_session *s)
 		.dmarc_reports = cfg->inbound_dmarc_reports,
 	};
 	if ((t->ic = inbound_check_new(&p)) == NULL)
-		log_warn("%s: out of memory: not checked (SPF, DKIM, DMARC)", t->env.id);
+		ev_warn("checks-skipped", KS("qid", t->env.id), KS("checks", "spf,dkim,dmarc"),
+		    KS("reason", "out of memory"));
 }
 
 bool
@@ -74,13 +75,14 @@ take_header(struct smtp_session *s, bool at_end)
 			t->header_scanned = (size_t)(lf - t->out.data) + 1;
 		if (t->out.len < HEADER_MAX)
 			return;
-		log_warn("%s: header block over %d octets: DKIM and DMARC not checked", t->env.id,
-		    HEADER_MAX);
+		ev_warn("checks-skipped", KS("qid", t->env.id), KS("checks", "dkim,dmarc"),
+		    KS("reason", "header block too long"), KN("limit", HEADER_MAX));
 		end = body_at = 0;
 	}
 	t->header_seen = true;
 	if (inbound_check_headers(t->ic, t->out.data, end) < 0)
-		log_warn("%s: out of memory: DKIM not checked", t->env.id);
+		ev_warn("checks-skipped", KS("qid", t->env.id), KS("checks", "dkim"),
+		    KS("reason", "out of memory"));
 	unsigned removed = 0;
 	uint64_t lines_before = count_lf(t->out.data, end);
 	size_t kept = ar_strip(t->out.data, end, s->srv->cfg->hostname, &removed);
@@ -92,8 +94,8 @@ take_header(struct smtp_session *s, bool at_end)
 		/* The sizes of what is stored (W=, SIZE) follow what was taken out. */
 		t->dr.out_octets -= end - kept;
 		t->dr.out_lines -= lines_before - lines_after;
-		log_info("%s: removed %u Authentication-Results field(s) naming %s", t->env.id,
-		    removed, s->srv->cfg->hostname);
+		ev_info("ar-removed", KS("qid", t->env.id), KN("count", removed),
+		    KS("authserv", s->srv->cfg->hostname));
 	}
 	t->fed = body_at;
 }
@@ -139,7 +141,8 @@ on_timeout(evutil_socket_t fd, short what, void *arg)
 	struct smtp_session *s = arg;
 	struct smtp_txn *t = s->txn;
 
-	log_warn("%s: the checks took over %d s: accepted without them", t->env.id, CHECK_TIMEOUT);
+	ev_warn("checks-skipped", KS("qid", t->env.id), KS("checks", "spf,dkim,dmarc"),
+	    KS("reason", "timeout"), KN("limit", CHECK_TIMEOUT));
 	stop_timer(t);
 	inbound_check_free(t->ic);
 	t->ic = NULL;
@@ -158,7 +161,6 @@ on_verdict(void *arg, const struct inbound_verdict *v)
 	void (*cont)(struct smtp_session *) = t->ic_cont;
 
 	stop_timer(t);
-	log_info("%s: %s", t->env.id, v->log);
 	/* Refused or not, the message counts in the policy domain's report. */
 	if (v->report.len > 0)
 		report_log_append(&s->srv->dmarc_log, time(NULL), v->report.data, v->report.len);
@@ -167,7 +169,9 @@ on_verdict(void *arg, const struct inbound_verdict *v)
 		return;
 	}
 	if (v->action == INBOUND_REJECT) {
-		log_info("%s: refused from %s: %s", t->env.id, s->ip, v->text);
+		ev_info("reject", KS("qid", t->env.id), KS("client", s->ip), KS("stage", "data"),
+		    KS("reason", v->status != NULL && strcmp(v->status, "5.7.23") == 0 ? "spf" : "dmarc"),
+		    KS("detail", v->text));
 		metrics_refused(v->status != NULL && strcmp(v->status, "5.7.23") == 0 ?
 		    MX_REFUSE_SPF : MX_REFUSE_DMARC);
 		session_error(s, "%d %s %s", v->code, v->status, v->text);
@@ -181,8 +185,7 @@ on_verdict(void *arg, const struct inbound_verdict *v)
 	/* SPF and an aligned DKIM signature vouch for the client: greylisting lets it be. */
 	if (v->authenticated && s->srv->cfg->greylist &&
 	    accounts_greylist_trust(s->srv->acct, s->ip, time(NULL)) == 0)
-		log_info("%s: greylisting: %s is allowed from now on (SPF pass, aligned DKIM)",
-		    t->env.id, s->ip);
+		ev_info("greylist-trust", KS("qid", t->env.id), KS("client", s->ip));
 	buf_reset(&t->ar);
 	if (buf_append(&t->ar, v->ar.data, v->ar.len) < 0)
 		t->failed = true;
@@ -207,7 +210,8 @@ inbound_end(struct smtp_session *s, void (*cont)(struct smtp_session *s))
 	if ((t->ic_timer = evtimer_new(s->srv->base, on_timeout, s)) != NULL)
 		evtimer_add(t->ic_timer, &tv);
 	if (inbound_check_finish(t->ic, on_verdict, s) < 0) {
-		log_warn("%s: the checks could not finish: accepted unchecked", t->env.id);
+		ev_warn("checks-skipped", KS("qid", t->env.id), KS("checks", "spf,dkim,dmarc"),
+		    KS("reason", "could not finish"));
 		stop_timer(t);
 		inbound_check_free(t->ic);
 		t->ic = NULL;

@@ -167,8 +167,9 @@ on_outcome(void *arg, const struct milter_outcome *o)
 	switch (o->verdict) {
 	case MILTER_REJECT:
 	case MILTER_TEMPFAIL:
-		log_info("%s: refused from %s: milter %s: %s", t->env.id, s->ip,
-		    o->milter ? o->milter : "-", o->reply);
+		ev_info("reject", KS("qid", t->env.id), KS("client", s->ip), KS("stage", "data"),
+		    KA("from", t->env.sender), KS("reason", "milter"), KS("milter", o->milter),
+		    KS("detail", o->reply));
 		metrics_refused(MX_REFUSE_MILTER);
 		if (o->verdict == MILTER_REJECT)
 			session_error(s, "%s", o->reply);
@@ -178,8 +179,7 @@ on_outcome(void *arg, const struct milter_outcome *o)
 		return;
 	case MILTER_DISCARD:
 		/* As Postfix: the client is told what it would be told of any message. */
-		log_info("%s: discarded from %s by milter %s: not stored", t->env.id, s->ip,
-		    o->milter ? o->milter : "-");
+		ev_info("discarded", KS("qid", t->env.id), KS("client", s->ip), KS("milter", o->milter));
 		session_reply(s, "250 2.0.0 Ok: queued as %s", t->env.id);
 		finish_txn(s);
 		return;
@@ -187,8 +187,8 @@ on_outcome(void *arg, const struct milter_outcome *o)
 		break;
 	}
 	if (m->hdr.changed && put_changed_header(s, m) < 0) {
-		log_err("%s: the milters' header changes could not be made: %s", t->env.id,
-		    strerror(errno));
+		ev_err("milter-error", KS("qid", t->env.id), KS("what", "header changes"),
+		    KS("error", strerror(errno)));
 		t->failed = true;
 	}
 	if (o->quarantine) {
@@ -307,7 +307,7 @@ milter_end(struct smtp_session *s, void (*cont)(struct smtp_session *s))
 	return 1;
 oom:
 	/* Never unasked: as a milter that is down would be, only worse. */
-	log_err("%s: out of memory: the milters cannot be asked", t->env.id);
+	ev_err("milter-error", KS("qid", t->env.id), KS("error", "out of memory"));
 	t->failed = true;
 	return 0;
 }

@@ -39,8 +39,9 @@ step(struct smtp_session *s, unsigned done)
 	if (s->screen_waits != 0 || s->ls.closing)
 		return;
 	if (cfg->ndnsbl > 0 && s->dnsbl_score >= (int)cfg->dnsbl_threshold) {
-		log_info("dnsbl: %s listed by %s (score %d, threshold %u): refused", s->ip,
-		    s->dnsbl_listed, s->dnsbl_score, cfg->dnsbl_threshold);
+		ev_info("reject", KS("client", s->ip), KS("stage", "connect"), KS("reason", "dnsbl"),
+		    KS("listed", s->dnsbl_listed), KN("score", s->dnsbl_score),
+		    KN("threshold", cfg->dnsbl_threshold));
 		metrics_refused(MX_REFUSE_DNSBL);
 		line_session_reply(&s->ls, "554 5.7.1 Service unavailable; client [%s] blocked using %s",
 		    s->ip, s->dnsbl_listed);
@@ -75,7 +76,7 @@ on_dnsbl(void *arg, const struct dnsbl_result *r)
 	s->dnsbl_score = r->score;
 	snprintf(s->dnsbl_listed, sizeof s->dnsbl_listed, "%s", r->listed);
 	if (r->failed[0] != '\0')
-		log_warn("dnsbl: no answer for %s from %s (counted 0)", s->ip, r->failed);
+		ev_warn("dnsbl-failed", KS("client", s->ip), KS("lists", r->failed));
 	if (s->dnsbl != NULL) {
 		dnsbl_check_free(s->dnsbl);
 		s->dnsbl = NULL;
@@ -105,7 +106,8 @@ start_pregreet(struct smtp_session *s)
 	case SCREEN_GOOD:
 		return 0;
 	case SCREEN_BAD:
-		log_info("pregreet from %s: remembered: refused", s->ip);
+		ev_info("reject", KS("client", s->ip), KS("stage", "connect"),
+		    KS("reason", "pregreet-remembered"));
 		metrics_refused(MX_REFUSE_PREGREET);
 		line_session_reply(&s->ls, "554 5.7.1 %s Error: talked before the greeting before",
 		    cfg->hostname);
@@ -170,7 +172,7 @@ screen_input(struct smtp_session *s)
 	    evbuffer_get_length(bufferevent_get_input(s->ls.bev)) == 0)
 		return; /* the DNSBL answers alone: the input waits for the greeting */
 	/* Talked before the 220: a bot that does not wait for the server. */
-	log_info("pregreet from %s: talked before the greeting: refused", s->ip);
+	ev_info("reject", KS("client", s->ip), KS("stage", "connect"), KS("reason", "pregreet"));
 	metrics_refused(MX_REFUSE_PREGREET);
 	screen_remember(&s->srv->screen, s->ip, SCREEN_BAD, time(NULL));
 	free_event(&s->pregreet_ev);

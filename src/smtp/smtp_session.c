@@ -174,8 +174,8 @@ end(void *owner, const char *reason)
 {
 	struct smtp_session *s = owner;
 
-	log_info("disconnect from %s reason=%s state=%s messages=%u", s->ip, reason,
-	    s->ls.state_name, s->messages);
+	ev_info("disconnect", KS("client", s->ip), KS("reason", reason), KS("state", s->ls.state_name),
+	    KN("messages", s->messages));
 }
 
 static void

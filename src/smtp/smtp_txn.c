@@ -118,8 +118,9 @@ txn_mail(struct smtp_session *s, const struct smtp_cmd *cmd)
 	/* Too many messages a minute from one network (Postfix's client_message_rate_limit). */
 	if (!s->trusted && !rate_limit_take(&s->srv->message_rates, s->net, cfg->message_rate_limit,
 	    time(NULL))) {
-		log_info("refused mail from %s <%s>: over message_rate_limit (%u a minute from %s)",
-		    s->ip, sender, cfg->message_rate_limit, s->net);
+		ev_info("reject", KS("client", s->ip), KS("stage", "mail"), KA("from", sender),
+		    KS("reason", "message-rate-limit"), KN("limit", cfg->message_rate_limit),
+		    KS("net", s->net));
 		metrics_refused(MX_REFUSE_RATE_LIMIT);
 		session_reply(s, "450 4.7.1 Error: too much mail from %s; try again later", s->ip);
 		return;
@@ -130,10 +131,11 @@ txn_mail(struct smtp_session *s, const struct smtp_cmd *cmd)
 	    accounts_owns_address(s->srv->acct, s->auth_user, sender) : 1;
 	policy_sender(&f, sender, owned, &d);
 	if (d.reason == POLICY_STORE_FAILURE)
-		log_warn("sender <%s> of login %s from %s: accounts lookup failed", sender,
-		    s->auth_user, s->ip);
+		ev_warn("sender-check-failed", KS("client", s->ip), KA("from", sender),
+		    KS("user", s->auth_user));
 	else if (d.reason == POLICY_SENDER_NOT_OWNED)
-		log_info("sender <%s> refused for login %s from %s", sender, s->auth_user, s->ip);
+		ev_info("reject", KS("client", s->ip), KS("stage", "mail"), KA("from", sender),
+		    KS("reason", "sender-not-owned"), KS("user", s->auth_user));
 	if (!session_allowed(s, &d))
 		return;
 	struct smtp_txn *t = txn_new();
@@ -238,10 +240,11 @@ greylist_passes(struct smtp_session *s, const char *rcpt)
 	enum grey_answer ans = accounts_greylist(s->srv->acct, s->ip, sender, rcpt,
 	    cfg->greylist_delay, time(NULL));
 	if (ans == GREY_FAILED)
-		log_warn("greylist: no answer for client %s, <%s>, <%s>: passed", s->ip, sender, rcpt);
+		ev_warn("greylist-failed", KS("client", s->ip), KA("from", sender), KA("to", rcpt));
 	policy_greylist(rcpt, ans, &d);
 	if (d.reason == POLICY_GREYLISTED)
-		log_info("greylisted RCPT <%s> from %s: sender <%s>", rcpt, s->ip, sender);
+		ev_info("reject", KS("client", s->ip), KS("stage", "rcpt"), KA("from", sender),
+		    KA("to", rcpt), KS("reason", "greylisted"));
 	return session_allowed(s, &d);
 }
 
@@ -273,8 +276,9 @@ txn_rcpt(struct smtp_session *s, const struct smtp_cmd *cmd)
 	struct policy_decision d;
 	policy_rcpt(&f, addr, st, &d);
 	if (d.reason == POLICY_UNKNOWN_USER || d.reason == POLICY_RELAY_DENIED)
-		log_info("reject RCPT <%s> from %s: %s", addr, s->ip,
-		    d.reason == POLICY_UNKNOWN_USER ? "user unknown" : "relay access denied");
+		ev_info("reject", KS("client", s->ip), KS("stage", "rcpt"), KA("from", s->txn->env.sender),
+		    KA("to", addr), KS("reason", d.reason == POLICY_UNKNOWN_USER ? "user-unknown" :
+		    "relay-denied"));
 	if (!session_allowed(s, &d) || !greylist_passes(s, addr)) {
 		target_list_free(&targets);
 		return;
@@ -286,7 +290,8 @@ txn_rcpt(struct smtp_session *s, const struct smtp_cmd *cmd)
 		snprintf(targets.v[0].addr, sizeof targets.v[0].addr, "%s", addr);
 	}
 	if (mailbox_full(s, &targets)) {
-		log_info("reject RCPT <%s> from %s: mailbox full", addr, s->ip);
+		ev_info("reject", KS("client", s->ip), KS("stage", "rcpt"), KA("from", s->txn->env.sender),
+		    KA("to", addr), KS("reason", "mailbox-full"));
 		metrics_refused(MX_REFUSE_OVER_QUOTA);
 		target_list_free(&targets);
 		session_reply(s, "452 4.2.2 <%s>: Mailbox full", addr);
@@ -418,13 +423,15 @@ flush_out(struct smtp_session *s)
 	 * its top is not known. */
 	if (t->direct || t->ic != NULL || t->milters) {
 		if (spill_out(s) < 0) {
-			log_err("%s: cannot write spill file: %s", t->env.id, strerror(errno));
+			ev_err("store-error", KS("qid", t->env.id), KS("what", "spill"),
+			    KS("error", strerror(errno)));
 			t->failed = true;
 		}
 		return;
 	}
 	if (!t->writer_open && write_prefix(s) < 0) {
-		log_err("%s: cannot write queue file: %s", t->env.id, strerror(errno));
+		ev_err("store-error", KS("qid", t->env.id), KS("what", "queue-file"),
+		    KS("error", strerror(errno)));
 		t->failed = true;
 		return;
 	}
@@ -434,13 +441,15 @@ flush_out(struct smtp_session *s)
 		t->spill_fd = -1;
 		t->spill_len = 0;
 		if (rc < 0) {
-			log_err("%s: cannot write queue file: %s", t->env.id, strerror(errno));
+			ev_err("store-error", KS("qid", t->env.id), KS("what", "queue-file"),
+			    KS("error", strerror(errno)));
 			t->failed = true;
 			return;
 		}
 	}
 	if (t->out.len > 0 && spool_writer_write(&t->w, t->out.data, t->out.len) < 0) {
-		log_err("%s: cannot write queue file: %s", t->env.id, strerror(errno));
+		ev_err("store-error", KS("qid", t->env.id), KS("what", "queue-file"),
+		    KS("error", strerror(errno)));
 		t->failed = true;
 	}
 	buf_reset(&t->out);
@@ -491,11 +500,10 @@ log_accepted(struct smtp_session *s, uint64_t size)
 	struct buf to = { 0 };
 
 	for (size_t i = 0; i < t->env.nrcpts; i++)
-		buf_printf(&to, "%s%s", i ? "," : "", t->env.rcpts[i].addr);
-	log_info("%s: accepted client=%s helo=%s%s%s from=<%s> size=%llu nrcpt=%zu to=%s",
-	    t->env.id, s->ip, t->env.helo, s->auth_user ? " login=" : "",
-	    s->auth_user ? s->auth_user : "", t->env.sender, (unsigned long long)size,
-	    t->env.nrcpts, to.data ? to.data : "");
+		buf_printf(&to, "%s<%s>", i ? "," : "", t->env.rcpts[i].addr);
+	ev_info("accept", KS("qid", t->env.id), KS("client", s->ip), KS("helo", t->env.helo),
+	    KS("user", s->auth_user), KA("from", t->env.sender), KN("size", size),
+	    KN("nrcpt", t->env.nrcpts), KS("to", to.data ? to.data : ""));
 	buf_free(&to);
 }
 
@@ -530,7 +538,8 @@ commit_done(void *arg, int error)
 		close(t->commit_fd);
 	t->commit_fd = -1;
 	if (error != 0) {
-		log_err("%s: queue file not made durable: %s", t->env.id, strerror(error));
+		ev_err("store-error", KS("qid", t->env.id), KS("what", "queue-sync"),
+		    KS("error", strerror(error)));
 		spool_remove(s->srv->store.queue_dir, t->env.id);
 	} else {
 		if (s->srv->queue_bev) {
@@ -539,7 +548,7 @@ commit_done(void *arg, int error)
 		}
 		log_accepted(s, t->w.written);
 		if (t->hold_reason != NULL)
-			log_warn("%s: held: %s", t->env.id, t->hold_reason);
+			ev_warn("held", KS("qid", t->env.id), KS("reason", t->hold_reason));
 		MX_INC(received[s->svc]);
 		s->messages++;
 	}
@@ -555,16 +564,18 @@ direct_done(struct md_batch *b, int error, void *arg)
 	if (error == 0) {
 		log_accepted(s, stored_len(t));
 		for (size_t i = 0; i < b->nfiles; i++)
-			log_info("%s: to=<%s> orig_to=<%s> relay=local status=sent (250 delivered to maildir)",
-			    t->env.id, t->env.rcpts[b->files[i].idx].addr,
-			    t->env.rcpts[b->files[i].idx].orig);
+			ev_info("delivery", KS("qid", t->env.id), KA("to", t->env.rcpts[b->files[i].idx].addr),
+			    KA("orig_to", t->env.rcpts[b->files[i].idx].orig), KS("relay", "local"),
+			    KS("status", "sent"), KN("delay", time(NULL) - t->env.arrival),
+			    KS("reason", "250 delivered to maildir"));
 		/* The same last word as queued's, whichever path the message took. */
-		log_info("%s: removed (delivered at once)", t->env.id);
+		ev_info("removed", KS("qid", t->env.id), KS("direct", "yes"));
 		MX_INC(received[s->svc]);
 		MX_ADD(deliveries[MX_LOCAL][MX_DELIVERED], b->nfiles);
 		s->messages++;
 	} else {
-		log_err("%s: mailbox files not made durable: %s", t->env.id, strerror(error));
+		ev_err("store-error", KS("qid", t->env.id), KS("what", "mailbox-sync"),
+		    KS("error", strerror(error)));
 	}
 	reply_committed(s, error);
 }
@@ -593,8 +604,8 @@ direct_deliver(struct smtp_session *s)
 		struct local_rcpt rcpt = { t->env.rcpts[i].addr, i, 0, false, s };
 		if (store_deliver_local(b, s->srv->store.mail_dir, s->srv->cfg->hostname, &t->env, &text,
 		    &rcpt) != LOCAL_ADDED) {
-			log_warn("%s: direct delivery to %s failed (%s); queueing", t->env.id,
-			    t->env.rcpts[i].addr, strerror(errno));
+			ev_warn("direct-failed", KS("qid", t->env.id), KA("to", t->env.rcpts[i].addr),
+			    KS("error", strerror(errno)));
 			goto fail;
 		}
 	}
@@ -632,7 +643,8 @@ end_inbound(struct smtp_session *s)
 	struct smtp_txn *t = s->txn;
 
 	if (t->milters && message_ok(s) && t->spill_fd >= 0 && spill_out(s) < 0) {
-		log_err("%s: cannot write spill file: %s", t->env.id, strerror(errno));
+		ev_err("store-error", KS("qid", t->env.id), KS("what", "spill"),
+		    KS("error", strerror(errno)));
 		t->failed = true;
 	}
 	if (t->milters && message_ok(s) && milter_end(s, end_checked) == 1)
@@ -668,24 +680,28 @@ end_checked(struct smtp_session *s)
 	if (!t->too_big && !loop)
 		flush_out(s);
 	if (t->too_big) {
-		log_info("%s: refused from %s: message too big", t->env.id, s->ip);
+		ev_info("reject", KS("qid", t->env.id), KS("client", s->ip), KS("stage", "data"),
+		    KA("from", t->env.sender), KS("reason", "too-big"));
 		metrics_refused(MX_REFUSE_TOO_BIG);
 		session_error(s, "552 5.3.4 Error: message too large");
 	} else if (loop) {
-		log_info("%s: refused from %s: too many hops (%u Received headers, max_hops %u)",
-		    t->env.id, s->ip, (unsigned)t->dr.received, s->srv->cfg->max_hops);
+		ev_info("reject", KS("qid", t->env.id), KS("client", s->ip), KS("stage", "data"),
+		    KA("from", t->env.sender), KS("reason", "too-many-hops"),
+		    KN("received", t->dr.received), KN("limit", s->srv->cfg->max_hops));
 		metrics_refused(MX_REFUSE_TOO_MANY_HOPS);
 		session_error(s, "554 5.4.6 Error: too many hops (%u Received headers): mail loop?",
 		    (unsigned)t->dr.received);
 	} else if (t->failed) {
 		session_reply(s, "451 4.3.0 Error: queue file write error");
 	} else if (milter_hold_prepare(s) < 0) {
-		log_err("%s: cannot write the hold of the queue file: %s", t->env.id, strerror(errno));
+		ev_err("store-error", KS("qid", t->env.id), KS("what", "milter-hold"),
+		    KS("error", strerror(errno)));
 		milter_hold_undo(s);
 		session_reply(s, "451 4.3.0 Error: queue file write error");
 	} else if (spool_writer_finish(&t->w, s->srv->store.queue_dir, t->env.id, &t->commit_fd) < 0) {
 		t->writer_open = false;
-		log_err("%s: cannot finish queue file: %s", t->env.id, strerror(errno));
+		ev_err("store-error", KS("qid", t->env.id), KS("what", "queue-finish"),
+		    KS("error", strerror(errno)));
 		milter_hold_undo(s);
 		session_reply(s, "451 4.3.0 Error: queue file write error");
 	} else {

@@ -49,7 +49,7 @@ smtpd_main(const struct role_env *env)
 	if (role_begin("smtpd", env, &srv.base, &srv.acct) < 0)
 		goto out;
 	if (store_open(&srv.store, srv.cfg->data_dir, srv.base, err, sizeof err) < 0) {
-		log_err("%s", err);
+		ev_err("start-failed", KS("error", err));
 		goto out;
 	}
 	report_log_init(&srv.dmarc_log, srv.store.queue_dir);
@@ -66,7 +66,7 @@ smtpd_main(const struct role_env *env)
 	 */
 	if (srv.cfg->inbound_verify || srv.cfg->ndnsbl > 0) {
 		if ((srv.dns = dns_new(srv.base, srv.cfg->resolver, err, sizeof err)) == NULL)
-			log_err("the inbound checks are off: %s", err);
+			ev_err("checks-off", KS("error", err));
 		else
 			srv.dns_ops = dns_ops_of(srv.dns);
 	}

@@ -119,8 +119,8 @@ on_accept(evutil_socket_t lfd, short what, void *arg)
 		if (fd < 0)
 			return;
 		if (!peer_allowed(s, fd, &uid)) {
-			log_warn("refused a status request from uid %ld: only root and the mail user "
-			    "may ask", uid);
+			ev_warn("status-refused", KN("uid", uid),
+			    KS("reason", "only root and the mail user may ask"));
 			reply(s, fd, ST_REFUSED, "only root and the mail user may ask for the status");
 			close(fd);
 			continue;

@@ -115,7 +115,7 @@ commit_thread(void *arg)
 		pthread_mutex_lock(&c->t.mu);
 		for (size_t i = 0; i < work.n; i++) {
 			if (work.v[i].error)
-				log_err("flush to stable storage failed: %s", strerror(work.v[i].error));
+				ev_err("store-error", KS("what", "fsync"), KS("error", strerror(work.v[i].error)));
 			if (list_push(&c->done, work.v[i]) < 0)
 				abort(); /* cannot report a commit: better to die than to lose it */
 		}

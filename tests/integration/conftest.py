@@ -28,6 +28,84 @@ DEMO_PASSWORD = "demo-password-1"
 SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
                    "SUMMARY: UndefinedBehaviorSanitizer")
 
+# One log line (docs/logs.md): the prefix, then "event=NAME" and key=value pairs; a
+# value is bare or in double quotes (with \" and \\ inside).
+LOG_LINE = re.compile(r'^(?P<ts>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z) mailroom\[(?P<pid>\d+)\] '
+                      r'(?P<role>[a-z][a-z0-9]*): (?:(?P<level>warning|error|debug): )?(?P<body>.*)$')
+LOG_BODY = re.compile(r'^event=(?P<event>[a-z][a-z0-9-]*)'
+                      r'(?P<kv>(?: [a-z][a-z0-9_]*=(?:"(?:[^"\\]|\\.)*"|[^\s"]+))*)$')
+LOG_KV = re.compile(r' ([a-z][a-z0-9_]*)=("(?:[^"\\]|\\.)*"|[^\s"]+)')
+
+
+def parse_log_line(line):
+    """The event of one log line as a dict: "event", the line's keys (a quoted value
+    without its quotes, \" made "; other escapes as written) and "_role", "_pid",
+    "_level" ("info", "warning", "error") from its prefix. None: not an event line."""
+    m = LOG_LINE.match(line)
+    if m is None or m.group("level") == "debug":
+        return None
+    b = LOG_BODY.match(m.group("body"))
+    if b is None:
+        return None
+    ev = {"event": b.group("event"), "_role": m.group("role"), "_pid": int(m.group("pid")),
+          "_level": m.group("level") or "info"}
+    for key, value in LOG_KV.findall(b.group("kv")):
+        if value.startswith('"'):
+            value = re.sub(r'\\(.)', lambda x: '"' if x.group(1) == '"' else x.group(0),
+                           value[1:-1])
+        ev[key] = value
+    return ev
+
+
+def delivery_line(inst, qid, rcpt, status, timeout=30.0):
+    """The log line of rcpt's delivery event with that status."""
+    def find():
+        for line in inst.log().splitlines():
+            ev = parse_log_line(line)
+            if (ev is not None and ev["event"] == "delivery" and ev["qid"] == qid and
+                    ev["to"] == f"<{rcpt}>" and ev["status"] == status):
+                return line
+        return None
+    return peers.wait_until(find, timeout, f"{rcpt} {status} in the log")
+
+
+def log_format_problems(text):
+    """The lines of a serve log that are not as docs/logs.md has them: neither an
+    event line, nor a debug line (MAILROOM_TRACE), nor serve's own last word when it
+    cannot start ("mailroom: ..."); and the lines of code not made an event yet
+    (event=message). Sanitizer reports are conftest's other check."""
+    bad = []
+    for line in text.splitlines():
+        if any(m in line for m in SANITIZER_MARKS) or line.startswith("mailroom: "):
+            continue
+        m = LOG_LINE.match(line)
+        if m is not None and m.group("level") == "debug":
+            continue
+        ev = parse_log_line(line)
+        if ev is None or ev["event"] == "message":
+            bad.append(line)
+    return bad
+
+
+def event_matches(ev, event, keys):
+    """Whether ev is event (None: any) with every key of keys: a str equal, a compiled
+    regex found in the value, None absent."""
+    if event is not None and ev["event"] != event:
+        return False
+    for k, want in keys.items():
+        have = ev.get(k)
+        if want is None:
+            if have is not None:
+                return False
+        elif have is None:
+            return False
+        elif isinstance(want, re.Pattern):
+            if not want.search(have):
+                return False
+        elif str(have) != str(want):
+            return False
+    return True
+
 
 def free_port():
     """A port on 127.0.0.1 that nothing uses right now (peers.free_port)."""
@@ -91,6 +169,7 @@ class Instance:
         self.logpath = os.path.join(self.dir, "serve.log")
         self.proc = None
         self.extra_env = {}  # more environment for serve (MAILROOM_WALL_PROBE)
+        self.launcher = []  # a command serve runs under (that execs it: unshare, sh -c)
         self.ports = {s: free_port() for s in self.SERVICES}
         self.run_cli("init", self.dir, "--domain", DOMAIN, "--hostname", HOSTNAME, config=False)
         text = open(self.conf).read()
@@ -131,13 +210,13 @@ class Instance:
         env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0")
         env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1")
         env.update(self.extra_env)
-        self.proc = subprocess.Popen([BIN, "-c", self.conf, "serve"], stdout=log, stderr=log,
-                                     start_new_session=True, env=env)
+        self.proc = subprocess.Popen(self.launcher + [BIN, "-c", self.conf, "serve"], stdout=log,
+                                     stderr=log, start_new_session=True, env=env)
         log.close()
         if wait:
             for svc in ("smtp", "submission", "pop3"):
                 wait_port(self.ports[svc])
-            self.wait_log("queued: started", timeout=20)
+            self.wait_event("started", _role="queued", timeout=20)
         return self
 
     def stop(self, timeout=12):
@@ -198,6 +277,28 @@ class Instance:
             time.sleep(0.05)
         raise AssertionError(f"log lacks {pattern!r} x{count}:\n{self.log()[-4000:]}")
 
+    def events(self, event=None, since=0, **keys):
+        """The events of the log (from offset since) that match (event_matches)."""
+        out = []
+        for line in self.log()[since:].splitlines():
+            ev = parse_log_line(line)
+            if ev is not None and event_matches(ev, event, keys):
+                out.append(ev)
+        return out
+
+    def wait_event(self, event, since=0, count=1, timeout=20.0, **keys):
+        """Wait until the log (from offset since) has count events that match; return
+        them all. Keys that are no identifiers (from): pass them as **{"from": ...}."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = self.events(event, since, **keys)
+            if len(found) >= count:
+                return found
+            if self.proc is not None and self.proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        raise AssertionError(f"log lacks event={event} {keys} x{count}:\n{self.log()[-4000:]}")
+
     def sanitizer_reports(self):
         text = self.log()
         return [line for line in text.splitlines() if any(m in line for m in SANITIZER_MARKS)]
@@ -250,12 +351,11 @@ class Instance:
 
     def wait_removed(self, qid, timeout=20.0):
         """Wait until message qid has left the queue (every recipient final): the log
-        says "<qid>: removed", or `queue list` no longer shows it."""
+        has its event=removed, or `queue list` no longer shows it."""
         deadline = time.monotonic() + timeout
-        pattern = re.compile(rf"{re.escape(qid)}: removed")
         next_cli = 0.0
         while time.monotonic() < deadline:
-            if pattern.search(self.log()):
+            if self.events("removed", qid=qid):
                 return
             if time.monotonic() >= next_cli:
                 if qid not in self.queue_ids():
@@ -304,6 +404,9 @@ def _instances():
             rc = inst.stop()
             if rc != 0:
                 problems.append(f"serve exited {rc}")
+        bad = log_format_problems(inst.log())
+        if bad:
+            problems.append("log lines not in the format of docs/logs.md:\n" + "\n".join(bad[:20]))
         reports = inst.sanitizer_reports()
         if reports:
             problems.append("sanitizer reports:\n" + "\n".join(reports[:20]) +

@@ -38,7 +38,6 @@ from conftest import HOSTNAME, free_port, wait_port
 PEBBLE = shutil.which("pebble") or "/usr/bin/pebble"
 pytestmark = pytest.mark.skipif(not os.path.exists(PEBBLE), reason="pebble is not installed")
 
-ISSUED = r"acme: new certificate loaded and handed to the roles"
 WAIT = 90  # seconds an issuance may take at most (pebble without its sleeps takes a few)
 
 
@@ -181,11 +180,12 @@ def test_fresh_instance_gets_certificate_by_http01(make_instance, acme_env, ca):
     inst.extra_env["MAILROOM_WALL_PROBE"] = "1"
     inst.start()
     pid = inst.proc.pid
-    inst.wait_log(ISSUED, timeout=WAIT)
+    inst.wait_event("acme-loaded", _role="serve", timeout=WAIT)
     log = inst.log()
-    assert "serving a self-signed one until the CA issues it" in log
-    assert re.search(r"acme: mx\.example\.test: authorized", log), log[-3000:]
-    assert "acme: http-01 answer given" in log
+    assert inst.events("acme-stand-in", _role="serve"), log[-3000:]
+    assert inst.events("acme-authorized", _role="acmed", name="mx.example.test"), log[-3000:]
+    assert inst.events("acme-challenge", _role="httpd", type="http-01")
+    assert inst.events("acme-issued", _role="acmed", not_after=re.compile(r"."))
     roots = pb.roots()
     # Both names, chained to pebble's root, on https and on smtp's STARTTLS.
     cert = verify_https(https_port, roots)
@@ -194,7 +194,7 @@ def test_fresh_instance_gets_certificate_by_http01(make_instance, acme_env, ca):
     assert sans(verify_smtp(inst.ports["smtp"], roots)) == sorted(NAMES)
     # No restart: the same supervisor, and its roles were not restarted.
     assert inst.proc.pid == pid and inst.proc.poll() is None
-    assert "restarting" not in inst.log()
+    assert inst.events("role-restart") == []
     assert re.search(r"^  acmed +running +pid \d+", inst.run_cli("status").stdout, re.M)
     # The state is acmed's alone: its own user's 0700 directory, keys 0600.
     adir = os.path.join(inst.data, "acme")
@@ -202,10 +202,10 @@ def test_fresh_instance_gets_certificate_by_http01(make_instance, acme_env, ca):
     if os.geteuid() == 0:
         assert pwd.getpwuid(os.stat(adir).st_uid).pw_name == "mailroom-acme"
     # acmed's walls: no account store, no exec, TCP only to the CA's port and DNS.
-    mine = "\n".join(line for line in log.splitlines() if " acmed: " in line)
     for probe in ("open accounts.db", "open /etc/shadow", "exec /bin/sh", "tcp connect"):
-        assert f"wall probe: {probe}: refused" in mine, (probe, mine[-3000:])
-    assert "ALLOWED" not in mine
+        assert inst.events("wall-probe", _role="acmed", check=probe, result="refused"), \
+            (probe, log[-3000:])
+    assert inst.events("wall-probe", _role="acmed", result="allowed") == []
     for f in ("account.key", "key.pem", "cert.pem"):
         assert os.stat(os.path.join(adir, f)).st_mode & 0o777 == 0o600, f
 
@@ -217,10 +217,10 @@ def test_tls_alpn01_on_https(make_instance, acme_env, ca):
     # By name this time: acmed resolves it (/etc/hosts) inside its walls.
     settings[("acme", "directory")] = f"https://localhost:{pb.port}/dir"
     inst = make_instance(settings)
-    inst.wait_log(ISSUED, timeout=WAIT)
+    inst.wait_event("acme-loaded", _role="serve", timeout=WAIT)
     log = inst.log()
-    assert "acme: tls-alpn-01 certificate for mx.example.test given" in log, log[-3000:]
-    assert "http-01 answer" not in log
+    assert inst.events("acme-challenge", type="tls-alpn-01", name="mx.example.test"), log[-3000:]
+    assert inst.events("acme-challenge", type="http-01") == []
     assert sans(verify_https(https_port, pb.roots())) == sorted(NAMES)
     # An ordinary client on https still gets the web pages (no ALPN chosen).
     ctx = ssl.create_default_context(cadata=pb.roots())
@@ -235,7 +235,7 @@ def test_tls_alpn01_on_https(make_instance, acme_env, ca):
 def test_new_names_renew_session_survives_ca_gone(make_instance, acme_env, ca):
     pb, http_port, https_port = acme_env
     inst = make_instance(acme_settings(pb, ca, http_port, https_port, names=HOSTNAME))
-    inst.wait_log(ISSUED, timeout=WAIT)
+    inst.wait_event("acme-loaded", _role="serve", timeout=WAIT)
     roots = pb.roots()
     first = served_cert(https_port)
     assert sans(verify_https(https_port, roots)) == [HOSTNAME]
@@ -249,8 +249,8 @@ def test_new_names_renew_session_survives_ca_gone(make_instance, acme_env, ca):
     mark = inst.log_mark()
     inst.set("acme", "names", ", ".join(NAMES))
     inst.reload()
-    inst.wait_log(r"the names changed: ordering a certificate", since=mark, timeout=30)
-    inst.wait_log(ISSUED, since=mark, timeout=WAIT)
+    inst.wait_event("acme-order", since=mark, reason="the names changed", timeout=30)
+    inst.wait_event("acme-loaded", _role="serve", since=mark, timeout=WAIT)
     second = served_cert(https_port)
     assert second != first
     assert sans(verify_https(https_port, roots)) == sorted(NAMES)
@@ -263,9 +263,8 @@ def test_new_names_renew_session_survives_ca_gone(make_instance, acme_env, ca):
     mark = inst.log_mark()
     inst.set("acme", "names", ", ".join(NAMES + ("autoconfig.example.test",)))
     inst.reload()
-    inst.wait_log(r"acme: cannot get a certificate for mx\.example\.test, .*: .*127\.0\.0\.1:"
-                  rf"{pb.port}.*the current certificate stays, next attempt in 60 s",
-                  since=mark, timeout=60)
+    inst.wait_event("acme-failed", since=mark, names=re.compile(r"^mx\.example\.test, "),
+                    error=re.compile(rf"127\.0\.0\.1:{pb.port}"), retry=60, _level="error", timeout=60)
     assert served_cert(https_port) == second
     assert served_cert(inst.ports["smtp"], starttls=True) == second
     assert s.noop()[0] == 250
@@ -276,10 +275,10 @@ def test_new_names_renew_session_survives_ca_gone(make_instance, acme_env, ca):
     inst.set("acme", "names", HOSTNAME)
     mark = inst.log_mark()
     inst.start()
-    inst.wait_log(r"acme: serving the certificate stored in", since=mark)
+    inst.wait_event("acme-stored", since=mark, _role="serve", dir="acme")
     assert served_cert(https_port) == second
-    inst.wait_log(r"acme: the certificate for mx\.example\.test is valid until .*; renewal from ",
-                  since=mark)
+    inst.wait_event("acme-valid", since=mark, names="mx.example.test", not_after=re.compile(r"."),
+                    renew_from=re.compile(r"."))
 
 
 def http_get(port, path, host=HOSTNAME):
@@ -302,7 +301,7 @@ def test_http01_unknown_tokens_404(make_instance, acme_env, ca):
     settings = acme_settings(pb, ca, http_port, https_port)
     settings[("acme", "directory")] = f"https://127.0.0.1:{free_port()}/dir"
     inst = make_instance(settings)
-    inst.wait_log(r"acme: cannot get a certificate", timeout=60)
+    inst.wait_event("acme-failed", timeout=60)
     for path in ("/.well-known/acme-challenge/abcDEF123_-", "/.well-known/acme-challenge/",
                  "/.well-known/acme-challenge/a%2Fb", "/.well-known/acme-challenge/../x"):
         code, _ = http_get(http_port, path)
@@ -328,8 +327,8 @@ def test_http01_answers_only_during_an_order(make_instance, ca, dns):
     pb = Pebble(ca, http_port, https_port, dns, nonce_reject=0)
     try:
         inst = make_instance(acme_settings(pb, ca, http_port, https_port, names=HOSTNAME))
-        inst.wait_log(ISSUED, timeout=WAIT)
-        tokens = re.findall(r"http-01 answer given for token ([A-Za-z0-9_-]+)", inst.log())
+        inst.wait_event("acme-loaded", _role="serve", timeout=WAIT)
+        tokens = [e["token"] for e in inst.events("acme-challenge", type="http-01")]
         assert tokens, inst.log()[-3000:]
         code, _ = http_get(http_port, f"/.well-known/acme-challenge/{tokens[0]}")
         assert code == 404
@@ -342,10 +341,10 @@ def test_bad_nonce_retried_then_given_up(make_instance, ca, dns):
     pb = Pebble(ca, http_port, https_port, dns, nonce_reject=100)
     try:
         inst = make_instance(acme_settings(pb, ca, http_port, https_port, names=HOSTNAME))
-        log = inst.wait_log(r"acme: cannot get a certificate for mx\.example\.test: .*"
-                            r"fresh nonces refused in a row", timeout=60)
-        assert len(re.findall(r"nonce refused \(badNonce", log)) >= 5
-        assert "acme: new certificate" not in log
+        inst.wait_event("acme-failed", names="mx.example.test",
+                        error=re.compile(r"fresh nonces refused in a row"), timeout=60)
+        assert len(inst.events("acme-nonce-refused", reason=re.compile(r"^badNonce"))) >= 5
+        assert inst.events("acme-loaded") == []
     finally:
         pb.cleanup()
 
@@ -357,9 +356,33 @@ def test_tls_files_serve_until_the_first_certificate(make_instance, ca):
                           ("listen", "https"): f"127.0.0.1:{https_port}",
                           ("acme", "directory"): f"https://127.0.0.1:{free_port()}/dir",
                           ("acme", "ca_file"): ca.cert})
-    inst.wait_log(r"acme: cannot get a certificate", timeout=60)
-    assert "serving a self-signed one" not in inst.log()
+    inst.wait_event("acme-failed", timeout=60)
+    assert inst.events("acme-stand-in") == []
     with open(inst.cert) as f:
         files = ssl.PEM_cert_to_DER_cert(f.read())
     assert served_cert(https_port) == files
     assert served_cert(inst.ports["smtp"], starttls=True) == files
+
+
+def test_tls_alpn01_for_a_name_with_an_sni_entry(make_instance, acme_env, ca):
+    """A name that [tls] sni also serves switches the handshake to that entry's context:
+    the tls-alpn-01 answer must come from there too."""
+    pb, http_port, https_port = acme_env
+    settings = acme_settings(pb, ca, http_port, https_port, challenge="tls-alpn-01")
+    del settings[("listen", "http")]
+    inst = make_instance(settings, start=False)
+    # [tls] back (sni needs a main certificate), and an entry of its own for the
+    # second name, with a certificate that names it.
+    key, cert = os.path.join(inst.dir, "sni-key.pem"), os.path.join(inst.dir, "sni-cert.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", cert,
+                    "-days", "2", "-subj", f"/CN={NAMES[1]}",
+                    "-addext", f"subjectAltName=DNS:{NAMES[1]}"],
+                   check=True, capture_output=True, timeout=60)
+    inst.set("tls", "cert", inst.cert)
+    inst.set("tls", "key", os.path.join(inst.dir, "key.pem"))
+    inst.set("tls", "sni", f"{NAMES[1]}:{cert}:{key}")
+    inst.start()
+    inst.wait_event("acme-loaded", _role="serve", timeout=WAIT)
+    for name in NAMES:
+        assert inst.events("acme-challenge", type="tls-alpn-01", name=name), inst.log()[-3000:]

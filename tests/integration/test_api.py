@@ -33,7 +33,7 @@ def start_web(make_module_instance, settings=None):
     inst.start()
     inst.https_port = port
     wait_port(port)
-    inst.wait_log("httpd: started")
+    inst.wait_event("started", _role="httpd")
     return inst
 
 

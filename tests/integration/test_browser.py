@@ -57,7 +57,7 @@ def web(make_module_instance, sink):
     inst.https = https
     shutil.rmtree(SHOTS, ignore_errors=True)  # only this run's pictures (and failures)
     wait_port(https)
-    inst.wait_log("httpd: started")
+    inst.wait_event("started", _role="httpd")
     return inst
 
 

@@ -160,7 +160,7 @@ def test_kill9_everything_loses_no_acknowledged_message(crash_instance):
 
 
 def queued_pid(inst):
-    pids = re.findall(r"started queued \(pid (\d+)\)", inst.log())
+    pids = [e["pid"] for e in inst.events("role-start", role="queued")]
     assert pids, inst.log()
     return int(pids[-1])
 
@@ -179,7 +179,7 @@ def test_kill9_queued_during_delivery(crash_instance):
                               lambda: os.kill(pid, signal.SIGKILL), rnd)
         # smtpd was not touched: every message was acknowledged.
         assert len(acked) == len(tokens)
-        inst.wait_log(r"started queued \(pid \d+\)", since=mark, timeout=30)
+        inst.wait_event("role-start", role="queued", since=mark, timeout=30)
         counts = wait_settled(inst, acked)
         assert all(counts.get(t) == 1 for t in acked), \
             {t: counts.get(t) for t in acked if counts.get(t) != 1}
@@ -200,7 +200,7 @@ def test_message_accepted_while_queued_is_stopped(crash_instance):
         assert inst.messages_with(QUOTA_USER, t) == []  # nobody delivers it meanwhile
     finally:
         os.kill(pid, signal.SIGKILL)  # a stopped process dies of SIGKILL too
-    inst.wait_log(r"started queued \(pid \d+\)", since=mark, timeout=30)
+    inst.wait_event("role-start", role="queued", since=mark, timeout=30)
     (msg,) = inst.wait_token(QUOTA_USER, t, timeout=30)
     assert msg.startswith(b"Return-Path: <a@remote.test>\nDelivered-To: quota@example.test\n")
     # smtpd kept working all along.

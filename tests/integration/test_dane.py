@@ -31,9 +31,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from conftest import DEMO
+from conftest import DEMO, delivery_line
 from dnssec import SignedDns
-from peers import delivery_line, make_message, submit
+from peers import make_message, submit
 
 PRIMARY = "127.0.0.1"
 SECOND = "127.0.0.3"
@@ -218,7 +218,8 @@ def test_matching_certificate_delivers(dns, certs, sinks, make_instance, cert, r
     sink = sinks(tls=certs.context(getattr(certs, cert)))
     inst = dane_instance(make_instance, dns, sink.port)
     assert_delivered(inst, sink, rcpt, "verified")
-    assert re.search(r"DANE-verified by TLSA " + match, inst.log())
+    assert inst.events("delivery-tls", dane_tlsa=re.compile("^" + match),
+                       relay=re.compile(r"\[127\.0\.0\.\d\]:")), inst.log()[-3000:]
 
 
 @pytest.mark.parametrize("cert,rcpt", [
@@ -247,8 +248,8 @@ def test_next_mx_host_after_a_dane_failure(dns, certs, sinks, make_instance):
     inst = dane_instance(make_instance, dns, first.port)
     assert_delivered(inst, second, "heidi@fallback.dane.test", "verified")
     assert first.mails == []
-    assert re.search(r"mx1\.fallback\.dane\.test\[127\.0\.0\.3\].*DANE authentication failed",
-                     inst.log())
+    assert inst.events("attempt", relay=re.compile(r"^mx1\.fallback\.dane\.test\[127\.0\.0\.3\]:"),
+                       reason=re.compile("DANE authentication failed"))
 
 
 # ---------------------------------------------------------------- bogus answers
@@ -307,8 +308,7 @@ def test_unusable_tlsa_records_still_require_tls(dns, certs, sinks, make_instanc
     sink = sinks(tls=True)
     inst = dane_instance(make_instance, dns, sink.port)
     assert_delivered(inst, sink, "trent@unusable.dane.test", "none")
-    assert ("TLS required, no usable TLSA record (0 usable TLSA records, 2 unusable, "
-            "at mx.unusable.dane.test)") in inst.log()
+    assert inst.events("dane", policy="tls-only", usable=0, unusable=2, tlsa="mx.unusable.dane.test")
 
 
 def test_unusable_tlsa_records_without_starttls_defer(dns, certs, sinks, make_instance):
@@ -334,7 +334,8 @@ def test_unreadable_trust_anchor_stops_queued(dns, make_instance):
                           ("delivery", "dnssec_trust_anchor"): "/nonexistent/root.key"},
                          start=False)
     inst.start(wait=False)
-    inst.wait_log(r"cannot read the DNSSEC trust anchor /nonexistent/root\.key")
+    inst.wait_event("start-failed", _role="queued", _level="error",
+                    error=re.compile(r"cannot read the DNSSEC trust anchor /nonexistent/root\.key"))
 
 
 # ---------------------------------------------------------------- the relayhost

@@ -240,7 +240,7 @@ def serve_and_mail(walled):
     log.close()
     try:
         wait_port(inst.ports["smtp"])
-        inst.wait_log("queued: started", timeout=20)
+        inst.wait_event("started", _role="queued", timeout=20)
         token = f"deb-{'walled' if walled else 'plain'}-{time.monotonic_ns()}"
         with smtplib.SMTP("127.0.0.1", inst.ports["smtp"], timeout=20) as s:
             s.sendmail("someone@elsewhere.example", [DEMO],
@@ -254,7 +254,7 @@ def serve_and_mail(walled):
         assert f"ExecReload={SBIN} -c {CONF} status" in open(UNIT).read()
         mark = inst.log_mark()
         inst.proc.send_signal(signal.SIGHUP)
-        inst.wait_log(r"reloaded configuration", since=mark)
+        inst.wait_event("reload", _role="serve", since=mark)
         p = run(SBIN, "-c", inst.conf, "status", check=False)
         assert p.returncode == 0 and "smtpd" in p.stdout, (p.stdout, p.stderr)
         if walled:

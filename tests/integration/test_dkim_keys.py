@@ -126,7 +126,7 @@ def test_serve_makes_missing_keys(make_instance):
     assert keys(inst, DOMAIN) == []
     inst.start()
     log = inst.log()
-    made = re.findall(r"dkim: made (ed25519|rsa) key (\S+) for (\S+)", log)
+    made = [(e["a"], e["s"], e["d"]) for e in inst.events("dkim-key-made", _role="serve")]
     assert sorted((alg, d) for alg, _, d in made) == [
         ("ed25519", DOMAIN), ("rsa", DOMAIN), ("rsa", "second.test")], log[-3000:]
     assert states(keys(inst, DOMAIN)) == [("ed25519", "signing"), ("rsa", "signing")]
@@ -137,7 +137,7 @@ def test_serve_makes_missing_keys(make_instance):
     inst.stop()
     mark = inst.log_mark()
     inst.start()
-    assert "dkim: made" not in inst.log()[mark:]
+    assert inst.events("dkim-key-made", since=mark) == []
 
 
 def verify(alg, pub_b64, sig_b64, text):
@@ -156,10 +156,10 @@ def test_lookupd_signs_for_the_mail_user_only(make_instance):
     inst = make_instance(start=False)
     inst.extra_env["MAILROOM_WALL_PROBE"] = "1"
     inst.start()
-    log = inst.wait_log(r"queued: wall probe: dkim for the mail user: .* a=rsa-sha256", timeout=30)
-    signed = re.findall(r"queued: wall probe: dkim for the mail user: d=(\S+) s=(\S+) a=(\S+) "
-                        r"b=(\S+)", log)
-    assert sorted(a for _, _, a, _ in signed) == ["ed25519-sha256", "rsa-sha256"], log[-3000:]
+    inst.wait_event("wall-probe", _role="queued", check="dkim sign", a="rsa-sha256", timeout=30)
+    signed = [(e["d"], e["s"], e["a"], e["b"])
+              for e in inst.events("wall-probe", _role="queued", check="dkim sign", result="answered")]
+    assert sorted(a for _, _, a, _ in signed) == ["ed25519-sha256", "rsa-sha256"], inst.log()[-3000:]
     published = dict(db_rows(inst, "SELECT selector, public_b64 FROM dkim_keys WHERE domain = ?",
                              (DOMAIN,)))
     for d, sel, alg, b in signed:
@@ -169,13 +169,15 @@ def test_lookupd_signs_for_the_mail_user_only(make_instance):
             verify(alg, published[sel], b, PROBE_TEXT + b"x")
     # smtpd and pop3d are refused, and lookupd says so with their uids
     for role in ("smtpd", "pop3d"):
-        log = inst.wait_log(rf"{role}: wall probe: dkim sign: (refused|ALLOWED)", timeout=30)
-        assert re.search(rf"{role}: wall probe: dkim keys: refused", log), log[-3000:]
-        assert re.search(rf"{role}: wall probe: dkim sign: refused", log), log[-3000:]
-        uid = re.search(rf"{role}: wall probe: {role} uid=(\d+)", log).group(1)
-        assert re.search(rf"refused LK_DKIM_KEYS from uid {uid}\b", log), log[-3000:]
-        assert re.search(rf"refused LK_DKIM_SIGN from uid {uid}\b", log), log[-3000:]
-    assert "ALLOWED" not in log
+        inst.wait_event("wall-probe", _role=role, check="dkim sign", timeout=30)
+        log = inst.log()
+        assert inst.events("wall-probe", _role=role, check="dkim keys", result="refused"), log[-3000:]
+        assert inst.events("wall-probe", _role=role, check="dkim sign", result="refused"), log[-3000:]
+        (start,) = inst.events("wall-probe-start", _role=role)
+        for req in ("LK_DKIM_KEYS", "LK_DKIM_SIGN"):
+            assert inst.events("lookup-refused", _role="lookupd", request=req, uid=start["uid"]), \
+                log[-3000:]
+    assert inst.events("wall-probe", result="allowed") == []
     # no private key in any log line
     log = inst.log()
     assert "PRIVATE KEY" not in log

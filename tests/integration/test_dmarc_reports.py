@@ -12,6 +12,7 @@ ext.test._report._dmarc.example.test (not published).
 import email
 import email.policy
 import gzip
+import re
 import smtplib
 import time
 import uuid
@@ -81,9 +82,12 @@ def test_report_counts_and_external_check(inst):
     mark = inst.log_mark()
     p = inst.run_cli("dmarc", "report-now")
     assert "requested" in p.stdout
-    inst.wait_log(r"DMARC reports of \d{8}: 1 message\(s\) queued", since=mark)
-    inst.wait_log(r"DMARC report for ext\.test to <dmarc@example\.test> not sent: the "
-                  r"external destination is not verified", since=mark)
+    inst.wait_event("dmarc-reports-done", since=mark, day=re.compile(r"^\d{8}$"), messages=1)
+    inst.wait_event("dmarc-report-skipped", since=mark, domain="ext.test", to="<dmarc@example.test>",
+                    reason=re.compile(r"^the external destination is not verified"))
+    (made,) = inst.events("dmarc-report-queued", since=mark)
+    assert made["to"] == f"<{RUA}>"
+    inst.wait_event("delivery", qid=made["qid"], to=f"<{RUA}>", status="sent")
     msgs = inst.wait_messages(RUA, 1)
     assert len(msgs) == 1, msgs
     m, name, root = report_xml(msgs[0])
@@ -110,7 +114,7 @@ def test_report_counts_and_external_check(inst):
     # The day's data is gone: asking again sends nothing more.
     mark = inst.log_mark()
     inst.run_cli("dmarc", "report-now")
-    inst.wait_log(r"DMARC reports requested", since=mark)
+    inst.wait_event("dmarc-reports-requested", since=mark, _role="queued")
     time.sleep(1)
     assert len(inst.messages(RUA)) == 1
     assert not inst.sanitizer_reports()

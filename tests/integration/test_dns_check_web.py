@@ -27,7 +27,7 @@ def use_resolver(inst, resolver):
     inst.set("delivery", "resolver", resolver)
     mark = inst.log_mark()
     inst.reload()
-    inst.wait_log(r"httpd: configuration reloaded", since=mark)
+    inst.wait_event("config-reloaded", _role="httpd", since=mark)
 
 
 def cli_lines(inst):

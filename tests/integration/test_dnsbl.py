@@ -47,7 +47,9 @@ def test_listed_client_refused(dns, make_instance):
     inst = instance(make_instance, dns.resolver, "bl.test")
     g = greeting(inst)
     assert g.startswith("554 5.7.1 ") and "bl.test" in g and "127.0.0.1" in g, g
-    inst.wait_log(r"dnsbl: 127\.0\.0\.1 listed by bl\.test \(score 1, threshold 1\): refused")
+    inst.wait_event("reject", client="127.0.0.1", stage="connect", reason="dnsbl", listed="bl.test",
+                    score=1, threshold=1)
+    inst.wait_event("disconnect", client="127.0.0.1", reason="dnsbl")
 
 
 def test_weights_threshold_and_allow_list(dns, make_instance):
@@ -63,12 +65,12 @@ def test_weights_threshold_and_allow_list(dns, make_instance):
 def test_error_answers_and_dead_dns_count_zero(dns, make_instance):
     inst = instance(make_instance, dns.resolver, "err.test")
     assert greeting(inst).startswith("220 ")
-    inst.wait_log(r"dnsbl: no answer for 127\.0\.0\.1 from err\.test")
+    inst.wait_event("dnsbl-failed", client="127.0.0.1", lists="err.test", _level="warning")
     bad = ServfailDns()
     try:
         dead = instance(make_instance, bad.resolver, "bl.test")
         assert greeting(dead).startswith("220 ")
-        dead.wait_log(r"dnsbl: no answer for 127\.0\.0\.1 from bl\.test")
+        dead.wait_event("dnsbl-failed", client="127.0.0.1", lists="bl.test")
     finally:
         bad.stop()
 

@@ -69,7 +69,8 @@ def test_sends_per_day_holds_then_release(dns, sinks, make_instance):
     ids = [send(inst, "alice@remote.test", t) for t in toks]
     sink.wait_token(toks[0])
     sink.wait_token(toks[1])
-    inst.wait_log(rf"{ids[2]}: held: {re.escape(DEMO)} over sends_per_day \(2\)")
+    inst.wait_event("held", qid=ids[2], user=DEMO, reason="sends_per_day", limit=2,
+                    _level="warning")
     line = queue_line(inst, ids[2])
     assert line is not None and "held: " in line and "sends_per_day (2)" in line, line
     shown = inst.run_cli("queue", "show", ids[2]).stdout
@@ -95,10 +96,11 @@ def test_hold_deferred_message(dns, sinks, make_instance):
     inst = make_instance(settings(dns, port))
     tok = token()
     qid = send(inst, "bob@remote.test", tok)
-    inst.wait_log(rf"{qid}: to=<bob@remote.test>.*status=deferred")
+    inst.wait_event("delivery", qid=qid, to="<bob@remote.test>", status="deferred")
     out = inst.run_cli("queue", "hold", qid).stdout
     assert f"held {qid}" in out, out
     assert "held: queue hold" in (queue_line(inst, qid) or ""), queue_line(inst, qid)
+    inst.wait_event("held", _role="queued", qid=qid, reason="queue hold")
     sink = sinks(port=port)
     inst.run_cli("queue", "flush")
     never_arrives(sink, tok)
@@ -124,7 +126,7 @@ def test_user_limit_lifts(dns, sinks, make_instance):
         send(inst, "carol@remote.test", t)
     for t in toks:
         sink.wait_token(t)
-    assert "held:" not in inst.log()
+    assert inst.events("held") == []
     p = inst.run_cli("user", "limit", DEMO, "--per-day", "x", check=False)
     assert p.returncode == 1 and "bad limit" in p.stderr, p.stderr
     p = inst.run_cli("user", "limit", "nobody@" + DEMO.split("@")[1], check=False)
@@ -133,7 +135,7 @@ def test_user_limit_lifts(dns, sinks, make_instance):
     inst.run_cli("user", "limit", DEMO, "--per-day", "default")
     tok = token()
     qid = send(inst, "carol@remote.test", tok)
-    inst.wait_log(rf"{qid}: held: .* over sends_per_day \(1\)")
+    inst.wait_event("held", qid=qid, reason="sends_per_day", limit=1)
 
 
 def test_first_time_recipients(dns, sinks, make_instance):
@@ -147,7 +149,7 @@ def test_first_time_recipients(dns, sinks, make_instance):
         sink.wait_token(t)
     tok4 = token()
     q4 = send(inst, "r3@remote.test", tok4)
-    inst.wait_log(rf"{q4}: held: {re.escape(DEMO)} over first_time_recipients_per_day \(3\)")
+    inst.wait_event("held", qid=q4, user=DEMO, reason="first_time_recipients_per_day", limit=3)
     # a recipient written to before is no first-time one: it goes
     tok5 = token()
     send(inst, "r0@remote.test", tok5)
@@ -195,4 +197,4 @@ def test_compromised_account_is_held_back(dns, sinks, make_instance):
     assert held is not None, f"sent {len(sink.accepted())}, log: {inst.log()[-2000:]}"
     assert len(sink.accepted()) <= limit, len(sink.accepted())
     assert len(held) >= total - limit, len(held)
-    assert re.search(rf"held: {re.escape(DEMO)} over sends_per_day \({limit}\)", inst.log())
+    assert inst.events("held", user=DEMO, reason="sends_per_day", limit=limit)

@@ -31,7 +31,7 @@ def web(make_module_instance):
     inst.web = ports
     wait_port(ports["https"])
     wait_port(ports["http"])
-    inst.wait_log("httpd: started")
+    inst.wait_event("started", _role="httpd")
     return inst
 
 
@@ -180,11 +180,11 @@ def test_plain_http_on_https_port_gets_no_page(web):
 
 
 def test_walls(web):
-    log = web.wait_log(r"httpd: wall probe: tcp connect: (refused|ALLOWED)")
+    web.wait_event("wall-probe", _role="httpd", check="tcp connect")
     for what in ("open accounts.db", "open key.pem", "exec /bin/sh", "tcp connect"):
-        assert f"httpd: wall probe: {what}: refused" in log, what
-    assert "httpd: wall probe: " in log and "ALLOWED" not in "\n".join(
-        l for l in log.splitlines() if "httpd: wall probe" in l)
+        assert web.events("wall-probe", _role="httpd", check=what, result="refused"), what
+    probes = web.events("wall-probe", _role="httpd")
+    assert probes and [p for p in probes if p["result"] == "allowed"] == [], probes
 
 
 def served_cert(port):
@@ -203,12 +203,13 @@ def web_instance(make_instance, settings=None):
     inst = make_instance(cfg)
     inst.web = {"https": port}
     wait_port(port)
-    inst.wait_log("httpd: started")
+    inst.wait_event("started", _role="httpd")
     return inst
 
 
 def test_no_httpd_without_its_listeners(instance):
-    assert "started httpd" not in instance.log()
+    assert instance.events("role-start", role="httpd") == []
+    assert instance.events("role-start", role="smtpd")
 
 
 def test_reload_certificate_and_restart(make_instance):
@@ -231,9 +232,11 @@ def test_reload_certificate_and_restart(make_instance):
     resp, _ = https(inst, "GET", "/nothing")  # trusts the new certificate only
     assert resp.status == 404
     # killed, httpd comes back and serves again
-    pid = int(re.findall(r"started httpd \(pid (\d+)\)", inst.log())[-1])
+    pid = int(inst.events("role-start", role="httpd")[-1]["pid"])
     os.kill(pid, signal.SIGKILL)
-    inst.wait_log(r"started httpd \(pid (\d+)\)", count=2, timeout=20)
+    inst.wait_event("role-start", role="httpd", count=2, timeout=20)
+    assert inst.events("role-exit", role="httpd", pid=pid, signal=9, _level="error")
+    assert inst.events("role-restart", role="httpd")
     deadline = time.monotonic() + 15
     while True:
         try:
@@ -250,7 +253,7 @@ def test_max_connections_per_listener(make_instance):
     ctx = inst.ssl_context()
     held = [ctx.wrap_socket(socket.create_connection(("127.0.0.1", inst.web["https"]),
                                                      timeout=10)) for _ in range(2)]
-    inst.wait_log("https: max_connections \\(2\\) open")
+    inst.wait_event("listener-paused", service="https", limit=2)
     # the third waits: no handshake while two are open
     third = socket.create_connection(("127.0.0.1", inst.web["https"]), timeout=2)
     with pytest.raises((socket.timeout, TimeoutError)):

@@ -294,6 +294,6 @@ def test_authenticated_sender_lifts_greylisting(dns, make_instance):
     time.sleep(1.5)
     code, resp = send(i, "a@good.test", msg)
     assert code == 250, resp
-    i.wait_log(r"greylisting: 127\.0\.0\.1 is allowed from now on")
+    i.wait_event("greylist-trust", client="127.0.0.1", qid=re.compile(r"^[0-9A-F]{16}$"))
     # ...and from then on the client's new triplets pass at once.
     assert rcpt_code("z@evil.test", "other@example.test") == 250

@@ -133,7 +133,8 @@ def test_command_line_trickle_smtp(inst):
         elapsed, got = trickle(s, b"NOOP" + b"x" * 40, 1.0, TIMEOUT + 10)
     assert_cut(elapsed)
     assert b"421 4.4.2" in got, got
-    inst.wait_log(r"timeout from 127\.0\.0\.1 state=connected", since=mark)
+    inst.wait_event("timeout", since=mark, _role="smtpd", client="127.0.0.1", state="connected")
+    inst.wait_event("disconnect", since=mark, _role="smtpd", client="127.0.0.1", reason="timeout")
 
 
 def test_command_line_deadline_counts_from_last_reply(inst):
@@ -159,7 +160,7 @@ def test_command_line_trickle_pop3(inst):
         elapsed, got = trickle(s, b"USER " + b"x" * 40, 1.0, TIMEOUT + 10)
     assert_cut(elapsed)
     assert got.startswith(b"-ERR"), got
-    inst.wait_log(r"pop3d: timeout from 127\.0\.0\.1 state=authorization", since=mark)
+    inst.wait_event("timeout", since=mark, _role="pop3d", client="127.0.0.1", state="authorization")
 
 
 @pytest.mark.parametrize("how", ["submissions", "starttls", "pop3s", "stls"])
@@ -182,7 +183,7 @@ def test_tls_handshake_trickle(inst, how):
         elapsed, got = trickle(s, hello, 0.3, TIMEOUT + 10)
     assert_cut(elapsed)
     assert b"421" not in got and b"-ERR" not in got
-    inst.wait_log(r"timeout from 127\.0\.0\.1 state=tls-handshake", since=mark)
+    inst.wait_event("timeout", since=mark, client="127.0.0.1", state="tls-handshake")
 
 
 def test_data_below_min_rate(inst):
@@ -195,7 +196,7 @@ def test_data_below_min_rate(inst):
     assert elapsed is not None, "the slow DATA was never cut off"
     assert TIMEOUT - 0.5 <= elapsed <= TIMEOUT * 1.2 + SLACK, f"cut off after {elapsed:.1f}s"
     assert b"421 4.4.2" in got, got
-    inst.wait_log(r"timeout from 127\.0\.0\.1 state=data", since=mark)
+    inst.wait_event("timeout", since=mark, client="127.0.0.1", state="data")
 
 
 def test_bdat_below_min_rate(inst):
@@ -206,7 +207,7 @@ def test_bdat_below_min_rate(inst):
     assert elapsed is not None, "the slow BDAT was never cut off"
     assert TIMEOUT - 0.5 <= elapsed <= TIMEOUT * 1.2 + SLACK, f"cut off after {elapsed:.1f}s"
     assert b"421 4.4.2" in got, got
-    inst.wait_log(r"timeout from 127\.0\.0\.1 state=bdat", since=mark)
+    inst.wait_event("timeout", since=mark, client="127.0.0.1", state="bdat")
 
 
 def test_data_at_min_rate_is_not_cut(inst):
@@ -241,8 +242,8 @@ def test_limit_per_client_network(make_instance):
             r = c.reply()
             assert r.startswith("421 4.7.0"), r
             c.expect_closed()
-        i.wait_log(r"refused connection from 127\.0\.0\.4 on smtp: too many connections",
-                   since=mark)
+        i.wait_event("reject", since=mark, client="127.0.0.4", service="smtp", stage="connect",
+                     reason="too-many-connections")
         # Another /24 is another client.
         with Raw(i.ports["smtp"], source="127.0.1.2") as d:
             assert d.banner.code == 220
@@ -447,8 +448,9 @@ def test_spilled_messages_arrive_whole(make_instance, how, size):
         assert body == want, (rcpt, len(body), len(want))
         assert f"Delivered-To: {rcpt}".encode() in head
     qid = queue_id(r)
-    i.wait_log(rf"{qid}: removed")
-    direct = re.search(rf"{qid}: removed \(delivered at once\)", i.log()) is not None
+    (ev,) = i.wait_event("removed", qid=qid)
+    direct = ev.get("direct") == "yes"
+    assert ev["_role"] == ("smtpd" if direct else "queued")
     assert direct == (size <= 4 * 1024 * 1024)
 
 
@@ -524,7 +526,7 @@ def test_thousand_slow_sessions_in_bounded_memory(make_instance, many_files, sma
         rss = settled_rss(pid, timeout=30)
         print(f"{SLOW_SESSIONS} slow sessions set up in {sent:.1f}s; smtpd VmRSS {rss} KiB")
         assert rss < RSS_LIMIT_KIB, f"smtpd VmRSS {rss} KiB with {SLOW_SESSIONS} slow sessions"
-        assert "too many connections" not in i.log()
+        assert i.events("reject", reason="too-many-connections") == []
         # Still serving.
         with Raw(i.ports["smtp"]) as c:
             c.ehlo()

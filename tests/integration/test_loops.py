@@ -63,9 +63,9 @@ def self_looping(make_instance, dns=None, **extra):
 def connects_after(inst, qid):
     """The connections to the instance's smtp listener after it accepted qid: ours to
     ourselves, if it looped."""
-    log = inst.log()
-    at = log.index(f"{qid}: accepted ")
-    return re.findall(r"connect from \S+ on smtp\b", log[at:])
+    evs = inst.events()
+    at = next(i for i, e in enumerate(evs) if e["event"] == "accept" and e["qid"] == qid)
+    return [e for e in evs[at:] if e["event"] == "connect" and e["service"] == "smtp"]
 
 
 def assert_loop_dsn(inst, tok, rcpt):
@@ -95,10 +95,12 @@ def test_address_literal_of_myself_bounces(make_instance, via):
     assert_loop_dsn(inst, tok, rcpt)
     inst.wait_removed(qid)
     log = inst.log()
-    assert re.search(rf"{qid}: to=<{re.escape(rcpt)}>.*status=bounced \(554 5\.4\.6 ", log)
+    assert inst.events("delivery", qid=qid, to=f"<{rcpt}>", status="bounced",
+                       reason=re.compile(r"^554 5\.4\.6 "))
+    assert inst.events("loop", qid=qid, host="127.0.0.1", domain="[127.0.0.1]")
     # No connection of ours to ourselves: the only smtp client was the test's own.
     assert connects_after(inst, qid) == [], log[mark:]
-    assert len(re.findall(r": accepted client=", log[mark:])) == 1, log[mark:]
+    assert len(inst.events("accept", since=mark)) == 1, log[mark:]
 
 
 def test_ipv6_literal_of_myself_bounces(make_instance):
@@ -131,7 +133,8 @@ def test_mx_or_address_record_of_myself_bounces(dns, make_instance, rcpt):
         assert_loop_dsn(inst, tok, rcpt)
         inst.wait_removed(qid)
         assert connects_after(inst, qid) == [], inst.log()[mark:]
-        assert len(re.findall(r": accepted client=", inst.log()[mark:])) == 1
+        assert len(inst.events("accept", since=mark)) == 1
+        assert inst.events("loop", qid=qid, domain=rcpt.split("@")[1])
         # The worse MX is never tried once we are the better one.
         assert other.connections == 0
     finally:
@@ -161,9 +164,10 @@ def test_backup_mx_that_is_myself_when_the_better_one_is_down(dns, make_instance
     mark = inst.log_mark()
     tok = token()
     qid = submit(inst.ports["smtp"], DEMO, ["c@backup-self.test"], make_message("down", tok))
-    inst.wait_log(rf"{qid}: to=<c@backup-self.test>.*status=deferred", since=mark)
+    inst.wait_event("delivery", since=mark, qid=qid, to="<c@backup-self.test>", status="deferred")
     log = inst.log()[mark:]
-    assert not re.search(rf"{qid}: .*status=bounced", log)
+    assert not inst.events("delivery", since=mark, qid=qid, status="bounced")
+    assert inst.events("mx-self", since=mark, qid=qid, domain="backup-self.test", pref=20)
     assert connects_after(inst, qid) == [], log
 
 
@@ -247,8 +251,8 @@ def test_max_hops_at_the_end_of_the_message(hops_inst, mode):
         else:
             time.sleep(0.2)
             assert hops_inst.messages_with(DEMO, tok) == []
-    log = hops_inst.log()
-    assert re.search(r"refused from 127\.0\.0\.1: too many hops \(51 Received", log), log[-2000:]
+    assert hops_inst.events("reject", client="127.0.0.1", stage="data", reason="too-many-hops",
+                            received=51, limit=50), hops_inst.log()[-2000:]
 
 
 def test_max_hops_is_the_config_value(make_instance):
@@ -269,18 +273,19 @@ def test_too_many_hops_found_in_the_queue_bounce(make_instance):
                           ("delivery", "retry_min"): "1h", ("delivery", "retry_max"): "1h"})
     tok = token()
     qid = submit(inst.ports["smtp"], DEMO, ["far@remote.test"], hops_message(60, tok))
-    inst.wait_log(rf"{qid}: to=<far@remote.test>.*status=deferred")
+    inst.wait_event("delivery", qid=qid, to="<far@remote.test>", status="deferred")
     inst.set("limits", "max_hops", "50")
     mark = inst.log_mark()
     inst.reload()
-    inst.wait_log(r"queued: configuration reloaded", since=mark)
+    inst.wait_event("config-reloaded", since=mark, _role="queued")
     inst.run_cli("queue", "flush")
     d = wait_dsn(inst, DEMO, tok, timeout=20)
     b = d.recipient("far@remote.test")
     assert str(b["Status"]).strip() == "5.4.6", str(b)
     assert "hops" in str(b["Diagnostic-Code"])
     inst.wait_removed(qid)
-    assert re.search(rf"{qid}: to=<far@remote.test>.*status=bounced \(554 5\.4\.6 ", inst.log())
+    assert inst.events("delivery", qid=qid, to="<far@remote.test>", status="bounced",
+                       reason=re.compile(r"^554 5\.4\.6 "))
 
 
 # ---------------------------------------------------------------- mx_address_limit
@@ -293,6 +298,8 @@ def test_mx_address_limit(dns, make_instance):
                           ("delivery", "retry_min"): "1h", ("delivery", "retry_max"): "1h"})
     tok = token()
     qid = submit(inst.ports["smtp"], DEMO, ["m@many.test"], make_message("many", tok))
-    log = inst.wait_log(rf"{qid}: to=<m@many.test>.*status=deferred")
-    tried = re.findall(rf"{qid}: Connection refused with (mx\d\.many\.test)\[", log)
-    assert tried == [f"mx{i}.many.test" for i in range(1, 6)], log[-3000:]
+    inst.wait_event("delivery", qid=qid, to="<m@many.test>", status="deferred")
+    tried = [e["relay"].split("[")[0] for e in inst.events("attempt", qid=qid, domain="many.test",
+                                                             reason=re.compile(r"Connection refused"))]
+    assert tried == [f"mx{i}.many.test" for i in range(1, 6)], inst.log()[-3000:]
+    assert inst.events("mx-limit", qid=qid, domain="many.test", tried=5)

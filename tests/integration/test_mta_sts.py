@@ -23,8 +23,8 @@ import uuid
 
 import pytest
 
-from conftest import DEMO
-from peers import Dns, LocalCA, Sink, delivery_line, free_port, make_message, submit
+from conftest import DEMO, delivery_line
+from peers import Dns, LocalCA, Sink, free_port, make_message, submit
 from stspeers import HttpsPeer, policy_text
 
 # Each MX host on its own loopback address (all on the one remote_port).
@@ -149,7 +149,8 @@ def test_enforce_matching_mx_with_a_valid_certificate_delivers(inst, web, sinks)
     assert t.tls
     line = delivery_line(inst, qid, "alice@good.test", "sent")
     assert "sts=verified" in line, line
-    assert "certificate verified for mx.good.test" in inst.log()
+    inst.wait_event("delivery-tls", qid=qid, verified="mx.good.test")
+    inst.wait_event("mta-sts-policy", domain="good.test", mode="enforce", id="20261202")
     assert web.fetches("good.test"), web.gets
 
 
@@ -157,6 +158,7 @@ def test_enforce_refuses_an_mx_outside_the_policy(inst, sinks):
     assert_deferred(inst, sinks["outside"], "bob@outside.test",
                     r"MX host mx\.outside\.test is not in the MTA-STS policy")
     assert sinks["outside"].connections == 0  # never even connected to
+    inst.wait_event("mta-sts-mx-refused", host="mx.outside.test", mode="enforce", used="no")
 
 
 def test_enforce_refuses_a_certificate_for_another_name(inst, sinks):
@@ -176,10 +178,10 @@ def test_testing_policy_delivers_and_reports(inst, sinks):
     sinks["testing"].wait_token(tok)
     line = delivery_line(inst, qid, "erin@testing.test", "sent")
     assert "sts=testing" in line, line
-    log = inst.log()
-    assert ("MX host mx.testing.test is not in the MTA-STS policy of testing.test "
-            "(mode testing: used all the same)") in log
-    assert re.search(r"certificate not verified for mx\.testing\.test", log)
+    inst.wait_event("mta-sts-mx-refused", qid=qid, host="mx.testing.test", mode="testing",
+                    used="yes")
+    inst.wait_event("delivery-tls", qid=qid, checked="mx.testing.test",
+                    check_error=re.compile("self.signed"))
 
 
 @pytest.mark.parametrize("domain,why", [
@@ -194,8 +196,8 @@ def test_a_failed_fetch_without_a_cache_is_no_policy(inst, web, sinks, domain, w
     sinks[domain].wait_token(tok)
     line = delivery_line(inst, qid, rcpt, "sent")
     assert "sts=none" in line, line
-    inst.wait_log(rf"MTA-STS policy of {domain}\.test \(id 20261202\) cannot be had: .*{why}"
-                  r".*delivering as without a policy")
+    inst.wait_event("mta-sts-fetch-failed", domain=f"{domain}.test", id="20261202",
+                    reason=re.compile(why), cached="no")
     # The redirect was not followed: nothing asked for the policy of outside.test there.
     assert all(g[1] == "/.well-known/mta-sts.txt" for g in web.fetches(f"{domain}.test"))
 
@@ -242,8 +244,9 @@ def test_cached_policy_survives_a_restart_and_a_failed_fetch(ca, web, rogue, por
         line = delivery_line(i, qid, "judy@cache.test", "deferred")
         assert re.search(r"451 4\.7\.5 .*MX host mx2\.cache\.test is not in the MTA-STS "
                          r"policy of cache\.test", line), line
-        i.wait_log(r"MTA-STS policy of cache\.test \(id 2\) cannot be had: HTTP status 404; "
-                   r"the cached policy stays in force")
+        i.wait_event("mta-sts-fetch-failed", domain="cache.test", id="2",
+                     reason="HTTP status 404", cached="yes")
+        i.wait_event("mta-sts", qid=qid, domain="cache.test", id="1", cached="yes")
         time.sleep(0.5)
         assert len(sink.transactions) == n
     finally:

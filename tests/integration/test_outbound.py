@@ -111,8 +111,13 @@ def removed(inst, qid, timeout=20.0):
     return inst.log()
 
 
+def deliveries(inst, qid, **keys):
+    """The delivery events of qid (conftest.event_matches for keys)."""
+    return inst.events("delivery", qid=qid, **keys)
+
+
 def bounced_lines(inst, qid):
-    return re.findall(rf"{qid}: to=<([^>]*)>.*status=bounced", inst.log())
+    return [e["to"] for e in deliveries(inst, qid, status="bounced")]
 
 
 # ---------------------------------------------------------------- finding the server
@@ -134,8 +139,9 @@ def test_mx_delivery(dns, peers, make_instance):
     assert t.data.endswith(f"\r\n\r\nhello\r\ntoken {tok}\r\n".encode())
     assert b"\n" not in t.data.replace(b"\r\n", b"")
     log = removed(inst, qid)
-    assert re.search(rf"{qid}: to=<alice@remote.test>.*relay=mx.remote.test\[127.0.0.1\]:"
-                     rf"{sink.port} status=sent", log), log[-3000:]
+    assert deliveries(inst, qid, to="<alice@remote.test>", orig_to="<alice@remote.test>",
+                      relay=f"mx.remote.test[127.0.0.1]:{sink.port}", status="sent",
+                      reason=re.compile(r"^250 ")), log[-3000:]
     assert not inst.messages(DEMO), "no bounce for a delivered message"
 
 
@@ -158,8 +164,9 @@ def test_a_fallback(dns, peers, make_instance):
     tok, qid = send(inst, ["carol@amx.test"])
     t = sink.wait_token(tok)[0]
     assert t.rcpt_tos == ["carol@amx.test"]
-    log = removed(inst, qid)
-    assert re.search(rf"{qid}: to=<carol@amx.test>.*relay=amx.test\[127.0.0.1\]", log)
+    removed(inst, qid)
+    assert deliveries(inst, qid, to="<carol@amx.test>", relay=re.compile(r"^amx\.test\[127\.0\.0\.1\]:"),
+                      status="sent")
 
 
 def test_aaaa_fallback(dns, peers, make_instance):
@@ -169,8 +176,9 @@ def test_aaaa_fallback(dns, peers, make_instance):
     tok, qid = send(inst, ["dave@v6.test"])
     t = sink.wait_token(tok)[0]
     assert t.peer[0] == "::1"
-    log = removed(inst, qid)
-    assert re.search(rf"{qid}: to=<dave@v6.test>.*relay=v6.test\[::1\]", log)
+    removed(inst, qid)
+    assert deliveries(inst, qid, to="<dave@v6.test>", relay=re.compile(r"^v6\.test\[::1\]:"),
+                      status="sent")
 
 
 def test_second_mx_when_first_is_dead(dns, peers, make_instance):
@@ -179,10 +187,11 @@ def test_second_mx_when_first_is_dead(dns, peers, make_instance):
     tok, qid = send(inst, ["erin@backup.test"])
     sink.wait_token(tok)
     log = removed(inst, qid)
-    assert re.search(rf"{qid}: to=<erin@backup.test>.*relay=mx.backup.test\[127.0.0.1\].*"
-                     r"status=sent", log)
+    assert deliveries(inst, qid, to="<erin@backup.test>",
+                      relay=re.compile(r"^mx\.backup\.test\[127\.0\.0\.1\]:"), status="sent")
     # The dead one was tried first (preference 10) and failed.
-    assert re.search(rf"{qid}: .*dead.backup.test\[127.0.0.2\]", log), log[-3000:]
+    assert inst.events("attempt", qid=qid, relay=re.compile(r"^dead\.backup\.test\[127\.0\.0\.2\]:"),
+                       domain="backup.test"), log[-3000:]
     assert len(sink.with_token(tok)) == 1
 
 
@@ -195,8 +204,10 @@ def test_next_mx_after_a_bad_greeting(dns, peers, make_instance, greeting):
     inst = make_instance(settings(dns, sink.port))
     tok, qid = send(inst, ["fay@backup.test"])
     sink.wait_token(tok)
-    log = removed(inst, qid)
-    assert re.search(rf"{qid}: to=<fay@backup.test>.*relay=mx.backup.test.*status=sent", log)
+    removed(inst, qid)
+    assert deliveries(inst, qid, to="<fay@backup.test>", relay=re.compile(r"^mx\.backup\.test\["),
+                      status="sent")
+    assert inst.events("attempt", qid=qid, relay=re.compile(r"^dead\.backup\.test\["))
     assert bad.connected.is_set()
     assert not any(line.upper().startswith("MAIL") for line in bad.lines)
 
@@ -208,8 +219,9 @@ def test_next_address_of_the_same_mx(dns, peers, make_instance):
     tok, qid = send(inst, ["dee@dual.test"])
     t = sink.wait_token(tok)[0]
     assert t.peer[0] == "::1"
-    log = removed(inst, qid)
-    assert re.search(rf"{qid}: to=<dee@dual.test>.*relay=mx.dual.test\[::1\].*status=sent", log)
+    removed(inst, qid)
+    assert deliveries(inst, qid, to="<dee@dual.test>", relay=re.compile(r"^mx\.dual\.test\[::1\]:"),
+                      status="sent")
 
 
 def test_dns_failure_defers(peers, make_instance):
@@ -220,9 +232,9 @@ def test_dns_failure_defers(peers, make_instance):
         inst = make_instance({("delivery", "resolver"): bad.resolver,
                               ("delivery", "remote_port"): str(sink.port)})
         tok, qid = send(inst, ["dns@remote.test"])
-        log = inst.wait_log(rf"{qid}: to=<dns@remote.test>.*status=deferred", count=2)
-        assert re.search(rf"{qid}: to=<dns@remote.test>.*status=deferred \(451 4\.4\.3 ", log)
-        assert not re.search(rf"{qid}: .*status=bounced", log)
+        inst.wait_event("delivery", count=2, qid=qid, to="<dns@remote.test>", status="deferred")
+        assert deliveries(inst, qid, status="deferred", reason=re.compile(r"^451 4\.4\.3 "))
+        assert not deliveries(inst, qid, status="bounced")
         assert qid in inst.queue_ids()
         assert inst.messages(DEMO) == []
     finally:
@@ -253,8 +265,9 @@ def test_null_mx_bounces_at_once(dns, peers, make_instance):
     assert str(b["Action"]).strip() == "failed"
     assert str(b["Status"]).strip() == "5.1.10"
     assert "null MX" in str(b["Diagnostic-Code"])
-    log = removed(inst, qid)
-    assert not re.search(rf"{qid}: .*status=deferred", log)
+    removed(inst, qid)
+    assert deliveries(inst, qid, to="<frank@nullmx.test>", status="bounced")
+    assert not deliveries(inst, qid, status="deferred")
     assert sink.connections == 0
 
 
@@ -265,8 +278,9 @@ def test_nxdomain_bounces(dns, peers, make_instance):
     d = wait_dsn(inst, DEMO, tok)
     assert d.final_recipients() == ["gina@nowhere.test"]
     assert str(d.recipient("gina@nowhere.test")["Status"]).strip().startswith("5.")
-    log = removed(inst, qid)
-    assert not re.search(rf"{qid}: .*status=deferred", log)
+    removed(inst, qid)
+    assert deliveries(inst, qid, to="<gina@nowhere.test>", status="bounced")
+    assert not deliveries(inst, qid, status="deferred")
 
 
 def test_mx_pointing_at_myself_bounces(dns, peers, make_instance):
@@ -359,9 +373,9 @@ def test_4xx_then_success_delivered_once(dns, peers, make_instance):
     inst = make_instance(settings(dns, sink.port))
     tok, qid = send(inst, ["jo@remote.test", "kim@remote.test"])
     sink.wait_token(tok, timeout=30)
-    log = removed(inst, qid, timeout=30)
-    assert len(re.findall(rf"{qid}: to=<jo@remote.test>.*status=deferred", log)) == 2
-    assert len(re.findall(rf"{qid}: to=<jo@remote.test>.*status=sent", log)) == 1
+    removed(inst, qid, timeout=30)
+    assert len(deliveries(inst, qid, to="<jo@remote.test>", status="deferred")) == 2
+    assert len(deliveries(inst, qid, to="<jo@remote.test>", status="sent")) == 1
     time.sleep(1.5)  # a wrong extra retry would have come by now (retry_min is 1s)
     assert len(sink.with_token(tok)) == 1
     assert [t.reply[:3] for t in sink.transactions] == ["451", "421", "250"]
@@ -373,7 +387,7 @@ def test_4xx_forever_bounces_after_max_queue_lifetime(dns, peers, make_instance)
     sink = peers(rcpt_replies={"slow@remote.test": "450 4.2.1 mailbox busy, try later"})
     inst = make_instance(settings(dns, sink.port, delivery__max_queue_lifetime="5s"))
     tok, qid = send(inst, ["slow@remote.test", "nobody@deadonly.test"])
-    inst.wait_log(rf"{qid}: to=<slow@remote.test>.*status=deferred")
+    inst.wait_event("delivery", qid=qid, to="<slow@remote.test>", status="deferred")
     d = wait_dsn(inst, DEMO, tok, timeout=40)
     inst.wait_removed(qid)
     assert sorted(d.final_recipients()) == ["nobody@deadonly.test", "slow@remote.test"]
@@ -386,9 +400,9 @@ def test_4xx_forever_bounces_after_max_queue_lifetime(dns, peers, make_instance)
     assert re.search(r"refused|127\.0\.0\.2", str(dead["Diagnostic-Code"]), re.I), \
         str(dead["Diagnostic-Code"])
     # It was retried in between, and bounced only after the lifetime.
-    log = inst.log()
-    assert len(re.findall(rf"{qid}: to=<slow@remote.test>.*status=deferred", log)) >= 2
-    assert len(bounced_lines(inst, qid)) == 2
+    assert len(deliveries(inst, qid, to="<slow@remote.test>", status="deferred")) >= 2
+    assert sorted(bounced_lines(inst, qid)) == ["<nobody@deadonly.test>", "<slow@remote.test>"]
+    assert inst.events("bounce", qid=qid, to=f"<{DEMO}>", bounce_qid=re.compile(r"^[0-9A-F]{16}$"))
     assert not sink.with_token(tok)
 
 
@@ -396,10 +410,11 @@ def test_no_bounce_for_null_sender(dns, peers, make_instance):
     sink = peers(rcpt_replies={"gone@remote.test": "550 5.1.1 gone"})
     inst = make_instance(settings(dns, sink.port))
     tok, qid = send(inst, ["gone@remote.test"], sender="")
-    log = removed(inst, qid)
-    assert re.search(rf"{qid}: to=<gone@remote.test>.*status=bounced", log)
-    assert re.search(rf"{qid}: no bounce for the null sender", log)
-    assert not re.search(rf"{qid}: sender non-delivery notification", log)
+    removed(inst, qid)
+    assert deliveries(inst, qid, to="<gone@remote.test>", status="bounced",
+                      reason=re.compile(r"^550 5\.1\.1 "))
+    assert inst.events("bounce-dropped", qid=qid, reason="null sender")
+    assert not inst.events("bounce", qid=qid)
     time.sleep(1)
     assert inst.messages(DEMO) == []
     assert inst.queue_ids() == []
@@ -433,8 +448,9 @@ def test_4xx_to_mail_from_defers(dns, peers, make_instance):
     sink = peers(mail_replies=["451 4.3.0 local problem, later"])
     inst = make_instance(settings(dns, sink.port))
     tok, qid = send(inst, ["m1@remote.test", "m2@remote.test"])
-    log = removed(inst, qid, timeout=30)
-    assert len(re.findall(rf"{qid}: to=<m[12]@remote.test>.*status=deferred.*451 4.3.0", log)) == 2
+    removed(inst, qid, timeout=30)
+    assert len(deliveries(inst, qid, to=re.compile(r"^<m[12]@remote\.test>$"), status="deferred",
+                          reason=re.compile(r"451 4\.3\.0"))) == 2
     assert len(sink.with_token(tok)) == 1
     assert sink.with_token(tok)[0].rcpt_tos == ["m1@remote.test", "m2@remote.test"]
 
@@ -468,9 +484,10 @@ def test_bounce_to_a_remote_sender_and_no_bounce_of_a_bounce(dns, peers, make_in
     removed(inst, qid)
 
     tok2, qid2 = send(inst, ["bad@remote.test"], sender="nobounce@other.test")
-    log = inst.wait_log(r"([0-9A-F]{16}): to=<nobounce@other.test>.*status=bounced")
-    bid = re.search(r"([0-9A-F]{16}): to=<nobounce@other.test>.*status=bounced", log).group(1)
-    inst.wait_log(rf"{bid}: no bounce for the null sender")
+    (ev,) = inst.wait_event("delivery", to="<nobounce@other.test>", status="bounced")
+    bid = ev["qid"]
+    assert inst.events("bounce", bounce_qid=bid, to="<nobounce@other.test>")
+    inst.wait_event("bounce-dropped", qid=bid, reason="null sender")
     removed(inst, bid)
     time.sleep(1)
     assert inst.queue_ids() == []
@@ -552,8 +569,9 @@ def test_pipelining_peer(dns, peers, make_instance):
     assert t.rcpt_tos == ["yes1@remote.test", "yes2@remote.test"]
     d = wait_dsn(inst, DEMO, tok)
     assert d.final_recipients() == ["no@remote.test"]
-    log = removed(inst, qid)
-    assert len(re.findall(rf"{qid}: .*status=sent", log)) == 2
+    removed(inst, qid)
+    assert sorted(e["to"] for e in deliveries(inst, qid, status="sent")) == [
+        "<yes1@remote.test>", "<yes2@remote.test>"]
 
 
 def test_message_text_on_the_wire(dns, peers, make_instance):
@@ -583,8 +601,10 @@ def test_local_and_remote_recipients_of_one_message(dns, peers, make_instance):
     other.wait_token(tok)
     local = inst.wait_messages(DEMO, 1)
     assert any(f"token {tok}".encode() in m for m in local)
-    log = removed(inst, qid)
-    assert len(re.findall(rf"{qid}: to=<[^>]+>.*status=sent", log)) == 3
+    removed(inst, qid)
+    sent = deliveries(inst, qid, status="sent")
+    assert sorted(e["to"] for e in sent) == [f"<{DEMO}>", "<far1@remote.test>", "<far2@other.test>"]
+    assert [e["relay"] for e in sent if e["to"] == f"<{DEMO}>"] == ["local"]
 
 
 @pytest.mark.parametrize("concurrency,limit", [("2", 2), ("20", 4)])
@@ -610,8 +630,9 @@ def test_starttls_used_when_offered(dns, peers, make_instance):
     tok, qid = send(inst, ["tls@remote.test"])
     t = sink.wait_token(tok)[0]
     assert t.tls
-    log = removed(inst, qid)
-    assert re.search(rf"{qid}: TLS with mx.remote.test\[127.0.0.1\]:{sink.port}: TLSv1\.[23]", log)
+    removed(inst, qid)
+    assert inst.events("delivery-tls", qid=qid, relay=f"mx.remote.test[127.0.0.1]:{sink.port}",
+                       version=re.compile(r"^TLSv1\.[23]$"), cipher=re.compile(r"."))
 
 
 def test_failed_tls_handshake_falls_back_to_clear(dns, peers, make_instance):
@@ -625,8 +646,8 @@ def test_failed_tls_handshake_falls_back_to_clear(dns, peers, make_instance):
     tok, qid = send(inst, ["oldtls@remote.test"])
     t = sink.wait_token(tok)[0]
     assert not t.tls
-    log = removed(inst, qid)
-    assert re.search(rf"{qid}: .*trying again without TLS", log)
+    removed(inst, qid)
+    assert inst.events("tls-fallback", qid=qid, relay=f"mx.remote.test[127.0.0.1]:{sink.port}")
     assert len(sink.with_token(tok)) == 1
 
 
@@ -636,8 +657,8 @@ def test_starttls_refused_carries_on_in_clear(dns, peers, make_instance):
     raw = peers.raw(answer=script)
     inst = make_instance(settings(dns, raw.port))
     tok, qid = send(inst, ["clear@remote.test"])
-    log = removed(inst, qid)
-    assert re.search(rf"{qid}: to=<clear@remote.test>.*status=sent", log)
+    removed(inst, qid)
+    assert deliveries(inst, qid, to="<clear@remote.test>", status="sent")
     assert [line.split()[0].upper() for line in raw.lines[:3]] == ["EHLO", "STARTTLS", "MAIL"]
     assert any(f"token {tok}" in line for line in script.messages[0])
 
@@ -651,7 +672,7 @@ def test_plaintext_after_the_220_to_starttls_is_ignored(dns, peers, make_instanc
     inst = make_instance(settings(dns, raw.port))
     tok, qid = send(inst, ["inject@remote.test"])
     log = removed(inst, qid)
-    assert re.search(rf"{qid}: to=<inject@remote.test>.*status=sent", log), log[-2000:]
+    assert deliveries(inst, qid, to="<inject@remote.test>", status="sent"), log[-2000:]
     assert raw.tls_sessions == 1
     verbs = [line.split()[0].upper() for line in raw.lines[:4]]
     assert verbs == ["EHLO", "STARTTLS", "EHLO", "MAIL"]
@@ -665,9 +686,8 @@ def test_data_answered_without_354_is_not_a_delivery(dns, peers, make_instance):
     raw = peers.raw(answer=script)
     inst = make_instance(settings(dns, raw.port))
     tok, qid = send(inst, ["odd@remote.test"])
-    log = inst.wait_log(rf"{qid}: to=<odd@remote.test>.*status=(sent|deferred|bounced)")
-    assert not re.search(rf"{qid}: to=<odd@remote.test>.*status=sent", log), log[-2000:]
-    assert re.search(rf"{qid}: to=<odd@remote.test>.*status=deferred", log)
+    (ev,) = inst.wait_event("delivery", qid=qid, to="<odd@remote.test>")[:1]
+    assert ev["status"] == "deferred", ev
     assert script.messages == []
 
 
@@ -761,7 +781,8 @@ def test_relayhost_gets_all_remote_mail_with_auth_over_tls(dns, peers, make_inst
     assert other.transactions == []
     log = removed(inst, qid)
     assert "s3cret" not in log, "never a password in the log"
-    assert re.search(rf"{qid}: TLS with ", log)
+    assert inst.events("delivery-tls", qid=qid, relay=f"127.0.0.1[127.0.0.1]:{sink.port}")
+    assert deliveries(inst, qid, status="sent", relay=f"127.0.0.1[127.0.0.1]:{sink.port}")
 
 
 def test_relayhost_ip_without_brackets(dns, peers, make_instance):
@@ -791,8 +812,9 @@ def test_relayhost_by_name_uses_its_mx(dns, peers, make_instance):
                           delivery__relayhost_tls="may")
     tok, qid = send(inst, ["w1@nowhere.test"])
     sink.wait_token(tok)
-    log = removed(inst, qid)
-    assert re.search(rf"{qid}: .*relay=mx.remote.test\[127.0.0.1\]", log)
+    removed(inst, qid)
+    assert deliveries(inst, qid, to="<w1@nowhere.test>", status="sent",
+                      relay=re.compile(r"^mx\.remote\.test\[127\.0\.0\.1\]:"))
 
 
 def test_relayhost_refusing_the_password_defers(dns, peers, make_instance):
@@ -800,9 +822,8 @@ def test_relayhost_refusing_the_password_defers(dns, peers, make_instance):
     inst = relay_instance(make_instance, dns, sink, f"[127.0.0.1]:{sink.port}",
                           "relayuser wrong", delivery__relayhost_tls="may")
     tok, qid = send(inst, ["a1@nowhere.test"])
-    log = inst.wait_log(rf"{qid}: to=<a1@nowhere.test>.*status=deferred")
-    assert re.search(rf"{qid}: to=<a1@nowhere.test>.*status=deferred \(454 4\.7\.0 "
-                     r"authentication at the relayhost failed: 535", log), log[-2000:]
+    inst.wait_event("delivery", qid=qid, to="<a1@nowhere.test>", status="deferred",
+                    reason=re.compile(r"^454 4\.7\.0 authentication at the relayhost failed: 535"))
     assert sink.mails == []
     assert [a[1:4] for a in sink.auth_attempts][:1] == [("relayuser", "wrong", False)]
 
@@ -813,8 +834,8 @@ def test_relayhost_without_tls_gets_no_password(dns, peers, make_instance):
     inst = relay_instance(make_instance, dns, sink, f"[127.0.0.1]:{sink.port}",
                           "relayuser s3cret", delivery__relayhost_tls="may")
     tok, qid = send(inst, ["z1@nowhere.test"])
-    log = inst.wait_log(rf"{qid}: to=<z1@nowhere.test>.*status=deferred")
-    assert re.search(r"refusing to send the password in clear", log)
+    inst.wait_event("delivery", qid=qid, to="<z1@nowhere.test>", status="deferred",
+                    reason=re.compile(r"refusing to send the password in clear"))
     assert sink.auth_attempts == [] and sink.mails == []
     assert qid in inst.queue_ids()
 
@@ -869,9 +890,8 @@ def test_relayhost_unverified_certificate_defers_without_auth(dns, peers, make_i
     inst = relay_instance(make_instance, dns, sink, f"{relayhost}:{sink.port}",
                           "relayuser s3cret", **extra)
     tok, qid = send(inst, ["unverified@nowhere.test"])
-    log = inst.wait_log(rf"{qid}: to=<unverified@nowhere.test>.*status=deferred")
-    assert re.search(rf"{qid}: to=<unverified@nowhere.test>.*status=deferred \(451 4\.7\.5 ",
-                     log), log[-3000:]
+    inst.wait_event("delivery", qid=qid, to="<unverified@nowhere.test>", status="deferred",
+                    reason=re.compile(r"^451 4\.7\.5 "))
     # No second try in clear, no password, no mail.
     time.sleep(1)
     assert sink.auth_attempts == [] and sink.mails == [] and sink.transactions == []
@@ -899,9 +919,8 @@ def test_relayhost_verify_needs_starttls(dns, peers, make_instance, ca):
                            delivery__tls_ca_file=ca.cert)
     for i, rcpt in ((inst, "nostarttls1@nowhere.test"), (inst2, "nostarttls2@nowhere.test")):
         tok, qid = send(i, [rcpt])
-        log = i.wait_log(rf"{qid}: to=<{rcpt}>.*status=deferred")
-        assert re.search(rf"{qid}: to=<{rcpt}>.*status=deferred \(451 4\.7\.4 ", log), \
-            log[-3000:]
+        i.wait_event("delivery", qid=qid, to=f"<{rcpt}>", status="deferred",
+                     reason=re.compile(r"^451 4\.7\.4 "))
     assert sink.auth_attempts == [] and sink.mails == []
 
 
@@ -971,9 +990,9 @@ def test_reload_while_connecting(dns, peers, make_instance):
     tok, qid = send(inst, ["hup@remote.test"])
     assert raw.connected.wait(20)
     inst.reload()
-    inst.wait_log(r"queued: configuration reloaded")
+    inst.wait_event("config-reloaded", _role="queued")
     raw.release.set()
-    inst.wait_log(rf"{qid}: to=<hup@remote.test>.*status=deferred")
+    inst.wait_event("delivery", qid=qid, to="<hup@remote.test>", status="deferred")
     assert raw.lines[0] == f"EHLO {HOSTNAME}"
 
 
@@ -986,8 +1005,8 @@ def test_queue_commands_while_serving(dns, peers, make_instance):
                                   delivery__retry_max="2h"))
     tok1, id1 = send(inst, ["q1@remote.test"])
     tok2, id2 = send(inst, ["q2@remote.test"])
-    inst.wait_log(rf"{id1}: to=<q1@remote.test>.*status=deferred")
-    inst.wait_log(rf"{id2}: to=<q2@remote.test>.*status=deferred")
+    inst.wait_event("delivery", qid=id1, to="<q1@remote.test>", status="deferred")
+    inst.wait_event("delivery", qid=id2, to="<q2@remote.test>", status="deferred")
 
     lines = inst.run_cli("queue", "list").stdout.splitlines()
     by_id = {line.split()[0]: line for line in lines if line.strip()}
@@ -1034,9 +1053,11 @@ def test_submission_from_customer_reaches_remote_mx(dns, peers, make_instance):
     t = sink.wait_token(tok)[0]
     assert t.mail_from == DEMO and t.rcpt_tos == ["user@remote.test"]
     assert t.tls
-    log = removed(inst, qid)
-    assert re.search(rf"{qid}: to=<user@remote.test>.*relay=mx.remote.test\[127.0.0.1\]:"
-                     rf"{sink.port} status=sent", log)
+    removed(inst, qid)
+    assert deliveries(inst, qid, to="<user@remote.test>", status="sent",
+                      relay=f"mx.remote.test[127.0.0.1]:{sink.port}")
+    assert inst.events("accept", qid=qid, user=DEMO, **{"from": f"<{DEMO}>"},
+                       to="<user@remote.test>", nrcpt=1)
 
 
 def test_size_parameter_counts_crlf(dns, peers, make_instance):

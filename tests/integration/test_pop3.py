@@ -375,7 +375,8 @@ def test_dropped_connection_deletes_nothing(srv):
     assert r.cmd("DELE 2").startswith(b"+OK")
     r.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
     r.close()  # a reset, no QUIT
-    srv.wait_log(rf"disconnect from 127\.0\.0\.1 reason=(eof|error) state=transaction user={addr}")
+    srv.wait_event("disconnect", _role="pop3d", client="127.0.0.1", reason=re.compile(r"^(eof|error)$"),
+                   state="transaction", user=addr, deleted=0)
     assert len(srv.messages(addr)) == 2
     # And the maildrop is free again at once.
     p = pop(srv, addr, pw)
@@ -509,8 +510,10 @@ def test_bad_credentials(srv):
     assert r.cmd("USER nobody@example.test").startswith(b"+OK")
     assert r.cmd("PASS wrong").startswith(b"-ERR [AUTH]")
     r.close()
-    log = srv.wait_log(r"login failed: user=nobody@example\.test client=127\.0\.0\.1")
-    assert re.search(rf"login failed: user={re.escape(addr)} client=127\.0\.0\.1", log)
+    srv.wait_event("login-failed", user="nobody@example.test", client="127.0.0.1", service="pop3",
+                   reason="credentials")
+    assert srv.events("login-failed", user=addr, client="127.0.0.1", service="pop3")
+    log = srv.log()
     assert "wrong" not in log
     assert pw not in log
 
@@ -589,14 +592,14 @@ def test_mailbox_in_use(srv):
     r.login(addr, pw)
     assert r.cmd("STAT").startswith(b"+OK 1 ")
     r.cmd("QUIT")
-    assert "mailbox in use: user=" + addr in srv.log()
+    assert srv.events("mailbox-in-use", user=addr, client="127.0.0.1")
 
 
 def test_lock_released_when_pop3d_is_killed(make_instance):
     inst = make_instance()
     r = Raw(inst)
     r.login(DEMO, DEMO_PASSWORD)
-    pids = [int(m) for m in re.findall(r"started pop3d \(pid (\d+)\)", inst.log())]
+    pids = [int(e["pid"]) for e in inst.events("role-start", role="pop3d")]
     os.kill(pids[-1], 9)
     assert r.read_eof() == b""
     # The supervisor starts a new pop3d; the dead one's lock is gone with it.
@@ -625,7 +628,8 @@ def test_pop3s_login_and_retr(srv):
     _, lines, _ = p.retr(1)
     assert b"\r\n".join(lines) + b"\r\n" == as_wire(stored)
     p.quit()
-    assert re.search(rf"login: user={re.escape(addr)} client=127\.0\.0\.1 method=USER tls", srv.log())
+    assert srv.events("login", user=addr, client="127.0.0.1", service="pop3s", method="USER", tls="yes",
+                      messages=1)
 
 
 def test_stls(srv):
@@ -651,7 +655,7 @@ def test_stls_discards_pipelined_commands(srv):
     assert r.cmd(f"PASS {pw}").startswith(b"-ERR")
     assert r.cmd("QUIT").startswith(b"+OK")
     assert r.read_eof() == b""
-    assert "discarded" in srv.log()
+    assert srv.events("pipelined-discarded", client="127.0.0.1", after="STLS")
 
 
 def test_stls_twice_and_on_pop3s(srv):
@@ -700,7 +704,7 @@ def test_command_timeout(make_instance):
     r = Raw(inst)
     r.login(DEMO, DEMO_PASSWORD)
     assert r.read_eof().startswith(b"-ERR")
-    inst.wait_log(r"reason=timeout state=transaction")
+    inst.wait_event("disconnect", _role="pop3d", reason="timeout", state="transaction")
 
 
 def test_connection_limit_per_ip(make_instance):
@@ -715,7 +719,7 @@ def test_connection_limit_per_ip(make_instance):
     e.cmd("QUIT")
     a.cmd("QUIT")
     a.read_eof()
-    inst.wait_log(r"disconnect from 127\.0\.0\.1 reason=quit")
+    inst.wait_event("disconnect", _role="pop3d", client="127.0.0.1", reason="quit")
     d = Raw(inst)
     assert d.greeting.startswith(b"+OK")
     for r in (b, d):
@@ -726,7 +730,7 @@ def test_reload_keeps_serving(make_instance):
     inst = make_instance()
     mark = inst.log_mark()
     inst.reload()
-    inst.wait_log(r"pop3d: configuration reloaded", since=mark)
+    inst.wait_event("config-reloaded", _role="pop3d", since=mark)
     p = poplib.POP3_SSL("127.0.0.1", inst.ports["pop3s"], timeout=20, context=inst.ssl_context())
     p.user(DEMO)
     p.pass_(DEMO_PASSWORD)

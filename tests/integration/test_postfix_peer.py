@@ -59,11 +59,11 @@ def test_postfix_receives_over_tls_in_one_transaction(dns, postfix, make_instanc
                      r"no such user here", str(b["Diagnostic-Code"])), str(b["Diagnostic-Code"])
 
     inst.wait_removed(qid)
-    log = inst.log()
-    assert re.search(rf"{qid}: TLS with mx.remote.test\[127.0.0.1\]:{postfix.port}: TLSv1\.[23]",
-                     log)
-    assert len(re.findall(rf"{qid}: to=<good[12]@remote.test>.*relay=mx.remote.test"
-                          rf"\[127.0.0.1\]:{postfix.port} status=sent \(250 2\.0\.0 Ok", log)) == 2
+    relay = f"mx.remote.test[127.0.0.1]:{postfix.port}"
+    assert inst.events("delivery-tls", qid=qid, relay=relay, version=re.compile(r"^TLSv1\.[23]$"))
+    assert len(inst.events("delivery", qid=qid, to=re.compile(r"^<good[12]@remote\.test>$"),
+                           relay=relay, status="sent", reason=re.compile(r"^250 2\.0\.0 Ok"))) == 2
+    assert inst.events("delivery", qid=qid, to="<bad@remote.test>", relay=relay, status="bounced")
 
     # Postfix saw one TLS session and one message with both good recipients.
     pflog = wait_until(lambda: "status=sent" in postfix.log() and postfix.log(), 10, "Postfix log")

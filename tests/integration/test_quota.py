@@ -5,6 +5,7 @@ into the Maildirs ("delivered at once"); a recipient with a quota sends the whol
 message through the queue, where the quota is checked: a full mailbox defers with
 452 4.2.2; a mailbox already full is refused at RCPT with 452 4.2.2.
 """
+import re
 import smtplib
 
 from conftest import DEMO
@@ -19,7 +20,8 @@ def send(inst, rcpts, token, size=0):
 def test_unlimited_mailbox_skips_the_queue(instance):
     send(instance, [DEMO], "direct-one")
     instance.wait_token(DEMO, "direct-one")
-    instance.wait_log(r"removed \(delivered at once\)")
+    (ev,) = instance.wait_event("removed", _role="smtpd", direct="yes")
+    assert instance.events("delivery", qid=ev["qid"], to=f"<{DEMO}>", relay="local", status="sent")
 
 
 def test_quota_mailbox_goes_through_the_queue_and_defers_when_full(instance):
@@ -28,8 +30,9 @@ def test_quota_mailbox_goes_through_the_queue_and_defers_when_full(instance):
     send(instance, ["small@example.test", DEMO], "too-big", size=4096)
     # The mailbox without a quota gets it; the full one is deferred, not bounced.
     instance.wait_token(DEMO, "too-big")
-    instance.wait_log(r"to=<small@example\.test> .*status=deferred .*4\.2\.2")
-    assert "delivered at once" not in instance.log()
+    instance.wait_event("delivery", to="<small@example.test>", relay="local", status="deferred",
+                        reason=re.compile(r"4\.2\.2"))
+    assert instance.events("removed", direct="yes") == []
     assert instance.messages("small@example.test") == []
     assert len(instance.queue_ids()) == 1
 
@@ -53,7 +56,8 @@ def test_full_mailbox_refused_at_rcpt(instance):
         r = c.cmd("RCPT TO:<full@example.test>")
         assert r.code == 452 and r.text.startswith("4.2.2"), r
         assert c.cmd(f"RCPT TO:<{DEMO}>").code == 250
-    instance.wait_log(r"reject RCPT <full@example\.test> from 127\.0\.0\.1: mailbox full")
+    instance.wait_event("reject", client="127.0.0.1", stage="rcpt", to="<full@example.test>",
+                        reason="mailbox-full", **{"from": "<sender@remote.test>"})
     # Room again: taken.
     os.unlink(os.path.join(md, "new", "1.imported,S=2048:2,"))
     with Raw(instance.ports["smtp"]) as c:

@@ -27,7 +27,8 @@ def test_connection_rate(make_instance):
         greeted += 1
     assert 1 <= greeted <= 3, greeted
     assert b.startswith("421 "), b
-    inst.wait_log(r"refused connection from 127\.0\.0\.1 on smtp: over connection_rate_limit")
+    inst.wait_event("reject", client="127.0.0.1", service="smtp", stage="connect",
+                    reason="connection-rate-limit", limit=3)
     # Each listener counts apart: submission still answers.
     with socket.create_connection(("127.0.0.1", inst.ports["submission"]), timeout=10) as s:
         assert s.recv(4096).startswith(b"220 ")
@@ -51,4 +52,5 @@ def test_message_rate(make_instance):
             assert c.cmd("RSET").code == 250
         r = c.cmd("MAIL FROM:<a@remote.test>")
         assert r.code == 450 and r.text.startswith("4.7.1"), r
-    inst.wait_log(r"refused mail from 127\.0\.0\.1 <a@remote\.test>: over message_rate_limit")
+    inst.wait_event("reject", client="127.0.0.1", stage="mail", reason="message-rate-limit",
+                    limit=2, **{"from": "<a@remote.test>"})

@@ -69,7 +69,7 @@ def test_talking_first_is_refused_and_remembered(make_instance):
         assert b"554 5.5.1" in rest, rest
         s.settimeout(5)
         assert s.recv(4096) == b"", "the connection is closed"
-    inst.wait_log(r"pregreet from 127\.0\.0\.1: talked before the greeting")
+    inst.wait_event("reject", client="127.0.0.1", stage="connect", reason="pregreet")
     # Remembered: refused at once.
     with socket.create_connection(("127.0.0.1", inst.ports["smtp"]), timeout=10) as s:
         reply = read_until_final(s, time.monotonic() + 5)

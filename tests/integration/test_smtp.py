@@ -712,17 +712,18 @@ def test_log_lines(inst):
     qid = deliver(inst, [DEMO], f"Subject: {t}\r\n\r\nlogged\r\n", sender="logme@remote.test")
     r = send(inst, [FRIEND], f"Subject: {t}\r\n\r\nfor later\r\n", sender="logme@remote.test")
     rid = queue_id(r)
-    text = inst.wait_log(rf"{rid}.*{re.escape(FRIEND)}.*status=deferred", since=mark,
-                         timeout=60)[mark:]
-    lines = text.splitlines()
+    (later,) = inst.wait_event("delivery", since=mark, qid=rid, to=f"<{FRIEND}>",
+                               status="deferred", timeout=60)[:1]
     # The connection, the accepted message (id, client, sender, size, recipients),
     # and each delivery attempt (id, recipient, relay, status, reason).
-    assert any("127.0.0.1" in line and "connect" in line for line in lines)
-    accepted = [line for line in lines if qid in line and "logme@remote.test" in line]
-    assert any("127.0.0.1" in line and DEMO in line and re.search(r"\b\d{3,}\b", line)
-               for line in accepted), accepted
-    assert any(qid in line and DEMO in line and "status=sent" in line for line in lines), lines
-    assert any(rid in line and FRIEND in line and "status=deferred" in line for line in lines)
+    assert inst.events("connect", since=mark, client="127.0.0.1", service="smtp")
+    for q, to in ((qid, DEMO), (rid, FRIEND)):
+        (acc,) = inst.events("accept", since=mark, qid=q)
+        assert acc["client"] == "127.0.0.1" and acc["from"] == "<logme@remote.test>", acc
+        assert acc["to"] == f"<{to}>" and acc["nrcpt"] == "1" and int(acc["size"]) > 40, acc
+    assert inst.events("delivery", since=mark, qid=qid, to=f"<{DEMO}>", orig_to=f"<{DEMO}>",
+                       relay="local", status="sent", reason=re.compile(r"^250 "))
+    assert later["relay"] and later["reason"] and int(later["delay"]) >= 0, later
 
 
 # ---- addresses: aliases, +tags, case ----
@@ -837,7 +838,8 @@ def test_disconnect_mid_data(inst):
         if how == "rst":
             c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\0\0\0\0\0\0\0")
         c.close()
-    inst.wait_log(r"disconnect from 127\.0\.0\.1 .*state=(data|bdat)", count=3, since=mark)
+    inst.wait_event("disconnect", since=mark, client="127.0.0.1", state=re.compile(r"^(data|bdat)$"),
+                    count=3)
     # A later message goes through; the broken ones never arrive.
     deliver(inst, [DEMO], "Subject: later\r\n\r\nfine\r\n")
     assert inst.messages_with(DEMO, t) == []
@@ -969,8 +971,8 @@ def test_sighup_after_the_config_file_was_replaced(make_instance):
     mark = i.log_mark()
     i.reload()
     for role in ("smtpd", "pop3d", "queued", "lookupd"):
-        i.wait_log(rf"{role}: configuration reloaded", since=mark)
-    assert "reload failed" not in i.log()[mark:], i.log()[mark:]
+        i.wait_event("config-reloaded", _role=role, since=mark)
+    assert i.events("config-reload-failed", since=mark) == [], i.log()[mark:]
     with Raw(i.ports["smtp"]) as c:
         assert c.keywords(c.ehlo())["SIZE"] == str(2 * 1024 * 1024)
 

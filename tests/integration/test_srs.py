@@ -93,8 +93,8 @@ def test_forwarded_mail_gets_an_srs_sender_that_passes_spf(inst, sink, spf_via):
     # SPF at the next hop: the alias domain lists us, the original sender's does not
     assert spf.check2(i="127.0.0.1", s=t.mail_from, h="mx.example.test")[0] == "pass"
     assert spf.check2(i="127.0.0.1", s="s@other.test", h="mx.example.test")[0] == "fail"
-    inst.wait_log(r"from=<s@other\.test> sent as <SRS0=[^>]*@a\.test> \(SRS\) "
-                  r"to=<x@remote\.test> orig_to=<info@a\.test>", since=mark)
+    inst.wait_event("srs", since=mark, sent_as=re.compile(r"^<SRS0=[^>]*@a\.test>$"),
+                    to="<x@remote.test>", orig_to="<info@a.test>", **{"from": "<s@other.test>"})
 
 
 def test_srs_sender_passes_the_printed_spf_record(inst, sink, spf_via, monkeypatch):

@@ -14,7 +14,7 @@ def test_trace_off_by_default(instance):
     with Raw(instance.ports["smtp"]) as c:
         c.ehlo()
         c.cmd("QUIT")
-    instance.wait_log(r"smtpd: disconnect from 127\.0\.0\.1 reason=quit")
+    instance.wait_event("disconnect", _role="smtpd", client="127.0.0.1", reason="quit")
     assert "debug:" not in instance.log()
 
 
@@ -26,7 +26,8 @@ def test_trace_shows_each_transition(make_instance):
         c.ehlo()
         assert c.mail_rcpt_data("a@remote.test", [DEMO], "Subject: t\r\n\r\nt\r\n").code == 250
         c.cmd("QUIT")
-    log = i.wait_log(r"smtpd: disconnect from 127\.0\.0\.1 reason=quit")
+    i.wait_event("disconnect", _role="smtpd", client="127.0.0.1", reason="quit")
+    log = i.log()
     steps = [("connected", "ready"), ("ready", "mail"), ("mail", "rcpt"), ("rcpt", "data"),
              ("data", "commit"), ("commit", "ready"), ("ready", "closing")]
     at = 0
@@ -39,7 +40,8 @@ def test_trace_shows_each_transition(make_instance):
     p.user(DEMO)
     p.pass_(DEMO_PASSWORD)
     p.quit()
-    log = i.wait_log(r"pop3d: disconnect from 127\.0\.0\.1 reason=quit")
+    i.wait_event("disconnect", _role="pop3d", client="127.0.0.1", reason="quit")
+    log = i.log()
     a = log.find("pop3d: debug: session 127.0.0.1: authorization -> transaction")
     assert a >= 0, log[-3000:]
     assert log.find("pop3d: debug: session 127.0.0.1: transaction -> closing", a) >= 0

@@ -151,7 +151,7 @@ def test_deferred_message_counted(mx):
                              "Subject: status\r\n\r\nwaiting\r\n")
         assert r.code == 250, r
     qid = queue_id(r)
-    mx.wait_log(rf"{qid}: to=<friend@remote.test> .*status=deferred")
+    mx.wait_event("delivery", qid=qid, to="<friend@remote.test>", status="deferred")
     st = wait_status(mx, lambda s: s["queue"]["messages"] >= 1, "the deferred message")
     assert st["queue"]["oldest_age"] is not None and st["queue"]["oldest_age"] >= 0
     assert re.search(r"^queue: [1-9]\d* messages?, the oldest \S+ old$", status(mx).stdout, re.M)
@@ -176,10 +176,11 @@ def test_other_users_refused(mx, user):
     assert p.stdout == ""
     assert p.stderr.count("\n") == 1, p.stderr
     assert p.stderr.startswith("mailroom: the server refused: only root and the mail user"), p.stderr
-    mx.wait_log(rf"refused a status request from uid {uid}\b", since=mark)
+    mx.wait_event("status-refused", since=mark, _role="serve", uid=uid, _level="warning")
     # The refusal is one of the last warnings the status shows.
     st = status_json(mx)
-    assert any(e["level"] == "warning" and f"from uid {uid}:" in e["text"] for e in st["errors"])
+    assert any(e["level"] == "warning" and e["text"].startswith(f"event=status-refused uid={uid} ")
+               for e in st["errors"]), st["errors"]
 
 
 def test_json_flag_only(mx):
@@ -212,8 +213,8 @@ def test_killed_role_restarted_and_down(make_instance):
     assert r["restarts"] == 1
     assert r["last_exit"]["reason"] == "killed by signal 9"
     assert any(e["role"] == "serve" and e["level"] == "error" and
-               e["text"] == f"smtpd (pid {old}) killed by signal 9" for e in st["errors"]), st
-    assert re.search(rf"serve\[{st['pid']}\] error: smtpd \(pid {old}\) killed by signal 9",
+               e["text"] == f"event=role-exit role=smtpd pid={old} signal=9" for e in st["errors"]), st
+    assert re.search(rf"serve\[{st['pid']}\] error: event=role-exit role=smtpd pid={old} signal=9",
                      status(inst).stdout)
     assert role(st, "queued")["restarts"] == 0
 
@@ -258,7 +259,7 @@ def test_reloads(make_instance):
     inst = make_instance()
     mark = inst.log_mark()
     inst.reload()
-    inst.wait_log(r"serve: reloaded configuration", since=mark)
+    inst.wait_event("reload", since=mark, _role="serve")
     st = status_json(inst)
     assert st["reloads"] == 1 and st["last_reload"] is not None and st["reload_error"] is None
     assert all(r["state"] in ("running", "off") for r in st["roles"])
@@ -269,13 +270,13 @@ def test_reloads(make_instance):
     inst.set("tls", "cert", os.path.join(inst.dir, "no-such-cert.pem"))
     mark = inst.log_mark()
     inst.reload()
-    inst.wait_log(r"reload refused", since=mark)
+    inst.wait_event("reload-refused", since=mark, _role="serve", error=re.compile("no-such-cert"))
     p = status(inst, "--json")
     assert p.returncode == 0, p.stderr
     st = json.loads(p.stdout)
     assert st["reloads"] == 2
     assert "no-such-cert.pem" in st["reload_error"]
-    assert any(e["level"] == "error" and e["text"].startswith("reload refused") and
+    assert any(e["level"] == "error" and e["text"].startswith("event=reload-refused error=") and
                e["role"] == "serve" for e in st["errors"])
     assert re.search(r"^reloads: 2, the last at \S+, refused: .*no-such-cert", status(inst).stdout,
                      re.M)
@@ -286,7 +287,7 @@ def test_reloads(make_instance):
         f.write("\n[server]\nno_such_key = 1\n")
     mark = inst.log_mark()
     inst.reload()
-    inst.wait_log(r"reload refused", since=mark)
+    inst.wait_event("reload-refused", since=mark, error=re.compile("no_such_key"))
     p = status(inst)
     assert p.returncode == 1 and p.stdout == ""
     assert p.stderr.count("\n") == 1 and "no_such_key" in p.stderr, p.stderr
@@ -295,7 +296,7 @@ def test_reloads(make_instance):
         f.write(good)
     mark = inst.log_mark()
     inst.reload()
-    inst.wait_log(r"serve: reloaded configuration", since=mark)
+    inst.wait_event("reload", since=mark, _role="serve")
     st = status_json(inst)
     assert st["reloads"] == 4 and st["reload_error"] is None
 

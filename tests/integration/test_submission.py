@@ -8,6 +8,7 @@ it is not, so both sides of every rule are seen from 127.0.0.1.
 import base64
 import email.utils
 import os
+import re
 import smtplib
 import subprocess
 import uuid
@@ -158,9 +159,11 @@ def test_bad_credentials(untrusted):
     log = untrusted.log()
     assert DEMO_PASSWORD not in log and "wrong-password" not in log
     # Every login failure is logged with the address and the client.
-    fails = [line for line in log.splitlines()
-             if "nosuch@example.test" in line and "127.0.0.1" in line]
-    assert fails, log[-3000:]
+    for user in (DEMO, "nosuch@example.test"):
+        assert untrusted.events("login-failed", user=user, client="127.0.0.1",
+                                service=re.compile(r"^submissions?$"), reason="credentials"), \
+            log[-3000:]
+    assert untrusted.events("login", user=DEMO, client="127.0.0.1", tls="yes")
 
 
 def test_max_auth_failures(untrusted):

@@ -71,16 +71,16 @@ def test_local_delivery_defers_while_the_database_fails(make_instance):
             r = s.reply()
             assert r.code == 250, r
             qid = queue_id(r)
-            i.wait_log(rf"{qid}: to=<{capped}> .*status=(deferred|bounced)", timeout=60)
-            assert not re.search(rf"{qid}: .*status=bounced", i.log()), i.log()[-3000:]
+            (ev,) = i.wait_event("delivery", qid=qid, to=f"<{capped}>", timeout=60)[:1]
+            assert ev["status"] == "deferred", ev
             lines = [line for line in i.run_cli("queue", "list").stdout.splitlines()
                      if line.startswith(qid)]
             assert len(lines) == 1 and re.search(r" 4\d\d ", lines[0]), lines
         i.wait_token(capped, token, timeout=60)
         i.wait_removed(qid, timeout=30)
-    log = i.log()
-    assert not re.search(rf"{qid}: .*status=bounced", log), log[-3000:]
-    assert not re.search(rf"{qid}: sender non-delivery notification", log)
+    assert not i.events("delivery", qid=qid, status="bounced"), i.log()[-3000:]
+    assert i.events("delivery", qid=qid, to=f"<{capped}>", status="sent")
+    assert not i.events("bounce", qid=qid)
 
 
 def test_mail_from_on_submission_is_451_while_the_database_fails(make_instance):
@@ -141,7 +141,7 @@ def test_bounce_that_cannot_be_written_retries_the_bounce_not_the_recipient(make
         lock = AccountsLocked(inst)
         try:
             qid = send_then_lock(inst, token, lock)
-            inst.wait_log(rf"{qid}: cannot write a bounce", timeout=60)
+            inst.wait_event("bounce-error", qid=qid, _level="error", timeout=60)
             # retry_min is 1 s: a retried recipient would be at the sink by now.
             time.sleep(4)
             assert len(rcpts_to(sink, GONE)) == 1, sink.rcpts
@@ -169,7 +169,7 @@ def test_pending_bounce_is_kept_in_the_queue_state(make_instance):
         lock = AccountsLocked(inst)
         try:
             qid = send_then_lock(inst, token, lock)
-            inst.wait_log(rf"{qid}: cannot write a bounce", timeout=60)
+            inst.wait_event("bounce-error", qid=qid, _level="error", timeout=60)
             inst.kill9()
         finally:
             lock.__exit__(None, None, None)

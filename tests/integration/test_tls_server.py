@@ -162,7 +162,7 @@ def start_with_sni(make, settings=None):
              f"{WILDCARD}:{inst.wildcard[0]}:{inst.wildcard[1]}")
     inst.start()
     wait_port(https_port)
-    inst.wait_log("httpd: started")
+    inst.wait_event("started", _role="httpd")
     return inst
 
 
@@ -212,7 +212,7 @@ def test_sni_reload_keeps_sessions(make_instance):
     assert new != old
     inst.reload()
     for role in ("smtpd", "pop3d", "httpd"):
-        inst.wait_log(rf"{role}: TLS certificate reloaded, and 2 for SNI names", since=mark)
+        inst.wait_event("tls-reloaded", _role=role, sni=2, since=mark)
     for listener, starttls in LISTENERS:
         conn = Conn(ports_of(inst)[listener], starttls, CUSTOMER)
         try:
@@ -244,8 +244,9 @@ def test_sni_bad_reload_keeps_the_old(make_instance):
     mark = inst.log_mark()
     make_cert(inst.dir, "customer", "someone.else.example")
     inst.reload()
-    inst.wait_log(r"reload refused: \[tls\] sni: the certificate for mail.customer.example "
-                  r"does not name mail.customer.example", since=mark)
+    inst.wait_event("reload-refused", _role="serve", since=mark,
+                    error=re.compile(r"^\[tls\] sni: the certificate for mail\.customer\.example "
+                                     r"does not name mail\.customer\.example"))
     conn = Conn(inst.ports["submissions"], None, CUSTOMER)
     assert conn.cert() == old
     conn.close()

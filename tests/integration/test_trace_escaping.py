@@ -104,8 +104,9 @@ def test_smtputf8_sender_is_escaped_in_log_and_headers(inst, char, escaped):
     with open(inst.logpath, "rb") as f:
         log = f.read()[mark:]
     assert raw not in log
-    assert re.search(rf"{qid}: accepted .*from=<x{re.escape(escaped)}gro\.live@remote\.test>"
+    assert re.search(rf"event=accept qid={qid} .*from=<x{re.escape(escaped)}gro\.live@remote\.test> "
                      .encode(), log), log[-2000:]
+    assert inst.events("accept", since=mark, qid=qid, **{"from": f"<x{escaped}gro.live@remote.test>"})
 
 
 def test_unknown_rcpt_is_escaped_in_the_log(inst):
@@ -118,7 +119,7 @@ def test_unknown_rcpt_is_escaped_in_the_log(inst):
         assert r.code == 550, r
     log = open(inst.logpath, "rb").read()[mark:]
     assert RLO.encode() not in log
-    assert rb"reject RCPT <\u202enobody@example.test>" in log, log[-2000:]
+    assert rb" to=<\u202enobody@example.test> reason=user-unknown" in log, log[-2000:]
 
 
 def test_auth_user_name_is_escaped_in_the_log(inst):
@@ -129,10 +130,11 @@ def test_auth_user_name_is_escaped_in_the_log(inst):
         c.ehlo()
         r = c.cmd(f"AUTH PLAIN {token_}")
         assert r.code == 535, r
-    inst.wait_log("login failed", since=mark)
+    inst.wait_event("login-failed", since=mark, service="submission",
+                    user=r"\u202eboss\x1b[31m@example.test")
     log = open(inst.logpath, "rb").read()[mark:]
     assert RLO.encode() not in log and b"\x1b" not in log
-    assert rb"login failed: user=\u202eboss\x1b[31m@example.test" in log, log[-2000:]
+    assert rb"event=login-failed user=\u202eboss\x1b[31m@example.test client=" in log, log[-2000:]
 
 
 def test_pop3_user_name_is_escaped_in_the_log(inst):
@@ -145,10 +147,10 @@ def test_pop3_user_name_is_escaped_in_the_log(inst):
             p.pass_("wrong")
     finally:
         p.close()
-    inst.wait_log("login failed", since=mark)
+    inst.wait_event("login-failed", since=mark, service="pop3", user=r"\u202eboss\u0085@example.test")
     log = open(inst.logpath, "rb").read()[mark:]
     assert RLO.encode() not in log and NEL.encode() not in log
-    assert rb"login failed: user=\u202eboss\u0085@example.test" in log, log[-2000:]
+    assert rb"event=login-failed user=\u202eboss\u0085@example.test client=" in log, log[-2000:]
 
 
 def test_ipv6_client_address_literal(make_instance):

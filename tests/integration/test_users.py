@@ -144,8 +144,8 @@ def test_suspend_and_resume(inst):
     mark = inst.log_mark()
     # The right password is refused as a wrong one would be; the log says why.
     assert_refused(inst, user, "user-password-1")
-    inst.wait_log(rf"login failed: user={re.escape(user)} client=\S+ \(suspended\)", count=2,
-                  since=mark)
+    inst.wait_event("login-failed", user=user, client="127.0.0.1", reason="suspended", count=2,
+                    since=mark)
     assert_refused(inst, user, "wrong-password")
     # Mail for it is still received.
     token = uuid.uuid4().hex
@@ -179,7 +179,7 @@ def test_app_password(inst):
     assert_works(inst, user, app)
     assert_works(inst, user, app.replace("-", "").upper())  # retyped without the dashes
     assert_works(inst, user, "main-password-1")
-    inst.wait_log(rf"login of {re.escape(user)} with app password phone \(service=pop3s\)")
+    inst.wait_event("app-password-used", _role="lookupd", user=user, app="phone", service="pop3s")
     listed = ok(cli(inst, "user", "app-password", "list", user)).split()
     assert listed[0] == "phone" and re.match(r"\d{4}-\d\d-\d\dT", listed[2]), listed
     # A second one works too, and the first is not another user's.

@@ -99,7 +99,7 @@ def test_reply_reaches_sender(dns, sink, make_instance):
     qid = send(inst, tok)
     inst.wait_token(DEMO, tok)  # the original is delivered as ever
     # Through queued (which replies), not smtpd's direct delivery of mailboxes without quota.
-    inst.wait_log(rf"queued: {qid}: to=<{re.escape(DEMO)}> .* status=sent")
+    inst.wait_event("delivery", _role="queued", qid=qid, to=f"<{DEMO}>", relay="local", status="sent")
     t = wait_reply(sink, tok)
     assert t.rcpt_tos == ["alice@remote.test"]
     msg = email.message_from_bytes(t.data, policy=email.policy.default)
@@ -125,7 +125,8 @@ def test_reply_reaches_sender(dns, sink, make_instance):
         assert dkim.DKIM(t.data).verify(
             idx=i, dnsfunc=lambda name, timeout=5: recs.get(
                 name.decode().rstrip(".").lower(), "").encode())
-    inst.wait_log(rf"vacation of <{re.escape(DEMO)}>: reply \w+ to <alice@remote\.test>")
+    inst.wait_event("vacation", qid=qid, user=DEMO, to="<alice@remote.test>", action="reply",
+                    reply_qid=re.compile(r"^[0-9A-F]{16}$"))
 
 
 def test_ascii_vacation_is_7bit(dns, sink, make_instance):
@@ -147,8 +148,8 @@ def test_once_per_interval(dns, sink, make_instance):
     wait_reply(sink, first)
     mark = inst.log_mark()
     send(inst, again, sender="Alice@Remote.test")  # the same sender, in other case
-    inst.wait_log(r"(?i)no reply to <Alice@Remote\.test>: answered within vacation_interval",
-                  since=mark)
+    inst.wait_event("vacation", since=mark, user=DEMO, to=re.compile(r"(?i)^<alice@remote\.test>$"),
+                    action="none", reason="answered within vacation_interval")
     send(inst, other, sender="bob@remote.test")  # another sender is answered
     wait_reply(sink, other)
     assert replies(sink, again) == []
@@ -193,8 +194,7 @@ def test_suppressed(dns, sink, make_instance, case):
     tok, control = token(), token()
     mark = inst.log_mark()
     send(inst, tok, **kwargs)
-    inst.wait_log(rf"vacation of <{re.escape(DEMO)}>: no reply to <[^>]*>: {re.escape(reason)}",
-                  since=mark)
+    inst.wait_event("vacation", since=mark, user=DEMO, action="none", reason=reason)
     inst.wait_token(DEMO, tok)  # delivered all the same
     # A plain message after it is answered; the suppressed one never was.
     send(inst, control, sender="carol@remote.test")
@@ -226,8 +226,8 @@ def test_off(dns, sink, make_instance):
     assert "vacation: off" in inst.run_cli("user", "vacation", DEMO).stdout
     tok = token()
     qid = quiet_delivery(inst, sink, tok)
-    assert replies(sink, tok) == [] and "vacation of" not in inst.log()
-    assert f"smtpd: {qid}: removed (delivered at once)" in inst.log()
+    assert replies(sink, tok) == [] and inst.events("vacation") == []
+    assert inst.events("removed", _role="smtpd", qid=qid, direct="yes")
 
 
 def test_until_past(dns, sink, make_instance):
@@ -241,8 +241,8 @@ def test_until_past(dns, sink, make_instance):
     assert "vacation: ended" in inst.run_cli("user", "vacation", DEMO).stdout
     tok = token()
     qid = quiet_delivery(inst, sink, tok)
-    assert replies(sink, tok) == [] and "vacation of" not in inst.log()
-    assert f"smtpd: {qid}: removed (delivered at once)" in inst.log()
+    assert replies(sink, tok) == [] and inst.events("vacation") == []
+    assert inst.events("removed", _role="smtpd", qid=qid, direct="yes")
 
 
 def test_show_and_user_del(make_instance):
@@ -304,11 +304,12 @@ def test_lookupd_answers_the_mail_user_only(make_instance):
     inst = make_instance(start=False)
     inst.extra_env["MAILROOM_WALL_PROBE"] = "1"
     inst.start()
-    inst.wait_log(r"queued: wall probe: vacation for the mail user: get answered, reply answered",
-                  timeout=30)
+    inst.wait_event("wall-probe", _role="queued", check="vacation", result="answered",
+                    get="answered", reply="answered", timeout=30)
     for role in ("smtpd", "pop3d"):
-        log = inst.wait_log(rf"{role}: wall probe: vacation: (refused|ALLOWED)", timeout=30)
-        assert re.search(rf"{role}: wall probe: vacation: refused", log), log[-3000:]
-        uid = re.search(rf"{role}: wall probe: {role} uid=(\d+)", log).group(1)
-        assert re.search(rf"refused LK_VACATION_GET from uid {uid}\b", log), log[-3000:]
-        assert re.search(rf"refused LK_VACATION_REPLY from uid {uid}\b", log), log[-3000:]
+        (ev,) = inst.wait_event("wall-probe", _role=role, check="vacation", timeout=30)
+        assert ev["result"] == "refused", inst.log()[-3000:]
+        (start,) = inst.events("wall-probe-start", _role=role)
+        for req in ("LK_VACATION_GET", "LK_VACATION_REPLY"):
+            assert inst.events("lookup-refused", _role="lookupd", request=req, uid=start["uid"],
+                               _level="warning"), inst.log()[-3000:]

@@ -5,7 +5,7 @@ with no_new_privs, a seccomp filter and Landlock. The sanitized test build has a
 probe (MAILROOM_WALL_PROBE) that makes every role try, once walled in, what it must
 never do: open accounts.db, read the TLS key, read /etc/shadow, exec /bin/sh,
 (all but queued) make a TCP connection, and (smtpd, pop3d) ask lookupd for DKIM
-signers or a signature. The log says "refused" or "ALLOWED".
+signers or a signature. The log says result=refused or result=allowed (event=wall-probe).
 The supervisor runs as root: links planted in the data dir must not turn its
 work on files elsewhere.
 """
@@ -54,9 +54,9 @@ def lookup_socket_name(data_dir):
     return "mailroom-lookupd-%016x" % h
 
 
-def probe_lines(log, role):
-    return re.findall(rf"{role}: (?:warning: )?wall probe: ([^:]+(?: [^:]+)*): (refused|ALLOWED)",
-                      log)
+def probe_lines(inst, role):
+    """(check, result) of each wall probe of role."""
+    return [(e["check"], e["result"]) for e in inst.events("wall-probe", _role=role)]
 
 
 @pytest.fixture
@@ -65,13 +65,13 @@ def probed(make_instance):
     inst.extra_env["MAILROOM_WALL_PROBE"] = "1"
     inst.start()
     for role in ROLES:
-        inst.wait_log(rf"{role}: started")
+        inst.wait_event("started", _role=role)
     return inst
 
 
 def test_every_probe_is_refused(probed):
     log = probed.log()
-    assert "ALLOWED" not in log, log
+    assert probed.events("wall-probe", result="allowed") == [], log
     expected = {
         "smtpd": {"open accounts.db", "open key.pem", "open /etc/shadow", "exec /bin/sh",
                   "tcp connect", "dkim keys", "dkim sign", "web who", "web op"},
@@ -82,7 +82,7 @@ def test_every_probe_is_refused(probed):
         "lookupd": {"open key.pem", "open /etc/shadow", "exec /bin/sh", "tcp connect"},
     }
     for role, what in expected.items():
-        seen = {w for w, verdict in probe_lines(log, role) if verdict == "refused"}
+        seen = {w for w, verdict in probe_lines(probed, role) if verdict == "refused"}
         assert what <= seen, f"{role}: probes refused {seen}, expected {what}\n{log[-3000:]}"
 
 
@@ -159,7 +159,7 @@ def test_supervisor_follows_no_planted_links(tmp_path):
         os.makedirs(os.path.dirname(tmpdir), exist_ok=True)
         os.symlink(victim, tmpdir)
         inst.start(wait=False)
-        inst.wait_log("queued: started", timeout=20)
+        inst.wait_event("started", _role="queued", timeout=20)
         assert (victim / "precious").exists(), "root followed queue/tmp and deleted its files"
         assert os.stat(victim).st_uid == 0
         inst.stop()
@@ -205,7 +205,8 @@ print(len(data))
                              "/usr/bin/python3", "-c", code, name],
                             capture_output=True, text=True, timeout=20)
     assert nobody.returncode == 0 and int(nobody.stdout) == 0, nobody
-    instance.wait_log(r"refused a lookup connection from uid \d+")
+    instance.wait_event("lookup-refused", _role="lookupd", uid=pwd.getpwnam("nobody").pw_uid,
+                        reason="not a mail role")
 
 
 def test_web_requests_for_httpd_alone(make_instance):
@@ -214,14 +215,15 @@ def test_web_requests_for_httpd_alone(make_instance):
     inst = make_instance({("listen", "https"): f"127.0.0.1:{free_port()}"}, start=False)
     inst.extra_env["MAILROOM_WALL_PROBE"] = "1"
     inst.start()
-    inst.wait_log(r"httpd: (?:warning: )?wall probe: web for httpd")
+    inst.wait_event("wall-probe", _role="httpd", check="web")
     for role in ("smtpd", "pop3d", "queued"):
-        inst.wait_log(rf"{role}: (?:warning: )?wall probe: web op")
+        inst.wait_event("wall-probe", _role=role, check="web op")
     log = inst.log()
-    assert "wall probe: web for httpd: answered" in log, log[-3000:]
+    assert inst.events("wall-probe", _role="httpd", check="web", result="answered"), log[-3000:]
     for role in ("smtpd", "pop3d", "queued"):
-        seen = {w for w, verdict in probe_lines(log, role) if verdict == "refused"}
+        seen = {w for w, verdict in probe_lines(inst, role) if verdict == "refused"}
         assert {"web who", "web op"} <= seen, (role, seen)
     uids = {pwd.getpwnam(u).pw_uid for u in ("mailroom", "mailroom-smtpd", "mailroom-pop3d")}
-    refused = {int(u) for u in re.findall(r"refused LK_WEB_(?:WHO|OP) from uid (\d+)", log)}
+    refused = {int(e["uid"]) for e in inst.events("lookup-refused", _role="lookupd",
+                                                   request=re.compile(r"^LK_WEB_(WHO|OP)$"))}
     assert uids <= refused, (uids, refused)

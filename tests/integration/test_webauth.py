@@ -271,7 +271,9 @@ def test_failures_are_counted(inst, lk):
     assert lk.login("user", user, "right", ip="192.0.2.9")[0] == BLOCKED
     # POP3 counts with it: the account is blocked there too
     assert not pop3_login(inst, user, "right")
-    assert re.search(r"lookupd: .*login blocked.*service=web", inst.log())
+    assert inst.events("login-blocked", _role="lookupd", user=user, service="web", scope="account")
+    assert inst.events("login-failed", _role="lookupd", user=user, client="192.0.2.8",
+                       service="web", kind="user", reason="blocked")
     # an admin name has a count of its own
     assert lk.login("admin", "boss", "boss-password", ip="192.0.2.7")[0] == OK
 

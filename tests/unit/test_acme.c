@@ -367,6 +367,19 @@ test_csr(void **state)
 	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
 	X509_REQ_free(req);
 	free(b64);
+
+	/* A first name over the 64 octets of a common name: in the SAN alone (it failed). */
+	const char *longer[] = {
+		"a-rather-long-label-for-a-mail-host-of-some-provider.customers.example.org" };
+	b64 = acme_csr(key, longer, 1);
+	assert_non_null(b64);
+	assert_int_equal(b64url_decode(b64, der, sizeof der, &n), 0);
+	p = der;
+	req = d2i_X509_REQ(NULL, &p, (long)n);
+	assert_non_null(req);
+	assert_int_equal(X509_REQ_verify(req, key), 1);
+	X509_REQ_free(req);
+	free(b64);
 	EVP_PKEY_free(key);
 }
 
@@ -419,6 +432,23 @@ test_inspect_and_alpn_cert(void **state)
 	assert_memory_equal(d + 2, digest, 32);
 	assert_int_equal(X509_check_host(x, "mx.example.org", 0, 0, NULL), 1);
 	ASN1_OBJECT_free(oid);
+	X509_free(x);
+	tls_pem_free(&pem);
+
+	/*
+	 * A name longer than a common name may be (64 octets, RFC 5280's ub-common-name)
+	 * is a host name all the same: the certificate names it in its SAN (it failed:
+	 * no stand-in, no tls-alpn-01 answer for such a name).
+	 */
+	const char *longer[] = {
+		"a-rather-long-label-for-a-mail-host-of-some-provider.customers.example.org" };
+	assert_true(strlen(longer[0]) > 64);
+	assert_int_equal(selfsigned_pem(longer, 1, false, 7, digest, &pem, err, sizeof err), 0);
+	b = BIO_new_mem_buf(pem.cert, (int)pem.certlen);
+	x = PEM_read_bio_X509(b, NULL, NULL, NULL);
+	BIO_free(b);
+	assert_non_null(x);
+	assert_int_equal(X509_check_host(x, longer[0], 0, 0, NULL), 1);
 	X509_free(x);
 	tls_pem_free(&pem);
 }

@@ -106,7 +106,7 @@ check_defaults(const struct config *c)
 	assert_true(c->hostname[0] != '\0');
 	assert_string_equal(c->data_dir, "/var/lib/mailroom");
 	assert_string_equal(c->user, "mailroom");
-	assert_false(c->log_syslog);
+	assert_int_equal(c->log_dest, LOG_TO_STDERR);
 	assert_null(c->tls_cert);
 	assert_null(c->tls_key);
 	for (int i = 0; i < SVC_COUNT; i++) {
@@ -248,7 +248,7 @@ test_every_key(void **state)
 	assert_string_equal(c.hostname, "mx.example.test");
 	assert_string_equal(c.data_dir, "/srv/mail/data");
 	assert_string_equal(c.user, "mail_user");
-	assert_true(c.log_syslog);
+	assert_int_equal(c.log_dest, LOG_TO_SYSLOG);
 	assert_string_equal(c.tls_cert, "/etc/mr/cert.pem");
 	assert_string_equal(c.tls_key, "/etc/mr/key.pem");
 	assert_int_equal(c.listen[SVC_SMTP].n, 2);
@@ -622,6 +622,21 @@ test_cross_checks(void **state)
 }
 
 static void
+test_log_dest(void **state)
+{
+	struct config c;
+
+	load_ok("[server]\nlog = journal\n", &c);
+	assert_int_equal(c.log_dest, LOG_TO_JOURNAL);
+	config_free(&c);
+	load_ok("[server]\nlog = stderr\n", &c);
+	assert_int_equal(c.log_dest, LOG_TO_STDERR);
+	config_free(&c);
+	load_err("[server]\nlog = Journal\n", 2,
+	    "bad value for log: 'Journal' (stderr, syslog or journal)");
+}
+
+static void
 test_comments(void **state)
 {
 	struct config c;
@@ -856,6 +871,7 @@ main(void)
 		cmocka_unit_test(test_range_message),
 		cmocka_unit_test(test_tls_keys),
 		cmocka_unit_test(test_cross_checks),
+		cmocka_unit_test(test_log_dest),
 		cmocka_unit_test(test_comments),
 		cmocka_unit_test(test_crlf_and_long_lines),
 		cmocka_unit_test(test_relayhost_and_resolver),
