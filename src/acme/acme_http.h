@@ -1,7 +1,7 @@
 /*
- * acme_http.h - the HTTPS requests acmed makes to the CA: libevent's evhttp over
- * bufferevent_openssl, one connection per request, the server's certificate
- * checked against [acme] ca_file (or the system's CAs) and the URL's host.
+ * acme_http.h - the HTTPS requests acmed makes to the CA: net/https_client.h's
+ * (evhttp over bufferevent_openssl, one connection per request), the server's
+ * certificate checked against [acme] ca_file (or the system's CAs) and the URL's host.
  * Each request is bounded: 30 s without progress, 90 s in all, 16 KiB of
  * headers, 1 MiB of body. acmed runs its loop only through acme_http_wait, so
  * the ACME exchange reads as a plain sequence of requests.
