@@ -14,10 +14,12 @@ with a 4.7.x reason and nothing reaches the sink in clear or at all; the next MX
 is tried when one fails; an unsigned zone, a secure host without TLSA records and an
 MX host in an unsigned zone are delivered as without DANE; a host whose TLSA records
 are all unusable (PKIX usages) still needs TLS; the relayhost is checked by
-relayhost_tls = verify against [delivery] tls_ca_file, not by DANE.
+relayhost_tls = verify against [delivery] tls_ca_file, not by DANE; with
+tls_reports = yes, each DANE session is noted for the TLS reports under its tlsa policy.
 """
 import datetime
 import hashlib
+import json
 import os
 import re
 import ssl
@@ -33,7 +35,7 @@ from cryptography.x509.oid import NameOID
 
 from conftest import DEMO, delivery_line
 from dnssec import SignedDns
-from peers import make_message, submit
+from peers import make_message, submit, wait_until
 
 PRIMARY = "127.0.0.1"
 SECOND = "127.0.0.3"
@@ -250,6 +252,35 @@ def test_next_mx_host_after_a_dane_failure(dns, certs, sinks, make_instance):
     assert first.mails == []
     assert inst.events("attempt", relay=re.compile(r"^mx1\.fallback\.dane\.test\[127\.0\.0\.3\]:"),
                        reason=re.compile("DANE authentication failed"))
+
+
+def test_tls_reports_note_dane_sessions(dns, certs, sinks, make_instance):
+    """With tls_reports = yes, each DANE session is noted under its policy (tlsa, the
+    records, the MX host) for the day's TLS report (RFC 8460): a match as a success,
+    a mismatch as a validation-failure with the host and its address."""
+    good = sinks(tls=certs.context(certs.ee))
+    inst = dane_instance(make_instance, dns, good.port, delivery__tls_reports="yes")
+    assert_delivered(inst, good, "olga@ee.dane.test", "verified")
+    good.stop()
+    bad = sinks(port=good.port, tls=certs.context(certs.other))
+    assert_deferred(inst, [bad], "pete@ee.dane.test", r"DANE authentication failed")
+
+    def noted():
+        d = os.path.join(inst.data, "queue", "tlsrpt")
+        lines = []
+        for name in sorted(os.listdir(d)) if os.path.isdir(d) else []:
+            with open(os.path.join(d, name)) as f:
+                lines += [json.loads(x) for x in f if x.strip()]
+        return lines if any(x.get("result") for x in lines) else None
+    lines = wait_until(noted, 20, "the TLS results of the sessions")
+    tlsa = [x for x in lines if x["domain"] == "ee.dane.test"]
+    assert all(x["type"] == "tlsa" and x["mx"] == "mx.ee.dane.test" for x in tlsa), tlsa
+    assert all(x["policy"].startswith("3 1 1 ") for x in tlsa), tlsa
+    ok = [x for x in tlsa if "result" not in x]
+    fail = [x for x in tlsa if "result" in x]
+    assert len(ok) == 1, tlsa
+    assert fail and fail[0]["result"] == "validation-failure", tlsa
+    assert fail[0]["host"] == "mx.ee.dane.test" and fail[0]["ip"] == PRIMARY, fail
 
 
 # ---------------------------------------------------------------- bogus answers
