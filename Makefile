@@ -12,7 +12,7 @@ CC ?= cc
 FUZZ_SECONDS ?= 60
 PY ?= /usr/bin/python3
 
-LIBS_PKG := libevent libevent_openssl libevent_pthreads libunbound sqlite3 inih openssl libseccomp zlib jansson
+LIBS_PKG := libevent libevent_openssl libevent_pthreads libunbound sqlite3 libpq inih openssl libseccomp zlib jansson
 PKG_CFLAGS = $(shell pkg-config --cflags $(LIBS_PKG) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(LIBS_PKG) 2>/dev/null) -lcrypt -lpthread
 
