@@ -197,7 +197,7 @@ accounts_open_at(const char *data_dir, const char *dsn, bool create, bool *unrea
 		return NULL;
 	}
 	if (dsn != NULL) {
-		a->db = db_pg_open(dsn, unreachable, err, errlen);
+		a->db = db_pg_open(dsn, false, unreachable, err, errlen);
 	} else if (asprintf(&path, "%s/accounts.db", data_dir) < 0) {
 		path = NULL;
 		set_err(err, errlen, ACCT_ERR_STORE, "out of memory");
@@ -230,6 +230,32 @@ struct accounts *
 accounts_open(const char *data_dir, bool create, char *err, size_t errlen)
 {
 	return accounts_open_at(data_dir, NULL, create, NULL, err, errlen);
+}
+
+/* schema_hook - on each new connection of a lazy handle: the schema, as accounts_open_at does. */
+static int
+schema_hook(struct db *db, void *arg, char *err, size_t errlen)
+{
+	struct accounts *a = arg;
+
+	return accounts_schema_migrate(db, true, &a->schema_from, err, errlen);
+}
+
+struct accounts *
+accounts_open_lazy(const char *dsn, char *err, size_t errlen)
+{
+	struct accounts *a = calloc(1, sizeof *a);
+
+	if (a == NULL) {
+		set_err(err, errlen, ACCT_ERR_STORE, "out of memory");
+		return NULL;
+	}
+	if ((a->db = db_pg_open(dsn, true, NULL, err, errlen)) == NULL) {
+		free(a);
+		return NULL;
+	}
+	db_on_connect(a->db, schema_hook, a);
+	return a;
 }
 
 int

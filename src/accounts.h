@@ -65,6 +65,16 @@ struct accounts *accounts_open(const char *data_dir, bool create, char *err, siz
  */
 struct accounts *accounts_open_at(const char *data_dir, const char *dsn, bool create,
     bool *unreachable, char *err, size_t errlen);
+/*
+ * accounts_open_lazy - the PostgreSQL store of dsn for a long-lived process
+ * (lookupd): nothing is asked of the server yet; each connection it makes, now
+ * or after the server was gone, checks (and upgrades) the schema first. Calls
+ * fail temporarily while the server is down, or refuses the schema. NULL only
+ * for a malformed dsn (err).
+ */
+struct accounts *accounts_open_lazy(const char *dsn, char *err, size_t errlen);
+/* accounts_schema_latest - the newest schema version this mailroom knows. */
+int accounts_schema_latest(void);
 /* accounts_schema_from - the schema version the store had when opened (0: made by this open). */
 int accounts_schema_from(struct accounts *a);
 void accounts_close(struct accounts *a);

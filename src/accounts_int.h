@@ -31,8 +31,6 @@ int accounts_db_fail(struct accounts *a, char *err, size_t errlen);
  * with err.
  */
 int accounts_schema_migrate(struct db *db, bool create, int *from, char *err, size_t errlen);
-/* accounts_schema_latest - the newest version this mailroom knows. */
-int accounts_schema_latest(void);
 
 /*
  * accounts_vacation_active - whether the user (canonical) has a vacation that has

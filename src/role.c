@@ -105,7 +105,11 @@ on_reload(void *arg, const struct tls_pem *pem)
 	struct role_control *rc = arg;
 
 	/* Sessions read the config afresh at each use. */
+	if (rc->cfg_lock != NULL)
+		pthread_rwlock_wrlock(rc->cfg_lock);
 	role_reload_config(rc->cfg);
+	if (rc->cfg_lock != NULL)
+		pthread_rwlock_unlock(rc->cfg_lock);
 	if (rc->tls != NULL)
 		role_reload_tls(rc->tls, pem);
 }

@@ -65,6 +65,13 @@ db_close(struct db *db)
 	db->ops->close(db);
 }
 
+void
+db_on_connect(struct db *db, db_connect_fn fn, void *arg)
+{
+	db->on_connect = fn;
+	db->on_connect_arg = arg;
+}
+
 enum db_backend
 db_backend(const struct db *db)
 {

@@ -36,10 +36,19 @@ struct db *db_sqlite_open(const char *path, bool create, char *err, size_t errle
 /*
  * db_pg_open - a PostgreSQL connection by the libpq connection string dsn. A
  * connection that breaks later is made again at a later call, with backoff
- * (db_unreachable says so meanwhile). NULL with the reason in err (the server
- * could not be reached: *unreachable set, when not NULL).
+ * (db_unreachable says so meanwhile). With lazy, nothing is connected yet: the
+ * first call does it. NULL with the reason in err (a malformed dsn; without
+ * lazy, also a server that could not be reached: *unreachable set then).
  */
-struct db *db_pg_open(const char *dsn, bool *unreachable, char *err, size_t errlen);
+struct db *db_pg_open(const char *dsn, bool lazy, bool *unreachable, char *err, size_t errlen);
+
+/*
+ * db_on_connect - fn runs on each new connection of a PostgreSQL handle before
+ * anything else does (the schema's check); when it returns -1 (its reason in
+ * err), the connection is given up and tried again later, as if unreachable.
+ */
+typedef int (*db_connect_fn)(struct db *db, void *arg, char *err, size_t errlen);
+void db_on_connect(struct db *db, db_connect_fn fn, void *arg);
 
 void db_close(struct db *db);
 enum db_backend db_backend(const struct db *db);

@@ -36,6 +36,8 @@ struct db {
 	bool in_tx;
 	int64_t changes;
 	struct strmap cache;         /* sql -> struct db_stmt * */
+	db_connect_fn on_connect;    /* PostgreSQL: run on each new connection */
+	void *on_connect_arg;
 };
 
 struct db_stmt {

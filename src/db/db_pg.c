@@ -34,6 +34,7 @@ struct pg_db {
 	time_t next_try;    /* a broken connection is made again from then */
 	unsigned backoff;   /* seconds */
 	bool timeout_given; /* the connection string sets statement_timeout itself */
+	bool down;          /* the last connection broke or could not be made (logged once) */
 };
 
 struct pg_stmt {
@@ -80,14 +81,18 @@ fail_res(struct pg_db *p, const PGresult *res)
 	/* Class 08: the connection; 57P0x: the server shutting down or starting. */
 	bool down = gone(p) || (state != NULL && (strncmp(state, "08", 2) == 0 ||
 	    strncmp(state, "57P0", 4) == 0));
+	db_fail(&p->base, state != NULL && strcmp(state, "23505") == 0, down,
+	    "PostgreSQL %s: %s", p->base.name, msg);
+	if (down && !p->down) {
+		log_warn("accounts store: lost PostgreSQL %s: %s", p->base.name, p->base.err);
+		p->down = true;
+	}
 	if (down && !gone(p)) {
 		PQfinish(p->conn);
 		p->conn = NULL;
 	}
 	if (down && p->backoff == 0)
 		p->next_try = 0; /* the first try again is at once */
-	db_fail(&p->base, state != NULL && strcmp(state, "23505") == 0, down,
-	    "PostgreSQL %s: %s", p->base.name, msg);
 	return -1;
 }
 
@@ -137,15 +142,31 @@ ensure(struct pg_db *p)
 		    p->base.name, (long long)(p->next_try - now));
 		return -1;
 	}
-	if (connect_now(p) < 0) {
+	int rc = connect_now(p);
+	if (rc == 0 && p->base.on_connect != NULL) {
+		char why[sizeof p->base.err];
+		if (p->base.on_connect(&p->base, p->base.on_connect_arg, why, sizeof why) < 0) {
+			/* Refused, not absent: said every time it is tried, not only once. */
+			log_err("%s", why);
+			PQfinish(p->conn);
+			p->conn = NULL;
+			db_fail(&p->base, false, false, "%s", why);
+			rc = -1;
+		}
+	}
+	if (rc < 0) {
+		if (!p->down && p->base.unreachable)
+			log_warn("accounts store: %s", p->base.err);
+		p->down = true;
 		p->backoff = p->backoff == 0 ? 1 : p->backoff * 2;
 		if (p->backoff > BACKOFF_MAX)
 			p->backoff = BACKOFF_MAX;
 		p->next_try = now + p->backoff;
 		return -1;
 	}
-	if (p->gen > 1)
-		log_info("accounts store: connected again to PostgreSQL %s", p->base.name);
+	if (p->down)
+		log_info("accounts store: PostgreSQL %s answers again", p->base.name);
+	p->down = false;
 	p->backoff = 0;
 	return 0;
 }
@@ -475,7 +496,7 @@ describe(const char *dsn, char *out, size_t outlen, bool *timeout_given, char *e
 }
 
 struct db *
-db_pg_open(const char *dsn, bool *unreachable, char *err, size_t errlen)
+db_pg_open(const char *dsn, bool lazy, bool *unreachable, char *err, size_t errlen)
 {
 	char name[200];
 	bool timeout_given;
@@ -492,7 +513,7 @@ db_pg_open(const char *dsn, bool *unreachable, char *err, size_t errlen)
 	}
 	db_init(&p->base, &pg_ops, DB_PGSQL, name);
 	p->timeout_given = timeout_given;
-	if (connect_now(p) < 0) {
+	if (!lazy && connect_now(p) < 0) {
 		snprintf(err, errlen, "%s", db_errmsg(&p->base));
 		if (unreachable != NULL)
 			*unreachable = true;

@@ -89,7 +89,7 @@ static void
 open_ok(const struct fixture *f, struct maildrop *md)
 {
 	char err[256] = "";
-	enum maildrop_status st = maildrop_open(md, f->md, err, sizeof err);
+	enum maildrop_status st = maildrop_open(md, f->md, 600, err, sizeof err);
 	if (st != MAILDROP_OK)
 		fail_msg("maildrop_open: %d %s", (int)st, err);
 }
@@ -222,7 +222,7 @@ test_lock_excludes(void **state)
 	char err[256];
 
 	open_ok(f, &md1);
-	assert_int_equal(maildrop_open(&md2, f->md, err, sizeof err), MAILDROP_IN_USE);
+	assert_int_equal(maildrop_open(&md2, f->md, 600, err, sizeof err), MAILDROP_IN_USE);
 	maildrop_close(&md1);
 	open_ok(f, &md2);
 	maildrop_close(&md2);
@@ -243,7 +243,7 @@ test_lock_dies_with_process(void **state)
 	if (pid == 0) {
 		struct maildrop held;
 		close(ready[0]);
-		if (maildrop_open(&held, f->md, err, sizeof err) != MAILDROP_OK)
+		if (maildrop_open(&held, f->md, 600, err, sizeof err) != MAILDROP_OK)
 			_exit(1);
 		if (write(ready[1], "x", 1) != 1)
 			_exit(1);
@@ -254,7 +254,7 @@ test_lock_dies_with_process(void **state)
 	char c;
 	assert_int_equal(read(ready[0], &c, 1), 1);
 	close(ready[0]);
-	assert_int_equal(maildrop_open(&md, f->md, err, sizeof err), MAILDROP_IN_USE);
+	assert_int_equal(maildrop_open(&md, f->md, 600, err, sizeof err), MAILDROP_IN_USE);
 	kill(pid, SIGKILL);
 	int status;
 	assert_int_equal(waitpid(pid, &status, 0), pid);
