@@ -112,6 +112,13 @@ bool db_duplicate(const struct db *db);
 bool db_unreachable(const struct db *db);
 
 /*
+ * db_pg_ports - the TCP ports the connection string dsn may connect to (one per
+ * host it names, 5432 where none is given; none for hosts that are socket
+ * directories) into ports: how many, at most max.
+ */
+size_t db_pg_ports(const char *dsn, uint16_t *ports, size_t max);
+
+/*
  * db_pg_sql - sql with its ?N parameters as $N (outside quotes), into out; the
  * highest N into *nparams. 0, or -1 (a bare ?, N over DB_PARAMS_MAX, out too small).
  */

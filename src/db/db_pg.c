@@ -84,7 +84,7 @@ fail_res(struct pg_db *p, const PGresult *res)
 	db_fail(&p->base, state != NULL && strcmp(state, "23505") == 0, down,
 	    "PostgreSQL %s: %s", p->base.name, msg);
 	if (down && !p->down) {
-		log_warn("accounts store: lost PostgreSQL %s: %s", p->base.name, p->base.err);
+		log_warn("accounts store: lost the connection: %s", p->base.err);
 		p->down = true;
 	}
 	if (down && !gone(p)) {
@@ -197,8 +197,9 @@ pg_prepare(struct db *db, const char *sql)
 		free(s);
 		return NULL;
 	}
+	/* A parameter left unbound (NULL) the first time: the server infers its type. */
 	for (int i = 0; i < DB_PARAMS_MAX; i++)
-		s->types[i] = OID_TEXT;
+		s->types[i] = 0;
 	return &s->base;
 }
 
@@ -521,4 +522,38 @@ db_pg_open(const char *dsn, bool lazy, bool *unreachable, char *err, size_t errl
 		return NULL;
 	}
 	return &p->base;
+}
+
+size_t
+db_pg_ports(const char *dsn, uint16_t *ports, size_t max)
+{
+	PQconninfoOption *opts = PQconninfoParse(dsn, NULL);
+	const char *hosts = "", *portlist = "";
+	size_t n = 0;
+
+	if (opts == NULL)
+		return 0;
+	for (PQconninfoOption *k = opts; k->keyword != NULL; k++) {
+		if (k->val == NULL)
+			continue;
+		if (strcmp(k->keyword, "host") == 0 || (strcmp(k->keyword, "hostaddr") == 0 &&
+		    hosts[0] == '\0'))
+			hosts = k->val;
+		else if (strcmp(k->keyword, "port") == 0)
+			portlist = k->val;
+	}
+	/* "h1,h2" with "p1,p2" (or one port for all); a host starting with '/' is a socket. */
+	const char *h = hosts, *p = portlist;
+	do {
+		size_t hl = strcspn(h, ","), pl = strcspn(p, ",");
+		long port = pl > 0 ? strtol(p, NULL, 10) : 5432;
+		bool socket_dir = hl > 0 && h[0] == '/';
+		if (!socket_dir && port > 0 && port < 65536 && n < max)
+			ports[n++] = (uint16_t)port;
+		h += hl + (h[hl] == ',');
+		if (p[pl] == ',')
+			p += pl + 1;
+	} while (*h != '\0');
+	PQconninfoFree(opts);
+	return n;
 }

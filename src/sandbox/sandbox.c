@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "db/db.h"
 #include "util/log.h"
 
 #ifndef __has_feature
@@ -232,6 +233,13 @@ landlock_install(enum sandbox_profile p, const struct config *cfg)
 		break;
 	case SANDBOX_LOOKUPD:
 		allow(&r, cfg->data_dir, rw); /* accounts.db and its -wal and -shm */
+		/* A shared store: the PostgreSQL servers of the connection string. */
+		if (abi >= 4 && config_accounts_dsn(cfg) != NULL) {
+			uint16_t ports[16];
+			size_t n = db_pg_ports(config_accounts_dsn(cfg), ports, 16);
+			for (size_t i = 0; i < n; i++)
+				allow_connect(&r, ports[i]);
+		}
 		break;
 	case SANDBOX_HTTPD:
 		/* Its pages are built in memory; it asks lookupd and queued (the queue

@@ -106,7 +106,12 @@ class Instance:
             text = set_key(text, section, key, value)
         with open(self.conf, "w") as f:
             f.write(text + "\n")
-        self.run_cli("user", "add", DEMO, input=DEMO_PASSWORD + "\n")
+        # init made the domain in its own SQLite store; a shared (PostgreSQL) store gets
+        # it and the demo user from the first of the hosts that use it.
+        shared = (settings or {}).get(("accounts", "backend")) == "postgresql"
+        if shared:
+            self.run_cli("domain", "add", DOMAIN, check=False)
+        self.run_cli("user", "add", DEMO, input=DEMO_PASSWORD + "\n", check=not shared)
 
     # -- the command line --
     def run_cli(self, *args, input=None, check=True, config=True):
