@@ -8,6 +8,7 @@ their mail/ is one directory bind-mounted into both (as an NFS export would be).
   -ERR [IN-USE] (the dot lock in the Maildir, not only flock);
 - greylisting passes on B after the triplet was seen on A;
 - sends_per_day counts the messages of both hosts;
+- deleting a user moves its mailbox aside within the shared tree;
 - each queue is its host's own: a message deferred on A is not B's, survives A's
   kill -9, and is delivered when A is back, while B serves on.
 """
@@ -152,6 +153,13 @@ def test_two_hosts_share_users_mailboxes_and_locks(cluster):
     assert err is None, err
     s.quit()
     assert "mailbox in use" in a.log() and "mailbox in use" in b.log()
+    # deleted on B: the mailbox moves aside within the shared tree (rename cannot
+    # leave a mount), and is gone for A too
+    out = b.run_cli("user", "del", alice).stdout
+    assert re.search(r"moved the mailbox of alice@example\.test to \S+/mail/\.deleted/"
+                     r"example\.test/alice\.", out), out
+    assert not os.path.exists(a.maildir(alice))
+    assert pop3(a, alice, "alice-password-2")[1].startswith("-ERR [AUTH]")
 
 
 def test_greylisting_and_limits_across_hosts(cluster, dns):
