@@ -151,3 +151,8 @@ clean:
 .PHONY: bench
 bench: deps-all build/mailroom
 	$(PY) bench/run.py $(BENCH_ARGS)
+
+# The account store, SQLite against PostgreSQL (a few minutes): bench/RESULTS-store.md.
+.PHONY: bench-store
+bench-store: deps-all build/mailroom
+	$(PY) bench/store.py $(BENCH_ARGS)

@@ -54,16 +54,17 @@ class Postgres:
             raise AssertionError(f"{' '.join(argv)} exited {p.returncode}: {p.stderr}")
         return p
 
-    def start(self, timeout=30):
-        """Start the server and wait (bounded) until it answers a query."""
+    def start(self, timeout=30, durable=False):
+        """Start the server and wait (bounded) until it answers a query. Durability of
+        the test cluster is not what the tests test: no fsync unless durable (bench/)."""
         assert self.proc is None
         log = open(self.logpath, "ab")
-        # Durability of the test cluster is not what the tests test: no fsync.
+        fast = [] if durable else ["-c", "fsync=off", "-c", "synchronous_commit=off",
+                                   "-c", "full_page_writes=off"]
         self.proc = subprocess.Popen(
             ["runuser", "-u", RUN_AS, "--", os.path.join(BINDIR, "postgres"), "-D", self.data,
              "-p", str(self.port), "-k", self.dir, "-c", "listen_addresses=127.0.0.1",
-             "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
-             "-c", "max_connections=200"],
+             "-c", "max_connections=200"] + fast,
             stdout=log, stderr=log, start_new_session=True, cwd=self.dir)
         log.close()
         deadline = time.monotonic() + timeout
