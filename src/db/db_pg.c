@@ -104,7 +104,9 @@ connect_now(struct pg_db *p)
 	static const char *const keys[] = { "connect_timeout", "keepalives_idle",
 		"keepalives_interval", "keepalives_count", "tcp_user_timeout",
 		"application_name", "client_encoding", "dbname", NULL };
-	const char *vals[] = { "5", "10", "5", "3", "10000", "mailroom", "UTF8", p->dsn, NULL };
+	/* Below the 5 s the roles wait for lookupd (lookup_client.c): a server that hangs
+	 * is answered as down while the question still waits. */
+	const char *vals[] = { "3", "10", "5", "3", "4000", "mailroom", "UTF8", p->dsn, NULL };
 
 	if (p->conn != NULL)
 		PQfinish(p->conn);
@@ -118,7 +120,7 @@ connect_now(struct pg_db *p)
 	}
 	/* A query that hangs holds a worker of lookupd: bounded unless told otherwise. */
 	if (!p->timeout_given) {
-		PGresult *r = PQexec(p->conn, "SET statement_timeout = 10000");
+		PGresult *r = PQexec(p->conn, "SET statement_timeout = 4000");
 		PQclear(r);
 	}
 	p->gen++;

@@ -329,6 +329,17 @@ def make_module_instance():
     yield from _instances()
 
 
+@pytest.fixture(scope="module")
+def pg():
+    """A private PostgreSQL 15 server for the module's tests (pgserver.py), stopped after."""
+    import pgserver
+    if not pgserver.available():
+        pytest.fail("PostgreSQL 15 is not installed (make deps installs postgresql-15)")
+    server = pgserver.Postgres().start()
+    yield server
+    server.close()
+
+
 @pytest.fixture
 def instance(make_instance):
     """A started instance with the default test settings."""

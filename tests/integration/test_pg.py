@@ -16,20 +16,8 @@ import smtplib
 import subprocess
 import time
 
-import pytest
-
-import pgserver
 from conftest import BIN, DEMO, DEMO_PASSWORD, DOMAIN
 from smtpraw import Raw, dot_stuff, queue_id
-
-
-@pytest.fixture(scope="module")
-def pg():
-    if not pgserver.available():
-        pytest.fail("PostgreSQL 15 is not installed (make deps installs postgresql-15)")
-    server = pgserver.Postgres().start()
-    yield server
-    server.close()
 
 
 def pg_settings(pg, db=None):

@@ -46,6 +46,24 @@ test_pg_placeholders(void **state)
 	assert_int_equal(db_pg_sql("SELECT ?1", out, 6, &n), -1);
 }
 
+static void
+test_pg_ports(void **state)
+{
+	uint16_t ports[4];
+
+	assert_int_equal(db_pg_ports("host=db1 dbname=m", ports, 4), 1);
+	assert_int_equal(ports[0], 5432);
+	assert_int_equal(db_pg_ports("host=db1,db2 port=5433,5434 dbname=m", ports, 4), 2);
+	assert_int_equal(ports[0], 5433);
+	assert_int_equal(ports[1], 5434);
+	/* one port for every host; a socket directory needs none */
+	assert_int_equal(db_pg_ports("host=/run/postgresql,db2 port=6000", ports, 4), 1);
+	assert_int_equal(ports[0], 6000);
+	assert_int_equal(db_pg_ports("postgresql://u@db3:7000/m", ports, 4), 1);
+	assert_int_equal(ports[0], 7000);
+	assert_int_equal(db_pg_ports("not a = dsn =", ports, 4), 0);
+}
+
 static char dir[64];
 
 static struct db *
@@ -223,6 +241,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pg_placeholders),
+		cmocka_unit_test(test_pg_ports),
 		cmocka_unit_test(test_sqlite_executor),
 		cmocka_unit_test(test_upgrade_keeps_data),
 		cmocka_unit_test(test_newer_schema_refused),
