@@ -418,8 +418,14 @@ pg_exec(struct db *db, const char *script)
 	PGresult *r = PQexec(p->conn, script);
 	ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
 	int rc = 0;
-	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
 		rc = fail_res(p, r);
+	} else if (strcmp(script, "COMMIT") == 0 && strcmp(PQcmdStatus(r), "ROLLBACK") == 0) {
+		/* A transaction that failed answers COMMIT by rolling back: no success. */
+		db_fail(&p->base, false, false, "PostgreSQL %s: the transaction was rolled back",
+		    p->base.name);
+		rc = -1;
+	}
 	PQclear(r);
 	return rc;
 }

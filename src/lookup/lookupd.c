@@ -503,6 +503,36 @@ locks_init(struct lookupd *d)
 	return 0;
 }
 
+/*
+ * on_started - the first thing the loop runs, inside the role's walls: the
+ * threads made now are walled too (seccomp and Landlock hold for the threads a
+ * walled thread makes, not for those made before), and only then are clients taken.
+ */
+static void
+on_started(evutil_socket_t fd, short what, void *arg)
+{
+	struct lookupd *d = arg;
+	struct timeval tv = { SWEEP_INTERVAL, 0 };
+
+	if ((d->work = workpool_new(d->base, VERIFY_THREADS)) == NULL ||
+	    (d->store = workpool_new(d->base, STORE_THREADS)) == NULL) {
+		log_err("cannot start the worker threads");
+		event_base_loopexit(d->base, NULL);
+		return;
+	}
+	sweep(d, true);
+	/* Backlog 0: already listening. Listening again would make lookupd, not root,
+	 * the credentials that clients check. */
+	d->listener = evconnlistener_new(d->base, on_accept, d, LEV_OPT_CLOSE_ON_FREE, 0,
+	    d->lookup_fd);
+	if (d->listener == NULL ||
+	    (d->sweep = event_new(d->base, -1, EV_PERSIST, on_sweep, d)) == NULL ||
+	    event_add(d->sweep, &tv) < 0) {
+		log_err("cannot take lookup connections");
+		event_base_loopexit(d->base, NULL);
+	}
+}
+
 int
 lookupd_main(const struct role_env *env)
 {
@@ -525,26 +555,16 @@ lookupd_main(const struct role_env *env)
 	if (open_slots(d) < 0)
 		goto out;
 	role_dummy_hash(d->dummy_hash, sizeof d->dummy_hash);
-	if ((d->work = workpool_new(d->base, VERIFY_THREADS)) == NULL ||
-	    (d->store = workpool_new(d->base, STORE_THREADS)) == NULL)
-		goto out;
-	sweep(d, true);
 	if (role_control_start(&control, d->base, env->ctl_fd, &d->cfg, NULL) < 0)
 		goto out;
 	control.cfg_lock = &d->cfg_lock;
+	d->lookup_fd = env->lookup_fd;
 	evutil_make_socket_nonblocking(env->lookup_fd);
-	/* Backlog 0: already listening. Listening again would make lookupd, not root,
-	 * the credentials that clients check. */
-	d->listener = evconnlistener_new(d->base, on_accept, d, LEV_OPT_CLOSE_ON_FREE, 0,
-	    env->lookup_fd);
-	if (d->listener == NULL)
-		goto out;
-	struct timeval tv = { SWEEP_INTERVAL, 0 };
-	if ((d->sweep = event_new(d->base, -1, EV_PERSIST, on_sweep, d)) == NULL ||
-	    event_add(d->sweep, &tv) < 0)
+	struct timeval now = { 0, 0 };
+	if (event_base_once(d->base, -1, EV_TIMEOUT, on_started, d, &now) < 0)
 		goto out;
 	role_run(d->base, SANDBOX_LOOKUPD, "lookupd", d->cfg);
-	rc = 0;
+	rc = d->listener != NULL ? 0 : 1;
 out:
 	if (d->listener)
 		evconnlistener_free(d->listener);

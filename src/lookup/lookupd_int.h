@@ -50,6 +50,7 @@ struct lookupd {
 	bool stopping;           /* no new password checks (mu) */
 	struct authlimit limits; /* (mu) */
 	char dummy_hash[PASSWORD_HASH_MAX];
+	int lookup_fd;           /* the listening socket the supervisor bound */
 	struct evconnlistener *listener;
 	struct lk_conn *conns;
 	unsigned nconns;

@@ -97,7 +97,7 @@ def test_store_made_and_used_on_postgresql(pg, make_instance):
     assert pg.query("SELECT target FROM aliases ORDER BY seq", db=db) == [
         ["z@remote.test"], ["b@remote.test"], [DEMO]]
     inst.start()
-    assert "lookupd: started" in inst.log()
+    inst.wait_log("lookupd: started")
     deliver(inst, DEMO, "pg-token-1")
     inst.wait_token(DEMO, "pg-token-1")
     p = pop3_login(inst, DEMO, DEMO_PASSWORD)
