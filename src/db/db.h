@@ -119,6 +119,15 @@ bool db_unreachable(const struct db *db);
 size_t db_pg_ports(const char *dsn, uint16_t *ports, size_t max);
 
 /*
+ * db_pg_files - the files libpq may read for the connection string dsn (its
+ * passfile, ssl certificates, keys and revocation lists, and the defaults:
+ * ~/.pgpass and ~/.postgresql/ of the user running) into paths (each
+ * DB_PATH_MAX): how many, at most max. For the walls of the process that connects.
+ */
+#define DB_PATH_MAX 4096
+size_t db_pg_files(const char *dsn, char (*paths)[DB_PATH_MAX], size_t max);
+
+/*
  * db_pg_sql - sql with its ?N parameters as $N (outside quotes), into out; the
  * highest N into *nparams. 0, or -1 (a bare ?, N over DB_PARAMS_MAX, out too small).
  */

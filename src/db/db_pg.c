@@ -11,10 +11,12 @@
 #include "db/db_int.h"
 
 #include <libpq-fe.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "util/log.h"
 
@@ -563,5 +565,34 @@ db_pg_ports(const char *dsn, uint16_t *ports, size_t max)
 			p += pl + 1;
 	} while (*h != '\0');
 	PQconninfoFree(opts);
+	return n;
+}
+
+size_t
+db_pg_files(const char *dsn, char (*paths)[DB_PATH_MAX], size_t max)
+{
+	static const char *const keys[] = { "passfile", "sslrootcert", "sslcert", "sslkey",
+		"sslcrl", "sslcrldir" };
+	PQconninfoOption *opts = PQconninfoParse(dsn, NULL);
+	size_t n = 0;
+
+	for (PQconninfoOption *k = opts; k != NULL && k->keyword != NULL; k++) {
+		for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+			if (k->val != NULL && k->val[0] != '\0' && strcmp(k->keyword, keys[i]) == 0 &&
+			    n < max)
+				snprintf(paths[n++], DB_PATH_MAX, "%s", k->val);
+	}
+	PQconninfoFree(opts);
+	/* libpq's defaults: the password file and the client certificates of the user */
+	const char *env = getenv("PGPASSFILE");
+	if (env != NULL && env[0] != '\0' && n < max)
+		snprintf(paths[n++], DB_PATH_MAX, "%s", env);
+	struct passwd *pw = getpwuid(getuid());
+	if (pw != NULL && pw->pw_dir != NULL) {
+		if (n < max)
+			snprintf(paths[n++], DB_PATH_MAX, "%s/.pgpass", pw->pw_dir);
+		if (n < max)
+			snprintf(paths[n++], DB_PATH_MAX, "%s/.postgresql", pw->pw_dir);
+	}
 	return n;
 }
