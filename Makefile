@@ -12,7 +12,7 @@ CC ?= cc
 FUZZ_SECONDS ?= 60
 PY ?= /usr/bin/python3
 
-LIBS_PKG := libevent libevent_openssl libevent_pthreads libunbound sqlite3 inih openssl libseccomp zlib jansson libsystemd
+LIBS_PKG := libevent libevent_openssl libevent_pthreads libunbound sqlite3 libpq inih openssl libseccomp zlib jansson libsystemd
 PKG_CFLAGS = $(shell pkg-config --cflags $(LIBS_PKG) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(LIBS_PKG) 2>/dev/null) -lcrypt -lpthread
 
@@ -151,3 +151,8 @@ clean:
 .PHONY: bench
 bench: deps-all build/mailroom
 	$(PY) bench/run.py $(BENCH_ARGS)
+
+# The account store, SQLite against PostgreSQL (a few minutes): bench/RESULTS-store.md.
+.PHONY: bench-store
+bench-store: deps-all build/mailroom
+	$(PY) bench/store.py $(BENCH_ARGS)

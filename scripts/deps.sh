@@ -4,14 +4,15 @@
 # With --check it only reports (exit 1) when something is missing.
 set -eu
 build_pkgs="build-essential pkg-config libevent-dev libssl-dev libunbound-dev
- libsqlite3-dev libcrypt-dev libinih-dev libseccomp-dev zlib1g-dev libjansson-dev libsystemd-dev"
+ libsqlite3-dev libpq-dev libcrypt-dev libinih-dev libseccomp-dev zlib1g-dev libjansson-dev libsystemd-dev"
 test_pkgs="libcmocka-dev clang libclang-rt-14-dev python3 python3-pytest
  python3-aiosmtpd swaks libnet-ssleay-perl msmtp s-nail fetchmail getmail6
  dnsmasq-base openssl sqlite3 postfix dovecot-pop3d valgrind procps
  python3-dkim python3-spf python3-dnslib python3-nacl python3-yaml
  python3-prometheus-client chromium fonts-dejavu-core lintian systemd
  rspamd python3-milter
- dns-root-data ldnsutils nsd python3-cryptography pebble"
+ dns-root-data ldnsutils nsd python3-cryptography pebble
+ postgresql-15"
 
 case "${1:-all}" in
 build) pkgs=$build_pkgs ;;

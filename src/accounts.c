@@ -8,103 +8,39 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "accounts_int.h"
 #include "accounts_users.h"
+#include "db/db.h"
 #include "lookup/lookup_client.h"
 #include "password.h"
 #include "util/buf.h"
 #include "util/log.h"
 
-#define SCHEMA_VERSION 1
-#define BUSY_TIMEOUT_MS 5000
 /* Aliases expanded in a row at most; more is taken as a misconfiguration (451). */
 #define ALIAS_DEPTH_MAX 8
 /* Lookups for one address, so a wide alias tree cannot stall a server. */
 #define RESOLVE_LOOKUPS_MAX 1000
 
-static const char schema[] =
-    "CREATE TABLE IF NOT EXISTS domains(name TEXT PRIMARY KEY NOT NULL);"
-    "CREATE TABLE IF NOT EXISTS users(address TEXT PRIMARY KEY NOT NULL,"
-    " domain TEXT NOT NULL, hash TEXT NOT NULL, quota INTEGER NOT NULL DEFAULT 0);"
-    "CREATE INDEX IF NOT EXISTS users_domain ON users(domain);"
-    "CREATE TABLE IF NOT EXISTS aliases(source TEXT NOT NULL, target TEXT NOT NULL,"
-    " PRIMARY KEY(source, target));"
-    "PRAGMA user_version = 1;";
+#define SUSPENDED_FLAG "CASE WHEN address IN (SELECT address FROM suspended_users)" \
+	" THEN 'suspended' END"
 
-#define USER_LIST_FLAGS "CASE WHEN address IN (SELECT address FROM suspended_users)" \
-	" THEN ' suspended' ELSE '' END"
-
-enum stmt_id {
-	ST_BEGIN,
-	ST_COMMIT,
-	ST_ROLLBACK,
-	ST_DOMAIN_GET,
-	ST_DOMAIN_ADD,
-	ST_DOMAIN_DEL,
-	ST_DOMAIN_LIST,
-	ST_DOMAIN_NUSERS,
-	ST_DOMAIN_NALIASES,
-	ST_USER_GET,
-	ST_USER_ADD,
-	ST_USER_PASSWD,
-	ST_USER_QUOTA,
-	ST_USER_DEL,
-	ST_USER_LIST,
-	ST_USER_LIST_DOMAIN,
-	ST_ALIAS_GET,
-	ST_ALIAS_ADD,
-	ST_ALIAS_DEL,
-	ST_ALIAS_LIST,
-	ST_ALIAS_SOURCES,
-	ST_COUNT
-};
-
-static const char *const stmt_sql[ST_COUNT] = {
-	/* IMMEDIATE: take the write lock up front, so check-then-write cannot race */
-	[ST_BEGIN] = "BEGIN IMMEDIATE",
-	[ST_COMMIT] = "COMMIT",
-	[ST_ROLLBACK] = "ROLLBACK",
-	[ST_DOMAIN_GET] = "SELECT 1 FROM domains WHERE name = ?1",
-	[ST_DOMAIN_ADD] = "INSERT INTO domains(name) VALUES(?1)",
-	[ST_DOMAIN_DEL] = "DELETE FROM domains WHERE name = ?1",
-	[ST_DOMAIN_LIST] = "SELECT name FROM domains ORDER BY name",
-	[ST_DOMAIN_NUSERS] = "SELECT count(*) FROM users WHERE domain = ?1",
-	/* hosted domains are letters, digits, hyphens and dots: nothing GLOB treats specially */
-	[ST_DOMAIN_NALIASES] =
-	    "SELECT count(DISTINCT source) FROM aliases WHERE source GLOB '*@' || ?1",
-	[ST_USER_GET] = "SELECT hash, quota FROM users WHERE address = ?1",
-	[ST_USER_ADD] = "INSERT INTO users(address, domain, hash, quota) VALUES(?1, ?2, ?3, ?4)",
-	[ST_USER_PASSWD] = "UPDATE users SET hash = ?2 WHERE address = ?1",
-	[ST_USER_QUOTA] = "UPDATE users SET quota = ?2 WHERE address = ?1",
-	[ST_USER_DEL] = "DELETE FROM users WHERE address = ?1",
-	/* a suspended user's line ends in "suspended" (accounts_users.c) */
-	[ST_USER_LIST] = "SELECT address, quota || " USER_LIST_FLAGS
-	    " FROM users ORDER BY domain, address",
-	[ST_USER_LIST_DOMAIN] = "SELECT address, quota || " USER_LIST_FLAGS
-	    " FROM users WHERE domain = ?1 ORDER BY address",
-	/* rowid order: targets come back in the order they were added */
-	[ST_ALIAS_GET] = "SELECT target FROM aliases WHERE source = ?1 ORDER BY rowid",
-	[ST_ALIAS_ADD] = "INSERT OR IGNORE INTO aliases(source, target) VALUES(?1, ?2)",
-	[ST_ALIAS_DEL] = "DELETE FROM aliases WHERE source = ?1",
-	[ST_ALIAS_LIST] = "SELECT source, group_concat(target, ',') FROM"
-	    " (SELECT source, target FROM aliases ORDER BY source, rowid)"
-	    " GROUP BY source ORDER BY source",
-	[ST_ALIAS_SOURCES] = "SELECT DISTINCT source FROM aliases ORDER BY source",
-};
+/* The statements run per RCPT and per login; the rest are beside the code that runs them. */
+#define SQL_DOMAIN_GET "SELECT 1 FROM domains WHERE name = ?1"
+#define SQL_USER_GET "SELECT hash, quota FROM users WHERE address = ?1"
+/* seq: targets come back in the order they were added */
+#define SQL_ALIAS_DEL "DELETE FROM aliases WHERE source = ?1"
+#define SQL_ALIAS_GET "SELECT target FROM aliases WHERE source = ?1 ORDER BY seq"
 
 struct accounts {
 	struct lookup_client *remote; /* set: every query goes to lookupd (the roles) */
-	sqlite3 *db;
-	char *path;
-	sqlite3_stmt *st[ST_COUNT]; /* prepared on first use, kept: resolve runs per RCPT */
+	struct db *db;
+	int schema_from;              /* the schema version found at open (0: made here) */
 };
 
 /* ---- lists ---- */
@@ -154,7 +90,7 @@ target_list_free(struct target_list *l)
 	l->n = l->cap = 0;
 }
 
-/* ---- database plumbing ---- */
+/* ---- store plumbing ---- */
 
 /* The kind of the last failure on this thread, as errno is (accounts_last_error). */
 static _Thread_local enum accounts_error last_error;
@@ -186,194 +122,146 @@ accounts_fail(char *err, size_t errlen, enum accounts_error kind, const char *fm
 
 #define set_err accounts_fail
 
-static int
-db_err(struct accounts *a, char *err, size_t errlen)
+int
+accounts_db_fail(struct accounts *a, char *err, size_t errlen)
 {
-	set_err(err, errlen, ACCT_ERR_STORE,
-	    "accounts database %s: %s", a->path, sqlite3_errmsg(a->db));
+	if (a->db == NULL)
+		set_err(err, errlen, ACCT_ERR_STORE,
+		    "the account store is not open here (only lookupd and the CLI open it)");
+	else
+		set_err(err, errlen, ACCT_ERR_STORE, "accounts database %s: %s", db_name(a->db),
+		    db_errmsg(a->db));
 	return -1;
 }
 
-/* stmt - the prepared statement id, reset and unbound, or NULL (see sqlite3_errmsg). */
-static sqlite3_stmt *
-stmt(struct accounts *a, enum stmt_id id)
-{
-	if (a->st[id] == NULL) {
-		if (sqlite3_prepare_v3(a->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
-		    &a->st[id], NULL) != SQLITE_OK)
-			return NULL;
-	}
-	return a->st[id];
-}
-
-/* done - reset s, so that it holds no read transaction open between calls. */
-static void
-done(sqlite3_stmt *s)
-{
-	sqlite3_reset(s);
-	sqlite3_clear_bindings(s);
-}
-
 static int
-bind_text(sqlite3_stmt *s, int i, const char *v)
+db_err(struct accounts *a, char *err, size_t errlen)
 {
-	return sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT) == SQLITE_OK ? 0 : -1;
-}
-
-/* exec_simple - run a statement without parameters or rows (BEGIN, COMMIT, ...). */
-static int
-exec_simple(struct accounts *a, enum stmt_id id)
-{
-	sqlite3_stmt *s = stmt(a, id);
-	if (s == NULL)
-		return -1;
-	int rc = sqlite3_step(s);
-	done(s);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return accounts_db_fail(a, err, errlen);
 }
 
 static int
 begin(struct accounts *a, char *err, size_t errlen)
 {
-	return exec_simple(a, ST_BEGIN) < 0 ? db_err(a, err, errlen) : 0;
+	if (a->db == NULL || db_begin(a->db) < 0)
+		return db_err(a, err, errlen);
+	return 0;
 }
 
 static int
 commit(struct accounts *a, char *err, size_t errlen)
 {
-	if (exec_simple(a, ST_COMMIT) < 0) {
-		db_err(a, err, errlen);
-		exec_simple(a, ST_ROLLBACK);
-		return -1;
-	}
-	return 0;
+	return db_commit(a->db) < 0 ? db_err(a, err, errlen) : 0;
 }
 
 /* rollback - end a failed transaction; returns -1 for the caller to pass on. */
 static int
 rollback(struct accounts *a)
 {
-	if (sqlite3_get_autocommit(a->db) == 0)
-		exec_simple(a, ST_ROLLBACK);
+	db_rollback(a->db);
 	return -1;
 }
 
 /*
- * query_one - run statement id with one text parameter. Returns 1 when it gives a
- * row (the first column into *out when out is not NULL), 0 when none, -1 on error.
+ * query_int - run sql with one text parameter. Returns 1 when it gives a row (the
+ * first column into *out when out is not NULL), 0 when none, -1 on error.
  */
 static int
-query_int(struct accounts *a, enum stmt_id id, const char *arg, int64_t *out)
+query_int(struct accounts *a, const char *sql, const char *arg, int64_t *out)
 {
-	sqlite3_stmt *s = stmt(a, id);
-	if (s == NULL || bind_text(s, 1, arg) < 0)
+	if (a->db == NULL)
 		return -1;
-	int rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW && out != NULL)
-		*out = sqlite3_column_int64(s, 0);
-	done(s);
-	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+	return db_int(a->db, out, sql, "t", arg);
 }
 
-/* exec_args - run a writing statement with text parameters; returns the sqlite code. */
+/* exec_args - run a writing statement with text parameters p1 and p2 (NULL: none); 0 or -1. */
 static int
-exec_args(struct accounts *a, enum stmt_id id, const char *p1, const char *p2)
+exec_args(struct accounts *a, const char *sql, const char *p1, const char *p2)
 {
-	sqlite3_stmt *s = stmt(a, id);
-	if (s == NULL)
-		return SQLITE_ERROR;
-	if (bind_text(s, 1, p1) < 0 || (p2 != NULL && bind_text(s, 2, p2) < 0)) {
-		done(s);
-		return SQLITE_ERROR;
+	if (a->db == NULL)
+		return -1;
+	return p2 != NULL ? db_run(a->db, sql, "tt", p1, p2) : db_run(a->db, sql, "t", p1);
+}
+
+struct accounts *
+accounts_open_at(const char *data_dir, const char *dsn, bool create, bool *unreachable,
+    char *err, size_t errlen)
+{
+	struct accounts *a = calloc(1, sizeof *a);
+	char *path = NULL;
+
+	if (unreachable != NULL)
+		*unreachable = false;
+	if (a == NULL) {
+		set_err(err, errlen, ACCT_ERR_STORE, "out of memory");
+		return NULL;
 	}
-	int rc = sqlite3_step(s);
-	done(s);
-	return rc;
+	if (dsn != NULL) {
+		a->db = db_pg_open(dsn, false, unreachable, err, errlen);
+	} else if (asprintf(&path, "%s/accounts.db", data_dir) < 0) {
+		path = NULL;
+		set_err(err, errlen, ACCT_ERR_STORE, "out of memory");
+	} else if (!create && access(path, F_OK) < 0) {
+		if (errno == ENOENT)
+			set_err(err, errlen, ACCT_ERR_STORE,
+			    "cannot open accounts database %s: run 'mailroom init' first", path);
+		else
+			set_err(err, errlen, ACCT_ERR_STORE,
+			    "cannot open accounts database %s: %s", path, strerror(errno));
+	} else {
+		a->db = db_sqlite_open(path, create, err, errlen);
+	}
+	free(path);
+	if (a->db == NULL) {
+		last_error = ACCT_ERR_STORE;
+		free(a);
+		return NULL;
+	}
+	if (accounts_schema_migrate(a->db, create, &a->schema_from, err, errlen) < 0) {
+		if (unreachable != NULL)
+			*unreachable = db_unreachable(a->db);
+		accounts_close(a);
+		return NULL;
+	}
+	return a;
 }
 
 struct accounts *
 accounts_open(const char *data_dir, bool create, char *err, size_t errlen)
 {
+	return accounts_open_at(data_dir, NULL, create, NULL, err, errlen);
+}
+
+/* schema_hook - on each new connection of a lazy handle: the schema, as accounts_open_at does. */
+static int
+schema_hook(struct db *db, void *arg, char *err, size_t errlen)
+{
+	struct accounts *a = arg;
+
+	return accounts_schema_migrate(db, true, &a->schema_from, err, errlen);
+}
+
+struct accounts *
+accounts_open_lazy(const char *dsn, char *err, size_t errlen)
+{
 	struct accounts *a = calloc(1, sizeof *a);
+
 	if (a == NULL) {
 		set_err(err, errlen, ACCT_ERR_STORE, "out of memory");
 		return NULL;
 	}
-	if (asprintf(&a->path, "%s/accounts.db", data_dir) < 0) {
-		a->path = NULL;
+	if ((a->db = db_pg_open(dsn, true, NULL, err, errlen)) == NULL) {
 		free(a);
-		set_err(err, errlen, ACCT_ERR_STORE, "out of memory");
 		return NULL;
 	}
-	bool existed = access(a->path, F_OK) == 0;
-	if (!existed && !create) {
-		if (errno == ENOENT)
-			set_err(err, errlen, ACCT_ERR_STORE,
-			    "cannot open accounts database %s: run 'mailroom init' first",
-			    a->path);
-		else
-			set_err(err, errlen, ACCT_ERR_STORE,
-			    "cannot open accounts database %s: %s", a->path,
-			    strerror(errno));
-		accounts_close(a);
-		return NULL;
-	}
-	int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0);
-	if (sqlite3_open_v2(a->path, &a->db, flags, NULL) != SQLITE_OK) {
-		set_err(err, errlen, ACCT_ERR_STORE,
-		    "cannot open accounts database %s: %s", a->path,
-		    a->db ? sqlite3_errmsg(a->db) : "out of memory");
-		accounts_close(a);
-		return NULL;
-	}
-	/* It holds password hashes; the WAL and shm files inherit this mode. */
-	if (!existed)
-		chmod(a->path, 0600);
-	sqlite3_busy_timeout(a->db, BUSY_TIMEOUT_MS);
-	sqlite3_extended_result_codes(a->db, 1);
-	char *msg = NULL;
-	if (sqlite3_exec(a->db, "PRAGMA journal_mode=WAL", NULL, NULL, &msg) != SQLITE_OK ||
-	    (create && sqlite3_exec(a->db, schema, NULL, NULL, &msg) != SQLITE_OK)) {
-		set_err(err, errlen, ACCT_ERR_STORE, "accounts database %s: %s", a->path,
-		    msg ? msg : sqlite3_errmsg(a->db));
-		sqlite3_free(msg);
-		accounts_close(a);
-		return NULL;
-	}
-	if (create && accounts_srs_prepare(a->db, err, errlen) < 0) {
-		accounts_close(a);
-		return NULL;
-	}
-	sqlite3_stmt *s;
-	int version = -1;
-	if (sqlite3_prepare_v2(a->db, "PRAGMA user_version", -1, &s, NULL) == SQLITE_OK) {
-		if (sqlite3_step(s) == SQLITE_ROW)
-			version = sqlite3_column_int(s, 0);
-		sqlite3_finalize(s);
-	}
-	if (version != SCHEMA_VERSION) {
-		if (version == 0)
-			set_err(err, errlen, ACCT_ERR_STORE,
-			    "accounts database %s has no tables: run 'mailroom init' first", a->path);
-		else if (version < 0)
-			db_err(a, err, errlen);
-		else
-			set_err(err, errlen, ACCT_ERR_STORE,
-			    "accounts database %s: unknown schema version %d",
-			    a->path, version);
-		accounts_close(a);
-		return NULL;
-	}
-	if (accounts_dkim_schema(a->db, err, errlen) < 0 ||
-	    accounts_grey_schema(a->db, err, errlen) < 0 ||
-	    accounts_users_schema(a->db, err, errlen) < 0 ||
-	    accounts_web_schema(a->db, err, errlen) < 0 ||
-	    accounts_limits_schema(a->db, err, errlen) < 0 ||
-	    accounts_vacation_schema(a->db, err, errlen) < 0) {
-		accounts_close(a);
-		return NULL;
-	}
+	db_on_connect(a->db, schema_hook, a);
 	return a;
+}
+
+int
+accounts_schema_from(struct accounts *a)
+{
+	return a->schema_from;
 }
 
 struct accounts *
@@ -407,16 +295,13 @@ accounts_close(struct accounts *a)
 		lookup_client_close(a->remote);
 		free(a->remote);
 	}
-	for (int i = 0; i < ST_COUNT; i++)
-		sqlite3_finalize(a->st[i]);
-	sqlite3_close(a->db);
-	free(a->path);
+	db_close(a->db);
 	free(a);
 }
 
 /* For the store's other files (accounts_int.h). */
-sqlite3 *
-accounts_sqlite(struct accounts *a)
+struct db *
+accounts_db(struct accounts *a)
 {
 	return a->db;
 }
@@ -430,7 +315,7 @@ accounts_lookup(struct accounts *a)
 const char *
 accounts_path(struct accounts *a)
 {
-	return a->path ? a->path : "";
+	return a->db ? db_name(a->db) : "";
 }
 
 /* ---- names ---- */
@@ -503,7 +388,7 @@ domain_lookup(struct accounts *a, const char *domain)
 
 	if (canon_domain(domain, d) < 0)
 		return 0;
-	return query_int(a, ST_DOMAIN_GET, d, NULL);
+	return query_int(a, SQL_DOMAIN_GET, d, NULL);
 }
 
 bool
@@ -516,7 +401,7 @@ accounts_domain_is_local(struct accounts *a, const char *domain)
 static int
 need_domain(struct accounts *a, const char *domain, char *err, size_t errlen)
 {
-	int r = query_int(a, ST_DOMAIN_GET, domain, NULL);
+	int r = query_int(a, SQL_DOMAIN_GET, domain, NULL);
 	if (r < 0)
 		return db_err(a, err, errlen);
 	if (r == 0) {
@@ -537,12 +422,13 @@ accounts_domain_add(struct accounts *a, const char *domain, char *err, size_t er
 		set_err(err, errlen, ACCT_ERR_INVALID, "malformed domain: %s", domain);
 		return -1;
 	}
-	int rc = exec_args(a, ST_DOMAIN_ADD, d, NULL);
-	if (rc == SQLITE_CONSTRAINT_PRIMARYKEY) {
+	if (exec_args(a, "INSERT INTO domains(name) VALUES(?1)", d, NULL) == 0)
+		return 0;
+	if (a->db != NULL && db_duplicate(a->db)) {
 		set_err(err, errlen, ACCT_ERR_EXISTS, "domain exists: %s", d);
 		return -1;
 	}
-	return rc == SQLITE_DONE ? 0 : db_err(a, err, errlen);
+	return db_err(a, err, errlen);
 }
 
 int
@@ -559,8 +445,10 @@ accounts_domain_del(struct accounts *a, const char *domain, char *err, size_t er
 		return -1;
 	if (need_domain(a, d, err, errlen) < 0)
 		return rollback(a);
-	if (query_int(a, ST_DOMAIN_NUSERS, d, &nusers) < 0 ||
-	    query_int(a, ST_DOMAIN_NALIASES, d, &naliases) < 0) {
+	/* the sources "...@d" and "@d": their last length(d)+1 characters */
+	if (query_int(a, "SELECT count(*) FROM users WHERE domain = ?1", d, &nusers) < 0 ||
+	    query_int(a, "SELECT count(DISTINCT source) FROM aliases WHERE"
+	    " substr(source, length(source) - length(?1)) = '@' || ?1", d, &naliases) < 0) {
 		db_err(a, err, errlen);
 		return rollback(a);
 	}
@@ -571,40 +459,60 @@ accounts_domain_del(struct accounts *a, const char *domain, char *err, size_t er
 		    (long long)nusers, (long long)naliases);
 		return rollback(a);
 	}
-	if (exec_args(a, ST_DOMAIN_DEL, d, NULL) != SQLITE_DONE) {
+	if (exec_args(a, "DELETE FROM domains WHERE name = ?1", d, NULL) < 0) {
 		db_err(a, err, errlen);
 		return rollback(a);
 	}
 	return commit(a, err, errlen);
 }
 
-/* list_rows - each row of statement s as one line (columns joined by a space) into out. */
+/*
+ * list_rows - each row of statement s as one line into out: its columns joined by
+ * a space, NULL columns left out.
+ */
 static int
-list_rows(struct accounts *a, sqlite3_stmt *s, struct strlist *out, char *err, size_t errlen)
+list_rows(struct accounts *a, struct db_stmt *s, struct strlist *out, char *err, size_t errlen)
 {
 	struct buf line = { 0 };
 	int rc;
+	bool oom = false;
 
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		bool oom = false;
+	if (s == NULL)
+		return db_err(a, err, errlen);
+	while ((rc = db_step(s)) == DB_ROW) {
+		bool first = true;
 		buf_reset(&line);
-		for (int i = 0; i < sqlite3_column_count(s); i++) {
-			const char *c = (const char *)sqlite3_column_text(s, i);
-			if (buf_printf(&line, "%s%s", i ? " " : "", c ? c : "") < 0)
+		for (int i = 0; i < db_columns(s); i++) {
+			const char *c = db_col_text(s, i);
+			if (c == NULL)
+				continue;
+			if (buf_printf(&line, "%s%s", first ? "" : " ", c) < 0)
 				oom = true;
+			first = false;
 		}
 		if (oom || strlist_add(out, line.data ? line.data : "") < 0) {
-			rc = SQLITE_NOMEM;
+			oom = true;
 			break;
 		}
 	}
-	done(s);
+	db_done(s);
 	buf_free(&line);
-	if (rc == SQLITE_NOMEM) {
+	if (oom) {
 		set_err(err, errlen, ACCT_ERR_STORE, "out of memory");
 		return -1;
 	}
-	return rc == SQLITE_DONE ? 0 : db_err(a, err, errlen);
+	return rc == DB_DONE ? 0 : db_err(a, err, errlen);
+}
+
+/* list_query - list_rows of sql with text parameter p (NULL: none). */
+static int
+list_query(struct accounts *a, const char *sql, const char *p, struct strlist *out, char *err,
+    size_t errlen)
+{
+	if (a->db == NULL)
+		return db_err(a, err, errlen);
+	return list_rows(a, p != NULL ? db_query(a->db, sql, "t", p) : db_query(a->db, sql, ""),
+	    out, err, errlen);
 }
 
 int
@@ -616,11 +524,7 @@ accounts_domain_list(struct accounts *a, struct strlist *out, char *err, size_t 
 		set_err(err, errlen, ACCT_ERR_STORE, "lookupd did not answer");
 		return -1;
 	}
-	sqlite3_stmt *s = stmt(a, ST_DOMAIN_LIST);
-
-	if (s == NULL)
-		return db_err(a, err, errlen);
-	return list_rows(a, s, out, err, errlen);
+	return list_query(a, "SELECT name FROM domains ORDER BY name", NULL, out, err, errlen);
 }
 
 /* ---- users ---- */
@@ -653,22 +557,14 @@ accounts_user_add(struct accounts *a, const char *address, const char *password,
 		return -1;
 	if (need_domain(a, domain, err, errlen) < 0)
 		return rollback(a);
-	sqlite3_stmt *s = stmt(a, ST_USER_ADD);
-	if (s == NULL) {
-		db_err(a, err, errlen);
-		return rollback(a);
-	}
-	int rc = SQLITE_ERROR;
-	if (bind_text(s, 1, addr) == 0 && bind_text(s, 2, domain) == 0 &&
-	    bind_text(s, 3, hash) == 0 && sqlite3_bind_int64(s, 4, (int64_t)quota) == SQLITE_OK)
-		rc = sqlite3_step(s);
-	done(s);
+	int rc = db_run(a->db, "INSERT INTO users(address, domain, hash, quota)"
+	    " VALUES(?1, ?2, ?3, ?4)", "ttti", addr, domain, hash, (int64_t)quota);
 	explicit_bzero(hash, sizeof hash);
-	if (rc == SQLITE_CONSTRAINT_PRIMARYKEY) {
+	if (rc < 0 && db_duplicate(a->db)) {
 		set_err(err, errlen, ACCT_ERR_EXISTS, "user exists: %s", addr);
 		return rollback(a);
 	}
-	if (rc != SQLITE_DONE) {
+	if (rc < 0) {
 		db_err(a, err, errlen);
 		return rollback(a);
 	}
@@ -693,11 +589,11 @@ accounts_user_passwd(struct accounts *a, const char *address, const char *passwo
 		set_err(err, errlen, ACCT_ERR_STORE, "cannot hash the password");
 		return -1;
 	}
-	int rc = exec_args(a, ST_USER_PASSWD, addr, hash);
+	int rc = exec_args(a, "UPDATE users SET hash = ?2 WHERE address = ?1", addr, hash);
 	explicit_bzero(hash, sizeof hash);
-	if (rc != SQLITE_DONE)
+	if (rc < 0)
 		return db_err(a, err, errlen);
-	if (sqlite3_changes(a->db) == 0) {
+	if (db_changes(a->db) == 0) {
 		set_err(err, errlen, ACCT_ERR_NOT_FOUND, "no such user: %s", addr);
 		return -1;
 	}
@@ -713,9 +609,9 @@ accounts_user_del(struct accounts *a, const char *address, char *err, size_t err
 		set_err(err, errlen, ACCT_ERR_INVALID, "malformed address: %s", address);
 		return -1;
 	}
-	if (exec_args(a, ST_USER_DEL, addr, NULL) != SQLITE_DONE)
+	if (exec_args(a, "DELETE FROM users WHERE address = ?1", addr, NULL) < 0)
 		return db_err(a, err, errlen);
-	if (sqlite3_changes(a->db) == 0) {
+	if (db_changes(a->db) == 0) {
 		set_err(err, errlen, ACCT_ERR_NOT_FOUND, "no such user: %s", addr);
 		return -1;
 	}
@@ -726,7 +622,7 @@ int
 accounts_user_quota_set(struct accounts *a, const char *address, uint64_t quota, char *err,
     size_t errlen)
 {
-	char addr[ADDR_MAX + 1], q[32];
+	char addr[ADDR_MAX + 1];
 
 	if (address_canonical(address, addr, sizeof addr, false) < 0) {
 		set_err(err, errlen, ACCT_ERR_INVALID, "malformed address: %s", address);
@@ -738,11 +634,10 @@ accounts_user_quota_set(struct accounts *a, const char *address, uint64_t quota,
 	}
 	if (a->db == NULL)
 		return db_err(a, err, errlen);
-	/* as text, which the column's INTEGER affinity stores as the number */
-	snprintf(q, sizeof q, "%llu", (unsigned long long)quota);
-	if (exec_args(a, ST_USER_QUOTA, addr, q) != SQLITE_DONE)
+	if (db_run(a->db, "UPDATE users SET quota = ?2 WHERE address = ?1", "ti", addr,
+	    (int64_t)quota) < 0)
 		return db_err(a, err, errlen);
-	if (sqlite3_changes(a->db) == 0) {
+	if (db_changes(a->db) == 0) {
 		set_err(err, errlen, ACCT_ERR_NOT_FOUND, "no such user: %s", addr);
 		return -1;
 	}
@@ -754,22 +649,19 @@ accounts_user_list(struct accounts *a, const char *domain, struct strlist *out,
     char *err, size_t errlen)
 {
 	char d[ADDR_DOMAIN_MAX + 1];
-	sqlite3_stmt *s;
 
-	if (domain == NULL) {
-		if ((s = stmt(a, ST_USER_LIST)) == NULL)
-			return db_err(a, err, errlen);
-		return list_rows(a, s, out, err, errlen);
-	}
+	/* a suspended user's line ends in "suspended" (accounts_users.c) */
+	if (domain == NULL)
+		return list_query(a, "SELECT address, quota, " SUSPENDED_FLAG " FROM users"
+		    " ORDER BY domain, address", NULL, out, err, errlen);
 	if (canon_domain(domain, d) < 0) {
 		set_err(err, errlen, ACCT_ERR_INVALID, "malformed domain: %s", domain);
 		return -1;
 	}
 	if (need_domain(a, d, err, errlen) < 0)
 		return -1;
-	if ((s = stmt(a, ST_USER_LIST_DOMAIN)) == NULL || bind_text(s, 1, d) < 0)
-		return db_err(a, err, errlen);
-	return list_rows(a, s, out, err, errlen);
+	return list_query(a, "SELECT address, quota, " SUSPENDED_FLAG " FROM users"
+	    " WHERE domain = ?1 ORDER BY address", d, out, err, errlen);
 }
 
 int
@@ -781,21 +673,21 @@ accounts_password_hash(struct accounts *a, const char *address, char *hash, size
 		return -1; /* hashes stay in lookupd */
 	if (address_canonical(address, addr, sizeof addr, false) < 0)
 		return 0;
-	sqlite3_stmt *s = stmt(a, ST_USER_GET);
-	if (s == NULL || bind_text(s, 1, addr) < 0)
+	struct db_stmt *s = a->db ? db_query(a->db, SQL_USER_GET, "t", addr) : NULL;
+	if (s == NULL)
 		return -1;
-	int rc = sqlite3_step(s), r = -1;
-	if (rc == SQLITE_ROW) {
-		const char *h = (const char *)sqlite3_column_text(s, 0);
+	int rc = db_step(s), r = -1;
+	if (rc == DB_ROW) {
+		const char *h = db_col_text(s, 0);
 		r = 1;
 		if (h == NULL || strlen(h) >= hashlen)
 			r = -1;
 		else
 			memcpy(hash, h, strlen(h) + 1);
-	} else if (rc == SQLITE_DONE) {
+	} else if (rc == DB_DONE) {
 		r = 0;
 	}
-	done(s);
+	db_done(s);
 	return r;
 }
 
@@ -803,24 +695,24 @@ int
 accounts_user_quota(struct accounts *a, const char *address, uint64_t *quota)
 {
 	char addr[ADDR_MAX + 1];
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 
 	*quota = 0;
 	if (a->remote != NULL)
 		return lookup_quota(a->remote, address, quota);
 	if (address_canonical(address, addr, sizeof addr, false) < 0)
 		return 0;
-	if ((s = stmt(a, ST_USER_GET)) == NULL || bind_text(s, 1, addr) < 0)
+	if (a->db == NULL || (s = db_query(a->db, SQL_USER_GET, "t", addr)) == NULL)
 		return -1;
-	int rc = sqlite3_step(s), r = -1;
-	if (rc == SQLITE_ROW) {
-		int64_t q = sqlite3_column_int64(s, 1);
+	int rc = db_step(s), r = -1;
+	if (rc == DB_ROW) {
+		int64_t q = db_col_int(s, 1);
 		*quota = q > 0 ? (uint64_t)q : 0;
 		r = 1;
-	} else if (rc == SQLITE_DONE) {
+	} else if (rc == DB_DONE) {
 		r = 0;
 	}
-	done(s);
+	db_done(s);
 	return r;
 }
 
@@ -866,13 +758,16 @@ alias_write(struct accounts *a, const char *source, const char *const *targets,
 		rollback(a);
 		goto out;
 	}
-	if (replace && exec_args(a, ST_ALIAS_DEL, src, NULL) != SQLITE_DONE) {
+	if (replace && exec_args(a, SQL_ALIAS_DEL, src, NULL) < 0) {
 		db_err(a, err, errlen);
 		rollback(a);
 		goto out;
 	}
 	for (size_t i = 0; i < tl.n; i++) {
-		if (exec_args(a, ST_ALIAS_ADD, src, tl.v[i]) != SQLITE_DONE) {
+		/* the next seq of this source: the order of its targets */
+		if (exec_args(a, "INSERT INTO aliases(source, target, seq) VALUES(?1, ?2,"
+		    " (SELECT coalesce(max(seq), 0) + 1 FROM aliases WHERE source = ?1))"
+		    " ON CONFLICT DO NOTHING", src, tl.v[i]) < 0) {
 			db_err(a, err, errlen);
 			rollback(a);
 			goto out;
@@ -905,9 +800,9 @@ accounts_alias_del(struct accounts *a, const char *source, char *err, size_t err
 
 	if (canon_source(source, src, err, errlen) < 0)
 		return -1;
-	if (exec_args(a, ST_ALIAS_DEL, src, NULL) != SQLITE_DONE)
+	if (exec_args(a, SQL_ALIAS_DEL, src, NULL) < 0)
 		return db_err(a, err, errlen);
-	if (sqlite3_changes(a->db) == 0) {
+	if (db_changes(a->db) == 0) {
 		set_err(err, errlen, ACCT_ERR_NOT_FOUND, "no such alias: %s", src);
 		return -1;
 	}
@@ -917,21 +812,46 @@ accounts_alias_del(struct accounts *a, const char *source, char *err, size_t err
 int
 accounts_alias_list(struct accounts *a, struct strlist *out, char *err, size_t errlen)
 {
-	sqlite3_stmt *s = stmt(a, ST_ALIAS_LIST);
+	struct buf line = { 0 };
+	char cur[ADDR_MAX + 2] = "";
+	int rc = DB_FAIL;
+	bool oom = false;
 
+	struct db_stmt *s = a->db ? db_query(a->db, "SELECT source, target FROM aliases"
+	    " ORDER BY source, seq", "") : NULL;
 	if (s == NULL)
 		return db_err(a, err, errlen);
-	return list_rows(a, s, out, err, errlen);
+	/* One line a source: its targets joined by commas, in their order. */
+	while (!oom && (rc = db_step(s)) == DB_ROW) {
+		const char *src = db_col_text(s, 0), *t = db_col_text(s, 1);
+		if (src == NULL || t == NULL)
+			continue;
+		if (strcmp(src, cur) != 0) {
+			if (cur[0] != '\0' && strlist_add(out, line.data) < 0)
+				oom = true;
+			buf_reset(&line);
+			snprintf(cur, sizeof cur, "%s", src);
+			oom |= buf_printf(&line, "%s %s", src, t) < 0;
+		} else {
+			oom |= buf_printf(&line, ",%s", t) < 0;
+		}
+	}
+	db_done(s);
+	if (!oom && rc == DB_DONE && cur[0] != '\0' && strlist_add(out, line.data) < 0)
+		oom = true;
+	buf_free(&line);
+	if (oom) {
+		set_err(err, errlen, ACCT_ERR_STORE, "out of memory");
+		return -1;
+	}
+	return rc == DB_DONE ? 0 : db_err(a, err, errlen);
 }
 
 int
 accounts_alias_sources(struct accounts *a, struct strlist *out, char *err, size_t errlen)
 {
-	sqlite3_stmt *s = a->db ? stmt(a, ST_ALIAS_SOURCES) : NULL;
-
-	if (s == NULL)
-		return db_err(a, err, errlen);
-	return list_rows(a, s, out, err, errlen);
+	return list_query(a, "SELECT DISTINCT source FROM aliases ORDER BY source", NULL, out, err,
+	    errlen);
 }
 
 static int alias_targets(struct accounts *a, const char *source, struct strlist *out);
@@ -956,20 +876,20 @@ accounts_alias_targets(struct accounts *a, const char *source, struct strlist *o
 static int
 alias_targets(struct accounts *a, const char *source, struct strlist *out)
 {
-	sqlite3_stmt *s = stmt(a, ST_ALIAS_GET);
+	struct db_stmt *s = a->db ? db_query(a->db, SQL_ALIAS_GET, "t", source) : NULL;
 	int rc;
 
-	if (s == NULL || bind_text(s, 1, source) < 0)
+	if (s == NULL)
 		return -1;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		const char *t = (const char *)sqlite3_column_text(s, 0);
+	while ((rc = db_step(s)) == DB_ROW) {
+		const char *t = db_col_text(s, 0);
 		if (t != NULL && strlist_add(out, t) < 0) {
-			rc = SQLITE_NOMEM;
+			rc = DB_FAIL;
 			break;
 		}
 	}
-	done(s);
-	if (rc != SQLITE_DONE)
+	db_done(s);
+	if (rc != DB_DONE)
 		return -1;
 	return out->n > 0;
 }
@@ -977,7 +897,7 @@ alias_targets(struct accounts *a, const char *source, struct strlist *out)
 static int
 user_exists(struct accounts *a, const char *addr)
 {
-	return query_int(a, ST_USER_GET, addr, NULL);
+	return query_int(a, SQL_USER_GET, addr, NULL);
 }
 
 enum found { FOUND_ERROR = -1, FOUND_NONE, FOUND_ALIAS, FOUND_USER };

@@ -1,7 +1,8 @@
 /*
  * accounts.h - hosted domains, users and aliases, and address resolution.
- * One interface with SQLite (WAL) behind it, so the CLI can change accounts while
- * the server runs and every process sees the change at its next lookup.
+ * One interface with SQLite (WAL, the default) or PostgreSQL behind it (db/db.h),
+ * so the CLI can change accounts while the server runs and every process (of
+ * every host sharing a PostgreSQL store) sees the change at its next lookup.
  */
 #ifndef MAILROOM_ACCOUNTS_H
 #define MAILROOM_ACCOUNTS_H
@@ -54,6 +55,28 @@ enum resolve_status {
  * missing. Returns NULL with a reason in err.
  */
 struct accounts *accounts_open(const char *data_dir, bool create, char *err, size_t errlen);
+/*
+ * accounts_open_at - the store: SQLite in data_dir when dsn is NULL, else the
+ * PostgreSQL database of the libpq connection string dsn (several hosts share
+ * it). Either way the schema is brought to this mailroom's version
+ * (accounts_int.h); a store of a newer mailroom is refused. NULL with err, and
+ * *unreachable (when not NULL) set when the server did not answer (a temporary
+ * failure, unlike a refusal).
+ */
+struct accounts *accounts_open_at(const char *data_dir, const char *dsn, bool create,
+    bool *unreachable, char *err, size_t errlen);
+/*
+ * accounts_open_lazy - the PostgreSQL store of dsn for a long-lived process
+ * (lookupd): nothing is asked of the server yet; each connection it makes, now
+ * or after the server was gone, checks (and upgrades) the schema first. Calls
+ * fail temporarily while the server is down, or refuses the schema. NULL only
+ * for a malformed dsn (err).
+ */
+struct accounts *accounts_open_lazy(const char *dsn, char *err, size_t errlen);
+/* accounts_schema_latest - the newest schema version this mailroom knows. */
+int accounts_schema_latest(void);
+/* accounts_schema_from - the schema version the store had when opened (0: made by this open). */
+int accounts_schema_from(struct accounts *a);
 void accounts_close(struct accounts *a);
 
 /*

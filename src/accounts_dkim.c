@@ -11,30 +11,9 @@
 
 #include "accounts.h"
 #include "accounts_int.h"
+#include "db/db.h"
 #include "lookup/lookup_client.h"
 #include "util/log.h"
-
-static const char dkim_schema[] =
-    "CREATE TABLE IF NOT EXISTS dkim_keys(domain TEXT NOT NULL, selector TEXT NOT NULL,"
-    " algorithm TEXT NOT NULL CHECK(algorithm IN ('ed25519', 'rsa')),"
-    " private_pem TEXT NOT NULL, public_b64 TEXT NOT NULL, created INTEGER NOT NULL,"
-    " sign_from INTEGER NOT NULL, PRIMARY KEY(domain, selector));"
-    /* A deleted domain takes its keys along, in the same transaction. */
-    "CREATE TRIGGER IF NOT EXISTS dkim_keys_domain_del AFTER DELETE ON domains"
-    " BEGIN DELETE FROM dkim_keys WHERE domain = old.name; END;";
-
-int
-accounts_dkim_schema(sqlite3 *db, char *err, size_t errlen)
-{
-	char *msg = NULL;
-
-	if (sqlite3_exec(db, dkim_schema, NULL, NULL, &msg) == SQLITE_OK)
-		return 0;
-	accounts_fail(err, errlen, ACCT_ERR_STORE,
-	    "accounts database: dkim_keys: %s", msg ? msg : sqlite3_errmsg(db));
-	sqlite3_free(msg);
-	return -1;
-}
 
 void
 dkim_key_list_free(struct dkim_key_list *l)
@@ -47,9 +26,7 @@ dkim_key_list_free(struct dkim_key_list *l)
 static int
 db_fail(struct accounts *a, char *err, size_t errlen)
 {
-	accounts_fail(err, errlen, ACCT_ERR_STORE, "accounts database %s: %s", accounts_path(a),
-	    sqlite3_errmsg(accounts_sqlite(a)));
-	return -1;
+	return accounts_db_fail(a, err, errlen);
 }
 
 static int
@@ -73,31 +50,11 @@ canon(const char *domain, char *out)
 	return 0;
 }
 
-/* prepare - a statement of sql, or NULL (see sqlite3_errmsg). Key operations are rare: not kept. */
-static sqlite3_stmt *
-prepare(sqlite3 *db, const char *sql)
-{
-	sqlite3_stmt *s = NULL;
-
-	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK) {
-		sqlite3_finalize(s);
-		return NULL;
-	}
-	return s;
-}
-
 /* hosted - 1 when d is a hosted domain, 0 not, -1 error. */
 static int
-hosted(sqlite3 *db, const char *d)
+hosted(struct db *db, const char *d)
 {
-	sqlite3_stmt *s = prepare(db, "SELECT 1 FROM domains WHERE name = ?1");
-	if (s == NULL || sqlite3_bind_text(s, 1, d, -1, SQLITE_TRANSIENT) != SQLITE_OK) {
-		sqlite3_finalize(s);
-		return -1;
-	}
-	int rc = sqlite3_step(s);
-	sqlite3_finalize(s);
-	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+	return db_int(db, NULL, "SELECT 1 FROM domains WHERE name = ?1", "t", d);
 }
 
 static int
@@ -117,9 +74,9 @@ list_add(struct dkim_key_list *l, const struct dkim_key_info *k)
 
 /* copy_text - column i of s into out (outlen); false when NULL or too long. */
 static bool
-copy_text(sqlite3_stmt *s, int i, char *out, size_t outlen)
+copy_text(struct db_stmt *s, int i, char *out, size_t outlen)
 {
-	const char *t = (const char *)sqlite3_column_text(s, i);
+	const char *t = db_col_text(s, i);
 	if (t == NULL || strlen(t) >= outlen)
 		return false;
 	memcpy(out, t, strlen(t) + 1);
@@ -128,20 +85,17 @@ copy_text(sqlite3_stmt *s, int i, char *out, size_t outlen)
 
 /* load - the rows of domain d (NULL: all) appended to out, states not yet set. 0 or -1. */
 static int
-load(sqlite3 *db, const char *d, struct dkim_key_list *out)
+load(struct db *db, const char *d, struct dkim_key_list *out)
 {
-	sqlite3_stmt *s = prepare(db, d != NULL ?
-	    "SELECT domain, selector, algorithm, public_b64, created, sign_from FROM dkim_keys"
-	    " WHERE domain = ?1 ORDER BY domain, algorithm, sign_from, created, selector" :
-	    "SELECT domain, selector, algorithm, public_b64, created, sign_from FROM dkim_keys"
-	    " ORDER BY domain, algorithm, sign_from, created, selector");
-	int rc;
+	struct db_stmt *s = d != NULL ?
+	    db_query(db, "SELECT domain, selector, algorithm, public_b64, created, sign_from"
+	    " FROM dkim_keys WHERE domain = ?1 ORDER BY domain, algorithm, sign_from, created,"
+	    " selector", "t", d) :
+	    db_query(db, "SELECT domain, selector, algorithm, public_b64, created, sign_from"
+	    " FROM dkim_keys ORDER BY domain, algorithm, sign_from, created, selector", "");
+	int rc = DB_FAIL;
 
-	if (s == NULL || (d != NULL && sqlite3_bind_text(s, 1, d, -1, SQLITE_TRANSIENT) != SQLITE_OK)) {
-		sqlite3_finalize(s);
-		return -1;
-	}
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while (s != NULL && (rc = db_step(s)) == DB_ROW) {
 		struct dkim_key_info k = { 0 };
 		char alg[16];
 		if (!copy_text(s, 0, k.domain, sizeof k.domain) ||
@@ -151,22 +105,22 @@ load(sqlite3 *db, const char *d, struct dkim_key_list *out)
 			ev_warn("store-error", KS("what", "dkim-keys"), KS("error", "a malformed row skipped"));
 			continue;
 		}
-		k.created = (time_t)sqlite3_column_int64(s, 4);
-		k.sign_from = (time_t)sqlite3_column_int64(s, 5);
+		k.created = (time_t)db_col_int(s, 4);
+		k.sign_from = (time_t)db_col_int(s, 5);
 		if (list_add(out, &k) < 0) {
-			rc = SQLITE_NOMEM;
+			rc = DB_FAIL;
 			break;
 		}
 	}
-	sqlite3_finalize(s);
-	return rc == SQLITE_DONE ? 0 : -1;
+	db_done(s);
+	return rc == DB_DONE ? 0 : -1;
 }
 
 int
 accounts_dkim_list(struct accounts *a, const char *domain, time_t now,
     struct dkim_key_list *out, char *err, size_t errlen)
 {
-	sqlite3 *db = accounts_sqlite(a);
+	struct db *db = accounts_db(a);
 	char d[256];
 
 	if (db == NULL)
@@ -199,22 +153,12 @@ struct new_key {
 };
 
 static int
-insert(sqlite3 *db, const char *d, const struct new_key *k, time_t created, time_t sign_from)
+insert(struct db *db, const char *d, const struct new_key *k, time_t created, time_t sign_from)
 {
-	sqlite3_stmt *s = prepare(db, "INSERT INTO dkim_keys(domain, selector, algorithm,"
-	    " private_pem, public_b64, created, sign_from) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)");
-	int rc = SQLITE_ERROR;
-
-	if (s != NULL && sqlite3_bind_text(s, 1, d, -1, SQLITE_STATIC) == SQLITE_OK &&
-	    sqlite3_bind_text(s, 2, k->selector, -1, SQLITE_STATIC) == SQLITE_OK &&
-	    sqlite3_bind_text(s, 3, dkim_alg_name(k->alg), -1, SQLITE_STATIC) == SQLITE_OK &&
-	    sqlite3_bind_text(s, 4, k->pem, -1, SQLITE_STATIC) == SQLITE_OK &&
-	    sqlite3_bind_text(s, 5, k->pub, -1, SQLITE_STATIC) == SQLITE_OK &&
-	    sqlite3_bind_int64(s, 6, (sqlite3_int64)created) == SQLITE_OK &&
-	    sqlite3_bind_int64(s, 7, (sqlite3_int64)sign_from) == SQLITE_OK)
-		rc = sqlite3_step(s);
-	sqlite3_finalize(s);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return db_run(db, "INSERT INTO dkim_keys(domain, selector, algorithm, private_pem,"
+	    " public_b64, created, sign_from) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)", "tttttii", d,
+	    k->selector, dkim_alg_name(k->alg), k->pem, k->pub, (int64_t)created,
+	    (int64_t)sign_from);
 }
 
 /* store - name the keys (unique in the domain) and insert them, in one transaction. */
@@ -222,14 +166,14 @@ static int
 store(struct accounts *a, const char *d, struct new_key *keys, size_t nkeys, time_t sign_from,
     char *err, size_t errlen)
 {
-	sqlite3 *db = accounts_sqlite(a);
+	struct db *db = accounts_db(a);
 	struct dkim_key_list have = { 0 };
 	const char **taken = NULL;
 	time_t now = time(NULL);
 	int rc = -1;
 
-	/* IMMEDIATE: two rotations at once must not pick the same selector. */
-	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+	/* One writer: two rotations at once must not pick the same selector. */
+	if (db_begin(db) < 0)
 		return db_fail(a, err, errlen);
 	int h = hosted(db, d);
 	if (h <= 0) {
@@ -262,14 +206,14 @@ store(struct accounts *a, const char *d, struct new_key *keys, size_t nkeys, tim
 			goto out;
 		}
 	}
-	if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+	if (db_commit(db) < 0) {
 		db_fail(a, err, errlen);
 		goto out;
 	}
 	rc = 0;
 out:
-	if (rc < 0 && sqlite3_get_autocommit(db) == 0)
-		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	if (rc < 0)
+		db_rollback(db);
 	free(taken);
 	dkim_key_list_free(&have);
 	return rc;
@@ -286,7 +230,7 @@ accounts_dkim_make_named(struct accounts *a, const char *domain, unsigned algs,
 	int rc = -1;
 
 	*nmade = 0;
-	if (accounts_sqlite(a) == NULL)
+	if (accounts_db(a) == NULL)
 		return not_local(err, errlen);
 	if (canon(domain, d) < 0) {
 		accounts_fail(err, errlen, ACCT_ERR_INVALID, "malformed domain: %s", domain);
@@ -296,7 +240,7 @@ accounts_dkim_make_named(struct accounts *a, const char *domain, unsigned algs,
 		accounts_fail(err, errlen, ACCT_ERR_INVALID, "no DKIM algorithm chosen");
 		return -1;
 	}
-	int h = hosted(accounts_sqlite(a), d);
+	int h = hosted(accounts_db(a), d);
 	if (h <= 0) {
 		if (h < 0)
 			return db_fail(a, err, errlen);
@@ -350,7 +294,7 @@ accounts_dkim_ensure(struct accounts *a, unsigned algs, time_t now, char *err, s
 	struct strlist domains = { 0 };
 	int made = 0;
 
-	if (accounts_sqlite(a) == NULL)
+	if (accounts_db(a) == NULL)
 		return not_local(err, errlen);
 	if (accounts_domain_list(a, &domains, err, errlen) < 0)
 		return -1;
@@ -414,26 +358,23 @@ accounts_dkim_signers(struct accounts *a, const char *domain, time_t now,
 
 /* private_key - the PEM and algorithm of domain's key selector into pem. 1, 0 none, -1 error. */
 static int
-private_key(sqlite3 *db, const char *d, const char *selector, char *pem, size_t pemlen,
+private_key(struct db *db, const char *d, const char *selector, char *pem, size_t pemlen,
     enum dkim_alg *alg)
 {
-	sqlite3_stmt *s = prepare(db,
-	    "SELECT private_pem, algorithm FROM dkim_keys WHERE domain = ?1 AND selector = ?2");
+	struct db_stmt *s = db_query(db, "SELECT private_pem, algorithm FROM dkim_keys"
+	    " WHERE domain = ?1 AND selector = ?2", "tt", d, selector);
 	char name[16];
 	int r = -1;
 
-	if (s == NULL || sqlite3_bind_text(s, 1, d, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
-	    sqlite3_bind_text(s, 2, selector, -1, SQLITE_TRANSIENT) != SQLITE_OK) {
-		sqlite3_finalize(s);
+	if (s == NULL)
 		return -1;
-	}
-	int rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
+	int rc = db_step(s);
+	if (rc == DB_ROW)
 		r = copy_text(s, 0, pem, pemlen) && copy_text(s, 1, name, sizeof name) &&
 		    dkim_alg_parse(name, alg) ? 1 : -1;
-	else if (rc == SQLITE_DONE)
+	else if (rc == DB_DONE)
 		r = 0;
-	sqlite3_finalize(s);
+	db_done(s);
 	return r;
 }
 
@@ -466,7 +407,7 @@ accounts_dkim_sign_status(struct accounts *a, const char *domain, const char *se
 	enum dkim_alg alg;
 	if (pem == NULL)
 		return DKIM_SIGN_FAILED;
-	int r = private_key(accounts_sqlite(a), d, selector, pem, DKIM_PEM_MAX, &alg);
+	int r = private_key(accounts_db(a), d, selector, pem, DKIM_PEM_MAX, &alg);
 	if (r == 0)
 		st = DKIM_SIGN_NO_KEY;
 	else if (r < 0 || alg != signers[which].alg ||

@@ -8,6 +8,7 @@
  */
 #include "accounts.h"
 #include "accounts_int.h"
+#include "db/db.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -22,114 +23,64 @@
 /* Counters fetched for one user: a day of minutes. */
 #define BUCKETS_MAX (SENDLIMIT_DAY / SENDLIMIT_BUCKET)
 
-static const char limits_schema[] =
-    "CREATE TABLE IF NOT EXISTS user_limits(address TEXT PRIMARY KEY NOT NULL,"
-    " per_day INTEGER, per_hour INTEGER);"
-    "CREATE TABLE IF NOT EXISTS limit_sends(user TEXT NOT NULL, start INTEGER NOT NULL,"
-    " n INTEGER NOT NULL, PRIMARY KEY(user, start));"
-    "CREATE TABLE IF NOT EXISTS limit_rcpts(user TEXT NOT NULL, rcpt TEXT NOT NULL,"
-    " first INTEGER NOT NULL, last INTEGER NOT NULL, PRIMARY KEY(user, rcpt));"
-    "CREATE TRIGGER IF NOT EXISTS user_limits_gone AFTER DELETE ON users BEGIN"
-    " DELETE FROM user_limits WHERE address = old.address;"
-    " DELETE FROM limit_sends WHERE user = old.address;"
-    " DELETE FROM limit_rcpts WHERE user = old.address; END;";
-
-int
-accounts_limits_schema(sqlite3 *db, char *err, size_t errlen)
-{
-	char *msg = NULL;
-
-	if (sqlite3_exec(db, limits_schema, NULL, NULL, &msg) == SQLITE_OK)
-		return 0;
-	accounts_fail(err, errlen, ACCT_ERR_STORE,
-	    "accounts database: limits: %s", msg ? msg : sqlite3_errmsg(db));
-	sqlite3_free(msg);
-	return -1;
-}
-
-static int
-prepare(sqlite3 *db, const char *sql, sqlite3_stmt **s)
-{
-	return sqlite3_prepare_v2(db, sql, -1, s, NULL) == SQLITE_OK ? 0 : -1;
-}
-
-static int
-exec_sql(sqlite3 *db, const char *sql)
-{
-	return sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
-}
-
 /* user_exists - 1, 0, or -1 (error). */
 static int
-user_exists(sqlite3 *db, const char *user)
+user_exists(struct db *db, const char *user)
 {
-	sqlite3_stmt *s;
-	int rc = SQLITE_ERROR;
-
-	if (prepare(db, "SELECT 1 FROM users WHERE address = ?1", &s) < 0)
-		return -1;
-	if (sqlite3_bind_text(s, 1, user, -1, SQLITE_TRANSIENT) == SQLITE_OK)
-		rc = sqlite3_step(s);
-	sqlite3_finalize(s);
-	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+	return db_int(db, NULL, "SELECT 1 FROM users WHERE address = ?1", "t", user);
 }
 
 /* own_limits - the user's per_day and per_hour into out (-1: the default). 0 or -1. */
 static int
-own_limits(sqlite3 *db, const char *user, int64_t out[2])
+own_limits(struct db *db, const char *user, int64_t out[2])
 {
-	sqlite3_stmt *s;
-	int rc = SQLITE_ERROR;
+	struct db_stmt *s = db_query(db, "SELECT per_day, per_hour FROM user_limits"
+	    " WHERE address = ?1", "t", user);
+	int rc = s != NULL ? db_step(s) : DB_FAIL;
 
 	out[0] = out[1] = -1;
-	if (prepare(db, "SELECT per_day, per_hour FROM user_limits WHERE address = ?1", &s) < 0)
-		return -1;
-	if (sqlite3_bind_text(s, 1, user, -1, SQLITE_TRANSIENT) == SQLITE_OK &&
-	    (rc = sqlite3_step(s)) == SQLITE_ROW) {
+	if (rc == DB_ROW) {
 		for (int i = 0; i < 2; i++)
-			if (sqlite3_column_type(s, i) != SQLITE_NULL)
-				out[i] = sqlite3_column_int64(s, i);
+			if (!db_col_null(s, i))
+				out[i] = db_col_int(s, i);
 	}
-	sqlite3_finalize(s);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+	db_done(s);
+	return rc == DB_FAIL ? -1 : 0;
 }
 
 /* usage_of - the user's counters and first-time recipients of the windows up to now. */
 static int
-usage_of(sqlite3 *db, const char *user, time_t now, struct send_usage *u)
+usage_of(struct db *db, const char *user, time_t now, struct send_usage *u)
 {
 	struct send_bucket *v = calloc(BUCKETS_MAX + 2, sizeof *v);
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	size_t n = 0;
 	int rc;
 
 	memset(u, 0, sizeof *u);
-	if (v == NULL || prepare(db, "SELECT start, n FROM limit_sends WHERE user = ?1 AND start > ?2"
-	    " ORDER BY start DESC", &s) < 0) {
+	if (v == NULL || (s = db_query(db, "SELECT start, n FROM limit_sends WHERE \"user\" = ?1"
+	    " AND start > ?2 ORDER BY start DESC", "ti", user,
+	    (int64_t)(sendlimit_bucket(now) - SENDLIMIT_DAY))) == NULL) {
 		free(v);
 		return -1;
 	}
-	sqlite3_bind_text(s, 1, user, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(s, 2, sendlimit_bucket(now) - SENDLIMIT_DAY);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW && n < BUCKETS_MAX + 2) {
-		v[n].start = sqlite3_column_int64(s, 0);
-		v[n].n = (uint64_t)sqlite3_column_int64(s, 1);
+	while ((rc = db_step(s)) == DB_ROW && n < BUCKETS_MAX + 2) {
+		v[n].start = db_col_int(s, 0);
+		v[n].n = (uint64_t)db_col_int(s, 1);
 		n++;
 	}
-	sqlite3_finalize(s);
+	db_done(s);
 	u->day = sendlimit_sum(v, n, now, SENDLIMIT_DAY);
 	u->hour = sendlimit_sum(v, n, now, SENDLIMIT_HOUR);
 	free(v);
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+	if (rc == DB_FAIL)
 		return -1;
-	if (prepare(db, "SELECT count(*) FROM limit_rcpts WHERE user = ?1 AND first > ?2", &s) < 0)
+	int64_t first = 0;
+	if (db_int(db, &first, "SELECT count(*) FROM limit_rcpts WHERE \"user\" = ?1 AND first > ?2",
+	    "ti", user, (int64_t)now - SENDLIMIT_DAY) != 1)
 		return -1;
-	sqlite3_bind_text(s, 1, user, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(s, 2, (int64_t)now - SENDLIMIT_DAY);
-	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
-		u->first_time_day = (uint64_t)sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	return rc == SQLITE_ROW ? 0 : -1;
+	u->first_time_day = first > 0 ? (uint64_t)first : 0;
+	return 0;
 }
 
 /* lower_copy - addr in lower case (recipients are compared so). */
@@ -144,14 +95,11 @@ lower_copy(const char *addr, char out[ADDR_MAX + 1])
 
 /* count_new - how many distinct recipients of v the user never wrote to (or long ago). */
 static int
-count_new(sqlite3 *db, const char *user, const char *const *v, size_t n, uint64_t *out)
+count_new(struct db *db, const char *user, const char *const *v, size_t n, uint64_t *out)
 {
-	sqlite3_stmt *s;
 	char a[ADDR_MAX + 1], b[ADDR_MAX + 1];
 
 	*out = 0;
-	if (prepare(db, "SELECT 1 FROM limit_rcpts WHERE user = ?1 AND rcpt = ?2", &s) < 0)
-		return -1;
 	for (size_t i = 0; i < n; i++) {
 		bool dup = false;
 		lower_copy(v[i], a);
@@ -161,72 +109,45 @@ count_new(sqlite3 *db, const char *user, const char *const *v, size_t n, uint64_
 		}
 		if (dup)
 			continue;
-		sqlite3_reset(s);
-		sqlite3_bind_text(s, 1, user, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(s, 2, a, -1, SQLITE_TRANSIENT);
-		int rc = sqlite3_step(s);
-		if (rc == SQLITE_DONE)
-			(*out)++;
-		else if (rc != SQLITE_ROW) {
-			sqlite3_finalize(s);
+		int r = db_int(db, NULL, "SELECT 1 FROM limit_rcpts WHERE \"user\" = ?1 AND rcpt = ?2",
+		    "tt", user, a);
+		if (r < 0)
 			return -1;
-		}
+		if (r == 0)
+			(*out)++;
 	}
-	sqlite3_finalize(s);
 	return 0;
 }
 
 /* record - the message counted in its minute, its recipients known from now. */
 static int
-record(sqlite3 *db, const char *user, const char *const *v, size_t n, time_t now)
+record(struct db *db, const char *user, const char *const *v, size_t n, time_t now)
 {
-	sqlite3_stmt *s;
 	char a[ADDR_MAX + 1];
-	int rc;
 
-	if (prepare(db, "INSERT INTO limit_sends(user, start, n) VALUES(?1, ?2, 1)"
-	    " ON CONFLICT(user, start) DO UPDATE SET n = n + 1", &s) < 0)
+	if (db_run(db, "INSERT INTO limit_sends(\"user\", start, n) VALUES(?1, ?2, 1)"
+	    " ON CONFLICT(\"user\", start) DO UPDATE SET n = limit_sends.n + 1", "ti", user,
+	    (int64_t)sendlimit_bucket(now)) < 0)
 		return -1;
-	sqlite3_bind_text(s, 1, user, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(s, 2, sendlimit_bucket(now));
-	rc = sqlite3_step(s);
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE || prepare(db, "INSERT INTO limit_rcpts(user, rcpt, first, last)"
-	    " VALUES(?1, ?2, ?3, ?3) ON CONFLICT(user, rcpt) DO UPDATE SET last = ?3", &s) < 0)
-		return -1;
-	for (size_t i = 0; i < n && rc == SQLITE_DONE; i++) {
+	for (size_t i = 0; i < n; i++) {
 		lower_copy(v[i], a);
-		sqlite3_reset(s);
-		sqlite3_bind_text(s, 1, user, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(s, 2, a, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int64(s, 3, (int64_t)now);
-		rc = sqlite3_step(s);
+		if (db_run(db, "INSERT INTO limit_rcpts(\"user\", rcpt, first, last)"
+		    " VALUES(?1, ?2, ?3, ?3) ON CONFLICT(\"user\", rcpt) DO UPDATE SET last = ?3",
+		    "tti", user, a, (int64_t)now) < 0)
+			return -1;
 	}
-	sqlite3_finalize(s);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return 0;
 }
 
 /* expire - the user's counters past the day and recipients past RCPT_KEEP. */
 static int
-expire(sqlite3 *db, const char *user, time_t now)
+expire(struct db *db, const char *user, time_t now)
 {
-	sqlite3_stmt *s;
-	int rc = SQLITE_ERROR;
-
-	if (prepare(db, "DELETE FROM limit_sends WHERE user = ?1 AND start <= ?2", &s) < 0)
+	if (db_run(db, "DELETE FROM limit_sends WHERE \"user\" = ?1 AND start <= ?2", "ti", user,
+	    (int64_t)(sendlimit_bucket(now) - SENDLIMIT_DAY)) < 0)
 		return -1;
-	sqlite3_bind_text(s, 1, user, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(s, 2, sendlimit_bucket(now) - SENDLIMIT_DAY);
-	rc = sqlite3_step(s);
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE ||
-	    prepare(db, "DELETE FROM limit_rcpts WHERE user = ?1 AND last < ?2", &s) < 0)
-		return -1;
-	sqlite3_bind_text(s, 1, user, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(s, 2, (int64_t)now - RCPT_KEEP);
-	rc = sqlite3_step(s);
-	sqlite3_finalize(s);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return db_run(db, "DELETE FROM limit_rcpts WHERE \"user\" = ?1 AND last < ?2", "ti", user,
+	    (int64_t)now - RCPT_KEEP);
 }
 
 /* effective - the user's own limits over the defaults. */
@@ -247,7 +168,7 @@ accounts_sends_count(struct accounts *a, const char *user, const char *const *rc
     uint64_t *limit)
 {
 	struct lookup_client *c = accounts_lookup(a);
-	sqlite3 *db = accounts_sqlite(a);
+	struct db *db = accounts_db(a);
 	char canon[ADDR_MAX + 1];
 	int64_t own[2];
 	struct send_usage u;
@@ -260,8 +181,9 @@ accounts_sends_count(struct accounts *a, const char *user, const char *const *rc
 		return SEND_TEMPFAIL;
 	if (address_canonical(user, canon, sizeof canon, false) < 0)
 		snprintf(canon, sizeof canon, "%s", user);
-	if (exec_sql(db, "BEGIN IMMEDIATE") < 0)
-		return SEND_TEMPFAIL;
+	/* One writer: a count and the check before it are one step, on every host. */
+	if (db_begin(db) < 0)
+		goto fail;
 	if (own_limits(db, canon, own) < 0)
 		goto fail;
 	struct send_limits l = effective(defaults, own);
@@ -278,11 +200,11 @@ accounts_sends_count(struct accounts *a, const char *user, const char *const *rc
 	if (v == SEND_OK && record(db, canon, rcpts, nrcpts, now) < 0)
 		goto fail;
 done:
-	if (exec_sql(db, "COMMIT") == 0)
+	if (db_commit(db) == 0)
 		return v;
 fail:
-	ev_err("store-error", KS("what", "limits"), KS("user", canon), KS("error", sqlite3_errmsg(db)));
-	exec_sql(db, "ROLLBACK");
+	db_rollback(db);
+	ev_err("store-error", KS("what", "limits"), KS("user", canon), KS("error", db_errmsg(db)));
 	return SEND_TEMPFAIL;
 }
 
@@ -290,10 +212,7 @@ fail:
 static int
 limits_fail(struct accounts *a, char *err, size_t errlen)
 {
-	sqlite3 *db = accounts_sqlite(a);
-	accounts_fail(err, errlen, ACCT_ERR_STORE, "accounts database %s: %s", accounts_path(a),
-	    db ? sqlite3_errmsg(db) : "not open here");
-	return -1;
+	return accounts_db_fail(a, err, errlen);
 }
 
 /* known_user - the canonical address of an existing user into canon: 0, or -1 with err. */
@@ -301,7 +220,7 @@ static int
 known_user(struct accounts *a, const char *address, char canon[ADDR_MAX + 1], char *err,
     size_t errlen)
 {
-	sqlite3 *db = accounts_sqlite(a);
+	struct db *db = accounts_db(a);
 
 	if (db == NULL)
 		return limits_fail(a, err, errlen);
@@ -323,33 +242,27 @@ int
 accounts_user_limit_set(struct accounts *a, const char *address, int64_t per_day,
     int64_t per_hour, char *err, size_t errlen)
 {
-	sqlite3 *db = accounts_sqlite(a);
+	struct db *db = accounts_db(a);
 	char canon[ADDR_MAX + 1];
-	sqlite3_stmt *s;
-	int rc = SQLITE_ERROR;
 
 	if (known_user(a, address, canon, err, errlen) < 0)
 		return -1;
 	/* LIMIT_KEEP leaves a value as it is; LIMIT_DEFAULT stores NULL. */
-	if (prepare(db, "INSERT INTO user_limits(address, per_day, per_hour) VALUES(?1,"
+	if (db_run(db, "INSERT INTO user_limits(address, per_day, per_hour) VALUES(?1,"
 	    " CASE WHEN ?2 < 0 THEN NULL ELSE ?2 END, CASE WHEN ?3 < 0 THEN NULL ELSE ?3 END)"
-	    " ON CONFLICT(address) DO UPDATE SET"
-	    " per_day = CASE WHEN ?2 = -2 THEN per_day WHEN ?2 = -1 THEN NULL ELSE ?2 END,"
-	    " per_hour = CASE WHEN ?3 = -2 THEN per_hour WHEN ?3 = -1 THEN NULL ELSE ?3 END", &s) < 0)
+	    " ON CONFLICT(address) DO UPDATE SET per_day = CASE WHEN ?2 = -2 THEN"
+	    " user_limits.per_day WHEN ?2 = -1 THEN NULL ELSE ?2 END, per_hour = CASE WHEN ?3 = -2"
+	    " THEN user_limits.per_hour WHEN ?3 = -1 THEN NULL ELSE ?3 END", "tii", canon, per_day,
+	    per_hour) < 0)
 		return limits_fail(a, err, errlen);
-	sqlite3_bind_text(s, 1, canon, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(s, 2, per_day);
-	sqlite3_bind_int64(s, 3, per_hour);
-	rc = sqlite3_step(s);
-	sqlite3_finalize(s);
-	return rc == SQLITE_DONE ? 0 : limits_fail(a, err, errlen);
+	return 0;
 }
 
 int
 accounts_user_limit_get(struct accounts *a, const char *address, time_t now,
     struct user_limit_info *out, char *err, size_t errlen)
 {
-	sqlite3 *db = accounts_sqlite(a);
+	struct db *db = accounts_db(a);
 	char canon[ADDR_MAX + 1];
 	int64_t own[2];
 	struct send_usage u;

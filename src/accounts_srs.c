@@ -1,19 +1,20 @@
 /*
  * accounts_srs.c - the account store's part in SRS (srs/srs.h): the secret, made
- * once when the store is created (or first opened with create after an upgrade)
- * and known only to the process that opens the store (lookupd); the SRS sender of
+ * once with the schema (accounts_schema.c) and known only to the processes that
+ * open the store (lookupd, the CLI); the SRS sender of
  * forwarded mail; and the resolution of SRS addresses of hosted domains back to
  * the original sender, which is how bounces of forwarded mail find their way.
  */
 #include "accounts.h"
 #include "accounts_int.h"
 
-#include <openssl/rand.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
 
+#include "db/db.h"
 #include "lookup/lookup_client.h"
 #include "srs/srs.h"
 #include "util/log.h"
@@ -21,54 +22,17 @@
 /* An SRS1 address reverses to an SRS0 address, which may be ours too: no deeper. */
 #define SRS_HOPS_MAX 2
 
-static const char srs_schema[] =
-    "CREATE TABLE IF NOT EXISTS srs_secret(id INTEGER PRIMARY KEY CHECK (id = 1),"
-    " secret BLOB NOT NULL);";
-
-int
-accounts_srs_prepare(sqlite3 *db, char *err, size_t errlen)
-{
-	unsigned char secret[SRS_SECRET_LEN];
-	sqlite3_stmt *s = NULL;
-	int rc = SQLITE_ERROR;
-
-	if (sqlite3_exec(db, srs_schema, NULL, NULL, NULL) != SQLITE_OK)
-		goto out;
-	if (RAND_bytes(secret, sizeof secret) != 1) {
-		accounts_fail(err, errlen, ACCT_ERR_STORE,
-		    "cannot make the SRS secret: no random octets");
-		return -1;
-	}
-	/* OR IGNORE: a store that has its secret keeps it (addresses out there use it) */
-	if (sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO srs_secret(id, secret) VALUES(1, ?1)",
-	    -1, &s, NULL) == SQLITE_OK &&
-	    sqlite3_bind_blob(s, 1, secret, sizeof secret, SQLITE_TRANSIENT) == SQLITE_OK)
-		rc = sqlite3_step(s);
-	sqlite3_finalize(s);
-	explicit_bzero(secret, sizeof secret);
-out:
-	if (rc == SQLITE_DONE)
-		return 0;
-	accounts_fail(err, errlen, ACCT_ERR_STORE,
-	    "accounts database: SRS secret: %s", sqlite3_errmsg(db));
-	return -1;
-}
-
-/* secret_get - the secret into out: 0, or -1 (no table or row: a store never opened with create). */
+/* secret_get - the secret into out: 0, or -1 (no row: a store never opened with create). */
 static int
-secret_get(sqlite3 *db, unsigned char out[SRS_SECRET_LEN])
+secret_get(struct db *db, unsigned char out[SRS_SECRET_LEN])
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s = db_query(db, "SELECT secret FROM srs_secret WHERE id = 1", "");
 	int r = -1;
 
-	if (sqlite3_prepare_v2(db, "SELECT secret FROM srs_secret WHERE id = 1", -1, &s,
-	    NULL) != SQLITE_OK)
-		return -1;
-	if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_bytes(s, 0) == SRS_SECRET_LEN) {
-		memcpy(out, sqlite3_column_blob(s, 0), SRS_SECRET_LEN);
+	if (s != NULL && db_step(s) == DB_ROW &&
+	    db_col_blob(s, 0, out, SRS_SECRET_LEN) == SRS_SECRET_LEN)
 		r = 0;
-	}
-	sqlite3_finalize(s);
+	db_done(s);
 	return r;
 }
 
@@ -78,7 +42,7 @@ accounts_srs_forward(struct accounts *a, const char *sender, const char *srs_dom
 {
 	unsigned char secret[SRS_SECRET_LEN];
 	struct lookup_client *c = accounts_lookup(a);
-	sqlite3 *db = accounts_sqlite(a);
+	struct db *db = accounts_db(a);
 
 	if (c != NULL)
 		return lookup_srs_forward(c, sender, srs_domain, out, outlen);
@@ -116,19 +80,10 @@ is_srs_local(const char *addr)
 
 /* exact_name - 1 when a user or alias is named addr (canonical), 0 not, -1 error. */
 static int
-exact_name(sqlite3 *db, const char *addr)
+exact_name(struct db *db, const char *addr)
 {
-	sqlite3_stmt *s;
-	int rc = SQLITE_ERROR;
-
-	if (sqlite3_prepare_v2(db, "SELECT 1 FROM users WHERE address = ?1"
-	    " UNION ALL SELECT 1 FROM aliases WHERE source = ?1 LIMIT 1", -1, &s,
-	    NULL) != SQLITE_OK)
-		return -1;
-	if (sqlite3_bind_text(s, 1, addr, -1, SQLITE_TRANSIENT) == SQLITE_OK)
-		rc = sqlite3_step(s);
-	sqlite3_finalize(s);
-	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+	return db_int(db, NULL, "SELECT 1 FROM users WHERE address = ?1"
+	    " UNION ALL SELECT 1 FROM aliases WHERE source = ?1 LIMIT 1", "t", addr);
 }
 
 /* add_remote - out holds the one target addr (a remote address). */
@@ -154,7 +109,7 @@ bool
 accounts_srs_resolve(struct accounts *a, const char *address, struct target_list *out,
     enum resolve_status *st)
 {
-	sqlite3 *db = accounts_sqlite(a);
+	struct db *db = accounts_db(a);
 	unsigned char secret[SRS_SECRET_LEN];
 	char canon[ADDR_MAX + 1], cur[ADDR_MAX + 1], orig[ADDR_MAX + 1];
 

@@ -2,47 +2,21 @@
  * accounts_users.c - suspended users and app passwords in the account store
  * (tables suspended_users and app_passwords, both keyed by the user's canonical
  * address and emptied with the user by a trigger). Separate tables rather than
- * columns of users: old stores get them with CREATE ... IF NOT EXISTS, no ALTER.
+ * columns of users: stores of before got them with CREATE ... IF NOT EXISTS.
  */
 #include "accounts_users.h"
 
-#include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "accounts_int.h"
+#include "db/db.h"
 #include "util/buf.h"
-
-static const char users_schema[] =
-    "CREATE TABLE IF NOT EXISTS suspended_users(address TEXT PRIMARY KEY NOT NULL,"
-    " since INTEGER NOT NULL);"
-    /* scope 'mail': SMTP AUTH and POP3 only, never a web login (app_password_service_ok) */
-    "CREATE TABLE IF NOT EXISTS app_passwords(address TEXT NOT NULL, name TEXT NOT NULL,"
-    " digest TEXT NOT NULL, scope TEXT NOT NULL DEFAULT 'mail', created INTEGER NOT NULL,"
-    " last_used INTEGER NOT NULL DEFAULT 0, PRIMARY KEY(address, name));"
-    "CREATE TRIGGER IF NOT EXISTS users_controls_del AFTER DELETE ON users BEGIN"
-    " DELETE FROM suspended_users WHERE address = old.address;"
-    " DELETE FROM app_passwords WHERE address = old.address; END;";
-
-int
-accounts_users_schema(struct sqlite3 *db, char *err, size_t errlen)
-{
-	char *msg = NULL;
-
-	if (sqlite3_exec(db, users_schema, NULL, NULL, &msg) == SQLITE_OK)
-		return 0;
-	accounts_fail(err, errlen, ACCT_ERR_STORE, "accounts database: user controls: %s",
-	    msg ? msg : sqlite3_errmsg(db));
-	sqlite3_free(msg);
-	return -1;
-}
 
 static int
 db_fail(struct accounts *a, char *err, size_t errlen)
 {
-	accounts_fail(err, errlen, ACCT_ERR_STORE, "accounts database %s: %s", accounts_path(a),
-	    sqlite3_errmsg(accounts_sqlite(a)));
-	return -1;
+	return accounts_db_fail(a, err, errlen);
 }
 
 /* canon_user - address in canonical form into out (ADDR_MAX+1), or -1 with err. */
@@ -55,45 +29,15 @@ canon_user(const char *address, char *out, char *err, size_t errlen)
 	return -1;
 }
 
-/* prepare - sql with text parameters p1, p2 (NULL: none) bound; NULL on error. */
-static sqlite3_stmt *
-prepare(sqlite3 *db, const char *sql, const char *p1, const char *p2)
-{
-	sqlite3_stmt *s = NULL;
-
-	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK ||
-	    (p1 != NULL && sqlite3_bind_text(s, 1, p1, -1, SQLITE_TRANSIENT) != SQLITE_OK) ||
-	    (p2 != NULL && sqlite3_bind_text(s, 2, p2, -1, SQLITE_TRANSIENT) != SQLITE_OK)) {
-		sqlite3_finalize(s);
-		return NULL;
-	}
-	return s;
-}
-
 /* count - the integer the one-row query sql gives for address (and p2): >= 0, or -1. */
 static int64_t
-count(sqlite3 *db, const char *sql, const char *address, const char *p2)
+count(struct db *db, const char *sql, const char *address, const char *p2)
 {
-	sqlite3_stmt *s = prepare(db, sql, address, p2);
 	int64_t n = -1;
 
-	if (s != NULL && sqlite3_step(s) == SQLITE_ROW)
-		n = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
+	if (db_int(db, &n, sql, p2 != NULL ? "tt" : "t", address, p2) != 1)
+		return -1;
 	return n;
-}
-
-/* run - a writing statement; sqlite3_changes() tells what it did. 0 or -1. */
-static int
-run(sqlite3 *db, const char *sql, const char *p1, const char *p2, int64_t p3)
-{
-	sqlite3_stmt *s = prepare(db, sql, p1, p2);
-	int rc = SQLITE_ERROR;
-
-	if (s != NULL && (p3 < 0 || sqlite3_bind_int64(s, 3, p3) == SQLITE_OK))
-		rc = sqlite3_step(s);
-	sqlite3_finalize(s);
-	return rc == SQLITE_DONE ? 0 : -1;
 }
 
 /*
@@ -103,15 +47,15 @@ run(sqlite3 *db, const char *sql, const char *p1, const char *p2, int64_t p3)
 static int
 begin_user(struct accounts *a, const char *user, char *err, size_t errlen)
 {
-	sqlite3 *db = accounts_sqlite(a);
+	struct db *db = accounts_db(a);
 
 	if (db == NULL) {
 		accounts_fail(err, errlen, ACCT_ERR_STORE,
 		    "account controls are changed only in the account store itself");
 		return -1;
 	}
-	/* IMMEDIATE: the checks below hold until COMMIT */
-	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+	/* one writer: the checks below hold until COMMIT */
+	if (db_begin(db) < 0)
 		return db_fail(a, err, errlen);
 	int64_t n = count(db, "SELECT count(*) FROM users WHERE address = ?1", user, NULL);
 	if (n == 1)
@@ -120,7 +64,7 @@ begin_user(struct accounts *a, const char *user, char *err, size_t errlen)
 		db_fail(a, err, errlen);
 	else
 		accounts_fail(err, errlen, ACCT_ERR_NOT_FOUND, "no such user: %s", user);
-	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	db_rollback(db);
 	return -1;
 }
 
@@ -128,14 +72,13 @@ begin_user(struct accounts *a, const char *user, char *err, size_t errlen)
 static int
 end(struct accounts *a, bool ok, char *err, size_t errlen)
 {
-	sqlite3 *db = accounts_sqlite(a);
+	struct db *db = accounts_db(a);
 
-	if (ok && sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK)
+	if (ok && db_commit(db) == 0)
 		return 0;
 	if (ok)
 		db_fail(a, err, errlen);
-	if (sqlite3_get_autocommit(db) == 0)
-		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	db_rollback(db);
 	return -1;
 }
 
@@ -147,10 +90,11 @@ accounts_user_suspend(struct accounts *a, const char *address, bool suspend, cha
 
 	if (canon_user(address, user, err, errlen) < 0 || begin_user(a, user, err, errlen) < 0)
 		return -1;
+	struct db *db = accounts_db(a);
 	int r = suspend ?
-	    run(accounts_sqlite(a), "INSERT OR IGNORE INTO suspended_users(address, since)"
-	        " VALUES(?1, ?3)", user, NULL, (int64_t)time(NULL)) :
-	    run(accounts_sqlite(a), "DELETE FROM suspended_users WHERE address = ?1", user, NULL, -1);
+	    db_run(db, "INSERT INTO suspended_users(address, since) VALUES(?1, ?2)"
+	        " ON CONFLICT DO NOTHING", "ti", user, (int64_t)time(NULL)) :
+	    db_run(db, "DELETE FROM suspended_users WHERE address = ?1", "t", user);
 	if (r < 0)
 		db_fail(a, err, errlen);
 	return end(a, r == 0, err, errlen);
@@ -177,7 +121,7 @@ accounts_app_password_add(struct accounts *a, const char *address, const char *n
 	}
 	if (begin_user(a, user, err, errlen) < 0)
 		return -1;
-	sqlite3 *db = accounts_sqlite(a);
+	struct db *db = accounts_db(a);
 	bool ok = false;
 	int64_t n = count(db, "SELECT count(*) FROM app_passwords WHERE address = ?1", user, NULL);
 	int64_t same = count(db, "SELECT count(*) FROM app_passwords WHERE address = ?1 AND"
@@ -192,11 +136,8 @@ accounts_app_password_add(struct accounts *a, const char *address, const char *n
 		    "%s has %d app passwords already (the most there may be)", user,
 		    APP_PASSWORDS_MAX);
 	else {
-		sqlite3_stmt *s = prepare(db, "INSERT INTO app_passwords(address, name, digest,"
-		    " created) VALUES(?1, ?2, ?3, ?4)", user, name);
-		ok = s != NULL && sqlite3_bind_text(s, 3, digest, -1, SQLITE_TRANSIENT) == SQLITE_OK &&
-		    sqlite3_bind_int64(s, 4, (int64_t)now) == SQLITE_OK && sqlite3_step(s) == SQLITE_DONE;
-		sqlite3_finalize(s);
+		ok = db_run(db, "INSERT INTO app_passwords(address, name, digest, created)"
+		    " VALUES(?1, ?2, ?3, ?4)", "ttti", user, name, digest, (int64_t)now) == 0;
 		if (!ok)
 			db_fail(a, err, errlen);
 	}
@@ -216,13 +157,13 @@ accounts_app_password_del(struct accounts *a, const char *address, const char *n
 
 	if (canon_user(address, user, err, errlen) < 0 || begin_user(a, user, err, errlen) < 0)
 		return -1;
-	sqlite3 *db = accounts_sqlite(a);
-	if (run(db, "DELETE FROM app_passwords WHERE address = ?1 AND name = ?2", user, name,
-	    -1) < 0) {
+	struct db *db = accounts_db(a);
+	if (db_run(db, "DELETE FROM app_passwords WHERE address = ?1 AND name = ?2", "tt", user,
+	    name) < 0) {
 		db_fail(a, err, errlen);
 		return end(a, false, err, errlen);
 	}
-	if (sqlite3_changes(db) == 0) {
+	if (db_changes(db) == 0) {
 		accounts_fail(err, errlen, ACCT_ERR_NOT_FOUND,
 		    "no such app password: %.80s of %s", name, user);
 		return end(a, false, err, errlen);
@@ -250,24 +191,25 @@ accounts_app_password_list(struct accounts *a, const char *address, struct strli
 
 	if (canon_user(address, user, err, errlen) < 0 || begin_user(a, user, err, errlen) < 0)
 		return -1;
-	sqlite3 *db = accounts_sqlite(a);
-	sqlite3_stmt *s = prepare(db, "SELECT name, created, last_used FROM app_passwords"
-	    " WHERE address = ?1 ORDER BY name", user, NULL);
-	int rc = SQLITE_ERROR;
-	while (s != NULL && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+	struct db *db = accounts_db(a);
+	struct db_stmt *s = db_query(db, "SELECT name, created, last_used FROM app_passwords"
+	    " WHERE address = ?1 ORDER BY name", "t", user);
+	int rc = DB_FAIL;
+	bool oom = false;
+	while (s != NULL && (rc = db_step(s)) == DB_ROW) {
 		char created[32], used[32], line[APP_NAME_MAX + 80];
-		when(sqlite3_column_int64(s, 1), created, sizeof created);
-		when(sqlite3_column_int64(s, 2), used, sizeof used);
-		snprintf(line, sizeof line, "%s %s %s", (const char *)sqlite3_column_text(s, 0),
-		    created, used);
+		const char *name = db_col_text(s, 0);
+		when(db_col_int(s, 1), created, sizeof created);
+		when(db_col_int(s, 2), used, sizeof used);
+		snprintf(line, sizeof line, "%s %s %s", name ? name : "", created, used);
 		if (strlist_add(out, line) < 0) {
-			rc = SQLITE_NOMEM;
+			oom = true;
 			break;
 		}
 	}
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE) {
-		if (rc == SQLITE_NOMEM)
+	db_done(s);
+	if (oom || rc != DB_DONE) {
+		if (oom)
 			accounts_fail(err, errlen, ACCT_ERR_STORE, "out of memory");
 		else
 			db_fail(a, err, errlen);
@@ -280,7 +222,7 @@ int
 accounts_login_record(struct accounts *a, const char *user, struct login_record *out)
 {
 	char addr[ADDR_MAX + 1];
-	sqlite3 *db = accounts_sqlite(a);
+	struct db *db = accounts_db(a);
 
 	memset(out, 0, sizeof *out);
 	if (db == NULL)
@@ -296,21 +238,21 @@ accounts_login_record(struct accounts *a, const char *user, struct login_record 
 		return -1;
 	out->suspended = susp > 0;
 	/* only the mail scope exists so far; a web login refuses app passwords by service */
-	sqlite3_stmt *s = prepare(db, "SELECT name, digest FROM app_passwords WHERE address = ?1"
-	    " AND scope = 'mail' ORDER BY name", addr, NULL);
-	int rc = SQLITE_ERROR;
-	/* bounded by the table's rules already; bounded here too, whatever the file holds */
-	while (s != NULL && out->napps < APP_PASSWORDS_MAX && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-		const char *name = (const char *)sqlite3_column_text(s, 0);
-		const char *digest = (const char *)sqlite3_column_text(s, 1);
+	struct db_stmt *s = db_query(db, "SELECT name, digest FROM app_passwords WHERE"
+	    " address = ?1 AND scope = 'mail' ORDER BY name", "t", addr);
+	int rc = DB_FAIL;
+	/* bounded by the table's rules already; bounded here too, whatever the store holds */
+	while (s != NULL && out->napps < APP_PASSWORDS_MAX && (rc = db_step(s)) == DB_ROW) {
+		const char *name = db_col_text(s, 0);
+		const char *digest = db_col_text(s, 1);
 		if (name == NULL || digest == NULL)
 			continue;
 		snprintf(out->app_name[out->napps], sizeof out->app_name[0], "%s", name);
 		snprintf(out->app_digest[out->napps], sizeof out->app_digest[0], "%s", digest);
 		out->napps++;
 	}
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+	db_done(s);
+	if (rc != DB_DONE && rc != DB_ROW) {
 		explicit_bzero(out, sizeof *out);
 		return -1;
 	}
@@ -320,10 +262,10 @@ accounts_login_record(struct accounts *a, const char *user, struct login_record 
 int
 accounts_app_password_used(struct accounts *a, const char *user, const char *name, time_t now)
 {
-	sqlite3 *db = accounts_sqlite(a);
+	struct db *db = accounts_db(a);
 
 	if (db == NULL)
 		return -1;
-	return run(db, "UPDATE app_passwords SET last_used = ?3 WHERE address = ?1 AND name = ?2",
-	    user, name, (int64_t)now);
+	return db_run(db, "UPDATE app_passwords SET last_used = ?3 WHERE address = ?1 AND"
+	    " name = ?2", "tti", user, name, (int64_t)now);
 }

@@ -15,15 +15,6 @@
 #include "app_password.h"
 #include "password.h"
 
-struct sqlite3;
-
-/*
- * accounts_users_schema - the suspended_users and app_passwords tables, and the
- * triggers that drop a user's rows with the user, made when missing: old stores
- * get them too. 0, or -1 with the reason in err.
- */
-int accounts_users_schema(struct sqlite3 *db, char *err, size_t errlen);
-
 /* What lookupd needs to check a login of one user. */
 struct login_record {
 	char hash[PASSWORD_HASH_MAX];

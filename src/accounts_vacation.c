@@ -8,39 +8,16 @@
 #include "accounts_vacation.h"
 
 #include <ctype.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "accounts_int.h"
+#include "db/db.h"
 #include "lookup/lookup_client.h"
 #include "util/log.h"
 #include "util/utf8.h"
-
-static const char vacation_schema[] =
-    "CREATE TABLE IF NOT EXISTS vacations(address TEXT PRIMARY KEY NOT NULL,"
-    " subject TEXT NOT NULL, body TEXT NOT NULL, until INTEGER NOT NULL DEFAULT 0,"
-    " set_at INTEGER NOT NULL);"
-    "CREATE TABLE IF NOT EXISTS vacation_replies(user TEXT NOT NULL, sender TEXT NOT NULL,"
-    " at INTEGER NOT NULL, PRIMARY KEY(user, sender));"
-    "CREATE INDEX IF NOT EXISTS vacation_replies_at ON vacation_replies(at);"
-    "CREATE TRIGGER IF NOT EXISTS vacations_gone AFTER DELETE ON users BEGIN"
-    " DELETE FROM vacations WHERE address = old.address;"
-    " DELETE FROM vacation_replies WHERE user = old.address; END;";
-
-int
-accounts_vacation_schema(sqlite3 *db, char *err, size_t errlen)
-{
-	char *msg = NULL;
-
-	if (sqlite3_exec(db, vacation_schema, NULL, NULL, &msg) == SQLITE_OK)
-		return 0;
-	snprintf(err, errlen, "accounts database: vacations: %s", msg ? msg : sqlite3_errmsg(db));
-	sqlite3_free(msg);
-	return -1;
-}
 
 #define DAY_SECONDS 86400
 
@@ -164,41 +141,7 @@ vacation_text_check(const char *subject, const char *body, size_t body_len, char
 static int
 db_fail(struct accounts *a, char *err, size_t errlen)
 {
-	sqlite3 *db = accounts_sqlite(a);
-	snprintf(err, errlen, "accounts database %s: %s", accounts_path(a),
-	    db ? sqlite3_errmsg(db) : "not open here");
-	return -1;
-}
-
-static sqlite3_stmt *
-prepare(sqlite3 *db, const char *sql, const char *p1, const char *p2)
-{
-	sqlite3_stmt *s = NULL;
-
-	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK ||
-	    (p1 != NULL && sqlite3_bind_text(s, 1, p1, -1, SQLITE_TRANSIENT) != SQLITE_OK) ||
-	    (p2 != NULL && sqlite3_bind_text(s, 2, p2, -1, SQLITE_TRANSIENT) != SQLITE_OK)) {
-		sqlite3_finalize(s);
-		return NULL;
-	}
-	return s;
-}
-
-/* run - step s once and finalize it: SQLITE_DONE, SQLITE_ROW or an error. */
-static int
-run(sqlite3_stmt *s)
-{
-	if (s == NULL)
-		return SQLITE_ERROR;
-	int rc = sqlite3_step(s);
-	sqlite3_finalize(s);
-	return rc;
-}
-
-static int
-simple(sqlite3 *db, const char *sql)
-{
-	return sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+	return accounts_db_fail(a, err, errlen);
 }
 
 /* known_user - the canonical address of an existing user into canon; 0 or -1 with err. */
@@ -206,7 +149,7 @@ static int
 known_user(struct accounts *a, const char *address, char canon[ADDR_MAX + 1], char *err,
     size_t errlen)
 {
-	sqlite3 *db = accounts_sqlite(a);
+	struct db *db = accounts_db(a);
 
 	if (db == NULL)
 		return db_fail(a, err, errlen);
@@ -214,12 +157,12 @@ known_user(struct accounts *a, const char *address, char canon[ADDR_MAX + 1], ch
 		snprintf(err, errlen, "malformed address: %s", address);
 		return -1;
 	}
-	int rc = run(prepare(db, "SELECT 1 FROM users WHERE address = ?1", canon, NULL));
-	if (rc == SQLITE_DONE) {
+	int rc = db_int(db, NULL, "SELECT 1 FROM users WHERE address = ?1", "t", canon);
+	if (rc == 0) {
 		snprintf(err, errlen, "no such user: %s", canon);
 		return -1;
 	}
-	return rc == SQLITE_ROW ? 0 : db_fail(a, err, errlen);
+	return rc == 1 ? 0 : db_fail(a, err, errlen);
 }
 
 /* lf_copy - body with each CRLF as LF, NUL-terminated; NULL when out of memory. */
@@ -242,10 +185,9 @@ int
 accounts_vacation_set(struct accounts *a, const char *address, const char *subject,
     const char *body, time_t until, char *err, size_t errlen)
 {
-	sqlite3 *db = accounts_sqlite(a);
+	struct db *db = accounts_db(a);
 	char canon[ADDR_MAX + 1];
 	char *text = NULL;
-	sqlite3_stmt *s;
 	int rc = -1;
 
 	if (until < 0) {
@@ -259,29 +201,19 @@ accounts_vacation_set(struct accounts *a, const char *address, const char *subje
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	if (simple(db, "BEGIN IMMEDIATE") < 0)
-		goto fail;
-	s = prepare(db, "INSERT OR REPLACE INTO vacations(address, subject, body, until, set_at)"
-	    " VALUES(?1, ?2, ?3, ?4, ?5)", canon, subject);
-	if (s == NULL || sqlite3_bind_text(s, 3, text, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
-	    sqlite3_bind_int64(s, 4, (sqlite3_int64)until) != SQLITE_OK ||
-	    sqlite3_bind_int64(s, 5, (sqlite3_int64)time(NULL)) != SQLITE_OK) {
-		sqlite3_finalize(s);
-		goto rollback;
+	if (db_begin(db) < 0 ||
+	    db_run(db, "INSERT INTO vacations(address, subject, body, until, set_at)"
+	    " VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT(address) DO UPDATE SET"
+	    " subject = excluded.subject, body = excluded.body, until = excluded.until,"
+	    " set_at = excluded.set_at", "tttii", canon, subject, text, (int64_t)until,
+	    (int64_t)time(NULL)) < 0 ||
+	    db_run(db, "DELETE FROM vacation_replies WHERE \"user\" = ?1", "t", canon) < 0 ||
+	    db_commit(db) < 0) {
+		db_fail(a, err, errlen);
+		db_rollback(db);
+	} else {
+		rc = 0;
 	}
-	if (run(s) != SQLITE_DONE ||
-	    run(prepare(db, "DELETE FROM vacation_replies WHERE user = ?1", canon, NULL)) !=
-	    SQLITE_DONE || simple(db, "COMMIT") < 0)
-		goto rollback;
-	rc = 0;
-	goto out;
-rollback:
-	db_fail(a, err, errlen);
-	simple(db, "ROLLBACK");
-	goto out;
-fail:
-	db_fail(a, err, errlen);
-out:
 	free(text);
 	return rc;
 }
@@ -289,19 +221,17 @@ out:
 int
 accounts_vacation_off(struct accounts *a, const char *address, char *err, size_t errlen)
 {
-	sqlite3 *db = accounts_sqlite(a);
+	struct db *db = accounts_db(a);
 	char canon[ADDR_MAX + 1];
 
 	if (known_user(a, address, canon, err, errlen) < 0)
 		return -1;
-	if (simple(db, "BEGIN IMMEDIATE") < 0)
-		return db_fail(a, err, errlen);
-	if (run(prepare(db, "DELETE FROM vacations WHERE address = ?1", canon, NULL)) !=
-	    SQLITE_DONE ||
-	    run(prepare(db, "DELETE FROM vacation_replies WHERE user = ?1", canon, NULL)) !=
-	    SQLITE_DONE || simple(db, "COMMIT") < 0) {
+	if (db_begin(db) < 0 ||
+	    db_run(db, "DELETE FROM vacations WHERE address = ?1", "t", canon) < 0 ||
+	    db_run(db, "DELETE FROM vacation_replies WHERE \"user\" = ?1", "t", canon) < 0 ||
+	    db_commit(db) < 0) {
 		db_fail(a, err, errlen);
-		simple(db, "ROLLBACK");
+		db_rollback(db);
 		return -1;
 	}
 	return 0;
@@ -312,7 +242,7 @@ accounts_vacation_get(struct accounts *a, const char *address, struct vacation_i
     char *err, size_t errlen)
 {
 	struct lookup_client *c = accounts_lookup(a);
-	sqlite3 *db = accounts_sqlite(a);
+	struct db *db = accounts_db(a);
 	char canon[ADDR_MAX + 1];
 
 	memset(out, 0, sizeof *out);
@@ -325,22 +255,22 @@ accounts_vacation_get(struct accounts *a, const char *address, struct vacation_i
 	if (known_user(a, address, canon, err, errlen) < 0)
 		return -1;
 	snprintf(out->address, sizeof out->address, "%s", canon);
-	sqlite3_stmt *s = prepare(db, "SELECT subject, body, until, set_at FROM vacations"
-	    " WHERE address = ?1", canon, NULL);
+	struct db_stmt *s = db_query(db, "SELECT subject, body, until, set_at FROM vacations"
+	    " WHERE address = ?1", "t", canon);
 	if (s == NULL)
 		return db_fail(a, err, errlen);
-	int rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		const unsigned char *subj = sqlite3_column_text(s, 0);
-		const unsigned char *body = sqlite3_column_text(s, 1);
+	int rc = db_step(s);
+	if (rc == DB_ROW) {
+		const char *subj = db_col_text(s, 0);
+		const char *body = db_col_text(s, 1);
 		out->found = true;
-		snprintf(out->subject, sizeof out->subject, "%s", subj ? (const char *)subj : "");
-		snprintf(out->body, sizeof out->body, "%s", body ? (const char *)body : "");
-		out->until = (time_t)sqlite3_column_int64(s, 2);
-		out->set_at = (time_t)sqlite3_column_int64(s, 3);
+		snprintf(out->subject, sizeof out->subject, "%s", subj ? subj : "");
+		snprintf(out->body, sizeof out->body, "%s", body ? body : "");
+		out->until = (time_t)db_col_int(s, 2);
+		out->set_at = (time_t)db_col_int(s, 3);
 	}
-	sqlite3_finalize(s);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+	db_done(s);
+	if (rc == DB_FAIL)
 		return db_fail(a, err, errlen);
 	return 0;
 }
@@ -348,18 +278,12 @@ accounts_vacation_get(struct accounts *a, const char *address, struct vacation_i
 int
 accounts_vacation_active(struct accounts *a, const char *user, time_t now)
 {
-	sqlite3 *db = accounts_sqlite(a);
-	sqlite3_stmt *s = db ? prepare(db, "SELECT 1 FROM vacations WHERE address = ?1"
-	    " AND (until = 0 OR until > ?2)", user, NULL) : NULL;
+	struct db *db = accounts_db(a);
 
-	if (s == NULL)
+	if (db == NULL)
 		return -1;
-	if (sqlite3_bind_int64(s, 2, (sqlite3_int64)now) != SQLITE_OK) {
-		sqlite3_finalize(s);
-		return -1;
-	}
-	int rc = run(s);
-	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+	return db_int(db, NULL, "SELECT 1 FROM vacations WHERE address = ?1"
+	    " AND (until = 0 OR until > ?2)", "ti", user, (int64_t)now);
 }
 
 /* lower_copy - addr in lower case (senders are compared so). */
@@ -377,9 +301,8 @@ accounts_vacation_reply(struct accounts *a, const char *user, const char *sender
     uint64_t interval, time_t now)
 {
 	struct lookup_client *c = accounts_lookup(a);
-	sqlite3 *db = accounts_sqlite(a);
+	struct db *db = accounts_db(a);
 	char u[ADDR_MAX + 1], snd[ADDR_MAX + 1];
-	sqlite3_stmt *s;
 	enum vacation_record v = VACATION_FAILED;
 
 	if (c != NULL)
@@ -390,61 +313,47 @@ accounts_vacation_reply(struct accounts *a, const char *user, const char *sender
 		interval = INT32_MAX;
 	lower_copy(user, u);
 	lower_copy(sender, snd);
-	if (simple(db, "BEGIN IMMEDIATE") < 0)
+	int64_t at = 0;
+	if (db_begin(db) < 0)
 		goto fail;
-	if ((s = prepare(db, "SELECT at FROM vacation_replies WHERE user = ?1 AND sender = ?2",
-	    u, snd)) == NULL)
-		goto rollback;
-	int rc = sqlite3_step(s);
-	int64_t at = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
-	sqlite3_finalize(s);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		goto rollback;
-	if (rc == SQLITE_ROW && at > (int64_t)now - (int64_t)interval && at <= (int64_t)now) {
+	int found = db_int(db, &at, "SELECT at FROM vacation_replies WHERE \"user\" = ?1 AND"
+	    " sender = ?2", "tt", u, snd);
+	if (found < 0)
+		goto fail;
+	if (found == 1 && at > (int64_t)now - (int64_t)interval && at <= (int64_t)now) {
 		v = VACATION_RECENT;
 	} else {
-		s = prepare(db, "INSERT OR REPLACE INTO vacation_replies(user, sender, at)"
-		    " VALUES(?1, ?2, ?3)", u, snd);
-		if (s == NULL || sqlite3_bind_int64(s, 3, (sqlite3_int64)now) != SQLITE_OK) {
-			sqlite3_finalize(s);
-			goto rollback;
-		}
-		if (run(s) != SQLITE_DONE)
-			goto rollback;
+		if (db_run(db, "INSERT INTO vacation_replies(\"user\", sender, at) VALUES(?1, ?2, ?3)"
+		    " ON CONFLICT(\"user\", sender) DO UPDATE SET at = excluded.at", "tti", u, snd,
+		    (int64_t)now) < 0)
+			goto fail;
 		v = VACATION_SEND;
 	}
-	if (simple(db, "COMMIT") == 0)
+	if (db_commit(db) == 0)
 		return v;
-rollback:
-	simple(db, "ROLLBACK");
 fail:
+	db_rollback(db);
 	ev_err("store-error", KS("what", "vacation"), KS("user", u), KS("file", accounts_path(a)),
-	    KS("error", sqlite3_errmsg(db)));
+	    KS("error", db_errmsg(db)));
 	return VACATION_FAILED;
 }
 
 int
 accounts_vacation_expire(struct accounts *a, uint64_t interval, time_t now)
 {
-	sqlite3 *db = accounts_sqlite(a);
-	sqlite3_stmt *s;
+	struct db *db = accounts_db(a);
 
 	if (db == NULL)
 		return -1;
 	if (interval > INT32_MAX)
 		interval = INT32_MAX;
 	/* A row from the future (the clock went back) goes too: it would block replies. */
-	s = prepare(db, "DELETE FROM vacation_replies WHERE at <= ?1 OR at > ?2", NULL, NULL);
-	if (s == NULL || sqlite3_bind_int64(s, 1, (sqlite3_int64)now - (sqlite3_int64)interval) !=
-	    SQLITE_OK || sqlite3_bind_int64(s, 2, (sqlite3_int64)now) != SQLITE_OK) {
-		sqlite3_finalize(s);
-		goto fail;
+	if (db_run(db, "DELETE FROM vacation_replies WHERE at <= ?1 OR at > ?2", "ii",
+	    (int64_t)now - (int64_t)interval, (int64_t)now) < 0) {
+		ev_err("store-error", KS("what", "vacation-expiry"), KS("file", accounts_path(a)),
+		    KS("error", db_errmsg(db)));
+		return -1;
 	}
-	if (run(s) != SQLITE_DONE)
-		goto fail;
-	return sqlite3_changes(db);
-fail:
-	ev_err("store-error", KS("what", "vacation-expiry"), KS("file", accounts_path(a)),
-	    KS("error", sqlite3_errmsg(db)));
-	return -1;
+	int64_t n = db_changes(db);
+	return n > INT32_MAX ? INT32_MAX : (int)n;
 }

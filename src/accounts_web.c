@@ -10,49 +10,12 @@
 #include <ctype.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "accounts_int.h"
+#include "db/db.h"
 #include "password.h"
-
-static const char web_schema[] =
-    "CREATE TABLE IF NOT EXISTS admins(name TEXT PRIMARY KEY NOT NULL,"
-    " hash TEXT NOT NULL, created INTEGER NOT NULL);"
-    "CREATE TABLE IF NOT EXISTS api_tokens(digest TEXT PRIMARY KEY NOT NULL,"
-    " admin TEXT NOT NULL, created INTEGER NOT NULL);"
-    "CREATE INDEX IF NOT EXISTS api_tokens_admin ON api_tokens(admin);"
-    "CREATE TABLE IF NOT EXISTS web_sessions(digest TEXT PRIMARY KEY NOT NULL,"
-    " kind TEXT NOT NULL CHECK(kind IN ('admin', 'user')), name TEXT NOT NULL,"
-    " csrf TEXT NOT NULL, created INTEGER NOT NULL, last_seen INTEGER NOT NULL);"
-    "CREATE INDEX IF NOT EXISTS web_sessions_name ON web_sessions(kind, name);"
-    "CREATE TRIGGER IF NOT EXISTS web_admin_del AFTER DELETE ON admins BEGIN"
-    " DELETE FROM api_tokens WHERE admin = old.name;"
-    " DELETE FROM web_sessions WHERE kind = 'admin' AND name = old.name; END;"
-    /* a new password is for when the old one may be known: what it opened closes */
-    "CREATE TRIGGER IF NOT EXISTS web_admin_passwd AFTER UPDATE OF hash ON admins BEGIN"
-    " DELETE FROM api_tokens WHERE admin = old.name;"
-    " DELETE FROM web_sessions WHERE kind = 'admin' AND name = old.name; END;"
-    "CREATE TRIGGER IF NOT EXISTS web_user_del AFTER DELETE ON users BEGIN"
-    " DELETE FROM web_sessions WHERE kind = 'user' AND name = old.address; END;"
-    "CREATE TRIGGER IF NOT EXISTS web_user_passwd AFTER UPDATE OF hash ON users BEGIN"
-    " DELETE FROM web_sessions WHERE kind = 'user' AND name = old.address; END;"
-    "CREATE TRIGGER IF NOT EXISTS web_user_suspend AFTER INSERT ON suspended_users BEGIN"
-    " DELETE FROM web_sessions WHERE kind = 'user' AND name = new.address; END;";
-
-int
-accounts_web_schema(sqlite3 *db, char *err, size_t errlen)
-{
-	char *msg = NULL;
-
-	if (sqlite3_exec(db, web_schema, NULL, NULL, &msg) == SQLITE_OK)
-		return 0;
-	accounts_fail(err, errlen, ACCT_ERR_STORE, "accounts database: web: %s",
-	    msg ? msg : sqlite3_errmsg(db));
-	sqlite3_free(msg);
-	return -1;
-}
 
 /* ---- pure parts ---- */
 
@@ -144,41 +107,7 @@ random_hex(size_t n, char *out)
 static int
 db_fail(struct accounts *a, char *err, size_t errlen)
 {
-	sqlite3 *db = accounts_sqlite(a);
-	accounts_fail(err, errlen, ACCT_ERR_STORE, "accounts database %s: %s", accounts_path(a),
-	    db ? sqlite3_errmsg(db) : "not open here");
-	return -1;
-}
-
-/* prepare - sql with text parameters p1, p2 and p3 (NULL: not bound); NULL on error. */
-static sqlite3_stmt *
-prepare(sqlite3 *db, const char *sql, const char *p1, const char *p2, const char *p3)
-{
-	sqlite3_stmt *s = NULL;
-	const char *p[3] = { p1, p2, p3 };
-
-	if (db == NULL || sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
-		return NULL;
-	for (int i = 0; i < 3; i++) {
-		if (p[i] != NULL && sqlite3_bind_text(s, i + 1, p[i], -1, SQLITE_TRANSIENT) != SQLITE_OK) {
-			sqlite3_finalize(s);
-			return NULL;
-		}
-	}
-	return s;
-}
-
-/* run - a writing statement, text p1..p3 and an integer ?4 (when >= 0). 0 or -1. */
-static int
-run(sqlite3 *db, const char *sql, const char *p1, const char *p2, const char *p3, int64_t p4)
-{
-	sqlite3_stmt *s = prepare(db, sql, p1, p2, p3);
-	int rc = SQLITE_ERROR;
-
-	if (s != NULL && (p4 < 0 || sqlite3_bind_int64(s, 4, p4) == SQLITE_OK))
-		rc = sqlite3_step(s);
-	sqlite3_finalize(s);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return accounts_db_fail(a, err, errlen);
 }
 
 /* canon_name - name lower-cased into out when valid; else -1 with err. */
@@ -204,7 +133,7 @@ accounts_admin_add(struct accounts *a, const char *name, const char *password, t
     char *err, size_t errlen)
 {
 	char n[WEB_NAME_MAX + 1], hash[PASSWORD_HASH_MAX];
-	sqlite3 *db = accounts_sqlite(a);
+	struct db *db = accounts_db(a);
 
 	if (canon_name(name, n, err, errlen) < 0)
 		return -1;
@@ -218,18 +147,14 @@ accounts_admin_add(struct accounts *a, const char *name, const char *password, t
 		accounts_fail(err, errlen, ACCT_ERR_STORE, "cannot hash the password");
 		return -1;
 	}
-	sqlite3_stmt *s = prepare(db, "INSERT INTO admins(name, hash, created) VALUES(?1, ?2, ?3)",
-	    n, hash, NULL);
-	int rc = SQLITE_ERROR;
-	if (s != NULL && sqlite3_bind_int64(s, 3, (int64_t)now) == SQLITE_OK)
-		rc = sqlite3_step(s);
-	sqlite3_finalize(s);
+	int rc = db_run(db, "INSERT INTO admins(name, hash, created) VALUES(?1, ?2, ?3)", "tti", n,
+	    hash, (int64_t)now);
 	explicit_bzero(hash, sizeof hash);
-	if (rc == SQLITE_CONSTRAINT_PRIMARYKEY) {
+	if (rc < 0 && db_duplicate(db)) {
 		accounts_fail(err, errlen, ACCT_ERR_EXISTS, "admin exists: %s", n);
 		return -1;
 	}
-	return rc == SQLITE_DONE ? 0 : db_fail(a, err, errlen);
+	return rc == 0 ? 0 : db_fail(a, err, errlen);
 }
 
 int
@@ -237,7 +162,7 @@ accounts_admin_passwd(struct accounts *a, const char *name, const char *password
     char *err, size_t errlen)
 {
 	char n[WEB_NAME_MAX + 1], hash[PASSWORD_HASH_MAX];
-	sqlite3 *db = accounts_sqlite(a);
+	struct db *db = accounts_db(a);
 
 	if (canon_name(name, n, err, errlen) < 0)
 		return -1;
@@ -251,11 +176,11 @@ accounts_admin_passwd(struct accounts *a, const char *name, const char *password
 		accounts_fail(err, errlen, ACCT_ERR_STORE, "cannot hash the password");
 		return -1;
 	}
-	int r = run(db, "UPDATE admins SET hash = ?2 WHERE name = ?1", n, hash, NULL, -1);
+	int r = db_run(db, "UPDATE admins SET hash = ?2 WHERE name = ?1", "tt", n, hash);
 	explicit_bzero(hash, sizeof hash);
 	if (r < 0)
 		return db_fail(a, err, errlen);
-	if (sqlite3_changes(db) == 0) {
+	if (db_changes(db) == 0) {
 		accounts_fail(err, errlen, ACCT_ERR_NOT_FOUND, "no such admin: %s", n);
 		return -1;
 	}
@@ -266,13 +191,13 @@ int
 accounts_admin_del(struct accounts *a, const char *name, char *err, size_t errlen)
 {
 	char n[WEB_NAME_MAX + 1];
-	sqlite3 *db = accounts_sqlite(a);
+	struct db *db = accounts_db(a);
 
 	if (canon_name(name, n, err, errlen) < 0)
 		return -1;
-	if (run(db, "DELETE FROM admins WHERE name = ?1", n, NULL, NULL, -1) < 0)
+	if (db == NULL || db_run(db, "DELETE FROM admins WHERE name = ?1", "t", n) < 0)
 		return db_fail(a, err, errlen);
-	if (sqlite3_changes(db) == 0) {
+	if (db_changes(db) == 0) {
 		accounts_fail(err, errlen, ACCT_ERR_NOT_FOUND, "no such admin: %s", n);
 		return -1;
 	}
@@ -282,27 +207,29 @@ accounts_admin_del(struct accounts *a, const char *name, char *err, size_t errle
 int
 accounts_admin_list(struct accounts *a, struct strlist *out, char *err, size_t errlen)
 {
-	sqlite3_stmt *s = prepare(accounts_sqlite(a), "SELECT name, (SELECT count(*) FROM"
-	    " api_tokens WHERE admin = name) FROM admins ORDER BY name", NULL, NULL, NULL);
-	int rc = SQLITE_ERROR;
+	struct db *db = accounts_db(a);
+	struct db_stmt *s = db ? db_query(db, "SELECT name, (SELECT count(*) FROM api_tokens"
+	    " WHERE admin = admins.name) FROM admins ORDER BY name", "") : NULL;
+	int rc = DB_FAIL;
+	bool oom = false;
 
 	if (s == NULL)
 		return db_fail(a, err, errlen);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((rc = db_step(s)) == DB_ROW) {
 		char line[WEB_NAME_MAX + 32];
-		snprintf(line, sizeof line, "%s %lld", (const char *)sqlite3_column_text(s, 0),
-		    (long long)sqlite3_column_int64(s, 1));
+		const char *name = db_col_text(s, 0);
+		snprintf(line, sizeof line, "%s %lld", name ? name : "", (long long)db_col_int(s, 1));
 		if (strlist_add(out, line) < 0) {
-			rc = SQLITE_NOMEM;
+			oom = true;
 			break;
 		}
 	}
-	sqlite3_finalize(s);
-	if (rc == SQLITE_NOMEM) {
+	db_done(s);
+	if (oom) {
 		accounts_fail(err, errlen, ACCT_ERR_STORE, "out of memory");
 		return -1;
 	}
-	return rc == SQLITE_DONE ? 0 : db_fail(a, err, errlen);
+	return rc == DB_DONE ? 0 : db_fail(a, err, errlen);
 }
 
 int
@@ -310,25 +237,25 @@ accounts_admin_hash(struct accounts *a, const char *name, char *hash, size_t has
 {
 	char n[WEB_NAME_MAX + 1];
 
-	if (accounts_sqlite(a) == NULL)
+	if (accounts_db(a) == NULL)
 		return -1;
 	if (canon_name(name, n, NULL, 0) < 0)
 		return 0;
-	sqlite3_stmt *s = prepare(accounts_sqlite(a), "SELECT hash FROM admins WHERE name = ?1",
-	    n, NULL, NULL);
+	struct db_stmt *s = db_query(accounts_db(a), "SELECT hash FROM admins WHERE name = ?1",
+	    "t", n);
 	if (s == NULL)
 		return -1;
-	int rc = sqlite3_step(s), r = -1;
-	if (rc == SQLITE_ROW) {
-		const char *h = (const char *)sqlite3_column_text(s, 0);
+	int rc = db_step(s), r = -1;
+	if (rc == DB_ROW) {
+		const char *h = db_col_text(s, 0);
 		if (h != NULL && strlen(h) < hashlen) {
 			memcpy(hash, h, strlen(h) + 1);
 			r = 1;
 		}
-	} else if (rc == SQLITE_DONE) {
+	} else if (rc == DB_DONE) {
 		r = 0;
 	}
-	sqlite3_finalize(s);
+	db_done(s);
 	return r;
 }
 
@@ -338,7 +265,7 @@ accounts_token_add(struct accounts *a, const char *admin, time_t now,
 {
 	char n[WEB_NAME_MAX + 1], digest[WEB_DIGEST_LEN + 1];
 	unsigned char raw[WEB_TOKEN_RAW];
-	sqlite3 *db = accounts_sqlite(a);
+	struct db *db = accounts_db(a);
 
 	token[0] = '\0';
 	if (canon_name(admin, n, err, errlen) < 0)
@@ -355,9 +282,9 @@ accounts_token_add(struct accounts *a, const char *admin, time_t now,
 		return -1;
 	}
 	/* only for an admin that exists, in one statement: no admin, no row */
-	int r = run(db, "INSERT INTO api_tokens(digest, admin, created)"
-	    " SELECT ?1, name, ?4 FROM admins WHERE name = ?2", digest, n, NULL, (int64_t)now);
-	if (r == 0 && sqlite3_changes(db) == 1)
+	int r = db == NULL ? -1 : db_run(db, "INSERT INTO api_tokens(digest, admin, created)"
+	    " SELECT ?1, name, ?3 FROM admins WHERE name = ?2", "tti", digest, n, (int64_t)now);
+	if (r == 0 && db_changes(db) == 1)
 		return 0;
 	explicit_bzero(token, WEB_TOKEN_LEN + 1);
 	if (r < 0)
@@ -373,7 +300,7 @@ accounts_session_new(struct accounts *a, enum web_kind kind, const char *name, t
     char sid[WEB_SID_LEN + 1], char csrf[WEB_CSRF_LEN + 1], char *err, size_t errlen)
 {
 	char digest[WEB_DIGEST_LEN + 1];
-	sqlite3 *db = accounts_sqlite(a);
+	struct db *db = accounts_db(a);
 
 	sid[0] = csrf[0] = '\0';
 	if (kind != WEB_ADMIN && kind != WEB_USER) {
@@ -386,15 +313,9 @@ accounts_session_new(struct accounts *a, enum web_kind kind, const char *name, t
 		accounts_fail(err, errlen, ACCT_ERR_STORE, "cannot make a session: no random octets");
 		return -1;
 	}
-	sqlite3_stmt *s = prepare(db, "INSERT INTO web_sessions(digest, kind, name, csrf, created,"
-	    " last_seen) VALUES(?1, ?2, ?3, ?4, ?5, ?5)", digest,
-	    kind == WEB_ADMIN ? "admin" : "user", name);
-	int rc = SQLITE_ERROR;
-	if (s != NULL && sqlite3_bind_text(s, 4, csrf, -1, SQLITE_TRANSIENT) == SQLITE_OK &&
-	    sqlite3_bind_int64(s, 5, (int64_t)now) == SQLITE_OK)
-		rc = sqlite3_step(s);
-	sqlite3_finalize(s);
-	if (rc == SQLITE_DONE)
+	if (db != NULL && db_run(db, "INSERT INTO web_sessions(digest, kind, name, csrf, created,"
+	    " last_seen) VALUES(?1, ?2, ?3, ?4, ?5, ?5)", "tttti", digest,
+	    kind == WEB_ADMIN ? "admin" : "user", name, csrf, (int64_t)now) == 0)
 		return 0;
 	explicit_bzero(sid, WEB_SID_LEN + 1);
 	return db_fail(a, err, errlen);
@@ -411,7 +332,7 @@ all_in(const char *s, const char *set, size_t n)
 #define B64URL "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 
 static int
-session_who(sqlite3 *db, const char *sid, time_t now, struct web_who *who)
+session_who(struct db *db, const char *sid, time_t now, struct web_who *who)
 {
 	char digest[WEB_DIGEST_LEN + 1];
 
@@ -420,21 +341,21 @@ session_who(sqlite3 *db, const char *sid, time_t now, struct web_who *who)
 	if (web_digest(sid, digest) < 0)
 		return -1;
 	/* the principal must still be there, and a user not suspended, whatever the triggers did */
-	sqlite3_stmt *s = prepare(db, "SELECT kind, name, csrf, created, last_seen FROM"
+	struct db_stmt *s = db_query(db, "SELECT kind, name, csrf, created, last_seen FROM"
 	    " web_sessions WHERE digest = ?1 AND CASE kind"
 	    " WHEN 'admin' THEN name IN (SELECT name FROM admins)"
 	    " ELSE name IN (SELECT address FROM users) AND"
-	    " name NOT IN (SELECT address FROM suspended_users) END", digest, NULL, NULL);
+	    " name NOT IN (SELECT address FROM suspended_users) END", "t", digest);
 	if (s == NULL)
 		return -1;
-	int rc = sqlite3_step(s), r = -1;
+	int rc = db_step(s), r = -1;
 	bool expired = false;
-	if (rc == SQLITE_ROW) {
-		const char *kind = (const char *)sqlite3_column_text(s, 0);
-		const char *name = (const char *)sqlite3_column_text(s, 1);
-		const char *csrf = (const char *)sqlite3_column_text(s, 2);
-		expired = web_session_expired((time_t)sqlite3_column_int64(s, 3),
-		    (time_t)sqlite3_column_int64(s, 4), now);
+	if (rc == DB_ROW) {
+		const char *kind = db_col_text(s, 0);
+		const char *name = db_col_text(s, 1);
+		const char *csrf = db_col_text(s, 2);
+		expired = web_session_expired((time_t)db_col_int(s, 3), (time_t)db_col_int(s, 4),
+		    now);
 		r = 0;
 		if (!expired && kind != NULL && name != NULL && csrf != NULL &&
 		    strlen(name) < sizeof who->name && strlen(csrf) < sizeof who->csrf) {
@@ -443,21 +364,20 @@ session_who(sqlite3 *db, const char *sid, time_t now, struct web_who *who)
 			snprintf(who->csrf, sizeof who->csrf, "%s", csrf);
 			r = 1;
 		}
-	} else if (rc == SQLITE_DONE) {
+	} else if (rc == DB_DONE) {
 		r = 0;
 	}
-	sqlite3_finalize(s);
-	if (r == 1 && run(db, "UPDATE web_sessions SET last_seen = ?4 WHERE digest = ?1 AND"
-	    " last_seen < ?4", digest, NULL, NULL, (int64_t)now) < 0)
+	db_done(s);
+	if (r == 1 && db_run(db, "UPDATE web_sessions SET last_seen = ?2 WHERE digest = ?1 AND"
+	    " last_seen < ?2", "ti", digest, (int64_t)now) < 0)
 		r = -1;
-	if (expired && run(db, "DELETE FROM web_sessions WHERE digest = ?1", digest, NULL, NULL,
-	    -1) < 0)
+	if (expired && db_run(db, "DELETE FROM web_sessions WHERE digest = ?1", "t", digest) < 0)
 		r = -1;
 	return r;
 }
 
 static int
-token_who(sqlite3 *db, const char *token, struct web_who *who)
+token_who(struct db *db, const char *token, struct web_who *who)
 {
 	char digest[WEB_DIGEST_LEN + 1];
 
@@ -465,25 +385,25 @@ token_who(sqlite3 *db, const char *token, struct web_who *who)
 		return 0;
 	if (web_digest(token, digest) < 0)
 		return -1;
-	sqlite3_stmt *s = prepare(db, "SELECT admins.name FROM api_tokens JOIN admins ON"
-	    " admins.name = api_tokens.admin WHERE digest = ?1", digest, NULL, NULL);
+	struct db_stmt *s = db_query(db, "SELECT admins.name FROM api_tokens JOIN admins ON"
+	    " admins.name = api_tokens.admin WHERE digest = ?1", "t", digest);
 	if (s == NULL)
 		return -1;
-	int rc = sqlite3_step(s), r = rc == SQLITE_DONE ? 0 : -1;
-	const char *name = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(s, 0) : NULL;
+	int rc = db_step(s), r = rc == DB_DONE ? 0 : -1;
+	const char *name = rc == DB_ROW ? db_col_text(s, 0) : NULL;
 	if (name != NULL && strlen(name) < sizeof who->name) {
 		who->kind = WEB_ADMIN;
 		snprintf(who->name, sizeof who->name, "%s", name);
 		r = 1;
 	}
-	sqlite3_finalize(s);
+	db_done(s);
 	return r;
 }
 
 int
 accounts_web_who(struct accounts *a, const char *cred, time_t now, struct web_who *who)
 {
-	sqlite3 *db = accounts_sqlite(a);
+	struct db *db = accounts_db(a);
 
 	memset(who, 0, sizeof *who);
 	if (db == NULL)
@@ -503,27 +423,23 @@ accounts_session_end(struct accounts *a, const char *sid)
 {
 	char digest[WEB_DIGEST_LEN + 1];
 
-	if (accounts_sqlite(a) == NULL)
+	if (accounts_db(a) == NULL)
 		return -1;
 	if (!all_in(sid, HEX_LOWER, WEB_SID_LEN))
 		return 0;
 	if (web_digest(sid, digest) < 0)
 		return -1;
-	return run(accounts_sqlite(a), "DELETE FROM web_sessions WHERE digest = ?1", digest, NULL,
-	    NULL, -1);
+	return db_run(accounts_db(a), "DELETE FROM web_sessions WHERE digest = ?1", "t", digest);
 }
 
 int
 accounts_sessions_expire(struct accounts *a, time_t now)
 {
-	sqlite3 *db = accounts_sqlite(a);
-	sqlite3_stmt *s = prepare(db, "DELETE FROM web_sessions WHERE last_seen <= ?1 OR"
-	    " created <= ?2", NULL, NULL, NULL);
-	int rc = SQLITE_ERROR;
+	struct db *db = accounts_db(a);
 
-	if (s != NULL && sqlite3_bind_int64(s, 1, (int64_t)now - WEB_IDLE_MAX) == SQLITE_OK &&
-	    sqlite3_bind_int64(s, 2, (int64_t)now - WEB_SESSION_MAX) == SQLITE_OK)
-		rc = sqlite3_step(s);
-	sqlite3_finalize(s);
-	return rc == SQLITE_DONE ? sqlite3_changes(db) : -1;
+	if (db == NULL || db_run(db, "DELETE FROM web_sessions WHERE last_seen <= ?1 OR"
+	    " created <= ?2", "ii", (int64_t)now - WEB_IDLE_MAX, (int64_t)now - WEB_SESSION_MAX) < 0)
+		return -1;
+	int64_t n = db_changes(db);
+	return n > INT32_MAX ? INT32_MAX : (int)n;
 }

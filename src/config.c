@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <ini.h>
+#include <libpq-fe.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <openssl/tls1.h>
@@ -67,6 +68,8 @@ static int set_size(struct config *, const struct option *, const char *, char *
 static int set_duration(struct config *, const struct option *, const char *, char *, size_t);
 static int set_unsigned(struct config *, const struct option *, const char *, char *, size_t);
 static int set_yesno(struct config *, const struct option *, const char *, char *, size_t);
+static int set_backend(struct config *, const struct option *, const char *, char *, size_t);
+static int set_dsn(struct config *, const struct option *, const char *, char *, size_t);
 static int set_dkim_algs(struct config *, const struct option *, const char *, char *, size_t);
 static int set_dnsbl(struct config *, const struct option *, const char *, char *, size_t);
 static int set_tls_version(struct config *, const struct option *, const char *, char *, size_t);
@@ -168,6 +171,9 @@ static const struct option options[] = {
 	    OFF(first_time_recipients_per_day), 0, 100000000 },
 	/* RFC 5230 asks for at least a day; shorter is for tests. */
 	{ "limits", "vacation_interval", "7d", set_duration, OFF(vacation_interval), 1, 365 * DAY },
+
+	{ "accounts", "backend", "sqlite", set_backend, OFF(accounts_backend), 0, 0 },
+	{ "accounts", "dsn", "", set_dsn, OFF(accounts_dsn), 0, 0 },
 
 	{ "dkim", "sign", "yes", set_yesno, OFF(dkim_sign), 0, 0 },
 	{ "dkim", "algorithms", "ed25519, rsa", set_dkim_algs, OFF(dkim_algs), 0, 0 },
@@ -790,6 +796,51 @@ set_sni(struct config *cfg, const struct option *o, const char *v, char *why, si
 }
 
 static int
+set_backend(struct config *cfg, const struct option *o, const char *v, char *why, size_t whylen)
+{
+	enum accounts_backend *b = field(cfg, o);
+
+	if (strcmp(v, "sqlite") == 0)
+		*b = ACCOUNTS_SQLITE;
+	else if (strcmp(v, "postgresql") == 0)
+		*b = ACCOUNTS_POSTGRESQL;
+	else {
+		snprintf(why, whylen, "sqlite or postgresql");
+		return -1;
+	}
+	return 0;
+}
+
+/* set_dsn - a libpq connection string, parsed (not connected to) so that its mistakes show here. */
+static int
+set_dsn(struct config *cfg, const struct option *o, const char *v, char *why, size_t whylen)
+{
+	char *msg = NULL;
+
+	if (v[0] == '\0')
+		return replace_string(field(cfg, o), NULL);
+	PQconninfoOption *opts = PQconninfoParse(v, &msg);
+	if (opts == NULL) {
+		/* libpq's reason, on one line; never the string itself, which may hold a password */
+		snprintf(why, whylen, "not a libpq connection string: %s", msg ? msg : "out of memory");
+		for (char *c = why; *c != '\0'; c++)
+			if (*c == '\n')
+				*c = ' ';
+		if (msg != NULL)
+			PQfreemem(msg);
+		return -1;
+	}
+	PQconninfoFree(opts);
+	return replace_string(field(cfg, o), v);
+}
+
+const char *
+config_accounts_dsn(const struct config *cfg)
+{
+	return cfg->accounts_backend == ACCOUNTS_POSTGRESQL ? cfg->accounts_dsn : NULL;
+}
+
+static int
 set_port(struct config *cfg, const struct option *o, const char *v, char *why, size_t whylen)
 {
 	return parse_port(v, (uint16_t *)field(cfg, o));
@@ -1217,6 +1268,7 @@ config_free(struct config *cfg)
 	free(cfg->relayhost_password_file);
 	free(cfg->resolver);
 	free(cfg->tls_ca_file);
+	free(cfg->accounts_dsn);
 	free(cfg->dnssec_trust_anchor);
 	free(cfg->acme_directory);
 	free(cfg->acme_email);
@@ -1400,6 +1452,10 @@ cross_check(struct parse *p)
 	if ((cfg->tls_cert == NULL) != (cfg->tls_key == NULL))
 		parse_error(p, max_line(seen_line(p, "tls", "cert"), seen_line(p, "tls", "key")),
 		    "[tls] cert and key must be set together");
+	if (cfg->accounts_backend == ACCOUNTS_POSTGRESQL && cfg->accounts_dsn == NULL)
+		parse_error(p, max_line(seen_line(p, "accounts", "backend"),
+		    seen_line(p, "accounts", "dsn")),
+		    "[accounts] backend = postgresql needs a dsn (a libpq connection string)");
 	if (cfg->ntls_sni > 0 && cfg->tls_cert == NULL)
 		parse_error(p, seen_line(p, "tls", "sni"), "[tls] sni needs [tls] cert and key");
 	if (cfg->retry_min > cfg->retry_max) {

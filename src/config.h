@@ -94,6 +94,12 @@ enum relay_tls {
 	RELAY_TLS_MAY,    /* opportunistic: STARTTLS when offered, the certificate unchecked */
 };
 
+/* [accounts] backend: where the account store is. */
+enum accounts_backend {
+	ACCOUNTS_SQLITE,     /* <data_dir>/accounts.db, this host alone */
+	ACCOUNTS_POSTGRESQL, /* one database that several hosts share */
+};
+
 struct config {
 	char *path; /* the file it was read from */
 
@@ -169,6 +175,10 @@ struct config {
 	unsigned first_time_recipients_per_day; /* new remote recipients of a user a day */
 	uint64_t vacation_interval; /* seconds: one vacation reply a sender in this time */
 
+	/* [accounts] */
+	enum accounts_backend accounts_backend;
+	char *accounts_dsn; /* libpq connection string, or NULL */
+
 	/* [dkim] */
 	bool dkim_sign;             /* sign outbound mail of hosted domains */
 	unsigned dkim_algs;         /* bit 1 << enum dkim_alg for each algorithm to keep keys of */
@@ -226,6 +236,9 @@ const char *config_path(const char *arg);
 bool config_is_trusted(const struct config *cfg, const struct sockaddr *sa);
 /* config_is_trusted_text - the same for an address in numeric text; false when malformed. */
 bool config_is_trusted_text(const struct config *cfg, const char *ip);
+
+/* config_accounts_dsn - the PostgreSQL connection string of the store, or NULL for SQLite. */
+const char *config_accounts_dsn(const struct config *cfg);
 
 /* The name of a service as used in [listen] ("smtp", "pop3s", ...). */
 const char *service_name(enum service svc);

@@ -49,6 +49,9 @@ static const char usage_text[] =
     "  admin add NAME | admin passwd NAME   a web administrator; password on standard input\n"
     "  admin del NAME | admin list\n"
     "  admin token add NAME                 prints a new API token once\n"
+    "  accounts migrate                     bring the account store's schema up to date\n"
+    "  accounts export | accounts import    the whole account store as JSON, on standard\n"
+    "                                       output / from standard input (into an empty store)\n"
     "  status [--json]                      the running server: roles, uptime, connections,\n"
     "                                       queue, last errors (exit 1: none, or a role down)\n"
     "  version\n";
@@ -96,6 +99,9 @@ static const struct arity {
 	{ "admin", "list", 0, 0 },
 	{ "admin", "passwd", 1, 1 },
 	{ "admin", "token", 2, 2 },
+	{ "accounts", "migrate", 0, 0 },
+	{ "accounts", "export", 0, 0 },
+	{ "accounts", "import", 0, 0 },
 };
 
 static bool
@@ -130,6 +136,7 @@ static const struct group {
 	{ "dmarc", cli_dmarc },
 	{ "tlsrpt", cli_tlsrpt },
 	{ "admin", cli_admin },
+	{ "accounts", cli_accounts },
 	{ "status", cli_status },
 };
 

@@ -106,8 +106,13 @@ on_reload(void *arg, const char *config_text, size_t config_len, const struct tl
 	struct role_control *rc = arg;
 
 	/* Sessions read the config afresh at each use; the new one has the [tls] policy. */
-	if (config_text != NULL)
+	if (config_text != NULL) {
+		if (rc->cfg_lock != NULL)
+			pthread_rwlock_wrlock(rc->cfg_lock);
 		role_reload_config(rc->cfg, config_text, config_len);
+		if (rc->cfg_lock != NULL)
+			pthread_rwlock_unlock(rc->cfg_lock);
+	}
 	if (rc->tls != NULL)
 		role_reload_tls(rc->tls, certs, *rc->cfg);
 }

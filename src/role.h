@@ -2,6 +2,7 @@
 #ifndef MAILROOM_ROLE_H
 #define MAILROOM_ROLE_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -75,6 +76,8 @@ struct role_control {
 	SSL_CTX **tls;          /* NULL: the role has no TLS to reload */
 	struct event *sigs[2];
 	struct ctl *ctl;
+	/* set by a role whose threads read *cfg (lookupd): a reload holds it for writing */
+	pthread_rwlock_t *cfg_lock;
 };
 
 /* role_control_start - on base, with the control channel ctl_fd. Returns 0 or -1. */

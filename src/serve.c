@@ -341,7 +341,15 @@ prepare_store(struct supervisor *sv)
 	char err[512];
 
 	umask(077);
-	struct accounts *a = accounts_open(sv->cfg->data_dir, true, err, sizeof err);
+	bool unreachable = false;
+	struct accounts *a = accounts_open_at(sv->cfg->data_dir, config_accounts_dsn(sv->cfg), true,
+	    &unreachable, err, sizeof err);
+	if (a == NULL && unreachable) {
+		/* A shared store that is down is a temporary failure: serve, and defer mail (4xx). */
+		ev_warn("store-unavailable", KS("error", err),
+		    KS("action", "serving anyway; lookups fail temporarily until it answers"));
+		_exit(0);
+	}
 	if (a == NULL) {
 		ev_err("start-failed", KS("error", err));
 		_exit(1);

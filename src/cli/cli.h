@@ -25,6 +25,8 @@ int cli_check(struct config *cfg, int argc, char **argv);
 int cli_dmarc(struct config *cfg, int argc, char **argv);
 int cli_tlsrpt(struct config *cfg, int argc, char **argv);
 int cli_admin(struct config *cfg, int argc, char **argv);
+/* cli_accounts - `accounts migrate|export|import`: the store as a whole (cli_store.c). */
+int cli_accounts(struct config *cfg, int argc, char **argv);
 /* cli_status - `status [--json]`: asks the running server (cli_status.c). */
 int cli_status(struct config *cfg, int argc, char **argv);
 

@@ -61,14 +61,14 @@ domain_del(struct config *cfg, const char *domain)
 	for (i = 0; domain[i] != '\0' && i < ADDR_DOMAIN_MAX; i++)
 		d[i] = (char)tolower((unsigned char)domain[i]);
 	d[i] = '\0';
-	int n = maildir_retire_domain(cfg->data_dir, d, time(NULL));
+	char where[8192] = "";
+	int n = maildir_retire_domain(cfg->data_dir, d, time(NULL), where, sizeof where);
 	if (n < 0)
 		return cli_fail("deleted domain %s, but cannot move its mailboxes to %s/deleted/%s: "
 		    "%s; move %s/mail/%s away before the domain is added again", d, cfg->data_dir, d,
 		    strerror(errno), cfg->data_dir, d);
 	if (n > 0)
-		printf("moved %d mailbox%s to %s/deleted/%s/\n", n, n == 1 ? "" : "es",
-		    cfg->data_dir, d);
+		printf("moved %d mailbox%s to %s/\n", n, n == 1 ? "" : "es", where);
 	return 0;
 }
 

@@ -117,6 +117,14 @@ cli_open_accounts(const struct config *cfg)
 	struct stat st;
 	bool made_dir = false;
 
+	const char *dsn = config_accounts_dsn(cfg);
+	if (dsn != NULL) {
+		/* A shared store: made by the first command of any host, as a file would be. */
+		struct accounts *a = accounts_open_at(cfg->data_dir, dsn, true, NULL, err, sizeof err);
+		if (a == NULL)
+			cli_fail("%s", err);
+		return a;
+	}
 	/* INTERFACE.md: a hand-written config works from the first command. */
 	if (stat(cfg->data_dir, &st) < 0) {
 		if (errno != ENOENT || mkdir_p(cfg->data_dir, 0750) < 0) {

@@ -1,6 +1,7 @@
 /*
  * maildrop.c - the Maildir behind a POP3 session. The lock is flock() on a file
- * of its own, so a crashed process cannot leave it behind; the snapshot lists
+ * of its own, so a crashed process cannot leave it behind, and a dot lock that
+ * other hosts sharing the mail tree see (store/dotlock.h); the snapshot lists
  * cur/ once, after moving new/ there, and never stats a file whose name carries
  * its POP3 size (",W="). Files are found by name, and found again by base name
  * when another program (Dovecot setting a flag) renamed them meanwhile.
@@ -234,7 +235,8 @@ cmp_msg(const void *a, const void *b, void *arg)
 }
 
 enum maildrop_status
-maildrop_open(struct maildrop *md, const char *path, char *err, size_t errlen)
+maildrop_open(struct maildrop *md, const char *path, time_t stale_after, char *err,
+    size_t errlen)
 {
 	char p[4096];
 
@@ -263,6 +265,18 @@ maildrop_open(struct maildrop *md, const char *path, char *err, size_t errlen)
 		set_err(err, errlen, "cannot lock the mailbox", errno);
 		goto fail;
 	}
+	/* flock() holds on this host; a session of another host sharing mail/ sees the file. */
+	snprintf(p, sizeof p, "%s/" MAILDROP_DOTLOCK_NAME, path);
+	switch (dotlock_take(&md->dot, p, stale_after)) {
+	case DOTLOCK_OK:
+		break;
+	case DOTLOCK_HELD:
+		maildrop_close(md);
+		return MAILDROP_IN_USE;
+	case DOTLOCK_ERROR:
+		set_err(err, errlen, "cannot make the lock file", errno);
+		goto fail;
+	}
 	snprintf(p, sizeof p, "%s/cur", path);
 	md->cur_fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (md->cur_fd < 0) {
@@ -280,10 +294,17 @@ fail:
 }
 
 void
+maildrop_touch(struct maildrop *md)
+{
+	dotlock_touch(&md->dot, MAILDROP_TOUCH_INTERVAL);
+}
+
+void
 maildrop_close(struct maildrop *md)
 {
 	if (md->cur_fd >= 0)
 		close(md->cur_fd);
+	dotlock_release(&md->dot);
 	if (md->lock_fd >= 0)
 		close(md->lock_fd); /* releases the flock */
 	free(md->msgs);

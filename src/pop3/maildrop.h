@@ -11,10 +11,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "store/dotlock.h"
 #include "util/buf.h"
 
-/* The lock file in the Maildir's top directory (Dovecot ignores it). */
+/* The lock files in the Maildir's top directory (Dovecot ignores them). */
 #define MAILDROP_LOCK_NAME "mailroom-pop3.lock"
+#define MAILDROP_DOTLOCK_NAME "mailroom-pop3.dotlock"
+/* The dot lock's time is refreshed at most this often by its session. */
+#define MAILDROP_TOUCH_INTERVAL 30
 #define MAILDROP_UIDL_MAX 70 /* RFC 1939 section 7 */
 
 enum maildrop_status {
@@ -35,6 +39,7 @@ struct maildrop_msg {
 struct maildrop {
 	char *path;
 	int lock_fd;          /* flock()ed: the kernel releases it when the process dies */
+	struct dotlock dot;   /* and the lock file other hosts see (a Maildir on NFS) */
 	int cur_fd;           /* the cur/ directory */
 	struct maildrop_msg *msgs; /* the snapshot, oldest first; numbers are index + 1 */
 	size_t n;
@@ -48,11 +53,16 @@ struct maildrop {
  * maildrop_open - lock the Maildir at path (creating it when missing) and take
  * the snapshot: every file in new/ renamed to cur/<name>:2, then every message
  * in cur/ listed with its size (from ",W=" in the name where there is one, else
- * by reading the file once). Does no logging and touches no global state, so it
- * may run on a worker thread. On MAILDROP_OK the caller must maildrop_close.
+ * by reading the file once). The lock is flock() (this host) and a dot lock
+ * (store/dotlock.h: every host of a shared mail tree), taken as stale when not
+ * touched for stale_after seconds. Does no logging and touches no global state,
+ * so it may run on a worker thread. On MAILDROP_OK the caller must maildrop_close.
  */
-enum maildrop_status maildrop_open(struct maildrop *md, const char *path, char *err,
-    size_t errlen);
+enum maildrop_status maildrop_open(struct maildrop *md, const char *path, time_t stale_after,
+    char *err, size_t errlen);
+
+/* maildrop_touch - the session is alive: its dot lock says so (at most every 30 s). */
+void maildrop_touch(struct maildrop *md);
 
 /* maildrop_close - free the snapshot and release the lock; deletes nothing. */
 void maildrop_close(struct maildrop *md);

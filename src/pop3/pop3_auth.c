@@ -19,6 +19,7 @@
 /* What a POP3 login does besides the password: the maildrop, locked and listed. */
 struct maildrop_job {
 	char path[4096];
+	time_t stale_after;     /* of another host's lock: its session cannot be idle longer */
 	enum maildrop_status st;
 	char err[256];
 	struct maildrop md;
@@ -36,6 +37,7 @@ prepare(void *owner, struct login_job *j)
 	struct pop3_session *s = owner;
 	struct maildrop_job *d = (void *)j->data;
 
+	d->stale_after = (time_t)s->srv->cfg->command_timeout + 2 * MAILDROP_TOUCH_INTERVAL;
 	return maildir_path(s->srv->mail_dir, j->user, d->path, sizeof d->path) == 0;
 }
 
@@ -45,7 +47,7 @@ open_maildrop(struct login_job *j)
 {
 	struct maildrop_job *d = (void *)j->data;
 
-	d->st = maildrop_open(&d->md, d->path, d->err, sizeof d->err);
+	d->st = maildrop_open(&d->md, d->path, d->stale_after, d->err, sizeof d->err);
 }
 
 static void

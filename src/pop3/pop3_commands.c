@@ -110,6 +110,8 @@ pop3_dispatch(struct pop3_session *s, const char *line, size_t len)
 		pop3_sasl_response(s, line, len);
 		return;
 	}
+	if (s->md != NULL)
+		maildrop_touch(s->md); /* its lock is alive for other hosts too */
 	if (pop3_cmd_parse(line, len, &cmd, &err) < 0) {
 		parse_error(s, err);
 		return;

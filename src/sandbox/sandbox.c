@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "db/db.h"
 #include "milter/milter_addr.h"
 #include "util/log.h"
 
@@ -284,6 +285,18 @@ landlock_install(enum sandbox_profile p, const struct config *cfg)
 		break;
 	case SANDBOX_LOOKUPD:
 		allow(&r, cfg->data_dir, rw); /* accounts.db and its -wal and -shm */
+		/* A shared store: the PostgreSQL servers of the connection string, and the
+		 * files libpq reads for it (a password file, certificates). */
+		if (config_accounts_dsn(cfg) != NULL) {
+			uint16_t ports[16];
+			static char files[8][DB_PATH_MAX];
+			size_t n = abi >= 4 ? db_pg_ports(config_accounts_dsn(cfg), ports, 16) : 0;
+			for (size_t i = 0; i < n; i++)
+				allow_connect(&r, ports[i]);
+			n = db_pg_files(config_accounts_dsn(cfg), files, 8);
+			for (size_t i = 0; i < n; i++)
+				allow(&r, files[i], FS_READ);
+		}
 		break;
 	case SANDBOX_HTTPD:
 		/* Its pages are built in memory; it asks lookupd and queued (the queue

@@ -1,4 +1,4 @@
-/* maildir_retire.c - move the mailboxes of deleted users and domains under deleted/. */
+/* maildir_retire.c - move the mailboxes of deleted users and domains under deleted/ (maildir_retire.h). */
 #include "store/maildir_retire.h"
 
 #include <dirent.h>
@@ -81,6 +81,35 @@ move_aside(const char *src, const char *deleted, const char *dst_dir, const char
 	return -1;
 }
 
+/*
+ * aside - move_aside into <data_dir>/deleted/<domain>, or, when mail/ is a file
+ * system of its own (a shared one: rename cannot leave it), into
+ * <mail_dir>/.deleted/<domain>; where it went into out.
+ */
+static int
+aside(const char *data_dir, const char *mail_dir, const char *src, const char *domain,
+    const char *name, time_t now, char *out, size_t outlen)
+{
+	char deleted[4096], dst_dir[4400];
+
+	for (int i = 0; i < 2; i++) {
+		if (i == 0)
+			snprintf(deleted, sizeof deleted, "%s/deleted", data_dir);
+		else
+			snprintf(deleted, sizeof deleted, "%s/.deleted", mail_dir);
+		if (snprintf(dst_dir, sizeof dst_dir, "%s/%s", deleted, domain) >=
+		    (int)sizeof dst_dir) {
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		if (move_aside(src, deleted, dst_dir, name, now, out, outlen) == 0)
+			return 0;
+		if (errno != EXDEV)
+			return -1;
+	}
+	return -1;
+}
+
 /* split - the "<domain>" and "<local>" components at the end of a Maildir path. */
 static int
 split(char *path, char **domain_dir, char **local)
@@ -98,12 +127,11 @@ int
 maildir_retire_user(const char *data_dir, const char *address, time_t now, char *moved,
     size_t movedlen)
 {
-	char mail_dir[4096], src[4096], deleted[4096], dst_dir[4096], parts[4096];
+	char mail_dir[4096], src[4096], parts[4096];
 	char *domain_dir, *local;
 	struct stat st;
 
 	if (snprintf(mail_dir, sizeof mail_dir, "%s/mail", data_dir) >= (int)sizeof mail_dir ||
-	    snprintf(deleted, sizeof deleted, "%s/deleted", data_dir) >= (int)sizeof deleted ||
 	    maildir_path(mail_dir, address, src, sizeof src) < 0) {
 		errno = ENAMETOOLONG;
 		return -1;
@@ -116,27 +144,23 @@ maildir_retire_user(const char *data_dir, const char *address, time_t now, char 
 		return -1;
 	}
 	const char *domain = strrchr(domain_dir, '/') + 1;
-	if (snprintf(dst_dir, sizeof dst_dir, "%s/%s", deleted, domain) >= (int)sizeof dst_dir) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	if (move_aside(src, deleted, dst_dir, local, now, moved, movedlen) < 0)
+	if (aside(data_dir, mail_dir, src, domain, local, now, moved, movedlen) < 0)
 		return -1;
 	sync_dir(domain_dir);
 	return 1;
 }
 
 int
-maildir_retire_domain(const char *data_dir, const char *domain, time_t now)
+maildir_retire_domain(const char *data_dir, const char *domain, time_t now, char *where,
+    size_t wherelen)
 {
-	char mail_dir[4096], probe[4096], deleted[4096], dst_dir[4096], src[8192], out[8192];
+	char mail_dir[4096], probe[4096], src[8192], out[8192];
 	char *domain_dir, *local;
 	int moved = 0;
 
 	/* The path of any mailbox of the domain gives the domain's directory. */
 	char addr[512];
 	if (snprintf(mail_dir, sizeof mail_dir, "%s/mail", data_dir) >= (int)sizeof mail_dir ||
-	    snprintf(deleted, sizeof deleted, "%s/deleted", data_dir) >= (int)sizeof deleted ||
 	    snprintf(addr, sizeof addr, "x@%s", domain) >= (int)sizeof addr ||
 	    maildir_path(mail_dir, addr, probe, sizeof probe) < 0 ||
 	    split(probe, &domain_dir, &local) < 0) {
@@ -144,7 +168,6 @@ maildir_retire_domain(const char *data_dir, const char *domain, time_t now)
 		return -1;
 	}
 	const char *dname = strrchr(domain_dir, '/') + 1;
-	snprintf(dst_dir, sizeof dst_dir, "%s/%s", deleted, dname);
 	DIR *d = opendir(domain_dir);
 	if (d == NULL)
 		return errno == ENOENT ? 0 : -1;
@@ -154,7 +177,12 @@ maildir_retire_domain(const char *data_dir, const char *domain, time_t now)
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
 		snprintf(src, sizeof src, "%s/%s", domain_dir, de->d_name);
-		if (move_aside(src, deleted, dst_dir, de->d_name, now, out, sizeof out) == 0) {
+		if (aside(data_dir, mail_dir, src, dname, de->d_name, now, out, sizeof out) == 0) {
+			/* the directory it went to, for the caller's message */
+			char *slash = strrchr(out, '/');
+			if (slash != NULL)
+				*slash = '\0';
+			snprintf(where, wherelen, "%s", out);
 			moved++;
 		} else if (errno != ENOENT) { /* ENOENT: an entry readdir saw before it moved */
 			rc = -1;

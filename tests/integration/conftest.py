@@ -185,7 +185,12 @@ class Instance:
             text = set_key(text, section, key, value)
         with open(self.conf, "w") as f:
             f.write(text + "\n")
-        self.run_cli("user", "add", DEMO, input=DEMO_PASSWORD + "\n")
+        # init made the domain in its own SQLite store; a shared (PostgreSQL) store gets
+        # it and the demo user from the first of the hosts that use it.
+        shared = (settings or {}).get(("accounts", "backend")) == "postgresql"
+        if shared:
+            self.run_cli("domain", "add", DOMAIN, check=False)
+        self.run_cli("user", "add", DEMO, input=DEMO_PASSWORD + "\n", check=not shared)
 
     # -- the command line --
     def run_cli(self, *args, input=None, check=True, config=True):
@@ -425,6 +430,17 @@ def make_instance():
 def make_module_instance():
     """As make_instance, for instances that several tests of a module share."""
     yield from _instances()
+
+
+@pytest.fixture(scope="module")
+def pg():
+    """A private PostgreSQL 15 server for the module's tests (pgserver.py), stopped after."""
+    import pgserver
+    if not pgserver.available():
+        pytest.fail("PostgreSQL 15 is not installed (make deps installs postgresql-15)")
+    server = pgserver.Postgres().start()
+    yield server
+    server.close()
 
 
 @pytest.fixture

@@ -202,7 +202,10 @@ test_kept_and_deleted(void **state)
 	assert_int_equal(rec.napps, 0);
 }
 
-/* A store made before these tables gets them when it is opened. */
+/*
+ * A store made before these tables (and before schema versions: no
+ * schema_version, user_version 1, aliases without seq) gets them when it is opened.
+ */
 static void
 test_upgrade(void **state)
 {
@@ -215,7 +218,9 @@ test_upgrade(void **state)
 	snprintf(path, sizeof path, "%s/accounts.db", f->dir);
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db, "DROP TRIGGER users_controls_del;"
-	    " DROP TABLE app_passwords; DROP TABLE suspended_users;", NULL, NULL, NULL), SQLITE_OK);
+	    " DROP TABLE app_passwords; DROP TABLE suspended_users; DROP TABLE schema_version;"
+	    " ALTER TABLE aliases DROP COLUMN seq; PRAGMA user_version = 1;", NULL, NULL, NULL),
+	    SQLITE_OK);
 	sqlite3_close(db);
 	f->a = accounts_open(f->dir, false, err, sizeof err);
 	assert_non_null(f->a);

@@ -586,6 +586,33 @@ test_tls_keys(void **state)
 	    "duplicate key 'min_protocol' in [tls] (first on line 2)");
 }
 
+/* [accounts]: the backend, and a dsn parsed (never connected to) when read. */
+static void
+test_accounts(void **state)
+{
+	struct config cfg;
+
+	load_ok("", &cfg);
+	assert_int_equal(cfg.accounts_backend, ACCOUNTS_SQLITE);
+	assert_null(config_accounts_dsn(&cfg));
+	config_free(&cfg);
+	load_ok("[accounts]\nbackend = postgresql\ndsn = host=db1,db2 dbname=m"
+	    " target_session_attrs=read-write\n", &cfg);
+	assert_int_equal(cfg.accounts_backend, ACCOUNTS_POSTGRESQL);
+	assert_string_equal(config_accounts_dsn(&cfg),
+	    "host=db1,db2 dbname=m target_session_attrs=read-write");
+	config_free(&cfg);
+	/* a dsn kept for later is no error while the backend is sqlite; it is not used */
+	load_ok("[accounts]\ndsn = dbname=m\n", &cfg);
+	assert_null(config_accounts_dsn(&cfg));
+	config_free(&cfg);
+	bad_value("accounts", "backend", "mysql");
+	bad_value("accounts", "dsn", "host = 'unterminated");
+	bad_value("accounts", "dsn", "nokey");
+	load_err("[accounts]\nbackend = postgresql\n", 2,
+	    "[accounts] backend = postgresql needs a dsn (a libpq connection string)");
+}
+
 static void
 test_range_message(void **state)
 {
@@ -864,6 +891,7 @@ main(void)
 		cmocka_unit_test(test_every_key),
 		cmocka_unit_test(test_dkim),
 		cmocka_unit_test(test_milters),
+		cmocka_unit_test(test_accounts),
 		cmocka_unit_test(test_listen_lists),
 		cmocka_unit_test(test_unknown_and_syntax),
 		cmocka_unit_test(test_missing_file),

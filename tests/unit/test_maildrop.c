@@ -8,12 +8,14 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <dirent.h>
 
@@ -89,7 +91,7 @@ static void
 open_ok(const struct fixture *f, struct maildrop *md)
 {
 	char err[256] = "";
-	enum maildrop_status st = maildrop_open(md, f->md, err, sizeof err);
+	enum maildrop_status st = maildrop_open(md, f->md, 600, err, sizeof err);
 	if (st != MAILDROP_OK)
 		fail_msg("maildrop_open: %d %s", (int)st, err);
 }
@@ -222,10 +224,36 @@ test_lock_excludes(void **state)
 	char err[256];
 
 	open_ok(f, &md1);
-	assert_int_equal(maildrop_open(&md2, f->md, err, sizeof err), MAILDROP_IN_USE);
+	assert_int_equal(maildrop_open(&md2, f->md, 600, err, sizeof err), MAILDROP_IN_USE);
 	maildrop_close(&md1);
 	open_ok(f, &md2);
 	maildrop_close(&md2);
+}
+
+/* A session of another host sharing the Maildir (NFS) is seen by its dot lock alone. */
+static void
+test_lock_of_another_host(void **state)
+{
+	struct fixture *f = *state;
+	struct maildrop md;
+	char err[256], p[1024];
+
+	open_ok(f, &md);
+	assert_true(exists(f, "", MAILDROP_DOTLOCK_NAME));
+	maildrop_close(&md);
+	assert_false(exists(f, "", MAILDROP_DOTLOCK_NAME));
+	snprintf(p, sizeof p, "%s/" MAILDROP_DOTLOCK_NAME, f->md);
+	FILE *fp = fopen(p, "w");
+	assert_non_null(fp);
+	fputs("elsewhere.example 4242 beef\n", fp);
+	fclose(fp);
+	assert_int_equal(maildrop_open(&md, f->md, 600, err, sizeof err), MAILDROP_IN_USE);
+	/* untouched for longer than a session may be idle: that host is gone */
+	struct timespec old[2] = { { time(NULL) - 700, 0 }, { time(NULL) - 700, 0 } };
+	assert_int_equal(utimensat(AT_FDCWD, p, old, 0), 0);
+	open_ok(f, &md);
+	maildrop_close(&md);
+	assert_false(exists(f, "", MAILDROP_DOTLOCK_NAME));
 }
 
 static void
@@ -243,7 +271,7 @@ test_lock_dies_with_process(void **state)
 	if (pid == 0) {
 		struct maildrop held;
 		close(ready[0]);
-		if (maildrop_open(&held, f->md, err, sizeof err) != MAILDROP_OK)
+		if (maildrop_open(&held, f->md, 600, err, sizeof err) != MAILDROP_OK)
 			_exit(1);
 		if (write(ready[1], "x", 1) != 1)
 			_exit(1);
@@ -254,7 +282,7 @@ test_lock_dies_with_process(void **state)
 	char c;
 	assert_int_equal(read(ready[0], &c, 1), 1);
 	close(ready[0]);
-	assert_int_equal(maildrop_open(&md, f->md, err, sizeof err), MAILDROP_IN_USE);
+	assert_int_equal(maildrop_open(&md, f->md, 600, err, sizeof err), MAILDROP_IN_USE);
 	kill(pid, SIGKILL);
 	int status;
 	assert_int_equal(waitpid(pid, &status, 0), pid);
@@ -411,6 +439,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_creates_empty, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lock_of_another_host, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_snapshot_moves_new, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_computed_size_crlf, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_order_numeric, setup, teardown),
