@@ -15,6 +15,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "ipc/frame.h"
+
 struct sni_slot {
 	char name[256];
 	SSL_CTX *ctx;
@@ -248,6 +250,18 @@ on_servername(SSL *ssl, int *alert, void *arg)
 	return SSL_TLSEXT_ERR_OK;
 }
 
+/* pem_fits - whether the pair fits one control frame, with room for the frame's other fields. */
+static bool
+pem_fits(const struct tls_pem *p, const char *path, char *err, size_t errlen)
+{
+	if (p->certlen + p->keylen + 1024 <= FRAME_MAX)
+		return true;
+	snprintf(err, errlen, "%s: the certificate and key take %zu octets, more than the %d a "
+	    "role can be sent (leave out the CA bundle: the chain up to the root's child is enough)",
+	    path, p->certlen + p->keylen, FRAME_MAX - 1024);
+	return false;
+}
+
 int
 tls_certs_load(struct tls_certs *c, const struct config *cfg, char *err, size_t errlen)
 {
@@ -269,6 +283,13 @@ tls_certs_load(struct tls_certs *c, const struct config *cfg, char *err, size_t 
 			goto fail;
 		}
 	}
+	/* Each pair goes to the roles in one control frame (net/ctl.h): refuse here what
+	 * could not, rather than start or reload with roles that lack it. */
+	if (!pem_fits(&c->main, cfg->tls_cert, err, errlen))
+		goto fail;
+	for (size_t i = 0; i < c->nsni; i++)
+		if (!pem_fits(&c->sni[i].pem, cfg->tls_sni[i].cert, err, errlen))
+			goto fail;
 	/* What the roles will make of them: a bad key or name is refused here, as root. */
 	SSL_CTX *check = tls_server_ctx(c, cfg, err, errlen);
 	if (check == NULL)

@@ -405,3 +405,26 @@ def test_mta_sts_id_follows_the_mode(make_instance):
     assert len(ids) == 3
     inst.set("tls", "mta_sts_max_age", "30d")
     assert sts_id(inst) not in ids
+
+
+def test_certificate_too_large_for_the_roles(make_instance):
+    """A chain that cannot go to the roles in one control frame (a CA bundle appended)
+    is refused by config check and by a reload, which keeps the old certificate."""
+    inst = make_instance()
+    pem = open(inst.cert).read()
+    old = der_of(inst.cert)
+    big = os.path.join(inst.dir, "big.pem")
+    with open(big, "w") as f:
+        f.write(pem * (70000 // len(pem) + 2))
+    assert os.path.getsize(big) > 70000
+    inst.set("tls", "cert", big)
+    p = inst.run_cli("config", "check", check=False)
+    assert p.returncode == 1 and len(p.stderr.splitlines()) == 1, p.stderr
+    assert f"{big}: the certificate and key take" in p.stderr, p.stderr
+    mark = inst.log_mark()
+    inst.reload()
+    inst.wait_event("reload-refused", _role="serve", since=mark,
+                    error=re.compile(r"the certificate and key take \d+ octets"))
+    conn = Conn(inst.ports["submissions"], None, None)
+    assert conn.cert() == old
+    conn.close()
