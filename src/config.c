@@ -138,7 +138,7 @@ static const struct option options[] = {
 	{ "delivery", "dane", "no", set_yesno, OFF(dane), 0, 0 },
 	{ "delivery", "dnssec_trust_anchor", "/usr/share/dns/root.key", set_abspath,
 	    OFF(dnssec_trust_anchor), 0, 0 },
-	{ "delivery", "mta_sts", "no", set_yesno, OFF(mta_sts), 0, 0 },
+	{ "delivery", "mta_sts", "yes", set_yesno, OFF(mta_sts), 0, 0 },
 	{ "delivery", "tls_reports", "no", set_yesno, OFF(tls_reports), 0, 0 },
 
 	{ "limits", "max_message_size", "25M", set_size, OFF(max_message_size),
