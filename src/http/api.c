@@ -173,6 +173,22 @@ split(const char *path, const char *prefix, char *first, size_t len, const char 
 	return true;
 }
 
+/* dns_done - the check's answer to the request that asked for it (evhttp keeps it till then). */
+static void
+dns_done(void *arg, json_t *result)
+{
+	struct evhttp_request *req = arg;
+	char *s = result != NULL ? json_dumps(result, JSON_COMPACT) : NULL;
+	struct buf b = { 0 };
+
+	if (s == NULL || buf_printf(&b, "%s\n", s) < 0)
+		http_reply_json_error(req, HTTP_INTERNAL, "out of memory");
+	else
+		http_reply_json(req, 200, &b);
+	free(s);
+	buf_free(&b);
+}
+
 /* dns_check - lookupd's records (it also says whether the caller may see them), then the check. */
 static void
 dns_check(struct api *a, const char *domain)
@@ -180,16 +196,11 @@ dns_check(struct api *a, const char *domain)
 	json_t *r = NULL;
 	int st = web_call(a->wr, &r, "dns.records", domain, NULL);
 
-	if (st == 200) {
-		json_t *c = web_dns_check(a->wr->srv->cfg, jstr(r, "domain"), json_object_get(r, "records"));
-		if (c == NULL)
-			refuse(a, HTTP_SERVUNAVAIL, "cannot start the check");
-		else
-			answer(a, 200, c);
-		json_decref(c);
-	} else {
+	if (st != 200)
 		answer(a, st, r);
-	}
+	else if (web_dns_check_start(a->wr->srv, jstr(r, "domain"), json_object_get(r, "records"),
+	    dns_done, a->wr->req) < 0)
+		refuse(a, HTTP_SERVUNAVAIL, "cannot start the check");
 	json_decref(r);
 }
 

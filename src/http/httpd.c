@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "http/http_acme.h"
+#include "http/web_dns_check.h"
 #include "metrics/metrics.h"
 #include "role.h"
 #include "util/log.h"
@@ -199,6 +200,7 @@ httpd_main(const struct role_env *env)
 	role_run(srv.base, SANDBOX_HTTPD, "httpd", srv.cfg);
 	rc = 0;
 out:
+	web_dns_check_cancel_all(&srv);
 	listeners_free(&srv);
 	http_acme_free(srv.acme);
 	role_control_free(&control);

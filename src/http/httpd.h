@@ -17,6 +17,7 @@ struct evconnlistener;
 struct event_base;
 struct accounts;
 struct httpd;
+struct web_dns_pending;
 struct http_acme;
 
 struct http_listener {
@@ -38,6 +39,7 @@ struct httpd {
 	int ssl_index;             /* SSL ex_data: the listener a TLS connection counts on */
 	struct http_listener *listeners;
 	size_t nlisteners;
+	struct web_dns_pending *dns_checks; /* the admin pages' DNS checks under way */
 };
 
 /* http_serve_https - answer one request on the https listener. */

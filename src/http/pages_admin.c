@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <time.h>
 
 #include "http/http_form.h"
@@ -171,16 +172,13 @@ domains_page(struct web_req *wr, int code, const char *error, const char *typed)
 	web_send_page(wr, code, &b, rc);
 }
 
-/* check_card - `dns check` of the domain's records, a row a record (web_dns_check.c). */
+/* check_card - a `dns check` result, a row a record (web_dns_check.c). */
 static int
-check_card(struct buf *b, struct web_req *wr, const char *domain, json_t *records)
+check_card(struct buf *b, json_t *c)
 {
-	json_t *c = web_dns_check(wr->srv->cfg, domain, records), *v;
+	json_t *v;
 	size_t i;
 
-	if (c == NULL)
-		return html_fmt(b, "<div class=\"card\" id=\"dns-check\"><h2>DNS check</h2>"
-		    "<p class=\"error\">The check could not be started.</p></div>");
 	bool ok = json_is_true(json_object_get(c, "ok"));
 	int rc = html_fmt(b, "<div class=\"card\" id=\"dns-check\"><h2>DNS check</h2><p>%s</p>"
 	    "<div class=\"table-wrap\"><table><thead><tr><th>Result</th><th>Record</th><th>Name</th>"
@@ -197,30 +195,23 @@ check_card(struct buf *b, struct web_req *wr, const char *domain, json_t *record
 	}
 	if (rc == 0)
 		rc = html_fmt(b, "</tbody></table></div></div>");
-	json_decref(c);
 	return rc;
 }
 
+/* domain_render - the domain page from lookupd's records r and keys k (kst its status), and a check. */
 static void
-domain_page(struct web_req *wr, const char *domain, int code, const char *error)
+domain_render(struct web_req *wr, const char *domain, json_t *r, json_t *k, int kst,
+    json_t *check, int code, const char *error)
 {
-	json_t *r = NULL, *k = NULL, *v;
-	int st = web_call(wr, &r, "dns.records", domain, NULL);
 	struct buf b = { 0 };
+	json_t *v;
 	size_t i;
 	char title[300];
 
 	snprintf(title, sizeof title, "%s", domain);
-	if (st != 200) {
-		web_failed(wr, HTML_ADMIN, title, "/admin/domains", st, r);
-		json_decref(r);
-		return;
-	}
-	int kst = web_call(wr, &k, "dkim.list", domain, NULL);
 	int rc = web_begin(wr, &b, HTML_ADMIN, title, "/admin/domains", error);
-	char check[8];
-	if (rc == 0 && web_query(wr, "check", check, sizeof check))
-		rc = check_card(&b, wr, jstr(r, "domain"), json_object_get(r, "records"));
+	if (rc == 0 && check != NULL)
+		rc = check_card(&b, check);
 	if (rc == 0)
 		rc = html_fmt(&b, "<div class=\"card\"><h2>DNS records</h2><p class=\"muted\">Publish "
 		    "these in the domain's zone, then <a id=\"dns-check-link\" href=\"/admin/domains/%s?check=1\">"
@@ -260,9 +251,63 @@ domain_page(struct web_req *wr, const char *domain, int code, const char *error)
 	}
 	if (rc == 0)
 		rc = html_end(&b);
+	web_send_page(wr, code, &b, rc);
+}
+
+/* A domain page waiting for its DNS check: what it will be made of. */
+struct domain_wait {
+	struct web_req wr; /* a GET's: no form */
+	json_t *r, *k;
+	int kst;
+	char domain[300];
+};
+
+static void
+domain_checked(void *arg, json_t *check)
+{
+	struct domain_wait *w = arg;
+
+	domain_render(&w->wr, w->domain, w->r, w->k, w->kst, check, HTTP_OK, NULL);
+	json_decref(w->r);
+	json_decref(w->k);
+	web_req_free(&w->wr);
+	free(w);
+}
+
+static void
+domain_page(struct web_req *wr, const char *domain, int code, const char *error)
+{
+	json_t *r = NULL, *k = NULL;
+	int st = web_call(wr, &r, "dns.records", domain, NULL);
+	char check[8];
+
+	if (st != 200) {
+		web_failed(wr, HTML_ADMIN, domain, "/admin/domains", st, r);
+		json_decref(r);
+		return;
+	}
+	int kst = web_call(wr, &k, "dkim.list", domain, NULL);
+	if (!wr->post && web_query(wr, "check", check, sizeof check)) {
+		/* Answered when the check is done; the loop serves the others meanwhile. */
+		struct domain_wait *w = calloc(1, sizeof *w);
+		if (w != NULL) {
+			w->wr = *wr;
+			TAILQ_INIT(&w->wr.form);
+			w->r = r;
+			w->k = k;
+			w->kst = kst;
+			snprintf(w->domain, sizeof w->domain, "%s", domain);
+			if (web_dns_check_start(wr->srv, jstr(r, "domain"), json_object_get(r, "records"),
+			    domain_checked, w) == 0)
+				return;
+			free(w);
+		}
+		domain_render(wr, domain, r, k, kst, NULL, code, "The DNS check could not be started.");
+	} else {
+		domain_render(wr, domain, r, k, kst, NULL, code, error);
+	}
 	json_decref(r);
 	json_decref(k);
-	web_send_page(wr, code, &b, rc);
 }
 
 static void

@@ -2,19 +2,19 @@
  * web_dns_check.c - `dns check` for the admin page and the API. The check asks
  * the resolver synchronously, one question after another; the web role serves
  * everyone from one loop, so it runs in a child process that writes its lines to
- * a pipe, and the role waits for them at most CHECK_SECONDS: a dead resolver
- * holds the web face for that long, not for the resolver's own retries.
+ * a pipe the loop watches, and the request is answered when the child is done, or
+ * after CHECK_SECONDS with a tempfail: nobody else waits for it.
  */
 #include "http/web_dns_check.h"
 
 #include <errno.h>
-#include <poll.h>
+#include <event2/event.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unbound.h>
 #include <unistd.h>
 
@@ -105,37 +105,6 @@ run_check(const struct config *cfg, const char *domain, json_t *records, struct 
 	ub_ctx_delete(ub);
 }
 
-/* read_child - the child's output until EOF or the deadline; 0, or -1 at the deadline. */
-static int
-read_child(int fd, struct buf *out)
-{
-	struct timespec start;
-	char chunk[4096];
-
-	clock_gettime(CLOCK_MONOTONIC, &start);
-	for (;;) {
-		struct timespec now;
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		long left = CHECK_SECONDS * 1000L - ((now.tv_sec - start.tv_sec) * 1000L +
-		    (now.tv_nsec - start.tv_nsec) / 1000000L);
-		if (left <= 0)
-			return -1;
-		struct pollfd p = { .fd = fd, .events = POLLIN };
-		int n = poll(&p, 1, (int)left);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		ssize_t got = read(fd, chunk, sizeof chunk);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got <= 0)
-			return 0;
-		if (out->len + (size_t)got > CHECK_OUTPUT_MAX || buf_append(out, chunk, (size_t)got) < 0)
-			return -1;
-	}
-}
-
 /* add_line - one "verdict\tlabel\tname\tdetail" line as an object of results. */
 static void
 add_line(json_t *results, char *line, bool *ok)
@@ -155,25 +124,113 @@ add_line(json_t *results, char *line, bool *ok)
 	    "purpose", f[1], "name", f[2], "detail", f[3]));
 }
 
-json_t *
-web_dns_check(const struct config *cfg, const char *domain, json_t *records)
+/* A check under way: the child, its pipe, what it wrote so far, whom to tell. */
+struct web_dns_pending {
+	struct httpd *srv;
+	pid_t pid;
+	int fd;
+	struct event *ev, *deadline;
+	struct buf out;
+	char domain[300];
+	web_dns_done *done;
+	void *arg;
+	struct web_dns_pending **prev, *next; /* srv->dns_checks */
+};
+
+/* result - the child's lines (timed_out: none, the limit instead) as the check's JSON. */
+static json_t *
+result(struct web_dns_pending *p, bool timed_out)
 {
-	struct buf out = { 0 };
-	int fds[2];
+	json_t *results = json_array();
 	bool ok = true;
 
-	if (pipe(fds) < 0)
-		return NULL;
+	if (timed_out) {
+		ok = false;
+		char why[100];
+		snprintf(why, sizeof why, "no answer within %d seconds", CHECK_SECONDS);
+		json_array_append_new(results, json_pack("{s:s, s:s, s:s, s:s}", "verdict",
+		    "tempfail", "purpose", "", "name", p->domain, "detail", why));
+	} else {
+		buf_putc(&p->out, '\0');
+		char *save = NULL;
+		for (char *line = p->out.data ? strtok_r(p->out.data, "\n", &save) : NULL;
+		    line != NULL; line = strtok_r(NULL, "\n", &save))
+			add_line(results, line, &ok);
+		if (json_array_size(results) == 0)
+			ok = false;
+	}
+	return json_pack("{s:s, s:b, s:o}", "domain", p->domain, "ok", ok, "results", results);
+}
+
+/* finish - the child reaped, the caller told (unless cancelled), p freed. */
+static void
+finish(struct web_dns_pending *p, bool timed_out, bool tell)
+{
+	if (timed_out || !tell)
+		kill(p->pid, SIGKILL);
+	while (waitpid(p->pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	event_free(p->ev);
+	event_free(p->deadline);
+	close(p->fd);
+	*p->prev = p->next;
+	if (p->next != NULL)
+		p->next->prev = p->prev;
+	if (tell) {
+		json_t *j = result(p, timed_out);
+		p->done(p->arg, j);
+		json_decref(j);
+	}
+	buf_free(&p->out);
+	free(p);
+}
+
+static void
+on_output(evutil_socket_t fd, short what, void *arg)
+{
+	struct web_dns_pending *p = arg;
+	char chunk[4096];
+
+	ssize_t got = read(fd, chunk, sizeof chunk);
+	if (got < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (got > 0 && p->out.len + (size_t)got <= CHECK_OUTPUT_MAX &&
+	    buf_append(&p->out, chunk, (size_t)got) == 0)
+		return;
+	finish(p, false, true); /* EOF: the child is done (or wrote too much) */
+}
+
+static void
+on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	finish(arg, true, true);
+}
+
+int
+web_dns_check_start(struct httpd *srv, const char *domain, json_t *records, web_dns_done *done,
+    void *arg)
+{
+	struct web_dns_pending *p = calloc(1, sizeof *p);
+	int fds[2];
+
+	if (p == NULL)
+		return -1;
+	if (pipe2(fds, O_CLOEXEC) < 0) {
+		free(p);
+		return -1;
+	}
 	pid_t pid = fork();
 	if (pid < 0) {
 		close(fds[0]);
 		close(fds[1]);
-		return NULL;
+		free(p);
+		return -1;
 	}
 	if (pid == 0) {
+		struct buf out = { 0 };
 		close(fds[0]);
 		alarm(CHECK_SECONDS + 1); /* should the parent be gone */
-		run_check(cfg, domain, records, &out);
+		run_check(srv->cfg, domain, records, &out);
 		size_t off = 0;
 		while (off < out.len) {
 			ssize_t n = write(fds[1], out.data + off, out.len - off);
@@ -187,29 +244,32 @@ web_dns_check(const struct config *cfg, const char *domain, json_t *records)
 		_exit(0);
 	}
 	close(fds[1]);
-	int rc = read_child(fds[0], &out);
-	close(fds[0]);
-	if (rc < 0)
-		kill(pid, SIGKILL);
-	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-		;
-
-	json_t *results = json_array();
-	if (rc < 0) {
-		ok = false;
-		char why[100];
-		snprintf(why, sizeof why, "no answer within %d seconds", CHECK_SECONDS);
-		json_array_append_new(results, json_pack("{s:s, s:s, s:s, s:s}", "verdict",
-		    "tempfail", "purpose", "", "name", domain, "detail", why));
-	} else {
-		buf_putc(&out, '\0');
-		char *save = NULL;
-		for (char *line = strtok_r(out.data, "\n", &save); line != NULL;
-		    line = strtok_r(NULL, "\n", &save))
-			add_line(results, line, &ok);
-		if (json_array_size(results) == 0)
-			ok = false;
+	evutil_make_socket_nonblocking(fds[0]);
+	p->srv = srv;
+	p->pid = pid;
+	p->fd = fds[0];
+	p->done = done;
+	p->arg = arg;
+	snprintf(p->domain, sizeof p->domain, "%s", domain);
+	p->ev = event_new(srv->base, fds[0], EV_READ | EV_PERSIST, on_output, p);
+	p->deadline = evtimer_new(srv->base, on_deadline, p);
+	struct timeval tv = { CHECK_SECONDS, 0 };
+	p->next = srv->dns_checks;
+	if (p->next != NULL)
+		p->next->prev = &p->next;
+	p->prev = &srv->dns_checks;
+	srv->dns_checks = p;
+	if (p->ev == NULL || p->deadline == NULL || event_add(p->ev, NULL) < 0 ||
+	    evtimer_add(p->deadline, &tv) < 0) {
+		finish(p, false, false);
+		return -1;
 	}
-	buf_free(&out);
-	return json_pack("{s:s, s:b, s:o}", "domain", domain, "ok", ok, "results", results);
+	return 0;
+}
+
+void
+web_dns_check_cancel_all(struct httpd *srv)
+{
+	while (srv->dns_checks != NULL)
+		finish(srv->dns_checks, false, false);
 }

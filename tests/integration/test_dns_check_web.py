@@ -4,11 +4,12 @@ records served by a dnsmasq on loopback exactly as `dns records` prints them, wi
 one left out, and with a resolver that does not answer (a tempfail, and the web
 face goes on serving)."""
 import re
+import threading
 
 import pytest
 
 from conftest import DOMAIN, free_port
-from peers import Dns
+from peers import Dns, ServfailDns
 from test_api import ADMIN_PW, Browser, api, start_web
 from test_dns_records import CHECK_LINE, HOST_ADDR, HOSTNAME, records_of, serve
 
@@ -108,3 +109,26 @@ def test_refusals(web):
     assert st == 405, o
     st, o = api(web, "GET", f"/domains/{DOMAIN}/dns/check", token=None)
     assert st == 401, o
+
+
+def test_a_slow_check_holds_no_one_else(web):
+    """A resolver that never answers: the check ends in a tempfail at its limit, and
+    meanwhile the web role answers other requests (the check waits off its loop)."""
+    silent = ServfailDns(silent=True)
+    try:
+        use_resolver(web, silent.resolver)
+        got = {}
+        t = threading.Thread(target=lambda: got.update(
+            zip(("st", "o"), api(web, "GET", f"/domains/{DOMAIN}/dns/check"))))
+        t.start()
+        try:
+            st, o = api(web, "GET", "/domains")
+            assert st == 200 and DOMAIN in o["domains"]
+            assert t.is_alive(), "the check was over before the other request was answered"
+        finally:
+            t.join(60)
+    finally:
+        silent.stop()
+    assert got["st"] == 200 and got["o"]["ok"] is False, got
+    assert got["o"]["results"][0]["verdict"] == "tempfail", got
+    assert "no answer within" in got["o"]["results"][0]["detail"], got
