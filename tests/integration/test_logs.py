@@ -29,6 +29,7 @@ REQUIRED = {
     "role-start": {"role", "pid"},
     "sandbox": {"walls", "landlock_abi"},
     "started": set(),
+    "mta-sts-on": {"dir", "ca_file"},  # on by default
     "connect": {"client", "service"},
     "disconnect": {"client", "reason", "state"},
     "tls": {"client", "version", "cipher"},
