@@ -1,0 +1,203 @@
+"""bench/benchlib.py - what the parts of bench/run.py share: paths, small helpers,
+the /proc readings (process trees, PSS, CPU time) and Maildir handling."""
+import os
+import re
+import resource
+import shutil
+import socket
+import statistics
+import subprocess
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BENCH = os.path.join(ROOT, "bench")
+MAILROOM = os.path.join(ROOT, "build", "mailroom")
+SMTP_SOURCE = "/usr/sbin/smtp-source"
+DOMAIN = "example.test"
+RCPT = "demo@" + DOMAIN
+PASSWORD = "bench-password-1"
+MAIL_USER = "mailroom"          # mailroom drops to it; the other servers deliver as it too
+CLK = os.sysconf("SC_CLK_TCK")
+
+
+# ---------------------------------------------------------------- small helpers
+
+def say(*args):
+    print(*args, flush=True)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=2):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {timeout:.0f}s")
+
+
+def wait_until(pred, timeout, interval=0.1, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return True
+        time.sleep(interval)
+    raise RuntimeError(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+def sh(cmd, timeout=120, check=True, **kw):
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, **kw)
+    if check and p.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} exited {p.returncode}: {p.stderr.strip()[-800:]}")
+    return p
+
+
+def set_key(text, section, key, value):
+    """Set key in [section] of an INI text, replacing the line or adding one."""
+    out, cur, done = [], None, False
+    for line in text.split("\n"):
+        m = re.match(r"\s*\[([^\]]+)\]", line)
+        if m:
+            if cur == section and not done:
+                out.append(f"{key} = {value}")
+                done = True
+            cur = m.group(1).strip()
+        elif cur == section and re.match(rf"\s*{re.escape(key)}\s*=", line):
+            if not done:
+                out.append(f"{key} = {value}")
+                done = True
+            continue
+        out.append(line)
+    if not done:
+        if cur != section:
+            out.append(f"[{section}]")
+        out.append(f"{key} = {value}")
+    return "\n".join(out)
+
+
+def stats(values):
+    v = sorted(values)
+    return {"med": statistics.median(v), "min": v[0], "max": v[-1], "n": len(v)}
+
+
+def pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+
+
+def read_pidfile(path):
+    try:
+        with open(path) as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+# ---------------------------------------------------------------- /proc
+
+def process_tree(roots):
+    """Every live pid under the given roots (the roots included)."""
+    children = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                s = f.read()
+        except OSError:
+            continue
+        ppid = int(s[s.rindex(")") + 2:].split()[1])
+        children.setdefault(ppid, []).append(int(d))
+    out, todo = [], [r for r in roots if r and pid_alive(r)]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo.extend(children.get(p, []))
+    return out
+
+
+def pss_kib(pids):
+    total = 0
+    for p in pids:
+        try:
+            with open(f"/proc/{p}/smaps_rollup") as f:
+                for line in f:
+                    if line.startswith("Pss:"):
+                        total += int(line.split()[1])
+                        break
+        except OSError:
+            pass
+    return total
+
+
+def cpu_seconds(pids):
+    """utime+stime of the processes plus what they reaped of their children."""
+    total = 0
+    for p in pids:
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                s = f.read()
+        except OSError:
+            continue
+        fields = s[s.rindex(")") + 2:].split()
+        total += sum(int(x) for x in fields[11:15])
+    return total / CLK
+
+
+def children_cpu():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+# ---------------------------------------------------------------- Maildirs
+
+def copy_messages(src_new, names, dst, uid, gid):
+    """Copy the named files of a new/ directory into the Maildir dst (its new/)."""
+    for sub in ("tmp", "new", "cur"):
+        os.makedirs(os.path.join(dst, sub), exist_ok=True)
+    for n in names:
+        shutil.copyfile(os.path.join(src_new, n), os.path.join(dst, "new", n))
+    chown_tree(dst, uid, gid)
+
+
+def chown_tree(path, uid, gid):
+    os.chown(path, uid, gid)
+    for dirpath, dirs, files in os.walk(path):
+        for n in dirs + files:
+            os.lchown(os.path.join(dirpath, n), uid, gid)
+
+
+def make_maildir(path, uid, gid):
+    for sub in ("tmp", "new", "cur"):
+        os.makedirs(os.path.join(path, sub), exist_ok=True)
+    chown_tree(path, uid, gid)
+
+
+def count_new(path):
+    try:
+        return len(os.listdir(os.path.join(path, "new")))
+    except FileNotFoundError:
+        return 0
+
+
+def clear_maildir(path):
+    for sub in ("new", "cur", "tmp"):
+        d = os.path.join(path, sub)
+        if os.path.isdir(d):
+            for n in os.listdir(d):
+                try:
+                    os.unlink(os.path.join(d, n))
+                except OSError:
+                    pass
