@@ -32,15 +32,15 @@ def free_port():
         return s.getsockname()[1]
 
 
-def wait_port(port, timeout=30.0):
+def wait_port(port, timeout=30.0, host="127.0.0.1"):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=2):
+            with socket.create_connection((host, port), timeout=2):
                 return
         except OSError:
             time.sleep(0.1)
-    raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {timeout:.0f}s")
+    raise RuntimeError(f"nothing listens on {host}:{port} after {timeout:.0f}s")
 
 
 def wait_until(pred, timeout, interval=0.1, what="condition"):
@@ -154,6 +154,44 @@ def cpu_seconds(pids):
         fields = s[s.rindex(")") + 2:].split()
         total += sum(int(x) for x in fields[11:15])
     return total / CLK
+
+
+def rss_kib(pid):
+    """VmRSS of one process (0 when it is gone)."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+class LogCount:
+    """Counts the lines of a growing file that match a regex, reading on from where
+    the last call stopped (a line not yet ended waits for the next call)."""
+
+    def __init__(self, path, pattern, from_end=True):
+        self.path, self.re, self.n = path, re.compile(pattern), 0
+        try:
+            self.offset = os.path.getsize(path) if from_end else 0
+        except OSError:
+            self.offset = 0
+
+    def count(self):
+        try:
+            with open(self.path, "rb") as f:
+                f.seek(self.offset)
+                data = f.read()
+        except OSError:
+            return self.n
+        cut = data.rfind(b"\n") + 1
+        self.offset += cut
+        for line in data[:cut].decode(errors="replace").splitlines():
+            if self.re.search(line):
+                self.n += 1
+        return self.n
 
 
 def children_cpu():

@@ -40,23 +40,26 @@ import benchlib
 from benchlib import (BENCH, DOMAIN, MAILROOM, MAIL_USER, PASSWORD, RCPT, ROOT, SMTP_SOURCE,
                       children_cpu, chown_tree, clear_maildir, copy_messages, count_new,
                       cpu_seconds, pss_kib, say, sh, stats, wait_until)
+from part_outbound import OutboundParts
 from servers import Dovecot, Mailroom, OpenSMTPD, Postfix
 
 
 FULL = dict(small_n=5000, small_size=10240, sessions=(1, 10, 50), big_n=1000,
             big_size=1 << 20, big_sessions=10, reps=3, fsync_ops=5000,
             pop_msgs=5000, idle_smtp=1000, idle_pop=100, pop_box_msgs=10,
-            cg_small=50, cg_large=250)
+            cg_small=50, cg_large=250, out_n=10000, out_domains=100, out_sessions=10,
+            backlog_n=100000)
 QUICK = dict(small_n=500, small_size=10240, sessions=(1, 10, 50), big_n=50,
              big_size=1 << 20, big_sessions=10, reps=3, fsync_ops=500,
              pop_msgs=1000, idle_smtp=200, idle_pop=20, pop_box_msgs=10,
-             cg_small=20, cg_large=60)
-PARTS = ("fsync", "smtp", "memory", "pop3", "callgrind")
+             cg_small=20, cg_large=60, out_n=1000, out_domains=100, out_sessions=10,
+             backlog_n=5000)
+PARTS = ("fsync", "smtp", "memory", "pop3", "outbound", "backlog", "callgrind")
 
 
 # ---------------------------------------------------------------- the bench
 
-class Bench:
+class Bench(OutboundParts):
     def __init__(self, args):
         self.args = args
         self.cfg = QUICK if args.quick else FULL
@@ -69,6 +72,7 @@ class Bench:
         self.bin = os.path.join(self.work, "bin")
         os.makedirs(self.bin)
         self.servers = []
+        self.helpers = []          # DNS server, sink: stopped after the servers
         self.results = {}
         self.notes = []
         self.started = datetime.datetime.now(datetime.timezone.utc)
@@ -98,7 +102,7 @@ class Bench:
         benchlib.MAILROOM = dst
 
     def compile_tools(self):
-        for tool in ("fsyncbench", "pop3load"):
+        for tool in ("fsyncbench", "pop3load", "smtpload"):
             sh(["cc", "-std=c17", "-D_GNU_SOURCE", "-O2", "-Wall", "-Wextra", "-o",
                 os.path.join(self.bin, tool), os.path.join(BENCH, tool + ".c"), "-lpthread"])
 
@@ -109,6 +113,17 @@ class Bench:
             except Exception as e:  # keep stopping the others
                 say(f"  stopping {s.name}: {e}")
         self.servers = []
+        for h in reversed(self.helpers):
+            try:
+                h.stop()
+            except Exception as e:
+                say(f"  stopping {type(h).__name__}: {e}")
+        self.helpers = []
+
+    def stop_server(self, server):
+        server.stop()
+        if server in self.servers:
+            self.servers.remove(server)
 
     def start(self, server):
         self.servers.append(server)
@@ -530,6 +545,10 @@ class Bench:
             L.extend(self.report_pop3())
         if "memory" in self.results:
             L.extend(self.report_memory())
+        if "outbound" in self.results:
+            L.extend(self.report_outbound())
+        if "backlog" in self.results:
+            L.extend(self.report_backlog())
         if "callgrind" in self.results:
             L.extend(self.report_callgrind())
         L.append("## How the servers were set up\n")
@@ -576,6 +595,15 @@ class Bench:
         m = self.results.get("memory", {}).get("smtp", {})
         row("idle SMTP connection <= 32 KiB (PSS)", m.get("mailroom", {}).get("per_conn_kib"),
             32, "{:.1f} KiB", higher=False)
+        L.append("")
+        L.extend(["## Targets (issue 17), as ratios from this run\n",
+                  "| target | figure | met |", "|---|---|---|"])
+        row("outbound end to end, signing on: mailroom/Postfix >= 3", self.outbound_ratio(), 3.0,
+            "{:.2f}x")
+        row("backlog drain: mailroom/Postfix >= 2", self.backlog_ratio(), 2.0, "{:.2f}x")
+        b = self.results.get("backlog", {}).get("runs", {}).get("mailroom", {})
+        row("queued's RSS per queued message < 200 bytes", b.get("per_msg_bytes"), 200,
+            "{:.0f} bytes", higher=False)
         L.append("")
         return L
 

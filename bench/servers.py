@@ -3,13 +3,15 @@ OpenSMTPD, Dovecot; each is made in a work dir, started and stopped with bounded
 import glob
 import os
 import pwd
+import re
+import shlex
 import signal
 import sqlite3
 import subprocess
 import time
 
 import benchlib
-from benchlib import (DOMAIN, MAIL_USER, PASSWORD, RCPT, chown_tree, free_port, make_maildir,
+from benchlib import (DOMAIN, MAIL_USER, PASSWORD, RCPT, chown_tree, cpu_seconds, free_port, make_maildir,
                       process_tree, pid_alive, read_pidfile, say, set_key, sh, wait_port,
                       wait_until)
 
@@ -34,11 +36,16 @@ class Mailroom(Server):
     """mailroom from build/mailroom: init, loopback ports, demo user, serve."""
     name = "mailroom"
 
-    def __init__(self, work, with_pop3=True, prefix=None):
-        self.dir = os.path.join(work, "mailroom")
+    def __init__(self, work, with_pop3=True, prefix=None, label="mailroom", settings=None,
+                 name="mailroom"):
+        """label names the instance's directory and log (several may run at once);
+        settings: {(section, key): value} written into its mailroom.conf; name is
+        what the results call it."""
+        self.name = name
+        self.dir = os.path.join(work, label)
         self.conf = os.path.join(self.dir, "mailroom.conf")
         self.data = os.path.join(self.dir, "data")
-        self.log = os.path.join(work, "mailroom.log")
+        self.log = os.path.join(work, label + ".log")
         self.proc = None
         self.prefix = prefix or []
         self.smtp_port = free_port()
@@ -52,6 +59,8 @@ class Mailroom(Server):
         # The benchmark opens 1,000 connections from 127.0.0.1.
         text = set_key(text, "limits", "max_connections", "5000")
         text = set_key(text, "limits", "max_connections_per_ip", "5000")
+        for (section, key), val in (settings or {}).items():
+            text = set_key(text, section, key, val)
         with open(self.conf, "w") as f:
             f.write(text + "\n")
         sh([benchlib.MAILROOM, "-c", self.conf, "config", "check"])
@@ -106,6 +115,26 @@ class Mailroom(Server):
     def roots(self):
         return [self.proc.pid] if self.proc else []
 
+    def role_pid(self, role):
+        """The pid of the role's process of the latest start (from the log)."""
+        pid = None
+        with open(self.log, errors="replace") as f:
+            for line in f:
+                m = re.search(rf"serve: event=role-start role={role} pid=(\d+)", line)
+                if m:
+                    pid = int(m.group(1))
+        return pid
+
+    def role_cpu(self):
+        """{role: CPU seconds} of the roles' processes of the latest start."""
+        pids = {}
+        with open(self.log, errors="replace") as f:
+            for line in f:
+                m = re.search(r"serve: event=role-start role=(\w+) pid=(\d+)", line)
+                if m:
+                    pids[m.group(1)] = int(m.group(2))
+        return {role: cpu_seconds([pid]) for role, pid in pids.items()}
+
     def queue_empty(self):
         p = sh([benchlib.MAILROOM, "-c", self.conf, "queue", "list"], check=False)
         return p.returncode == 0 and p.stdout.strip() == ""
@@ -116,8 +145,14 @@ class Postfix(Server):
     smtpd, the Debian daemons, virtual(8) delivery into a Maildir; default durability."""
     name = "Postfix"
 
-    def __init__(self, work, max_smtpd):
-        self.dir = os.path.join(work, "postfix")
+    def __init__(self, work, max_smtpd, label="postfix", resolv=None, transport=None):
+        """label names the instance's directory. resolv: a resolv.conf text; the
+        instance then runs in a private mount namespace where it is bound over
+        /etc/resolv.conf (Postfix asks the DNS server named there, on port 53).
+        transport: transport(5) lines (texthash), e.g. relaying to a sink's port."""
+        self.label = label
+        self.resolv = None
+        self.dir = os.path.join(work, label)
         self.etc = os.path.join(self.dir, "etc")
         self.queue = os.path.join(self.dir, "queue")
         self.datad = os.path.join(self.dir, "data")
@@ -159,6 +194,14 @@ maillog_file = {self.dir}/postfix.log
 maillog_file_prefixes = {self.dir}
 smtpd_banner = $myhostname ESMTP
 """
+        if transport:
+            with open(os.path.join(self.etc, "transport"), "w") as f:
+                f.write("".join(line + "\n" for line in transport))
+            main_cf += f"transport_maps = texthash:{self.etc}/transport\n"
+        if resolv:
+            self.resolv = os.path.join(self.dir, "resolv.conf")
+            with open(self.resolv, "w") as f:
+                f.write(resolv)
         # The Debian master.cf services, chroot off (a private instance has no chroot
         # tree), the smtpd on our port with room for the idle-connection test.
         master_cf = f"""127.0.0.1:{self.smtp_port} inet n - n - {max_smtpd} smtpd
@@ -201,11 +244,15 @@ postlog   unix-dgram n  -       n       -       1       postlogd
 
     def start(self, timeout=30):
         sh(["postfix", "-c", self.etc, "check"], check=False)
-        p = sh(["postfix", "-c", self.etc, "start"], timeout=60, check=False)
+        cmd = ["postfix", "-c", self.etc, "start"]
+        if self.resolv:
+            # The master and every daemon it forks stay in the namespace.
+            cmd = ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                   f"mount --bind {self.resolv} /etc/resolv.conf && exec postfix -c {self.etc} start"]
+        p = sh(cmd, timeout=60, check=False)
         if p.returncode != 0:
             # postfix(1) writes its fatal errors to stderr only when it is a terminal.
-            why = sh(["script", "-qc", f"postfix -c {self.etc} start", "/dev/null"],
-                     check=False, timeout=60).stdout.strip()
+            why = sh(["script", "-qc", shlex.join(cmd), "/dev/null"], check=False, timeout=60).stdout.strip()
             raise RuntimeError(f"postfix start failed: {why[-500:]}")
         wait_port(self.smtp_port, timeout)
 
