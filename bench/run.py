@@ -40,6 +40,7 @@ import benchlib
 from benchlib import (BENCH, DOMAIN, MAILROOM, MAIL_USER, PASSWORD, RCPT, ROOT, SMTP_SOURCE,
                       children_cpu, chown_tree, clear_maildir, copy_messages, count_new,
                       cpu_seconds, pss_kib, say, sh, stats, wait_until)
+from part_inbound import InboundParts
 from part_outbound import OutboundParts
 from servers import Dovecot, Mailroom, OpenSMTPD, Postfix
 
@@ -54,12 +55,12 @@ QUICK = dict(small_n=500, small_size=10240, sessions=(1, 10, 50), big_n=50,
              pop_msgs=1000, idle_smtp=200, idle_pop=20, pop_box_msgs=10,
              cg_small=20, cg_large=60, out_n=1000, out_domains=100, out_sessions=10,
              backlog_n=5000)
-PARTS = ("fsync", "smtp", "memory", "pop3", "outbound", "backlog", "callgrind")
+PARTS = ("fsync", "smtp", "inbound", "outbound", "backlog", "memory", "pop3", "callgrind")
 
 
 # ---------------------------------------------------------------- the bench
 
-class Bench(OutboundParts):
+class Bench(InboundParts, OutboundParts):
     def __init__(self, args):
         self.args = args
         self.cfg = QUICK if args.quick else FULL
@@ -545,6 +546,8 @@ class Bench(OutboundParts):
             L.extend(self.report_pop3())
         if "memory" in self.results:
             L.extend(self.report_memory())
+        if "inbound" in self.results:
+            L.extend(self.report_inbound())
         if "outbound" in self.results:
             L.extend(self.report_outbound())
         if "backlog" in self.results:
@@ -598,6 +601,9 @@ class Bench(OutboundParts):
         L.append("")
         L.extend(["## Targets (issue 17), as ratios from this run\n",
                   "| target | figure | met |", "|---|---|---|"])
+        for sessions, goal in ((10, 4.0), (50, 4.0), (1, 2.5)):
+            row(f"inbound end to end with the checks on, {sessions} session(s): mailroom/Postfix"
+                f" >= {goal:g}", self.inbound_ratio(sessions), goal, "{:.2f}x")
         row("outbound end to end, signing on: mailroom/Postfix >= 3", self.outbound_ratio(), 3.0,
             "{:.2f}x")
         row("backlog drain: mailroom/Postfix >= 2", self.backlog_ratio(), 2.0, "{:.2f}x")
