@@ -40,6 +40,7 @@ import benchlib
 from benchlib import (BENCH, DOMAIN, MAILROOM, MAIL_USER, PASSWORD, RCPT, ROOT, SMTP_SOURCE,
                       children_cpu, chown_tree, clear_maildir, copy_messages, count_new,
                       cpu_seconds, pss_kib, say, sh, stats, wait_until)
+from part_dkim import DkimPart
 from part_inbound import InboundParts
 from part_outbound import OutboundParts
 from servers import Dovecot, Mailroom, OpenSMTPD, Postfix
@@ -49,18 +50,19 @@ FULL = dict(small_n=5000, small_size=10240, sessions=(1, 10, 50), big_n=1000,
             big_size=1 << 20, big_sessions=10, reps=3, fsync_ops=5000,
             pop_msgs=5000, idle_smtp=1000, idle_pop=100, pop_box_msgs=10,
             cg_small=50, cg_large=250, out_n=10000, out_domains=100, out_sessions=10,
-            backlog_n=100000)
+            backlog_n=100000, dkim_seconds=2)
 QUICK = dict(small_n=500, small_size=10240, sessions=(1, 10, 50), big_n=50,
              big_size=1 << 20, big_sessions=10, reps=3, fsync_ops=500,
              pop_msgs=1000, idle_smtp=200, idle_pop=20, pop_box_msgs=10,
              cg_small=20, cg_large=60, out_n=1000, out_domains=100, out_sessions=10,
-             backlog_n=5000)
-PARTS = ("fsync", "smtp", "inbound", "outbound", "backlog", "memory", "pop3", "callgrind")
+             backlog_n=5000, dkim_seconds=0.3)
+PARTS = ("fsync", "smtp", "inbound", "outbound", "backlog", "memory", "pop3", "dkim",
+         "callgrind")
 
 
 # ---------------------------------------------------------------- the bench
 
-class Bench(InboundParts, OutboundParts):
+class Bench(InboundParts, OutboundParts, DkimPart):
     def __init__(self, args):
         self.args = args
         self.cfg = QUICK if args.quick else FULL
@@ -552,6 +554,8 @@ class Bench(InboundParts, OutboundParts):
             L.extend(self.report_outbound())
         if "backlog" in self.results:
             L.extend(self.report_backlog())
+        if "dkim" in self.results:
+            L.extend(self.report_dkim())
         if "callgrind" in self.results:
             L.extend(self.report_callgrind())
         L.append("## How the servers were set up\n")
