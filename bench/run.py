@@ -41,6 +41,7 @@ from benchlib import (BENCH, DOMAIN, MAILROOM, MAIL_USER, PASSWORD, RCPT, ROOT, 
                       children_cpu, chown_tree, clear_maildir, copy_messages, count_new,
                       cpu_seconds, pss_kib, say, sh, stats, wait_until)
 from part_dkim import DkimPart
+from part_idle import IdlePart
 from part_inbound import InboundParts
 from part_outbound import OutboundParts
 from servers import Dovecot, Mailroom, OpenSMTPD, Postfix
@@ -50,19 +51,19 @@ FULL = dict(small_n=5000, small_size=10240, sessions=(1, 10, 50), big_n=1000,
             big_size=1 << 20, big_sessions=10, reps=3, fsync_ops=5000,
             pop_msgs=5000, idle_smtp=1000, idle_pop=100, pop_box_msgs=10,
             cg_small=50, cg_large=250, out_n=10000, out_domains=100, out_sessions=10,
-            backlog_n=100000, dkim_seconds=2)
+            backlog_n=100000, dkim_seconds=2, idle_many=10000, idle_postfix=1000)
 QUICK = dict(small_n=500, small_size=10240, sessions=(1, 10, 50), big_n=50,
              big_size=1 << 20, big_sessions=10, reps=3, fsync_ops=500,
              pop_msgs=1000, idle_smtp=200, idle_pop=20, pop_box_msgs=10,
              cg_small=20, cg_large=60, out_n=1000, out_domains=100, out_sessions=10,
-             backlog_n=5000, dkim_seconds=0.3)
-PARTS = ("fsync", "smtp", "inbound", "outbound", "backlog", "memory", "pop3", "dkim",
+             backlog_n=5000, dkim_seconds=0.3, idle_many=3000, idle_postfix=200)
+PARTS = ("fsync", "smtp", "inbound", "outbound", "backlog", "memory", "idle", "pop3", "dkim",
          "callgrind")
 
 
 # ---------------------------------------------------------------- the bench
 
-class Bench(InboundParts, OutboundParts, DkimPart):
+class Bench(InboundParts, OutboundParts, IdlePart, DkimPart):
     def __init__(self, args):
         self.args = args
         self.cfg = QUICK if args.quick else FULL
@@ -554,6 +555,8 @@ class Bench(InboundParts, OutboundParts, DkimPart):
             L.extend(self.report_outbound())
         if "backlog" in self.results:
             L.extend(self.report_backlog())
+        if "idle" in self.results:
+            L.extend(self.report_idle())
         if "dkim" in self.results:
             L.extend(self.report_dkim())
         if "callgrind" in self.results:
@@ -612,6 +615,8 @@ class Bench(InboundParts, OutboundParts, DkimPart):
             "{:.2f}x")
         row("backlog drain: mailroom/Postfix >= 2", self.backlog_ratio(), 2.0, "{:.2f}x")
         b = self.results.get("backlog", {}).get("runs", {}).get("mailroom", {})
+        row(f"{self.cfg['idle_many']} idle SMTP connections <= 4 KiB each (PSS)", self.idle_per_conn(),
+            4.0, "{:.2f} KiB", higher=False)
         row("queued's RSS per queued message < 200 bytes", b.get("per_msg_bytes"), 200,
             "{:.0f} bytes", higher=False)
         L.append("")
