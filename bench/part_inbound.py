@@ -68,8 +68,7 @@ class InboundParts:
         c = self.cfg
         say(f"== inbound: {c['small_n']} x 10 KiB, DKIM-signed by client.test, from an untrusted"
             " client, checks on (SPF, DKIM, DMARC, Authentication-Results)")
-        self.bench_dns()
-        self.corpus = self.zones.signed_corpus(os.path.join(self.work, "corpus"), c["small_size"], RCPT)
+        self.corpus_files()
         servers = self.inbound_servers()
         checks = LogCount(servers[0].log, r"event=checks ")
         passed = LogCount(servers[0].log, r'event=checks .*spf=pass .*dkim="pass[^"]*".*dmarc=pass')

@@ -43,7 +43,9 @@ class Dnsmasq:
         self.addr = free_dns_address()
         lines = ["no-resolv", "no-hosts", "bind-interfaces", f"listen-address={self.addr}",
                  "port=53", "local=/test/", "local=/in-addr.arpa/", "local=/ip6.arpa/",
-                 "cache-size=0"]
+                 # A TTL as real zones have (dnsmasq gives its own records 0 otherwise),
+                 # so that a resolver that caches (libunbound) does.
+                 "local-ttl=300", "cache-size=0"]
         for domain, host, pref in mx:
             lines.append(f"mx-host={domain},{host},{pref}")
         for host, ip in (hosts or {}).items():

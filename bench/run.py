@@ -21,7 +21,6 @@ Nothing here asserts on time: the targets are reported, not enforced.
 """
 import argparse
 import datetime
-import glob
 import os
 import platform
 import pwd
@@ -40,6 +39,7 @@ import benchlib
 from benchlib import (BENCH, DOMAIN, MAILROOM, MAIL_USER, PASSWORD, RCPT, ROOT, SMTP_SOURCE,
                       children_cpu, chown_tree, clear_maildir, copy_messages, count_new,
                       cpu_seconds, pss_kib, say, sh, stats, wait_until)
+from part_callgrind import CallgrindPart
 from part_dkim import DkimPart
 from part_idle import IdlePart
 from part_inbound import InboundParts
@@ -63,7 +63,7 @@ PARTS = ("fsync", "smtp", "inbound", "outbound", "backlog", "memory", "idle", "p
 
 # ---------------------------------------------------------------- the bench
 
-class Bench(InboundParts, OutboundParts, IdlePart, DkimPart):
+class Bench(InboundParts, OutboundParts, IdlePart, DkimPart, CallgrindPart):
     def __init__(self, args):
         self.args = args
         self.cfg = QUICK if args.quick else FULL
@@ -462,57 +462,6 @@ class Bench(InboundParts, OutboundParts, IdlePart, DkimPart):
                     f"  client CPU {r['client_cpu_ms'] * 1000:.0f} us/msg")
         self.results["pop3"] = {"runs": runs, "failed": failed}
 
-    # -- callgrind --
-    def part_callgrind(self):
-        n1, n2 = self.cfg["cg_small"], self.cfg["cg_large"]
-        say(f"== callgrind: mailroom under valgrind, {n1} and {n2} messages of 10 KiB, 1 session")
-        out = {"n1": n1, "n2": n2, "runs": {}}
-        for n in (n1, n2):
-            w = os.path.join(self.work, f"cg{n}")
-            os.makedirs(w)
-            os.chmod(w, 0o755)
-            odir = os.path.join(w, "out")
-            os.makedirs(odir)
-            os.chmod(odir, 0o1777)
-            prefix = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={odir}/callgrind.out.%p"]
-            out["command"] = ("valgrind --tool=callgrind --callgrind-out-file=OUT/callgrind.out.%p"
-                              " build/mailroom -c CONF serve")
-            mr = Mailroom(w, with_pop3=False, prefix=prefix)
-            self.servers.append(mr)
-            mr.start(timeout=180)
-            cmd = [SMTP_SOURCE, "-d", "-s", "1", "-m", str(n), "-l", "10240",
-                   "-f", "bench@client.test", "-t", RCPT, "-M", "client.test",
-                   f"127.0.0.1:{mr.smtp_port}"]
-            out["load"] = " ".join(cmd[:-1]) + " 127.0.0.1:PORT"
-            sh(cmd, timeout=900)
-            wait_until(lambda: count_new(mr.maildir) >= n, 600, 0.2, "callgrind deliveries")
-            wait_until(mr.queue_empty, 120, 0.5, "callgrind queue to empty")
-            mr.stop(timeout=120)
-            self.servers.remove(mr)
-            roles = {}
-            for line in open(mr.log, errors="replace"):
-                m = re.search(r"serve: event=role-start role=(\w+) pid=(\d+)", line)
-                if m:
-                    roles[int(m.group(2))] = m.group(1)
-            per_role = {}
-            for fn in glob.glob(os.path.join(odir, "callgrind.out.*")):
-                pid = int(fn.rsplit(".", 1)[1])
-                ir = None
-                for line in open(fn, errors="replace"):
-                    if line.startswith(("summary:", "totals:")):
-                        ir = int(line.split()[1])
-                role = roles.get(pid, "serve")
-                per_role[role] = per_role.get(role, 0) + (ir or 0)
-            out["runs"][n] = per_role
-            say(f"  {n} messages: " + ", ".join(f"{k} {v:,} Ir" for k, v in sorted(per_role.items())))
-        a, b = out["runs"][n1], out["runs"][n2]
-        roles = sorted(set(a) | set(b))
-        out["per_msg"] = {r: (b.get(r, 0) - a.get(r, 0)) / (n2 - n1) for r in roles}
-        out["per_msg_total"] = sum(out["per_msg"].values())
-        say("  per received message: " + ", ".join(f"{r} {v:,.0f}" for r, v in out["per_msg"].items())
-            + f"; total {out['per_msg_total']:,.0f} instructions")
-        self.results["callgrind"] = out
-
     # -- the report --
     def report(self, path):
         facts = self.facts()
@@ -619,6 +568,12 @@ class Bench(InboundParts, OutboundParts, IdlePart, DkimPart):
             4.0, "{:.2f} KiB", higher=False)
         row("queued's RSS per queued message < 200 bytes", b.get("per_msg_bytes"), 200,
             "{:.0f} bytes", higher=False)
+        for variant, what in (("verify", "received message, checks on"),
+                              ("plain", "received message, trusted client, no checks"),
+                              ("outbound", "relayed message, signed")):
+            ir = self.callgrind_total(variant)
+            L.append(f"| callgrind instructions per {what} (recorded) |"
+                     f" {f'{ir:,.0f}' if ir else 'not measured'} | |")
         L.append("")
         return L
 
@@ -719,26 +674,6 @@ class Bench(InboundParts, OutboundParts, IdlePart, DkimPart):
                              f" {1024 / s['mailroom']['per_conn_kib']:.0f}, {other}"
                              f" {1024 / s[other]['per_conn_kib']:.1f}"
                              f" ({s[other]['per_conn_kib'] / s['mailroom']['per_conn_kib']:.1f}x)")
-        L.append("")
-        return L
-
-    def report_callgrind(self):
-        c = self.results["callgrind"]
-        L = ["## Instructions per received message (callgrind)\n",
-             "mailroom (build/mailroom, the optimised build) runs under callgrind twice, with"
-             f" {c['n1']} and then {c['n2']} messages of 10 KiB sent over one session; the"
-             " figure is the difference in instructions (Ir) divided by the difference in"
-             " messages, so that start-up and shutdown cancel out. It counts instructions,"
-             " not time, and so shows regressions on a noisy machine. Received = accepted"
-             " over SMTP and delivered into the Maildir.\n",
-             f"    {c['command']}",
-             f"    {c['load']}\n",
-             "| process | Ir per message | Ir total, " + f"{c['n1']} msgs | Ir total, {c['n2']} msgs |",
-             "|---|---|---|---|"]
-        for role, v in c["per_msg"].items():
-            L.append(f"| {role} | {v:,.0f} | {c['runs'][c['n1']].get(role, 0):,} |"
-                     f" {c['runs'][c['n2']].get(role, 0):,} |")
-        L.append(f"| **all** | **{c['per_msg_total']:,.0f}** | | |")
         L.append("")
         return L
 
