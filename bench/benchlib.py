@@ -201,13 +201,26 @@ def children_cpu():
 
 # ---------------------------------------------------------------- Maildirs
 
-def copy_messages(src_new, names, dst, uid, gid):
-    """Copy the named files of a new/ directory into the Maildir dst (its new/)."""
+def copy_messages(src_new, names, dst, uid, gid, like=False):
+    """Copy the named files of a new/ directory into the Maildir dst (its new/).
+    With like, the copies get the owner, group and modes of the source Maildir
+    (mailroom's roles reach a mailbox through its group: pop3d writes a lock file)."""
     for sub in ("tmp", "new", "cur"):
         os.makedirs(os.path.join(dst, sub), exist_ok=True)
     for n in names:
         shutil.copyfile(os.path.join(src_new, n), os.path.join(dst, "new", n))
-    chown_tree(dst, uid, gid)
+    if not like:
+        chown_tree(dst, uid, gid)
+        return
+    src = os.path.dirname(src_new.rstrip("/"))
+    for rel in ("", "tmp", "new", "cur"):
+        st = os.stat(os.path.join(src, rel))
+        os.chown(os.path.join(dst, rel), st.st_uid, st.st_gid)
+        os.chmod(os.path.join(dst, rel), st.st_mode & 0o7777)
+    for n in names:
+        st = os.stat(os.path.join(src_new, n))
+        os.chown(os.path.join(dst, "new", n), st.st_uid, st.st_gid)
+        os.chmod(os.path.join(dst, "new", n), st.st_mode & 0o7777)
 
 
 def chown_tree(path, uid, gid):

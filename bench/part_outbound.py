@@ -259,9 +259,19 @@ class OutboundParts:
         res["rss_backlog_kib"] = sum(rss_kib(p) for p in qp)
         res["pss_backlog_kib"] = pss_kib(server.tree())
         res["list_s"], res["list_lines"] = self.queue_list_time(server)
+        # A restart with the backlog: how long until it is up, and what the queue's
+        # state costs when read from the spool (no garbage of delivery attempts).
+        server.stop()
+        t = time.monotonic()
+        server.start(timeout=300 + n / 100)
+        res["restart_s"] = time.monotonic() - t
+        time.sleep(1)
+        qp = self.queue_procs(server)
+        res["rss_restart_kib"] = sum(rss_kib(p) for p in qp)
         say(f"  {server.name:9}: {n} deferred (injected in {res['inject_s']:.0f} s, all deferred"
             f" after {res['deferred_s']:.0f} s); queue-state RSS {res['rss_empty_kib']} ->"
-            f" {res['rss_backlog_kib']} KiB; queue list {res['list_s']:.2f} s"
+            f" {res['rss_backlog_kib']} KiB, {res['rss_restart_kib']} KiB after a restart"
+            f" ({res['restart_s']:.1f} s); queue list {res['list_s']:.2f} s"
             f" ({res['list_lines']} lines)")
         # The sink comes up; each server is told to retry everything now.
         base = sink.count()
@@ -295,6 +305,7 @@ class OutboundParts:
         res["cpu_s"] = cpu_seconds(server.tree()) - cpu0
         res["rate"] = n / res["drain_s"]
         res["per_msg_bytes"] = 1024 * (res["rss_backlog_kib"] - res["rss_empty_kib"]) / n
+        res["per_msg_restart_bytes"] = 1024 * (res["rss_restart_kib"] - res["rss_empty_kib"]) / n
         say(f"  {server.name:9}: drained in {res['drain_s']:.1f} s ({res['rate']:.0f} msg/s),"
             f" queue-state CPU {res['queue_cpu_s']:.1f} s, all CPU {res['cpu_s']:.1f} s,"
             f" peak RSS {res['rss_peak_kib']} KiB; {res['per_msg_bytes']:.0f} bytes RSS per"
@@ -329,19 +340,25 @@ class OutboundParts:
              " `postqueue -f`): drain = time from the flush until the sink has the last one."
              " Queue-state process: mailroom's queued, Postfix's qmgr; RSS (VmRSS) with the"
              " queue empty (freshly started) and with the backlog, and the peak during the"
-             " drain. Queue list: `mailroom queue list`, `postqueue -p`, with the backlog."
-             " One run each, one server after the other, on fresh instances.\n",
+             " drain; also after a restart with the backlog (the state as read from the spool,"
+             " without what the delivery attempts left on the heap), and how long the restart"
+             " took until the server was up. Queue list: `mailroom queue list`, `postqueue -p`,"
+             " with the backlog. One run each, one server after the other, on fresh instances."
+             " Bytes per queued message: (RSS with the backlog - RSS empty) / messages; Postfix's"
+             " qmgr keeps deferred mail on disk only, and at most 20,000 messages in its active"
+             " queue.\n",
              "| server | drain s | msg/s | queue-state CPU s | all CPU s | queue-state RSS empty ->"
-             " backlog -> peak KiB | RSS bytes per queued message | PSS all KiB empty -> backlog |"
-             " queue list s (lines) | inject s |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             " backlog -> peak KiB | RSS bytes per queued message (after a restart) |"
+             " restart s | PSS all KiB empty -> backlog | queue list s (lines) | inject s |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
         for name, r in b["runs"].items():
             if "error" in r:
-                L.append(f"| {name} | failed: {r['error']} | | | | | | | | |")
+                L.append(f"| {name} | failed: {r['error']} | | | | | | | | | |")
                 continue
             L.append(f"| {name} | {r['drain_s']:.1f} | {r['rate']:.0f} | {r['queue_cpu_s']:.1f} |"
                      f" {r['cpu_s']:.1f} | {r['rss_empty_kib']} -> {r['rss_backlog_kib']} ->"
-                     f" {r['rss_peak_kib']} | {r['per_msg_bytes']:.0f} | {r['pss_empty_kib']} ->"
+                     f" {r['rss_peak_kib']} | {r['per_msg_bytes']:.0f} ({r['per_msg_restart_bytes']:.0f}) |"
+                     f" {r['restart_s']:.1f} | {r['pss_empty_kib']} ->"
                      f" {r['pss_backlog_kib']} | {r['list_s']:.2f} ({r['list_lines']}) |"
                      f" {r['inject_s']:.0f} |")
         L.append("")

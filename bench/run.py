@@ -3,18 +3,28 @@
 
     /usr/bin/python3 bench/run.py [--quick] [--only PARTS] [--out FILE] [--keep]
 
-(`make bench` builds build/mailroom and runs this.) It must run as root: it starts
-private instances of every server on free loopback ports, under a work directory in
-/tmp, and stops them at the end, whatever happens.
+(`make bench` builds build/mailroom and build/bench/dkimrate and runs this.) It must
+run as root: it starts private instances of every server on free loopback ports,
+under a work directory in /tmp, and stops them at the end, whatever happens.
 
 Parts, in order (--only takes a comma-separated subset):
   fsync      the disk's limit: write+fsync+rename+directory-fsync, 1 and 8 writers
   smtp       5,000 x 10 KiB at 1, 10, 50 sessions and 1,000 x 1 MiB at 10 sessions,
-             into one Maildir; acceptance and end-to-end rates, medians of 3,
-             runs of the three servers interleaved
+             into one Maildir, from a trusted client; acceptance and end-to-end
+             rates, medians of 3, runs of the three servers interleaved
+  inbound    5,000 x 10 KiB DKIM-signed messages at 1, 10, 50 sessions from an
+             untrusted client, mailroom's checks on (SPF, DKIM, DMARC against the
+             benchmark's DNS server), against Postfix as a plain MX
+  outbound   10,000 x 10 KiB from a trusted client to 100 remote domains whose MX is
+             a loopback smtp-sink, end to end; mailroom signs, Postfix relays
+  backlog    100,000 messages deferred while the sink is down, then drained: time,
+             RSS and CPU of the queue's process, queue list time
   memory     PSS per idle SMTP connection (1,000 open) and per POP3 session (100)
+  idle       10,000 idle SMTP connections to mailroom (1,000 to Postfix): PSS each
   pop3       login + LIST + RETR of 5,000 messages, mailroom pop3d against Dovecot
-  callgrind  instructions per received message in mailroom (valgrind)
+  dkim       DKIM signatures and verifications a second on one core (dkimrate.c)
+  callgrind  instructions per message in mailroom (valgrind): plain, with the
+             checks on, and outbound with signing; the top costs of each
 
 Figures are printed as they come and written to bench/RESULTS.md (or --out).
 Nothing here asserts on time: the targets are reported, not enforced.
@@ -409,7 +419,7 @@ class Bench(InboundParts, OutboundParts, IdlePart, DkimPart, CallgrindPart):
         copy_messages(src, names, dc.mailbox("popbench"), pw.pw_uid, pw.pw_gid)
         for local in locals_[1:]:
             few = names[:self.cfg["pop_box_msgs"]]
-            copy_messages(src, few, mr.mailbox(local), pw.pw_uid, pw.pw_gid)
+            copy_messages(src, few, mr.mailbox(local), pw.pw_uid, pw.pw_gid, like=True)
             copy_messages(src, few, dc.mailbox(local), pw.pw_uid, pw.pw_gid)
         chown_tree(dc.mail, pw.pw_uid, pw.pw_gid)
         self.start(dc)
