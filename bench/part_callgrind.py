@@ -40,8 +40,10 @@ def annotate(path, inclusive):
     """{function: Ir} of one callgrind output file (its function table only). With
     inclusive, only functions with a name (mailroom's and the libraries' entry points),
     less the frame every role runs under."""
+    # From /: run where the sources are, it lists some functions twice (by their
+    # absolute and their relative path).
     p = sh(["callgrind_annotate", "--threshold=100", "--auto=no",
-            f"--inclusive={'yes' if inclusive else 'no'}", path], timeout=300, check=False)
+            f"--inclusive={'yes' if inclusive else 'no'}", path], timeout=300, check=False, cwd="/")
     out = {}
     for line in p.stdout.splitlines():
         m = re.match(r"\s*([\d,]+)\s+\(\s*[\d.]+%\)\s+(\S.*?)(?:\s+\[([^\]]*)\])?\s*$", line)
