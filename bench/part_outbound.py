@@ -63,20 +63,25 @@ class OutboundParts:
                 f.write(message(OUT_SENDER, "someone@remote.test", "outbound", self.cfg["small_size"]))
         return path
 
-    def relay_servers(self, label):
-        """A mailroom and a Postfix that relay to the sink (fresh instances)."""
+    def relay_servers(self, label, unsigned=False):
+        """A mailroom and a Postfix that relay to the sink (fresh instances); with
+        unsigned, also a mailroom with [dkim] sign = no, between the two."""
         dns, sink = self.bench_dns(), self.sink()
-        mr = Mailroom(self.work, with_pop3=False, label=f"mailroom-{label}",
-                      settings={("delivery", "resolver"): dns.resolver,
-                                ("delivery", "remote_port"): str(sink.port)})
-        self.start(mr)
+        relay = {("delivery", "resolver"): dns.resolver,
+                 ("delivery", "remote_port"): str(sink.port)}
+        out = [self.start(Mailroom(self.work, with_pop3=False, label=f"mailroom-{label}",
+                                   settings=relay))]
+        if unsigned:
+            out.append(self.start(Mailroom(self.work, with_pop3=False, label=f"mailroom-{label}-unsigned",
+                                           name="mailroom sign=no",
+                                           settings={**relay, ("dkim", "sign"): "no"})))
         pf = Postfix(self.work, max_smtpd=200, label=f"postfix-{label}", resolv=dns.resolv_conf(),
                      transport=[f"{remote_domain(i)} smtp:{remote_domain(i)}:{sink.port}"
                                 for i in range(1, self.cfg["out_domains"] + 1)])
-        self.start(pf)
-        say(f"  {label}: mailroom on 127.0.0.1:{mr.smtp_port}, Postfix {pf.version} on"
-            f" 127.0.0.1:{pf.smtp_port}, both relaying to smtp-sink on {sink.addr}:{sink.port}")
-        return [mr, pf]
+        out.append(self.start(pf))
+        say(f"  {label}: " + ", ".join(f"{s.name} on 127.0.0.1:{s.smtp_port}" for s in out)
+            + f", relaying to smtp-sink on {sink.addr}:{sink.port}")
+        return out
 
     # -- outbound --
     def outbound_run(self, server, n):
@@ -120,7 +125,7 @@ class OutboundParts:
         say(f"== outbound: {n} x 10 KiB from a trusted client to {c['out_domains']} remote"
             f" domains, {c['out_sessions']} sessions, end to end to smtp-sink")
         self.sink().start()
-        servers = self.relay_servers("out")
+        servers = self.relay_servers("out", unsigned=True)
         for s in servers:
             r = self.outbound_run(s, 100)
             if "error" in r:
@@ -163,8 +168,9 @@ class OutboundParts:
              " End-to-end: messages / time from the first connection until the sink has had the"
              " last one. mailroom delivers with its defaults (concurrency 20 connections);"
              " Postfix with its defaults (20 per destination, 100 smtp processes at most), relaying"
-             " to the same sink, **without DKIM signing** (Postfix has none of its own). Runs"
-             " interleaved.\n",
+             " to the same sink, **without DKIM signing** (Postfix has none of its own);"
+             " **mailroom sign=no** is mailroom with `[dkim] sign = no`, for the cost of signing."
+             " Runs interleaved.\n",
              "| server | end-to-end msg/s (min-max) | acceptance msg/s (min-max) | server CPU ms/msg |"
              " client CPU ms/msg | sink CPU ms/msg |", "|---|---|---|---|---|---|"]
         for name, runs in o["runs"].items():
@@ -182,11 +188,15 @@ class OutboundParts:
             if runs:
                 L.append(f"- {name}, each run (end-to-end / acceptance msg/s): "
                          + ", ".join(f"{r['e2e']:.1f} / {r['accept']:.1f}" for r in runs))
-        mr = o["runs"].get("mailroom")
-        if mr:
-            roles = sorted(mr[0]["roles_ms"])
-            L.append("- mailroom's CPU by role, ms per message (median): " + ", ".join(
-                f"{k} {statistics.median(r['roles_ms'].get(k, 0) for r in mr):.2f}" for k in roles))
+        for name, runs in o["runs"].items():
+            if runs and runs[0]["roles_ms"]:
+                roles = sorted(runs[0]["roles_ms"])
+                L.append(f"- {name}: CPU by role, ms per message (median): " + ", ".join(
+                    f"{k} {statistics.median(r['roles_ms'].get(k, 0) for r in runs):.2f}" for k in roles))
+        mr, nosign = o["runs"].get("mailroom"), o["runs"].get("mailroom sign=no")
+        if mr and nosign:
+            L.append("- mailroom signing / not signing: end-to-end "
+                     f"{statistics.median(r['e2e'] for r in mr) / statistics.median(r['e2e'] for r in nosign):.2f}x")
         L.append(f"- mailroom logged {o['signatures']} DKIM signatures (event=dkim-sign) for the"
                  f" {o['mailroom_sent']} messages it was given (warm-up included)")
         r = self.outbound_ratio()
@@ -317,17 +327,20 @@ class OutboundParts:
         return res
 
     def part_backlog(self):
-        n = self.cfg["backlog_n"]
+        n, reps = self.cfg["backlog_n"], self.cfg["backlog_reps"]
         say(f"== backlog: {n} x 10 KiB deferred (sink down), then the sink comes up and"
-            " each queue is flushed")
-        servers = self.relay_servers("backlog")
-        out = self.results["backlog"] = {"n": n, "runs": {}}
-        for s in servers:
-            r = self.backlog_run(s, n)
-            out["runs"][s.name] = r
-            if "error" in r:
-                say(f"  {s.name:9}: FAILED: {r['error']}")
-            self.stop_server(s)
+            f" each queue is flushed; {reps} run(s), fresh instances each")
+        out = self.results["backlog"] = {"n": n, "runs": {}, "failed": {}}
+        for rep in range(reps):
+            for s in self.relay_servers(f"backlog{rep + 1}"):
+                if s.name not in out["failed"]:
+                    r = self.backlog_run(s, n)
+                    if "error" in r:
+                        out["failed"][s.name] = r["error"]
+                        say(f"  {s.name:9}: FAILED: {r['error']}")
+                    else:
+                        out["runs"].setdefault(s.name, []).append(r)
+                self.stop_server(s)
         self.sink().start()
 
     def report_backlog(self):
@@ -343,7 +356,8 @@ class OutboundParts:
              " drain; also after a restart with the backlog (the state as read from the spool,"
              " without what the delivery attempts left on the heap), and how long the restart"
              " took until the server was up. Queue list: `mailroom queue list`, `postqueue -p`,"
-             " with the backlog. One run each, one server after the other, on fresh instances."
+             " with the backlog. Fresh instances for each run, one server after the other;"
+             " medians (min-max) when there were several runs."
              " Bytes per queued message: (RSS with the backlog - RSS empty) / messages; Postfix's"
              " qmgr keeps deferred mail on disk only, and at most 20,000 messages in its active"
              " queue.\n",
@@ -351,26 +365,37 @@ class OutboundParts:
              " backlog -> peak KiB | RSS bytes per queued message (after a restart) |"
              " restart s | PSS all KiB empty -> backlog | queue list s (lines) | inject s |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
-        for name, r in b["runs"].items():
-            if "error" in r:
-                L.append(f"| {name} | failed: {r['error']} | | | | | | | | | |")
-                continue
-            L.append(f"| {name} | {r['drain_s']:.1f} | {r['rate']:.0f} | {r['queue_cpu_s']:.1f} |"
-                     f" {r['cpu_s']:.1f} | {r['rss_empty_kib']} -> {r['rss_backlog_kib']} ->"
-                     f" {r['rss_peak_kib']} | {r['per_msg_bytes']:.0f} ({r['per_msg_restart_bytes']:.0f}) |"
-                     f" {r['restart_s']:.1f} | {r['pss_empty_kib']} ->"
-                     f" {r['pss_backlog_kib']} | {r['list_s']:.2f} ({r['list_lines']}) |"
-                     f" {r['inject_s']:.0f} |")
+        def cell(runs, key, fmt="{:.1f}"):
+            st = stats([r[key] for r in runs])
+            if st["n"] == 1:
+                return fmt.format(st["med"])
+            return f"{fmt.format(st['med'])} ({fmt.format(st['min'])}-{fmt.format(st['max'])})"
+
+        for name, runs in b["runs"].items():
+            L.append(f"| {name} | {cell(runs, 'drain_s')} | {cell(runs, 'rate', '{:.0f}')} |"
+                     f" {cell(runs, 'queue_cpu_s')} | {cell(runs, 'cpu_s')} |"
+                     f" {cell(runs, 'rss_empty_kib', '{:.0f}')} -> {cell(runs, 'rss_backlog_kib', '{:.0f}')}"
+                     f" -> {cell(runs, 'rss_peak_kib', '{:.0f}')} | {cell(runs, 'per_msg_bytes', '{:.0f}')}"
+                     f" ({cell(runs, 'per_msg_restart_bytes', '{:.0f}')}) | {cell(runs, 'restart_s')} |"
+                     f" {cell(runs, 'pss_empty_kib', '{:.0f}')} -> {cell(runs, 'pss_backlog_kib', '{:.0f}')} |"
+                     f" {cell(runs, 'list_s', '{:.2f}')} ({runs[0]['list_lines']}) |"
+                     f" {cell(runs, 'inject_s', '{:.0f}')} |")
+        for name, err in b["failed"].items():
+            L.append(f"| {name} | failed: {err} | | | | | | | | | |")
         L.append("")
         r = self.backlog_ratio()
         if r:
-            L.append(f"- drain, mailroom/Postfix: **{r:.2f}x** (one run each: no min and max)")
+            L.append(f"- drain, mailroom/Postfix: **{r:.2f}x** (ratio of the median rates)")
         L.append("")
         return L
 
     def backlog_ratio(self):
         runs = self.results.get("backlog", {}).get("runs", {})
-        a, b = runs.get("mailroom", {}), runs.get("Postfix", {})
-        if "rate" in a and "rate" in b:
-            return a["rate"] / b["rate"]
+        a, b = runs.get("mailroom"), runs.get("Postfix")
+        if a and b:
+            return statistics.median(r["rate"] for r in a) / statistics.median(r["rate"] for r in b)
         return None
+
+    def backlog_bytes(self):
+        a = self.results.get("backlog", {}).get("runs", {}).get("mailroom")
+        return statistics.median(r["per_msg_bytes"] for r in a) if a else None
