@@ -146,8 +146,8 @@ clean:
 
 -include $(OBJ_REL:.o=.d) $(OBJ_SAN:.o=.d)
 
-# Benchmarks against Postfix, OpenSMTPD and Dovecot on this machine (as root; 10 to
-# 20 minutes): writes bench/RESULTS.md. BENCH_ARGS=--quick for a short run.
+# Benchmarks against Postfix, OpenSMTPD and Dovecot on this machine (as root; 30 to
+# 45 minutes): writes bench/RESULTS.md. BENCH_ARGS=--quick for a short run.
 .PHONY: bench
 bench: deps-all build/mailroom build/bench/dkimrate
 	$(PY) bench/run.py $(BENCH_ARGS)

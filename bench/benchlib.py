@@ -172,8 +172,10 @@ class LogCount:
     """Counts the lines of a growing file that match a regex, reading on from where
     the last call stopped (a line not yet ended waits for the next call)."""
 
-    def __init__(self, path, pattern, from_end=True):
+    def __init__(self, path, pattern, from_end=True, distinct=False):
+        """distinct: count the distinct values of the pattern's first group instead."""
         self.path, self.re, self.n = path, re.compile(pattern), 0
+        self.seen = set() if distinct else None
         try:
             self.offset = os.path.getsize(path) if from_end else 0
         except OSError:
@@ -189,7 +191,11 @@ class LogCount:
         cut = data.rfind(b"\n") + 1
         self.offset += cut
         for line in data[:cut].decode(errors="replace").splitlines():
-            if self.re.search(line):
+            m = self.re.search(line)
+            if m and self.seen is not None:
+                self.seen.add(m.group(1))
+                self.n = len(self.seen)
+            elif m:
                 self.n += 1
         return self.n
 

@@ -251,7 +251,9 @@ class OutboundParts:
         qp = self.queue_procs(server)
         res["rss_empty_kib"] = sum(rss_kib(p) for p in qp)
         res["pss_empty_kib"] = pss_kib(server.tree())
-        counter = LogCount(getattr(server, "log", "/dev/null"), r"event=delivery .*status=deferred")
+        # Each message once: after retry_min, the first ones are tried (and deferred) again.
+        counter = LogCount(getattr(server, "log", "/dev/null"),
+                           r"event=delivery qid=(\w+) .*status=deferred", distinct=True)
         t0 = time.monotonic()
         r = self.smtpload(server.smtp_port, n, c["out_sessions"], [self.out_message()], OUT_SENDER,
                           "user@d%d.test", c["out_domains"], timeout=600 + n / 20)
