@@ -87,6 +87,48 @@ def stats(values):
     return {"med": statistics.median(v), "min": v[0], "max": v[-1], "n": len(v)}
 
 
+def interleave(servers, reps, run, show, width=9):
+    """reps rounds of run(server) for each server in turn (a noisy neighbour then
+    hurts them alike); a server whose run fails is left out of the rounds after.
+    show(result) is the line printed for a run. Returns ({name: [result]}, {name: error})."""
+    runs, failed = {s.name: [] for s in servers}, {}
+    for rep in range(reps):
+        for s in servers:
+            if s.name in failed:
+                continue
+            r = run(s)
+            if "error" in r:
+                failed[s.name] = r["error"]
+                say(f"  {s.name:{width}} run {rep + 1}: FAILED: {r['error']}")
+                continue
+            runs[s.name].append(r)
+            say(f"  {s.name:{width}} run {rep + 1}: {show(r)}")
+    return runs, failed
+
+
+def roles_text(r):
+    """ (smtpd 0.30, queued 0.10): a run's CPU per message by role, when it has one."""
+    if not r.get("roles_ms"):
+        return ""
+    return " (" + ", ".join(f"{k} {v:.2f}" for k, v in sorted(r["roles_ms"].items())) + ")"
+
+
+def rate_rows(runs, failed, med_keys):
+    """Table rows: server | end-to-end msg/s (min-max) | acceptance (min-max) | the
+    median of each of med_keys."""
+    L = []
+    for name, rs in runs.items():
+        if not rs:
+            L.append(f"| {name} | failed: {failed.get(name, '?')} |" + " |" * (len(med_keys) + 1))
+            continue
+        e, a = stats([r["e2e"] for r in rs]), stats([r["accept"] for r in rs])
+        fail = f" (then failed: {failed[name]})" if name in failed else ""
+        L.append(f"| {name} | {e['med']:.1f} ({e['min']:.1f}-{e['max']:.1f}){fail} |"
+                 f" {a['med']:.1f} ({a['min']:.1f}-{a['max']:.1f}) |"
+                 + "".join(f" {statistics.median(r[k] for r in rs):.2f} |" for k in med_keys))
+    return L
+
+
 def pid_alive(pid):
     try:
         os.kill(pid, 0)

@@ -13,7 +13,8 @@ import os
 import statistics
 import time
 
-from benchlib import LogCount, RCPT, clear_maildir, count_new, cpu_seconds, say, stats, wait_until
+from benchlib import (LogCount, RCPT, clear_maildir, count_new, cpu_seconds, interleave, rate_rows,
+                      roles_text, say, wait_until)
 from servers import Mailroom, Postfix
 from zones import SENDER
 
@@ -81,23 +82,11 @@ class InboundParts:
         for sessions in c["sessions"]:
             title = f"{c['small_n']} x 10 KiB, {sessions} session{'s' if sessions > 1 else ''}"
             say(f"-- {title}")
-            runs = {s.name: [] for s in servers}
-            failed = {}
+            runs, failed = interleave(
+                servers, c["reps"], lambda s: self.inbound_run(s, c["small_n"], sessions),
+                lambda r: f"accept {r['accept']:7.1f} msg/s  end-to-end {r['e2e']:7.1f} msg/s"
+                f"  server CPU {r['cpu_ms']:.2f} ms/msg" + roles_text(r), width=18)
             out["workloads"][title] = {"sessions": sessions, "runs": runs, "failed": failed}
-            for rep in range(c["reps"]):
-                for s in servers:
-                    if s.name in failed:
-                        continue
-                    r = self.inbound_run(s, c["small_n"], sessions)
-                    if "error" in r:
-                        failed[s.name] = r["error"]
-                        say(f"  {s.name:18} run {rep + 1}: FAILED: {r['error']}")
-                        continue
-                    runs[s.name].append(r)
-                    say(f"  {s.name:18} run {rep + 1}: accept {r['accept']:7.1f} msg/s  end-to-end"
-                        f" {r['e2e']:7.1f} msg/s  server CPU {r['cpu_ms']:.2f} ms/msg"
-                        + (" (" + ", ".join(f"{k} {v:.2f}" for k, v in sorted(r["roles_ms"].items()))
-                           + ")" if r["roles_ms"] else ""))
         out["checks"], out["passed"], out["skipped"] = checks.count(), passed.count(), skipped.count()
         say(f"  mailroom (verify): {out['checks']} checks events, {out['passed']} with SPF, DKIM"
             f" and DMARC pass, {out['skipped']} checks-skipped")
@@ -133,16 +122,7 @@ class InboundParts:
             L.append("| server | end-to-end msg/s (min-max) | acceptance msg/s (min-max) |"
                      " server CPU ms/msg | client CPU ms/msg |")
             L.append("|---|---|---|---|---|")
-            for name, runs in w["runs"].items():
-                if not runs:
-                    L.append(f"| {name} | failed: {w['failed'].get(name, '?')} | | | |")
-                    continue
-                e, a = stats([r["e2e"] for r in runs]), stats([r["accept"] for r in runs])
-                med = lambda k: statistics.median(r[k] for r in runs)
-                fail = f" (then failed: {w['failed'][name]})" if name in w["failed"] else ""
-                L.append(f"| {name} | {e['med']:.1f} ({e['min']:.1f}-{e['max']:.1f}){fail} |"
-                         f" {a['med']:.1f} ({a['min']:.1f}-{a['max']:.1f}) | {med('cpu_ms'):.2f} |"
-                         f" {med('client_cpu_ms'):.2f} |")
+            L.extend(rate_rows(w["runs"], w["failed"], ("cpu_ms", "client_cpu_ms")))
             L.append("")
             for name, runs in w["runs"].items():
                 if runs and runs[0]["roles_ms"]:

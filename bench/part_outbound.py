@@ -12,8 +12,8 @@ import statistics
 import subprocess
 import time
 
-from benchlib import (LogCount, children_cpu, cpu_seconds, pss_kib, rss_kib, say, sh, stats,
-                      wait_until)
+from benchlib import (LogCount, children_cpu, cpu_seconds, interleave, pss_kib, rate_rows,
+                      roles_text, rss_kib, say, sh, stats, wait_until)
 import benchlib
 from peers import Dnsmasq, Sink
 from servers import Mailroom, Postfix
@@ -130,23 +130,11 @@ class OutboundParts:
             r = self.outbound_run(s, 100)
             if "error" in r:
                 say(f"  warm-up {s.name}: {r['error']}")
-        runs = {s.name: [] for s in servers}
-        failed = {}
-        for rep in range(c["reps"]):
-            for s in servers:
-                if s.name in failed:
-                    continue
-                r = self.outbound_run(s, n)
-                if "error" in r:
-                    failed[s.name] = r["error"]
-                    say(f"  {s.name:9} run {rep + 1}: FAILED: {r['error']}")
-                    continue
-                runs[s.name].append(r)
-                say(f"  {s.name:9} run {rep + 1}: accept {r['accept']:7.1f} msg/s  end-to-end"
-                    f" {r['e2e']:7.1f} msg/s  server CPU {r['cpu_ms']:.2f} ms/msg  client CPU"
-                    f" {r['client_cpu_ms']:.2f}  sink CPU {r['sink_cpu_ms']:.2f} ms/msg"
-                    + (" (" + ", ".join(f"{k} {v:.2f}" for k, v in sorted(r["roles_ms"].items()))
-                       + ")" if r["roles_ms"] else ""))
+        runs, failed = interleave(
+            servers, c["reps"], lambda s: self.outbound_run(s, n),
+            lambda r: f"accept {r['accept']:7.1f} msg/s  end-to-end {r['e2e']:7.1f} msg/s  server CPU"
+            f" {r['cpu_ms']:.2f} ms/msg  client CPU {r['client_cpu_ms']:.2f}  sink CPU"
+            f" {r['sink_cpu_ms']:.2f} ms/msg" + roles_text(r), width=16)
         mr = servers[0]
         signed = LogCount(mr.log, r"event=dkim-sign ", from_end=False).count()
         sent = 100 + n * len(runs.get("mailroom", []))
@@ -173,16 +161,7 @@ class OutboundParts:
              " Runs interleaved.\n",
              "| server | end-to-end msg/s (min-max) | acceptance msg/s (min-max) | server CPU ms/msg |"
              " client CPU ms/msg | sink CPU ms/msg |", "|---|---|---|---|---|---|"]
-        for name, runs in o["runs"].items():
-            if not runs:
-                L.append(f"| {name} | failed: {o['failed'].get(name, '?')} | | | | |")
-                continue
-            e, a = stats([r["e2e"] for r in runs]), stats([r["accept"] for r in runs])
-            med = lambda k: statistics.median(r[k] for r in runs)
-            fail = f" (then failed: {o['failed'][name]})" if name in o["failed"] else ""
-            L.append(f"| {name} | {e['med']:.1f} ({e['min']:.1f}-{e['max']:.1f}){fail} |"
-                     f" {a['med']:.1f} ({a['min']:.1f}-{a['max']:.1f}) | {med('cpu_ms'):.2f} |"
-                     f" {med('client_cpu_ms'):.2f} | {med('sink_cpu_ms'):.2f} |")
+        L.extend(rate_rows(o["runs"], o["failed"], ("cpu_ms", "client_cpu_ms", "sink_cpu_ms")))
         L.append("")
         for name, runs in o["runs"].items():
             if runs:

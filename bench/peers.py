@@ -15,6 +15,17 @@ import time
 from benchlib import free_port, wait_port
 
 
+def stop_proc(proc, timeout=10):
+    """SIGTERM, then SIGKILL after timeout seconds, to a child we started."""
+    if proc is not None and proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=timeout)
+
+
 def free_dns_address():
     """An address of 127.0.0.0/8 whose port 53 is free for UDP and TCP."""
     for last in range(150, 250):
@@ -88,13 +99,7 @@ class Dnsmasq:
         raise RuntimeError("dnsmasq does not answer")
 
     def stop(self, timeout=10):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=timeout)
+        stop_proc(self.proc, timeout)
         self.proc = None
 
 
@@ -141,13 +146,7 @@ class Sink:
         return os.stat(self.out).st_mtime
 
     def stop(self, timeout=10):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=timeout)
+        stop_proc(self.proc, timeout)
         self.proc = None
 
     def roots(self):

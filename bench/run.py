@@ -48,7 +48,7 @@ import time
 import benchlib
 from benchlib import (BENCH, DOMAIN, MAILROOM, MAIL_USER, PASSWORD, RCPT, ROOT, SMTP_SOURCE,
                       children_cpu, chown_tree, clear_maildir, copy_messages, count_new,
-                      cpu_seconds, pss_kib, say, sh, stats, wait_until)
+                      cpu_seconds, interleave, pss_kib, say, sh, stats, wait_until)
 from part_callgrind import CallgrindPart
 from part_dkim import DkimPart
 from part_idle import IdlePart
@@ -285,23 +285,12 @@ class Bench(InboundParts, OutboundParts, IdlePart, DkimPart, CallgrindPart):
         out = self.results["smtp"] = {}
         for title, n, size, sessions in workloads:
             say(f"-- {title}")
-            runs = {s.name: [] for s in servers}
-            failed = {}
+            runs, failed = interleave(
+                servers, c["reps"], lambda s: self.smtp_run(s, n, size, sessions),
+                lambda r: f"accept {r['accept']:7.1f} msg/s  end-to-end {r['e2e']:7.1f} msg/s"
+                f"  server CPU {r['cpu_ms']:.2f} ms/msg  client CPU {r['client_cpu_ms']:.2f} ms/msg")
             out[title] = {"n": n, "size": size, "sessions": sessions, "runs": runs,
                           "failed": failed}
-            for rep in range(c["reps"]):
-                for s in servers:
-                    if s.name in failed:
-                        continue
-                    r = self.smtp_run(s, n, size, sessions)
-                    if "error" in r:
-                        failed[s.name] = r["error"]
-                        say(f"  {s.name:9} run {rep + 1}: FAILED: {r['error']}")
-                        continue
-                    runs[s.name].append(r)
-                    say(f"  {s.name:9} run {rep + 1}: accept {r['accept']:7.1f} msg/s"
-                        f"  end-to-end {r['e2e']:7.1f} msg/s  server CPU {r['cpu_ms']:.2f} ms/msg"
-                        f"  client CPU {r['client_cpu_ms']:.2f} ms/msg")
 
     # -- memory --
     def hold_connections(self, port, n, login=None, timeout=20):
@@ -454,22 +443,11 @@ class Bench(InboundParts, OutboundParts, IdlePart, DkimPart, CallgrindPart):
         for s in servers:   # warm-up: new/ -> cur/, indexes, page cache
             r = self.pop3_run(s)
             say(f"  warm-up {s.name}: " + (r["error"] if "error" in r else f"{r['rate']:.0f} msg/s"))
-        runs = {s.name: [] for s in servers}
-        failed = {}
-        for rep in range(self.cfg["reps"]):
-            for s in servers:
-                if s.name in failed:
-                    continue
-                r = self.pop3_run(s)
-                if "error" in r:
-                    failed[s.name] = r["error"]
-                    say(f"  {s.name:9} run {rep + 1}: FAILED: {r['error']}")
-                    continue
-                runs[s.name].append(r)
-                say(f"  {s.name:9} run {rep + 1}: {r['rate']:7.0f} msg/s {r['mbps']:6.1f} MB/s"
-                    f"  login {r['login_ms']:.1f} ms  LIST {r['list_ms']:.1f} ms"
-                    f"  server CPU {r['cpu_ms'] * 1000:.0f} us/msg"
-                    f"  client CPU {r['client_cpu_ms'] * 1000:.0f} us/msg")
+        runs, failed = interleave(
+            servers, self.cfg["reps"], self.pop3_run,
+            lambda r: f"{r['rate']:7.0f} msg/s {r['mbps']:6.1f} MB/s  login {r['login_ms']:.1f} ms"
+            f"  LIST {r['list_ms']:.1f} ms  server CPU {r['cpu_ms'] * 1000:.0f} us/msg"
+            f"  client CPU {r['client_cpu_ms'] * 1000:.0f} us/msg")
         self.results["pop3"] = {"runs": runs, "failed": failed}
 
     # -- the report --
@@ -485,6 +463,10 @@ class Bench(InboundParts, OutboundParts, IdlePart, DkimPart, CallgrindPart):
                  + "): every figure below comes from one run on one machine, the servers"
                  " measured side by side. Rates are medians of "
                  f"{self.cfg['reps']} runs with (min-max); ratios are ratios of medians.\n")
+        if self.args.quick:
+            L.append("**A quick run (`--quick`): fewer messages and shorter runs than a full"
+                     " one, on a machine shared with other work: the figures are noisy, good"
+                     " for spotting a large change during development, not for the record.**\n")
         if self.notes:
             L.append("**Parts of this run failed; see the notes at the end.**\n")
         L.append("## Machine\n")
@@ -778,6 +760,8 @@ def main():
     except KeyboardInterrupt:
         say("bench: interrupted")
         b.stop_all()
+        if not args.keep:
+            shutil.rmtree(b.work, ignore_errors=True)
         sys.exit(130)
     finally:
         b.stop_all()

@@ -115,25 +115,22 @@ class Mailroom(Server):
     def roots(self):
         return [self.proc.pid] if self.proc else []
 
-    def role_pid(self, role):
-        """The pid of the role's process of the latest start (from the log)."""
-        pid = None
-        with open(self.log, errors="replace") as f:
-            for line in f:
-                m = re.search(rf"serve: event=role-start role={role} pid=(\d+)", line)
-                if m:
-                    pid = int(m.group(1))
-        return pid
-
-    def role_cpu(self):
-        """{role: CPU seconds} of the roles' processes of the latest start."""
+    def role_pids(self):
+        """{role: pid} of the roles' processes of the latest start (from the log)."""
         pids = {}
         with open(self.log, errors="replace") as f:
             for line in f:
                 m = re.search(r"serve: event=role-start role=(\w+) pid=(\d+)", line)
                 if m:
                     pids[m.group(1)] = int(m.group(2))
-        return {role: cpu_seconds([pid]) for role, pid in pids.items()}
+        return pids
+
+    def role_pid(self, role):
+        return self.role_pids().get(role)
+
+    def role_cpu(self):
+        """{role: CPU seconds} of the roles' processes of the latest start."""
+        return {role: cpu_seconds([pid]) for role, pid in self.role_pids().items()}
 
     def queue_empty(self):
         p = sh([benchlib.MAILROOM, "-c", self.conf, "queue", "list"], check=False)
