@@ -117,6 +117,8 @@ class Sink:
         self._offset = self._done = self._last = 0
 
     def start(self, timeout=30):
+        if self.proc is not None and self.proc.poll() is None:
+            return     # up already
         f = open(self.out, "ab")
         self.proc = subprocess.Popen(["/usr/sbin/smtp-sink", "-c", "-u", "nobody", "-h",
                                       "sink.test", f"{self.addr}:{self.port}", "1024"],
