@@ -66,13 +66,20 @@ test_pg_ports(void **state)
 
 static char dir[64];
 
+/* new_dir - a fresh directory in dir (mkdtemp's template: its six X are replaced). */
+static void
+new_dir(void)
+{
+	snprintf(dir, sizeof dir, "/tmp/test_db.XXXXXX");
+	assert_non_null(mkdtemp(dir));
+}
+
 static struct db *
 fresh(void)
 {
 	char path[128], err[256];
 
-	snprintf(dir, sizeof dir, "/tmp/test_db.XXXXXX");
-	assert_non_null(mkdtemp(dir));
+	new_dir();
 	snprintf(path, sizeof path, "%s/t.db", dir);
 	struct db *db = db_sqlite_open(path, true, err, sizeof err);
 	assert_non_null(db);
@@ -176,8 +183,7 @@ test_upgrade_keeps_data(void **state)
 	char err[512] = "";
 	struct strlist l = { 0 };
 
-	snprintf(dir, sizeof dir, "/tmp/test_db.XXXXXX");
-	assert_non_null(mkdtemp(dir));
+	new_dir();
 	/* the tables of before versions, with aliases ordered only by rowid */
 	sql("CREATE TABLE domains(name TEXT PRIMARY KEY NOT NULL);"
 	    "CREATE TABLE users(address TEXT PRIMARY KEY NOT NULL, domain TEXT NOT NULL,"
@@ -220,8 +226,7 @@ test_newer_schema_refused(void **state)
 {
 	char err[512] = "";
 
-	snprintf(dir, sizeof dir, "/tmp/test_db.XXXXXX");
-	assert_non_null(mkdtemp(dir));
+	new_dir();
 	struct accounts *a = accounts_open(dir, true, err, sizeof err);
 	assert_non_null(a);
 	assert_int_equal(accounts_schema_from(a), 0);
