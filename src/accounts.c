@@ -17,6 +17,7 @@
 #include "accounts_int.h"
 #include "accounts_users.h"
 #include "db/db.h"
+#include "dkim/dkim_keycache.h"
 #include "lookup/lookup_client.h"
 #include "password.h"
 #include "util/buf.h"
@@ -41,6 +42,7 @@ struct accounts {
 	struct lookup_client *remote; /* set: every query goes to lookupd (the roles) */
 	struct db *db;
 	int schema_from;              /* the schema version found at open (0: made here) */
+	struct dkim_keycache *keys;   /* parsed signing keys, made at the first signature */
 };
 
 /* ---- lists ---- */
@@ -296,6 +298,7 @@ accounts_close(struct accounts *a)
 		free(a->remote);
 	}
 	db_close(a->db);
+	dkim_keycache_free(a->keys);
 	free(a);
 }
 
@@ -304,6 +307,14 @@ struct db *
 accounts_db(struct accounts *a)
 {
 	return a->db;
+}
+
+struct dkim_keycache *
+accounts_keycache(struct accounts *a)
+{
+	if (a->keys == NULL)
+		a->keys = dkim_keycache_new(); /* NULL: each signature parses its key */
+	return a->keys;
 }
 
 struct lookup_client *

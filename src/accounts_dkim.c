@@ -12,6 +12,7 @@
 #include "accounts.h"
 #include "accounts_int.h"
 #include "db/db.h"
+#include "dkim/dkim_keycache.h"
 #include "lookup/lookup_client.h"
 #include "util/log.h"
 
@@ -411,7 +412,7 @@ accounts_dkim_sign_status(struct accounts *a, const char *domain, const char *se
 	if (r == 0)
 		st = DKIM_SIGN_NO_KEY;
 	else if (r < 0 || alg != signers[which].alg ||
-	    dkim_key_sign(pem, alg, data, len, sig_b64, siglen) < 0)
+	    dkim_keycache_sign(accounts_keycache(a), pem, alg, data, len, sig_b64, siglen) < 0)
 		st = DKIM_SIGN_FAILED;
 	else
 		st = DKIM_SIGN_OK;

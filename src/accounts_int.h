@@ -13,6 +13,8 @@ struct lookup_client;
 
 struct db *accounts_db(struct accounts *a);                  /* NULL on a remote handle */
 struct lookup_client *accounts_lookup(struct accounts *a);   /* NULL on a local handle */
+/* accounts_keycache - the handle's parsed DKIM keys (dkim/dkim_keycache.h), or NULL. */
+struct dkim_keycache *accounts_keycache(struct accounts *a);
 const char *accounts_path(struct accounts *a);               /* the store's name, or "" */
 
 /* accounts_fail - a failure of kind (accounts_last_error) with its line into err. */

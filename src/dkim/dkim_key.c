@@ -69,9 +69,8 @@ key_is(const EVP_PKEY *pkey, enum dkim_alg alg)
 	    (alg != DKIM_RSA || EVP_PKEY_get_bits(pkey) >= 1024);
 }
 
-/* load - the private key of pem, when it is one of alg; NULL otherwise. */
-static EVP_PKEY *
-load(const char *pem, enum dkim_alg alg)
+EVP_PKEY *
+dkim_key_load(const char *pem, enum dkim_alg alg)
 {
 	BIO *bio = BIO_new_mem_buf(pem, -1); /* reads pem in place: no copy to zero */
 	EVP_PKEY *pkey = NULL;
@@ -165,7 +164,7 @@ out:
 int
 dkim_key_public(const char *pem, enum dkim_alg alg, char *pub_b64, size_t publen)
 {
-	EVP_PKEY *pkey = load(pem, alg);
+	EVP_PKEY *pkey = dkim_key_load(pem, alg);
 	if (pkey == NULL)
 		return -1;
 	int rc = public_of(pkey, alg, pub_b64, publen);
@@ -174,10 +173,9 @@ dkim_key_public(const char *pem, enum dkim_alg alg, char *pub_b64, size_t publen
 }
 
 int
-dkim_key_sign(const char *pem, enum dkim_alg alg, const void *data, size_t len,
+dkim_key_sign_with(EVP_PKEY *pkey, enum dkim_alg alg, const void *data, size_t len,
     char *out_b64, size_t outlen)
 {
-	EVP_PKEY *pkey = load(pem, alg);
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
 	unsigned char hash[SHA256_LEN], sig[512];
 	size_t siglen = sizeof sig;
@@ -185,7 +183,7 @@ dkim_key_sign(const char *pem, enum dkim_alg alg, const void *data, size_t len,
 
 	if (outlen > 0)
 		out_b64[0] = '\0';
-	if (pkey == NULL || md == NULL)
+	if (pkey == NULL || md == NULL || !key_is(pkey, alg))
 		goto out;
 	if (alg == DKIM_RSA) {
 		if ((size_t)EVP_PKEY_get_size(pkey) > sizeof sig ||
@@ -203,6 +201,16 @@ dkim_key_sign(const char *pem, enum dkim_alg alg, const void *data, size_t len,
 	rc = b64(sig, siglen, out_b64, outlen);
 out:
 	EVP_MD_CTX_free(md);
+	return rc;
+}
+
+int
+dkim_key_sign(const char *pem, enum dkim_alg alg, const void *data, size_t len,
+    char *out_b64, size_t outlen)
+{
+	EVP_PKEY *pkey = dkim_key_load(pem, alg);
+	int rc = dkim_key_sign_with(pkey, alg, data, len, out_b64, outlen);
+
 	EVP_PKEY_free(pkey);
 	return rc;
 }

@@ -51,4 +51,13 @@ int dkim_key_public(const char *pem, enum dkim_alg alg, char *pub_b64, size_t pu
 int dkim_key_sign(const char *pem, enum dkim_alg alg, const void *data, size_t len,
     char *out_b64, size_t outlen);
 
+/* OpenSSL's EVP_PKEY, for the callers that keep parsed keys (dkim_keycache.h). */
+struct evp_pkey_st;
+
+/* dkim_key_load - the private key of pem when it is one of alg; NULL otherwise. */
+struct evp_pkey_st *dkim_key_load(const char *pem, enum dkim_alg alg);
+/* dkim_key_sign_with - dkim_key_sign with a key already parsed (not freed here). */
+int dkim_key_sign_with(struct evp_pkey_st *pkey, enum dkim_alg alg, const void *data,
+    size_t len, char *out_b64, size_t outlen);
+
 #endif

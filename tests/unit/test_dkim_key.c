@@ -1,7 +1,9 @@
 /*
  * test_dkim_key.c - unit tests for dkim/dkim_key.c: the example signatures of
  * RFC 8463 Appendix A reproduced from its keys (both schemes are deterministic),
- * new keys of each algorithm that verify with EVP, and bad input refused.
+ * new keys of each algorithm that verify with EVP, and bad input refused; and
+ * dkim_keycache.c: the same signatures from kept keys, a key parsed once, a new
+ * key a miss, the least recently used key the one that gives way.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,6 +20,7 @@
 #include <openssl/x509.h>
 
 #include "dkim/dkim_key.h"
+#include "dkim/dkim_keycache.h"
 
 /* RFC 8463 A.1: the Ed25519 secret key (the seed, base64) and the RSA secret key. */
 static const char rfc_ed25519_seed[] = "nWGxne/9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A=";
@@ -262,6 +265,87 @@ test_bad_input(void **state)
 	assert_string_equal(dkim_alg_sig_name(DKIM_RSA), "rsa-sha256");
 }
 
+/* The cache signs as dkim_key_sign does, and parses a key only the first time. */
+static void
+test_keycache_signs_and_keeps(void **state)
+{
+	struct dkim_keycache *kc = dkim_keycache_new();
+	char *pem = rfc_ed25519_pem(), *data = rfc_hash_input("ed25519-sha256", "brisbane");
+	char *rdata = rfc_hash_input("rsa-sha256", "test");
+	char sig[DKIM_SIG_MAX];
+
+	assert_non_null(kc);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(dkim_keycache_sign(kc, pem, DKIM_ED25519, data, strlen(data), sig,
+		    sizeof sig), 0);
+		assert_string_equal(sig, rfc_ed25519_b);
+		assert_int_equal(dkim_keycache_sign(kc, rfc_rsa_pem, DKIM_RSA, rdata, strlen(rdata),
+		    sig, sizeof sig), 0);
+		assert_string_equal(sig, rfc_rsa_b);
+	}
+	assert_int_equal(dkim_keycache_parses(kc), 2);
+	assert_int_equal(dkim_keycache_count(kc), 2);
+	/* the same text named as the other algorithm is its own entry, and fails */
+	assert_int_equal(dkim_keycache_sign(kc, pem, DKIM_RSA, data, strlen(data), sig, sizeof sig),
+	    -1);
+	assert_string_equal(sig, "");
+	/* a bad key fails every time and is not kept */
+	assert_int_equal(dkim_keycache_sign(kc, "not a key", DKIM_RSA, "x", 1, sig, sizeof sig), -1);
+	assert_int_equal(dkim_keycache_sign(kc, "not a key", DKIM_RSA, "x", 1, sig, sizeof sig), -1);
+	assert_int_equal(dkim_keycache_count(kc), 2);
+	/* without a cache: dkim_key_sign */
+	assert_int_equal(dkim_keycache_sign(NULL, pem, DKIM_ED25519, data, strlen(data), sig,
+	    sizeof sig), 0);
+	assert_string_equal(sig, rfc_ed25519_b);
+	dkim_keycache_free(kc);
+	free(pem);
+	free(data);
+	free(rdata);
+}
+
+/* A key that replaces another is a miss; a full cache drops its least recently used key. */
+static void
+test_keycache_new_key_and_eviction(void **state)
+{
+	struct dkim_keycache *kc = dkim_keycache_new();
+	char sig[DKIM_SIG_MAX];
+	const char *data = "from:a@example.test\r\ndkim-signature:v=1; b=";
+	char (*pems)[DKIM_PEM_MAX] = calloc(DKIM_KEYCACHE_SIZE + 1, DKIM_PEM_MAX);
+	char (*pubs)[DKIM_PUB_MAX] = calloc(DKIM_KEYCACHE_SIZE + 1, DKIM_PUB_MAX);
+
+	assert_non_null(pems);
+	assert_non_null(pubs);
+	for (size_t i = 0; i <= DKIM_KEYCACHE_SIZE; i++)
+		assert_int_equal(dkim_key_make(DKIM_ED25519, pems[i], DKIM_PEM_MAX, pubs[i],
+		    DKIM_PUB_MAX), 0);
+	/* fill it; key 0 is then used again, so key 1 is the oldest */
+	for (size_t i = 0; i < DKIM_KEYCACHE_SIZE; i++)
+		assert_int_equal(dkim_keycache_sign(kc, pems[i], DKIM_ED25519, data, strlen(data),
+		    sig, sizeof sig), 0);
+	assert_int_equal(dkim_keycache_count(kc), DKIM_KEYCACHE_SIZE);
+	assert_int_equal(dkim_keycache_sign(kc, pems[0], DKIM_ED25519, data, strlen(data), sig,
+	    sizeof sig), 0);
+	assert_int_equal(dkim_keycache_parses(kc), DKIM_KEYCACHE_SIZE);
+	/* a new key: parsed, signs with itself (its own p= verifies), and one gives way */
+	assert_int_equal(dkim_keycache_sign(kc, pems[DKIM_KEYCACHE_SIZE], DKIM_ED25519, data,
+	    strlen(data), sig, sizeof sig), 0);
+	assert_true(verify(DKIM_ED25519, pubs[DKIM_KEYCACHE_SIZE], data, sig));
+	assert_false(verify(DKIM_ED25519, pubs[0], data, sig));
+	assert_int_equal(dkim_keycache_parses(kc), DKIM_KEYCACHE_SIZE + 1);
+	assert_int_equal(dkim_keycache_count(kc), DKIM_KEYCACHE_SIZE);
+	/* key 0 stayed, key 1 went */
+	assert_int_equal(dkim_keycache_sign(kc, pems[0], DKIM_ED25519, data, strlen(data), sig,
+	    sizeof sig), 0);
+	assert_int_equal(dkim_keycache_parses(kc), DKIM_KEYCACHE_SIZE + 1);
+	assert_int_equal(dkim_keycache_sign(kc, pems[1], DKIM_ED25519, data, strlen(data), sig,
+	    sizeof sig), 0);
+	assert_true(verify(DKIM_ED25519, pubs[1], data, sig));
+	assert_int_equal(dkim_keycache_parses(kc), DKIM_KEYCACHE_SIZE + 2);
+	dkim_keycache_free(kc);
+	free(pems);
+	free(pubs);
+}
+
 int
 main(void)
 {
@@ -272,6 +356,8 @@ main(void)
 		cmocka_unit_test(test_round_trip_rsa),
 		cmocka_unit_test(test_rsa_key_is_2048_bits),
 		cmocka_unit_test(test_bad_input),
+		cmocka_unit_test(test_keycache_signs_and_keeps),
+		cmocka_unit_test(test_keycache_new_key_and_eviction),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
