@@ -357,13 +357,13 @@ out:
 }
 
 static int
-arc_fields(struct accounts *acct, const struct config *cfg, const struct sign_job *j,
-    const struct reading *m, struct buf *prefix)
+arc_fields(struct accounts *acct, const struct sign_job *j, const struct reading *m,
+    struct buf *prefix)
 {
 	struct dkim_signer s[2];
 	char found[256], why[96];
 	struct buf results = { 0 };
-	const char *ours = our_results(m, cfg->hostname, &results), *cv;
+	const char *ours = our_results(m, j->hostname, &results), *cv;
 	unsigned instance;
 
 	if (next_set(m, ours, &instance, &cv, why, sizeof why) < 0) {
@@ -379,7 +379,7 @@ arc_fields(struct accounts *acct, const struct config *cfg, const struct sign_jo
 		if (s[i].alg == DKIM_RSA)
 			pick = i;
 	struct key_ref k = { acct, found, s[pick].selector };
-	struct arc_req r = { cfg->hostname, ours, dkim_alg_sig_name(s[pick].alg), found,
+	struct arc_req r = { j->hostname, ours, dkim_alg_sig_name(s[pick].alg), found,
 		s[pick].selector, (long long)j->now, m->bh, instance, cv };
 	if (arc_seal(&m->fields, &r, sign_with, &k, prefix) < 0)
 		ev_warn("arc-seal-failed", KS("qid", j->env->id), KS("d", found));
@@ -391,16 +391,20 @@ out:
 	return 0;
 }
 
+bool
+outbound_sign_wanted(const struct config *cfg, struct sign_job *j)
+{
+	j->own = own_mail(cfg, j->env);
+	snprintf(j->hostname, sizeof j->hostname, "%s", cfg->hostname);
+	return cfg->dkim_sign && (j->own || j->forward_domain != NULL);
+}
+
 int
-outbound_sign(struct accounts *acct, const struct config *cfg, const struct sign_job *j,
-    struct buf *prefix)
+outbound_sign(struct accounts *acct, const struct sign_job *j, struct buf *prefix)
 {
 	struct reading m = { 0 };
-	bool own = own_mail(cfg, j->env);
 	int rc = 0;
 
-	if (!cfg->dkim_sign || (!own && j->forward_domain == NULL))
-		return 0;
 	if (read_message(j, &m) < 0) {
 		if (errno == EFBIG) {
 			ev_warn("dkim-unsigned", KS("qid", j->env->id), KS("reason", "header block too long"),
@@ -410,10 +414,10 @@ outbound_sign(struct accounts *acct, const struct config *cfg, const struct sign
 		}
 		goto out;
 	}
-	if (own)
+	if (j->own)
 		rc = dkim_fields(acct, j, &m, prefix);
 	else
-		rc = arc_fields(acct, cfg, j, &m, prefix);
+		rc = arc_fields(acct, j, &m, prefix);
 out:
 	buf_free(&m.hdr);
 	dkim_fields_free(&m.fields);

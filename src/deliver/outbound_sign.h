@@ -4,7 +4,8 @@
  * that a logged-in user or a trusted network sent, and our bounces; an ARC set
  * for mail from elsewhere that an alias forwards. They are computed over the
  * message as it leaves (deliver/outform.h: long lines already folded), and signed
- * by lookupd, which alone holds the keys.
+ * by lookupd, which alone holds the keys. Deciding reads the config (on queued's
+ * loop); signing reads only the job, so a worker thread can do it (sign_pool.h).
  */
 #ifndef MAILROOM_OUTBOUND_SIGN_H
 #define MAILROOM_OUTBOUND_SIGN_H
@@ -25,15 +26,24 @@ struct sign_job {
 	const char *forward_domain; /* a recipient was forwarded by an alias of this local
 				     * domain (it seals the ARC set), or NULL */
 	time_t now;
+	/* set by outbound_sign_wanted: */
+	bool own;                   /* we vouch for it: DKIM; else ARC for forward_domain */
+	char hostname[256];         /* ours: the authserv-id of our Authentication-Results */
 };
 
 /*
- * outbound_sign - the fields into prefix (LF line ends; empty when nothing applies
- * or signing failed: the message then goes unsigned, as before, and the reason is
- * logged with the queue id). Returns 0, or -1 when the queue file cannot be read.
+ * outbound_sign_wanted - whether j's message gets fields at all (signing on, and
+ * our own mail or forwarded by an alias), with j->own and j->hostname set from cfg.
  */
-int outbound_sign(struct accounts *acct, const struct config *cfg, const struct sign_job *j,
-    struct buf *prefix);
+bool outbound_sign_wanted(const struct config *cfg, struct sign_job *j);
+
+/*
+ * outbound_sign - the fields of a job outbound_sign_wanted said yes to, into prefix
+ * (LF line ends; empty when nothing applies or signing failed: the message then
+ * goes unsigned, and the reason is logged with the queue id). Returns 0, or -1
+ * when the queue file cannot be read.
+ */
+int outbound_sign(struct accounts *acct, const struct sign_job *j, struct buf *prefix);
 
 /*
  * sign_domain_of - the domain in an address header's value ("Name <a@b.example>",

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "deliver/dane_tls.h"
+#include "deliver/sign_pool.h"
 #include "deliver/sts_cache.h"
 #include "net/tls.h"
 
@@ -59,16 +60,32 @@ job_part_done(struct rjob *j, bool report)
 	if (--j->parts > 0)
 		return;
 	struct agent_job job = j->job;
-	free(j->rcpts);
-	buf_free(&j->prefix);
-	free(j);
+	job_free(j);
 	if (report)
 		job.done(job.arg);
 }
 
 void
+job_free(struct rjob *j)
+{
+	if (j->sign == SIGN_RUNNING) {
+		j->orphan = true; /* the signer reads its envelope and fills its prefix */
+		return;
+	}
+	free(j->rcpts);
+	buf_free(&j->prefix);
+	free(j);
+}
+
+void
 delivery_free(struct delivery *d)
 {
+	if (d->parked) {
+		struct delivery **pp = &d->job->parked;
+		while (*pp != d)
+			pp = &(*pp)->parked_next;
+		*pp = d->parked_next;
+	}
 	free(d->pre_text);
 	free(d->sender);
 	free(d->idx);
@@ -365,6 +382,7 @@ remote_free(void *self)
 			delivery_drop(s->v[i]);
 		mx_set_free(s);
 	}
+	sign_pool_free(r->signer); /* the signings under way end, and free their orphans */
 	sts_cache_free(r->sts); /* before the resolver: it cancels its lookups there */
 	dns_free(r->dns);
 	SSL_CTX_free(r->tls_sts);
@@ -422,7 +440,8 @@ remote_agent_new(struct agent *a, const struct agent_env *env)
 		    EV_NAME("tlsrpt-data-full"));
 	}
 	r->dispatch_ev = event_new(env->base, -1, 0, on_dispatch, r);
-	if (r->dispatch_ev == NULL) {
+	r->signer = sign_pool_new(env->base, cfg->data_dir);
+	if (r->dispatch_ev == NULL || r->signer == NULL) {
 		remote_free(r);
 		return -1;
 	}

@@ -17,6 +17,7 @@
 #include "deliver/dane.h"
 #include "deliver/dns.h"
 #include "deliver/mta_sts.h"
+#include "deliver/outbound_sign.h"
 #include "deliver/route.h"
 #include "deliver/smtp_client.h"
 #include "inbound/report_log.h"
@@ -37,7 +38,11 @@ struct rjob {
 	struct agent_job job;
 	size_t *rcpts;              /* job.rcpts points here */
 	unsigned parts;             /* deliveries of it not yet finished */
-	bool signed_once;           /* prefix was made (deliver/outbound_sign.h) */
+	enum { SIGN_NOT_YET, SIGN_RUNNING, SIGN_DONE } sign; /* prefix (deliver/sign_pool.h) */
+	bool orphan;                /* its deliveries ended while it was being signed:
+				     * the signing's end frees it */
+	struct sign_job sj;         /* what the signer reads while it runs */
+	struct delivery *parked;    /* deliveries waiting for the signatures */
 	struct buf prefix;          /* DKIM-Signature or ARC fields for every delivery of it */
 };
 
@@ -55,6 +60,8 @@ struct delivery {
 	char *pre_text;
 	struct delivery *next;      /* in the waiting list, or the active list */
 	struct delivery *prev;
+	struct delivery *parked_next; /* in its job's parked list (job->parked) */
+	bool parked;
 	struct route route;         /* where it goes (deliver/route.h) */
 	char *sender;               /* MAIL FROM when not the envelope's: the SRS address
 				     * of mail an alias forwards; NULL: env->sender */
@@ -100,8 +107,11 @@ struct mx_set {
 	size_t n, pending;
 };
 
+struct sign_pool;
+
 struct remote {
 	struct agent_env env;
+	struct sign_pool *signer;   /* signatures off the loop; NULL: made on it */
 	struct mx_set *sets;        /* lookups under way, for the shutdown */
 	struct dns *dns;
 	SSL_CTX *tls;               /* opportunistic STARTTLS */
@@ -133,12 +143,22 @@ remote_cfg(const struct remote *r)
 const char *delivery_id(const struct delivery *d);
 int delivery_add_rcpt(struct delivery *d, size_t idx);
 void delivery_free(struct delivery *d);
+/* job_free - j's memory, or at the end of its signing when that is under way. */
+void job_free(struct rjob *j);
 void wait_push(struct remote *r, struct delivery *d);
 void kick(struct remote *r);
 /* finish - record every recipient still without a result, end this delivery. */
 void finish(struct delivery *d, int code, const char *text);
 /* rcpt_result - one recipient's result, to the job's callback. */
 void rcpt_result(struct delivery *d, size_t idx, int code, const char *relay, const char *text);
+
+/* remote_try.c */
+/*
+ * sign_start - begin making j's signatures, once, off the loop when it can. Only
+ * for a delivery about to wait for them: that one holds j (and the queue its
+ * message) until the signing is over.
+ */
+void sign_start(struct rjob *j, struct remote *r);
 
 /* remote_mx.c */
 int set_single_host(struct delivery *d, const char *host);

@@ -19,6 +19,7 @@
 
 #include "deliver/dane.h"
 #include "deliver/outbound_sign.h"
+#include "deliver/sign_pool.h"
 #include "metrics/metrics.h"
 #include "net/tls.h"
 #include "util/log.h"
@@ -196,29 +197,77 @@ verify_ctx(struct remote *r, char *err, size_t errlen)
 }
 
 
-/*
- * job_prefix - the signatures of j's message, made once for all its deliveries (a
- * failure to read the file leaves it unsigned; sending it will fail the same way).
- */
-static const struct buf *
-job_prefix(struct rjob *j, struct remote *r)
+/* on_signed - j's signatures are made: the deliveries that waited for them go on. */
+static void
+on_signed(void *arg, int rc)
+{
+	struct rjob *j = arg;
+
+	j->sign = SIGN_DONE;
+	if (rc < 0)
+		ev_warn("dkim-unsigned", KS("qid", j->job.env->id), KS("reason", strerror(errno)));
+	if (j->orphan) {
+		job_free(j);
+		return;
+	}
+	/* Each one holds a part of j, so j lives until the last has gone on. */
+	struct delivery *d = j->parked;
+	j->parked = NULL;
+	while (d != NULL) {
+		struct delivery *next = d->parked_next;
+		d->parked = false;
+		d->parked_next = NULL;
+		next_addr(d);
+		d = next;
+	}
+}
+
+void
+sign_start(struct rjob *j, struct remote *r)
 {
 	const struct envelope *env = j->job.env;
-	struct sign_job sj = { env, j->job.queue_dir, NULL, time(NULL) };
 
-	if (j->signed_once)
-		return &j->prefix;
-	j->signed_once = true;
+	if (j->sign != SIGN_NOT_YET)
+		return;
+	j->sj = (struct sign_job){ env, j->job.queue_dir, NULL, time(NULL), false, "" };
 	/* A recipient that an alias of ours sent on: its original address names the alias. */
-	for (size_t i = 0; i < j->job.nrcpts && sj.forward_domain == NULL; i++) {
+	for (size_t i = 0; i < j->job.nrcpts && j->sj.forward_domain == NULL; i++) {
 		const struct spool_rcpt *rc = &env->rcpts[j->job.rcpts[i]];
 		const char *at = strrchr(rc->orig, '@');
 		if (at != NULL && strcasecmp(rc->orig, rc->addr) != 0)
-			sj.forward_domain = at + 1;
+			j->sj.forward_domain = at + 1;
 	}
-	if (outbound_sign(r->env.acct, remote_cfg(r), &sj, &j->prefix) < 0)
+	if (!outbound_sign_wanted(remote_cfg(r), &j->sj)) {
+		j->sign = SIGN_DONE;
+		return;
+	}
+	j->sign = SIGN_RUNNING;
+	if (sign_pool_submit(r->signer, &j->sj, &j->prefix, on_signed, j) == 0)
+		return;
+	/* No thread for it: on the loop, as it was (a failure to read the file leaves it
+	 * unsigned; sending it will fail the same way). */
+	j->sign = SIGN_DONE;
+	if (outbound_sign(r->env.acct, &j->sj, &j->prefix) < 0)
 		ev_warn("dkim-unsigned", KS("qid", env->id), KS("reason", strerror(errno)));
-	return &j->prefix;
+}
+
+/*
+ * signed_or_parked - whether d's message has its signatures (made once for all
+ * its deliveries); if not yet, d waits for them in its job's list, and on_signed
+ * takes it on from next_addr again.
+ */
+static bool
+signed_or_parked(struct delivery *d)
+{
+	struct rjob *j = d->job;
+
+	sign_start(j, d->r);
+	if (j->sign == SIGN_DONE)
+		return true;
+	d->parked = true;
+	d->parked_next = j->parked;
+	j->parked = d;
+	return false;
 }
 
 static void
@@ -227,6 +276,8 @@ next_addr(struct delivery *d)
 	struct remote *r = d->r;
 	const struct config *cfg = remote_cfg(r);
 
+	if (!signed_or_parked(d))
+		return;
 	if (d->addr_next >= d->addrs.n || !sts_host_gate(d)) {
 		next_host(d);
 		return;
@@ -244,7 +295,7 @@ next_addr(struct delivery *d)
 	char ip[SOCKADDR_TEXT_MAX];
 	sockaddr_ip((struct sockaddr *)&ss, ip, sizeof ip, NULL);
 	snprintf(d->relay, sizeof d->relay, "%s[%s]:%u", d->host, ip, d->route.port);
-	const struct buf *prefix = job_prefix(d->job, r);
+	const struct buf *prefix = &d->job->prefix;
 	struct client_params p = {
 		.prefix = prefix->len ? prefix->data : NULL,
 		.prefix_len = prefix->len,
