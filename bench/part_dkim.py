@@ -13,7 +13,9 @@ OPS = (("sign", "a whole signature as queued and lookupd make it, less IPC and s
        ("pemread", "reading the PEM into an OpenSSL key alone"),
        ("keyop", "the private-key operation alone, with a key read once"),
        ("verify", "a verification of one signature: dkim_verify_new/_body/_finish, the key"
-        " record answered at once (no DNS)"))
+        " record answered at once (no DNS), the parsed key kept as smtpd keeps it"),
+       ("verifycold", "the same with the key read from its record each time (a key not"
+        " seen lately)"))
 
 
 class DkimPart:
@@ -56,5 +58,10 @@ class DkimPart:
                 else:
                     cells.append("-")
             L.append(f"| {op} | {cells[0]} | {cells[1]} | {what} |")
+        v = d["runs"].get(("verify2", "both"))
+        if v:
+            st = stats(v)
+            L.append(f"\nA message signed with both keys (the same c=), both signatures verified"
+                     f" as smtpd does: {st['med']:.0f}/s ({st['min']:.0f}-{st['max']:.0f}).")
         L.append("")
         return L

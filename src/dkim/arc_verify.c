@@ -41,6 +41,7 @@ struct arc_verify {
 	bool finishing;
 	size_t waiting;
 	struct dns_ops dns;
+	struct dkim_vkeycache *keys;
 	arc_verify_fn done;
 	void *arg;
 	struct arc_result res;
@@ -193,6 +194,12 @@ arc_verify_set_time(struct arc_verify *v, time_t now)
 }
 
 void
+arc_verify_set_keys(struct arc_verify *v, struct dkim_vkeycache *keys)
+{
+	v->keys = keys;
+}
+
+void
 arc_verify_body(struct arc_verify *v, const char *p, size_t n)
 {
 	if (v->hashing && !v->finishing)
@@ -244,8 +251,8 @@ on_key(void *arg, enum dns_status st, const struct dns_rdata *rr, const char *wh
 	c->pending = false;
 	switch (st) {
 	case DNS_OK:
-		if (dkim_key_answer(&c->sig, rr, c->data.data, c->data.len, &testing, msg,
-		    sizeof msg) != DKIM_PASS)
+		if (dkim_key_answer(&c->sig, rr, c->v->keys, c->data.data, c->data.len, &testing,
+		    msg, sizeof msg) != DKIM_PASS)
 			check_fails(c, msg);
 		break;
 	case DNS_NXDOMAIN:

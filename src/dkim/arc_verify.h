@@ -33,6 +33,11 @@ struct arc_verify *arc_verify_new(const char *hdr, size_t hdrlen);
 /* arc_verify_set_time - the time the AMS's x= is compared with (default: when made). */
 void arc_verify_set_time(struct arc_verify *v, time_t now);
 
+struct dkim_vkeycache;
+
+/* arc_verify_set_keys - parsed public keys to share with DKIM (dkim_verify_set_keys). */
+void arc_verify_set_keys(struct arc_verify *v, struct dkim_vkeycache *keys);
+
 /* arc_verify_body - the next part of the body. */
 void arc_verify_body(struct arc_verify *v, const char *p, size_t n);
 

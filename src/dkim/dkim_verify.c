@@ -16,12 +16,26 @@
 #include "dkim/dkim_sig.h"
 #include "dkim/dkim_sign.h"
 #include "dkim/dkim_vkey.h"
+#include "dkim/dkim_vkeycache.h"
 #include "util/buf.h"
 #include "util/log.h"
 
 #define RR_TXT 16
 #define KEY_TEXT_MAX 4096 /* a key record: an RSA 4096 key's is about 750 octets */
 #define WHY_MAX 96
+
+/*
+ * One body hash: the signatures with the same body canonicalization and l= share
+ * it (a message signed with Ed25519 and RSA alike is canonicalized and hashed once).
+ */
+struct vbody {
+	struct dkim_body body;
+	bool simple;
+	uint64_t limit;
+	bool digested;          /* md and rc are set, and body.length is the total */
+	int rc;                 /* dkim_body_digest's */
+	unsigned char md[DKIM_SHA256_LEN];
+};
 
 struct vsig {
 	struct dkim_verify *v;  /* the owner: a lookup's callback gets this vsig */
@@ -30,8 +44,7 @@ struct vsig {
 	enum dkim_status status;
 	char why[WHY_MAX];
 	bool testing;
-	bool hashing;           /* body is set up */
-	struct dkim_body body;
+	struct vbody *body;     /* in v->bodies; NULL: a signature that could not be read */
 	struct buf data;        /* what the signature covers */
 	bool pending;           /* its key lookup is under way */
 };
@@ -39,10 +52,13 @@ struct vsig {
 struct dkim_verify {
 	struct vsig sig[DKIM_VERIFY_MAX];
 	size_t n, ignored;
+	struct vbody bodies[DKIM_VERIFY_MAX];
+	size_t nbodies;
 	time_t now;
 	bool finishing;
 	size_t waiting;         /* lookups under way, and one for dkim_verify_finish itself */
 	struct dns_ops dns;
+	struct dkim_vkeycache *keys;
 	dkim_verify_fn done;
 	void *arg;
 	struct dkim_result res[DKIM_VERIFY_MAX];
@@ -106,10 +122,21 @@ add_sig(struct dkim_verify *v, const struct dkim_fields *fields, const struct dk
 	}
 	if (dkim_sig_header_data(&s->sig, fields, f, &s->data) < 0)
 		return -1;
-	if (dkim_body_init_c(&s->body, s->sig.simple_body,
-	    s->sig.has_l ? s->sig.l : DKIM_BODY_ALL) < 0)
+	bool simple = s->sig.simple_body;
+	uint64_t limit = s->sig.has_l ? s->sig.l : DKIM_BODY_ALL;
+	for (size_t i = 0; i < v->nbodies; i++) {
+		if (v->bodies[i].simple == simple && v->bodies[i].limit == limit) {
+			s->body = &v->bodies[i];
+			return 0;
+		}
+	}
+	struct vbody *b = &v->bodies[v->nbodies];
+	if (dkim_body_init_c(&b->body, simple, limit) < 0)
 		return -1;
-	s->hashing = true;
+	b->simple = simple;
+	b->limit = limit;
+	v->nbodies++;
+	s->body = b;
 	return 0;
 }
 
@@ -163,30 +190,39 @@ dkim_verify_set_time(struct dkim_verify *v, time_t now)
 }
 
 void
+dkim_verify_set_keys(struct dkim_verify *v, struct dkim_vkeycache *keys)
+{
+	v->keys = keys;
+}
+
+void
 dkim_verify_body(struct dkim_verify *v, const char *p, size_t n)
 {
 	if (v->finishing)
 		return;
-	for (size_t i = 0; i < v->n; i++)
-		if (v->sig[i].hashing)
-			dkim_body_update(&v->sig[i].body, p, n);
+	for (size_t i = 0; i < v->nbodies; i++)
+		dkim_body_update(&v->bodies[i].body, p, n);
 }
 
 /* body_check - the body hash against bh=, and l= against the body (6.1.3). */
 static void
 body_check(struct vsig *s)
 {
-	unsigned char md[DKIM_SHA256_LEN];
+	struct vbody *b = s->body;
 
-	if (dkim_body_digest(&s->body, md) < 0) {
+	if (!b->digested) {
+		b->rc = dkim_body_digest(&b->body, b->md);
+		b->digested = true;
+	}
+	if (b->rc < 0) {
 		decide(s, DKIM_TEMPERROR, "out of memory");
 		return;
 	}
-	if (s->sig.has_l && s->sig.l > s->body.length) {
+	if (s->sig.has_l && s->sig.l > b->body.length) {
 		decide(s, DKIM_FAIL, "l= longer than the body");
 		return;
 	}
-	if (s->sig.bh_len != sizeof md || memcmp(md, s->sig.bh, sizeof md) != 0)
+	if (s->sig.bh_len != sizeof b->md || memcmp(b->md, s->sig.bh, sizeof b->md) != 0)
 		decide(s, DKIM_FAIL, "body hash mismatch");
 }
 
@@ -214,13 +250,15 @@ settle(struct dkim_verify *v)
 }
 
 enum dkim_status
-dkim_key_answer(const struct dkim_sig *sig, const struct dns_rdata *rr, const void *data,
-    size_t len, bool *testing, char *why, size_t whylen)
+dkim_key_answer(const struct dkim_sig *sig, const struct dns_rdata *rr,
+    struct dkim_vkeycache *keys, const void *data, size_t len, bool *testing, char *why,
+    size_t whylen)
 {
 	char *text = malloc(KEY_TEXT_MAX);
 	struct dkim_keyrec *k = malloc(sizeof *k);
 	enum dkim_status st;
 	bool found = false;
+	long n = 0;
 
 	*testing = false;
 	snprintf(why, whylen, "no key record");
@@ -230,7 +268,7 @@ dkim_key_answer(const struct dkim_sig *sig, const struct dns_rdata *rr, const vo
 		goto out;
 	}
 	for (size_t i = 0; i < rr->n && !found; i++) {
-		long n = dns_parse_txt(rr->v[i], (size_t)rr->len[i], text, KEY_TEXT_MAX);
+		n = dns_parse_txt(rr->v[i], (size_t)rr->len[i], text, KEY_TEXT_MAX);
 		if (n < 0) {
 			snprintf(why, whylen, "unreadable key record");
 			continue;
@@ -242,7 +280,13 @@ dkim_key_answer(const struct dkim_sig *sig, const struct dns_rdata *rr, const vo
 		goto out;
 	}
 	const char *reason;
-	st = dkim_vkey_check(sig, k, data, len, &reason);
+	if (keys == NULL) {
+		st = dkim_vkey_check(sig, k, data, len, &reason);
+	} else if ((st = dkim_vkey_usable(sig, k, &reason)) == DKIM_PASS) {
+		struct dkim_pubkey *pk = dkim_vkeycache_get(keys, sig->d, sig->s, text, (size_t)n, k,
+		    rr->ttl, dkim_vkeycache_now());
+		st = dkim_vkey_verify(sig, pk, data, len, &reason);
+	}
 	*testing = k->testing;
 	snprintf(why, whylen, "%s", reason);
 out:
@@ -258,10 +302,10 @@ static void
 key_found(struct vsig *s, const struct dns_rdata *rr)
 {
 	char why[WHY_MAX], msg[WHY_MAX + 24];
-	enum dkim_status st = dkim_key_answer(&s->sig, rr, s->data.data, s->data.len,
+	enum dkim_status st = dkim_key_answer(&s->sig, rr, s->v->keys, s->data.data, s->data.len,
 	    &s->testing, why, sizeof why);
 
-	if (st == DKIM_PASS && s->sig.has_l && s->sig.l < s->body.length) {
+	if (st == DKIM_PASS && s->sig.has_l && s->sig.l < s->body->body.length) {
 		decide(s, DKIM_POLICY, "l= leaves part of the body unsigned");
 		return;
 	}
@@ -355,9 +399,9 @@ dkim_verify_free(struct dkim_verify *v)
 		struct vsig *s = &v->sig[i];
 		if (s->pending && v->dns.cancel != NULL)
 			v->dns.cancel(v->dns.ctx, s);
-		if (s->hashing)
-			dkim_body_free(&s->body);
 		buf_free(&s->data);
 	}
+	for (size_t i = 0; i < v->nbodies; i++)
+		dkim_body_free(&v->bodies[i].body);
 	free(v);
 }

@@ -1,8 +1,8 @@
 /*
  * dkim_verify.h - verifying the DKIM signatures of a message (RFC 6376 6, RFC 8463,
  * RFC 8301) as it streams past: the header block first (each DKIM-Signature read
- * and its header hash input made then), the body in chunks (each signature hashes
- * it with its own c= and l=), then the key lookups, all at once through struct
+ * and its header hash input made then), the body in chunks (hashed once for each
+ * c= and l= among the signatures), then the key lookups, all at once through struct
  * dns_ops, and one result per signature, in header order. Message text is as the
  * queue keeps it (LF line ends); it is canonicalized as the wire had it (CRLF).
  */
@@ -59,6 +59,14 @@ size_t dkim_verify_ignored(const struct dkim_verify *v);
 /* dkim_verify_set_time - the time x= is compared with (default: when made). */
 void dkim_verify_set_time(struct dkim_verify *v, time_t now);
 
+struct dkim_vkeycache;
+
+/*
+ * dkim_verify_set_keys - parsed public keys to take from and keep in (default NULL:
+ * each key is read from its record for this message alone); keys must outlive v.
+ */
+void dkim_verify_set_keys(struct dkim_verify *v, struct dkim_vkeycache *keys);
+
 /* dkim_verify_body - the next part of the body (the text after the empty line). */
 void dkim_verify_body(struct dkim_verify *v, const char *p, size_t n);
 
@@ -91,10 +99,12 @@ int dkim_sig_header_data(const struct dkim_sig *sig, const struct dkim_fields *f
  * dkim_key_answer - sig checked with the key in the TXT records rr (the first that
  * reads as a key record decides) over data[0..len): DKIM_PASS, DKIM_FAIL,
  * DKIM_PERMERROR, or DKIM_TEMPERROR (out of memory), with the reason in why and
- * whether the key is in testing mode (t=y) in *testing.
+ * whether the key is in testing mode (t=y) in *testing. The parsed key is taken
+ * from keys, or kept there (keys NULL: read for this check alone).
  */
 enum dkim_status dkim_key_answer(const struct dkim_sig *sig, const struct dns_rdata *rr,
-    const void *data, size_t len, bool *testing, char *why, size_t whylen);
+    struct dkim_vkeycache *keys, const void *data, size_t len, bool *testing, char *why,
+    size_t whylen);
 
 /* dkim_verify_free - cancels the lookups still under way (done is then not called). */
 void dkim_verify_free(struct dkim_verify *v);

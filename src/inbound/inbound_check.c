@@ -121,8 +121,10 @@ inbound_check_headers(struct inbound_check *c, const char *hdr, size_t len)
 	c->hdrlen = len;
 	if ((c->dv = dkim_verify_new(hdr, len)) == NULL)
 		return -1;
+	dkim_verify_set_keys(c->dv, c->p.dkim_keys);
 	if ((c->av = arc_verify_new(hdr, len)) == NULL)
 		return -1;
+	arc_verify_set_keys(c->av, c->p.dkim_keys);
 	return 0;
 }
 

@@ -15,6 +15,7 @@
 #include "util/buf.h"
 
 struct inbound_check;
+struct dkim_vkeycache;
 
 struct inbound_params {
 	const struct dns_ops *dns;
@@ -26,6 +27,8 @@ struct inbound_params {
 	bool spf_reject;       /* [inbound] spf_reject */
 	const char *id;        /* queue id, for the log (may be NULL) */
 	bool dmarc_reports;    /* [inbound] dmarc_reports: make the verdict's report line */
+	struct dkim_vkeycache *dkim_keys; /* parsed DKIM public keys kept between messages
+					   * (dkim/dkim_vkeycache.h); NULL: none */
 };
 
 enum inbound_action {

@@ -17,6 +17,7 @@
 
 #include "deliver/dns.h"
 #include "deliver/dns_ops.h"
+#include "dkim/dkim_vkeycache.h"
 #include "net/sockaddr.h"
 #include "role.h"
 #include "smtp/smtp_session.h"
@@ -69,6 +70,8 @@ smtpd_main(const struct role_env *env)
 			ev_err("checks-off", KS("error", err));
 		else
 			srv.dns_ops = dns_ops_of(srv.dns);
+		/* The loop is smtpd's one thread for the checks: one cache, no lock. */
+		srv.dkim_keys = dkim_vkeycache_new();
 	}
 	srv.listeners = (struct role_listeners){ .srv = &srv, .cfg = &srv.cfg,
 		.refusal = refusal, .accept = admit };
@@ -82,6 +85,7 @@ out:
 	login_pool_stop(&srv.logins);
 	role_serve_stop(&control, &srv.listeners, &srv.sessions, srv.tls_ctx);
 	dns_free(srv.dns);
+	dkim_vkeycache_free(srv.dkim_keys);
 	screen_free(&srv.screen);
 	rate_limit_free(&srv.message_rates);
 	if (srv.queue_bev)

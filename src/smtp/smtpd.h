@@ -24,6 +24,7 @@ struct evconnlistener;
 struct accounts;
 struct workpool;
 struct line_session;
+struct dkim_vkeycache;
 
 struct smtpd {
 	struct event_base *base;
@@ -38,6 +39,8 @@ struct smtpd {
 	struct line_session *sessions; /* every open session, for the shutdown */
 	struct dns *dns;               /* for SPF, DKIM and DMARC of mail from outside; NULL: off */
 	struct dns_ops dns_ops;
+	struct dkim_vkeycache *dkim_keys; /* the DKIM public keys of recent mail, parsed
+					   * (NULL: each message reads its own) */
 	struct screen screen;          /* clients screened before the greeting */
 	struct rate_limit message_rates; /* MAIL commands a minute per client network */
 	struct report_log dmarc_log;   /* lines for the DMARC aggregate reports */

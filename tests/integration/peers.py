@@ -207,9 +207,11 @@ class Dns:
     cname:   [(name, target), ...] (dnsmasq answers only for targets it knows, as hosts)
     rr:      [(name, type number, hex rdata), ...] for anything else
     txt:     [(name, text), ...] TXT records (SPF policies)
+    ttl:     the TTL of every answer (dnsmasq's default, 0, lets no resolver keep one)
     """
 
-    def __init__(self, mx=(), hosts=None, null_mx=(), rr=(), txt=(), srv=(), ptr=(), cname=()):
+    def __init__(self, mx=(), hosts=None, null_mx=(), rr=(), txt=(), srv=(), ptr=(), cname=(),
+                 ttl=0):
         self.dir = tempfile.mkdtemp(prefix="dnsmasq-", dir="/tmp")
         self.logpath = os.path.join(self.dir, "dnsmasq.log")
         self.port = free_port()
@@ -219,6 +221,8 @@ class Dns:
                 # Reverse names too: one not served is NXDOMAIN, not a SERVFAIL.
                 "--local=/in-addr.arpa/", "--local=/ip6.arpa/",
                 "--log-queries", f"--log-facility={self.logpath}"]
+        if ttl:
+            args.append(f"--local-ttl={ttl}")
         for domain, host, pref in mx:
             args.append(f"--mx-host={domain},{host},{pref}")
         for host, ips in (hosts or {}).items():

@@ -24,6 +24,7 @@ from peers import Dns, ServfailDns
 
 RSA_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 ED_KEY = ed25519.Ed25519PrivateKey.generate()
+NEW_ED_KEY = ed25519.Ed25519PrivateKey.generate()
 
 
 def pem(key):
@@ -37,10 +38,14 @@ def rsa_record():
     return "v=DKIM1; k=rsa; p=" + base64.b64encode(der).decode()
 
 
-def ed_record():
-    raw = ED_KEY.public_key().public_bytes(serialization.Encoding.Raw,
-                                           serialization.PublicFormat.Raw)
+def ed_record_of(key):
+    raw = key.public_key().public_bytes(serialization.Encoding.Raw,
+                                        serialization.PublicFormat.Raw)
     return "v=DKIM1; k=ed25519; p=" + base64.b64encode(raw).decode()
+
+
+def ed_record():
+    return ed_record_of(ED_KEY)
 
 
 def strings(text, n=250):
@@ -144,6 +149,42 @@ def test_signed_aligned_message_passes(inst):
     # Our field is on top, above our Received.
     assert raw.split(b"\n", 1)[0].startswith(b"Authentication-Results:") or \
         raw.startswith(b"Return-Path:")
+
+
+def test_kept_keys(make_instance):
+    """Answers with a TTL, so that libunbound keeps them and smtpd its parsed keys
+    (dnsmasq's default TTL of 0 keeps nothing): the same keys pass message after
+    message, a tampered message among them still fails, and a signature by another
+    key fails under the kept key's selector and passes under its own."""
+    d = Dns(hosts={HOSTNAME: "127.0.0.1", "good.test": "192.0.2.10"}, ttl=300,
+            txt=TXT + [("new._domainkey.good.test", [ed_record_of(NEW_ED_KEY)])])
+    try:
+        i = make_instance({("delivery", "resolver"): d.resolver,
+                           ("relay", "trusted_networks"): "", ("inbound", "verify"): "yes"})
+        for n in range(4):
+            tok = token()
+            msg = sign(sign(message("A <a@good.test>", tok), "rsa", "good.test", RSA_KEY),
+                       "ed", "good.test", ED_KEY, algo=True)
+            if n == 2:
+                msg = msg.replace(f"body {tok}".encode(), f"BODY {tok}".encode())
+            code, resp = send(i, "a@good.test", msg)
+            assert code == 250, resp
+            (raw,) = i.wait_token(DEMO, tok)
+            (ar,) = ar_fields(raw)
+            want = "fail" if n == 2 else "pass"
+            assert re.search(rf"dkim={want} [^;]*header\.d=good\.test header\.s=rsa", ar), ar
+            assert re.search(rf"dkim={want} [^;]*header\.d=good\.test header\.s=ed", ar), ar
+        # The old selector's key does not verify what the new key signed.
+        for sel, want in (("new", "pass"), ("ed", "fail")):
+            tok = token()
+            msg = sign(message("A <a@good.test>", tok), sel, "good.test", NEW_ED_KEY, algo=True)
+            code, resp = send(i, "a@good.test", msg)
+            assert code == 250, resp
+            (raw,) = i.wait_token(DEMO, tok)
+            (ar,) = ar_fields(raw)
+            assert re.search(rf"dkim={want} [^;]*header\.s={sel}", ar), ar
+    finally:
+        d.stop()
 
 
 def test_spoofed_reject_policy_refused(inst):

@@ -5,6 +5,8 @@
  * tampered header and body; every c= combination; l=; rsa-sha1; a 512-bit key;
  * revoked, t=s, t=y, h= keys; x=; DNS failures; several signatures and the limit
  * on them; and messages dkimpy signed (tests/unit/data/dkim, see make_dkimpy.py).
+ * Each message is verified twice, with its keys read for it and with the keys
+ * kept from all before (dkim_vkeycache): the results must be the same.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -26,6 +28,7 @@
 #include "dkim/dkim_key.h"
 #include "dkim/dkim_sign.h"
 #include "dkim/dkim_verify.h"
+#include "dkim/dkim_vkeycache.h"
 #include "util/buf.h"
 
 #define DATA_DIR "tests/unit/data/dkim/"
@@ -179,9 +182,12 @@ on_done(void *arg, const struct dkim_result *res, size_t n)
 
 #define NOW 1700000000
 
-/* verify - msg through the verifier, its body in chunks of step octets. */
+/* Parsed keys kept across every test, as smtpd keeps them across messages. */
+static struct dkim_vkeycache *keycache;
+
+/* verify_with - msg through the verifier, its body in chunks of step octets. */
 static void
-verify_step(const char *msg, size_t step, struct got *g)
+verify_with(const char *msg, size_t step, struct dkim_vkeycache *keys, struct got *g)
 {
 	size_t len = strlen(msg), body_at;
 	size_t end = dkim_header_end(msg, len, &body_at);
@@ -190,6 +196,7 @@ verify_step(const char *msg, size_t step, struct got *g)
 	memset(g, 0, sizeof *g);
 	assert_non_null(v);
 	dkim_verify_set_time(v, NOW);
+	dkim_verify_set_keys(v, keys);
 	for (size_t i = body_at; i < len; i += step)
 		dkim_verify_body(v, msg + i, len - i < step ? len - i : step);
 	assert_int_equal(dkim_verify_finish(v, &fake_ops, on_done, g), 0);
@@ -201,6 +208,26 @@ verify_step(const char *msg, size_t step, struct got *g)
 	assert_int_equal(g->calls, 1);
 	assert_int_equal(g->n, dkim_verify_count(v));
 	dkim_verify_free(v);
+}
+
+/*
+ * verify_step - verify_with, first with each key read for the message, then again
+ * with the keys kept: the results must be the same (the DNS counts are the first's).
+ */
+static void
+verify_step(const char *msg, size_t step, struct got *g)
+{
+	struct got kept;
+
+	verify_with(msg, step, NULL, g);
+	int queries = dns.queries;
+	dns.nq = 0; /* all answered by now */
+	verify_with(msg, step, keycache, &kept);
+	dns.queries = queries;
+	if (memcmp(g, &kept, sizeof kept) != 0)
+		fail_msg("kept keys: %s (%s), read each time: %s (%s)",
+		    dkim_status_name(kept.r[0].st), kept.r[0].why, dkim_status_name(g->r[0].st),
+		    g->r[0].why);
 }
 
 static void
@@ -722,6 +749,64 @@ test_dns(void **state)
 	assert_int_equal(dns.queries, 0);
 }
 
+/*
+ * Signatures with the same body c= and l= share one body hash, those with another
+ * c= or l= have their own: each is still judged on its own body hash and l=.
+ */
+static void
+test_shared_body(void **state)
+{
+#define SB_TAGS "c=relaxed/%s; d=example.test; s=%s; h=from:to:subject:date%s"
+	static const struct {
+		const struct key *key;
+		const char *sel, *body_c, *l;
+		uint64_t limit;
+		enum dkim_status want, want_changed;
+		const char *why, *why_changed;
+	} sigs[] = {
+		{ &ed_key, "ed", "relaxed", "", DKIM_BODY_ALL, DKIM_PASS, DKIM_FAIL, "", "body hash" },
+		{ &rsa_key, "rsa", "relaxed", "", DKIM_BODY_ALL, DKIM_PASS, DKIM_FAIL, "", "body hash" },
+		{ &ed_key, "ed", "relaxed", "; l=9", 9, DKIM_POLICY, DKIM_POLICY, "l=", "l=" },
+		{ &ed_key, "ed", "simple", "", DKIM_BODY_ALL, DKIM_PASS, DKIM_FAIL, "", "body hash" },
+		{ &rsa_key, "rsa", "relaxed", "; l=28", 28, DKIM_FAIL, DKIM_FAIL, "l= longer",
+		  "body hash" },
+		{ &rsa_key, "rsa", "relaxed", "; l=27", 27, DKIM_PASS, DKIM_POLICY, "", "l=" },
+	};
+	size_t n = sizeof sigs / sizeof sigs[0];
+	char tags[6][200];
+	struct got g;
+	struct buf m, changed;
+
+	make_keys();
+	msg_init(&m, plain_msg);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(tags[i], sizeof tags[i], "a=%s; " SB_TAGS,
+		    sigs[i].key->alg == DKIM_RSA ? "rsa-sha256" : "ed25519-sha256", sigs[i].body_c,
+		    sigs[i].sel, sigs[i].l);
+		struct signing sg = { sigs[i].key, tags[i], false, strcmp(sigs[i].body_c, "simple") == 0,
+			sigs[i].limit, NULL, "from:to:subject:date" };
+		sign_onto(&m, &sg);
+	}
+	/* The body grows past its 27 canonical octets, the first 27 unchanged. */
+	msg_init(&changed, m.data);
+	assert_int_equal(buf_append(&changed, "more\n", 6), 0);
+	assert_int_equal(buf_putc(&changed, '\0'), 0);
+	for (int deferred = 0; deferred < 2; deferred++) {
+		dns_reset(deferred);
+		dns_add("ed._domainkey.example.test", DNS_OK, ed_key.txt);
+		dns_add("rsa._domainkey.example.test", DNS_OK, rsa_key.txt);
+		verify(m.data, &g);
+		assert_int_equal(g.n, n);
+		for (size_t i = 0; i < n; i++) /* the newest signature is on top */
+			expect(&g, n - 1 - i, sigs[i].want, sigs[i].why);
+		verify(changed.data, &g);
+		for (size_t i = 0; i < n; i++)
+			expect(&g, n - 1 - i, sigs[i].want_changed, sigs[i].why_changed);
+	}
+	buf_free(&m);
+	buf_free(&changed);
+}
+
 /* done may free the verifier, even when it comes before finish returns. */
 static void
 free_in_done(void *arg, const struct dkim_result *res, size_t n)
@@ -892,6 +977,22 @@ test_dkimpy(void **state)
 	free(keys);
 }
 
+static int
+setup(void **state)
+{
+	keycache = dkim_vkeycache_new();
+	return keycache == NULL ? -1 : 0;
+}
+
+static int
+teardown(void **state)
+{
+	/* Every test's keys were kept, and some found again. */
+	assert_true(dkim_vkeycache_count(keycache) > 0);
+	dkim_vkeycache_free(keycache);
+	return 0;
+}
+
 int
 main(void)
 {
@@ -900,11 +1001,12 @@ main(void)
 		cmocka_unit_test(test_canonicalizations),
 		cmocka_unit_test(test_own_signer),
 		cmocka_unit_test(test_length),
+		cmocka_unit_test(test_shared_body),
 		cmocka_unit_test(test_keys),
 		cmocka_unit_test(test_dns),
 		cmocka_unit_test(test_several),
 		cmocka_unit_test(test_bad_signatures),
 		cmocka_unit_test(test_dkimpy),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, setup, teardown);
 }
