@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -933,6 +934,28 @@ bind_lookup(struct supervisor *sv, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * raise_nofile - the soft limit on open files up to the hard one (at most
+ * NOFILE_WANT), for this process and the roles it starts: the default soft limit
+ * of 1,024 would cap smtpd near a thousand connections. Under systemd the unit's
+ * LimitNOFILE is the hard limit.
+ */
+#define NOFILE_WANT 1048576
+static void
+raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	rlim_t want = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > NOFILE_WANT ? NOFILE_WANT :
+	    rl.rlim_max;
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+		rl.rlim_cur = want;
+		(void)setrlimit(RLIMIT_NOFILE, &rl); /* a refusal leaves the limit as it was */
+	}
+}
+
 int
 serve_main(struct config *cfg)
 {
@@ -950,6 +973,7 @@ serve_main(struct config *cfg)
 	sv.acme_pair[0] = sv.acme_pair[1] = -1;
 	sv.acme_dir = -1;
 	log_init("serve", cfg->log_dest);
+	raise_nofile();
 	static const char *const names[ROLE_COUNT] = { "lookupd", "smtpd", "queued", "pop3d",
 		"httpd", "acmed" };
 	int (*const mains[ROLE_COUNT])(const struct role_env *) = { lookupd_main, smtpd_main,

@@ -535,3 +535,23 @@ def test_thousand_slow_sessions_in_bounded_memory(make_instance, many_files, sma
     finally:
         for s in socks:
             s.close()
+
+
+def soft_nofile(pid):
+    """The soft RLIMIT_NOFILE of a process, from /proc/PID/limits."""
+    with open(f"/proc/{pid}/limits") as f:
+        for line in f:
+            if line.startswith("Max open files"):
+                return int(line.split()[3])
+    raise AssertionError("no open-files line")
+
+
+def test_serve_raises_the_open_files_limit(make_instance):
+    """Started with a soft limit of 1,024 open files (the usual default), serve
+    raises it to the hard limit for itself and its roles: smtpd would otherwise
+    refuse connections near a thousand."""
+    i = make_instance(start=False)
+    i.launcher = ["prlimit", "--nofile=1024:8192", "--"]
+    i.start()
+    assert soft_nofile(i.proc.pid) == 8192
+    assert soft_nofile(smtpd_pid(i)) == 8192
