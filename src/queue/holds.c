@@ -24,26 +24,27 @@ write_now(struct queued *q, struct qmsg *m)
 		m->dirty = true; /* its round's end writes it */
 		return;
 	}
-	if (spool_write_state(q->store.queue_dir, &m->env) < 0)
+	if (spool_write_state(q->store.queue_dir, m->env) < 0)
 		ev_err("store-error", KS("qid", m->id), KS("what", "queue-state"),
 		    KS("error", strerror(errno)));
-	m->dirty = false;
+	else
+		m->dirty = false;
 }
 
 static void
 hold(struct queued *q, struct qmsg *m, const char *reason)
 {
-	free(m->env.hold_reason);
-	m->env.hold_reason = strdup(reason);
-	m->env.held = true;
-	m->env.held_since = time(NULL);
+	free(m->env->hold_reason);
+	m->env->hold_reason = strdup(reason);
+	m->env->held = true;
+	m->env->held_since = time(NULL);
 	write_now(q, m);
 }
 
 bool
 holds_limits(struct queued *q, struct qmsg *m)
 {
-	const struct envelope *env = &m->env;
+	const struct envelope *env = m->env;
 	const char **rcpts;
 	size_t n = 0;
 	char reason[ADDR_MAX + 128];
@@ -72,7 +73,7 @@ holds_limits(struct queued *q, struct qmsg *m)
 		    KS("reason", "lookupd did not answer"));
 		return false;
 	}
-	m->env.limits_done = true; /* counted, or held: a release sends it uncounted */
+	m->env->limits_done = true; /* counted, or held: a release sends it uncounted */
 	m->dirty = true;
 	if (v == SEND_OK)
 		return false;
@@ -92,14 +93,11 @@ known(struct queued *q, const char *id)
 
 	if (m == NULL && (m = msg_add(q, id, false)) == NULL)
 		return NULL;
-	if (!m->loaded) {
-		if (spool_load(q->store.queue_dir, m->id, &m->env) < 0) {
-			ev_warn("hold-unknown", KS("qid", id));
-			if (!m->busy)
-				msg_forget(q, m);
-			return NULL;
-		}
-		m->loaded = true;
+	if (msg_load(q, m) < 0) {
+		ev_warn("hold-unknown", KS("qid", id));
+		if (!m->busy)
+			msg_forget(q, m);
+		return NULL;
 	}
 	return m;
 }
@@ -112,26 +110,31 @@ holds_note(struct queued *q, const char *id, bool on)
 	if (m == NULL || m->deleted)
 		return false;
 	if (on) {
-		if (m->env.held)
+		if (m->env->held) {
+			msg_unload(q, m);
 			return true;
+		}
 		ev_warn("held", KS("qid", m->id), KS("reason", "queue hold"),
 		    KS("after", m->busy ? "the delivery under way" : NULL));
 		hold(q, m, "queue hold");
+		msg_unload(q, m); /* not while busy: its round's end does */
 		return true;
 	}
-	if (!m->env.held)
+	if (!m->env->held) {
+		msg_unload(q, m);
 		return true;
-	ev_info("released", KS("qid", m->id), KN("held_since", m->env.held_since),
-	    KS("held_reason", m->env.hold_reason));
-	m->env.held = false;
-	free(m->env.hold_reason);
-	m->env.hold_reason = NULL;
-	m->env.held_since = 0;
-	m->env.released = time(NULL);
-	m->env.limits_done = true; /* the operator let it go: not counted again */
-	for (size_t i = 0; i < m->env.nrcpts; i++)
-		if (m->env.rcpts[i].status == RCPT_PENDING)
-			m->env.rcpts[i].next_try = 0;
+	}
+	ev_info("released", KS("qid", m->id), KN("held_since", m->env->held_since),
+	    KS("held_reason", m->env->hold_reason));
+	m->env->held = false;
+	free(m->env->hold_reason);
+	m->env->hold_reason = NULL;
+	m->env->held_since = 0;
+	m->env->released = time(NULL);
+	m->env->limits_done = true; /* the operator let it go: not counted again */
+	for (size_t i = 0; i < m->env->nrcpts; i++)
+		if (m->env->rcpts[i].status == RCPT_PENDING)
+			m->env->rcpts[i].next_try = 0;
 	write_now(q, m);
 	if (m->busy)
 		m->dirty = true;

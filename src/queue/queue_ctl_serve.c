@@ -82,7 +82,7 @@ cached(void *arg, const char *id)
 	struct queued *q = arg;
 	struct qmsg *m = strmap_get(&q->msgs, id);
 
-	return m != NULL && m->loaded && !m->deleted ? &m->env : NULL;
+	return m != NULL && !m->deleted ? m->env : NULL;
 }
 
 struct listing {

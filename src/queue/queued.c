@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
@@ -35,6 +36,7 @@
 
 #define ROUND_MAX 256        /* messages started per loop turn */
 #define RESCAN_INTERVAL 60   /* seconds between spool rescans */
+#define TRIM_DELAY 1         /* seconds after the last round before malloc_trim */
 
 void
 ready_push(struct queued *q, struct qmsg *m)
@@ -172,6 +174,70 @@ msg_add(struct queued *q, const char *id, bool recovering)
 	return m;
 }
 
+int
+msg_load(struct queued *q, struct qmsg *m)
+{
+	struct envelope *env;
+
+	if (m->env != NULL)
+		return 0;
+	if ((env = calloc(1, sizeof *env)) == NULL)
+		return -1;
+	if (spool_load(q->store.queue_dir, m->id, env) < 0) {
+		int e = errno;
+		free(env);
+		errno = e;
+		return -1;
+	}
+	m->env = env;
+	if (m->flushed)
+		for (size_t i = 0; i < env->nrcpts; i++)
+			if (rcpt_waiting(&env->rcpts[i]))
+				env->rcpts[i].next_try = 0;
+	return 0;
+}
+
+void
+msg_unload(struct queued *q, struct qmsg *m)
+{
+	if (m->env == NULL)
+		return;
+	m->next_try = msg_next_try(m->env);
+	m->held = m->env->held;
+	if (m->dirty || m->busy)
+		return; /* its state is not on disk yet: kept, and written again next round */
+	envelope_free(m->env);
+	free(m->env);
+	m->env = NULL;
+}
+
+static void
+on_trim(evutil_socket_t fd, short what, void *arg)
+{
+	struct queued *q = arg;
+
+	/*
+	 * A round's envelopes, replies and buffers are freed by now, in among what
+	 * stays; glibc gives back only the top of the heap by itself.
+	 */
+	if (q->busy == 0)
+		malloc_trim(0);
+}
+
+void
+msg_busy(struct queued *q, struct qmsg *m, bool on)
+{
+	struct timeval tv = { TRIM_DELAY, 0 };
+
+	if (m->busy == on)
+		return;
+	m->busy = on;
+	if (on)
+		q->busy++;
+	else if (--q->busy == 0 && q->trim_ev != NULL && !evtimer_pending(q->trim_ev, NULL))
+		evtimer_add(q->trim_ev, &tv);
+}
+
 void
 msg_forget(struct queued *q, struct qmsg *m)
 {
@@ -187,11 +253,14 @@ msg_forget(struct queued *q, struct qmsg *m)
 				q->ready_tail = prev;
 		}
 	}
+	msg_busy(q, m, false);
 	strmap_del(&q->msgs, m->id);
 	MX_SET(queue_messages, q->msgs.n);
 	if (strcmp(m->id, q->oldest) == 0)
 		oldest_gone(q);
-	envelope_free(&m->env);
+	if (m->env != NULL)
+		envelope_free(m->env);
+	free(m->env);
 	free(m);
 }
 
@@ -238,25 +307,19 @@ check_due(const char *key, void *value, void *arg)
 	struct due_scan *d = arg;
 	struct qmsg *m = value;
 
-	if (m->busy || m->in_ready || (m->loaded && m->env.held))
+	/* Not busy nor in the ready list: its envelope is on disk only (msg_unload). */
+	if (m->busy || m->in_ready || m->held)
 		return;
-	if (!m->loaded) {
+	if (d->flush && m->next_try != 0) {
+		m->flushed = true;
+		m->next_try = 0;
+	}
+	if (m->next_try <= d->now) {
 		ready_push(d->q, m);
 		return;
 	}
-	for (size_t i = 0; i < m->env.nrcpts; i++) {
-		struct spool_rcpt *r = &m->env.rcpts[i];
-		if (!rcpt_waiting(r))
-			continue;
-		if (d->flush)
-			r->next_try = 0;
-		if (r->next_try <= d->now) {
-			ready_push(d->q, m);
-			return;
-		}
-		if (d->earliest == 0 || r->next_try < d->earliest)
-			d->earliest = r->next_try;
-	}
+	if (d->earliest == 0 || m->next_try < d->earliest)
+		d->earliest = m->next_try;
 }
 
 /* reschedule - queue what is due; arm the wake timer for the earliest retry. */
@@ -417,7 +480,9 @@ static void
 free_msg(const char *key, void *value, void *arg)
 {
 	struct qmsg *m = value;
-	envelope_free(&m->env);
+	if (m->env != NULL)
+		envelope_free(m->env);
+	free(m->env);
 	free(m);
 }
 
@@ -447,10 +512,11 @@ queued_main(const struct role_env *env)
 	q.wake_ev = evtimer_new(q.base, on_wake, &q);
 	q.work_ev = event_new(q.base, -1, 0, on_work, &q);
 	q.oldest_ev = evtimer_new(q.base, on_oldest, &q);
+	q.trim_ev = evtimer_new(q.base, on_trim, &q);
 	/* The gauges are this process's from now on: an earlier queued's are stale. */
 	MX_SET(queue_messages, 0);
 	MX_SET(queue_oldest, 0);
-	if (!q.notify_ev || !q.wake_ev || !q.work_ev || !q.oldest_ev ||
+	if (!q.notify_ev || !q.wake_ev || !q.work_ev || !q.oldest_ev || !q.trim_ev ||
 	    event_add(q.notify_ev, NULL) < 0)
 		goto out;
 	if (env->queue_fd >= 0) {
@@ -503,6 +569,8 @@ out:
 		event_free(q.work_ev);
 	if (q.oldest_ev)
 		event_free(q.oldest_ev);
+	if (q.trim_ev)
+		event_free(q.trim_ev);
 	if (nfd >= 0)
 		close(nfd);
 	strmap_each(&q.msgs, free_msg, NULL);

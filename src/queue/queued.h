@@ -25,24 +25,32 @@ struct qctl_server;
 
 enum agent_id { AGENT_LOCAL, AGENT_REMOTE, AGENT_COUNT };
 
-/* One queued message, as the scheduler knows it. */
+/*
+ * One queued message, as the scheduler knows it. Small on purpose: a deferred
+ * message waits with its envelope on disk only (env NULL), and what the scheduler
+ * needs to know of it meanwhile (when it is due, whether it is held) is here; a
+ * backlog of 100,000 costs some 100 bytes each.
+ */
 struct qmsg {
 	struct queued *q;
-	char id[QUEUE_ID_LEN + 1];
-	struct envelope env;
-	bool loaded;     /* env holds the file's envelope and state */
-	bool busy;       /* a delivery of it is under way */
-	bool recovering; /* found at start-up, or a flush failed: a local delivery may be
-			  * in its mailbox already (the next local job looks first) */
-	bool in_ready;
-	unsigned parts;  /* agent jobs of this round still under way (and one hold while
-			  * they are handed out: an agent may finish a job at once) */
-	bool dirty;      /* state changed since the last write */
-	bool deleted;    /* "queue delete" while busy: forget it when the round ends */
-	int dsn_fd;      /* the bounce being flushed, or -1 */
-	bool hops_known;
-	unsigned hops;   /* Received: fields of the message, once known */
+	struct envelope *env;   /* the file's envelope and state while a round needs them, else NULL */
 	struct qmsg *ready_next;
+	time_t next_try;        /* while env is NULL: when it is due (0: now) */
+	int dsn_fd;             /* the bounce being flushed, or -1 */
+	unsigned parts;         /* agent jobs of this round still under way (and one hold while
+				 * they are handed out: an agent may finish a job at once) */
+	unsigned hops;          /* Received: fields of the message, once known */
+	bool busy : 1;          /* a delivery of it is under way */
+	bool recovering : 1;    /* found at start-up, or a flush failed: a local delivery may be
+				 * in its mailbox already (the next local job looks first) */
+	bool in_ready : 1;
+	bool dirty : 1;         /* state changed since the last write */
+	bool deleted : 1;       /* "queue delete" while busy: forget it when the round ends */
+	bool hops_known : 1;
+	bool held : 1;          /* while env is NULL: env->held */
+	bool flushed : 1;       /* `queue flush` while env was NULL: msg_load makes its waiting
+				 * recipients due, until a round begins */
+	char id[QUEUE_ID_LEN + 1];
 };
 
 struct queued {
@@ -58,6 +66,8 @@ struct queued {
 	struct event *wake_ev;   /* the earliest retry, and the rescan */
 	struct event *work_ev;   /* run the ready list on the next loop turn */
 	struct strmap msgs;      /* id -> struct qmsg */
+	unsigned busy;           /* messages with a round under way */
+	struct event *trim_ev;   /* give freed memory back once the rounds are over */
 	struct qmsg *ready_head, *ready_tail;
 	struct agent_env aenv;   /* what the agents share with the scheduler */
 	struct agent agents[AGENT_COUNT]; /* by enum agent_id */
@@ -74,6 +84,15 @@ struct queued {
 
 /* queued.c: the message table, the ready list, the timers */
 struct qmsg *msg_add(struct queued *q, const char *id, bool recovering);
+/* msg_load - read m's envelope and state from the spool when not in memory. 0, or -1 and errno. */
+int msg_load(struct queued *q, struct qmsg *m);
+/*
+ * msg_unload - m waits (deferred, held): keep only what the scheduler needs of it.
+ * Its state must be on disk (not dirty).
+ */
+void msg_unload(struct queued *q, struct qmsg *m);
+/* msg_busy - a round of m begins (on) or has ended. */
+void msg_busy(struct queued *q, struct qmsg *m, bool on);
 /* msg_forget - drop a message from memory (its files are already gone or kept). */
 void msg_forget(struct queued *q, struct qmsg *m);
 /* ready_push - m is to be looked at in the next round. */

@@ -39,11 +39,11 @@ rcpt_result(struct queued *q, struct qmsg *m, size_t idx, int code, const char *
     const char *text, const char *dane, const char *sts)
 {
 	static const char *const status[] = { "sent", "deferred", "bounced" };
-	struct spool_rcpt *r = &m->env.rcpts[idx];
+	struct spool_rcpt *r = &m->env->rcpts[idx];
 	struct retry_policy p = policy_of(q->cfg);
 
 	/* A released message's lifetime counts from its release, not its arrival. */
-	time_t since = m->env.released > m->env.arrival ? m->env.released : m->env.arrival;
+	time_t since = m->env->released > m->env->arrival ? m->env->released : m->env->arrival;
 	enum result_class c = schedule_result(r, code, text, time(NULL), since, &p);
 	static const enum mx_result counted[] = { [RESULT_DELIVERED] = MX_DELIVERED,
 		[RESULT_DEFERRED] = MX_DEFERRED, [RESULT_BOUNCED] = MX_BOUNCED };
@@ -51,7 +51,7 @@ rcpt_result(struct queued *q, struct qmsg *m, size_t idx, int code, const char *
 	m->dirty = true;
 	ev_info("delivery", KS("qid", m->id), KA("to", r->addr), KA("orig_to", r->orig),
 	    KS("relay", relay != NULL && relay[0] ? relay : "none"), KS("dane", dane),
-	    KS("status", status[c]), KN("delay", time(NULL) - m->env.arrival), KS("reason", text),
+	    KS("status", status[c]), KN("delay", time(NULL) - m->env->arrival), KS("reason", text),
 	    KS("sts", sts));
 }
 
@@ -62,18 +62,20 @@ rcpt_result(struct queued *q, struct qmsg *m, size_t idx, int code, const char *
 static void
 settle_state(struct queued *q, struct qmsg *m)
 {
-	m->busy = false;
-	if (msg_finished(&m->env)) {
+	msg_busy(q, m, false);
+	if (msg_finished(m->env)) {
 		spool_remove(q->store.queue_dir, m->id);
 		ev_info("removed", KS("qid", m->id));
 		msg_forget(q, m);
 		return;
 	}
-	if (m->dirty && spool_write_state(q->store.queue_dir, &m->env) < 0)
+	if (m->dirty && spool_write_state(q->store.queue_dir, m->env) < 0)
 		ev_err("store-error", KS("qid", m->id), KS("what", "queue-state"),
 		    KS("error", strerror(errno)));
-	m->dirty = false;
-	arm_wake(q, msg_next_try(&m->env));
+	else
+		m->dirty = false;
+	msg_unload(q, m);
+	arm_wake(q, m->next_try);
 }
 
 /*
@@ -96,7 +98,7 @@ settle_after_dsn(void *arg, int error)
 	}
 	if (error != 0)
 		ev_err("bounce-error", KS("qid", m->id), KS("error", strerror(error)));
-	bounce_settled(&m->env, error == 0, time(NULL) + retry_delay(&p, 1));
+	bounce_settled(m->env, error == 0, time(NULL) + retry_delay(&p, 1));
 	m->dirty = true;
 	settle_state(q, m);
 }
@@ -111,33 +113,32 @@ settle(struct queued *q, struct qmsg *m)
 		msg_forget(q, m);
 		return;
 	}
-	switch (bounce_decision(&m->env)) {
+	switch (bounce_decision(m->env)) {
 	case BOUNCE_NONE:
 		settle_state(q, m);
 		return;
 	case BOUNCE_DROP:
 		/* RFC 5321 6.1: never bounce a bounce. */
 		ev_info("bounce-dropped", KS("qid", m->id), KS("reason", "null sender"));
-		bounce_settled(&m->env, true, 0);
+		bounce_settled(m->env, true, 0);
 		m->dirty = true;
 		settle_state(q, m);
 		return;
 	case BOUNCE_SEND:
 		break;
 	}
-	if (bounce_write(q, &m->env, bid, &m->dsn_fd) < 0) {
+	if (bounce_write(q, m->env, bid, &m->dsn_fd) < 0) {
 		ev_err("bounce-error", KS("qid", m->id), KS("error", "cannot write it"));
 		settle_after_dsn(m, EIO);
 		return;
 	}
 	if (bid[0] != '\0') {
 		struct qmsg *b = msg_add(q, bid, false);
-		ev_info("bounce", KS("qid", m->id), KS("bounce_qid", bid), KA("to", m->env.sender));
+		ev_info("bounce", KS("qid", m->id), KS("bounce_qid", bid), KA("to", m->env->sender));
 		MX_INC(bounces);
 		if (b)
 			ready_push(q, b);
 	}
-	m->busy = true;
 	int nfd = m->dsn_fd >= 0 ? 1 : 0;
 	if (committer_submit(q->store.committer, &m->dsn_fd, (size_t)nfd, &q->store.msgdir_fd, 1,
 	    settle_after_dsn, m) < 0)
@@ -156,7 +157,7 @@ too_many_hops(struct queued *q, struct qmsg *m)
 	char text[128];
 
 	if (!m->hops_known) {
-		if (queue_hops(q->store.queue_dir, &m->env, &m->hops) < 0) {
+		if (queue_hops(q->store.queue_dir, m->env, &m->hops) < 0) {
 			ev_err("store-error", KS("qid", m->id), KS("what", "hops"),
 			    KS("error", strerror(errno)));
 			return false; /* delivery reads the file too, and fails as it should */
@@ -167,8 +168,8 @@ too_many_hops(struct queued *q, struct qmsg *m)
 		return false;
 	snprintf(text, sizeof text, "554 5.4.6 too many hops (%u Received headers): mail loop",
 	    m->hops);
-	for (size_t i = 0; i < m->env.nrcpts; i++)
-		if (m->env.rcpts[i].status == RCPT_PENDING)
+	for (size_t i = 0; i < m->env->nrcpts; i++)
+		if (m->env->rcpts[i].status == RCPT_PENDING)
 			rcpt_result(q, m, i, 554, "none", text, NULL, NULL);
 	return true;
 }
@@ -183,8 +184,8 @@ on_result(void *arg, const struct agent_result *res)
 	rcpt_result(m->q, m, res->idx, res->code, res->relay, res->text, res->dane,
 	    res->sts);
 	/* In the user's mailbox now: a vacation may answer it. */
-	if (res->code >= 200 && res->code < 300 && m->env.rcpts[res->idx].kind == TARGET_LOCAL)
-		vacation_delivered(m->q, &m->env, res->idx);
+	if (res->code >= 200 && res->code < 300 && m->env->rcpts[res->idx].kind == TARGET_LOCAL)
+		vacation_delivered(m->q, m->env, res->idx);
 }
 
 static void
@@ -204,9 +205,9 @@ hand_out(struct queued *q, struct qmsg *m, time_t now)
 	size_t *idx[AGENT_COUNT] = { 0 }, n[AGENT_COUNT] = { 0 };
 
 	for (int a = 0; a < AGENT_COUNT; a++)
-		idx[a] = calloc(m->env.nrcpts, sizeof *idx[a]);
-	for (size_t i = 0; i < m->env.nrcpts; i++) {
-		const struct spool_rcpt *r = &m->env.rcpts[i];
+		idx[a] = calloc(m->env->nrcpts, sizeof *idx[a]);
+	for (size_t i = 0; i < m->env->nrcpts; i++) {
+		const struct spool_rcpt *r = &m->env->rcpts[i];
 		struct route route;
 		if (!rcpt_due(r, now))
 			continue;
@@ -224,7 +225,7 @@ hand_out(struct queued *q, struct qmsg *m, time_t now)
 		if (n[a] == 0)
 			continue;
 		struct agent *ag = &q->agents[a];
-		struct agent_job job = { &m->env, q->store.queue_dir, idx[a], n[a], m->recovering,
+		struct agent_job job = { m->env, q->store.queue_dir, idx[a], n[a], m->recovering,
 			on_result, on_done, m };
 		if (a == AGENT_LOCAL)
 			m->recovering = false; /* it looks now; a failure it reports sets it again */
@@ -243,26 +244,26 @@ hand_out(struct queued *q, struct qmsg *m, time_t now)
 static void
 round_start(struct queued *q, struct qmsg *m, time_t now)
 {
-	if (!m->loaded) {
-		if (spool_load(q->store.queue_dir, m->id, &m->env) < 0) {
-			if (errno == EINVAL) {
-				/* Only a crash before the 250 leaves a file like this. */
-				ev_warn("incomplete-removed", KS("qid", m->id));
-				spool_remove(q->store.queue_dir, m->id);
-			} else if (errno != ENOENT) {
-				ev_err("store-error", KS("qid", m->id), KS("what", "queue-read"),
-				    KS("error", strerror(errno)));
-				return;
-			}
-			msg_forget(q, m);
+	if (msg_load(q, m) < 0) {
+		if (errno == EINVAL) {
+			/* Only a crash before the 250 leaves a file like this. */
+			ev_warn("incomplete-removed", KS("qid", m->id));
+			spool_remove(q->store.queue_dir, m->id);
+		} else if (errno != ENOENT) {
+			ev_err("store-error", KS("qid", m->id), KS("what", "queue-read"),
+			    KS("error", strerror(errno)));
 			return;
 		}
-		m->loaded = true;
+		msg_forget(q, m);
+		return;
 	}
 	/* Held: kept as it is, tried only after a release (which pushes it again). */
-	if (m->env.held || holds_limits(q, m))
+	if (m->env->held || holds_limits(q, m)) {
+		msg_unload(q, m);
 		return;
-	m->busy = true;
+	}
+	msg_busy(q, m, true);
+	m->flushed = false; /* applied by msg_load; written with the round's state */
 	m->parts = 1; /* the hold: released below, once every job is handed out */
 	if (!too_many_hops(q, m))
 		hand_out(q, m, now);
