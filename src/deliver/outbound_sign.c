@@ -22,11 +22,19 @@
 #include "dkim/dkim_key.h"
 #include "dkim/dkim_sig.h"
 #include "dkim/dkim_sign.h"
+#include "store/spool.h"
 #include "util/log.h"
 
 #define HEADER_MAX (1024 * 1024) /* a longer header block is sent unsigned */
 #define EXPIRE_AFTER (5 * 86400) /* x=: the signature is good for five days */
 #define SIG_B64_MAX 1024
+/*
+ * A message's DKIM signatures are kept (sig/<id>) and used again at its retries for
+ * this long: signing costs more than the rest of a delivery, and a deferred message
+ * is tried many times. Well inside x=, and short enough that a retired key's record
+ * is still published.
+ */
+#define KEEP_FOR 86400
 
 int
 sign_domain_of(const char *value, size_t len, char *out, size_t outlen)
@@ -171,9 +179,10 @@ own_mail(const struct config *cfg, const struct envelope *env)
 	    (env->client != NULL && config_is_trusted_text(cfg, env->client));
 }
 
+/* dkim_fields - our DKIM signatures of m into prefix; *whole: every signer made its own. */
 static int
 dkim_fields(struct accounts *acct, const struct sign_job *j, const struct reading *m,
-    struct buf *prefix)
+    struct buf *prefix, bool *whole)
 {
 	const struct envelope *env = j->env;
 	const struct dkim_field *from = find_field(&m->fields, "From");
@@ -181,6 +190,7 @@ dkim_fields(struct accounts *acct, const struct sign_job *j, const struct readin
 	char dom[256], found[256];
 	int n = 0;
 
+	*whole = false;
 	if (from == NULL) {
 		ev_info("dkim-unsigned", KS("qid", env->id), KS("reason", "no From field"));
 		return 0;
@@ -199,6 +209,7 @@ dkim_fields(struct accounts *acct, const struct sign_job *j, const struct readin
 			    KS("reason", "the account store did not answer"));
 		return 0;
 	}
+	*whole = true;
 	for (int i = 0; i < n; i++) {
 		struct dkim_sign_req r = { "DKIM-Signature", "v=1", dkim_alg_sig_name(s[i].alg), found,
 			s[i].selector, (long long)j->now, (long long)j->now + EXPIRE_AFTER, m->bh };
@@ -214,6 +225,7 @@ dkim_fields(struct accounts *acct, const struct sign_job *j, const struct readin
 		if (!ok) {
 			ev_warn("dkim-sign-failed", KS("qid", env->id), KS("d", found),
 			    KS("s", s[i].selector));
+			*whole = false;
 			continue;
 		}
 		ev_info("dkim-sign", KS("qid", env->id), KS("d", found), KS("s", s[i].selector),
@@ -399,12 +411,57 @@ outbound_sign_wanted(const struct config *cfg, struct sign_job *j)
 	return cfg->dkim_sign && (j->own || j->forward_domain != NULL);
 }
 
+/*
+ * kept_read - the signatures of an earlier attempt at j's message (sig/<id>: "t", a
+ * space, the Unix time they were made, a newline, then the fields), into prefix,
+ * when they are younger than KEEP_FOR.
+ */
+static bool
+kept_read(const struct sign_job *j, struct buf *prefix)
+{
+	struct buf b = { 0 };
+	long long t = 0;
+	size_t i = 2;
+	bool ok = false;
+
+	if (spool_read_sig(j->queue_dir, j->env->id, &b) == 0 && b.len > 2 &&
+	    memcmp(b.data, "t ", 2) == 0) {
+		for (; i < b.len && i < 22 && b.data[i] >= '0' && b.data[i] <= '9'; i++)
+			t = t * 10 + (b.data[i] - '0');
+		ok = i > 2 && i < b.len && b.data[i] == '\n' && t <= (long long)j->now &&
+		    (long long)j->now - t < KEEP_FOR &&
+		    buf_append(prefix, b.data + i + 1, b.len - i - 1) == 0;
+	}
+	buf_free(&b);
+	return ok;
+}
+
+/* kept_write - keep the fields just made (len octets at p) for the message's retries. */
+static void
+kept_write(const struct sign_job *j, const char *p, size_t len)
+{
+	struct buf b = { 0 };
+	char head[32];
+	int n = snprintf(head, sizeof head, "t %lld\n", (long long)j->now);
+
+	if (buf_append(&b, head, (size_t)n) < 0 || buf_append(&b, p, len) < 0 ||
+	    spool_write_sig(j->queue_dir, j->env->id, b.data, b.len) < 0)
+		ev_warn("dkim-not-kept", KS("qid", j->env->id), KS("error", strerror(errno)));
+	buf_free(&b);
+}
+
 int
 outbound_sign(struct accounts *acct, const struct sign_job *j, struct buf *prefix)
 {
 	struct reading m = { 0 };
+	size_t start = prefix->len;
+	bool whole = false;
 	int rc = 0;
 
+	if (j->own && kept_read(j, prefix)) {
+		ev_info("dkim-kept", KS("qid", j->env->id));
+		return 0;
+	}
 	if (read_message(j, &m) < 0) {
 		if (errno == EFBIG) {
 			ev_warn("dkim-unsigned", KS("qid", j->env->id), KS("reason", "header block too long"),
@@ -414,10 +471,13 @@ outbound_sign(struct accounts *acct, const struct sign_job *j, struct buf *prefi
 		}
 		goto out;
 	}
-	if (j->own)
-		rc = dkim_fields(acct, j, &m, prefix);
-	else
+	if (j->own) {
+		rc = dkim_fields(acct, j, &m, prefix, &whole);
+		if (rc == 0 && whole && prefix->len > start)
+			kept_write(j, prefix->data + start, prefix->len - start);
+	} else {
 		rc = arc_fields(acct, j, &m, prefix);
+	}
 out:
 	buf_free(&m.hdr);
 	dkim_fields_free(&m.fields);

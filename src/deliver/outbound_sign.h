@@ -40,8 +40,9 @@ bool outbound_sign_wanted(const struct config *cfg, struct sign_job *j);
 /*
  * outbound_sign - the fields of a job outbound_sign_wanted said yes to, into prefix
  * (LF line ends; empty when nothing applies or signing failed: the message then
- * goes unsigned, and the reason is logged with the queue id). Returns 0, or -1
- * when the queue file cannot be read.
+ * goes unsigned, and the reason is logged with the queue id). Our own mail's DKIM
+ * signatures are kept in sig/<id> and used again at its retries (for a day).
+ * Returns 0, or -1 when the queue file cannot be read.
  */
 int outbound_sign(struct accounts *acct, const struct sign_job *j, struct buf *prefix);
 

@@ -19,6 +19,7 @@
 
 #define HEADER_MAX (1024 * 1024) /* an envelope of many recipients, with room */
 #define STATE_MAX (4 * 1024 * 1024) /* state lines of as many, with their errors */
+#define SPOOL_SIG_MAX (64 * 1024)   /* a few signature fields; a longer file is not ours */
 
 void
 spool_new_id(char id[QUEUE_ID_LEN + 1])
@@ -50,13 +51,13 @@ int
 spool_path(char *out, size_t outlen, const char *queue_dir, enum spool_area area,
     const char *id)
 {
-	static const char *const dirs[] = { "tmp", "msg", "state", "state" };
+	static const char *const dirs[] = { "tmp", "msg", "state", "state", "sig", "sig" };
 	int n;
 
 	if (id == NULL)
 		n = snprintf(out, outlen, "%s/%s", queue_dir, dirs[area]);
-	else if (area == SPOOL_STATE_TMP)
-		n = snprintf(out, outlen, "%s/state/.%s.tmp", queue_dir, id);
+	else if (area == SPOOL_STATE_TMP || area == SPOOL_SIG_TMP)
+		n = snprintf(out, outlen, "%s/%s/.%s.tmp", queue_dir, dirs[area], id);
 	else
 		n = snprintf(out, outlen, "%s/%s/%s", queue_dir, dirs[area], id);
 	if (n < 0 || (size_t)n >= outlen)
@@ -68,7 +69,7 @@ int
 spool_init(const char *data_dir)
 {
 	static const char *const sub[] = { "queue", "queue/tmp", "queue/msg", "queue/state",
-		"queue/dmarc" };
+		"queue/sig", "queue/dmarc" };
 	char path[4096];
 
 	for (size_t i = 0; i < sizeof sub / sizeof sub[0]; i++) {
@@ -155,30 +156,65 @@ spool_load(const char *queue_dir, const char *id, struct envelope *env)
 	return 0;
 }
 
+/* replace - data as the file path, written as tmp first and renamed over it. */
+static int
+replace(const char *path, const char *tmp, const void *data, size_t len)
+{
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0660);
+	if (fd < 0)
+		return -1;
+	int rc = fd_write_all(fd, data, len);
+	int e = errno;
+	/* Closed once whatever happens: other threads (queued's signers) open files too. */
+	if (close(fd) < 0 && rc == 0)
+		rc = -1, e = errno;
+	if (rc == 0 && rename(tmp, path) < 0)
+		rc = -1, e = errno;
+	if (rc < 0) {
+		unlink(tmp);
+		errno = e;
+	}
+	return rc;
+}
+
 int
 spool_write_state(const char *queue_dir, const struct envelope *env)
 {
 	char path[4096], tmp[4096];
 	struct buf b = { 0 };
+	int rc = -1;
 
-	if (spool_format_state(env, &b) < 0 ||
-	    spool_path(path, sizeof path, queue_dir, SPOOL_STATE, env->id) < 0 ||
-	    spool_path(tmp, sizeof tmp, queue_dir, SPOOL_STATE_TMP, env->id) < 0) {
-		buf_free(&b);
-		return -1;
-	}
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0660);
-	if (fd < 0 || fd_write_all(fd, b.data, b.len) < 0) {
-		if (fd >= 0)
-			close(fd);
-		buf_free(&b);
-		return -1;
-	}
+	if (spool_format_state(env, &b) == 0 &&
+	    spool_path(path, sizeof path, queue_dir, SPOOL_STATE, env->id) == 0 &&
+	    spool_path(tmp, sizeof tmp, queue_dir, SPOOL_STATE_TMP, env->id) == 0)
+		rc = replace(path, tmp, b.data, b.len);
 	buf_free(&b);
-	if (close(fd) < 0 || rename(tmp, path) < 0) {
-		unlink(tmp);
+	return rc;
+}
+
+int
+spool_write_sig(const char *queue_dir, const char *id, const void *data, size_t len)
+{
+	char path[4096], tmp[4096];
+
+	if (spool_path(path, sizeof path, queue_dir, SPOOL_SIG, id) < 0 ||
+	    spool_path(tmp, sizeof tmp, queue_dir, SPOOL_SIG_TMP, id) < 0)
 		return -1;
-	}
+	return replace(path, tmp, data, len);
+}
+
+int
+spool_read_sig(const char *queue_dir, const char *id, struct buf *b)
+{
+	char path[4096];
+	uint64_t size;
+
+	if (spool_path(path, sizeof path, queue_dir, SPOOL_SIG, id) < 0)
+		return -1;
+	if (read_head(path, SPOOL_SIG_MAX, b, &size) < 0)
+		return -1;
+	if (size > SPOOL_SIG_MAX)
+		return errno = EFBIG, -1;
 	return 0;
 }
 
@@ -190,6 +226,8 @@ spool_remove(const char *queue_dir, const char *id)
 	if (spool_path(path, sizeof path, queue_dir, SPOOL_MSG, id) == 0)
 		unlink(path);
 	if (spool_path(path, sizeof path, queue_dir, SPOOL_STATE, id) == 0)
+		unlink(path);
+	if (spool_path(path, sizeof path, queue_dir, SPOOL_SIG, id) == 0)
 		unlink(path);
 }
 
@@ -213,7 +251,7 @@ orphan(const char *queue_dir, enum spool_area area, const char *name)
 unsigned
 spool_recover(const char *queue_dir)
 {
-	static const enum spool_area areas[] = { SPOOL_TMP, SPOOL_STATE };
+	static const enum spool_area areas[] = { SPOOL_TMP, SPOOL_STATE, SPOOL_SIG };
 	char path[4096];
 	unsigned removed = 0;
 

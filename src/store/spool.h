@@ -11,12 +11,16 @@
 
 #include "store/envelope.h"
 
+struct buf;
+
 /* The places of a message in the queue directory. */
 enum spool_area {
 	SPOOL_TMP,       /* tmp/<id>: being received */
 	SPOOL_MSG,       /* msg/<id>: queued */
 	SPOOL_STATE,     /* state/<id>: per-recipient state */
 	SPOOL_STATE_TMP, /* state/.<id>.tmp: the next state, before its rename */
+	SPOOL_SIG,       /* sig/<id>: the signatures made for it, kept for its retries */
+	SPOOL_SIG_TMP,   /* sig/.<id>.tmp: before its rename */
 };
 
 /* spool_new_id - a fresh id: arrival time first, then random bits. */
@@ -50,6 +54,14 @@ int spool_load(const char *queue_dir, const char *id, struct envelope *env);
 
 /* spool_write_state - write state/<id> atomically (tmp + rename, not synced). */
 int spool_write_state(const char *queue_dir, const struct envelope *env);
+
+/*
+ * spool_write_sig - write sig/<id> atomically (tmp + rename, not synced: a lost one
+ * is made again). spool_read_sig - its text into b (replacing what b held); -1 with
+ * errno ENOENT when there is none.
+ */
+int spool_write_sig(const char *queue_dir, const char *id, const void *data, size_t len);
+int spool_read_sig(const char *queue_dir, const char *id, struct buf *b);
 
 /*
  * spool_remove - unlink msg/<id>, then state/<id> (a crash between leaves a state

@@ -7,6 +7,7 @@ mail sent by a logged-in user through submission (587, STARTTLS), mail relayed f
 trusted network, and mailroom's own bounces; not signed: mail from outside that an
 alias forwards (that gets an ARC set instead, which dkimpy's arc_verify checks).
 """
+import os
 import re
 import smtplib
 import uuid
@@ -188,3 +189,28 @@ def test_sign_off(dns, sink, make_instance):
     submit(inst.ports["smtp"], DEMO, ["alice@remote.test"], make_message("unsigned", tok))
     t = sink.wait_token(tok)[0]
     assert not re.search(rb"(?im)^DKIM-Signature:", t.data)
+
+
+def test_retry_uses_the_kept_signatures(dns, sink, make_instance):
+    """A deferred message is signed once: its retry sends the same fields, and
+    sig/<id> goes with the message."""
+    sink.data_replies = ["451 4.3.0 try again later"]
+    inst = make_instance(settings(dns, sink))
+    tok = token()
+    submit(inst.ports["smtp"], DEMO, ["alice@remote.test"], make_message("kept", tok))
+    t = sink.wait_token(tok)[0]
+    tried = [x for x in sink.transactions if tok.encode() in x.data]
+    assert len(tried) == 2 and tried[0].reply.startswith("451"), tried
+
+    def fields(raw):
+        head = raw.split(b"\r\n\r\n", 1)[0]
+        return re.findall(rb"(?ims)^DKIM-Signature:.*?(?=^\S)", head + b"\r\nX")
+
+    assert len(fields(t.data)) == 2 and fields(tried[0].data) == fields(t.data)
+    n, results = verify_all(t.data, key_records(inst, "example.test"))
+    assert n == 2 and all(results), results
+    qid = inst.events("delivery", status="sent")[-1]["qid"]
+    assert len(inst.events("dkim-sign", qid=qid)) == 2
+    assert len(inst.events("dkim-kept", qid=qid)) == 1
+    inst.wait_removed(qid)
+    assert not os.path.exists(os.path.join(inst.data, "queue", "sig", qid))

@@ -4,6 +4,7 @@
  * (store/maildir.c): round trips, escaping, incomplete and corrupt files, state
  * lines, and the fixed names crash recovery relies on.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,6 +21,7 @@
 #include "store/spool.h"
 #include "store/spool_format.h"
 #include "store/spool_writer.h"
+#include "util/buf.h"
 
 static void
 make_env(struct envelope *env)
@@ -281,23 +283,36 @@ test_files_and_state(void **state)
 	assert_int_equal(back.rcpts[1].status, RCPT_BOUNCED);
 	assert_true(back.rcpts[1].dsn_due);
 	envelope_free(&back);
-	/* What a crash leaves goes at the next start; the message and its state stay. */
+	/* The kept signatures: read back as written, replaced whole. */
+	struct buf sig = { 0 };
+	assert_int_equal(spool_read_sig(queue, env.id, &sig), -1);
+	assert_int_equal(errno, ENOENT);
+	assert_int_equal(spool_write_sig(queue, env.id, "t 1\nold\n", 8), 0);
+	assert_int_equal(spool_write_sig(queue, env.id, "t 2\nDKIM-Signature: x\n", 22), 0);
+	assert_int_equal(spool_read_sig(queue, env.id, &sig), 0);
+	assert_int_equal(sig.len, 22);
+	assert_memory_equal(sig.data, "t 2\nDKIM-Signature: x\n", 22);
+	/* What a crash leaves goes at the next start; the message, its state and its
+	 * signatures stay. */
 	const char *left[] = { "tmp/0123456789ABCDEE", "tmp/x.spill", "state/.0123456789ABCDEF.tmp",
-		"state/0123456789ABCDE0" };
+		"state/0123456789ABCDE0", "sig/0123456789ABCDE0", "sig/.0123456789ABCDEF.tmp" };
 	char path[700];
-	for (size_t i = 0; i < 4; i++) {
+	for (size_t i = 0; i < 6; i++) {
 		snprintf(path, sizeof path, "%s/%s", queue, left[i]);
 		FILE *lf = fopen(path, "w");
 		assert_non_null(lf);
 		fclose(lf);
 	}
-	assert_int_equal(spool_recover(queue), 4);
+	assert_int_equal(spool_recover(queue), 6);
 	assert_int_equal(spool_recover(queue), 0);
 	assert_int_equal(spool_load(queue, env.id, &back), 0);
 	assert_true(back.rcpts[1].dsn_due);
 	envelope_free(&back);
+	assert_int_equal(spool_read_sig(queue, env.id, &sig), 0);
 	spool_remove(queue, env.id);
 	assert_int_equal(spool_load(queue, env.id, &back), -1);
+	assert_int_equal(spool_read_sig(queue, env.id, &sig), -1);
+	buf_free(&sig);
 	spool_ids_free(&ids);
 	envelope_free(&env);
 	char cmd[600];
