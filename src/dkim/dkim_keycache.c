@@ -3,28 +3,34 @@
 
 #include <openssl/evp.h>
 #include <stdbool.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/lru_slots.h"
+
 #define DIGEST_LEN 32
 
-struct kc_entry {
-	unsigned char digest[DIGEST_LEN]; /* SHA-256 of the PEM and the algorithm */
-	EVP_PKEY *pkey;                   /* NULL: the slot is free */
-	uint64_t used;                    /* the cache's clock at the last use */
-};
-
 struct dkim_keycache {
-	struct kc_entry v[DKIM_KEYCACHE_SIZE];
-	uint64_t clock;
+	struct lru_slots slots; /* SHA-256 of the algorithm and the PEM -> EVP_PKEY */
 	unsigned long parses;
 };
+
+static void
+free_pkey(void *pkey)
+{
+	EVP_PKEY_free(pkey);
+}
 
 struct dkim_keycache *
 dkim_keycache_new(void)
 {
-	return calloc(1, sizeof(struct dkim_keycache));
+	struct dkim_keycache *kc = calloc(1, sizeof *kc);
+
+	if (kc != NULL && lru_slots_init(&kc->slots, DKIM_KEYCACHE_SIZE, free_pkey) < 0) {
+		free(kc);
+		return NULL;
+	}
+	return kc;
 }
 
 void
@@ -32,8 +38,7 @@ dkim_keycache_free(struct dkim_keycache *kc)
 {
 	if (kc == NULL)
 		return;
-	for (size_t i = 0; i < DKIM_KEYCACHE_SIZE; i++)
-		EVP_PKEY_free(kc->v[i].pkey);
+	lru_slots_free(&kc->slots);
 	free(kc);
 }
 
@@ -53,33 +58,25 @@ digest_of(const char *pem, enum dkim_alg alg, unsigned char out[DIGEST_LEN])
 	return ok;
 }
 
-/* key_for - pem's key from kc, or parsed and put in the least recently used slot. */
+/*
+ * key_for - pem's key from kc, or parsed and put in the least recently used slot.
+ * The key is the digest, not the PEM: no copy of the private key besides OpenSSL's.
+ */
 static EVP_PKEY *
 key_for(struct dkim_keycache *kc, const char *pem, enum dkim_alg alg)
 {
 	unsigned char d[DIGEST_LEN];
-	struct kc_entry *victim = &kc->v[0];
+	struct lru_slot *victim;
+	EVP_PKEY *pkey;
 
 	if (!digest_of(pem, alg, d))
 		return NULL;
-	kc->clock++;
-	for (size_t i = 0; i < DKIM_KEYCACHE_SIZE; i++) {
-		struct kc_entry *e = &kc->v[i];
-		if (e->pkey != NULL && memcmp(e->digest, d, DIGEST_LEN) == 0) {
-			e->used = kc->clock;
-			return e->pkey;
-		}
-		if (victim->pkey != NULL && (e->pkey == NULL || e->used < victim->used))
-			victim = e;
-	}
-	EVP_PKEY *pkey = dkim_key_load(pem, alg);
+	if ((pkey = lru_slots_find(&kc->slots, d, sizeof d, 0, &victim)) != NULL)
+		return pkey;
+	pkey = dkim_key_load(pem, alg);
 	kc->parses++;
-	if (pkey == NULL)
+	if (pkey == NULL || lru_slots_fill(&kc->slots, victim, d, sizeof d, pkey, LRU_NEVER) < 0)
 		return NULL; /* a bad key is not kept: it is logged where it is used */
-	EVP_PKEY_free(victim->pkey);
-	memcpy(victim->digest, d, DIGEST_LEN);
-	victim->pkey = pkey;
-	victim->used = kc->clock;
 	return pkey;
 }
 
@@ -107,9 +104,5 @@ dkim_keycache_parses(const struct dkim_keycache *kc)
 size_t
 dkim_keycache_count(const struct dkim_keycache *kc)
 {
-	size_t n = 0;
-
-	for (size_t i = 0; i < DKIM_KEYCACHE_SIZE; i++)
-		n += kc->v[i].pkey != NULL;
-	return n;
+	return lru_slots_count(&kc->slots);
 }
