@@ -89,7 +89,7 @@ holds_limits(struct queued *q, struct qmsg *m)
 static struct qmsg *
 known(struct queued *q, const char *id)
 {
-	struct qmsg *m = strmap_get(&q->msgs, id);
+	struct qmsg *m = idtable_get(&q->msgs, id);
 
 	if (m == NULL && (m = msg_add(q, id, false)) == NULL)
 		return NULL;

@@ -80,7 +80,7 @@ static const struct envelope *
 cached(void *arg, const char *id)
 {
 	struct queued *q = arg;
-	struct qmsg *m = strmap_get(&q->msgs, id);
+	struct qmsg *m = idtable_get(&q->msgs, id);
 
 	return m != NULL && !m->deleted ? m->env : NULL;
 }
@@ -127,7 +127,7 @@ answer_show(struct queued *q, const char *id, struct answer *a)
 	const struct envelope *mine = cached(q, id);
 	struct envelope env;
 	struct buf head = { 0 };
-	struct qmsg *m = strmap_get(&q->msgs, id);
+	struct qmsg *m = idtable_get(&q->msgs, id);
 
 	if (m != NULL && m->deleted) {
 		fail(a, 404, "no such message in the queue");

@@ -13,6 +13,7 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,21 +104,17 @@ set_oldest(struct queued *q, const char *id)
 	MX_SET(queue_oldest, id[0] != '\0' ? id_arrival(id) : 0);
 }
 
-static void
-least_id(const char *key, void *value, void *arg)
-{
-	const char **least = arg;
-	if (*least == NULL || strcmp(key, *least) < 0)
-		*least = key;
-}
-
 /* walk_oldest - the oldest message, from a walk of the table. */
 static void
 walk_oldest(struct queued *q)
 {
 	const char *least = NULL;
 
-	strmap_each(&q->msgs, least_id, &least);
+	for (size_t i = 0; i < q->msgs.cap; i++) {
+		const struct qmsg *m = q->msgs.v[i];
+		if (m != NULL && (least == NULL || strcmp(m->id, least) < 0))
+			least = m->id;
+	}
 	set_oldest(q, least != NULL ? least : "");
 	q->oldest_stale = false;
 	q->oldest_walked = time(NULL);
@@ -155,17 +152,17 @@ oldest_gone(struct queued *q)
 struct qmsg *
 msg_add(struct queued *q, const char *id, bool recovering)
 {
-	struct qmsg *m = strmap_get(&q->msgs, id);
+	struct qmsg *m = idtable_get(&q->msgs, id);
 	if (m != NULL)
 		return m;
-	if ((m = calloc(1, sizeof *m)) == NULL)
+	if ((m = slab_alloc(&q->msg_slab)) == NULL)
 		return NULL;
 	m->q = q;
 	m->dsn_fd = -1;
 	snprintf(m->id, sizeof m->id, "%s", id);
 	m->recovering = recovering;
-	if (strmap_put(&q->msgs, id, m) < 0) {
-		free(m);
+	if (idtable_put(&q->msgs, m) < 0) {
+		slab_free(&q->msg_slab, m);
 		return NULL;
 	}
 	MX_SET(queue_messages, q->msgs.n);
@@ -254,14 +251,14 @@ msg_forget(struct queued *q, struct qmsg *m)
 		}
 	}
 	msg_busy(q, m, false);
-	strmap_del(&q->msgs, m->id);
+	idtable_del(&q->msgs, m->id);
 	MX_SET(queue_messages, q->msgs.n);
 	if (strcmp(m->id, q->oldest) == 0)
 		oldest_gone(q);
 	if (m->env != NULL)
 		envelope_free(m->env);
 	free(m->env);
-	free(m);
+	slab_free(&q->msg_slab, m);
 }
 
 static void
@@ -285,7 +282,7 @@ scan_spool(struct queued *q, bool recovering)
 		return;
 	}
 	for (size_t i = 0; i < ids.n; i++) {
-		if (strmap_get(&q->msgs, ids.v[i]) == NULL) {
+		if (idtable_get(&q->msgs, ids.v[i]) == NULL) {
 			struct qmsg *m = msg_add(q, ids.v[i], recovering);
 			if (m)
 				ready_push(q, m);
@@ -302,11 +299,8 @@ struct due_scan {
 };
 
 static void
-check_due(const char *key, void *value, void *arg)
+check_due(struct qmsg *m, struct due_scan *d)
 {
-	struct due_scan *d = arg;
-	struct qmsg *m = value;
-
 	/* Not busy nor in the ready list: its envelope is on disk only (msg_unload). */
 	if (m->busy || m->in_ready || m->held)
 		return;
@@ -328,7 +322,9 @@ reschedule(struct queued *q, bool flush)
 {
 	struct due_scan d = { q, time(NULL), 0, flush };
 
-	strmap_each(&q->msgs, check_due, &d);
+	for (size_t i = 0; i < q->msgs.cap; i++)
+		if (q->msgs.v[i] != NULL)
+			check_due(q->msgs.v[i], &d);
 	time_t next = q->last_scan + RESCAN_INTERVAL;
 	if (d.earliest != 0 && d.earliest < next)
 		next = d.earliest;
@@ -396,7 +392,7 @@ queued_flush(struct queued *q)
 void
 queued_forget_deleted(struct queued *q, const char *id)
 {
-	struct qmsg *m = strmap_get(&q->msgs, id);
+	struct qmsg *m = idtable_get(&q->msgs, id);
 
 	if (m && m->busy)
 		m->deleted = true; /* its round's end forgets it */
@@ -408,7 +404,7 @@ bool
 queued_delete(struct queued *q, const char *id)
 {
 	char path[4096];
-	struct qmsg *m = strmap_get(&q->msgs, id);
+	struct qmsg *m = idtable_get(&q->msgs, id);
 
 	if ((m != NULL && m->deleted) ||
 	    spool_path(path, sizeof path, q->store.queue_dir, SPOOL_MSG, id) < 0 ||
@@ -476,16 +472,6 @@ on_notify(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-static void
-free_msg(const char *key, void *value, void *arg)
-{
-	struct qmsg *m = value;
-	if (m->env != NULL)
-		envelope_free(m->env);
-	free(m->env);
-	free(m);
-}
-
 int
 queued_main(const struct role_env *env)
 {
@@ -496,6 +482,8 @@ queued_main(const struct role_env *env)
 	int rc = 1, nfd = -1;
 
 	q.cfg = cfg;
+	idtable_init(&q.msgs, offsetof(struct qmsg, id));
+	slab_init(&q.msg_slab, sizeof(struct qmsg));
 	snprintf(q.data_dir, sizeof q.data_dir, "%s", cfg->data_dir);
 	q.store.msgdir_fd = -1;
 	if (role_begin("queued", env, &q.base, &q.acct) < 0)
@@ -573,8 +561,16 @@ out:
 		event_free(q.trim_ev);
 	if (nfd >= 0)
 		close(nfd);
-	strmap_each(&q.msgs, free_msg, NULL);
-	strmap_free(&q.msgs);
+	for (size_t i = 0; i < q.msgs.cap; i++) {
+		struct qmsg *m = q.msgs.v[i];
+		if (m != NULL && m->env != NULL)
+			envelope_free(m->env);
+		if (m != NULL)
+			free(m->env);
+		slab_free(&q.msg_slab, m);
+	}
+	idtable_free(&q.msgs);
+	slab_destroy(&q.msg_slab);
 	role_end(q.base, q.acct, q.cfg);
 	return rc;
 }

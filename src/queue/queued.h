@@ -15,7 +15,8 @@
 #include "ipc/frame.h"
 #include "store/spool.h"
 #include "store/store.h"
-#include "util/strmap.h"
+#include "util/idtable.h"
+#include "util/slab.h"
 
 struct event_base;
 struct event;
@@ -29,7 +30,8 @@ enum agent_id { AGENT_LOCAL, AGENT_REMOTE, AGENT_COUNT };
  * One queued message, as the scheduler knows it. Small on purpose: a deferred
  * message waits with its envelope on disk only (env NULL), and what the scheduler
  * needs to know of it meanwhile (when it is due, whether it is held) is here; a
- * backlog of 100,000 costs some 100 bytes each.
+ * backlog costs some 100 bytes a message (this, and a slot of the id table), in a
+ * slab apart from the heap that delivery rounds churn.
  */
 struct qmsg {
 	struct queued *q;
@@ -65,7 +67,8 @@ struct queued {
 	struct frame note;             /* the notice being read (one at a time, on the loop) */
 	struct event *wake_ev;   /* the earliest retry, and the rescan */
 	struct event *work_ev;   /* run the ready list on the next loop turn */
-	struct strmap msgs;      /* id -> struct qmsg */
+	struct idtable msgs;     /* id -> struct qmsg */
+	struct slab msg_slab;    /* where the struct qmsg are */
 	unsigned busy;           /* messages with a round under way */
 	struct event *trim_ev;   /* give freed memory back once the rounds are over */
 	struct qmsg *ready_head, *ready_tail;
