@@ -50,6 +50,7 @@ EXTRA = {
     "attempt": {"qid", "relay", "domain", "reason"},
     "address-lookup-failed": {"qid", "host", "domain", "reason"},
     "dkim-sign": {"qid", "d", "s", "a"},
+    "dkim-kept": {"qid"},
 }
 QID = re.compile(r"^[0-9A-F]{16}$")
 ADDR = re.compile(r"^<[^<>]*>$")
