@@ -144,6 +144,7 @@ struct config {
 	uint64_t retry_max;
 	uint64_t max_queue_lifetime;
 	unsigned concurrency;
+	unsigned active_limit; /* messages in delivery at once: what queued holds in memory */
 	unsigned mx_address_limit; /* server addresses tried per delivery; 0: no limit */
 	enum relay_tls relayhost_tls;
 	char *tls_ca_file; /* extension: PEM of the CAs to trust; NULL: the system's */

@@ -44,6 +44,7 @@ ready_push(struct queued *q, struct qmsg *m)
 {
 	if (m->in_ready || m->busy)
 		return;
+	wait_heap_del(&q->waiting, m);
 	m->in_ready = true;
 	m->ready_next = NULL;
 	if (q->ready_tail)
@@ -201,6 +202,10 @@ msg_unload(struct queued *q, struct qmsg *m)
 		return;
 	m->next_try = msg_next_try(m->env);
 	m->held = m->env->held;
+	wait_heap_del(&q->waiting, m);
+	/* Out of memory for its place in the heap: due at once instead. */
+	if (!m->held && !m->busy && !m->in_ready && wait_heap_add(&q->waiting, m) < 0)
+		ready_push(q, m);
 	if (m->dirty || m->busy)
 		return; /* its state is not on disk yet: kept, and written again next round */
 	envelope_free(m->env);
@@ -229,10 +234,14 @@ msg_busy(struct queued *q, struct qmsg *m, bool on)
 	if (m->busy == on)
 		return;
 	m->busy = on;
-	if (on)
+	if (on) {
 		q->busy++;
-	else if (--q->busy == 0 && q->trim_ev != NULL && !evtimer_pending(q->trim_ev, NULL))
+		return;
+	}
+	if (--q->busy == 0 && q->trim_ev != NULL && !evtimer_pending(q->trim_ev, NULL))
 		evtimer_add(q->trim_ev, &tv);
+	if (q->ready_head != NULL && q->busy < q->cfg->active_limit)
+		queued_wake(q); /* at active_limit, the ready list waited for this */
 }
 
 void
@@ -251,6 +260,7 @@ msg_forget(struct queued *q, struct qmsg *m)
 		}
 	}
 	msg_busy(q, m, false);
+	wait_heap_del(&q->waiting, m);
 	idtable_del(&q->msgs, m->id);
 	MX_SET(queue_messages, q->msgs.n);
 	if (strcmp(m->id, q->oldest) == 0)
@@ -267,7 +277,7 @@ on_work(evutil_socket_t fd, short what, void *arg)
 	struct queued *q = arg;
 
 	queued_round(q, ROUND_MAX);
-	if (q->ready_head != NULL)
+	if (q->ready_head != NULL && q->busy < q->cfg->active_limit)
 		queued_wake(q);
 }
 
@@ -292,42 +302,32 @@ scan_spool(struct queued *q, bool recovering)
 	q->last_scan = time(NULL);
 }
 
-struct due_scan {
-	struct queued *q;
-	time_t now, earliest;
-	bool flush;
-};
-
+/* flush_all - `queue flush`: every message that waits is due now. */
 static void
-check_due(struct qmsg *m, struct due_scan *d)
+flush_all(struct queued *q)
 {
-	/* Not busy nor in the ready list: its envelope is on disk only (msg_unload). */
-	if (m->busy || m->in_ready || m->held)
-		return;
-	if (d->flush && m->next_try != 0) {
-		m->flushed = true;
+	for (size_t i = 0; i < q->msgs.cap; i++) {
+		struct qmsg *m = q->msgs.v[i];
+		if (m == NULL || m->busy || m->in_ready || m->held)
+			continue;
+		if (m->next_try != 0)
+			m->flushed = true; /* msg_load makes its recipients due too */
 		m->next_try = 0;
+		ready_push(q, m);
 	}
-	if (m->next_try <= d->now) {
-		ready_push(d->q, m);
-		return;
-	}
-	if (d->earliest == 0 || m->next_try < d->earliest)
-		d->earliest = m->next_try;
 }
 
 /* reschedule - queue what is due; arm the wake timer for the earliest retry. */
 static void
-reschedule(struct queued *q, bool flush)
+reschedule(struct queued *q)
 {
-	struct due_scan d = { q, time(NULL), 0, flush };
+	time_t now = time(NULL), next = q->last_scan + RESCAN_INTERVAL;
+	struct qmsg *m;
 
-	for (size_t i = 0; i < q->msgs.cap; i++)
-		if (q->msgs.v[i] != NULL)
-			check_due(q->msgs.v[i], &d);
-	time_t next = q->last_scan + RESCAN_INTERVAL;
-	if (d.earliest != 0 && d.earliest < next)
-		next = d.earliest;
+	while ((m = wait_heap_top(&q->waiting)) != NULL && m->next_try <= now)
+		ready_push(q, m);
+	if (m != NULL && m->next_try < next)
+		next = m->next_try;
 	q->wake_at = 0;
 	arm_wake(q, next);
 }
@@ -338,7 +338,7 @@ on_wake(evutil_socket_t fd, short what, void *arg)
 	struct queued *q = arg;
 	if (time(NULL) >= q->last_scan + RESCAN_INTERVAL)
 		scan_spool(q, false);
-	reschedule(q, false);
+	reschedule(q);
 }
 
 /* note_id - the queue id of a QN_NEW, QN_DELETE, QN_HOLD or QN_RELEASE frame; NULL when malformed. */
@@ -386,7 +386,8 @@ queued_flush(struct queued *q)
 {
 	ev_info("flush");
 	scan_spool(q, false);
-	reschedule(q, true);
+	flush_all(q);
+	reschedule(q);
 }
 
 void
@@ -528,7 +529,7 @@ queued_main(const struct role_env *env)
 	sandbox_enter(SANDBOX_QUEUED, q.cfg);
 	sandbox_probe("queued", q.cfg);
 	scan_spool(&q, true);
-	reschedule(&q, false);
+	reschedule(&q);
 	ev_info("started", KN("messages", q.msgs.n));
 	event_base_dispatch(q.base);
 	rc = 0;
@@ -570,6 +571,7 @@ out:
 		slab_free(&q.msg_slab, m);
 	}
 	idtable_free(&q.msgs);
+	wait_heap_free(&q.waiting);
 	slab_destroy(&q.msg_slab);
 	role_end(q.base, q.acct, q.cfg);
 	return rc;

@@ -8,11 +8,13 @@
 #define MAILROOM_QUEUED_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <time.h>
 
 #include "config.h"
 #include "deliver/agent.h"
 #include "ipc/frame.h"
+#include "queue/wait_heap.h"
 #include "store/spool.h"
 #include "store/store.h"
 #include "util/idtable.h"
@@ -37,7 +39,8 @@ struct qmsg {
 	struct queued *q;
 	struct envelope *env;   /* the file's envelope and state while a round needs them, else NULL */
 	struct qmsg *ready_next;
-	time_t next_try;        /* while env is NULL: when it is due (0: now) */
+	time_t next_try;        /* between rounds: when it is due (0: now) */
+	uint32_t heap_at;       /* its place in q->waiting, plus one; 0: not there */
 	int dsn_fd;             /* the bounce being flushed, or -1 */
 	unsigned parts;         /* agent jobs of this round still under way (and one hold while
 				 * they are handed out: an agent may finish a job at once) */
@@ -72,6 +75,7 @@ struct queued {
 	unsigned busy;           /* messages with a round under way */
 	struct event *trim_ev;   /* give freed memory back once the rounds are over */
 	struct qmsg *ready_head, *ready_tail;
+	struct wait_heap waiting; /* the rest but busy and held ones, by next try */
 	struct agent_env aenv;   /* what the agents share with the scheduler */
 	struct agent agents[AGENT_COUNT]; /* by enum agent_id */
 	time_t last_scan;

@@ -23,6 +23,8 @@
 #include "store/commit.h"
 #include "util/log.h"
 
+#define LOAD_RETRY 60 /* seconds before a message that could not be read is read again */
+
 static struct retry_policy
 policy_of(const struct config *cfg)
 {
@@ -252,6 +254,13 @@ round_start(struct queued *q, struct qmsg *m, time_t now)
 		} else if (errno != ENOENT) {
 			ev_err("store-error", KS("qid", m->id), KS("what", "queue-read"),
 			    KS("error", strerror(errno)));
+			/* Read again after a while; out of memory for that, forgotten
+			 * until the next rescan of the spool finds it. */
+			m->next_try = now + LOAD_RETRY;
+			if (wait_heap_add(&q->waiting, m) == 0)
+				arm_wake(q, m->next_try);
+			else
+				msg_forget(q, m);
 			return;
 		}
 		msg_forget(q, m);
@@ -277,7 +286,8 @@ queued_round(struct queued *q, unsigned max)
 	unsigned started = 0;
 	struct qmsg *m;
 
-	while (started < max && (m = ready_pop(q)) != NULL) {
+	/* The rest wait in the ready list: msg_busy wakes the rounds as these end. */
+	while (started < max && q->busy < q->cfg->active_limit && (m = ready_pop(q)) != NULL) {
 		if (m->busy)
 			continue;
 		round_start(q, m, now);

@@ -1074,3 +1074,14 @@ def test_size_parameter_counts_crlf(dns, peers, make_instance):
     # aiosmtpd hands over the text without the final CRLF . CRLF and dot-stuffing.
     assert sizes[0] >= len(t.data) - 2
     assert sizes[0] <= len(t.data) + 16
+
+
+def test_active_limit_bounds_the_deliveries_under_way(dns, peers, make_instance):
+    """[delivery] active_limit: at most that many messages in delivery at once (one
+    destination would take 4), and the rest follow as those end."""
+    sink = peers(data_delay=0.5)
+    inst = make_instance(settings(dns, sink.port, delivery__active_limit="2"))
+    toks = [send(inst, ["alice@remote.test"])[0] for _ in range(8)]
+    for tok in toks:
+        sink.wait_token(tok, timeout=30)
+    assert sink.max_in_data == 2, sink.max_in_data
