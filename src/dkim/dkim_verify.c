@@ -50,9 +50,11 @@ struct vsig {
 };
 
 struct dkim_verify {
-	struct vsig sig[DKIM_VERIFY_MAX];
+	/* As many as the message has signatures (at most DKIM_VERIFY_MAX): a dkim_sig is
+	 * 2.5 KB, and most messages have one or two. */
+	struct vsig *sig;
 	size_t n, ignored;
-	struct vbody bodies[DKIM_VERIFY_MAX];
+	struct vbody *bodies;
 	size_t nbodies;
 	time_t now;
 	bool finishing;
@@ -150,6 +152,12 @@ dkim_verify_new(const char *hdr, size_t hdrlen)
 		return NULL;
 	v->now = time(NULL);
 	if (dkim_fields_parse(hdr, hdrlen, &fields) < 0)
+		goto fail;
+	size_t want = 0;
+	for (size_t i = 0; i < fields.n && want < DKIM_VERIFY_MAX; i++)
+		want += dkim_field_is(&fields.v[i], "DKIM-Signature");
+	if (want > 0 && ((v->sig = calloc(want, sizeof *v->sig)) == NULL ||
+	    (v->bodies = calloc(want, sizeof *v->bodies)) == NULL))
 		goto fail;
 	for (size_t i = 0; i < fields.n; i++) {
 		if (!dkim_field_is(&fields.v[i], "DKIM-Signature"))
@@ -403,5 +411,7 @@ dkim_verify_free(struct dkim_verify *v)
 	}
 	for (size_t i = 0; i < v->nbodies; i++)
 		dkim_body_free(&v->bodies[i].body);
+	free(v->sig);
+	free(v->bodies);
 	free(v);
 }
