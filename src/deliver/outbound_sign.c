@@ -411,6 +411,16 @@ outbound_sign_wanted(const struct config *cfg, struct sign_job *j)
 	return cfg->dkim_sign && (j->own || j->forward_domain != NULL);
 }
 
+/* tried_before - whether a recipient of env has had an attempt: only then can there be a sig/<id>. */
+static bool
+tried_before(const struct envelope *env)
+{
+	for (size_t i = 0; i < env->nrcpts; i++)
+		if (env->rcpts[i].attempts > 0)
+			return true;
+	return false;
+}
+
 /*
  * kept_read - the signatures of an earlier attempt at j's message (sig/<id>: "t", a
  * space, the Unix time they were made, a newline, then the fields), into prefix,
@@ -424,7 +434,7 @@ kept_read(const struct sign_job *j, struct buf *prefix)
 	size_t i = 2;
 	bool ok = false;
 
-	if (spool_read_sig(j->queue_dir, j->env->id, &b) == 0 && b.len > 2 &&
+	if (tried_before(j->env) && spool_read_sig(j->queue_dir, j->env->id, &b) == 0 && b.len > 2 &&
 	    memcmp(b.data, "t ", 2) == 0) {
 		for (; i < b.len && i < 22 && b.data[i] >= '0' && b.data[i] <= '9'; i++)
 			t = t * 10 + (b.data[i] - '0');
@@ -436,15 +446,14 @@ kept_read(const struct sign_job *j, struct buf *prefix)
 	return ok;
 }
 
-/* kept_write - keep the fields just made (len octets at p) for the message's retries. */
-static void
-kept_write(const struct sign_job *j, const char *p, size_t len)
+void
+outbound_sign_keep(const struct sign_job *j, const struct buf *prefix)
 {
 	struct buf b = { 0 };
 	char head[32];
 	int n = snprintf(head, sizeof head, "t %lld\n", (long long)j->now);
 
-	if (buf_append(&b, head, (size_t)n) < 0 || buf_append(&b, p, len) < 0 ||
+	if (buf_append(&b, head, (size_t)n) < 0 || buf_append(&b, prefix->data, prefix->len) < 0 ||
 	    spool_write_sig(j->queue_dir, j->env->id, b.data, b.len) < 0)
 		ev_warn("dkim-not-kept", KS("qid", j->env->id), KS("error", strerror(errno)));
 	buf_free(&b);
@@ -454,7 +463,6 @@ int
 outbound_sign(struct accounts *acct, const struct sign_job *j, struct buf *prefix)
 {
 	struct reading m = { 0 };
-	size_t start = prefix->len;
 	bool whole = false;
 	int rc = 0;
 
@@ -473,8 +481,8 @@ outbound_sign(struct accounts *acct, const struct sign_job *j, struct buf *prefi
 	}
 	if (j->own) {
 		rc = dkim_fields(acct, j, &m, prefix, &whole);
-		if (rc == 0 && whole && prefix->len > start)
-			kept_write(j, prefix->data + start, prefix->len - start);
+		if (rc == 0 && whole && prefix->len > 0)
+			rc = 1;
 	} else {
 		rc = arc_fields(acct, j, &m, prefix);
 	}

@@ -41,10 +41,19 @@ bool outbound_sign_wanted(const struct config *cfg, struct sign_job *j);
  * outbound_sign - the fields of a job outbound_sign_wanted said yes to, into prefix
  * (LF line ends; empty when nothing applies or signing failed: the message then
  * goes unsigned, and the reason is logged with the queue id). Our own mail's DKIM
- * signatures are kept in sig/<id> and used again at its retries (for a day).
- * Returns 0, or -1 when the queue file cannot be read.
+ * signatures kept by outbound_sign_keep at an earlier attempt are used again, for a
+ * day. Returns 1: our DKIM signatures, just made and complete (worth keeping when
+ * the delivery is deferred); 0: other fields, kept ones, or none; -1 when the queue
+ * file cannot be read.
  */
 int outbound_sign(struct accounts *acct, const struct sign_job *j, struct buf *prefix);
+
+/*
+ * outbound_sign_keep - keep the fields outbound_sign made (it said 1) in sig/<id>
+ * for the message's retries: called when a delivery of it was deferred, so that mail
+ * delivered at once costs no file.
+ */
+void outbound_sign_keep(const struct sign_job *j, const struct buf *prefix);
 
 /*
  * sign_domain_of - the domain in an address header's value ("Name <a@b.example>",

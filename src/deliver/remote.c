@@ -50,6 +50,8 @@ void
 rcpt_result(struct delivery *d, size_t idx, int code, const char *relay, const char *text)
 {
 	struct agent_result res = { idx, code, relay, text, false, d->dane_log, d->sts_log };
+	if (code < 200 || (code >= 400 && code < 500))
+		d->job->deferred = true;
 	d->job->job.result(d->job->job.arg, &res);
 }
 
@@ -59,6 +61,9 @@ job_part_done(struct rjob *j, bool report)
 {
 	if (--j->parts > 0)
 		return;
+	/* Its envelope is still the queue's here (job.done not yet called). */
+	if (j->keep && j->deferred && report)
+		outbound_sign_keep(&j->sj, &j->prefix);
 	struct agent_job job = j->job;
 	job_free(j);
 	if (report)

@@ -44,6 +44,8 @@ struct rjob {
 	struct sign_job sj;         /* what the signer reads while it runs */
 	struct delivery *parked;    /* deliveries waiting for the signatures */
 	struct buf prefix;          /* DKIM-Signature or ARC fields for every delivery of it */
+	bool keep;                  /* prefix is ours, just made: kept if a recipient is deferred */
+	bool deferred;              /* a recipient of it got a temporary failure */
 };
 
 struct mx_set;

@@ -204,6 +204,7 @@ on_signed(void *arg, int rc)
 	struct rjob *j = arg;
 
 	j->sign = SIGN_DONE;
+	j->keep = rc == 1;
 	if (rc < 0)
 		ev_warn("dkim-unsigned", KS("qid", j->job.env->id), KS("reason", strerror(errno)));
 	if (j->orphan) {
@@ -247,7 +248,9 @@ sign_start(struct rjob *j, struct remote *r)
 	/* No thread for it: on the loop, as it was (a failure to read the file leaves it
 	 * unsigned; sending it will fail the same way). */
 	j->sign = SIGN_DONE;
-	if (outbound_sign(r->env.acct, &j->sj, &j->prefix) < 0)
+	int rc = outbound_sign(r->env.acct, &j->sj, &j->prefix);
+	j->keep = rc == 1;
+	if (rc < 0)
 		ev_warn("dkim-unsigned", KS("qid", env->id), KS("reason", strerror(errno)));
 }
 
