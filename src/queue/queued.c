@@ -195,6 +195,16 @@ msg_load(struct queued *q, struct qmsg *m)
 	return 0;
 }
 
+/* env_drop - m's envelope, when it has one, freed. */
+static void
+env_drop(struct qmsg *m)
+{
+	if (m->env != NULL)
+		envelope_free(m->env);
+	free(m->env);
+	m->env = NULL;
+}
+
 void
 msg_unload(struct queued *q, struct qmsg *m)
 {
@@ -208,9 +218,7 @@ msg_unload(struct queued *q, struct qmsg *m)
 		ready_push(q, m);
 	if (m->dirty || m->busy)
 		return; /* its state is not on disk yet: kept, and written again next round */
-	envelope_free(m->env);
-	free(m->env);
-	m->env = NULL;
+	env_drop(m);
 }
 
 static void
@@ -265,9 +273,7 @@ msg_forget(struct queued *q, struct qmsg *m)
 	MX_SET(queue_messages, q->msgs.n);
 	if (strcmp(m->id, q->oldest) == 0)
 		oldest_gone(q);
-	if (m->env != NULL)
-		envelope_free(m->env);
-	free(m->env);
+	env_drop(m);
 	slab_free(&q->msg_slab, m);
 }
 
@@ -564,11 +570,10 @@ out:
 		close(nfd);
 	for (size_t i = 0; i < q.msgs.cap; i++) {
 		struct qmsg *m = q.msgs.v[i];
-		if (m != NULL && m->env != NULL)
-			envelope_free(m->env);
-		if (m != NULL)
-			free(m->env);
-		slab_free(&q.msg_slab, m);
+		if (m != NULL) {
+			env_drop(m);
+			slab_free(&q.msg_slab, m);
+		}
 	}
 	idtable_free(&q.msgs);
 	wait_heap_free(&q.waiting);
