@@ -146,6 +146,7 @@ struct config {
 	unsigned concurrency;
 	unsigned active_limit; /* messages in delivery at once: what queued holds in memory */
 	unsigned mx_address_limit; /* server addresses tried per delivery; 0: no limit */
+	bool connection_cache; /* keep connections idle a moment for the next delivery */
 	enum relay_tls relayhost_tls;
 	char *tls_ca_file; /* extension: PEM of the CAs to trust; NULL: the system's */
 	bool dane;         /* RFC 7672: TLSA records of DNSSEC-secure MX hosts are enforced */

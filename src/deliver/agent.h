@@ -28,6 +28,8 @@ struct agent_result {
 	const char *dane; /* remote, with DANE on: "verified", "failed" or "none"; else NULL */
 	const char *sts;  /* remote, with MTA-STS on: "none", "testing", "verified", "failed",
 			   * "dane" (DANE took precedence); else NULL */
+	unsigned conn_use; /* remote: the transaction's number on its connection (1: a new
+			    * one, 2...: a kept one, deliver/conn_cache.h); 0: none */
 };
 
 struct agent_job {

@@ -23,7 +23,12 @@ client_reply_action(enum client_stage st, int code, const struct reply_ctx *c)
 	case STAGE_AUTH:
 		return code == 235 ? ACT_PROCEED : ACT_AUTH_FAILED;
 	case STAGE_MAIL:
+		/* A kept connection the server is closing on us (its idle timeout): not the mail's fault. */
+		if (code == 421 && c->reused)
+			return ACT_STALE;
 		return class == 2 ? ACT_PROCEED : ACT_FAIL_ALL;
+	case STAGE_RSET:
+		return class == 2 ? ACT_PROCEED : ACT_STALE;
 	case STAGE_RCPT:
 		return class == 2 ? ACT_RCPT_ACCEPTED : ACT_RCPT_REFUSED;
 	case STAGE_DATA:
@@ -33,6 +38,7 @@ client_reply_action(enum client_stage st, int code, const struct reply_ctx *c)
 	case STAGE_DOT:
 		return ACT_ANSWER_ACCEPTED;
 	case STAGE_QUIT:
+	case STAGE_IDLE: /* unasked for, while kept (a 421 on the server's timeout): done with it */
 		return ACT_CLOSE;
 	case STAGE_CONNECTING:
 	case STAGE_TLS:
@@ -46,8 +52,11 @@ client_reply_action(enum client_stage st, int code, const struct reply_ctx *c)
 enum client_action
 client_lost_action(enum client_stage st, const struct reply_ctx *c)
 {
-	if (st == STAGE_QUIT)
+	if (st == STAGE_QUIT || st == STAGE_IDLE)
 		return ACT_CLOSE;
+	/* Nothing of the new transaction was answered yet: the kept connection had gone. */
+	if (st == STAGE_RSET || (st == STAGE_MAIL && c->reused))
+		return ACT_STALE;
 	if (st == STAGE_TLS)
 		return c->tls_required ? ACT_TLS_REQUIRED : ACT_TLS_RETRY;
 	if (st <= STAGE_STARTTLS)
@@ -60,7 +69,8 @@ client_stage_name(enum client_stage st)
 {
 	static const char *const names[] = {
 		"connecting", "greeting", "EHLO", "HELO", "STARTTLS", "TLS handshake", "AUTH",
-		"MAIL FROM", "RCPT TO", "DATA", "message text", "end of data", "QUIT",
+		"MAIL FROM", "RCPT TO", "DATA", "message text", "end of data", "QUIT", "idle",
+		"RSET",
 	};
-	return st <= STAGE_QUIT ? names[st] : "?";
+	return st <= STAGE_RSET ? names[st] : "?";
 }

@@ -13,6 +13,8 @@
 enum client_stage {
 	STAGE_CONNECTING, STAGE_GREETING, STAGE_EHLO, STAGE_HELO, STAGE_STARTTLS, STAGE_TLS,
 	STAGE_AUTH, STAGE_MAIL, STAGE_RCPT, STAGE_DATA, STAGE_BODY, STAGE_DOT, STAGE_QUIT,
+	STAGE_IDLE,        /* a transaction is over and the connection is kept for another */
+	STAGE_RSET,        /* a kept connection whose last transaction ended early: RSET first */
 };
 
 enum client_action {
@@ -32,6 +34,8 @@ enum client_action {
 	ACT_ANSWER_ACCEPTED, /* DATA refused, or the reply to the text: the accepted get it */
 	ACT_DEFER_ALL,     /* the connection is lost inside the transaction: 451 4.4.2 */
 	ACT_CLOSE,         /* the conversation is over: close */
+	ACT_STALE,         /* a kept connection failed before its new transaction began:
+			    * nothing was sent, a new connection to the same server may do */
 	ACT_IGNORE,        /* no reply is awaited now (a handshake, the text going out) */
 };
 
@@ -39,6 +43,7 @@ struct reply_ctx {
 	bool tls;          /* the connection is encrypted already */
 	bool tls_required; /* relayhost_tls = verify: no mail in clear */
 	size_t rcpt_ok;    /* recipients accepted so far */
+	bool reused;       /* the connection carried a transaction before this one */
 };
 
 /* client_reply_action - the action for reply code at stage st. */

@@ -41,7 +41,7 @@ struct local_round {
 static void
 result(struct local_job *j, size_t idx, int code, const char *text, bool unsure)
 {
-	struct agent_result res = { idx, code, "local", text, unsure, NULL, NULL };
+	struct agent_result res = { idx, code, "local", text, unsure, NULL, NULL, 0 };
 	j->job.result(j->job.arg, &res);
 }
 

@@ -7,7 +7,8 @@
  * has recipients in several domains, their MX records are looked up first and
  * domains served by the same hosts are merged into one delivery (remote_mx.c): one
  * connection per host for the message. At most `concurrency` deliveries run at
- * once, and a few per destination.
+ * once, and a few per destination; a connection is kept a moment after its delivery
+ * for the next one to the same server (deliver/conn_cache.h).
  */
 #include "deliver/remote_int.h"
 
@@ -49,7 +50,8 @@ delivery_id(const struct delivery *d)
 void
 rcpt_result(struct delivery *d, size_t idx, int code, const char *relay, const char *text)
 {
-	struct agent_result res = { idx, code, relay, text, false, d->dane_log, d->sts_log };
+	struct agent_result res = { idx, code, relay, text, false, d->dane_log, d->sts_log,
+		d->conn_use };
 	if (code < 200 || (code >= 400 && code < 500))
 		d->job->deferred = true;
 	d->job->job.result(d->job->job.arg, &res);
@@ -92,6 +94,7 @@ delivery_free(struct delivery *d)
 		*pp = d->parked_next;
 	}
 	free(d->pre_text);
+	free(d->conn_key);
 	free(d->sender);
 	free(d->idx);
 	free(d->rcpts);
@@ -195,14 +198,14 @@ group(struct remote *r, struct rjob *j, struct delivery ***groups, size_t *ngrou
 		struct route route;
 		if (route_rcpt(env->rcpts[i].kind, env->rcpts[i].addr, &rc, &route) < 0) {
 			struct agent_result res = { i, 553, "none",
-				"553 5.1.3 malformed recipient address", false, NULL, NULL };
+				"553 5.1.3 malformed recipient address", false, NULL, NULL, 0 };
 			j->job.result(j->job.arg, &res);
 			continue;
 		}
 		const char *sender;
 		if (rcpt_sender(r, env, i, &memo, &sender) < 0) {
 			struct agent_result res = { i, 451, "none",
-				"451 4.3.0 cannot make the SRS sender now", false, NULL, NULL };
+				"451 4.3.0 cannot make the SRS sender now", false, NULL, NULL, 0 };
 			j->job.result(j->job.arg, &res);
 			continue;
 		}
@@ -219,7 +222,7 @@ group(struct remote *r, struct rjob *j, struct delivery ***groups, size_t *ngrou
 				*groups = ng;
 			if (ng == NULL || (d = delivery_new(r, j, &route, sender)) == NULL) {
 				struct agent_result res = { i, 451, "none", "451 4.3.0 out of memory", false, NULL,
-				    NULL };
+				    NULL, 0 };
 				j->job.result(j->job.arg, &res);
 				continue;
 			}
@@ -227,7 +230,7 @@ group(struct remote *r, struct rjob *j, struct delivery ***groups, size_t *ngrou
 		}
 		if (delivery_add_rcpt(d, i) < 0) {
 			struct agent_result res = { i, 451, "none", "451 4.3.0 out of memory", false, NULL,
-				    NULL };
+				    NULL, 0 };
 			j->job.result(j->job.arg, &res);
 		}
 	}
@@ -387,6 +390,7 @@ remote_free(void *self)
 			delivery_drop(s->v[i]);
 		mx_set_free(s);
 	}
+	conn_cache_free(&r->conns);
 	sign_pool_free(r->signer); /* the signings under way end, and free their orphans */
 	sts_cache_free(r->sts); /* before the resolver: it cancels its lookups there */
 	dns_free(r->dns);

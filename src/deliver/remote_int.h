@@ -14,6 +14,7 @@
 
 #include "config.h"
 #include "deliver/agent.h"
+#include "deliver/conn_cache.h"
 #include "deliver/dane.h"
 #include "deliver/dns.h"
 #include "deliver/mta_sts.h"
@@ -94,6 +95,8 @@ struct delivery {
 	bool sts_waiting;           /* its lookup is under way (to be cancelled with it) */
 	void (*sts_then)(struct delivery *d); /* where the delivery goes on after the lookup */
 	struct smtp_client *client;
+	char *conn_key;             /* its connection's smtp_client_key, to keep it under; or NULL */
+	unsigned conn_use;          /* of the last conversation (agent_result.conn_use) */
 	char relay[SOCKADDR_TEXT_MAX + DNS_NAME_MAX + 16];
 	int last_code;
 	char last_error[CLIENT_TEXT_MAX];
@@ -125,6 +128,7 @@ struct remote {
 	struct report_log tlsrpt;   /* then the results go to queue/tlsrpt/<day>.log */
 	char *tls_verify_ca;        /* the tls_ca_file it was built from (NULL: the system's) */
 	struct strmap dests;        /* destination name -> struct dest */
+	struct conn_cache conns;    /* connections kept for the next delivery */
 	struct delivery *wait_head, *wait_tail;
 	struct delivery *active;    /* running deliveries, for the shutdown */
 	unsigned nactive;

@@ -117,8 +117,19 @@ static void
 on_client(void *arg, const struct client_result *res)
 {
 	struct delivery *d = arg;
+	struct smtp_client *c = d->client;
 
 	d->client = NULL;
+	if (res->stale) {
+		/* Nothing of it was answered: the same address again, on a new connection. */
+		ev_info("connection-stale", KS("qid", delivery_id(d)), KS("relay", d->relay),
+		    KS("reason", res->text));
+		d->addr_next--;
+		d->tried--;
+		next_addr(d);
+		return;
+	}
+	d->conn_use = res->conn_use;
 	sts_session(d, res);
 	enum client_outcome outcome = res->outcome;
 	if (outcome == CLIENT_TLS_FAILED && (d->dane != DANE_NONE || sts_enforced(d)))
@@ -163,6 +174,8 @@ on_client(void *arg, const struct client_result *res)
 	/* One transaction the server took: one message sent, however many recipients it had. */
 	if (taken)
 		MX_INC(sent);
+	if (res->reusable && d->conn_key != NULL)
+		conn_cache_put(&d->r->conns, d->conn_key, c);
 	finish(d, 0, "");
 }
 
@@ -273,6 +286,33 @@ signed_or_parked(struct delivery *d)
 	return false;
 }
 
+/*
+ * start_on_kept - run d's transaction on a connection kept with the same key, if
+ * there is one (true: it is under way); else note the key for the new connection
+ * to be kept under (none: p->reuse off).
+ */
+static bool
+start_on_kept(struct delivery *d, struct client_params *p)
+{
+	char key[CLIENT_KEY_MAX];
+
+	free(d->conn_key);
+	d->conn_key = NULL;
+	if (!remote_cfg(d->r)->connection_cache || smtp_client_key(p, key, sizeof key) < 0 ||
+	    (d->conn_key = strdup(key)) == NULL)
+		return false;
+	p->reuse = true;
+	struct smtp_client *c = conn_cache_take(&d->r->conns, key);
+	if (c == NULL)
+		return false;
+	if (smtp_client_reuse(c, p, on_client, d) < 0) {
+		smtp_client_abort(c); /* out of memory: nobody to say QUIT for */
+		return false;
+	}
+	d->client = c;
+	return true;
+}
+
 static void
 next_addr(struct delivery *d)
 {
@@ -340,6 +380,8 @@ next_addr(struct delivery *d)
 		p.no_tls = false;
 	}
 	if (!sts_params(d, &p))
+		return;
+	if (start_on_kept(d, &p))
 		return;
 	d->client = smtp_client_start(&p, on_client, d);
 	if (d->client == NULL) {

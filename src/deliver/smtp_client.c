@@ -1,8 +1,8 @@
 /*
  * smtp_client.c - one outbound SMTP conversation over a bufferevent: the connection,
  * its timeouts (RFC 5321 4.5.3.2), reading replies line by line (each complete one
- * goes to smtp_client_cmd.c), lost connections by the table of client_reply.h, and
- * the one report at the end.
+ * goes to smtp_client_cmd.c), lost connections by the table of client_reply.h, the
+ * one report at the end of each transaction, and a connection kept idle between them.
  */
 #include "deliver/smtp_client_int.h"
 
@@ -18,6 +18,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 
 #include "deliver/dane_tls.h"
 #include "net/tls.h"
@@ -113,10 +115,21 @@ client_free(struct smtp_client *c)
 	free(c);
 }
 
+/* idle_leave - an idle c ends on its own: its keeper lets go of it first. */
+static void
+idle_leave(struct smtp_client *c)
+{
+	void (*gone)(void *, struct smtp_client *) = c->idle_gone;
+
+	c->idle_gone = NULL;
+	if (gone != NULL)
+		gone(c->idle_arg, c);
+}
+
 /*
- * client_finish - close, report once through done, and free c; inside on_read
- * (a reply handler ended the conversation) the free waits until on_read is done
- * looking at c.
+ * client_finish - close, report once through done (unless this transaction was
+ * reported already: a kept connection's end), and free c; inside on_read (a reply
+ * handler ended the conversation) the free waits until on_read is done with c.
  */
 void
 cl_finish(struct smtp_client *c)
@@ -124,15 +137,39 @@ cl_finish(struct smtp_client *c)
 	if (c->finished)
 		return;
 	c->finished = true;
+	idle_leave(c);
 	if (c->bev) {
 		bufferevent_free(c->bev);
 		c->bev = NULL;
 	}
 	outform_close(&c->text);
 	c->text_open = false;
-	c->done(c->arg, &c->res);
+	if (!c->reported) {
+		c->reported = true;
+		c->done(c->arg, &c->res);
+	}
 	if (c->reading == 0)
 		client_free(c);
+}
+
+void
+cl_transaction_over(struct smtp_client *c, bool need_rset)
+{
+	c->res.outcome = CLIENT_DONE;
+	/* 421 anywhere: the server is closing the connection. */
+	if (!c->p.reuse || c->reply.code == 421 || time(NULL) - c->born >= REUSE_SECS) {
+		cl_quit(c);
+		return;
+	}
+	outform_close(&c->text);
+	c->text_open = false;
+	c->need_rset = need_rset;
+	c->state = STAGE_IDLE;
+	c->res.reusable = true;
+	c->reported = true;
+	c->done(c->arg, &c->res);
+	if (c->idle_gone == NULL && c->state == STAGE_IDLE)
+		cl_quit(c); /* not kept */
 }
 
 void
@@ -173,6 +210,11 @@ read_replies(struct smtp_client *c, struct bufferevent *bev)
 		size_t n = (size_t)p.pos < sizeof line ? (size_t)p.pos : sizeof line - 1;
 		evbuffer_remove(in, line, n);
 		evbuffer_drain(in, (size_t)p.pos - n + eol_len);
+		if (c->state == STAGE_IDLE) {
+			/* Unasked for (a 421 on the server's own timeout): the connection is over. */
+			cl_finish(c);
+			return;
+		}
 		int r = smtp_reply_feed(&c->reply, line, n);
 		if (r < 0) {
 			if (c->state <= STAGE_TLS) {
@@ -252,8 +294,19 @@ on_event(struct bufferevent *bev, short what, void *arg)
 	    (what & BEV_EVENT_EOF) ? "lost connection" : "connection error";
 	if (c->state == STAGE_CONNECTING && (what & BEV_EVENT_ERROR))
 		why = strerror(EVUTIL_SOCKET_ERROR() ? EVUTIL_SOCKET_ERROR() : ECONNREFUSED);
-	struct reply_ctx ctx = { c->tls, cl_tls_required(c), c->rcpt_ok };
+	if (c->state == STAGE_IDLE && (what & BEV_EVENT_TIMEOUT)) {
+		/* Kept long enough with no use for it: said goodbye to (its keeper hears at the end). */
+		cl_quit(c);
+		return;
+	}
+	struct reply_ctx ctx = { c->tls, cl_tls_required(c), c->rcpt_ok, c->uses > 1 };
 	enum client_action act = client_lost_action(c->state, &ctx);
+	if (act == ACT_STALE) {
+		c->res.stale = true;
+		cl_try_next(c, CLIENT_TRY_NEXT, 0, "kept connection to %s: %s while in %s", c->peer,
+		    why, client_stage_name(c->state));
+		return;
+	}
 	if (act == ACT_TLS_RETRY || act == ACT_TLS_REQUIRED) {
 		unsigned long e = bufferevent_get_openssl_error(bev);
 		char ebuf[256] = "handshake failed";
@@ -318,6 +371,9 @@ smtp_client_start(const struct client_params *p, client_done_fn done, void *arg)
 	c->p.helo = c->helo;
 	c->done = done;
 	c->arg = arg;
+	c->uses = 1;
+	c->res.conn_use = 1;
+	c->born = time(NULL);
 	c->res.rcpt_code = calloc(p->nrcpts, sizeof *c->res.rcpt_code);
 	c->res.rcpt_text = calloc(p->nrcpts, sizeof *c->res.rcpt_text);
 	sockaddr_ip((const struct sockaddr *)&p->addr, ip, sizeof ip, &port);
@@ -349,6 +405,108 @@ fail:
 	free(c->res.rcpt_text);
 	free(c);
 	return NULL;
+}
+
+int
+smtp_client_key(const struct client_params *p, char *out, size_t outlen)
+{
+	char ip[SOCKADDR_TEXT_MAX];
+	unsigned port;
+	uint32_t tlsa = 2166136261u; /* FNV-1a over the TLSA records it was authenticated by */
+
+	if (p->dane != NULL)
+		for (size_t i = 0; i < p->dane->n; i++) {
+			const struct tlsa *t = &p->dane->v[i];
+			uint8_t head[3] = { t->usage, t->selector, t->mtype };
+			for (size_t k = 0; k < sizeof head + t->len; k++)
+				tlsa = (tlsa ^ (k < sizeof head ? head[k] : t->data[k - sizeof head])) *
+				    16777619u;
+		}
+	sockaddr_ip((const struct sockaddr *)&p->addr, ip, sizeof ip, &port);
+	/* The TLS context too: a reload of tls_ca_file makes a new one. */
+	int n = snprintf(out, outlen, "%s|%u|%s|%s|%d%d%d%d|%p|%s|%s|%s|%s|%s|%s|%zu:%08x", ip, port,
+	    p->host, p->helo, p->no_tls, p->tls_required, p->verify_next, p->dane != NULL,
+	    (void *)p->tls, p->verify_name ? p->verify_name : "", p->check_name ? p->check_name : "",
+	    p->dane_base ? p->dane_base : "", p->dane_names[0] ? p->dane_names[0] : "",
+	    p->dane_names[1] ? p->dane_names[1] : "", p->auth_user ? p->auth_user : "",
+	    p->dane ? p->dane->n : 0, tlsa);
+	if (n < 0 || (size_t)n >= outlen)
+		return -1;
+	for (char *q = out; *q; q++)
+		*q = (char)(*q >= 'A' && *q <= 'Z' ? *q - 'A' + 'a' : *q);
+	return 0;
+}
+
+void
+smtp_client_idle(struct smtp_client *c, int idle_secs,
+    void (*gone)(void *arg, struct smtp_client *c), void *arg)
+{
+	c->idle_gone = gone;
+	c->idle_arg = arg;
+	/* Nothing of the last transaction is looked at again: its delivery is going. */
+	c->p.env = NULL;
+	c->p.rcpts = NULL;
+	c->p.nrcpts = 0;
+	c->p.prefix = NULL;
+	c->p.sender = NULL;
+	c->p.host = NULL;
+	c->p.verify_name = c->p.check_name = c->p.dane_base = NULL;
+	c->p.dane_names[0] = c->p.dane_names[1] = NULL;
+	c->p.dane = NULL;
+	c->p.auth_user = c->p.auth_pass = NULL;
+	if (gone != NULL)
+		cl_set_timeout(c, idle_secs);
+}
+
+int
+smtp_client_reuse(struct smtp_client *c, const struct client_params *p, client_done_fn done,
+    void *arg)
+{
+	int *codes = calloc(p->nrcpts ? p->nrcpts : 1, sizeof *codes);
+	char (*texts)[CLIENT_TEXT_MAX] = calloc(p->nrcpts ? p->nrcpts : 1, sizeof *texts);
+
+	if (codes == NULL || texts == NULL) {
+		free(codes);
+		free(texts);
+		return -1;
+	}
+	free(c->res.rcpt_code);
+	free(c->res.rcpt_text);
+	/* What the connection's TLS was stays true of every transaction on it. */
+	c->res = (struct client_result){ .tls_used = c->res.tls_used,
+		.dane_verified = c->res.dane_verified, .verify_result = c->res.verify_result,
+		.rcpt_code = codes, .rcpt_text = texts, .conn_use = ++c->uses };
+	c->p = *p;
+	c->p.helo = c->helo; /* the same name: it is in the key */
+	c->done = done;
+	c->arg = arg;
+	c->reported = false;
+	c->idle_gone = NULL;
+	c->rcpt_sent = c->rcpt_replied = c->rcpt_ok = 0;
+	c->pipelined = false;
+	c->text_sent = false;
+	smtp_reply_init(&c->reply);
+	cl_set_timeout(c, T_COMMAND);
+	if (c->need_rset) {
+		c->state = STAGE_RSET;
+		cl_send_line(c, "RSET");
+		return 0;
+	}
+	cl_begin_transaction(c);
+	return 0;
+}
+
+bool
+smtp_client_is_idle(const struct smtp_client *c)
+{
+	return c->state == STAGE_IDLE && !c->finished;
+}
+
+void
+smtp_client_release(struct smtp_client *c)
+{
+	if (smtp_client_is_idle(c))
+		cl_quit(c);
 }
 
 void

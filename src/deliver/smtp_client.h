@@ -3,7 +3,9 @@
  * (HELO fallback), STARTTLS (opportunistic; or required: with the certificate
  * verified against CAs, authenticated by DANE TLSA records, or unchecked), optional
  * AUTH PLAIN, PIPELINING when offered, the message streamed with CRLF line ends and
- * dot-stuffing, a result per recipient, and the timeouts of RFC 5321 4.5.3.2.
+ * dot-stuffing, a result per recipient, and the timeouts of RFC 5321 4.5.3.2. After
+ * a transaction the connection may be kept idle for the next one to the same server
+ * (deliver/conn_cache.h): a new MAIL on it, with RSET first when the last ended early.
  */
 #ifndef MAILROOM_SMTP_CLIENT_H
 #define MAILROOM_SMTP_CLIENT_H
@@ -39,6 +41,18 @@ struct client_result {
 				      * OpenSSL verify error of the handshake */
 	int *rcpt_code;              /* DONE: per recipient, 0 = no answer (defer) */
 	char (*rcpt_text)[CLIENT_TEXT_MAX];
+	/*
+	 * DONE, with params reuse: the connection is idle and clean, and may carry the next
+	 * transaction; the done callback keeps it with smtp_client_idle, or it is closed.
+	 */
+	bool reusable;
+	/*
+	 * TRY_NEXT on a kept connection (smtp_client_reuse): it was gone, or the server
+	 * closed it, before anything of this transaction was answered. The same server
+	 * may be tried again on a new connection.
+	 */
+	bool stale;
+	unsigned conn_use;           /* this transaction's number on its connection: 1, 2, ... */
 };
 
 struct client_params {
@@ -86,6 +100,7 @@ struct client_params {
 	size_t prefix_len;
 	const char *auth_user;       /* relayhost AUTH PLAIN, only over TLS; NULL: none */
 	const char *auth_pass;
+	bool reuse;                  /* the caller may keep the connection (result reusable) */
 };
 
 typedef void (*client_done_fn)(void *arg, const struct client_result *res);
@@ -94,7 +109,42 @@ typedef void (*client_done_fn)(void *arg, const struct client_result *res);
 struct smtp_client *smtp_client_start(const struct client_params *p, client_done_fn done,
     void *arg);
 
-/* smtp_client_abort - drop the conversation; done is not called. */
+/* smtp_client_abort - drop the conversation (or the idle connection); done is not called. */
 void smtp_client_abort(struct smtp_client *c);
+
+#define CLIENT_KEY_MAX 1600
+
+/*
+ * smtp_client_key - what a connection made with p is to be found by: the server's
+ * address and port, its name, our EHLO name, and everything that decided its TLS
+ * and its login. A transaction whose params give the same key may run on a kept
+ * connection made with p. Returns 0, or -1 (too long: not to be kept).
+ */
+int smtp_client_key(const struct client_params *p, char *out, size_t outlen);
+
+/*
+ * smtp_client_idle - keep c, whose result said reusable, idle for the next
+ * transaction; only inside its done callback. The keeper owns c until gone(arg, c)
+ * says it is closed and freed: after the server closed it or spoke unasked, or
+ * after the QUIT that idle_secs idle, or smtp_client_release, begins (until then
+ * smtp_client_abort may drop it: the shutdown). gone NULL: c is taken by
+ * smtp_client_reuse next.
+ */
+void smtp_client_idle(struct smtp_client *c, int idle_secs,
+    void (*gone)(void *arg, struct smtp_client *c), void *arg);
+
+/* smtp_client_is_idle - whether the kept c can carry a transaction (not saying QUIT). */
+bool smtp_client_is_idle(const struct smtp_client *c);
+
+/*
+ * smtp_client_reuse - the next transaction on the idle connection c, with p (whose
+ * key is c's), then done(arg, result) once, as from smtp_client_start. Returns 0,
+ * or -1 (out of memory: c is still idle and the caller's).
+ */
+int smtp_client_reuse(struct smtp_client *c, const struct client_params *p, client_done_fn done,
+    void *arg);
+
+/* smtp_client_release - a kept connection not wanted any more: QUIT, then gone. */
+void smtp_client_release(struct smtp_client *c);
 
 #endif

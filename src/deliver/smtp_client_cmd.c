@@ -75,9 +75,8 @@ send_envelope(struct smtp_client *c)
 	cl_set_timeout(c, T_COMMAND);
 }
 
-/* begin_transaction - MAIL, RCPT (and DATA), if this server can take the message at all. */
-static void
-begin_transaction(struct smtp_client *c)
+void
+cl_begin_transaction(struct smtp_client *c)
 {
 	if (!check_message(c)) {
 		cl_quit(c);
@@ -123,7 +122,7 @@ after_ehlo(struct smtp_client *c)
 		cl_set_timeout(c, T_COMMAND);
 		return;
 	}
-	begin_transaction(c);
+	cl_begin_transaction(c);
 }
 
 /* is_address - whether host is an IP address literal (no SNI for those, RFC 6066 3). */
@@ -224,8 +223,8 @@ on_rcpt_reply(struct smtp_client *c, bool accepted)
 	c->state = STAGE_DATA;
 	if (!c->pipelined) {
 		if (c->rcpt_ok == 0) {
-			c->res.outcome = CLIENT_DONE;
-			cl_quit(c);
+			/* The server holds a MAIL still: a next transaction begins with RSET. */
+			cl_transaction_over(c, true);
 			return;
 		}
 		cl_send_line(c, "DATA");
@@ -233,7 +232,11 @@ on_rcpt_reply(struct smtp_client *c, bool accepted)
 	}
 }
 
-/* answer_accepted - every recipient the server accepted gets code and text; then QUIT. */
+/*
+ * answer_accepted - every recipient the server accepted gets code and text; the
+ * transaction is over (cleanly only after the end of the text: a refused DATA may
+ * leave it open at the server).
+ */
 static void
 answer_accepted(struct smtp_client *c, int code, const char *text)
 {
@@ -243,8 +246,7 @@ answer_accepted(struct smtp_client *c, int code, const char *text)
 			snprintf(c->res.rcpt_text[i], CLIENT_TEXT_MAX, "%s", text);
 		}
 	}
-	c->res.outcome = CLIENT_DONE;
-	cl_quit(c);
+	cl_transaction_over(c, c->state != STAGE_DOT);
 }
 
 /* proceed - the stage succeeded: the next step of the conversation. */
@@ -272,6 +274,7 @@ proceed(struct smtp_client *c)
 		start_tls(c);
 		return;
 	case STAGE_AUTH:
+	case STAGE_RSET:
 		break;
 	case STAGE_MAIL:
 		c->state = STAGE_RCPT;
@@ -281,8 +284,8 @@ proceed(struct smtp_client *c)
 	default:
 		return;
 	}
-	/* After HELO, or AUTH: the transaction. */
-	begin_transaction(c);
+	/* After HELO, AUTH, or RSET on a kept connection: the transaction. */
+	cl_begin_transaction(c);
 }
 
 /* handle_reply - the action of the reply table (deliver/client_reply.h), carried out. */
@@ -291,7 +294,7 @@ cl_handle_reply(struct smtp_client *c)
 {
 	int code = c->reply.code;
 	char text[CLIENT_TEXT_MAX], t2[CLIENT_TEXT_MAX];
-	struct reply_ctx ctx = { c->tls, cl_tls_required(c), c->rcpt_ok };
+	struct reply_ctx ctx = { c->tls, cl_tls_required(c), c->rcpt_ok, c->uses > 1 };
 	enum client_action act = client_reply_action(c->state, code, &ctx);
 
 	switch (act) {
@@ -352,6 +355,12 @@ cl_handle_reply(struct smtp_client *c)
 		break;
 	case ACT_CLOSE:
 		cl_finish(c);
+		break;
+	case ACT_STALE:
+		cl_server_text(c, text, sizeof text);
+		c->res.stale = true;
+		cl_try_next(c, CLIENT_TRY_NEXT, code, "kept connection to %s closed: %s", c->peer,
+		    text);
 		break;
 	case ACT_TLS_RETRY:
 	case ACT_DEFER_ALL:

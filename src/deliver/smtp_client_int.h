@@ -27,6 +27,9 @@ struct bufferevent;
 #define T_DATA_INIT 120
 #define T_DATA_BLOCK 180
 #define T_DATA_END 600
+/* A kept connection carries transactions for at most this long (Postfix's
+ * smtp_connection_reuse_time_limit), so that one server's slot is not held forever. */
+#define REUSE_SECS 300
 
 #define REPLY_LINE_MAX 4096
 #define BODY_CHUNK (64 * 1024)
@@ -41,6 +44,12 @@ struct smtp_client {
 	enum client_stage state;
 	bool tls;
 	bool finished;
+	bool reported;         /* done was called for this transaction */
+	bool need_rset;        /* kept after a transaction that ended before its text */
+	unsigned uses;         /* transactions on this connection so far */
+	time_t born;           /* when it was connected */
+	void (*idle_gone)(void *arg, struct smtp_client *c); /* kept idle: its keeper */
+	void *idle_arg;
 	unsigned reading;      /* inside on_read: client_finish leaves the free to it */
 	struct ehlo_caps caps;
 	struct smtp_reply reply;
@@ -67,6 +76,12 @@ void cl_fail_pending(struct smtp_client *c, int code, const char *text);
 /* cl_server_text - "550 5.1.1 ... (host said)" for results. */
 void cl_server_text(struct smtp_client *c, char *out, size_t outlen);
 void cl_quit(struct smtp_client *c);
+/*
+ * cl_transaction_over - every recipient has its result and the connection is clean
+ * (need_rset: the server may still hold the transaction's state): report, and keep
+ * the connection idle if the caller wants it, else QUIT.
+ */
+void cl_transaction_over(struct smtp_client *c, bool need_rset);
 /* cl_tls_required - whether this conversation may not go on in clear. */
 static inline bool
 cl_tls_required(const struct smtp_client *c)
@@ -90,6 +105,8 @@ void cl_attach(struct smtp_client *c);
 /* smtp_client_cmd.c */
 /* cl_handle_reply - one complete reply, at c->state. */
 void cl_handle_reply(struct smtp_client *c);
+/* cl_begin_transaction - MAIL, RCPT (and DATA), if this server can take the message at all. */
+void cl_begin_transaction(struct smtp_client *c);
 
 /* smtp_client_body.c */
 /* cl_wire_size - the size with CRLF line ends (RFC 1870) of the text as it leaves. */

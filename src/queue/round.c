@@ -38,8 +38,9 @@ policy_of(const struct config *cfg)
  */
 static void
 rcpt_result(struct queued *q, struct qmsg *m, size_t idx, int code, const char *relay,
-    const char *text, const char *dane, const char *sts)
+    const char *text, const char *dane, const char *sts, unsigned conn_use)
 {
+	char use[16];
 	static const char *const status[] = { "sent", "deferred", "bounced" };
 	struct spool_rcpt *r = &m->env->rcpts[idx];
 	struct retry_policy p = policy_of(q->cfg);
@@ -51,10 +52,11 @@ rcpt_result(struct queued *q, struct qmsg *m, size_t idx, int code, const char *
 		[RESULT_DEFERRED] = MX_DEFERRED, [RESULT_BOUNCED] = MX_BOUNCED };
 	metrics_delivery(r->kind == TARGET_LOCAL ? MX_LOCAL : MX_REMOTE, counted[c]);
 	m->dirty = true;
+	snprintf(use, sizeof use, "%u", conn_use);
 	ev_info("delivery", KS("qid", m->id), KA("to", r->addr), KA("orig_to", r->orig),
 	    KS("relay", relay != NULL && relay[0] ? relay : "none"), KS("dane", dane),
 	    KS("status", status[c]), KN("delay", time(NULL) - m->env->arrival), KS("reason", text),
-	    KS("sts", sts));
+	    KS("sts", sts), KS("conn_use", conn_use > 1 ? use : NULL));
 }
 
 /*
@@ -172,7 +174,7 @@ too_many_hops(struct queued *q, struct qmsg *m)
 	    m->hops);
 	for (size_t i = 0; i < m->env->nrcpts; i++)
 		if (m->env->rcpts[i].status == RCPT_PENDING)
-			rcpt_result(q, m, i, 554, "none", text, NULL, NULL);
+			rcpt_result(q, m, i, 554, "none", text, NULL, NULL, 0);
 	return true;
 }
 
@@ -184,7 +186,7 @@ on_result(void *arg, const struct agent_result *res)
 	if (res->unsure)
 		m->recovering = true;
 	rcpt_result(m->q, m, res->idx, res->code, res->relay, res->text, res->dane,
-	    res->sts);
+	    res->sts, res->conn_use);
 	/* In the user's mailbox now: a vacation may answer it. */
 	if (res->code >= 200 && res->code < 300 && m->env->rcpts[res->idx].kind == TARGET_LOCAL)
 		vacation_delivered(m->q, m->env, res->idx);
@@ -214,12 +216,13 @@ hand_out(struct queued *q, struct qmsg *m, time_t now)
 		if (!rcpt_due(r, now))
 			continue;
 		if (route_rcpt(r->kind, r->addr, &rc, &route) < 0) {
-			rcpt_result(q, m, i, 553, "none", "553 5.1.3 malformed recipient address", NULL, NULL);
+			rcpt_result(q, m, i, 553, "none", "553 5.1.3 malformed recipient address", NULL,
+			    NULL, 0);
 			continue;
 		}
 		int a = route.kind == ROUTE_LOCAL ? AGENT_LOCAL : AGENT_REMOTE;
 		if (idx[a] == NULL)
-			rcpt_result(q, m, i, 451, "none", "451 4.3.0 out of memory", NULL, NULL);
+			rcpt_result(q, m, i, 451, "none", "451 4.3.0 out of memory", NULL, NULL, 0);
 		else
 			idx[a][n[a]++] = i;
 	}
@@ -235,7 +238,8 @@ hand_out(struct queued *q, struct qmsg *m, time_t now)
 		if (ag->ops->submit(ag->self, &job) < 0) {
 			m->parts--;
 			for (size_t k = 0; k < n[a]; k++)
-				rcpt_result(q, m, idx[a][k], 451, "none", "451 4.3.0 out of memory", NULL, NULL);
+				rcpt_result(q, m, idx[a][k], 451, "none", "451 4.3.0 out of memory", NULL,
+				    NULL, 0);
 		}
 	}
 	for (int a = 0; a < AGENT_COUNT; a++)
