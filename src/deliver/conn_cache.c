@@ -13,36 +13,32 @@
 #include "deliver/smtp_client.h"
 
 struct conn_idle {
+	TAILQ_ENTRY(conn_idle) link;
 	struct conn_cache *cc;
-	struct conn_idle *newer, *older;
 	struct smtp_client *c;
 	char key[];
 };
 
 static void
-unlink_entry(struct conn_idle *e)
+drop_entry(struct conn_idle *e)
 {
-	struct conn_cache *cc = e->cc;
-
-	if (e->newer)
-		e->newer->older = e->older;
-	else
-		cc->newest = e->older;
-	if (e->older)
-		e->older->newer = e->newer;
-	else
-		cc->oldest = e->newer;
-	cc->n--;
+	TAILQ_REMOVE(&e->cc->list, e, link);
+	e->cc->n--;
+	free(e);
 }
 
 /* on_gone - the connection ended while kept (deliver/smtp_client.h). */
 static void
 on_gone(void *arg, struct smtp_client *c)
 {
-	struct conn_idle *e = arg;
+	drop_entry(arg);
+}
 
-	unlink_entry(e);
-	free(e);
+void
+conn_cache_init(struct conn_cache *cc)
+{
+	TAILQ_INIT(&cc->list);
+	cc->n = 0;
 }
 
 void
@@ -53,50 +49,44 @@ conn_cache_put(struct conn_cache *cc, const char *key, struct smtp_client *c)
 
 	if (e == NULL)
 		return; /* not kept: the client says QUIT */
-	if (cc->n >= CONN_IDLE_MAX)
-		for (struct conn_idle *old = cc->oldest; old != NULL; old = old->newer)
+	if (cc->n >= CONN_IDLE_MAX) {
+		struct conn_idle *old;
+		TAILQ_FOREACH_REVERSE(old, &cc->list, conn_idle_list, link)
 			if (smtp_client_is_idle(old->c)) {
 				smtp_client_release(old->c); /* on_gone after its QUIT */
 				break;
 			}
+	}
 	e->cc = cc;
 	e->c = c;
 	memcpy(e->key, key, len + 1);
-	e->newer = NULL;
-	e->older = cc->newest;
-	if (cc->newest)
-		cc->newest->newer = e;
-	else
-		cc->oldest = e;
-	cc->newest = e;
+	TAILQ_INSERT_HEAD(&cc->list, e, link);
 	cc->n++;
-	cc->kept++;
 	smtp_client_idle(c, CONN_IDLE_SECS, on_gone, e);
 }
 
 struct smtp_client *
 conn_cache_take(struct conn_cache *cc, const char *key)
 {
-	for (struct conn_idle *e = cc->newest; e != NULL; e = e->older) {
-		if (strcmp(e->key, key) != 0 || !smtp_client_is_idle(e->c))
-			continue;
-		struct smtp_client *c = e->c;
-		unlink_entry(e);
-		free(e);
-		smtp_client_idle(c, 0, NULL, NULL);
-		cc->reused++;
-		return c;
-	}
+	struct conn_idle *e;
+
+	TAILQ_FOREACH(e, &cc->list, link)
+		if (strcmp(e->key, key) == 0 && smtp_client_is_idle(e->c)) {
+			struct smtp_client *c = e->c;
+			drop_entry(e);
+			smtp_client_idle(c, 0, NULL, NULL);
+			return c;
+		}
 	return NULL;
 }
 
 void
 conn_cache_free(struct conn_cache *cc)
 {
-	while (cc->newest != NULL) {
-		struct conn_idle *e = cc->newest;
-		unlink_entry(e);
+	struct conn_idle *e;
+
+	while ((e = TAILQ_FIRST(&cc->list)) != NULL) {
 		smtp_client_abort(e->c);
-		free(e);
+		drop_entry(e);
 	}
 }

@@ -9,18 +9,20 @@
 #define MAILROOM_CONN_CACHE_H
 
 #include <stddef.h>
+#include <sys/queue.h>
 
 struct smtp_client;
-struct conn_idle;
 
 #define CONN_IDLE_SECS 2   /* Postfix's smtp_connection_cache_time_limit */
 #define CONN_IDLE_MAX 256  /* connections kept at once: more destinations than concurrency */
 
 struct conn_cache {
-	struct conn_idle *newest, *oldest;
+	TAILQ_HEAD(conn_idle_list, conn_idle) list; /* the newest first */
 	size_t n;
-	unsigned long kept, reused; /* for the tests and the log */
 };
+
+/* conn_cache_init - an empty cache. */
+void conn_cache_init(struct conn_cache *cc);
 
 /* conn_cache_put - keep c (inside its done callback, its result reusable) under key. */
 void conn_cache_put(struct conn_cache *cc, const char *key, struct smtp_client *c);

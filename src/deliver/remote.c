@@ -417,6 +417,7 @@ remote_agent_new(struct agent *a, const struct agent_env *env)
 
 	if (r == NULL)
 		return -1;
+	conn_cache_init(&r->conns);
 	r->env = *env;
 	const struct config *cfg = remote_cfg(r);
 	/* DANE needs validated answers: the resolver and its trust anchor are fixed at start. */

@@ -18,7 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 #include "deliver/dane_tls.h"
@@ -115,6 +114,14 @@ client_free(struct smtp_client *c)
 	free(c);
 }
 
+/* text_close - the message text is not read from any more (its transaction is over). */
+static void
+text_close(struct smtp_client *c)
+{
+	outform_close(&c->text);
+	c->text_open = false;
+}
+
 /* idle_leave - an idle c ends on its own: its keeper lets go of it first. */
 static void
 idle_leave(struct smtp_client *c)
@@ -142,8 +149,7 @@ cl_finish(struct smtp_client *c)
 		bufferevent_free(c->bev);
 		c->bev = NULL;
 	}
-	outform_close(&c->text);
-	c->text_open = false;
+	text_close(c);
 	if (!c->reported) {
 		c->reported = true;
 		c->done(c->arg, &c->res);
@@ -161,8 +167,7 @@ cl_transaction_over(struct smtp_client *c, bool need_rset)
 		cl_quit(c);
 		return;
 	}
-	outform_close(&c->text);
-	c->text_open = false;
+	text_close(c);
 	c->need_rset = need_rset;
 	c->state = STAGE_IDLE;
 	c->res.reusable = true;
@@ -299,7 +304,7 @@ on_event(struct bufferevent *bev, short what, void *arg)
 		cl_quit(c);
 		return;
 	}
-	struct reply_ctx ctx = { c->tls, cl_tls_required(c), c->rcpt_ok, c->uses > 1 };
+	struct reply_ctx ctx = cl_reply_ctx(c);
 	enum client_action act = client_lost_action(c->state, &ctx);
 	if (act == ACT_STALE) {
 		c->res.stale = true;
@@ -430,11 +435,7 @@ smtp_client_key(const struct client_params *p, char *out, size_t outlen)
 	    p->dane_base ? p->dane_base : "", p->dane_names[0] ? p->dane_names[0] : "",
 	    p->dane_names[1] ? p->dane_names[1] : "", p->auth_user ? p->auth_user : "",
 	    p->dane ? p->dane->n : 0, tlsa);
-	if (n < 0 || (size_t)n >= outlen)
-		return -1;
-	for (char *q = out; *q; q++)
-		*q = (char)(*q >= 'A' && *q <= 'Z' ? *q - 'A' + 'a' : *q);
-	return 0;
+	return n < 0 || (size_t)n >= outlen ? -1 : 0;
 }
 
 void
@@ -514,7 +515,6 @@ smtp_client_abort(struct smtp_client *c)
 {
 	if (c->bev)
 		bufferevent_free(c->bev);
-	outform_close(&c->text);
-	c->text_open = false;
+	text_close(c);
 	client_free(c);
 }

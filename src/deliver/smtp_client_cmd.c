@@ -294,7 +294,7 @@ cl_handle_reply(struct smtp_client *c)
 {
 	int code = c->reply.code;
 	char text[CLIENT_TEXT_MAX], t2[CLIENT_TEXT_MAX];
-	struct reply_ctx ctx = { c->tls, cl_tls_required(c), c->rcpt_ok, c->uses > 1 };
+	struct reply_ctx ctx = cl_reply_ctx(c);
 	enum client_action act = client_reply_action(c->state, code, &ctx);
 
 	switch (act) {

@@ -89,6 +89,13 @@ cl_tls_required(const struct smtp_client *c)
 	return c->p.verify_name != NULL || c->p.dane != NULL || c->p.tls_required;
 }
 
+/* cl_reply_ctx - what the reply table (deliver/client_reply.h) needs to know of c. */
+static inline struct reply_ctx
+cl_reply_ctx(const struct smtp_client *c)
+{
+	return (struct reply_ctx){ c->tls, cl_tls_required(c), c->rcpt_ok, c->uses > 1 };
+}
+
 /*
  * cl_tls_required_fail - TLS is required and cannot be had: with verify_name every
  * recipient is deferred with a 4.7.x text, before anything else is sent; with DANE

@@ -52,7 +52,8 @@ rcpt_result(struct queued *q, struct qmsg *m, size_t idx, int code, const char *
 		[RESULT_DEFERRED] = MX_DEFERRED, [RESULT_BOUNCED] = MX_BOUNCED };
 	metrics_delivery(r->kind == TARGET_LOCAL ? MX_LOCAL : MX_REMOTE, counted[c]);
 	m->dirty = true;
-	snprintf(use, sizeof use, "%u", conn_use);
+	if (conn_use > 1) /* logged only for a kept connection's later transactions */
+		snprintf(use, sizeof use, "%u", conn_use);
 	ev_info("delivery", KS("qid", m->id), KA("to", r->addr), KA("orig_to", r->orig),
 	    KS("relay", relay != NULL && relay[0] ? relay : "none"), KS("dane", dane),
 	    KS("status", status[c]), KN("delay", time(NULL) - m->env->arrival), KS("reason", text),
