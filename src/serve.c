@@ -973,6 +973,15 @@ serve_main(struct config *cfg)
 	sv.acme_pair[0] = sv.acme_pair[1] = -1;
 	sv.acme_dir = -1;
 	log_init("serve", cfg->log_dest);
+	/* A stop or reload asked for while starting waits for the loop's handlers, not the
+	 * default action: blocked here, delivered when the handlers are in place. */
+	sigset_t early;
+	sigemptyset(&early);
+	sigaddset(&early, SIGTERM);
+	sigaddset(&early, SIGINT);
+	sigaddset(&early, SIGHUP);
+	sigaddset(&early, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &early, NULL);
 	raise_nofile();
 	static const char *const names[ROLE_COUNT] = { "lookupd", "smtpd", "queued", "pop3d",
 		"httpd", "acmed" };
@@ -1052,6 +1061,7 @@ serve_main(struct config *cfg)
 	for (int i = 0; i < 5; i++)
 		if (evs[i] == NULL || (i < 4 && event_add(evs[i], NULL) < 0))
 			goto fail_quiet;
+	sigprocmask(SIG_UNBLOCK, &early, NULL);
 	for (int i = 0; i < ROLE_COUNT; i++) {
 		sv.roles[i].restart_ev = evtimer_new(sv.base, on_restart, &sv.roles[i]);
 		if (sv.roles[i].restart_ev == NULL)

@@ -210,6 +210,7 @@ class Instance:
 
     # -- the server --
     def start(self, wait=True):
+        mark = self.log_mark()
         log = open(self.logpath, "ab")
         env = dict(os.environ)
         env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0")
@@ -221,7 +222,8 @@ class Instance:
         if wait:
             for svc in ("smtp", "submission", "pop3"):
                 wait_port(self.ports[svc])
-            self.wait_event("started", _role="queued", timeout=20)
+            # this start's queued, not an earlier one's line in the same log
+            self.wait_event("started", since=mark, _role="queued", timeout=20)
         return self
 
     def stop(self, timeout=12):

@@ -140,6 +140,26 @@ def test_serve_makes_missing_keys(make_instance):
     assert inst.events("dkim-key-made", since=mark) == []
 
 
+def test_stop_while_starting_is_a_clean_stop(make_instance):
+    """A SIGTERM while serve still makes keys (before its loop) is a stop, exit 0: it
+    waits for the handlers instead of killing the supervisor by the default action."""
+    inst = make_instance(start=False)
+    names = [f"slow{i}.test" for i in range(12)]
+    for name in names:
+        inst.run_cli("domain", "add", name)
+    con = sqlite3.connect(os.path.join(inst.data, "accounts.db"))
+    con.execute("DELETE FROM dkim_keys")
+    con.commit()
+    con.close()
+    inst.start(wait=False)
+    inst.wait_event("dkim-key-made", timeout=30)
+    # the signal goes while keys are still being made, before the loop is up
+    assert inst.events("start", _role="serve") == []
+    rc = inst.stop(timeout=30)
+    assert rc == 0, inst.log()[-3000:]
+    assert inst.events("stopping", _role="serve"), inst.log()[-3000:]
+
+
 def verify(alg, pub_b64, sig_b64, text):
     pub = base64.b64decode(pub_b64)
     sig = base64.b64decode(sig_b64)
