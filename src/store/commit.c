@@ -172,6 +172,8 @@ committer_submit_then(struct committer *c, const int *fds, size_t nfds,
 {
 	struct commit_req r = { fn, between, arg, 0, NULL, nfds, ndirs };
 
+	if (loop_threads_begin(&c->t) < 0)
+		return -1;
 	if (nfds + ndirs > 0) {
 		r.fds = malloc((nfds + ndirs) * sizeof *r.fds);
 		if (r.fds == NULL)

@@ -32,6 +32,8 @@ loop_threads_start(struct loop_threads *t, struct event_base *base, unsigned n,
 	t->stop = false;
 	t->n = 0;
 	t->ev = NULL;
+	t->run = run;
+	t->arg = arg;
 	if (w == NULL)
 		return -1;
 	*w = (struct waker){ on_wake, arg };
@@ -47,13 +49,8 @@ loop_threads_start(struct loop_threads *t, struct event_base *base, unsigned n,
 		goto fail;
 	pthread_mutex_init(&t->mu, NULL);
 	pthread_cond_init(&t->cv, NULL);
-	for (; t->n < n; t->n++)
-		if (pthread_create(&t->threads[t->n], NULL, run, arg) != 0)
-			break;
-	if (t->n > 0)
-		return 0;
-	pthread_mutex_destroy(&t->mu);
-	pthread_cond_destroy(&t->cv);
+	t->want = n;
+	return 0;
 fail:
 	if (t->ev)
 		event_free(t->ev);
@@ -61,6 +58,18 @@ fail:
 		close(t->efd);
 	free(w);
 	return -1;
+}
+
+int
+loop_threads_begin(struct loop_threads *t)
+{
+	/* Stopping: the owner finishes what is left itself (committer_free), nothing restarts. */
+	if (t->n > 0 || t->stop)
+		return 0;
+	for (; t->n < t->want; t->n++)
+		if (pthread_create(&t->threads[t->n], NULL, t->run, t->arg) != 0)
+			break;
+	return t->n > 0 ? 0 : -1;
 }
 
 void

@@ -85,6 +85,8 @@ workpool_new(struct event_base *base, unsigned nthreads)
 int
 workpool_submit(struct workpool *p, void (*work)(void *), void (*done)(void *), void *arg)
 {
+	if (loop_threads_begin(&p->t) < 0)
+		return -1;
 	struct job *j = calloc(1, sizeof *j);
 	if (j == NULL)
 		return -1;

@@ -102,6 +102,42 @@ def test_proc_status_shows_the_walls(probed):
     assert pwd.getpwnam("mailroom-lookup").pw_gid != mail_gid
 
 
+def thread_walls(pid):
+    """{thread id: the Seccomp: line's value} of every thread of pid."""
+    out = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/status") as f:
+                m = re.search(r"^Seccomp:\s+(\d+)$", f.read(), re.M)
+        except OSError:
+            continue  # gone meanwhile
+        out[int(tid)] = m.group(1) if m else None
+    return out
+
+
+def test_every_thread_is_walled_in(probed):
+    """The walls are a thread's (seccomp without TSYNC, Landlock): a thread made before
+    them would be outside, and a role's other threads could be driven from it. Every
+    thread, after mail, a login and a check have made them, has the filter."""
+    import poplib
+    import smtplib
+    with smtplib.SMTP("127.0.0.1", probed.ports["smtp"], timeout=20) as c:
+        c.sendmail("someone@outside.test", ["demo@example.test"],
+                   b"From: someone@outside.test\r\nSubject: walls\r\n\r\nhello\r\n")
+    p = poplib.POP3("127.0.0.1", probed.ports["pop3"], timeout=20)
+    p.user("demo@example.test")
+    p.pass_("demo-password-1")
+    p.quit()
+    probed.wait_event("delivery", status="sent")
+    several = 0
+    for user, (pid, _) in role_pids(probed).items():
+        walls = thread_walls(pid)
+        several += len(walls) > 1
+        outside = {tid: v for tid, v in walls.items() if v != "2"}
+        assert outside == {}, f"{user} (pid {pid}): threads without the filter: {outside}"
+    assert several >= 2  # the threads were there to look at (login, commit, store)
+
+
 def test_store_and_key_belong_to_nobody_else(instance):
     st = os.stat(instance.dir + "/key.pem")
     assert st.st_uid == 0 and stat.S_IMODE(st.st_mode) == 0o600
