@@ -133,7 +133,7 @@ check_message(struct config *cfg, int argc, char **argv)
 	}
 	struct dns_ops ops = dns_ops_sync(ub);
 	struct inbound_params p = { &ops, cfg->hostname, ip, helo, mailfrom,
-		cfg->inbound_dmarc_reject, cfg->inbound_spf_reject, NULL, false, NULL };
+		cfg->inbound_dmarc_reject, cfg->inbound_spf_reject, NULL, false, NULL, NULL };
 	struct inbound_check *c = inbound_check_new(&p);
 	if (c == NULL) {
 		rc = cli_fail("out of memory");

@@ -17,6 +17,7 @@
 #include "dkim/dkim_sign.h"
 #include "dkim/dkim_vkey.h"
 #include "dkim/dkim_vkeycache.h"
+#include "dkim/dkim_vpool.h"
 #include "util/buf.h"
 #include "util/log.h"
 
@@ -47,6 +48,7 @@ struct vsig {
 	struct vbody *body;     /* in v->bodies; NULL: a signature that could not be read */
 	struct buf data;        /* what the signature covers */
 	bool pending;           /* its key lookup is under way */
+	struct dkim_vjob *job;  /* its check on a thread is under way */
 };
 
 struct dkim_verify {
@@ -61,6 +63,7 @@ struct dkim_verify {
 	size_t waiting;         /* lookups under way, and one for dkim_verify_finish itself */
 	struct dns_ops dns;
 	struct dkim_vkeycache *keys;
+	struct dkim_vpool *pool;
 	dkim_verify_fn done;
 	void *arg;
 	struct dkim_result res[DKIM_VERIFY_MAX];
@@ -204,6 +207,12 @@ dkim_verify_set_keys(struct dkim_verify *v, struct dkim_vkeycache *keys)
 }
 
 void
+dkim_verify_set_pool(struct dkim_verify *v, struct dkim_vpool *pool)
+{
+	v->pool = pool;
+}
+
+void
 dkim_verify_body(struct dkim_verify *v, const char *p, size_t n)
 {
 	if (v->finishing)
@@ -305,13 +314,11 @@ out:
 	return st;
 }
 
-/* key_found - the records of the key; the first that reads decides. */
+/* judge - the key's verdict on the signature, with what l= and t=y make of it. */
 static void
-key_found(struct vsig *s, const struct dns_rdata *rr)
+judge(struct vsig *s, enum dkim_status st, const char *why)
 {
-	char why[WHY_MAX], msg[WHY_MAX + 24];
-	enum dkim_status st = dkim_key_answer(&s->sig, rr, s->v->keys, s->data.data, s->data.len,
-	    &s->testing, why, sizeof why);
+	char msg[WHY_MAX + 24];
 
 	if (st == DKIM_PASS && s->sig.has_l && s->sig.l < s->body->body.length) {
 		decide(s, DKIM_POLICY, "l= leaves part of the body unsigned");
@@ -326,6 +333,35 @@ key_found(struct vsig *s, const struct dns_rdata *rr)
 }
 
 static void
+on_checked(void *arg, enum dkim_status st, bool testing, const char *why)
+{
+	struct vsig *s = arg;
+
+	s->job = NULL;
+	s->testing = testing;
+	judge(s, st, why);
+	settle(s->v);
+}
+
+/*
+ * key_found - the records of the key; the first that reads decides. With a pool,
+ * the check runs on one of its threads and settles later; else here.
+ */
+static bool
+key_found(struct vsig *s, const struct dns_rdata *rr)
+{
+	char why[WHY_MAX];
+
+	if (s->v->pool != NULL && (s->job = dkim_vpool_check(s->v->pool, &s->sig, rr, s->data.data,
+	    s->data.len, on_checked, s)) != NULL)
+		return false;
+	enum dkim_status st = dkim_key_answer(&s->sig, rr, s->v->keys, s->data.data, s->data.len,
+	    &s->testing, why, sizeof why);
+	judge(s, st, why);
+	return true;
+}
+
+static void
 on_key(void *arg, enum dns_status st, const struct dns_rdata *rr, const char *why)
 {
 	struct vsig *s = arg;
@@ -334,7 +370,8 @@ on_key(void *arg, enum dns_status st, const struct dns_rdata *rr, const char *wh
 	s->pending = false;
 	switch (st) {
 	case DNS_OK:
-		key_found(s, rr);
+		if (!key_found(s, rr))
+			return; /* on_checked settles */
 		break;
 	case DNS_NXDOMAIN:
 	case DNS_NODATA:
@@ -407,6 +444,7 @@ dkim_verify_free(struct dkim_verify *v)
 		struct vsig *s = &v->sig[i];
 		if (s->pending && v->dns.cancel != NULL)
 			v->dns.cancel(v->dns.ctx, s);
+		dkim_vjob_cancel(s->job);
 		buf_free(&s->data);
 	}
 	for (size_t i = 0; i < v->nbodies; i++)

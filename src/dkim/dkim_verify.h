@@ -67,6 +67,14 @@ struct dkim_vkeycache;
  */
 void dkim_verify_set_keys(struct dkim_verify *v, struct dkim_vkeycache *keys);
 
+struct dkim_vpool;
+/*
+ * dkim_verify_set_pool - check each signature with its key on one of pool's threads
+ * (with the keys that thread keeps; set_keys is then for what pool cannot take).
+ * done is then called from the loop later. pool must outlive v's finish.
+ */
+void dkim_verify_set_pool(struct dkim_verify *v, struct dkim_vpool *pool);
+
 /* dkim_verify_body - the next part of the body (the text after the empty line). */
 void dkim_verify_body(struct dkim_verify *v, const char *p, size_t n);
 

@@ -122,6 +122,7 @@ inbound_check_headers(struct inbound_check *c, const char *hdr, size_t len)
 	if ((c->dv = dkim_verify_new(hdr, len)) == NULL)
 		return -1;
 	dkim_verify_set_keys(c->dv, c->p.dkim_keys);
+	dkim_verify_set_pool(c->dv, c->p.dkim_pool);
 	if ((c->av = arc_verify_new(hdr, len)) == NULL)
 		return -1;
 	arc_verify_set_keys(c->av, c->p.dkim_keys);

@@ -29,6 +29,8 @@ struct inbound_params {
 	bool dmarc_reports;    /* [inbound] dmarc_reports: make the verdict's report line */
 	struct dkim_vkeycache *dkim_keys; /* parsed DKIM public keys kept between messages
 					   * (dkim/dkim_vkeycache.h); NULL: none */
+	struct dkim_vpool *dkim_pool;     /* threads that check DKIM signatures with their
+					   * keys (dkim/dkim_vpool.h); NULL: on the loop */
 };
 
 enum inbound_action {

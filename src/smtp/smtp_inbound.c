@@ -44,6 +44,7 @@ inbound_start(struct smtp_session *s)
 		.id = t->env.id,
 		.dmarc_reports = cfg->inbound_dmarc_reports,
 		.dkim_keys = s->srv->dkim_keys,
+		.dkim_pool = s->srv->dkim_pool,
 	};
 	if ((t->ic = inbound_check_new(&p)) == NULL)
 		ev_warn("checks-skipped", KS("qid", t->env.id), KS("checks", "spf,dkim,dmarc"),

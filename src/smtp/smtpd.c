@@ -18,12 +18,14 @@
 #include "deliver/dns.h"
 #include "deliver/dns_ops.h"
 #include "dkim/dkim_vkeycache.h"
+#include "dkim/dkim_vpool.h"
 #include "net/sockaddr.h"
 #include "role.h"
 #include "smtp/smtp_session.h"
 #include "util/log.h"
 
 #define AUTH_THREADS 2
+#define DKIM_THREADS 2  /* the public-key checks, the larger part of verifying a message */
 
 static void
 refusal(void *arg, char *line, size_t len)
@@ -70,8 +72,11 @@ smtpd_main(const struct role_env *env)
 			ev_err("checks-off", KS("error", err));
 		else
 			srv.dns_ops = dns_ops_of(srv.dns);
-		/* The loop is smtpd's one thread for the checks: one cache, no lock. */
+		/* The loop's own keys (ARC's, and DKIM's without threads); the threads keep theirs. */
 		srv.dkim_keys = dkim_vkeycache_new();
+		if ((srv.dkim_pool = dkim_vpool_new(srv.base, DKIM_THREADS)) == NULL)
+			ev_warn("dkim-threads-off", KS("error", "cannot start threads"),
+			    KS("action", "checking signatures on the loop"));
 	}
 	srv.listeners = (struct role_listeners){ .srv = &srv, .cfg = &srv.cfg,
 		.refusal = refusal, .accept = admit };
@@ -80,7 +85,9 @@ smtpd_main(const struct role_env *env)
 	role_run(srv.base, SANDBOX_SMTPD, "smtpd", srv.cfg);
 	rc = 0;
 out:
-	/* Finish what threads still hold (their callbacks touch sessions), then the sessions. */
+	/* Finish what threads still hold (their callbacks touch sessions), then the sessions;
+	 * a finished check may still commit a message, so before the store. */
+	dkim_vpool_free(srv.dkim_pool);
 	store_close(&srv.store);
 	login_pool_stop(&srv.logins);
 	role_serve_stop(&control, &srv.listeners, &srv.sessions, srv.tls_ctx);

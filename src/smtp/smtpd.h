@@ -41,6 +41,7 @@ struct smtpd {
 	struct dns_ops dns_ops;
 	struct dkim_vkeycache *dkim_keys; /* the DKIM public keys of recent mail, parsed
 					   * (NULL: each message reads its own) */
+	struct dkim_vpool *dkim_pool;  /* threads for the signature checks (NULL: the loop) */
 	struct screen screen;          /* clients screened before the greeting */
 	struct rate_limit message_rates; /* MAIL commands a minute per client network */
 	struct report_log dmarc_log;   /* lines for the DMARC aggregate reports */

@@ -5,8 +5,9 @@
  * tampered header and body; every c= combination; l=; rsa-sha1; a 512-bit key;
  * revoked, t=s, t=y, h= keys; x=; DNS failures; several signatures and the limit
  * on them; and messages dkimpy signed (tests/unit/data/dkim, see make_dkimpy.py).
- * Each message is verified twice, with its keys read for it and with the keys
- * kept from all before (dkim_vkeycache): the results must be the same.
+ * Each message is verified three times, with its keys read for it, with the keys
+ * kept from all before (dkim_vkeycache), and with the checks on the threads of a
+ * dkim_vpool (answered on an event loop): the results must be the same.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,6 +19,8 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <event2/event.h>
+#include <time.h>
 #include <openssl/bio.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -29,6 +32,7 @@
 #include "dkim/dkim_sign.h"
 #include "dkim/dkim_verify.h"
 #include "dkim/dkim_vkeycache.h"
+#include "dkim/dkim_vpool.h"
 #include "util/buf.h"
 
 #define DATA_DIR "tests/unit/data/dkim/"
@@ -184,10 +188,25 @@ on_done(void *arg, const struct dkim_result *res, size_t n)
 
 /* Parsed keys kept across every test, as smtpd keeps them across messages. */
 static struct dkim_vkeycache *keycache;
+/* Threads for the checks, as smtpd has them, and the loop their answers come to. */
+static struct event_base *base;
+static struct dkim_vpool *pool;
+
+/* pump - run the loop until *calls is at least want (bounded: 5 s). */
+static void
+pump(const int *calls, int want)
+{
+	for (int i = 0; i < 5000 && *calls < want; i++) {
+		event_base_loop(base, EVLOOP_NONBLOCK);
+		if (*calls < want)
+			nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
+	}
+}
 
 /* verify_with - msg through the verifier, its body in chunks of step octets. */
 static void
-verify_with(const char *msg, size_t step, struct dkim_vkeycache *keys, struct got *g)
+verify_with(const char *msg, size_t step, struct dkim_vkeycache *keys, bool threads,
+    struct got *g)
 {
 	size_t len = strlen(msg), body_at;
 	size_t end = dkim_header_end(msg, len, &body_at);
@@ -197,6 +216,8 @@ verify_with(const char *msg, size_t step, struct dkim_vkeycache *keys, struct go
 	assert_non_null(v);
 	dkim_verify_set_time(v, NOW);
 	dkim_verify_set_keys(v, keys);
+	if (threads)
+		dkim_verify_set_pool(v, pool);
 	for (size_t i = body_at; i < len; i += step)
 		dkim_verify_body(v, msg + i, len - i < step ? len - i : step);
 	assert_int_equal(dkim_verify_finish(v, &fake_ops, on_done, g), 0);
@@ -205,6 +226,8 @@ verify_with(const char *msg, size_t step, struct dkim_vkeycache *keys, struct go
 		assert_int_equal(g->calls, dns.nq > 0 ? 0 : 1);
 		fire();
 	}
+	if (threads)
+		pump(&g->calls, 1);
 	assert_int_equal(g->calls, 1);
 	assert_int_equal(g->n, dkim_verify_count(v));
 	dkim_verify_free(v);
@@ -217,17 +240,23 @@ verify_with(const char *msg, size_t step, struct dkim_vkeycache *keys, struct go
 static void
 verify_step(const char *msg, size_t step, struct got *g)
 {
-	struct got kept;
+	struct got kept, threaded;
 
-	verify_with(msg, step, NULL, g);
+	verify_with(msg, step, NULL, false, g);
 	int queries = dns.queries;
 	dns.nq = 0; /* all answered by now */
-	verify_with(msg, step, keycache, &kept);
+	verify_with(msg, step, keycache, false, &kept);
+	dns.nq = 0;
+	verify_with(msg, step, keycache, true, &threaded);
 	dns.queries = queries;
 	if (memcmp(g, &kept, sizeof kept) != 0)
 		fail_msg("kept keys: %s (%s), read each time: %s (%s)",
 		    dkim_status_name(kept.r[0].st), kept.r[0].why, dkim_status_name(g->r[0].st),
 		    g->r[0].why);
+	if (memcmp(g, &threaded, sizeof threaded) != 0)
+		fail_msg("on threads: %s (%s), on the loop: %s (%s)",
+		    dkim_status_name(threaded.r[0].st), threaded.r[0].why,
+		    dkim_status_name(g->r[0].st), g->r[0].why);
 }
 
 static void
@@ -740,6 +769,27 @@ test_dns(void **state)
 	assert_int_equal(dns.cancels, 2);
 	fire();
 	assert_int_equal(g.calls, 0);
+
+	/* Freed with checks under way on the threads: done is not called, nothing leaks. */
+	dns_reset(false);
+	dns_add("sel._domainkey.example.test", DNS_OK, ed_key.txt);
+	unsigned long checks = dkim_vpool_checks(pool);
+	v = dkim_verify_new(m.data, e);
+	assert_non_null(v);
+	dkim_verify_set_pool(v, pool);
+	dkim_verify_body(v, m.data + bat, m.len - bat);
+	memset(&g, 0, sizeof g);
+	assert_int_equal(dkim_verify_finish(v, &fake_ops, on_done, &g), 0);
+	assert_int_equal(g.calls, 0);
+	dkim_verify_free(v);
+	for (int i = 0; i < 5000 && dkim_vpool_checks(pool) < checks + 2; i++)
+		nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
+	assert_int_equal(dkim_vpool_checks(pool), checks + 2);
+	for (int i = 0; i < 20; i++) { /* the answers come back to the loop, and go nowhere */
+		event_base_loop(base, EVLOOP_NONBLOCK);
+		nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
+	}
+	assert_int_equal(g.calls, 0);
 	buf_free(&m);
 
 	/* No signature at all: done at once with none. */
@@ -981,7 +1031,9 @@ static int
 setup(void **state)
 {
 	keycache = dkim_vkeycache_new();
-	return keycache == NULL ? -1 : 0;
+	base = event_base_new();
+	pool = base ? dkim_vpool_new(base, 2) : NULL;
+	return keycache == NULL || pool == NULL ? -1 : 0;
 }
 
 static int
@@ -990,6 +1042,10 @@ teardown(void **state)
 	/* Every test's keys were kept, and some found again. */
 	assert_true(dkim_vkeycache_count(keycache) > 0);
 	dkim_vkeycache_free(keycache);
+	/* The threads checked signatures (every pass and fail by a key went through them). */
+	assert_true(dkim_vpool_checks(pool) > 20);
+	dkim_vpool_free(pool);
+	event_base_free(base);
 	return 0;
 }
 
