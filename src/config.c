@@ -133,7 +133,7 @@ static const struct option options[] = {
 	    1, 365 * DAY },
 	{ "delivery", "concurrency", "20", set_unsigned, OFF(concurrency), 1, 10000 },
 	{ "delivery", "active_limit", "5000", set_unsigned, OFF(active_limit), 1, 1000000 },
-	{ "delivery", "connection_cache", "no", set_yesno, OFF(connection_cache), 0, 0 },
+	{ "delivery", "connection_cache", "yes", set_yesno, OFF(connection_cache), 0, 0 },
 	{ "delivery", "mx_address_limit", "5", set_unsigned, OFF(mx_address_limit), 0, 1000 },
 	{ "delivery", "relayhost_tls", "verify", set_relay_tls, OFF(relayhost_tls), 0, 0 },
 	{ "delivery", "tls_ca_file", "", set_optpath, OFF(tls_ca_file), 0, 0 },
