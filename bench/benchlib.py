@@ -291,12 +291,35 @@ def count_new(path):
         return 0
 
 
+SPENT_DIR = None   # set by run.py: where clear_maildir moves what it takes out
+
+
 def clear_maildir(path):
+    """Empty the Maildir for the next run by moving its files aside (into
+    SPENT_DIR, in the work dir: removed with it at the end), not by deleting them: ext4
+    without a journal (as on the machines this runs on) makes every new file walk
+    past each inode freed in the last minutes, so deleting one run's files would
+    slow the next run's deliveries by how many the last run left, whichever server
+    it measures."""
+    spent = SPENT_DIR
+    if spent is not None:
+        os.makedirs(spent, exist_ok=True)
     for sub in ("new", "cur", "tmp"):
         d = os.path.join(path, sub)
         if os.path.isdir(d):
             for n in os.listdir(d):
+                if spent is None:
+                    try:
+                        os.unlink(os.path.join(d, n))
+                    except OSError:
+                        pass
+                    continue
+                dst = os.path.join(spent, n)
+                k = 0
+                while os.path.exists(dst):
+                    k += 1
+                    dst = os.path.join(spent, f"{n}.{k}")
                 try:
-                    os.unlink(os.path.join(d, n))
+                    os.rename(os.path.join(d, n), dst)
                 except OSError:
                     pass

@@ -85,6 +85,7 @@ class Bench(InboundParts, OutboundParts, IdlePart, DkimPart, CallgrindPart):
         os.chmod(self.work, 0o755)
         self.bin = os.path.join(self.work, "bin")
         os.makedirs(self.bin)
+        benchlib.SPENT_DIR = os.path.join(self.work, "spent")
         self.servers = []
         self.helpers = []          # DNS server, sink: stopped after the servers
         self.results = {}

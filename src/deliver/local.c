@@ -1,9 +1,9 @@
 /*
  * local.c - the local delivery agent (deliver/agent.h): the jobs of a scheduling
- * round are gathered, then at the round's end each recipient's file is written by
- * store_deliver_local() into one batch, made durable by one shared sync, linked into
- * new/, and synced once more before any recipient counts as delivered
- * (docs/spool.md).
+ * round are gathered, then at the round's end each recipient's file joins one batch
+ * (store_deliver_local()), which the commit thread writes, makes durable by one
+ * shared sync, links into new/, and syncs once more before any recipient counts as
+ * delivered (docs/spool.md).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -129,9 +129,13 @@ on_committed(struct md_batch *b, int error, void *arg)
 
 	for (size_t i = 0; i < b->nfiles; i++) {
 		struct md_file *f = &b->files[i];
-		if (!f->failed)
+		char err[512];
+		if (!f->failed) {
 			result(f->owner, f->idx, 250, "250 delivered to maildir", false);
-		else /* It may be in new/ all the same: the retry looks before it writes. */
+		} else if (f->error != 0) { /* never written: certainly not in new/ */
+			snprintf(err, sizeof err, "451 4.3.0 cannot write mailbox: %s", strerror(f->error));
+			result(f->owner, f->idx, 451, err, false);
+		} else /* It may be in new/ all the same: the retry looks before it writes. */
 			result(f->owner, f->idx, 451, "451 4.3.0 cannot make the mailbox file durable",
 			    true);
 	}

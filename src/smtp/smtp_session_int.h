@@ -67,6 +67,7 @@ struct smtp_txn {
 	bool bdat_last;
 	struct data_reader dr;
 	struct buf out;        /* stored form not yet written out (at most about OUT_MAX) */
+	struct buf prefix;     /* direct delivery: the added headers, until the Maildir files are written */
 	int spill_fd;          /* direct delivery: the stored form so far, or -1 */
 	uint64_t spill_len;    /* octets in it */
 	bool writer_open;

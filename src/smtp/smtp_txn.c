@@ -64,6 +64,7 @@ txn_free(struct smtp_session *s)
 	buf_free(&t->ar);
 	envelope_free(&t->env);
 	buf_free(&t->out);
+	buf_free(&t->prefix);
 	free(t);
 	s->txn = NULL;
 }
@@ -555,12 +556,30 @@ commit_done(void *arg, int error)
 	reply_committed(s, error);
 }
 
+static void end_checked(struct smtp_session *s);
+
 static void
 direct_done(struct md_batch *b, int error, void *arg)
 {
 	struct smtp_session *s = arg;
 	struct smtp_txn *t = s->txn;
 
+	if (b->unwritten) {
+		/* No file could be written (nothing is in new/): the queue takes the message. */
+		for (size_t i = 0; i < b->nfiles; i++)
+			if (b->files[i].error != 0)
+				ev_warn("direct-failed", KS("qid", t->env.id),
+				    KA("to", t->env.rcpts[b->files[i].idx].addr),
+				    KS("error", strerror(b->files[i].error)));
+		md_batch_free(b);
+		t->md = NULL;
+		t->direct = false;
+		bool closing = s->ls.closing;
+		session_release(s);
+		if (!closing)
+			end_checked(s);
+		return;
+	}
 	if (error == 0) {
 		log_accepted(s, stored_len(t));
 		for (size_t i = 0; i < b->nfiles; i++)
@@ -581,25 +600,27 @@ direct_done(struct md_batch *b, int error, void *arg)
 }
 
 /*
- * direct_deliver - write the message into each recipient's Maildir and commit
- * them together; the 250 waits for that. Returns -1 (nothing left behind) when
- * the queue must take the message instead.
+ * direct_deliver - the message into each recipient's Maildir, committed together
+ * (the files are written on the commit thread); the 250 waits for that. Returns -1
+ * (nothing left behind) when the queue must take the message instead; so does
+ * direct_done when no file could be written.
  */
 static int
 direct_deliver(struct smtp_session *s)
 {
 	struct smtp_txn *t = s->txn;
-	struct buf prefix = { 0 };
 	struct md_batch *b = md_batch_new();
 
-	if (b == NULL || build_prefix(s, &prefix) < 0)
+	buf_reset(&t->prefix);
+	if (b == NULL || build_prefix(s, &t->prefix) < 0)
 		goto fail;
 	/* Spilled: all of it goes to the file, each Maildir copy is made from there. */
 	if (t->spill_fd >= 0 && spill_out(s) < 0)
 		goto fail;
-	struct iovec mem[2] = { { prefix.data, prefix.len }, { t->out.data, t->out.len } };
+	/* Both kept in the transaction: the batch writes from them at its commit. */
+	struct iovec mem[2] = { { t->prefix.data, t->prefix.len }, { t->out.data, t->out.len } };
 	struct local_text text = { mem, 2, t->spill_fd, t->mskip, t->spill_len - t->mskip,
-		count_lf(prefix.data, prefix.len) + t->dr.out_lines };
+		count_lf(t->prefix.data, t->prefix.len) + t->dr.out_lines };
 	for (size_t i = 0; i < t->env.nrcpts; i++) {
 		struct local_rcpt rcpt = { t->env.rcpts[i].addr, i, 0, false, s };
 		if (store_deliver_local(b, s->srv->store.mail_dir, s->srv->cfg->hostname, &t->env, &text,
@@ -609,7 +630,7 @@ direct_deliver(struct smtp_session *s)
 			goto fail;
 		}
 	}
-	buf_free(&prefix);
+	b->all_or_none = true;
 	t->md = b;
 	session_enter(s, S_COMMIT);
 	line_session_hold(&s->ls);
@@ -617,12 +638,9 @@ direct_deliver(struct smtp_session *s)
 	return 0;
 fail:
 	md_batch_abort(b);
-	buf_free(&prefix);
 	t->direct = false;
 	return -1;
 }
-
-static void end_checked(struct smtp_session *s);
 
 /* message_ok - not refused already: not too big, no mail loop, nothing failed. */
 static bool

@@ -1,12 +1,14 @@
 /*
  * commit.c - group commit on a few threads: an idle thread takes every request
- * waiting, flushes their files, then each directory once, and the callbacks run
+ * waiting, makes the files a request left to it, flushes the files, then each
+ * directory once, and the callbacks run
  * on the loop (util/loop_threads). Several threads let a new batch start while the
  * disk still works on the last one, instead of waiting behind it.
  */
 #include "store/commit.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -19,9 +21,11 @@
 
 struct commit_req {
 	commit_done_fn fn;
+	int (*make)(void *arg, int *fds);
 	void (*between)(void *arg);
 	void *arg;
 	int error;
+	bool unmade; /* error is make's: its caller reports it */
 	int *fds;   /* files, then directories: one allocation */
 	size_t nfds, ndirs;
 };
@@ -59,10 +63,15 @@ flush_batch(struct req_list *work)
 	int dir_err[64];
 	size_t ndirs = 0;
 
+	for (size_t i = 0; i < work->n; i++)
+		if (work->v[i].make != NULL) {
+			work->v[i].error = work->v[i].make(work->v[i].arg, work->v[i].fds);
+			work->v[i].unmade = work->v[i].error != 0;
+		}
 	for (size_t i = 0; i < work->n; i++) {
 		struct commit_req *r = &work->v[i];
 		for (size_t k = 0; k < r->nfds && r->error == 0; k++)
-			if (fdatasync(r->fds[k]) < 0)
+			if (r->fds[k] >= 0 && fdatasync(r->fds[k]) < 0)
 				r->error = errno;
 	}
 	for (size_t i = 0; i < work->n; i++)
@@ -114,7 +123,7 @@ commit_thread(void *arg)
 
 		pthread_mutex_lock(&c->t.mu);
 		for (size_t i = 0; i < work.n; i++) {
-			if (work.v[i].error)
+			if (work.v[i].error && !work.v[i].unmade)
 				ev_err("store-error", KS("what", "fsync"), KS("error", strerror(work.v[i].error)));
 			if (list_push(&c->done, work.v[i]) < 0)
 				abort(); /* cannot report a commit: better to die than to lose it */
@@ -166,22 +175,20 @@ committer_submit(struct committer *c, const int *fds, size_t nfds, const int *di
 	return committer_submit_then(c, fds, nfds, NULL, dirfds, ndirs, fn, arg);
 }
 
-int
-committer_submit_then(struct committer *c, const int *fds, size_t nfds,
-    void (*between)(void *arg), const int *dirfds, size_t ndirs, commit_done_fn fn, void *arg)
+/* submit - a request on the list: fds (NULL: nfds to be made) then dirfds, copied. */
+static int
+submit(struct committer *c, struct commit_req r, const int *fds, const int *dirfds)
 {
-	struct commit_req r = { fn, between, arg, 0, NULL, nfds, ndirs };
-
 	if (loop_threads_begin(&c->t) < 0)
 		return -1;
-	if (nfds + ndirs > 0) {
-		r.fds = malloc((nfds + ndirs) * sizeof *r.fds);
+	if (r.nfds + r.ndirs > 0) {
+		r.fds = malloc((r.nfds + r.ndirs) * sizeof *r.fds);
 		if (r.fds == NULL)
 			return -1;
-		if (nfds)
-			memcpy(r.fds, fds, nfds * sizeof *fds);
-		if (ndirs)
-			memcpy(r.fds + nfds, dirfds, ndirs * sizeof *dirfds);
+		for (size_t k = 0; k < r.nfds; k++)
+			r.fds[k] = fds ? fds[k] : -1;
+		if (r.ndirs)
+			memcpy(r.fds + r.nfds, dirfds, r.ndirs * sizeof *dirfds);
 	}
 	pthread_mutex_lock(&c->t.mu);
 	int rc = list_push(&c->pending, r);
@@ -190,6 +197,24 @@ committer_submit_then(struct committer *c, const int *fds, size_t nfds,
 	if (rc < 0)
 		free(r.fds);
 	return rc;
+}
+
+int
+committer_submit_then(struct committer *c, const int *fds, size_t nfds,
+    void (*between)(void *arg), const int *dirfds, size_t ndirs, commit_done_fn fn, void *arg)
+{
+	struct commit_req r = { fn, NULL, between, arg, 0, false, NULL, nfds, ndirs };
+
+	return submit(c, r, fds, dirfds);
+}
+
+int
+committer_submit_made(struct committer *c, size_t nfds, int (*make)(void *arg, int *fds),
+    void (*between)(void *arg), const int *dirfds, size_t ndirs, commit_done_fn fn, void *arg)
+{
+	struct commit_req r = { fn, make, between, arg, 0, false, NULL, nfds, ndirs };
+
+	return submit(c, r, NULL, dirfds);
 }
 
 void

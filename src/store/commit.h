@@ -34,6 +34,16 @@ int committer_submit(struct committer *c, const int *fds, size_t nfds, const int
 int committer_submit_then(struct committer *c, const int *fds, size_t nfds,
     void (*between)(void *arg), const int *dirfds, size_t ndirs, commit_done_fn fn, void *arg);
 
+/*
+ * committer_submit_made - the same, with the files made on the commit thread as
+ * well: make(arg, fds) fills fds[0..nfds) before the flush (-1 for a file it could
+ * not make: left out of the flush) and returns 0, or an errno that fails the whole
+ * request (fn then gets it; between does not run). Creating a file can cost the
+ * file system more than its flush (an inode to find): the loop does neither.
+ */
+int committer_submit_made(struct committer *c, size_t nfds, int (*make)(void *arg, int *fds),
+    void (*between)(void *arg), const int *dirfds, size_t ndirs, commit_done_fn fn, void *arg);
+
 /* committer_free - finish the flush under way, run every callback, stop the thread. */
 void committer_free(struct committer *c);
 

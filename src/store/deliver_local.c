@@ -9,18 +9,15 @@
 #include "store/wire.h"
 #include "util/buf.h"
 
-#define MEM_MAX 7 /* md_batch_add writes at most 8 pieces: the trace headers and these */
-
 enum local_status
 store_deliver_local(struct md_batch *b, const char *mail_dir, const char *hostname,
     const struct envelope *env, const struct local_text *text, const struct local_rcpt *rcpt)
 {
 	char dir[4096], name[1024];
-	struct iovec iov[MEM_MAX + 1];
 	struct buf hdr = { 0 };
 	enum local_status st = LOCAL_ADDED;
 
-	if (text->nmem > MEM_MAX)
+	if (text->nmem > MD_MEM_MAX)
 		return errno = EINVAL, LOCAL_FAILED;
 	if (maildir_path(mail_dir, rcpt->mailbox, dir, sizeof dir) < 0)
 		return errno = EINVAL, LOCAL_BAD_NAME;
@@ -32,11 +29,8 @@ store_deliver_local(struct md_batch *b, const char *mail_dir, const char *hostna
 	if (maildir_trace_headers(&hdr, env->sender, rcpt->mailbox) < 0)
 		return errno = ENOMEM, LOCAL_FAILED;
 	uint64_t size = hdr.len + (text->fd >= 0 ? text->len : 0);
-	iov[0] = (struct iovec){ hdr.data, hdr.len };
-	for (int i = 0; i < text->nmem; i++) {
-		iov[1 + i] = text->mem[i];
+	for (int i = 0; i < text->nmem; i++)
 		size += text->mem[i].iov_len;
-	}
 	uint64_t vsize = size + count_lf(hdr.data, hdr.len) + text->lines;
 	if (rcpt->quota > 0 && maildir_usage(inbox) + size > rcpt->quota) {
 		st = LOCAL_FULL;
@@ -47,8 +41,8 @@ store_deliver_local(struct md_batch *b, const char *mail_dir, const char *hostna
 		st = LOCAL_PRESENT;
 		goto out;
 	}
-	if (md_batch_add(b, dir, name, iov, 1 + text->nmem, text->fd, text->off, text->len,
-	    rcpt->owner, rcpt->idx) < 0)
+	if (md_batch_add(b, dir, name, hdr.data, hdr.len, text->mem, text->nmem, text->fd, text->off,
+	    text->len, rcpt->owner, rcpt->idx) < 0)
 		st = LOCAL_FAILED;
 out:;
 	int e = errno;

@@ -21,9 +21,13 @@
 
 struct md_batch;
 
-/* The stored text of a message: mem[0..nmem) first, then len octets of fd from off. */
+/*
+ * The stored text of a message: mem[0..nmem) first, then len octets of fd from off.
+ * The batch writes it at its commit: mem must stay as it is until then (fd may be
+ * closed: the batch keeps a duplicate).
+ */
 struct local_text {
-	const struct iovec *mem; /* at most 7 pieces */
+	const struct iovec *mem; /* at most MD_MEM_MAX (7) pieces */
 	int nmem;
 	int fd;                  /* -1: nothing in a file */
 	uint64_t off, len;

@@ -1,6 +1,7 @@
 /*
- * maildir_batch.c - write unnamed files (or tmp/ files), flush them, link them into
- * new/, flush new/: for many files at once.
+ * maildir_batch.c - what to write gathered on the loop; on the commit thread,
+ * unnamed files (or tmp/ files) made and written, flushed, linked into new/, new/
+ * flushed: for many files at once.
  */
 #include "store/maildir_batch.h"
 
@@ -88,13 +89,12 @@ dir_index(struct md_batch *b, const char *maildir)
 }
 
 int
-md_batch_add(struct md_batch *b, const char *maildir, const char *name,
-    const struct iovec *iov, int iovcnt, int src, uint64_t srcoff, uint64_t srclen,
-    void *owner, size_t idx)
+md_batch_add(struct md_batch *b, const char *maildir, const char *name, const void *head,
+    size_t headlen, const struct iovec *mem, int nmem, int src, uint64_t srcoff,
+    uint64_t srclen, void *owner, size_t idx)
 {
-	char tmp[4096];
-	char *tmpcopy = NULL;
-
+	if (nmem < 0 || nmem > MD_MEM_MAX)
+		return errno = EINVAL, -1;
 	if (b->nfiles == b->cap) {
 		size_t cap = b->cap ? b->cap * 2 : 16;
 		struct md_file *f = realloc(b->files, cap * sizeof *f);
@@ -106,13 +106,42 @@ md_batch_add(struct md_batch *b, const char *maildir, const char *name,
 	long d = dir_index(b, maildir);
 	if (d < 0)
 		return -1;
+	struct md_file *f = &b->files[b->nfiles];
+	memset(f, 0, sizeof *f);
+	f->fd = f->src = -1;
+	if ((f->name = strdup(name)) == NULL || buf_append(&f->head, head, headlen) < 0 ||
+	    (src >= 0 && (f->src = fcntl(src, F_DUPFD_CLOEXEC, 0)) < 0)) {
+		int e = errno ? errno : ENOMEM;
+		free(f->name);
+		buf_free(&f->head);
+		return errno = e, -1;
+	}
+	if (nmem > 0)
+		memcpy(f->mem, mem, (size_t)nmem * sizeof *mem);
+	f->nmem = nmem;
+	f->srcoff = srcoff;
+	f->srclen = srclen;
+	f->dir = (size_t)d;
+	f->owner = owner;
+	f->idx = idx;
+	b->nfiles++;
+	return 0;
+}
+
+/* make_file - on the commit thread: the file, written; its fd, or -1 with errno set. */
+static int
+make_file(struct md_batch *b, struct md_file *f)
+{
+	char tmp[4096];
+
 	/* An unnamed file in new/ becomes visible only when linked, after its flush. */
-	int fd = openat(b->dirfds[d], ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0660);
+	int fd = openat(b->dirfds[f->dir], ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0660);
 	if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
-		if (snprintf(tmp, sizeof tmp, "%s/tmp/%s", maildir, name) >= (int)sizeof tmp)
+		if (snprintf(tmp, sizeof tmp, "%s/tmp/%s", b->dirpaths[f->dir], f->name) >=
+		    (int)sizeof tmp)
 			return errno = ENAMETOOLONG, -1;
 		fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0660);
-		if (fd >= 0 && (tmpcopy = strdup(tmp)) == NULL) {
+		if (fd >= 0 && (f->tmp = strdup(tmp)) == NULL) {
 			close(fd);
 			unlink(tmp);
 			return errno = ENOMEM, -1;
@@ -120,24 +149,63 @@ md_batch_add(struct md_batch *b, const char *maildir, const char *name,
 	}
 	if (fd < 0)
 		return -1;
-	struct md_file *f = &b->files[b->nfiles];
-	if (write_iov(fd, iov, iovcnt) < 0 || (src >= 0 && fd_copy(src, srcoff, srclen, fd) < 0) ||
-	    (f->name = strdup(name)) == NULL) {
-		int e = errno ? errno : ENOMEM;
+	struct iovec v[1 + MD_MEM_MAX];
+	v[0] = (struct iovec){ f->head.data, f->head.len };
+	memcpy(v + 1, f->mem, (size_t)f->nmem * sizeof *v);
+	if (write_iov(fd, v, 1 + f->nmem) < 0 ||
+	    (f->src >= 0 && fd_copy(f->src, f->srcoff, f->srclen, fd) < 0)) {
+		int e = errno ? errno : EIO;
 		close(fd);
-		if (tmpcopy)
-			unlink(tmpcopy);
-		free(tmpcopy);
+		if (f->tmp)
+			unlink(f->tmp);
+		free(f->tmp);
+		f->tmp = NULL;
 		return errno = e, -1;
 	}
-	f->tmp = tmpcopy;
-	f->fd = fd;
-	f->dir = (size_t)d;
-	f->failed = false;
-	f->owner = owner;
-	f->idx = idx;
-	b->nfiles++;
-	return 0;
+	return fd;
+}
+
+/* unmake - a file made but not to be delivered: closed, and out of tmp/. */
+static void
+unmake(struct md_file *f)
+{
+	if (f->fd >= 0)
+		close(f->fd);
+	f->fd = -1;
+	if (f->tmp)
+		unlink(f->tmp);
+	f->failed = true;
+}
+
+/* make_all - on the commit thread, before the flush: every file of the batch. */
+static int
+make_all(void *arg, int *fds)
+{
+	struct md_batch *b = arg;
+	int error = 0;
+
+	for (size_t i = 0; i < b->nfiles; i++) {
+		struct md_file *f = &b->files[i];
+		f->fd = make_file(b, f);
+		if (f->fd < 0) {
+			f->error = errno ? errno : EIO;
+			f->failed = true;
+			if (error == 0)
+				error = f->error;
+		}
+		if (f->src >= 0)
+			close(f->src);
+		f->src = -1;
+		fds[i] = f->fd;
+	}
+	if (error == 0 || !b->all_or_none)
+		return 0;
+	for (size_t i = 0; i < b->nfiles; i++) {
+		unmake(&b->files[i]);
+		fds[i] = -1;
+	}
+	b->unwritten = true;
+	return error;
 }
 
 /* publish - put a flushed file into new/ under its name. */
@@ -165,7 +233,7 @@ publish_all(void *arg)
 	struct md_batch *b = arg;
 
 	for (size_t i = 0; i < b->nfiles; i++)
-		if (publish(b, &b->files[i]) < 0)
+		if (!b->files[i].failed && publish(b, &b->files[i]) < 0)
 			b->files[i].failed = true;
 	b->published = true;
 }
@@ -178,7 +246,7 @@ on_committed(void *arg, int error)
 	if (error) {
 		/* Not published when the files' flush failed: nothing may reach new/. */
 		for (size_t i = 0; i < b->nfiles; i++) {
-			if (!b->published && b->files[i].tmp)
+			if (!b->published && b->files[i].tmp && b->files[i].fd >= 0)
 				unlink(b->files[i].tmp);
 			b->files[i].failed = true;
 		}
@@ -196,26 +264,14 @@ md_batch_commit(struct md_batch *b, struct committer *c, md_done_fn done, void *
 		done(b, 0, arg);
 		return;
 	}
-	int *fds = malloc(b->nfiles * sizeof *fds);
-	if (fds == NULL) {
-		on_committed(b, ENOMEM);
-		return;
-	}
-	for (size_t i = 0; i < b->nfiles; i++)
-		fds[i] = b->files[i].fd;
-	int rc = committer_submit_then(c, fds, b->nfiles, publish_all, b->dirfds, b->ndirs,
-	    on_committed, b);
-	free(fds);
-	if (rc < 0)
+	if (committer_submit_made(c, b->nfiles, make_all, publish_all, b->dirfds, b->ndirs,
+	    on_committed, b) < 0)
 		on_committed(b, ENOMEM);
 }
 
 void
 md_batch_abort(struct md_batch *b)
 {
-	for (size_t i = 0; b && i < b->nfiles; i++)
-		if (b->files[i].tmp)
-			unlink(b->files[i].tmp);
 	md_batch_free(b);
 }
 
@@ -225,9 +281,14 @@ md_batch_free(struct md_batch *b)
 	if (b == NULL)
 		return;
 	for (size_t i = 0; i < b->nfiles; i++) {
-		close(b->files[i].fd);
-		free(b->files[i].tmp);
-		free(b->files[i].name);
+		struct md_file *f = &b->files[i];
+		if (f->fd >= 0)
+			close(f->fd);
+		if (f->src >= 0)
+			close(f->src);
+		free(f->tmp);
+		free(f->name);
+		buf_free(&f->head);
 	}
 	for (size_t i = 0; i < b->ndirs; i++) {
 		close(b->dirfds[i]);

@@ -5,6 +5,7 @@ into the Maildirs ("delivered at once"); a recipient with a quota sends the whol
 message through the queue, where the quota is checked: a full mailbox defers with
 452 4.2.2; a mailbox already full is refused at RCPT with 452 4.2.2.
 """
+import os
 import re
 import smtplib
 
@@ -64,3 +65,29 @@ def test_full_mailbox_refused_at_rcpt(instance):
         assert c.cmd("EHLO client.example").code == 250
         assert c.cmd("MAIL FROM:<sender@remote.test>").code == 250
         assert c.cmd("RCPT TO:<full@example.test>").code == 250
+
+
+def test_mailbox_smtpd_cannot_write_goes_through_the_queue(instance):
+    """The Maildir files of mail delivered at once are written on smtpd's commit
+    thread; one that cannot be written there (new/ not writable by smtpd's user, its
+    owner, but by the group, through which queued writes) leaves nothing
+    behind and the message goes through the queue instead: still one 250, one copy."""
+    send(instance, [DEMO], "direct-first")
+    instance.wait_token(DEMO, "direct-first")
+    new = os.path.join(instance.maildir(DEMO), "new")
+    st = os.stat(new)
+    # smtpd made the Maildir (its owner); queued writes through the group.
+    os.chmod(new, 0o570)
+    try:
+        send(instance, [DEMO], "through-the-queue")
+        (warn,) = instance.wait_event("direct-failed", _role="smtpd", to=f"<{DEMO}>",
+                                      error="Permission denied")
+        instance.wait_event("delivery", qid=warn["qid"], to=f"<{DEMO}>", relay="local",
+                            status="sent", _role="queued")
+        instance.wait_token(DEMO, "through-the-queue")
+        assert instance.events("removed", qid=warn["qid"], direct="yes") == []
+        bodies = [m for m in instance.messages(DEMO) if b"through-the-queue" in m]
+        assert len(bodies) == 1
+        assert os.listdir(os.path.join(instance.maildir(DEMO), "tmp")) == []
+    finally:
+        os.chmod(new, st.st_mode & 0o7777)

@@ -1,8 +1,14 @@
 /*
  * test_deliver_local.c - unit tests for store_deliver_local(), the one Maildir write
  * of both roles: the file's contents from memory and file pieces, its fixed name with
- * S= and W=, the quota, a file found from a delivery cut short, an unusable address.
+ * S= and W=, the quota, a file found from a delivery cut short, an unusable address;
+ * and the batch's commit (store/maildir_batch.h), which writes the files on the
+ * commit thread: a file that cannot be written fails alone, or all of an
+ * all_or_none batch, leaving nothing in new/.
  */
+#include <dirent.h>
+#include <errno.h>
+#include <event2/event.h>
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,6 +22,9 @@
 
 #include <cmocka.h>
 
+#include "dir_files.h"
+
+#include "store/commit.h"
 #include "store/deliver_local.h"
 #include "store/maildir.h"
 #include "store/maildir_batch.h"
@@ -51,7 +60,8 @@ teardown(void **state)
 {
 	struct fixture *f = *state;
 	char cmd[128];
-	close(f->src);
+	if (f->src >= 0)
+		close(f->src);
 	envelope_free(&f->env);
 	snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
 	assert_int_equal(system(cmd), 0);
@@ -59,14 +69,47 @@ teardown(void **state)
 	return 0;
 }
 
-/* contents - what the batch's file i holds (read through /proc: it may be unnamed). */
-static size_t
-contents(struct md_batch *b, size_t i, char *out, size_t len)
+struct committed {
+	struct event_base *base;
+	int error, calls;
+};
+
+static void
+on_done(struct md_batch *b, int error, void *arg)
 {
-	char proc[64];
-	snprintf(proc, sizeof proc, "/proc/self/fd/%d", b->files[i].fd);
-	int fd = open(proc, O_RDONLY);
-	assert_true(fd >= 0);
+	struct committed *c = arg;
+	c->error = error;
+	c->calls++;
+	event_base_loopbreak(c->base);
+}
+
+/* commit - the batch through a real committer; the done callback's error. */
+static int
+commit(struct md_batch *b)
+{
+	struct committed c = { event_base_new(), -1, 0 };
+	assert_non_null(c.base);
+	struct committer *cm = committer_new(c.base);
+	assert_non_null(cm);
+	md_batch_commit(b, cm, on_done, &c);
+	for (int i = 0; i < 1000 && c.calls == 0; i++)
+		event_base_loop(c.base, EVLOOP_ONCE);
+	assert_int_equal(c.calls, 1);
+	committer_free(cm);
+	event_base_free(c.base);
+	return c.error;
+}
+
+/* contents - what file name in the Maildir's new/ holds ("" when it is not there). */
+static size_t
+contents(const char *maildir, const char *name, char *out, size_t len)
+{
+	char path[1024];
+	snprintf(path, sizeof path, "%s/new/%s", maildir, name);
+	out[0] = '\0';
+	int fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return 0;
 	ssize_t n = pread(fd, out, len - 1, 0);
 	close(fd);
 	assert_true(n >= 0);
@@ -89,15 +132,26 @@ test_pieces_and_name(void **state)
 	assert_int_equal(b->nfiles, 1);
 	assert_ptr_equal(b->files[0].owner, f);
 	assert_int_equal(b->files[0].idx, 3);
-	size_t n = contents(b, 0, got, sizeof got);
+	/* Nothing is written before the commit; the source may be closed by then. */
+	char dir[256];
+	assert_int_equal(maildir_path(f->mail, "demo@example.test", dir, sizeof dir), 0);
+	char newdir[300];
+	snprintf(newdir, sizeof newdir, "%s/new", dir);
+	assert_int_equal(files_in(newdir), 0);
+	close(f->src);
+	f->src = -1;
+	assert_int_equal(commit(b), 0);
+	assert_false(b->files[0].failed);
 	const char *want = "Return-Path: <from@remote.test>\nDelivered-To: demo@example.test\n"
 	    "Received: x\nbody\n";
+	size_t n = contents(dir, b->files[0].name, got, sizeof got);
 	assert_string_equal(got, want);
 	/* S= the stored size; W= with CRLF: two trace lines and the text's two LFs. */
 	char name[256];
 	snprintf(name, sizeof name, "1795818897.Q0123456789ABCDEF_3.mx.test,S=%zu,W=%zu", n, n + 4);
 	assert_string_equal(b->files[0].name, name);
-	md_batch_abort(b);
+	assert_int_equal(files_in(newdir), 1);
+	md_batch_free(b);
 }
 
 static void
@@ -141,12 +195,65 @@ test_quota_recovery_and_bad_names(void **state)
 	md_batch_abort(b);
 }
 
+/*
+ * test_unwritable_file - a file whose text cannot be read (its source is open for
+ * writing only) fails alone with its errno; in an all_or_none batch every file
+ * fails, nothing reaches new/, and the batch says it was not written.
+ */
+static void
+test_unwritable_file(void **state)
+{
+	struct fixture *f = *state;
+	char path[200], dir[256], newdir[300], got[512];
+	snprintf(path, sizeof path, "%s/src", f->dir);
+	int bad = open(path, O_WRONLY);
+	assert_true(bad >= 0);
+	assert_int_equal(maildir_path(f->mail, "demo@example.test", dir, sizeof dir), 0);
+	snprintf(newdir, sizeof newdir, "%s/new", dir);
+	struct local_text good = { NULL, 0, f->src, 0, 9, 1 };
+	struct local_text broken = { NULL, 0, bad, 0, 9, 1 };
+
+	for (int whole = 0; whole <= 1; whole++) {
+		struct md_batch *b = md_batch_new();
+		struct local_rcpt r0 = { "demo@example.test", 10 * (size_t)whole, 0, false, NULL };
+		struct local_rcpt r1 = { "demo@example.test", 10 * (size_t)whole + 1, 0, false, NULL };
+		assert_int_equal(store_deliver_local(b, f->mail, "mx.test", &f->env, &good, &r0),
+		    LOCAL_ADDED);
+		assert_int_equal(store_deliver_local(b, f->mail, "mx.test", &f->env, &broken, &r1),
+		    LOCAL_ADDED);
+		b->all_or_none = whole;
+		unsigned before = files_in(newdir);
+		int error = commit(b);
+		assert_true(b->files[1].failed);
+		assert_int_equal(b->files[1].error, EBADF);
+		assert_int_equal(contents(dir, b->files[1].name, got, sizeof got), 0);
+		if (!whole) {
+			assert_int_equal(error, 0);
+			assert_false(b->unwritten);
+			assert_false(b->files[0].failed);
+			assert_true(contents(dir, b->files[0].name, got, sizeof got) > 64);
+			assert_int_equal(files_in(newdir), before + 1);
+		} else {
+			assert_int_equal(error, EBADF);
+			assert_true(b->unwritten);
+			assert_true(b->files[0].failed);
+			assert_int_equal(files_in(newdir), before);
+			char tmpdir[300];
+			snprintf(tmpdir, sizeof tmpdir, "%s/tmp", dir);
+			assert_int_equal(files_in(tmpdir), 0);
+		}
+		md_batch_free(b);
+	}
+	close(bad);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_pieces_and_name, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_quota_recovery_and_bad_names, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unwritable_file, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -19,6 +19,8 @@
 
 #include <cmocka.h>
 
+#include "dir_files.h"
+
 #include "accounts.h"
 #include "config.h"
 #include "deliver/agent.h"
@@ -50,20 +52,6 @@ on_done(void *arg)
 	struct run *r = arg;
 	r->done++;
 	event_base_loopbreak(r->base);
-}
-
-/* files_in - how many files the directory holds. */
-static unsigned
-files_in(const char *dir)
-{
-	unsigned n = 0;
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	while (d && (de = readdir(d)) != NULL)
-		n += de->d_name[0] != '.';
-	if (d)
-		closedir(d);
-	return n;
 }
 
 static void
