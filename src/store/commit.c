@@ -1,9 +1,9 @@
 /*
  * commit.c - group commit on a few threads: an idle thread takes every request
  * waiting, makes the files a request left to it, flushes the files, then each
- * directory once, and the callbacks run
- * on the loop (util/loop_threads). Several threads let a new batch start while the
- * disk still works on the last one, instead of waiting behind it.
+ * directory once, and the callbacks run on the loop (util/loop_threads). Several
+ * threads let a new batch start while the disk still works on the last one,
+ * instead of waiting behind it.
  */
 #include "store/commit.h"
 

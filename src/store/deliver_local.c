@@ -41,7 +41,7 @@ store_deliver_local(struct md_batch *b, const char *mail_dir, const char *hostna
 		st = LOCAL_PRESENT;
 		goto out;
 	}
-	if (md_batch_add(b, dir, name, hdr.data, hdr.len, text->mem, text->nmem, text->fd, text->off,
+	if (md_batch_add(b, dir, name, &hdr, text->mem, text->nmem, text->fd, text->off,
 	    text->len, rcpt->owner, rcpt->idx) < 0)
 		st = LOCAL_FAILED;
 out:;

@@ -89,8 +89,8 @@ dir_index(struct md_batch *b, const char *maildir)
 }
 
 int
-md_batch_add(struct md_batch *b, const char *maildir, const char *name, const void *head,
-    size_t headlen, const struct iovec *mem, int nmem, int src, uint64_t srcoff,
+md_batch_add(struct md_batch *b, const char *maildir, const char *name, struct buf *head,
+    const struct iovec *mem, int nmem, int src, uint64_t srcoff,
     uint64_t srclen, void *owner, size_t idx)
 {
 	if (nmem < 0 || nmem > MD_MEM_MAX)
@@ -109,13 +109,14 @@ md_batch_add(struct md_batch *b, const char *maildir, const char *name, const vo
 	struct md_file *f = &b->files[b->nfiles];
 	memset(f, 0, sizeof *f);
 	f->fd = f->src = -1;
-	if ((f->name = strdup(name)) == NULL || buf_append(&f->head, head, headlen) < 0 ||
+	if ((f->name = strdup(name)) == NULL ||
 	    (src >= 0 && (f->src = fcntl(src, F_DUPFD_CLOEXEC, 0)) < 0)) {
 		int e = errno ? errno : ENOMEM;
 		free(f->name);
-		buf_free(&f->head);
 		return errno = e, -1;
 	}
+	f->head = *head; /* taken, not copied */
+	*head = (struct buf){ 0 };
 	if (nmem > 0)
 		memcpy(f->mem, mem, (size_t)nmem * sizeof *mem);
 	f->nmem = nmem;

@@ -64,14 +64,14 @@ struct md_batch {
 struct md_batch *md_batch_new(void);
 
 /*
- * md_batch_add - message name of maildir (created when missing): headlen octets of
- * head (copied), then mem[0..nmem) (at most MD_MEM_MAX pieces: the caller's, which
+ * md_batch_add - message name of maildir (created when missing): head (taken over:
+ * *head is left empty on success), then mem[0..nmem) (at most MD_MEM_MAX pieces: the caller's, which
  * must stay as they are until done runs), then (src >= 0) srclen octets of the file
  * src from offset srcoff (src is duplicated; its contents must not change). The file
  * is made at the commit. Returns 0, or -1 with errno set (nothing added).
  */
-int md_batch_add(struct md_batch *b, const char *maildir, const char *name, const void *head,
-    size_t headlen, const struct iovec *mem, int nmem, int src, uint64_t srcoff,
+int md_batch_add(struct md_batch *b, const char *maildir, const char *name, struct buf *head,
+    const struct iovec *mem, int nmem, int src, uint64_t srcoff,
     uint64_t srclen, void *owner, size_t idx);
 
 /*
