@@ -1,11 +1,12 @@
 #!/usr/bin/python3
 """bench/run.py - mailroom against Postfix, OpenSMTPD and Dovecot, one machine, one run.
 
-    /usr/bin/python3 bench/run.py [--quick] [--only PARTS] [--out FILE] [--keep]
+    /usr/bin/python3 bench/run.py [--quick] [--only PARTS] [--out FILE] [--keep] [--fs image|plain]
 
 (`make bench` builds build/mailroom and build/bench/dkimrate and runs this.) It must
 run as root: it starts private instances of every server on free loopback ports,
-under a work directory in /tmp, and stops them at the end, whatever happens.
+under a work directory in /tmp (on a fresh ext4 image of its own: bench/workfs.py),
+and stops them at the end, whatever happens.
 
 Parts, in order (--only takes a comma-separated subset):
   fsync      the disk's limit: write+fsync+rename+directory-fsync, 1 and 8 writers
@@ -55,6 +56,7 @@ from part_idle import IdlePart
 from part_inbound import InboundParts
 from part_outbound import OutboundParts
 from servers import Dovecot, Mailroom, OpenSMTPD, Postfix
+from workfs import WorkFS
 
 
 FULL = dict(small_n=5000, small_size=10240, sessions=(1, 10, 50), big_n=1000,
@@ -83,6 +85,9 @@ class Bench(InboundParts, OutboundParts, IdlePart, DkimPart, CallgrindPart):
                 sys.exit(f"bench: unknown part {p!r} (parts: {', '.join(PARTS)})")
         self.work = tempfile.mkdtemp(prefix="mailroom-bench-", dir="/tmp")
         os.chmod(self.work, 0o755)
+        self.workfs = WorkFS(self.work)
+        if getattr(args, "fs", "image") == "image" and not self.workfs.mount():
+            say(f"bench: the work dir stays on its own file system: {self.workfs.why_not}")
         self.bin = os.path.join(self.work, "bin")
         os.makedirs(self.bin)
         benchlib.SPENT_DIR = os.path.join(self.work, "spent")
@@ -135,6 +140,9 @@ class Bench(InboundParts, OutboundParts, IdlePart, DkimPart, CallgrindPart):
                 say(f"  stopping {type(h).__name__}: {e}")
         self.helpers = []
 
+    def remove_work(self):
+        self.workfs.remove()
+
     def stop_server(self, server):
         server.stop()
         if server in self.servers:
@@ -175,7 +183,7 @@ class Bench(InboundParts, OutboundParts, IdlePart, DkimPart, CallgrindPart):
             "date": self.started.strftime("%Y-%m-%d %H:%M UTC"),
             "cpu": cpu, "cores": os.cpu_count(), "memory": mem,
             "kernel": platform.release(), "os": osrel,
-            "filesystem": fs, "work dir": self.work,
+            "filesystem": fs, "work dir": f"{self.work}, on {self.workfs.describe()}",
             "loadavg at start": self.load_start,
             "mailroom": f"{getattr(self, 'mailroom_rev', '?')} (build/mailroom, sha256"
                         f" {getattr(self, 'mailroom_sha', '?')}...)",
@@ -723,8 +731,10 @@ SETUP_TEXT = """- **mailroom**: `build/mailroom init DIR --domain example.test`,
   127.0.0.150-249, authoritative for .test from its configuration alone (TTL 300 s), no
   forwarding. **The remote MX**: Postfix's `smtp-sink` on 127.0.0.2, counting the
   messages it takes (`-c`).
-- All on 127.0.0.1 and the same ext4 file system; the load generators run on the same
-  two cores as the servers.
+- All on 127.0.0.1 and one file system: a fresh ext4 image with a journal, loop-mounted
+  on the work dir (bench/workfs.py; the machine's own file system keeps the history of
+  what earlier runs deleted, which slows new files on ext4 without a journal). The load
+  generators run on the same two cores as the servers.
 """
 
 
@@ -735,6 +745,8 @@ def main():
     ap.add_argument("--out", default=None, help="results file [bench/RESULTS.md, "
                     "or bench/RESULTS-quick.md with --quick]")
     ap.add_argument("--keep", action="store_true", help="keep the work dir")
+    ap.add_argument("--fs", choices=("image", "plain"), default="image",
+                    help="the work dir on a fresh journaled ext4 image (default), or plainly in /tmp")
     args = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("bench: run as root (it starts private Postfix, OpenSMTPD and Dovecot instances)")
@@ -762,15 +774,15 @@ def main():
         say("bench: interrupted")
         b.stop_all()
         if not args.keep:
-            shutil.rmtree(b.work, ignore_errors=True)
+            b.remove_work()
         sys.exit(130)
     finally:
         b.stop_all()
     b.report(out)
     if not args.keep:
-        shutil.rmtree(b.work, ignore_errors=True)
+        b.remove_work()
     else:
-        say(f"work dir kept: {b.work}")
+        say(f"work dir kept: {b.work}" + (f" (mounted from {b.workfs.image})" if b.workfs.mounted else ""))
 
 
 if __name__ == "__main__":

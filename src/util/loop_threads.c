@@ -72,6 +72,17 @@ loop_threads_begin(struct loop_threads *t)
 	return t->n > 0 ? 0 : -1;
 }
 
+int
+loop_threads_add(struct loop_threads *t)
+{
+	if (t->stop || t->n >= t->want)
+		return 0;
+	if (pthread_create(&t->threads[t->n], NULL, t->run, t->arg) != 0)
+		return -1;
+	t->n++;
+	return 0;
+}
+
 void
 loop_threads_wake(struct loop_threads *t)
 {

@@ -2,7 +2,8 @@
  * loop_threads.h - a few threads that hand results back to an event loop: a lock and
  * a condition for their work list, a stop flag, and an eventfd that wakes the loop.
  * What the group commit (store/commit.c) and the work pool (util/workpool.c) share.
- * The threads start with the first work (loop_threads_begin), not with the group:
+ * The threads start with the first work (loop_threads_begin, or one at a time as
+ * the load needs them: loop_threads_add), not with the group:
  * a role makes its groups before its walls (sandbox/), and seccomp and Landlock
  * hold a thread made after them only.
  */
@@ -43,6 +44,13 @@ int loop_threads_start(struct loop_threads *t, struct event_base *base, unsigned
  * started if they are not yet. Returns 0 (at least one runs) or -1 (none could start).
  */
 int loop_threads_begin(struct loop_threads *t);
+
+/*
+ * loop_threads_add - on the loop: one thread more, unless n run already or the group
+ * is stopping (for a group that grows with its load). Returns 0, or -1 if the
+ * thread could not start.
+ */
+int loop_threads_add(struct loop_threads *t);
 
 /* loop_threads_wake - from a thread: on_wake runs on the loop soon (wakes coalesce). */
 void loop_threads_wake(struct loop_threads *t);
