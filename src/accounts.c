@@ -22,6 +22,9 @@
 #include "password.h"
 #include "util/buf.h"
 #include "util/log.h"
+#include "util/lru_slots.h"
+
+#define SIGNER_CACHE_SLOTS 64 /* domains a sign thread keeps the selectors of */
 
 /* Aliases expanded in a row at most; more is taken as a misconfiguration (451). */
 #define ALIAS_DEPTH_MAX 8
@@ -43,6 +46,7 @@ struct accounts {
 	struct db *db;
 	int schema_from;              /* the schema version found at open (0: made here) */
 	struct dkim_keycache *keys;   /* parsed signing keys, made at the first signature */
+	struct lru_slots *signers;    /* lookupd's LK_DKIM_KEYS answers, kept a while */
 };
 
 /* ---- lists ---- */
@@ -299,6 +303,9 @@ accounts_close(struct accounts *a)
 	}
 	db_close(a->db);
 	dkim_keycache_free(a->keys);
+	if (a->signers != NULL)
+		lru_slots_free(a->signers);
+	free(a->signers);
 	free(a);
 }
 
@@ -315,6 +322,17 @@ accounts_keycache(struct accounts *a)
 	if (a->keys == NULL)
 		a->keys = dkim_keycache_new(); /* NULL: each signature parses its key */
 	return a->keys;
+}
+
+struct lru_slots *
+accounts_signer_cache(struct accounts *a)
+{
+	if (a->signers == NULL && (a->signers = malloc(sizeof *a->signers)) != NULL &&
+	    lru_slots_init(a->signers, SIGNER_CACHE_SLOTS, free) < 0) {
+		free(a->signers);
+		a->signers = NULL;
+	}
+	return a->signers;
 }
 
 struct lookup_client *

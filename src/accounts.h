@@ -287,6 +287,32 @@ enum dkim_sign_status { DKIM_SIGN_OK = 0, DKIM_SIGN_NO_KEY = 1, DKIM_SIGN_FAILED
 enum dkim_sign_status accounts_dkim_sign_status(struct accounts *a, const char *domain,
     const char *selector, const void *data, size_t len, char *sig_b64, size_t siglen);
 
+/* One signature of accounts_dkim_sign_many: what to sign, and what came of it. */
+struct dkim_sign_item {
+	const char *selector;
+	const void *data;
+	size_t len;
+	char *sig;      /* the b= value, siglen octets of room ("" unless status is OK) */
+	size_t siglen;
+	enum dkim_sign_status status;
+};
+
+/*
+ * accounts_dkim_sign_many - each item's data signed by domain's key of its selector
+ * (accounts_dkim_sign_status), its status set. On a remote handle, one request to
+ * lookupd for them all. Returns 0 (see each status), or -1 when lookupd did not
+ * answer (every status FAILED).
+ */
+int accounts_dkim_sign_many(struct accounts *a, const char *domain, struct dkim_sign_item *items,
+    size_t n);
+
+/*
+ * accounts_dkim_forget - domain's signing selectors as a remote handle keeps them
+ * (for up to a minute) forgotten: after lookupd said a selector does not sign,
+ * the next accounts_dkim_signers asks it again. Nothing on a local handle.
+ */
+void accounts_dkim_forget(struct accounts *a, const char *domain);
+
 /*
  * accounts_srs_forward - the envelope sender for mail that an alias of srs_domain
  * forwards to another domain: the SRS address of sender in srs_domain

@@ -15,6 +15,53 @@
 #include "dkim/dkim_keycache.h"
 #include "lookup/lookup_client.h"
 #include "util/log.h"
+#include "util/lru_slots.h"
+
+/*
+ * How long a sign thread keeps a domain's signing selectors (LK_DKIM_KEYS) before
+ * it asks again. A key that stopped signing in between makes lookupd answer "no
+ * such key", and the caller asks again at once (accounts_dkim_forget); a key that
+ * started signing is used within this time.
+ */
+#define SIGNERS_KEEP 60
+
+struct signers_entry {
+	int n;
+	struct dkim_signer v[DKIM_ALG_COUNT];
+};
+
+/* remote_signers - accounts_dkim_signers from lookupd, the domains that have keys kept a while. */
+static int
+remote_signers(struct accounts *a, const char *domain, time_t now, struct dkim_signer out[2])
+{
+	struct lru_slots *cache = accounts_signer_cache(a);
+	struct lru_slot *victim = NULL;
+	struct signers_entry *e;
+	int64_t t = (int64_t)time(NULL);
+	size_t len = strlen(domain);
+
+	if (cache != NULL && (e = lru_slots_find(cache, domain, len, t, &victim)) != NULL) {
+		memcpy(out, e->v, (size_t)e->n * sizeof *out);
+		return e->n;
+	}
+	int n = lookup_dkim_keys(accounts_lookup(a), domain, now, out);
+	/* Only domains with keys: a domain added (or given keys) signs at once. */
+	if (n > 0 && cache != NULL && (e = malloc(sizeof *e)) != NULL) {
+		e->n = n;
+		memcpy(e->v, out, (size_t)n * sizeof *out);
+		(void)lru_slots_fill(cache, victim, domain, len, e, t + SIGNERS_KEEP);
+	}
+	return n;
+}
+
+void
+accounts_dkim_forget(struct accounts *a, const char *domain)
+{
+	struct lru_slots *cache = accounts_lookup(a) != NULL ? accounts_signer_cache(a) : NULL;
+
+	if (cache != NULL)
+		lru_slots_drop(cache, domain, strlen(domain));
+}
 
 void
 dkim_key_list_free(struct dkim_key_list *l)
@@ -336,7 +383,7 @@ accounts_dkim_signers(struct accounts *a, const char *domain, time_t now,
 	int n = 0;
 
 	if (accounts_lookup(a) != NULL)
-		return lookup_dkim_keys(accounts_lookup(a), domain, now, out);
+		return remote_signers(a, domain, now, out);
 	if (accounts_dkim_list(a, domain, now, &l, err, sizeof err) < 0) {
 		bool unknown = strncmp(err, "no such domain", 14) == 0;
 		if (!unknown)
@@ -427,4 +474,16 @@ accounts_dkim_sign(struct accounts *a, const char *domain, const char *selector,
 {
 	return accounts_dkim_sign_status(a, domain, selector, data, len, sig_b64, siglen) ==
 	    DKIM_SIGN_OK ? 0 : -1;
+}
+
+int
+accounts_dkim_sign_many(struct accounts *a, const char *domain, struct dkim_sign_item *items,
+    size_t n)
+{
+	if (accounts_lookup(a) != NULL)
+		return lookup_dkim_sign_many(accounts_lookup(a), domain, items, n);
+	for (size_t i = 0; i < n; i++)
+		items[i].status = accounts_dkim_sign_status(a, domain, items[i].selector,
+		    items[i].data, items[i].len, items[i].sig, items[i].siglen);
+	return 0;
 }

@@ -15,6 +15,11 @@ struct db *accounts_db(struct accounts *a);                  /* NULL on a remote
 struct lookup_client *accounts_lookup(struct accounts *a);   /* NULL on a local handle */
 /* accounts_keycache - the handle's parsed DKIM keys (dkim/dkim_keycache.h), or NULL. */
 struct dkim_keycache *accounts_keycache(struct accounts *a);
+/*
+ * accounts_signer_cache - a remote handle's signing selectors by domain
+ * (accounts_dkim.c; util/lru_slots.h), made at the first use; NULL if out of memory.
+ */
+struct lru_slots *accounts_signer_cache(struct accounts *a);
 const char *accounts_path(struct accounts *a);               /* the store's name, or "" */
 
 /* accounts_fail - a failure of kind (accounts_last_error) with its line into err. */

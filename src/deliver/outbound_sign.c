@@ -151,18 +151,21 @@ find_field(const struct dkim_fields *f, const char *name)
 	return NULL;
 }
 
-/* The key a signature of one request is made with. */
+/* The key a signature of one request is made with, and what came of it. */
 struct key_ref {
 	struct accounts *acct;
 	const char *domain;
 	const char *selector;
+	enum dkim_sign_status st;
 };
 
 static int
 sign_with(void *arg, const void *data, size_t len, char *sig, size_t siglen)
 {
-	const struct key_ref *k = arg;
-	return accounts_dkim_sign(k->acct, k->domain, k->selector, data, len, sig, siglen);
+	struct key_ref *k = arg;
+
+	k->st = accounts_dkim_sign_status(k->acct, k->domain, k->selector, data, len, sig, siglen);
+	return k->st == DKIM_SIGN_OK ? 0 : -1;
 }
 
 /*
@@ -177,6 +180,49 @@ own_mail(const struct config *cfg, const struct envelope *env)
 	    (env->client != NULL && strcmp(env->client, "local") == 0) ||
 	    env->auth != NULL ||
 	    (env->client != NULL && config_is_trusted_text(cfg, env->client));
+}
+
+/*
+ * sign_all - the DKIM-Signature fields of m by the n signers s of domain found,
+ * all signed in one request (accounts_dkim_sign_many), onto prefix; st[i] is what
+ * came of signer i (NO_KEY: its selector no longer signs, when the signers were
+ * kept from before it stopped). Returns how many fields were added.
+ */
+static int
+sign_all(struct accounts *acct, const struct sign_job *j, const struct reading *m,
+    const char *found, const struct dkim_signer *s, int n, struct buf *prefix,
+    enum dkim_sign_status st[DKIM_ALG_COUNT])
+{
+	struct buf field[DKIM_ALG_COUNT] = { 0 }, data[DKIM_ALG_COUNT] = { 0 };
+	struct dkim_sign_item items[DKIM_ALG_COUNT];
+	char sig[DKIM_ALG_COUNT][SIG_B64_MAX];
+	const char *alg[DKIM_ALG_COUNT];
+	bool built[DKIM_ALG_COUNT] = { false };
+	size_t k = 0;
+	int added = 0;
+
+	for (int i = 0; i < n && i < DKIM_ALG_COUNT; i++) {
+		alg[i] = dkim_alg_sig_name(s[i].alg);
+		struct dkim_sign_req r = { "DKIM-Signature", "v=1", alg[i], found, s[i].selector,
+			(long long)j->now, (long long)j->now + EXPIRE_AFTER, m->bh };
+		built[i] = dkim_sign_build(&m->fields, &r, &field[i], &data[i]) == 0;
+		if (built[i])
+			items[k++] = (struct dkim_sign_item){ s[i].selector, data[i].data, data[i].len,
+				sig[i], sizeof sig[i], DKIM_SIGN_FAILED };
+	}
+	if (k > 0)
+		(void)accounts_dkim_sign_many(acct, found, items, k);
+	k = 0;
+	for (int i = 0; i < n && i < DKIM_ALG_COUNT; i++) {
+		st[i] = built[i] ? items[k++].status : DKIM_SIGN_FAILED;
+		if (st[i] == DKIM_SIGN_OK && (dkim_sign_finish(&field[i], sig[i]) < 0 ||
+		    buf_append(prefix, field[i].data, field[i].len) < 0))
+			st[i] = DKIM_SIGN_FAILED;
+		added += st[i] == DKIM_SIGN_OK;
+		buf_free(&field[i]);
+		buf_free(&data[i]);
+	}
+	return added;
 }
 
 /* dkim_fields - our DKIM signatures of m into prefix; *whole: every signer made its own. */
@@ -196,40 +242,44 @@ dkim_fields(struct accounts *acct, const struct sign_job *j, const struct readin
 		return 0;
 	}
 	const char *colon = memchr(from->p, ':', from->len);
-	if (sign_domain_of(colon + 1, from->len - (size_t)(colon + 1 - from->p), dom,
-	    sizeof dom) == 0)
-		n = signing_domain(acct, dom, j->now, found, sizeof found, s);
-	/* A From of a domain we do not sign for: the envelope's, when it is ours. */
-	if (n == 0 && env->sender[0] != '\0' &&
-	    sign_domain_of(env->sender, strlen(env->sender), dom, sizeof dom) == 0)
-		n = signing_domain(acct, dom, j->now, found, sizeof found, s);
-	if (n <= 0) {
-		if (n < 0)
-			ev_warn("dkim-unsigned", KS("qid", env->id),
-			    KS("reason", "the account store did not answer"));
-		return 0;
-	}
-	*whole = true;
-	for (int i = 0; i < n; i++) {
-		struct dkim_sign_req r = { "DKIM-Signature", "v=1", dkim_alg_sig_name(s[i].alg), found,
-			s[i].selector, (long long)j->now, (long long)j->now + EXPIRE_AFTER, m->bh };
-		struct key_ref k = { acct, found, s[i].selector };
-		struct buf field = { 0 }, data = { 0 };
-		char sig[SIG_B64_MAX];
-		int ok = dkim_sign_build(&m->fields, &r, &field, &data) == 0 &&
-		    sign_with(&k, data.data, data.len, sig, sizeof sig) == 0 &&
-		    dkim_sign_finish(&field, sig) == 0 &&
-		    buf_append(prefix, field.data, field.len) == 0;
-		buf_free(&field);
-		buf_free(&data);
-		if (!ok) {
-			ev_warn("dkim-sign-failed", KS("qid", env->id), KS("d", found),
-			    KS("s", s[i].selector));
-			*whole = false;
+	/* Twice at most: the second time with the signers asked of lookupd afresh. */
+	for (int attempt = 0; attempt < 2; attempt++) {
+		n = 0;
+		if (sign_domain_of(colon + 1, from->len - (size_t)(colon + 1 - from->p), dom,
+		    sizeof dom) == 0)
+			n = signing_domain(acct, dom, j->now, found, sizeof found, s);
+		/* A From of a domain we do not sign for: the envelope's, when it is ours. */
+		if (n == 0 && env->sender[0] != '\0' &&
+		    sign_domain_of(env->sender, strlen(env->sender), dom, sizeof dom) == 0)
+			n = signing_domain(acct, dom, j->now, found, sizeof found, s);
+		if (n <= 0) {
+			if (n < 0)
+				ev_warn("dkim-unsigned", KS("qid", env->id),
+				    KS("reason", "the account store did not answer"));
+			return 0;
+		}
+		enum dkim_sign_status st[DKIM_ALG_COUNT];
+		size_t before = prefix->len;
+		int added = sign_all(acct, j, m, found, s, n, prefix, st);
+		bool no_key = false;
+		for (int i = 0; i < n; i++)
+			no_key |= st[i] == DKIM_SIGN_NO_KEY;
+		if (no_key && attempt == 0) {
+			/* A kept selector stopped signing: sign again with the ones that sign now. */
+			prefix->len = before;
+			accounts_dkim_forget(acct, found);
 			continue;
 		}
-		ev_info("dkim-sign", KS("qid", env->id), KS("d", found), KS("s", s[i].selector),
-		    KS("a", r.alg));
+		*whole = added == n;
+		for (int i = 0; i < n; i++) {
+			if (st[i] == DKIM_SIGN_OK)
+				ev_info("dkim-sign", KS("qid", env->id), KS("d", found),
+				    KS("s", s[i].selector), KS("a", dkim_alg_sig_name(s[i].alg)));
+			else
+				ev_warn("dkim-sign-failed", KS("qid", env->id), KS("d", found),
+				    KS("s", s[i].selector));
+		}
+		return 0;
 	}
 	return 0;
 }
@@ -382,22 +432,33 @@ arc_fields(struct accounts *acct, const struct sign_job *j, const struct reading
 		ev_info("arc-unsealed", KS("qid", j->env->id), KS("reason", why));
 		goto out;
 	}
-	int n = signing_domain(acct, j->forward_domain, j->now, found, sizeof found, s);
-	if (n <= 0)
-		goto out;
-	/* One seal per set: RSA where there is such a key, since more verifiers know it. */
-	int pick = 0;
-	for (int i = 0; i < n; i++)
-		if (s[i].alg == DKIM_RSA)
-			pick = i;
-	struct key_ref k = { acct, found, s[pick].selector };
-	struct arc_req r = { j->hostname, ours, dkim_alg_sig_name(s[pick].alg), found,
-		s[pick].selector, (long long)j->now, m->bh, instance, cv };
-	if (arc_seal(&m->fields, &r, sign_with, &k, prefix) < 0)
+	/* Twice at most, as dkim_fields: again afresh if a kept selector stopped signing. */
+	for (int attempt = 0; attempt < 2; attempt++) {
+		int n = signing_domain(acct, j->forward_domain, j->now, found, sizeof found, s);
+		if (n <= 0)
+			goto out;
+		/* One seal per set: RSA where there is such a key, since more verifiers know it. */
+		int pick = 0;
+		for (int i = 0; i < n; i++)
+			if (s[i].alg == DKIM_RSA)
+				pick = i;
+		struct key_ref k = { acct, found, s[pick].selector, DKIM_SIGN_FAILED };
+		struct arc_req r = { j->hostname, ours, dkim_alg_sig_name(s[pick].alg), found,
+			s[pick].selector, (long long)j->now, m->bh, instance, cv };
+		size_t before = prefix->len;
+		if (arc_seal(&m->fields, &r, sign_with, &k, prefix) == 0) {
+			ev_info("arc-seal", KS("qid", j->env->id), KN("i", instance), KS("cv", cv),
+			    KS("d", found), KS("s", s[pick].selector));
+			break;
+		}
+		prefix->len = before;
+		if (k.st == DKIM_SIGN_NO_KEY && attempt == 0) {
+			accounts_dkim_forget(acct, found);
+			continue;
+		}
 		ev_warn("arc-seal-failed", KS("qid", j->env->id), KS("d", found));
-	else
-		ev_info("arc-seal", KS("qid", j->env->id), KN("i", instance), KS("cv", cv),
-		    KS("d", found), KS("s", s[pick].selector));
+		break;
+	}
 out:
 	buf_free(&results);
 	return 0;

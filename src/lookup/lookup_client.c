@@ -492,3 +492,74 @@ out:
 	free(rep);
 	return st;
 }
+
+/* many_fits - whether n items go in one LK_DKIM_SIGN_MANY (no NUL in any data). */
+static bool
+many_fits(const struct dkim_sign_item *items, size_t n)
+{
+	size_t total = 0;
+
+	if (n == 0 || n > DKIM_ALG_COUNT)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (items[i].len > LK_DKIM_DATA_MAX || memchr(items[i].data, '\0', items[i].len))
+			return false;
+		total += items[i].len;
+	}
+	return total <= LK_DKIM_DATA_MAX;
+}
+
+int
+lookup_dkim_sign_many(struct lookup_client *c, const char *domain,
+    struct dkim_sign_item *items, size_t n)
+{
+	struct frame *req = NULL, *rep = NULL;
+	uint64_t got, status;
+	int rc = -1;
+
+	for (size_t i = 0; i < n; i++) {
+		items[i].status = DKIM_SIGN_FAILED;
+		if (items[i].siglen > 0)
+			items[i].sig[0] = '\0';
+	}
+	if (!many_fits(items, n)) {
+		for (size_t i = 0; i < n; i++)
+			items[i].status = lookup_dkim_sign(c, domain, items[i].selector, items[i].data,
+			    items[i].len, items[i].sig, items[i].siglen);
+		return 0;
+	}
+	if ((req = malloc(sizeof *req)) == NULL || (rep = malloc(sizeof *rep)) == NULL)
+		goto out;
+	frame_init(req, LK_DKIM_SIGN_MANY);
+	frame_put_str(req, domain);
+	frame_put_u64(req, n);
+	for (size_t i = 0; i < n; i++) {
+		frame_put_str(req, items[i].selector);
+		frame_put_strn(req, items[i].data, items[i].len);
+	}
+	if (req->bad || lookup_call(c, req, rep, QUERY_TIMEOUT_MS) < 0 ||
+	    !frame_get_u64(rep, &got) || got != n)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		if (!frame_get_u64(rep, &status) || status > DKIM_SIGN_FAILED ||
+		    !frame_get_str(rep, items[i].sig, items[i].siglen))
+			goto out;
+		items[i].status = (enum dkim_sign_status)status;
+	}
+	if (!frame_end(rep))
+		goto out;
+	rc = 0;
+out:
+	/* Nothing half-read counts: a reply that did not parse to the end signs nothing. */
+	for (size_t i = 0; rc < 0 && i < n; i++) {
+		items[i].status = DKIM_SIGN_FAILED;
+		if (items[i].siglen > 0)
+			items[i].sig[0] = '\0';
+	}
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		if (items[i].status != DKIM_SIGN_OK && items[i].siglen > 0)
+			items[i].sig[0] = '\0';
+	free(req);
+	free(rep);
+	return rc;
+}

@@ -74,6 +74,12 @@ int lookup_dkim_keys(struct lookup_client *c, const char *domain, time_t now,
 /* lookup_dkim_sign - a signature by lookupd (accounts_dkim_sign_status). */
 enum dkim_sign_status lookup_dkim_sign(struct lookup_client *c, const char *domain,
     const char *selector, const void *data, size_t len, char *sig_b64, size_t siglen);
+/*
+ * lookup_dkim_sign_many - accounts_dkim_sign_many by lookupd: one LK_DKIM_SIGN_MANY,
+ * or one LK_DKIM_SIGN each when the data do not fit one frame together.
+ */
+int lookup_dkim_sign_many(struct lookup_client *c, const char *domain,
+    struct dkim_sign_item *items, size_t n);
 
 /*
  * lookup_verify - check a login on a connection of its own (so any thread may call

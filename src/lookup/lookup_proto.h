@@ -19,6 +19,11 @@
  *   LK_DKIM_SIGN  str domain, str selector, str data -> u64 dkim_sign_status (0 ok,
  *                                        1 no such signing key, 2 store or crypto
  *                                        failure), str signature (base64; empty unless 0)
+ *   LK_DKIM_SIGN_MANY str domain, u64 n, n x (str selector, str data) -> u64 n,
+ *                                        n x (u64 dkim_sign_status, str signature):
+ *                                        LK_DKIM_SIGN for each, in one round trip (n at
+ *                                        most DKIM_ALG_COUNT; the data together at most
+ *                                        LK_DKIM_DATA_MAX octets)
  *
  * LK_DKIM_* are answered only to root and the mail user (queued, which signs
  * outbound mail); another peer (smtpd, pop3d) gets LK_ERROR, and it is logged.
@@ -83,6 +88,7 @@ enum lookup_type {
 	LK_DKIM_KEYS = 6,
 	LK_DKIM_SIGN = 7,
 	LK_SRS_FORWARD = 8,
+	LK_DKIM_SIGN_MANY = 9,
 	LK_GREYLIST = 20,
 	LK_GREYLIST_TRUST = 21,
 	LK_SENDS_COUNT = 40,

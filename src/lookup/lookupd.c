@@ -221,6 +221,9 @@ dispatch(struct lk_ctx *x, void *arg)
 	case LK_DKIM_SIGN:
 		do_dkim_sign(x, r);
 		break;
+	case LK_DKIM_SIGN_MANY:
+		do_dkim_sign_many(x, r);
+		break;
 	case LK_SRS_FORWARD:
 		do_srs_forward(x, r);
 		break;

@@ -117,6 +117,7 @@ void do_greylist_trust(struct lk_ctx *x, struct lk_req *r);
 void do_srs_forward(struct lk_ctx *x, struct lk_req *r);
 void do_dkim_keys(struct lk_ctx *x, struct lk_req *r);
 void do_dkim_sign(struct lk_ctx *x, struct lk_req *r);
+void do_dkim_sign_many(struct lk_ctx *x, struct lk_req *r);
 void do_sends_count(struct lk_ctx *x, struct lk_req *r);
 void do_vacation_get(struct lk_ctx *x, struct lk_req *r);
 void do_vacation_reply(struct lk_ctx *x, struct lk_req *r);

@@ -218,6 +218,52 @@ do_dkim_sign(struct lk_ctx *x, struct lk_req *r)
 }
 
 /*
+ * do_dkim_sign_many - LK_DKIM_SIGN for each of up to DKIM_ALG_COUNT data in one
+ * request: each is read into the slot's buffer and signed before the next.
+ */
+void
+do_dkim_sign_many(struct lk_ctx *x, struct lk_req *r)
+{
+	char domain[256], selector[64], sig[DKIM_SIG_MAX];
+	char *data = x->slot->dkim_data;
+	uint64_t n;
+
+	if (!frame_get_str(&r->in, domain, sizeof domain) || !frame_get_u64(&r->in, &n) ||
+	    n == 0 || n > DKIM_ALG_COUNT) {
+		ev_warn("lookup-malformed", KS("request", "LK_DKIM_SIGN_MANY"), KN("uid", r->uid));
+		r->act = ACT_CLOSE;
+		return;
+	}
+	if (!mail_only(x, r, "LK_DKIM_SIGN_MANY"))
+		return;
+	frame_init(&r->out, LK_REPLY);
+	frame_put_u64(&r->out, n);
+	for (uint64_t i = 0; i < n; i++) {
+		if (!frame_get_str(&r->in, selector, sizeof selector) ||
+		    !frame_get_str(&r->in, data, LK_DKIM_DATA_MAX + 1)) {
+			ev_warn("lookup-malformed", KS("request", "LK_DKIM_SIGN_MANY"),
+			    KN("uid", r->uid));
+			r->act = ACT_CLOSE;
+			return;
+		}
+		enum dkim_sign_status st = accounts_dkim_sign_status(x->acct, domain, selector,
+		    data, strlen(data), sig, sizeof sig);
+		if (st == DKIM_SIGN_NO_KEY)
+			ev_warn("dkim-no-key", KS("d", domain), KS("s", selector));
+		else if (st == DKIM_SIGN_FAILED)
+			ev_err("dkim-key-error", KS("d", domain), KS("s", selector));
+		frame_put_u64(&r->out, st);
+		frame_put_str(&r->out, st == DKIM_SIGN_OK ? sig : "");
+	}
+	if (!frame_end(&r->in)) {
+		ev_warn("lookup-malformed", KS("request", "LK_DKIM_SIGN_MANY"), KN("uid", r->uid));
+		r->act = ACT_CLOSE;
+		return;
+	}
+	r->act = ACT_SEND;
+}
+
+/*
  * do_sends_count - one message of a user counted against its outbound limits; for
  * the mail user (queued) alone, as DKIM: another role could spend a user's limit.
  */

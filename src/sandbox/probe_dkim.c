@@ -69,6 +69,12 @@ probe_with(struct accounts *a, const char *role, const char *domain)
 			ev_info("wall-probe", KS("check", "dkim sign"), KS("result", "refused"));
 		else
 			ev_warn("wall-probe", KS("check", "dkim sign"), KS("result", "allowed"));
+		struct dkim_sign_item it = { "m20000101e", PROBE_TEXT, strlen(PROBE_TEXT), sig,
+			sizeof sig, DKIM_SIGN_OK };
+		if (accounts_dkim_sign_many(a, domain, &it, 1) < 0 && sig[0] == '\0')
+			ev_info("wall-probe", KS("check", "dkim sign many"), KS("result", "refused"));
+		else
+			ev_warn("wall-probe", KS("check", "dkim sign many"), KS("result", "allowed"));
 		return;
 	}
 	if (n <= 0) {
@@ -85,6 +91,22 @@ probe_with(struct accounts *a, const char *role, const char *domain)
 			ev_info("wall-probe", KS("check", "dkim sign"), KS("result", "answered"),
 			    KS("d", domain), KS("s", signers[i].selector),
 			    KS("a", dkim_alg_sig_name(signers[i].alg)), KS("b", sig));
+	}
+	/* Every signer in one LK_DKIM_SIGN_MANY: each answer is its own signature. */
+	struct dkim_sign_item items[DKIM_ALG_COUNT];
+	char sigs[DKIM_ALG_COUNT][DKIM_SIG_MAX];
+	for (int i = 0; i < n; i++)
+		items[i] = (struct dkim_sign_item){ signers[i].selector, PROBE_TEXT,
+			strlen(PROBE_TEXT), sigs[i], sizeof sigs[i], DKIM_SIGN_FAILED };
+	bool answered = accounts_dkim_sign_many(a, domain, items, (size_t)n) == 0;
+	for (int i = 0; i < n; i++) {
+		if (!answered || items[i].status != DKIM_SIGN_OK)
+			ev_warn("wall-probe", KS("check", "dkim sign many"), KS("result", "failed"),
+			    KS("d", domain), KS("s", signers[i].selector));
+		else
+			ev_info("wall-probe", KS("check", "dkim sign many"), KS("result", "answered"),
+			    KS("d", domain), KS("s", signers[i].selector),
+			    KS("a", dkim_alg_sig_name(signers[i].alg)), KS("b", sigs[i]));
 	}
 }
 #endif

@@ -96,6 +96,19 @@ lru_slots_fill(struct lru_slots *c, struct lru_slot *victim, const void *key, si
 	return 0;
 }
 
+void
+lru_slots_drop(struct lru_slots *c, const void *key, size_t len)
+{
+	uint64_t h = fnv1a(key, len);
+
+	for (size_t i = 0; i < c->n; i++) {
+		struct lru_slot *s = &c->v[i];
+		if (s->value != NULL && s->hash == h && s->key_len == len &&
+		    memcmp(s->key, key, len) == 0)
+			drop(c, s);
+	}
+}
+
 size_t
 lru_slots_count(const struct lru_slots *c)
 {

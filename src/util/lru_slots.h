@@ -1,6 +1,7 @@
 /*
  * lru_slots.h - a small cache of a fixed number of slots, each a value found by a
- * byte string (its key): the parsed DKIM keys of lookupd and smtpd. An entry can
+ * byte string (its key): the parsed DKIM keys of lookupd and smtpd, the signing
+ * selectors of queued's sign threads. An entry can
  * go stale at a time of the caller's clock; a new one takes a free slot, else a
  * stale one, else the least recently used. One thread at a time. Small enough that
  * a lookup looks at every slot (a 64-bit hash of the key first).
@@ -49,6 +50,9 @@ void *lru_slots_find(struct lru_slots *c, const void *key, size_t len, int64_t n
  */
 int lru_slots_fill(struct lru_slots *c, struct lru_slot *victim, const void *key, size_t len,
     void *value, int64_t expires);
+
+/* lru_slots_drop - key's entry, if there is one, freed and its slot free again. */
+void lru_slots_drop(struct lru_slots *c, const void *key, size_t len);
 
 /* lru_slots_count - the slots in use. */
 size_t lru_slots_count(const struct lru_slots *c);

@@ -177,9 +177,16 @@ def test_lookupd_signs_for_the_mail_user_only(make_instance):
     inst.extra_env["MAILROOM_WALL_PROBE"] = "1"
     inst.start()
     inst.wait_event("wall-probe", _role="queued", check="dkim sign", a="rsa-sha256", timeout=30)
+    inst.wait_event("wall-probe", _role="queued", check="dkim sign many", a="rsa-sha256", timeout=30)
     signed = [(e["d"], e["s"], e["a"], e["b"])
               for e in inst.events("wall-probe", _role="queued", check="dkim sign", result="answered")]
     assert sorted(a for _, _, a, _ in signed) == ["ed25519-sha256", "rsa-sha256"], inst.log()[-3000:]
+    # the same keys in one LK_DKIM_SIGN_MANY: a signature of each, made by each
+    many = [(e["d"], e["s"], e["a"], e["b"])
+            for e in inst.events("wall-probe", _role="queued", check="dkim sign many",
+                                 result="answered")]
+    assert sorted(a for _, _, a, _ in many) == ["ed25519-sha256", "rsa-sha256"], inst.log()[-3000:]
+    signed += many
     published = dict(db_rows(inst, "SELECT selector, public_b64 FROM dkim_keys WHERE domain = ?",
                              (DOMAIN,)))
     for d, sel, alg, b in signed:
@@ -193,8 +200,11 @@ def test_lookupd_signs_for_the_mail_user_only(make_instance):
         log = inst.log()
         assert inst.events("wall-probe", _role=role, check="dkim keys", result="refused"), log[-3000:]
         assert inst.events("wall-probe", _role=role, check="dkim sign", result="refused"), log[-3000:]
+        inst.wait_event("wall-probe", _role=role, check="dkim sign many", timeout=30)
+        assert inst.events("wall-probe", _role=role, check="dkim sign many", result="refused"), \
+            inst.log()[-3000:]
         (start,) = inst.events("wall-probe-start", _role=role)
-        for req in ("LK_DKIM_KEYS", "LK_DKIM_SIGN"):
+        for req in ("LK_DKIM_KEYS", "LK_DKIM_SIGN", "LK_DKIM_SIGN_MANY"):
             assert inst.events("lookup-refused", _role="lookupd", request=req, uid=start["uid"]), \
                 log[-3000:]
     assert inst.events("wall-probe", result="allowed") == []

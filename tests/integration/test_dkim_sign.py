@@ -214,3 +214,36 @@ def test_retry_uses_the_kept_signatures(dns, sink, make_instance):
     assert len(inst.events("dkim-kept", qid=qid)) == 1
     inst.wait_removed(qid)
     assert not os.path.exists(os.path.join(inst.data, "queue", "sig", qid))
+
+
+def signing_selectors(inst, domain="example.test"):
+    """The selectors `dkim list` shows as signing for domain."""
+    out = inst.run_cli("dkim", "list", domain).stdout
+    return sorted(line.split()[1] for line in out.splitlines() if " signing " in line)
+
+
+def selectors(raw):
+    return sorted(s.decode() for s in re.findall(rb"(?i)DKIM-Signature:.*?\bs=([A-Za-z0-9-]+);",
+                                                   raw, re.S))
+
+
+def test_rotation_while_serving_signs_with_the_new_keys(dns, sink, make_instance):
+    """queued's sign threads keep a domain's selectors for a minute; a rotation in
+    that minute makes lookupd refuse the old ones, and the message is signed again
+    at once with the new ones: never unsigned, never by a retired key."""
+    inst = make_instance(settings(dns, sink, dkim__rotate_after="1s"))
+    old = signing_selectors(inst)
+    tok = token()
+    submit(inst.ports["smtp"], DEMO, ["alice@remote.test"], make_message("before", tok))
+    assert selectors(sink.wait_token(tok)[0].data) == old
+    new = inst.run_cli("dkim", "rotate", "example.test").stdout.split()
+    wait_until(lambda: signing_selectors(inst) == sorted(new), 20, "the new keys to sign")
+    tok = token()
+    submit(inst.ports["smtp"], DEMO, ["alice@remote.test"], make_message("after", tok))
+    t = sink.wait_token(tok)[0]
+    assert selectors(t.data) == sorted(new), t.data[:1500]
+    n, results = verify_all(t.data, key_records(inst, "example.test"))
+    assert n == 2 and all(results), results
+    # the kept selectors were tried, refused, and forgotten (one sign thread took both)
+    assert inst.events("dkim-no-key", _role="lookupd"), inst.log()[-3000:]
+    assert not inst.events("dkim-sign-failed"), inst.log()[-3000:]

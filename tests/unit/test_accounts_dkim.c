@@ -84,6 +84,20 @@ test_make_list_sign(void **state)
 	assert_int_equal(accounts_dkim_sign(f->a, "example.test", s[1].selector, "a\r\n", 3, sig,
 	    sizeof sig), 0);
 	assert_true(strlen(sig) > 300);
+	/* both at once, and a selector that does not sign: each item its own answer */
+	char sigs[3][DKIM_SIG_MAX];
+	struct dkim_sign_item items[3] = {
+		{ s[0].selector, "a\r\n", 3, sigs[0], sizeof sigs[0], DKIM_SIGN_FAILED },
+		{ s[1].selector, "a\r\n", 3, sigs[1], sizeof sigs[1], DKIM_SIGN_FAILED },
+		{ "nosuch", "a\r\n", 3, sigs[2], sizeof sigs[2], DKIM_SIGN_FAILED },
+	};
+	assert_int_equal(accounts_dkim_sign_many(f->a, "example.test", items, 3), 0);
+	assert_int_equal(items[0].status, DKIM_SIGN_OK);
+	assert_int_equal(items[1].status, DKIM_SIGN_OK);
+	assert_int_equal(items[2].status, DKIM_SIGN_NO_KEY);
+	assert_string_equal(sigs[2], "");
+	assert_int_equal(strlen(sigs[0]), 88); /* Ed25519: 64 octets in base64 */
+	assert_string_equal(sigs[1], sig);   /* RSA PKCS#1 v1.5 is deterministic */
 
 	/* a rotation: the new keys are published, and may not sign yet */
 	assert_int_equal(accounts_dkim_make_named(f->a, "example.test", BOTH, now + 3600, made, &n,

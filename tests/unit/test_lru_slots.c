@@ -112,6 +112,29 @@ test_least_recently_used_gives_way(void **state)
 	assert_int_equal(freed, 7);
 }
 
+static void
+test_drop_frees_one_entry(void **state)
+{
+	struct lru_slots c;
+
+	freed = 0;
+	assert_int_equal(lru_slots_init(&c, 4, free_int), 0);
+	put(&c, "a", 1, LRU_NEVER, 0);
+	put(&c, "b", 2, LRU_NEVER, 0);
+	lru_slots_drop(&c, "a", 1);
+	assert_int_equal(freed, 1);
+	assert_int_equal(lru_slots_count(&c), 1);
+	assert_int_equal(get(&c, "a", 0), -1);
+	assert_int_equal(get(&c, "b", 0), 2);
+	lru_slots_drop(&c, "nosuch", 6); /* nothing to drop: nothing happens */
+	lru_slots_drop(&c, "a", 1);
+	assert_int_equal(freed, 1);
+	put(&c, "a", 3, LRU_NEVER, 0);
+	assert_int_equal(get(&c, "a", 0), 3);
+	lru_slots_free(&c);
+	assert_int_equal(freed, 3);
+}
+
 int
 main(void)
 {
@@ -119,6 +142,7 @@ main(void)
 		cmocka_unit_test(test_find_and_keys),
 		cmocka_unit_test(test_stale_is_made_again_in_place),
 		cmocka_unit_test(test_least_recently_used_gives_way),
+		cmocka_unit_test(test_drop_frees_one_entry),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
