@@ -361,12 +361,13 @@ on_rr(void *arg, int err, struct ub_result *r)
 	q->pending[0] = false;
 	enum dns_status st = status_of(err, r, why, sizeof why);
 	rr.secure = st != DNS_TEMPFAIL && r->secure;
+	if (st != DNS_TEMPFAIL)
+		rr.ttl = r->ttl; /* for a denial too: how long it may be kept (dns_cache.h) */
 	if (st == DNS_OK) {
 		while (r->data[rr.n])
 			rr.n++;
 		rr.v = (const uint8_t *const *)r->data;
 		rr.len = r->len;
-		rr.ttl = r->ttl;
 	}
 	dns_rr_fn fn = q->rr_fn;
 	void *fa = q->arg;
