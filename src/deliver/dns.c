@@ -1,6 +1,8 @@
 /*
  * dns.c - libunbound in the event loop: MX lookups, and A plus AAAA lookups joined
- * into one answer. Lookups are tracked so the owner can cancel them.
+ * into one answer. Lookups are tracked so the owner can cancel them. Answers are
+ * kept for their TTL (dns_answers.h); a kept one is handed over on the loop's
+ * next turn, as libunbound's would be, without a round trip through its thread.
  */
 #include "deliver/dns.h"
 
@@ -16,6 +18,7 @@
 #include <sys/random.h>
 #include <unbound.h>
 
+#include "deliver/dns_answers.h"
 #include "deliver/dns_ops.h"
 #include "deliver/dns_ub.h"
 #include "util/log.h"
@@ -31,6 +34,11 @@ struct dns_query {
 	void *arg;
 	int ids[2];      /* ub async ids (MX: one; addresses: A and AAAA) */
 	bool pending[2];
+	/* kept answers to hand over (hit_ev): no ub id then */
+	struct ub_result *hit[2];
+	ub_callback_type hit_cb[2];
+	bool from_kept[2]; /* the answer being handled is a kept one: not kept again */
+	struct event *hit_ev;
 	bool insecure;   /* addresses: an answer used was not DNSSEC-validated */
 	dns_mx_fn mx_fn;
 	dns_addr_fn addr_fn;
@@ -45,6 +53,8 @@ struct dns_query {
 struct dns {
 	struct ub_ctx *ub;
 	struct event *ev;
+	struct event_base *base;
+	struct dns_answers *kept; /* NULL: none kept (out of memory) */
 	struct dns_query *queries;
 };
 
@@ -75,6 +85,8 @@ dns_new_validating(struct event_base *base, const char *resolver, const char *tr
 		free(d);
 		return NULL;
 	}
+	d->base = base;
+	d->kept = dns_answers_new();
 	d->ev = event_new(base, ub_fd(d->ub), EV_READ | EV_PERSIST, on_ub_fd, d);
 	if (d->ev == NULL || event_add(d->ev, NULL) < 0) {
 		snprintf(err, errlen, "cannot watch the DNS resolver");
@@ -84,6 +96,7 @@ dns_new_validating(struct event_base *base, const char *resolver, const char *tr
 fail_msg:
 	if (d->ev)
 		event_free(d->ev);
+	dns_answers_free(d->kept);
 	ub_ctx_delete(d->ub);
 	free(d);
 	return NULL;
@@ -116,13 +129,72 @@ query_new(struct dns *d, void *arg)
 }
 
 static void
+query_free(struct dns_query *q)
+{
+	query_unlink(q);
+	if (q->hit_ev != NULL)
+		event_free(q->hit_ev);
+	for (int i = 0; i < 2; i++)
+		if (q->hit[i] != NULL)
+			ub_resolve_free(q->hit[i]);
+	free(q);
+}
+
+static void
 query_cancel(struct dns_query *q)
 {
 	for (int i = 0; i < 2; i++)
-		if (q->pending[i])
+		if (q->pending[i] && q->hit[i] == NULL)
 			ub_cancel(q->d->ub, q->ids[i]);
-	query_unlink(q);
-	free(q);
+	query_free(q);
+}
+
+/* on_hits - on the loop: one kept answer handed to its callback (which may free q). */
+static void
+on_hits(evutil_socket_t fd, short what, void *arg)
+{
+	struct dns_query *q = arg;
+	int i = q->hit[0] != NULL ? 0 : 1;
+	struct ub_result *r = q->hit[i];
+
+	(void)fd;
+	(void)what;
+	if (r == NULL)
+		return;
+	q->hit[i] = NULL;
+	q->from_kept[i] = true;
+	if (q->hit[1 - i] != NULL)
+		event_active(q->hit_ev, EV_TIMEOUT, 0); /* the other after this one */
+	q->hit_cb[i](q, 0, r);
+}
+
+/*
+ * resolve - ub_resolve_async for slot of q, or the answer kept for the same
+ * question, handed over from the loop a moment later. 0, or libunbound's error.
+ */
+static int
+resolve(struct dns_query *q, int slot, const char *name, int rrtype, ub_callback_type cb)
+{
+	struct ub_result *r = dns_answers_get(q->d->kept, name, rrtype);
+
+	if (r != NULL && (q->hit_ev != NULL ||
+	    (q->hit_ev = event_new(q->d->base, -1, 0, on_hits, q)) != NULL)) {
+		q->hit[slot] = r;
+		q->hit_cb[slot] = cb;
+		event_active(q->hit_ev, EV_TIMEOUT, 0);
+		return 0;
+	}
+	if (r != NULL)
+		ub_resolve_free(r);
+	return ub_resolve_async(q->d->ub, name, rrtype, 1, q, cb, &q->ids[slot]);
+}
+
+/* keep - r kept for the next lookup of its question, unless it came from there. */
+static void
+keep(struct dns_query *q, int slot, int err, const struct ub_result *r)
+{
+	if (err == 0 && !q->from_kept[slot])
+		dns_answers_keep(q->d->kept, r);
 }
 
 void
@@ -133,6 +205,7 @@ dns_free(struct dns *d)
 	while (d->queries)
 		query_cancel(d->queries);
 	event_free(d->ev);
+	dns_answers_free(d->kept);
 	ub_ctx_delete(d->ub);
 	free(d);
 }
@@ -192,6 +265,7 @@ on_mx(void *arg, int err, struct ub_result *r)
 	char why[128] = "";
 
 	q->pending[0] = false;
+	keep(q, 0, err, r);
 	enum dns_status st = status_of(err, r, why, sizeof why);
 	l.secure = st != DNS_TEMPFAIL && r->secure;
 	if (st == DNS_OK) {
@@ -214,8 +288,7 @@ on_mx(void *arg, int err, struct ub_result *r)
 		ub_resolve_free(r);
 	dns_mx_fn fn = q->mx_fn;
 	void *fa = q->arg;
-	query_unlink(q);
-	free(q);
+	query_free(q);
 	fn(fa, st, &l, why);
 	free(l.v);
 }
@@ -228,9 +301,8 @@ dns_mx(struct dns *d, const char *domain, dns_mx_fn fn, void *arg)
 		return -1;
 	q->mx_fn = fn;
 	q->pending[0] = true;
-	if (ub_resolve_async(d->ub, domain, RR_MX, 1, q, on_mx, &q->ids[0]) != 0) {
-		query_unlink(q);
-		free(q);
+	if (resolve(q, 0, domain, RR_MX, on_mx) != 0) {
+		query_free(q);
 		return -1;
 	}
 	return 0;
@@ -259,8 +331,7 @@ addr_done(struct dns_query *q)
 	struct addr_list addrs = q->addrs;
 	char why[128];
 	snprintf(why, sizeof why, "%s", q->why);
-	query_unlink(q);
-	free(q);
+	query_free(q);
 	fn(fa, st, &addrs, why);
 }
 
@@ -288,6 +359,7 @@ on_addr(void *arg, int err, struct ub_result *r, int which)
 	char why[128] = "";
 
 	q->pending[which] = false;
+	keep(q, which, err, r);
 	q->st[which] = status_of(err, r, why, sizeof why);
 	if (why[0] && q->why[0] == '\0')
 		snprintf(q->why, sizeof q->why, "%s", why);
@@ -339,43 +411,50 @@ dns_addr(struct dns *d, const char *host, dns_addr_fn fn, void *arg)
 		return -1;
 	q->addr_fn = fn;
 	q->pending[0] = q->pending[1] = true;
-	if (ub_resolve_async(d->ub, host, RR_A, 1, q, on_a, &q->ids[0]) != 0) {
-		query_unlink(q);
-		free(q);
+	if (resolve(q, 0, host, RR_A, on_a) != 0) {
+		query_free(q);
 		return -1;
 	}
-	if (ub_resolve_async(d->ub, host, RR_AAAA, 1, q, on_aaaa, &q->ids[1]) != 0) {
+	if (resolve(q, 1, host, RR_AAAA, on_aaaa) != 0) {
 		q->pending[1] = false;
 		q->st[1] = DNS_TEMPFAIL;
 	}
 	return 0;
 }
 
+/* rr_answer - r (or err) as dns_rr answers it, to fn; r is freed. */
 static void
-on_rr(void *arg, int err, struct ub_result *r)
+rr_answer(int err, struct ub_result *r, dns_rr_fn fn, void *arg)
 {
-	struct dns_query *q = arg;
 	struct dns_rdata rr = { 0 };
 	char why[128] = "";
-
-	q->pending[0] = false;
 	enum dns_status st = status_of(err, r, why, sizeof why);
+
 	rr.secure = st != DNS_TEMPFAIL && r->secure;
 	if (st != DNS_TEMPFAIL)
-		rr.ttl = r->ttl; /* for a denial too: how long it may be kept (dns_cache.h) */
+		rr.ttl = r->ttl; /* for a denial too */
 	if (st == DNS_OK) {
 		while (r->data[rr.n])
 			rr.n++;
 		rr.v = (const uint8_t *const *)r->data;
 		rr.len = r->len;
 	}
-	dns_rr_fn fn = q->rr_fn;
-	void *fa = q->arg;
-	query_unlink(q);
-	free(q);
-	fn(fa, st, &rr, why);
+	fn(arg, st, &rr, why);
 	if (r)
 		ub_resolve_free(r);
+}
+
+static void
+on_rr(void *arg, int err, struct ub_result *r)
+{
+	struct dns_query *q = arg;
+	dns_rr_fn fn = q->rr_fn;
+	void *fa = q->arg;
+
+	q->pending[0] = false;
+	keep(q, 0, err, r);
+	query_free(q);
+	rr_answer(err, r, fn, fa);
 }
 
 int
@@ -386,9 +465,8 @@ dns_rr(struct dns *d, const char *name, int rrtype, dns_rr_fn fn, void *arg)
 		return -1;
 	q->rr_fn = fn;
 	q->pending[0] = true;
-	if (ub_resolve_async(d->ub, name, rrtype, 1, q, on_rr, &q->ids[0]) != 0) {
-		query_unlink(q);
-		free(q);
+	if (resolve(q, 0, name, rrtype, on_rr) != 0) {
+		query_free(q);
 		return -1;
 	}
 	return 0;
@@ -397,7 +475,15 @@ dns_rr(struct dns *d, const char *name, int rrtype, dns_rr_fn fn, void *arg)
 static int
 ops_rr(void *ctx, const char *name, int rrtype, dns_rr_fn fn, void *arg)
 {
-	return dns_rr(ctx, name, rrtype, fn, arg);
+	struct dns *d = ctx;
+	struct ub_result *r = dns_answers_get(d->kept, name, rrtype);
+
+	/* dns_ops may answer before it returns: a kept answer at once, not a loop turn later. */
+	if (r != NULL) {
+		rr_answer(0, r, fn, arg);
+		return 0;
+	}
+	return dns_rr(d, name, rrtype, fn, arg);
 }
 
 static void

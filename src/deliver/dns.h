@@ -60,7 +60,7 @@ struct dns_rdata {
 	const uint8_t *const *v; /* rdata of each record */
 	const int *len;
 	size_t n;
-	int ttl;                 /* seconds it may be kept (a denial's too; 0: none) */
+	int ttl;                 /* seconds it may be kept (a denial's too) */
 	bool secure;             /* DNSSEC-validated (only with a validating resolver): the
 				  * records, or for DNS_NODATA and DNS_NXDOMAIN their denial */
 };

@@ -16,7 +16,6 @@
 #include <unistd.h>
 
 #include "deliver/dns.h"
-#include "deliver/dns_cache.h"
 #include "deliver/dns_ops.h"
 #include "dkim/dkim_vkeycache.h"
 #include "dkim/dkim_vpool.h"
@@ -71,8 +70,6 @@ smtpd_main(const struct role_env *env)
 	if (srv.cfg->inbound_verify || srv.cfg->ndnsbl > 0) {
 		if ((srv.dns = dns_new(srv.base, srv.cfg->resolver, err, sizeof err)) == NULL)
 			ev_err("checks-off", KS("error", err));
-		else if ((srv.dns_cache = dns_cache_new(dns_ops_of(srv.dns))) != NULL)
-			srv.dns_ops = dns_cache_ops(srv.dns_cache);
 		else
 			srv.dns_ops = dns_ops_of(srv.dns);
 		/* The loop's own keys (ARC's, and DKIM's without threads); the threads keep theirs. */
@@ -94,7 +91,6 @@ out:
 	store_close(&srv.store);
 	login_pool_stop(&srv.logins);
 	role_serve_stop(&control, &srv.listeners, &srv.sessions, srv.tls_ctx);
-	dns_cache_free(srv.dns_cache);
 	dns_free(srv.dns);
 	dkim_vkeycache_free(srv.dkim_keys);
 	screen_free(&srv.screen);

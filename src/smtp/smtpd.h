@@ -38,7 +38,6 @@ struct smtpd {
 	struct role_listeners listeners;
 	struct line_session *sessions; /* every open session, for the shutdown */
 	struct dns *dns;               /* for SPF, DKIM and DMARC of mail from outside; NULL: off */
-	struct dns_cache *dns_cache;   /* in front of dns: what dns_ops asks */
 	struct dns_ops dns_ops;
 	struct dkim_vkeycache *dkim_keys; /* the DKIM public keys of recent mail, parsed
 					   * (NULL: each message reads its own) */
