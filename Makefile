@@ -41,7 +41,7 @@ OBJ_SAN := $(SRCS:%.c=build/san/%.o)
 LIB_SAN := $(LIB_SRCS:%.c=build/san/%.o)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=build/san/tests/%)
 
-.PHONY: all deps deps-build deps-all check unit integration run fuzz install deb clean
+.PHONY: all deps deps-build deps-all deps-bench check unit integration run fuzz install deb clean
 
 all: deps-build build/mailroom
 
@@ -53,6 +53,9 @@ deps-build:
 
 deps-all:
 	@scripts/deps.sh all
+
+deps-bench:
+	@scripts/deps.sh bench
 
 build/mailroom: $(OBJ_REL)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(OBJ_REL) $(PKG_LIBS)
@@ -149,7 +152,7 @@ clean:
 # Benchmarks against Postfix, OpenSMTPD and Dovecot on this machine (as root; 30 to
 # 45 minutes): writes bench/RESULTS.md. BENCH_ARGS=--quick for a short run.
 .PHONY: bench
-bench: deps-all build/mailroom build/bench/dkimrate
+bench: deps-bench build/mailroom build/bench/dkimrate
 	$(PY) bench/run.py $(BENCH_ARGS)
 
 # The release objects but main's, for bench/dkimrate.c (src/dkim's code, optimised).

@@ -1,6 +1,7 @@
 #!/bin/sh
-# deps.sh - install the Debian packages mailroom needs to build (and to test).
-#   scripts/deps.sh build|all [--check]
+# deps.sh - install the Debian packages mailroom needs to build (and to test, and
+# to benchmark: make bench also runs OpenDKIM beside Postfix).
+#   scripts/deps.sh build|all|bench [--check]
 # With --check it only reports (exit 1) when something is missing.
 set -eu
 build_pkgs="build-essential pkg-config libevent-dev libssl-dev libunbound-dev
@@ -13,11 +14,13 @@ test_pkgs="libcmocka-dev clang libclang-rt-14-dev python3 python3-pytest
  rspamd python3-milter
  dns-root-data ldnsutils nsd python3-cryptography pebble
  postgresql-15"
+bench_pkgs="opendkim"
 
 case "${1:-all}" in
 build) pkgs=$build_pkgs ;;
 all) pkgs="$build_pkgs $test_pkgs" ;;
-*) echo "usage: deps.sh build|all [--check]" >&2; exit 2 ;;
+bench) pkgs="$build_pkgs $test_pkgs $bench_pkgs" ;;
+*) echo "usage: deps.sh build|all|bench [--check]" >&2; exit 2 ;;
 esac
 
 missing=""
@@ -31,7 +34,7 @@ done
 # Node.js runs the browser tests (tests/browser). Debian's nodejs and npm only where
 # there is no npm at all: a node installed some other way brings its own npm, and
 # apt-get would replace that node with Debian's.
-if [ "${1:-all}" = all ] && ! command -v npm >/dev/null 2>&1; then
+if [ "${1:-all}" != build ] && ! command -v npm >/dev/null 2>&1; then
 	missing="$missing nodejs npm"
 fi
 [ -z "$missing" ] && exit 0
