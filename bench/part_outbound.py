@@ -8,6 +8,7 @@ and remote_port, Postfix by its resolv.conf (in a mount namespace) and a transpo
 map that keeps the MX lookup but names the sink's port (smtp:dN.test:PORT).
 """
 import os
+import shutil
 import statistics
 import subprocess
 import time
@@ -82,7 +83,9 @@ class OutboundParts:
         pf = Postfix(self.work, max_smtpd=200, label=f"postfix-{label}", resolv=dns.resolv_conf(),
                      transport=pf_transport)
         out.append(self.start(pf))
-        if dkim:
+        if dkim and shutil.which("opendkim") is None:
+            say("  no opendkim (make deps-bench installs it): no Postfix+OpenDKIM in this run")
+        elif dkim:
             if getattr(self, "capture", None) is None:
                 self.capture = Capture()
                 self.capture.start()
