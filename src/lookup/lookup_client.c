@@ -546,19 +546,15 @@ lookup_dkim_sign_many(struct lookup_client *c, const char *domain,
 			goto out;
 		items[i].status = (enum dkim_sign_status)status;
 	}
-	if (!frame_end(rep))
-		goto out;
-	rc = 0;
+	rc = frame_end(rep) ? 0 : -1;
 out:
 	/* Nothing half-read counts: a reply that did not parse to the end signs nothing. */
-	for (size_t i = 0; rc < 0 && i < n; i++) {
-		items[i].status = DKIM_SIGN_FAILED;
-		if (items[i].siglen > 0)
-			items[i].sig[0] = '\0';
-	}
-	for (size_t i = 0; rc == 0 && i < n; i++)
+	for (size_t i = 0; i < n; i++) {
+		if (rc < 0)
+			items[i].status = DKIM_SIGN_FAILED;
 		if (items[i].status != DKIM_SIGN_OK && items[i].siglen > 0)
 			items[i].sig[0] = '\0';
+	}
 	free(req);
 	free(rep);
 	return rc;

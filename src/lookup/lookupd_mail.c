@@ -189,10 +189,28 @@ do_dkim_keys(struct lk_ctx *x, struct lk_req *r)
 	r->act = ACT_SEND;
 }
 
+/* sign_into - data signed by domain's key selector, logged if it was not, and its
+ * status and signature ("" unless signed) put on r's reply. */
+static void
+sign_into(struct lk_ctx *x, struct lk_req *r, const char *domain, const char *selector,
+    const char *data)
+{
+	char sig[DKIM_SIG_MAX];
+	enum dkim_sign_status st = accounts_dkim_sign_status(x->acct, domain, selector, data,
+	    strlen(data), sig, sizeof sig);
+
+	if (st == DKIM_SIGN_NO_KEY)
+		ev_warn("dkim-no-key", KS("d", domain), KS("s", selector));
+	else if (st == DKIM_SIGN_FAILED)
+		ev_err("dkim-key-error", KS("d", domain), KS("s", selector));
+	frame_put_u64(&r->out, st);
+	frame_put_str(&r->out, st == DKIM_SIGN_OK ? sig : "");
+}
+
 void
 do_dkim_sign(struct lk_ctx *x, struct lk_req *r)
 {
-	char domain[256], selector[64], sig[DKIM_SIG_MAX];
+	char domain[256], selector[64];
 	char *data = x->slot->dkim_data;
 
 	/* Longer data than LK_DKIM_DATA_MAX does not fit the slot's buffer: a malformed request. */
@@ -205,15 +223,8 @@ do_dkim_sign(struct lk_ctx *x, struct lk_req *r)
 	}
 	if (!mail_only(x, r, "LK_DKIM_SIGN"))
 		return;
-	enum dkim_sign_status st = accounts_dkim_sign_status(x->acct, domain, selector, data,
-	    strlen(data), sig, sizeof sig);
-	if (st == DKIM_SIGN_NO_KEY)
-		ev_warn("dkim-no-key", KS("d", domain), KS("s", selector));
-	else if (st == DKIM_SIGN_FAILED)
-		ev_err("dkim-key-error", KS("d", domain), KS("s", selector));
 	frame_init(&r->out, LK_REPLY);
-	frame_put_u64(&r->out, st);
-	frame_put_str(&r->out, st == DKIM_SIGN_OK ? sig : "");
+	sign_into(x, r, domain, selector, data);
 	r->act = ACT_SEND;
 }
 
@@ -224,43 +235,30 @@ do_dkim_sign(struct lk_ctx *x, struct lk_req *r)
 void
 do_dkim_sign_many(struct lk_ctx *x, struct lk_req *r)
 {
-	char domain[256], selector[64], sig[DKIM_SIG_MAX];
+	char domain[256], selector[64];
 	char *data = x->slot->dkim_data;
 	uint64_t n;
 
 	if (!frame_get_str(&r->in, domain, sizeof domain) || !frame_get_u64(&r->in, &n) ||
-	    n == 0 || n > DKIM_ALG_COUNT) {
-		ev_warn("lookup-malformed", KS("request", "LK_DKIM_SIGN_MANY"), KN("uid", r->uid));
-		r->act = ACT_CLOSE;
-		return;
-	}
+	    n == 0 || n > DKIM_ALG_COUNT)
+		goto malformed;
 	if (!mail_only(x, r, "LK_DKIM_SIGN_MANY"))
 		return;
 	frame_init(&r->out, LK_REPLY);
 	frame_put_u64(&r->out, n);
 	for (uint64_t i = 0; i < n; i++) {
 		if (!frame_get_str(&r->in, selector, sizeof selector) ||
-		    !frame_get_str(&r->in, data, LK_DKIM_DATA_MAX + 1)) {
-			ev_warn("lookup-malformed", KS("request", "LK_DKIM_SIGN_MANY"),
-			    KN("uid", r->uid));
-			r->act = ACT_CLOSE;
-			return;
-		}
-		enum dkim_sign_status st = accounts_dkim_sign_status(x->acct, domain, selector,
-		    data, strlen(data), sig, sizeof sig);
-		if (st == DKIM_SIGN_NO_KEY)
-			ev_warn("dkim-no-key", KS("d", domain), KS("s", selector));
-		else if (st == DKIM_SIGN_FAILED)
-			ev_err("dkim-key-error", KS("d", domain), KS("s", selector));
-		frame_put_u64(&r->out, st);
-		frame_put_str(&r->out, st == DKIM_SIGN_OK ? sig : "");
+		    !frame_get_str(&r->in, data, LK_DKIM_DATA_MAX + 1))
+			goto malformed;
+		sign_into(x, r, domain, selector, data);
 	}
-	if (!frame_end(&r->in)) {
-		ev_warn("lookup-malformed", KS("request", "LK_DKIM_SIGN_MANY"), KN("uid", r->uid));
-		r->act = ACT_CLOSE;
-		return;
-	}
+	if (!frame_end(&r->in))
+		goto malformed;
 	r->act = ACT_SEND;
+	return;
+malformed:
+	ev_warn("lookup-malformed", KS("request", "LK_DKIM_SIGN_MANY"), KN("uid", r->uid));
+	r->act = ACT_CLOSE;
 }
 
 /*

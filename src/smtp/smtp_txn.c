@@ -637,7 +637,7 @@ direct_deliver(struct smtp_session *s)
 	md_batch_commit(b, s->srv->store.committer, direct_done, s);
 	return 0;
 fail:
-	md_batch_abort(b);
+	md_batch_free(b);
 	t->direct = false;
 	return -1;
 }

@@ -271,12 +271,6 @@ md_batch_commit(struct md_batch *b, struct committer *c, md_done_fn done, void *
 }
 
 void
-md_batch_abort(struct md_batch *b)
-{
-	md_batch_free(b);
-}
-
-void
 md_batch_free(struct md_batch *b)
 {
 	if (b == NULL)

@@ -83,10 +83,10 @@ int md_batch_add(struct md_batch *b, const char *maildir, const char *name, stru
  */
 void md_batch_commit(struct md_batch *b, struct committer *c, md_done_fn done, void *arg);
 
-/* md_batch_abort - before commit: close and free (nothing has been written). */
-void md_batch_abort(struct md_batch *b);
-
-/* md_batch_free - close and free (files already linked stay delivered). */
+/*
+ * md_batch_free - close and free: before the commit nothing has been written (a
+ * batch given up leaves nothing behind); after it, files linked stay delivered.
+ */
 void md_batch_free(struct md_batch *b);
 
 #endif

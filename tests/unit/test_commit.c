@@ -14,28 +14,15 @@
 #include <string.h>
 
 #include <cmocka.h>
-#include <dirent.h>
 #include <errno.h>
 #include <event2/event.h>
 #include <pthread.h>
 #include <time.h>
 
+#include "loop_pump.h"
 #include "store/commit.h"
 
 #define TOGETHER 3
-
-static int
-threads(void)
-{
-	DIR *d = opendir("/proc/self/task");
-	int n = 0;
-
-	assert_non_null(d);
-	for (struct dirent *e; (e = readdir(d)) != NULL;)
-		n += e->d_name[0] != '.';
-	closedir(d);
-	return n;
-}
 
 /* A meeting of TOGETHER makes: each waits (5 s at most) until all have come. */
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
@@ -85,16 +72,6 @@ done(void *arg, int error)
 	r->done++;
 	r->error = error;
 	(*r->done_count)++;
-}
-
-static void
-pump(struct event_base *base, const int *count, int want)
-{
-	for (int i = 0; i < 10000 && *count < want; i++) {
-		event_base_loop(base, EVLOOP_NONBLOCK);
-		if (*count < want)
-			nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
-	}
 }
 
 static void

@@ -192,7 +192,7 @@ test_quota_recovery_and_bad_names(void **state)
 	assert_int_equal(store_deliver_local(b, f->mail, "mx.test", &f->env, &text, &r), LOCAL_FULL);
 	r.quota = 2 * size;
 	assert_int_equal(store_deliver_local(b, f->mail, "mx.test", &f->env, &text, &r), LOCAL_ADDED);
-	md_batch_abort(b);
+	md_batch_free(b);
 }
 
 /*

@@ -14,26 +14,12 @@
 #include <string.h>
 
 #include <cmocka.h>
-#include <dirent.h>
 #include <event2/event.h>
 #include <pthread.h>
 #include <time.h>
 
+#include "loop_pump.h"
 #include "util/workpool.h"
-
-/* threads - the threads of this process now. */
-static int
-threads(void)
-{
-	DIR *d = opendir("/proc/self/task");
-	int n = 0;
-
-	assert_non_null(d);
-	for (struct dirent *e; (e = readdir(d)) != NULL;)
-		n += e->d_name[0] != '.';
-	closedir(d);
-	return n;
-}
 
 struct job {
 	pthread_t loop, ran_on;
@@ -56,16 +42,6 @@ done(void *arg)
 	assert_true(pthread_equal(pthread_self(), j->loop));
 	j->done++;
 	(*j->done_count)++;
-}
-
-static void
-pump(struct event_base *base, const int *count, int want)
-{
-	for (int i = 0; i < 5000 && *count < want; i++) {
-		event_base_loop(base, EVLOOP_NONBLOCK);
-		if (*count < want)
-			nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
-	}
 }
 
 static void
